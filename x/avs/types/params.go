@@ -1,0 +1,69 @@
+package types
+
+import (
+	"fmt"
+	"time"
+
+	errorsmod "cosmossdk.io/errors"
+)
+
+// Default parameter values, chosen for a small devnet with 1-second blocks.
+const (
+	DefaultMaxComponentSize   uint64 = 4 << 20 // 4 MiB: a Go wasip1 component is ~3.4 MB
+	DefaultMaxInputSize       uint64 = 16 << 10
+	DefaultMaxResultSize      uint64 = 16 << 10
+	DefaultTaskTimeout        uint64 = 50
+	DefaultMaxTaskTimeout     uint64 = 10_000
+	DefaultEpochLength        uint64 = 100
+	DefaultUnbondingTime             = 21 * 24 * time.Hour
+	DefaultMaxVotesPerTx      uint32 = 100
+	DefaultHandlerGasLimit    uint64 = 1_000_000
+	DefaultLivenessWindow     uint64 = 100
+	DefaultJailThreshold      uint64 = 50
+	maxComponentSizeHardLimit uint64 = 64 << 20
+)
+
+// DefaultParams returns the parameters a new chain starts with.
+func DefaultParams() Params {
+	return Params{
+		MaxComponentSize:   DefaultMaxComponentSize,
+		MaxInputSize:       DefaultMaxInputSize,
+		MaxResultSize:      DefaultMaxResultSize,
+		DefaultTaskTimeout: DefaultTaskTimeout,
+		MaxTaskTimeout:     DefaultMaxTaskTimeout,
+		EpochLength:        DefaultEpochLength,
+		UnbondingTime:      DefaultUnbondingTime,
+		MaxVotesPerTx:      DefaultMaxVotesPerTx,
+		HandlerGasLimit:    DefaultHandlerGasLimit,
+		LivenessWindow:     DefaultLivenessWindow,
+		JailThreshold:      DefaultJailThreshold,
+	}
+}
+
+// Validate reports the first parameter that is out of range, wrapped in ErrInvalidParams.
+func (p Params) Validate() error {
+	checks := []struct {
+		ok  bool
+		msg string
+	}{
+		{p.MaxComponentSize > 0, "max_component_size must be positive"},
+		{p.MaxComponentSize <= maxComponentSizeHardLimit, fmt.Sprintf("max_component_size %d exceeds the hard limit %d", p.MaxComponentSize, maxComponentSizeHardLimit)},
+		{p.MaxInputSize > 0, "max_input_size must be positive"},
+		{p.MaxResultSize > 0, "max_result_size must be positive"},
+		{p.DefaultTaskTimeout > 0, "default_task_timeout must be positive"},
+		{p.MaxTaskTimeout >= p.DefaultTaskTimeout, fmt.Sprintf("max_task_timeout %d is below default_task_timeout %d", p.MaxTaskTimeout, p.DefaultTaskTimeout)},
+		{p.EpochLength > 0, "epoch_length must be positive"},
+		{p.UnbondingTime > 0, "unbonding_time must be positive"},
+		{p.MaxVotesPerTx > 0, "max_votes_per_tx must be positive"},
+		{p.HandlerGasLimit > 0, "handler_gas_limit must be positive"},
+		{p.LivenessWindow > 0, "liveness_window must be positive"},
+		{p.JailThreshold > 0, "jail_threshold must be positive"},
+		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			return errorsmod.Wrap(ErrInvalidParams, c.msg)
+		}
+	}
+	return nil
+}
