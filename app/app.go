@@ -138,9 +138,12 @@ var (
 	Bech32PrefixConsPub  = Bech32Prefix + sdk.PrefixValidator + sdk.PrefixConsensus + sdk.PrefixPublic
 )
 
-// SetAddressPrefixes sets and seals the SDK's global bech32 configuration.
+// SetAddressPrefixes sets and seals the SDK's global bech32 configuration
+// and makes uavs the default bond denom.
 // Every entry point (avsd, tests, the sidecar) calls it before building an app.
 func SetAddressPrefixes() {
+	// Default genesis states (staking, mint, gov) take their denom from here.
+	sdk.DefaultBondDenom = BondDenom
 	cfg := sdk.GetConfig()
 	if cfg.GetBech32AccountAddrPrefix() == Bech32PrefixAccAddr {
 		return

@@ -83,8 +83,10 @@ func NewRootCmd() *cobra.Command {
 
 	initRootCmd(rootCmd, tempApp)
 
+	// autocli needs only the interface registry here. Reading client.toml now
+	// (as wasmd does) would pin the default home's config path in the shared
+	// viper and make --home ignore the chosen home's client.toml and keyring.
 	autoCliOpts := tempApp.AutoCliOpts()
-	initClientCtx, _ = config.ReadFromClientConfig(initClientCtx)
 	autoCliOpts.ClientCtx = initClientCtx
 	if err := autoCliOpts.EnhanceRootCommand(rootCmd); err != nil {
 		panic(err)

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# One-validator avschain devnet on 127.0.0.1 with 1-second blocks and funded dev
+# accounts whose keys are in a test keyring. Runs in the foreground; Ctrl-C (or
+# SIGTERM) stops the node cleanly.
+#
+#   scripts/localnet.sh [--reset] [--home DIR] [--chain-id ID] [--port-offset N]
+#                       [--rpc-port P] [--p2p-port P] [--grpc-port P] [--api-port P]
+#                       [--binary PATH] [--block-time DURATION]
+#
+# Every flag also reads an environment variable (AVS_HOME, AVS_CHAIN_ID,
+# AVS_PORT_OFFSET, AVS_RPC_PORT, AVS_P2P_PORT, AVS_GRPC_PORT, AVS_API_PORT, AVSD,
+# AVS_BLOCK_TIME). --port-offset shifts every default port, so a second chain
+# runs beside the first with --port-offset 100 --chain-id avs-local-2.
+# Without --reset an existing home is restarted with its state.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CHAIN_ID=${AVS_CHAIN_ID:-avs-local-1}
+HOME_DIR=${AVS_HOME:-}
+OFFSET=${AVS_PORT_OFFSET:-0}
+RPC_PORT=${AVS_RPC_PORT:-}
+P2P_PORT=${AVS_P2P_PORT:-}
+GRPC_PORT=${AVS_GRPC_PORT:-}
+API_PORT=${AVS_API_PORT:-}
+AVSD=${AVSD:-}
+BLOCK_TIME=${AVS_BLOCK_TIME:-1s}
+RESET=0
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reset) RESET=1 ;;
+    --home) HOME_DIR=$2; shift ;;
+    --chain-id) CHAIN_ID=$2; shift ;;
+    --port-offset) OFFSET=$2; shift ;;
+    --rpc-port) RPC_PORT=$2; shift ;;
+    --p2p-port) P2P_PORT=$2; shift ;;
+    --grpc-port) GRPC_PORT=$2; shift ;;
+    --api-port) API_PORT=$2; shift ;;
+    --binary) AVSD=$2; shift ;;
+    --block-time) BLOCK_TIME=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "localnet: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+HOME_DIR=${HOME_DIR:-$ROOT/.localnet/$CHAIN_ID}
+RPC_PORT=${RPC_PORT:-$((26657 + OFFSET))}
+P2P_PORT=${P2P_PORT:-$((26656 + OFFSET))}
+GRPC_PORT=${GRPC_PORT:-$((9090 + OFFSET))}
+API_PORT=${API_PORT:-$((1317 + OFFSET))}
+if [ -z "$AVSD" ]; then
+  AVSD=$ROOT/build/avsd
+  if [ ! -x "$AVSD" ]; then
+    echo "localnet: building avsd (make build)..." >&2
+    make -C "$ROOT" build >&2
+  fi
+fi
+[ -x "$AVSD" ] || { echo "localnet: no avsd binary at $AVSD: run 'make build' or pass --binary" >&2; exit 1; }
+
+KR=(--keyring-backend test --home "$HOME_DIR")
+DENOM=uavs
+# Dev accounts: fixed test mnemonics, so addresses survive --reset. Never use them
+# for anything of value.
+DEV_ACCOUNTS=(
+  "validator|equal fame come barrel discover parade gallery alone dove birth small right thumb lift suit board cherry turtle gold puppy false squeeze burst cake"
+  "alice|advance people quiz wagon return embark moment emerge similar subway frog tube palace crucial exhibit embody exchange second autumn force dwarf muffin demise tackle"
+  "bob|outdoor under put armor hill suspect combine oyster mobile idle baby fuel gown concert frog sentence relax country catalog teach rice yard cigar screen"
+  "carol|trick bamboo tissue require inspire utility element gold grant soldier web version coach mesh feel ginger crater evidence park runway net harsh mango remind"
+  "operator1|choice argue voyage pond search foster open awkward dinner mass people gaze tragic appear sentence device text cargo jazz invite connect chat open civil"
+  "operator2|love close library later swift make skull notice when tissue deer trust trade latin delay west canyon brand ritual field antenna thumb expose taxi"
+  "operator3|lake gasp dignity trap jaguar trophy inherit orchard curious fatigue plastic brave comfort betray dumb suggest attitude decline amused trade giant fame roast eager"
+)
+
+# toml_set FILE SECTION KEY VALUE: set KEY in [SECTION] ("" for the top level).
+toml_set() {
+  local file=$1 section=$2 key=$3 value=$4
+  awk -v section="$section" -v key="$key" -v value="$value" '
+    /^\[/ { cur = substr($0, 2, length($0) - 2) }
+    cur == section && $0 ~ "^" key " *=" { print key " = " value; next }
+    { print }
+  ' "$file" > "$file.tmp" && mv "$file.tmp" "$file"
+}
+
+init_chain() {
+  echo "localnet: initialising $CHAIN_ID in $HOME_DIR"
+  rm -rf "$HOME_DIR"
+  "$AVSD" init localnet --chain-id "$CHAIN_ID" --home "$HOME_DIR" >/dev/null 2>&1
+  for entry in "${DEV_ACCOUNTS[@]}"; do
+    name=${entry%%|*}
+    echo "${entry#*|}" | "$AVSD" keys add "$name" --recover "${KR[@]}" >/dev/null 2>&1
+    "$AVSD" genesis add-genesis-account "$name" "1000000000000$DENOM" "${KR[@]}" >/dev/null
+  done
+  "$AVSD" genesis gentx validator "100000000000$DENOM" --chain-id "$CHAIN_ID" "${KR[@]}" >/dev/null 2>&1
+  "$AVSD" genesis collect-gentxs --home "$HOME_DIR" >/dev/null 2>&1
+
+  # Short governance periods so parameter changes can be tried on a devnet.
+  local genesis=$HOME_DIR/config/genesis.json
+  sed -i 's/"voting_period": "[0-9]*s"/"voting_period": "20s"/; s/"expedited_voting_period": "[0-9]*s"/"expedited_voting_period": "10s"/' "$genesis"
+  "$AVSD" genesis validate-genesis --home "$HOME_DIR" >/dev/null
+
+  local cfg=$HOME_DIR/config/config.toml app=$HOME_DIR/config/app.toml client=$HOME_DIR/config/client.toml
+  toml_set "$cfg" consensus timeout_commit "\"$BLOCK_TIME\""
+  toml_set "$cfg" consensus timeout_propose "\"$BLOCK_TIME\""
+  toml_set "$cfg" "" moniker '"localnet"'
+  toml_set "$cfg" "" proxy_app "\"tcp://127.0.0.1:$((26658 + OFFSET))\""
+  toml_set "$cfg" rpc laddr "\"tcp://127.0.0.1:$RPC_PORT\""
+  toml_set "$cfg" rpc pprof_laddr '""'
+  toml_set "$cfg" p2p laddr "\"tcp://127.0.0.1:$P2P_PORT\""
+  toml_set "$cfg" p2p addr_book_strict false
+  toml_set "$cfg" p2p allow_duplicate_ip true
+  toml_set "$cfg" instrumentation prometheus false
+  toml_set "$app" api enable true
+  toml_set "$app" api address "\"tcp://127.0.0.1:$API_PORT\""
+  toml_set "$app" grpc address "\"127.0.0.1:$GRPC_PORT\""
+  toml_set "$app" grpc-web enable false
+  toml_set "$client" "" chain-id "\"$CHAIN_ID\""
+  toml_set "$client" "" keyring-backend '"test"'
+  toml_set "$client" "" node "\"tcp://127.0.0.1:$RPC_PORT\""
+}
+
+if [ "$RESET" = 1 ] || [ ! -f "$HOME_DIR/config/genesis.json" ]; then
+  init_chain
+else
+  echo "localnet: restarting $CHAIN_ID from $HOME_DIR (use --reset for a fresh chain)"
+fi
+
+START=$(date +%s.%N)
+LOG=$HOME_DIR/avsd.log
+"$AVSD" start --home "$HOME_DIR" >>"$LOG" 2>&1 &
+NODE_PID=$!
+echo "$NODE_PID" > "$HOME_DIR/avsd.pid"
+
+stop() {
+  trap - INT TERM EXIT
+  if kill -0 "$NODE_PID" 2>/dev/null; then
+    echo "localnet: stopping avsd (pid $NODE_PID)"
+    kill -TERM "$NODE_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$NODE_PID" 2>/dev/null || true
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+  rm -f "$HOME_DIR/avsd.pid"
+  echo "localnet: stopped"
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
+
+echo -n "localnet: waiting for the first block on 127.0.0.1:$RPC_PORT "
+height=0
+for _ in $(seq 1 600); do
+  if ! kill -0 "$NODE_PID" 2>/dev/null; then
+    echo; echo "localnet: avsd exited before the first block; last lines of $LOG:" >&2
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
+  height=$(curl -s "http://127.0.0.1:$RPC_PORT/status" 2>/dev/null | sed -n 's/.*"latest_block_height":"\([0-9]*\)".*/\1/p' || true)
+  if [ -n "$height" ] && [ "$height" -ge 1 ]; then break; fi
+  echo -n "."
+  sleep 0.1
+done
+if [ -z "$height" ] || [ "$height" -lt 1 ]; then
+  echo; echo "localnet: no block after 60s; see $LOG" >&2
+  exit 1
+fi
+ELAPSED=$(awk -v s="$START" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+echo
+cat <<INFO
+localnet: ready in ${ELAPSED}s (height $height) — chain $CHAIN_ID
+  rpc      http://127.0.0.1:$RPC_PORT
+  grpc     127.0.0.1:$GRPC_PORT
+  rest     http://127.0.0.1:$API_PORT
+  home     $HOME_DIR   (log: $LOG)
+  keys     $(for e in "${DEV_ACCOUNTS[@]}"; do printf '%s ' "${e%%|*}"; done)(keyring-backend test)
+  try      $AVSD q bank balances \$($AVSD keys show alice -a --home $HOME_DIR --keyring-backend test) --home $HOME_DIR
+Ctrl-C stops the node.
+INFO
+wait "$NODE_PID"
