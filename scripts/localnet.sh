@@ -5,12 +5,13 @@
 #
 #   scripts/localnet.sh [--reset] [--home DIR] [--chain-id ID] [--port-offset N]
 #                       [--rpc-port P] [--p2p-port P] [--grpc-port P] [--api-port P]
-#                       [--binary PATH] [--block-time DURATION]
+#                       [--abci-port P] [--binary PATH] [--block-time DURATION]
 #
 # Every flag also reads an environment variable (AVS_HOME, AVS_CHAIN_ID,
-# AVS_PORT_OFFSET, AVS_RPC_PORT, AVS_P2P_PORT, AVS_GRPC_PORT, AVS_API_PORT, AVSD,
-# AVS_BLOCK_TIME). --port-offset shifts every default port, so a second chain
-# runs beside the first with --port-offset 100 --chain-id avs-local-2.
+# AVS_PORT_OFFSET, AVS_RPC_PORT, AVS_P2P_PORT, AVS_GRPC_PORT, AVS_API_PORT,
+# AVS_ABCI_PORT, AVSD, AVS_BLOCK_TIME). --port-offset shifts every default
+# port, so a second chain runs beside the first with --port-offset 100
+# --chain-id avs-local-2.
 # Without --reset an existing home is restarted with its state.
 set -euo pipefail
 
@@ -22,11 +23,12 @@ RPC_PORT=${AVS_RPC_PORT:-}
 P2P_PORT=${AVS_P2P_PORT:-}
 GRPC_PORT=${AVS_GRPC_PORT:-}
 API_PORT=${AVS_API_PORT:-}
+ABCI_PORT=${AVS_ABCI_PORT:-}
 AVSD=${AVSD:-}
 BLOCK_TIME=${AVS_BLOCK_TIME:-1s}
 RESET=0
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --reset) RESET=1 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --p2p-port) P2P_PORT=$2; shift ;;
     --grpc-port) GRPC_PORT=$2; shift ;;
     --api-port) API_PORT=$2; shift ;;
+    --abci-port) ABCI_PORT=$2; shift ;;
     --binary) AVSD=$2; shift ;;
     --block-time) BLOCK_TIME=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -50,6 +53,7 @@ RPC_PORT=${RPC_PORT:-$((26657 + OFFSET))}
 P2P_PORT=${P2P_PORT:-$((26656 + OFFSET))}
 GRPC_PORT=${GRPC_PORT:-$((9090 + OFFSET))}
 API_PORT=${API_PORT:-$((1317 + OFFSET))}
+ABCI_PORT=${ABCI_PORT:-$((26658 + OFFSET))}
 if [ -z "$AVSD" ]; then
   AVSD=$ROOT/build/avsd
   if [ ! -x "$AVSD" ]; then
@@ -104,7 +108,7 @@ init_chain() {
   toml_set "$cfg" consensus timeout_commit "\"$BLOCK_TIME\""
   toml_set "$cfg" consensus timeout_propose "\"$BLOCK_TIME\""
   toml_set "$cfg" "" moniker '"localnet"'
-  toml_set "$cfg" "" proxy_app "\"tcp://127.0.0.1:$((26658 + OFFSET))\""
+  toml_set "$cfg" "" proxy_app "\"tcp://127.0.0.1:$ABCI_PORT\""
   toml_set "$cfg" rpc laddr "\"tcp://127.0.0.1:$RPC_PORT\""
   toml_set "$cfg" rpc pprof_laddr '""'
   toml_set "$cfg" p2p laddr "\"tcp://127.0.0.1:$P2P_PORT\""
