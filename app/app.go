@@ -358,7 +358,7 @@ func New(
 		app.AccountKeeper, app.BankKeeper, scopedTransferKeeper, govAuthority,
 	)
 
-	app.AVSKeeper = avskeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[avstypes.StoreKey]), accCodec, govAuthority)
+	app.AVSKeeper = avskeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[avstypes.StoreKey]), accCodec, app.BankKeeper, govAuthority)
 
 	wasmDir := filepath.Join(homePath, "wasm")
 	nodeConfig, err := wasm.ReadNodeConfig(appOpts)

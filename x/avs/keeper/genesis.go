@@ -3,22 +3,156 @@ package keeper
 import (
 	"context"
 
+	"cosmossdk.io/collections"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// InitGenesis writes a validated genesis state into the store.
-func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
+// InitGenesis writes a validated genesis state into the store and restores
+// both id sequences, the task indexes and the tallies (derived from votes).
+func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error {
 	if err := gs.Validate(); err != nil {
 		return err
 	}
-	return k.Params.Set(ctx, gs.Params)
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if err := k.Params.Set(ctx, gs.Params); err != nil {
+		return err
+	}
+	for _, c := range gs.Components {
+		if err := k.Components.Set(ctx, c.Component.Digest, c.Component); err != nil {
+			return err
+		}
+		if err := k.ComponentCode.Set(ctx, c.Component.Digest, c.CodeGzip); err != nil {
+			return err
+		}
+	}
+	for _, s := range gs.Services {
+		if err := k.Services.Set(ctx, s.Id, s); err != nil {
+			return err
+		}
+	}
+	if err := k.ServiceSeq.Set(ctx, gs.NextServiceId); err != nil {
+		return err
+	}
+	for _, o := range gs.Operators {
+		if err := k.Operators.Set(ctx, o.Address, o); err != nil {
+			return err
+		}
+	}
+	for _, p := range gs.OptIns {
+		if err := k.OptIns.Set(ctx, collections.Join(p.ServiceId, p.Operator)); err != nil {
+			return err
+		}
+		if err := k.OperatorServices.Set(ctx, collections.Join(p.Operator, p.ServiceId)); err != nil {
+			return err
+		}
+	}
+	for _, p := range gs.Allowlist {
+		if err := k.Allowlist.Set(ctx, collections.Join(p.ServiceId, p.Operator)); err != nil {
+			return err
+		}
+	}
+	for _, t := range gs.Tasks {
+		if err := k.setTask(ctx, t, types.TASK_STATUS_UNSPECIFIED); err != nil {
+			return err
+		}
+		if err := k.TasksByService.Set(ctx, collections.Join(t.ServiceId, t.Id)); err != nil {
+			return err
+		}
+		if t.Status == types.TASK_STATUS_PENDING {
+			if err := k.TasksByDeadline.Set(ctx, collections.Join(t.DeadlineHeight, t.Id)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := k.TaskSeq.Set(ctx, gs.NextTaskId); err != nil {
+		return err
+	}
+	for _, v := range gs.Votes {
+		if err := k.Votes.Set(ctx, collections.Join(v.TaskId, v.Operator), v); err != nil {
+			return err
+		}
+		if v.Late {
+			continue
+		}
+		key := collections.Join(v.TaskId, v.Digest)
+		tally, err := k.Tallies.Get(ctx, key)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		tally.Power += v.Power
+		tally.Count++
+		if err := k.Tallies.Set(ctx, key, tally); err != nil {
+			return err
+		}
+	}
+	for _, s := range gs.Snapshots {
+		if err := k.Snapshots.Set(ctx, collections.Join(s.ServiceId, s.Epoch), s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// ExportGenesis reads every collection back into a genesis state.
+// ExportGenesis reads every collection back into a genesis state. Indexes and
+// tallies are derived state and are rebuilt on import.
 func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) {
-	params, err := k.Params.Get(ctx)
-	if err != nil {
+	var err error
+	gs := &types.GenesisState{}
+	if gs.Params, err = k.Params.Get(ctx); err != nil {
 		return nil, err
 	}
-	return &types.GenesisState{Params: params}, nil
+	if err := k.Components.Walk(ctx, nil, func(digest string, c types.Component) (bool, error) {
+		code, err := k.ComponentCode.Get(ctx, digest)
+		gs.Components = append(gs.Components, types.GenesisComponent{Component: c, CodeGzip: code})
+		return false, err
+	}); err != nil {
+		return nil, err
+	}
+	if gs.Services, err = values(ctx, k.Services); err != nil {
+		return nil, err
+	}
+	if gs.NextServiceId, err = k.ServiceSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.Operators, err = values(ctx, k.Operators); err != nil {
+		return nil, err
+	}
+	if err := k.OptIns.Walk(ctx, nil, func(p collections.Pair[uint64, string]) (bool, error) {
+		gs.OptIns = append(gs.OptIns, types.ServiceOperator{ServiceId: p.K1(), Operator: p.K2()})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.Allowlist.Walk(ctx, nil, func(p collections.Pair[uint64, string]) (bool, error) {
+		gs.Allowlist = append(gs.Allowlist, types.ServiceOperator{ServiceId: p.K1(), Operator: p.K2()})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if gs.Tasks, err = values(ctx, k.Tasks); err != nil {
+		return nil, err
+	}
+	if gs.NextTaskId, err = k.TaskSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.Votes, err = values(ctx, k.Votes); err != nil {
+		return nil, err
+	}
+	if gs.Snapshots, err = values(ctx, k.Snapshots); err != nil {
+		return nil, err
+	}
+	return gs, nil
+}
+
+// values returns every value of a map in key order.
+func values[K, V any](ctx context.Context, m collections.Map[K, V]) ([]V, error) {
+	var out []V
+	err := m.Walk(ctx, nil, func(_ K, v V) (bool, error) {
+		out = append(out, v)
+		return false, nil
+	})
+	return out, err
 }

@@ -2,9 +2,16 @@ package keeper
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -20,14 +27,217 @@ func NewQueryServerImpl(k Keeper) types.QueryServer {
 	return queryServer{Keeper: k}
 }
 
+// grpcError maps a keeper error to a gRPC status, keeping its message.
+func grpcError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, collections.ErrNotFound),
+		errors.Is(err, types.ErrComponentNotFound), errors.Is(err, types.ErrServiceNotFound),
+		errors.Is(err, types.ErrOperatorNotFound), errors.Is(err, types.ErrTaskNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, types.ErrInvalidAddress), errors.Is(err, types.ErrInvalidRequest):
+		return status.Error(codes.InvalidArgument, err.Error())
+	default:
+		return status.Error(codes.Internal, err.Error())
+	}
+}
+
+var errEmptyRequest = status.Error(codes.InvalidArgument, "empty request")
+
 // Params returns the module parameters.
 func (q queryServer) Params(ctx context.Context, req *types.QueryParamsRequest) (*types.QueryParamsResponse, error) {
 	if req == nil {
-		return nil, status.Error(codes.InvalidArgument, "empty request")
+		return nil, errEmptyRequest
 	}
 	params, err := q.Keeper.Params.Get(ctx)
 	if err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
+		return nil, grpcError(err)
 	}
 	return &types.QueryParamsResponse{Params: params}, nil
+}
+
+// Component returns a component's metadata.
+func (q queryServer) Component(ctx context.Context, req *types.QueryComponentRequest) (*types.QueryComponentResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	c, err := q.Keeper.Components.Get(ctx, req.Digest)
+	if isNotFound(err) {
+		return nil, grpcError(errorsmod.Wrapf(types.ErrComponentNotFound, "digest %q", req.Digest))
+	} else if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryComponentResponse{Component: c}, nil
+}
+
+// ComponentCode returns a component's uncompressed wasm.
+func (q queryServer) ComponentCode(ctx context.Context, req *types.QueryComponentCodeRequest) (*types.QueryComponentCodeResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	code, err := q.GetComponentCode(sdk.UnwrapSDKContext(ctx), req.Digest)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryComponentCodeResponse{Wasm: code}, nil
+}
+
+// Components lists stored components.
+func (q queryServer) Components(ctx context.Context, req *types.QueryComponentsRequest) (*types.QueryComponentsResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Components, req.Pagination,
+		func(_ string, c types.Component) (types.Component, error) { return c, nil })
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryComponentsResponse{Components: items, Pagination: page}, nil
+}
+
+// Service returns one service.
+func (q queryServer) Service(ctx context.Context, req *types.QueryServiceRequest) (*types.QueryServiceResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	s, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryServiceResponse{Service: s}, nil
+}
+
+// Services lists services by id.
+func (q queryServer) Services(ctx context.Context, req *types.QueryServicesRequest) (*types.QueryServicesResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Services, req.Pagination,
+		func(_ uint64, s types.Service) (types.Service, error) { return s, nil })
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryServicesResponse{Services: items, Pagination: page}, nil
+}
+
+// ServiceOperators lists the operators opted in to a service.
+func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServiceOperatorsRequest) (*types.QueryServiceOperatorsResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+		return nil, grpcError(err)
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.OptIns, req.Pagination,
+		func(key collections.Pair[uint64, string], _ collections.NoValue) (types.Operator, error) {
+			return q.Keeper.Operators.Get(ctx, key.K2())
+		}, query.WithCollectionPaginationPairPrefix[uint64, string](req.ServiceId))
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryServiceOperatorsResponse{Operators: items, Pagination: page}, nil
+}
+
+// Operator returns one operator and the services it is opted in to.
+func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorRequest) (*types.QueryOperatorResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	op, err := q.getOperator(sdk.UnwrapSDKContext(ctx), req.Address)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	var ids []uint64
+	err = q.OperatorServices.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
+		func(key collections.Pair[string, uint64]) (bool, error) {
+			ids = append(ids, key.K2())
+			return false, nil
+		})
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids}, nil
+}
+
+// Operators lists operators by address.
+func (q queryServer) Operators(ctx context.Context, req *types.QueryOperatorsRequest) (*types.QueryOperatorsResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Operators, req.Pagination,
+		func(_ string, o types.Operator) (types.Operator, error) { return o, nil })
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryOperatorsResponse{Operators: items, Pagination: page}, nil
+}
+
+// Task returns one task.
+func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*types.QueryTaskResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	t, err := q.Keeper.Tasks.Get(ctx, req.TaskId)
+	if isNotFound(err) {
+		return nil, grpcError(errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", req.TaskId))
+	} else if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryTaskResponse{Task: t}, nil
+}
+
+// Tasks lists a service's tasks by id, all or of one status, through the
+// (service, status) index.
+func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*types.QueryTasksResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	if _, ok := types.TaskStatus_name[int32(req.Status)]; !ok {
+		return nil, status.Errorf(codes.InvalidArgument, "unknown task status %d", req.Status)
+	}
+	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+		return nil, grpcError(err)
+	}
+	toTask := func(id uint64) (types.Task, error) { return q.Keeper.Tasks.Get(ctx, id) }
+	var (
+		items []types.Task
+		page  *query.PageResponse
+		err   error
+	)
+	if req.Status == types.TASK_STATUS_UNSPECIFIED {
+		items, page, err = query.CollectionPaginate(ctx, q.TasksByService, req.Pagination,
+			func(key collections.Pair[uint64, uint64], _ collections.NoValue) (types.Task, error) {
+				return toTask(key.K2())
+			}, query.WithCollectionPaginationPairPrefix[uint64, uint64](req.ServiceId))
+	} else {
+		items, page, err = query.CollectionPaginate(ctx, q.TasksByServiceStatus, req.Pagination,
+			func(key collections.Pair[collections.Pair[uint64, int32], uint64], _ collections.NoValue) (types.Task, error) {
+				return toTask(key.K2())
+			}, query.WithCollectionPaginationPairPrefix[collections.Pair[uint64, int32], uint64](
+				collections.Join(req.ServiceId, int32(req.Status))))
+	}
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryTasksResponse{Tasks: items, Pagination: page}, nil
+}
+
+// TaskVotes lists the votes on a task by operator.
+func (q queryServer) TaskVotes(ctx context.Context, req *types.QueryTaskVotesRequest) (*types.QueryTaskVotesResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	if has, err := q.Keeper.Tasks.Has(ctx, req.TaskId); err != nil {
+		return nil, grpcError(err)
+	} else if !has {
+		return nil, grpcError(errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", req.TaskId))
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Votes, req.Pagination,
+		func(_ collections.Pair[uint64, string], v types.Vote) (types.Vote, error) { return v, nil },
+		query.WithCollectionPaginationPairPrefix[uint64, string](req.TaskId))
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryTaskVotesResponse{Votes: items, Pagination: page}, nil
 }

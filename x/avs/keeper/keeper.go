@@ -19,17 +19,48 @@ type Keeper struct {
 	cdc          codec.BinaryCodec
 	storeService storetypes.KVStoreService
 	addressCodec address.Codec
+	bank         types.BankKeeper
+	power        PowerSource
 	// authority is the only address allowed to send MsgUpdateParams: the gov
 	// module account unless the app says otherwise.
 	authority string
 
 	Schema collections.Schema
 	Params collections.Item[types.Params]
+
+	// Components: digest -> metadata; ComponentCode: digest -> gzip'd wasm.
+	Components    collections.Map[string, types.Component]
+	ComponentCode collections.Map[string, []byte]
+
+	Services   collections.Map[uint64, types.Service]
+	ServiceSeq collections.Sequence
+
+	Operators collections.Map[string, types.Operator]
+	// OptIns holds (service, operator); OperatorServices is its reverse.
+	OptIns           collections.KeySet[collections.Pair[uint64, string]]
+	OperatorServices collections.KeySet[collections.Pair[string, uint64]]
+	Allowlist        collections.KeySet[collections.Pair[uint64, string]]
+
+	Tasks   collections.Map[uint64, types.Task]
+	TaskSeq collections.Sequence
+	// TasksByDeadline holds (deadline height, task) of pending tasks only.
+	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
+	// TasksByService holds (service, task) for every task.
+	TasksByService collections.KeySet[collections.Pair[uint64, uint64]]
+	// TasksByServiceStatus holds ((service, status), task) for every task.
+	TasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
+
+	// Votes: (task, operator) -> vote; Tallies: (task, digest) -> power and count.
+	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
+	Tallies collections.Map[collections.Pair[uint64, string], types.Tally]
+
+	// Snapshots: (service, epoch) -> the operator powers frozen for that epoch.
+	Snapshots collections.Map[collections.Pair[uint64, uint64], types.PowerSnapshot]
 }
 
 // NewKeeper builds the keeper and its collections schema. It panics when the
 // authority is not a valid address, as a miswired app must not start.
-func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, addressCodec address.Codec, authority string) Keeper {
+func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, addressCodec address.Codec, bank types.BankKeeper, authority string) Keeper {
 	if _, err := addressCodec.StringToBytes(authority); err != nil {
 		panic(fmt.Sprintf("x/avs: invalid authority address %q: %s", authority, err))
 	}
@@ -38,19 +69,47 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		cdc:          cdc,
 		storeService: storeService,
 		addressCodec: addressCodec,
+		bank:         bank,
 		authority:    authority,
-		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+
+		Params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Components:    collections.NewMap(sb, types.ComponentsKey, "components", collections.StringKey, codec.CollValue[types.Component](cdc)),
+		ComponentCode: collections.NewMap(sb, types.ComponentCodeKey, "component_code", collections.StringKey, collections.BytesValue),
+		Services:      collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
+		ServiceSeq:    collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
+		Operators:     collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
+		OptIns:        collections.NewKeySet(sb, types.OptInsKey, "opt_ins", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
+		OperatorServices: collections.NewKeySet(sb, types.OperatorServicesKey, "operator_services",
+			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key)),
+		Allowlist:       collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
+		Tasks:           collections.NewMap(sb, types.TasksKey, "tasks", collections.Uint64Key, codec.CollValue[types.Task](cdc)),
+		TaskSeq:         collections.NewSequence(sb, types.TaskSeqKey, "task_seq"),
+		TasksByDeadline: collections.NewKeySet(sb, types.TasksByDeadlineKey, "tasks_by_deadline", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		TasksByService: collections.NewKeySet(sb, types.TasksByServiceKey, "tasks_by_service",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
+		TasksByServiceStatus: collections.NewKeySet(sb, types.TasksByServiceStatusKey, "tasks_by_service_status",
+			collections.PairKeyCodec(collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key)),
+		Votes:     collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
+		Tallies:   collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
+		Snapshots: collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {
 		panic(err)
 	}
 	k.Schema = schema
+	k.power = equalPower{k: k}
 	return k
 }
 
+// SetPowerSource replaces how operator power is computed (stake weighting).
+func (k *Keeper) SetPowerSource(p PowerSource) { k.power = p }
+
 // GetAuthority returns the address allowed to update the module parameters.
 func (k Keeper) GetAuthority() string { return k.authority }
+
+// AddressCodec returns the account address codec.
+func (k Keeper) AddressCodec() address.Codec { return k.addressCodec }
 
 // Logger returns the module's logger.
 func (k Keeper) Logger(ctx sdk.Context) log.Logger {

@@ -14,6 +14,7 @@ import (
 	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
+	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs"
 	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/types"
@@ -24,6 +25,7 @@ type KeeperTestSuite struct {
 	suite.Suite
 
 	ctx         sdk.Context
+	bank        *avstest.Bank
 	keeper      keeper.Keeper
 	msgServer   types.MsgServer
 	queryServer types.QueryServer
@@ -43,8 +45,9 @@ func (s *KeeperTestSuite) SetupTest() {
 	authority, err := ac.BytesToString(authtypes.NewModuleAddress("gov"))
 	s.Require().NoError(err)
 	s.authority = authority
-	s.ctx = testCtx.Ctx
-	s.keeper = keeper.NewKeeper(encCfg.Codec, runtime.NewKVStoreService(key), ac, authority)
+	s.ctx = testCtx.Ctx.WithBlockHeight(10)
+	s.bank = avstest.NewBank()
+	s.keeper = keeper.NewKeeper(encCfg.Codec, runtime.NewKVStoreService(key), ac, s.bank, authority)
 	s.msgServer = keeper.NewMsgServerImpl(s.keeper)
 	s.queryServer = keeper.NewQueryServerImpl(s.keeper)
 	s.Require().NoError(s.keeper.InitGenesis(s.ctx, types.DefaultGenesis()))

@@ -2,13 +2,18 @@ package keeper
 
 import (
 	"context"
+	"strings"
 
+	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
+
+// MaxMonikerLength bounds an operator's moniker.
+const MaxMonikerLength = 70
 
 type msgServer struct {
 	Keeper
@@ -22,9 +27,10 @@ func NewMsgServerImpl(k Keeper) types.MsgServer {
 }
 
 // UpdateParams replaces the module parameters; only the authority may do it.
-func (m msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
-	if _, err := m.addressCodec.StringToBytes(msg.Authority); err != nil {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "authority %q: %s", msg.Authority, err)
+func (m msgServer) UpdateParams(goCtx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.accAddress("authority", msg.Authority); err != nil {
+		return nil, err
 	}
 	if msg.Authority != m.authority {
 		return nil, errorsmod.Wrapf(types.ErrUnauthorized, "expected authority %s, got %s", m.authority, msg.Authority)
@@ -35,11 +41,308 @@ func (m msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	if err := m.Params.Set(ctx, msg.Params); err != nil {
 		return nil, err
 	}
-	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventParamsUpdated{
-		Authority: msg.Authority,
-		Params:    msg.Params,
-	}); err != nil {
+	return &types.MsgUpdateParamsResponse{}, emit(ctx, &types.EventParamsUpdated{Authority: msg.Authority, Params: msg.Params})
+}
+
+// StoreComponent stores a WASI component.
+func (m msgServer) StoreComponent(goCtx context.Context, msg *types.MsgStoreComponent) (*types.MsgStoreComponentResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.accAddress("sender", msg.Sender); err != nil {
 		return nil, err
 	}
-	return &types.MsgUpdateParamsResponse{}, nil
+	return m.storeComponent(ctx, msg.Sender, msg.Wasm)
+}
+
+// validateManifest runs the manifest's own checks and the ones that need state.
+func (m msgServer) validateManifest(ctx sdk.Context, man types.ServiceManifest) error {
+	params, err := m.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := man.ValidateBasic(params); err != nil {
+		return err
+	}
+	if has, err := m.Components.Has(ctx, man.ComponentDigest); err != nil {
+		return err
+	} else if !has {
+		return errorsmod.Wrapf(types.ErrComponentNotFound, "component_digest %s: store it with MsgStoreComponent first", man.ComponentDigest)
+	}
+	if man.HandlerContract != "" {
+		if _, err := m.accAddress("handler_contract", man.HandlerContract); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateService deploys a service from a manifest.
+func (m msgServer) CreateService(goCtx context.Context, msg *types.MsgCreateService) (*types.MsgCreateServiceResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.accAddress("owner", msg.Owner); err != nil {
+		return nil, err
+	}
+	if err := m.validateManifest(ctx, msg.Manifest); err != nil {
+		return nil, err
+	}
+	id, err := m.ServiceSeq.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc := types.Service{
+		Id: id, Owner: msg.Owner, Manifest: msg.Manifest, Status: types.SERVICE_STATUS_ACTIVE,
+		CreatedHeight: ctx.BlockHeight(), UpdatedHeight: ctx.BlockHeight(),
+	}
+	if err := m.Services.Set(ctx, id, svc); err != nil {
+		return nil, err
+	}
+	return &types.MsgCreateServiceResponse{ServiceId: id},
+		emit(ctx, &types.EventServiceCreated{ServiceId: id, Owner: msg.Owner, ComponentDigest: msg.Manifest.ComponentDigest})
+}
+
+// UpdateService replaces a service's manifest. Pointing it at a new component
+// digest is how a service is upgraded; open tasks keep the digest they started with.
+func (m msgServer) UpdateService(goCtx context.Context, msg *types.MsgUpdateService) (*types.MsgUpdateServiceResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	svc, err := m.ownedService(ctx, msg.ServiceId, msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.validateManifest(ctx, msg.Manifest); err != nil {
+		return nil, err
+	}
+	svc.Manifest = msg.Manifest
+	svc.UpdatedHeight = ctx.BlockHeight()
+	if err := m.Services.Set(ctx, svc.Id, svc); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateServiceResponse{},
+		emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
+}
+
+// SetServiceStatus pauses or resumes a service.
+func (m msgServer) SetServiceStatus(goCtx context.Context, msg *types.MsgSetServiceStatus) (*types.MsgSetServiceStatusResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, ok := types.ServiceStatus_name[int32(msg.Status)]; !ok {
+		return nil, errorsmod.Wrapf(types.ErrInvalidRequest, "unknown service status %d", msg.Status)
+	}
+	svc, err := m.ownedService(ctx, msg.ServiceId, msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	svc.Status = msg.Status
+	svc.UpdatedHeight = ctx.BlockHeight()
+	if err := m.Services.Set(ctx, svc.Id, svc); err != nil {
+		return nil, err
+	}
+	return &types.MsgSetServiceStatusResponse{},
+		emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
+}
+
+// TransferService hands a service to a new owner.
+func (m msgServer) TransferService(goCtx context.Context, msg *types.MsgTransferService) (*types.MsgTransferServiceResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.accAddress("new_owner", msg.NewOwner); err != nil {
+		return nil, err
+	}
+	svc, err := m.ownedService(ctx, msg.ServiceId, msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	svc.Owner = msg.NewOwner
+	svc.UpdatedHeight = ctx.BlockHeight()
+	if err := m.Services.Set(ctx, svc.Id, svc); err != nil {
+		return nil, err
+	}
+	return &types.MsgTransferServiceResponse{},
+		emit(ctx, &types.EventServiceTransferred{ServiceId: svc.Id, OldOwner: msg.Owner, NewOwner: msg.NewOwner})
+}
+
+// UpdateAllowlist adds and removes operators on a service's allow-list.
+// Removing an operator does not opt it out; it only stops new opt-ins.
+func (m msgServer) UpdateAllowlist(goCtx context.Context, msg *types.MsgUpdateAllowlist) (*types.MsgUpdateAllowlistResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if len(msg.Add)+len(msg.Remove) == 0 {
+		return nil, errorsmod.Wrap(types.ErrInvalidRequest, "nothing to add or remove")
+	}
+	for _, a := range append(append([]string(nil), msg.Add...), msg.Remove...) {
+		if _, err := m.accAddress("allow-list entry", a); err != nil {
+			return nil, err
+		}
+	}
+	svc, err := m.ownedService(ctx, msg.ServiceId, msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range msg.Add {
+		if err := m.Allowlist.Set(ctx, collections.Join(svc.Id, a)); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range msg.Remove {
+		if err := m.Allowlist.Remove(ctx, collections.Join(svc.Id, a)); err != nil {
+			return nil, err
+		}
+	}
+	return &types.MsgUpdateAllowlistResponse{},
+		emit(ctx, &types.EventAllowlistUpdated{ServiceId: svc.Id, Added: msg.Add, Removed: msg.Remove})
+}
+
+func validateMoniker(moniker string) error {
+	if strings.TrimSpace(moniker) == "" || len(moniker) > MaxMonikerLength {
+		return errorsmod.Wrapf(types.ErrInvalidRequest, "moniker must be 1 to %d characters", MaxMonikerLength)
+	}
+	return nil
+}
+
+// RegisterOperator registers the signer as an operator.
+func (m msgServer) RegisterOperator(goCtx context.Context, msg *types.MsgRegisterOperator) (*types.MsgRegisterOperatorResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.accAddress("operator", msg.Operator); err != nil {
+		return nil, err
+	}
+	if err := validateMoniker(msg.Moniker); err != nil {
+		return nil, err
+	}
+	if has, err := m.Operators.Has(ctx, msg.Operator); err != nil {
+		return nil, err
+	} else if has {
+		return nil, errorsmod.Wrapf(types.ErrOperatorExists, "%s", msg.Operator)
+	}
+	op := types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: ctx.BlockHeight()}
+	if err := m.Operators.Set(ctx, msg.Operator, op); err != nil {
+		return nil, err
+	}
+	return &types.MsgRegisterOperatorResponse{}, emit(ctx, &types.EventOperatorRegistered{Operator: msg.Operator, Moniker: msg.Moniker})
+}
+
+// UpdateOperator changes an operator's moniker.
+func (m msgServer) UpdateOperator(goCtx context.Context, msg *types.MsgUpdateOperator) (*types.MsgUpdateOperatorResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	op, err := m.getOperator(ctx, msg.Operator)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateMoniker(msg.Moniker); err != nil {
+		return nil, err
+	}
+	op.Moniker = msg.Moniker
+	if err := m.Operators.Set(ctx, msg.Operator, op); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateOperatorResponse{}, emit(ctx, &types.EventOperatorUpdated{Operator: msg.Operator, Moniker: msg.Moniker})
+}
+
+// OptIn opts an operator in to a service. Its votes count from the service's
+// next power snapshot (the next epoch, or the service's first task).
+func (m msgServer) OptIn(goCtx context.Context, msg *types.MsgOptIn) (*types.MsgOptInResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	op, err := m.getOperator(ctx, msg.Operator)
+	if err != nil {
+		return nil, err
+	}
+	if op.Jailed {
+		return nil, errorsmod.Wrapf(types.ErrOperatorJailed, "%s", msg.Operator)
+	}
+	svc, err := m.getService(ctx, msg.ServiceId)
+	if err != nil {
+		return nil, err
+	}
+	key := collections.Join(svc.Id, msg.Operator)
+	if has, err := m.OptIns.Has(ctx, key); err != nil {
+		return nil, err
+	} else if has {
+		return nil, errorsmod.Wrapf(types.ErrAlreadyOptedIn, "%s in service %d", msg.Operator, svc.Id)
+	}
+	if svc.Manifest.Admission == types.ADMISSION_ALLOWLIST {
+		if ok, err := m.Allowlist.Has(ctx, key); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errorsmod.Wrapf(types.ErrNotAllowlisted, "%s for service %d", msg.Operator, svc.Id)
+		}
+	}
+	if err := m.OptIns.Set(ctx, key); err != nil {
+		return nil, err
+	}
+	if err := m.OperatorServices.Set(ctx, collections.Join(msg.Operator, svc.Id)); err != nil {
+		return nil, err
+	}
+	return &types.MsgOptInResponse{}, emit(ctx, &types.EventOptedIn{Operator: msg.Operator, ServiceId: svc.Id})
+}
+
+// OptOut opts an operator out of a service. Tasks already created keep it in
+// their snapshot: it may still vote on them.
+func (m msgServer) OptOut(goCtx context.Context, msg *types.MsgOptOut) (*types.MsgOptOutResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.getOperator(ctx, msg.Operator); err != nil {
+		return nil, err
+	}
+	key := collections.Join(msg.ServiceId, msg.Operator)
+	if has, err := m.OptIns.Has(ctx, key); err != nil {
+		return nil, err
+	} else if !has {
+		return nil, errorsmod.Wrapf(types.ErrNotOptedIn, "%s in service %d", msg.Operator, msg.ServiceId)
+	}
+	if err := m.OptIns.Remove(ctx, key); err != nil {
+		return nil, err
+	}
+	if err := m.OperatorServices.Remove(ctx, collections.Join(msg.Operator, msg.ServiceId)); err != nil {
+		return nil, err
+	}
+	return &types.MsgOptOutResponse{}, emit(ctx, &types.EventOptedOut{Operator: msg.Operator, ServiceId: msg.ServiceId})
+}
+
+// CreateTask opens a task paid by its creator.
+func (m msgServer) CreateTask(goCtx context.Context, msg *types.MsgCreateTask) (*types.MsgCreateTaskResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	creator, err := m.accAddress("creator", msg.Creator)
+	if err != nil {
+		return nil, err
+	}
+	task, err := m.Keeper.CreateTask(ctx, msg.ServiceId, msg.Input, msg.Creator, creator, msg.Fee, types.Origin{Kind: types.ORIGIN_KIND_TX})
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgCreateTaskResponse{TaskId: task.Id, DeadlineHeight: task.DeadlineHeight}, nil
+}
+
+// SubmitResults records an operator's votes. The message fails only for what
+// concerns all entries (signer, registration, jail, count); each entry is then
+// judged on its own in a cached store, so a bad entry is reported in the
+// response and an EventVoteRejected and leaves the good ones standing.
+func (m msgServer) SubmitResults(goCtx context.Context, msg *types.MsgSubmitResults) (*types.MsgSubmitResultsResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	op, err := m.getOperator(ctx, msg.Operator)
+	if err != nil {
+		return nil, err
+	}
+	if op.Jailed {
+		return nil, errorsmod.Wrapf(types.ErrOperatorJailed, "%s", msg.Operator)
+	}
+	params, err := m.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.Results) == 0 || uint64(len(msg.Results)) > uint64(params.MaxVotesPerTx) {
+		return nil, errorsmod.Wrapf(types.ErrTooManyResults, "%d results, expected 1 to max_votes_per_tx (%d)", len(msg.Results), params.MaxVotesPerTx)
+	}
+	resp := &types.MsgSubmitResultsResponse{Outcomes: make([]types.ResultOutcome, 0, len(msg.Results))}
+	for _, r := range msg.Results {
+		cacheCtx, write := ctx.CacheContext()
+		status, err := m.submitVote(cacheCtx, params, msg.Operator, r)
+		outcome := types.ResultOutcome{TaskId: r.TaskId, TaskStatus: status}
+		if err == nil {
+			write()
+			outcome.Accepted = true
+		} else {
+			codespace, code, _ := errorsmod.ABCIInfo(err, false)
+			outcome.Codespace, outcome.Code, outcome.Error = codespace, code, err.Error()
+			if err := emit(ctx, &types.EventVoteRejected{
+				TaskId: r.TaskId, Operator: msg.Operator, Codespace: codespace, Code: code, Reason: err.Error(),
+			}); err != nil {
+				return nil, err
+			}
+		}
+		resp.Outcomes = append(resp.Outcomes, outcome)
+	}
+	return resp, nil
 }

@@ -11,6 +11,18 @@ import (
 // RegisterLegacyAminoCodec registers the module's messages for amino JSON signing (Ledger).
 func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "avschain/x/avs/MsgUpdateParams")
+	legacy.RegisterAminoMsg(cdc, &MsgStoreComponent{}, "avschain/x/avs/MsgStoreComponent")
+	legacy.RegisterAminoMsg(cdc, &MsgCreateService{}, "avschain/x/avs/MsgCreateService")
+	legacy.RegisterAminoMsg(cdc, &MsgUpdateService{}, "avschain/x/avs/MsgUpdateService")
+	legacy.RegisterAminoMsg(cdc, &MsgSetServiceStatus{}, "avschain/x/avs/MsgSetServiceStatus")
+	legacy.RegisterAminoMsg(cdc, &MsgTransferService{}, "avschain/x/avs/MsgTransferService")
+	legacy.RegisterAminoMsg(cdc, &MsgUpdateAllowlist{}, "avschain/x/avs/MsgUpdateAllowlist")
+	legacy.RegisterAminoMsg(cdc, &MsgRegisterOperator{}, "avschain/x/avs/MsgRegisterOperator")
+	legacy.RegisterAminoMsg(cdc, &MsgUpdateOperator{}, "avschain/x/avs/MsgUpdateOperator")
+	legacy.RegisterAminoMsg(cdc, &MsgOptIn{}, "avschain/x/avs/MsgOptIn")
+	legacy.RegisterAminoMsg(cdc, &MsgOptOut{}, "avschain/x/avs/MsgOptOut")
+	legacy.RegisterAminoMsg(cdc, &MsgCreateTask{}, "avschain/x/avs/MsgCreateTask")
+	legacy.RegisterAminoMsg(cdc, &MsgSubmitResults{}, "avschain/x/avs/MsgSubmitResults")
 	cdc.RegisterConcrete(&Params{}, "avschain/x/avs/Params", nil)
 }
 
@@ -18,6 +30,18 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgUpdateParams{},
+		&MsgStoreComponent{},
+		&MsgCreateService{},
+		&MsgUpdateService{},
+		&MsgSetServiceStatus{},
+		&MsgTransferService{},
+		&MsgUpdateAllowlist{},
+		&MsgRegisterOperator{},
+		&MsgUpdateOperator{},
+		&MsgOptIn{},
+		&MsgOptOut{},
+		&MsgCreateTask{},
+		&MsgSubmitResults{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }

@@ -26,7 +26,17 @@ const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
 // GenesisState is the x/avs state exported and imported with the chain's genesis.
 type GenesisState struct {
-	Params Params `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
+	Params        Params             `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
+	Components    []GenesisComponent `protobuf:"bytes,2,rep,name=components,proto3" json:"components"`
+	Services      []Service          `protobuf:"bytes,3,rep,name=services,proto3" json:"services"`
+	NextServiceId uint64             `protobuf:"varint,4,opt,name=next_service_id,json=nextServiceId,proto3" json:"next_service_id,omitempty"`
+	Operators     []Operator         `protobuf:"bytes,5,rep,name=operators,proto3" json:"operators"`
+	OptIns        []ServiceOperator  `protobuf:"bytes,6,rep,name=opt_ins,json=optIns,proto3" json:"opt_ins"`
+	Allowlist     []ServiceOperator  `protobuf:"bytes,7,rep,name=allowlist,proto3" json:"allowlist"`
+	Tasks         []Task             `protobuf:"bytes,8,rep,name=tasks,proto3" json:"tasks"`
+	NextTaskId    uint64             `protobuf:"varint,9,opt,name=next_task_id,json=nextTaskId,proto3" json:"next_task_id,omitempty"`
+	Votes         []Vote             `protobuf:"bytes,10,rep,name=votes,proto3" json:"votes"`
+	Snapshots     []PowerSnapshot    `protobuf:"bytes,11,rep,name=snapshots,proto3" json:"snapshots"`
 }
 
 func (m *GenesisState) Reset()         { *m = GenesisState{} }
@@ -69,27 +79,225 @@ func (m *GenesisState) GetParams() Params {
 	return Params{}
 }
 
+func (m *GenesisState) GetComponents() []GenesisComponent {
+	if m != nil {
+		return m.Components
+	}
+	return nil
+}
+
+func (m *GenesisState) GetServices() []Service {
+	if m != nil {
+		return m.Services
+	}
+	return nil
+}
+
+func (m *GenesisState) GetNextServiceId() uint64 {
+	if m != nil {
+		return m.NextServiceId
+	}
+	return 0
+}
+
+func (m *GenesisState) GetOperators() []Operator {
+	if m != nil {
+		return m.Operators
+	}
+	return nil
+}
+
+func (m *GenesisState) GetOptIns() []ServiceOperator {
+	if m != nil {
+		return m.OptIns
+	}
+	return nil
+}
+
+func (m *GenesisState) GetAllowlist() []ServiceOperator {
+	if m != nil {
+		return m.Allowlist
+	}
+	return nil
+}
+
+func (m *GenesisState) GetTasks() []Task {
+	if m != nil {
+		return m.Tasks
+	}
+	return nil
+}
+
+func (m *GenesisState) GetNextTaskId() uint64 {
+	if m != nil {
+		return m.NextTaskId
+	}
+	return 0
+}
+
+func (m *GenesisState) GetVotes() []Vote {
+	if m != nil {
+		return m.Votes
+	}
+	return nil
+}
+
+func (m *GenesisState) GetSnapshots() []PowerSnapshot {
+	if m != nil {
+		return m.Snapshots
+	}
+	return nil
+}
+
+// GenesisComponent is a component with its (gzip-compressed) bytes.
+type GenesisComponent struct {
+	Component Component `protobuf:"bytes,1,opt,name=component,proto3" json:"component"`
+	CodeGzip  []byte    `protobuf:"bytes,2,opt,name=code_gzip,json=codeGzip,proto3" json:"code_gzip,omitempty"`
+}
+
+func (m *GenesisComponent) Reset()         { *m = GenesisComponent{} }
+func (m *GenesisComponent) String() string { return proto.CompactTextString(m) }
+func (*GenesisComponent) ProtoMessage()    {}
+func (*GenesisComponent) Descriptor() ([]byte, []int) {
+	return fileDescriptor_0750a37ed1eae18f, []int{1}
+}
+func (m *GenesisComponent) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *GenesisComponent) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_GenesisComponent.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *GenesisComponent) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_GenesisComponent.Merge(m, src)
+}
+func (m *GenesisComponent) XXX_Size() int {
+	return m.Size()
+}
+func (m *GenesisComponent) XXX_DiscardUnknown() {
+	xxx_messageInfo_GenesisComponent.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_GenesisComponent proto.InternalMessageInfo
+
+func (m *GenesisComponent) GetComponent() Component {
+	if m != nil {
+		return m.Component
+	}
+	return Component{}
+}
+
+func (m *GenesisComponent) GetCodeGzip() []byte {
+	if m != nil {
+		return m.CodeGzip
+	}
+	return nil
+}
+
+// ServiceOperator is a (service, operator) pair.
+type ServiceOperator struct {
+	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Operator  string `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+}
+
+func (m *ServiceOperator) Reset()         { *m = ServiceOperator{} }
+func (m *ServiceOperator) String() string { return proto.CompactTextString(m) }
+func (*ServiceOperator) ProtoMessage()    {}
+func (*ServiceOperator) Descriptor() ([]byte, []int) {
+	return fileDescriptor_0750a37ed1eae18f, []int{2}
+}
+func (m *ServiceOperator) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ServiceOperator) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ServiceOperator.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ServiceOperator) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ServiceOperator.Merge(m, src)
+}
+func (m *ServiceOperator) XXX_Size() int {
+	return m.Size()
+}
+func (m *ServiceOperator) XXX_DiscardUnknown() {
+	xxx_messageInfo_ServiceOperator.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ServiceOperator proto.InternalMessageInfo
+
+func (m *ServiceOperator) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *ServiceOperator) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
 func init() {
 	proto.RegisterType((*GenesisState)(nil), "avschain.avs.v1.GenesisState")
+	proto.RegisterType((*GenesisComponent)(nil), "avschain.avs.v1.GenesisComponent")
+	proto.RegisterType((*ServiceOperator)(nil), "avschain.avs.v1.ServiceOperator")
 }
 
 func init() { proto.RegisterFile("avschain/avs/v1/genesis.proto", fileDescriptor_0750a37ed1eae18f) }
 
 var fileDescriptor_0750a37ed1eae18f = []byte{
-	// 206 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0x4d, 0x2c, 0x2b, 0x4e,
-	0xce, 0x48, 0xcc, 0xcc, 0xd3, 0x4f, 0x2c, 0x2b, 0xd6, 0x2f, 0x33, 0xd4, 0x4f, 0x4f, 0xcd, 0x4b,
-	0x2d, 0xce, 0x2c, 0xd6, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0xe2, 0x87, 0x49, 0xeb, 0x25, 0x96,
-	0x15, 0xeb, 0x95, 0x19, 0x4a, 0x09, 0x26, 0xe6, 0x66, 0xe6, 0xe5, 0xeb, 0x83, 0x49, 0x88, 0x1a,
-	0x29, 0x91, 0xf4, 0xfc, 0xf4, 0x7c, 0x30, 0x53, 0x1f, 0xc4, 0x82, 0x8a, 0xca, 0xa0, 0x1b, 0x5c,
-	0x90, 0x58, 0x94, 0x98, 0x0b, 0x35, 0x57, 0xc9, 0x8b, 0x8b, 0xc7, 0x1d, 0x62, 0x51, 0x70, 0x49,
-	0x62, 0x49, 0xaa, 0x90, 0x15, 0x17, 0x1b, 0x44, 0x5e, 0x82, 0x51, 0x81, 0x51, 0x83, 0xdb, 0x48,
-	0x5c, 0x0f, 0xcd, 0x62, 0xbd, 0x00, 0xb0, 0xb4, 0x13, 0xe7, 0x89, 0x7b, 0xf2, 0x0c, 0x2b, 0x9e,
-	0x6f, 0xd0, 0x62, 0x0c, 0x82, 0xea, 0x70, 0x72, 0x3a, 0xf1, 0x48, 0x8e, 0xf1, 0xc2, 0x23, 0x39,
-	0xc6, 0x07, 0x8f, 0xe4, 0x18, 0x27, 0x3c, 0x96, 0x63, 0xb8, 0xf0, 0x58, 0x8e, 0xe1, 0xc6, 0x63,
-	0x39, 0x86, 0x28, 0x8d, 0xf4, 0xcc, 0x92, 0x8c, 0xd2, 0x24, 0xbd, 0xe4, 0xfc, 0x5c, 0x7d, 0x64,
-	0xe7, 0x40, 0x18, 0x15, 0x60, 0x97, 0x95, 0x54, 0x16, 0xa4, 0x16, 0x27, 0xb1, 0x81, 0x9d, 0x65,
-	0x0c, 0x08, 0x00, 0x00, 0xff, 0xff, 0x8e, 0x54, 0x6d, 0x03, 0x0f, 0x01, 0x00, 0x00,
+	// 528 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x93, 0x4f, 0x6b, 0x13, 0x41,
+	0x18, 0xc6, 0xb3, 0x6d, 0x93, 0x66, 0xdf, 0x44, 0xa2, 0x83, 0xe2, 0x34, 0xda, 0x75, 0xcd, 0x41,
+	0x82, 0x87, 0x5d, 0x52, 0x6f, 0x05, 0x15, 0xa2, 0x10, 0x02, 0x82, 0x92, 0x88, 0x07, 0x2f, 0x61,
+	0x9a, 0x0c, 0xc9, 0xd2, 0x64, 0x67, 0xd8, 0x77, 0xdc, 0xd6, 0x7e, 0x03, 0x6f, 0x7e, 0x0c, 0x8f,
+	0x7e, 0x8c, 0x1e, 0x7b, 0xf4, 0x24, 0x92, 0x1c, 0xfc, 0x1a, 0x32, 0xb3, 0x93, 0x3f, 0xec, 0xd2,
+	0x83, 0x97, 0x30, 0xfb, 0xbe, 0xcf, 0xf3, 0x7b, 0x27, 0x2f, 0xcf, 0xc0, 0x31, 0x4b, 0x71, 0x3c,
+	0x63, 0x51, 0x1c, 0xb2, 0x14, 0xc3, 0xb4, 0x13, 0x4e, 0x79, 0xcc, 0x31, 0xc2, 0x40, 0x26, 0x42,
+	0x09, 0xd2, 0x58, 0xb7, 0x03, 0x96, 0x62, 0x90, 0x76, 0x9a, 0xf7, 0xd8, 0x22, 0x8a, 0x45, 0x68,
+	0x7e, 0x33, 0x4d, 0xf3, 0xfe, 0x54, 0x4c, 0x85, 0x39, 0x86, 0xfa, 0x64, 0xab, 0x47, 0x79, 0xb0,
+	0x06, 0x64, 0xad, 0xc7, 0xf9, 0x96, 0x64, 0x09, 0x5b, 0xd8, 0x6e, 0xeb, 0x5b, 0x19, 0xea, 0xbd,
+	0xec, 0x12, 0x43, 0xc5, 0x14, 0x27, 0xa7, 0x50, 0xc9, 0x04, 0xd4, 0xf1, 0x9d, 0x76, 0xed, 0xe4,
+	0x61, 0x90, 0xbb, 0x54, 0xf0, 0xc1, 0xb4, 0xbb, 0xee, 0xf5, 0xef, 0x27, 0xa5, 0x1f, 0x7f, 0x7f,
+	0x3e, 0x77, 0x06, 0xd6, 0x41, 0x7a, 0x00, 0x63, 0xb1, 0x90, 0x22, 0xe6, 0xb1, 0x42, 0xba, 0xe7,
+	0xef, 0xb7, 0x6b, 0x27, 0x4f, 0x0b, 0x7e, 0x3b, 0xee, 0xcd, 0x5a, 0xd9, 0x3d, 0xd0, 0xa4, 0xc1,
+	0x8e, 0x95, 0x9c, 0x42, 0x15, 0x79, 0x92, 0x46, 0x63, 0x8e, 0x74, 0xdf, 0x60, 0x68, 0x01, 0x33,
+	0xcc, 0x04, 0xd6, 0xbd, 0xd1, 0x93, 0x67, 0xd0, 0x88, 0xf9, 0xa5, 0x1a, 0xd9, 0xc2, 0x28, 0x9a,
+	0xd0, 0x03, 0xdf, 0x69, 0x1f, 0x0c, 0xee, 0xe8, 0xb2, 0x75, 0xf5, 0x27, 0xe4, 0x25, 0xb8, 0x42,
+	0xf2, 0x84, 0x29, 0x91, 0x20, 0x2d, 0x9b, 0x21, 0x47, 0x85, 0x21, 0xef, 0xad, 0xc2, 0x4e, 0xd9,
+	0x3a, 0xc8, 0x6b, 0x38, 0x14, 0x52, 0x8d, 0xa2, 0x18, 0x69, 0xc5, 0x98, 0xfd, 0xdb, 0x6e, 0x98,
+	0x63, 0x54, 0x84, 0x54, 0xfd, 0x18, 0xc9, 0x5b, 0x70, 0xd9, 0x7c, 0x2e, 0x2e, 0xe6, 0x11, 0x2a,
+	0x7a, 0xf8, 0x5f, 0x88, 0xad, 0x91, 0x74, 0xa0, 0xac, 0x18, 0x9e, 0x23, 0xad, 0x1a, 0xc2, 0x83,
+	0x02, 0xe1, 0x23, 0xc3, 0x73, 0x6b, 0xcb, 0x94, 0xc4, 0x87, 0xba, 0x59, 0x90, 0xfe, 0xd2, 0xdb,
+	0x71, 0xcd, 0x76, 0x40, 0xd7, 0xb4, 0xb8, 0x3f, 0xd1, 0xd0, 0x54, 0x28, 0x8e, 0x14, 0x6e, 0x81,
+	0x7e, 0x12, 0x6a, 0xbd, 0xf8, 0x4c, 0x49, 0xba, 0xe0, 0x62, 0xcc, 0x24, 0xce, 0x84, 0x42, 0x5a,
+	0x33, 0x36, 0xaf, 0x98, 0x1c, 0x71, 0xc1, 0x93, 0xa1, 0x95, 0xad, 0xff, 0xcb, 0xc6, 0xd6, 0x12,
+	0x70, 0x37, 0x9f, 0x0d, 0xf2, 0x0a, 0xdc, 0x4d, 0x2e, 0x6c, 0x22, 0x9b, 0x05, 0x6e, 0x3e, 0x4a,
+	0x5b, 0x0b, 0x79, 0xa4, 0xfd, 0x13, 0x3e, 0x9a, 0x5e, 0x45, 0x92, 0xee, 0xf9, 0x4e, 0xbb, 0x3e,
+	0xa8, 0xea, 0x42, 0xef, 0x2a, 0x92, 0xad, 0x77, 0xd0, 0xc8, 0x2d, 0x98, 0x1c, 0x03, 0xec, 0x04,
+	0xc7, 0x31, 0xab, 0x71, 0x71, 0x13, 0x9a, 0x26, 0x54, 0xd7, 0x11, 0x30, 0x34, 0x77, 0xb0, 0xf9,
+	0xee, 0x76, 0xaf, 0x97, 0x9e, 0x73, 0xb3, 0xf4, 0x9c, 0x3f, 0x4b, 0xcf, 0xf9, 0xbe, 0xf2, 0x4a,
+	0x37, 0x2b, 0xaf, 0xf4, 0x6b, 0xe5, 0x95, 0x3e, 0xb7, 0xa7, 0x91, 0x9a, 0x7d, 0x39, 0x0b, 0xc6,
+	0x62, 0x11, 0xee, 0xbe, 0xc6, 0xec, 0x70, 0x69, 0x1e, 0xa6, 0xfa, 0x2a, 0x39, 0x9e, 0x55, 0xcc,
+	0xab, 0x7c, 0xf1, 0x2f, 0x00, 0x00, 0xff, 0xff, 0x01, 0xda, 0x52, 0x25, 0x29, 0x04, 0x00, 0x00,
 }
 
 func (m *GenesisState) Marshal() (dAtA []byte, err error) {
@@ -112,6 +320,128 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.Snapshots) > 0 {
+		for iNdEx := len(m.Snapshots) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Snapshots[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x5a
+		}
+	}
+	if len(m.Votes) > 0 {
+		for iNdEx := len(m.Votes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Votes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x52
+		}
+	}
+	if m.NextTaskId != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.NextTaskId))
+		i--
+		dAtA[i] = 0x48
+	}
+	if len(m.Tasks) > 0 {
+		for iNdEx := len(m.Tasks) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Tasks[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x42
+		}
+	}
+	if len(m.Allowlist) > 0 {
+		for iNdEx := len(m.Allowlist) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Allowlist[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x3a
+		}
+	}
+	if len(m.OptIns) > 0 {
+		for iNdEx := len(m.OptIns) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.OptIns[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x32
+		}
+	}
+	if len(m.Operators) > 0 {
+		for iNdEx := len(m.Operators) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Operators[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
+	if m.NextServiceId != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.NextServiceId))
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.Services) > 0 {
+		for iNdEx := len(m.Services) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Services[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Components) > 0 {
+		for iNdEx := len(m.Components) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Components[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
 	{
 		size, err := m.Params.MarshalToSizedBuffer(dAtA[:i])
 		if err != nil {
@@ -122,6 +452,81 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	}
 	i--
 	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *GenesisComponent) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *GenesisComponent) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *GenesisComponent) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.CodeGzip) > 0 {
+		i -= len(m.CodeGzip)
+		copy(dAtA[i:], m.CodeGzip)
+		i = encodeVarintGenesis(dAtA, i, uint64(len(m.CodeGzip)))
+		i--
+		dAtA[i] = 0x12
+	}
+	{
+		size, err := m.Component.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintGenesis(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *ServiceOperator) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ServiceOperator) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ServiceOperator) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintGenesis(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
 	return len(dAtA) - i, nil
 }
 
@@ -144,6 +549,91 @@ func (m *GenesisState) Size() (n int) {
 	_ = l
 	l = m.Params.Size()
 	n += 1 + l + sovGenesis(uint64(l))
+	if len(m.Components) > 0 {
+		for _, e := range m.Components {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Services) > 0 {
+		for _, e := range m.Services {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if m.NextServiceId != 0 {
+		n += 1 + sovGenesis(uint64(m.NextServiceId))
+	}
+	if len(m.Operators) > 0 {
+		for _, e := range m.Operators {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.OptIns) > 0 {
+		for _, e := range m.OptIns {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Allowlist) > 0 {
+		for _, e := range m.Allowlist {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Tasks) > 0 {
+		for _, e := range m.Tasks {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if m.NextTaskId != 0 {
+		n += 1 + sovGenesis(uint64(m.NextTaskId))
+	}
+	if len(m.Votes) > 0 {
+		for _, e := range m.Votes {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Snapshots) > 0 {
+		for _, e := range m.Snapshots {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *GenesisComponent) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Component.Size()
+	n += 1 + l + sovGenesis(uint64(l))
+	l = len(m.CodeGzip)
+	if l > 0 {
+		n += 1 + l + sovGenesis(uint64(l))
+	}
+	return n
+}
+
+func (m *ServiceOperator) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovGenesis(uint64(m.ServiceId))
+	}
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovGenesis(uint64(l))
+	}
 	return n
 }
 
@@ -214,6 +704,534 @@ func (m *GenesisState) Unmarshal(dAtA []byte) error {
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Components", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Components = append(m.Components, GenesisComponent{})
+			if err := m.Components[len(m.Components)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Services", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Services = append(m.Services, Service{})
+			if err := m.Services[len(m.Services)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextServiceId", wireType)
+			}
+			m.NextServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operators", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operators = append(m.Operators, Operator{})
+			if err := m.Operators[len(m.Operators)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OptIns", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OptIns = append(m.OptIns, ServiceOperator{})
+			if err := m.OptIns[len(m.OptIns)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Allowlist", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Allowlist = append(m.Allowlist, ServiceOperator{})
+			if err := m.Allowlist[len(m.Allowlist)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Tasks", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Tasks = append(m.Tasks, Task{})
+			if err := m.Tasks[len(m.Tasks)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextTaskId", wireType)
+			}
+			m.NextTaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextTaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 10:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Votes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Votes = append(m.Votes, Vote{})
+			if err := m.Votes[len(m.Votes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 11:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Snapshots", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Snapshots = append(m.Snapshots, PowerSnapshot{})
+			if err := m.Snapshots[len(m.Snapshots)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipGenesis(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *GenesisComponent) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowGenesis
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: GenesisComponent: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: GenesisComponent: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Component", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Component.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CodeGzip", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.CodeGzip = append(m.CodeGzip[:0], dAtA[iNdEx:postIndex]...)
+			if m.CodeGzip == nil {
+				m.CodeGzip = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipGenesis(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ServiceOperator) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowGenesis
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ServiceOperator: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ServiceOperator: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

@@ -11,5 +11,21 @@ const (
 
 // Collection prefixes. Never renumber one: they are the on-disk layout.
 var (
-	ParamsKey = collections.NewPrefix(0)
+	ParamsKey               = collections.NewPrefix(0)
+	ComponentsKey           = collections.NewPrefix(1)
+	ComponentCodeKey        = collections.NewPrefix(2)
+	ServicesKey             = collections.NewPrefix(3)
+	ServiceSeqKey           = collections.NewPrefix(4)
+	OperatorsKey            = collections.NewPrefix(5)
+	OptInsKey               = collections.NewPrefix(6)
+	OperatorServicesKey     = collections.NewPrefix(7)
+	AllowlistKey            = collections.NewPrefix(8)
+	TasksKey                = collections.NewPrefix(9)
+	TaskSeqKey              = collections.NewPrefix(10)
+	TasksByDeadlineKey      = collections.NewPrefix(11)
+	TasksByServiceStatusKey = collections.NewPrefix(12)
+	VotesKey                = collections.NewPrefix(13)
+	TalliesKey              = collections.NewPrefix(14)
+	SnapshotsKey            = collections.NewPrefix(15)
+	TasksByServiceKey       = collections.NewPrefix(16)
 )

@@ -9,34 +9,36 @@ import (
 
 // Default parameter values, chosen for a small devnet with 1-second blocks.
 const (
-	DefaultMaxComponentSize   uint64 = 4 << 20 // 4 MiB: a Go wasip1 component is ~3.4 MB
-	DefaultMaxInputSize       uint64 = 16 << 10
-	DefaultMaxResultSize      uint64 = 16 << 10
-	DefaultTaskTimeout        uint64 = 50
-	DefaultMaxTaskTimeout     uint64 = 10_000
-	DefaultEpochLength        uint64 = 100
-	DefaultUnbondingTime             = 21 * 24 * time.Hour
-	DefaultMaxVotesPerTx      uint32 = 100
-	DefaultHandlerGasLimit    uint64 = 1_000_000
-	DefaultLivenessWindow     uint64 = 100
-	DefaultJailThreshold      uint64 = 50
-	maxComponentSizeHardLimit uint64 = 64 << 20
+	DefaultMaxComponentSize    uint64 = 4 << 20 // 4 MiB: a Go wasip1 component is ~3.4 MB
+	DefaultMaxInputSize        uint64 = 16 << 10
+	DefaultMaxResultSize       uint64 = 16 << 10
+	DefaultTaskTimeout         uint64 = 50
+	DefaultMaxTaskTimeout      uint64 = 10_000
+	DefaultEpochLength         uint64 = 100
+	DefaultUnbondingTime              = 21 * 24 * time.Hour
+	DefaultMaxVotesPerTx       uint32 = 100
+	DefaultHandlerGasLimit     uint64 = 1_000_000
+	DefaultLivenessWindow      uint64 = 100
+	DefaultJailThreshold       uint64 = 50
+	DefaultComponentGasPerByte uint64 = 2
+	maxComponentSizeHardLimit  uint64 = 64 << 20
 )
 
 // DefaultParams returns the parameters a new chain starts with.
 func DefaultParams() Params {
 	return Params{
-		MaxComponentSize:   DefaultMaxComponentSize,
-		MaxInputSize:       DefaultMaxInputSize,
-		MaxResultSize:      DefaultMaxResultSize,
-		DefaultTaskTimeout: DefaultTaskTimeout,
-		MaxTaskTimeout:     DefaultMaxTaskTimeout,
-		EpochLength:        DefaultEpochLength,
-		UnbondingTime:      DefaultUnbondingTime,
-		MaxVotesPerTx:      DefaultMaxVotesPerTx,
-		HandlerGasLimit:    DefaultHandlerGasLimit,
-		LivenessWindow:     DefaultLivenessWindow,
-		JailThreshold:      DefaultJailThreshold,
+		MaxComponentSize:    DefaultMaxComponentSize,
+		MaxInputSize:        DefaultMaxInputSize,
+		MaxResultSize:       DefaultMaxResultSize,
+		DefaultTaskTimeout:  DefaultTaskTimeout,
+		MaxTaskTimeout:      DefaultMaxTaskTimeout,
+		EpochLength:         DefaultEpochLength,
+		UnbondingTime:       DefaultUnbondingTime,
+		MaxVotesPerTx:       DefaultMaxVotesPerTx,
+		HandlerGasLimit:     DefaultHandlerGasLimit,
+		LivenessWindow:      DefaultLivenessWindow,
+		JailThreshold:       DefaultJailThreshold,
+		ComponentGasPerByte: DefaultComponentGasPerByte,
 	}
 }
 
@@ -58,6 +60,7 @@ func (p Params) Validate() error {
 		{p.HandlerGasLimit > 0, "handler_gas_limit must be positive"},
 		{p.LivenessWindow > 0, "liveness_window must be positive"},
 		{p.JailThreshold > 0, "jail_threshold must be positive"},
+		{p.ComponentGasPerByte > 0, "component_gas_per_byte must be positive"},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {

@@ -7,6 +7,7 @@ import (
 	context "context"
 	fmt "fmt"
 	_ "github.com/cosmos/cosmos-proto"
+	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/msgservice"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
@@ -123,37 +124,1461 @@ func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_MsgUpdateParamsResponse proto.InternalMessageInfo
 
+// MsgStoreComponent uploads a WASI component. wasm may be gzip-compressed.
+type MsgStoreComponent struct {
+	Sender string `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
+	Wasm   []byte `protobuf:"bytes,2,opt,name=wasm,proto3" json:"wasm,omitempty"`
+}
+
+func (m *MsgStoreComponent) Reset()         { *m = MsgStoreComponent{} }
+func (m *MsgStoreComponent) String() string { return proto.CompactTextString(m) }
+func (*MsgStoreComponent) ProtoMessage()    {}
+func (*MsgStoreComponent) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{2}
+}
+func (m *MsgStoreComponent) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgStoreComponent) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgStoreComponent.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgStoreComponent) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgStoreComponent.Merge(m, src)
+}
+func (m *MsgStoreComponent) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgStoreComponent) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgStoreComponent.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgStoreComponent proto.InternalMessageInfo
+
+func (m *MsgStoreComponent) GetSender() string {
+	if m != nil {
+		return m.Sender
+	}
+	return ""
+}
+
+func (m *MsgStoreComponent) GetWasm() []byte {
+	if m != nil {
+		return m.Wasm
+	}
+	return nil
+}
+
+// MsgStoreComponentResponse names the stored component.
+type MsgStoreComponentResponse struct {
+	Digest   string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	CodeSize uint64 `protobuf:"varint,2,opt,name=code_size,json=codeSize,proto3" json:"code_size,omitempty"`
+	// existed is true when the same component was already stored.
+	Existed bool `protobuf:"varint,3,opt,name=existed,proto3" json:"existed,omitempty"`
+}
+
+func (m *MsgStoreComponentResponse) Reset()         { *m = MsgStoreComponentResponse{} }
+func (m *MsgStoreComponentResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgStoreComponentResponse) ProtoMessage()    {}
+func (*MsgStoreComponentResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{3}
+}
+func (m *MsgStoreComponentResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgStoreComponentResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgStoreComponentResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgStoreComponentResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgStoreComponentResponse.Merge(m, src)
+}
+func (m *MsgStoreComponentResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgStoreComponentResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgStoreComponentResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgStoreComponentResponse proto.InternalMessageInfo
+
+func (m *MsgStoreComponentResponse) GetDigest() string {
+	if m != nil {
+		return m.Digest
+	}
+	return ""
+}
+
+func (m *MsgStoreComponentResponse) GetCodeSize() uint64 {
+	if m != nil {
+		return m.CodeSize
+	}
+	return 0
+}
+
+func (m *MsgStoreComponentResponse) GetExisted() bool {
+	if m != nil {
+		return m.Existed
+	}
+	return false
+}
+
+// MsgCreateService deploys a service owned by the signer.
+type MsgCreateService struct {
+	Owner    string          `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	Manifest ServiceManifest `protobuf:"bytes,2,opt,name=manifest,proto3" json:"manifest"`
+}
+
+func (m *MsgCreateService) Reset()         { *m = MsgCreateService{} }
+func (m *MsgCreateService) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateService) ProtoMessage()    {}
+func (*MsgCreateService) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{4}
+}
+func (m *MsgCreateService) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateService) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateService.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateService) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateService.Merge(m, src)
+}
+func (m *MsgCreateService) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateService) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateService.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateService proto.InternalMessageInfo
+
+func (m *MsgCreateService) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgCreateService) GetManifest() ServiceManifest {
+	if m != nil {
+		return m.Manifest
+	}
+	return ServiceManifest{}
+}
+
+// MsgCreateServiceResponse carries the new service's id.
+type MsgCreateServiceResponse struct {
+	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+}
+
+func (m *MsgCreateServiceResponse) Reset()         { *m = MsgCreateServiceResponse{} }
+func (m *MsgCreateServiceResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateServiceResponse) ProtoMessage()    {}
+func (*MsgCreateServiceResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{5}
+}
+func (m *MsgCreateServiceResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateServiceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateServiceResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateServiceResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateServiceResponse.Merge(m, src)
+}
+func (m *MsgCreateServiceResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateServiceResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateServiceResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateServiceResponse proto.InternalMessageInfo
+
+func (m *MsgCreateServiceResponse) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+// MsgUpdateService replaces a service's manifest.
+type MsgUpdateService struct {
+	Owner     string          `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	ServiceId uint64          `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Manifest  ServiceManifest `protobuf:"bytes,3,opt,name=manifest,proto3" json:"manifest"`
+}
+
+func (m *MsgUpdateService) Reset()         { *m = MsgUpdateService{} }
+func (m *MsgUpdateService) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateService) ProtoMessage()    {}
+func (*MsgUpdateService) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{6}
+}
+func (m *MsgUpdateService) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateService) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateService.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateService) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateService.Merge(m, src)
+}
+func (m *MsgUpdateService) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateService) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateService.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateService proto.InternalMessageInfo
+
+func (m *MsgUpdateService) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgUpdateService) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgUpdateService) GetManifest() ServiceManifest {
+	if m != nil {
+		return m.Manifest
+	}
+	return ServiceManifest{}
+}
+
+// MsgUpdateServiceResponse is the response type for MsgUpdateService.
+type MsgUpdateServiceResponse struct {
+}
+
+func (m *MsgUpdateServiceResponse) Reset()         { *m = MsgUpdateServiceResponse{} }
+func (m *MsgUpdateServiceResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateServiceResponse) ProtoMessage()    {}
+func (*MsgUpdateServiceResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{7}
+}
+func (m *MsgUpdateServiceResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateServiceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateServiceResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateServiceResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateServiceResponse.Merge(m, src)
+}
+func (m *MsgUpdateServiceResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateServiceResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateServiceResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateServiceResponse proto.InternalMessageInfo
+
+// MsgSetServiceStatus pauses or resumes a service.
+type MsgSetServiceStatus struct {
+	Owner     string        `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	ServiceId uint64        `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Status    ServiceStatus `protobuf:"varint,3,opt,name=status,proto3,enum=avschain.avs.v1.ServiceStatus" json:"status,omitempty"`
+}
+
+func (m *MsgSetServiceStatus) Reset()         { *m = MsgSetServiceStatus{} }
+func (m *MsgSetServiceStatus) String() string { return proto.CompactTextString(m) }
+func (*MsgSetServiceStatus) ProtoMessage()    {}
+func (*MsgSetServiceStatus) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{8}
+}
+func (m *MsgSetServiceStatus) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSetServiceStatus) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSetServiceStatus.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSetServiceStatus) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSetServiceStatus.Merge(m, src)
+}
+func (m *MsgSetServiceStatus) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSetServiceStatus) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSetServiceStatus.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSetServiceStatus proto.InternalMessageInfo
+
+func (m *MsgSetServiceStatus) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgSetServiceStatus) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgSetServiceStatus) GetStatus() ServiceStatus {
+	if m != nil {
+		return m.Status
+	}
+	return SERVICE_STATUS_ACTIVE
+}
+
+// MsgSetServiceStatusResponse is the response type for MsgSetServiceStatus.
+type MsgSetServiceStatusResponse struct {
+}
+
+func (m *MsgSetServiceStatusResponse) Reset()         { *m = MsgSetServiceStatusResponse{} }
+func (m *MsgSetServiceStatusResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgSetServiceStatusResponse) ProtoMessage()    {}
+func (*MsgSetServiceStatusResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{9}
+}
+func (m *MsgSetServiceStatusResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSetServiceStatusResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSetServiceStatusResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSetServiceStatusResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSetServiceStatusResponse.Merge(m, src)
+}
+func (m *MsgSetServiceStatusResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSetServiceStatusResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSetServiceStatusResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSetServiceStatusResponse proto.InternalMessageInfo
+
+// MsgTransferService hands a service to new_owner (any address, a contract included).
+type MsgTransferService struct {
+	Owner     string `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	ServiceId uint64 `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	NewOwner  string `protobuf:"bytes,3,opt,name=new_owner,json=newOwner,proto3" json:"new_owner,omitempty"`
+}
+
+func (m *MsgTransferService) Reset()         { *m = MsgTransferService{} }
+func (m *MsgTransferService) String() string { return proto.CompactTextString(m) }
+func (*MsgTransferService) ProtoMessage()    {}
+func (*MsgTransferService) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{10}
+}
+func (m *MsgTransferService) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgTransferService) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgTransferService.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgTransferService) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgTransferService.Merge(m, src)
+}
+func (m *MsgTransferService) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgTransferService) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgTransferService.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgTransferService proto.InternalMessageInfo
+
+func (m *MsgTransferService) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgTransferService) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgTransferService) GetNewOwner() string {
+	if m != nil {
+		return m.NewOwner
+	}
+	return ""
+}
+
+// MsgTransferServiceResponse is the response type for MsgTransferService.
+type MsgTransferServiceResponse struct {
+}
+
+func (m *MsgTransferServiceResponse) Reset()         { *m = MsgTransferServiceResponse{} }
+func (m *MsgTransferServiceResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgTransferServiceResponse) ProtoMessage()    {}
+func (*MsgTransferServiceResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{11}
+}
+func (m *MsgTransferServiceResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgTransferServiceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgTransferServiceResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgTransferServiceResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgTransferServiceResponse.Merge(m, src)
+}
+func (m *MsgTransferServiceResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgTransferServiceResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgTransferServiceResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgTransferServiceResponse proto.InternalMessageInfo
+
+// MsgUpdateAllowlist edits the operators admitted to an ALLOWLIST service.
+type MsgUpdateAllowlist struct {
+	Owner     string   `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	ServiceId uint64   `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Add       []string `protobuf:"bytes,3,rep,name=add,proto3" json:"add,omitempty"`
+	Remove    []string `protobuf:"bytes,4,rep,name=remove,proto3" json:"remove,omitempty"`
+}
+
+func (m *MsgUpdateAllowlist) Reset()         { *m = MsgUpdateAllowlist{} }
+func (m *MsgUpdateAllowlist) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateAllowlist) ProtoMessage()    {}
+func (*MsgUpdateAllowlist) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{12}
+}
+func (m *MsgUpdateAllowlist) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateAllowlist) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateAllowlist.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateAllowlist) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateAllowlist.Merge(m, src)
+}
+func (m *MsgUpdateAllowlist) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateAllowlist) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateAllowlist.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateAllowlist proto.InternalMessageInfo
+
+func (m *MsgUpdateAllowlist) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgUpdateAllowlist) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgUpdateAllowlist) GetAdd() []string {
+	if m != nil {
+		return m.Add
+	}
+	return nil
+}
+
+func (m *MsgUpdateAllowlist) GetRemove() []string {
+	if m != nil {
+		return m.Remove
+	}
+	return nil
+}
+
+// MsgUpdateAllowlistResponse is the response type for MsgUpdateAllowlist.
+type MsgUpdateAllowlistResponse struct {
+}
+
+func (m *MsgUpdateAllowlistResponse) Reset()         { *m = MsgUpdateAllowlistResponse{} }
+func (m *MsgUpdateAllowlistResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateAllowlistResponse) ProtoMessage()    {}
+func (*MsgUpdateAllowlistResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{13}
+}
+func (m *MsgUpdateAllowlistResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateAllowlistResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateAllowlistResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateAllowlistResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateAllowlistResponse.Merge(m, src)
+}
+func (m *MsgUpdateAllowlistResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateAllowlistResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateAllowlistResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateAllowlistResponse proto.InternalMessageInfo
+
+// MsgRegisterOperator registers the signer as an operator.
+type MsgRegisterOperator struct {
+	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Moniker  string `protobuf:"bytes,2,opt,name=moniker,proto3" json:"moniker,omitempty"`
+}
+
+func (m *MsgRegisterOperator) Reset()         { *m = MsgRegisterOperator{} }
+func (m *MsgRegisterOperator) String() string { return proto.CompactTextString(m) }
+func (*MsgRegisterOperator) ProtoMessage()    {}
+func (*MsgRegisterOperator) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{14}
+}
+func (m *MsgRegisterOperator) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRegisterOperator) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRegisterOperator.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRegisterOperator) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRegisterOperator.Merge(m, src)
+}
+func (m *MsgRegisterOperator) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRegisterOperator) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRegisterOperator.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRegisterOperator proto.InternalMessageInfo
+
+func (m *MsgRegisterOperator) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgRegisterOperator) GetMoniker() string {
+	if m != nil {
+		return m.Moniker
+	}
+	return ""
+}
+
+// MsgRegisterOperatorResponse is the response type for MsgRegisterOperator.
+type MsgRegisterOperatorResponse struct {
+}
+
+func (m *MsgRegisterOperatorResponse) Reset()         { *m = MsgRegisterOperatorResponse{} }
+func (m *MsgRegisterOperatorResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgRegisterOperatorResponse) ProtoMessage()    {}
+func (*MsgRegisterOperatorResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{15}
+}
+func (m *MsgRegisterOperatorResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRegisterOperatorResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRegisterOperatorResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRegisterOperatorResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRegisterOperatorResponse.Merge(m, src)
+}
+func (m *MsgRegisterOperatorResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRegisterOperatorResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRegisterOperatorResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRegisterOperatorResponse proto.InternalMessageInfo
+
+// MsgUpdateOperator changes an operator's moniker.
+type MsgUpdateOperator struct {
+	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Moniker  string `protobuf:"bytes,2,opt,name=moniker,proto3" json:"moniker,omitempty"`
+}
+
+func (m *MsgUpdateOperator) Reset()         { *m = MsgUpdateOperator{} }
+func (m *MsgUpdateOperator) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateOperator) ProtoMessage()    {}
+func (*MsgUpdateOperator) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{16}
+}
+func (m *MsgUpdateOperator) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateOperator) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateOperator.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateOperator) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateOperator.Merge(m, src)
+}
+func (m *MsgUpdateOperator) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateOperator) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateOperator.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateOperator proto.InternalMessageInfo
+
+func (m *MsgUpdateOperator) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgUpdateOperator) GetMoniker() string {
+	if m != nil {
+		return m.Moniker
+	}
+	return ""
+}
+
+// MsgUpdateOperatorResponse is the response type for MsgUpdateOperator.
+type MsgUpdateOperatorResponse struct {
+}
+
+func (m *MsgUpdateOperatorResponse) Reset()         { *m = MsgUpdateOperatorResponse{} }
+func (m *MsgUpdateOperatorResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateOperatorResponse) ProtoMessage()    {}
+func (*MsgUpdateOperatorResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{17}
+}
+func (m *MsgUpdateOperatorResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateOperatorResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateOperatorResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateOperatorResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateOperatorResponse.Merge(m, src)
+}
+func (m *MsgUpdateOperatorResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateOperatorResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateOperatorResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateOperatorResponse proto.InternalMessageInfo
+
+// MsgOptIn opts an operator in to a service.
+type MsgOptIn struct {
+	Operator  string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId uint64 `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+}
+
+func (m *MsgOptIn) Reset()         { *m = MsgOptIn{} }
+func (m *MsgOptIn) String() string { return proto.CompactTextString(m) }
+func (*MsgOptIn) ProtoMessage()    {}
+func (*MsgOptIn) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{18}
+}
+func (m *MsgOptIn) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOptIn) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOptIn.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOptIn) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOptIn.Merge(m, src)
+}
+func (m *MsgOptIn) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOptIn) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOptIn.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOptIn proto.InternalMessageInfo
+
+func (m *MsgOptIn) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgOptIn) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+// MsgOptInResponse is the response type for MsgOptIn.
+type MsgOptInResponse struct {
+}
+
+func (m *MsgOptInResponse) Reset()         { *m = MsgOptInResponse{} }
+func (m *MsgOptInResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgOptInResponse) ProtoMessage()    {}
+func (*MsgOptInResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{19}
+}
+func (m *MsgOptInResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOptInResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOptInResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOptInResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOptInResponse.Merge(m, src)
+}
+func (m *MsgOptInResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOptInResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOptInResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOptInResponse proto.InternalMessageInfo
+
+// MsgOptOut opts an operator out of a service.
+type MsgOptOut struct {
+	Operator  string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId uint64 `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+}
+
+func (m *MsgOptOut) Reset()         { *m = MsgOptOut{} }
+func (m *MsgOptOut) String() string { return proto.CompactTextString(m) }
+func (*MsgOptOut) ProtoMessage()    {}
+func (*MsgOptOut) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{20}
+}
+func (m *MsgOptOut) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOptOut) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOptOut.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOptOut) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOptOut.Merge(m, src)
+}
+func (m *MsgOptOut) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOptOut) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOptOut.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOptOut proto.InternalMessageInfo
+
+func (m *MsgOptOut) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgOptOut) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+// MsgOptOutResponse is the response type for MsgOptOut.
+type MsgOptOutResponse struct {
+}
+
+func (m *MsgOptOutResponse) Reset()         { *m = MsgOptOutResponse{} }
+func (m *MsgOptOutResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgOptOutResponse) ProtoMessage()    {}
+func (*MsgOptOutResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{21}
+}
+func (m *MsgOptOutResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOptOutResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOptOutResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOptOutResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOptOutResponse.Merge(m, src)
+}
+func (m *MsgOptOutResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOptOutResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOptOutResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOptOutResponse proto.InternalMessageInfo
+
+// MsgCreateTask opens a task; fee is escrowed and must cover the service's fee_per_task.
+type MsgCreateTask struct {
+	Creator   string     `protobuf:"bytes,1,opt,name=creator,proto3" json:"creator,omitempty"`
+	ServiceId uint64     `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Input     []byte     `protobuf:"bytes,3,opt,name=input,proto3" json:"input,omitempty"`
+	Fee       types.Coin `protobuf:"bytes,4,opt,name=fee,proto3" json:"fee"`
+}
+
+func (m *MsgCreateTask) Reset()         { *m = MsgCreateTask{} }
+func (m *MsgCreateTask) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateTask) ProtoMessage()    {}
+func (*MsgCreateTask) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{22}
+}
+func (m *MsgCreateTask) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateTask) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateTask.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateTask) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateTask.Merge(m, src)
+}
+func (m *MsgCreateTask) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateTask) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateTask.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateTask proto.InternalMessageInfo
+
+func (m *MsgCreateTask) GetCreator() string {
+	if m != nil {
+		return m.Creator
+	}
+	return ""
+}
+
+func (m *MsgCreateTask) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgCreateTask) GetInput() []byte {
+	if m != nil {
+		return m.Input
+	}
+	return nil
+}
+
+func (m *MsgCreateTask) GetFee() types.Coin {
+	if m != nil {
+		return m.Fee
+	}
+	return types.Coin{}
+}
+
+// MsgCreateTaskResponse carries the new task's id and deadline.
+type MsgCreateTaskResponse struct {
+	TaskId         uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	DeadlineHeight int64  `protobuf:"varint,2,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+}
+
+func (m *MsgCreateTaskResponse) Reset()         { *m = MsgCreateTaskResponse{} }
+func (m *MsgCreateTaskResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateTaskResponse) ProtoMessage()    {}
+func (*MsgCreateTaskResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{23}
+}
+func (m *MsgCreateTaskResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateTaskResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateTaskResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateTaskResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateTaskResponse.Merge(m, src)
+}
+func (m *MsgCreateTaskResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateTaskResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateTaskResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateTaskResponse proto.InternalMessageInfo
+
+func (m *MsgCreateTaskResponse) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *MsgCreateTaskResponse) GetDeadlineHeight() int64 {
+	if m != nil {
+		return m.DeadlineHeight
+	}
+	return 0
+}
+
+// TaskResult is one vote inside MsgSubmitResults.
+type TaskResult struct {
+	TaskId uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Result []byte `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+}
+
+func (m *TaskResult) Reset()         { *m = TaskResult{} }
+func (m *TaskResult) String() string { return proto.CompactTextString(m) }
+func (*TaskResult) ProtoMessage()    {}
+func (*TaskResult) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{24}
+}
+func (m *TaskResult) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *TaskResult) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_TaskResult.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *TaskResult) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_TaskResult.Merge(m, src)
+}
+func (m *TaskResult) XXX_Size() int {
+	return m.Size()
+}
+func (m *TaskResult) XXX_DiscardUnknown() {
+	xxx_messageInfo_TaskResult.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_TaskResult proto.InternalMessageInfo
+
+func (m *TaskResult) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *TaskResult) GetResult() []byte {
+	if m != nil {
+		return m.Result
+	}
+	return nil
+}
+
+// MsgSubmitResults carries an operator's votes.
+type MsgSubmitResults struct {
+	Operator string       `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Results  []TaskResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results"`
+}
+
+func (m *MsgSubmitResults) Reset()         { *m = MsgSubmitResults{} }
+func (m *MsgSubmitResults) String() string { return proto.CompactTextString(m) }
+func (*MsgSubmitResults) ProtoMessage()    {}
+func (*MsgSubmitResults) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{25}
+}
+func (m *MsgSubmitResults) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSubmitResults) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSubmitResults.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSubmitResults) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSubmitResults.Merge(m, src)
+}
+func (m *MsgSubmitResults) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSubmitResults) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSubmitResults.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSubmitResults proto.InternalMessageInfo
+
+func (m *MsgSubmitResults) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgSubmitResults) GetResults() []TaskResult {
+	if m != nil {
+		return m.Results
+	}
+	return nil
+}
+
+// ResultOutcome reports what became of one entry of MsgSubmitResults.
+type ResultOutcome struct {
+	TaskId   uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Accepted bool   `protobuf:"varint,2,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// codespace and code name the registered error of a refused entry.
+	Codespace string `protobuf:"bytes,3,opt,name=codespace,proto3" json:"codespace,omitempty"`
+	Code      uint32 `protobuf:"varint,4,opt,name=code,proto3" json:"code,omitempty"`
+	Error     string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// task_status is the task's status after this entry.
+	TaskStatus TaskStatus `protobuf:"varint,6,opt,name=task_status,json=taskStatus,proto3,enum=avschain.avs.v1.TaskStatus" json:"task_status,omitempty"`
+}
+
+func (m *ResultOutcome) Reset()         { *m = ResultOutcome{} }
+func (m *ResultOutcome) String() string { return proto.CompactTextString(m) }
+func (*ResultOutcome) ProtoMessage()    {}
+func (*ResultOutcome) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{26}
+}
+func (m *ResultOutcome) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ResultOutcome) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ResultOutcome.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ResultOutcome) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ResultOutcome.Merge(m, src)
+}
+func (m *ResultOutcome) XXX_Size() int {
+	return m.Size()
+}
+func (m *ResultOutcome) XXX_DiscardUnknown() {
+	xxx_messageInfo_ResultOutcome.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ResultOutcome proto.InternalMessageInfo
+
+func (m *ResultOutcome) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *ResultOutcome) GetAccepted() bool {
+	if m != nil {
+		return m.Accepted
+	}
+	return false
+}
+
+func (m *ResultOutcome) GetCodespace() string {
+	if m != nil {
+		return m.Codespace
+	}
+	return ""
+}
+
+func (m *ResultOutcome) GetCode() uint32 {
+	if m != nil {
+		return m.Code
+	}
+	return 0
+}
+
+func (m *ResultOutcome) GetError() string {
+	if m != nil {
+		return m.Error
+	}
+	return ""
+}
+
+func (m *ResultOutcome) GetTaskStatus() TaskStatus {
+	if m != nil {
+		return m.TaskStatus
+	}
+	return TASK_STATUS_UNSPECIFIED
+}
+
+// MsgSubmitResultsResponse has one outcome per entry, in order.
+type MsgSubmitResultsResponse struct {
+	Outcomes []ResultOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes"`
+}
+
+func (m *MsgSubmitResultsResponse) Reset()         { *m = MsgSubmitResultsResponse{} }
+func (m *MsgSubmitResultsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgSubmitResultsResponse) ProtoMessage()    {}
+func (*MsgSubmitResultsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{27}
+}
+func (m *MsgSubmitResultsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSubmitResultsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSubmitResultsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSubmitResultsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSubmitResultsResponse.Merge(m, src)
+}
+func (m *MsgSubmitResultsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSubmitResultsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSubmitResultsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSubmitResultsResponse proto.InternalMessageInfo
+
+func (m *MsgSubmitResultsResponse) GetOutcomes() []ResultOutcome {
+	if m != nil {
+		return m.Outcomes
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*MsgUpdateParams)(nil), "avschain.avs.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "avschain.avs.v1.MsgUpdateParamsResponse")
+	proto.RegisterType((*MsgStoreComponent)(nil), "avschain.avs.v1.MsgStoreComponent")
+	proto.RegisterType((*MsgStoreComponentResponse)(nil), "avschain.avs.v1.MsgStoreComponentResponse")
+	proto.RegisterType((*MsgCreateService)(nil), "avschain.avs.v1.MsgCreateService")
+	proto.RegisterType((*MsgCreateServiceResponse)(nil), "avschain.avs.v1.MsgCreateServiceResponse")
+	proto.RegisterType((*MsgUpdateService)(nil), "avschain.avs.v1.MsgUpdateService")
+	proto.RegisterType((*MsgUpdateServiceResponse)(nil), "avschain.avs.v1.MsgUpdateServiceResponse")
+	proto.RegisterType((*MsgSetServiceStatus)(nil), "avschain.avs.v1.MsgSetServiceStatus")
+	proto.RegisterType((*MsgSetServiceStatusResponse)(nil), "avschain.avs.v1.MsgSetServiceStatusResponse")
+	proto.RegisterType((*MsgTransferService)(nil), "avschain.avs.v1.MsgTransferService")
+	proto.RegisterType((*MsgTransferServiceResponse)(nil), "avschain.avs.v1.MsgTransferServiceResponse")
+	proto.RegisterType((*MsgUpdateAllowlist)(nil), "avschain.avs.v1.MsgUpdateAllowlist")
+	proto.RegisterType((*MsgUpdateAllowlistResponse)(nil), "avschain.avs.v1.MsgUpdateAllowlistResponse")
+	proto.RegisterType((*MsgRegisterOperator)(nil), "avschain.avs.v1.MsgRegisterOperator")
+	proto.RegisterType((*MsgRegisterOperatorResponse)(nil), "avschain.avs.v1.MsgRegisterOperatorResponse")
+	proto.RegisterType((*MsgUpdateOperator)(nil), "avschain.avs.v1.MsgUpdateOperator")
+	proto.RegisterType((*MsgUpdateOperatorResponse)(nil), "avschain.avs.v1.MsgUpdateOperatorResponse")
+	proto.RegisterType((*MsgOptIn)(nil), "avschain.avs.v1.MsgOptIn")
+	proto.RegisterType((*MsgOptInResponse)(nil), "avschain.avs.v1.MsgOptInResponse")
+	proto.RegisterType((*MsgOptOut)(nil), "avschain.avs.v1.MsgOptOut")
+	proto.RegisterType((*MsgOptOutResponse)(nil), "avschain.avs.v1.MsgOptOutResponse")
+	proto.RegisterType((*MsgCreateTask)(nil), "avschain.avs.v1.MsgCreateTask")
+	proto.RegisterType((*MsgCreateTaskResponse)(nil), "avschain.avs.v1.MsgCreateTaskResponse")
+	proto.RegisterType((*TaskResult)(nil), "avschain.avs.v1.TaskResult")
+	proto.RegisterType((*MsgSubmitResults)(nil), "avschain.avs.v1.MsgSubmitResults")
+	proto.RegisterType((*ResultOutcome)(nil), "avschain.avs.v1.ResultOutcome")
+	proto.RegisterType((*MsgSubmitResultsResponse)(nil), "avschain.avs.v1.MsgSubmitResultsResponse")
 }
 
 func init() { proto.RegisterFile("avschain/avs/v1/tx.proto", fileDescriptor_00c76700a26da1ac) }
 
 var fileDescriptor_00c76700a26da1ac = []byte{
-	// 340 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0x48, 0x2c, 0x2b, 0x4e,
-	0xce, 0x48, 0xcc, 0xcc, 0xd3, 0x4f, 0x2c, 0x2b, 0xd6, 0x2f, 0x33, 0xd4, 0x2f, 0xa9, 0xd0, 0x2b,
-	0x28, 0xca, 0x2f, 0xc9, 0x17, 0xe2, 0x87, 0xc9, 0xe8, 0x25, 0x96, 0x15, 0xeb, 0x95, 0x19, 0x4a,
-	0x09, 0x26, 0xe6, 0x66, 0xe6, 0xe5, 0xeb, 0x83, 0x49, 0x88, 0x1a, 0x29, 0xf1, 0xe4, 0xfc, 0xe2,
-	0xdc, 0xfc, 0x62, 0xfd, 0xdc, 0xe2, 0x74, 0x90, 0xde, 0xdc, 0xe2, 0x74, 0xa8, 0x84, 0x24, 0x44,
-	0x22, 0x1e, 0xcc, 0xd3, 0x87, 0x70, 0xa0, 0x52, 0x22, 0xe9, 0xf9, 0xe9, 0xf9, 0x10, 0x71, 0x10,
-	0x0b, 0x2a, 0x2a, 0x83, 0xee, 0x8e, 0x82, 0xc4, 0xa2, 0xc4, 0x5c, 0xa8, 0x1e, 0xa5, 0x1d, 0x8c,
-	0x5c, 0xfc, 0xbe, 0xc5, 0xe9, 0xa1, 0x05, 0x29, 0x89, 0x25, 0xa9, 0x01, 0x60, 0x19, 0x21, 0x33,
-	0x2e, 0xce, 0xc4, 0xd2, 0x92, 0x8c, 0xfc, 0xa2, 0xcc, 0x92, 0x4a, 0x09, 0x46, 0x05, 0x46, 0x0d,
-	0x4e, 0x27, 0x89, 0x4b, 0x5b, 0x74, 0x45, 0xa0, 0x96, 0x39, 0xa6, 0xa4, 0x14, 0xa5, 0x16, 0x17,
-	0x07, 0x97, 0x14, 0x65, 0xe6, 0xa5, 0x07, 0x21, 0x94, 0x0a, 0x59, 0x71, 0xb1, 0x41, 0xcc, 0x96,
-	0x60, 0x52, 0x60, 0xd4, 0xe0, 0x36, 0x12, 0xd7, 0x43, 0xf3, 0xa8, 0x1e, 0xc4, 0x02, 0x27, 0xce,
-	0x13, 0xf7, 0xe4, 0x19, 0x56, 0x3c, 0xdf, 0xa0, 0xc5, 0x18, 0x04, 0xd5, 0x61, 0x65, 0xd8, 0xf4,
-	0x7c, 0x83, 0x16, 0xc2, 0xac, 0xae, 0xe7, 0x1b, 0xb4, 0xe4, 0xe0, 0x0e, 0xaf, 0x00, 0x3b, 0x1d,
-	0xcd, 0x99, 0x4a, 0x92, 0x5c, 0xe2, 0x68, 0x42, 0x41, 0xa9, 0xc5, 0x05, 0xf9, 0x79, 0xc5, 0xa9,
-	0x46, 0x19, 0x5c, 0xcc, 0xbe, 0xc5, 0xe9, 0x42, 0x51, 0x5c, 0x3c, 0x28, 0x1e, 0x53, 0xc0, 0x70,
-	0x10, 0x9a, 0x01, 0x52, 0x1a, 0x84, 0x54, 0xc0, 0xac, 0x90, 0x62, 0x6d, 0x00, 0xb9, 0xdf, 0xc9,
-	0xe9, 0xc4, 0x23, 0x39, 0xc6, 0x0b, 0x8f, 0xe4, 0x18, 0x1f, 0x3c, 0x92, 0x63, 0x9c, 0xf0, 0x58,
-	0x8e, 0xe1, 0xc2, 0x63, 0x39, 0x86, 0x1b, 0x8f, 0xe5, 0x18, 0xa2, 0x34, 0xd2, 0x33, 0x4b, 0x32,
-	0x4a, 0x93, 0xf4, 0x92, 0xf3, 0x73, 0xf5, 0x91, 0xa3, 0x00, 0xd9, 0x4b, 0x25, 0x95, 0x05, 0xa9,
-	0xc5, 0x49, 0x6c, 0xe0, 0xa8, 0x30, 0x06, 0x04, 0x00, 0x00, 0xff, 0xff, 0x6f, 0x6a, 0xb5, 0x41,
-	0x32, 0x02, 0x00, 0x00,
+	// 1382 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x58, 0x4f, 0x6f, 0x1b, 0x45,
+	0x14, 0xcf, 0xd6, 0x89, 0x63, 0xbf, 0x36, 0x4d, 0xbb, 0x2d, 0x8d, 0xb3, 0x49, 0xdd, 0x64, 0x8b,
+	0x20, 0x35, 0xd4, 0x6e, 0x4c, 0xa9, 0x84, 0x05, 0x52, 0x9b, 0x0a, 0xd1, 0x1e, 0x2c, 0xa3, 0x75,
+	0x39, 0x50, 0x81, 0xc2, 0x66, 0x77, 0xb2, 0x59, 0x9a, 0xdd, 0xb1, 0x76, 0xc6, 0x4e, 0xdb, 0x13,
+	0xe2, 0x58, 0x38, 0x70, 0xe3, 0xc0, 0x17, 0xe0, 0xd8, 0x03, 0x07, 0x24, 0xc4, 0xbd, 0xaa, 0x90,
+	0xa8, 0x38, 0x21, 0x0e, 0x80, 0xda, 0x43, 0x3f, 0x00, 0x5f, 0x00, 0xcd, 0x1f, 0x8f, 0xbd, 0xff,
+	0xe2, 0x28, 0x6a, 0x2e, 0xd1, 0xce, 0x7b, 0xbf, 0x79, 0xef, 0xf7, 0xde, 0xce, 0xce, 0xfb, 0x39,
+	0x50, 0xb1, 0x07, 0xc4, 0xd9, 0xb1, 0xfd, 0xb0, 0x61, 0x0f, 0x48, 0x63, 0xb0, 0xde, 0xa0, 0xf7,
+	0xeb, 0xbd, 0x08, 0x53, 0xac, 0xcf, 0x0f, 0x3d, 0x75, 0x7b, 0x40, 0xea, 0x83, 0x75, 0xe3, 0xb4,
+	0x1d, 0xf8, 0x21, 0x6e, 0xf0, 0xbf, 0x02, 0x63, 0x54, 0x1d, 0x4c, 0x02, 0x4c, 0x1a, 0x5b, 0x36,
+	0x41, 0x8d, 0xc1, 0xfa, 0x16, 0xa2, 0xf6, 0x7a, 0xc3, 0xc1, 0x7e, 0x28, 0xfd, 0x0b, 0xd2, 0x1f,
+	0x10, 0x8f, 0xc5, 0x0e, 0x88, 0x27, 0x1d, 0x8b, 0xc2, 0xb1, 0xc9, 0x57, 0x0d, 0xb1, 0x90, 0xae,
+	0xb3, 0x1e, 0xf6, 0xb0, 0xb0, 0xb3, 0xa7, 0xe1, 0x86, 0x24, 0x4f, 0x46, 0x4a, 0xb8, 0x96, 0x93,
+	0xae, 0x9e, 0x1d, 0xd9, 0x81, 0xf4, 0x9a, 0x3f, 0x6b, 0x30, 0xdf, 0x26, 0xde, 0x27, 0x3d, 0xd7,
+	0xa6, 0xe8, 0x63, 0xee, 0xd1, 0xaf, 0x41, 0xd9, 0xee, 0xd3, 0x1d, 0x1c, 0xf9, 0xf4, 0x41, 0x45,
+	0x5b, 0xd1, 0xd6, 0xca, 0x1b, 0x95, 0x3f, 0x7e, 0xba, 0x7c, 0x56, 0xf2, 0xb8, 0xe1, 0xba, 0x11,
+	0x22, 0xa4, 0x4b, 0x23, 0x3f, 0xf4, 0xac, 0x11, 0x54, 0x6f, 0x41, 0x51, 0xc4, 0xae, 0x1c, 0x5b,
+	0xd1, 0xd6, 0x8e, 0x37, 0x17, 0xea, 0x89, 0x1e, 0xd5, 0x45, 0x82, 0x8d, 0xf2, 0x93, 0xbf, 0x2f,
+	0x4c, 0xfd, 0xf8, 0xf2, 0x71, 0x4d, 0xb3, 0xe4, 0x8e, 0xd6, 0xfa, 0xd7, 0x2f, 0x1f, 0xd7, 0x46,
+	0xb1, 0x1e, 0xbd, 0x7c, 0x5c, 0xab, 0x2a, 0xe2, 0xf7, 0x39, 0xf5, 0x04, 0x4d, 0x73, 0x11, 0x16,
+	0x12, 0x26, 0x0b, 0x91, 0x1e, 0x0e, 0x09, 0x32, 0xbf, 0xd1, 0xe0, 0x74, 0x9b, 0x78, 0x5d, 0x8a,
+	0x23, 0x74, 0x13, 0x07, 0x3d, 0x1c, 0xa2, 0x90, 0xea, 0x57, 0xa0, 0x48, 0x50, 0xe8, 0xa2, 0x68,
+	0x62, 0x51, 0x12, 0xa7, 0xeb, 0x30, 0xbd, 0x67, 0x93, 0x80, 0xd7, 0x73, 0xc2, 0xe2, 0xcf, 0xad,
+	0x2b, 0x8c, 0xa9, 0x04, 0x30, 0x9a, 0x2b, 0x69, 0x9a, 0xf1, 0xbc, 0xe6, 0x97, 0xb0, 0x98, 0x32,
+	0x0e, 0xa9, 0xea, 0xe7, 0xa0, 0xe8, 0xfa, 0x1e, 0x22, 0x54, 0x90, 0xb2, 0xe4, 0x4a, 0x5f, 0x82,
+	0xb2, 0x83, 0x5d, 0xb4, 0x49, 0xfc, 0x87, 0x88, 0xe7, 0x9f, 0xb6, 0x4a, 0xcc, 0xd0, 0xf5, 0x1f,
+	0x22, 0xbd, 0x02, 0xb3, 0xe8, 0xbe, 0x4f, 0x28, 0x72, 0x2b, 0x85, 0x15, 0x6d, 0xad, 0x64, 0x0d,
+	0x97, 0xe6, 0x2f, 0x1a, 0x9c, 0x6a, 0x13, 0xef, 0x66, 0x84, 0x6c, 0x8a, 0xba, 0x28, 0x1a, 0xf8,
+	0x0e, 0xd2, 0xeb, 0x30, 0x83, 0xf7, 0xc2, 0x03, 0xd4, 0x2d, 0x60, 0xfa, 0x47, 0x50, 0x0a, 0xec,
+	0xd0, 0xdf, 0x66, 0xac, 0xc4, 0xab, 0x5c, 0x49, 0xbd, 0x4a, 0x19, 0xbb, 0x2d, 0x71, 0xe3, 0xef,
+	0x54, 0x6d, 0x6e, 0xd5, 0x59, 0xaf, 0x44, 0x50, 0xd6, 0xaa, 0x0b, 0xe9, 0x56, 0xc5, 0x88, 0x9a,
+	0xef, 0x41, 0x25, 0x69, 0x53, 0x8d, 0x3a, 0x0f, 0x40, 0x84, 0x69, 0xd3, 0x77, 0x79, 0x25, 0xd3,
+	0x56, 0x59, 0x5a, 0x6e, 0xbb, 0xe6, 0x5f, 0xa2, 0x70, 0x71, 0x1c, 0x0e, 0x5b, 0x78, 0x3c, 0xc7,
+	0xb1, 0x44, 0x8e, 0x58, 0x5f, 0x0a, 0x47, 0xdb, 0x97, 0x58, 0x1d, 0xa6, 0xc1, 0xfb, 0x12, 0xb3,
+	0xa9, 0xb3, 0xfe, 0xbb, 0x06, 0x67, 0xd8, 0xf1, 0x42, 0x54, 0x7a, 0xba, 0xd4, 0xa6, 0x7d, 0xf2,
+	0xaa, 0x6b, 0xbf, 0x06, 0x45, 0xc2, 0x03, 0xf3, 0xca, 0x4f, 0x36, 0xab, 0x79, 0x95, 0x8b, 0xf4,
+	0x96, 0x44, 0x8b, 0x0f, 0x7b, 0x54, 0xaa, 0x99, 0xf1, 0xb5, 0x24, 0x98, 0x9b, 0xe7, 0x61, 0x29,
+	0xc3, 0xac, 0x0a, 0xfe, 0x4d, 0x03, 0xbd, 0x4d, 0xbc, 0x3b, 0x91, 0x1d, 0x92, 0x6d, 0x14, 0x1d,
+	0xd1, 0xbb, 0x7e, 0x17, 0xca, 0x21, 0xda, 0xdb, 0x14, 0x21, 0x0b, 0x13, 0x42, 0x96, 0x42, 0xb4,
+	0xd7, 0x61, 0x48, 0x71, 0x3b, 0x8c, 0xca, 0x5d, 0x4d, 0x97, 0x9b, 0xe0, 0x6d, 0x2e, 0x83, 0x91,
+	0xb6, 0xaa, 0x62, 0xff, 0x13, 0xc5, 0x8a, 0x57, 0x7f, 0x63, 0x77, 0x17, 0xef, 0xed, 0xfa, 0x84,
+	0xbe, 0xea, 0x62, 0x6b, 0x50, 0xb0, 0x5d, 0x76, 0x97, 0x14, 0xf6, 0x0d, 0xc6, 0x40, 0xec, 0x16,
+	0x8d, 0x50, 0x80, 0x07, 0xa8, 0x32, 0x3d, 0x01, 0x2e, 0x71, 0x07, 0xe8, 0x49, 0xa2, 0x3c, 0xd9,
+	0x93, 0x84, 0x55, 0xf5, 0xe4, 0x07, 0x71, 0xe2, 0x2d, 0xe4, 0xb1, 0x3b, 0x2f, 0xea, 0xf4, 0x50,
+	0x64, 0x53, 0x1c, 0xe9, 0x57, 0xa1, 0x84, 0xe5, 0xf3, 0xc4, 0xbe, 0x28, 0x24, 0xbb, 0x4b, 0x03,
+	0x1c, 0xfa, 0xf7, 0x50, 0xc4, 0xfb, 0x52, 0xb6, 0x86, 0xcb, 0xd6, 0x55, 0xc6, 0x5b, 0x01, 0x73,
+	0x4e, 0x6f, 0x92, 0x85, 0x3c, 0xbd, 0x49, 0xb3, 0x22, 0xff, 0xbd, 0x18, 0x4d, 0xa2, 0xb6, 0x23,
+	0xa3, 0xde, 0x4c, 0x51, 0x5f, 0xc9, 0xeb, 0xba, 0x22, 0xbe, 0xc4, 0xc7, 0x54, 0xdc, 0xa8, 0x68,
+	0x3f, 0xd2, 0xa0, 0xd4, 0x26, 0x5e, 0xa7, 0x47, 0x6f, 0x87, 0x87, 0x64, 0xbb, 0xff, 0x19, 0x6c,
+	0x5d, 0x4a, 0x51, 0x5e, 0x48, 0x53, 0xe6, 0xf9, 0x4d, 0x9d, 0x5f, 0xf5, 0xfc, 0x59, 0x11, 0xfc,
+	0x56, 0x83, 0xb2, 0x30, 0x76, 0xfa, 0xf4, 0x68, 0x18, 0xd6, 0x52, 0x0c, 0x2b, 0x99, 0x0c, 0x3b,
+	0x7d, 0x6a, 0x9e, 0xe1, 0x6f, 0x59, 0x2c, 0x14, 0xc7, 0x7f, 0x34, 0x98, 0x53, 0xf3, 0xed, 0x8e,
+	0x4d, 0xee, 0xe9, 0x4d, 0x98, 0x75, 0xd8, 0xea, 0x00, 0x34, 0x87, 0xc0, 0x49, 0xdf, 0xf2, 0x59,
+	0x98, 0xf1, 0xc3, 0x5e, 0x5f, 0x4c, 0xa8, 0x13, 0x96, 0x58, 0xe8, 0xd7, 0xa0, 0xb0, 0x8d, 0xd8,
+	0x27, 0xcb, 0xa6, 0xd6, 0x62, 0x5d, 0x66, 0x60, 0xc2, 0xb4, 0x2e, 0x85, 0x69, 0xfd, 0x26, 0xf6,
+	0xc3, 0xf1, 0x71, 0xc5, 0x36, 0xb4, 0x2e, 0xb3, 0x9a, 0x87, 0xa9, 0x59, 0xc9, 0xcb, 0x79, 0x33,
+	0x9c, 0xd5, 0x63, 0x7e, 0x0a, 0xaf, 0xc5, 0x0c, 0x6a, 0x7a, 0x2f, 0xc0, 0x2c, 0xb5, 0xc9, 0xbd,
+	0xd1, 0xe8, 0x2e, 0xb2, 0xe5, 0x6d, 0x57, 0x7f, 0x13, 0xe6, 0x5d, 0x64, 0xbb, 0xbb, 0x7e, 0x88,
+	0x36, 0x77, 0x90, 0xef, 0xed, 0x08, 0xc9, 0x51, 0xb0, 0x4e, 0x0e, 0xcd, 0xb7, 0xb8, 0xd5, 0xfc,
+	0x00, 0x40, 0x46, 0xec, 0xef, 0xd2, 0xfc, 0x78, 0xe7, 0xd8, 0xf5, 0xc4, 0x20, 0x52, 0xb4, 0xc9,
+	0x95, 0xf9, 0xab, 0xd0, 0x07, 0xdd, 0xfe, 0x56, 0xe0, 0x53, 0x11, 0x84, 0x1c, 0xf2, 0x98, 0x5c,
+	0x87, 0x59, 0x11, 0x94, 0x09, 0xdd, 0xc2, 0xda, 0xf1, 0xe6, 0x52, 0x6a, 0x16, 0x8e, 0x98, 0x8e,
+	0x77, 0x74, 0xb8, 0x4d, 0x0c, 0xc5, 0xd8, 0x49, 0xca, 0x90, 0x00, 0x31, 0xaa, 0xe6, 0x53, 0x0d,
+	0xe6, 0xc4, 0x73, 0xa7, 0x4f, 0x1d, 0x1c, 0xec, 0xd3, 0x52, 0x03, 0x4a, 0xb6, 0xe3, 0xa0, 0x1e,
+	0x93, 0x87, 0xc7, 0xb8, 0x3c, 0x54, 0x6b, 0x7d, 0x59, 0xc8, 0x4a, 0xd2, 0xb3, 0x1d, 0x24, 0xc6,
+	0x9a, 0x35, 0x32, 0x30, 0xbd, 0xcb, 0x16, 0xfc, 0x98, 0xcc, 0x59, 0xfc, 0x99, 0x9d, 0x27, 0x14,
+	0x45, 0x38, 0xaa, 0xcc, 0x70, 0xb4, 0x58, 0xe8, 0xef, 0xc3, 0x71, 0x9e, 0x5c, 0x6a, 0x82, 0x22,
+	0xd7, 0x04, 0xd9, 0x7d, 0x90, 0xe3, 0x1b, 0xa8, 0x7a, 0x36, 0x3f, 0xe3, 0x7a, 0x26, 0x56, 0xa0,
+	0x3a, 0x29, 0xd7, 0xa1, 0x84, 0x45, 0x85, 0xa4, 0xa2, 0xf1, 0xf6, 0xa6, 0xa5, 0x46, 0xac, 0x11,
+	0x1b, 0xd3, 0xac, 0xc3, 0x96, 0xda, 0xd5, 0x7c, 0x5a, 0x86, 0x42, 0x9b, 0x78, 0xfa, 0x5d, 0x38,
+	0x11, 0xfb, 0x5d, 0x93, 0x16, 0x6b, 0x89, 0xdf, 0x0f, 0xc6, 0xda, 0x24, 0x84, 0x62, 0xf9, 0x05,
+	0x9c, 0x4c, 0xfc, 0xba, 0x30, 0xb3, 0xf6, 0xc6, 0x31, 0x46, 0x6d, 0x32, 0x46, 0x65, 0xf8, 0x1c,
+	0xe6, 0xe2, 0x2a, 0x7e, 0x35, 0x6b, 0x73, 0x0c, 0x62, 0x5c, 0x9a, 0x08, 0x19, 0x0f, 0x1f, 0xd7,
+	0xca, 0xab, 0xf9, 0xb5, 0xef, 0x1b, 0x3e, 0x53, 0x95, 0xea, 0xdb, 0x70, 0x2a, 0xa5, 0x48, 0x5f,
+	0xcf, 0xac, 0x3e, 0x81, 0x32, 0xde, 0x3e, 0x08, 0x4a, 0xe5, 0x71, 0x60, 0x3e, 0x29, 0x04, 0x2f,
+	0x66, 0x05, 0x48, 0x80, 0x8c, 0xb7, 0x0e, 0x00, 0x1a, 0x4f, 0x92, 0x14, 0x60, 0x17, 0xf3, 0x5b,
+	0xa1, 0x40, 0xd9, 0x49, 0x72, 0x54, 0x0d, 0xeb, 0x58, 0x4a, 0xd1, 0x64, 0x76, 0x2c, 0x89, 0xca,
+	0xee, 0x58, 0x9e, 0x00, 0x61, 0x27, 0x37, 0x21, 0x3e, 0xcc, 0x7c, 0x9a, 0x2a, 0x47, 0x6d, 0x32,
+	0x46, 0x65, 0xf8, 0x10, 0x66, 0x84, 0x4e, 0x58, 0xcc, 0xda, 0xc4, 0x5d, 0xc6, 0x6a, 0xae, 0x4b,
+	0x85, 0xb9, 0x05, 0x45, 0x39, 0xcd, 0x8d, 0x1c, 0x70, 0xa7, 0x4f, 0x0d, 0x33, 0xdf, 0xa7, 0x22,
+	0xdd, 0x01, 0x18, 0x9b, 0xb9, 0xd5, 0xfc, 0x8f, 0x84, 0xf9, 0x8d, 0x37, 0xf6, 0xf7, 0x8f, 0x7f,
+	0x41, 0xf1, 0x69, 0x92, 0x59, 0x53, 0x0c, 0x92, 0xfd, 0x05, 0x65, 0xde, 0x83, 0xc6, 0xcc, 0x57,
+	0x6c, 0x66, 0x6c, 0x6c, 0x3c, 0x79, 0x5e, 0xd5, 0x9e, 0x3d, 0xaf, 0x6a, 0xff, 0x3e, 0xaf, 0x6a,
+	0xdf, 0xbd, 0xa8, 0x4e, 0x3d, 0x7b, 0x51, 0x9d, 0xfa, 0xf3, 0x45, 0x75, 0xea, 0xee, 0x9a, 0xe7,
+	0xd3, 0x9d, 0xfe, 0x56, 0xdd, 0xc1, 0x41, 0x63, 0xfc, 0x7f, 0x3c, 0xe3, 0x63, 0x84, 0x3e, 0xe8,
+	0x21, 0xb2, 0x55, 0xe4, 0xff, 0xeb, 0x79, 0xe7, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0x9c, 0xf2,
+	0x2d, 0xdc, 0xce, 0x12, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -171,6 +1596,31 @@ type MsgClient interface {
 	// UpdateParams replaces all module parameters. Only the governance
 	// authority may send it.
 	UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error)
+	// StoreComponent stores a WASI preview-1 module, content-addressed by sha256.
+	StoreComponent(ctx context.Context, in *MsgStoreComponent, opts ...grpc.CallOption) (*MsgStoreComponentResponse, error)
+	// CreateService deploys a service from a manifest.
+	CreateService(ctx context.Context, in *MsgCreateService, opts ...grpc.CallOption) (*MsgCreateServiceResponse, error)
+	// UpdateService replaces a service's manifest; only its owner may.
+	UpdateService(ctx context.Context, in *MsgUpdateService, opts ...grpc.CallOption) (*MsgUpdateServiceResponse, error)
+	// SetServiceStatus pauses or resumes a service; only its owner may.
+	SetServiceStatus(ctx context.Context, in *MsgSetServiceStatus, opts ...grpc.CallOption) (*MsgSetServiceStatusResponse, error)
+	// TransferService hands a service to a new owner.
+	TransferService(ctx context.Context, in *MsgTransferService, opts ...grpc.CallOption) (*MsgTransferServiceResponse, error)
+	// UpdateAllowlist adds and removes operators on an ALLOWLIST service's list.
+	UpdateAllowlist(ctx context.Context, in *MsgUpdateAllowlist, opts ...grpc.CallOption) (*MsgUpdateAllowlistResponse, error)
+	// RegisterOperator makes the signer an operator.
+	RegisterOperator(ctx context.Context, in *MsgRegisterOperator, opts ...grpc.CallOption) (*MsgRegisterOperatorResponse, error)
+	// UpdateOperator changes an operator's description.
+	UpdateOperator(ctx context.Context, in *MsgUpdateOperator, opts ...grpc.CallOption) (*MsgUpdateOperatorResponse, error)
+	// OptIn makes an operator a voter of a service from the next power snapshot.
+	OptIn(ctx context.Context, in *MsgOptIn, opts ...grpc.CallOption) (*MsgOptInResponse, error)
+	// OptOut removes an operator from a service from the next power snapshot.
+	OptOut(ctx context.Context, in *MsgOptOut, opts ...grpc.CallOption) (*MsgOptOutResponse, error)
+	// CreateTask opens a task on a service, escrowing its fee.
+	CreateTask(ctx context.Context, in *MsgCreateTask, opts ...grpc.CallOption) (*MsgCreateTaskResponse, error)
+	// SubmitResults carries an operator's votes on many tasks; each entry is
+	// judged on its own.
+	SubmitResults(ctx context.Context, in *MsgSubmitResults, opts ...grpc.CallOption) (*MsgSubmitResultsResponse, error)
 }
 
 type msgClient struct {
@@ -190,11 +1640,144 @@ func (c *msgClient) UpdateParams(ctx context.Context, in *MsgUpdateParams, opts 
 	return out, nil
 }
 
+func (c *msgClient) StoreComponent(ctx context.Context, in *MsgStoreComponent, opts ...grpc.CallOption) (*MsgStoreComponentResponse, error) {
+	out := new(MsgStoreComponentResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/StoreComponent", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) CreateService(ctx context.Context, in *MsgCreateService, opts ...grpc.CallOption) (*MsgCreateServiceResponse, error) {
+	out := new(MsgCreateServiceResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/CreateService", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) UpdateService(ctx context.Context, in *MsgUpdateService, opts ...grpc.CallOption) (*MsgUpdateServiceResponse, error) {
+	out := new(MsgUpdateServiceResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/UpdateService", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) SetServiceStatus(ctx context.Context, in *MsgSetServiceStatus, opts ...grpc.CallOption) (*MsgSetServiceStatusResponse, error) {
+	out := new(MsgSetServiceStatusResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/SetServiceStatus", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) TransferService(ctx context.Context, in *MsgTransferService, opts ...grpc.CallOption) (*MsgTransferServiceResponse, error) {
+	out := new(MsgTransferServiceResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/TransferService", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) UpdateAllowlist(ctx context.Context, in *MsgUpdateAllowlist, opts ...grpc.CallOption) (*MsgUpdateAllowlistResponse, error) {
+	out := new(MsgUpdateAllowlistResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/UpdateAllowlist", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) RegisterOperator(ctx context.Context, in *MsgRegisterOperator, opts ...grpc.CallOption) (*MsgRegisterOperatorResponse, error) {
+	out := new(MsgRegisterOperatorResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/RegisterOperator", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) UpdateOperator(ctx context.Context, in *MsgUpdateOperator, opts ...grpc.CallOption) (*MsgUpdateOperatorResponse, error) {
+	out := new(MsgUpdateOperatorResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/UpdateOperator", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) OptIn(ctx context.Context, in *MsgOptIn, opts ...grpc.CallOption) (*MsgOptInResponse, error) {
+	out := new(MsgOptInResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/OptIn", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) OptOut(ctx context.Context, in *MsgOptOut, opts ...grpc.CallOption) (*MsgOptOutResponse, error) {
+	out := new(MsgOptOutResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/OptOut", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) CreateTask(ctx context.Context, in *MsgCreateTask, opts ...grpc.CallOption) (*MsgCreateTaskResponse, error) {
+	out := new(MsgCreateTaskResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/CreateTask", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) SubmitResults(ctx context.Context, in *MsgSubmitResults, opts ...grpc.CallOption) (*MsgSubmitResultsResponse, error) {
+	out := new(MsgSubmitResultsResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/SubmitResults", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MsgServer is the server API for Msg service.
 type MsgServer interface {
 	// UpdateParams replaces all module parameters. Only the governance
 	// authority may send it.
 	UpdateParams(context.Context, *MsgUpdateParams) (*MsgUpdateParamsResponse, error)
+	// StoreComponent stores a WASI preview-1 module, content-addressed by sha256.
+	StoreComponent(context.Context, *MsgStoreComponent) (*MsgStoreComponentResponse, error)
+	// CreateService deploys a service from a manifest.
+	CreateService(context.Context, *MsgCreateService) (*MsgCreateServiceResponse, error)
+	// UpdateService replaces a service's manifest; only its owner may.
+	UpdateService(context.Context, *MsgUpdateService) (*MsgUpdateServiceResponse, error)
+	// SetServiceStatus pauses or resumes a service; only its owner may.
+	SetServiceStatus(context.Context, *MsgSetServiceStatus) (*MsgSetServiceStatusResponse, error)
+	// TransferService hands a service to a new owner.
+	TransferService(context.Context, *MsgTransferService) (*MsgTransferServiceResponse, error)
+	// UpdateAllowlist adds and removes operators on an ALLOWLIST service's list.
+	UpdateAllowlist(context.Context, *MsgUpdateAllowlist) (*MsgUpdateAllowlistResponse, error)
+	// RegisterOperator makes the signer an operator.
+	RegisterOperator(context.Context, *MsgRegisterOperator) (*MsgRegisterOperatorResponse, error)
+	// UpdateOperator changes an operator's description.
+	UpdateOperator(context.Context, *MsgUpdateOperator) (*MsgUpdateOperatorResponse, error)
+	// OptIn makes an operator a voter of a service from the next power snapshot.
+	OptIn(context.Context, *MsgOptIn) (*MsgOptInResponse, error)
+	// OptOut removes an operator from a service from the next power snapshot.
+	OptOut(context.Context, *MsgOptOut) (*MsgOptOutResponse, error)
+	// CreateTask opens a task on a service, escrowing its fee.
+	CreateTask(context.Context, *MsgCreateTask) (*MsgCreateTaskResponse, error)
+	// SubmitResults carries an operator's votes on many tasks; each entry is
+	// judged on its own.
+	SubmitResults(context.Context, *MsgSubmitResults) (*MsgSubmitResultsResponse, error)
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
@@ -203,6 +1786,42 @@ type UnimplementedMsgServer struct {
 
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
+}
+func (*UnimplementedMsgServer) StoreComponent(ctx context.Context, req *MsgStoreComponent) (*MsgStoreComponentResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StoreComponent not implemented")
+}
+func (*UnimplementedMsgServer) CreateService(ctx context.Context, req *MsgCreateService) (*MsgCreateServiceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateService not implemented")
+}
+func (*UnimplementedMsgServer) UpdateService(ctx context.Context, req *MsgUpdateService) (*MsgUpdateServiceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateService not implemented")
+}
+func (*UnimplementedMsgServer) SetServiceStatus(ctx context.Context, req *MsgSetServiceStatus) (*MsgSetServiceStatusResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetServiceStatus not implemented")
+}
+func (*UnimplementedMsgServer) TransferService(ctx context.Context, req *MsgTransferService) (*MsgTransferServiceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TransferService not implemented")
+}
+func (*UnimplementedMsgServer) UpdateAllowlist(ctx context.Context, req *MsgUpdateAllowlist) (*MsgUpdateAllowlistResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateAllowlist not implemented")
+}
+func (*UnimplementedMsgServer) RegisterOperator(ctx context.Context, req *MsgRegisterOperator) (*MsgRegisterOperatorResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RegisterOperator not implemented")
+}
+func (*UnimplementedMsgServer) UpdateOperator(ctx context.Context, req *MsgUpdateOperator) (*MsgUpdateOperatorResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateOperator not implemented")
+}
+func (*UnimplementedMsgServer) OptIn(ctx context.Context, req *MsgOptIn) (*MsgOptInResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method OptIn not implemented")
+}
+func (*UnimplementedMsgServer) OptOut(ctx context.Context, req *MsgOptOut) (*MsgOptOutResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method OptOut not implemented")
+}
+func (*UnimplementedMsgServer) CreateTask(ctx context.Context, req *MsgCreateTask) (*MsgCreateTaskResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateTask not implemented")
+}
+func (*UnimplementedMsgServer) SubmitResults(ctx context.Context, req *MsgSubmitResults) (*MsgSubmitResultsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SubmitResults not implemented")
 }
 
 func RegisterMsgServer(s grpc1.Server, srv MsgServer) {
@@ -227,6 +1846,222 @@ func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_StoreComponent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgStoreComponent)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).StoreComponent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/StoreComponent",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).StoreComponent(ctx, req.(*MsgStoreComponent))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_CreateService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCreateService)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CreateService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/CreateService",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CreateService(ctx, req.(*MsgCreateService))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_UpdateService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUpdateService)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).UpdateService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/UpdateService",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).UpdateService(ctx, req.(*MsgUpdateService))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_SetServiceStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgSetServiceStatus)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).SetServiceStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/SetServiceStatus",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).SetServiceStatus(ctx, req.(*MsgSetServiceStatus))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_TransferService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgTransferService)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).TransferService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/TransferService",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).TransferService(ctx, req.(*MsgTransferService))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_UpdateAllowlist_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUpdateAllowlist)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).UpdateAllowlist(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/UpdateAllowlist",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).UpdateAllowlist(ctx, req.(*MsgUpdateAllowlist))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_RegisterOperator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgRegisterOperator)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).RegisterOperator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/RegisterOperator",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).RegisterOperator(ctx, req.(*MsgRegisterOperator))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_UpdateOperator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUpdateOperator)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).UpdateOperator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/UpdateOperator",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).UpdateOperator(ctx, req.(*MsgUpdateOperator))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_OptIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgOptIn)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).OptIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/OptIn",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).OptIn(ctx, req.(*MsgOptIn))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_OptOut_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgOptOut)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).OptOut(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/OptOut",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).OptOut(ctx, req.(*MsgOptOut))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_CreateTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCreateTask)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CreateTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/CreateTask",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CreateTask(ctx, req.(*MsgCreateTask))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_SubmitResults_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgSubmitResults)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).SubmitResults(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/SubmitResults",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).SubmitResults(ctx, req.(*MsgSubmitResults))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Msg_serviceDesc = _Msg_serviceDesc
 var _Msg_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "avschain.avs.v1.Msg",
@@ -235,6 +2070,54 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateParams",
 			Handler:    _Msg_UpdateParams_Handler,
+		},
+		{
+			MethodName: "StoreComponent",
+			Handler:    _Msg_StoreComponent_Handler,
+		},
+		{
+			MethodName: "CreateService",
+			Handler:    _Msg_CreateService_Handler,
+		},
+		{
+			MethodName: "UpdateService",
+			Handler:    _Msg_UpdateService_Handler,
+		},
+		{
+			MethodName: "SetServiceStatus",
+			Handler:    _Msg_SetServiceStatus_Handler,
+		},
+		{
+			MethodName: "TransferService",
+			Handler:    _Msg_TransferService_Handler,
+		},
+		{
+			MethodName: "UpdateAllowlist",
+			Handler:    _Msg_UpdateAllowlist_Handler,
+		},
+		{
+			MethodName: "RegisterOperator",
+			Handler:    _Msg_RegisterOperator_Handler,
+		},
+		{
+			MethodName: "UpdateOperator",
+			Handler:    _Msg_UpdateOperator_Handler,
+		},
+		{
+			MethodName: "OptIn",
+			Handler:    _Msg_OptIn_Handler,
+		},
+		{
+			MethodName: "OptOut",
+			Handler:    _Msg_OptOut_Handler,
+		},
+		{
+			MethodName: "CreateTask",
+			Handler:    _Msg_CreateTask_Handler,
+		},
+		{
+			MethodName: "SubmitResults",
+			Handler:    _Msg_SubmitResults_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -304,6 +2187,927 @@ func (m *MsgUpdateParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgStoreComponent) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgStoreComponent) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgStoreComponent) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Wasm) > 0 {
+		i -= len(m.Wasm)
+		copy(dAtA[i:], m.Wasm)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Wasm)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Sender) > 0 {
+		i -= len(m.Sender)
+		copy(dAtA[i:], m.Sender)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Sender)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgStoreComponentResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgStoreComponentResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgStoreComponentResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Existed {
+		i--
+		if m.Existed {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.CodeSize != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.CodeSize))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Digest) > 0 {
+		i -= len(m.Digest)
+		copy(dAtA[i:], m.Digest)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Digest)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCreateService) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateService) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateService) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Manifest.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCreateServiceResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateServiceResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateServiceResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateService) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateService) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateService) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Manifest.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateServiceResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateServiceResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateServiceResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSetServiceStatus) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSetServiceStatus) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSetServiceStatus) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Status != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Status))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSetServiceStatusResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSetServiceStatusResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSetServiceStatusResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgTransferService) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgTransferService) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgTransferService) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.NewOwner) > 0 {
+		i -= len(m.NewOwner)
+		copy(dAtA[i:], m.NewOwner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.NewOwner)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgTransferServiceResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgTransferServiceResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgTransferServiceResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateAllowlist) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateAllowlist) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateAllowlist) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Remove) > 0 {
+		for iNdEx := len(m.Remove) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.Remove[iNdEx])
+			copy(dAtA[i:], m.Remove[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.Remove[iNdEx])))
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	if len(m.Add) > 0 {
+		for iNdEx := len(m.Add) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.Add[iNdEx])
+			copy(dAtA[i:], m.Add[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.Add[iNdEx])))
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateAllowlistResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateAllowlistResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateAllowlistResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRegisterOperator) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRegisterOperator) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRegisterOperator) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Moniker) > 0 {
+		i -= len(m.Moniker)
+		copy(dAtA[i:], m.Moniker)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Moniker)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRegisterOperatorResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRegisterOperatorResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRegisterOperatorResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateOperator) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateOperator) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateOperator) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Moniker) > 0 {
+		i -= len(m.Moniker)
+		copy(dAtA[i:], m.Moniker)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Moniker)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateOperatorResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateOperatorResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateOperatorResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgOptIn) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOptIn) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOptIn) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgOptInResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOptInResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOptInResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgOptOut) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOptOut) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOptOut) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgOptOutResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOptOutResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOptOutResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCreateTask) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateTask) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateTask) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Fee.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if len(m.Input) > 0 {
+		i -= len(m.Input)
+		copy(dAtA[i:], m.Input)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Input)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Creator) > 0 {
+		i -= len(m.Creator)
+		copy(dAtA[i:], m.Creator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Creator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCreateTaskResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateTaskResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateTaskResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.DeadlineHeight != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.DeadlineHeight))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *TaskResult) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *TaskResult) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *TaskResult) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Result) > 0 {
+		i -= len(m.Result)
+		copy(dAtA[i:], m.Result)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Result)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSubmitResults) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSubmitResults) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSubmitResults) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Results) > 0 {
+		for iNdEx := len(m.Results) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Results[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintTx(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ResultOutcome) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ResultOutcome) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ResultOutcome) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.TaskStatus != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.TaskStatus))
+		i--
+		dAtA[i] = 0x30
+	}
+	if len(m.Error) > 0 {
+		i -= len(m.Error)
+		copy(dAtA[i:], m.Error)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Error)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if m.Code != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Code))
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.Codespace) > 0 {
+		i -= len(m.Codespace)
+		copy(dAtA[i:], m.Codespace)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Codespace)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Accepted {
+		i--
+		if m.Accepted {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSubmitResultsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSubmitResultsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSubmitResultsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Outcomes) > 0 {
+		for iNdEx := len(m.Outcomes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Outcomes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintTx(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -336,6 +3140,408 @@ func (m *MsgUpdateParamsResponse) Size() (n int) {
 	}
 	var l int
 	_ = l
+	return n
+}
+
+func (m *MsgStoreComponent) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Sender)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Wasm)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgStoreComponentResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Digest)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.CodeSize != 0 {
+		n += 1 + sovTx(uint64(m.CodeSize))
+	}
+	if m.Existed {
+		n += 2
+	}
+	return n
+}
+
+func (m *MsgCreateService) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Manifest.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgCreateServiceResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	return n
+}
+
+func (m *MsgUpdateService) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	l = m.Manifest.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgUpdateServiceResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgSetServiceStatus) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	if m.Status != 0 {
+		n += 1 + sovTx(uint64(m.Status))
+	}
+	return n
+}
+
+func (m *MsgSetServiceStatusResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgTransferService) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	l = len(m.NewOwner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgTransferServiceResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgUpdateAllowlist) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	if len(m.Add) > 0 {
+		for _, s := range m.Add {
+			l = len(s)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	if len(m.Remove) > 0 {
+		for _, s := range m.Remove {
+			l = len(s)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *MsgUpdateAllowlistResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgRegisterOperator) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Moniker)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgRegisterOperatorResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgUpdateOperator) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Moniker)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgUpdateOperatorResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgOptIn) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	return n
+}
+
+func (m *MsgOptInResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgOptOut) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	return n
+}
+
+func (m *MsgOptOutResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgCreateTask) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Creator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	l = len(m.Input)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Fee.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgCreateTaskResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovTx(uint64(m.TaskId))
+	}
+	if m.DeadlineHeight != 0 {
+		n += 1 + sovTx(uint64(m.DeadlineHeight))
+	}
+	return n
+}
+
+func (m *TaskResult) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovTx(uint64(m.TaskId))
+	}
+	l = len(m.Result)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgSubmitResults) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if len(m.Results) > 0 {
+		for _, e := range m.Results {
+			l = e.Size()
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *ResultOutcome) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TaskId != 0 {
+		n += 1 + sovTx(uint64(m.TaskId))
+	}
+	if m.Accepted {
+		n += 2
+	}
+	l = len(m.Codespace)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Code != 0 {
+		n += 1 + sovTx(uint64(m.Code))
+	}
+	l = len(m.Error)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.TaskStatus != 0 {
+		n += 1 + sovTx(uint64(m.TaskStatus))
+	}
+	return n
+}
+
+func (m *MsgSubmitResultsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Outcomes) > 0 {
+		for _, e := range m.Outcomes {
+			l = e.Size()
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
 	return n
 }
 
@@ -489,6 +3695,2559 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 			return fmt.Errorf("proto: MsgUpdateParamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgStoreComponent) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgStoreComponent: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgStoreComponent: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Sender = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Wasm", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Wasm = append(m.Wasm[:0], dAtA[iNdEx:postIndex]...)
+			if m.Wasm == nil {
+				m.Wasm = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgStoreComponentResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgStoreComponentResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgStoreComponentResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Digest = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CodeSize", wireType)
+			}
+			m.CodeSize = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CodeSize |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Existed", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Existed = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateService) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateService: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateService: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Manifest", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Manifest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateServiceResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateServiceResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateServiceResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateService) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateService: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateService: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Manifest", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Manifest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateServiceResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateServiceResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateServiceResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSetServiceStatus) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSetServiceStatus: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSetServiceStatus: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Status", wireType)
+			}
+			m.Status = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Status |= ServiceStatus(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSetServiceStatusResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSetServiceStatusResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSetServiceStatusResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgTransferService) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgTransferService: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgTransferService: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NewOwner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.NewOwner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgTransferServiceResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgTransferServiceResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgTransferServiceResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateAllowlist) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateAllowlist: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateAllowlist: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Add", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Add = append(m.Add, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Remove", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Remove = append(m.Remove, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateAllowlistResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateAllowlistResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateAllowlistResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRegisterOperator) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRegisterOperator: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRegisterOperator: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Moniker", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Moniker = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRegisterOperatorResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRegisterOperatorResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRegisterOperatorResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateOperator) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateOperator: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateOperator: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Moniker", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Moniker = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateOperatorResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateOperatorResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateOperatorResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOptIn) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOptIn: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOptIn: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOptInResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOptInResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOptInResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOptOut) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOptOut: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOptOut: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOptOutResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOptOutResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOptOutResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateTask) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateTask: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateTask: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Creator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Creator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Input", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Input = append(m.Input[:0], dAtA[iNdEx:postIndex]...)
+			if m.Input == nil {
+				m.Input = []byte{}
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Fee", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Fee.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateTaskResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateTaskResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateTaskResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DeadlineHeight", wireType)
+			}
+			m.DeadlineHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DeadlineHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *TaskResult) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: TaskResult: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: TaskResult: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Result", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Result = append(m.Result[:0], dAtA[iNdEx:postIndex]...)
+			if m.Result == nil {
+				m.Result = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSubmitResults) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSubmitResults: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSubmitResults: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Results", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Results = append(m.Results, TaskResult{})
+			if err := m.Results[len(m.Results)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ResultOutcome) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ResultOutcome: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ResultOutcome: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Accepted", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Accepted = bool(v != 0)
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Codespace", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Codespace = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Code", wireType)
+			}
+			m.Code = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Code |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Error", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Error = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskStatus", wireType)
+			}
+			m.TaskStatus = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskStatus |= TaskStatus(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSubmitResultsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSubmitResultsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSubmitResultsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Outcomes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Outcomes = append(m.Outcomes, ResultOutcome{})
+			if err := m.Outcomes[len(m.Outcomes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTx(dAtA[iNdEx:])

@@ -1,0 +1,378 @@
+package keeper
+
+import (
+	"bytes"
+	"sort"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// CreateTask opens a task on a service. payer (may be nil for a free task)
+// pays fee into escrow. It is the one way tasks are made: by MsgCreateTask
+// today, by contracts, IBC packets and triggers later.
+func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, creator string, payer sdk.AccAddress, fee sdk.Coin, origin types.Origin) (types.Task, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return types.Task{}, err
+	}
+	if uint64(len(input)) > params.MaxInputSize {
+		return types.Task{}, errorsmod.Wrapf(types.ErrInputTooLarge, "%d bytes, max_input_size is %d", len(input), params.MaxInputSize)
+	}
+	svc, err := k.getService(ctx, serviceID)
+	if err != nil {
+		return types.Task{}, err
+	}
+	if svc.Status != types.SERVICE_STATUS_ACTIVE {
+		return types.Task{}, errorsmod.Wrapf(types.ErrServicePaused, "service %d", serviceID)
+	}
+	if fee.Denom == "" && (fee.Amount.IsNil() || fee.Amount.IsZero()) {
+		fee = sdk.Coin{Denom: svc.Manifest.FeePerTask.Denom, Amount: sdkmath.ZeroInt()}
+	}
+	if !types.IsFree(fee) {
+		if err := fee.Validate(); err != nil {
+			return types.Task{}, errorsmod.Wrapf(types.ErrInvalidFee, "%s", err)
+		}
+	}
+	if want := svc.Manifest.FeePerTask; !types.IsFree(want) {
+		if fee.Denom != want.Denom || fee.Amount.LT(want.Amount) {
+			return types.Task{}, errorsmod.Wrapf(types.ErrInsufficientFee, "service %d asks %s per task, got %s", serviceID, want, fee)
+		}
+	}
+
+	epoch := epochOf(ctx.BlockHeight(), params.EpochLength)
+	snap, err := k.snapshot(ctx, serviceID, epoch)
+	if err != nil {
+		return types.Task{}, err
+	}
+	if snap.Total == 0 {
+		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", serviceID)
+	}
+	if !types.IsFree(fee) {
+		if payer == nil {
+			return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
+		}
+		if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, sdk.NewCoins(fee)); err != nil {
+			return types.Task{}, err
+		}
+	}
+
+	id, err := k.TaskSeq.Next(ctx)
+	if err != nil {
+		return types.Task{}, err
+	}
+	task := types.Task{
+		Id:              id,
+		ServiceId:       serviceID,
+		Input:           input,
+		Creator:         creator,
+		Origin:          origin,
+		CreatedHeight:   ctx.BlockHeight(),
+		CreatedTime:     ctx.BlockTime(),
+		DeadlineHeight:  ctx.BlockHeight() + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout)),
+		Status:          types.TASK_STATUS_PENDING,
+		Fee:             fee,
+		Epoch:           epoch,
+		PowerTotal:      snap.Total,
+		ComponentDigest: svc.Manifest.ComponentDigest,
+	}
+	if err := k.setTask(ctx, task, types.TASK_STATUS_UNSPECIFIED); err != nil {
+		return types.Task{}, err
+	}
+	if err := k.TasksByService.Set(ctx, collections.Join(serviceID, id)); err != nil {
+		return types.Task{}, err
+	}
+	if err := k.TasksByDeadline.Set(ctx, collections.Join(task.DeadlineHeight, id)); err != nil {
+		return types.Task{}, err
+	}
+	return task, emit(ctx, &types.EventTaskCreated{
+		TaskId: id, ServiceId: serviceID, Creator: creator, ComponentDigest: task.ComponentDigest,
+		DeadlineHeight: task.DeadlineHeight, Fee: fee, Epoch: epoch,
+	})
+}
+
+// setTask writes a task and moves it in the (service, status) index.
+func (k Keeper) setTask(ctx sdk.Context, t types.Task, oldStatus types.TaskStatus) error {
+	if oldStatus != types.TASK_STATUS_UNSPECIFIED && oldStatus != t.Status {
+		if err := k.TasksByServiceStatus.Remove(ctx, statusKey(t.ServiceId, oldStatus, t.Id)); err != nil {
+			return err
+		}
+	}
+	if err := k.TasksByServiceStatus.Set(ctx, statusKey(t.ServiceId, t.Status, t.Id)); err != nil {
+		return err
+	}
+	return k.Tasks.Set(ctx, t.Id, t)
+}
+
+func statusKey(service uint64, status types.TaskStatus, id uint64) collections.Pair[collections.Pair[uint64, int32], uint64] {
+	return collections.Join(collections.Join(service, int32(status)), id)
+}
+
+// submitVote records one operator's result for one task and, if it makes the
+// quorum, completes the task. It writes nothing when it returns an error.
+func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string, r types.TaskResult) (types.TaskStatus, error) {
+	task, err := k.Tasks.Get(ctx, r.TaskId)
+	if isNotFound(err) {
+		return 0, errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", r.TaskId)
+	} else if err != nil {
+		return 0, err
+	}
+	if task.Status == types.TASK_STATUS_EXPIRED || ctx.BlockHeight() > task.DeadlineHeight {
+		return task.Status, errorsmod.Wrapf(types.ErrVotingClosed, "task %d deadline was height %d", task.Id, task.DeadlineHeight)
+	}
+	if uint64(len(r.Result)) > params.MaxResultSize {
+		return task.Status, errorsmod.Wrapf(types.ErrResultTooLarge, "%d bytes, max_result_size is %d", len(r.Result), params.MaxResultSize)
+	}
+	snap, err := k.Snapshots.Get(ctx, collections.Join(task.ServiceId, task.Epoch))
+	if err != nil {
+		return task.Status, err
+	}
+	power, ok := powerIn(snap, operator)
+	if !ok {
+		return task.Status, errorsmod.Wrapf(types.ErrNotOptedIn, "%s was not opted in to service %d when task %d was created", operator, task.ServiceId, task.Id)
+	}
+	voteKey := collections.Join(task.Id, operator)
+	if has, err := k.Votes.Has(ctx, voteKey); err != nil {
+		return task.Status, err
+	} else if has {
+		return task.Status, errorsmod.Wrapf(types.ErrDuplicateVote, "%s on task %d", operator, task.Id)
+	}
+	svc, err := k.getService(ctx, task.ServiceId)
+	if err != nil {
+		return task.Status, err
+	}
+	median := svc.Manifest.Aggregation.Mode == types.AGGREGATION_MODE_MEDIAN
+	if median {
+		if _, err := types.ParseNumericResult(r.Result); err != nil {
+			return task.Status, err
+		}
+	}
+
+	late := task.Status != types.TASK_STATUS_PENDING
+	digest := types.Digest(r.Result)
+	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: ctx.BlockHeight(), Late: late}
+	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
+		return task.Status, err
+	}
+	if err := emit(ctx, &types.EventVoteAccepted{TaskId: task.Id, Operator: operator, Digest: digest, Power: power, Late: late}); err != nil {
+		return task.Status, err
+	}
+	if late {
+		return task.Status, nil
+	}
+
+	if median {
+		return k.tallyMedian(ctx, svc, task)
+	}
+	tallyKey := collections.Join(task.Id, digest)
+	tally, err := k.Tallies.Get(ctx, tallyKey)
+	if err != nil && !isNotFound(err) {
+		return task.Status, err
+	}
+	tally.Power += power
+	tally.Count++
+	if err := k.Tallies.Set(ctx, tallyKey, tally); err != nil {
+		return task.Status, err
+	}
+	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
+		return task.Status, nil
+	}
+	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return v.Digest == digest })
+	if err != nil {
+		return task.Status, err
+	}
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, task, r.Result, backers)
+}
+
+func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
+	minOps := q.MinOperators
+	if minOps == 0 {
+		minOps = 1
+	}
+	return count >= minOps && types.MeetsThreshold(power, total, q.Threshold)
+}
+
+// tallyMedian recomputes the power-weighted median of the task's votes and
+// completes the task once enough power lies within the allowed spread of it.
+func (k Keeper) tallyMedian(ctx sdk.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
+	votes, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+	if err != nil {
+		return task.Status, err
+	}
+	values := make([]types.WeightedValue, 0, len(votes))
+	byOperator := make(map[string]types.Vote, len(votes))
+	for _, v := range votes {
+		d, err := types.ParseNumericResult(v.Result)
+		if err != nil {
+			return task.Status, err
+		}
+		values = append(values, types.WeightedValue{Key: v.Operator, Value: d, Power: v.Power})
+		byOperator[v.Operator] = v
+	}
+	m := values[types.WeightedMedian(values)]
+	spread := svc.Manifest.Aggregation.AllowedSpread
+	var power uint64
+	var backers []types.Vote
+	for _, v := range values {
+		if types.WithinSpread(v.Value, m.Value, spread) {
+			power += v.Power
+			backers = append(backers, byOperator[v.Key])
+		}
+	}
+	if !quorumMet(svc.Manifest.Quorum, power, uint32(len(backers)), task.PowerTotal) {
+		return task.Status, nil
+	}
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, task, byOperator[m.Key].Result, backers)
+}
+
+// votesWhere returns the task's votes that keep returns true for, by operator.
+func (k Keeper) votesWhere(ctx sdk.Context, taskID uint64, keep func(types.Vote) bool) ([]types.Vote, error) {
+	var out []types.Vote
+	err := k.Votes.Walk(ctx, collections.NewPrefixedPairRange[uint64, string](taskID), func(_ collections.Pair[uint64, string], v types.Vote) (bool, error) {
+		if keep(v) {
+			out = append(out, v)
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+// complete accepts result for the task and pays its fee to the backers by power.
+func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backers []types.Vote) error {
+	old := task.Status
+	task.Status = types.TASK_STATUS_COMPLETED
+	task.Result = bytes.Clone(result)
+	task.ResultDigest = types.Digest(result)
+	task.EndedHeight = ctx.BlockHeight()
+	operators := make([]string, len(backers))
+	for i, b := range backers {
+		task.PowerFor += b.Power
+		operators[i] = b.Operator
+	}
+	if err := k.setTask(ctx, task, old); err != nil {
+		return err
+	}
+	if err := k.TasksByDeadline.Remove(ctx, collections.Join(task.DeadlineHeight, task.Id)); err != nil {
+		return err
+	}
+	if err := k.payBackers(ctx, task.Fee, backers); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventTaskCompleted{
+		TaskId: task.Id, ServiceId: task.ServiceId, ResultDigest: task.ResultDigest, Result: task.Result,
+		PowerFor: task.PowerFor, PowerTotal: task.PowerTotal, Operators: operators,
+	})
+}
+
+// payBackers splits fee among backers by power, rounding down; the remainder
+// goes to the first backer in address order, so no token is left behind.
+func (k Keeper) payBackers(ctx sdk.Context, fee sdk.Coin, backers []types.Vote) error {
+	if types.IsFree(fee) || len(backers) == 0 {
+		return nil
+	}
+	sorted := append([]types.Vote(nil), backers...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Operator < sorted[j].Operator })
+	var total uint64
+	for _, b := range sorted {
+		total += b.Power
+	}
+	shares := make([]sdkmath.Int, len(sorted))
+	paid := sdkmath.ZeroInt()
+	for i, b := range sorted {
+		shares[i] = fee.Amount.Mul(sdkmath.NewIntFromUint64(b.Power)).Quo(sdkmath.NewIntFromUint64(total))
+		paid = paid.Add(shares[i])
+	}
+	shares[0] = shares[0].Add(fee.Amount.Sub(paid))
+	for i, b := range sorted {
+		if !shares[i].IsPositive() {
+			continue
+		}
+		addr, err := k.accAddress("operator", b.Operator)
+		if err != nil {
+			return err
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(sdk.NewCoin(fee.Denom, shares[i]))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExpireTasks ends every pending task whose deadline is at or below the
+// current height: status EXPIRED, fee refunded, missing voters counted. It
+// walks the deadline index only, never all tasks.
+func (k Keeper) ExpireTasks(ctx sdk.Context) error {
+	rng := new(collections.Range[collections.Pair[int64, uint64]]).
+		EndInclusive(collections.Join(ctx.BlockHeight(), uint64(1<<64-1)))
+	var due []collections.Pair[int64, uint64]
+	if err := k.TasksByDeadline.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
+		due = append(due, key)
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, key := range due {
+		if err := k.expire(ctx, key.K2()); err != nil {
+			return err
+		}
+		if err := k.TasksByDeadline.Remove(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k Keeper) expire(ctx sdk.Context, id uint64) error {
+	task, err := k.Tasks.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if task.Status != types.TASK_STATUS_PENDING {
+		return nil
+	}
+	task.Status = types.TASK_STATUS_EXPIRED
+	task.EndedHeight = ctx.BlockHeight()
+	if err := k.setTask(ctx, task, types.TASK_STATUS_PENDING); err != nil {
+		return err
+	}
+	if !types.IsFree(task.Fee) {
+		creator, err := k.accAddress("creator", task.Creator)
+		if err != nil {
+			return err
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, creator, sdk.NewCoins(task.Fee)); err != nil {
+			return err
+		}
+	}
+	snap, err := k.Snapshots.Get(ctx, collections.Join(task.ServiceId, task.Epoch))
+	if err != nil {
+		return err
+	}
+	var missed []string
+	for _, p := range snap.Powers {
+		voted, err := k.Votes.Has(ctx, collections.Join(task.Id, p.Operator))
+		if err != nil {
+			return err
+		}
+		if voted {
+			continue
+		}
+		missed = append(missed, p.Operator)
+		op, err := k.Operators.Get(ctx, p.Operator)
+		if isNotFound(err) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		op.Missed++
+		if err := k.Operators.Set(ctx, p.Operator, op); err != nil {
+			return err
+		}
+	}
+	return emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee})
+}

@@ -1,0 +1,155 @@
+package types
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+// Bounds on a service manifest that do not depend on module params.
+const (
+	MaxServiceNameLength  = 64
+	MaxConfigEntries      = 64
+	MaxConfigBytes        = 8 << 10
+	MaxAllowListHosts     = 32
+	MaxTimeLimitMs        = 60_000
+	MaxMemoryPages        = 65_536 // 4 GiB, the wasm32 maximum
+	MaxMinOperators       = 1_000
+	DefaultTimeLimitMs    = 5_000
+	DefaultMemoryPages    = 256 // 16 MiB
+	DefaultOutputBytesCap = 4 << 10
+)
+
+var (
+	envKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	hostRe   = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+)
+
+// ValidateBasic checks everything in a manifest that needs no state beyond the
+// module params: names, limits, quorum rule, aggregation, fee. That the
+// component exists and the handler address decodes is checked by the keeper.
+func (m ServiceManifest) ValidateBasic(p Params) error {
+	fail := func(format string, args ...any) error {
+		return errorsmod.Wrapf(ErrInvalidManifest, format, args...)
+	}
+	if strings.TrimSpace(m.Name) == "" || len(m.Name) > MaxServiceNameLength {
+		return fail("name must be 1 to %d characters", MaxServiceNameLength)
+	}
+	if !IsValidDigest(m.ComponentDigest) {
+		return fail("component_digest %q is not a lower-case hex sha256", m.ComponentDigest)
+	}
+	if len(m.Config) > MaxConfigEntries {
+		return fail("config has %d entries, at most %d allowed", len(m.Config), MaxConfigEntries)
+	}
+	configBytes := 0
+	for k, v := range m.Config {
+		if !envKeyRe.MatchString(k) {
+			return fail("config key %q is not a valid environment variable name", k)
+		}
+		if strings.HasPrefix(strings.ToUpper(k), "AVS_") {
+			return fail("config key %q: the AVS_ prefix is reserved for task context", k)
+		}
+		configBytes += len(k) + len(v)
+	}
+	if configBytes > MaxConfigBytes {
+		return fail("config is %d bytes, at most %d allowed", configBytes, MaxConfigBytes)
+	}
+
+	l := m.Limits
+	if l.TimeMs == 0 || l.TimeMs > MaxTimeLimitMs {
+		return fail("limits.time_ms must be 1 to %d", MaxTimeLimitMs)
+	}
+	if l.MemoryPages == 0 || l.MemoryPages > MaxMemoryPages {
+		return fail("limits.memory_pages must be 1 to %d", MaxMemoryPages)
+	}
+	if l.OutputBytes == 0 || l.OutputBytes > p.MaxResultSize {
+		return fail("limits.output_bytes must be 1 to max_result_size (%d)", p.MaxResultSize)
+	}
+	if len(l.HttpAllowList) > MaxAllowListHosts {
+		return fail("limits.http_allow_list has %d hosts, at most %d allowed", len(l.HttpAllowList), MaxAllowListHosts)
+	}
+	for _, h := range l.HttpAllowList {
+		if !hostRe.MatchString(h) {
+			return fail("limits.http_allow_list entry %q is not a host or host:port (no scheme, no path)", h)
+		}
+	}
+
+	q := m.Quorum
+	if q.Threshold.IsNil() || !q.Threshold.IsPositive() || q.Threshold.GT(sdkmath.LegacyOneDec()) {
+		return fail("quorum.threshold must be in (0, 1], got %s", decString(q.Threshold))
+	}
+	switch q.Weighting {
+	case WEIGHTING_EQUAL:
+	case WEIGHTING_STAKE:
+		return fail("quorum.weighting STAKE needs commitments, which this chain does not have yet: use EQUAL")
+	default:
+		return fail("unknown quorum.weighting %d", q.Weighting)
+	}
+	if q.MinOperators > MaxMinOperators {
+		return fail("quorum.min_operators must be at most %d", MaxMinOperators)
+	}
+
+	a := m.Aggregation
+	switch a.Mode {
+	case AGGREGATION_MODE_EXACT:
+		if !a.AllowedSpread.IsNil() && !a.AllowedSpread.IsZero() {
+			return fail("aggregation.allowed_spread applies only to MEDIAN")
+		}
+	case AGGREGATION_MODE_MEDIAN:
+		if a.AllowedSpread.IsNil() || a.AllowedSpread.IsNegative() || a.AllowedSpread.GT(sdkmath.LegacyOneDec()) {
+			return fail("aggregation.allowed_spread must be in [0, 1] for MEDIAN, got %s", decString(a.AllowedSpread))
+		}
+	default:
+		return fail("unknown aggregation.mode %d", a.Mode)
+	}
+
+	if m.TaskTimeout > p.MaxTaskTimeout {
+		return fail("task_timeout %d exceeds max_task_timeout %d", m.TaskTimeout, p.MaxTaskTimeout)
+	}
+	if err := validateFee(m.FeePerTask); err != nil {
+		return fail("fee_per_task: %s", err)
+	}
+	switch m.Admission {
+	case ADMISSION_OPEN, ADMISSION_ALLOWLIST:
+	default:
+		return fail("unknown admission %d", m.Admission)
+	}
+	return nil
+}
+
+// validateFee accepts the zero coin (free) or a valid, non-negative coin.
+func validateFee(c sdk.Coin) error {
+	if c.Denom == "" && (c.Amount.IsNil() || c.Amount.IsZero()) {
+		return nil
+	}
+	if err := sdk.ValidateDenom(c.Denom); err != nil {
+		return err
+	}
+	if c.Amount.IsNil() || c.Amount.IsNegative() {
+		return fmt.Errorf("amount must not be negative")
+	}
+	return nil
+}
+
+// IsFree reports whether a fee is the zero coin.
+func IsFree(c sdk.Coin) bool { return c.Amount.IsNil() || c.Amount.IsZero() }
+
+// TimeoutOr returns the manifest's task timeout, or def when it names none.
+func (m ServiceManifest) TimeoutOr(def uint64) uint64 {
+	if m.TaskTimeout == 0 {
+		return def
+	}
+	return m.TaskTimeout
+}
+
+func decString(d sdkmath.LegacyDec) string {
+	if d.IsNil() {
+		return "nothing"
+	}
+	return d.String()
+}

@@ -1,0 +1,76 @@
+package types
+
+import (
+	"sort"
+	"strings"
+
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+)
+
+// ParseNumericResult reads a MEDIAN vote: a decimal number, optionally with
+// surrounding whitespace (a trailing newline from a component is common).
+func ParseNumericResult(b []byte) (sdkmath.LegacyDec, error) {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return sdkmath.LegacyDec{}, errorsmod.Wrap(ErrInvalidResult, "MEDIAN result is empty")
+	}
+	d, err := sdkmath.LegacyNewDecFromStr(s)
+	if err != nil {
+		return sdkmath.LegacyDec{}, errorsmod.Wrapf(ErrInvalidResult, "MEDIAN result %q is not a decimal number", truncate(s, 64))
+	}
+	return d, nil
+}
+
+// WeightedValue is one numeric vote with its power.
+type WeightedValue struct {
+	Key   string // the operator
+	Value sdkmath.LegacyDec
+	Power uint64
+}
+
+// WeightedMedian returns the index in values of the lower power-weighted
+// median: the smallest value at which the cumulative power reaches half of the
+// total. Ties in value are broken by key, so every node picks the same vote.
+// values must not be empty; it is sorted in place.
+func WeightedMedian(values []WeightedValue) int {
+	sort.Slice(values, func(i, j int) bool {
+		if !values[i].Value.Equal(values[j].Value) {
+			return values[i].Value.LT(values[j].Value)
+		}
+		return values[i].Key < values[j].Key
+	})
+	var total uint64
+	for _, v := range values {
+		total += v.Power
+	}
+	var cum uint64
+	for i, v := range values {
+		cum += v.Power
+		if 2*cum >= total {
+			return i
+		}
+	}
+	return len(values) - 1
+}
+
+// WithinSpread reports whether |v - m| <= spread * |m|.
+func WithinSpread(v, m, spread sdkmath.LegacyDec) bool {
+	return v.Sub(m).Abs().LTE(spread.Mul(m.Abs()))
+}
+
+// MeetsThreshold reports whether power reaches threshold * total.
+func MeetsThreshold(power, total uint64, threshold sdkmath.LegacyDec) bool {
+	if total == 0 {
+		return false
+	}
+	return sdkmath.LegacyNewDecFromInt(sdkmath.NewIntFromUint64(power)).
+		GTE(threshold.MulInt(sdkmath.NewIntFromUint64(total)))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
