@@ -34,15 +34,15 @@ var (
 )
 
 // Binary returns the avsd binary to test: $AVSD when set (make test-e2e sets
-// it), otherwise one built once per test process into a temp dir.
+// it; a relative path is taken from the repository root), otherwise one built
+// once per test process into a temp dir.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("AVSD"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatalf("AVSD=%s: %v", p, err)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(RepoRoot(), p) // relative to the repository, not the test's directory
 		}
-		return abs
+		return p
 	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "avsd-e2e-bin")
@@ -258,7 +258,8 @@ type abciEventJSON struct {
 	} `json:"attributes"`
 }
 
-// Attribute returns the first value of key in events of type typ.
+// Attribute returns the first value of key in events of type typ. Values of
+// typed (proto) events are JSON; a JSON string is returned unquoted.
 func (r TxResult) Attribute(typ, key string) string {
 	for _, e := range r.Events {
 		if e.Type != typ {
@@ -266,10 +267,43 @@ func (r TxResult) Attribute(typ, key string) string {
 		}
 		for _, a := range e.Attributes {
 			if a.Key == key {
+				var s string
+				if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
+					return s
+				}
 				return a.Value
 			}
 		}
 	}
+	return ""
+}
+
+// HasEvent reports whether an event of type typ was emitted.
+func (r TxResult) HasEvent(typ string) bool {
+	for _, e := range r.Events {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// TxError runs `avsd tx ARGS --from FROM` expecting the CLI to refuse it (in
+// simulation or CheckTx) and returns its error output.
+func (n *Node) TxError(from string, args ...string) string {
+	n.t.Helper()
+	args = append(append([]string{"tx"}, args...),
+		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
+		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "-y", "-o", "json")
+	out, err := n.exec(context.Background(), args...)
+	if err != nil {
+		return err.Error()
+	}
+	var sync TxResult
+	if jerr := json.Unmarshal(lastJSONLine(out), &sync); jerr == nil && sync.Code != 0 {
+		return sync.RawLog
+	}
+	n.t.Fatalf("tx %s was accepted, expected a refusal: %s", strings.Join(args, " "), out)
 	return ""
 }
 

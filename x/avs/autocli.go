@@ -1,31 +1,65 @@
 package avs
 
 import (
+	"github.com/spf13/cobra"
+
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
+	"github.com/avschain/avschain/x/avs/client/cli"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// AutoCLIOptions builds `avsd query avs` and `avsd tx avs` from the proto services.
+// GetTxCmd returns the hand-written tx commands (files, raw input); autocli
+// adds the rest to the same `avsd tx avs` command.
+func (AppModule) GetTxCmd() *cobra.Command { return cli.GetTxCmd() }
+
+// AutoCLIOptions builds `avsd query avs` and the generated part of `avsd tx avs`.
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
+	id := func(name string) *autocliv1.PositionalArgDescriptor {
+		return &autocliv1.PositionalArgDescriptor{ProtoField: name}
+	}
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
 			Service: types.Query_serviceDesc.ServiceName,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{
-					RpcMethod: "Params",
-					Use:       "params",
-					Short:     "Show the x/avs module parameters",
-				},
+				{RpcMethod: "Params", Use: "params", Short: "Show the x/avs module parameters"},
+				{RpcMethod: "Component", Use: "component [digest]", Short: "Show a component's metadata", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
+				{RpcMethod: "ComponentCode", Use: "component-code [digest]", Short: "Show a component's wasm bytes (base64 in JSON)", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
+				{RpcMethod: "Components", Use: "components", Short: "List stored components"},
+				{RpcMethod: "Service", Use: "service [service-id]", Short: "Show a service", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "Services", Use: "services", Short: "List services"},
+				{RpcMethod: "ServiceOperators", Use: "service-operators [service-id]", Short: "List the operators opted in to a service", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "Operator", Use: "operator [address]", Short: "Show an operator and the services it runs", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("address")}},
+				{RpcMethod: "Operators", Use: "operators", Short: "List operators"},
+				{RpcMethod: "Task", Use: "task [task-id]", Short: "Show a task, with its result once completed", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("task_id")}},
+				{RpcMethod: "Tasks", Use: "tasks [service-id]", Short: "List a service's tasks, all or by --status pending|completed|expired", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "TaskVotes", Use: "task-votes [task-id]", Short: "List the votes on a task", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("task_id")}},
 			},
 		},
 		Tx: &autocliv1.ServiceCommandDescriptor{
-			Service: types.Msg_serviceDesc.ServiceName,
+			Service:              types.Msg_serviceDesc.ServiceName,
+			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{
-					RpcMethod: "UpdateParams",
-					Skip:      true, // authority-gated: sent through a gov proposal
-				},
+				{RpcMethod: "UpdateParams", Skip: true}, // authority-gated: sent through a gov proposal
+				{RpcMethod: "StoreComponent", Skip: true},
+				{RpcMethod: "CreateService", Skip: true},
+				{RpcMethod: "UpdateService", Skip: true},
+				{RpcMethod: "CreateTask", Skip: true},
+				{RpcMethod: "SubmitResults", Skip: true},
+				{RpcMethod: "SetServiceStatus", Use: "set-service-status [service-id] [status]", Short: "Pause or resume a service: status is active or paused; owner only",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("status")}},
+				{RpcMethod: "TransferService", Use: "transfer-service [service-id] [new-owner]", Short: "Hand a service to a new owner (any address, a contract included)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("new_owner")}},
+				{RpcMethod: "UpdateAllowlist", Use: "update-allowlist [service-id]", Short: "Add (--add) and remove (--remove) operators on a service's allow-list",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "RegisterOperator", Use: "register-operator [moniker]", Short: "Register the signer as an operator",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("moniker")}},
+				{RpcMethod: "UpdateOperator", Use: "update-operator [moniker]", Short: "Change the signer's operator moniker",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("moniker")}},
+				{RpcMethod: "OptIn", Use: "opt-in [service-id]", Short: "Opt the signer in to a service (counts from its next power snapshot)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "OptOut", Use: "opt-out [service-id]", Short: "Opt the signer out of a service",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
 			},
 		},
 	}

@@ -1,0 +1,237 @@
+// Package cli holds the x/avs commands autocli cannot build well: those that
+// read files (components, service manifests) or take raw task input and results.
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+const (
+	flagFee       = "fee"
+	flagInputFile = "input-file"
+)
+
+// GetTxCmd returns `avsd tx avs`; autocli adds the other messages to it.
+func GetTxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                        types.ModuleName,
+		Short:                      "x/avs transactions: components, services, operators, tasks and votes",
+		DisableFlagParsing:         true,
+		SuggestionsMinimumDistance: 2,
+		RunE:                       client.ValidateCmd,
+	}
+	cmd.AddCommand(
+		StoreComponentCmd(),
+		CreateServiceCmd(),
+		UpdateServiceCmd(),
+		CreateTaskCmd(),
+		SubmitResultsCmd(),
+	)
+	return cmd
+}
+
+// StoreComponentCmd is `avsd tx avs store-component FILE.wasm`.
+func StoreComponentCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store-component [file.wasm]",
+		Short: "Store a WASI preview-1 component (gzip-compressed on the way)",
+		Long: `Store a WASI preview-1 component. The module may import only from
+wasi_snapshot_preview1 and avs and must export _start. It is sent gzip-compressed;
+its address is the sha256 of the uncompressed module, printed in the
+EventComponentStored event and the response.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			code, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("read component: %w", err)
+			}
+			if _, err := types.ValidateComponent(code); err != nil && !types.IsGzip(code) {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if !types.IsGzip(code) {
+				if code, err = types.Gzip(code); err != nil {
+					return err
+				}
+			}
+			msg := &types.MsgStoreComponent{Sender: clientCtx.GetFromAddress().String(), Wasm: code}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// ReadManifest decodes a service manifest from a JSON file, refusing unknown fields.
+func ReadManifest(cdc codec.JSONCodec, path string) (types.ServiceManifest, error) {
+	var m types.ServiceManifest
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return m, fmt.Errorf("read manifest: %w", err)
+	}
+	if err := cdc.UnmarshalJSON(bz, &m); err != nil {
+		return m, fmt.Errorf("decode manifest %s: %w", path, err)
+	}
+	return m, nil
+}
+
+const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceManifest, for example:
+
+{
+  "name": "square",
+  "component_digest": "<sha256 hex printed by store-component>",
+  "config": {"GREETING": "hello"},
+  "limits": {"time_ms": "2000", "memory_pages": 64, "output_bytes": "1024", "http_allow_list": []},
+  "quorum": {"threshold": "0.67", "weighting": "WEIGHTING_EQUAL", "min_operators": 1},
+  "aggregation": {"mode": "AGGREGATION_MODE_EXACT", "allowed_spread": "0"},
+  "task_timeout": "20",
+  "fee_per_task": {"denom": "uavs", "amount": "1000"},
+  "admission": "ADMISSION_OPEN",
+  "handler_contract": ""
+}`
+
+// CreateServiceCmd is `avsd tx avs create-service manifest.json`.
+func CreateServiceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create-service [manifest.json]",
+		Short: "Deploy a service from a JSON manifest; the signer owns it",
+		Long:  "Deploy a service from a JSON manifest; the signer owns it.\n\n" + manifestHelp,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := ReadManifest(clientCtx.Codec, args[0])
+			if err != nil {
+				return err
+			}
+			msg := &types.MsgCreateService{Owner: clientCtx.GetFromAddress().String(), Manifest: m}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// UpdateServiceCmd is `avsd tx avs update-service SERVICE_ID manifest.json`.
+func UpdateServiceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "update-service [service-id] [manifest.json]",
+		Short: "Replace a service's manifest (owner only); a new component_digest upgrades it",
+		Long:  "Replace a service's manifest (owner only); a new component_digest upgrades it.\n\n" + manifestHelp,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("service id %q: %w", args[0], err)
+			}
+			m, err := ReadManifest(clientCtx.Codec, args[1])
+			if err != nil {
+				return err
+			}
+			msg := &types.MsgUpdateService{Owner: clientCtx.GetFromAddress().String(), ServiceId: id, Manifest: m}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// CreateTaskCmd is `avsd tx avs create-task SERVICE_ID [INPUT] [--fee COIN] [--input-file F]`.
+func CreateTaskCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create-task [service-id] [input]",
+		Short: "Open a task on a service; the input is sent as given (or read from --input-file)",
+		Example: `  avsd tx avs create-task 1 4 --fee 1000uavs --from alice
+  avsd tx avs create-task 2 --input-file request.json --fee 1000uavs --from alice`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("service id %q: %w", args[0], err)
+			}
+			inputFile, _ := cmd.Flags().GetString(flagInputFile)
+			var input []byte
+			switch {
+			case inputFile != "" && len(args) == 2:
+				return fmt.Errorf("give the input as an argument or with --%s, not both", flagInputFile)
+			case inputFile != "":
+				if input, err = os.ReadFile(inputFile); err != nil {
+					return fmt.Errorf("read input: %w", err)
+				}
+			case len(args) == 2:
+				input = []byte(args[1])
+			}
+			var fee sdk.Coin
+			if s, _ := cmd.Flags().GetString(flagFee); s != "" {
+				if fee, err = sdk.ParseCoinNormalized(s); err != nil {
+					return fmt.Errorf("--%s %q: %w", flagFee, s, err)
+				}
+			}
+			msg := &types.MsgCreateTask{Creator: clientCtx.GetFromAddress().String(), ServiceId: id, Input: input, Fee: fee}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	cmd.Flags().String(flagFee, "", "fee escrowed for the task, at least the service's fee_per_task (e.g. 1000uavs)")
+	cmd.Flags().String(flagInputFile, "", "read the task input from this file")
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// SubmitResultsCmd is `avsd tx avs submit-results TASK_ID RESULT [TASK_ID RESULT]...`.
+func SubmitResultsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "submit-results [task-id] [result] [[task-id] [result]...]",
+		Short: "Vote results for tasks as an operator (the sidecar does this for you)",
+		Long: `Vote results for tasks as an operator. Each pair is one vote; every entry is
+judged on its own and the response reports each outcome. Operators normally let
+avs-sidecar compute and submit results; this command is for testing and recovery.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 || len(args)%2 != 0 {
+				return fmt.Errorf("expected pairs of task-id and result, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			msg := &types.MsgSubmitResults{Operator: clientCtx.GetFromAddress().String()}
+			for i := 0; i < len(args); i += 2 {
+				id, err := strconv.ParseUint(args[i], 10, 64)
+				if err != nil {
+					return fmt.Errorf("task id %q: %w", args[i], err)
+				}
+				msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Result: []byte(args[i+1])})
+			}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
