@@ -115,6 +115,9 @@ init_chain() {
   toml_set "$cfg" p2p addr_book_strict false
   toml_set "$cfg" p2p allow_duplicate_ip true
   toml_set "$cfg" instrumentation prometheus false
+  # Components travel in transactions: room for a 16 MiB module (gzip'd on the way).
+  toml_set "$cfg" mempool max_tx_bytes 16777216
+  toml_set "$cfg" rpc max_body_bytes 33554432
   toml_set "$app" api enable true
   toml_set "$app" api address "\"tcp://127.0.0.1:$API_PORT\""
   toml_set "$app" grpc address "\"127.0.0.1:$GRPC_PORT\""

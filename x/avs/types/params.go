@@ -9,7 +9,7 @@ import (
 
 // Default parameter values, chosen for a small devnet with 1-second blocks.
 const (
-	DefaultMaxComponentSize    uint64 = 4 << 20 // 4 MiB: a Go wasip1 component is ~3.4 MB
+	DefaultMaxComponentSize    uint64 = 16 << 20 // a Go wasip1 component is 3 to 10 MB
 	DefaultMaxInputSize        uint64 = 16 << 10
 	DefaultMaxResultSize       uint64 = 16 << 10
 	DefaultTaskTimeout         uint64 = 50

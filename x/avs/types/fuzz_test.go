@@ -1,0 +1,59 @@
+package types_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// FuzzValidateComponent feeds arbitrary bytes to the wasm parser: it must
+// never panic, and every refusal must carry ErrInvalidComponent.
+func FuzzValidateComponent(f *testing.F) {
+	f.Add(avstest.Module(true, avstest.WASI))
+	f.Add(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
+	f.Add(avstest.Module(false))
+	f.Add(avstest.Module(true, avstest.Import{Module: "env", Name: "abort"}))
+	f.Add([]byte("\x00asm\x0d\x00\x01\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, code []byte) {
+		imports, err := types.ValidateComponent(code)
+		if err != nil {
+			require.ErrorIs(t, err, types.ErrInvalidComponent)
+			return
+		}
+		for _, im := range imports {
+			require.Regexp(t, `^(wasi_snapshot_preview1|avs)\.`, im)
+		}
+	})
+}
+
+// FuzzManifestJSON decodes arbitrary JSON as a service manifest the way
+// `avsd tx avs create-service` does and validates it: no input may panic, and
+// a refusal of a decoded manifest must carry ErrInvalidManifest.
+func FuzzManifestJSON(f *testing.F) {
+	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+	f.Add(`{"name":"square","component_digest":"` + types.Digest([]byte("x")) + `","limits":{"time_ms":"1000","memory_pages":16,"output_bytes":"64"},"quorum":{"threshold":"0.5"},"aggregation":{"mode":"AGGREGATION_MODE_EXACT"}}`)
+	f.Add(`{"quorum":{"threshold":"abc"}}`)
+	f.Add(`{"aggregation":{"mode":"AGGREGATION_MODE_MEDIAN","allowed_spread":"-1"}}`)
+	f.Add(`{"config":{"AVS_X":"1"},"fee_per_task":{"denom":"u","amount":"-5"}}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, js string) {
+		var m types.ServiceManifest
+		if err := cdc.UnmarshalJSON([]byte(js), &m); err != nil {
+			return
+		}
+		if err := m.ValidateBasic(types.DefaultParams()); err != nil {
+			require.ErrorIs(t, err, types.ErrInvalidManifest)
+			_, code, _ := errorsmod.ABCIInfo(err, false)
+			require.Equal(t, types.ErrInvalidManifest.ABCICode(), code)
+		}
+	})
+}

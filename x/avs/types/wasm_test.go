@@ -1,0 +1,73 @@
+package types_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+func TestValidateComponent(t *testing.T) {
+	testCases := []struct {
+		name    string
+		code    []byte
+		errText string
+	}{
+		{"wasi command", avstest.Module(true, avstest.WASI), ""},
+		{"wasi and avs host imports", avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "log"}), ""},
+		{"no imports", avstest.Module(true), ""},
+		{"empty", nil, "bad magic"},
+		{"not wasm", []byte("#!/bin/sh\necho 16\n"), "bad magic"},
+		{"component-model binary", []byte("\x00asm\x0d\x00\x01\x00"), "not a core module"},
+		{"import from env", avstest.Module(true, avstest.Import{Module: "env", Name: "abort"}), `"env"."abort"`},
+		{"no _start", avstest.Module(false, avstest.WASI), "no _start"},
+		{"truncated", avstest.Module(true, avstest.WASI)[:20], ""},
+		{"section runs past the end", append([]byte("\x00asm\x01\x00\x00\x00"), 0x01, 0x7f), "runs past the end"},
+		{"unknown section", append([]byte("\x00asm\x01\x00\x00\x00"), 0x20, 0x00), "unknown section"},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			imports, err := types.ValidateComponent(tc.code)
+			if tc.name == "truncated" {
+				require.ErrorIs(t, err, types.ErrInvalidComponent)
+				return
+			}
+			if tc.errText == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, types.ErrInvalidComponent)
+			require.Contains(t, err.Error(), tc.errText)
+			require.Nil(t, imports)
+		})
+	}
+	imports, err := types.ValidateComponent(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"wasi_snapshot_preview1.proc_exit", "avs.http_fetch"}, imports)
+}
+
+func TestGzipRoundTripAndLimit(t *testing.T) {
+	code := bytes.Repeat([]byte("wasm"), 1000)
+	z, err := types.Gzip(code)
+	require.NoError(t, err)
+	require.True(t, types.IsGzip(z))
+	out, err := types.Gunzip(z, uint64(len(code)))
+	require.NoError(t, err)
+	require.Equal(t, code, out)
+
+	_, err = types.Gunzip(z, uint64(len(code))-1)
+	require.ErrorIs(t, err, types.ErrComponentTooLarge)
+	_, err = types.Gunzip([]byte{0x1f, 0x8b, 0, 0}, 100)
+	require.ErrorIs(t, err, types.ErrInvalidComponent)
+}
+
+func TestDigest(t *testing.T) {
+	d := types.Digest([]byte("abc"))
+	require.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", d)
+	require.True(t, types.IsValidDigest(d))
+	require.False(t, types.IsValidDigest("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"))
+	require.False(t, types.IsValidDigest("abc"))
+}
