@@ -19,13 +19,16 @@ func (k Keeper) storeComponent(ctx sdk.Context, uploader string, wasm []byte) (*
 	if len(wasm) == 0 {
 		return nil, errorsmod.Wrap(types.ErrInvalidComponent, "empty wasm")
 	}
+	// The bound holds for the upload as sent (a gzip upload is stored as
+	// sent, so padding it must not get past the limit) and for the code.
+	if uint64(len(wasm)) > params.MaxComponentSize {
+		return nil, errorsmod.Wrapf(types.ErrComponentTooLarge, "%d bytes, max_component_size is %d", len(wasm), params.MaxComponentSize)
+	}
 	code, stored := wasm, wasm
 	if types.IsGzip(wasm) {
 		if code, err = types.Gunzip(wasm, params.MaxComponentSize); err != nil {
 			return nil, err
 		}
-	} else if uint64(len(wasm)) > params.MaxComponentSize {
-		return nil, errorsmod.Wrapf(types.ErrComponentTooLarge, "%d bytes, max_component_size is %d", len(wasm), params.MaxComponentSize)
 	}
 	ctx.GasMeter().ConsumeGas(params.ComponentGasPerByte*uint64(len(code)), "x/avs: store component")
 

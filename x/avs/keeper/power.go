@@ -42,30 +42,32 @@ func epochOf(height int64, epochLength uint64) uint64 {
 	return uint64(height) / epochLength
 }
 
-// snapshot returns the service's power snapshot for the epoch of the current
-// height, taking it on first use. A snapshot without power is taken again, so
-// a service whose operators opted in mid-epoch is not stuck until the next one.
-func (k Keeper) snapshot(ctx context.Context, serviceID uint64, epoch uint64) (types.PowerSnapshot, error) {
-	key := collections.Join(serviceID, epoch)
-	snap, err := k.Snapshots.Get(ctx, key)
+// snapshot returns the service's power snapshot for an epoch and whether it
+// was taken just now (the caller saves it with saveSnapshot once the task it
+// is for is sure to be created). A stored snapshot without power is taken
+// again, so a service whose operators opted in mid-epoch is not stuck until
+// the next one.
+func (k Keeper) snapshot(ctx context.Context, serviceID uint64, epoch uint64) (types.PowerSnapshot, bool, error) {
+	snap, err := k.Snapshots.Get(ctx, collections.Join(serviceID, epoch))
 	if err == nil && snap.Total > 0 {
-		return snap, nil
+		return snap, false, nil
 	}
 	if err != nil && !isNotFound(err) {
-		return types.PowerSnapshot{}, err
+		return types.PowerSnapshot{}, false, err
 	}
 	powers, err := k.power.OperatorPowers(ctx, serviceID)
 	if err != nil {
-		return types.PowerSnapshot{}, err
+		return types.PowerSnapshot{}, false, err
 	}
 	snap = types.PowerSnapshot{ServiceId: serviceID, Epoch: epoch, Powers: powers}
 	for _, p := range powers {
 		snap.Total += p.Power
 	}
-	if err := k.Snapshots.Set(ctx, key, snap); err != nil {
-		return types.PowerSnapshot{}, err
-	}
-	return snap, nil
+	return snap, true, nil
+}
+
+func (k Keeper) saveSnapshot(ctx context.Context, snap types.PowerSnapshot) error {
+	return k.Snapshots.Set(ctx, collections.Join(snap.ServiceId, snap.Epoch), snap)
 }
 
 // powerIn returns an operator's power in a snapshot, and whether it is in it.

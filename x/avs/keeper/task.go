@@ -46,7 +46,7 @@ func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 	}
 
 	epoch := epochOf(ctx.BlockHeight(), params.EpochLength)
-	snap, err := k.snapshot(ctx, serviceID, epoch)
+	snap, fresh, err := k.snapshot(ctx, serviceID, epoch)
 	if err != nil {
 		return types.Task{}, err
 	}
@@ -62,6 +62,11 @@ func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 		}
 	}
 
+	if fresh {
+		if err := k.saveSnapshot(ctx, snap); err != nil {
+			return types.Task{}, err
+		}
+	}
 	id, err := k.TaskSeq.Next(ctx)
 	if err != nil {
 		return types.Task{}, err

@@ -1,0 +1,255 @@
+package keeper_test
+
+import (
+	errorsmod "cosmossdk.io/errors"
+	storetypes "cosmossdk.io/store/types"
+
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+func (s *KeeperTestSuite) TestStoreComponent() {
+	raw := validWasm()
+	component := func(v byte) []byte { // raw with another binary version
+		b := append([]byte(nil), raw...)
+		b[4], b[5], b[6], b[7] = v, 0x00, 0x01, 0x00
+		return b
+	}
+	setMax := func(n int) {
+		p, err := s.keeper.Params.Get(s.ctx)
+		s.Require().NoError(err)
+		p.MaxComponentSize = uint64(n)
+		s.Require().NoError(s.keeper.Params.Set(s.ctx, p))
+	}
+	big := paddedWasm(4096)
+
+	testCases := []struct {
+		name     string
+		malleate func(msg *types.MsgStoreComponent)
+		expErr   *errorsmod.Error
+		errText  string
+		// success only: the uncompressed code and the imports it declares
+		expCode    []byte
+		expImports []string
+		existed    bool
+	}{
+		{
+			name:       "success: raw module",
+			malleate:   func(*types.MsgStoreComponent) {},
+			expCode:    raw,
+			expImports: []string{"wasi_snapshot_preview1.proc_exit"},
+		},
+		{
+			name:       "success: gzip'd module is addressed by its uncompressed digest",
+			malleate:   func(msg *types.MsgStoreComponent) { msg.Wasm = mustGzip(raw) },
+			expCode:    raw,
+			expImports: []string{"wasi_snapshot_preview1.proc_exit"},
+		},
+		{
+			name: "success: imports from the avs host module are allowed",
+			malleate: func(msg *types.MsgStoreComponent) {
+				msg.Wasm = avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_get"})
+			},
+			expCode:    avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_get"}),
+			expImports: []string{"wasi_snapshot_preview1.proc_exit", "avs.http_get"},
+		},
+		{
+			name:       "success: exactly max_component_size",
+			malleate:   func(*types.MsgStoreComponent) { setMax(len(raw)) },
+			expCode:    raw,
+			expImports: []string{"wasi_snapshot_preview1.proc_exit"},
+		},
+		{
+			name: "success: storing the same code again reports existed",
+			malleate: func(*types.MsgStoreComponent) {
+				s.storeComponent()
+			},
+			expCode: raw,
+			existed: true,
+		},
+		{
+			name: "success: the gzip'd form of stored code reports existed",
+			malleate: func(msg *types.MsgStoreComponent) {
+				s.storeComponent()
+				msg.Wasm = mustGzip(raw)
+			},
+			expCode: raw,
+			existed: true,
+		},
+		{
+			name:     "failure: empty wasm",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Wasm = nil },
+			expErr:   types.ErrInvalidComponent,
+		},
+		{
+			name:     "failure: not wasm",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Wasm = []byte("#!/bin/sh\necho hello\n") },
+			expErr:   types.ErrInvalidComponent,
+			errText:  "magic",
+		},
+		{
+			name: "failure: import from env",
+			malleate: func(msg *types.MsgStoreComponent) {
+				msg.Wasm = avstest.Module(true, avstest.WASI, avstest.Import{Module: "env", Name: "x"})
+			},
+			expErr:  types.ErrInvalidComponent,
+			errText: "env",
+		},
+		{
+			name:     "failure: no _start export",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Wasm = avstest.Module(false, avstest.WASI) },
+			expErr:   types.ErrInvalidComponent,
+			errText:  "_start",
+		},
+		{
+			name:     "failure: component-model binary (version 0x0d)",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Wasm = component(0x0d) },
+			expErr:   types.ErrInvalidComponent,
+			errText:  "not a core module",
+		},
+		{
+			name:     "failure: corrupt gzip",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Wasm = mustGzip(raw)[:12] },
+			expErr:   types.ErrInvalidComponent,
+		},
+		{
+			name:     "failure: gzip of something that is not wasm",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Wasm = mustGzip([]byte("not wasm at all")) },
+			expErr:   types.ErrInvalidComponent,
+		},
+		{
+			name:     "failure: raw module one byte over max_component_size",
+			malleate: func(*types.MsgStoreComponent) { setMax(len(raw) - 1) },
+			expErr:   types.ErrComponentTooLarge,
+		},
+		{
+			name: "failure: small gzip whose uncompressed size exceeds max_component_size",
+			malleate: func(msg *types.MsgStoreComponent) {
+				msg.Wasm = mustGzip(big)
+				s.Require().Less(len(msg.Wasm), len(big)/4, "the padding must compress well")
+				setMax(len(big) - 1)
+			},
+			expErr: types.ErrComponentTooLarge,
+		},
+		{
+			name: "failure: gzip padded with empty members past max_component_size",
+			malleate: func(msg *types.MsgStoreComponent) {
+				msg.Wasm = mustGzip(raw)
+				for len(msg.Wasm) <= 4*len(raw) {
+					msg.Wasm = append(msg.Wasm, mustGzip(nil)...)
+				}
+				code, err := types.Gunzip(msg.Wasm, uint64(len(raw)))
+				s.Require().NoError(err)
+				s.Require().Equal(raw, code, "it still unzips to the small module")
+				setMax(2 * len(raw))
+			},
+			expErr: types.ErrComponentTooLarge,
+		},
+		{
+			name:     "failure: sender is not an address",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Sender = "uploader" },
+			expErr:   types.ErrInvalidAddress,
+		},
+		{
+			name:     "failure: sender has another chain's prefix",
+			malleate: func(msg *types.MsgStoreComponent) { msg.Sender = acc("uploader").String() },
+			expErr:   types.ErrInvalidAddress,
+		},
+	}
+
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			msg := &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: raw}
+			tc.malleate(msg)
+			before := s.state()
+
+			ctx := s.withEvents()
+			res, err := s.msgServer.StoreComponent(ctx, msg)
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.Require().Contains(err.Error(), tc.errText)
+				s.Require().Nil(res)
+				s.requireUnchanged(before)
+				return
+			}
+			s.Require().NoError(err)
+			digest := types.Digest(tc.expCode)
+			s.Require().Equal(digest, res.Digest)
+			s.Require().Equal(uint64(len(tc.expCode)), res.CodeSize)
+			s.Require().Equal(tc.existed, res.Existed)
+
+			code, err := s.queryServer.ComponentCode(s.ctx, &types.QueryComponentCodeRequest{Digest: digest})
+			s.Require().NoError(err)
+			s.Require().Equal(tc.expCode, code.Wasm, "ComponentCode returns the original uncompressed bytes")
+
+			if tc.existed {
+				s.requireUnchanged(before)
+				s.Require().Empty(s.typedEvents(ctx, &types.EventComponentStored{}))
+				return
+			}
+			comp, err := s.keeper.Components.Get(s.ctx, digest)
+			s.Require().NoError(err)
+			s.Require().Equal(addr("uploader"), comp.Uploader)
+			s.Require().Equal(s.ctx.BlockHeight(), comp.CreatedHeight)
+			s.Require().Equal(uint64(len(tc.expCode)), comp.CodeSize)
+			s.Require().Equal(tc.expImports, comp.Imports)
+			stored, err := s.keeper.ComponentCode.Get(s.ctx, digest)
+			s.Require().NoError(err)
+			s.Require().True(types.IsGzip(stored), "code is kept gzip'd")
+			s.Require().Equal(uint64(len(stored)), comp.StoredSize)
+			if types.IsGzip(msg.Wasm) {
+				s.Require().Equal(msg.Wasm, stored, "an uploader's gzip is kept as sent")
+			}
+			evs := s.typedEvents(ctx, &types.EventComponentStored{})
+			s.Require().Len(evs, 1)
+			s.Require().Equal(&types.EventComponentStored{Digest: digest, CodeSize: comp.CodeSize, Uploader: addr("uploader")}, evs[0])
+		})
+	}
+}
+
+// Gas is charged per uncompressed byte, whether the upload is raw or gzip'd.
+func (s *KeeperTestSuite) TestStoreComponentGas() {
+	params, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	gasFor := func(wasm []byte, kvGas bool) uint64 {
+		ctx := s.ctx.WithGasMeter(storetypes.NewGasMeter(1 << 40))
+		if !kvGas {
+			ctx = ctx.WithKVGasConfig(storetypes.GasConfig{})
+		}
+		_, err := s.msgServer.StoreComponent(ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: wasm})
+		s.Require().NoError(err)
+		return ctx.GasMeter().GasConsumed()
+	}
+
+	small, large := paddedWasm(1_000), paddedWasm(100_000)
+	gSmall, gLarge := gasFor(small, true), gasFor(large, true)
+	s.Require().Greater(gLarge, gSmall)
+	s.Require().GreaterOrEqual(gLarge-gSmall, params.ComponentGasPerByte*uint64(len(large)-len(small)))
+
+	// Without store gas, the charge is exactly component_gas_per_byte per
+	// uncompressed byte; a gzip upload pays for what it expands to.
+	s.SetupTest()
+	s.Require().Equal(params.ComponentGasPerByte*uint64(len(large)), gasFor(large, false))
+	s.SetupTest()
+	z := mustGzip(large)
+	s.Require().Less(len(z), len(large)/10)
+	s.Require().Equal(params.ComponentGasPerByte*uint64(len(large)), gasFor(z, false))
+}
+
+func (s *KeeperTestSuite) TestQueryComponents() {
+	d1 := s.storeComponent()
+	res, err := s.msgServer.StoreComponent(s.ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: paddedWasm(10)})
+	s.Require().NoError(err)
+	d2 := res.Digest
+
+	one, err := s.queryServer.Component(s.ctx, &types.QueryComponentRequest{Digest: d1})
+	s.Require().NoError(err)
+	s.Require().Equal(d1, one.Component.Digest)
+
+	all, err := s.queryServer.Components(s.ctx, &types.QueryComponentsRequest{})
+	s.Require().NoError(err)
+	s.Require().Len(all.Components, 2)
+	got := []string{all.Components[0].Digest, all.Components[1].Digest}
+	s.Require().ElementsMatch([]string{d1, d2}, got)
+}

@@ -1,0 +1,353 @@
+package keeper_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cosmos/gogoproto/proto"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+	storetypes "cosmossdk.io/store/types"
+
+	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
+	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/testutil"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs"
+	"github.com/avschain/avschain/x/avs/keeper"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// denom is the fee denom of every test service.
+const denom = "uavs"
+
+// defaultFee is what defaultManifest asks per task.
+const defaultFee = 100
+
+// creatorFunds is what the creator account starts with in setupTask and friends.
+const creatorFunds = 1_000_000
+
+var bech32 = addresscodec.NewBech32Codec("avs")
+
+// accOf returns a deterministic n-byte account address built from name.
+func accOf(name string, n int) sdk.AccAddress {
+	if len(name) > n {
+		panic("name too long: " + name)
+	}
+	return sdk.AccAddress(name + strings.Repeat("_", n-len(name)))
+}
+
+// acc returns the 20-byte account address named name.
+func acc(name string) sdk.AccAddress { return accOf(name, 20) }
+
+// addrOf renders bytes as an "avs" bech32 address.
+func addrOf(bz []byte) string {
+	s, err := bech32.BytesToString(bz)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// addr returns the "avs" bech32 string of the 20-byte account named name.
+func addr(name string) string { return addrOf(acc(name)) }
+
+// contractAddr returns the "avs" bech32 string of a 32-byte address, as a
+// wasm contract has.
+func contractAddr(name string) string { return addrOf(accOf(name, 32)) }
+
+// accFromString decodes an "avs" bech32 address.
+func accFromString(a string) sdk.AccAddress {
+	bz, err := bech32.StringToBytes(a)
+	if err != nil {
+		panic(err)
+	}
+	return bz
+}
+
+func dec(s string) sdkmath.LegacyDec { return sdkmath.LegacyMustNewDecFromStr(s) }
+
+// validWasm is the smallest valid component: a WASI command.
+func validWasm() []byte { return avstest.Module(true, avstest.WASI) }
+
+// paddedWasm is a valid component grown to about n extra bytes by a custom
+// section of zeros: it gzips to almost nothing.
+func paddedWasm(n int) []byte {
+	body := append([]byte{0x04}, "pad!"...)
+	body = append(body, make([]byte, n)...)
+	out := append([]byte(nil), validWasm()...)
+	out = append(out, 0x00)
+	out = append(out, uleb(uint32(len(body)))...)
+	return append(out, body...)
+}
+
+func uleb(v uint32) []byte {
+	var out []byte
+	for {
+		b := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			out = append(out, b|0x80)
+			continue
+		}
+		return append(out, b)
+	}
+}
+
+func mustGzip(b []byte) []byte {
+	z, err := types.Gzip(b)
+	if err != nil {
+		panic(err)
+	}
+	return z
+}
+
+// defaultManifest is a valid EXACT service asking defaultFee per task.
+func defaultManifest(digest string) types.ServiceManifest {
+	return types.ServiceManifest{
+		Name:            "price-feed",
+		ComponentDigest: digest,
+		Limits:          types.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 1024},
+		Quorum:          types.Quorum{Threshold: dec("0.5"), Weighting: types.WEIGHTING_EQUAL},
+		Aggregation:     types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
+		FeePerTask:      sdk.NewInt64Coin(denom, defaultFee),
+	}
+}
+
+// medianManifest is a valid MEDIAN service.
+func medianManifest(digest, threshold, spread string) types.ServiceManifest {
+	m := defaultManifest(digest)
+	m.Quorum.Threshold = dec(threshold)
+	m.Aggregation = types.Aggregation{Mode: types.AGGREGATION_MODE_MEDIAN, AllowedSpread: dec(spread)}
+	return m
+}
+
+// storeComponent stores the minimal valid component and returns its digest.
+func (s *KeeperTestSuite) storeComponent() string {
+	res, err := s.msgServer.StoreComponent(s.ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: validWasm()})
+	s.Require().NoError(err)
+	return res.Digest
+}
+
+// createService stores the component if needed and creates a service owned
+// by "owner" from the manifest; an empty digest is filled in.
+func (s *KeeperTestSuite) createService(m types.ServiceManifest) uint64 {
+	if m.ComponentDigest == "" {
+		m.ComponentDigest = s.storeComponent()
+	}
+	res, err := s.msgServer.CreateService(s.ctx, &types.MsgCreateService{Owner: addr("owner"), Manifest: m})
+	s.Require().NoError(err)
+	return res.ServiceId
+}
+
+// registerOperator registers name as an operator and returns its address.
+func (s *KeeperTestSuite) registerOperator(name string) string {
+	a := addr(name)
+	_, err := s.msgServer.RegisterOperator(s.ctx, &types.MsgRegisterOperator{Operator: a, Moniker: name})
+	s.Require().NoError(err)
+	return a
+}
+
+// optIn opts an operator in to a service.
+func (s *KeeperTestSuite) optIn(operator string, serviceID uint64) {
+	_, err := s.msgServer.OptIn(s.ctx, &types.MsgOptIn{Operator: operator, ServiceId: serviceID})
+	s.Require().NoError(err)
+}
+
+// addOperators registers operators op1..opN and opts each in to the service,
+// returning their addresses in that order.
+func (s *KeeperTestSuite) addOperators(serviceID uint64, n int) []string {
+	ops := make([]string, n)
+	for i := range ops {
+		ops[i] = s.registerOperator(fmt.Sprintf("op%d", i+1))
+		s.optIn(ops[i], serviceID)
+	}
+	return ops
+}
+
+// setupService creates a service from the manifest with n operators opted in.
+// The task creator is funded too.
+func (s *KeeperTestSuite) setupService(m types.ServiceManifest, n int) (uint64, []string) {
+	s.creator()
+	id := s.createService(m)
+	return id, s.addOperators(id, n)
+}
+
+// creator returns the funded task creator's address string.
+func (s *KeeperTestSuite) creator() string {
+	c := acc("creator")
+	if s.bank.Balance(c, denom).IsZero() {
+		s.bank.Fund(c, sdk.NewCoins(sdk.NewInt64Coin(denom, creatorFunds)))
+	}
+	return addrOf(c)
+}
+
+// createTask opens a task on the service paying its fee per task.
+func (s *KeeperTestSuite) createTask(serviceID uint64) uint64 {
+	svc, err := s.keeper.Services.Get(s.ctx, serviceID)
+	s.Require().NoError(err)
+	res, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{
+		Creator: s.creator(), ServiceId: serviceID, Input: []byte("input"), Fee: svc.Manifest.FeePerTask,
+	})
+	s.Require().NoError(err)
+	return res.TaskId
+}
+
+// vote submits one result; the message itself must succeed, the outcome of
+// the entry is returned.
+func (s *KeeperTestSuite) vote(operator string, taskID uint64, result string) types.ResultOutcome {
+	res, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{
+		Operator: operator, Results: []types.TaskResult{{TaskId: taskID, Result: []byte(result)}},
+	})
+	s.Require().NoError(err)
+	s.Require().Len(res.Outcomes, 1)
+	return res.Outcomes[0]
+}
+
+// mustVote submits one result that must be accepted, returning the status
+// the task is in after it.
+func (s *KeeperTestSuite) mustVote(operator string, taskID uint64, result string) types.TaskStatus {
+	o := s.vote(operator, taskID, result)
+	s.Require().True(o.Accepted, "vote refused: %s", o.Error)
+	return o.TaskStatus
+}
+
+// outcomeErr turns a refused entry back into its registered error, so that
+// ErrorIs can check it; nil for an accepted entry.
+func outcomeErr(o types.ResultOutcome) error {
+	if o.Accepted {
+		return nil
+	}
+	return errorsmod.ABCIError(o.Codespace, o.Code, o.Error)
+}
+
+func (s *KeeperTestSuite) task(id uint64) types.Task {
+	t, err := s.keeper.Tasks.Get(s.ctx, id)
+	s.Require().NoError(err)
+	return t
+}
+
+func (s *KeeperTestSuite) operator(a string) types.Operator {
+	op, err := s.keeper.Operators.Get(s.ctx, a)
+	s.Require().NoError(err)
+	return op
+}
+
+func (s *KeeperTestSuite) balance(a string) sdkmath.Int {
+	return s.bank.Balance(accFromString(a), denom).Amount
+}
+
+func (s *KeeperTestSuite) moduleBalance() sdkmath.Int {
+	return s.bank.ModuleBalance(types.ModuleName, denom).Amount
+}
+
+// withEvents returns s.ctx with a fresh event manager, to read the events of
+// one call.
+func (s *KeeperTestSuite) withEvents() sdk.Context {
+	return s.ctx.WithEventManager(sdk.NewEventManager())
+}
+
+// typedEvents returns the typed events of like's type emitted on ctx.
+func (s *KeeperTestSuite) typedEvents(ctx sdk.Context, like proto.Message) []proto.Message {
+	var out []proto.Message
+	for _, e := range ctx.EventManager().Events() {
+		if e.Type != proto.MessageName(like) {
+			continue
+		}
+		msg, err := sdk.ParseTypedEvent(abci.Event(e))
+		s.Require().NoError(err)
+		out = append(out, msg)
+	}
+	return out
+}
+
+// moduleState is everything x/avs keeps, indexes and tallies included, and
+// the fake bank's balances: what a refused message must leave as it was.
+type moduleState struct {
+	Genesis              *types.GenesisState
+	Tallies              map[string]types.Tally
+	TasksByDeadline      []collections.Pair[int64, uint64]
+	TasksByService       []collections.Pair[uint64, uint64]
+	TasksByServiceStatus []collections.Pair[collections.Pair[uint64, int32], uint64]
+	OperatorServices     []collections.Pair[string, uint64]
+	Balances             map[string]string
+}
+
+func (s *KeeperTestSuite) state() moduleState {
+	return stateOf(s, s.ctx, s.keeper, s.bank)
+}
+
+func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest.Bank) moduleState {
+	gs, err := k.ExportGenesis(ctx)
+	s.Require().NoError(err)
+	st := moduleState{Genesis: gs, Tallies: map[string]types.Tally{}, Balances: map[string]string{}}
+	s.Require().NoError(k.Tallies.Walk(ctx, nil, func(key collections.Pair[uint64, string], t types.Tally) (bool, error) {
+		st.Tallies[fmt.Sprintf("%d/%s", key.K1(), key.K2())] = t
+		return false, nil
+	}))
+	st.TasksByDeadline = keys(s, ctx, k.TasksByDeadline)
+	st.TasksByService = keys(s, ctx, k.TasksByService)
+	st.TasksByServiceStatus = keys(s, ctx, k.TasksByServiceStatus)
+	st.OperatorServices = keys(s, ctx, k.OperatorServices)
+	for a, c := range bank.Balances {
+		st.Balances[a] = c.String()
+	}
+	return st
+}
+
+func keys[K any](s *KeeperTestSuite, ctx context.Context, ks collections.KeySet[K]) []K {
+	var out []K
+	s.Require().NoError(ks.Walk(ctx, nil, func(k K) (bool, error) {
+		out = append(out, k)
+		return false, nil
+	}))
+	return out
+}
+
+// requireUnchanged checks that nothing in x/avs or the bank moved since before.
+func (s *KeeperTestSuite) requireUnchanged(before moduleState) {
+	s.Require().Equal(before, s.state(), "a refused message must not change state")
+}
+
+// fixedPower is a PowerSource giving each listed operator a set power in
+// every service, whether opted in or not.
+type fixedPower []types.OperatorPower
+
+func (p fixedPower) OperatorPowers(context.Context, uint64) ([]types.OperatorPower, error) {
+	return append([]types.OperatorPower(nil), p...), nil
+}
+
+// usePowerSource rewires the keeper (and the servers built on its copy) to p.
+func (s *KeeperTestSuite) usePowerSource(p keeper.PowerSource) {
+	s.keeper.SetPowerSource(p)
+	s.msgServer = keeper.NewMsgServerImpl(s.keeper)
+	s.queryServer = keeper.NewQueryServerImpl(s.keeper)
+}
+
+// env is a second, independent keeper on its own store, built like SetupTest
+// builds the suite's, but with no genesis imported yet.
+type env struct {
+	ctx       sdk.Context
+	bank      *avstest.Bank
+	keeper    keeper.Keeper
+	msgServer types.MsgServer
+}
+
+func (s *KeeperTestSuite) newEnv() env {
+	key := storetypes.NewKVStoreKey(types.StoreKey)
+	testCtx := testutil.DefaultContextWithDB(s.T(), key, storetypes.NewTransientStoreKey("transient_test"))
+	encCfg := moduletestutil.MakeTestEncodingConfig(avs.AppModuleBasic{})
+	authority, err := bech32.BytesToString(authtypes.NewModuleAddress("gov"))
+	s.Require().NoError(err)
+	bank := avstest.NewBank()
+	k := keeper.NewKeeper(encCfg.Codec, runtime.NewKVStoreService(key), bech32, bank, authority)
+	return env{ctx: testCtx.Ctx.WithBlockHeight(s.ctx.BlockHeight()), bank: bank, keeper: k, msgServer: keeper.NewMsgServerImpl(k)}
+}

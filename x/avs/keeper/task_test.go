@@ -1,0 +1,216 @@
+package keeper_test
+
+import (
+	"bytes"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+func (s *KeeperTestSuite) TestCreateTask() {
+	var (
+		id   uint64
+		ops  []string
+		poor = addr("poor")
+	)
+	maxInput := types.DefaultParams().MaxInputSize
+	testCases := []struct {
+		name     string
+		malleate func(msg *types.MsgCreateTask)
+		expErr   *errorsmod.Error
+		// a refused task that still took the epoch's power snapshot
+		// success only
+		expDeadline int64
+		expEscrow   int64
+		expTotal    uint64
+	}{
+		{name: "success: exact fee", malleate: func(*types.MsgCreateTask) {}, expDeadline: 30, expEscrow: defaultFee, expTotal: 2},
+		{
+			name:        "success: more than the fee, all escrowed",
+			malleate:    func(msg *types.MsgCreateTask) { msg.Fee = sdk.NewInt64Coin(denom, 250) },
+			expDeadline: 30, expEscrow: 250, expTotal: 2,
+		},
+		{
+			name:        "success: input of exactly max_input_size",
+			malleate:    func(msg *types.MsgCreateTask) { msg.Input = bytes.Repeat([]byte{'x'}, int(maxInput)) },
+			expDeadline: 30, expEscrow: defaultFee, expTotal: 2,
+		},
+		{
+			name: "success: service without a timeout takes default_task_timeout",
+			malleate: func(msg *types.MsgCreateTask) {
+				m := defaultManifest(types.Digest(validWasm()))
+				id2 := s.createService(m)
+				s.optIn(ops[0], id2)
+				msg.ServiceId = id2
+			},
+			expDeadline: 10 + int64(types.DefaultTaskTimeout), expEscrow: defaultFee, expTotal: 1,
+		},
+		{
+			name: "success: free service, no fee given",
+			malleate: func(msg *types.MsgCreateTask) {
+				m := defaultManifest(types.Digest(validWasm()))
+				m.FeePerTask = sdk.Coin{}
+				id2 := s.createService(m)
+				s.optIn(ops[0], id2)
+				msg.ServiceId, msg.Fee, msg.Creator = id2, sdk.Coin{}, poor
+			},
+			expDeadline: 60, expEscrow: 0, expTotal: 1,
+		},
+		{
+			name: "failure: paused service",
+			malleate: func(*types.MsgCreateTask) {
+				_, err := s.msgServer.SetServiceStatus(s.ctx, &types.MsgSetServiceStatus{Owner: addr("owner"), ServiceId: id, Status: types.SERVICE_STATUS_PAUSED})
+				s.Require().NoError(err)
+			},
+			expErr: types.ErrServicePaused,
+		},
+		{
+			name:     "failure: input one byte over max_input_size",
+			malleate: func(msg *types.MsgCreateTask) { msg.Input = bytes.Repeat([]byte{'x'}, int(maxInput)+1) },
+			expErr:   types.ErrInputTooLarge,
+		},
+		{
+			name:     "failure: fee below the service's",
+			malleate: func(msg *types.MsgCreateTask) { msg.Fee = sdk.NewInt64Coin(denom, defaultFee-1) },
+			expErr:   types.ErrInsufficientFee,
+		},
+		{
+			name:     "failure: fee in another denom",
+			malleate: func(msg *types.MsgCreateTask) { msg.Fee = sdk.NewInt64Coin("uatom", 1_000) },
+			expErr:   types.ErrInsufficientFee,
+		},
+		{
+			name:     "failure: no fee for a paid service",
+			malleate: func(msg *types.MsgCreateTask) { msg.Fee = sdk.Coin{} },
+			expErr:   types.ErrInsufficientFee,
+		},
+		{
+			name:     "failure: negative fee",
+			malleate: func(msg *types.MsgCreateTask) { msg.Fee = sdk.Coin{Denom: denom, Amount: sdkmath.NewInt(-100)} },
+			expErr:   types.ErrInvalidFee,
+		},
+		{
+			name:     "failure: unknown service",
+			malleate: func(msg *types.MsgCreateTask) { msg.ServiceId = 99 },
+			expErr:   types.ErrServiceNotFound,
+		},
+		{
+			name: "failure: service without operators",
+			malleate: func(msg *types.MsgCreateTask) {
+				msg.ServiceId = s.createService(defaultManifest(types.Digest(validWasm())))
+			},
+			expErr: types.ErrNoOperators,
+		},
+		{
+			name: "failure: every operator opted out",
+			malleate: func(*types.MsgCreateTask) {
+				s.optOut(ops[0], id)
+				s.optOut(ops[1], id)
+			},
+			expErr: types.ErrNoOperators,
+		},
+		{
+			name:     "failure: creator cannot pay",
+			malleate: func(msg *types.MsgCreateTask) { msg.Creator = poor },
+			expErr:   sdkerrors.ErrInsufficientFunds,
+		},
+		{
+			name:     "failure: creator is not an address",
+			malleate: func(msg *types.MsgCreateTask) { msg.Creator = "creator" },
+			expErr:   types.ErrInvalidAddress,
+		},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			m := defaultManifest("")
+			m.TaskTimeout = 20
+			id, ops = s.setupService(m, 2)
+			msg := &types.MsgCreateTask{Creator: s.creator(), ServiceId: id, Input: []byte("hello"), Fee: sdk.NewInt64Coin(denom, defaultFee)}
+			tc.malleate(msg)
+			before := s.state()
+			total := s.bank.Total(denom)
+			creatorBefore := sdkmath.ZeroInt()
+			if tc.expErr == nil {
+				creatorBefore = s.balance(msg.Creator)
+			}
+			moduleBefore := s.moduleBalance()
+
+			ctx := s.withEvents()
+			res, err := s.msgServer.CreateTask(ctx, msg)
+			s.Require().Equal(total, s.bank.Total(denom), "tokens are moved, never made or burnt")
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.Require().Nil(res)
+				// Nothing is written, the power snapshot included: callers
+				// outside a transaction (triggers) must not fix an epoch's
+				// operator set with a task that was never created.
+				s.requireUnchanged(before)
+				return
+			}
+			s.Require().NoError(err)
+			s.Require().Equal(uint64(1), res.TaskId)
+			s.Require().Equal(tc.expDeadline, res.DeadlineHeight)
+
+			task := s.task(res.TaskId)
+			s.Require().Equal(msg.ServiceId, task.ServiceId)
+			s.Require().Equal(msg.Input, task.Input)
+			s.Require().Equal(msg.Creator, task.Creator)
+			s.Require().Equal(types.Origin{Kind: types.ORIGIN_KIND_TX}, task.Origin)
+			s.Require().Equal(int64(10), task.CreatedHeight)
+			s.Require().True(s.ctx.BlockTime().Equal(task.CreatedTime))
+			s.Require().Equal(tc.expDeadline, task.DeadlineHeight)
+			s.Require().Equal(types.TASK_STATUS_PENDING, task.Status)
+			s.Require().Equal(tc.expEscrow, task.Fee.Amount.Int64())
+			s.Require().Equal(uint64(0), task.Epoch)
+			s.Require().Equal(tc.expTotal, task.PowerTotal)
+			s.Require().Equal(types.Digest(validWasm()), task.ComponentDigest)
+			s.Require().Empty(task.Result)
+
+			s.Require().Equal(creatorBefore.SubRaw(tc.expEscrow), s.balance(msg.Creator))
+			s.Require().Equal(moduleBefore.AddRaw(tc.expEscrow), s.moduleBalance())
+
+			for _, has := range []func() (bool, error){
+				func() (bool, error) {
+					return s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, task.Id))
+				},
+				func() (bool, error) {
+					return s.keeper.TasksByService.Has(s.ctx, collections.Join(task.ServiceId, task.Id))
+				},
+				func() (bool, error) {
+					return s.keeper.TasksByServiceStatus.Has(s.ctx,
+						collections.Join(collections.Join(task.ServiceId, int32(types.TASK_STATUS_PENDING)), task.Id))
+				},
+			} {
+				ok, err := has()
+				s.Require().NoError(err)
+				s.Require().True(ok)
+			}
+			evs := s.typedEvents(ctx, &types.EventTaskCreated{})
+			s.Require().Len(evs, 1)
+			ev := evs[0].(*types.EventTaskCreated)
+			s.Require().Equal(task.Id, ev.TaskId)
+			s.Require().Equal(task.DeadlineHeight, ev.DeadlineHeight)
+			s.Require().True(task.Fee.Amount.Equal(ev.Fee.Amount))
+		})
+	}
+}
+
+// Task ids count up across services and the deadline follows the height.
+func (s *KeeperTestSuite) TestCreateTaskIdsAndDeadlines() {
+	m := defaultManifest("")
+	m.TaskTimeout = 7
+	id, _ := s.setupService(m, 1)
+	s.Require().Equal(uint64(1), s.createTask(id))
+	s.ctx = s.ctx.WithBlockHeight(42)
+	t2 := s.createTask(id)
+	s.Require().Equal(uint64(2), t2)
+	s.Require().Equal(int64(49), s.task(t2).DeadlineHeight)
+	s.Require().Equal(int64(42), s.task(t2).CreatedHeight)
+}
