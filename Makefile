@@ -12,11 +12,12 @@ BUILD_FLAGS := -ldflags '$(ldflags)'
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
-.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check localnet clean
+.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components localnet clean
 
 help:
 	@echo "make build        build avsd into build/"
 	@echo "make install      install avsd into GOPATH/bin"
+	@echo "make demo         the whole loop: chain, three operator sidecars, square(4) = 16"
 	@echo "make localnet     run a one-validator devnet on 127.0.0.1 (ARGS=--reset for a fresh chain)"
 	@echo "make test         unit, integration and end-to-end tests"
 	@echo "make test-unit    unit and in-process integration tests only"
@@ -26,13 +27,16 @@ help:
 	@echo "make format       gofmt the tree"
 	@echo "make proto-gen    regenerate Go code from proto/ (offline)"
 	@echo "make proto-check  fail if the committed generated code is stale"
+	@echo "make components   rebuild the example WASI components (components/*/*.wasm)"
 
 build:
 	@mkdir -p $(BUILDDIR)
 	go build $(BUILD_FLAGS) -o $(BUILDDIR)/avsd ./cmd/avsd
+	go build -ldflags '-X main.version=$(VERSION)' -o $(BUILDDIR)/avs-sidecar ./cmd/avs-sidecar
 
 install:
 	go install $(BUILD_FLAGS) ./cmd/avsd
+	go install -ldflags '-X main.version=$(VERSION)' ./cmd/avs-sidecar
 
 test: test-unit test-e2e
 
@@ -62,8 +66,14 @@ proto-check: proto-gen
 		git status --short -- '*.pb.go' '*.pb.gw.go'; exit 1; fi
 	@echo "generated code is up to date"
 
+components:
+	scripts/build-components.sh
+
 localnet: build
 	scripts/localnet.sh $(ARGS)
+
+demo: build
+	scripts/demo.sh $(ARGS)
 
 clean:
 	rm -rf $(BUILDDIR) .localnet

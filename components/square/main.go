@@ -1,0 +1,37 @@
+// Command square is an example avschain component: it reads a decimal
+// integer from the task input (surrounding whitespace ignored) and writes its
+// square in decimal, without a trailing newline. Input that is not an
+// integer is an error (exit status 1, no vote).
+//
+// Build: GOOS=wasip1 GOARCH=wasm go build -trimpath -ldflags='-s -w' -o square.wasm .
+package main
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+
+	avs "github.com/avschain/avschain/components/sdk"
+)
+
+func main() {
+	in, err := avs.Input()
+	if err != nil {
+		avs.Fail(err)
+	}
+	s := strings.TrimSpace(string(in))
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		avs.Fail(fmt.Errorf("square: input %q is not a decimal integer", truncate(s, 64)))
+	}
+	if err := avs.Output([]byte(n.Mul(n, n).String())); err != nil {
+		avs.Fail(err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
