@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+
+	"github.com/avschain/avschain/sidecar/chain"
+	"github.com/avschain/avschain/sidecar/config"
+	"github.com/avschain/avschain/sidecar/executor"
+	"github.com/avschain/avschain/sidecar/pipeline"
+	"github.com/avschain/avschain/sidecar/server"
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/sidecar/submitter"
+	"github.com/avschain/avschain/sidecar/watcher"
+)
+
+var version = "dev"
+
+const configFile = "sidecar.toml"
+
+func defaultHome() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".avs-sidecar"
+	}
+	return filepath.Join(home, ".avs-sidecar")
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "avs-sidecar",
+		Short:         "avschain operator sidecar: runs service components in wazero and votes their results",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().String("home", defaultHome(), "directory holding sidecar.toml")
+	root.PersistentFlags().String("log-level", "info", "debug, info, warn or error")
+	root.AddCommand(initCmd(), startCmd(), execCmd(), &cobra.Command{
+		Use: "version", Short: "Print the version",
+		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
+	})
+	return root
+}
+
+func logger(cmd *cobra.Command) *slog.Logger {
+	lvl, _ := cmd.Flags().GetString("log-level")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(lvl)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// overrideFlags maps start/init flags to config keys.
+var overrideFlags = []struct{ flag, key, usage string }{
+	{"chain-id", "chain_id", "chain id"},
+	{"rpc", "rpc_endpoints", "comma-separated CometBFT RPC endpoints (fail-over in order)"},
+	{"grpc", "grpc_endpoints", "comma-separated gRPC endpoints (fail-over in order)"},
+	{"key", "key_name", "operator key name in the keyring"},
+	{"keyring-backend", "keyring_backend", "keyring backend: os, file or test"},
+	{"keyring-dir", "keyring_dir", "directory of the keyring (an avsd home)"},
+	{"data-dir", "data_dir", "directory for the cursor and task records"},
+	{"services", "services", `"all" or comma-separated service ids`},
+	{"concurrency", "concurrency", "components run at once"},
+	{"metrics-addr", "metrics_addr", `address of /healthz, /metrics, /status ("" disables)`},
+	{"gas-prices", "gas_prices", "gas price of vote transactions, e.g. 0.025uavs"},
+}
+
+func addOverrideFlags(fs *pflag.FlagSet) {
+	for _, f := range overrideFlags {
+		fs.String(f.flag, "", f.usage)
+	}
+}
+
+func applyFlags(cfg *config.Config, fs *pflag.FlagSet) error {
+	for _, f := range overrideFlags {
+		if !fs.Changed(f.flag) {
+			continue
+		}
+		v, _ := fs.GetString(f.flag)
+		if err := cfg.Set(f.key, v); err != nil {
+			return fmt.Errorf("--%s: %w", f.flag, err)
+		}
+	}
+	return nil
+}
+
+func initCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented sidecar.toml into --home (flags set its values)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := cmd.Flags().GetString("home")
+			force, _ := cmd.Flags().GetBool("force")
+			path := filepath.Join(home, configFile)
+			if _, err := os.Stat(path); err == nil && !force {
+				return fmt.Errorf("%s exists: edit it, or pass --force to overwrite", path)
+			}
+			cfg := config.Default()
+			cfg.DataDir = filepath.Join(home, "data")
+			if err := applyFlags(&cfg, cmd.Flags()); err != nil {
+				return err
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			bz, err := config.Render(cfg)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(home, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, bz, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\nnext: check key_name and keyring_dir, then run 'avs-sidecar start --home %s'\n", path, home)
+			return nil
+		},
+	}
+	cmd.Flags().Bool("force", false, "overwrite an existing config")
+	addOverrideFlags(cmd.Flags())
+	return cmd
+}
+
+func loadConfig(cmd *cobra.Command) (config.Config, error) {
+	home, _ := cmd.Flags().GetString("home")
+	cfg, err := config.Load(filepath.Join(home, configFile))
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
+		return cfg, err
+	}
+	if err := applyFlags(&cfg, cmd.Flags()); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return cfg, cfg.ExpandPaths()
+}
+
+func startCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Watch the chain, run components and vote until SIGINT/SIGTERM",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return run(ctx, cfg, logger(cmd))
+		},
+	}
+	addOverrideFlags(cmd.Flags())
+	return cmd
+}
+
+func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(cfg.DataDir, "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	client, err := chain.Dial(cfg.ChainID, cfg.RPCEndpoints, cfg.GRPCEndpoints)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	kr, err := keyring.New("avschain", cfg.KeyringBackend, cfg.KeyringDir, os.Stdin, client.Enc.Codec)
+	if err != nil {
+		return fmt.Errorf("keyring %s in %s: %w", cfg.KeyringBackend, cfg.KeyringDir, err)
+	}
+	metrics := server.NewMetrics()
+	status := &server.Status{}
+
+	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer exec.Close(context.Background())
+
+	delay, _ := cfg.BatchDelayDuration()
+	maxVotes := 100
+	if p, err := client.Params(ctx); err == nil {
+		maxVotes = int(p.MaxVotesPerTx)
+	} else {
+		log.Warn("could not read x/avs params; assuming 100 votes per tx", "err", err)
+	}
+	heightsIn := make(chan int64, 16)
+	heightsOut := make(chan int64, 16)
+	sub, err := submitter.New(client, st, client.Enc.TxConfig, kr, cfg.KeyName, cfg.ChainID,
+		submitter.WithGas(cfg.GasPrices, cfg.GasAdjustment), submitter.WithBatchDelay(delay),
+		submitter.WithMaxVotes(maxVotes), submitter.WithHeights(heightsOut),
+		submitter.WithMetrics(metrics), submitter.WithLogger(log.With("part", "submitter")))
+	if err != nil {
+		return err
+	}
+	operator := sub.Address().String()
+	status.Update(func(p *server.StatusPage) {
+		p.Operator, p.ChainID, p.RPCEndpoint, p.StartedAt = operator, cfg.ChainID, client.RPCURL(), time.Now().UTC()
+	})
+
+	tasks := make(chan watcher.Task, 256)
+	w, err := watcher.New(client, st, tasks, watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn),
+		watcher.WithPollInterval(time.Second), watcher.WithLogger(log.With("part", "watcher")))
+	if err != nil {
+		return err
+	}
+	filter, _ := cfg.ServiceFilter()
+	pipe, err := pipeline.New(client, exec, st, sub, tasks, cfg.ChainID, operator,
+		pipeline.WithServices(filter), pipeline.WithConcurrency(cfg.Concurrency),
+		pipeline.WithMetrics(statusMetrics{metrics, status}), pipeline.WithLogger(log.With("part", "pipeline")))
+	if err != nil {
+		return err
+	}
+
+	log.Info("avs-sidecar starting", "operator", operator, "chain", cfg.ChainID, "rpc", cfg.RPCEndpoints, "grpc", cfg.GRPCEndpoints, "services", cfg.Services)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return w.Start(gctx) })
+	g.Go(func() error { return pipe.Start(gctx) })
+	g.Go(func() error { return sub.Start(gctx) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case h := <-heightsIn:
+				metrics.Height(h)
+				status.Update(func(p *server.StatusPage) {
+					p.Height, p.LastBlockSeen, p.RPCEndpoint = h, time.Now().UTC(), client.RPCURL()
+				})
+				select {
+				case heightsOut <- h:
+				default:
+				}
+			}
+		}
+	})
+	if cfg.MetricsAddr != "" {
+		srv, err := server.New(cfg.MetricsAddr, metrics, status, log.With("part", "server"))
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return srv.Start(gctx) })
+	}
+	err = g.Wait()
+	log.Info("avs-sidecar stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// statusMetrics reports pipeline events to both Prometheus and /status.
+type statusMetrics struct {
+	m *server.Metrics
+	s *server.Status
+}
+
+func (sm statusMetrics) TaskSeen() {
+	sm.m.TaskSeen()
+	sm.s.Update(func(p *server.StatusPage) { p.TasksSeen++ })
+}
+
+func (sm statusMetrics) TaskExecuted(d time.Duration) {
+	sm.m.TaskExecuted(d)
+	sm.s.Update(func(p *server.StatusPage) { p.TasksExecuted++ })
+}
+
+func (sm statusMetrics) TaskFailed(reason string) {
+	sm.m.TaskFailed(reason)
+	sm.s.Update(func(p *server.StatusPage) { p.TasksFailed++ })
+}
+
+func execCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exec --wasm FILE [--input DATA | --input-file FILE] [--config KEY=VALUE]...",
+		Short: "Run a component locally with no chain: the service developer's inner loop",
+		Long: `Run a component as a sidecar would, with no chain: the input on stdin, the
+result printed on stdout, the component's log lines and errors on stderr.
+chain_query fails (there is no chain); http_fetch reaches only --allow-host hosts.`,
+		Example: `  avs-sidecar exec --wasm components/square/square.wasm --input 4
+  avs-sidecar exec --wasm price-oracle.wasm --config PRICE_URL=http://127.0.0.1:8080/price --allow-host 127.0.0.1:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			path, _ := f.GetString("wasm")
+			wasm, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("read component: %w", err)
+			}
+			input, _ := f.GetString("input")
+			if file, _ := f.GetString("input-file"); file != "" {
+				bz, err := os.ReadFile(file)
+				if err != nil {
+					return fmt.Errorf("read input: %w", err)
+				}
+				input = string(bz)
+			}
+			kvs, _ := f.GetStringArray("config")
+			conf := map[string]string{}
+			for _, kv := range kvs {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--config %q: want KEY=VALUE", kv)
+				}
+				conf[k] = v
+			}
+			timeMs, _ := f.GetUint64("time-ms")
+			pages, _ := f.GetUint32("memory-pages")
+			outBytes, _ := f.GetUint64("output-bytes")
+			hosts, _ := f.GetStringArray("allow-host")
+			taskID, _ := f.GetUint64("task-id")
+			height, _ := f.GetInt64("height")
+
+			log := logger(cmd)
+			ex, err := executor.New(executor.WithLogger(log))
+			if err != nil {
+				return err
+			}
+			defer ex.Close(context.Background())
+			res, err := ex.Run(cmd.Context(), executor.Job{
+				TaskID: taskID, ServiceID: 0, ChainID: "local", BlockHeight: height, BlockTime: time.Now().UTC().Truncate(time.Second),
+				Input: []byte(input), Config: conf,
+				Limits: executor.Limits{Time: time.Duration(timeMs) * time.Millisecond, MemoryPages: pages, OutputBytes: outBytes, HTTPAllowList: hosts},
+			}, wasm)
+			if err != nil {
+				return err
+			}
+			if _, err := cmd.OutOrStdout().Write(res.Output); err != nil {
+				return err
+			}
+			log.Info("done", "took", res.Duration, "output_bytes", len(res.Output))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("wasm", "", "component file (required)")
+	f.String("input", "", "task input")
+	f.String("input-file", "", "read the task input from this file")
+	f.StringArray("config", nil, "service config entry KEY=VALUE (repeatable)")
+	f.Uint64("time-ms", 5000, "time limit in milliseconds")
+	f.Uint32("memory-pages", 512, "memory limit in 64 KiB pages")
+	f.Uint64("output-bytes", 16<<10, "output limit in bytes")
+	f.StringArray("allow-host", nil, "host (or host:port) http_fetch may reach (repeatable)")
+	f.Uint64("task-id", 1, "AVS_TASK_ID (also seeds randomness)")
+	f.Int64("height", 1, "AVS_BLOCK_HEIGHT")
+	_ = cmd.MarkFlagRequired("wasm")
+	return cmd
+}

@@ -1,0 +1,265 @@
+// Package config is avs-sidecar's configuration: a commented TOML file written
+// by `avs-sidecar init`, overridden by AVS_SIDECAR_* environment variables and
+// then by command-line flags.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is everything a sidecar needs to run.
+type Config struct {
+	ChainID        string   `toml:"chain_id"`
+	RPCEndpoints   []string `toml:"rpc_endpoints"`
+	GRPCEndpoints  []string `toml:"grpc_endpoints"`
+	KeyName        string   `toml:"key_name"`
+	KeyringBackend string   `toml:"keyring_backend"`
+	KeyringDir     string   `toml:"keyring_dir"`
+	DataDir        string   `toml:"data_dir"`
+	Services       string   `toml:"services"`
+	Concurrency    int      `toml:"concurrency"`
+	MetricsAddr    string   `toml:"metrics_addr"`
+	GasPrices      string   `toml:"gas_prices"`
+	GasAdjustment  float64  `toml:"gas_adjustment"`
+	CatchUpBlocks  int64    `toml:"catch_up_blocks"`
+	CacheDir       string   `toml:"cache_dir"`
+	// BatchDelay is how long the submitter waits after a block for more
+	// results before it sends that block's transaction.
+	BatchDelay string `toml:"batch_delay"`
+}
+
+// Default returns the defaults for a sidecar next to a local devnet.
+func Default() Config {
+	return Config{
+		ChainID:        "avs-local-1",
+		RPCEndpoints:   []string{"tcp://127.0.0.1:26657"},
+		GRPCEndpoints:  []string{"127.0.0.1:9090"},
+		KeyName:        "operator1",
+		KeyringBackend: "test",
+		KeyringDir:     "~/.avsd",
+		DataDir:        "~/.avs-sidecar/data",
+		Services:       "all",
+		Concurrency:    4,
+		MetricsAddr:    "127.0.0.1:9464",
+		GasPrices:      "0uavs",
+		GasAdjustment:  1.5,
+		CatchUpBlocks:  200,
+		BatchDelay:     "200ms",
+	}
+}
+
+const fileTemplate = `# avs-sidecar configuration. Every key can be overridden by an environment
+# variable AVS_SIDECAR_<KEY> (e.g. AVS_SIDECAR_KEY_NAME) and by the matching
+# command-line flag of 'avs-sidecar start'.
+
+# Chain id of the avschain network the operator votes on.
+chain_id = "{{.ChainID}}"
+
+# CometBFT RPC endpoints (websocket subscription, blocks, broadcast). They are
+# tried in order; on failure the sidecar moves to the next.
+rpc_endpoints = [{{range $i, $e := .RPCEndpoints}}{{if $i}}, {{end}}"{{$e}}"{{end}}]
+
+# gRPC endpoints (tasks, services, components, accounts, simulation), same fail-over.
+grpc_endpoints = [{{range $i, $e := .GRPCEndpoints}}{{if $i}}, {{end}}"{{$e}}"{{end}}]
+
+# The operator key that signs votes: its name, keyring backend (os, file, test)
+# and the directory holding the keyring (an avsd home).
+key_name = "{{.KeyName}}"
+keyring_backend = "{{.KeyringBackend}}"
+keyring_dir = "{{.KeyringDir}}"
+
+# Where the sidecar keeps its cursor and the tasks it executed and voted on.
+data_dir = "{{.DataDir}}"
+
+# wazero's compilation cache ("" = <data_dir>/wazero-cache).
+cache_dir = "{{.CacheDir}}"
+
+# Services to run: "all" for every service the operator is opted in to, or a
+# comma-separated list of service ids, e.g. "1,4".
+services = "{{.Services}}"
+
+# Components run at most this many at once.
+concurrency = {{.Concurrency}}
+
+# /healthz, /metrics (Prometheus) and /status listen here ("" disables).
+metrics_addr = "{{.MetricsAddr}}"
+
+# Fees for vote transactions: gas price, and the factor applied to simulated gas.
+gas_prices = "{{.GasPrices}}"
+gas_adjustment = {{.GasAdjustment}}
+
+# With no cursor yet (first start), look back this many blocks for open tasks.
+catch_up_blocks = {{.CatchUpBlocks}}
+
+# After a block, wait this long for more results before sending its vote tx.
+batch_delay = "{{.BatchDelay}}"
+`
+
+// Render returns cfg as the commented TOML file.
+func Render(cfg Config) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := template.Must(template.New("config").Parse(fileTemplate)).Execute(&buf, cfg); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Load reads a config file over the defaults; unknown keys are an error.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w (create one with 'avs-sidecar init')", err)
+	}
+	dec := toml.NewDecoder(bytes.NewReader(bz)).DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ApplyEnv overrides fields from AVS_SIDECAR_<KEY> variables found by lookup.
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		key := t.Field(i).Tag.Get("toml")
+		val, ok := lookup("AVS_SIDECAR_" + strings.ToUpper(key))
+		if !ok {
+			continue
+		}
+		if err := setField(v.Field(i), val); err != nil {
+			return fmt.Errorf("AVS_SIDECAR_%s: %w", strings.ToUpper(key), err)
+		}
+	}
+	return nil
+}
+
+// Set overrides the field whose TOML key is key (flags use it).
+func (c *Config) Set(key, val string) error {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("toml") == key {
+			return setField(v.Field(i), val)
+		}
+	}
+	return fmt.Errorf("unknown config key %q", key)
+}
+
+func setField(f reflect.Value, val string) error {
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(val)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return err
+		}
+		f.SetInt(n)
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return err
+		}
+		f.SetFloat(x)
+	case reflect.Slice:
+		var parts []string
+		for _, p := range strings.Split(val, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported field kind %s", f.Kind())
+	}
+	return nil
+}
+
+// ServiceFilter returns the service ids to run, or nil for all opted-in services.
+func (c Config) ServiceFilter() (map[uint64]bool, error) {
+	s := strings.TrimSpace(c.Services)
+	if s == "" || s == "all" {
+		return nil, nil
+	}
+	out := map[uint64]bool{}
+	for _, p := range strings.Split(s, ",") {
+		id, err := strconv.ParseUint(strings.TrimSpace(p), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("services: %q is not a service id (use \"all\" or \"1,2\")", p)
+		}
+		out[id] = true
+	}
+	return out, nil
+}
+
+// BatchDelayDuration parses batch_delay.
+func (c Config) BatchDelayDuration() (time.Duration, error) {
+	d, err := time.ParseDuration(c.BatchDelay)
+	if err != nil {
+		return 0, fmt.Errorf("batch_delay %q: %w", c.BatchDelay, err)
+	}
+	return d, nil
+}
+
+// Validate reports the first unusable setting, saying how to fix it.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ChainID == "" {
+		errs = append(errs, errors.New("chain_id is empty"))
+	}
+	if len(c.RPCEndpoints) == 0 {
+		errs = append(errs, errors.New("rpc_endpoints is empty: give at least one CometBFT RPC address"))
+	}
+	if len(c.GRPCEndpoints) == 0 {
+		errs = append(errs, errors.New("grpc_endpoints is empty: give at least one gRPC address"))
+	}
+	if c.KeyName == "" {
+		errs = append(errs, errors.New("key_name is empty: name the operator key in the keyring"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency must be at least 1, got %d", c.Concurrency))
+	}
+	if c.GasAdjustment < 1 {
+		errs = append(errs, fmt.Errorf("gas_adjustment must be at least 1, got %v", c.GasAdjustment))
+	}
+	if _, err := c.ServiceFilter(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.BatchDelayDuration(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ExpandPaths resolves ~ in the path settings and fills cache_dir.
+func (c *Config) ExpandPaths() error {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return err
+	}
+	for _, p := range []*string{&c.KeyringDir, &c.DataDir, &c.CacheDir} {
+		if strings.HasPrefix(*p, "~/") {
+			*p = filepath.Join(home, (*p)[2:])
+		}
+	}
+	if c.CacheDir == "" {
+		c.CacheDir = filepath.Join(c.DataDir, "wazero-cache")
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/sidecar/config"
+)
+
+func TestRenderLoadRoundTrip(t *testing.T) {
+	cfg := config.Default()
+	cfg.RPCEndpoints = []string{"tcp://127.0.0.1:1", "tcp://127.0.0.1:2"}
+	cfg.Services = "1,4"
+	bz, err := config.Render(cfg)
+	require.NoError(t, err)
+	require.Contains(t, string(bz), "# Services to run")
+
+	path := filepath.Join(t.TempDir(), "sidecar.toml")
+	require.NoError(t, os.WriteFile(path, bz, 0o600))
+	got, err := config.Load(path)
+	require.NoError(t, err)
+	require.Equal(t, cfg, got)
+	filter, err := got.ServiceFilter()
+	require.NoError(t, err)
+	require.Equal(t, map[uint64]bool{1: true, 4: true}, filter)
+}
+
+func TestEnvAndFlagOverride(t *testing.T) {
+	cfg := config.Default()
+	env := map[string]string{"AVS_SIDECAR_KEY_NAME": "operator2", "AVS_SIDECAR_CONCURRENCY": "8", "AVS_SIDECAR_GRPC_ENDPOINTS": "a:1, b:2"}
+	require.NoError(t, cfg.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
+	require.Equal(t, "operator2", cfg.KeyName)
+	require.Equal(t, 8, cfg.Concurrency)
+	require.Equal(t, []string{"a:1", "b:2"}, cfg.GRPCEndpoints)
+	require.NoError(t, cfg.Set("key_name", "operator3"))
+	require.Equal(t, "operator3", cfg.KeyName)
+	require.Error(t, cfg.Set("nope", "x"))
+	require.Error(t, cfg.ApplyEnv(func(k string) (string, bool) { return "x", k == "AVS_SIDECAR_CONCURRENCY" }))
+}
+
+func TestValidateAndUnknownKeys(t *testing.T) {
+	cfg := config.Default()
+	require.NoError(t, cfg.Validate())
+	cfg.Concurrency = 0
+	cfg.Services = "one"
+	err := cfg.Validate()
+	require.ErrorContains(t, err, "concurrency")
+	require.ErrorContains(t, err, `"one" is not a service id`)
+
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	require.NoError(t, os.WriteFile(path, []byte("chain_idd = \"x\"\n"), 0o600))
+	_, err = config.Load(path)
+	require.Error(t, err)
+}

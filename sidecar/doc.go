@@ -1,0 +1,13 @@
+// Package sidecar is avs-sidecar, the process each avschain operator runs. It
+// is a pipeline of small packages, each with Start(ctx) error:
+//
+//	watcher   — new blocks and x/avs task events over the CometBFT websocket,
+//	            catch-up from a persisted cursor with block_results
+//	pipeline  — fetches task, service and component, runs the executor
+//	executor  — wazero, one fresh instance per task, limits from the service
+//	submitter — batches a block's votes into one MsgSubmitResults tx
+//	store     — embedded KV: cursor, executed and submitted tasks
+//	server    — /healthz, /metrics, /status
+//
+// config reads the TOML file that `avs-sidecar init` writes.
+package sidecar

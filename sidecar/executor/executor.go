@@ -1,0 +1,292 @@
+// Package executor runs WASI components in wazero, the way its authors advise:
+// one runtime per memory limit sharing an on-disk compilation cache, each
+// component compiled once, and a fresh module instance per task with a
+// deadline (WithCloseOnContextDone), a memory-page limit and an output limit.
+// Execution is deterministic by default: the clock reads the task's block
+// time, randomness is seeded by the task id, and there is no filesystem.
+package executor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Errors a component run can end in. None of them yields a vote.
+var (
+	ErrTimeout        = errors.New("component exceeded its time limit")
+	ErrOutputTooLarge = errors.New("component output exceeds the service's output limit")
+	ErrTrap           = errors.New("component trapped")
+	ErrExit           = errors.New("component exited with a non-zero code")
+	ErrInstantiate    = errors.New("component could not be instantiated")
+)
+
+// Limits bound one run (from the service manifest).
+type Limits struct {
+	Time          time.Duration
+	MemoryPages   uint32
+	OutputBytes   uint64
+	HTTPAllowList []string
+}
+
+// Job is one task to run.
+type Job struct {
+	TaskID      uint64
+	ServiceID   uint64
+	ChainID     string
+	BlockHeight int64
+	BlockTime   time.Time
+	Input       []byte
+	Config      map[string]string
+	Limits      Limits
+}
+
+// Result is a successful run.
+type Result struct {
+	Output   []byte
+	Duration time.Duration
+	Logs     []string
+}
+
+// Querier answers chain_query: a gRPC query method run through ABCI at a height.
+type Querier interface {
+	ABCIQuery(ctx context.Context, path string, data []byte, height int64) ([]byte, error)
+}
+
+// Executor runs components. It is safe for concurrent use.
+type Executor struct {
+	cache   wazero.CompilationCache
+	querier Querier
+	http    *http.Client
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	runtimes map[uint32]wazero.Runtime
+	compiled map[string]wazero.CompiledModule // key: pages/digest
+}
+
+// Option configures an Executor.
+type Option func(*Executor) error
+
+// WithCacheDir keeps compiled code on disk in dir, shared across restarts.
+func WithCacheDir(dir string) Option {
+	return func(e *Executor) error {
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return fmt.Errorf("compilation cache %s: %w", dir, err)
+		}
+		e.cache = c
+		return nil
+	}
+}
+
+// WithQuerier sets what chain_query asks; without it chain_query fails.
+func WithQuerier(q Querier) Option {
+	return func(e *Executor) error { e.querier = q; return nil }
+}
+
+// WithHTTPClient sets the client http_fetch uses.
+func WithHTTPClient(c *http.Client) Option {
+	return func(e *Executor) error { e.http = c; return nil }
+}
+
+// WithLogger sets the logger components' log lines go to.
+func WithLogger(l *slog.Logger) Option {
+	return func(e *Executor) error { e.log = l; return nil }
+}
+
+// New returns an Executor.
+func New(opts ...Option) (*Executor, error) {
+	e := &Executor{
+		http:     &http.Client{Timeout: 10 * time.Second},
+		log:      slog.Default(),
+		runtimes: map[uint32]wazero.Runtime{},
+		compiled: map[string]wazero.CompiledModule{},
+	}
+	for _, o := range opts {
+		if err := o(e); err != nil {
+			return nil, err
+		}
+	}
+	if e.cache == nil {
+		e.cache = wazero.NewCompilationCache()
+	}
+	return e, nil
+}
+
+// Close releases every runtime and the cache.
+func (e *Executor) Close(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var errs []error
+	for _, r := range e.runtimes {
+		errs = append(errs, r.Close(ctx))
+	}
+	errs = append(errs, e.cache.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// runtime returns the runtime for a memory limit, creating it (with WASI and
+// the avs host module) on first use.
+func (e *Executor) runtime(ctx context.Context, pages uint32) (wazero.Runtime, error) {
+	if r, ok := e.runtimes[pages]; ok {
+		return r, nil
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(e.cache).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(pages)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	if err := instantiateHost(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	e.runtimes[pages] = r
+	return r, nil
+}
+
+// Compile compiles wasm for a memory limit once; later calls hit the cache.
+func (e *Executor) Compile(ctx context.Context, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
+	if pages == 0 {
+		return nil, nil, errors.New("memory limit of 0 pages")
+	}
+	sum := sha256.Sum256(wasm)
+	key := strconv.FormatUint(uint64(pages), 10) + "/" + string(sum[:])
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, err := e.runtime(ctx, pages)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m, ok := e.compiled[key]; ok {
+		return r, m, nil
+	}
+	m, err := r.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: compile: %s", ErrInstantiate, err)
+	}
+	e.compiled[key] = m
+	return r, m, nil
+}
+
+// Run executes wasm for job in a fresh instance and returns what it wrote to
+// stdout. A trap, a non-zero exit, a timeout or too much output is an error.
+func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error) {
+	if job.Limits.Time <= 0 || job.Limits.OutputBytes == 0 {
+		return Result{}, errors.New("job needs a positive time and output limit")
+	}
+	r, compiled, err := e.Compile(ctx, wasm, job.Limits.MemoryPages)
+	if err != nil {
+		return Result{}, err
+	}
+
+	stdout := &limitedBuffer{limit: job.Limits.OutputBytes}
+	stderr := &limitedBuffer{limit: 4 << 10}
+	env := &callEnv{job: job, querier: e.querier, http: e.http, log: e.log, bodies: map[string][]byte{}}
+
+	var seed [32]byte
+	seedSum := sha256.Sum256([]byte("avs-task-rand/" + strconv.FormatUint(job.TaskID, 10)))
+	copy(seed[:], seedSum[:])
+	blockTime := job.BlockTime
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs("component").
+		WithStdin(bytes.NewReader(job.Input)).
+		WithStdout(stdout).
+		WithStderr(stderr).
+		WithRandSource(rand.NewChaCha8(seed)).
+		WithWalltime(func() (int64, int32) { return blockTime.Unix(), int32(blockTime.Nanosecond()) }, sys.ClockResolution(1)).
+		WithSysNanotime().
+		WithSysNanosleep()
+	for k, v := range job.Config {
+		cfg = cfg.WithEnv(k, v)
+	}
+	cfg = cfg.
+		WithEnv("AVS_TASK_ID", strconv.FormatUint(job.TaskID, 10)).
+		WithEnv("AVS_SERVICE_ID", strconv.FormatUint(job.ServiceID, 10)).
+		WithEnv("AVS_CHAIN_ID", job.ChainID).
+		WithEnv("AVS_BLOCK_HEIGHT", strconv.FormatInt(job.BlockHeight, 10)).
+		WithEnv("AVS_BLOCK_TIME", blockTime.UTC().Format(time.RFC3339Nano))
+
+	runCtx, cancel := context.WithTimeout(withCallEnv(ctx, env), job.Limits.Time)
+	defer cancel()
+	start := time.Now()
+	mod, err := r.InstantiateModule(runCtx, compiled, cfg)
+	elapsed := time.Since(start)
+	if mod != nil {
+		_ = mod.Close(context.Background())
+	}
+	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
+	if stdout.overflow {
+		return res, fmt.Errorf("%w (%d bytes)", ErrOutputTooLarge, job.Limits.OutputBytes)
+	}
+	if err != nil {
+		return res, classify(err, runCtx, stderr.String(), job.Limits)
+	}
+	return res, nil
+}
+
+func classify(err error, runCtx context.Context, stderr string, l Limits) error {
+	detail := ""
+	if stderr != "" {
+		detail = ": " + lastLines(stderr, 3)
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fmt.Errorf("%w (%s)", ErrTimeout, l.Time)
+		case sys.ExitCodeContextCanceled:
+			return context.Canceled
+		}
+		return fmt.Errorf("%w: exit code %d%s", ErrExit, exit.ExitCode(), detail)
+	}
+	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%s)", ErrTimeout, l.Time)
+	}
+	return fmt.Errorf("%w: %s%s", ErrTrap, err, detail)
+}
+
+func lastLines(s string, n int) string {
+	lines := bytes.Split(bytes.TrimSpace([]byte(s)), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte(" | ")))
+}
+
+// limitedBuffer keeps at most limit bytes and remembers whether more came.
+type limitedBuffer struct {
+	buf      bytes.Buffer
+	limit    uint64
+	overflow bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	room := b.limit - uint64(b.buf.Len())
+	if uint64(len(p)) > room {
+		b.buf.Write(p[:room])
+		b.overflow = true
+		return int(room), errors.New("output limit reached")
+	}
+	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) Bytes() []byte  { return bytes.Clone(b.buf.Bytes()) }
+func (b *limitedBuffer) String() string { return b.buf.String() }

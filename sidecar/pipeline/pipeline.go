@@ -1,0 +1,305 @@
+// Package pipeline sits between the watcher and the submitter: for each task
+// the watcher sees, it checks the operator should vote, fetches the service
+// and (once per digest, checked against it) the component, runs it in the
+// executor, records the outcome and queues the vote. Nothing is executed or
+// voted twice.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/avschain/avschain/sidecar/executor"
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/sidecar/submitter"
+	"github.com/avschain/avschain/sidecar/watcher"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// Chain is what the pipeline reads from the chain.
+type Chain interface {
+	Task(ctx context.Context, id uint64) (types.Task, error)
+	Service(ctx context.Context, id uint64) (types.Service, error)
+	ComponentCode(ctx context.Context, digest string) ([]byte, error)
+	OperatorServices(ctx context.Context, operator string) ([]uint64, error)
+}
+
+// Runner runs a component.
+type Runner interface {
+	Run(ctx context.Context, job executor.Job, wasm []byte) (executor.Result, error)
+}
+
+// Store remembers executions and submissions.
+type Store interface {
+	Executed(id uint64) (store.Execution, bool, error)
+	SetExecuted(id uint64, e store.Execution) error
+	Submitted(id uint64) (bool, error)
+}
+
+// Voter queues votes.
+type Voter interface {
+	Enqueue(v submitter.Vote) error
+}
+
+// Metrics is told what happens to tasks.
+type Metrics interface {
+	TaskSeen()
+	TaskExecuted(d time.Duration)
+	TaskFailed(reason string)
+}
+
+// Pipeline runs tasks.
+type Pipeline struct {
+	chain       Chain
+	runner      Runner
+	store       Store
+	voter       Voter
+	metrics     Metrics
+	tasks       <-chan watcher.Task
+	chainID     string
+	operator    string
+	services    map[uint64]bool // nil: every service the task snapshot includes us in
+	concurrency int
+	log         *slog.Logger
+
+	retries chan watcher.Task
+
+	mu         sync.Mutex
+	inflight   map[uint64]bool
+	attempts   map[uint64]int
+	components map[string][]byte
+}
+
+// Option configures a Pipeline.
+type Option func(*Pipeline)
+
+// WithServices restricts the pipeline to these service ids (nil = all).
+func WithServices(ids map[uint64]bool) Option { return func(p *Pipeline) { p.services = ids } }
+
+// WithConcurrency sets how many components run at once.
+func WithConcurrency(n int) Option { return func(p *Pipeline) { p.concurrency = n } }
+
+// WithMetrics sets the metrics sink.
+func WithMetrics(m Metrics) Option { return func(p *Pipeline) { p.metrics = m } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(p *Pipeline) { p.log = l } }
+
+// New returns a pipeline reading tasks from in.
+func New(chain Chain, runner Runner, st Store, voter Voter, in <-chan watcher.Task, chainID, operator string, opts ...Option) (*Pipeline, error) {
+	if chain == nil || runner == nil || st == nil || voter == nil || in == nil {
+		return nil, errors.New("pipeline: chain, runner, store, voter and input are required")
+	}
+	p := &Pipeline{
+		chain: chain, runner: runner, store: st, voter: voter, tasks: in, chainID: chainID, operator: operator,
+		concurrency: 4, metrics: nopMetrics{}, log: slog.Default(),
+		inflight: map[uint64]bool{}, attempts: map[uint64]int{}, components: map[string][]byte{},
+		retries: make(chan watcher.Task, 256),
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.concurrency < 1 {
+		return nil, fmt.Errorf("pipeline: concurrency must be at least 1, got %d", p.concurrency)
+	}
+	return p, nil
+}
+
+// maxAttempts bounds the retries of a task the chain could not be read for.
+const maxAttempts = 20
+
+// Start handles tasks until ctx ends, at most concurrency at a time. A task
+// that fails for a transient reason (the chain could not be read) is retried
+// with backoff.
+func (p *Pipeline) Start(ctx context.Context) error {
+	sem := make(chan struct{}, p.concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		var t watcher.Task
+		select {
+		case <-ctx.Done():
+			return nil
+		case t = <-p.tasks:
+		case t = <-p.retries:
+		}
+		if !p.claim(t.ID) {
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			p.release(t.ID)
+			return nil
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer p.release(t.ID)
+			if err := p.Handle(ctx, t.ID); err != nil && ctx.Err() == nil {
+				p.retryLater(ctx, t, err)
+			}
+		}()
+	}
+}
+
+func (p *Pipeline) retryLater(ctx context.Context, t watcher.Task, err error) {
+	p.mu.Lock()
+	p.attempts[t.ID]++
+	n := p.attempts[t.ID]
+	p.mu.Unlock()
+	if n > maxAttempts {
+		p.log.Error("giving up on task", "task", t.ID, "attempts", n-1, "err", err)
+		return
+	}
+	delay := min(time.Duration(n)*500*time.Millisecond, 5*time.Second)
+	p.log.Warn("task not handled; retrying", "task", t.ID, "attempt", n, "in", delay, "err", err)
+	time.AfterFunc(delay, func() {
+		select {
+		case p.retries <- t:
+		case <-ctx.Done():
+		}
+	})
+}
+
+func (p *Pipeline) claim(id uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inflight[id] {
+		return false
+	}
+	p.inflight[id] = true
+	return true
+}
+
+func (p *Pipeline) release(id uint64) {
+	p.mu.Lock()
+	delete(p.inflight, id)
+	p.mu.Unlock()
+}
+
+// Handle runs one task if it still needs this operator's vote. An error is
+// transient (the chain could not be read); outcomes of the component itself
+// are recorded, not returned.
+func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
+	if done, err := p.store.Submitted(id); err != nil || done {
+		return err
+	}
+	if prev, ok, err := p.store.Executed(id); err != nil {
+		return err
+	} else if ok {
+		if prev.Error == "" {
+			return p.voter.Enqueue(submitter.Vote{TaskID: id, Result: prev.Result})
+		}
+		return nil
+	}
+	task, err := p.chain.Task(ctx, id)
+	if err != nil {
+		return fmt.Errorf("query task: %w", err)
+	}
+	if p.services != nil && !p.services[task.ServiceId] {
+		return nil
+	}
+	if task.Status != types.TASK_STATUS_PENDING {
+		return nil
+	}
+	if in, err := p.optedIn(ctx, task.ServiceId); err != nil || !in {
+		return err
+	}
+	p.metrics.TaskSeen()
+	svc, err := p.chain.Service(ctx, task.ServiceId)
+	if err != nil {
+		return fmt.Errorf("query service %d: %w", task.ServiceId, err)
+	}
+	wasm, err := p.component(ctx, task.ComponentDigest)
+	if err != nil {
+		return err
+	}
+	l := svc.Manifest.Limits
+	job := executor.Job{
+		TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
+		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime,
+		Input: task.Input, Config: svc.Manifest.Config,
+		Limits: executor.Limits{
+			Time: time.Duration(l.TimeMs) * time.Millisecond, MemoryPages: l.MemoryPages,
+			OutputBytes: l.OutputBytes, HTTPAllowList: l.HttpAllowList,
+		},
+	}
+	res, err := p.runner.Run(ctx, job, wasm)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.metrics.TaskFailed(reason(err))
+		p.log.Warn("component failed: no vote", "task", id, "service", task.ServiceId, "err", err, "logs", res.Logs)
+		return p.store.SetExecuted(id, store.Execution{Error: err.Error()})
+	}
+	p.metrics.TaskExecuted(res.Duration)
+	p.log.Info("task executed", "task", id, "service", task.ServiceId, "result_bytes", len(res.Output), "took", res.Duration)
+	if err := p.store.SetExecuted(id, store.Execution{Result: res.Output}); err != nil {
+		return err
+	}
+	return p.voter.Enqueue(submitter.Vote{TaskID: id, Result: res.Output})
+}
+
+// optedIn reports whether the operator runs the service (the chain refuses
+// votes from operators outside the task's snapshot anyway; this saves the run).
+func (p *Pipeline) optedIn(ctx context.Context, serviceID uint64) (bool, error) {
+	ids, err := p.chain.OperatorServices(ctx, p.operator)
+	if err != nil {
+		return false, fmt.Errorf("query operator %s: %w", p.operator, err)
+	}
+	for _, id := range ids {
+		if id == serviceID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// component returns a component's wasm, fetched once and checked against its digest.
+func (p *Pipeline) component(ctx context.Context, digest string) ([]byte, error) {
+	p.mu.Lock()
+	wasm, ok := p.components[digest]
+	p.mu.Unlock()
+	if ok {
+		return wasm, nil
+	}
+	wasm, err := p.chain.ComponentCode(ctx, digest)
+	if err != nil {
+		return nil, fmt.Errorf("fetch component %s: %w", digest, err)
+	}
+	if got := types.Digest(wasm); got != digest {
+		return nil, fmt.Errorf("component %s: the chain served bytes with digest %s", digest, got)
+	}
+	p.mu.Lock()
+	p.components[digest] = wasm
+	p.mu.Unlock()
+	return wasm, nil
+}
+
+func reason(err error) string {
+	for _, r := range []struct {
+		err  error
+		name string
+	}{
+		{executor.ErrTimeout, "timeout"}, {executor.ErrOutputTooLarge, "output_too_large"},
+		{executor.ErrExit, "exit"}, {executor.ErrTrap, "trap"}, {executor.ErrInstantiate, "instantiate"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) TaskSeen()                  {}
+func (nopMetrics) TaskExecuted(time.Duration) {}
+func (nopMetrics) TaskFailed(string)          {}

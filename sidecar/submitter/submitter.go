@@ -1,0 +1,435 @@
+// Package submitter turns results into votes on chain: it batches all the
+// votes ready at a block into one MsgSubmitResults transaction signed with
+// the operator key, tracks the account sequence (refreshed on mismatch),
+// retries out-of-gas with more gas, confirms inclusion, and records every
+// vote in the store so that none is ever sent twice.
+package submitter
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
+	"github.com/cosmos/cosmos-sdk/types/tx/signing"
+
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// Chain is what the submitter needs from the chain.
+type Chain interface {
+	LatestHeight(ctx context.Context) (int64, error)
+	Account(ctx context.Context, addr sdk.AccAddress) (accNum, seq uint64, err error)
+	Simulate(ctx context.Context, txBytes []byte) (uint64, error)
+	BroadcastSync(ctx context.Context, txBytes []byte) (*coretypes.ResultBroadcastTx, error)
+	TxResult(ctx context.Context, hash []byte) (*coretypes.ResultTx, error)
+}
+
+// Store records what was sent.
+type Store interface {
+	Submitted(id uint64) (bool, error)
+	SetPending(id uint64, p store.Pending) error
+	ClearPending(id uint64) error
+	MarkSubmitted(id uint64, txHash string) error
+	PendingVotes() (map[uint64]store.Pending, error)
+}
+
+// Metrics is told about votes sent and included.
+type Metrics interface {
+	VotesSent(n int)
+	VotesIncluded(n int)
+	VotesRejected(n int)
+}
+
+// Vote is one result to submit.
+type Vote struct {
+	TaskID uint64
+	Result []byte
+}
+
+// Submitter sends votes.
+type Submitter struct {
+	chain    Chain
+	store    Store
+	txConfig client.TxConfig
+	keyring  keyring.Keyring
+	keyName  string
+	address  sdk.AccAddress
+	chainID  string
+	gasPrice sdk.DecCoins
+	gasAdj   float64
+	maxVotes int
+	delay    time.Duration
+	timeout  int64
+	metrics  Metrics
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	queue   []Vote
+	queued  map[uint64]bool
+	wake    chan struct{}
+	heights <-chan int64
+
+	accNum, seq uint64
+	haveSeq     bool
+	gasBoost    float64
+}
+
+// Option configures a Submitter.
+type Option func(*Submitter) error
+
+// WithGas sets the gas price (e.g. "0.025uavs") and simulation adjustment.
+func WithGas(prices string, adjustment float64) Option {
+	return func(s *Submitter) error {
+		p, err := sdk.ParseDecCoins(prices)
+		if err != nil {
+			return fmt.Errorf("gas prices %q: %w", prices, err)
+		}
+		s.gasPrice, s.gasAdj = p, adjustment
+		return nil
+	}
+}
+
+// WithBatchDelay sets how long to wait after a block for more votes.
+func WithBatchDelay(d time.Duration) Option {
+	return func(s *Submitter) error { s.delay = d; return nil }
+}
+
+// WithMaxVotes caps the votes per transaction (the chain's max_votes_per_tx).
+func WithMaxVotes(n int) Option {
+	return func(s *Submitter) error { s.maxVotes = n; return nil }
+}
+
+// WithHeights gives the submitter the new-block signal it batches on.
+func WithHeights(ch <-chan int64) Option {
+	return func(s *Submitter) error { s.heights = ch; return nil }
+}
+
+// WithMetrics reports votes sent and included.
+func WithMetrics(m Metrics) Option {
+	return func(s *Submitter) error { s.metrics = m; return nil }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Submitter) error { s.log = l; return nil }
+}
+
+// New returns a submitter signing with keyName from kr.
+func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, keyName, chainID string, opts ...Option) (*Submitter, error) {
+	if chain == nil || st == nil || txConfig == nil || kr == nil {
+		return nil, errors.New("submitter: chain, store, tx config and keyring are required")
+	}
+	rec, err := kr.Key(keyName)
+	if err != nil {
+		return nil, fmt.Errorf("operator key %q: %w (import it with 'avsd keys add %s --recover')", keyName, err, keyName)
+	}
+	addr, err := rec.GetAddress()
+	if err != nil {
+		return nil, err
+	}
+	s := &Submitter{
+		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, chainID: chainID,
+		gasAdj: 1.5, maxVotes: 100, delay: 200 * time.Millisecond, timeout: 20, metrics: nopMetrics{},
+		log: slog.Default(), queued: map[uint64]bool{}, wake: make(chan struct{}, 1), gasBoost: 1,
+	}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	if s.maxVotes < 1 || s.gasAdj < 1 {
+		return nil, fmt.Errorf("submitter: max votes %d and gas adjustment %v must be at least 1", s.maxVotes, s.gasAdj)
+	}
+	return s, nil
+}
+
+// Address is the operator address votes are signed with.
+func (s *Submitter) Address() sdk.AccAddress { return s.address }
+
+// Enqueue adds a vote unless it was already queued or submitted.
+func (s *Submitter) Enqueue(v Vote) error {
+	done, err := s.store.Submitted(v.TaskID)
+	if err != nil || done {
+		return err
+	}
+	s.mu.Lock()
+	if !s.queued[v.TaskID] {
+		s.queued[v.TaskID] = true
+		s.queue = append(s.queue, v)
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Start sends batches until ctx ends. Votes left pending by an earlier run
+// are settled first: confirmed if their transaction landed, sent again once
+// their transaction's timeout height has passed.
+func (s *Submitter) Start(ctx context.Context) error {
+	if err := s.recoverPending(ctx); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.heights:
+		case <-s.wake:
+		case <-time.After(time.Second):
+		}
+		if s.delay > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(s.delay):
+			}
+		}
+		for s.sendBatch(ctx) {
+		}
+	}
+}
+
+// sendBatch sends up to maxVotes queued votes in one transaction and waits for
+// it; it reports whether votes remain queued.
+func (s *Submitter) sendBatch(ctx context.Context) bool {
+	s.mu.Lock()
+	n := min(len(s.queue), s.maxVotes)
+	batch := append([]Vote(nil), s.queue[:n]...)
+	s.mu.Unlock()
+	if n == 0 {
+		return false
+	}
+	err := s.submit(ctx, batch)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		s.log.Warn("vote transaction failed; will retry", "votes", len(batch), "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		return false
+	}
+	s.mu.Lock()
+	s.queue = s.queue[n:]
+	for _, v := range batch {
+		delete(s.queued, v.TaskID)
+	}
+	more := len(s.queue) > 0
+	s.mu.Unlock()
+	return more
+}
+
+func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
+	if !s.haveSeq {
+		accNum, seq, err := s.chain.Account(ctx, s.address)
+		if err != nil {
+			return fmt.Errorf("operator account %s: %w (is it funded?)", s.address, err)
+		}
+		s.accNum, s.seq, s.haveSeq = accNum, seq, true
+	}
+	height, err := s.chain.LatestHeight(ctx)
+	if err != nil {
+		return err
+	}
+	msg := &types.MsgSubmitResults{Operator: s.address.String()}
+	for _, v := range batch {
+		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result})
+	}
+	timeoutHeight := height + s.timeout
+
+	// Simulate for gas, then sign for real.
+	simBytes, err := s.sign(ctx, msg, 0, timeoutHeight, true)
+	if err != nil {
+		return err
+	}
+	used, err := s.chain.Simulate(ctx, simBytes)
+	if err != nil {
+		if isSequenceMismatch(err) {
+			s.haveSeq = false
+		}
+		return fmt.Errorf("simulate: %w", err)
+	}
+	gas := uint64(float64(used) * s.gasAdj * s.gasBoost)
+	txBytes, err := s.sign(ctx, msg, gas, timeoutHeight, false)
+	if err != nil {
+		return err
+	}
+	hash := txHash(txBytes)
+	for _, v := range batch {
+		if err := s.store.SetPending(v.TaskID, store.Pending{TxHash: hash, TimeoutHeight: timeoutHeight, Result: v.Result}); err != nil {
+			return err
+		}
+	}
+	res, err := s.chain.BroadcastSync(ctx, txBytes)
+	if err != nil {
+		// Unknown outcome: the pending records and the timeout height settle it.
+		return fmt.Errorf("broadcast: %w", err)
+	}
+	if res.Code != 0 {
+		for _, v := range batch {
+			_ = s.store.ClearPending(v.TaskID)
+		}
+		if res.Code == sdkerrors.ErrWrongSequence.ABCICode() && res.Codespace == sdkerrors.RootCodespace {
+			s.haveSeq = false
+		}
+		return fmt.Errorf("CheckTx refused the vote transaction (%s/%d): %s", res.Codespace, res.Code, res.Log)
+	}
+	s.seq++
+	s.metrics.VotesSent(len(batch))
+	s.log.Info("votes sent", "votes", len(batch), "tx", hash, "gas", gas)
+	return s.confirm(ctx, batch, hash, timeoutHeight)
+}
+
+// confirm waits for the transaction to land (or for its timeout height to pass).
+func (s *Submitter) confirm(ctx context.Context, batch []Vote, hash string, timeoutHeight int64) error {
+	raw, _ := hex.DecodeString(hash)
+	for {
+		res, err := s.chain.TxResult(ctx, raw)
+		if err == nil && res != nil {
+			return s.settle(batch, hash, res)
+		}
+		h, herr := s.chain.LatestHeight(ctx)
+		if herr == nil && h > timeoutHeight {
+			for _, v := range batch {
+				_ = s.store.ClearPending(v.TaskID)
+			}
+			s.haveSeq = false
+			return fmt.Errorf("transaction %s not included by its timeout height %d", hash, timeoutHeight)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// settle records the outcome of an included transaction.
+func (s *Submitter) settle(batch []Vote, hash string, res *coretypes.ResultTx) error {
+	if res.TxResult.Code != 0 {
+		for _, v := range batch {
+			_ = s.store.ClearPending(v.TaskID)
+		}
+		if res.TxResult.Code == sdkerrors.ErrOutOfGas.ABCICode() && res.TxResult.Codespace == sdkerrors.RootCodespace {
+			s.gasBoost *= 1.5
+			return fmt.Errorf("out of gas (used %d of %d): retrying with %.1fx gas", res.TxResult.GasUsed, res.TxResult.GasWanted, s.gasBoost)
+		}
+		return fmt.Errorf("vote transaction %s failed (%s/%d): %s", hash, res.TxResult.Codespace, res.TxResult.Code, res.TxResult.Log)
+	}
+	s.gasBoost = 1
+	var resp types.MsgSubmitResultsResponse
+	if err := unpackResponse(s.txConfig, res.TxResult.Data, &resp); err != nil {
+		s.log.Warn("could not read the vote outcomes", "tx", hash, "err", err)
+	}
+	rejected := 0
+	for _, o := range resp.Outcomes {
+		if !o.Accepted {
+			rejected++
+			s.log.Warn("vote refused by the chain", "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
+		}
+	}
+	for _, v := range batch {
+		if err := s.store.MarkSubmitted(v.TaskID, hash); err != nil {
+			return err
+		}
+	}
+	s.metrics.VotesIncluded(len(batch) - rejected)
+	s.metrics.VotesRejected(rejected)
+	s.log.Info("votes included", "votes", len(batch), "refused", rejected, "tx", hash, "height", res.Height)
+	return nil
+}
+
+// recoverPending settles votes a previous run sent without confirming.
+func (s *Submitter) recoverPending(ctx context.Context) error {
+	pending, err := s.store.PendingVotes()
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	s.log.Info("settling votes left pending by the last run", "votes", len(pending))
+	for id, p := range pending {
+		raw, _ := hex.DecodeString(p.TxHash)
+		for {
+			res, err := s.chain.TxResult(ctx, raw)
+			if err == nil && res != nil {
+				if err := s.settle([]Vote{{TaskID: id, Result: p.Result}}, p.TxHash, res); err != nil {
+					s.log.Warn("pending vote's transaction failed; sending again", "task", id, "err", err)
+					_ = s.Enqueue(Vote{TaskID: id, Result: p.Result})
+				}
+				break
+			}
+			h, herr := s.chain.LatestHeight(ctx)
+			if herr == nil && h > p.TimeoutHeight {
+				_ = s.store.ClearPending(id)
+				_ = s.Enqueue(Vote{TaskID: id, Result: p.Result})
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHeight int64, simulate bool) ([]byte, error) {
+	f := tx.Factory{}.
+		WithTxConfig(s.txConfig).
+		WithKeybase(s.keyring).
+		WithChainID(s.chainID).
+		WithAccountNumber(s.accNum).
+		WithSequence(s.seq).
+		WithTimeoutHeight(uint64(timeoutHeight)).
+		WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
+	if simulate {
+		f = f.WithGas(0).WithSimulateAndExecute(true)
+	} else {
+		f = f.WithGas(gas)
+		if !s.gasPrice.IsZero() {
+			f = f.WithGasPrices(s.gasPrice.String())
+		}
+	}
+	builder, err := f.BuildUnsignedTx(msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Sign(ctx, f, s.keyName, builder, true); err != nil {
+		return nil, fmt.Errorf("sign with %q: %w", s.keyName, err)
+	}
+	return s.txConfig.TxEncoder()(builder.GetTx())
+}
+
+func txHash(txBytes []byte) string {
+	return strings.ToUpper(hex.EncodeToString(tmhash(txBytes)))
+}
+
+func isSequenceMismatch(err error) bool {
+	return strings.Contains(err.Error(), "account sequence mismatch") || errorsmod.IsOf(err, sdkerrors.ErrWrongSequence)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) VotesSent(int)     {}
+func (nopMetrics) VotesIncluded(int) {}
+func (nopMetrics) VotesRejected(int) {}
