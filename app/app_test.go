@@ -9,6 +9,8 @@ import (
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/msgservice"
@@ -32,7 +34,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 	genesisParams := avstypes.DefaultParams()
 	genesisParams.EpochLength = 7
 	chain := apptest.Setup(t, func(cdc codec.Codec, gs app.GenesisState) {
-		gs[avstypes.ModuleName] = cdc.MustMarshalJSON(&avstypes.GenesisState{Params: genesisParams})
+		avsGenesis := avstypes.DefaultGenesis()
+		avsGenesis.Params = genesisParams
+		gs[avstypes.ModuleName] = cdc.MustMarshalJSON(avsGenesis)
 	})
 	a := chain.App
 	for i := 0; i < 3; i++ {
@@ -99,6 +103,31 @@ func TestExportImportRoundTrip(t *testing.T) {
 	for _, m := range []string{avstypes.ModuleName, wasmtypes.ModuleName, authtypes.ModuleName, govtypes.ModuleName, "transfer", "feegrant", "authz"} {
 		require.JSONEq(t, string(before[m]), string(after[m]), "module %s", m)
 	}
+}
+
+// TestTxDecodesServiceManifest runs a MsgCreateService with a config through
+// the app's own tx encoder and decoder (which rejects unknown fields): every
+// manifest field must survive, so the CLI's transactions are accepted.
+func TestTxDecodesServiceManifest(t *testing.T) {
+	a := apptest.NewApp(t, dbm.NewMemDB())
+	msg := &avstypes.MsgCreateService{
+		Owner: authtypes.NewModuleAddress("someone").String(),
+		Manifest: avstypes.ServiceManifest{
+			Name:        "oracle",
+			Config:      []avstypes.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "SOURCE", Value: "x"}},
+			Limits:      avstypes.Limits{TimeMs: 1000, MemoryPages: 64, OutputBytes: 64, HttpAllowList: []string{"example.org"}},
+			Quorum:      avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.67")},
+			Aggregation: avstypes.Aggregation{Mode: avstypes.AGGREGATION_MODE_MEDIAN, AllowedSpread: sdkmath.LegacyMustNewDecFromStr("0.01")},
+			FeePerTask:  sdk.NewInt64Coin("uavs", 10),
+		},
+	}
+	builder := a.TxConfig().NewTxBuilder()
+	require.NoError(t, builder.SetMsgs(msg))
+	bz, err := a.TxConfig().TxEncoder()(builder.GetTx())
+	require.NoError(t, err)
+	decoded, err := a.TxConfig().TxDecoder()(bz)
+	require.NoError(t, err)
+	require.Equal(t, msg, decoded.GetMsgs()[0])
 }
 
 // TestBlockedAddrs checks that module accounts cannot receive bank sends, the

@@ -230,8 +230,17 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	filter, _ := cfg.ServiceFilter()
+	overrides := map[string][]byte{}
+	for digest, path := range cfg.ComponentOverrides {
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("component_overrides %s: %w", digest, err)
+		}
+		log.Warn("TESTING: running a local file instead of the chain's component; votes may disagree with other operators", "digest", digest, "file", path)
+		overrides[digest] = wasm
+	}
 	pipe, err := pipeline.New(client, exec, st, sub, tasks, cfg.ChainID, operator,
-		pipeline.WithServices(filter), pipeline.WithConcurrency(cfg.Concurrency),
+		pipeline.WithServices(filter), pipeline.WithConcurrency(cfg.Concurrency), pipeline.WithComponentOverrides(overrides),
 		pipeline.WithMetrics(statusMetrics{metrics, status}), pipeline.WithLogger(log.With("part", "pipeline")))
 	if err != nil {
 		return err

@@ -37,6 +37,10 @@ type Config struct {
 	// BatchDelay is how long the submitter waits after a block for more
 	// results before it sends that block's transaction.
 	BatchDelay string `toml:"batch_delay"`
+	// ComponentOverrides runs a local file instead of the chain's component
+	// of that digest: for testing a new build against live tasks. Votes from
+	// a different build will likely disagree with the other operators.
+	ComponentOverrides map[string]string `toml:"component_overrides"`
 }
 
 // Default returns the defaults for a sidecar next to a local devnet.
@@ -104,7 +108,14 @@ catch_up_blocks = {{.CatchUpBlocks}}
 
 # After a block, wait this long for more results before sending its vote tx.
 batch_delay = "{{.BatchDelay}}"
-`
+
+# Testing only: run a local file instead of the chain's component of a digest.
+# Your votes then come from code the other operators do not run.
+{{if .ComponentOverrides}}[component_overrides]
+{{range $d, $p := .ComponentOverrides}}"{{$d}}" = "{{$p}}"
+{{end}}{{else}}# [component_overrides]
+# "<component digest>" = "/path/to/build.wasm"
+{{end}}`
 
 // Render returns cfg as the commented TOML file.
 func Render(cfg Config) ([]byte, error) {
@@ -174,6 +185,19 @@ func setField(f reflect.Value, val string) error {
 			return err
 		}
 		f.SetFloat(x)
+	case reflect.Map:
+		m := map[string]string{}
+		for _, p := range strings.Split(val, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(p, "=")
+			if !ok {
+				return fmt.Errorf("%q: want KEY=VALUE pairs", p)
+			}
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		f.Set(reflect.ValueOf(m))
 	case reflect.Slice:
 		var parts []string
 		for _, p := range strings.Split(val, ",") {
@@ -253,10 +277,15 @@ func (c *Config) ExpandPaths() error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []*string{&c.KeyringDir, &c.DataDir, &c.CacheDir} {
-		if strings.HasPrefix(*p, "~/") {
-			*p = filepath.Join(home, (*p)[2:])
+	expand := func(p string) string {
+		if strings.HasPrefix(p, "~/") {
+			return filepath.Join(home, p[2:])
 		}
+		return p
+	}
+	c.KeyringDir, c.DataDir, c.CacheDir = expand(c.KeyringDir), expand(c.DataDir), expand(c.CacheDir)
+	for d, p := range c.ComponentOverrides {
+		c.ComponentOverrides[d] = expand(p)
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = filepath.Join(c.DataDir, "wazero-cache")

@@ -14,6 +14,7 @@ func TestRenderLoadRoundTrip(t *testing.T) {
 	cfg := config.Default()
 	cfg.RPCEndpoints = []string{"tcp://127.0.0.1:1", "tcp://127.0.0.1:2"}
 	cfg.Services = "1,4"
+	cfg.ComponentOverrides = map[string]string{"ab12": "/tmp/x.wasm"}
 	bz, err := config.Render(cfg)
 	require.NoError(t, err)
 	require.Contains(t, string(bz), "# Services to run")
@@ -26,6 +27,15 @@ func TestRenderLoadRoundTrip(t *testing.T) {
 	filter, err := got.ServiceFilter()
 	require.NoError(t, err)
 	require.Equal(t, map[uint64]bool{1: true, 4: true}, filter)
+
+	// Without overrides the table is only a commented example.
+	bz, err = config.Render(config.Default())
+	require.NoError(t, err)
+	require.Contains(t, string(bz), `# "<component digest>" = "/path/to/build.wasm"`)
+	require.NoError(t, os.WriteFile(path, bz, 0o600))
+	got, err = config.Load(path)
+	require.NoError(t, err)
+	require.Equal(t, config.Default(), got)
 }
 
 func TestEnvAndFlagOverride(t *testing.T) {
@@ -35,6 +45,8 @@ func TestEnvAndFlagOverride(t *testing.T) {
 	require.Equal(t, "operator2", cfg.KeyName)
 	require.Equal(t, 8, cfg.Concurrency)
 	require.Equal(t, []string{"a:1", "b:2"}, cfg.GRPCEndpoints)
+	require.NoError(t, cfg.Set("component_overrides", "d1=/a.wasm, d2=/b.wasm"))
+	require.Equal(t, map[string]string{"d1": "/a.wasm", "d2": "/b.wasm"}, cfg.ComponentOverrides)
 	require.NoError(t, cfg.Set("key_name", "operator3"))
 	require.Equal(t, "operator3", cfg.KeyName)
 	require.Error(t, cfg.Set("nope", "x"))

@@ -72,6 +72,7 @@ type Pipeline struct {
 	inflight   map[uint64]bool
 	attempts   map[uint64]int
 	components map[string][]byte
+	overrides  map[string][]byte
 }
 
 // Option configures a Pipeline.
@@ -79,6 +80,16 @@ type Option func(*Pipeline)
 
 // WithServices restricts the pipeline to these service ids (nil = all).
 func WithServices(ids map[uint64]bool) Option { return func(p *Pipeline) { p.services = ids } }
+
+// WithComponentOverrides runs local wasm instead of the chain's component of
+// a digest (testing a build against live tasks).
+func WithComponentOverrides(byDigest map[string][]byte) Option {
+	return func(p *Pipeline) {
+		for d, wasm := range byDigest {
+			p.overrides[d] = wasm
+		}
+	}
+}
 
 // WithConcurrency sets how many components run at once.
 func WithConcurrency(n int) Option { return func(p *Pipeline) { p.concurrency = n } }
@@ -97,7 +108,7 @@ func New(chain Chain, runner Runner, st Store, voter Voter, in <-chan watcher.Ta
 	p := &Pipeline{
 		chain: chain, runner: runner, store: st, voter: voter, tasks: in, chainID: chainID, operator: operator,
 		concurrency: 4, metrics: nopMetrics{}, log: slog.Default(),
-		inflight: map[uint64]bool{}, attempts: map[uint64]int{}, components: map[string][]byte{},
+		inflight: map[uint64]bool{}, attempts: map[uint64]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
 		retries: make(chan watcher.Task, 256),
 	}
 	for _, o := range opts {
@@ -224,7 +235,7 @@ func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
 	job := executor.Job{
 		TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
 		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime,
-		Input: task.Input, Config: svc.Manifest.Config,
+		Input: task.Input, Config: svc.Manifest.ConfigMap(),
 		Limits: executor.Limits{
 			Time: time.Duration(l.TimeMs) * time.Millisecond, MemoryPages: l.MemoryPages,
 			OutputBytes: l.OutputBytes, HTTPAllowList: l.HttpAllowList,
@@ -264,6 +275,9 @@ func (p *Pipeline) optedIn(ctx context.Context, serviceID uint64) (bool, error) 
 
 // component returns a component's wasm, fetched once and checked against its digest.
 func (p *Pipeline) component(ctx context.Context, digest string) ([]byte, error) {
+	if wasm, ok := p.overrides[digest]; ok {
+		return wasm, nil
+	}
 	p.mu.Lock()
 	wasm, ok := p.components[digest]
 	p.mu.Unlock()

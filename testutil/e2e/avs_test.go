@@ -41,7 +41,8 @@ func balance(t *testing.T, node *localnet.Node, addr string) int64 {
 
 // TestTaskLifecycleThroughCLI runs the x/avs flow on a real node with the real
 // CLI: store a component, create a service from a manifest file, register and
-// opt in three operators, open a paid task, vote until quorum, read the result,
+// opt in three operators, open a paid task, vote from the three operators' keys
+// until quorum, read the result,
 // and see bad input refused with the registered error.
 func TestTaskLifecycleThroughCLI(t *testing.T) {
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-tasks"})
@@ -67,7 +68,7 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
   "name": "square",
   "component_digest": %q,
   "limits": {"time_ms": "2000", "memory_pages": 64, "output_bytes": "1024"},
-  "quorum": {"threshold": "0.6", "weighting": "WEIGHTING_EQUAL", "min_operators": 2},
+  "quorum": {"threshold": "1", "weighting": "WEIGHTING_EQUAL", "min_operators": 3},
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "30",
   "fee_per_task": {"denom": "uavs", "amount": "300"}
@@ -111,7 +112,10 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 
 	res = node.Tx("operator2", "avs", "submit-results", taskID, "16")
 	require.Zero(t, res.Code, res.RawLog)
-	require.True(t, res.HasEvent(evTaskCompleted), "the second matching vote makes the quorum")
+	require.False(t, res.HasEvent(evTaskCompleted), "two of three is below a threshold of 1")
+	res = node.Tx("operator3", "avs", "submit-results", taskID, "16")
+	require.Zero(t, res.Code, res.RawLog)
+	require.True(t, res.HasEvent(evTaskCompleted), "the third matching vote makes the quorum")
 
 	var task struct {
 		Task struct {
@@ -125,7 +129,7 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	result, err := base64.StdEncoding.DecodeString(task.Task.Result)
 	require.NoError(t, err)
 	require.Equal(t, "16", string(result))
-	require.Equal(t, "2", task.Task.PowerFor)
+	require.Equal(t, "3", task.Task.PowerFor)
 
 	var votes struct {
 		Votes []struct {
@@ -133,8 +137,8 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 		} `json:"votes"`
 	}
 	node.Query(&votes, "avs", "task-votes", taskID)
-	require.Len(t, votes.Votes, 2)
-	require.Equal(t, before+150, balance(t, node, op1), "operator1 earns half the 300uavs fee")
+	require.Len(t, votes.Votes, 3)
+	require.Equal(t, before+100, balance(t, node, op1), "operator1 earns a third of the 300uavs fee")
 
 	var tasks struct {
 		Tasks []struct {

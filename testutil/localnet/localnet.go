@@ -231,14 +231,22 @@ func (n *Node) exec(ctx context.Context, args ...string) ([]byte, error) {
 // Query runs `avsd query ARGS -o json` against the node and decodes the result into v.
 func (n *Node) Query(v any, args ...string) {
 	n.t.Helper()
+	if out, err := n.TryQuery(v, args...); err != nil {
+		n.t.Fatalf("%v: %s", err, out)
+	}
+}
+
+// TryQuery is Query that returns the error (a not-found, say) instead of failing.
+func (n *Node) TryQuery(v any, args ...string) ([]byte, error) {
 	args = append(append([]string{"query"}, args...), "--node", n.NodeURI(), "-o", "json")
 	out, err := n.exec(context.Background(), args...)
 	if err != nil {
-		n.t.Fatal(err)
+		return out, err
 	}
 	if err := json.Unmarshal(out, v); err != nil {
-		n.t.Fatalf("decode %q: %v: %s", strings.Join(args, " "), err, out)
+		return out, fmt.Errorf("decode %q: %w", strings.Join(args, " "), err)
 	}
+	return out, nil
 }
 
 // TxResult is what the node reports for an included transaction.

@@ -14,7 +14,7 @@ import (
 func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	m := defaultManifest(s.storeComponent())
 	m.TaskTimeout = 20
-	m.Config = map[string]string{"PAIR": "ATOM/USD", "SOURCE": "x", "DEPTH": "3"}
+	m.Config = []types.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "SOURCE", Value: "x"}, {Key: "DEPTH", Value: "3"}}
 	id, ops := s.setupService(m, 4)
 	gated := defaultManifest(types.Digest(validWasm()))
 	gated.Admission = types.ADMISSION_ALLOWLIST

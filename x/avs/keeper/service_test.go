@@ -42,7 +42,7 @@ func (s *KeeperTestSuite) TestCreateService() {
 				m.Aggregation = types.Aggregation{Mode: types.AGGREGATION_MODE_MEDIAN, AllowedSpread: dec("0.01")}
 				m.Admission = types.ADMISSION_ALLOWLIST
 				m.HandlerContract = contractAddr("handler")
-				m.Config = map[string]string{"PAIR": "ATOM/USD", "_debug": "1"}
+				m.Config = []types.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "_debug", Value: "1"}}
 				m.Limits.HttpAllowList = []string{"api.example.com", "10.0.0.1:8080"}
 				m.FeePerTask = sdk.Coin{}
 				m.TaskTimeout = maxTimeout
@@ -189,28 +189,43 @@ func (s *KeeperTestSuite) TestCreateService() {
 			errText:  "memory_pages",
 		},
 		{
-			name:     "failure: config key is not an environment variable name",
-			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Config = map[string]string{"API-KEY": "x"} },
-			expErr:   types.ErrInvalidManifest,
-			errText:  "config key",
+			name: "failure: config key is not an environment variable name",
+			malleate: func(msg *types.MsgCreateService) {
+				msg.Manifest.Config = []types.ConfigEntry{{Key: "API-KEY", Value: "x"}}
+			},
+			expErr:  types.ErrInvalidManifest,
+			errText: "config key",
 		},
 		{
-			name:     "failure: config key starts with a digit",
-			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Config = map[string]string{"1KEY": "x"} },
-			expErr:   types.ErrInvalidManifest,
-			errText:  "config key",
+			name: "failure: config key starts with a digit",
+			malleate: func(msg *types.MsgCreateService) {
+				msg.Manifest.Config = []types.ConfigEntry{{Key: "1KEY", Value: "x"}}
+			},
+			expErr: types.ErrInvalidManifest,
 		},
 		{
-			name:     "failure: reserved AVS_ config key",
-			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Config = map[string]string{"AVS_TASK_ID": "1"} },
-			expErr:   types.ErrInvalidManifest,
-			errText:  "reserved",
+			name: "failure: config key given twice",
+			malleate: func(msg *types.MsgCreateService) {
+				msg.Manifest.Config = []types.ConfigEntry{{Key: "PAIR", Value: "a"}, {Key: "PAIR", Value: "b"}}
+			},
+			expErr:  types.ErrInvalidManifest,
+			errText: "config key",
 		},
 		{
-			name:     "failure: reserved avs_ config key in lower case",
-			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Config = map[string]string{"avs_task_id": "1"} },
-			expErr:   types.ErrInvalidManifest,
-			errText:  "reserved",
+			name: "failure: reserved AVS_ config key",
+			malleate: func(msg *types.MsgCreateService) {
+				msg.Manifest.Config = []types.ConfigEntry{{Key: "AVS_TASK_ID", Value: "1"}}
+			},
+			expErr:  types.ErrInvalidManifest,
+			errText: "reserved",
+		},
+		{
+			name: "failure: reserved avs_ config key in lower case",
+			malleate: func(msg *types.MsgCreateService) {
+				msg.Manifest.Config = []types.ConfigEntry{{Key: "avs_task_id", Value: "1"}}
+			},
+			expErr:  types.ErrInvalidManifest,
+			errText: "reserved",
 		},
 		{
 			name:     "failure: allow-list entry with a scheme",
@@ -317,13 +332,13 @@ func toAny[T any](in []T) []any {
 	return out
 }
 
-// A service with a config map must be written to state as the same bytes on
-// every node, whatever order Go iterates the map in.
+// A service with a config must be written to state as the same bytes on every
+// node (the config is a list, not a map, for that reason).
 func (s *KeeperTestSuite) TestServiceEncodingIsDeterministic() {
 	m := defaultManifest(s.storeComponent())
-	m.Config = map[string]string{}
-	for i := 0; i < 16; i++ {
-		m.Config[fmt.Sprintf("KEY_%02d", i)] = fmt.Sprintf("value %d", i)
+	m.Config = nil
+	for i := 15; i >= 0; i-- {
+		m.Config = append(m.Config, types.ConfigEntry{Key: fmt.Sprintf("KEY_%02d", i), Value: fmt.Sprintf("value %d", i)})
 	}
 	id := s.createService(m)
 	svc, err := s.keeper.Services.Get(s.ctx, id)

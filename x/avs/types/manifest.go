@@ -47,7 +47,13 @@ func (m ServiceManifest) ValidateBasic(p Params) error {
 		return fail("config has %d entries, at most %d allowed", len(m.Config), MaxConfigEntries)
 	}
 	configBytes := 0
-	for k, v := range m.Config {
+	seen := make(map[string]bool, len(m.Config))
+	for _, e := range m.Config {
+		k, v := e.Key, e.Value
+		if seen[k] {
+			return fail("config key %q appears twice", k)
+		}
+		seen[k] = true
 		if !envKeyRe.MatchString(k) {
 			return fail("config key %q is not a valid environment variable name", k)
 		}
@@ -134,6 +140,15 @@ func validateFee(c sdk.Coin) error {
 		return fmt.Errorf("amount must not be negative")
 	}
 	return nil
+}
+
+// ConfigMap returns the config entries as a map (keys are unique once validated).
+func (m ServiceManifest) ConfigMap() map[string]string {
+	out := make(map[string]string, len(m.Config))
+	for _, e := range m.Config {
+		out[e.Key] = e.Value
+	}
+	return out
 }
 
 // IsFree reports whether a fee is the zero coin.

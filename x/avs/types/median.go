@@ -1,6 +1,7 @@
 package types
 
 import (
+	"math/big"
 	"sort"
 	"strings"
 
@@ -8,8 +9,15 @@ import (
 	sdkmath "cosmossdk.io/math"
 )
 
+// maxNumericResult bounds a MEDIAN vote's magnitude (exclusive). LegacyDec
+// itself accepts up to 2^256, but the difference of two such votes then
+// overflows and panics in WithinSpread; below 10^60 every sum, difference and
+// spread product of two votes stays in range.
+var maxNumericResult = sdkmath.LegacyNewDecFromBigInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(60), nil))
+
 // ParseNumericResult reads a MEDIAN vote: a decimal number, optionally with
-// surrounding whitespace (a trailing newline from a component is common).
+// surrounding whitespace (a trailing newline from a component is common),
+// whose absolute value is below 10^60.
 func ParseNumericResult(b []byte) (sdkmath.LegacyDec, error) {
 	s := strings.TrimSpace(string(b))
 	if s == "" {
@@ -18,6 +26,9 @@ func ParseNumericResult(b []byte) (sdkmath.LegacyDec, error) {
 	d, err := sdkmath.LegacyNewDecFromStr(s)
 	if err != nil {
 		return sdkmath.LegacyDec{}, errorsmod.Wrapf(ErrInvalidResult, "MEDIAN result %q is not a decimal number", truncate(s, 64))
+	}
+	if d.Abs().GTE(maxNumericResult) {
+		return sdkmath.LegacyDec{}, errorsmod.Wrapf(ErrInvalidResult, "MEDIAN result %q: magnitude must be below 1e60", truncate(s, 64))
 	}
 	return d, nil
 }

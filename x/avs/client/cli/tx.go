@@ -95,7 +95,7 @@ const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceMa
 {
   "name": "square",
   "component_digest": "<sha256 hex printed by store-component>",
-  "config": {"GREETING": "hello"},
+  "config": [{"key": "GREETING", "value": "hello"}],
   "limits": {"time_ms": "2000", "memory_pages": 64, "output_bytes": "1024", "http_allow_list": []},
   "quorum": {"threshold": "0.67", "weighting": "WEIGHTING_EQUAL", "min_operators": 1},
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT", "allowed_spread": "0"},

@@ -1,0 +1,205 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/testutil/localnet"
+)
+
+// component returns the path of a committed example component.
+func component(name string) string {
+	return filepath.Join(localnet.RepoRoot(), "components", name, name+".wasm")
+}
+
+// writeWasm writes wasm bytes into the test's temp dir.
+func writeWasm(t *testing.T, name string, wasm []byte) string {
+	p := filepath.Join(t.TempDir(), name+".wasm")
+	require.NoError(t, os.WriteFile(p, wasm, 0o600))
+	return p
+}
+
+func storeComponent(t *testing.T, node *localnet.Node, path string) string {
+	res := node.Tx("alice", "avs", "store-component", path)
+	require.Zero(t, res.Code, res.RawLog)
+	digest := res.Attribute(evComponentStored, "digest")
+	require.Len(t, digest, 64)
+	return digest
+}
+
+// manifest is the part of a service manifest the tests vary.
+type manifest struct {
+	Name        string
+	Digest      string
+	Threshold   string
+	MinOps      int
+	TimeMs      int
+	Pages       int
+	Timeout     int
+	AllowHosts  []string
+	Config      map[string]string
+	Aggregation string
+	Spread      string
+}
+
+func createService(t *testing.T, node *localnet.Node, m manifest) string {
+	if m.Threshold == "" {
+		m.Threshold = "1"
+	}
+	if m.TimeMs == 0 {
+		m.TimeMs = 5000
+	}
+	if m.Pages == 0 {
+		m.Pages = 512
+	}
+	if m.Timeout == 0 {
+		m.Timeout = 40
+	}
+	if m.Aggregation == "" {
+		m.Aggregation = "AGGREGATION_MODE_EXACT"
+	}
+	if m.Spread == "" {
+		m.Spread = "0"
+	}
+	body := map[string]any{
+		"name":             m.Name,
+		"component_digest": m.Digest,
+		"limits": map[string]any{
+			"time_ms": strconv.Itoa(m.TimeMs), "memory_pages": m.Pages, "output_bytes": "1024",
+			"http_allow_list": m.AllowHosts,
+		},
+		"quorum":       map[string]any{"threshold": m.Threshold, "weighting": "WEIGHTING_EQUAL", "min_operators": m.MinOps},
+		"aggregation":  map[string]any{"mode": m.Aggregation, "allowed_spread": m.Spread},
+		"task_timeout": strconv.Itoa(m.Timeout),
+		"fee_per_task": map[string]any{"denom": "uavs", "amount": "300"},
+	}
+	var config []map[string]string
+	for k, v := range m.Config {
+		config = append(config, map[string]string{"key": k, "value": v})
+	}
+	body["config"] = config
+	bz, err := json.Marshal(body)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), m.Name+".json")
+	require.NoError(t, os.WriteFile(path, bz, 0o600))
+	res := node.Tx("alice", "avs", "create-service", path)
+	require.Zero(t, res.Code, res.RawLog)
+	id := res.Attribute(evServiceCreated, "service_id")
+	require.NotEmpty(t, id)
+	return id
+}
+
+// optIn registers (once) and opts in each operator key.
+func optIn(t *testing.T, node *localnet.Node, service string, keys ...string) {
+	for _, k := range keys {
+		var op struct{}
+		if _, err := node.TryQuery(&op, "avs", "operator", node.KeyAddress(k)); err != nil {
+			require.Zero(t, node.Tx(k, "avs", "register-operator", k).Code)
+		}
+		require.Zero(t, node.Tx(k, "avs", "opt-in", service).Code)
+	}
+}
+
+func createTask(t *testing.T, node *localnet.Node, service, input string) string {
+	res := node.Tx("bob", "avs", "create-task", service, input, "--fee", "300uavs")
+	require.Zero(t, res.Code, res.RawLog)
+	id := res.Attribute(evTaskCreated, "task_id")
+	require.NotEmpty(t, id)
+	return id
+}
+
+type taskView struct {
+	ID            string `json:"id"`
+	Status        string `json:"status"`
+	Result        string `json:"result"`
+	ResultDigest  string `json:"result_digest"`
+	CreatedHeight string `json:"created_height"`
+	EndedHeight   string `json:"ended_height"`
+	PowerFor      string `json:"power_for"`
+}
+
+func (v taskView) ResultString(t *testing.T) string {
+	b, err := base64.StdEncoding.DecodeString(v.Result)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// Blocks is how many blocks the task took from creation to its end.
+func (v taskView) Blocks(t *testing.T) int {
+	c, err := strconv.Atoi(v.CreatedHeight)
+	require.NoError(t, err)
+	e, err := strconv.Atoi(v.EndedHeight)
+	require.NoError(t, err)
+	return e - c
+}
+
+func getTask(node *localnet.Node, id string) taskView {
+	var out struct {
+		Task taskView `json:"task"`
+	}
+	node.Query(&out, "avs", "task", id)
+	return out.Task
+}
+
+// waitTask waits until a task leaves PENDING.
+func waitTask(t *testing.T, node *localnet.Node, id string, timeout time.Duration) taskView {
+	deadline := time.Now().Add(timeout)
+	for {
+		v := getTask(node, id)
+		if v.Status != "TASK_STATUS_PENDING" {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s still pending after %s", id, timeout)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+type voteView struct {
+	Operator string `json:"operator"`
+	Digest   string `json:"digest"`
+	Late     bool   `json:"late"`
+}
+
+func taskVotes(node *localnet.Node, id string) []voteView {
+	var out struct {
+		Votes []voteView `json:"votes"`
+	}
+	node.Query(&out, "avs", "task-votes", id)
+	return out.Votes
+}
+
+// waitVotes waits until a task has n votes.
+func waitVotes(t *testing.T, node *localnet.Node, id string, n int, timeout time.Duration) []voteView {
+	deadline := time.Now().Add(timeout)
+	for {
+		v := taskVotes(node, id)
+		if len(v) >= n {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s has %d votes after %s, want %d", id, len(v), timeout, n)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func logSidecars(t *testing.T, sidecars ...*localnet.Sidecar) {
+	if !t.Failed() {
+		return
+	}
+	for _, s := range sidecars {
+		t.Logf("--- sidecar %s log ---\n%s", s.Key, s.Log())
+	}
+}

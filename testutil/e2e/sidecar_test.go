@@ -1,0 +1,169 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/testutil/localnet"
+)
+
+var operators = []string{"operator1", "operator2", "operator3"}
+
+// TestSidecarsSquare: three sidecars run the Go square component for tasks
+// created after they start, and all three must agree (threshold 1).
+func TestSidecarsSquare(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-square"})
+	digest := storeComponent(t, node, component("square"))
+	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "1", MinOps: 3})
+	optIn(t, node, service, operators...)
+	var sidecars []*localnet.Sidecar
+	for _, op := range operators {
+		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
+	}
+	defer logSidecars(t, sidecars...)
+
+	inputs := map[string]string{}
+	for _, in := range []int{4, 7, 12} {
+		inputs[createTask(t, node, service, fmt.Sprint(in))] = fmt.Sprint(in * in)
+	}
+	for id, want := range inputs {
+		v := waitTask(t, node, id, 60*time.Second)
+		require.Equal(t, "TASK_STATUS_COMPLETED", v.Status, "task %s", id)
+		require.Equal(t, want, v.ResultString(t), "task %s", id)
+		require.Equal(t, "3", v.PowerFor)
+		t.Logf("task %s: %s in %d block(s)", id, want, v.Blocks(t))
+	}
+	for _, s := range sidecars {
+		require.EqualValues(t, 3, s.Metric("avs_sidecar_tasks_executed_total"), s.Key)
+		require.Eventually(t, func() bool { return s.Metric("avs_sidecar_votes_included_total") == 3 }, 20*time.Second, 200*time.Millisecond, s.Key)
+		require.Zero(t, s.Metric("avs_sidecar_votes_rejected_total"), s.Key)
+	}
+}
+
+// TestWrongComponentOutvoted: operator3 runs a component that always answers
+// 17; the two honest operators make the quorum and 16 is accepted.
+func TestWrongComponentOutvoted(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-wrong"})
+	digest := storeComponent(t, node, component("square-rust"))
+	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "0.66", MinOps: 2})
+	optIn(t, node, service, operators...)
+	wrong := writeWasm(t, "wrong", avstest.FixedOutput("17"))
+	sidecars := []*localnet.Sidecar{
+		node.StartSidecar("operator1", localnet.SidecarOptions{}),
+		node.StartSidecar("operator2", localnet.SidecarOptions{}),
+		node.StartSidecar("operator3", localnet.SidecarOptions{ComponentOverrides: map[string]string{digest: wrong}}),
+	}
+	defer logSidecars(t, sidecars...)
+
+	id := createTask(t, node, service, "4")
+	v := waitTask(t, node, id, 60*time.Second)
+	require.Equal(t, "TASK_STATUS_COMPLETED", v.Status)
+	require.Equal(t, "16", v.ResultString(t))
+	require.Equal(t, "2", v.PowerFor)
+
+	votes := waitVotes(t, node, id, 3, 30*time.Second)
+	wrongOp := node.KeyAddress("operator3")
+	for _, vote := range votes {
+		if vote.Operator == wrongOp {
+			require.NotEqual(t, v.ResultDigest, vote.Digest, "the wrong component's vote lost")
+		} else {
+			require.Equal(t, v.ResultDigest, vote.Digest)
+		}
+	}
+}
+
+// TestSidecarRestartCatchesUp: operator1's sidecar is killed, tasks are
+// created while it is down (threshold 1, so they wait for it), and once
+// restarted it catches up from its cursor: every task gets its vote, none twice.
+func TestSidecarRestartCatchesUp(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-restart"})
+	digest := storeComponent(t, node, component("square-rust"))
+	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "1", MinOps: 3, Timeout: 60})
+	optIn(t, node, service, operators...)
+	var sidecars []*localnet.Sidecar
+	for _, op := range operators {
+		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
+	}
+	defer logSidecars(t, sidecars...)
+
+	first := createTask(t, node, service, "3")
+	require.Equal(t, "9", waitTask(t, node, first, 60*time.Second).ResultString(t))
+
+	sidecars[0].Kill()
+	var ids []string
+	for i := 1; i <= 4; i++ {
+		ids = append(ids, createTask(t, node, service, fmt.Sprint(i*10)))
+	}
+	for _, id := range ids {
+		waitVotes(t, node, id, 2, 30*time.Second)
+		require.Equal(t, "TASK_STATUS_PENDING", getTask(node, id).Status, "task %s waits for operator1", id)
+	}
+
+	sidecars[0].Start()
+	for i, id := range ids {
+		v := waitTask(t, node, id, 60*time.Second)
+		require.Equal(t, "TASK_STATUS_COMPLETED", v.Status)
+		require.Equal(t, fmt.Sprint((i+1)*10*(i+1)*10), v.ResultString(t))
+		votes := taskVotes(node, id)
+		require.Len(t, votes, 3, "task %s", id)
+		seen := map[string]bool{}
+		for _, vote := range votes {
+			require.False(t, seen[vote.Operator], "two votes from %s", vote.Operator)
+			seen[vote.Operator] = true
+		}
+	}
+	// After the restart operator1 sent exactly the four missed votes, and the
+	// chain refused none of any sidecar's votes (a duplicate would be refused).
+	require.Eventually(t, func() bool { return sidecars[0].Metric("avs_sidecar_votes_included_total") == 4 }, 20*time.Second, 200*time.Millisecond)
+	for _, s := range sidecars {
+		require.Zero(t, s.Metric("avs_sidecar_votes_rejected_total"), s.Key)
+	}
+}
+
+// TestBadComponentsDoNotStopSidecar: a component that loops, one that eats
+// memory and one that fetches from a host off its allow-list each fail without
+// a vote, and the same sidecar then answers a square task.
+func TestBadComponentsDoNotStopSidecar(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte(`{"price": 101.5}`))
+	}))
+	defer srv.Close()
+
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-bad"})
+	loop := createService(t, node, manifest{Name: "loop", Digest: storeComponent(t, node, writeWasm(t, "loop", avstest.Loop())), TimeMs: 300, Timeout: 8})
+	hog := createService(t, node, manifest{Name: "hog", Digest: storeComponent(t, node, writeWasm(t, "hog", avstest.MemoryHog())), Pages: 32, Timeout: 8})
+	oracle := createService(t, node, manifest{
+		Name: "oracle", Digest: storeComponent(t, node, component("price-oracle")), Timeout: 8,
+		AllowHosts: []string{"prices.example.org"}, Config: map[string]string{"PRICE_URL": srv.URL + "/price"},
+	})
+	square := createService(t, node, manifest{Name: "square", Digest: storeComponent(t, node, component("square-rust"))})
+	for _, svc := range []string{loop, hog, oracle, square} {
+		optIn(t, node, svc, "operator1")
+	}
+	sc := node.StartSidecar("operator1", localnet.SidecarOptions{})
+	defer logSidecars(t, sc)
+
+	bad := []string{createTask(t, node, loop, "x"), createTask(t, node, hog, "x"), createTask(t, node, oracle, "")}
+	for _, id := range bad {
+		require.Equal(t, "TASK_STATUS_EXPIRED", waitTask(t, node, id, 60*time.Second).Status, "task %s gets no vote", id)
+		require.Empty(t, taskVotes(node, id))
+	}
+	require.EqualValues(t, 1, sc.Metric(`avs_sidecar_tasks_failed_total{reason="timeout"}`), "the loop hit the time limit")
+	require.EqualValues(t, 3, sc.Metric("avs_sidecar_tasks_failed_total"), "the loop, the memory hog and the oracle failed")
+	require.Zero(t, hits.Load(), "http_fetch never reached a host off the allow-list")
+
+	id := createTask(t, node, square, "9")
+	v := waitTask(t, node, id, 60*time.Second)
+	require.Equal(t, "81", v.ResultString(t), "the sidecar survived its bad components")
+}

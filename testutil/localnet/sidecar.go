@@ -1,0 +1,201 @@
+package localnet
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	sidecarOnce sync.Once
+	sidecarPath string
+	sidecarErr  error
+)
+
+// SidecarBinary returns the avs-sidecar binary: $AVS_SIDECAR when set (make
+// test-e2e sets it), otherwise one built once per test process.
+func SidecarBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("AVS_SIDECAR"); p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(RepoRoot(), p)
+		}
+		return p
+	}
+	sidecarOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "avs-sidecar-e2e-bin")
+		if err != nil {
+			sidecarErr = err
+			return
+		}
+		sidecarPath = filepath.Join(dir, "avs-sidecar")
+		cmd := exec.Command("go", "build", "-o", sidecarPath, "./cmd/avs-sidecar")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			sidecarErr = fmt.Errorf("go build ./cmd/avs-sidecar: %v\n%s", err, out)
+		}
+	})
+	if sidecarErr != nil {
+		t.Fatal(sidecarErr)
+	}
+	return sidecarPath
+}
+
+// Sidecar is one running avs-sidecar for an operator key of the node's keyring.
+type Sidecar struct {
+	t       testing.TB
+	Bin     string
+	Home    string
+	Key     string
+	Metrics string // host:port of /metrics
+	cmd     *exec.Cmd
+	done    chan struct{}
+	logFile *os.File
+}
+
+// SidecarOptions change a sidecar's config.
+type SidecarOptions struct {
+	// ComponentOverrides maps a component digest to a local wasm file.
+	ComponentOverrides map[string]string
+}
+
+// StartSidecar writes a config with `avs-sidecar init` for key and starts the
+// sidecar; it is stopped when the test ends.
+func (n *Node) StartSidecar(key string, opts SidecarOptions) *Sidecar {
+	n.t.Helper()
+	port := FreePorts(n.t, 1)[0]
+	s := &Sidecar{
+		t: n.t, Bin: SidecarBinary(n.t), Home: filepath.Join(n.t.TempDir(), "sidecar-"+key), Key: key,
+		Metrics: fmt.Sprintf("127.0.0.1:%d", port),
+	}
+	args := []string{"init", "--home", s.Home, "--chain-id", n.ChainID,
+		"--rpc", n.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", n.GRPCPort),
+		"--key", key, "--keyring-backend", "test", "--keyring-dir", n.Home, "--metrics-addr", s.Metrics}
+	if out, err := exec.Command(s.Bin, args...).CombinedOutput(); err != nil {
+		n.t.Fatalf("avs-sidecar init: %v\n%s", err, out)
+	}
+	if len(opts.ComponentOverrides) > 0 {
+		var b strings.Builder
+		b.WriteString("\n[component_overrides]\n")
+		for d, p := range opts.ComponentOverrides {
+			fmt.Fprintf(&b, "%q = %q\n", d, p)
+		}
+		cfgPath := filepath.Join(s.Home, "sidecar.toml")
+		bz, err := os.ReadFile(cfgPath)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		bz = bytes.ReplaceAll(bz, []byte("# [component_overrides]\n"), nil)
+		if err := os.WriteFile(cfgPath, append(bz, b.String()...), 0o600); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	s.Start()
+	n.t.Cleanup(s.Stop)
+	return s
+}
+
+// Start (re)starts the process, appending to its log.
+func (s *Sidecar) Start() {
+	s.t.Helper()
+	f, err := os.OpenFile(filepath.Join(s.Home, "sidecar.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.logFile = f
+	s.cmd = exec.Command(s.Bin, "start", "--home", s.Home)
+	s.cmd.Stdout, s.cmd.Stderr = f, f
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start sidecar %s: %v", s.Key, err)
+	}
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + s.Metrics + "/status"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-s.done:
+			s.t.Fatalf("sidecar %s exited at start:\n%s", s.Key, s.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("sidecar %s did not serve /status in 30s:\n%s", s.Key, s.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM and waits; what is left after 10s is killed.
+func (s *Sidecar) Stop() { s.signal(syscall.SIGTERM) }
+
+// Kill kills the process at once (a crash).
+func (s *Sidecar) Kill() { s.signal(syscall.SIGKILL) }
+
+func (s *Sidecar) signal(sig syscall.Signal) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+	default:
+		_ = syscall.Kill(-s.cmd.Process.Pid, sig)
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+	}
+	if s.logFile != nil {
+		_ = s.logFile.Close()
+		s.logFile = nil
+	}
+}
+
+// Log returns the sidecar's log so far.
+func (s *Sidecar) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.Home, "sidecar.log"))
+	return string(b)
+}
+
+// Metric returns the sum of a Prometheus metric's samples (0 when absent).
+func (s *Sidecar) Metric(name string) float64 {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.Metrics + "/metrics")
+	if err != nil {
+		s.t.Fatalf("scrape %s: %v", s.Key, err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest := line[len(name):]
+		if rest != "" && rest[0] != ' ' && rest[0] != '{' {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
+}

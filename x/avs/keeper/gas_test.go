@@ -1,0 +1,201 @@
+package keeper_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/log"
+	storetypes "cosmossdk.io/store/types"
+
+	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/testutil"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	"github.com/cosmos/cosmos-sdk/x/auth"
+	authkeeper "github.com/cosmos/cosmos-sdk/x/auth/keeper"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/cosmos-sdk/x/bank"
+	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
+	banktestutil "github.com/cosmos/cosmos-sdk/x/bank/testutil"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	minttypes "github.com/cosmos/cosmos-sdk/x/mint/types"
+
+	"github.com/avschain/avschain/x/avs"
+	"github.com/avschain/avschain/x/avs/keeper"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// The gas figures of the x/avs README come from these benchmarks. Unlike the
+// suite they run on the real x/auth and x/bank keepers, so that the fee escrow
+// and the payouts cost what they cost on chain. Only the msg server is
+// measured: a transaction adds the ante handler's (signature, tx size) on top.
+
+// gasEnv is x/avs wired to real auth and bank keepers, with an EXACT service
+// (threshold 0.6: 3 of its 4 operators complete a task) and a funded creator.
+type gasEnv struct {
+	tb        testing.TB
+	ctx       sdk.Context
+	msgServer types.MsgServer
+	service   uint64
+	ops       []string
+	creator   string
+}
+
+func newGasEnv(tb testing.TB) *gasEnv {
+	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey)
+	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).WithBlockHeight(10)
+	cdc := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, avs.AppModuleBasic{}).Codec
+	authority := addrOf(authtypes.NewModuleAddress("gov"))
+	ak := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
+		map[string][]string{minttypes.ModuleName: {authtypes.Minter}, types.ModuleName: nil}, bech32, "avs", authority)
+	bk := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), ak, nil, authority, log.NewNopLogger())
+	require.NoError(tb, bk.SetParams(ctx, banktypes.DefaultParams()))
+	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), bech32, bk, authority)
+	require.NoError(tb, k.InitGenesis(ctx, types.DefaultGenesis()))
+	e := &gasEnv{tb: tb, ctx: ctx, msgServer: keeper.NewMsgServerImpl(k), creator: addr("creator")}
+
+	// the creator and the operators have accounts, as signers of earlier txs do
+	require.NoError(tb, banktestutil.FundAccount(ctx, bk, acc("creator"), sdk.NewCoins(sdk.NewInt64Coin(denom, creatorFunds))))
+	st, err := e.msgServer.StoreComponent(ctx, &types.MsgStoreComponent{Sender: addr("owner"), Wasm: validWasm()})
+	require.NoError(tb, err)
+	m := defaultManifest(st.Digest)
+	m.Quorum.Threshold = dec("0.6")
+	svc, err := e.msgServer.CreateService(ctx, &types.MsgCreateService{Owner: addr("owner"), Manifest: m})
+	require.NoError(tb, err)
+	e.service = svc.ServiceId
+	for i := 1; i <= 4; i++ {
+		name := fmt.Sprintf("op%d", i)
+		require.NoError(tb, banktestutil.FundAccount(ctx, bk, acc(name), sdk.NewCoins(sdk.NewInt64Coin(denom, 1))))
+		_, err := e.msgServer.RegisterOperator(ctx, &types.MsgRegisterOperator{Operator: addr(name), Moniker: name})
+		require.NoError(tb, err)
+		_, err = e.msgServer.OptIn(ctx, &types.MsgOptIn{Operator: addr(name), ServiceId: e.service})
+		require.NoError(tb, err)
+		e.ops = append(e.ops, addr(name))
+	}
+	return e
+}
+
+func (e *gasEnv) createTaskMsg() *types.MsgCreateTask {
+	return &types.MsgCreateTask{Creator: e.creator, ServiceId: e.service, Input: []byte("input"), Fee: sdk.NewInt64Coin(denom, defaultFee)}
+}
+
+// tasks opens n tasks; if prevoted, op2 and op3 vote "A" on each, so that
+// one more "A" completes it.
+func (e *gasEnv) tasks(n int, prevoted bool) []uint64 {
+	ids := make([]uint64, n)
+	for i := range ids {
+		res, err := e.msgServer.CreateTask(e.ctx, e.createTaskMsg())
+		require.NoError(e.tb, err)
+		ids[i] = res.TaskId
+	}
+	if prevoted {
+		for _, op := range e.ops[1:3] {
+			_, err := e.msgServer.SubmitResults(e.ctx, votes(op, ids))
+			require.NoError(e.tb, err)
+		}
+	}
+	return ids
+}
+
+func votes(op string, ids []uint64) *types.MsgSubmitResults {
+	msg := &types.MsgSubmitResults{Operator: op}
+	for _, id := range ids {
+		msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Result: []byte("A")})
+	}
+	return msg
+}
+
+// metered returns the context with a fresh gas meter and the SDK's default
+// KV and transient gas costs, as a DeliverTx context has.
+func (e *gasEnv) metered() sdk.Context {
+	return e.ctx.WithGasMeter(storetypes.NewGasMeter(1 << 40)).
+		WithKVGasConfig(storetypes.KVGasConfig()).
+		WithTransientKVGasConfig(storetypes.TransientGasConfig())
+}
+
+// createTaskGas is the gas of one MsgCreateTask; the epoch's first task also
+// takes the service's power snapshot.
+func createTaskGas(tb testing.TB, firstOfEpoch bool) uint64 {
+	e := newGasEnv(tb)
+	if !firstOfEpoch {
+		e.tasks(1, false)
+	}
+	ctx := e.metered()
+	_, err := e.msgServer.CreateTask(ctx, e.createTaskMsg())
+	require.NoError(tb, err)
+	return ctx.GasMeter().GasConsumed()
+}
+
+// submitGas is the gas of one MsgSubmitResults from op1 carrying n votes on
+// n distinct pending tasks; each vote completes its task if completing.
+func submitGas(tb testing.TB, n int, completing bool) uint64 {
+	e := newGasEnv(tb)
+	ids := e.tasks(n, completing)
+	ctx := e.metered()
+	res, err := e.msgServer.SubmitResults(ctx, votes(e.ops[0], ids))
+	require.NoError(tb, err)
+	want := types.TASK_STATUS_PENDING
+	if completing {
+		want = types.TASK_STATUS_COMPLETED
+	}
+	for _, o := range res.Outcomes {
+		require.True(tb, o.Accepted, o.Error)
+		require.Equal(tb, want, o.TaskStatus)
+	}
+	return ctx.GasMeter().GasConsumed()
+}
+
+func BenchmarkCreateTaskGas(b *testing.B) {
+	for _, first := range []bool{true, false} {
+		name := "later_in_epoch"
+		if first {
+			name = "first_of_epoch"
+		}
+		b.Run(name, func(b *testing.B) {
+			var gas uint64
+			for i := 0; i < b.N; i++ {
+				gas = createTaskGas(b, first)
+			}
+			b.ReportMetric(float64(gas), "gas/op")
+		})
+	}
+}
+
+// BenchmarkSubmitResultsGas reports the gas of a batch of N votes and the
+// marginal gas per vote, (gas(N) - gas(1)) / (N - 1).
+func BenchmarkSubmitResultsGas(b *testing.B) {
+	for _, completing := range []bool{false, true} {
+		kind := "pending"
+		if completing {
+			kind = "completing"
+		}
+		var one uint64
+		for _, n := range []int{1, 10, 50} {
+			b.Run(fmt.Sprintf("%s/votes=%d", kind, n), func(b *testing.B) {
+				var gas uint64
+				for i := 0; i < b.N; i++ {
+					gas = submitGas(b, n, completing)
+				}
+				b.ReportMetric(float64(gas), "gas/op")
+				if n == 1 {
+					one = gas
+				} else if one > 0 {
+					b.ReportMetric(float64(gas-one)/float64(n-1), "gas/vote")
+				}
+			})
+		}
+	}
+}
+
+// TestGasFigures keeps the benchmarks' setup working and pins the order of
+// magnitude of the figures in the README.
+func TestGasFigures(t *testing.T) {
+	require.Less(t, createTaskGas(t, false), createTaskGas(t, true), "the epoch's first task takes the snapshot")
+	one, ten := submitGas(t, 1, false), submitGas(t, 10, false)
+	require.Less(t, one, ten)
+	oneC, tenC := submitGas(t, 1, true), submitGas(t, 10, true)
+	require.Less(t, ten, tenC, "a completing vote pays the fee and writes more")
+	t.Logf("create task %d; 1 vote %d, 10 votes %d; completing: 1 vote %d, 10 votes %d", createTaskGas(t, false), one, ten, oneC, tenC)
+}
