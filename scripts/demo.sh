@@ -53,7 +53,16 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# --- build what is missing ---------------------------------------------------
+# --- tools and builds that are missing -------------------------------------------
+for tool in jq curl; do
+  command -v "$tool" >/dev/null && continue
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $tool (apt-get)"
+    (apt-get update -qq && apt-get install -y -qq "$tool") >/dev/null || fail "could not install $tool"
+  else
+    fail "$tool is needed: install it (e.g. 'sudo apt-get install -y $tool') and run again"
+  fi
+done
 if [ ! -x "$AVSD" ] || [ ! -x "$SIDECAR" ]; then
   say "building avsd and avs-sidecar (first run: a few minutes)"
   make -C "$ROOT" build >/dev/null
@@ -162,3 +171,34 @@ say "result: square($INPUT) = $RESULT"
 echo "    agreed:  ${names# } (power $(jq -r .task.power_for <<<"$task") of $(jq -r .task.power_total <<<"$task"))"
 echo "    took:    $((ENDED - CREATED)) block(s) (created at $CREATED, completed at $ENDED)"
 [ "$RESULT" = $((INPUT * INPUT)) ] || fail "expected $((INPUT * INPUT))"
+
+# --- optional: more tasks, for the latency figures (scripts/bench/e2e-latency.sh) ---
+EXTRA=$(( ${AVS_DEMO_TASKS:-1} - 1 ))
+if [ "$EXTRA" -gt 0 ]; then
+  say "creating $EXTRA more tasks for latency figures"
+  ids=()
+  for i in $(seq 1 "$EXTRA"); do
+    res=$(tx avs create-task "$SERVICE" "$i" --fee 300uavs --from bob)
+    ids+=("$(event_attr "$res" avschain.avs.v1.EventTaskCreated task_id)")
+    printf '.'
+  done
+  echo
+  blocks=("$((ENDED - CREATED))")
+  for id in "${ids[@]}"; do
+    for _ in $(seq 1 120); do
+      task=$(avsd q avs task "$id" -o json)
+      [ "$(jq -r .task.status <<<"$task")" = TASK_STATUS_PENDING ] || break
+      sleep 0.5
+    done
+    [ "$(jq -r .task.status <<<"$task")" = TASK_STATUS_COMPLETED ] || fail "task $id did not complete"
+    blocks+=("$(( $(jq -r .task.ended_height <<<"$task") - $(jq -r .task.created_height <<<"$task") ))")
+  done
+  sorted=$(printf '%s\n' "${blocks[@]}" | sort -n)
+  n=${#blocks[@]}
+  p50=$(sed -n "$(( (n + 1) / 2 ))p" <<<"$sorted")
+  p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" <<<"$sorted")
+  say "latency over $n tasks, 3 operators, 1 s blocks: p50 $p50 block(s), p99 $p99, max $(tail -n1 <<<"$sorted")"
+  printf '    histogram (blocks: tasks):'
+  uniq -c <<<"$sorted" | awk '{printf " %s:%s", $2, $1}'
+  echo
+fi

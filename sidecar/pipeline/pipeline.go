@@ -31,6 +31,7 @@ type Chain interface {
 // Runner runs a component.
 type Runner interface {
 	Run(ctx context.Context, job executor.Job, wasm []byte) (executor.Result, error)
+	Prepare(ctx context.Context, wasm []byte, pages uint32) error
 }
 
 // Store remembers executions and submissions.
@@ -127,6 +128,7 @@ const maxAttempts = 20
 // that fails for a transient reason (the chain could not be read) is retried
 // with backoff.
 func (p *Pipeline) Start(ctx context.Context) error {
+	go p.warm(ctx)
 	sem := make(chan struct{}, p.concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -156,6 +158,35 @@ func (p *Pipeline) Start(ctx context.Context) error {
 				p.retryLater(ctx, t, err)
 			}
 		}()
+	}
+}
+
+// warm fetches and compiles the components of the operator's services at
+// start, so their first tasks run at once. Failures only cost that speed-up.
+func (p *Pipeline) warm(ctx context.Context) {
+	ids, err := p.chain.OperatorServices(ctx, p.operator)
+	if err != nil {
+		p.log.Warn("could not list the operator's services to precompile their components", "err", err)
+		return
+	}
+	for _, id := range ids {
+		if p.services != nil && !p.services[id] {
+			continue
+		}
+		svc, err := p.chain.Service(ctx, id)
+		if err != nil {
+			continue
+		}
+		wasm, err := p.component(ctx, svc.Manifest.ComponentDigest)
+		if err != nil {
+			continue
+		}
+		start := time.Now()
+		if err := p.runner.Prepare(ctx, wasm, svc.Manifest.Limits.MemoryPages); err != nil {
+			p.log.Warn("precompiling a component failed", "service", id, "err", err)
+			continue
+		}
+		p.log.Info("component ready", "service", id, "digest", svc.Manifest.ComponentDigest, "took", time.Since(start))
 	}
 }
 
