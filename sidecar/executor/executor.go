@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,10 @@ type Limits struct {
 
 // Job is one task to run.
 type Job struct {
+	// Digest is the component's hex sha256, known to the caller; it keys the
+	// compiled-module cache so that Run does not hash megabytes per task.
+	// Empty: Run hashes the wasm itself.
+	Digest      string
 	TaskID      uint64
 	ServiceID   uint64
 	ChainID     string
@@ -163,11 +168,15 @@ func (e *Executor) runtime(ctx context.Context, pages uint32) (wazero.Runtime, e
 
 // Compile compiles wasm for a memory limit once; later calls hit the cache.
 func (e *Executor) Compile(ctx context.Context, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
+	sum := sha256.Sum256(wasm)
+	return e.compile(ctx, hex.EncodeToString(sum[:]), wasm, pages)
+}
+
+func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
 	if pages == 0 {
 		return nil, nil, errors.New("memory limit of 0 pages")
 	}
-	sum := sha256.Sum256(wasm)
-	key := strconv.FormatUint(uint64(pages), 10) + "/" + string(sum[:])
+	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r, err := e.runtime(ctx, pages)
@@ -191,7 +200,12 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 	if job.Limits.Time <= 0 || job.Limits.OutputBytes == 0 {
 		return Result{}, errors.New("job needs a positive time and output limit")
 	}
-	r, compiled, err := e.Compile(ctx, wasm, job.Limits.MemoryPages)
+	digest := job.Digest
+	if digest == "" {
+		sum := sha256.Sum256(wasm)
+		digest = hex.EncodeToString(sum[:])
+	}
+	r, compiled, err := e.compile(ctx, digest, wasm, job.Limits.MemoryPages)
 	if err != nil {
 		return Result{}, err
 	}

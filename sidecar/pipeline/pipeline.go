@@ -264,7 +264,7 @@ func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
 	}
 	l := svc.Manifest.Limits
 	job := executor.Job{
-		TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
+		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
 		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime,
 		Input: task.Input, Config: svc.Manifest.ConfigMap(),
 		Limits: executor.Limits{

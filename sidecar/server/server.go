@@ -119,9 +119,13 @@ type Server struct {
 }
 
 // New returns a server on addr ("host:port"); a zero port picks a free one.
+// A nil log means slog.Default().
 func New(addr string, m *Metrics, st *Status, log *slog.Logger) (*Server, error) {
 	if addr == "" || m == nil || st == nil {
 		return nil, errors.New("server: address, metrics and status are required")
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	return &Server{addr: addr, metrics: m, status: st, stale: 30 * time.Second, log: log}, nil
 }

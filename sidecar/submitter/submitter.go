@@ -282,8 +282,15 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
 	}
 	res, err := s.chain.BroadcastSync(ctx, txBytes)
 	if err != nil {
-		// Unknown outcome: the pending records and the timeout height settle it.
-		return fmt.Errorf("broadcast: %w", err)
+		// Unknown outcome: the transaction may have reached the mempool. Do not
+		// sign the votes again until it is known to have landed or can no
+		// longer land (its timeout height has passed).
+		s.haveSeq = false
+		s.log.Warn("broadcast failed; waiting to learn whether the transaction landed", "tx", hash, "err", err)
+		if cerr := s.confirm(ctx, batch, hash, timeoutHeight); cerr != nil {
+			return fmt.Errorf("broadcast: %w; then: %v", err, cerr)
+		}
+		return nil
 	}
 	if res.Code != 0 {
 		for _, v := range batch {

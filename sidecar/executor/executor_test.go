@@ -1,0 +1,358 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/sidecar/executor"
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// Memory limits: the Go runtime needs at least 39 pages, the Rust square 17.
+const (
+	goPages   = 512
+	rustPages = 32
+)
+
+var (
+	blockTime = time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC)
+
+	// cacheDir is one compilation cache for every executor of the package's
+	// tests, so each component is compiled once per `go test` run.
+	cacheDir string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "executor-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	cacheDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func repoFile(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", rel))
+	require.NoError(t, err)
+	return b
+}
+
+func newExecutor(t testing.TB, opts ...executor.Option) *executor.Executor {
+	t.Helper()
+	opts = append([]executor.Option{
+		executor.WithCacheDir(cacheDir),
+		executor.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	}, opts...)
+	e, err := executor.New(opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, e.Close(context.Background())) })
+	return e
+}
+
+func job(id uint64, input string, l executor.Limits) executor.Job {
+	return executor.Job{
+		TaskID: id, ServiceID: 3, ChainID: "avschain-test", BlockHeight: 42, BlockTime: blockTime,
+		Input: []byte(input), Limits: l,
+	}
+}
+
+func limits(pages uint32) executor.Limits {
+	return executor.Limits{Time: 10 * time.Second, MemoryPages: pages, OutputBytes: 1024}
+}
+
+// The hand-assembled modules are valid components: WASI commands importing
+// only from wasi_snapshot_preview1.
+func TestTestModulesAreValidComponents(t *testing.T) {
+	for name, code := range map[string][]byte{
+		"fixed output": avstest.FixedOutput("hello"),
+		"loop":         avstest.Loop(),
+		"memory hog":   avstest.MemoryHog(),
+		"trap":         avstest.Trap(),
+		"exit":         avstest.Exit(3),
+		"max memory":   avstest.ModuleWithBody(nil, avstest.WithMemoryMax(1, 2), avstest.WithLocals(2)),
+	} {
+		imports, err := types.ValidateComponent(code)
+		require.NoError(t, err, name)
+		require.Equal(t, []string{"wasi_snapshot_preview1.fd_write", "wasi_snapshot_preview1.proc_exit"}, imports, name)
+	}
+}
+
+func TestRunSquare(t *testing.T) {
+	e := newExecutor(t)
+	for name, tc := range map[string]struct {
+		path  string
+		pages uint32
+	}{
+		"go":   {"components/square/square.wasm", goPages},
+		"rust": {"components/square-rust/square-rust.wasm", rustPages},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wasm := repoFile(t, tc.path)
+			for in, want := range map[string]string{"4": "16", " -12\n": "144", "123456789123456789": "15241578780673678515622620750190521"} {
+				res, err := e.Run(context.Background(), job(1, in, limits(tc.pages)), wasm)
+				require.NoError(t, err, "input %q", in)
+				require.Equal(t, want, string(res.Output), "input %q", in)
+				require.Positive(t, res.Duration)
+			}
+			// Input that is not an integer: the component exits 1, no result.
+			_, err := e.Run(context.Background(), job(2, "four", limits(tc.pages)), wasm)
+			require.ErrorIs(t, err, executor.ErrExit)
+		})
+	}
+}
+
+func TestRunConcurrent(t *testing.T) {
+	e := newExecutor(t)
+	wasm := repoFile(t, "components/square-rust/square-rust.wasm")
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := e.Run(context.Background(), job(uint64(i), fmt.Sprint(i), limits(rustPages)), wasm)
+			if err == nil && string(res.Output) != fmt.Sprint(i*i) {
+				err = fmt.Errorf("%d squared: got %q", i, res.Output)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestRunTimeLimit(t *testing.T) {
+	e := newExecutor(t)
+	l := limits(16)
+	l.Time = 200 * time.Millisecond
+	for range 2 {
+		start := time.Now()
+		res, err := e.Run(context.Background(), job(1, "", l), avstest.Loop())
+		require.ErrorIs(t, err, executor.ErrTimeout)
+		require.Empty(t, res.Output)
+		require.Less(t, time.Since(start), 5*time.Second, "the loop is interrupted near its time limit")
+		require.GreaterOrEqual(t, time.Since(start), l.Time)
+	}
+	// The executor (and the runtime the loop ran in) still works.
+	res, err := e.Run(context.Background(), job(2, "4", limits(rustPages)), repoFile(t, "components/square-rust/square-rust.wasm"))
+	require.NoError(t, err)
+	require.Equal(t, "16", string(res.Output))
+	res, err = e.Run(context.Background(), job(3, "", limits(16)), avstest.FixedOutput("still here"))
+	require.NoError(t, err)
+	require.Equal(t, "still here", string(res.Output))
+}
+
+func TestRunCanceled(t *testing.T) {
+	e := newExecutor(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := e.Run(ctx, job(1, "", limits(16)), avstest.Loop())
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, executor.ErrTimeout)
+}
+
+func TestRunMemoryLimit(t *testing.T) {
+	e := newExecutor(t)
+	const pages = 256 // 16 MiB
+	l := limits(pages)
+	l.Time = 30 * time.Second // the memory limit must stop it, not the clock
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const runs = 5
+	for i := range runs {
+		start := time.Now()
+		_, err := e.Run(context.Background(), job(1, "", l), avstest.MemoryHog())
+		require.Error(t, err)
+		if i == 0 {
+			t.Logf("memory hog: %v (%s)", err, time.Since(start))
+		}
+		require.True(t, errors.Is(err, executor.ErrTrap) || errors.Is(err, executor.ErrInstantiate), "got %v", err)
+		require.NotErrorIs(t, err, executor.ErrTimeout)
+		require.Less(t, time.Since(start), 10*time.Second)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// Each run allocates its 16 MiB memory several times over while growing
+	// it page by page (about 6x, by append's growth); without the limit a
+	// run would grow to 4 GiB.
+	allocated := after.TotalAlloc - before.TotalAlloc
+	require.Less(t, allocated, uint64(runs*16*pages*65536), "allocated %d MiB over %d runs", allocated>>20, runs)
+	// Nothing of the instances is kept.
+	require.Less(t, int64(after.HeapInuse)-int64(before.HeapInuse), int64(32<<20), "heap in use grew by %d MiB", (int64(after.HeapInuse)-int64(before.HeapInuse))>>20)
+	t.Logf("%d runs allocated %d MiB; heap in use %d -> %d MiB", runs, allocated>>20, before.HeapInuse>>20, after.HeapInuse>>20)
+
+	// A module whose initial memory is over the limit does not instantiate.
+	_, err := e.Run(context.Background(), job(2, "", limits(16)), avstest.ModuleWithBody(nil, avstest.WithMemory(17)))
+	require.ErrorIs(t, err, executor.ErrInstantiate)
+	// A Go component under its runtime's minimum fails without a result.
+	_, err = e.Run(context.Background(), job(3, "4", limits(16)), repoFile(t, "components/square/square.wasm"))
+	require.Error(t, err)
+	t.Logf("go square in 16 pages: %v", err)
+
+	// Still usable.
+	res, err := e.Run(context.Background(), job(4, "", limits(16)), avstest.FixedOutput("ok"))
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(res.Output))
+}
+
+func TestRunTrapAndExit(t *testing.T) {
+	e := newExecutor(t)
+	_, err := e.Run(context.Background(), job(1, "", limits(16)), avstest.Trap())
+	require.ErrorIs(t, err, executor.ErrTrap)
+
+	_, err = e.Run(context.Background(), job(1, "", limits(16)), avstest.Exit(3))
+	require.ErrorIs(t, err, executor.ErrExit)
+	require.Contains(t, err.Error(), "exit code 3")
+
+	res, err := e.Run(context.Background(), job(1, "", limits(16)), avstest.Exit(0))
+	require.NoError(t, err, "proc_exit(0) is success")
+	require.Empty(t, res.Output)
+}
+
+func TestRunOutputLimit(t *testing.T) {
+	e := newExecutor(t)
+	l := limits(16)
+	l.OutputBytes = 64
+
+	res, err := e.Run(context.Background(), job(1, "", l), avstest.FixedOutput(strings.Repeat("x", 64)))
+	require.NoError(t, err, "exactly at the limit")
+	require.Len(t, res.Output, 64)
+
+	_, err = e.Run(context.Background(), job(1, "", l), avstest.FixedOutput(strings.Repeat("x", 65)))
+	require.ErrorIs(t, err, executor.ErrOutputTooLarge)
+
+	// A Go component hitting the limit.
+	l.MemoryPages = goPages
+	l.OutputBytes = 8
+	_, err = e.Run(context.Background(), job(1, "123456789", l), repoFile(t, "components/square/square.wasm"))
+	require.ErrorIs(t, err, executor.ErrOutputTooLarge)
+
+	_, err = e.Run(context.Background(), job(1, "", executor.Limits{MemoryPages: 16}), avstest.FixedOutput("x"))
+	require.Error(t, err, "a job needs time and output limits")
+}
+
+func TestHTTPFetchAllowList(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"price": 123.450}`)
+	}))
+	defer srv.Close()
+	require.True(t, strings.HasPrefix(srv.URL, "http://127.0.0.1:"), srv.URL)
+	port := strings.TrimPrefix(srv.URL, "http://127.0.0.1:")
+
+	e := newExecutor(t)
+	wasm := repoFile(t, "components/price-oracle/price-oracle.wasm")
+	run := func(allow ...string) (executor.Result, error) {
+		l := limits(goPages)
+		l.HTTPAllowList = allow
+		j := job(1, "", l)
+		j.Config = map[string]string{"PRICE_URL": srv.URL + "/price", "PRICE_FIELD": "price"}
+		return e.Run(context.Background(), j, wasm)
+	}
+
+	for _, allow := range [][]string{nil, {"example.com"}, {"127.0.0.1:1"}, {"localhost"}} {
+		_, err := run(allow...)
+		require.ErrorIs(t, err, executor.ErrExit, "allow-list %q", allow)
+		require.Zero(t, requests.Load(), "allow-list %q: no request may reach the server", allow)
+	}
+
+	for i, allow := range [][]string{{"127.0.0.1"}, {"example.com", "127.0.0.1:" + port}} {
+		res, err := run(allow...)
+		require.NoError(t, err, "allow-list %q", allow)
+		require.Equal(t, "123.45", string(res.Output))
+		require.EqualValues(t, i+1, requests.Load())
+		require.NotEmpty(t, res.Logs, "the component logs through avs.log")
+	}
+}
+
+type probeOutput struct {
+	Env     map[string]string `json:"env"`
+	Now     string            `json:"now"`
+	Rand    string            `json:"rand"`
+	Args    []string          `json:"args"`
+	FSError bool              `json:"fs_error"`
+}
+
+// buildProbe builds testdata/probe for wasip1.
+func buildProbe(t testing.TB) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "probe.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/probe")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "build probe: %s", msg)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	return b
+}
+
+func TestDeterministicEnvironment(t *testing.T) {
+	wasm := buildProbe(t)
+	_, err := types.ValidateComponent(wasm)
+	require.NoError(t, err)
+
+	e := newExecutor(t)
+	run := func(id uint64) probeOutput {
+		l := limits(goPages)
+		l.OutputBytes = 4096
+		j := job(id, "", l)
+		j.Config = map[string]string{"FOO": "bar", "PRICE_FIELD": "a.b"}
+		res, err := e.Run(context.Background(), j, wasm)
+		require.NoError(t, err)
+		var p probeOutput
+		require.NoError(t, json.Unmarshal(res.Output, &p), "%s", res.Output)
+		return p
+	}
+
+	p := run(7)
+	require.Equal(t, map[string]string{
+		"FOO":              "bar",
+		"PRICE_FIELD":      "a.b",
+		"AVS_TASK_ID":      "7",
+		"AVS_SERVICE_ID":   "3",
+		"AVS_CHAIN_ID":     "avschain-test",
+		"AVS_BLOCK_HEIGHT": "42",
+		"AVS_BLOCK_TIME":   "2025-06-01T12:00:00.123456789Z",
+	}, p.Env, "exactly the AVS_* variables and the service config, nothing of the host")
+	require.Equal(t, blockTime.Format(time.RFC3339Nano), p.Now, "time.Now reads the block time")
+	require.Equal(t, []string{"component"}, p.Args)
+	require.True(t, p.FSError, "no filesystem")
+	require.Len(t, p.Rand, 64)
+
+	again := run(7)
+	require.Equal(t, p.Rand, again.Rand, "same task id, same random bytes")
+	require.Equal(t, p.Now, again.Now)
+
+	other := run(8)
+	require.NotEqual(t, p.Rand, other.Rand, "another task id, other random bytes")
+	require.Equal(t, "8", other.Env["AVS_TASK_ID"])
+}

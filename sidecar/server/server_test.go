@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func get(t *testing.T, h http.Handler, path string) (int, string, http.Header) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code, rec.Body.String(), rec.Header()
+}
+
+func newServer(t *testing.T) (*Server, *Metrics, *Status) {
+	t.Helper()
+	m, st := NewMetrics(), &Status{}
+	s, err := New("127.0.0.1:0", m, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	return s, m, st
+}
+
+func TestHealthz(t *testing.T) {
+	s, _, st := newServer(t)
+	h := s.Handler()
+
+	code, body, _ := get(t, h, "/healthz")
+	require.Equal(t, http.StatusServiceUnavailable, code, "no block read yet")
+	require.Contains(t, body, "no new block read")
+
+	st.Update(func(p *StatusPage) { p.Height, p.LastBlockSeen = 42, time.Now() })
+	code, body, _ = get(t, h, "/healthz")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ok: height 42\n", body)
+
+	// A watcher that stopped seeing blocks is unhealthy again.
+	st.Update(func(p *StatusPage) { p.LastBlockSeen = time.Now().Add(-s.stale - time.Second) })
+	code, body, _ = get(t, h, "/healthz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, "last height 42")
+}
+
+func TestMetrics(t *testing.T) {
+	s, m, _ := newServer(t)
+	m.TaskSeen()
+	m.TaskSeen()
+	m.TaskExecuted(3 * time.Millisecond)
+	m.TaskFailed("timeout")
+	m.VotesSent(5)
+	m.VotesIncluded(4)
+	m.VotesRejected(1)
+	m.Height(17)
+
+	code, body, hdr := get(t, s.Handler(), "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, hdr.Get("Content-Type"), "text/plain")
+	for _, line := range []string{
+		"avs_sidecar_tasks_seen_total 2",
+		"avs_sidecar_tasks_executed_total 1",
+		`avs_sidecar_tasks_failed_total{reason="timeout"} 1`,
+		"avs_sidecar_votes_sent_total 5",
+		"avs_sidecar_votes_included_total 4",
+		"avs_sidecar_votes_rejected_total 1",
+		"avs_sidecar_execution_seconds_count 1",
+		`avs_sidecar_execution_seconds_bucket{le="0.005"} 1`,
+		`avs_sidecar_execution_seconds_bucket{le="0.0025"} 0`,
+		"avs_sidecar_block_height 17",
+	} {
+		require.Contains(t, body, line+"\n")
+	}
+	// Only the sidecar's own metrics: a fresh registry, no Go collector.
+	for _, l := range strings.Split(body, "\n") {
+		if l == "" || strings.HasPrefix(l, "# ") {
+			continue
+		}
+		require.True(t, strings.HasPrefix(l, "avs_sidecar_"), "metric line %q", l)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	s, _, st := newServer(t)
+	started := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	st.Update(func(p *StatusPage) {
+		p.Operator, p.ChainID, p.RPCEndpoint = "avs1op", "avschain-test", "http://127.0.0.1:26657"
+		p.Height, p.TasksSeen, p.TasksExecuted, p.TasksFailed, p.VotesIncluded = 9, 4, 3, 1, 3
+		p.StartedAt = started
+	})
+	code, body, hdr := get(t, s.Handler(), "/status")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "application/json", hdr.Get("Content-Type"))
+
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &raw))
+	for _, k := range []string{"operator", "chain_id", "rpc_endpoint", "height", "last_block_seen", "tasks_seen", "tasks_executed", "tasks_failed", "votes_included", "started_at"} {
+		require.Contains(t, raw, k)
+	}
+	var page StatusPage
+	require.NoError(t, json.Unmarshal([]byte(body), &page))
+	require.Equal(t, st.Snapshot(), page)
+	require.Equal(t, "avs1op", page.Operator)
+	require.EqualValues(t, 9, page.Height)
+	require.True(t, page.StartedAt.Equal(started))
+}
+
+func TestStartServesUntilCanceled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	// No logger given: the default one is used.
+	s, err := New(addr, NewMetrics(), &Status{}, nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		resp, err = http.Get("http://" + addr + "/healthz")
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.NoError(t, resp.Body.Close())
+
+	// The address is taken: a second server fails to start.
+	s2, err := New(addr, NewMetrics(), &Status{}, nil)
+	require.NoError(t, err)
+	require.Error(t, s2.Start(context.Background()))
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop")
+	}
+
+	_, err = New("", NewMetrics(), &Status{}, nil)
+	require.Error(t, err)
+}

@@ -1,0 +1,291 @@
+package watcher_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/sidecar/chain"
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/sidecar/watcher"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// fakeSource is a chain at a fixed height with scripted block results.
+type fakeSource struct {
+	t *testing.T
+
+	mu      sync.Mutex
+	latest  int64
+	blocks  map[int64]*coretypes.ResultBlockResults
+	failAt  map[int64]bool // BlockResults at this height fails while set
+	calls   map[int64]int
+	notes   chan chain.Notification
+	nextRPC int
+}
+
+func newFakeSource(t *testing.T, latest int64) *fakeSource {
+	return &fakeSource{
+		t: t, latest: latest, blocks: map[int64]*coretypes.ResultBlockResults{},
+		failAt: map[int64]bool{}, calls: map[int64]int{}, notes: make(chan chain.Notification, 8),
+	}
+}
+
+func (s *fakeSource) LatestHeight(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latest, nil
+}
+
+func (s *fakeSource) BlockResults(_ context.Context, h int64) (*coretypes.ResultBlockResults, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[h]++
+	if h < 1 || h > s.latest {
+		s.t.Errorf("block_results at %d, chain at %d", h, s.latest)
+		return nil, errors.New("no such height")
+	}
+	if s.failAt[h] {
+		return nil, errors.New("rpc unavailable")
+	}
+	if res, ok := s.blocks[h]; ok {
+		return res, nil
+	}
+	return &coretypes.ResultBlockResults{Height: h}, nil
+}
+
+// Subscribe hands out one channel that stays open until ctx ends.
+func (s *fakeSource) Subscribe(ctx context.Context) (<-chan chain.Notification, error) {
+	out := make(chan chain.Notification)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case n := <-s.notes:
+				select {
+				case out <- n:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (s *fakeSource) NextRPC() {
+	s.mu.Lock()
+	s.nextRPC++
+	s.mu.Unlock()
+}
+
+func (s *fakeSource) callsAt(h int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[h]
+}
+
+func (s *fakeSource) setFail(h int64, fail bool) {
+	s.mu.Lock()
+	s.failAt[h] = fail
+	s.mu.Unlock()
+}
+
+func (s *fakeSource) firstCall() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := int64(-1)
+	for h := range s.calls {
+		if first < 0 || h < first {
+			first = h
+		}
+	}
+	return first
+}
+
+func taskCreated(t *testing.T, id, service uint64) abci.Event {
+	t.Helper()
+	ev, err := sdk.TypedEventToEvent(&types.EventTaskCreated{
+		TaskId: id, ServiceId: service, Creator: "avs1creator", ComponentDigest: types.Digest([]byte("c")),
+		DeadlineHeight: 100, Fee: sdk.NewCoin("uavs", sdkmath.NewInt(5)), Epoch: 1,
+	})
+	require.NoError(t, err)
+	// The SDK appends these to every event of a message.
+	ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: "msg_index", Value: "0"}, abci.EventAttribute{Key: "mode", Value: "EndBlock"})
+	return abci.Event(ev)
+}
+
+func startWatcher(t *testing.T, src watcher.Source, cur watcher.Cursor, opts ...watcher.Option) (<-chan watcher.Task, context.CancelFunc) {
+	t.Helper()
+	tasks := make(chan watcher.Task, 64)
+	opts = append([]watcher.Option{
+		watcher.WithPollInterval(20 * time.Millisecond),
+		watcher.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	}, opts...)
+	w, err := watcher.New(src, cur, tasks, opts...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Error("watcher did not stop")
+		}
+	})
+	return tasks, cancel
+}
+
+func cursorOf(t *testing.T, st *store.Store) int64 {
+	c, err := st.Cursor()
+	require.NoError(t, err)
+	return c
+}
+
+func receive(t *testing.T, tasks <-chan watcher.Task) watcher.Task {
+	t.Helper()
+	select {
+	case task := <-tasks:
+		return task
+	case <-time.After(5 * time.Second):
+		t.Fatal("no task emitted")
+		return watcher.Task{}
+	}
+}
+
+func requireNoTask(t *testing.T, tasks <-chan watcher.Task) {
+	t.Helper()
+	select {
+	case task := <-tasks:
+		t.Fatalf("unexpected task %+v", task)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestCatchUpFromCursor(t *testing.T) {
+	src := newFakeSource(t, 10)
+	// Block 5: the task in a transaction's events, next to a failed
+	// transaction whose events do not count.
+	src.blocks[5] = &coretypes.ResultBlockResults{Height: 5, TxsResults: []*abci.ExecTxResult{
+		{Code: 0, Events: []abci.Event{{Type: "message", Attributes: []abci.EventAttribute{{Key: "action", Value: "x"}}}, taskCreated(t, 1, 2)}},
+		{Code: 5, Events: []abci.Event{taskCreated(t, 99, 2)}},
+	}}
+	// Block 8: the task in the block's own (EndBlock) events.
+	src.blocks[8] = &coretypes.ResultBlockResults{Height: 8, FinalizeBlockEvents: []abci.Event{taskCreated(t, 2, 3)}}
+	// Blocks before the cursor are never read.
+	src.blocks[2] = &coretypes.ResultBlockResults{Height: 2, FinalizeBlockEvents: []abci.Event{taskCreated(t, 50, 3)}}
+
+	st := store.OpenMemory()
+	require.NoError(t, st.SetCursor(3))
+	heights := make(chan int64, 32)
+	tasks, _ := startWatcher(t, src, st, watcher.WithHeights(heights))
+
+	require.Equal(t, watcher.Task{ID: 1, ServiceID: 2, Height: 5}, receive(t, tasks))
+	require.Equal(t, watcher.Task{ID: 2, ServiceID: 3, Height: 8}, receive(t, tasks))
+	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
+	requireNoTask(t, tasks)
+
+	for h := int64(1); h <= 10; h++ {
+		want := 0
+		if h > 3 {
+			want = 1
+		}
+		require.Equal(t, want, src.callsAt(h), "block_results calls at %d", h)
+	}
+	for want := int64(4); want <= 10; want++ {
+		require.Equal(t, want, <-heights)
+	}
+
+	// A new block is read on the next poll.
+	src.mu.Lock()
+	src.latest = 11
+	src.blocks[11] = &coretypes.ResultBlockResults{Height: 11, FinalizeBlockEvents: []abci.Event{taskCreated(t, 3, 3)}}
+	src.mu.Unlock()
+	require.Equal(t, watcher.Task{ID: 3, ServiceID: 3, Height: 11}, receive(t, tasks))
+	require.Eventually(t, func() bool { return cursorOf(t, st) == 11 }, 5*time.Second, 10*time.Millisecond)
+
+	// A task announced over the websocket is sent at once, without a height.
+	src.notes <- chain.Notification{TaskID: 42}
+	require.Equal(t, watcher.Task{ID: 42}, receive(t, tasks))
+	src.notes <- chain.Notification{Height: 12} // a bare block does not make a task
+	requireNoTask(t, tasks)
+}
+
+func TestFailingBlockResultsHoldsTheCursor(t *testing.T) {
+	src := newFakeSource(t, 10)
+	src.blocks[5] = &coretypes.ResultBlockResults{Height: 5, FinalizeBlockEvents: []abci.Event{taskCreated(t, 1, 2)}}
+	src.blocks[8] = &coretypes.ResultBlockResults{Height: 8, FinalizeBlockEvents: []abci.Event{taskCreated(t, 2, 2)}}
+	src.setFail(7, true)
+
+	st := store.OpenMemory()
+	require.NoError(t, st.SetCursor(3))
+	tasks, _ := startWatcher(t, src, st)
+
+	require.Equal(t, uint64(1), receive(t, tasks).ID)
+	require.Eventually(t, func() bool { return src.callsAt(7) >= 3 }, 5*time.Second, 10*time.Millisecond, "height 7 is retried")
+	require.EqualValues(t, 6, cursorOf(t, st), "the cursor stops before the failing height")
+	require.Zero(t, src.callsAt(8), "nothing past the failing height is read")
+	requireNoTask(t, tasks)
+
+	src.setFail(7, false)
+	require.Equal(t, watcher.Task{ID: 2, ServiceID: 2, Height: 8}, receive(t, tasks))
+	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
+	requireNoTask(t, tasks)
+	require.Equal(t, 1, src.callsAt(5), "blocks before the failure are not read again")
+}
+
+func TestFirstStartCatchesUpFromRecentBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		latest, catchUp, first int64
+	}{
+		{latest: 10, catchUp: 4, first: 7},
+		{latest: 500, catchUp: 200, first: 301},
+		{latest: 10, catchUp: 50, first: 1},
+	} {
+		src := newFakeSource(t, tc.latest)
+		st := store.OpenMemory()
+		startWatcher(t, src, st, watcher.WithCatchUp(tc.catchUp))
+		require.Eventually(t, func() bool { return cursorOf(t, st) == tc.latest }, 5*time.Second, 10*time.Millisecond, "%+v", tc)
+		require.Equal(t, tc.first, src.firstCall(), "%+v", tc)
+	}
+
+	// No catch-up: only blocks after the latest are read.
+	src := newFakeSource(t, 10)
+	st := store.OpenMemory()
+	startWatcher(t, src, st, watcher.WithCatchUp(0))
+	time.Sleep(100 * time.Millisecond)
+	require.EqualValues(t, -1, src.firstCall(), "no block read")
+	src.mu.Lock()
+	src.latest = 11
+	src.mu.Unlock()
+	require.Eventually(t, func() bool { return cursorOf(t, st) == 11 }, 5*time.Second, 10*time.Millisecond)
+	require.EqualValues(t, 11, src.firstCall())
+}
+
+func TestNewValidatesOptions(t *testing.T) {
+	src := newFakeSource(t, 1)
+	tasks := make(chan watcher.Task)
+	_, err := watcher.New(nil, store.OpenMemory(), tasks)
+	require.Error(t, err)
+	_, err = watcher.New(src, store.OpenMemory(), tasks, watcher.WithCatchUp(-1))
+	require.Error(t, err)
+	_, err = watcher.New(src, store.OpenMemory(), tasks, watcher.WithPollInterval(0))
+	require.Error(t, err)
+}
