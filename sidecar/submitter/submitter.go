@@ -345,7 +345,7 @@ func (s *Submitter) settle(batch []Vote, hash string, res *coretypes.ResultTx) e
 	}
 	s.gasBoost = 1
 	var resp types.MsgSubmitResultsResponse
-	if err := unpackResponse(s.txConfig, res.TxResult.Data, &resp); err != nil {
+	if err := unpackResponse(res.TxResult.Data, &resp); err != nil {
 		s.log.Warn("could not read the vote outcomes", "tx", hash, "err", err)
 	}
 	rejected := 0

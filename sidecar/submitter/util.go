@@ -5,7 +5,6 @@ import (
 
 	"github.com/cosmos/gogoproto/proto"
 
-	"github.com/cosmos/cosmos-sdk/client"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
@@ -16,7 +15,7 @@ func tmhash(b []byte) []byte {
 }
 
 // unpackResponse reads the first message response of a DeliverTx result.
-func unpackResponse(_ client.TxConfig, data []byte, out proto.Message) error {
+func unpackResponse(data []byte, out proto.Message) error {
 	var txMsgData sdk.TxMsgData
 	if err := proto.Unmarshal(data, &txMsgData); err != nil {
 		return err

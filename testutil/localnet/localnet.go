@@ -27,41 +27,53 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
+// binary is one program the tests run: from an environment variable when set
+// (make test-e2e sets it; a relative path is taken from the repository root),
+// otherwise built once per test process into a temp dir.
+type binary struct {
+	env, pkg, name string
+	once           sync.Once
+	path           string
+	err            error
+}
 
-// Binary returns the avsd binary to test: $AVSD when set (make test-e2e sets
-// it; a relative path is taken from the repository root), otherwise one built
-// once per test process into a temp dir.
-func Binary(t testing.TB) string {
+func (b *binary) get(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("AVSD"); p != "" {
+	if p := os.Getenv(b.env); p != "" {
 		if !filepath.IsAbs(p) {
-			p = filepath.Join(RepoRoot(), p) // relative to the repository, not the test's directory
+			p = filepath.Join(RepoRoot(), p)
 		}
 		return p
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "avsd-e2e-bin")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", b.name+"-e2e-bin")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		buildPath = filepath.Join(dir, "avsd")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/avsd")
+		b.path = filepath.Join(dir, b.name)
+		cmd := exec.Command("go", "build", "-o", b.path, b.pkg)
 		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/avsd: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return buildPath
+	return b.path
 }
+
+var (
+	avsdBinary    = &binary{env: "AVSD", pkg: "./cmd/avsd", name: "avsd"}
+	sidecarBinary = &binary{env: "AVS_SIDECAR", pkg: "./cmd/avs-sidecar", name: "avs-sidecar"}
+)
+
+// Binary returns the avsd binary to test ($AVSD, or built once).
+func Binary(t testing.TB) string { return avsdBinary.get(t) }
+
+// SidecarBinary returns the avs-sidecar binary to test ($AVS_SIDECAR, or built once).
+func SidecarBinary(t testing.TB) string { return sidecarBinary.get(t) }
 
 // FreePorts returns n distinct TCP ports free on 127.0.0.1 right now.
 func FreePorts(t testing.TB, n int) []int {
@@ -300,9 +312,7 @@ func (r TxResult) HasEvent(typ string) bool {
 // simulation or CheckTx) and returns its error output.
 func (n *Node) TxError(from string, args ...string) string {
 	n.t.Helper()
-	args = append(append([]string{"tx"}, args...),
-		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
-		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "-y", "-o", "json")
+	args = n.txArgs(from, args)
 	out, err := n.exec(context.Background(), args...)
 	if err != nil {
 		return err.Error()
@@ -315,14 +325,19 @@ func (n *Node) TxError(from string, args ...string) string {
 	return ""
 }
 
+// txArgs completes `avsd tx ARGS` with the signer, keyring, chain and node.
+func (n *Node) txArgs(from string, args []string) []string {
+	return append(append([]string{"tx"}, args...),
+		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
+		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "-y", "-o", "json")
+}
+
 // Tx runs `avsd tx ARGS --from FROM`, waits for inclusion and returns the result.
 // It fails the test unless the transaction was accepted by CheckTx; the caller
 // checks Code for the DeliverTx outcome.
 func (n *Node) Tx(from string, args ...string) TxResult {
 	n.t.Helper()
-	args = append(append([]string{"tx"}, args...),
-		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
-		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "-y", "-o", "json")
+	args = n.txArgs(from, args)
 	out, err := n.exec(context.Background(), args...)
 	if err != nil {
 		n.t.Fatal(err)

@@ -10,46 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-var (
-	sidecarOnce sync.Once
-	sidecarPath string
-	sidecarErr  error
-)
-
-// SidecarBinary returns the avs-sidecar binary: $AVS_SIDECAR when set (make
-// test-e2e sets it), otherwise one built once per test process.
-func SidecarBinary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("AVS_SIDECAR"); p != "" {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(RepoRoot(), p)
-		}
-		return p
-	}
-	sidecarOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "avs-sidecar-e2e-bin")
-		if err != nil {
-			sidecarErr = err
-			return
-		}
-		sidecarPath = filepath.Join(dir, "avs-sidecar")
-		cmd := exec.Command("go", "build", "-o", sidecarPath, "./cmd/avs-sidecar")
-		cmd.Dir = RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sidecarErr = fmt.Errorf("go build ./cmd/avs-sidecar: %v\n%s", err, out)
-		}
-	})
-	if sidecarErr != nil {
-		t.Fatal(sidecarErr)
-	}
-	return sidecarPath
-}
 
 // Sidecar is one running avs-sidecar for an operator key of the node's keyring.
 type Sidecar struct {
