@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -166,4 +167,44 @@ func TestBadComponentsDoNotStopSidecar(t *testing.T) {
 	id := createTask(t, node, square, "9")
 	v := waitTask(t, node, id, 60*time.Second)
 	require.Equal(t, "81", v.ResultString(t), "the sidecar survived its bad components")
+}
+
+// TestPriceOracleMedian: three sidecars fetch a price from a local HTTP server
+// that answers each a little differently; the MEDIAN service accepts the
+// power-weighted median because all three lie within 1% of it.
+func TestPriceOracleMedian(t *testing.T) {
+	prices := []string{"100.4", "99.8", "100"}
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := hits.Add(1)
+		_, _ = fmt.Fprintf(w, `{"usd": %s}`, prices[(n-1)%int64(len(prices))])
+	}))
+	defer srv.Close()
+
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-oracle"})
+	service := createService(t, node, manifest{
+		Name: "oracle", Digest: storeComponent(t, node, component("price-oracle")),
+		Threshold: "1", MinOps: 3, Aggregation: "AGGREGATION_MODE_MEDIAN", Spread: "0.01",
+		AllowHosts: []string{strings.TrimPrefix(srv.URL, "http://")},
+		Config:     map[string]string{"PRICE_URL": srv.URL + "/price", "PRICE_FIELD": "usd"},
+	})
+	optIn(t, node, service, operators...)
+	var sidecars []*localnet.Sidecar
+	for _, op := range operators {
+		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
+	}
+	defer logSidecars(t, sidecars...)
+
+	id := createTask(t, node, service, "")
+	v := waitTask(t, node, id, 60*time.Second)
+	require.Equal(t, "TASK_STATUS_COMPLETED", v.Status)
+	require.Equal(t, "100", v.ResultString(t), "the median of 99.8, 100 and 100.4")
+	require.Equal(t, "3", v.PowerFor, "every price lies within the 1% spread")
+	require.EqualValues(t, 3, hits.Load(), "each operator fetched once")
+	votes := taskVotes(node, id)
+	digests := map[string]bool{}
+	for _, vote := range votes {
+		digests[vote.Digest] = true
+	}
+	require.Len(t, digests, 3, "three different byte results agreed by MEDIAN")
 }
