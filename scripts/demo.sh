@@ -16,6 +16,7 @@ KEEP=0
 OFFSET=${AVS_DEMO_PORT_OFFSET:-200}
 INPUT=${AVS_DEMO_INPUT:-4}
 DIR=${AVS_DEMO_DIR:-$(mktemp -d -t avs-demo-XXXXXX)}
+mkdir -p "$DIR"
 CHAIN_ID=avs-demo-1
 HOME_DIR=$DIR/chain
 RPC_PORT=$((26657 + OFFSET))

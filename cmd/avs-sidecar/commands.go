@@ -212,7 +212,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	heightsIn := make(chan int64, 16)
 	heightsOut := make(chan int64, 16)
 	sub, err := submitter.New(client, st, client.Enc.TxConfig, kr, cfg.KeyName, cfg.ChainID,
-		submitter.WithGas(cfg.GasPrices, cfg.GasAdjustment), submitter.WithBatchDelay(delay),
+		submitter.WithGas(cfg.GasPrices, cfg.GasAdjustment), submitter.WithVoteGasReserve(uint64(cfg.VoteGasReserve)),
+		submitter.WithBatchDelay(delay),
 		submitter.WithMaxVotes(maxVotes), submitter.WithHeights(heightsOut),
 		submitter.WithMetrics(metrics), submitter.WithLogger(log.With("part", "submitter")))
 	if err != nil {

@@ -32,6 +32,7 @@ type Config struct {
 	MetricsAddr    string   `toml:"metrics_addr"`
 	GasPrices      string   `toml:"gas_prices"`
 	GasAdjustment  float64  `toml:"gas_adjustment"`
+	VoteGasReserve int64    `toml:"vote_gas_reserve"`
 	CatchUpBlocks  int64    `toml:"catch_up_blocks"`
 	CacheDir       string   `toml:"cache_dir"`
 	// BatchDelay is how long the submitter waits after a block for more
@@ -58,6 +59,7 @@ func Default() Config {
 		MetricsAddr:    "127.0.0.1:9464",
 		GasPrices:      "0uavs",
 		GasAdjustment:  1.5,
+		VoteGasReserve: 100_000,
 		CatchUpBlocks:  200,
 		BatchDelay:     "200ms",
 	}
@@ -102,6 +104,10 @@ metrics_addr = "{{.MetricsAddr}}"
 # Fees for vote transactions: gas price, and the factor applied to simulated gas.
 gas_prices = "{{.GasPrices}}"
 gas_adjustment = {{.GasAdjustment}}
+
+# Gas added per vote: a vote simulated as ordinary may complete its task when
+# delivered (another operator's vote landed first), which costs more.
+vote_gas_reserve = {{.VoteGasReserve}}
 
 # With no cursor yet (first start), look back this many blocks for open tasks.
 catch_up_blocks = {{.CatchUpBlocks}}
@@ -258,6 +264,9 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency must be at least 1, got %d", c.Concurrency))
+	}
+	if c.VoteGasReserve < 0 {
+		errs = append(errs, fmt.Errorf("vote_gas_reserve must not be negative, got %d", c.VoteGasReserve))
 	}
 	if c.GasAdjustment < 1 {
 		errs = append(errs, fmt.Errorf("gas_adjustment must be at least 1, got %v", c.GasAdjustment))

@@ -293,7 +293,7 @@ func TestBatchesVotesIntoOneTx(t *testing.T) {
 		require.Equal(t, []byte{byte('1' + i)}, r.Result)
 	}
 	require.EqualValues(t, 5, tx.sequence, "signed with the account's sequence")
-	require.EqualValues(t, simGas*1.5, tx.gas, "simulated gas times the adjustment")
+	require.EqualValues(t, simGas*1.5+5*DefaultVoteGasReserve, tx.gas, "simulated gas times the adjustment, plus a reserve per vote")
 	require.EqualValues(t, 10+20, tx.timeout, "timeout height: latest + 20")
 	pending, err := f.store.PendingVotes()
 	require.NoError(t, err)
@@ -369,8 +369,8 @@ func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
 
 	sent := f.chain.broadcasts()
 	require.Len(t, sent, 2)
-	require.EqualValues(t, simGas*1.5, sent[0].gas)
-	require.EqualValues(t, simGas*1.5*1.5, sent[1].gas, "retried with 1.5x more gas")
+	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[0].gas)
+	require.EqualValues(t, simGas*1.5*1.5+DefaultVoteGasReserve, sent[1].gas, "retried with 1.5x more gas")
 	require.EqualValues(t, 6, sent[1].sequence, "the failed tx used up sequence 5")
 	require.Equal(t, 1, f.chain.accounts())
 	hash, err := f.store.Submitted(1)
@@ -382,7 +382,7 @@ func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
 	f.waitSubmitted(t, 2)
 	sent = f.chain.broadcasts()
 	require.Len(t, sent, 3)
-	require.EqualValues(t, simGas*1.5, sent[2].gas)
+	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[2].gas)
 }
 
 func TestRestartSettlesPendingVotes(t *testing.T) {
