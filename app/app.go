@@ -365,6 +365,12 @@ func New(
 	if err != nil {
 		panic(fmt.Sprintf("error while reading wasm config: %s", err))
 	}
+	// Contracts read x/avs results through stargate and gRPC queries.
+	avsQueries := AVSAcceptedQueries()
+	wasmOpts = append(wasmOpts, wasmkeeper.WithQueryPlugins(&wasmkeeper.QueryPlugins{
+		Stargate: wasmkeeper.AcceptListStargateQuerier(avsQueries, app.GRPCQueryRouter(), appCodec),
+		Grpc:     wasmkeeper.AcceptListGrpcQuerier(avsQueries, app.GRPCQueryRouter(), appCodec),
+	}))
 	app.WasmKeeper = wasmkeeper.NewKeeper(
 		appCodec, runtime.NewKVStoreService(keys[wasmtypes.StoreKey]), app.AccountKeeper, app.BankKeeper,
 		app.StakingKeeper, distrkeeper.NewQuerier(app.DistrKeeper),
@@ -373,6 +379,9 @@ func New(
 		wasmDir, nodeConfig, wasmtypes.VMConfig{}, wasmkeeper.BuiltInCapabilities(), govAuthority,
 		wasmOpts...,
 	)
+
+	// x/avs calls services' handler contracts through the permissioned keeper.
+	app.AVSKeeper.SetContractKeeper(wasmkeeper.NewDefaultPermissionKeeper(app.WasmKeeper))
 
 	ibcRouter := porttypes.NewRouter().
 		AddRoute(ibctransfertypes.ModuleName, transfer.NewIBCModule(app.TransferKeeper)).
@@ -640,6 +649,18 @@ func (app *App) RegisterTendermintService(clientCtx client.Context) {
 // RegisterNodeService implements servertypes.Application.
 func (app *App) RegisterNodeService(clientCtx client.Context, cfg config.Config) {
 	nodeservice.RegisterNodeService(clientCtx, app.GRPCQueryRouter(), cfg)
+}
+
+// AVSAcceptedQueries are the x/avs queries contracts may make, by stargate
+// or gRPC: deterministic reads of tasks and services.
+func AVSAcceptedQueries() wasmkeeper.AcceptedQueries {
+	return wasmkeeper.AcceptedQueries{
+		"/avschain.avs.v1.Query/Task":      func() proto.Message { return &avstypes.QueryTaskResponse{} },
+		"/avschain.avs.v1.Query/Tasks":     func() proto.Message { return &avstypes.QueryTasksResponse{} },
+		"/avschain.avs.v1.Query/Service":   func() proto.Message { return &avstypes.QueryServiceResponse{} },
+		"/avschain.avs.v1.Query/Params":    func() proto.Message { return &avstypes.QueryParamsResponse{} },
+		"/avschain.avs.v1.Query/TaskVotes": func() proto.Message { return &avstypes.QueryTaskVotesResponse{} },
+	}
 }
 
 // GetMaccPerms returns a copy of the module account permissions.

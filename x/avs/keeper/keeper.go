@@ -21,6 +21,7 @@ type Keeper struct {
 	addressCodec address.Codec
 	bank         types.BankKeeper
 	power        PowerSource
+	contracts    types.ContractKeeper
 	// authority is the only address allowed to send MsgUpdateParams: the gov
 	// module account unless the app says otherwise.
 	authority string

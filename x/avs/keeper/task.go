@@ -268,10 +268,22 @@ func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backer
 	if err := k.payBackers(ctx, task.Fee, backers); err != nil {
 		return err
 	}
-	return emit(ctx, &types.EventTaskCompleted{
+	if err := emit(ctx, &types.EventTaskCompleted{
 		TaskId: task.Id, ServiceId: task.ServiceId, ResultDigest: task.ResultDigest, Result: task.Result,
 		PowerFor: task.PowerFor, PowerTotal: task.PowerTotal, Operators: operators,
-	})
+	}); err != nil {
+		return err
+	}
+	return k.notifyHandler(ctx, task)
+}
+
+// notifyHandler calls the task's service's handler contract, if it has one.
+func (k Keeper) notifyHandler(ctx sdk.Context, task types.Task) error {
+	svc, err := k.getService(ctx, task.ServiceId)
+	if err != nil {
+		return err
+	}
+	return k.callHandler(ctx, svc.Manifest.HandlerContract, task)
 }
 
 // payBackers splits fee among backers by power, rounding down; the remainder
@@ -379,5 +391,8 @@ func (k Keeper) expire(ctx sdk.Context, id uint64) error {
 			return err
 		}
 	}
-	return emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee})
+	if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
+		return err
+	}
+	return k.notifyHandler(ctx, task)
 }
