@@ -70,3 +70,23 @@ func (b *Bank) SendCoinsFromModuleToAccount(_ context.Context, module string, to
 	}
 	return nil
 }
+
+// BurnCoins implements types.BankKeeper: the coins leave the module account
+// and the ledger (Total falls by them; Burned counts them).
+func (b *Bank) BurnCoins(_ context.Context, module string, amt sdk.Coins) error {
+	if err := b.move(authtypes.NewModuleAddress(module), burnAddr, amt); err != nil {
+		return fmt.Errorf("burn from module %s: %w", module, err)
+	}
+	return nil
+}
+
+// burnAddr collects burned coins so that Total still accounts for them.
+var burnAddr = sdk.AccAddress("burned______________")
+
+// Burned returns what was burned of denom.
+func (b *Bank) Burned(denom string) sdk.Coin { return b.Balance(burnAddr, denom) }
+
+// GetBalance implements types.BankKeeper.
+func (b *Bank) GetBalance(_ context.Context, addr sdk.AccAddress, denom string) sdk.Coin {
+	return b.Balance(addr, denom)
+}

@@ -9,6 +9,10 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
+// GetQueryCmd returns the hand-written queries (a readable commitments
+// table); autocli adds the rest to the same `avsd query avs` command.
+func (AppModule) GetQueryCmd() *cobra.Command { return cli.GetQueryCmd() }
+
 // GetTxCmd returns the hand-written tx commands (files, raw input); autocli
 // adds the rest to the same `avsd tx avs` command.
 func (AppModule) GetTxCmd() *cobra.Command { return cli.GetTxCmd() }
@@ -20,8 +24,20 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 	}
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
-			Service: types.Query_serviceDesc.ServiceName,
+			Service:              types.Query_serviceDesc.ServiceName,
+			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{RpcMethod: "Commitments", Skip: true}, // hand-written: prints a table
+				{RpcMethod: "OperatorCommitments", Use: "operator-commitments [operator]", Short: "List the commitments to an operator, and its pools",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("operator")}},
+				{RpcMethod: "ServiceCommitments", Use: "service-commitments [service-id]", Short: "List the commitments in a service",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "ServicePower", Use: "power [service-id]", Short: "Show a service's power table (now, and the current epoch's snapshot)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "Rewards", Use: "rewards [committer]", Short: "Show a committer's withdrawable rewards",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("committer")}},
+				{RpcMethod: "Treasury", Use: "treasury [service-id]", Short: "Show a service's treasury",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
 				{RpcMethod: "Params", Use: "params", Short: "Show the x/avs module parameters"},
 				{RpcMethod: "Component", Use: "component [digest]", Short: "Show a component's metadata", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
 				{RpcMethod: "ComponentCode", Use: "component-code [digest]", Short: "Show a component's wasm bytes (base64 in JSON)", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
@@ -52,7 +68,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("new_owner")}},
 				{RpcMethod: "UpdateAllowlist", Use: "update-allowlist [service-id]", Short: "Add (--add) and remove (--remove) operators on a service's allow-list",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "RegisterOperator", Use: "register-operator [moniker]", Short: "Register the signer as an operator",
+				{RpcMethod: "RegisterOperator", Use: "register-operator [moniker]", Short: "Register the signer as an operator (--commission 0.1 keeps 10% of fee rewards)",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("moniker")}},
 				{RpcMethod: "UpdateOperator", Use: "update-operator [moniker]", Short: "Change the signer's operator moniker",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("moniker")}},
@@ -60,6 +76,14 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
 				{RpcMethod: "OptOut", Use: "opt-out [service-id]", Short: "Opt the signer out of a service",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "Commit", Use: "commit [operator] [service-id] [amount]", Short: "Commit stake (e.g. 1000000uavs) to an operator for a service",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("operator"), id("service_id"), id("amount")}},
+				{RpcMethod: "Uncommit", Use: "uncommit [operator] [service-id] [amount]", Short: "Start unbonding committed stake; released after the unbonding time",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("operator"), id("service_id"), id("amount")}},
+				{RpcMethod: "WithdrawRewards", Use: "withdraw-rewards", Short: "Withdraw every reward the signer's commitments earned"},
+				{RpcMethod: "FundService", Use: "fund-service [service-id] [amount]", Short: "Add to a service's treasury (pays for tasks no one sends)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("amount")}},
+				{RpcMethod: "Unjail", Use: "unjail", Short: "Unjail the signing operator after its cooldown"},
 			},
 		},
 	}

@@ -6,7 +6,12 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
-// EndBlocker expires the tasks whose deadline has come.
+// EndBlocker settles the tasks whose deadline has come and releases matured
+// unbonding entries.
 func (k Keeper) EndBlocker(ctx context.Context) error {
-	return k.ExpireTasks(sdk.UnwrapSDKContext(ctx))
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := k.ExpireTasks(sdkCtx); err != nil {
+		return err
+	}
+	return k.MatureUnbonding(sdkCtx)
 }

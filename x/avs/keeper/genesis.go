@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -93,6 +94,32 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, c := range gs.Commitments {
+		if err := k.CommitmentsByPool.Set(ctx, commitmentKey(c.Operator, c.ServiceId, c.Committer), c); err != nil {
+			return err
+		}
+		if err := k.CommitmentsByCommitter.Set(ctx, collections.Join3(c.Committer, c.Operator, c.ServiceId)); err != nil {
+			return err
+		}
+	}
+	for _, p := range gs.Pools {
+		if err := k.setPool(ctx, p); err != nil {
+			return err
+		}
+	}
+	for _, e := range gs.Unbonding {
+		if err := k.setUnbonding(ctx, e); err != nil {
+			return err
+		}
+	}
+	if err := k.UnbondingSeq.Set(ctx, gs.NextUnbondingId); err != nil {
+		return err
+	}
+	for _, t := range gs.Treasuries {
+		if err := k.Treasuries.Set(ctx, t.ServiceId, t.Amount); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -142,6 +169,24 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if gs.Snapshots, err = values(ctx, k.Snapshots); err != nil {
+		return nil, err
+	}
+	if gs.Commitments, err = values(ctx, k.CommitmentsByPool); err != nil {
+		return nil, err
+	}
+	if gs.Pools, err = values(ctx, k.Pools); err != nil {
+		return nil, err
+	}
+	if gs.Unbonding, err = values(ctx, k.Unbonding); err != nil {
+		return nil, err
+	}
+	if gs.NextUnbondingId, err = k.UnbondingSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if err := k.Treasuries.Walk(ctx, nil, func(id uint64, amt sdkmath.Int) (bool, error) {
+		gs.Treasuries = append(gs.Treasuries, types.ServiceTreasury{ServiceId: id, Amount: amt})
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	return gs, nil

@@ -7,6 +7,7 @@ import (
 	"cosmossdk.io/core/address"
 	storetypes "cosmossdk.io/core/store"
 	"cosmossdk.io/log"
+	sdkmath "cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -57,6 +58,20 @@ type Keeper struct {
 
 	// Snapshots: (service, epoch) -> the operator powers frozen for that epoch.
 	Snapshots collections.Map[collections.Pair[uint64, uint64], types.PowerSnapshot]
+
+	// Commitments: (operator, service, committer) -> commitment; the
+	// committer index lists a committer's commitments.
+	CommitmentsByPool      collections.Map[collections.Triple[string, uint64, string], types.Commitment]
+	CommitmentsByCommitter collections.KeySet[collections.Triple[string, string, uint64]]
+	// Pools: (operator, service) -> total stake, reward index, outstanding rewards.
+	Pools collections.Map[collections.Pair[string, uint64], types.Pool]
+	// Unbonding entries by id, by completion time and by (operator, service).
+	Unbonding       collections.Map[uint64, types.UnbondingEntry]
+	UnbondingSeq    collections.Sequence
+	UnbondingByTime collections.KeySet[collections.Pair[int64, uint64]]
+	UnbondingByPool collections.KeySet[collections.Triple[string, uint64, uint64]]
+	// Treasuries: service -> balance in the stake denom.
+	Treasuries collections.Map[uint64, sdkmath.Int]
 }
 
 // NewKeeper builds the keeper and its collections schema. It panics when the
@@ -93,17 +108,28 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Votes:     collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
 		Tallies:   collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
 		Snapshots: collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
+		CommitmentsByPool: collections.NewMap(sb, types.CommitmentsKey, "commitments",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc)),
+		CommitmentsByCommitter: collections.NewKeySet(sb, types.CommitmentsByCommitter, "commitments_by_committer",
+			collections.TripleKeyCodec(collections.StringKey, collections.StringKey, collections.Uint64Key)),
+		Pools:           collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
+		Unbonding:       collections.NewMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc)),
+		UnbondingSeq:    collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		UnbondingByTime: collections.NewKeySet(sb, types.UnbondingByTimeKey, "unbonding_by_time", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		UnbondingByPool: collections.NewKeySet(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
+		Treasuries: collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 	}
 	schema, err := sb.Build()
 	if err != nil {
 		panic(err)
 	}
 	k.Schema = schema
-	k.power = equalPower{k: k}
 	return k
 }
 
-// SetPowerSource replaces how operator power is computed (stake weighting).
+// SetPowerSource overrides how operator power is computed, whatever the
+// service's weighting (tests).
 func (k *Keeper) SetPowerSource(p PowerSource) { k.power = p }
 
 // GetAuthority returns the address allowed to update the module parameters.

@@ -6,6 +6,7 @@ import (
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -187,6 +188,20 @@ func (m msgServer) UpdateAllowlist(goCtx context.Context, msg *types.MsgUpdateAl
 		emit(ctx, &types.EventAllowlistUpdated{ServiceId: svc.Id, Added: msg.Add, Removed: msg.Remove})
 }
 
+// validCommission returns c, or def when c is unset; c must be in [0, 1].
+func validCommission(c, def sdkmath.LegacyDec) (sdkmath.LegacyDec, error) {
+	if c.IsNil() {
+		if def.IsNil() {
+			return sdkmath.LegacyZeroDec(), nil
+		}
+		return def, nil
+	}
+	if c.IsNegative() || c.GT(sdkmath.LegacyOneDec()) {
+		return def, errorsmod.Wrapf(types.ErrInvalidRequest, "commission %s must be in [0, 1]", c)
+	}
+	return c, nil
+}
+
 func validateMoniker(moniker string) error {
 	if strings.TrimSpace(moniker) == "" || len(moniker) > MaxMonikerLength {
 		return errorsmod.Wrapf(types.ErrInvalidRequest, "moniker must be 1 to %d characters", MaxMonikerLength)
@@ -208,7 +223,11 @@ func (m msgServer) RegisterOperator(goCtx context.Context, msg *types.MsgRegiste
 	} else if has {
 		return nil, errorsmod.Wrapf(types.ErrOperatorExists, "%s", msg.Operator)
 	}
-	op := types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: ctx.BlockHeight()}
+	commission, err := validCommission(msg.Commission, sdkmath.LegacyZeroDec())
+	if err != nil {
+		return nil, err
+	}
+	op := types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: ctx.BlockHeight(), Commission: commission}
 	if err := m.Operators.Set(ctx, msg.Operator, op); err != nil {
 		return nil, err
 	}
@@ -223,6 +242,9 @@ func (m msgServer) UpdateOperator(goCtx context.Context, msg *types.MsgUpdateOpe
 		return nil, err
 	}
 	if err := validateMoniker(msg.Moniker); err != nil {
+		return nil, err
+	}
+	if op.Commission, err = validCommission(msg.Commission, op.Commission); err != nil {
 		return nil, err
 	}
 	op.Moniker = msg.Moniker
@@ -345,4 +367,52 @@ func (m msgServer) SubmitResults(goCtx context.Context, msg *types.MsgSubmitResu
 		resp.Outcomes = append(resp.Outcomes, outcome)
 	}
 	return resp, nil
+}
+
+// Commit escrows stake behind an operator in a service.
+func (m msgServer) Commit(goCtx context.Context, msg *types.MsgCommit) (*types.MsgCommitResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	committer, err := m.accAddress("committer", msg.Committer)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgCommitResponse{}, m.commit(ctx, committer, msg)
+}
+
+// Uncommit starts unbonding part of a commitment.
+func (m msgServer) Uncommit(goCtx context.Context, msg *types.MsgUncommit) (*types.MsgUncommitResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	if _, err := m.accAddress("committer", msg.Committer); err != nil {
+		return nil, err
+	}
+	return m.uncommit(ctx, msg)
+}
+
+// WithdrawRewards pays the committer all its rewards.
+func (m msgServer) WithdrawRewards(goCtx context.Context, msg *types.MsgWithdrawRewards) (*types.MsgWithdrawRewardsResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	committer, err := m.accAddress("committer", msg.Committer)
+	if err != nil {
+		return nil, err
+	}
+	amt, err := m.withdrawRewards(ctx, committer, msg.Committer)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgWithdrawRewardsResponse{Amount: amt}, nil
+}
+
+// FundService adds to a service's treasury.
+func (m msgServer) FundService(goCtx context.Context, msg *types.MsgFundService) (*types.MsgFundServiceResponse, error) {
+	ctx := sdk.UnwrapSDKContext(goCtx)
+	funder, err := m.accAddress("funder", msg.Funder)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgFundServiceResponse{}, m.fundService(ctx, funder, msg)
+}
+
+// Unjail unjails the signing operator after its cooldown.
+func (m msgServer) Unjail(goCtx context.Context, msg *types.MsgUnjail) (*types.MsgUnjailResponse, error) {
+	return &types.MsgUnjailResponse{}, m.unjail(sdk.UnwrapSDKContext(goCtx), msg.Operator)
 }

@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	sdkmath "cosmossdk.io/math"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -67,7 +68,7 @@ func (s *KeeperTestSuite) TestRegisterOperator() {
 				return
 			}
 			s.Require().NoError(err)
-			s.Require().Equal(types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: 10}, s.operator(msg.Operator))
+			s.Require().Equal(types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: 10, Commission: sdkmath.LegacyZeroDec()}, s.operator(msg.Operator))
 			evs := s.typedEvents(ctx, &types.EventOperatorRegistered{})
 			s.Require().Equal([]any{&types.EventOperatorRegistered{Operator: msg.Operator, Moniker: msg.Moniker}}, toAny(evs))
 		})

@@ -15,20 +15,39 @@ type PowerSource interface {
 	OperatorPowers(ctx context.Context, serviceID uint64) ([]types.OperatorPower, error)
 }
 
-// equalPower gives each opted-in, unjailed operator power 1.
-type equalPower struct{ k Keeper }
+// MaxOperatorPower bounds one operator's power (its stake in a service), so
+// that sums of powers cannot overflow.
+const MaxOperatorPower = uint64(1) << 62
 
-func (p equalPower) OperatorPowers(ctx context.Context, serviceID uint64) ([]types.OperatorPower, error) {
+// powersFor returns the service's power table now: every opted-in, unjailed
+// operator with power 1 (EQUAL) or its committed stake (STAKE; operators
+// without stake have no power).
+func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.OperatorPower, error) {
+	if k.power != nil {
+		return k.power.OperatorPowers(ctx, svc.Id)
+	}
 	var out []types.OperatorPower
-	rng := collections.NewPrefixedPairRange[uint64, string](serviceID)
-	err := p.k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string]) (bool, error) {
-		op, err := p.k.Operators.Get(ctx, key.K2())
+	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)
+	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string]) (bool, error) {
+		op, err := k.Operators.Get(ctx, key.K2())
 		if err != nil {
 			return true, err
 		}
-		if !op.Jailed {
-			out = append(out, types.OperatorPower{Operator: op.Address, Power: 1})
+		if op.Jailed {
+			return false, nil
 		}
+		power := uint64(1)
+		if svc.Manifest.Quorum.Weighting == types.WEIGHTING_STAKE {
+			pool, err := k.pool(ctx, op.Address, svc.Id)
+			if err != nil {
+				return true, err
+			}
+			if !pool.Total.IsPositive() {
+				return false, nil
+			}
+			power = min(pool.Total.Uint64(), MaxOperatorPower)
+		}
+		out = append(out, types.OperatorPower{Operator: op.Address, Power: power})
 		return false, nil
 	})
 	return out, err
@@ -47,7 +66,8 @@ func epochOf(height int64, epochLength uint64) uint64 {
 // is for is sure to be created). A stored snapshot without power is taken
 // again, so a service whose operators opted in mid-epoch is not stuck until
 // the next one.
-func (k Keeper) snapshot(ctx context.Context, serviceID uint64, epoch uint64) (types.PowerSnapshot, bool, error) {
+func (k Keeper) snapshot(ctx context.Context, svc types.Service, epoch uint64) (types.PowerSnapshot, bool, error) {
+	serviceID := svc.Id
 	snap, err := k.Snapshots.Get(ctx, collections.Join(serviceID, epoch))
 	if err == nil && snap.Total > 0 {
 		return snap, false, nil
@@ -55,7 +75,7 @@ func (k Keeper) snapshot(ctx context.Context, serviceID uint64, epoch uint64) (t
 	if err != nil && !isNotFound(err) {
 		return types.PowerSnapshot{}, false, err
 	}
-	powers, err := k.power.OperatorPowers(ctx, serviceID)
+	powers, err := k.powersFor(ctx, svc)
 	if err != nil {
 		return types.PowerSnapshot{}, false, err
 	}

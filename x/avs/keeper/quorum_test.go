@@ -87,9 +87,11 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().Equal(uint64(4), task.PowerTotal)
 	s.Require().Equal(int64(12), task.EndedHeight)
 
+	// A completed task stays in the deadline index until its deadline, when
+	// the operators of its snapshot are counted for liveness.
 	has, err := s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, tid))
 	s.Require().NoError(err)
-	s.Require().False(has, "a completed task leaves the deadline index")
+	s.Require().True(has, "a completed task waits for its deadline to be settled")
 	pending, err := s.queryServer.Tasks(s.ctx, &types.QueryTasksRequest{ServiceId: id, Status: types.TASK_STATUS_PENDING})
 	s.Require().NoError(err)
 	s.Require().Empty(pending.Tasks)
@@ -110,11 +112,21 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().Equal(uint64(2), ev.PowerFor)
 	s.Require().ElementsMatch([]string{ops[0], ops[1]}, ev.Operators)
 
-	// the expiry sweep at the old deadline leaves it alone
+	// the sweep at the deadline leaves the outcome alone, marks the task
+	// settled and counts the two operators that never voted as missing it
 	s.ctx = s.ctx.WithBlockHeight(task.DeadlineHeight)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
-	s.Require().Equal(task, s.task(tid))
+	settled := s.task(tid)
+	s.Require().True(settled.Settled)
+	settled.Settled = false
+	s.Require().Equal(task, settled)
 	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
+	s.Require().Zero(s.operator(ops[0]).Missed)
+	s.Require().EqualValues(1, s.operator(ops[2]).Missed)
+	s.Require().EqualValues(1, s.operator(ops[3]).WindowMissed)
+	has, err = s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, tid))
+	s.Require().NoError(err)
+	s.Require().False(has, "settled at its deadline")
 }
 
 func (s *KeeperTestSuite) TestCompetingDigests() {

@@ -109,10 +109,22 @@ func (s *KeeperTestSuite) TestCreateService() {
 			errText:  "threshold",
 		},
 		{
-			name:     "failure: STAKE weighting",
+			name:     "success: STAKE weighting",
 			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Quorum.Weighting = types.WEIGHTING_STAKE },
+		},
+		{
+			name: "failure: fee not in the stake denom",
+			malleate: func(msg *types.MsgCreateService) {
+				msg.Manifest.FeePerTask = sdk.NewInt64Coin("uatom", 5)
+			},
+			expErr:  types.ErrInvalidManifest,
+			errText: "stake denom",
+		},
+		{
+			name:     "failure: slash fraction above 1",
+			malleate: func(msg *types.MsgCreateService) { msg.Manifest.SlashFraction = sdkmath.LegacyNewDec(2) },
 			expErr:   types.ErrInvalidManifest,
-			errText:  "STAKE",
+			errText:  "slash_fraction",
 		},
 		{
 			name:     "failure: unknown weighting",

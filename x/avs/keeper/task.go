@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 
 	"cosmossdk.io/collections"
@@ -9,6 +10,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -17,6 +19,41 @@ import (
 // pays fee into escrow. It is the one way tasks are made: by MsgCreateTask
 // today, by contracts, IBC packets and triggers later.
 func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, creator string, payer sdk.AccAddress, fee sdk.Coin, origin types.Origin) (types.Task, error) {
+	return k.createTask(ctx, serviceID, input, creator, payer, fee, origin, false)
+}
+
+// CreateTaskFromTreasury opens a task that no account pays for (a trigger, an
+// IBC packet): its fee_per_task comes from the service treasury. When the
+// treasury cannot pay, no task is created and EventTaskSkipped says so; the
+// returned bool reports whether a task was created.
+func (k Keeper) CreateTaskFromTreasury(ctx sdk.Context, serviceID uint64, input []byte, origin types.Origin) (types.Task, bool, error) {
+	svc, err := k.getService(ctx, serviceID)
+	if err != nil {
+		return types.Task{}, false, err
+	}
+	fee := svc.Manifest.FeePerTask
+	if !types.IsFree(fee) {
+		t, err := k.treasury(ctx, serviceID)
+		if err != nil {
+			return types.Task{}, false, err
+		}
+		if t.LT(fee.Amount) {
+			reason := fmt.Sprintf("treasury %s%s cannot pay the fee %s", t, fee.Denom, fee)
+			return types.Task{}, false, emit(ctx, &types.EventTaskSkipped{ServiceId: serviceID, Reason: reason})
+		}
+	}
+	creator, err := k.addressCodec.BytesToString(authtypes.NewModuleAddress(types.ModuleName))
+	if err != nil {
+		return types.Task{}, false, err
+	}
+	task, err := k.createTask(ctx, serviceID, input, creator, nil, fee, origin, true)
+	if err != nil {
+		return types.Task{}, false, err
+	}
+	return task, true, nil
+}
+
+func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, creator string, payer sdk.AccAddress, fee sdk.Coin, origin types.Origin, fromTreasury bool) (types.Task, error) {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return types.Task{}, err
@@ -46,17 +83,29 @@ func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 	}
 
 	epoch := epochOf(ctx.BlockHeight(), params.EpochLength)
-	snap, fresh, err := k.snapshot(ctx, serviceID, epoch)
+	snap, fresh, err := k.snapshot(ctx, svc, epoch)
 	if err != nil {
 		return types.Task{}, err
 	}
 	if snap.Total == 0 {
 		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", serviceID)
 	}
-	if !types.IsFree(fee) {
-		if payer == nil {
-			return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
+	switch {
+	case types.IsFree(fee):
+	case fromTreasury:
+		t, err := k.treasury(ctx, serviceID)
+		if err != nil {
+			return types.Task{}, err
 		}
+		if t.LT(fee.Amount) {
+			return types.Task{}, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", serviceID)
+		}
+		if err := k.Treasuries.Set(ctx, serviceID, t.Sub(fee.Amount)); err != nil {
+			return types.Task{}, err
+		}
+	case payer == nil:
+		return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
+	default:
 		if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, sdk.NewCoins(fee)); err != nil {
 			return types.Task{}, err
 		}
@@ -85,6 +134,7 @@ func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 		Epoch:           epoch,
 		PowerTotal:      snap.Total,
 		ComponentDigest: svc.Manifest.ComponentDigest,
+		PaidByTreasury:  fromTreasury,
 	}
 	if err := k.setTask(ctx, task, types.TASK_STATUS_UNSPECIFIED); err != nil {
 		return types.Task{}, err
@@ -168,6 +218,9 @@ func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string
 		return task.Status, err
 	}
 	if late {
+		if task.Status == types.TASK_STATUS_COMPLETED && lost(svc, task.Result, vote) {
+			return task.Status, k.slashLosers(ctx, task, []string{operator})
+		}
 		return task.Status, nil
 	}
 
@@ -262,10 +315,18 @@ func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backer
 	if err := k.setTask(ctx, task, old); err != nil {
 		return err
 	}
-	if err := k.TasksByDeadline.Remove(ctx, collections.Join(task.DeadlineHeight, task.Id)); err != nil {
+	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
 		return err
 	}
-	if err := k.payBackers(ctx, task.Fee, backers); err != nil {
+	svc, err := k.getService(ctx, task.ServiceId)
+	if err != nil {
+		return err
+	}
+	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+	if err != nil {
+		return err
+	}
+	if err := k.slashLosers(ctx, task, losers(svc, result, all)); err != nil {
 		return err
 	}
 	if err := emit(ctx, &types.EventTaskCompleted{
@@ -287,8 +348,10 @@ func (k Keeper) notifyHandler(ctx sdk.Context, task types.Task) error {
 }
 
 // payBackers splits fee among backers by power, rounding down; the remainder
-// goes to the first backer in address order, so no token is left behind.
-func (k Keeper) payBackers(ctx sdk.Context, fee sdk.Coin, backers []types.Vote) error {
+// goes to the first backer in address order, so no token is left behind. Each
+// share is paid through reward: the operator's commission, the rest to its
+// committers.
+func (k Keeper) payBackers(ctx sdk.Context, serviceID uint64, fee sdk.Coin, backers []types.Vote) error {
 	if types.IsFree(fee) || len(backers) == 0 {
 		return nil
 	}
@@ -306,23 +369,60 @@ func (k Keeper) payBackers(ctx sdk.Context, fee sdk.Coin, backers []types.Vote) 
 	}
 	shares[0] = shares[0].Add(fee.Amount.Sub(paid))
 	for i, b := range sorted {
-		if !shares[i].IsPositive() {
-			continue
-		}
-		addr, err := k.accAddress("operator", b.Operator)
-		if err != nil {
-			return err
-		}
-		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(sdk.NewCoin(fee.Denom, shares[i]))); err != nil {
+		if err := k.reward(ctx, b.Operator, serviceID, sdk.NewCoin(fee.Denom, shares[i])); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ExpireTasks ends every pending task whose deadline is at or below the
-// current height: status EXPIRED, fee refunded, missing voters counted. It
-// walks the deadline index only, never all tasks.
+// losers returns the operators whose (non-late) votes lost against the
+// accepted result: another digest (EXACT), or beyond the slashable spread of
+// the median (MEDIAN).
+func losers(svc types.Service, result []byte, votes []types.Vote) []string {
+	var out []string
+	for _, v := range votes {
+		if lost(svc, result, v) {
+			out = append(out, v.Operator)
+		}
+	}
+	return out
+}
+
+func lost(svc types.Service, result []byte, v types.Vote) bool {
+	if svc.Manifest.Aggregation.Mode != types.AGGREGATION_MODE_MEDIAN {
+		return v.Digest != types.Digest(result)
+	}
+	m, err1 := types.ParseNumericResult(result)
+	x, err2 := types.ParseNumericResult(v.Result)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return !types.WithinSpread(x, m, svc.Manifest.Aggregation.SlashableSpreadOrAllowed())
+}
+
+// slashLosers slashes the operators whose votes lost, if the service slashes.
+func (k Keeper) slashLosers(ctx sdk.Context, task types.Task, operators []string) error {
+	if len(operators) == 0 {
+		return nil
+	}
+	svc, err := k.getService(ctx, task.ServiceId)
+	if err != nil || !svc.Manifest.Slashes() {
+		return err
+	}
+	for _, op := range operators {
+		if err := k.slash(ctx, op, svc, task); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExpireTasks settles every task whose deadline is at or below the current
+// height: a PENDING one expires (fee refunded, handler told), and for every
+// task the operators of its snapshot are counted for liveness (missed or not),
+// jailing those that missed too many. It walks the deadline index only, never
+// all tasks.
 func (k Keeper) ExpireTasks(ctx sdk.Context) error {
 	rng := new(collections.Range[collections.Pair[int64, uint64]]).
 		EndInclusive(collections.Join(ctx.BlockHeight(), uint64(1<<64-1)))
@@ -333,8 +433,12 @@ func (k Keeper) ExpireTasks(ctx sdk.Context) error {
 	}); err != nil {
 		return err
 	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
 	for _, key := range due {
-		if err := k.expire(ctx, key.K2()); err != nil {
+		if err := k.settleDeadline(ctx, params, key.K2()); err != nil {
 			return err
 		}
 		if err := k.TasksByDeadline.Remove(ctx, key); err != nil {
@@ -344,25 +448,16 @@ func (k Keeper) ExpireTasks(ctx sdk.Context) error {
 	return nil
 }
 
-func (k Keeper) expire(ctx sdk.Context, id uint64) error {
+func (k Keeper) settleDeadline(ctx sdk.Context, params types.Params, id uint64) error {
 	task, err := k.Tasks.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	if task.Status != types.TASK_STATUS_PENDING {
+	if task.Settled {
 		return nil
 	}
-	task.Status = types.TASK_STATUS_EXPIRED
-	task.EndedHeight = ctx.BlockHeight()
-	if err := k.setTask(ctx, task, types.TASK_STATUS_PENDING); err != nil {
-		return err
-	}
-	if !types.IsFree(task.Fee) {
-		creator, err := k.accAddress("creator", task.Creator)
-		if err != nil {
-			return err
-		}
-		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, creator, sdk.NewCoins(task.Fee)); err != nil {
+	if task.Status == types.TASK_STATUS_PENDING {
+		if err := k.expire(ctx, &task); err != nil {
 			return err
 		}
 	}
@@ -376,23 +471,74 @@ func (k Keeper) expire(ctx sdk.Context, id uint64) error {
 		if err != nil {
 			return err
 		}
-		if voted {
-			continue
+		if !voted {
+			missed = append(missed, p.Operator)
 		}
-		missed = append(missed, p.Operator)
-		op, err := k.Operators.Get(ctx, p.Operator)
-		if isNotFound(err) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		op.Missed++
-		if err := k.Operators.Set(ctx, p.Operator, op); err != nil {
+		if err := k.countLiveness(ctx, params, p.Operator, !voted); err != nil {
 			return err
 		}
 	}
-	if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
+	task.Settled = true
+	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 		return err
 	}
-	return k.notifyHandler(ctx, task)
+	if task.Status == types.TASK_STATUS_EXPIRED {
+		if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
+			return err
+		}
+		return k.notifyHandler(ctx, task)
+	}
+	return nil
+}
+
+// expire ends a PENDING task and refunds its fee to whoever paid it.
+func (k Keeper) expire(ctx sdk.Context, task *types.Task) error {
+	task.Status = types.TASK_STATUS_EXPIRED
+	task.EndedHeight = ctx.BlockHeight()
+	if err := k.setTask(ctx, *task, types.TASK_STATUS_PENDING); err != nil {
+		return err
+	}
+	if types.IsFree(task.Fee) {
+		return nil
+	}
+	if task.PaidByTreasury {
+		t, err := k.treasury(ctx, task.ServiceId)
+		if err != nil {
+			return err
+		}
+		return k.Treasuries.Set(ctx, task.ServiceId, t.Add(task.Fee.Amount))
+	}
+	creator, err := k.accAddress("creator", task.Creator)
+	if err != nil {
+		return err
+	}
+	return k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, creator, sdk.NewCoins(task.Fee))
+}
+
+// countLiveness records one task of an operator's liveness window; missing
+// jail_threshold tasks within liveness_window jails it until its cooldown.
+func (k Keeper) countLiveness(ctx sdk.Context, params types.Params, operator string, missed bool) error {
+	op, err := k.Operators.Get(ctx, operator)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	op.WindowTasks++
+	if missed {
+		op.Missed++
+		op.WindowMissed++
+	}
+	if !op.Jailed && op.WindowMissed >= params.JailThreshold {
+		op.Jailed = true
+		op.JailedUntil = ctx.BlockTime().Add(params.JailCooldown)
+		if err := emit(ctx, &types.EventOperatorJailed{Operator: operator, Missed: op.WindowMissed, Window: op.WindowTasks, JailedUntil: op.JailedUntil}); err != nil {
+			return err
+		}
+		op.WindowTasks, op.WindowMissed = 0, 0
+	}
+	if op.WindowTasks >= params.LivenessWindow {
+		op.WindowTasks, op.WindowMissed = 0, 0
+	}
+	return k.Operators.Set(ctx, operator, op)
 }

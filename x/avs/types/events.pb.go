@@ -8,15 +8,19 @@ import (
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
+	github_com_cosmos_gogoproto_types "github.com/cosmos/gogoproto/types"
+	_ "google.golang.org/protobuf/types/known/timestamppb"
 	io "io"
 	math "math"
 	math_bits "math/bits"
+	time "time"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
 var _ = proto.Marshal
 var _ = fmt.Errorf
 var _ = math.Inf
+var _ = time.Kitchen
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -1146,6 +1150,588 @@ func (m *EventHandlerFailed) GetGasUsed() uint64 {
 	return 0
 }
 
+// EventCommitted is emitted when stake is committed.
+type EventCommitted struct {
+	Committer string     `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Operator  string     `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId uint64     `protobuf:"varint,3,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *EventCommitted) Reset()         { *m = EventCommitted{} }
+func (m *EventCommitted) String() string { return proto.CompactTextString(m) }
+func (*EventCommitted) ProtoMessage()    {}
+func (*EventCommitted) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{17}
+}
+func (m *EventCommitted) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventCommitted) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventCommitted.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventCommitted) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventCommitted.Merge(m, src)
+}
+func (m *EventCommitted) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventCommitted) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventCommitted.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventCommitted proto.InternalMessageInfo
+
+func (m *EventCommitted) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *EventCommitted) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *EventCommitted) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *EventCommitted) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// EventUncommitted is emitted when stake starts unbonding.
+type EventUncommitted struct {
+	Committer      string     `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Operator       string     `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId      uint64     `protobuf:"varint,3,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Amount         types.Coin `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount"`
+	EntryId        uint64     `protobuf:"varint,5,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	CompletionTime time.Time  `protobuf:"bytes,6,opt,name=completion_time,json=completionTime,proto3,stdtime" json:"completion_time"`
+}
+
+func (m *EventUncommitted) Reset()         { *m = EventUncommitted{} }
+func (m *EventUncommitted) String() string { return proto.CompactTextString(m) }
+func (*EventUncommitted) ProtoMessage()    {}
+func (*EventUncommitted) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{18}
+}
+func (m *EventUncommitted) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventUncommitted) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventUncommitted.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventUncommitted) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventUncommitted.Merge(m, src)
+}
+func (m *EventUncommitted) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventUncommitted) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventUncommitted.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventUncommitted proto.InternalMessageInfo
+
+func (m *EventUncommitted) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *EventUncommitted) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *EventUncommitted) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *EventUncommitted) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+func (m *EventUncommitted) GetEntryId() uint64 {
+	if m != nil {
+		return m.EntryId
+	}
+	return 0
+}
+
+func (m *EventUncommitted) GetCompletionTime() time.Time {
+	if m != nil {
+		return m.CompletionTime
+	}
+	return time.Time{}
+}
+
+// EventUnbondingMatured is emitted when an unbonding entry is released.
+type EventUnbondingMatured struct {
+	EntryId   uint64     `protobuf:"varint,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	Committer string     `protobuf:"bytes,2,opt,name=committer,proto3" json:"committer,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *EventUnbondingMatured) Reset()         { *m = EventUnbondingMatured{} }
+func (m *EventUnbondingMatured) String() string { return proto.CompactTextString(m) }
+func (*EventUnbondingMatured) ProtoMessage()    {}
+func (*EventUnbondingMatured) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{19}
+}
+func (m *EventUnbondingMatured) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventUnbondingMatured) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventUnbondingMatured.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventUnbondingMatured) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventUnbondingMatured.Merge(m, src)
+}
+func (m *EventUnbondingMatured) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventUnbondingMatured) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventUnbondingMatured.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventUnbondingMatured proto.InternalMessageInfo
+
+func (m *EventUnbondingMatured) GetEntryId() uint64 {
+	if m != nil {
+		return m.EntryId
+	}
+	return 0
+}
+
+func (m *EventUnbondingMatured) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *EventUnbondingMatured) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// EventRewardsWithdrawn is emitted when a committer withdraws its rewards.
+type EventRewardsWithdrawn struct {
+	Committer string     `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *EventRewardsWithdrawn) Reset()         { *m = EventRewardsWithdrawn{} }
+func (m *EventRewardsWithdrawn) String() string { return proto.CompactTextString(m) }
+func (*EventRewardsWithdrawn) ProtoMessage()    {}
+func (*EventRewardsWithdrawn) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{20}
+}
+func (m *EventRewardsWithdrawn) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventRewardsWithdrawn) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventRewardsWithdrawn.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventRewardsWithdrawn) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventRewardsWithdrawn.Merge(m, src)
+}
+func (m *EventRewardsWithdrawn) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventRewardsWithdrawn) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventRewardsWithdrawn.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventRewardsWithdrawn proto.InternalMessageInfo
+
+func (m *EventRewardsWithdrawn) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *EventRewardsWithdrawn) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// EventServiceFunded is emitted when a treasury is funded.
+type EventServiceFunded struct {
+	ServiceId uint64     `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Funder    string     `protobuf:"bytes,2,opt,name=funder,proto3" json:"funder,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+	Treasury  types.Coin `protobuf:"bytes,4,opt,name=treasury,proto3" json:"treasury"`
+}
+
+func (m *EventServiceFunded) Reset()         { *m = EventServiceFunded{} }
+func (m *EventServiceFunded) String() string { return proto.CompactTextString(m) }
+func (*EventServiceFunded) ProtoMessage()    {}
+func (*EventServiceFunded) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{21}
+}
+func (m *EventServiceFunded) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventServiceFunded) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventServiceFunded.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventServiceFunded) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventServiceFunded.Merge(m, src)
+}
+func (m *EventServiceFunded) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventServiceFunded) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventServiceFunded.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventServiceFunded proto.InternalMessageInfo
+
+func (m *EventServiceFunded) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *EventServiceFunded) GetFunder() string {
+	if m != nil {
+		return m.Funder
+	}
+	return ""
+}
+
+func (m *EventServiceFunded) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+func (m *EventServiceFunded) GetTreasury() types.Coin {
+	if m != nil {
+		return m.Treasury
+	}
+	return types.Coin{}
+}
+
+// EventTaskSkipped is emitted when a task with no payer (trigger, IBC) is not
+// created, e.g. because the service treasury cannot pay.
+type EventTaskSkipped struct {
+	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Reason    string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+}
+
+func (m *EventTaskSkipped) Reset()         { *m = EventTaskSkipped{} }
+func (m *EventTaskSkipped) String() string { return proto.CompactTextString(m) }
+func (*EventTaskSkipped) ProtoMessage()    {}
+func (*EventTaskSkipped) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{22}
+}
+func (m *EventTaskSkipped) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventTaskSkipped) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventTaskSkipped.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventTaskSkipped) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventTaskSkipped.Merge(m, src)
+}
+func (m *EventTaskSkipped) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventTaskSkipped) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventTaskSkipped.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventTaskSkipped proto.InternalMessageInfo
+
+func (m *EventTaskSkipped) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *EventTaskSkipped) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
+// EventOperatorSlashed is emitted when a losing vote costs an operator's backing.
+type EventOperatorSlashed struct {
+	Operator  string     `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId uint64     `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	TaskId    uint64     `protobuf:"varint,3,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Fraction  string     `protobuf:"bytes,4,opt,name=fraction,proto3" json:"fraction,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *EventOperatorSlashed) Reset()         { *m = EventOperatorSlashed{} }
+func (m *EventOperatorSlashed) String() string { return proto.CompactTextString(m) }
+func (*EventOperatorSlashed) ProtoMessage()    {}
+func (*EventOperatorSlashed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{23}
+}
+func (m *EventOperatorSlashed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventOperatorSlashed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventOperatorSlashed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventOperatorSlashed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventOperatorSlashed.Merge(m, src)
+}
+func (m *EventOperatorSlashed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventOperatorSlashed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventOperatorSlashed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventOperatorSlashed proto.InternalMessageInfo
+
+func (m *EventOperatorSlashed) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *EventOperatorSlashed) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *EventOperatorSlashed) GetTaskId() uint64 {
+	if m != nil {
+		return m.TaskId
+	}
+	return 0
+}
+
+func (m *EventOperatorSlashed) GetFraction() string {
+	if m != nil {
+		return m.Fraction
+	}
+	return ""
+}
+
+func (m *EventOperatorSlashed) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// EventOperatorJailed is emitted when an operator missed too many tasks.
+type EventOperatorJailed struct {
+	Operator    string    `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Missed      uint64    `protobuf:"varint,2,opt,name=missed,proto3" json:"missed,omitempty"`
+	Window      uint64    `protobuf:"varint,3,opt,name=window,proto3" json:"window,omitempty"`
+	JailedUntil time.Time `protobuf:"bytes,4,opt,name=jailed_until,json=jailedUntil,proto3,stdtime" json:"jailed_until"`
+}
+
+func (m *EventOperatorJailed) Reset()         { *m = EventOperatorJailed{} }
+func (m *EventOperatorJailed) String() string { return proto.CompactTextString(m) }
+func (*EventOperatorJailed) ProtoMessage()    {}
+func (*EventOperatorJailed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{24}
+}
+func (m *EventOperatorJailed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventOperatorJailed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventOperatorJailed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventOperatorJailed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventOperatorJailed.Merge(m, src)
+}
+func (m *EventOperatorJailed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventOperatorJailed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventOperatorJailed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventOperatorJailed proto.InternalMessageInfo
+
+func (m *EventOperatorJailed) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *EventOperatorJailed) GetMissed() uint64 {
+	if m != nil {
+		return m.Missed
+	}
+	return 0
+}
+
+func (m *EventOperatorJailed) GetWindow() uint64 {
+	if m != nil {
+		return m.Window
+	}
+	return 0
+}
+
+func (m *EventOperatorJailed) GetJailedUntil() time.Time {
+	if m != nil {
+		return m.JailedUntil
+	}
+	return time.Time{}
+}
+
+// EventOperatorUnjailed is emitted by MsgUnjail.
+type EventOperatorUnjailed struct {
+	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+}
+
+func (m *EventOperatorUnjailed) Reset()         { *m = EventOperatorUnjailed{} }
+func (m *EventOperatorUnjailed) String() string { return proto.CompactTextString(m) }
+func (*EventOperatorUnjailed) ProtoMessage()    {}
+func (*EventOperatorUnjailed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_445420dfcfb951be, []int{25}
+}
+func (m *EventOperatorUnjailed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventOperatorUnjailed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventOperatorUnjailed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventOperatorUnjailed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventOperatorUnjailed.Merge(m, src)
+}
+func (m *EventOperatorUnjailed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventOperatorUnjailed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventOperatorUnjailed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventOperatorUnjailed proto.InternalMessageInfo
+
+func (m *EventOperatorUnjailed) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
 func init() {
 	proto.RegisterType((*EventParamsUpdated)(nil), "avschain.avs.v1.EventParamsUpdated")
 	proto.RegisterType((*EventComponentStored)(nil), "avschain.avs.v1.EventComponentStored")
@@ -1164,72 +1750,102 @@ func init() {
 	proto.RegisterType((*EventTaskExpired)(nil), "avschain.avs.v1.EventTaskExpired")
 	proto.RegisterType((*EventHandlerCalled)(nil), "avschain.avs.v1.EventHandlerCalled")
 	proto.RegisterType((*EventHandlerFailed)(nil), "avschain.avs.v1.EventHandlerFailed")
+	proto.RegisterType((*EventCommitted)(nil), "avschain.avs.v1.EventCommitted")
+	proto.RegisterType((*EventUncommitted)(nil), "avschain.avs.v1.EventUncommitted")
+	proto.RegisterType((*EventUnbondingMatured)(nil), "avschain.avs.v1.EventUnbondingMatured")
+	proto.RegisterType((*EventRewardsWithdrawn)(nil), "avschain.avs.v1.EventRewardsWithdrawn")
+	proto.RegisterType((*EventServiceFunded)(nil), "avschain.avs.v1.EventServiceFunded")
+	proto.RegisterType((*EventTaskSkipped)(nil), "avschain.avs.v1.EventTaskSkipped")
+	proto.RegisterType((*EventOperatorSlashed)(nil), "avschain.avs.v1.EventOperatorSlashed")
+	proto.RegisterType((*EventOperatorJailed)(nil), "avschain.avs.v1.EventOperatorJailed")
+	proto.RegisterType((*EventOperatorUnjailed)(nil), "avschain.avs.v1.EventOperatorUnjailed")
 }
 
 func init() { proto.RegisterFile("avschain/avs/v1/events.proto", fileDescriptor_445420dfcfb951be) }
 
 var fileDescriptor_445420dfcfb951be = []byte{
-	// 957 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x56, 0x4d, 0x6f, 0xdb, 0x46,
-	0x10, 0x35, 0x25, 0x5a, 0x1f, 0x1b, 0x3b, 0x4e, 0x59, 0x35, 0xa6, 0x3f, 0xaa, 0x18, 0xec, 0xa1,
-	0xee, 0x85, 0x82, 0x52, 0xb4, 0x3d, 0xc7, 0x6e, 0x82, 0xb8, 0x28, 0xe0, 0x82, 0x76, 0x7a, 0xe8,
-	0x45, 0x58, 0x73, 0x47, 0xd2, 0xd6, 0x14, 0x97, 0xd8, 0x5d, 0x51, 0x89, 0x6f, 0xbd, 0xf6, 0x54,
-	0xf4, 0xd2, 0x3f, 0xd3, 0x1f, 0x90, 0x63, 0x8e, 0x3d, 0x15, 0x85, 0x8d, 0xfe, 0x8f, 0x60, 0x87,
-	0x4b, 0x7d, 0xd9, 0x88, 0x03, 0xfb, 0xb6, 0xef, 0xed, 0x72, 0xde, 0x9b, 0xd9, 0xe1, 0x90, 0x64,
-	0x97, 0xe6, 0x2a, 0x1e, 0x52, 0x9e, 0x76, 0x68, 0xae, 0x3a, 0x79, 0xb7, 0x03, 0x39, 0xa4, 0x5a,
-	0x85, 0x99, 0x14, 0x5a, 0x78, 0x1b, 0xe5, 0x6e, 0x48, 0x73, 0x15, 0xe6, 0xdd, 0xed, 0x76, 0x2c,
-	0xd4, 0x48, 0xa8, 0xce, 0x19, 0x55, 0xd0, 0xc9, 0xbb, 0x67, 0xa0, 0x69, 0xb7, 0x13, 0x0b, 0x9e,
-	0x16, 0x0f, 0x6c, 0xb7, 0x06, 0x62, 0x20, 0x70, 0xd9, 0x31, 0x2b, 0xcb, 0x6e, 0x2d, 0x8b, 0x98,
-	0x68, 0xc5, 0xd6, 0x35, 0xfd, 0x8c, 0x4a, 0x3a, 0xb2, 0xbb, 0x01, 0x27, 0xde, 0x73, 0xe3, 0xe7,
-	0x27, 0x24, 0x5f, 0x65, 0x8c, 0x6a, 0x60, 0xde, 0x2e, 0x69, 0xd2, 0xb1, 0x1e, 0x0a, 0xc9, 0xf5,
-	0x1b, 0xdf, 0xd9, 0x73, 0xf6, 0x9b, 0xd1, 0x8c, 0xf0, 0xbe, 0x21, 0xb5, 0x22, 0x86, 0x5f, 0xd9,
-	0x73, 0xf6, 0x1f, 0x3c, 0xdd, 0x0c, 0x97, 0x92, 0x08, 0x8b, 0x68, 0x07, 0xee, 0xdb, 0x7f, 0x9f,
-	0xac, 0x44, 0xf6, 0x70, 0x30, 0x20, 0x2d, 0x94, 0x3a, 0x14, 0xa3, 0x4c, 0xa4, 0x90, 0xea, 0x13,
-	0x2d, 0x24, 0x30, 0xef, 0x31, 0xa9, 0x31, 0x3e, 0x00, 0xa5, 0xad, 0x92, 0x45, 0xde, 0x0e, 0x69,
-	0xc6, 0x82, 0x41, 0x4f, 0xf1, 0x0b, 0x40, 0x25, 0x37, 0x6a, 0x18, 0xe2, 0x84, 0x5f, 0x80, 0xb7,
-	0x4d, 0x1a, 0xe3, 0x2c, 0x11, 0x94, 0x81, 0xf4, 0xab, 0xf8, 0xd8, 0x14, 0x07, 0x63, 0xf2, 0x29,
-	0x0a, 0x9d, 0x80, 0xcc, 0x79, 0x0c, 0x87, 0x12, 0x30, 0xa9, 0xcf, 0x09, 0x51, 0x05, 0xd3, 0xe3,
-	0x0c, 0xb5, 0xdc, 0xa8, 0x69, 0x99, 0x23, 0xe6, 0xb5, 0xc8, 0xaa, 0x98, 0xa4, 0x20, 0x51, 0xaa,
-	0x19, 0x15, 0xc0, 0xfb, 0x8a, 0x3c, 0x8a, 0x4b, 0xbf, 0x3d, 0x6b, 0xb3, 0xd0, 0xdb, 0x98, 0xf2,
-	0xdf, 0x23, 0x1d, 0xfc, 0xe5, 0x2c, 0xea, 0x96, 0xc5, 0xbc, 0x45, 0xf7, 0x26, 0x85, 0xca, 0x8d,
-	0x0a, 0xde, 0xb7, 0xa4, 0xa6, 0x34, 0xd5, 0x63, 0x85, 0x16, 0x1e, 0x3e, 0x6d, 0x5f, 0x2b, 0xbc,
-	0x95, 0x3e, 0xc1, 0x53, 0x91, 0x3d, 0x1d, 0x48, 0xb2, 0x39, 0x6f, 0xec, 0x54, 0xd2, 0x54, 0xf5,
-	0x41, 0xca, 0xdb, 0xcd, 0xed, 0x90, 0xa6, 0x48, 0x58, 0x6f, 0xbe, 0x30, 0x0d, 0x91, 0xb0, 0x63,
-	0xac, 0xcd, 0x0e, 0x69, 0xa6, 0x30, 0xb1, 0x9b, 0xf6, 0x12, 0x52, 0x98, 0xe0, 0x66, 0xd0, 0x27,
-	0x9f, 0xa1, 0xe6, 0xb3, 0x24, 0x11, 0x93, 0x84, 0x2b, 0xfd, 0x91, 0xe5, 0x68, 0x91, 0x55, 0xca,
-	0x18, 0x30, 0xbf, 0xb2, 0x57, 0x35, 0xd7, 0x80, 0xc0, 0xf3, 0x49, 0x5d, 0xc2, 0x48, 0xe4, 0xc0,
-	0xfc, 0x2a, 0xf2, 0x25, 0x0c, 0x8e, 0x6d, 0x6e, 0xc7, 0x19, 0x48, 0xaa, 0x85, 0x8c, 0x60, 0xc0,
-	0x95, 0x06, 0x93, 0xdb, 0x36, 0x69, 0x08, 0xcb, 0xda, 0xd6, 0x9a, 0x62, 0x13, 0x70, 0x24, 0x52,
-	0x7e, 0x3e, 0x4d, 0xab, 0x84, 0xc1, 0x8f, 0xb6, 0x4d, 0xcb, 0x80, 0xa5, 0xef, 0xbb, 0x45, 0x3b,
-	0x22, 0x6b, 0x36, 0x9a, 0x06, 0x76, 0x94, 0x7e, 0x30, 0xca, 0x62, 0x65, 0x2a, 0x4b, 0x95, 0x09,
-	0x7e, 0x20, 0xeb, 0xb3, 0x50, 0xc7, 0x63, 0x7d, 0x9f, 0x58, 0xbf, 0x55, 0xc8, 0x23, 0x0c, 0x76,
-	0x4a, 0xd5, 0x79, 0xf9, 0x82, 0x6c, 0x92, 0xba, 0xa6, 0xea, 0x7c, 0x76, 0x2d, 0x35, 0x03, 0x8f,
-	0xd8, 0x2d, 0xc1, 0x4c, 0xf6, 0xb1, 0x09, 0x21, 0xca, 0x2e, 0x28, 0xe1, 0x8d, 0xbd, 0xed, 0xde,
-	0xdc, 0xdb, 0x5f, 0x92, 0x0d, 0x06, 0x94, 0x25, 0x3c, 0x85, 0xde, 0x10, 0xf8, 0x60, 0xa8, 0xfd,
-	0xd5, 0x3d, 0x67, 0xbf, 0x1a, 0x3d, 0x2c, 0xe9, 0x97, 0xc8, 0x7a, 0x5d, 0x52, 0xed, 0x03, 0xf8,
-	0x35, 0x1c, 0x3d, 0x5b, 0x61, 0x31, 0x2e, 0x43, 0x33, 0x2e, 0x43, 0x3b, 0x2e, 0xc3, 0x43, 0xc1,
-	0x53, 0x3b, 0x7c, 0xcc, 0x59, 0xd3, 0x53, 0x90, 0x89, 0x78, 0xe8, 0xd7, 0xd1, 0x7a, 0x01, 0x82,
-	0xdf, 0x1d, 0xf2, 0x09, 0xd6, 0xe0, 0x67, 0xa1, 0xe1, 0x59, 0x1c, 0x43, 0xf6, 0xc1, 0x22, 0xcc,
-	0x57, 0xbb, 0xb2, 0x54, 0xed, 0xd9, 0x08, 0xab, 0x2e, 0x8c, 0xb0, 0x16, 0x59, 0xcd, 0xc4, 0x04,
-	0x24, 0x26, 0xed, 0x46, 0x05, 0xf0, 0x3c, 0xe2, 0x26, 0x54, 0x03, 0xe6, 0xd7, 0x88, 0x70, 0x1d,
-	0xfc, 0x39, 0x6f, 0x26, 0x82, 0x5f, 0x21, 0xbe, 0xb3, 0x99, 0xdd, 0x62, 0x6e, 0xaa, 0x8c, 0xc6,
-	0x60, 0xfd, 0xcc, 0x08, 0x23, 0x6e, 0x00, 0x3a, 0x5a, 0x8f, 0x70, 0x6d, 0xec, 0x4b, 0xa0, 0x4a,
-	0xa4, 0x68, 0xa9, 0x19, 0x59, 0x14, 0xfc, 0xef, 0xd8, 0xaf, 0x03, 0x76, 0x89, 0x18, 0x65, 0x09,
-	0xdc, 0xa7, 0x4f, 0xbe, 0x20, 0xeb, 0x12, 0xd4, 0x38, 0x59, 0x1a, 0xa4, 0x6b, 0x05, 0x69, 0xfb,
-	0x00, 0xbd, 0x18, 0x8c, 0x0e, 0xd7, 0x22, 0x8b, 0xcc, 0xb0, 0xc1, 0xea, 0xf5, 0xfa, 0x42, 0xa2,
-	0x4d, 0x37, 0x6a, 0x20, 0xf1, 0x42, 0x48, 0xef, 0x09, 0x79, 0x50, 0x6c, 0x6a, 0xa1, 0x69, 0x82,
-	0xbd, 0xe1, 0x46, 0x04, 0xa9, 0x53, 0xc3, 0x98, 0x9a, 0x94, 0xf5, 0x51, 0x7e, 0x1d, 0x27, 0xc8,
-	0x8c, 0x08, 0xfe, 0x76, 0xe6, 0xde, 0x86, 0xe7, 0xaf, 0x33, 0x2e, 0xef, 0x91, 0xe5, 0x92, 0x97,
-	0xea, 0x35, 0x2f, 0x8f, 0x49, 0x6d, 0xc4, 0x95, 0x02, 0xe6, 0xbb, 0x68, 0xc4, 0x22, 0xef, 0x3b,
-	0x93, 0x79, 0x7f, 0x9c, 0x32, 0x4c, 0xef, 0x23, 0x7a, 0xdb, 0x1e, 0x0f, 0x98, 0xbd, 0xa5, 0x97,
-	0x34, 0x65, 0x09, 0xc8, 0x43, 0x9a, 0x24, 0xb7, 0xf4, 0x4e, 0x2c, 0x52, 0x2d, 0x69, 0x5c, 0x7e,
-	0x68, 0xa6, 0xd8, 0xdb, 0x22, 0x8d, 0x01, 0x55, 0xbd, 0xb1, 0xc2, 0x41, 0x6b, 0x9e, 0xaa, 0x0f,
-	0xa8, 0x7a, 0xa5, 0x80, 0x05, 0x17, 0x8b, 0x2a, 0x2f, 0x28, 0xbf, 0xb3, 0x8a, 0x79, 0x1f, 0xa5,
-	0x9c, 0x8e, 0x8b, 0x02, 0x2c, 0x68, 0xbb, 0x0b, 0xda, 0x07, 0x07, 0x6f, 0x2f, 0xdb, 0xce, 0xbb,
-	0xcb, 0xb6, 0xf3, 0xdf, 0x65, 0xdb, 0xf9, 0xe3, 0xaa, 0xbd, 0xf2, 0xee, 0xaa, 0xbd, 0xf2, 0xcf,
-	0x55, 0x7b, 0xe5, 0x97, 0xfd, 0x01, 0xd7, 0xc3, 0xf1, 0x59, 0x18, 0x8b, 0x51, 0x67, 0xfe, 0x47,
-	0xa7, 0x58, 0xbc, 0xc6, 0x7f, 0x1e, 0xfd, 0x26, 0x03, 0x75, 0x56, 0xc3, 0x1f, 0x9e, 0xaf, 0xdf,
-	0x07, 0x00, 0x00, 0xff, 0xff, 0xa2, 0xf6, 0x99, 0x88, 0x90, 0x09, 0x00, 0x00,
+	// 1296 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x57, 0xbf, 0x6f, 0x1b, 0xb7,
+	0x17, 0xf7, 0x49, 0xb2, 0x2c, 0x31, 0x8e, 0x93, 0xef, 0x7d, 0x5d, 0x47, 0x71, 0x52, 0xd9, 0xb8,
+	0x0e, 0x75, 0x97, 0x13, 0x9c, 0xa0, 0xcd, 0xd0, 0x29, 0x76, 0x93, 0xc6, 0x41, 0x03, 0x17, 0x27,
+	0xbb, 0x05, 0xba, 0x08, 0xd4, 0xf1, 0xe9, 0xc4, 0xf8, 0x8e, 0x3c, 0x90, 0x3c, 0x29, 0xce, 0xd6,
+	0xb1, 0x1d, 0x8a, 0xa0, 0x4b, 0xf7, 0x8e, 0xfd, 0x1b, 0x0a, 0x14, 0xdd, 0x32, 0x66, 0xec, 0xd4,
+	0x16, 0x09, 0xfa, 0x7f, 0x14, 0xe4, 0xf1, 0xf4, 0x2b, 0x86, 0xa5, 0xd8, 0x4b, 0xb7, 0xfb, 0x3c,
+	0x92, 0xef, 0x7d, 0xde, 0xe3, 0xe3, 0x47, 0x4f, 0xe8, 0x36, 0x1e, 0xc8, 0xb0, 0x8f, 0x29, 0x6b,
+	0xe1, 0x81, 0x6c, 0x0d, 0x76, 0x5b, 0x30, 0x00, 0xa6, 0xa4, 0x9f, 0x0a, 0xae, 0xb8, 0x7b, 0xad,
+	0x58, 0xf5, 0xf1, 0x40, 0xfa, 0x83, 0xdd, 0xcd, 0x66, 0xc8, 0x65, 0xc2, 0x65, 0xab, 0x8b, 0x25,
+	0xb4, 0x06, 0xbb, 0x5d, 0x50, 0x78, 0xb7, 0x15, 0x72, 0xca, 0xf2, 0x03, 0x9b, 0xeb, 0x11, 0x8f,
+	0xb8, 0xf9, 0x6c, 0xe9, 0x2f, 0x6b, 0xdd, 0x8a, 0x38, 0x8f, 0x62, 0x68, 0x19, 0xd4, 0xcd, 0x7a,
+	0x2d, 0x45, 0x13, 0x90, 0x0a, 0x27, 0xa9, 0xdd, 0x70, 0x73, 0x96, 0x85, 0x0e, 0x97, 0x2f, 0xbd,
+	0x45, 0x30, 0xc5, 0x02, 0x27, 0x76, 0xd5, 0xa3, 0xc8, 0x7d, 0xa0, 0x09, 0x7f, 0x69, 0x8c, 0xc7,
+	0x29, 0xc1, 0x0a, 0x88, 0x7b, 0x1b, 0xd5, 0x71, 0xa6, 0xfa, 0x5c, 0x50, 0x75, 0xda, 0x70, 0xb6,
+	0x9d, 0x9d, 0x7a, 0x30, 0x36, 0xb8, 0x1f, 0xa3, 0x6a, 0xee, 0xa3, 0x51, 0xda, 0x76, 0x76, 0xae,
+	0xdc, 0xb9, 0xe1, 0xcf, 0x64, 0xe9, 0xe7, 0xde, 0xf6, 0x2a, 0x2f, 0xff, 0xdc, 0x5a, 0x0a, 0xec,
+	0x66, 0x2f, 0x42, 0xeb, 0x26, 0xd4, 0x3e, 0x4f, 0x52, 0xce, 0x80, 0xa9, 0xb6, 0xe2, 0x02, 0x88,
+	0xbb, 0x81, 0xaa, 0x84, 0x46, 0x20, 0x95, 0x8d, 0x64, 0x91, 0x7b, 0x0b, 0xd5, 0x43, 0x4e, 0xa0,
+	0x23, 0xe9, 0x73, 0x30, 0x91, 0x2a, 0x41, 0x4d, 0x1b, 0xda, 0xf4, 0x39, 0xb8, 0x9b, 0xa8, 0x96,
+	0xa5, 0x31, 0xc7, 0x04, 0x44, 0xa3, 0x6c, 0x8e, 0x8d, 0xb0, 0x97, 0xa1, 0xff, 0x9b, 0x40, 0x6d,
+	0x10, 0x03, 0x1a, 0xc2, 0xbe, 0x00, 0x93, 0xd4, 0xfb, 0x08, 0xc9, 0xdc, 0xd2, 0xa1, 0xc4, 0xc4,
+	0xaa, 0x04, 0x75, 0x6b, 0x39, 0x20, 0xee, 0x3a, 0x5a, 0xe6, 0x43, 0x06, 0xc2, 0x84, 0xaa, 0x07,
+	0x39, 0x70, 0x3f, 0x42, 0xd7, 0xc3, 0x82, 0x6f, 0xc7, 0xd2, 0xcc, 0xe3, 0x5d, 0x1b, 0xd9, 0x3f,
+	0x33, 0x66, 0xef, 0x27, 0x67, 0x3a, 0x6e, 0x51, 0xcc, 0x39, 0x71, 0xcf, 0x8a, 0x50, 0x3a, 0x33,
+	0x82, 0xfb, 0x09, 0xaa, 0x4a, 0x85, 0x55, 0x26, 0x0d, 0x85, 0xb5, 0x3b, 0xcd, 0xb7, 0x0a, 0x6f,
+	0x43, 0xb7, 0xcd, 0xae, 0xc0, 0xee, 0xf6, 0x04, 0xba, 0x31, 0x49, 0xec, 0x48, 0x60, 0x26, 0x7b,
+	0x20, 0xc4, 0x7c, 0x72, 0xb7, 0x50, 0x9d, 0xc7, 0xa4, 0x33, 0x59, 0x98, 0x1a, 0x8f, 0xc9, 0xa1,
+	0xa9, 0xcd, 0x2d, 0x54, 0x67, 0x30, 0xb4, 0x8b, 0xf6, 0x12, 0x18, 0x0c, 0xcd, 0xa2, 0xd7, 0x43,
+	0xef, 0x99, 0x98, 0xf7, 0xe3, 0x98, 0x0f, 0x63, 0x2a, 0xd5, 0x82, 0xe5, 0x58, 0x47, 0xcb, 0x98,
+	0x10, 0x20, 0x8d, 0xd2, 0x76, 0x59, 0x5f, 0x83, 0x01, 0x6e, 0x03, 0xad, 0x08, 0x48, 0xf8, 0x00,
+	0x48, 0xa3, 0x6c, 0xec, 0x05, 0xf4, 0x0e, 0x6d, 0x6e, 0x87, 0x29, 0x08, 0xac, 0xb8, 0x08, 0x20,
+	0xa2, 0x52, 0x81, 0xce, 0x6d, 0x13, 0xd5, 0xb8, 0xb5, 0xda, 0xd6, 0x1a, 0x61, 0xed, 0x30, 0xe1,
+	0x8c, 0x9e, 0x8c, 0xd2, 0x2a, 0xa0, 0xf7, 0x85, 0x6d, 0xd3, 0xc2, 0x61, 0xc1, 0xfb, 0x62, 0xde,
+	0x0e, 0xd0, 0xaa, 0xf5, 0xa6, 0x80, 0x1c, 0xb0, 0x73, 0xbd, 0x4c, 0x57, 0xa6, 0x34, 0x53, 0x19,
+	0xef, 0x31, 0xba, 0x3a, 0x76, 0x75, 0x98, 0xa9, 0xcb, 0xf8, 0xfa, 0xb6, 0x84, 0xae, 0x1b, 0x67,
+	0x47, 0x58, 0x9e, 0x14, 0x0f, 0xe4, 0x06, 0x5a, 0x51, 0x58, 0x9e, 0x8c, 0xaf, 0xa5, 0xaa, 0xe1,
+	0x01, 0x99, 0xe3, 0x4c, 0x67, 0x1f, 0x6a, 0x17, 0xbc, 0xe8, 0x82, 0x02, 0x9e, 0xd9, 0xdb, 0x95,
+	0xb3, 0x7b, 0xfb, 0x43, 0x74, 0x8d, 0x00, 0x26, 0x31, 0x65, 0xd0, 0xe9, 0x03, 0x8d, 0xfa, 0xaa,
+	0xb1, 0xbc, 0xed, 0xec, 0x94, 0x83, 0xb5, 0xc2, 0xfc, 0xc8, 0x58, 0xdd, 0x5d, 0x54, 0xee, 0x01,
+	0x34, 0xaa, 0x46, 0x7a, 0x6e, 0xfa, 0xb9, 0x9e, 0xfa, 0x5a, 0x4f, 0x7d, 0xab, 0xa7, 0xfe, 0x3e,
+	0xa7, 0xcc, 0x8a, 0x8f, 0xde, 0xab, 0x7b, 0x0a, 0x52, 0x1e, 0xf6, 0x1b, 0x2b, 0x86, 0x7a, 0x0e,
+	0xbc, 0xef, 0x1d, 0xf4, 0x3f, 0x53, 0x83, 0xaf, 0xb8, 0x82, 0xfb, 0x61, 0x08, 0xe9, 0xb9, 0x45,
+	0x98, 0xac, 0x76, 0x69, 0xa6, 0xda, 0x63, 0x09, 0x2b, 0x4f, 0x49, 0xd8, 0x3a, 0x5a, 0x4e, 0xf9,
+	0x10, 0x84, 0x49, 0xba, 0x12, 0xe4, 0xc0, 0x75, 0x51, 0x25, 0xc6, 0x0a, 0x4c, 0x7e, 0xb5, 0xc0,
+	0x7c, 0x7b, 0x3f, 0x4e, 0x92, 0x09, 0xe0, 0x29, 0x84, 0x17, 0x26, 0x73, 0x3b, 0xd7, 0x4d, 0x99,
+	0xe2, 0x10, 0x2c, 0x9f, 0xb1, 0x41, 0x07, 0xd7, 0xc0, 0x30, 0xba, 0x1a, 0x98, 0x6f, 0x4d, 0x5f,
+	0x00, 0x96, 0x9c, 0x19, 0x4a, 0xf5, 0xc0, 0x22, 0xef, 0x1f, 0xc7, 0xfe, 0x3a, 0x98, 0x2e, 0xe1,
+	0x49, 0x1a, 0xc3, 0x65, 0xfa, 0xe4, 0x03, 0x74, 0x55, 0x80, 0xcc, 0xe2, 0x19, 0x21, 0x5d, 0xcd,
+	0x8d, 0xb6, 0x0f, 0x0c, 0x17, 0x8d, 0x0d, 0xc3, 0xd5, 0xc0, 0x22, 0x2d, 0x36, 0xa6, 0x7a, 0x9d,
+	0x1e, 0x17, 0x86, 0x66, 0x25, 0xa8, 0x19, 0xc3, 0x43, 0x2e, 0xdc, 0x2d, 0x74, 0x25, 0x5f, 0x54,
+	0x5c, 0xe1, 0xd8, 0xf4, 0x46, 0x25, 0x40, 0xc6, 0x74, 0xa4, 0x2d, 0xba, 0x26, 0x45, 0x7d, 0x64,
+	0x63, 0xc5, 0x28, 0xc8, 0xd8, 0xe0, 0xfd, 0xea, 0x4c, 0xbc, 0x86, 0x07, 0xcf, 0x52, 0x2a, 0x2e,
+	0x91, 0xe5, 0x0c, 0x97, 0xf2, 0x5b, 0x5c, 0x36, 0x50, 0x35, 0xa1, 0x52, 0x02, 0x69, 0x54, 0x0c,
+	0x11, 0x8b, 0xdc, 0x7b, 0x3a, 0xf3, 0x5e, 0xc6, 0x88, 0x49, 0x6f, 0x81, 0xde, 0xb6, 0xdb, 0x3d,
+	0x62, 0x6f, 0xe9, 0x11, 0x66, 0x24, 0x06, 0xb1, 0x8f, 0xe3, 0x78, 0x4e, 0xef, 0x84, 0x9c, 0x29,
+	0x81, 0xc3, 0xe2, 0x87, 0x66, 0x84, 0xdd, 0x9b, 0xa8, 0x16, 0x61, 0xd9, 0xc9, 0xa4, 0x11, 0x5a,
+	0x7d, 0x6a, 0x25, 0xc2, 0xf2, 0x58, 0x02, 0xf1, 0x9e, 0x4f, 0x47, 0x79, 0x88, 0xe9, 0x85, 0xa3,
+	0xe8, 0xf7, 0x28, 0xc4, 0x48, 0x2e, 0x72, 0x30, 0x15, 0xbb, 0x32, 0x1d, 0xfb, 0x67, 0x07, 0xad,
+	0x15, 0xb3, 0x43, 0x42, 0x95, 0x1d, 0x51, 0x42, 0x0b, 0x0a, 0xf5, 0x1b, 0x1b, 0xce, 0x7d, 0x1f,
+	0xd3, 0xf7, 0x57, 0x9e, 0xbd, 0xbf, 0x7b, 0xa8, 0x8a, 0x13, 0x9e, 0xb1, 0xbc, 0x01, 0x17, 0xb9,
+	0x86, 0x7c, 0xbb, 0xf7, 0x43, 0xa1, 0xa9, 0xc7, 0x2c, 0xfc, 0xef, 0xd2, 0xd4, 0x65, 0x06, 0xa6,
+	0xc4, 0xa9, 0xf6, 0x9a, 0xbf, 0xa3, 0x15, 0x83, 0x0f, 0x88, 0xfb, 0x04, 0x19, 0x59, 0x8e, 0x41,
+	0x51, 0xce, 0x3a, 0x7a, 0xc6, 0xb4, 0x32, 0xbb, 0xe9, 0xe7, 0x03, 0xa8, 0x5f, 0x0c, 0xa0, 0xfe,
+	0x51, 0x31, 0x80, 0xee, 0xd5, 0xb4, 0xf7, 0x17, 0x7f, 0x6d, 0x39, 0xc1, 0xda, 0xf8, 0xb0, 0x5e,
+	0xf6, 0xbe, 0x73, 0xec, 0x0c, 0x70, 0xcc, 0xba, 0x9c, 0x11, 0xca, 0xa2, 0x27, 0x58, 0x65, 0xfa,
+	0x6d, 0x4d, 0x72, 0x70, 0xa6, 0x39, 0x4c, 0x15, 0xac, 0x34, 0x5b, 0xb0, 0x71, 0xd6, 0xe5, 0x77,
+	0xbb, 0x1c, 0x66, 0xa9, 0x04, 0x30, 0xc4, 0x82, 0xc8, 0xaf, 0xa9, 0xea, 0x13, 0x81, 0x87, 0x6c,
+	0xce, 0x05, 0x8d, 0xe3, 0x95, 0xde, 0x2d, 0xde, 0xef, 0x85, 0x74, 0xda, 0x99, 0xeb, 0x61, 0xc6,
+	0xc8, 0xfc, 0xe1, 0x67, 0x03, 0x55, 0xf5, 0x8b, 0x1e, 0x65, 0x6e, 0xd1, 0x85, 0xd3, 0x76, 0x3f,
+	0x45, 0x35, 0xa5, 0xc5, 0x3c, 0x13, 0xa7, 0x8b, 0xf6, 0xc9, 0xe8, 0x80, 0x77, 0x30, 0xa1, 0x8a,
+	0xed, 0x13, 0x9a, 0xa6, 0x0b, 0x25, 0x60, 0x7f, 0x49, 0x4a, 0x53, 0xbf, 0x24, 0xbf, 0x39, 0x33,
+	0x53, 0x55, 0x3b, 0xc6, 0xb2, 0x3f, 0x67, 0xaa, 0x9a, 0x23, 0xb4, 0x13, 0xd2, 0x53, 0x9e, 0x95,
+	0x9e, 0x9e, 0xd6, 0x19, 0xca, 0x99, 0x9d, 0x36, 0x46, 0x78, 0xa2, 0x92, 0xcb, 0xef, 0x76, 0xa1,
+	0xbf, 0x14, 0xd3, 0x7d, 0x91, 0xc1, 0xe3, 0x5c, 0x00, 0xcf, 0x4b, 0x60, 0xac, 0xf4, 0x39, 0xf9,
+	0x42, 0xe9, 0x37, 0x50, 0x75, 0x48, 0x19, 0xe1, 0xc3, 0x82, 0x78, 0x8e, 0xdc, 0xcf, 0xd1, 0xea,
+	0x53, 0xe3, 0xb5, 0x93, 0x31, 0x45, 0x63, 0x7b, 0x63, 0x8b, 0x3d, 0xbe, 0x2b, 0xf9, 0xc9, 0x63,
+	0x7d, 0xd0, 0xbb, 0x6b, 0xbb, 0x7d, 0x34, 0xc3, 0xb2, 0xa7, 0x73, 0xd9, 0xee, 0xed, 0xbd, 0x7c,
+	0xdd, 0x74, 0x5e, 0xbd, 0x6e, 0x3a, 0x7f, 0xbf, 0x6e, 0x3a, 0x2f, 0xde, 0x34, 0x97, 0x5e, 0xbd,
+	0x69, 0x2e, 0xfd, 0xf1, 0xa6, 0xb9, 0xf4, 0xcd, 0x4e, 0x44, 0x55, 0x3f, 0xeb, 0xfa, 0x21, 0x4f,
+	0x5a, 0x93, 0xff, 0x26, 0xf3, 0x8f, 0x67, 0xe6, 0x8f, 0xa5, 0x3a, 0x4d, 0x41, 0x76, 0xab, 0x86,
+	0xe3, 0xdd, 0x7f, 0x03, 0x00, 0x00, 0xff, 0xff, 0x1d, 0x6e, 0x2d, 0x10, 0x16, 0x0f, 0x00, 0x00,
 }
 
 func (m *EventParamsUpdated) Marshal() (dAtA []byte, err error) {
@@ -2016,6 +2632,433 @@ func (m *EventHandlerFailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *EventCommitted) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventCommitted) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventCommitted) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.ServiceId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventUncommitted) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventUncommitted) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventUncommitted) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	n5, err5 := github_com_cosmos_gogoproto_types.StdTimeMarshalTo(m.CompletionTime, dAtA[i-github_com_cosmos_gogoproto_types.SizeOfStdTime(m.CompletionTime):])
+	if err5 != nil {
+		return 0, err5
+	}
+	i -= n5
+	i = encodeVarintEvents(dAtA, i, uint64(n5))
+	i--
+	dAtA[i] = 0x32
+	if m.EntryId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.EntryId))
+		i--
+		dAtA[i] = 0x28
+	}
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.ServiceId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventUnbondingMatured) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventUnbondingMatured) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventUnbondingMatured) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.EntryId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.EntryId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventRewardsWithdrawn) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventRewardsWithdrawn) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventRewardsWithdrawn) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventServiceFunded) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventServiceFunded) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventServiceFunded) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Treasury.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Funder) > 0 {
+		i -= len(m.Funder)
+		copy(dAtA[i:], m.Funder)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Funder)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventTaskSkipped) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventTaskSkipped) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventTaskSkipped) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventOperatorSlashed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventOperatorSlashed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventOperatorSlashed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x2a
+	if len(m.Fraction) > 0 {
+		i -= len(m.Fraction)
+		copy(dAtA[i:], m.Fraction)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Fraction)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.TaskId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.TaskId))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventOperatorJailed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventOperatorJailed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventOperatorJailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	n12, err12 := github_com_cosmos_gogoproto_types.StdTimeMarshalTo(m.JailedUntil, dAtA[i-github_com_cosmos_gogoproto_types.SizeOfStdTime(m.JailedUntil):])
+	if err12 != nil {
+		return 0, err12
+	}
+	i -= n12
+	i = encodeVarintEvents(dAtA, i, uint64(n12))
+	i--
+	dAtA[i] = 0x22
+	if m.Window != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Window))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.Missed != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Missed))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventOperatorUnjailed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventOperatorUnjailed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventOperatorUnjailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	offset -= sovEvents(v)
 	base := offset
@@ -2394,6 +3437,183 @@ func (m *EventHandlerFailed) Size() (n int) {
 	}
 	if m.GasUsed != 0 {
 		n += 1 + sovEvents(uint64(m.GasUsed))
+	}
+	return n
+}
+
+func (m *EventCommitted) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovEvents(uint64(m.ServiceId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventUncommitted) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovEvents(uint64(m.ServiceId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	if m.EntryId != 0 {
+		n += 1 + sovEvents(uint64(m.EntryId))
+	}
+	l = github_com_cosmos_gogoproto_types.SizeOfStdTime(m.CompletionTime)
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventUnbondingMatured) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.EntryId != 0 {
+		n += 1 + sovEvents(uint64(m.EntryId))
+	}
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventRewardsWithdrawn) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventServiceFunded) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovEvents(uint64(m.ServiceId))
+	}
+	l = len(m.Funder)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.Treasury.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventTaskSkipped) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovEvents(uint64(m.ServiceId))
+	}
+	l = len(m.Reason)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventOperatorSlashed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovEvents(uint64(m.ServiceId))
+	}
+	if m.TaskId != 0 {
+		n += 1 + sovEvents(uint64(m.TaskId))
+	}
+	l = len(m.Fraction)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventOperatorJailed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Missed != 0 {
+		n += 1 + sovEvents(uint64(m.Missed))
+	}
+	if m.Window != 0 {
+		n += 1 + sovEvents(uint64(m.Window))
+	}
+	l = github_com_cosmos_gogoproto_types.SizeOfStdTime(m.JailedUntil)
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventOperatorUnjailed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
 	}
 	return n
 }
@@ -4827,6 +6047,1327 @@ func (m *EventHandlerFailed) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventCommitted) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventCommitted: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventCommitted: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventUncommitted) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventUncommitted: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventUncommitted: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EntryId", wireType)
+			}
+			m.EntryId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.EntryId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CompletionTime", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := github_com_cosmos_gogoproto_types.StdTimeUnmarshal(&m.CompletionTime, dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventUnbondingMatured) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventUnbondingMatured: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventUnbondingMatured: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EntryId", wireType)
+			}
+			m.EntryId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.EntryId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventRewardsWithdrawn) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventRewardsWithdrawn: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventRewardsWithdrawn: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventServiceFunded) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventServiceFunded: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventServiceFunded: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Funder", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Funder = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Treasury", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Treasury.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventTaskSkipped) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventTaskSkipped: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventTaskSkipped: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventOperatorSlashed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventOperatorSlashed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventOperatorSlashed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TaskId", wireType)
+			}
+			m.TaskId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TaskId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Fraction", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Fraction = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventOperatorJailed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventOperatorJailed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventOperatorJailed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Missed", wireType)
+			}
+			m.Missed = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Missed |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Window", wireType)
+			}
+			m.Window = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Window |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field JailedUntil", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := github_com_cosmos_gogoproto_types.StdTimeUnmarshal(&m.JailedUntil, dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventOperatorUnjailed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventOperatorUnjailed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventOperatorUnjailed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipEvents(dAtA[iNdEx:])

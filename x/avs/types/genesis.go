@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 )
 
 // DefaultGenesis returns the genesis state of a new chain.
@@ -111,6 +112,41 @@ func (gs GenesisState) Validate() error {
 			return fail("vote %s appears twice", key)
 		}
 		votes[key] = true
+	}
+	pools := map[string]sdkmath.Int{}
+	for _, c := range gs.Commitments {
+		if _, ok := services[c.ServiceId]; !ok || !operators[c.Operator] {
+			return fail("commitment of %s names unknown operator %s or service %d", c.Committer, c.Operator, c.ServiceId)
+		}
+		if c.Amount.IsNil() || c.Amount.IsNegative() {
+			return fail("commitment of %s to %s has a negative amount", c.Committer, c.Operator)
+		}
+		key := fmt.Sprintf("%s/%d", c.Operator, c.ServiceId)
+		if _, ok := pools[key]; !ok {
+			pools[key] = sdkmath.ZeroInt()
+		}
+		pools[key] = pools[key].Add(c.Amount)
+	}
+	for _, p := range gs.Pools {
+		key := fmt.Sprintf("%s/%d", p.Operator, p.ServiceId)
+		sum, ok := pools[key]
+		if !ok {
+			sum = sdkmath.ZeroInt()
+		}
+		if p.Total.IsNil() || !p.Total.Equal(sum) {
+			return fail("pool %s total %s is not the sum of its commitments %s", key, p.Total, sum)
+		}
+		delete(pools, key)
+	}
+	for key, sum := range pools {
+		if sum.IsPositive() {
+			return fail("commitments to %s have no pool", key)
+		}
+	}
+	for _, e := range gs.Unbonding {
+		if e.Id >= gs.NextUnbondingId {
+			return fail("unbonding entry %d is not below next_unbonding_id %d", e.Id, gs.NextUnbondingId)
+		}
 	}
 	for _, s := range gs.Snapshots {
 		if _, ok := services[s.ServiceId]; !ok {

@@ -90,9 +90,7 @@ func (m ServiceManifest) ValidateBasic(p Params) error {
 		return fail("quorum.threshold must be in (0, 1], got %s", decString(q.Threshold))
 	}
 	switch q.Weighting {
-	case WEIGHTING_EQUAL:
-	case WEIGHTING_STAKE:
-		return fail("quorum.weighting STAKE needs commitments, which this chain does not have yet: use EQUAL")
+	case WEIGHTING_EQUAL, WEIGHTING_STAKE:
 	default:
 		return fail("unknown quorum.weighting %d", q.Weighting)
 	}
@@ -103,12 +101,15 @@ func (m ServiceManifest) ValidateBasic(p Params) error {
 	a := m.Aggregation
 	switch a.Mode {
 	case AGGREGATION_MODE_EXACT:
-		if !a.AllowedSpread.IsNil() && !a.AllowedSpread.IsZero() {
-			return fail("aggregation.allowed_spread applies only to MEDIAN")
+		if (!a.AllowedSpread.IsNil() && !a.AllowedSpread.IsZero()) || (!a.SlashableSpread.IsNil() && !a.SlashableSpread.IsZero()) {
+			return fail("aggregation spreads apply only to MEDIAN")
 		}
 	case AGGREGATION_MODE_MEDIAN:
 		if a.AllowedSpread.IsNil() || a.AllowedSpread.IsNegative() || a.AllowedSpread.GT(sdkmath.LegacyOneDec()) {
 			return fail("aggregation.allowed_spread must be in [0, 1] for MEDIAN, got %s", decString(a.AllowedSpread))
+		}
+		if !a.SlashableSpread.IsNil() && !a.SlashableSpread.IsZero() && a.SlashableSpread.LT(a.AllowedSpread) {
+			return fail("aggregation.slashable_spread %s is below allowed_spread %s", a.SlashableSpread, a.AllowedSpread)
 		}
 	default:
 		return fail("unknown aggregation.mode %d", a.Mode)
@@ -119,6 +120,12 @@ func (m ServiceManifest) ValidateBasic(p Params) error {
 	}
 	if err := validateFee(m.FeePerTask); err != nil {
 		return fail("fee_per_task: %s", err)
+	}
+	if !IsFree(m.FeePerTask) && m.FeePerTask.Denom != p.StakeDenom {
+		return fail("fee_per_task must be in the stake denom %s (fees reward committers), got %s", p.StakeDenom, m.FeePerTask.Denom)
+	}
+	if !m.SlashFraction.IsNil() && (m.SlashFraction.IsNegative() || m.SlashFraction.GT(sdkmath.LegacyOneDec())) {
+		return fail("slash_fraction must be in [0, 1], got %s", m.SlashFraction)
 	}
 	switch m.Admission {
 	case ADMISSION_OPEN, ADMISSION_ALLOWLIST:
@@ -149,6 +156,19 @@ func (m ServiceManifest) ConfigMap() map[string]string {
 		out[e.Key] = e.Value
 	}
 	return out
+}
+
+// Slashes reports whether the service slashes losing votes.
+func (m ServiceManifest) Slashes() bool {
+	return !m.SlashFraction.IsNil() && m.SlashFraction.IsPositive()
+}
+
+// SlashableSpread is the MEDIAN distance beyond which a vote is slashed.
+func (a Aggregation) SlashableSpreadOrAllowed() sdkmath.LegacyDec {
+	if a.SlashableSpread.IsNil() || a.SlashableSpread.IsZero() {
+		return a.AllowedSpread
+	}
+	return a.SlashableSpread
 }
 
 // IsFree reports whether a fee is the zero coin.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	errorsmod "cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
 // Default parameter values, chosen for a small devnet with 1-second blocks.
@@ -21,6 +23,8 @@ const (
 	DefaultLivenessWindow      uint64 = 100
 	DefaultJailThreshold       uint64 = 50
 	DefaultComponentGasPerByte uint64 = 2
+	DefaultStakeDenom                 = "uavs"
+	DefaultJailCooldown               = 10 * time.Minute
 	maxComponentSizeHardLimit  uint64 = 64 << 20
 )
 
@@ -39,6 +43,8 @@ func DefaultParams() Params {
 		LivenessWindow:      DefaultLivenessWindow,
 		JailThreshold:       DefaultJailThreshold,
 		ComponentGasPerByte: DefaultComponentGasPerByte,
+		StakeDenom:          DefaultStakeDenom,
+		JailCooldown:        DefaultJailCooldown,
 	}
 }
 
@@ -61,6 +67,8 @@ func (p Params) Validate() error {
 		{p.LivenessWindow > 0, "liveness_window must be positive"},
 		{p.JailThreshold > 0, "jail_threshold must be positive"},
 		{p.ComponentGasPerByte > 0, "component_gas_per_byte must be positive"},
+		{sdk.ValidateDenom(p.StakeDenom) == nil, fmt.Sprintf("stake_denom %q is not a valid denom", p.StakeDenom)},
+		{p.JailCooldown >= 0, "jail_cooldown must not be negative"},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {

@@ -6,6 +6,7 @@ package types
 import (
 	context "context"
 	fmt "fmt"
+	types "github.com/cosmos/cosmos-sdk/types"
 	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
@@ -1193,6 +1194,656 @@ func (m *QueryTaskVotesResponse) GetPagination() *query.PageResponse {
 	return nil
 }
 
+// CommitmentView is a commitment with its withdrawable rewards.
+type CommitmentView struct {
+	Commitment     Commitment `protobuf:"bytes,1,opt,name=commitment,proto3" json:"commitment"`
+	PendingRewards types.Coin `protobuf:"bytes,2,opt,name=pending_rewards,json=pendingRewards,proto3" json:"pending_rewards"`
+}
+
+func (m *CommitmentView) Reset()         { *m = CommitmentView{} }
+func (m *CommitmentView) String() string { return proto.CompactTextString(m) }
+func (*CommitmentView) ProtoMessage()    {}
+func (*CommitmentView) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{24}
+}
+func (m *CommitmentView) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *CommitmentView) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_CommitmentView.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *CommitmentView) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_CommitmentView.Merge(m, src)
+}
+func (m *CommitmentView) XXX_Size() int {
+	return m.Size()
+}
+func (m *CommitmentView) XXX_DiscardUnknown() {
+	xxx_messageInfo_CommitmentView.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_CommitmentView proto.InternalMessageInfo
+
+func (m *CommitmentView) GetCommitment() Commitment {
+	if m != nil {
+		return m.Commitment
+	}
+	return Commitment{}
+}
+
+func (m *CommitmentView) GetPendingRewards() types.Coin {
+	if m != nil {
+		return m.PendingRewards
+	}
+	return types.Coin{}
+}
+
+// QueryCommitmentsRequest is the request type for Query/Commitments.
+type QueryCommitmentsRequest struct {
+	Committer string `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+}
+
+func (m *QueryCommitmentsRequest) Reset()         { *m = QueryCommitmentsRequest{} }
+func (m *QueryCommitmentsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryCommitmentsRequest) ProtoMessage()    {}
+func (*QueryCommitmentsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{25}
+}
+func (m *QueryCommitmentsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryCommitmentsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryCommitmentsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryCommitmentsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryCommitmentsRequest.Merge(m, src)
+}
+func (m *QueryCommitmentsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryCommitmentsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryCommitmentsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryCommitmentsRequest proto.InternalMessageInfo
+
+func (m *QueryCommitmentsRequest) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+// QueryCommitmentsResponse is the response type for Query/Commitments.
+type QueryCommitmentsResponse struct {
+	Commitments []CommitmentView `protobuf:"bytes,1,rep,name=commitments,proto3" json:"commitments"`
+	Unbonding   []UnbondingEntry `protobuf:"bytes,2,rep,name=unbonding,proto3" json:"unbonding"`
+}
+
+func (m *QueryCommitmentsResponse) Reset()         { *m = QueryCommitmentsResponse{} }
+func (m *QueryCommitmentsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryCommitmentsResponse) ProtoMessage()    {}
+func (*QueryCommitmentsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{26}
+}
+func (m *QueryCommitmentsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryCommitmentsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryCommitmentsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryCommitmentsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryCommitmentsResponse.Merge(m, src)
+}
+func (m *QueryCommitmentsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryCommitmentsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryCommitmentsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryCommitmentsResponse proto.InternalMessageInfo
+
+func (m *QueryCommitmentsResponse) GetCommitments() []CommitmentView {
+	if m != nil {
+		return m.Commitments
+	}
+	return nil
+}
+
+func (m *QueryCommitmentsResponse) GetUnbonding() []UnbondingEntry {
+	if m != nil {
+		return m.Unbonding
+	}
+	return nil
+}
+
+// QueryOperatorCommitmentsRequest is the request type for Query/OperatorCommitments.
+type QueryOperatorCommitmentsRequest struct {
+	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+}
+
+func (m *QueryOperatorCommitmentsRequest) Reset()         { *m = QueryOperatorCommitmentsRequest{} }
+func (m *QueryOperatorCommitmentsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryOperatorCommitmentsRequest) ProtoMessage()    {}
+func (*QueryOperatorCommitmentsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{27}
+}
+func (m *QueryOperatorCommitmentsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryOperatorCommitmentsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryOperatorCommitmentsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryOperatorCommitmentsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryOperatorCommitmentsRequest.Merge(m, src)
+}
+func (m *QueryOperatorCommitmentsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryOperatorCommitmentsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryOperatorCommitmentsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryOperatorCommitmentsRequest proto.InternalMessageInfo
+
+func (m *QueryOperatorCommitmentsRequest) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+// QueryOperatorCommitmentsResponse is the response type for Query/OperatorCommitments.
+type QueryOperatorCommitmentsResponse struct {
+	Commitments []Commitment `protobuf:"bytes,1,rep,name=commitments,proto3" json:"commitments"`
+	Pools       []Pool       `protobuf:"bytes,2,rep,name=pools,proto3" json:"pools"`
+}
+
+func (m *QueryOperatorCommitmentsResponse) Reset()         { *m = QueryOperatorCommitmentsResponse{} }
+func (m *QueryOperatorCommitmentsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryOperatorCommitmentsResponse) ProtoMessage()    {}
+func (*QueryOperatorCommitmentsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{28}
+}
+func (m *QueryOperatorCommitmentsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryOperatorCommitmentsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryOperatorCommitmentsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryOperatorCommitmentsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryOperatorCommitmentsResponse.Merge(m, src)
+}
+func (m *QueryOperatorCommitmentsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryOperatorCommitmentsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryOperatorCommitmentsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryOperatorCommitmentsResponse proto.InternalMessageInfo
+
+func (m *QueryOperatorCommitmentsResponse) GetCommitments() []Commitment {
+	if m != nil {
+		return m.Commitments
+	}
+	return nil
+}
+
+func (m *QueryOperatorCommitmentsResponse) GetPools() []Pool {
+	if m != nil {
+		return m.Pools
+	}
+	return nil
+}
+
+// QueryServiceCommitmentsRequest is the request type for Query/ServiceCommitments.
+type QueryServiceCommitmentsRequest struct {
+	ServiceId  uint64             `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryServiceCommitmentsRequest) Reset()         { *m = QueryServiceCommitmentsRequest{} }
+func (m *QueryServiceCommitmentsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryServiceCommitmentsRequest) ProtoMessage()    {}
+func (*QueryServiceCommitmentsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{29}
+}
+func (m *QueryServiceCommitmentsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryServiceCommitmentsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryServiceCommitmentsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryServiceCommitmentsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryServiceCommitmentsRequest.Merge(m, src)
+}
+func (m *QueryServiceCommitmentsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryServiceCommitmentsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryServiceCommitmentsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryServiceCommitmentsRequest proto.InternalMessageInfo
+
+func (m *QueryServiceCommitmentsRequest) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *QueryServiceCommitmentsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+// QueryServiceCommitmentsResponse is the response type for Query/ServiceCommitments.
+type QueryServiceCommitmentsResponse struct {
+	Commitments []Commitment        `protobuf:"bytes,1,rep,name=commitments,proto3" json:"commitments"`
+	Pagination  *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryServiceCommitmentsResponse) Reset()         { *m = QueryServiceCommitmentsResponse{} }
+func (m *QueryServiceCommitmentsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryServiceCommitmentsResponse) ProtoMessage()    {}
+func (*QueryServiceCommitmentsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{30}
+}
+func (m *QueryServiceCommitmentsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryServiceCommitmentsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryServiceCommitmentsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryServiceCommitmentsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryServiceCommitmentsResponse.Merge(m, src)
+}
+func (m *QueryServiceCommitmentsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryServiceCommitmentsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryServiceCommitmentsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryServiceCommitmentsResponse proto.InternalMessageInfo
+
+func (m *QueryServiceCommitmentsResponse) GetCommitments() []Commitment {
+	if m != nil {
+		return m.Commitments
+	}
+	return nil
+}
+
+func (m *QueryServiceCommitmentsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+// QueryServicePowerRequest is the request type for Query/ServicePower.
+type QueryServicePowerRequest struct {
+	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+}
+
+func (m *QueryServicePowerRequest) Reset()         { *m = QueryServicePowerRequest{} }
+func (m *QueryServicePowerRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryServicePowerRequest) ProtoMessage()    {}
+func (*QueryServicePowerRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{31}
+}
+func (m *QueryServicePowerRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryServicePowerRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryServicePowerRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryServicePowerRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryServicePowerRequest.Merge(m, src)
+}
+func (m *QueryServicePowerRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryServicePowerRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryServicePowerRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryServicePowerRequest proto.InternalMessageInfo
+
+func (m *QueryServicePowerRequest) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+// QueryServicePowerResponse is the response type for Query/ServicePower.
+type QueryServicePowerResponse struct {
+	Weighting Weighting       `protobuf:"varint,1,opt,name=weighting,proto3,enum=avschain.avs.v1.Weighting" json:"weighting,omitempty"`
+	Current   []OperatorPower `protobuf:"bytes,2,rep,name=current,proto3" json:"current"`
+	Epoch     uint64          `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// snapshot is the current epoch's snapshot; empty until its first task.
+	Snapshot PowerSnapshot `protobuf:"bytes,4,opt,name=snapshot,proto3" json:"snapshot"`
+}
+
+func (m *QueryServicePowerResponse) Reset()         { *m = QueryServicePowerResponse{} }
+func (m *QueryServicePowerResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryServicePowerResponse) ProtoMessage()    {}
+func (*QueryServicePowerResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{32}
+}
+func (m *QueryServicePowerResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryServicePowerResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryServicePowerResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryServicePowerResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryServicePowerResponse.Merge(m, src)
+}
+func (m *QueryServicePowerResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryServicePowerResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryServicePowerResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryServicePowerResponse proto.InternalMessageInfo
+
+func (m *QueryServicePowerResponse) GetWeighting() Weighting {
+	if m != nil {
+		return m.Weighting
+	}
+	return WEIGHTING_EQUAL
+}
+
+func (m *QueryServicePowerResponse) GetCurrent() []OperatorPower {
+	if m != nil {
+		return m.Current
+	}
+	return nil
+}
+
+func (m *QueryServicePowerResponse) GetEpoch() uint64 {
+	if m != nil {
+		return m.Epoch
+	}
+	return 0
+}
+
+func (m *QueryServicePowerResponse) GetSnapshot() PowerSnapshot {
+	if m != nil {
+		return m.Snapshot
+	}
+	return PowerSnapshot{}
+}
+
+// QueryRewardsRequest is the request type for Query/Rewards.
+type QueryRewardsRequest struct {
+	Committer string `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+}
+
+func (m *QueryRewardsRequest) Reset()         { *m = QueryRewardsRequest{} }
+func (m *QueryRewardsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryRewardsRequest) ProtoMessage()    {}
+func (*QueryRewardsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{33}
+}
+func (m *QueryRewardsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRewardsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRewardsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRewardsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRewardsRequest.Merge(m, src)
+}
+func (m *QueryRewardsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRewardsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRewardsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRewardsRequest proto.InternalMessageInfo
+
+func (m *QueryRewardsRequest) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+// QueryRewardsResponse is the response type for Query/Rewards.
+type QueryRewardsResponse struct {
+	Rewards types.Coin `protobuf:"bytes,1,opt,name=rewards,proto3" json:"rewards"`
+}
+
+func (m *QueryRewardsResponse) Reset()         { *m = QueryRewardsResponse{} }
+func (m *QueryRewardsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryRewardsResponse) ProtoMessage()    {}
+func (*QueryRewardsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{34}
+}
+func (m *QueryRewardsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRewardsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRewardsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRewardsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRewardsResponse.Merge(m, src)
+}
+func (m *QueryRewardsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRewardsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRewardsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRewardsResponse proto.InternalMessageInfo
+
+func (m *QueryRewardsResponse) GetRewards() types.Coin {
+	if m != nil {
+		return m.Rewards
+	}
+	return types.Coin{}
+}
+
+// QueryTreasuryRequest is the request type for Query/Treasury.
+type QueryTreasuryRequest struct {
+	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+}
+
+func (m *QueryTreasuryRequest) Reset()         { *m = QueryTreasuryRequest{} }
+func (m *QueryTreasuryRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryTreasuryRequest) ProtoMessage()    {}
+func (*QueryTreasuryRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{35}
+}
+func (m *QueryTreasuryRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryTreasuryRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryTreasuryRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryTreasuryRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryTreasuryRequest.Merge(m, src)
+}
+func (m *QueryTreasuryRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryTreasuryRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryTreasuryRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryTreasuryRequest proto.InternalMessageInfo
+
+func (m *QueryTreasuryRequest) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+// QueryTreasuryResponse is the response type for Query/Treasury.
+type QueryTreasuryResponse struct {
+	Treasury types.Coin `protobuf:"bytes,1,opt,name=treasury,proto3" json:"treasury"`
+}
+
+func (m *QueryTreasuryResponse) Reset()         { *m = QueryTreasuryResponse{} }
+func (m *QueryTreasuryResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryTreasuryResponse) ProtoMessage()    {}
+func (*QueryTreasuryResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{36}
+}
+func (m *QueryTreasuryResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryTreasuryResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryTreasuryResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryTreasuryResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryTreasuryResponse.Merge(m, src)
+}
+func (m *QueryTreasuryResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryTreasuryResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryTreasuryResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryTreasuryResponse proto.InternalMessageInfo
+
+func (m *QueryTreasuryResponse) GetTreasury() types.Coin {
+	if m != nil {
+		return m.Treasury
+	}
+	return types.Coin{}
+}
+
 func init() {
 	proto.RegisterType((*QueryParamsRequest)(nil), "avschain.avs.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "avschain.avs.v1.QueryParamsResponse")
@@ -1218,83 +1869,131 @@ func init() {
 	proto.RegisterType((*QueryTasksResponse)(nil), "avschain.avs.v1.QueryTasksResponse")
 	proto.RegisterType((*QueryTaskVotesRequest)(nil), "avschain.avs.v1.QueryTaskVotesRequest")
 	proto.RegisterType((*QueryTaskVotesResponse)(nil), "avschain.avs.v1.QueryTaskVotesResponse")
+	proto.RegisterType((*CommitmentView)(nil), "avschain.avs.v1.CommitmentView")
+	proto.RegisterType((*QueryCommitmentsRequest)(nil), "avschain.avs.v1.QueryCommitmentsRequest")
+	proto.RegisterType((*QueryCommitmentsResponse)(nil), "avschain.avs.v1.QueryCommitmentsResponse")
+	proto.RegisterType((*QueryOperatorCommitmentsRequest)(nil), "avschain.avs.v1.QueryOperatorCommitmentsRequest")
+	proto.RegisterType((*QueryOperatorCommitmentsResponse)(nil), "avschain.avs.v1.QueryOperatorCommitmentsResponse")
+	proto.RegisterType((*QueryServiceCommitmentsRequest)(nil), "avschain.avs.v1.QueryServiceCommitmentsRequest")
+	proto.RegisterType((*QueryServiceCommitmentsResponse)(nil), "avschain.avs.v1.QueryServiceCommitmentsResponse")
+	proto.RegisterType((*QueryServicePowerRequest)(nil), "avschain.avs.v1.QueryServicePowerRequest")
+	proto.RegisterType((*QueryServicePowerResponse)(nil), "avschain.avs.v1.QueryServicePowerResponse")
+	proto.RegisterType((*QueryRewardsRequest)(nil), "avschain.avs.v1.QueryRewardsRequest")
+	proto.RegisterType((*QueryRewardsResponse)(nil), "avschain.avs.v1.QueryRewardsResponse")
+	proto.RegisterType((*QueryTreasuryRequest)(nil), "avschain.avs.v1.QueryTreasuryRequest")
+	proto.RegisterType((*QueryTreasuryResponse)(nil), "avschain.avs.v1.QueryTreasuryResponse")
 }
 
 func init() { proto.RegisterFile("avschain/avs/v1/query.proto", fileDescriptor_e1ee5a2c1ce72293) }
 
 var fileDescriptor_e1ee5a2c1ce72293 = []byte{
-	// 1136 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x58, 0xcf, 0x6f, 0x1b, 0x45,
-	0x14, 0xce, 0x24, 0x8e, 0x13, 0xbf, 0x52, 0x68, 0x87, 0xb4, 0x89, 0x37, 0x89, 0x93, 0x6e, 0x8a,
-	0x6b, 0x92, 0xb2, 0x13, 0x27, 0x3d, 0x54, 0x20, 0x10, 0x4a, 0x11, 0xa8, 0x27, 0x52, 0x17, 0x21,
-	0xc4, 0x81, 0x32, 0xb1, 0x57, 0xae, 0x55, 0xec, 0x71, 0x3d, 0x6b, 0xb7, 0x55, 0x88, 0x84, 0x2a,
-	0x7e, 0x48, 0x88, 0x43, 0x25, 0xb8, 0xc1, 0x81, 0x03, 0x12, 0x48, 0x1c, 0xe0, 0xcf, 0xe8, 0xb1,
-	0x12, 0x17, 0x4e, 0x08, 0x25, 0x48, 0xfc, 0x1b, 0x68, 0x67, 0xdf, 0xec, 0x7a, 0x77, 0xbd, 0xbb,
-	0x56, 0xe4, 0x03, 0x97, 0x68, 0x3d, 0xfb, 0xde, 0xfb, 0xbe, 0xf7, 0xbd, 0x37, 0xfb, 0x9e, 0x02,
-	0xcb, 0x7c, 0x20, 0xeb, 0x77, 0x79, 0xab, 0xc3, 0xf8, 0x40, 0xb2, 0x41, 0x95, 0xdd, 0xef, 0xdb,
-	0xbd, 0x47, 0x56, 0xb7, 0x27, 0x1c, 0x41, 0x5f, 0xd0, 0x2f, 0x2d, 0x3e, 0x90, 0xd6, 0xa0, 0x6a,
-	0x9c, 0xe7, 0xed, 0x56, 0x47, 0x30, 0xf5, 0xd7, 0xb3, 0x31, 0x36, 0xeb, 0x42, 0xb6, 0x85, 0x64,
-	0x07, 0x5c, 0xda, 0x9e, 0x33, 0x1b, 0x54, 0x0f, 0x6c, 0x87, 0x57, 0x59, 0x97, 0x37, 0x5b, 0x1d,
-	0xee, 0xb4, 0x44, 0x07, 0x6d, 0x17, 0x9a, 0xa2, 0x29, 0xd4, 0x23, 0x73, 0x9f, 0xf0, 0x74, 0xa5,
-	0x29, 0x44, 0xf3, 0x13, 0x9b, 0xf1, 0x6e, 0x8b, 0xf1, 0x4e, 0x47, 0x38, 0xca, 0x45, 0xe2, 0xdb,
-	0x62, 0x94, 0xa0, 0x4b, 0x05, 0x1d, 0xa3, 0xaf, 0xba, 0xbc, 0xc7, 0xdb, 0xf8, 0xd6, 0x5c, 0x00,
-	0x7a, 0xcb, 0xa5, 0xb3, 0xaf, 0x0e, 0x6b, 0xf6, 0xfd, 0xbe, 0x2d, 0x1d, 0xf3, 0x16, 0xbc, 0x18,
-	0x3a, 0x95, 0x5d, 0xd1, 0x91, 0x36, 0x7d, 0x15, 0xf2, 0x9e, 0xf3, 0x12, 0x59, 0x27, 0x95, 0x33,
-	0x3b, 0x8b, 0x56, 0x24, 0x75, 0xcb, 0x73, 0xd8, 0x2b, 0x3c, 0xfd, 0x6b, 0x6d, 0xea, 0x97, 0x7f,
-	0x7f, 0xdf, 0x24, 0x35, 0xf4, 0x30, 0x19, 0x5c, 0x50, 0x21, 0x6f, 0x88, 0x76, 0x57, 0x74, 0xec,
-	0x8e, 0x83, 0x58, 0xf4, 0x22, 0xe4, 0x1b, 0xad, 0xa6, 0x2d, 0x1d, 0x15, 0xb4, 0x50, 0xc3, 0x5f,
-	0xe6, 0x07, 0x70, 0x31, 0xea, 0x80, 0x34, 0xde, 0x80, 0x42, 0x5d, 0x1f, 0x22, 0x13, 0x23, 0xc6,
-	0xc4, 0x77, 0xdb, 0xcb, 0xb9, 0x64, 0x6a, 0x81, 0x8b, 0xb9, 0x0b, 0xc5, 0x70, 0xe4, 0x1b, 0xa2,
-	0x61, 0x67, 0xd1, 0xd9, 0x06, 0x63, 0x94, 0x13, 0x52, 0xa2, 0x90, 0x7b, 0xc0, 0x65, 0x5b, 0xf9,
-	0x3c, 0x57, 0x53, 0xcf, 0xe6, 0xc7, 0xd1, 0x04, 0xb4, 0xbc, 0xf4, 0x6d, 0x80, 0xa0, 0xea, 0x98,
-	0x41, 0xd9, 0xf2, 0x5a, 0xc4, 0x72, 0x5b, 0xc4, 0xf2, 0xfa, 0x0b, 0x5b, 0xc4, 0xda, 0xe7, 0x4d,
-	0xcd, 0xaf, 0x36, 0xe4, 0x69, 0xfe, 0x44, 0x60, 0x31, 0x06, 0x81, 0x8c, 0xde, 0x04, 0xf0, 0x33,
-	0x76, 0xeb, 0x35, 0x33, 0x96, 0x4a, 0x43, 0x3e, 0xf4, 0x9d, 0x10, 0xcb, 0x69, 0xc5, 0xf2, 0x4a,
-	0x26, 0x4b, 0x0f, 0x3e, 0x44, 0xf3, 0x1a, 0x76, 0xd3, 0x6d, 0xbb, 0x37, 0x68, 0xd5, 0x7d, 0xa5,
-	0x57, 0x01, 0xa4, 0x77, 0x72, 0xa7, 0xd5, 0x50, 0x2a, 0xe4, 0x6a, 0x05, 0x3c, 0xb9, 0xd9, 0x30,
-	0xf7, 0x61, 0x21, 0xec, 0x85, 0x89, 0x5d, 0x87, 0x39, 0x34, 0x42, 0xe5, 0x96, 0x62, 0x59, 0xa1,
-	0x0b, 0xe6, 0xa4, 0xcd, 0xcd, 0x8f, 0xc2, 0x11, 0x27, 0x5e, 0x8e, 0x1f, 0x08, 0xf6, 0x78, 0x00,
-	0xe0, 0x5f, 0x9c, 0x79, 0x24, 0xa1, 0x4b, 0x91, 0x45, 0xda, 0xb7, 0x9f, 0x5c, 0x19, 0xbe, 0x20,
-	0xb0, 0x32, 0x4c, 0xef, 0xdd, 0xae, 0xdd, 0xe3, 0x8e, 0xe8, 0xc9, 0xf1, 0x0a, 0x12, 0x91, 0x69,
-	0xfa, 0xd4, 0x32, 0xfd, 0x4c, 0x60, 0x35, 0x81, 0x07, 0xca, 0xf5, 0x3a, 0x14, 0x84, 0x3e, 0x44,
-	0xbd, 0x8a, 0x31, 0xbd, 0xb4, 0x9b, 0xbe, 0xdf, 0xbe, 0xc7, 0xe4, 0x14, 0xdb, 0xc6, 0x86, 0xd1,
-	0x50, 0x5a, 0xa8, 0x25, 0x98, 0xe3, 0x8d, 0x46, 0xcf, 0x96, 0x12, 0x3f, 0x12, 0xfa, 0xa7, 0xd9,
-	0xc7, 0x0e, 0x08, 0x3c, 0x30, 0xa5, 0xd7, 0x60, 0x5e, 0x13, 0xc4, 0x0e, 0xcb, 0xcc, 0xc8, 0x77,
-	0xa0, 0x6b, 0x70, 0x26, 0x28, 0x8c, 0x5c, 0x9a, 0x5e, 0x9f, 0xa9, 0xe4, 0x6a, 0xe0, 0x57, 0x46,
-	0x9a, 0x77, 0x22, 0xb0, 0x13, 0x6f, 0xed, 0x1f, 0x09, 0x7e, 0xcc, 0xfe, 0xbf, 0xc5, 0xda, 0x82,
-	0x73, 0x8a, 0xe1, 0x7b, 0x5c, 0xde, 0xd3, 0xe9, 0x2f, 0xc2, 0x9c, 0xc3, 0xe5, 0xbd, 0xa0, 0x9d,
-	0xf3, 0xee, 0xcf, 0x9b, 0x0d, 0xf3, 0x2d, 0x38, 0x3f, 0x64, 0x8c, 0x99, 0x30, 0xc8, 0xb9, 0xaf,
-	0x51, 0xa6, 0x0b, 0xb1, 0x24, 0x5c, 0x63, 0x4c, 0x40, 0x19, 0x9a, 0xbf, 0x91, 0xa1, 0x30, 0xe3,
-	0x5e, 0xa3, 0x5d, 0xc8, 0x4b, 0x87, 0x3b, 0x7d, 0xa9, 0x92, 0x7d, 0x7e, 0x67, 0x79, 0x24, 0xce,
-	0x6d, 0x65, 0x52, 0x43, 0xd3, 0x48, 0x1d, 0x67, 0x4e, 0x5d, 0xc7, 0x27, 0x04, 0xe7, 0x3d, 0x32,
-	0xc6, 0xcc, 0xab, 0x30, 0xeb, 0x26, 0xa4, 0xeb, 0x97, 0x9a, 0xba, 0x67, 0x39, 0xb9, 0xba, 0x3d,
-	0xc4, 0xde, 0x75, 0x21, 0xde, 0x17, 0x4e, 0xf0, 0x59, 0x4e, 0x2a, 0xde, 0xc4, 0x3e, 0x44, 0xdf,
-	0xe9, 0xa6, 0x1e, 0x82, 0x0e, 0x04, 0x19, 0xb8, 0x07, 0x89, 0x82, 0xb8, 0xe6, 0x5a, 0x10, 0x65,
-	0x39, 0x31, 0x41, 0x76, 0x1e, 0x9f, 0x85, 0x59, 0x45, 0x8b, 0x3a, 0x90, 0xf7, 0x16, 0x2a, 0xba,
-	0x11, 0x23, 0x10, 0xdf, 0xda, 0x8c, 0xcb, 0xe9, 0x46, 0x1e, 0x94, 0xb9, 0xf6, 0xf8, 0x8f, 0x7f,
-	0xbe, 0x9d, 0x2e, 0xd2, 0x45, 0x36, 0x7a, 0x31, 0xa4, 0x5f, 0x13, 0x28, 0xf8, 0x7b, 0x01, 0x2d,
-	0x8f, 0x0e, 0x1a, 0x5d, 0xe3, 0x8c, 0x2b, 0x99, 0x76, 0x88, 0x7f, 0x55, 0xe1, 0x97, 0xe9, 0xe5,
-	0x18, 0x7e, 0xb0, 0x7b, 0xb0, 0x43, 0x6f, 0xeb, 0x3a, 0xa2, 0xdf, 0x13, 0x38, 0x1b, 0x5a, 0xb9,
-	0xe8, 0x66, 0x06, 0xd0, 0xd0, 0x32, 0x67, 0x6c, 0x8d, 0x65, 0x8b, 0xc4, 0xaa, 0x8a, 0xd8, 0x16,
-	0x7d, 0x79, 0x1c, 0x62, 0xac, 0xee, 0x72, 0xf9, 0x9c, 0x00, 0x04, 0xbb, 0x17, 0xcd, 0xd2, 0xc0,
-	0xaf, 0x54, 0x25, 0xdb, 0x10, 0x49, 0x6d, 0x28, 0x52, 0xab, 0x74, 0x39, 0x85, 0x14, 0xfd, 0x92,
-	0xc0, 0x1c, 0x0e, 0x53, 0x9a, 0xd0, 0x04, 0xe1, 0xdd, 0xcb, 0x78, 0x29, 0xc3, 0x0a, 0xd1, 0x2d,
-	0x85, 0x5e, 0xa1, 0xe5, 0x18, 0xba, 0x5e, 0x4f, 0xd8, 0x61, 0xf0, 0xad, 0x3b, 0xa2, 0x9f, 0xc2,
-	0xbc, 0xde, 0x7d, 0x68, 0x3a, 0x84, 0x2f, 0x45, 0x39, 0xcb, 0x0c, 0xa9, 0x5c, 0x52, 0x54, 0x96,
-	0x69, 0x31, 0x91, 0x0a, 0xfd, 0x95, 0xc0, 0xb9, 0xe8, 0x4e, 0x41, 0x5f, 0x49, 0x8d, 0x1f, 0x1d,
-	0x98, 0x86, 0x35, 0xae, 0x39, 0xd2, 0xba, 0xae, 0x68, 0xed, 0xd0, 0xed, 0xf1, 0x14, 0x62, 0xc1,
-	0xe0, 0xfb, 0x8a, 0xc0, 0xbc, 0x8e, 0x97, 0x24, 0x56, 0x64, 0xf1, 0x48, 0x12, 0x2b, 0xba, 0x6d,
-	0xa4, 0xdc, 0x31, 0x1f, 0x9f, 0x1d, 0xe2, 0xce, 0x72, 0x44, 0x3f, 0x23, 0x50, 0x08, 0x04, 0xcb,
-	0xc0, 0x90, 0x19, 0x17, 0x3e, 0x2e, 0x91, 0xa9, 0xc8, 0xac, 0x50, 0x23, 0x99, 0x0c, 0x7d, 0x00,
-	0x39, 0xf7, 0x23, 0x4c, 0x2f, 0x8d, 0x0e, 0x3a, 0x34, 0xd3, 0x0d, 0x33, 0xcd, 0x04, 0x21, 0x2b,
-	0x0a, 0xd2, 0xa4, 0xeb, 0x31, 0x48, 0x35, 0xbc, 0xd8, 0x21, 0x0e, 0x96, 0x23, 0xf7, 0xea, 0xcc,
-	0xaa, 0x59, 0x48, 0x53, 0xe2, 0xfa, 0x39, 0x6f, 0xa4, 0xda, 0x20, 0xf8, 0x35, 0x05, 0x6e, 0xd1,
-	0xab, 0x63, 0xb6, 0x84, 0x37, 0x4f, 0xbf, 0x21, 0x50, 0xf0, 0xe7, 0x50, 0x52, 0x11, 0xa2, 0x33,
-	0x32, 0xa9, 0x08, 0xb1, 0x81, 0x96, 0x72, 0x93, 0x23, 0x8a, 0x30, 0x35, 0xcd, 0xf6, 0xf6, 0x9e,
-	0x1e, 0x97, 0xc8, 0xb3, 0xe3, 0x12, 0xf9, 0xfb, 0xb8, 0x44, 0x9e, 0x9c, 0x94, 0xa6, 0x9e, 0x9d,
-	0x94, 0xa6, 0xfe, 0x3c, 0x29, 0x4d, 0x7d, 0x58, 0x69, 0xb6, 0x9c, 0xbb, 0xfd, 0x03, 0xab, 0x2e,
-	0xda, 0xa1, 0x58, 0xde, 0xc3, 0x43, 0x15, 0xd6, 0x79, 0xd4, 0xb5, 0xe5, 0x41, 0x5e, 0xfd, 0x8b,
-	0x61, 0xf7, 0xbf, 0x00, 0x00, 0x00, 0xff, 0xff, 0x9e, 0xd0, 0x1a, 0xf3, 0x3e, 0x11, 0x00, 0x00,
+	// 1684 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x59, 0xcd, 0x6f, 0x14, 0x47,
+	0x16, 0x77, 0x99, 0xf1, 0xc7, 0x3c, 0xb3, 0x7c, 0x14, 0x06, 0xdb, 0x63, 0x33, 0x36, 0x0d, 0x6b,
+	0x8c, 0x61, 0xa7, 0x3d, 0x36, 0x2b, 0x3e, 0x56, 0x20, 0xd6, 0xde, 0x5d, 0x96, 0xd3, 0x9a, 0x81,
+	0x25, 0x51, 0x0e, 0x21, 0xed, 0x99, 0xd6, 0xb8, 0x05, 0xd3, 0x35, 0x74, 0xf5, 0x8c, 0x41, 0x8e,
+	0xa5, 0x28, 0x22, 0x41, 0x8a, 0x72, 0x40, 0x09, 0xa7, 0x90, 0x48, 0x39, 0x44, 0x0a, 0x52, 0x0e,
+	0x44, 0x8a, 0xf2, 0x07, 0xe4, 0xc6, 0x11, 0x29, 0x97, 0x9c, 0xa2, 0x08, 0x22, 0xe5, 0x94, 0xff,
+	0x21, 0xea, 0xea, 0x57, 0xfd, 0xdd, 0x3d, 0x1d, 0x34, 0x8a, 0x72, 0xb1, 0xba, 0xab, 0x7f, 0xaf,
+	0xde, 0xef, 0x7d, 0xd4, 0xab, 0xf7, 0xc6, 0x30, 0xad, 0x75, 0x79, 0x7d, 0x53, 0x33, 0x4c, 0x55,
+	0xeb, 0x72, 0xb5, 0x5b, 0x55, 0xef, 0x74, 0x74, 0xeb, 0x5e, 0xa5, 0x6d, 0x31, 0x9b, 0xd1, 0xbd,
+	0xf2, 0x63, 0x45, 0xeb, 0xf2, 0x4a, 0xb7, 0x5a, 0xda, 0xaf, 0xb5, 0x0c, 0x93, 0xa9, 0xe2, 0xaf,
+	0x8b, 0x29, 0x2d, 0xd6, 0x19, 0x6f, 0x31, 0xae, 0x6e, 0x68, 0x5c, 0x77, 0x85, 0xd5, 0x6e, 0x75,
+	0x43, 0xb7, 0xb5, 0xaa, 0xda, 0xd6, 0x9a, 0x86, 0xa9, 0xd9, 0x06, 0x33, 0x11, 0x5b, 0x0e, 0x62,
+	0x25, 0xaa, 0xce, 0x0c, 0xf9, 0x7d, 0xbc, 0xc9, 0x9a, 0x4c, 0x3c, 0xaa, 0xce, 0x13, 0xae, 0xce,
+	0x34, 0x19, 0x6b, 0xde, 0xd6, 0x55, 0xad, 0x6d, 0xa8, 0x9a, 0x69, 0x32, 0x5b, 0x6c, 0xc9, 0xf1,
+	0xeb, 0x54, 0xd4, 0x00, 0x87, 0x2a, 0x0a, 0x46, 0x3f, 0xb5, 0x35, 0x4b, 0x6b, 0xe1, 0x57, 0x65,
+	0x1c, 0xe8, 0x55, 0x87, 0xee, 0xba, 0x58, 0xac, 0xe9, 0x77, 0x3a, 0x3a, 0xb7, 0x95, 0xab, 0x70,
+	0x20, 0xb4, 0xca, 0xdb, 0xcc, 0xe4, 0x3a, 0x3d, 0x0f, 0xc3, 0xae, 0xf0, 0x24, 0x99, 0x23, 0x0b,
+	0x63, 0xcb, 0x13, 0x95, 0x88, 0x6b, 0x2a, 0xae, 0xc0, 0x6a, 0xf1, 0xd9, 0x8f, 0xb3, 0x03, 0x4f,
+	0x7e, 0xf9, 0x7a, 0x91, 0xd4, 0x50, 0x42, 0x51, 0xe1, 0xa0, 0xd8, 0x72, 0x8d, 0xb5, 0xda, 0xcc,
+	0xd4, 0x4d, 0x1b, 0x75, 0xd1, 0x43, 0x30, 0xdc, 0x30, 0x9a, 0x3a, 0xb7, 0xc5, 0xa6, 0xc5, 0x1a,
+	0xbe, 0x29, 0xaf, 0xc3, 0xa1, 0xa8, 0x00, 0xd2, 0xb8, 0x08, 0xc5, 0xba, 0x5c, 0x44, 0x26, 0xa5,
+	0x18, 0x13, 0x4f, 0x6c, 0xb5, 0xe0, 0x90, 0xa9, 0xf9, 0x22, 0xca, 0x0a, 0x4c, 0x85, 0x77, 0x5e,
+	0x63, 0x0d, 0xbd, 0x17, 0x9d, 0x25, 0x28, 0x25, 0x09, 0x21, 0x25, 0x0a, 0x85, 0x2d, 0x8d, 0xb7,
+	0x84, 0xcc, 0xee, 0x9a, 0x78, 0x56, 0xde, 0x8a, 0x1a, 0x20, 0xdd, 0x4b, 0xff, 0x03, 0xe0, 0x67,
+	0x05, 0x5a, 0x30, 0x5f, 0x71, 0xd3, 0xa2, 0xe2, 0xa4, 0x45, 0xc5, 0xcd, 0x3f, 0x4c, 0x8e, 0xca,
+	0xba, 0xd6, 0x94, 0xfc, 0x6a, 0x01, 0x49, 0xe5, 0x0b, 0x02, 0x13, 0x31, 0x15, 0xc8, 0xe8, 0x12,
+	0x80, 0x67, 0xb1, 0x13, 0xaf, 0x5d, 0xb9, 0xbc, 0x14, 0x90, 0xa1, 0x97, 0x43, 0x2c, 0x07, 0x05,
+	0xcb, 0xe3, 0x3d, 0x59, 0xba, 0xea, 0x43, 0x34, 0x4f, 0x63, 0x36, 0x5d, 0xd3, 0xad, 0xae, 0x51,
+	0xf7, 0x3c, 0x7d, 0x18, 0x80, 0xbb, 0x2b, 0x37, 0x8d, 0x86, 0xf0, 0x42, 0xa1, 0x56, 0xc4, 0x95,
+	0x2b, 0x0d, 0x65, 0x1d, 0xc6, 0xc3, 0x52, 0x68, 0xd8, 0x59, 0x18, 0x41, 0x10, 0x7a, 0x6e, 0x32,
+	0x66, 0x15, 0x8a, 0xa0, 0x4d, 0x12, 0xae, 0xbc, 0x19, 0xde, 0xb1, 0xef, 0xe1, 0xf8, 0x94, 0x60,
+	0x8e, 0xfb, 0x0a, 0xbc, 0x83, 0x33, 0x8a, 0x24, 0x64, 0x28, 0x7a, 0x91, 0xf6, 0xf0, 0xfd, 0x0b,
+	0xc3, 0x7b, 0x04, 0x66, 0x82, 0xf4, 0xfe, 0xd7, 0xd6, 0x2d, 0xcd, 0x66, 0x16, 0xcf, 0x17, 0x90,
+	0x88, 0x9b, 0x06, 0x5f, 0xd9, 0x4d, 0x5f, 0x12, 0x38, 0x9c, 0xc2, 0x03, 0xdd, 0x75, 0x01, 0x8a,
+	0x4c, 0x2e, 0xa2, 0xbf, 0xa6, 0x62, 0xfe, 0x92, 0x62, 0xf2, 0x7c, 0x7b, 0x12, 0xfd, 0xf3, 0xd8,
+	0x12, 0x26, 0x8c, 0x54, 0x25, 0x1d, 0x35, 0x09, 0x23, 0x5a, 0xa3, 0x61, 0xe9, 0x9c, 0x63, 0x91,
+	0x90, 0xaf, 0x4a, 0x07, 0x33, 0xc0, 0x97, 0x40, 0x93, 0xfe, 0x01, 0xa3, 0x92, 0x20, 0x66, 0x58,
+	0x4f, 0x8b, 0x3c, 0x01, 0x3a, 0x0b, 0x63, 0x7e, 0x60, 0xf8, 0xe4, 0xe0, 0xdc, 0xae, 0x85, 0x42,
+	0x0d, 0xbc, 0xc8, 0x70, 0xe5, 0x66, 0x44, 0x6d, 0xdf, 0x53, 0xfb, 0x73, 0x82, 0xc5, 0xec, 0xcf,
+	0x1b, 0xac, 0x93, 0xb0, 0x4f, 0x30, 0xbc, 0xae, 0xf1, 0x5b, 0xd2, 0xfc, 0x09, 0x18, 0xb1, 0x35,
+	0x7e, 0xcb, 0x4f, 0xe7, 0x61, 0xe7, 0xf5, 0x4a, 0x43, 0xf9, 0x17, 0xec, 0x0f, 0x80, 0xd1, 0x12,
+	0x15, 0x0a, 0xce, 0x67, 0x74, 0xd3, 0xc1, 0x98, 0x11, 0x0e, 0x18, 0x0d, 0x10, 0x40, 0xe5, 0x29,
+	0x09, 0x6c, 0x93, 0xf7, 0x18, 0xad, 0xc0, 0x30, 0xb7, 0x35, 0xbb, 0xc3, 0x85, 0xb1, 0x7b, 0x96,
+	0xa7, 0x13, 0xf5, 0x5c, 0x13, 0x90, 0x1a, 0x42, 0x23, 0x71, 0xdc, 0xf5, 0xca, 0x71, 0x7c, 0x48,
+	0xf0, 0xbe, 0x47, 0xc6, 0x68, 0x79, 0x15, 0x86, 0x1c, 0x83, 0x64, 0xfc, 0x32, 0x4d, 0x77, 0x91,
+	0xfd, 0x8b, 0xdb, 0x5d, 0xcc, 0x5d, 0x47, 0xc5, 0x0d, 0x66, 0xfb, 0x65, 0x39, 0x2d, 0x78, 0x7d,
+	0x2b, 0x44, 0x8f, 0x64, 0x52, 0x07, 0x54, 0xfb, 0x0e, 0xe9, 0x3a, 0x0b, 0xa9, 0x0e, 0x71, 0xe0,
+	0xd2, 0x21, 0x02, 0xd9, 0x3f, 0x87, 0x7c, 0x46, 0x60, 0xcf, 0x1a, 0x6b, 0xb5, 0x0c, 0xbb, 0xa5,
+	0x9b, 0xf6, 0x0d, 0x43, 0xdf, 0xa2, 0xff, 0x14, 0x97, 0x39, 0xae, 0x60, 0x7e, 0x4e, 0x27, 0x5d,
+	0xe6, 0x08, 0x09, 0xdc, 0xe6, 0xb8, 0x42, 0xff, 0x0b, 0x7b, 0xdb, 0xba, 0xd9, 0x30, 0xcc, 0xe6,
+	0x4d, 0x4b, 0xdf, 0xd2, 0xac, 0x06, 0x47, 0x8e, 0x53, 0x21, 0x8e, 0x92, 0xdd, 0x1a, 0x33, 0x4c,
+	0xdc, 0x65, 0x0f, 0xca, 0xd5, 0x5c, 0x31, 0xe5, 0x8c, 0xdf, 0x74, 0xe0, 0xe6, 0x5e, 0xc8, 0x66,
+	0x44, 0x67, 0xd6, 0x32, 0x6c, 0x5b, 0xb7, 0xb0, 0x34, 0xfa, 0x0b, 0xca, 0x13, 0x02, 0x93, 0x71,
+	0x49, 0xf4, 0xf8, 0x65, 0x18, 0xf3, 0xd9, 0x4a, 0xbf, 0xcf, 0x66, 0xd8, 0xe8, 0x38, 0x06, 0x19,
+	0x06, 0x25, 0xe9, 0x1a, 0x14, 0x3b, 0xe6, 0x06, 0x13, 0x94, 0x45, 0xa9, 0x4c, 0xda, 0xe6, 0xff,
+	0x12, 0xf1, 0x6f, 0xd3, 0xb6, 0xee, 0xc9, 0xaa, 0xe4, 0xc9, 0x29, 0x17, 0x60, 0x36, 0x54, 0xee,
+	0x12, 0x6c, 0x2d, 0x45, 0x2a, 0x7a, 0xd1, 0x2f, 0xd8, 0xca, 0x27, 0x04, 0xe6, 0xd2, 0xe5, 0xd1,
+	0xe2, 0xb5, 0x24, 0x8b, 0x73, 0x44, 0x35, 0x64, 0x6d, 0x15, 0x86, 0xda, 0x8c, 0xdd, 0xe6, 0x68,
+	0x69, 0x3c, 0x51, 0xd7, 0x19, 0xbb, 0x2d, 0x13, 0x55, 0x20, 0x95, 0x07, 0x04, 0xca, 0xc1, 0xfb,
+	0x37, 0xc1, 0xb6, 0x3f, 0xa8, 0x13, 0x78, 0x4a, 0xd0, 0xcd, 0x49, 0x4c, 0xfa, 0xe9, 0xa5, 0xbe,
+	0x9d, 0xcd, 0x73, 0x98, 0xc1, 0x48, 0x78, 0x9d, 0x6d, 0xe9, 0x56, 0xce, 0x7e, 0xf6, 0x57, 0x82,
+	0x63, 0x47, 0x58, 0xd6, 0xeb, 0x6a, 0x8b, 0x5b, 0xba, 0xd1, 0xdc, 0xb4, 0x9d, 0xac, 0x25, 0xe2,
+	0x62, 0x88, 0x77, 0xeb, 0xaf, 0x49, 0x44, 0xcd, 0x07, 0xd3, 0x8b, 0x30, 0x52, 0xef, 0x58, 0x96,
+	0x53, 0x18, 0xdc, 0x1c, 0x28, 0xa7, 0xde, 0xbe, 0x42, 0xa5, 0xec, 0x8a, 0x51, 0x88, 0x8e, 0xc3,
+	0x90, 0xde, 0x66, 0xf5, 0x4d, 0x71, 0xab, 0x14, 0x6a, 0xee, 0x0b, 0xbd, 0x04, 0xa3, 0xdc, 0xd4,
+	0xda, 0x7c, 0x93, 0xd9, 0x93, 0x05, 0xe1, 0xaf, 0x72, 0x42, 0x6a, 0x6d, 0xe9, 0xd6, 0x35, 0x44,
+	0x79, 0x7d, 0x2b, 0xbe, 0x2b, 0x2b, 0xd8, 0xf5, 0x63, 0xd9, 0xc8, 0x57, 0x22, 0xae, 0x62, 0xc7,
+	0xe5, 0x09, 0xa1, 0x7b, 0xce, 0xc1, 0x88, 0xac, 0x5a, 0x24, 0x5f, 0xd5, 0x92, 0x78, 0xe5, 0xef,
+	0xb8, 0xe5, 0x75, 0x4b, 0xd7, 0x78, 0xc7, 0xd9, 0x3a, 0x57, 0xb8, 0xae, 0xcb, 0x6b, 0xc9, 0x13,
+	0xf3, 0x3b, 0x39, 0x1b, 0xd7, 0xf2, 0x72, 0xf1, 0x04, 0x96, 0xbf, 0x1b, 0x87, 0x21, 0xb1, 0x2d,
+	0xb5, 0x61, 0xd8, 0x1d, 0x96, 0xe9, 0xd1, 0x98, 0x63, 0xe3, 0x13, 0x79, 0xe9, 0x58, 0x36, 0xc8,
+	0xe5, 0xa6, 0xcc, 0xbe, 0xfb, 0xfd, 0xcf, 0x1f, 0x0f, 0x4e, 0xd1, 0x09, 0x35, 0x79, 0xe8, 0xa7,
+	0x1f, 0x10, 0x28, 0x7a, 0x33, 0x1f, 0x9d, 0x4f, 0xde, 0x34, 0x3a, 0xa2, 0x97, 0x8e, 0xf7, 0xc4,
+	0xa1, 0xfe, 0x53, 0x42, 0xff, 0x3c, 0x3d, 0x16, 0xd3, 0xef, 0xcf, 0x95, 0xea, 0xb6, 0x3b, 0x51,
+	0xef, 0xd0, 0xc7, 0x04, 0xfe, 0x12, 0x1a, 0xa7, 0xe9, 0x62, 0x0f, 0x45, 0x81, 0x41, 0xbd, 0x74,
+	0x32, 0x17, 0x16, 0x89, 0x55, 0x05, 0xb1, 0x93, 0xf4, 0x44, 0x1e, 0x62, 0x6a, 0xdd, 0xe1, 0x72,
+	0x9f, 0x00, 0xf8, 0x73, 0x35, 0xed, 0xe5, 0x03, 0x2f, 0x52, 0x0b, 0xbd, 0x81, 0x48, 0xea, 0xa8,
+	0x20, 0x75, 0x98, 0x4e, 0x67, 0x90, 0xa2, 0xef, 0x13, 0x18, 0xc1, 0x8a, 0x41, 0x53, 0x92, 0x20,
+	0x3c, 0x57, 0x97, 0xfe, 0xda, 0x03, 0x85, 0xda, 0x2b, 0x42, 0xfb, 0x02, 0x9d, 0x8f, 0x69, 0x97,
+	0xa3, 0xa7, 0xba, 0xed, 0x1f, 0x90, 0x1d, 0xfa, 0x36, 0x8c, 0xca, 0xb9, 0x96, 0x66, 0xab, 0xf0,
+	0x5c, 0x31, 0xdf, 0x0b, 0x86, 0x54, 0x8e, 0x08, 0x2a, 0xd3, 0x74, 0x2a, 0x95, 0x0a, 0xfd, 0x8a,
+	0xc0, 0xbe, 0xe8, 0xbc, 0x48, 0xff, 0x96, 0xb9, 0x7f, 0x74, 0x18, 0x2a, 0x55, 0xf2, 0xc2, 0x91,
+	0xd6, 0x59, 0x41, 0x6b, 0x99, 0x2e, 0xe5, 0xf3, 0x90, 0xea, 0x0f, 0x35, 0x0f, 0x08, 0x8c, 0xca,
+	0xfd, 0xd2, 0x9c, 0x15, 0x19, 0x2a, 0xd3, 0x9c, 0x15, 0x9d, 0x24, 0x33, 0xce, 0x98, 0xa7, 0x5f,
+	0xdd, 0xc6, 0x79, 0x74, 0x87, 0xbe, 0x43, 0xa0, 0xe8, 0x3b, 0xac, 0x87, 0x0e, 0xde, 0xe3, 0xc0,
+	0xc7, 0x5d, 0xa4, 0x08, 0x32, 0x33, 0xb4, 0x94, 0x4e, 0x86, 0x6e, 0x41, 0xc1, 0x69, 0xb0, 0xe9,
+	0x91, 0xe4, 0x4d, 0x03, 0xf3, 0x5a, 0x49, 0xc9, 0x82, 0xa0, 0xca, 0x05, 0xa1, 0x52, 0xa1, 0x73,
+	0x31, 0x95, 0x62, 0x30, 0x51, 0xb7, 0x71, 0x68, 0xd8, 0x71, 0x8e, 0xce, 0x90, 0x98, 0x73, 0x68,
+	0xc6, 0xbe, 0x9e, 0xcd, 0x47, 0x33, 0x31, 0xa8, 0xfc, 0xb4, 0x50, 0x5e, 0xa1, 0xa7, 0x72, 0xa6,
+	0x84, 0x3b, 0x2b, 0x3d, 0x22, 0x30, 0x16, 0xe8, 0x6d, 0x68, 0x7a, 0x89, 0x88, 0x34, 0x62, 0xa5,
+	0x13, 0x39, 0x90, 0x48, 0x6d, 0x49, 0x50, 0x5b, 0xa4, 0x0b, 0x49, 0xd5, 0x44, 0xa2, 0xd5, 0x6d,
+	0xef, 0xae, 0xdd, 0xa1, 0xdf, 0x12, 0x38, 0x90, 0xd0, 0xa0, 0xd2, 0xa5, 0xec, 0xe8, 0x27, 0xd0,
+	0xac, 0xfe, 0x0e, 0x09, 0xa4, 0x7b, 0x4e, 0xd0, 0x5d, 0xa1, 0xd5, 0xac, 0x34, 0x96, 0x8f, 0x3b,
+	0x41, 0x1b, 0xe8, 0x37, 0x04, 0x68, 0xbc, 0x63, 0xa4, 0x6a, 0xe6, 0xf1, 0x4e, 0x60, 0xbd, 0x94,
+	0x5f, 0x00, 0x49, 0x9f, 0x17, 0xa4, 0x4f, 0xd3, 0xe5, 0x9c, 0xe1, 0x0f, 0xb2, 0x7e, 0x4c, 0x60,
+	0x77, 0xb0, 0xf5, 0xa3, 0x27, 0x32, 0xd5, 0x07, 0x5b, 0xcb, 0xd2, 0x62, 0x1e, 0xe8, 0x2b, 0xa6,
+	0x68, 0x5b, 0x90, 0xb9, 0x4f, 0x60, 0x04, 0x9b, 0xae, 0xb4, 0x6b, 0x26, 0xdc, 0xc8, 0xa5, 0x5d,
+	0x33, 0x91, 0xce, 0x2d, 0xa3, 0x5c, 0x61, 0x83, 0x16, 0x4a, 0xc9, 0x8f, 0x08, 0x8c, 0xca, 0x8e,
+	0x2b, 0xad, 0x70, 0x46, 0x1a, 0xb9, 0xb4, 0xc2, 0x19, 0x6d, 0xdc, 0x94, 0x33, 0x82, 0x49, 0x95,
+	0xaa, 0x79, 0xcf, 0xae, 0xe4, 0xf1, 0x21, 0x81, 0xa2, 0xf7, 0x13, 0x41, 0x5a, 0x0d, 0x8d, 0xfe,
+	0x7c, 0x91, 0x56, 0x43, 0x63, 0xbf, 0x35, 0x64, 0x5c, 0xc4, 0x91, 0x82, 0xa6, 0x8a, 0x1f, 0x1a,
+	0x56, 0x57, 0x9f, 0xbd, 0x28, 0x93, 0xe7, 0x2f, 0xca, 0xe4, 0xa7, 0x17, 0x65, 0xf2, 0xf0, 0x65,
+	0x79, 0xe0, 0xf9, 0xcb, 0xf2, 0xc0, 0x0f, 0x2f, 0xcb, 0x03, 0x6f, 0x2c, 0x34, 0x0d, 0x7b, 0xb3,
+	0xb3, 0x51, 0xa9, 0xb3, 0x56, 0x68, 0x2f, 0xf7, 0xe1, 0xae, 0xd8, 0xd6, 0xbe, 0xd7, 0xd6, 0xf9,
+	0xc6, 0xb0, 0xf8, 0xef, 0xcf, 0xca, 0x6f, 0x01, 0x00, 0x00, 0xff, 0xff, 0x43, 0xb9, 0x80, 0xee,
+	0xf9, 0x1a, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -1331,6 +2030,20 @@ type QueryClient interface {
 	Task(ctx context.Context, in *QueryTaskRequest, opts ...grpc.CallOption) (*QueryTaskResponse, error)
 	// Tasks lists a service's tasks, optionally of one status.
 	Tasks(ctx context.Context, in *QueryTasksRequest, opts ...grpc.CallOption) (*QueryTasksResponse, error)
+	// Commitments lists a committer's commitments with their pending rewards,
+	// and its unbonding entries.
+	Commitments(ctx context.Context, in *QueryCommitmentsRequest, opts ...grpc.CallOption) (*QueryCommitmentsResponse, error)
+	// OperatorCommitments lists the commitments to an operator (all services).
+	OperatorCommitments(ctx context.Context, in *QueryOperatorCommitmentsRequest, opts ...grpc.CallOption) (*QueryOperatorCommitmentsResponse, error)
+	// ServiceCommitments lists the commitments in a service.
+	ServiceCommitments(ctx context.Context, in *QueryServiceCommitmentsRequest, opts ...grpc.CallOption) (*QueryServiceCommitmentsResponse, error)
+	// ServicePower returns a service's power table: as it would be snapshotted
+	// now, and the snapshot in force for the current epoch, if taken.
+	ServicePower(ctx context.Context, in *QueryServicePowerRequest, opts ...grpc.CallOption) (*QueryServicePowerResponse, error)
+	// Rewards returns a committer's withdrawable rewards.
+	Rewards(ctx context.Context, in *QueryRewardsRequest, opts ...grpc.CallOption) (*QueryRewardsResponse, error)
+	// Treasury returns a service's treasury.
+	Treasury(ctx context.Context, in *QueryTreasuryRequest, opts ...grpc.CallOption) (*QueryTreasuryResponse, error)
 	// TaskVotes lists the votes cast on a task.
 	TaskVotes(ctx context.Context, in *QueryTaskVotesRequest, opts ...grpc.CallOption) (*QueryTaskVotesResponse, error)
 }
@@ -1442,6 +2155,60 @@ func (c *queryClient) Tasks(ctx context.Context, in *QueryTasksRequest, opts ...
 	return out, nil
 }
 
+func (c *queryClient) Commitments(ctx context.Context, in *QueryCommitmentsRequest, opts ...grpc.CallOption) (*QueryCommitmentsResponse, error) {
+	out := new(QueryCommitmentsResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/Commitments", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) OperatorCommitments(ctx context.Context, in *QueryOperatorCommitmentsRequest, opts ...grpc.CallOption) (*QueryOperatorCommitmentsResponse, error) {
+	out := new(QueryOperatorCommitmentsResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/OperatorCommitments", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) ServiceCommitments(ctx context.Context, in *QueryServiceCommitmentsRequest, opts ...grpc.CallOption) (*QueryServiceCommitmentsResponse, error) {
+	out := new(QueryServiceCommitmentsResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/ServiceCommitments", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) ServicePower(ctx context.Context, in *QueryServicePowerRequest, opts ...grpc.CallOption) (*QueryServicePowerResponse, error) {
+	out := new(QueryServicePowerResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/ServicePower", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Rewards(ctx context.Context, in *QueryRewardsRequest, opts ...grpc.CallOption) (*QueryRewardsResponse, error) {
+	out := new(QueryRewardsResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/Rewards", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Treasury(ctx context.Context, in *QueryTreasuryRequest, opts ...grpc.CallOption) (*QueryTreasuryResponse, error) {
+	out := new(QueryTreasuryResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/Treasury", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryClient) TaskVotes(ctx context.Context, in *QueryTaskVotesRequest, opts ...grpc.CallOption) (*QueryTaskVotesResponse, error) {
 	out := new(QueryTaskVotesResponse)
 	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/TaskVotes", in, out, opts...)
@@ -1475,6 +2242,20 @@ type QueryServer interface {
 	Task(context.Context, *QueryTaskRequest) (*QueryTaskResponse, error)
 	// Tasks lists a service's tasks, optionally of one status.
 	Tasks(context.Context, *QueryTasksRequest) (*QueryTasksResponse, error)
+	// Commitments lists a committer's commitments with their pending rewards,
+	// and its unbonding entries.
+	Commitments(context.Context, *QueryCommitmentsRequest) (*QueryCommitmentsResponse, error)
+	// OperatorCommitments lists the commitments to an operator (all services).
+	OperatorCommitments(context.Context, *QueryOperatorCommitmentsRequest) (*QueryOperatorCommitmentsResponse, error)
+	// ServiceCommitments lists the commitments in a service.
+	ServiceCommitments(context.Context, *QueryServiceCommitmentsRequest) (*QueryServiceCommitmentsResponse, error)
+	// ServicePower returns a service's power table: as it would be snapshotted
+	// now, and the snapshot in force for the current epoch, if taken.
+	ServicePower(context.Context, *QueryServicePowerRequest) (*QueryServicePowerResponse, error)
+	// Rewards returns a committer's withdrawable rewards.
+	Rewards(context.Context, *QueryRewardsRequest) (*QueryRewardsResponse, error)
+	// Treasury returns a service's treasury.
+	Treasury(context.Context, *QueryTreasuryRequest) (*QueryTreasuryResponse, error)
 	// TaskVotes lists the votes cast on a task.
 	TaskVotes(context.Context, *QueryTaskVotesRequest) (*QueryTaskVotesResponse, error)
 }
@@ -1515,6 +2296,24 @@ func (*UnimplementedQueryServer) Task(ctx context.Context, req *QueryTaskRequest
 }
 func (*UnimplementedQueryServer) Tasks(ctx context.Context, req *QueryTasksRequest) (*QueryTasksResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Tasks not implemented")
+}
+func (*UnimplementedQueryServer) Commitments(ctx context.Context, req *QueryCommitmentsRequest) (*QueryCommitmentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Commitments not implemented")
+}
+func (*UnimplementedQueryServer) OperatorCommitments(ctx context.Context, req *QueryOperatorCommitmentsRequest) (*QueryOperatorCommitmentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method OperatorCommitments not implemented")
+}
+func (*UnimplementedQueryServer) ServiceCommitments(ctx context.Context, req *QueryServiceCommitmentsRequest) (*QueryServiceCommitmentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ServiceCommitments not implemented")
+}
+func (*UnimplementedQueryServer) ServicePower(ctx context.Context, req *QueryServicePowerRequest) (*QueryServicePowerResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ServicePower not implemented")
+}
+func (*UnimplementedQueryServer) Rewards(ctx context.Context, req *QueryRewardsRequest) (*QueryRewardsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Rewards not implemented")
+}
+func (*UnimplementedQueryServer) Treasury(ctx context.Context, req *QueryTreasuryRequest) (*QueryTreasuryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Treasury not implemented")
 }
 func (*UnimplementedQueryServer) TaskVotes(ctx context.Context, req *QueryTaskVotesRequest) (*QueryTaskVotesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TaskVotes not implemented")
@@ -1722,6 +2521,114 @@ func _Query_Tasks_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_Commitments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryCommitmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Commitments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/Commitments",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Commitments(ctx, req.(*QueryCommitmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_OperatorCommitments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryOperatorCommitmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).OperatorCommitments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/OperatorCommitments",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).OperatorCommitments(ctx, req.(*QueryOperatorCommitmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_ServiceCommitments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryServiceCommitmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).ServiceCommitments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/ServiceCommitments",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).ServiceCommitments(ctx, req.(*QueryServiceCommitmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_ServicePower_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryServicePowerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).ServicePower(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/ServicePower",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).ServicePower(ctx, req.(*QueryServicePowerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Rewards_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryRewardsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Rewards(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/Rewards",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Rewards(ctx, req.(*QueryRewardsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Treasury_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryTreasuryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Treasury(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/Treasury",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Treasury(ctx, req.(*QueryTreasuryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Query_TaskVotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(QueryTaskVotesRequest)
 	if err := dec(in); err != nil {
@@ -1788,6 +2695,30 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Tasks",
 			Handler:    _Query_Tasks_Handler,
+		},
+		{
+			MethodName: "Commitments",
+			Handler:    _Query_Commitments_Handler,
+		},
+		{
+			MethodName: "OperatorCommitments",
+			Handler:    _Query_OperatorCommitments_Handler,
+		},
+		{
+			MethodName: "ServiceCommitments",
+			Handler:    _Query_ServiceCommitments_Handler,
+		},
+		{
+			MethodName: "ServicePower",
+			Handler:    _Query_ServicePower_Handler,
+		},
+		{
+			MethodName: "Rewards",
+			Handler:    _Query_Rewards_Handler,
+		},
+		{
+			MethodName: "Treasury",
+			Handler:    _Query_Treasury_Handler,
 		},
 		{
 			MethodName: "TaskVotes",
@@ -2704,6 +3635,509 @@ func (m *QueryTaskVotesResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) 
 	return len(dAtA) - i, nil
 }
 
+func (m *CommitmentView) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *CommitmentView) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *CommitmentView) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.PendingRewards.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	{
+		size, err := m.Commitment.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryCommitmentsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryCommitmentsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryCommitmentsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryCommitmentsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryCommitmentsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryCommitmentsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Unbonding) > 0 {
+		for iNdEx := len(m.Unbonding) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Unbonding[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if len(m.Commitments) > 0 {
+		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryOperatorCommitmentsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryOperatorCommitmentsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryOperatorCommitmentsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryOperatorCommitmentsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryOperatorCommitmentsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryOperatorCommitmentsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Pools) > 0 {
+		for iNdEx := len(m.Pools) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Pools[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if len(m.Commitments) > 0 {
+		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryServiceCommitmentsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryServiceCommitmentsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryServiceCommitmentsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.ServiceId != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryServiceCommitmentsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryServiceCommitmentsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryServiceCommitmentsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Commitments) > 0 {
+		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryServicePowerRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryServicePowerRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryServicePowerRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryServicePowerResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryServicePowerResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryServicePowerResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Snapshot.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.Epoch != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Current) > 0 {
+		for iNdEx := len(m.Current) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Current[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if m.Weighting != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Weighting))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRewardsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRewardsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRewardsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRewardsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRewardsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRewardsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Rewards.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryTreasuryRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryTreasuryRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryTreasuryRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryTreasuryResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryTreasuryResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryTreasuryResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Treasury.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -3063,6 +4497,204 @@ func (m *QueryTaskVotesResponse) Size() (n int) {
 		l = m.Pagination.Size()
 		n += 1 + l + sovQuery(uint64(l))
 	}
+	return n
+}
+
+func (m *CommitmentView) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Commitment.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	l = m.PendingRewards.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryCommitmentsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryCommitmentsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Commitments) > 0 {
+		for _, e := range m.Commitments {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if len(m.Unbonding) > 0 {
+		for _, e := range m.Unbonding {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *QueryOperatorCommitmentsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryOperatorCommitmentsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Commitments) > 0 {
+		for _, e := range m.Commitments {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if len(m.Pools) > 0 {
+		for _, e := range m.Pools {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *QueryServiceCommitmentsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovQuery(uint64(m.ServiceId))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryServiceCommitmentsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Commitments) > 0 {
+		for _, e := range m.Commitments {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryServicePowerRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovQuery(uint64(m.ServiceId))
+	}
+	return n
+}
+
+func (m *QueryServicePowerResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Weighting != 0 {
+		n += 1 + sovQuery(uint64(m.Weighting))
+	}
+	if len(m.Current) > 0 {
+		for _, e := range m.Current {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Epoch != 0 {
+		n += 1 + sovQuery(uint64(m.Epoch))
+	}
+	l = m.Snapshot.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryRewardsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryRewardsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Rewards.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryTreasuryRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.ServiceId != 0 {
+		n += 1 + sovQuery(uint64(m.ServiceId))
+	}
+	return n
+}
+
+func (m *QueryTreasuryResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Treasury.Size()
+	n += 1 + l + sovQuery(uint64(l))
 	return n
 }
 
@@ -5369,6 +7001,1288 @@ func (m *QueryTaskVotesResponse) Unmarshal(dAtA []byte) error {
 				m.Pagination = &query.PageResponse{}
 			}
 			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *CommitmentView) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: CommitmentView: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: CommitmentView: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitment", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Commitment.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PendingRewards", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.PendingRewards.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryCommitmentsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryCommitmentsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryCommitmentsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryCommitmentsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryCommitmentsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryCommitmentsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitments", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commitments = append(m.Commitments, CommitmentView{})
+			if err := m.Commitments[len(m.Commitments)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Unbonding", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Unbonding = append(m.Unbonding, UnbondingEntry{})
+			if err := m.Unbonding[len(m.Unbonding)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryOperatorCommitmentsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryOperatorCommitmentsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryOperatorCommitmentsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryOperatorCommitmentsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryOperatorCommitmentsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryOperatorCommitmentsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitments", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commitments = append(m.Commitments, Commitment{})
+			if err := m.Commitments[len(m.Commitments)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pools", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Pools = append(m.Pools, Pool{})
+			if err := m.Pools[len(m.Pools)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryServiceCommitmentsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryServiceCommitmentsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryServiceCommitmentsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryServiceCommitmentsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryServiceCommitmentsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryServiceCommitmentsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commitments", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commitments = append(m.Commitments, Commitment{})
+			if err := m.Commitments[len(m.Commitments)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryServicePowerRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryServicePowerRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryServicePowerRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryServicePowerResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryServicePowerResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryServicePowerResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Weighting", wireType)
+			}
+			m.Weighting = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Weighting |= Weighting(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Current", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Current = append(m.Current, OperatorPower{})
+			if err := m.Current[len(m.Current)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Snapshot", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Snapshot.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRewardsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRewardsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRewardsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRewardsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRewardsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRewardsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Rewards", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Rewards.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryTreasuryRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryTreasuryRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryTreasuryRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryTreasuryResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryTreasuryResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryTreasuryResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Treasury", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Treasury.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -5,6 +5,7 @@ package types
 
 import (
 	context "context"
+	cosmossdk_io_math "cosmossdk.io/math"
 	fmt "fmt"
 	_ "github.com/cosmos/cosmos-proto"
 	types "github.com/cosmos/cosmos-sdk/types"
@@ -13,18 +14,22 @@ import (
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	grpc1 "github.com/cosmos/gogoproto/grpc"
 	proto "github.com/cosmos/gogoproto/proto"
+	github_com_cosmos_gogoproto_types "github.com/cosmos/gogoproto/types"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	_ "google.golang.org/protobuf/types/known/timestamppb"
 	io "io"
 	math "math"
 	math_bits "math/bits"
+	time "time"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
 var _ = proto.Marshal
 var _ = fmt.Errorf
 var _ = math.Inf
+var _ = time.Kitchen
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -741,6 +746,8 @@ var xxx_messageInfo_MsgUpdateAllowlistResponse proto.InternalMessageInfo
 type MsgRegisterOperator struct {
 	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
 	Moniker  string `protobuf:"bytes,2,opt,name=moniker,proto3" json:"moniker,omitempty"`
+	// commission is the share of fee rewards the operator keeps, in [0, 1]; empty is 0.
+	Commission cosmossdk_io_math.LegacyDec `protobuf:"bytes,3,opt,name=commission,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"commission"`
 }
 
 func (m *MsgRegisterOperator) Reset()         { *m = MsgRegisterOperator{} }
@@ -831,6 +838,8 @@ var xxx_messageInfo_MsgRegisterOperatorResponse proto.InternalMessageInfo
 type MsgUpdateOperator struct {
 	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
 	Moniker  string `protobuf:"bytes,2,opt,name=moniker,proto3" json:"moniker,omitempty"`
+	// commission, in [0, 1]; empty keeps the current one.
+	Commission cosmossdk_io_math.LegacyDec `protobuf:"bytes,3,opt,name=commission,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"commission"`
 }
 
 func (m *MsgUpdateOperator) Reset()         { *m = MsgUpdateOperator{} }
@@ -1457,6 +1466,504 @@ func (m *MsgSubmitResultsResponse) GetOutcomes() []ResultOutcome {
 	return nil
 }
 
+// MsgCommit commits amount (in the stake denom) to operator in service_id.
+type MsgCommit struct {
+	Committer string     `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Operator  string     `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId uint64     `protobuf:"varint,3,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgCommit) Reset()         { *m = MsgCommit{} }
+func (m *MsgCommit) String() string { return proto.CompactTextString(m) }
+func (*MsgCommit) ProtoMessage()    {}
+func (*MsgCommit) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{28}
+}
+func (m *MsgCommit) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCommit) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCommit.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCommit) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCommit.Merge(m, src)
+}
+func (m *MsgCommit) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCommit) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCommit.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCommit proto.InternalMessageInfo
+
+func (m *MsgCommit) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *MsgCommit) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgCommit) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgCommit) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// MsgCommitResponse is the response type for MsgCommit.
+type MsgCommitResponse struct {
+}
+
+func (m *MsgCommitResponse) Reset()         { *m = MsgCommitResponse{} }
+func (m *MsgCommitResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCommitResponse) ProtoMessage()    {}
+func (*MsgCommitResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{29}
+}
+func (m *MsgCommitResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCommitResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCommitResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCommitResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCommitResponse.Merge(m, src)
+}
+func (m *MsgCommitResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCommitResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCommitResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCommitResponse proto.InternalMessageInfo
+
+// MsgUncommit starts unbonding amount of a commitment.
+type MsgUncommit struct {
+	Committer string     `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Operator  string     `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	ServiceId uint64     `protobuf:"varint,3,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgUncommit) Reset()         { *m = MsgUncommit{} }
+func (m *MsgUncommit) String() string { return proto.CompactTextString(m) }
+func (*MsgUncommit) ProtoMessage()    {}
+func (*MsgUncommit) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{30}
+}
+func (m *MsgUncommit) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUncommit) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUncommit.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUncommit) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUncommit.Merge(m, src)
+}
+func (m *MsgUncommit) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUncommit) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUncommit.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUncommit proto.InternalMessageInfo
+
+func (m *MsgUncommit) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *MsgUncommit) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+func (m *MsgUncommit) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgUncommit) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// MsgUncommitResponse names the unbonding entry and when it is released.
+type MsgUncommitResponse struct {
+	EntryId        uint64    `protobuf:"varint,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	CompletionTime time.Time `protobuf:"bytes,2,opt,name=completion_time,json=completionTime,proto3,stdtime" json:"completion_time"`
+}
+
+func (m *MsgUncommitResponse) Reset()         { *m = MsgUncommitResponse{} }
+func (m *MsgUncommitResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUncommitResponse) ProtoMessage()    {}
+func (*MsgUncommitResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{31}
+}
+func (m *MsgUncommitResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUncommitResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUncommitResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUncommitResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUncommitResponse.Merge(m, src)
+}
+func (m *MsgUncommitResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUncommitResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUncommitResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUncommitResponse proto.InternalMessageInfo
+
+func (m *MsgUncommitResponse) GetEntryId() uint64 {
+	if m != nil {
+		return m.EntryId
+	}
+	return 0
+}
+
+func (m *MsgUncommitResponse) GetCompletionTime() time.Time {
+	if m != nil {
+		return m.CompletionTime
+	}
+	return time.Time{}
+}
+
+// MsgWithdrawRewards pays the committer all its rewards.
+type MsgWithdrawRewards struct {
+	Committer string `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+}
+
+func (m *MsgWithdrawRewards) Reset()         { *m = MsgWithdrawRewards{} }
+func (m *MsgWithdrawRewards) String() string { return proto.CompactTextString(m) }
+func (*MsgWithdrawRewards) ProtoMessage()    {}
+func (*MsgWithdrawRewards) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{32}
+}
+func (m *MsgWithdrawRewards) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgWithdrawRewards) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgWithdrawRewards.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgWithdrawRewards) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgWithdrawRewards.Merge(m, src)
+}
+func (m *MsgWithdrawRewards) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgWithdrawRewards) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgWithdrawRewards.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgWithdrawRewards proto.InternalMessageInfo
+
+func (m *MsgWithdrawRewards) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+// MsgWithdrawRewardsResponse says what was paid.
+type MsgWithdrawRewardsResponse struct {
+	Amount types.Coin `protobuf:"bytes,1,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgWithdrawRewardsResponse) Reset()         { *m = MsgWithdrawRewardsResponse{} }
+func (m *MsgWithdrawRewardsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgWithdrawRewardsResponse) ProtoMessage()    {}
+func (*MsgWithdrawRewardsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{33}
+}
+func (m *MsgWithdrawRewardsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgWithdrawRewardsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgWithdrawRewardsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgWithdrawRewardsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgWithdrawRewardsResponse.Merge(m, src)
+}
+func (m *MsgWithdrawRewardsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgWithdrawRewardsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgWithdrawRewardsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgWithdrawRewardsResponse proto.InternalMessageInfo
+
+func (m *MsgWithdrawRewardsResponse) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// MsgFundService adds amount to a service's treasury.
+type MsgFundService struct {
+	Funder    string     `protobuf:"bytes,1,opt,name=funder,proto3" json:"funder,omitempty"`
+	ServiceId uint64     `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Amount    types.Coin `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount"`
+}
+
+func (m *MsgFundService) Reset()         { *m = MsgFundService{} }
+func (m *MsgFundService) String() string { return proto.CompactTextString(m) }
+func (*MsgFundService) ProtoMessage()    {}
+func (*MsgFundService) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{34}
+}
+func (m *MsgFundService) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgFundService) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgFundService.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgFundService) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgFundService.Merge(m, src)
+}
+func (m *MsgFundService) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgFundService) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgFundService.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgFundService proto.InternalMessageInfo
+
+func (m *MsgFundService) GetFunder() string {
+	if m != nil {
+		return m.Funder
+	}
+	return ""
+}
+
+func (m *MsgFundService) GetServiceId() uint64 {
+	if m != nil {
+		return m.ServiceId
+	}
+	return 0
+}
+
+func (m *MsgFundService) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+// MsgFundServiceResponse is the response type for MsgFundService.
+type MsgFundServiceResponse struct {
+}
+
+func (m *MsgFundServiceResponse) Reset()         { *m = MsgFundServiceResponse{} }
+func (m *MsgFundServiceResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgFundServiceResponse) ProtoMessage()    {}
+func (*MsgFundServiceResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{35}
+}
+func (m *MsgFundServiceResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgFundServiceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgFundServiceResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgFundServiceResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgFundServiceResponse.Merge(m, src)
+}
+func (m *MsgFundServiceResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgFundServiceResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgFundServiceResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgFundServiceResponse proto.InternalMessageInfo
+
+// MsgUnjail unjails the signing operator.
+type MsgUnjail struct {
+	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+}
+
+func (m *MsgUnjail) Reset()         { *m = MsgUnjail{} }
+func (m *MsgUnjail) String() string { return proto.CompactTextString(m) }
+func (*MsgUnjail) ProtoMessage()    {}
+func (*MsgUnjail) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{36}
+}
+func (m *MsgUnjail) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUnjail) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUnjail.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUnjail) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUnjail.Merge(m, src)
+}
+func (m *MsgUnjail) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUnjail) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUnjail.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUnjail proto.InternalMessageInfo
+
+func (m *MsgUnjail) GetOperator() string {
+	if m != nil {
+		return m.Operator
+	}
+	return ""
+}
+
+// MsgUnjailResponse is the response type for MsgUnjail.
+type MsgUnjailResponse struct {
+}
+
+func (m *MsgUnjailResponse) Reset()         { *m = MsgUnjailResponse{} }
+func (m *MsgUnjailResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUnjailResponse) ProtoMessage()    {}
+func (*MsgUnjailResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_00c76700a26da1ac, []int{37}
+}
+func (m *MsgUnjailResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUnjailResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUnjailResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUnjailResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUnjailResponse.Merge(m, src)
+}
+func (m *MsgUnjailResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUnjailResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUnjailResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUnjailResponse proto.InternalMessageInfo
+
 func init() {
 	proto.RegisterType((*MsgUpdateParams)(nil), "avschain.avs.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "avschain.avs.v1.MsgUpdateParamsResponse")
@@ -1486,99 +1993,135 @@ func init() {
 	proto.RegisterType((*MsgSubmitResults)(nil), "avschain.avs.v1.MsgSubmitResults")
 	proto.RegisterType((*ResultOutcome)(nil), "avschain.avs.v1.ResultOutcome")
 	proto.RegisterType((*MsgSubmitResultsResponse)(nil), "avschain.avs.v1.MsgSubmitResultsResponse")
+	proto.RegisterType((*MsgCommit)(nil), "avschain.avs.v1.MsgCommit")
+	proto.RegisterType((*MsgCommitResponse)(nil), "avschain.avs.v1.MsgCommitResponse")
+	proto.RegisterType((*MsgUncommit)(nil), "avschain.avs.v1.MsgUncommit")
+	proto.RegisterType((*MsgUncommitResponse)(nil), "avschain.avs.v1.MsgUncommitResponse")
+	proto.RegisterType((*MsgWithdrawRewards)(nil), "avschain.avs.v1.MsgWithdrawRewards")
+	proto.RegisterType((*MsgWithdrawRewardsResponse)(nil), "avschain.avs.v1.MsgWithdrawRewardsResponse")
+	proto.RegisterType((*MsgFundService)(nil), "avschain.avs.v1.MsgFundService")
+	proto.RegisterType((*MsgFundServiceResponse)(nil), "avschain.avs.v1.MsgFundServiceResponse")
+	proto.RegisterType((*MsgUnjail)(nil), "avschain.avs.v1.MsgUnjail")
+	proto.RegisterType((*MsgUnjailResponse)(nil), "avschain.avs.v1.MsgUnjailResponse")
 }
 
 func init() { proto.RegisterFile("avschain/avs/v1/tx.proto", fileDescriptor_00c76700a26da1ac) }
 
 var fileDescriptor_00c76700a26da1ac = []byte{
-	// 1382 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x58, 0x4f, 0x6f, 0x1b, 0x45,
-	0x14, 0xcf, 0xd6, 0x89, 0x63, 0xbf, 0x36, 0x4d, 0xbb, 0x2d, 0x8d, 0xb3, 0x49, 0xdd, 0x64, 0x8b,
-	0x20, 0x35, 0xd4, 0x6e, 0x4c, 0xa9, 0x84, 0x05, 0x52, 0x9b, 0x0a, 0xd1, 0x1e, 0x2c, 0xa3, 0x75,
-	0x39, 0x50, 0x81, 0xc2, 0x66, 0x77, 0xb2, 0x59, 0x9a, 0xdd, 0xb1, 0x76, 0xc6, 0x4e, 0xdb, 0x13,
-	0xe2, 0x58, 0x38, 0x70, 0xe3, 0xc0, 0x17, 0xe0, 0xd8, 0x03, 0x07, 0x24, 0xc4, 0xbd, 0xaa, 0x90,
-	0xa8, 0x38, 0x21, 0x0e, 0x80, 0xda, 0x43, 0x3f, 0x00, 0x5f, 0x00, 0xcd, 0x1f, 0x8f, 0xbd, 0xff,
-	0xe2, 0x28, 0x6a, 0x2e, 0xd1, 0xce, 0x7b, 0xbf, 0x79, 0xef, 0xf7, 0xde, 0xce, 0xce, 0xfb, 0x39,
-	0x50, 0xb1, 0x07, 0xc4, 0xd9, 0xb1, 0xfd, 0xb0, 0x61, 0x0f, 0x48, 0x63, 0xb0, 0xde, 0xa0, 0xf7,
-	0xeb, 0xbd, 0x08, 0x53, 0xac, 0xcf, 0x0f, 0x3d, 0x75, 0x7b, 0x40, 0xea, 0x83, 0x75, 0xe3, 0xb4,
-	0x1d, 0xf8, 0x21, 0x6e, 0xf0, 0xbf, 0x02, 0x63, 0x54, 0x1d, 0x4c, 0x02, 0x4c, 0x1a, 0x5b, 0x36,
-	0x41, 0x8d, 0xc1, 0xfa, 0x16, 0xa2, 0xf6, 0x7a, 0xc3, 0xc1, 0x7e, 0x28, 0xfd, 0x0b, 0xd2, 0x1f,
-	0x10, 0x8f, 0xc5, 0x0e, 0x88, 0x27, 0x1d, 0x8b, 0xc2, 0xb1, 0xc9, 0x57, 0x0d, 0xb1, 0x90, 0xae,
-	0xb3, 0x1e, 0xf6, 0xb0, 0xb0, 0xb3, 0xa7, 0xe1, 0x86, 0x24, 0x4f, 0x46, 0x4a, 0xb8, 0x96, 0x93,
-	0xae, 0x9e, 0x1d, 0xd9, 0x81, 0xf4, 0x9a, 0x3f, 0x6b, 0x30, 0xdf, 0x26, 0xde, 0x27, 0x3d, 0xd7,
-	0xa6, 0xe8, 0x63, 0xee, 0xd1, 0xaf, 0x41, 0xd9, 0xee, 0xd3, 0x1d, 0x1c, 0xf9, 0xf4, 0x41, 0x45,
-	0x5b, 0xd1, 0xd6, 0xca, 0x1b, 0x95, 0x3f, 0x7e, 0xba, 0x7c, 0x56, 0xf2, 0xb8, 0xe1, 0xba, 0x11,
-	0x22, 0xa4, 0x4b, 0x23, 0x3f, 0xf4, 0xac, 0x11, 0x54, 0x6f, 0x41, 0x51, 0xc4, 0xae, 0x1c, 0x5b,
-	0xd1, 0xd6, 0x8e, 0x37, 0x17, 0xea, 0x89, 0x1e, 0xd5, 0x45, 0x82, 0x8d, 0xf2, 0x93, 0xbf, 0x2f,
-	0x4c, 0xfd, 0xf8, 0xf2, 0x71, 0x4d, 0xb3, 0xe4, 0x8e, 0xd6, 0xfa, 0xd7, 0x2f, 0x1f, 0xd7, 0x46,
-	0xb1, 0x1e, 0xbd, 0x7c, 0x5c, 0xab, 0x2a, 0xe2, 0xf7, 0x39, 0xf5, 0x04, 0x4d, 0x73, 0x11, 0x16,
-	0x12, 0x26, 0x0b, 0x91, 0x1e, 0x0e, 0x09, 0x32, 0xbf, 0xd1, 0xe0, 0x74, 0x9b, 0x78, 0x5d, 0x8a,
-	0x23, 0x74, 0x13, 0x07, 0x3d, 0x1c, 0xa2, 0x90, 0xea, 0x57, 0xa0, 0x48, 0x50, 0xe8, 0xa2, 0x68,
-	0x62, 0x51, 0x12, 0xa7, 0xeb, 0x30, 0xbd, 0x67, 0x93, 0x80, 0xd7, 0x73, 0xc2, 0xe2, 0xcf, 0xad,
-	0x2b, 0x8c, 0xa9, 0x04, 0x30, 0x9a, 0x2b, 0x69, 0x9a, 0xf1, 0xbc, 0xe6, 0x97, 0xb0, 0x98, 0x32,
-	0x0e, 0xa9, 0xea, 0xe7, 0xa0, 0xe8, 0xfa, 0x1e, 0x22, 0x54, 0x90, 0xb2, 0xe4, 0x4a, 0x5f, 0x82,
-	0xb2, 0x83, 0x5d, 0xb4, 0x49, 0xfc, 0x87, 0x88, 0xe7, 0x9f, 0xb6, 0x4a, 0xcc, 0xd0, 0xf5, 0x1f,
-	0x22, 0xbd, 0x02, 0xb3, 0xe8, 0xbe, 0x4f, 0x28, 0x72, 0x2b, 0x85, 0x15, 0x6d, 0xad, 0x64, 0x0d,
-	0x97, 0xe6, 0x2f, 0x1a, 0x9c, 0x6a, 0x13, 0xef, 0x66, 0x84, 0x6c, 0x8a, 0xba, 0x28, 0x1a, 0xf8,
-	0x0e, 0xd2, 0xeb, 0x30, 0x83, 0xf7, 0xc2, 0x03, 0xd4, 0x2d, 0x60, 0xfa, 0x47, 0x50, 0x0a, 0xec,
-	0xd0, 0xdf, 0x66, 0xac, 0xc4, 0xab, 0x5c, 0x49, 0xbd, 0x4a, 0x19, 0xbb, 0x2d, 0x71, 0xe3, 0xef,
-	0x54, 0x6d, 0x6e, 0xd5, 0x59, 0xaf, 0x44, 0x50, 0xd6, 0xaa, 0x0b, 0xe9, 0x56, 0xc5, 0x88, 0x9a,
-	0xef, 0x41, 0x25, 0x69, 0x53, 0x8d, 0x3a, 0x0f, 0x40, 0x84, 0x69, 0xd3, 0x77, 0x79, 0x25, 0xd3,
-	0x56, 0x59, 0x5a, 0x6e, 0xbb, 0xe6, 0x5f, 0xa2, 0x70, 0x71, 0x1c, 0x0e, 0x5b, 0x78, 0x3c, 0xc7,
-	0xb1, 0x44, 0x8e, 0x58, 0x5f, 0x0a, 0x47, 0xdb, 0x97, 0x58, 0x1d, 0xa6, 0xc1, 0xfb, 0x12, 0xb3,
-	0xa9, 0xb3, 0xfe, 0xbb, 0x06, 0x67, 0xd8, 0xf1, 0x42, 0x54, 0x7a, 0xba, 0xd4, 0xa6, 0x7d, 0xf2,
-	0xaa, 0x6b, 0xbf, 0x06, 0x45, 0xc2, 0x03, 0xf3, 0xca, 0x4f, 0x36, 0xab, 0x79, 0x95, 0x8b, 0xf4,
-	0x96, 0x44, 0x8b, 0x0f, 0x7b, 0x54, 0xaa, 0x99, 0xf1, 0xb5, 0x24, 0x98, 0x9b, 0xe7, 0x61, 0x29,
-	0xc3, 0xac, 0x0a, 0xfe, 0x4d, 0x03, 0xbd, 0x4d, 0xbc, 0x3b, 0x91, 0x1d, 0x92, 0x6d, 0x14, 0x1d,
-	0xd1, 0xbb, 0x7e, 0x17, 0xca, 0x21, 0xda, 0xdb, 0x14, 0x21, 0x0b, 0x13, 0x42, 0x96, 0x42, 0xb4,
-	0xd7, 0x61, 0x48, 0x71, 0x3b, 0x8c, 0xca, 0x5d, 0x4d, 0x97, 0x9b, 0xe0, 0x6d, 0x2e, 0x83, 0x91,
-	0xb6, 0xaa, 0x62, 0xff, 0x13, 0xc5, 0x8a, 0x57, 0x7f, 0x63, 0x77, 0x17, 0xef, 0xed, 0xfa, 0x84,
-	0xbe, 0xea, 0x62, 0x6b, 0x50, 0xb0, 0x5d, 0x76, 0x97, 0x14, 0xf6, 0x0d, 0xc6, 0x40, 0xec, 0x16,
-	0x8d, 0x50, 0x80, 0x07, 0xa8, 0x32, 0x3d, 0x01, 0x2e, 0x71, 0x07, 0xe8, 0x49, 0xa2, 0x3c, 0xd9,
-	0x93, 0x84, 0x55, 0xf5, 0xe4, 0x07, 0x71, 0xe2, 0x2d, 0xe4, 0xb1, 0x3b, 0x2f, 0xea, 0xf4, 0x50,
-	0x64, 0x53, 0x1c, 0xe9, 0x57, 0xa1, 0x84, 0xe5, 0xf3, 0xc4, 0xbe, 0x28, 0x24, 0xbb, 0x4b, 0x03,
-	0x1c, 0xfa, 0xf7, 0x50, 0xc4, 0xfb, 0x52, 0xb6, 0x86, 0xcb, 0xd6, 0x55, 0xc6, 0x5b, 0x01, 0x73,
-	0x4e, 0x6f, 0x92, 0x85, 0x3c, 0xbd, 0x49, 0xb3, 0x22, 0xff, 0xbd, 0x18, 0x4d, 0xa2, 0xb6, 0x23,
-	0xa3, 0xde, 0x4c, 0x51, 0x5f, 0xc9, 0xeb, 0xba, 0x22, 0xbe, 0xc4, 0xc7, 0x54, 0xdc, 0xa8, 0x68,
-	0x3f, 0xd2, 0xa0, 0xd4, 0x26, 0x5e, 0xa7, 0x47, 0x6f, 0x87, 0x87, 0x64, 0xbb, 0xff, 0x19, 0x6c,
-	0x5d, 0x4a, 0x51, 0x5e, 0x48, 0x53, 0xe6, 0xf9, 0x4d, 0x9d, 0x5f, 0xf5, 0xfc, 0x59, 0x11, 0xfc,
-	0x56, 0x83, 0xb2, 0x30, 0x76, 0xfa, 0xf4, 0x68, 0x18, 0xd6, 0x52, 0x0c, 0x2b, 0x99, 0x0c, 0x3b,
-	0x7d, 0x6a, 0x9e, 0xe1, 0x6f, 0x59, 0x2c, 0x14, 0xc7, 0x7f, 0x34, 0x98, 0x53, 0xf3, 0xed, 0x8e,
-	0x4d, 0xee, 0xe9, 0x4d, 0x98, 0x75, 0xd8, 0xea, 0x00, 0x34, 0x87, 0xc0, 0x49, 0xdf, 0xf2, 0x59,
-	0x98, 0xf1, 0xc3, 0x5e, 0x5f, 0x4c, 0xa8, 0x13, 0x96, 0x58, 0xe8, 0xd7, 0xa0, 0xb0, 0x8d, 0xd8,
-	0x27, 0xcb, 0xa6, 0xd6, 0x62, 0x5d, 0x66, 0x60, 0xc2, 0xb4, 0x2e, 0x85, 0x69, 0xfd, 0x26, 0xf6,
-	0xc3, 0xf1, 0x71, 0xc5, 0x36, 0xb4, 0x2e, 0xb3, 0x9a, 0x87, 0xa9, 0x59, 0xc9, 0xcb, 0x79, 0x33,
-	0x9c, 0xd5, 0x63, 0x7e, 0x0a, 0xaf, 0xc5, 0x0c, 0x6a, 0x7a, 0x2f, 0xc0, 0x2c, 0xb5, 0xc9, 0xbd,
-	0xd1, 0xe8, 0x2e, 0xb2, 0xe5, 0x6d, 0x57, 0x7f, 0x13, 0xe6, 0x5d, 0x64, 0xbb, 0xbb, 0x7e, 0x88,
-	0x36, 0x77, 0x90, 0xef, 0xed, 0x08, 0xc9, 0x51, 0xb0, 0x4e, 0x0e, 0xcd, 0xb7, 0xb8, 0xd5, 0xfc,
-	0x00, 0x40, 0x46, 0xec, 0xef, 0xd2, 0xfc, 0x78, 0xe7, 0xd8, 0xf5, 0xc4, 0x20, 0x52, 0xb4, 0xc9,
-	0x95, 0xf9, 0xab, 0xd0, 0x07, 0xdd, 0xfe, 0x56, 0xe0, 0x53, 0x11, 0x84, 0x1c, 0xf2, 0x98, 0x5c,
-	0x87, 0x59, 0x11, 0x94, 0x09, 0xdd, 0xc2, 0xda, 0xf1, 0xe6, 0x52, 0x6a, 0x16, 0x8e, 0x98, 0x8e,
-	0x77, 0x74, 0xb8, 0x4d, 0x0c, 0xc5, 0xd8, 0x49, 0xca, 0x90, 0x00, 0x31, 0xaa, 0xe6, 0x53, 0x0d,
-	0xe6, 0xc4, 0x73, 0xa7, 0x4f, 0x1d, 0x1c, 0xec, 0xd3, 0x52, 0x03, 0x4a, 0xb6, 0xe3, 0xa0, 0x1e,
-	0x93, 0x87, 0xc7, 0xb8, 0x3c, 0x54, 0x6b, 0x7d, 0x59, 0xc8, 0x4a, 0xd2, 0xb3, 0x1d, 0x24, 0xc6,
-	0x9a, 0x35, 0x32, 0x30, 0xbd, 0xcb, 0x16, 0xfc, 0x98, 0xcc, 0x59, 0xfc, 0x99, 0x9d, 0x27, 0x14,
-	0x45, 0x38, 0xaa, 0xcc, 0x70, 0xb4, 0x58, 0xe8, 0xef, 0xc3, 0x71, 0x9e, 0x5c, 0x6a, 0x82, 0x22,
-	0xd7, 0x04, 0xd9, 0x7d, 0x90, 0xe3, 0x1b, 0xa8, 0x7a, 0x36, 0x3f, 0xe3, 0x7a, 0x26, 0x56, 0xa0,
-	0x3a, 0x29, 0xd7, 0xa1, 0x84, 0x45, 0x85, 0xa4, 0xa2, 0xf1, 0xf6, 0xa6, 0xa5, 0x46, 0xac, 0x11,
-	0x1b, 0xd3, 0xac, 0xc3, 0x96, 0xda, 0xd5, 0x7c, 0x5a, 0x86, 0x42, 0x9b, 0x78, 0xfa, 0x5d, 0x38,
-	0x11, 0xfb, 0x5d, 0x93, 0x16, 0x6b, 0x89, 0xdf, 0x0f, 0xc6, 0xda, 0x24, 0x84, 0x62, 0xf9, 0x05,
-	0x9c, 0x4c, 0xfc, 0xba, 0x30, 0xb3, 0xf6, 0xc6, 0x31, 0x46, 0x6d, 0x32, 0x46, 0x65, 0xf8, 0x1c,
-	0xe6, 0xe2, 0x2a, 0x7e, 0x35, 0x6b, 0x73, 0x0c, 0x62, 0x5c, 0x9a, 0x08, 0x19, 0x0f, 0x1f, 0xd7,
-	0xca, 0xab, 0xf9, 0xb5, 0xef, 0x1b, 0x3e, 0x53, 0x95, 0xea, 0xdb, 0x70, 0x2a, 0xa5, 0x48, 0x5f,
-	0xcf, 0xac, 0x3e, 0x81, 0x32, 0xde, 0x3e, 0x08, 0x4a, 0xe5, 0x71, 0x60, 0x3e, 0x29, 0x04, 0x2f,
-	0x66, 0x05, 0x48, 0x80, 0x8c, 0xb7, 0x0e, 0x00, 0x1a, 0x4f, 0x92, 0x14, 0x60, 0x17, 0xf3, 0x5b,
-	0xa1, 0x40, 0xd9, 0x49, 0x72, 0x54, 0x0d, 0xeb, 0x58, 0x4a, 0xd1, 0x64, 0x76, 0x2c, 0x89, 0xca,
-	0xee, 0x58, 0x9e, 0x00, 0x61, 0x27, 0x37, 0x21, 0x3e, 0xcc, 0x7c, 0x9a, 0x2a, 0x47, 0x6d, 0x32,
-	0x46, 0x65, 0xf8, 0x10, 0x66, 0x84, 0x4e, 0x58, 0xcc, 0xda, 0xc4, 0x5d, 0xc6, 0x6a, 0xae, 0x4b,
-	0x85, 0xb9, 0x05, 0x45, 0x39, 0xcd, 0x8d, 0x1c, 0x70, 0xa7, 0x4f, 0x0d, 0x33, 0xdf, 0xa7, 0x22,
-	0xdd, 0x01, 0x18, 0x9b, 0xb9, 0xd5, 0xfc, 0x8f, 0x84, 0xf9, 0x8d, 0x37, 0xf6, 0xf7, 0x8f, 0x7f,
-	0x41, 0xf1, 0x69, 0x92, 0x59, 0x53, 0x0c, 0x92, 0xfd, 0x05, 0x65, 0xde, 0x83, 0xc6, 0xcc, 0x57,
-	0x6c, 0x66, 0x6c, 0x6c, 0x3c, 0x79, 0x5e, 0xd5, 0x9e, 0x3d, 0xaf, 0x6a, 0xff, 0x3e, 0xaf, 0x6a,
-	0xdf, 0xbd, 0xa8, 0x4e, 0x3d, 0x7b, 0x51, 0x9d, 0xfa, 0xf3, 0x45, 0x75, 0xea, 0xee, 0x9a, 0xe7,
-	0xd3, 0x9d, 0xfe, 0x56, 0xdd, 0xc1, 0x41, 0x63, 0xfc, 0x7f, 0x3c, 0xe3, 0x63, 0x84, 0x3e, 0xe8,
-	0x21, 0xb2, 0x55, 0xe4, 0xff, 0xeb, 0x79, 0xe7, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0x9c, 0xf2,
-	0x2d, 0xdc, 0xce, 0x12, 0x00, 0x00,
+	// 1802 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xdc, 0x59, 0xcd, 0x6f, 0x24, 0x47,
+	0x15, 0x77, 0x7b, 0xec, 0xf1, 0xcc, 0xf3, 0x57, 0xd2, 0x59, 0xd6, 0xe3, 0xb6, 0x77, 0x6c, 0x77,
+	0x22, 0xe2, 0x38, 0xb8, 0x67, 0x6d, 0xc2, 0x22, 0x46, 0x41, 0x4a, 0xec, 0x00, 0x6b, 0x89, 0xc1,
+	0xd0, 0xf6, 0x2a, 0x22, 0x02, 0x99, 0x76, 0x77, 0xb9, 0xdd, 0xf1, 0x74, 0xd7, 0xa8, 0xab, 0x66,
+	0xbc, 0xce, 0x05, 0x14, 0x0e, 0x48, 0x81, 0x43, 0xfe, 0x0c, 0x8e, 0x7b, 0xc8, 0x01, 0x09, 0x71,
+	0x8f, 0x10, 0x82, 0x28, 0x27, 0x94, 0x43, 0x82, 0x76, 0x0f, 0x2b, 0x21, 0xc4, 0x85, 0x7f, 0x00,
+	0xd5, 0xc7, 0xd4, 0x4c, 0x7f, 0x79, 0x06, 0x2b, 0x7b, 0x20, 0x17, 0x6b, 0xea, 0xbd, 0x57, 0xef,
+	0xe3, 0xd7, 0xaf, 0xde, 0x7b, 0x55, 0x86, 0x9a, 0xd3, 0x23, 0xee, 0xb9, 0x13, 0x44, 0x0d, 0xa7,
+	0x47, 0x1a, 0xbd, 0x9d, 0x06, 0x7d, 0x68, 0x75, 0x62, 0x4c, 0xb1, 0xbe, 0xd8, 0xe7, 0x58, 0x4e,
+	0x8f, 0x58, 0xbd, 0x1d, 0xe3, 0x79, 0x27, 0x0c, 0x22, 0xdc, 0xe0, 0x7f, 0x85, 0x8c, 0x51, 0x77,
+	0x31, 0x09, 0x31, 0x69, 0x9c, 0x3a, 0x04, 0x35, 0x7a, 0x3b, 0xa7, 0x88, 0x3a, 0x3b, 0x0d, 0x17,
+	0x07, 0x91, 0xe4, 0x2f, 0x49, 0x7e, 0x48, 0x7c, 0xa6, 0x3b, 0x24, 0xbe, 0x64, 0x2c, 0x0b, 0xc6,
+	0x09, 0x5f, 0x35, 0xc4, 0x42, 0xb2, 0x6e, 0xf9, 0xd8, 0xc7, 0x82, 0xce, 0x7e, 0x49, 0xea, 0x9a,
+	0x8f, 0xb1, 0xdf, 0x46, 0x0d, 0xbe, 0x3a, 0xed, 0x9e, 0x35, 0x68, 0x10, 0x22, 0x42, 0x9d, 0xb0,
+	0xd3, 0xd7, 0x98, 0x0e, 0x84, 0x79, 0x2d, 0x58, 0xab, 0x69, 0x56, 0xc7, 0x89, 0x9d, 0x50, 0x72,
+	0xcd, 0x3f, 0x68, 0xb0, 0xd8, 0x22, 0xfe, 0x83, 0x8e, 0xe7, 0x50, 0xf4, 0x63, 0xce, 0xd1, 0xef,
+	0x41, 0xd5, 0xe9, 0xd2, 0x73, 0x1c, 0x07, 0xf4, 0xaa, 0xa6, 0xad, 0x6b, 0x9b, 0xd5, 0xbd, 0xda,
+	0xa7, 0x1f, 0x6d, 0xdf, 0x92, 0x8e, 0xbe, 0xe9, 0x79, 0x31, 0x22, 0xe4, 0x88, 0xc6, 0x41, 0xe4,
+	0xdb, 0x03, 0x51, 0xbd, 0x09, 0x65, 0xa1, 0xbb, 0x36, 0xb9, 0xae, 0x6d, 0xce, 0xee, 0x2e, 0x59,
+	0x29, 0x10, 0x2d, 0x61, 0x60, 0xaf, 0xfa, 0xf1, 0xe7, 0x6b, 0x13, 0xbf, 0x7f, 0xfa, 0x68, 0x4b,
+	0xb3, 0xe5, 0x8e, 0xe6, 0xce, 0xfb, 0x4f, 0x1f, 0x6d, 0x0d, 0x74, 0x7d, 0xf0, 0xf4, 0xd1, 0x56,
+	0x5d, 0x39, 0xfe, 0x90, 0xbb, 0x9e, 0x72, 0xd3, 0x5c, 0x86, 0xa5, 0x14, 0xc9, 0x46, 0xa4, 0x83,
+	0x23, 0x82, 0xcc, 0xdf, 0x6a, 0xf0, 0x7c, 0x8b, 0xf8, 0x47, 0x14, 0xc7, 0x68, 0x1f, 0x87, 0x1d,
+	0x1c, 0xa1, 0x88, 0xea, 0x77, 0xa1, 0x4c, 0x50, 0xe4, 0xa1, 0x78, 0x64, 0x50, 0x52, 0x4e, 0xd7,
+	0x61, 0xea, 0xd2, 0x21, 0x21, 0x8f, 0x67, 0xce, 0xe6, 0xbf, 0x9b, 0x77, 0x99, 0xa7, 0x52, 0x80,
+	0xb9, 0xb9, 0x9e, 0x75, 0x33, 0x69, 0xd7, 0x7c, 0x17, 0x96, 0x33, 0xc4, 0xbe, 0xab, 0xfa, 0x6d,
+	0x28, 0x7b, 0x81, 0x8f, 0x08, 0x15, 0x4e, 0xd9, 0x72, 0xa5, 0xaf, 0x40, 0xd5, 0xc5, 0x1e, 0x3a,
+	0x21, 0xc1, 0x7b, 0x88, 0xdb, 0x9f, 0xb2, 0x2b, 0x8c, 0x70, 0x14, 0xbc, 0x87, 0xf4, 0x1a, 0xcc,
+	0xa0, 0x87, 0x01, 0xa1, 0xc8, 0xab, 0x95, 0xd6, 0xb5, 0xcd, 0x8a, 0xdd, 0x5f, 0x9a, 0x7f, 0xd4,
+	0xe0, 0xb9, 0x16, 0xf1, 0xf7, 0x63, 0xe4, 0x50, 0x74, 0x84, 0xe2, 0x5e, 0xe0, 0x22, 0xdd, 0x82,
+	0x69, 0x7c, 0x19, 0x8d, 0x11, 0xb7, 0x10, 0xd3, 0x7f, 0x00, 0x95, 0xd0, 0x89, 0x82, 0x33, 0xe6,
+	0x95, 0xf8, 0x94, 0xeb, 0x99, 0x4f, 0x29, 0x75, 0xb7, 0xa4, 0xdc, 0xf0, 0x37, 0x55, 0x9b, 0x9b,
+	0x16, 0xc3, 0x4a, 0x28, 0x65, 0x50, 0xad, 0x65, 0xa1, 0x4a, 0x38, 0x6a, 0x7e, 0x07, 0x6a, 0x69,
+	0x9a, 0x02, 0xea, 0x0e, 0x00, 0x11, 0xa4, 0x93, 0xc0, 0xe3, 0x91, 0x4c, 0xd9, 0x55, 0x49, 0x39,
+	0xf0, 0xcc, 0xcf, 0x44, 0xe0, 0x22, 0x1d, 0x6e, 0x1a, 0x78, 0xd2, 0xc6, 0x64, 0xca, 0x46, 0x02,
+	0x97, 0xd2, 0xb3, 0xc5, 0x25, 0x11, 0x87, 0x69, 0x70, 0x5c, 0x12, 0x34, 0x95, 0xeb, 0x7f, 0xd3,
+	0xe0, 0x05, 0x96, 0x5e, 0x88, 0x4a, 0xce, 0x11, 0x75, 0x68, 0x97, 0x7c, 0xd9, 0xb1, 0xdf, 0x83,
+	0x32, 0xe1, 0x8a, 0x79, 0xe4, 0x0b, 0xbb, 0xf5, 0xa2, 0xc8, 0x85, 0x79, 0x5b, 0x4a, 0x8b, 0x83,
+	0x3d, 0x08, 0xd5, 0xcc, 0x39, 0x2d, 0x29, 0xcf, 0xcd, 0x3b, 0xb0, 0x92, 0x43, 0x56, 0x01, 0xff,
+	0x45, 0x03, 0xbd, 0x45, 0xfc, 0xe3, 0xd8, 0x89, 0xc8, 0x19, 0x8a, 0x9f, 0xd1, 0xb7, 0xfe, 0x16,
+	0x54, 0x23, 0x74, 0x79, 0x22, 0x54, 0x96, 0x46, 0xa8, 0xac, 0x44, 0xe8, 0xf2, 0x90, 0x49, 0x8a,
+	0xea, 0x30, 0x08, 0x77, 0x23, 0x1b, 0x6e, 0xca, 0x6f, 0x73, 0x15, 0x8c, 0x2c, 0x55, 0x05, 0xfb,
+	0x1f, 0x11, 0xac, 0xf8, 0xf4, 0x6f, 0xb6, 0xdb, 0xf8, 0xb2, 0x1d, 0x10, 0xfa, 0x65, 0x07, 0xbb,
+	0x05, 0x25, 0xc7, 0x63, 0xb5, 0xa4, 0x74, 0xad, 0x32, 0x26, 0xc4, 0xaa, 0x68, 0x8c, 0x42, 0xdc,
+	0x43, 0xb5, 0xa9, 0x11, 0xe2, 0x52, 0x6e, 0x0c, 0x4c, 0x52, 0xe1, 0x49, 0x4c, 0x52, 0x54, 0x85,
+	0xc9, 0xbf, 0x45, 0xc6, 0xdb, 0xc8, 0x67, 0x35, 0x2f, 0x3e, 0xec, 0xa0, 0xd8, 0xa1, 0x38, 0xd6,
+	0x5f, 0x83, 0x0a, 0x96, 0xbf, 0x47, 0xe2, 0xa2, 0x24, 0x59, 0x2d, 0x0d, 0x71, 0x14, 0x5c, 0xa0,
+	0x98, 0xe3, 0x52, 0xb5, 0xfb, 0x4b, 0xfd, 0x27, 0x00, 0x2e, 0x0e, 0xc3, 0x80, 0x90, 0x00, 0x47,
+	0x32, 0x07, 0x76, 0xd8, 0x71, 0xfe, 0xec, 0xf3, 0xb5, 0x15, 0xa1, 0x95, 0x78, 0x17, 0x56, 0x80,
+	0x1b, 0xa1, 0x43, 0xcf, 0xad, 0x1f, 0x22, 0xdf, 0x71, 0xaf, 0xde, 0x42, 0xee, 0xa7, 0x1f, 0x6d,
+	0x83, 0x34, 0xfa, 0x16, 0x72, 0xed, 0x21, 0x25, 0xcd, 0xd7, 0x18, 0x14, 0xca, 0x76, 0xc1, 0x81,
+	0x48, 0x07, 0x26, 0x0f, 0x44, 0x9a, 0xac, 0xf0, 0xf8, 0xa7, 0xe8, 0x76, 0x02, 0xae, 0xff, 0x27,
+	0x34, 0x76, 0x33, 0x68, 0xac, 0x17, 0xe5, 0x86, 0xc2, 0x62, 0x85, 0x37, 0xd3, 0x24, 0x51, 0x21,
+	0xf1, 0x81, 0x06, 0x95, 0x16, 0xf1, 0x0f, 0x3b, 0xf4, 0x20, 0xba, 0x21, 0x00, 0xd7, 0x9f, 0x94,
+	0xe6, 0x2b, 0x19, 0x97, 0x97, 0xb2, 0x2e, 0x73, 0xfb, 0xa6, 0xce, 0x1b, 0x12, 0xff, 0xad, 0x1c,
+	0xfc, 0x9d, 0x06, 0x55, 0x41, 0x3c, 0xec, 0xd2, 0x67, 0xe3, 0xe1, 0x56, 0xc6, 0xc3, 0x5a, 0xae,
+	0x87, 0x87, 0x5d, 0x6a, 0xbe, 0xc0, 0x13, 0x47, 0x2c, 0x94, 0x8f, 0x5f, 0x68, 0x30, 0xaf, 0xba,
+	0xf0, 0xb1, 0x43, 0x2e, 0xf4, 0x5d, 0x98, 0x71, 0xd9, 0x6a, 0x0c, 0x37, 0xfb, 0x82, 0xa3, 0x2a,
+	0xce, 0x2d, 0x98, 0x0e, 0xa2, 0x4e, 0x57, 0xf4, 0xd1, 0x39, 0x5b, 0x2c, 0xf4, 0x7b, 0x50, 0x3a,
+	0x43, 0xac, 0xb0, 0xb0, 0xde, 0xba, 0x6c, 0x49, 0x0b, 0x6c, 0xbe, 0xb6, 0xe4, 0x7c, 0x6d, 0xed,
+	0xe3, 0x20, 0x1a, 0x6e, 0xaa, 0x6c, 0x43, 0x73, 0x9b, 0xc5, 0xdc, 0x37, 0xcd, 0x42, 0x5e, 0x2d,
+	0x9a, 0x34, 0x58, 0x3c, 0xe6, 0x4f, 0xe1, 0x6b, 0x09, 0x82, 0x9a, 0x31, 0x96, 0x60, 0x86, 0x3a,
+	0xe4, 0x62, 0x30, 0x60, 0x94, 0xd9, 0xf2, 0xc0, 0xd3, 0x5f, 0x86, 0x45, 0x0f, 0x39, 0x5e, 0x3b,
+	0x88, 0xd0, 0xc9, 0x39, 0x0a, 0xfc, 0x73, 0x31, 0x18, 0x95, 0xec, 0x85, 0x3e, 0xf9, 0x3e, 0xa7,
+	0x9a, 0xdf, 0x05, 0x90, 0x1a, 0xbb, 0x6d, 0x5a, 0xac, 0xef, 0x36, 0x2b, 0xa2, 0x4c, 0x44, 0x8e,
+	0x96, 0x72, 0x65, 0xfe, 0x49, 0x4c, 0x31, 0x47, 0xdd, 0xd3, 0x30, 0xa0, 0x42, 0x09, 0xb9, 0x61,
+	0x9a, 0xbc, 0x01, 0x33, 0x42, 0x29, 0x1b, 0xc7, 0x4b, 0x9b, 0xb3, 0xbb, 0x2b, 0x99, 0x8e, 0x3d,
+	0xf0, 0x74, 0x18, 0xd1, 0xfe, 0x36, 0xd1, 0xba, 0x13, 0x99, 0x94, 0x33, 0xa8, 0x24, 0x5c, 0x35,
+	0xff, 0xac, 0xc1, 0xbc, 0xf8, 0x7d, 0xd8, 0xa5, 0x2e, 0x0e, 0xaf, 0x81, 0xd4, 0x80, 0x8a, 0xe3,
+	0xba, 0xa8, 0xc3, 0x86, 0xd8, 0x49, 0x3e, 0xc4, 0xaa, 0xb5, 0xbe, 0x2a, 0x86, 0x5f, 0xd2, 0x71,
+	0x5c, 0x24, 0x4a, 0x8d, 0x3d, 0x20, 0xb0, 0xa9, 0x9c, 0x2d, 0x78, 0x9a, 0xcc, 0xdb, 0xfc, 0x37,
+	0xcb, 0x27, 0x14, 0xc7, 0x38, 0xae, 0x4d, 0x73, 0x69, 0xb1, 0xd0, 0x5f, 0x87, 0x59, 0x6e, 0x5c,
+	0x4e, 0x2e, 0x65, 0x3e, 0xb9, 0xe4, 0xe3, 0x20, 0x87, 0x0c, 0xa0, 0xea, 0xb7, 0xf9, 0x33, 0x3e,
+	0x75, 0x25, 0x02, 0x54, 0x99, 0xf2, 0x06, 0x54, 0xb0, 0x88, 0x90, 0xd4, 0x34, 0x0e, 0x6f, 0x76,
+	0x20, 0x4a, 0x00, 0xb1, 0x37, 0xc5, 0x10, 0xb6, 0xd5, 0x2e, 0xf3, 0xd7, 0x93, 0xbc, 0x14, 0xec,
+	0xb3, 0x72, 0xc8, 0x32, 0xbf, 0xca, 0x0b, 0x23, 0xa5, 0x63, 0x34, 0xf5, 0x81, 0x68, 0x22, 0x37,
+	0x26, 0x6f, 0x58, 0x42, 0x4a, 0xe9, 0xc3, 0xf9, 0x3a, 0x94, 0x9d, 0x10, 0x77, 0x23, 0xfa, 0x3f,
+	0x9d, 0x44, 0xb9, 0xa7, 0xf9, 0x2a, 0xbf, 0xca, 0x29, 0x17, 0x0b, 0x2a, 0x90, 0x88, 0x5b, 0x56,
+	0x20, 0xb1, 0x50, 0x15, 0xe8, 0x37, 0x93, 0x30, 0xcb, 0x8a, 0x7c, 0xe4, 0x7e, 0xe5, 0xc0, 0xd9,
+	0xce, 0x82, 0x63, 0xe4, 0xf4, 0x3c, 0x19, 0xb9, 0xf9, 0x4b, 0x3e, 0xe9, 0xf4, 0x97, 0x2a, 0xfb,
+	0x96, 0xa1, 0x82, 0x22, 0x1a, 0x5f, 0x0d, 0x4e, 0xd5, 0x0c, 0x5f, 0x1f, 0x78, 0x7a, 0x0b, 0x16,
+	0x5d, 0x1c, 0x76, 0xda, 0x88, 0x06, 0x38, 0x3a, 0xa1, 0x41, 0x88, 0xe4, 0x15, 0xce, 0xb0, 0xc4,
+	0x23, 0x82, 0xd5, 0x7f, 0x44, 0xb0, 0x8e, 0xfb, 0x8f, 0x08, 0x7b, 0x15, 0xe6, 0xe8, 0x87, 0x5f,
+	0xac, 0x69, 0xf6, 0xc2, 0x60, 0x33, 0x63, 0x9b, 0xef, 0x8b, 0xf9, 0xf3, 0xed, 0x80, 0x9e, 0x7b,
+	0xb1, 0x73, 0x69, 0xa3, 0x4b, 0x27, 0xf6, 0xc8, 0x4d, 0xbf, 0x88, 0x98, 0x7f, 0x92, 0xe1, 0xe7,
+	0x8c, 0x83, 0x29, 0x6b, 0xe6, 0x03, 0x3e, 0x0e, 0xa6, 0xa8, 0x0a, 0x8c, 0x6f, 0xab, 0x0f, 0xa2,
+	0x8d, 0xfa, 0x20, 0xe2, 0x0c, 0x4a, 0x71, 0xf3, 0xaf, 0x1a, 0x2c, 0xb4, 0x88, 0xff, 0xfd, 0x6e,
+	0xe4, 0xf5, 0x2f, 0x11, 0x77, 0xa1, 0x7c, 0xd6, 0x1d, 0xef, 0x89, 0x40, 0xc8, 0x8d, 0xea, 0x73,
+	0x83, 0x6c, 0x29, 0xdd, 0x34, 0x5b, 0xa4, 0x25, 0x86, 0xd5, 0x9d, 0x2c, 0x56, 0x43, 0xde, 0x9b,
+	0x35, 0xb8, 0x9d, 0xa4, 0xa8, 0x13, 0x15, 0xf2, 0x5a, 0xf3, 0x20, 0x7a, 0xd7, 0x09, 0xda, 0x37,
+	0xeb, 0x27, 0xe3, 0xcd, 0x15, 0xc2, 0x82, 0x3c, 0xd5, 0x62, 0xd1, 0xf7, 0x61, 0xf7, 0x5f, 0x73,
+	0x50, 0x6a, 0x11, 0x5f, 0x7f, 0x07, 0xe6, 0x12, 0xcf, 0x4d, 0xd9, 0x3b, 0x74, 0xea, 0x59, 0xc7,
+	0xd8, 0x1c, 0x25, 0xa1, 0x72, 0xe1, 0x17, 0xb0, 0x90, 0x7a, 0xf4, 0x31, 0xf3, 0xf6, 0x26, 0x65,
+	0x8c, 0xad, 0xd1, 0x32, 0xca, 0xc2, 0xcf, 0x61, 0x3e, 0xf9, 0xb8, 0xb2, 0x91, 0xb7, 0x39, 0x21,
+	0x62, 0xbc, 0x32, 0x52, 0x64, 0x58, 0x7d, 0xf2, 0x09, 0x63, 0xa3, 0x38, 0xf6, 0x6b, 0xd5, 0xe7,
+	0x3e, 0x16, 0xe8, 0x67, 0xf0, 0x5c, 0xe6, 0xa1, 0xe0, 0xa5, 0xdc, 0xe8, 0x53, 0x52, 0xc6, 0x37,
+	0xc6, 0x91, 0x52, 0x76, 0x5c, 0x58, 0x4c, 0xdf, 0xcf, 0x5f, 0xcc, 0x53, 0x90, 0x12, 0x32, 0x5e,
+	0x1d, 0x43, 0x68, 0xd8, 0x48, 0xfa, 0x5e, 0xfc, 0x62, 0x31, 0x14, 0x4a, 0x28, 0xdf, 0x48, 0xc1,
+	0x65, 0x93, 0x21, 0x96, 0xb9, 0x68, 0xe6, 0x22, 0x96, 0x96, 0xca, 0x47, 0xac, 0xe8, 0x12, 0xc7,
+	0x32, 0x37, 0x75, 0x81, 0x33, 0x8b, 0xdd, 0x54, 0x36, 0xb6, 0x46, 0xcb, 0x28, 0x0b, 0xdf, 0x83,
+	0x69, 0x71, 0x31, 0x5a, 0xce, 0xdb, 0xc4, 0x59, 0xc6, 0x46, 0x21, 0x4b, 0xa9, 0xb9, 0x0f, 0x65,
+	0x79, 0x7d, 0x31, 0x0a, 0x84, 0x0f, 0xbb, 0xd4, 0x30, 0x8b, 0x79, 0x4a, 0xd3, 0x31, 0xc0, 0xd0,
+	0x25, 0xa3, 0x5e, 0x7c, 0x48, 0x18, 0xdf, 0xf8, 0xfa, 0xf5, 0xfc, 0xe1, 0x13, 0x94, 0x1c, 0x9f,
+	0x73, 0x63, 0x4a, 0x88, 0xe4, 0x9f, 0xa0, 0xfc, 0xc1, 0xef, 0x3e, 0x94, 0xe5, 0xc8, 0x96, 0x1b,
+	0xbe, 0xe0, 0xe5, 0x87, 0x9f, 0x9c, 0x72, 0xf4, 0x1f, 0x41, 0x45, 0x4d, 0x38, 0xab, 0xb9, 0xdf,
+	0x51, 0x72, 0x8d, 0x97, 0xae, 0xe3, 0x0e, 0x1f, 0x87, 0x74, 0x9b, 0xce, 0x3d, 0x0e, 0x29, 0xa1,
+	0xfc, 0xe3, 0x50, 0xd4, 0x6c, 0xdf, 0x86, 0xd9, 0xe1, 0x7e, 0xb9, 0x96, 0xb7, 0x77, 0x48, 0xc0,
+	0x78, 0x79, 0x84, 0xc0, 0x30, 0xae, 0xb2, 0x3d, 0x19, 0xf9, 0xd1, 0x32, 0x5e, 0x3e, 0xae, 0xc9,
+	0x3e, 0x63, 0x4c, 0xff, 0x8a, 0xf5, 0xd0, 0xbd, 0xbd, 0x8f, 0x1f, 0xd7, 0xb5, 0x4f, 0x1e, 0xd7,
+	0xb5, 0x7f, 0x3c, 0xae, 0x6b, 0x1f, 0x3e, 0xa9, 0x4f, 0x7c, 0xf2, 0xa4, 0x3e, 0xf1, 0xf7, 0x27,
+	0xf5, 0x89, 0x77, 0x36, 0xfd, 0x80, 0x9e, 0x77, 0x4f, 0x2d, 0x17, 0x87, 0x8d, 0xe1, 0x7f, 0x8e,
+	0x0c, 0xf7, 0x32, 0x7a, 0xd5, 0x41, 0xe4, 0xb4, 0xcc, 0x67, 0xa5, 0x6f, 0xfe, 0x37, 0x00, 0x00,
+	0xff, 0xff, 0xf4, 0xa9, 0xa4, 0xa5, 0x28, 0x1a, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -1621,6 +2164,16 @@ type MsgClient interface {
 	// SubmitResults carries an operator's votes on many tasks; each entry is
 	// judged on its own.
 	SubmitResults(ctx context.Context, in *MsgSubmitResults, opts ...grpc.CallOption) (*MsgSubmitResultsResponse, error)
+	// Commit escrows stake behind an operator in a service.
+	Commit(ctx context.Context, in *MsgCommit, opts ...grpc.CallOption) (*MsgCommitResponse, error)
+	// Uncommit starts unbonding stake; it is released after the unbonding time.
+	Uncommit(ctx context.Context, in *MsgUncommit, opts ...grpc.CallOption) (*MsgUncommitResponse, error)
+	// WithdrawRewards pays a committer every reward its commitments earned.
+	WithdrawRewards(ctx context.Context, in *MsgWithdrawRewards, opts ...grpc.CallOption) (*MsgWithdrawRewardsResponse, error)
+	// FundService adds to a service's treasury, which pays for tasks no one sends.
+	FundService(ctx context.Context, in *MsgFundService, opts ...grpc.CallOption) (*MsgFundServiceResponse, error)
+	// Unjail returns a jailed operator to the next power snapshots after its cooldown.
+	Unjail(ctx context.Context, in *MsgUnjail, opts ...grpc.CallOption) (*MsgUnjailResponse, error)
 }
 
 type msgClient struct {
@@ -1748,6 +2301,51 @@ func (c *msgClient) SubmitResults(ctx context.Context, in *MsgSubmitResults, opt
 	return out, nil
 }
 
+func (c *msgClient) Commit(ctx context.Context, in *MsgCommit, opts ...grpc.CallOption) (*MsgCommitResponse, error) {
+	out := new(MsgCommitResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/Commit", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) Uncommit(ctx context.Context, in *MsgUncommit, opts ...grpc.CallOption) (*MsgUncommitResponse, error) {
+	out := new(MsgUncommitResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/Uncommit", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) WithdrawRewards(ctx context.Context, in *MsgWithdrawRewards, opts ...grpc.CallOption) (*MsgWithdrawRewardsResponse, error) {
+	out := new(MsgWithdrawRewardsResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/WithdrawRewards", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) FundService(ctx context.Context, in *MsgFundService, opts ...grpc.CallOption) (*MsgFundServiceResponse, error) {
+	out := new(MsgFundServiceResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/FundService", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) Unjail(ctx context.Context, in *MsgUnjail, opts ...grpc.CallOption) (*MsgUnjailResponse, error) {
+	out := new(MsgUnjailResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Msg/Unjail", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MsgServer is the server API for Msg service.
 type MsgServer interface {
 	// UpdateParams replaces all module parameters. Only the governance
@@ -1778,6 +2376,16 @@ type MsgServer interface {
 	// SubmitResults carries an operator's votes on many tasks; each entry is
 	// judged on its own.
 	SubmitResults(context.Context, *MsgSubmitResults) (*MsgSubmitResultsResponse, error)
+	// Commit escrows stake behind an operator in a service.
+	Commit(context.Context, *MsgCommit) (*MsgCommitResponse, error)
+	// Uncommit starts unbonding stake; it is released after the unbonding time.
+	Uncommit(context.Context, *MsgUncommit) (*MsgUncommitResponse, error)
+	// WithdrawRewards pays a committer every reward its commitments earned.
+	WithdrawRewards(context.Context, *MsgWithdrawRewards) (*MsgWithdrawRewardsResponse, error)
+	// FundService adds to a service's treasury, which pays for tasks no one sends.
+	FundService(context.Context, *MsgFundService) (*MsgFundServiceResponse, error)
+	// Unjail returns a jailed operator to the next power snapshots after its cooldown.
+	Unjail(context.Context, *MsgUnjail) (*MsgUnjailResponse, error)
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
@@ -1822,6 +2430,21 @@ func (*UnimplementedMsgServer) CreateTask(ctx context.Context, req *MsgCreateTas
 }
 func (*UnimplementedMsgServer) SubmitResults(ctx context.Context, req *MsgSubmitResults) (*MsgSubmitResultsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SubmitResults not implemented")
+}
+func (*UnimplementedMsgServer) Commit(ctx context.Context, req *MsgCommit) (*MsgCommitResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Commit not implemented")
+}
+func (*UnimplementedMsgServer) Uncommit(ctx context.Context, req *MsgUncommit) (*MsgUncommitResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Uncommit not implemented")
+}
+func (*UnimplementedMsgServer) WithdrawRewards(ctx context.Context, req *MsgWithdrawRewards) (*MsgWithdrawRewardsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method WithdrawRewards not implemented")
+}
+func (*UnimplementedMsgServer) FundService(ctx context.Context, req *MsgFundService) (*MsgFundServiceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method FundService not implemented")
+}
+func (*UnimplementedMsgServer) Unjail(ctx context.Context, req *MsgUnjail) (*MsgUnjailResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Unjail not implemented")
 }
 
 func RegisterMsgServer(s grpc1.Server, srv MsgServer) {
@@ -2062,6 +2685,96 @@ func _Msg_SubmitResults_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_Commit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCommit)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).Commit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/Commit",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).Commit(ctx, req.(*MsgCommit))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_Uncommit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUncommit)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).Uncommit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/Uncommit",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).Uncommit(ctx, req.(*MsgUncommit))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_WithdrawRewards_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgWithdrawRewards)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).WithdrawRewards(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/WithdrawRewards",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).WithdrawRewards(ctx, req.(*MsgWithdrawRewards))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_FundService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgFundService)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).FundService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/FundService",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).FundService(ctx, req.(*MsgFundService))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_Unjail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUnjail)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).Unjail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Msg/Unjail",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).Unjail(ctx, req.(*MsgUnjail))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Msg_serviceDesc = _Msg_serviceDesc
 var _Msg_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "avschain.avs.v1.Msg",
@@ -2118,6 +2831,26 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SubmitResults",
 			Handler:    _Msg_SubmitResults_Handler,
+		},
+		{
+			MethodName: "Commit",
+			Handler:    _Msg_Commit_Handler,
+		},
+		{
+			MethodName: "Uncommit",
+			Handler:    _Msg_Uncommit_Handler,
+		},
+		{
+			MethodName: "WithdrawRewards",
+			Handler:    _Msg_WithdrawRewards_Handler,
+		},
+		{
+			MethodName: "FundService",
+			Handler:    _Msg_FundService_Handler,
+		},
+		{
+			MethodName: "Unjail",
+			Handler:    _Msg_Unjail_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -2629,6 +3362,16 @@ func (m *MsgRegisterOperator) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	{
+		size := m.Commission.Size()
+		i -= size
+		if _, err := m.Commission.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
 	if len(m.Moniker) > 0 {
 		i -= len(m.Moniker)
 		copy(dAtA[i:], m.Moniker)
@@ -2689,6 +3432,16 @@ func (m *MsgUpdateOperator) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	{
+		size := m.Commission.Size()
+		i -= size
+		if _, err := m.Commission.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
 	if len(m.Moniker) > 0 {
 		i -= len(m.Moniker)
 		copy(dAtA[i:], m.Moniker)
@@ -3108,6 +3861,353 @@ func (m *MsgSubmitResultsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgCommit) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCommit) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCommit) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCommitResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCommitResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCommitResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUncommit) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUncommit) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUncommit) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUncommitResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUncommitResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUncommitResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	n7, err7 := github_com_cosmos_gogoproto_types.StdTimeMarshalTo(m.CompletionTime, dAtA[i-github_com_cosmos_gogoproto_types.SizeOfStdTime(m.CompletionTime):])
+	if err7 != nil {
+		return 0, err7
+	}
+	i -= n7
+	i = encodeVarintTx(dAtA, i, uint64(n7))
+	i--
+	dAtA[i] = 0x12
+	if m.EntryId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.EntryId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgWithdrawRewards) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgWithdrawRewards) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgWithdrawRewards) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgWithdrawRewardsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgWithdrawRewardsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgWithdrawRewardsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgFundService) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgFundService) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgFundService) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.ServiceId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ServiceId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Funder) > 0 {
+		i -= len(m.Funder)
+		copy(dAtA[i:], m.Funder)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Funder)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgFundServiceResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgFundServiceResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgFundServiceResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUnjail) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUnjail) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUnjail) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Operator) > 0 {
+		i -= len(m.Operator)
+		copy(dAtA[i:], m.Operator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Operator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUnjailResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUnjailResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUnjailResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -3341,6 +4441,8 @@ func (m *MsgRegisterOperator) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovTx(uint64(l))
 	}
+	l = m.Commission.Size()
+	n += 1 + l + sovTx(uint64(l))
 	return n
 }
 
@@ -3367,6 +4469,8 @@ func (m *MsgUpdateOperator) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovTx(uint64(l))
 	}
+	l = m.Commission.Size()
+	n += 1 + l + sovTx(uint64(l))
 	return n
 }
 
@@ -3542,6 +4646,146 @@ func (m *MsgSubmitResultsResponse) Size() (n int) {
 			n += 1 + l + sovTx(uint64(l))
 		}
 	}
+	return n
+}
+
+func (m *MsgCommit) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgCommitResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgUncommit) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgUncommitResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.EntryId != 0 {
+		n += 1 + sovTx(uint64(m.EntryId))
+	}
+	l = github_com_cosmos_gogoproto_types.SizeOfStdTime(m.CompletionTime)
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgWithdrawRewards) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgWithdrawRewardsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgFundService) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Funder)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ServiceId != 0 {
+		n += 1 + sovTx(uint64(m.ServiceId))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgFundServiceResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgUnjail) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Operator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgUnjailResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
 	return n
 }
 
@@ -4982,6 +6226,40 @@ func (m *MsgRegisterOperator) Unmarshal(dAtA []byte) error {
 			}
 			m.Moniker = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commission", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Commission.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTx(dAtA[iNdEx:])
@@ -5145,6 +6423,40 @@ func (m *MsgUpdateOperator) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.Moniker = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commission", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Commission.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
@@ -6248,6 +7560,971 @@ func (m *MsgSubmitResultsResponse) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCommit) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCommit: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCommit: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCommitResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCommitResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCommitResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUncommit) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUncommit: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUncommit: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUncommitResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUncommitResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUncommitResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EntryId", wireType)
+			}
+			m.EntryId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.EntryId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CompletionTime", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := github_com_cosmos_gogoproto_types.StdTimeUnmarshal(&m.CompletionTime, dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgWithdrawRewards) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgWithdrawRewards: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgWithdrawRewards: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgWithdrawRewardsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgWithdrawRewardsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgWithdrawRewardsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgFundService) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgFundService: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgFundService: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Funder", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Funder = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ServiceId", wireType)
+			}
+			m.ServiceId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ServiceId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgFundServiceResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgFundServiceResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgFundServiceResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUnjail) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUnjail: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUnjail: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Operator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUnjailResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUnjailResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUnjailResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTx(dAtA[iNdEx:])

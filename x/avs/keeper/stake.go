@@ -1,0 +1,456 @@
+package keeper
+
+import (
+	"context"
+	"time"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// pool returns the (operator, service) pool, zero when nothing was committed.
+func (k Keeper) pool(ctx context.Context, operator string, serviceID uint64) (types.Pool, error) {
+	p, err := k.Pools.Get(ctx, collections.Join(operator, serviceID))
+	if isNotFound(err) {
+		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(),
+			RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt()}, nil
+	}
+	return p, err
+}
+
+func (k Keeper) setPool(ctx context.Context, p types.Pool) error {
+	return k.Pools.Set(ctx, collections.Join(p.Operator, p.ServiceId), p)
+}
+
+func commitmentKey(operator string, serviceID uint64, committer string) collections.Triple[string, uint64, string] {
+	return collections.Join3(operator, serviceID, committer)
+}
+
+// settle moves the rewards a commitment earned since its last settlement into
+// its unclaimed balance (never more than the pool's index allows).
+func settle(c *types.Commitment, p types.Pool) {
+	if c.RewardIndex.IsNil() {
+		c.RewardIndex = sdkmath.LegacyZeroDec()
+	}
+	if c.Unclaimed.IsNil() {
+		c.Unclaimed = sdkmath.ZeroInt()
+	}
+	if d := p.RewardIndex.Sub(c.RewardIndex); d.IsPositive() {
+		c.Unclaimed = c.Unclaimed.Add(d.MulInt(c.Amount).TruncateInt())
+	}
+	c.RewardIndex = p.RewardIndex
+}
+
+// pendingRewards is what a commitment could withdraw now.
+func pendingRewards(c types.Commitment, p types.Pool) sdkmath.Int {
+	settle(&c, p)
+	return c.Unclaimed
+}
+
+// setCommitment writes a commitment, or deletes it once it holds nothing.
+func (k Keeper) setCommitment(ctx context.Context, c types.Commitment) error {
+	key := commitmentKey(c.Operator, c.ServiceId, c.Committer)
+	rev := collections.Join3(c.Committer, c.Operator, c.ServiceId)
+	if c.Amount.IsZero() && c.Unclaimed.IsZero() {
+		if err := k.CommitmentsByPool.Remove(ctx, key); err != nil {
+			return err
+		}
+		return k.CommitmentsByCommitter.Remove(ctx, rev)
+	}
+	if err := k.CommitmentsByPool.Set(ctx, key, c); err != nil {
+		return err
+	}
+	return k.CommitmentsByCommitter.Set(ctx, rev)
+}
+
+// stakeAmount checks an amount of stake: positive and in the stake denom.
+func stakeAmount(p types.Params, amt sdk.Coin) error {
+	if amt.Denom != p.StakeDenom {
+		return errorsmod.Wrapf(types.ErrWrongDenom, "got %q, commitments are in %s", amt.Denom, p.StakeDenom)
+	}
+	if amt.Amount.IsNil() || !amt.Amount.IsPositive() {
+		return errorsmod.Wrapf(types.ErrInvalidAmount, "%s: must be positive", amt)
+	}
+	return nil
+}
+
+// commit escrows stake behind an operator in a service.
+func (k Keeper) commit(ctx sdk.Context, committer sdk.AccAddress, msg *types.MsgCommit) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := stakeAmount(params, msg.Amount); err != nil {
+		return err
+	}
+	if _, err := k.getOperator(ctx, msg.Operator); err != nil {
+		return err
+	}
+	if _, err := k.getService(ctx, msg.ServiceId); err != nil {
+		return err
+	}
+	p, err := k.pool(ctx, msg.Operator, msg.ServiceId)
+	if err != nil {
+		return err
+	}
+	total := p.Total.Add(msg.Amount.Amount)
+	if !total.IsUint64() || total.Uint64() > MaxOperatorPower {
+		return errorsmod.Wrapf(types.ErrStakeTooLarge, "%s would have %s committed in service %d", msg.Operator, total, msg.ServiceId)
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, committer, types.ModuleName, sdk.NewCoins(msg.Amount)); err != nil {
+		return err
+	}
+	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(msg.Operator, msg.ServiceId, msg.Committer))
+	if isNotFound(err) {
+		c = types.Commitment{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
+			Amount: sdkmath.ZeroInt(), RewardIndex: p.RewardIndex, Unclaimed: sdkmath.ZeroInt()}
+	} else if err != nil {
+		return err
+	}
+	settle(&c, p)
+	c.Amount = c.Amount.Add(msg.Amount.Amount)
+	p.Total = total
+	if err := k.setCommitment(ctx, c); err != nil {
+		return err
+	}
+	if err := k.setPool(ctx, p); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventCommitted{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId, Amount: msg.Amount})
+}
+
+// uncommit moves part of a commitment into an unbonding entry.
+func (k Keeper) uncommit(ctx sdk.Context, msg *types.MsgUncommit) (*types.MsgUncommitResponse, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := stakeAmount(params, msg.Amount); err != nil {
+		return nil, err
+	}
+	if _, err := k.getOperator(ctx, msg.Operator); err != nil {
+		return nil, err
+	}
+	if _, err := k.getService(ctx, msg.ServiceId); err != nil {
+		return nil, err
+	}
+	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(msg.Operator, msg.ServiceId, msg.Committer))
+	if isNotFound(err) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientStake, "%s has no commitment to %s in service %d", msg.Committer, msg.Operator, msg.ServiceId)
+	} else if err != nil {
+		return nil, err
+	}
+	if msg.Amount.Amount.GT(c.Amount) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientStake, "uncommit %s, committed %s%s", msg.Amount, c.Amount, params.StakeDenom)
+	}
+	p, err := k.pool(ctx, msg.Operator, msg.ServiceId)
+	if err != nil {
+		return nil, err
+	}
+	settle(&c, p)
+	c.Amount = c.Amount.Sub(msg.Amount.Amount)
+	p.Total = p.Total.Sub(msg.Amount.Amount)
+	if err := k.setCommitment(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := k.setPool(ctx, p); err != nil {
+		return nil, err
+	}
+	id, err := k.UnbondingSeq.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entry := types.UnbondingEntry{
+		Id: id, Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
+		Amount: msg.Amount.Amount, CreationHeight: ctx.BlockHeight(), CompletionTime: ctx.BlockTime().Add(params.UnbondingTime),
+	}
+	if err := k.setUnbonding(ctx, entry); err != nil {
+		return nil, err
+	}
+	return &types.MsgUncommitResponse{EntryId: id, CompletionTime: entry.CompletionTime},
+		emit(ctx, &types.EventUncommitted{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
+			Amount: msg.Amount, EntryId: id, CompletionTime: entry.CompletionTime})
+}
+
+func (k Keeper) setUnbonding(ctx context.Context, e types.UnbondingEntry) error {
+	if err := k.Unbonding.Set(ctx, e.Id, e); err != nil {
+		return err
+	}
+	if err := k.UnbondingByTime.Set(ctx, collections.Join(e.CompletionTime.UnixNano(), e.Id)); err != nil {
+		return err
+	}
+	return k.UnbondingByPool.Set(ctx, collections.Join3(e.Operator, e.ServiceId, e.Id))
+}
+
+func (k Keeper) removeUnbonding(ctx context.Context, e types.UnbondingEntry) error {
+	if err := k.Unbonding.Remove(ctx, e.Id); err != nil {
+		return err
+	}
+	if err := k.UnbondingByTime.Remove(ctx, collections.Join(e.CompletionTime.UnixNano(), e.Id)); err != nil {
+		return err
+	}
+	return k.UnbondingByPool.Remove(ctx, collections.Join3(e.Operator, e.ServiceId, e.Id))
+}
+
+// MatureUnbonding releases every unbonding entry whose time has come, walking
+// the time index only.
+func (k Keeper) MatureUnbonding(ctx sdk.Context) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndInclusive(collections.Join(ctx.BlockTime().UnixNano(), uint64(1<<64-1)))
+	var due []uint64
+	if err := k.UnbondingByTime.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
+		due = append(due, key.K2())
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range due {
+		e, err := k.Unbonding.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := k.removeUnbonding(ctx, e); err != nil {
+			return err
+		}
+		amt := sdk.NewCoin(params.StakeDenom, e.Amount)
+		if e.Amount.IsPositive() {
+			to, err := k.accAddress("committer", e.Committer)
+			if err != nil {
+				return err
+			}
+			if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, to, sdk.NewCoins(amt)); err != nil {
+				return err
+			}
+		}
+		if err := emit(ctx, &types.EventUnbondingMatured{EntryId: id, Committer: e.Committer, Amount: amt}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// committerCommitments returns a committer's commitments.
+func (k Keeper) committerCommitments(ctx context.Context, committer string) ([]types.Commitment, error) {
+	var out []types.Commitment
+	err := k.CommitmentsByCommitter.Walk(ctx, collections.NewPrefixedTripleRange[string, string, uint64](committer),
+		func(key collections.Triple[string, string, uint64]) (bool, error) {
+			c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(key.K2(), key.K3(), key.K1()))
+			out = append(out, c)
+			return err != nil, err
+		})
+	return out, err
+}
+
+// withdrawRewards pays a committer everything its commitments earned.
+func (k Keeper) withdrawRewards(ctx sdk.Context, committer sdk.AccAddress, committerStr string) (sdk.Coin, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	list, err := k.committerCommitments(ctx, committerStr)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	total := sdkmath.ZeroInt()
+	for _, c := range list {
+		p, err := k.pool(ctx, c.Operator, c.ServiceId)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		settle(&c, p)
+		if c.Unclaimed.IsZero() {
+			continue
+		}
+		total = total.Add(c.Unclaimed)
+		p.Outstanding = p.Outstanding.Sub(c.Unclaimed)
+		c.Unclaimed = sdkmath.ZeroInt()
+		if err := k.setCommitment(ctx, c); err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.setPool(ctx, p); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	if total.IsZero() {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoRewards, "%s", committerStr)
+	}
+	amt := sdk.NewCoin(params.StakeDenom, total)
+	if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, committer, sdk.NewCoins(amt)); err != nil {
+		return sdk.Coin{}, err
+	}
+	return amt, emit(ctx, &types.EventRewardsWithdrawn{Committer: committerStr, Amount: amt})
+}
+
+// reward pays one backer's share of a task fee: the operator keeps its
+// commission, and the rest accrues to the pool's committers through the
+// reward index (no loop over committers). An operator with no committers in
+// the service keeps it all.
+func (k Keeper) reward(ctx sdk.Context, operator string, serviceID uint64, share sdk.Coin) error {
+	if !share.Amount.IsPositive() {
+		return nil
+	}
+	op, err := k.Operators.Get(ctx, operator)
+	if err != nil {
+		return err
+	}
+	p, err := k.pool(ctx, operator, serviceID)
+	if err != nil {
+		return err
+	}
+	keep := share.Amount
+	if p.Total.IsPositive() && !op.Commission.IsNil() && op.Commission.LT(sdkmath.LegacyOneDec()) {
+		keep = op.Commission.MulInt(share.Amount).TruncateInt()
+		rest := share.Amount.Sub(keep)
+		p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(p.Total))
+		p.Outstanding = p.Outstanding.Add(rest)
+		if err := k.setPool(ctx, p); err != nil {
+			return err
+		}
+	} else if p.Total.IsPositive() && op.Commission.IsNil() {
+		// Commission unset counts as zero: everything to committers.
+		keep = sdkmath.ZeroInt()
+		p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(share.Amount).QuoInt(p.Total))
+		p.Outstanding = p.Outstanding.Add(share.Amount)
+		if err := k.setPool(ctx, p); err != nil {
+			return err
+		}
+	}
+	if !keep.IsPositive() {
+		return nil
+	}
+	addr, err := k.accAddress("operator", operator)
+	if err != nil {
+		return err
+	}
+	return k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(sdk.NewCoin(share.Denom, keep)))
+}
+
+// slash cuts an operator's backing in a service by fraction: every commitment
+// pro rata, and the unbonding entries begun at or after the faulty task's
+// creation (stake that was still backing it). Slashed tokens are burned.
+func (k Keeper) slash(ctx sdk.Context, operator string, svc types.Service, task types.Task) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	fraction := svc.Manifest.SlashFraction
+	p, err := k.pool(ctx, operator, svc.Id)
+	if err != nil {
+		return err
+	}
+	cut := sdkmath.ZeroInt()
+	var commitments []types.Commitment
+	if err := k.CommitmentsByPool.Walk(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, string](operator, svc.Id),
+		func(_ collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
+			commitments = append(commitments, c)
+			return false, nil
+		}); err != nil {
+		return err
+	}
+	for _, c := range commitments {
+		settle(&c, p)
+		d := fraction.MulInt(c.Amount).TruncateInt()
+		c.Amount = c.Amount.Sub(d)
+		cut = cut.Add(d)
+		if err := k.setCommitment(ctx, c); err != nil {
+			return err
+		}
+	}
+	p.Total = p.Total.Sub(cut)
+	if err := k.setPool(ctx, p); err != nil {
+		return err
+	}
+	var entries []uint64
+	if err := k.UnbondingByPool.Walk(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](operator, svc.Id),
+		func(key collections.Triple[string, uint64, uint64]) (bool, error) {
+			entries = append(entries, key.K3())
+			return false, nil
+		}); err != nil {
+		return err
+	}
+	for _, id := range entries {
+		e, err := k.Unbonding.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.CreationHeight < task.CreatedHeight {
+			continue
+		}
+		d := fraction.MulInt(e.Amount).TruncateInt()
+		e.Amount = e.Amount.Sub(d)
+		cut = cut.Add(d)
+		if err := k.Unbonding.Set(ctx, e.Id, e); err != nil {
+			return err
+		}
+	}
+	burned := sdk.NewCoin(params.StakeDenom, cut)
+	if cut.IsPositive() {
+		if err := k.bank.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+			return err
+		}
+	}
+	return emit(ctx, &types.EventOperatorSlashed{Operator: operator, ServiceId: svc.Id, TaskId: task.Id, Fraction: fraction.String(), Amount: burned})
+}
+
+// fundService adds to a service's treasury.
+func (k Keeper) fundService(ctx sdk.Context, funder sdk.AccAddress, msg *types.MsgFundService) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := stakeAmount(params, msg.Amount); err != nil {
+		return err
+	}
+	if _, err := k.getService(ctx, msg.ServiceId); err != nil {
+		return err
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, funder, types.ModuleName, sdk.NewCoins(msg.Amount)); err != nil {
+		return err
+	}
+	t, err := k.treasury(ctx, msg.ServiceId)
+	if err != nil {
+		return err
+	}
+	t = t.Add(msg.Amount.Amount)
+	if err := k.Treasuries.Set(ctx, msg.ServiceId, t); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventServiceFunded{ServiceId: msg.ServiceId, Funder: msg.Funder, Amount: msg.Amount,
+		Treasury: sdk.NewCoin(params.StakeDenom, t)})
+}
+
+func (k Keeper) treasury(ctx context.Context, serviceID uint64) (sdkmath.Int, error) {
+	t, err := k.Treasuries.Get(ctx, serviceID)
+	if isNotFound(err) {
+		return sdkmath.ZeroInt(), nil
+	}
+	return t, err
+}
+
+// unjail returns a jailed operator once its cooldown passed.
+func (k Keeper) unjail(ctx sdk.Context, operator string) error {
+	op, err := k.getOperator(ctx, operator)
+	if err != nil {
+		return err
+	}
+	if !op.Jailed {
+		return errorsmod.Wrapf(types.ErrNotJailed, "%s", operator)
+	}
+	if ctx.BlockTime().Before(op.JailedUntil) {
+		return errorsmod.Wrapf(types.ErrUnjailTooEarly, "%s may unjail from %s", operator, op.JailedUntil.UTC().Format(time.RFC3339))
+	}
+	op.Jailed = false
+	op.WindowTasks, op.WindowMissed = 0, 0
+	if err := k.Operators.Set(ctx, operator, op); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventOperatorUnjailed{Operator: operator})
+}
