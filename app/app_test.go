@@ -113,12 +113,16 @@ func TestTxDecodesServiceManifest(t *testing.T) {
 	msg := &avstypes.MsgCreateService{
 		Owner: authtypes.NewModuleAddress("someone").String(),
 		Manifest: avstypes.ServiceManifest{
-			Name:        "oracle",
-			Config:      []avstypes.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "SOURCE", Value: "x"}},
-			Limits:      avstypes.Limits{TimeMs: 1000, MemoryPages: 64, OutputBytes: 64, HttpAllowList: []string{"example.org"}},
-			Quorum:      avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.67")},
-			Aggregation: avstypes.Aggregation{Mode: avstypes.AGGREGATION_MODE_MEDIAN, AllowedSpread: sdkmath.LegacyMustNewDecFromStr("0.01")},
-			FeePerTask:  sdk.NewInt64Coin("uavs", 10),
+			Name:   "oracle",
+			Config: []avstypes.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "SOURCE", Value: "x"}},
+			Limits: avstypes.Limits{TimeMs: 1000, MemoryPages: 64, OutputBytes: 64, HttpAllowList: []string{"example.org"}},
+			Quorum: avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.67")},
+			Aggregation: avstypes.Aggregation{
+				Mode: avstypes.AGGREGATION_MODE_MEDIAN, AllowedSpread: sdkmath.LegacyMustNewDecFromStr("0.01"),
+				SlashableSpread: sdkmath.LegacyMustNewDecFromStr("0.05"),
+			},
+			FeePerTask:    sdk.NewInt64Coin("uavs", 10),
+			SlashFraction: sdkmath.LegacyMustNewDecFromStr("0.1"),
 		},
 	}
 	builder := a.TxConfig().NewTxBuilder()
