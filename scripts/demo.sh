@@ -110,13 +110,13 @@ res=$(tx avs store-component "$COMPONENT" --from alice)
 DIGEST=$(event_attr "$res" avschain.avs.v1.EventComponentStored digest)
 echo "    digest $DIGEST"
 
-say "creating the service: EXACT quorum of 2/3 of 3 operators, 300uavs per task"
+say "creating the service: EXACT quorum of 2/3 of the committed stake, 300uavs per task"
 cat >"$DIR/manifest.json" <<JSON
 {
   "name": "square",
   "component_digest": "$DIGEST",
   "limits": {"time_ms": "5000", "memory_pages": 512, "output_bytes": "1024"},
-  "quorum": {"threshold": "0.66", "weighting": "WEIGHTING_EQUAL", "min_operators": 2},
+  "quorum": {"threshold": "0.66", "weighting": "WEIGHTING_STAKE", "min_operators": 2},
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "30",
   "fee_per_task": {"denom": "uavs", "amount": "300"}
@@ -128,9 +128,10 @@ echo "    service $SERVICE"
 
 # --- operators ------------------------------------------------------------------
 for i in 1 2 3; do
-  say "operator$i: register, opt in, start its sidecar"
-  tx avs register-operator "operator$i" --from "operator$i" >/dev/null
+  say "operator$i: register (10% commission), opt in, commit ${i}000000uavs of its own, start its sidecar"
+  tx avs register-operator "operator$i" --commission 0.1 --from "operator$i" >/dev/null
   tx avs opt-in "$SERVICE" --from "operator$i" >/dev/null
+  tx avs commit "$("$AVSD" keys show "operator$i" -a --home "$HOME_DIR" --keyring-backend test)" "$SERVICE" "${i}000000uavs" --from "operator$i" >/dev/null
   sc=$DIR/sidecar-$i
   "$SIDECAR" init --home "$sc" --chain-id "$CHAIN_ID" --rpc "$NODE" --grpc "127.0.0.1:$GRPC_PORT" \
     --key "operator$i" --keyring-backend test --keyring-dir "$HOME_DIR" \
@@ -138,6 +139,11 @@ for i in 1 2 3; do
   setsid "$SIDECAR" start --home "$sc" >"$sc/sidecar.log" 2>&1 &
   PIDS+=($!)
 done
+
+CAROL=$("$AVSD" keys show carol -a --home "$HOME_DIR" --keyring-backend test)
+OP1=$("$AVSD" keys show operator1 -a --home "$HOME_DIR" --keyring-backend test)
+say "carol commits 1000000uavs to operator1"
+tx avs commit "$OP1" "$SERVICE" 1000000uavs --from carol >/dev/null
 
 # --- the task ----------------------------------------------------------------------
 say "creating a task: square($INPUT), paying 300uavs"
@@ -172,6 +178,13 @@ say "result: square($INPUT) = $RESULT"
 echo "    agreed:  ${names# } (power $(jq -r .task.power_for <<<"$task") of $(jq -r .task.power_total <<<"$task"))"
 echo "    took:    $((ENDED - CREATED)) block(s) (created at $CREATED, completed at $ENDED)"
 [ "$RESULT" = $((INPUT * INPUT)) ] || fail "expected $((INPUT * INPUT))"
+
+if grep -q "$OP1" <<<"$AGREED"; then
+  pending=$(avsd q avs rewards "$CAROL" -o json | jq -r '.rewards.amount')
+  res=$(tx avs withdraw-rewards --from carol)
+  paid=$(jq -r '[.events[] | select(.type=="avschain.avs.v1.EventRewardsWithdrawn") | .attributes[] | select(.key=="amount") | .value][0] | fromjson | .amount' <<<"$res")
+  echo "    rewards: carol, who committed to operator1, withdrew ${paid}uavs (pending was ${pending}uavs)"
+fi
 
 # --- optional: more tasks, for the latency figures (scripts/bench/e2e-latency.sh) ---
 EXTRA=$(( ${AVS_DEMO_TASKS:-1} - 1 ))

@@ -68,21 +68,16 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("new_owner")}},
 				{RpcMethod: "UpdateAllowlist", Use: "update-allowlist [service-id]", Short: "Add (--add) and remove (--remove) operators on a service's allow-list",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "RegisterOperator", Use: "register-operator [moniker]", Short: "Register the signer as an operator (--commission 0.1 keeps 10% of fee rewards)",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("moniker")}},
-				{RpcMethod: "UpdateOperator", Use: "update-operator [moniker]", Short: "Change the signer's operator moniker",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("moniker")}},
+				{RpcMethod: "RegisterOperator", Skip: true}, // hand-written: decimal commission
+				{RpcMethod: "UpdateOperator", Skip: true},
 				{RpcMethod: "OptIn", Use: "opt-in [service-id]", Short: "Opt the signer in to a service (counts from its next power snapshot)",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
 				{RpcMethod: "OptOut", Use: "opt-out [service-id]", Short: "Opt the signer out of a service",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "Commit", Use: "commit [operator] [service-id] [amount]", Short: "Commit stake (e.g. 1000000uavs) to an operator for a service",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("operator"), id("service_id"), id("amount")}},
-				{RpcMethod: "Uncommit", Use: "uncommit [operator] [service-id] [amount]", Short: "Start unbonding committed stake; released after the unbonding time",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("operator"), id("service_id"), id("amount")}},
+				{RpcMethod: "Commit", Skip: true},   // hand-written: carries a coin
+				{RpcMethod: "Uncommit", Skip: true}, // hand-written: carries a coin
 				{RpcMethod: "WithdrawRewards", Use: "withdraw-rewards", Short: "Withdraw every reward the signer's commitments earned"},
-				{RpcMethod: "FundService", Use: "fund-service [service-id] [amount]", Short: "Add to a service's treasury (pays for tasks no one sends)",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("amount")}},
+				{RpcMethod: "FundService", Skip: true}, // hand-written: carries a coin
 				{RpcMethod: "Unjail", Use: "unjail", Short: "Unjail the signing operator after its cooldown"},
 			},
 		},

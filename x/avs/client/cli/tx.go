@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/client/tx"
@@ -38,6 +40,11 @@ func GetTxCmd() *cobra.Command {
 		UpdateServiceCmd(),
 		CreateTaskCmd(),
 		SubmitResultsCmd(),
+		RegisterOperatorCmd(),
+		UpdateOperatorCmd(),
+		CommitCmd(),
+		UncommitCmd(),
+		FundServiceCmd(),
 	)
 	return cmd
 }
@@ -234,4 +241,110 @@ avs-sidecar compute and submit results; this command is for testing and recovery
 	}
 	flags.AddTxFlagsToCmd(cmd)
 	return cmd
+}
+
+const flagCommission = "commission"
+
+// operatorCmd builds register-operator and update-operator: autocli cannot send
+// a decimal commission (it must be encoded as the chain's fixed-point integer).
+func operatorCmd(use, short string, build func(operator, moniker string, commission sdkmath.LegacyDec) sdk.Msg) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use + " [moniker]",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			var commission sdkmath.LegacyDec
+			if s, _ := cmd.Flags().GetString(flagCommission); s != "" {
+				if commission, err = sdkmath.LegacyNewDecFromStr(s); err != nil {
+					return fmt.Errorf("--%s %q: %w", flagCommission, s, err)
+				}
+			}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), build(clientCtx.GetFromAddress().String(), args[0], commission))
+		},
+	}
+	cmd.Flags().String(flagCommission, "", "share of fee rewards the operator keeps, in [0, 1] (e.g. 0.1)")
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// RegisterOperatorCmd is `avsd tx avs register-operator MONIKER [--commission 0.1]`.
+func RegisterOperatorCmd() *cobra.Command {
+	return operatorCmd("register-operator", "Register the signer as an operator (--commission: share of fee rewards it keeps, default 0)",
+		func(op, moniker string, c sdkmath.LegacyDec) sdk.Msg {
+			return &types.MsgRegisterOperator{Operator: op, Moniker: moniker, Commission: c}
+		})
+}
+
+// UpdateOperatorCmd is `avsd tx avs update-operator MONIKER [--commission 0.1]`.
+func UpdateOperatorCmd() *cobra.Command {
+	return operatorCmd("update-operator", "Change the signer's operator moniker (and --commission, if given)",
+		func(op, moniker string, c sdkmath.LegacyDec) sdk.Msg {
+			return &types.MsgUpdateOperator{Operator: op, Moniker: moniker, Commission: c}
+		})
+}
+
+// coinCmd builds the commands that carry a coin (autocli cannot: its dynamic
+// messages clash with the SDK's Coin type when a module ships no pulsar code).
+func coinCmd(use, short string, nArgs int, build func(signer string, args []string, amount sdk.Coin) (sdk.Msg, error)) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(nArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			amount, err := sdk.ParseCoinNormalized(args[len(args)-1])
+			if err != nil {
+				return fmt.Errorf("amount %q: %w", args[len(args)-1], err)
+			}
+			msg, err := build(clientCtx.GetFromAddress().String(), args[:len(args)-1], amount)
+			if err != nil {
+				return err
+			}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+func parseServiceID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("service id %q: %w", s, err)
+	}
+	return id, nil
+}
+
+// CommitCmd is `avsd tx avs commit OPERATOR SERVICE_ID AMOUNT`.
+func CommitCmd() *cobra.Command {
+	return coinCmd("commit [operator] [service-id] [amount]", "Commit stake (e.g. 1000000uavs) to an operator for a service", 3,
+		func(signer string, args []string, amt sdk.Coin) (sdk.Msg, error) {
+			id, err := parseServiceID(args[1])
+			return &types.MsgCommit{Committer: signer, Operator: args[0], ServiceId: id, Amount: amt}, err
+		})
+}
+
+// UncommitCmd is `avsd tx avs uncommit OPERATOR SERVICE_ID AMOUNT`.
+func UncommitCmd() *cobra.Command {
+	return coinCmd("uncommit [operator] [service-id] [amount]", "Start unbonding committed stake; it is released after the unbonding time", 3,
+		func(signer string, args []string, amt sdk.Coin) (sdk.Msg, error) {
+			id, err := parseServiceID(args[1])
+			return &types.MsgUncommit{Committer: signer, Operator: args[0], ServiceId: id, Amount: amt}, err
+		})
+}
+
+// FundServiceCmd is `avsd tx avs fund-service SERVICE_ID AMOUNT`.
+func FundServiceCmd() *cobra.Command {
+	return coinCmd("fund-service [service-id] [amount]", "Add to a service's treasury (it pays for tasks no one sends)", 2,
+		func(signer string, args []string, amt sdk.Coin) (sdk.Msg, error) {
+			id, err := parseServiceID(args[0])
+			return &types.MsgFundService{Funder: signer, ServiceId: id, Amount: amt}, err
+		})
 }
