@@ -50,9 +50,21 @@ type manifest struct {
 	Config      map[string]string
 	Aggregation string
 	Spread      string
+	Weighting   string
+	// HandlerContract is told of each task's end (see contract_test.go).
+	HandlerContract string
 }
 
 func createService(t *testing.T, node *localnet.Node, m manifest) string {
+	res := node.Tx("alice", "avs", "create-service", manifestFile(t, m))
+	require.Zero(t, res.Code, res.RawLog)
+	id := res.Attribute(evServiceCreated, "service_id")
+	require.NotEmpty(t, id)
+	return id
+}
+
+// manifestFile writes m, defaults filled in, as a manifest JSON file.
+func manifestFile(t *testing.T, m manifest) string {
 	if m.Threshold == "" {
 		m.Threshold = "1"
 	}
@@ -71,6 +83,9 @@ func createService(t *testing.T, node *localnet.Node, m manifest) string {
 	if m.Spread == "" {
 		m.Spread = "0"
 	}
+	if m.Weighting == "" {
+		m.Weighting = "WEIGHTING_EQUAL"
+	}
 	body := map[string]any{
 		"name":             m.Name,
 		"component_digest": m.Digest,
@@ -78,10 +93,11 @@ func createService(t *testing.T, node *localnet.Node, m manifest) string {
 			"time_ms": strconv.Itoa(m.TimeMs), "memory_pages": m.Pages, "output_bytes": "1024",
 			"http_allow_list": m.AllowHosts,
 		},
-		"quorum":       map[string]any{"threshold": m.Threshold, "weighting": "WEIGHTING_EQUAL", "min_operators": m.MinOps},
-		"aggregation":  map[string]any{"mode": m.Aggregation, "allowed_spread": m.Spread},
-		"task_timeout": strconv.Itoa(m.Timeout),
-		"fee_per_task": map[string]any{"denom": "uavs", "amount": "300"},
+		"quorum":           map[string]any{"threshold": m.Threshold, "weighting": m.Weighting, "min_operators": m.MinOps},
+		"aggregation":      map[string]any{"mode": m.Aggregation, "allowed_spread": m.Spread},
+		"task_timeout":     strconv.Itoa(m.Timeout),
+		"fee_per_task":     map[string]any{"denom": "uavs", "amount": "300"},
+		"handler_contract": m.HandlerContract,
 	}
 	var config []map[string]string
 	for k, v := range m.Config {
@@ -92,11 +108,7 @@ func createService(t *testing.T, node *localnet.Node, m manifest) string {
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), m.Name+".json")
 	require.NoError(t, os.WriteFile(path, bz, 0o600))
-	res := node.Tx("alice", "avs", "create-service", path)
-	require.Zero(t, res.Code, res.RawLog)
-	id := res.Attribute(evServiceCreated, "service_id")
-	require.NotEmpty(t, id)
-	return id
+	return path
 }
 
 // optIn registers (once) and opts in each operator key.

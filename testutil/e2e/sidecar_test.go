@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -207,4 +208,65 @@ func TestPriceOracleMedian(t *testing.T) {
 		digests[vote.Digest] = true
 	}
 	require.Len(t, digests, 3, "three different byte results agreed by MEDIAN")
+}
+
+// TestStakeWeightedRewards: a STAKE service whose three operators committed
+// 1, 2 and 3 million uavs of their own, with carol committing 1 million to
+// operator1; the sidecars answer a task, operator1 keeps its 10% commission
+// and carol withdraws her share of the rest.
+func TestStakeWeightedRewards(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-stake"})
+	digest := storeComponent(t, node, component("square-rust"))
+	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "0.99", Weighting: "WEIGHTING_STAKE"})
+	for i, op := range operators {
+		require.Zero(t, node.Tx(op, "avs", "register-operator", op, "--commission", "0.1").Code)
+		require.Zero(t, node.Tx(op, "avs", "opt-in", service).Code)
+		require.Zero(t, node.Tx(op, "avs", "commit", node.KeyAddress(op), service, fmt.Sprintf("%d000000uavs", i+1)).Code)
+	}
+	op1 := node.KeyAddress("operator1")
+	require.Zero(t, node.Tx("carol", "avs", "commit", op1, service, "1000000uavs").Code)
+
+	var power struct {
+		Current []struct {
+			Operator string `json:"operator"`
+			Power    string `json:"power"`
+		} `json:"current"`
+	}
+	node.Query(&power, "avs", "power", service)
+	require.Len(t, power.Current, 3)
+	for _, p := range power.Current {
+		if p.Operator == op1 {
+			require.Equal(t, "2000000", p.Power, "operator1: its own million and carol's")
+		}
+	}
+
+	var sidecars []*localnet.Sidecar
+	for _, op := range operators {
+		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
+	}
+	defer logSidecars(t, sidecars...)
+
+	id := createTask(t, node, service, "6")
+	v := waitTask(t, node, id, 60*time.Second)
+	require.Equal(t, "TASK_STATUS_COMPLETED", v.Status)
+	require.Equal(t, "36", v.ResultString(t))
+	require.Equal(t, "7000000", v.PowerFor, "all three backed it (threshold 0.99)")
+
+	// operator1's share of the 300uavs fee is 300 * 2/7 = 85 (rounded down; the
+	// remainder goes to the first backer by address); 10% commission stays with
+	// operator1, carol owns half of the rest.
+	var rewards struct {
+		Rewards struct {
+			Amount string `json:"amount"`
+		} `json:"rewards"`
+	}
+	node.Query(&rewards, "avs", "rewards", node.KeyAddress("carol"))
+	pending, err := strconv.ParseInt(rewards.Rewards.Amount, 10, 64)
+	require.NoError(t, err)
+	require.Positive(t, pending)
+	before := balance(t, node, node.KeyAddress("carol"))
+	res := node.Tx("carol", "avs", "withdraw-rewards")
+	require.Zero(t, res.Code, res.RawLog)
+	require.Equal(t, before+pending, balance(t, node, node.KeyAddress("carol")), "carol received exactly her pending rewards")
+	require.Contains(t, node.TxError("carol", "avs", "withdraw-rewards"), "no rewards to withdraw")
 }
