@@ -12,7 +12,7 @@ BUILD_FLAGS := -ldflags '$(ldflags)'
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
-.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components localnet clean
+.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components contracts localnet clean
 
 help:
 	@echo "make build        build avsd into build/"
@@ -28,6 +28,7 @@ help:
 	@echo "make proto-gen    regenerate Go code from proto/ (offline)"
 	@echo "make proto-check  fail if the committed generated code is stale"
 	@echo "make components   rebuild the example WASI components (components/*/*.wasm)"
+	@echo "make contracts    rebuild the CosmWasm contracts (contracts/*/*.wasm; Debian Rust, offline)"
 
 build:
 	@mkdir -p $(BUILDDIR)
@@ -68,6 +69,9 @@ proto-check: proto-gen
 
 components:
 	scripts/build-components.sh
+
+contracts:
+	scripts/build-contracts.sh
 
 localnet: build
 	scripts/localnet.sh $(ARGS)
