@@ -203,11 +203,11 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer exec.Close(context.Background())
 
 	delay, _ := cfg.BatchDelayDuration()
-	maxVotes := 100
+	maxVotes, handlerGas := 100, uint64(1_000_000)
 	if p, err := client.Params(ctx); err == nil {
-		maxVotes = int(p.MaxVotesPerTx)
+		maxVotes, handlerGas = int(p.MaxVotesPerTx), p.HandlerGasLimit
 	} else {
-		log.Warn("could not read x/avs params; assuming 100 votes per tx", "err", err)
+		log.Warn("could not read x/avs params; assuming 100 votes per tx and 1M handler gas", "err", err)
 	}
 	heightsIn := make(chan int64, 16)
 	heightsOut := make(chan int64, 16)
@@ -242,6 +242,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	pipe, err := pipeline.New(client, exec, st, sub, tasks, cfg.ChainID, operator,
 		pipeline.WithServices(filter), pipeline.WithConcurrency(cfg.Concurrency), pipeline.WithComponentOverrides(overrides),
+		pipeline.WithHandlerGas(handlerGas),
 		pipeline.WithMetrics(statusMetrics{metrics, status}), pipeline.WithLogger(log.With("part", "pipeline")))
 	if err != nil {
 		return err

@@ -65,6 +65,7 @@ type Pipeline struct {
 	operator    string
 	services    map[uint64]bool // nil: every service the task snapshot includes us in
 	concurrency int
+	handlerGas  uint64
 	log         *slog.Logger
 
 	retries chan watcher.Task
@@ -91,6 +92,10 @@ func WithComponentOverrides(byDigest map[string][]byte) Option {
 		}
 	}
 }
+
+// WithHandlerGas sets the chain's handler_gas_limit: a vote on a service with
+// a handler contract reserves it, as completing the task runs the handler.
+func WithHandlerGas(limit uint64) Option { return func(p *Pipeline) { p.handlerGas = limit } }
 
 // WithConcurrency sets how many components run at once.
 func WithConcurrency(n int) Option { return func(p *Pipeline) { p.concurrency = n } }
@@ -286,7 +291,11 @@ func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
 	if err := p.store.SetExecuted(id, store.Execution{Result: res.Output}); err != nil {
 		return err
 	}
-	return p.voter.Enqueue(submitter.Vote{TaskID: id, Result: res.Output})
+	vote := submitter.Vote{TaskID: id, Result: res.Output}
+	if svc.Manifest.HandlerContract != "" {
+		vote.ExtraGas = p.handlerGas
+	}
+	return p.voter.Enqueue(vote)
 }
 
 // optedIn reports whether the operator runs the service (the chain refuses

@@ -63,6 +63,9 @@ type Metrics interface {
 type Vote struct {
 	TaskID uint64
 	Result []byte
+	// ExtraGas is added to the transaction's gas for this vote: the service's
+	// handler contract runs, at the voter's cost, if the vote completes the task.
+	ExtraGas uint64
 }
 
 // Submitter sends votes.
@@ -283,6 +286,9 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
 		return fmt.Errorf("simulate: %w", err)
 	}
 	gas := uint64(float64(used)*s.gasAdj*s.gasBoost) + s.reserve*uint64(len(batch))
+	for _, v := range batch {
+		gas += v.ExtraGas
+	}
 	txBytes, err := s.sign(ctx, msg, gas, timeoutHeight, false)
 	if err != nil {
 		return err

@@ -415,3 +415,15 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pending)
 }
+
+func TestExtraGasForHandlerServices(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16"), ExtraGas: 1_000_000}))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
+	f.waitSubmitted(t, 1, 2)
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1)
+	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+1_000_000, sent[0].gas,
+		"a vote on a service with a handler reserves the handler's gas")
+}
