@@ -62,7 +62,9 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		if err := k.TasksByService.Set(ctx, collections.Join(t.ServiceId, t.Id)); err != nil {
 			return err
 		}
-		if t.Status == types.TASK_STATUS_PENDING {
+		// Every task waits in the deadline index until settled: a completed
+		// one too, its liveness is counted at its deadline.
+		if t.Status == types.TASK_STATUS_PENDING || !t.Settled {
 			if err := k.TasksByDeadline.Set(ctx, collections.Join(t.DeadlineHeight, t.Id)); err != nil {
 				return err
 			}

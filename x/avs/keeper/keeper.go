@@ -45,7 +45,8 @@ type Keeper struct {
 
 	Tasks   collections.Map[uint64, types.Task]
 	TaskSeq collections.Sequence
-	// TasksByDeadline holds (deadline height, task) of pending tasks only.
+	// TasksByDeadline holds (deadline height, task) of tasks not yet settled:
+	// at its deadline a task expires if still pending, and liveness is counted.
 	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
 	// TasksByService holds (service, task) for every task.
 	TasksByService collections.KeySet[collections.Pair[uint64, uint64]]

@@ -15,9 +15,10 @@ type PowerSource interface {
 	OperatorPowers(ctx context.Context, serviceID uint64) ([]types.OperatorPower, error)
 }
 
-// MaxOperatorPower bounds one operator's power (its stake in a service), so
-// that sums of powers cannot overflow.
-const MaxOperatorPower = uint64(1) << 62
+// MaxOperatorPower bounds one operator's power (its stake in a service, about
+// 1.1e15 base units), so that the power of 16384 operators at the cap still
+// fits in a uint64 sum.
+const MaxOperatorPower = uint64(1) << 50
 
 // powersFor returns the service's power table now: every opted-in, unjailed
 // operator with power 1 (EQUAL) or its committed stake (STAKE; operators

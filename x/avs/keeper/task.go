@@ -81,6 +81,11 @@ func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 			return types.Task{}, errorsmod.Wrapf(types.ErrInsufficientFee, "service %d asks %s per task, got %s", serviceID, want, fee)
 		}
 	}
+	// Fees reward committers, whose rewards are kept and paid in the stake
+	// denom: a fee in another denom (possible on a free service) is refused.
+	if !types.IsFree(fee) && fee.Denom != params.StakeDenom {
+		return types.Task{}, errorsmod.Wrapf(types.ErrWrongDenom, "fee %s: fees are paid in the stake denom %s", fee, params.StakeDenom)
+	}
 
 	epoch := epochOf(ctx.BlockHeight(), params.EpochLength)
 	snap, fresh, err := k.snapshot(ctx, svc, epoch)
