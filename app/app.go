@@ -209,6 +209,7 @@ type App struct {
 	ScopedIBCKeeper      capabilitykeeper.ScopedKeeper
 	ScopedTransferKeeper capabilitykeeper.ScopedKeeper
 	ScopedWasmKeeper     capabilitykeeper.ScopedKeeper
+	ScopedAVSKeeper      capabilitykeeper.ScopedKeeper
 
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
@@ -290,6 +291,7 @@ func New(
 	scopedIBCKeeper := app.CapabilityKeeper.ScopeToModule(ibcexported.ModuleName)
 	scopedTransferKeeper := app.CapabilityKeeper.ScopeToModule(ibctransfertypes.ModuleName)
 	scopedWasmKeeper := app.CapabilityKeeper.ScopeToModule(wasmtypes.ModuleName)
+	scopedAVSKeeper := app.CapabilityKeeper.ScopeToModule(avstypes.ModuleName)
 	app.CapabilityKeeper.Seal()
 
 	app.AccountKeeper = authkeeper.NewAccountKeeper(
@@ -359,6 +361,7 @@ func New(
 	)
 
 	app.AVSKeeper = avskeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[avstypes.StoreKey]), accCodec, app.BankKeeper, govAuthority)
+	app.AVSKeeper.SetIBC(app.IBCKeeper.ChannelKeeper, app.IBCKeeper.PortKeeper, scopedAVSKeeper)
 
 	wasmDir := filepath.Join(homePath, "wasm")
 	nodeConfig, err := wasm.ReadNodeConfig(appOpts)
@@ -385,7 +388,8 @@ func New(
 
 	ibcRouter := porttypes.NewRouter().
 		AddRoute(ibctransfertypes.ModuleName, transfer.NewIBCModule(app.TransferKeeper)).
-		AddRoute(wasmtypes.ModuleName, wasm.NewIBCHandler(app.WasmKeeper, app.IBCKeeper.ChannelKeeper, app.IBCKeeper.ChannelKeeper))
+		AddRoute(wasmtypes.ModuleName, wasm.NewIBCHandler(app.WasmKeeper, app.IBCKeeper.ChannelKeeper, app.IBCKeeper.ChannelKeeper)).
+		AddRoute(avstypes.ModuleName, avs.NewIBCModule(app.AVSKeeper))
 	app.IBCKeeper.SetRouter(ibcRouter)
 
 	app.ModuleManager = module.NewManager(
@@ -483,6 +487,7 @@ func New(
 	app.ScopedIBCKeeper = scopedIBCKeeper
 	app.ScopedTransferKeeper = scopedTransferKeeper
 	app.ScopedWasmKeeper = scopedWasmKeeper
+	app.ScopedAVSKeeper = scopedAVSKeeper
 
 	postHandler, err := posthandler.NewPostHandler(posthandler.HandlerOptions{})
 	if err != nil {

@@ -9,6 +9,7 @@ GOGOPROTO_VERSION=v1.7.0
 GATEWAY_VERSION=v1.16.0
 COSMOS_PROTO_VERSION=v1.0.0-beta.5
 SDK_VERSION=$(go list -m -f '{{.Version}}' github.com/cosmos/cosmos-sdk)
+IBC_VERSION=$(go list -m -f '{{.Version}}' github.com/cosmos/ibc-go/v8)
 
 if ! command -v protoc >/dev/null; then
   echo "protoc not found: install it with 'apt-get install -y protobuf-compiler libprotobuf-dev'" >&2
@@ -25,7 +26,7 @@ if ! command -v protoc-gen-grpc-gateway >/dev/null; then
   (cd /tmp && go install github.com/grpc-ecosystem/grpc-gateway/protoc-gen-grpc-gateway@$GATEWAY_VERSION)
 fi
 
-go mod download github.com/cosmos/cosmos-sdk@"$SDK_VERSION" github.com/cosmos/gogoproto@$GOGOPROTO_VERSION \
+go mod download github.com/cosmos/cosmos-sdk@"$SDK_VERSION" github.com/cosmos/ibc-go/v8@"$IBC_VERSION" github.com/cosmos/gogoproto@$GOGOPROTO_VERSION \
   github.com/cosmos/cosmos-proto@$COSMOS_PROTO_VERSION github.com/grpc-ecosystem/grpc-gateway@$GATEWAY_VERSION
 M=$(go env GOMODCACHE)
 OUT=$(mktemp -d)
@@ -33,6 +34,7 @@ trap 'rm -rf "$OUT"' EXIT
 
 protoc -I proto \
   -I "$M/github.com/cosmos/cosmos-sdk@$SDK_VERSION/proto" \
+  -I "$M/github.com/cosmos/ibc-go/v8@$IBC_VERSION/proto" \
   -I "$M/github.com/cosmos/gogoproto@$GOGOPROTO_VERSION" \
   -I "$M/github.com/cosmos/cosmos-proto@$COSMOS_PROTO_VERSION/proto" \
   -I "$M/github.com/grpc-ecosystem/grpc-gateway@$GATEWAY_VERSION/third_party/googleapis" \

@@ -38,6 +38,9 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("committer")}},
 				{RpcMethod: "Treasury", Use: "treasury [service-id]", Short: "Show a service's treasury",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "RemoteResult", Use: "remote-result [channel] [sequence]", Short: "Show a task result requested from (or pushed by) another chain",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("channel"), id("sequence")}},
+				{RpcMethod: "RemoteResults", Use: "remote-results", Short: "List results requested from or pushed by other chains"},
 				{RpcMethod: "Params", Use: "params", Short: "Show the x/avs module parameters"},
 				{RpcMethod: "Component", Use: "component [digest]", Short: "Show a component's metadata", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
 				{RpcMethod: "ComponentCode", Use: "component-code [digest]", Short: "Show a component's wasm bytes (base64 in JSON)", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
@@ -79,6 +82,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "WithdrawRewards", Use: "withdraw-rewards", Short: "Withdraw every reward the signer's commitments earned"},
 				{RpcMethod: "FundService", Skip: true}, // hand-written: carries a coin
 				{RpcMethod: "Unjail", Use: "unjail", Short: "Unjail the signing operator after its cooldown"},
+				{RpcMethod: "RequestRemoteTask", Skip: true}, // hand-written: raw input, duration
 			},
 		},
 	}

@@ -357,7 +357,7 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         v,
         &[
             "name", "component_digest", "config", "limits", "quorum", "aggregation", "task_timeout", "fee_per_task",
-            "admission", "handler_contract", "slash_fraction",
+            "admission", "handler_contract", "slash_fraction", "ibc_request_channels", "ibc_result_channels",
         ],
     )?;
     let mut p = Proto::new().string(1, m.str("name")?).string(2, m.str("component_digest")?);
@@ -390,7 +390,13 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         validate_address(handler)?;
     }
     p = p.string(10, handler);
-    m.dec(p, 11, "slash_fraction")
+    p = m.dec(p, 11, "slash_fraction")?;
+    for (field, k) in [(12, "ibc_request_channels"), (13, "ibc_result_channels")] {
+        for c in m.list(k)? {
+            p = p.string(field, c.as_str().ok_or_else(|| format!("manifest.{k} entries must be strings"))?);
+        }
+    }
+    Ok(p)
 }
 
 #[no_mangle]

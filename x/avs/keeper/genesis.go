@@ -3,6 +3,8 @@ package keeper
 import (
 	"context"
 
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 
@@ -122,7 +124,17 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
-	return nil
+	for _, r := range gs.RemoteResults {
+		if err := k.RemoteResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
+			return err
+		}
+	}
+	for _, p := range gs.IbcPackets {
+		if err := k.IBCPackets.Set(ctx, p.TaskId, p.Packet); err != nil {
+			return err
+		}
+	}
+	return k.BindPort(ctx)
 }
 
 // ExportGenesis reads every collection back into a genesis state. Indexes and
@@ -183,6 +195,15 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if gs.NextUnbondingId, err = k.UnbondingSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.RemoteResults, err = values(ctx, k.RemoteResults); err != nil {
+		return nil, err
+	}
+	if err := k.IBCPackets.Walk(ctx, nil, func(id uint64, p channeltypes.Packet) (bool, error) {
+		gs.IbcPackets = append(gs.IbcPackets, types.IBCTaskPacket{TaskId: id, Packet: p})
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	if err := k.Treasuries.Walk(ctx, nil, func(id uint64, amt sdkmath.Int) (bool, error) {

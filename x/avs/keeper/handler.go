@@ -40,14 +40,6 @@ func (k Keeper) callHandler(ctx sdk.Context, contract string, task types.Task) e
 	if contract == "" || k.contracts == nil {
 		return nil
 	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return err
-	}
-	addr, err := k.accAddress("handler_contract", contract)
-	if err != nil {
-		return emit(ctx, &types.EventHandlerFailed{TaskId: task.Id, Contract: contract, Error: err.Error()})
-	}
 	status := "completed"
 	if task.Status == types.TASK_STATUS_EXPIRED {
 		status = "expired"
@@ -59,7 +51,24 @@ func (k Keeper) callHandler(ctx sdk.Context, contract string, task types.Task) e
 	if err != nil {
 		return err
 	}
+	return k.sudoHandler(ctx, contract, task.Id, msg)
+}
 
+// sudoHandler calls a contract with sudo msg in its own cached store under
+// handler_gas_limit. Whatever the contract does — fail, panic, run out of gas —
+// is an event, never an error of the caller; the gas it used is charged.
+func (k Keeper) sudoHandler(ctx sdk.Context, contract string, taskID uint64, msg []byte) error {
+	if contract == "" || k.contracts == nil {
+		return nil
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	addr, err := k.accAddress("handler_contract", contract)
+	if err != nil {
+		return emit(ctx, &types.EventHandlerFailed{TaskId: taskID, Contract: contract, Error: err.Error()})
+	}
 	meter := storetypes.NewGasMeter(params.HandlerGasLimit)
 	cacheCtx, write := ctx.WithGasMeter(meter).CacheContext()
 	callErr := func() (err error) {
@@ -78,8 +87,8 @@ func (k Keeper) callHandler(ctx sdk.Context, contract string, task types.Task) e
 	used := min(meter.GasConsumed(), params.HandlerGasLimit)
 	ctx.GasMeter().ConsumeGas(used, "x/avs: handler contract")
 	if callErr != nil {
-		return emit(ctx, &types.EventHandlerFailed{TaskId: task.Id, Contract: contract, Error: callErr.Error(), GasUsed: used})
+		return emit(ctx, &types.EventHandlerFailed{TaskId: taskID, Contract: contract, Error: callErr.Error(), GasUsed: used})
 	}
 	write()
-	return emit(ctx, &types.EventHandlerCalled{TaskId: task.Id, Contract: contract, GasUsed: used})
+	return emit(ctx, &types.EventHandlerCalled{TaskId: taskID, Contract: contract, GasUsed: used})
 }

@@ -3,6 +3,8 @@ package keeper
 import (
 	"fmt"
 
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+
 	"cosmossdk.io/collections"
 	"cosmossdk.io/core/address"
 	storetypes "cosmossdk.io/core/store"
@@ -73,6 +75,15 @@ type Keeper struct {
 	UnbondingByPool collections.KeySet[collections.Triple[string, uint64, uint64]]
 	// Treasuries: service -> balance in the stake denom.
 	Treasuries collections.Map[uint64, sdkmath.Int]
+
+	// IBCPackets: task -> the packet that requested it, until acknowledged.
+	IBCPackets collections.Map[uint64, channeltypes.Packet]
+	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
+	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
+
+	ics4   types.ICS4Wrapper
+	ports  types.PortKeeper
+	scoped types.ScopedKeeper
 }
 
 // NewKeeper builds the keeper and its collections schema. It panics when the
@@ -120,6 +131,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		UnbondingByPool: collections.NewKeySet(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
 		Treasuries: collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		IBCPackets: collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
+		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
+			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -416,3 +416,11 @@ func (m msgServer) FundService(goCtx context.Context, msg *types.MsgFundService)
 func (m msgServer) Unjail(goCtx context.Context, msg *types.MsgUnjail) (*types.MsgUnjailResponse, error) {
 	return &types.MsgUnjailResponse{}, m.unjail(sdk.UnwrapSDKContext(goCtx), msg.Operator)
 }
+
+// RequestRemoteTask asks a service on another chain for a task over IBC.
+func (m msgServer) RequestRemoteTask(goCtx context.Context, msg *types.MsgRequestRemoteTask) (*types.MsgRequestRemoteTaskResponse, error) {
+	if _, err := m.accAddress("sender", msg.Sender); err != nil {
+		return nil, err
+	}
+	return m.requestRemoteTask(sdk.UnwrapSDKContext(goCtx), msg)
+}

@@ -343,13 +343,17 @@ func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backer
 	return k.notifyHandler(ctx, task)
 }
 
-// notifyHandler calls the task's service's handler contract, if it has one.
+// notifyHandler tells whoever waits for the task's end: the service's handler
+// contract, and over IBC the chain that requested it and the result channels.
 func (k Keeper) notifyHandler(ctx sdk.Context, task types.Task) error {
 	svc, err := k.getService(ctx, task.ServiceId)
 	if err != nil {
 		return err
 	}
-	return k.callHandler(ctx, svc.Manifest.HandlerContract, task)
+	if err := k.callHandler(ctx, svc.Manifest.HandlerContract, task); err != nil {
+		return err
+	}
+	return k.ibcTaskEnded(ctx, svc, task)
 }
 
 // payBackers splits fee among backers by power, rounding down; the remainder

@@ -23,6 +23,12 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgOptOut{}, "avschain/x/avs/MsgOptOut")
 	legacy.RegisterAminoMsg(cdc, &MsgCreateTask{}, "avschain/x/avs/MsgCreateTask")
 	legacy.RegisterAminoMsg(cdc, &MsgSubmitResults{}, "avschain/x/avs/MsgSubmitResults")
+	legacy.RegisterAminoMsg(cdc, &MsgCommit{}, "avschain/x/avs/MsgCommit")
+	legacy.RegisterAminoMsg(cdc, &MsgUncommit{}, "avschain/x/avs/MsgUncommit")
+	legacy.RegisterAminoMsg(cdc, &MsgWithdrawRewards{}, "avschain/x/avs/MsgWithdrawRewards")
+	legacy.RegisterAminoMsg(cdc, &MsgFundService{}, "avschain/x/avs/MsgFundService")
+	legacy.RegisterAminoMsg(cdc, &MsgUnjail{}, "avschain/x/avs/MsgUnjail")
+	legacy.RegisterAminoMsg(cdc, &MsgRequestRemoteTask{}, "avschain/x/avs/MsgRequestRemoteTask")
 	cdc.RegisterConcrete(&Params{}, "avschain/x/avs/Params", nil)
 }
 
@@ -42,6 +48,16 @@ func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 		&MsgOptOut{},
 		&MsgCreateTask{},
 		&MsgSubmitResults{},
+		&MsgCommit{},
+		&MsgUncommit{},
+		&MsgWithdrawRewards{},
+		&MsgFundService{},
+		&MsgUnjail{},
+		&MsgRequestRemoteTask{},
 	)
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }
+
+// ModuleCdcJSON decodes IBC acknowledgements (channeltypes.Acknowledgement is
+// a proto message with a oneof, read as ibc-go's own apps do).
+var ModuleCdcJSON = codec.NewProtoCodec(codectypes.NewInterfaceRegistry())

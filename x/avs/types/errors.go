@@ -40,4 +40,7 @@ var (
 	ErrUnjailTooEarly    = errorsmod.Register(ModuleName, 35, "jail cooldown has not passed")
 	ErrTreasuryEmpty     = errorsmod.Register(ModuleName, 36, "service treasury cannot pay the task fee")
 	ErrStakeTooLarge     = errorsmod.Register(ModuleName, 37, "stake exceeds the largest power")
+	ErrInvalidPacket     = errorsmod.Register(ModuleName, 38, "invalid IBC packet")
+	ErrInvalidChannel    = errorsmod.Register(ModuleName, 39, "invalid IBC channel")
+	ErrChannelNotAllowed = errorsmod.Register(ModuleName, 40, "channel may not request tasks from this service")
 )

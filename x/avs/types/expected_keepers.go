@@ -3,6 +3,10 @@ package types
 import (
 	"context"
 
+	capabilitytypes "github.com/cosmos/ibc-go/modules/capability/types"
+	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
+	ibcexported "github.com/cosmos/ibc-go/v8/modules/core/exported"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
@@ -18,4 +22,24 @@ type BankKeeper interface {
 // ContractKeeper calls a service's handler contract (wasmd's PermissionedKeeper).
 type ContractKeeper interface {
 	Sudo(ctx sdk.Context, contractAddress sdk.AccAddress, msg []byte) ([]byte, error)
+}
+
+// ICS4Wrapper sends packets and writes asynchronous acknowledgements (the IBC
+// channel keeper, or a middleware).
+type ICS4Wrapper interface {
+	SendPacket(ctx sdk.Context, chanCap *capabilitytypes.Capability, sourcePort, sourceChannel string,
+		timeoutHeight clienttypes.Height, timeoutTimestamp uint64, data []byte) (uint64, error)
+	WriteAcknowledgement(ctx sdk.Context, chanCap *capabilitytypes.Capability, packet ibcexported.PacketI, ack ibcexported.Acknowledgement) error
+}
+
+// PortKeeper binds the avs port.
+type PortKeeper interface {
+	BindPort(ctx sdk.Context, portID string) *capabilitytypes.Capability
+}
+
+// ScopedKeeper holds x/avs's port and channel capabilities.
+type ScopedKeeper interface {
+	GetCapability(ctx sdk.Context, name string) (*capabilitytypes.Capability, bool)
+	AuthenticateCapability(ctx sdk.Context, cap *capabilitytypes.Capability, name string) bool
+	ClaimCapability(ctx sdk.Context, cap *capabilitytypes.Capability, name string) error
 }

@@ -36,4 +36,6 @@ var (
 	UnbondingByTimeKey      = collections.NewPrefix(22)
 	UnbondingByPoolKey      = collections.NewPrefix(23)
 	TreasuriesKey           = collections.NewPrefix(24)
+	IBCPacketsKey           = collections.NewPrefix(25)
+	RemoteResultsKey        = collections.NewPrefix(26)
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -45,6 +46,7 @@ func GetTxCmd() *cobra.Command {
 		CommitCmd(),
 		UncommitCmd(),
 		FundServiceCmd(),
+		RequestRemoteTaskCmd(),
 	)
 	return cmd
 }
@@ -347,4 +349,39 @@ func FundServiceCmd() *cobra.Command {
 			id, err := parseServiceID(args[0])
 			return &types.MsgFundService{Funder: signer, ServiceId: id, Amount: amt}, err
 		})
+}
+
+// RequestRemoteTaskCmd is `avsd tx avs request-remote-task CHANNEL SERVICE_ID INPUT`.
+func RequestRemoteTaskCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "request-remote-task [channel] [service-id] [input]",
+		Short: "Ask a service on another chain for a task over an avs IBC channel",
+		Long: `Ask a service on another chain for a task over an avs IBC channel (port avs).
+The answer arrives in the packet's acknowledgement: read it with
+'avsd q avs remote-result CHANNEL SEQUENCE' (the sequence is in the response and
+in EventRemoteTaskRequested).`,
+		Example: `  avsd tx avs request-remote-task channel-0 1 7 --from alice`,
+		Args:    cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := parseServiceID(args[1])
+			if err != nil {
+				return err
+			}
+			timeout, _ := cmd.Flags().GetDuration("timeout")
+			handler, _ := cmd.Flags().GetString("handler-contract")
+			msg := &types.MsgRequestRemoteTask{
+				Sender: clientCtx.GetFromAddress().String(), Channel: args[0], ServiceId: id, Input: []byte(args[2]),
+				TimeoutSeconds: uint64(timeout.Seconds()), HandlerContract: handler,
+			}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	cmd.Flags().Duration("timeout", time.Duration(types.DefaultRemoteTimeoutSeconds)*time.Second, "how long the request may wait to be received")
+	cmd.Flags().String("handler-contract", "", "a contract told the result with sudo avs_remote_result")
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
 }

@@ -1,0 +1,129 @@
+package avs
+
+import (
+	"strings"
+
+	capabilitytypes "github.com/cosmos/ibc-go/modules/capability/types"
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+	porttypes "github.com/cosmos/ibc-go/v8/modules/core/05-port/types"
+	host "github.com/cosmos/ibc-go/v8/modules/core/24-host"
+	ibcerrors "github.com/cosmos/ibc-go/v8/modules/core/errors"
+	ibcexported "github.com/cosmos/ibc-go/v8/modules/core/exported"
+
+	errorsmod "cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/keeper"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// IBCModule makes x/avs an IBC application on port avs, version avs-1,
+// unordered channels: other chains request tasks with TaskRequestPacketData
+// (acknowledged when the task ends) and receive pushed TaskResultPacketData.
+type IBCModule struct {
+	keeper keeper.Keeper
+}
+
+var _ porttypes.IBCModule = IBCModule{}
+
+// NewIBCModule returns the x/avs IBC application.
+func NewIBCModule(k keeper.Keeper) IBCModule { return IBCModule{keeper: k} }
+
+func validateChannel(order channeltypes.Order, portID string) error {
+	if order != channeltypes.UNORDERED {
+		return errorsmod.Wrapf(types.ErrInvalidChannel, "expected an %s channel, got %s", channeltypes.UNORDERED, order)
+	}
+	if portID != types.PortID {
+		return errorsmod.Wrapf(types.ErrInvalidChannel, "expected port %q, got %q", types.PortID, portID)
+	}
+	return nil
+}
+
+// OnChanOpenInit checks port, ordering and version and claims the channel.
+func (im IBCModule) OnChanOpenInit(ctx sdk.Context, order channeltypes.Order, _ []string, portID, channelID string,
+	chanCap *capabilitytypes.Capability, _ channeltypes.Counterparty, version string,
+) (string, error) {
+	if err := validateChannel(order, portID); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(version) == "" {
+		version = types.Version
+	}
+	if version != types.Version {
+		return "", errorsmod.Wrapf(types.ErrInvalidChannel, "expected version %q, got %q", types.Version, version)
+	}
+	if err := im.keeper.ClaimCapability(ctx, chanCap, host.ChannelCapabilityPath(portID, channelID)); err != nil {
+		return "", err
+	}
+	return version, nil
+}
+
+// OnChanOpenTry checks port, ordering and the counterparty's version.
+func (im IBCModule) OnChanOpenTry(ctx sdk.Context, order channeltypes.Order, _ []string, portID, channelID string,
+	chanCap *capabilitytypes.Capability, _ channeltypes.Counterparty, counterpartyVersion string,
+) (string, error) {
+	if err := validateChannel(order, portID); err != nil {
+		return "", err
+	}
+	if counterpartyVersion != types.Version {
+		return "", errorsmod.Wrapf(types.ErrInvalidChannel, "expected counterparty version %q, got %q", types.Version, counterpartyVersion)
+	}
+	if err := im.keeper.ClaimCapability(ctx, chanCap, host.ChannelCapabilityPath(portID, channelID)); err != nil {
+		return "", err
+	}
+	return types.Version, nil
+}
+
+// OnChanOpenAck checks the counterparty's version.
+func (IBCModule) OnChanOpenAck(_ sdk.Context, _, _ string, _ string, counterpartyVersion string) error {
+	if counterpartyVersion != types.Version {
+		return errorsmod.Wrapf(types.ErrInvalidChannel, "expected counterparty version %q, got %q", types.Version, counterpartyVersion)
+	}
+	return nil
+}
+
+// OnChanOpenConfirm accepts.
+func (IBCModule) OnChanOpenConfirm(sdk.Context, string, string) error { return nil }
+
+// OnChanCloseInit refuses: avs channels are not closed by users.
+func (IBCModule) OnChanCloseInit(sdk.Context, string, string) error {
+	return errorsmod.Wrap(ibcerrors.ErrInvalidRequest, "avs channels cannot be closed")
+}
+
+// OnChanCloseConfirm accepts.
+func (IBCModule) OnChanCloseConfirm(sdk.Context, string, string) error { return nil }
+
+// OnRecvPacket opens a task (the acknowledgement is written when it ends) or
+// stores a pushed result. A bad packet gets an error acknowledgement, never a
+// panic.
+func (im IBCModule) OnRecvPacket(ctx sdk.Context, packet channeltypes.Packet, _ sdk.AccAddress) ibcexported.Acknowledgement {
+	req, res, err := types.DecodePacket(packet.GetData())
+	switch {
+	case err != nil:
+	case req != nil:
+		if err = im.keeper.OnRecvTaskRequest(ctx, packet, *req); err == nil {
+			return nil // asynchronous: written when the task ends
+		}
+	default:
+		if err = im.keeper.OnRecvTaskResult(ctx, packet, *res); err == nil {
+			return channeltypes.NewResultAcknowledgement([]byte{1})
+		}
+	}
+	im.keeper.Logger(ctx).Info("refused avs packet", "channel", packet.DestinationChannel, "sequence", packet.Sequence, "err", err)
+	return channeltypes.NewErrorAcknowledgement(err)
+}
+
+// OnAcknowledgementPacket records the answer to a remote request.
+func (im IBCModule) OnAcknowledgementPacket(ctx sdk.Context, packet channeltypes.Packet, acknowledgement []byte, _ sdk.AccAddress) error {
+	var ack channeltypes.Acknowledgement
+	if err := types.ModuleCdcJSON.UnmarshalJSON(acknowledgement, &ack); err != nil {
+		return errorsmod.Wrapf(types.ErrInvalidPacket, "acknowledgement: %s", err)
+	}
+	return im.keeper.OnAcknowledgement(ctx, packet, ack)
+}
+
+// OnTimeoutPacket records a timed-out remote request.
+func (im IBCModule) OnTimeoutPacket(ctx sdk.Context, packet channeltypes.Packet, _ sdk.AccAddress) error {
+	return im.keeper.OnTimeout(ctx, packet)
+}

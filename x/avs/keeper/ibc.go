@@ -1,0 +1,299 @@
+package keeper
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	capabilitytypes "github.com/cosmos/ibc-go/modules/capability/types"
+	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+	host "github.com/cosmos/ibc-go/v8/modules/core/24-host"
+	ibcexported "github.com/cosmos/ibc-go/v8/modules/core/exported"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// SetIBC wires x/avs to IBC: the channel keeper (or a middleware) to send
+// packets and acknowledgements, the port keeper, and x/avs's scoped
+// capability keeper. Without it, x/avs is not an IBC application.
+func (k *Keeper) SetIBC(ics4 types.ICS4Wrapper, ports types.PortKeeper, scoped types.ScopedKeeper) {
+	k.ics4, k.ports, k.scoped = ics4, ports, scoped
+}
+
+// BindPort binds the avs port at genesis, unless x/avs already holds it.
+func (k Keeper) BindPort(ctx sdk.Context) error {
+	if k.ports == nil || k.scoped == nil {
+		return nil
+	}
+	if _, ok := k.scoped.GetCapability(ctx, host.PortPath(types.PortID)); ok {
+		return nil
+	}
+	capability := k.ports.BindPort(ctx, types.PortID)
+	return k.scoped.ClaimCapability(ctx, capability, host.PortPath(types.PortID))
+}
+
+// ClaimCapability claims a channel capability passed by core IBC.
+func (k Keeper) ClaimCapability(ctx sdk.Context, c *capabilitytypes.Capability, name string) error {
+	return k.scoped.ClaimCapability(ctx, c, name)
+}
+
+func (k Keeper) channelCap(ctx sdk.Context, port, channel string) (*capabilitytypes.Capability, error) {
+	c, ok := k.scoped.GetCapability(ctx, host.ChannelCapabilityPath(port, channel))
+	if !ok {
+		return nil, errorsmod.Wrapf(types.ErrInvalidChannel, "no capability for %s/%s: is it an avs channel?", port, channel)
+	}
+	return c, nil
+}
+
+// OnRecvTaskRequest opens a task for a TaskRequestPacketData. Its fee comes
+// from the service treasury; the channel must be on the service's
+// ibc_request_channels. The acknowledgement is written when the task ends.
+func (k Keeper) OnRecvTaskRequest(ctx sdk.Context, packet channeltypes.Packet, req types.TaskRequestPacketData) error {
+	id, err := req.ServiceIDUint()
+	if err != nil {
+		return err
+	}
+	svc, err := k.getService(ctx, id)
+	if err != nil {
+		return err
+	}
+	allowed := false
+	for _, ch := range svc.Manifest.IbcRequestChannels {
+		allowed = allowed || ch == packet.DestinationChannel
+	}
+	if !allowed {
+		return errorsmod.Wrapf(types.ErrChannelNotAllowed, "service %d does not list %s in ibc_request_channels", id, packet.DestinationChannel)
+	}
+	origin := types.Origin{Kind: types.ORIGIN_KIND_IBC, Ref: fmt.Sprintf("%s/%d", packet.DestinationChannel, packet.Sequence)}
+	task, created, err := k.CreateTaskFromTreasury(ctx, id, req.Input, origin)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", id)
+	}
+	return k.IBCPackets.Set(ctx, task.Id, packet)
+}
+
+// OnRecvTaskResult stores a result another chain pushed.
+func (k Keeper) OnRecvTaskResult(ctx sdk.Context, packet channeltypes.Packet, res types.TaskResultPacketData) error {
+	taskID, _ := strconv.ParseUint(res.TaskID, 10, 64)
+	serviceID, _ := strconv.ParseUint(res.ServiceID, 10, 64)
+	powerFor, _ := strconv.ParseUint(res.PowerFor, 10, 64)
+	powerTotal, _ := strconv.ParseUint(res.PowerTotal, 10, 64)
+	height, _ := strconv.ParseInt(res.Height, 10, 64)
+	r := types.RemoteResult{
+		Channel: packet.DestinationChannel, Sequence: packet.Sequence, ServiceId: serviceID, Input: res.Input,
+		Status: types.REMOTE_STATUS_PUSHED, TaskId: taskID, Result: res.Result, PowerFor: powerFor, PowerTotal: powerTotal, RemoteHeight: height,
+	}
+	if err := k.RemoteResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventRemoteResult{Channel: r.Channel, Sequence: r.Sequence, Status: r.Status, TaskId: taskID, Result: r.Result})
+}
+
+// ibcTaskEnded acknowledges the packet that requested the task, and pushes a
+// completed result to the service's ibc_result_channels. Failures are events:
+// the task's outcome stands.
+func (k Keeper) ibcTaskEnded(ctx sdk.Context, svc types.Service, task types.Task) error {
+	if k.ics4 == nil {
+		return nil
+	}
+	status := "completed"
+	if task.Status == types.TASK_STATUS_EXPIRED {
+		status = "expired"
+	}
+	if task.Origin.Kind == types.ORIGIN_KIND_IBC {
+		packet, err := k.IBCPackets.Get(ctx, task.Id)
+		if err == nil {
+			ack := channeltypes.NewResultAcknowledgement(types.TaskAck{
+				TaskID: strconv.FormatUint(task.Id, 10), Status: status, Result: task.Result,
+				PowerFor: strconv.FormatUint(task.PowerFor, 10), PowerTotal: strconv.FormatUint(task.PowerTotal, 10),
+				Height: strconv.FormatInt(ctx.BlockHeight(), 10),
+			}.GetBytes())
+			if err := k.writeAck(ctx, packet, ack); err != nil {
+				if err := emit(ctx, &types.EventIBCFailed{TaskId: task.Id, Channel: packet.DestinationChannel, Error: err.Error()}); err != nil {
+					return err
+				}
+			}
+			if err := k.IBCPackets.Remove(ctx, task.Id); err != nil {
+				return err
+			}
+		} else if !isNotFound(err) {
+			return err
+		}
+	}
+	if task.Status != types.TASK_STATUS_COMPLETED {
+		return nil
+	}
+	data := types.TaskResultPacketData{
+		TaskID: strconv.FormatUint(task.Id, 10), ServiceID: strconv.FormatUint(task.ServiceId, 10), Status: status,
+		Input: task.Input, Result: task.Result, PowerFor: strconv.FormatUint(task.PowerFor, 10),
+		PowerTotal: strconv.FormatUint(task.PowerTotal, 10), Height: strconv.FormatInt(ctx.BlockHeight(), 10),
+	}.GetBytes()
+	for _, ch := range svc.Manifest.IbcResultChannels {
+		if _, err := k.sendPacket(ctx, ch, data, types.DefaultRemoteTimeoutSeconds); err != nil {
+			if err := emit(ctx, &types.EventIBCFailed{TaskId: task.Id, Channel: ch, Error: err.Error()}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeAck writes an acknowledgement in its own cached store, so a failure
+// leaves nothing half-written.
+func (k Keeper) writeAck(ctx sdk.Context, packet channeltypes.Packet, ack ibcexported.Acknowledgement) error {
+	chanCap, err := k.channelCap(ctx, packet.DestinationPort, packet.DestinationChannel)
+	if err != nil {
+		return err
+	}
+	cacheCtx, write := ctx.CacheContext()
+	if err := k.ics4.WriteAcknowledgement(cacheCtx, chanCap, packet, ack); err != nil {
+		return err
+	}
+	write()
+	return nil
+}
+
+func (k Keeper) sendPacket(ctx sdk.Context, channel string, data []byte, timeoutSeconds uint64) (uint64, error) {
+	if k.ics4 == nil {
+		return 0, errorsmod.Wrap(types.ErrInvalidChannel, "IBC is not wired")
+	}
+	chanCap, err := k.channelCap(ctx, types.PortID, channel)
+	if err != nil {
+		return 0, err
+	}
+	timeout := uint64(ctx.BlockTime().Add(time.Duration(timeoutSeconds) * time.Second).UnixNano())
+	cacheCtx, write := ctx.CacheContext()
+	seq, err := k.ics4.SendPacket(cacheCtx, chanCap, types.PortID, channel, clienttypes.ZeroHeight(), timeout, data)
+	if err != nil {
+		return 0, err
+	}
+	write()
+	return seq, nil
+}
+
+// requestRemoteTask sends a TaskRequestPacketData and records the request.
+func (k Keeper) requestRemoteTask(ctx sdk.Context, msg *types.MsgRequestRemoteTask) (*types.MsgRequestRemoteTaskResponse, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(msg.Input)) > params.MaxInputSize {
+		return nil, errorsmod.Wrapf(types.ErrInputTooLarge, "%d bytes, max_input_size is %d", len(msg.Input), params.MaxInputSize)
+	}
+	if err := host.ChannelIdentifierValidator(msg.Channel); err != nil {
+		return nil, errorsmod.Wrapf(types.ErrInvalidChannel, "%q: %s", msg.Channel, err)
+	}
+	if msg.HandlerContract != "" {
+		if _, err := k.accAddress("handler_contract", msg.HandlerContract); err != nil {
+			return nil, err
+		}
+	}
+	timeout := msg.TimeoutSeconds
+	if timeout == 0 {
+		timeout = types.DefaultRemoteTimeoutSeconds
+	}
+	data := types.TaskRequestPacketData{ServiceID: strconv.FormatUint(msg.ServiceId, 10), Input: msg.Input}.GetBytes()
+	seq, err := k.sendPacket(ctx, msg.Channel, data, timeout)
+	if err != nil {
+		return nil, err
+	}
+	r := types.RemoteResult{
+		Channel: msg.Channel, Sequence: seq, Sender: msg.Sender, ServiceId: msg.ServiceId, Input: msg.Input,
+		Status: types.REMOTE_STATUS_PENDING, HandlerContract: msg.HandlerContract,
+	}
+	if err := k.RemoteResults.Set(ctx, collections.Join(msg.Channel, seq), r); err != nil {
+		return nil, err
+	}
+	return &types.MsgRequestRemoteTaskResponse{Channel: msg.Channel, Sequence: seq},
+		emit(ctx, &types.EventRemoteTaskRequested{Channel: msg.Channel, Sequence: seq, Sender: msg.Sender, ServiceId: msg.ServiceId})
+}
+
+// OnAcknowledgement records the answer to a remote request (a pushed result's
+// acknowledgement needs nothing).
+func (k Keeper) OnAcknowledgement(ctx sdk.Context, packet channeltypes.Packet, ack channeltypes.Acknowledgement) error {
+	key := collections.Join(packet.SourceChannel, packet.Sequence)
+	r, err := k.RemoteResults.Get(ctx, key)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	switch resp := ack.Response.(type) {
+	case *channeltypes.Acknowledgement_Result:
+		a, err := types.DecodeAck(resp.Result)
+		if err != nil {
+			return err
+		}
+		r.TaskId, _ = strconv.ParseUint(a.TaskID, 10, 64)
+		r.PowerFor, _ = strconv.ParseUint(a.PowerFor, 10, 64)
+		r.PowerTotal, _ = strconv.ParseUint(a.PowerTotal, 10, 64)
+		r.RemoteHeight, _ = strconv.ParseInt(a.Height, 10, 64)
+		r.Result = a.Result
+		r.Status = types.REMOTE_STATUS_COMPLETED
+		if a.Status == "expired" {
+			r.Status = types.REMOTE_STATUS_EXPIRED
+		}
+	case *channeltypes.Acknowledgement_Error:
+		r.Status, r.Error = types.REMOTE_STATUS_ERROR, resp.Error
+	default:
+		return errorsmod.Wrap(types.ErrInvalidPacket, "empty acknowledgement")
+	}
+	return k.finishRemote(ctx, r)
+}
+
+// OnTimeout records that a remote request timed out.
+func (k Keeper) OnTimeout(ctx sdk.Context, packet channeltypes.Packet) error {
+	r, err := k.RemoteResults.Get(ctx, collections.Join(packet.SourceChannel, packet.Sequence))
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	r.Status, r.Error = types.REMOTE_STATUS_TIMEOUT, "packet timed out before the other chain received it"
+	return k.finishRemote(ctx, r)
+}
+
+// RemoteHandlerMsg is the sudo message a remote request's handler contract gets.
+type RemoteHandlerMsg struct {
+	AVSRemoteResult RemoteHandlerResult `json:"avs_remote_result"`
+}
+
+// RemoteHandlerResult describes a remote request's outcome.
+type RemoteHandlerResult struct {
+	Channel  string `json:"channel"`
+	Sequence string `json:"sequence"`
+	TaskID   string `json:"task_id"`
+	Status   string `json:"status"`
+	Result   []byte `json:"result"`
+	Error    string `json:"error,omitempty"`
+}
+
+func (k Keeper) finishRemote(ctx sdk.Context, r types.RemoteResult) error {
+	if err := k.RemoteResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
+		return err
+	}
+	if err := emit(ctx, &types.EventRemoteResult{Channel: r.Channel, Sequence: r.Sequence, Status: r.Status, TaskId: r.TaskId, Result: r.Result, Error: r.Error}); err != nil {
+		return err
+	}
+	if r.HandlerContract == "" {
+		return nil
+	}
+	msg, err := json.Marshal(RemoteHandlerMsg{AVSRemoteResult: RemoteHandlerResult{
+		Channel: r.Channel, Sequence: strconv.FormatUint(r.Sequence, 10), TaskID: strconv.FormatUint(r.TaskId, 10),
+		Status: r.Status.String(), Result: r.Result, Error: r.Error,
+	}})
+	if err != nil {
+		return err
+	}
+	return k.sudoHandler(ctx, r.HandlerContract, r.TaskId, msg)
+}

@@ -1,0 +1,118 @@
+package types
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	errorsmod "cosmossdk.io/errors"
+)
+
+// IBC application identity: port, version and channel ordering.
+const (
+	PortID  = ModuleName
+	Version = "avs-1"
+	// DefaultRemoteTimeout is the timeout of a remote request that names none.
+	DefaultRemoteTimeoutSeconds uint64 = 600
+)
+
+// TaskRequestPacketData asks the receiving chain's service for a task. It is
+// JSON (like ICS-20), so a CosmWasm IBC contract can send it: ids are decimal
+// strings, bytes base64.
+type TaskRequestPacketData struct {
+	ServiceID string `json:"service_id"`
+	Input     []byte `json:"input"`
+	Memo      string `json:"memo,omitempty"`
+}
+
+// TaskResultPacketData pushes a completed task's result to another chain.
+type TaskResultPacketData struct {
+	TaskID     string `json:"task_id"`
+	ServiceID  string `json:"service_id"`
+	Status     string `json:"status"`
+	Input      []byte `json:"input"`
+	Result     []byte `json:"result"`
+	PowerFor   string `json:"power_for"`
+	PowerTotal string `json:"power_total"`
+	Height     string `json:"height"`
+}
+
+// TaskAck is the success acknowledgement of a TaskRequestPacketData, written
+// when the task completes or expires.
+type TaskAck struct {
+	TaskID     string `json:"task_id"`
+	Status     string `json:"status"` // "completed" or "expired"
+	Result     []byte `json:"result"`
+	PowerFor   string `json:"power_for"`
+	PowerTotal string `json:"power_total"`
+	Height     string `json:"height"`
+}
+
+// GetBytes is the packet's JSON (struct field order makes it deterministic).
+func (p TaskRequestPacketData) GetBytes() []byte { return mustJSON(p) }
+
+// GetBytes is the packet's JSON.
+func (p TaskResultPacketData) GetBytes() []byte { return mustJSON(p) }
+
+// GetBytes is the acknowledgement's JSON.
+func (a TaskAck) GetBytes() []byte { return mustJSON(a) }
+
+func mustJSON(v any) []byte {
+	bz, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only strings and bytes: cannot fail
+	}
+	return bz
+}
+
+// ServiceIDUint parses the service id.
+func (p TaskRequestPacketData) ServiceIDUint() (uint64, error) {
+	id, err := strconv.ParseUint(p.ServiceID, 10, 64)
+	if err != nil {
+		return 0, errorsmod.Wrapf(ErrInvalidPacket, "service_id %q is not a decimal id", p.ServiceID)
+	}
+	return id, nil
+}
+
+func strictDecode(bz []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(bz))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// DecodePacket reads an avs packet: exactly one of the results is set. Unknown
+// fields are refused, so a result packet is never taken for a request.
+func DecodePacket(bz []byte) (*TaskRequestPacketData, *TaskResultPacketData, error) {
+	var req TaskRequestPacketData
+	errReq := strictDecode(bz, &req)
+	if errReq == nil {
+		if _, err := req.ServiceIDUint(); err != nil {
+			return nil, nil, err
+		}
+		return &req, nil, nil
+	}
+	var res TaskResultPacketData
+	if err := strictDecode(bz, &res); err == nil {
+		if _, err := strconv.ParseUint(res.TaskID, 10, 64); err != nil {
+			return nil, nil, errorsmod.Wrapf(ErrInvalidPacket, "task_id %q is not a decimal id", res.TaskID)
+		}
+		return nil, &res, nil
+	}
+	return nil, nil, errorsmod.Wrapf(ErrInvalidPacket, "not a TaskRequestPacketData or TaskResultPacketData: %s", errReq)
+}
+
+// DecodeAck reads a TaskAck.
+func DecodeAck(bz []byte) (TaskAck, error) {
+	var a TaskAck
+	if err := strictDecode(bz, &a); err != nil {
+		return a, errorsmod.Wrapf(ErrInvalidPacket, "acknowledgement: %s", err)
+	}
+	return a, nil
+}
