@@ -111,6 +111,9 @@ func (im IBCModule) OnRecvPacket(ctx sdk.Context, packet channeltypes.Packet, _ 
 		}
 	}
 	im.keeper.Logger(ctx).Info("refused avs packet", "channel", packet.DestinationChannel, "sequence", packet.Sequence, "err", err)
+	// The acknowledgement carries only the error's code; the reason is in
+	// this event (kept by core IBC as an error event).
+	_ = ctx.EventManager().EmitTypedEvent(&types.EventIBCFailed{Channel: packet.DestinationChannel, Error: err.Error()})
 	return channeltypes.NewErrorAcknowledgement(err)
 }
 

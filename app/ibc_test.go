@@ -1,0 +1,284 @@
+package app_test
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	dbm "github.com/cosmos/cosmos-db"
+	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+	ibctesting "github.com/cosmos/ibc-go/v8/testing"
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/collections"
+	"cosmossdk.io/log"
+	sdkmath "cosmossdk.io/math"
+
+	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/app"
+	"github.com/avschain/avschain/testutil/avstest"
+	avstypes "github.com/avschain/avschain/x/avs/types"
+)
+
+// ibcEnv is two avschain apps joined by an avs channel: chain A runs the
+// service, chain B asks it for tasks.
+type ibcEnv struct {
+	t      *testing.T
+	coord  *ibctesting.Coordinator
+	a, b   *ibctesting.TestChain
+	path   *ibctesting.Path
+	denom  string
+	fee    sdk.Coin
+	digest string
+}
+
+func newIBCEnv(t *testing.T) *ibcEnv {
+	t.Helper()
+	app.SetAddressPrefixes() // before ibctesting prints its first address
+	ibctesting.DefaultTestingAppInit = func() (ibctesting.TestingApp, map[string]json.RawMessage) {
+		a := app.New(log.NewNopLogger(), dbm.NewMemDB(), nil, true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()), nil)
+		return a, a.DefaultGenesis()
+	}
+	coord := ibctesting.NewCoordinator(t, 2)
+	e := &ibcEnv{t: t, coord: coord, a: coord.GetChain(ibctesting.GetChainID(1)), b: coord.GetChain(ibctesting.GetChainID(2))}
+	e.path = ibctesting.NewPath(e.a, e.b)
+	for _, ep := range []*ibctesting.Endpoint{e.path.EndpointA, e.path.EndpointB} {
+		ep.ChannelConfig.PortID = avstypes.PortID
+		ep.ChannelConfig.Version = avstypes.Version
+		ep.ChannelConfig.Order = channeltypes.UNORDERED
+	}
+	coord.Setup(e.path)
+	e.denom = sdk.DefaultBondDenom
+	e.fee = sdk.NewInt64Coin(e.denom, 100)
+
+	sender := e.a.SenderAccount.GetAddress().String()
+	res := e.sendA(&avstypes.MsgStoreComponent{Sender: sender, Wasm: avstest.Module(true, avstest.WASI)})
+	e.digest = attr(t, res.Events, "avschain.avs.v1.EventComponentStored", "digest")
+	e.sendA(&avstypes.MsgRegisterOperator{Operator: sender, Moniker: "op"})
+	return e
+}
+
+func (e *ibcEnv) sendA(msgs ...sdk.Msg) *abci.ExecTxResult {
+	e.t.Helper()
+	res, err := e.a.SendMsgs(msgs...)
+	require.NoError(e.t, err)
+	return res
+}
+
+func (e *ibcEnv) sendB(msgs ...sdk.Msg) *abci.ExecTxResult {
+	e.t.Helper()
+	res, err := e.b.SendMsgs(msgs...)
+	require.NoError(e.t, err)
+	return res
+}
+
+// service creates a service on chain A, run by chain A's sender account, with
+// a funded treasury, and returns its id.
+func (e *ibcEnv) service(requestChannels, resultChannels []string) uint64 {
+	sender := e.a.SenderAccount.GetAddress().String()
+	m := avstypes.ServiceManifest{
+		Name: "square", ComponentDigest: e.digest,
+		Limits:             avstypes.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 64},
+		Quorum:             avstypes.Quorum{Threshold: sdkmath.LegacyOneDec()},
+		Aggregation:        avstypes.Aggregation{AllowedSpread: sdkmath.LegacyZeroDec(), SlashableSpread: sdkmath.LegacyZeroDec()},
+		FeePerTask:         e.fee,
+		SlashFraction:      sdkmath.LegacyZeroDec(),
+		IbcRequestChannels: requestChannels,
+		IbcResultChannels:  resultChannels,
+	}
+	res := e.sendA(&avstypes.MsgCreateService{Owner: sender, Manifest: m})
+	id, err := strconv.ParseUint(attr(e.t, res.Events, "avschain.avs.v1.EventServiceCreated", "service_id"), 10, 64)
+	require.NoError(e.t, err)
+	e.sendA(&avstypes.MsgOptIn{Operator: sender, ServiceId: id},
+		&avstypes.MsgFundService{Funder: sender, ServiceId: id, Amount: sdk.NewInt64Coin(e.denom, 1000)})
+	return id
+}
+
+// request sends MsgRequestRemoteTask on chain B and returns its packet.
+func (e *ibcEnv) request(serviceID uint64, input string, timeoutSeconds uint64) channeltypes.Packet {
+	res := e.sendB(&avstypes.MsgRequestRemoteTask{
+		Sender: e.b.SenderAccount.GetAddress().String(), Channel: e.path.EndpointB.ChannelID,
+		ServiceId: serviceID, Input: []byte(input), TimeoutSeconds: timeoutSeconds,
+	})
+	packet, err := ibctesting.ParsePacketFromEvents(res.Events)
+	require.NoError(e.t, err)
+	require.NoError(e.t, e.path.EndpointA.UpdateClient())
+	return packet
+}
+
+func (e *ibcEnv) remote(seq uint64) avstypes.RemoteResult {
+	r, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, seq))
+	require.NoError(e.t, err)
+	return r
+}
+
+func attr(t *testing.T, events []abci.Event, typ, key string) string {
+	t.Helper()
+	for _, ev := range events {
+		if ev.Type != typ {
+			continue
+		}
+		for _, a := range ev.Attributes {
+			if a.Key == key {
+				var s string
+				if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
+					return s
+				}
+				return a.Value
+			}
+		}
+	}
+	t.Fatalf("no %s.%s in events", typ, key)
+	return ""
+}
+
+// TestIBCRequestVotesAck: chain B asks chain A's service for square(7); the
+// packet opens a treasury-paid task on A, A's operator votes 49, and the
+// acknowledgement written at completion brings 49 back to B.
+func TestIBCRequestVotesAck(t *testing.T) {
+	e := newIBCEnv(t)
+	id := e.service([]string{e.path.EndpointA.ChannelID}, nil)
+	packet := e.request(id, "7", 600)
+	require.Equal(t, avstypes.REMOTE_STATUS_PENDING, e.remote(packet.Sequence).Status)
+
+	res, err := e.path.EndpointA.RecvPacketWithResult(packet)
+	require.NoError(t, err)
+	_, err = ibctesting.ParseAckFromEvents(res.Events)
+	require.Error(t, err, "the acknowledgement waits for the task")
+	taskID := attr(t, res.Events, "avschain.avs.v1.EventTaskCreated", "task_id")
+	require.Equal(t, "1", taskID)
+	task, err := e.a.App.(*app.App).AVSKeeper.Tasks.Get(e.a.GetContext(), 1)
+	require.NoError(t, err)
+	require.Equal(t, avstypes.ORIGIN_KIND_IBC, task.Origin.Kind)
+	require.True(t, task.PaidByTreasury)
+
+	vote := e.sendA(&avstypes.MsgSubmitResults{Operator: e.a.SenderAccount.GetAddress().String(), Results: []avstypes.TaskResult{{TaskId: 1, Result: []byte("49")}}})
+	ack, err := ibctesting.ParseAckFromEvents(vote.Events)
+	require.NoError(t, err, "completion writes the acknowledgement")
+	require.NoError(t, e.path.EndpointB.UpdateClient())
+	require.NoError(t, e.path.EndpointB.AcknowledgePacket(packet, ack))
+
+	r := e.remote(packet.Sequence)
+	require.Equal(t, avstypes.REMOTE_STATUS_COMPLETED, r.Status)
+	require.Equal(t, "49", string(r.Result))
+	require.EqualValues(t, 1, r.TaskId)
+	require.EqualValues(t, 1, r.PowerFor)
+	require.EqualValues(t, 1, r.PowerTotal)
+}
+
+// TestIBCErrorAcks: bad requests get error acknowledgements with the reason,
+// recorded on the requesting chain; nothing is created on chain A.
+func TestIBCErrorAcks(t *testing.T) {
+	e := newIBCEnv(t)
+	e.service([]string{e.path.EndpointA.ChannelID}, nil) // service 1: allowed, so the raw packets fail on their own
+	notListed := e.service(nil, nil)
+	paused := e.service([]string{e.path.EndpointA.ChannelID}, nil)
+	e.sendA(&avstypes.MsgSetServiceStatus{Owner: e.a.SenderAccount.GetAddress().String(), ServiceId: paused, Status: avstypes.SERVICE_STATUS_PAUSED})
+	timeout := uint64(e.b.GetContext().BlockTime().Add(600e9).UnixNano())
+
+	testCases := []struct {
+		name    string
+		packet  func() channeltypes.Packet
+		errText string
+	}{
+		{"unknown service", func() channeltypes.Packet { return e.request(99, "7", 600) }, "service not found"},
+		{"channel not listed by the service", func() channeltypes.Packet { return e.request(notListed, "7", 600) }, "channel may not request"},
+		{"paused service", func() channeltypes.Packet { return e.request(paused, "7", 600) }, "service is paused"},
+		{"oversize input", func() channeltypes.Packet {
+			data := avstypes.TaskRequestPacketData{ServiceID: "1", Input: make([]byte, avstypes.DefaultMaxInputSize+1)}.GetBytes()
+			return e.rawPacket(data, timeout)
+		}, "input too large"},
+		{"malformed JSON", func() channeltypes.Packet { return e.rawPacket([]byte(`{"service_id":`), timeout) }, "invalid IBC packet"},
+		{"unknown field", func() channeltypes.Packet { return e.rawPacket([]byte(`{"service_id":"1","price":3}`), timeout) }, "invalid IBC packet"},
+	}
+	for _, tc := range testCases {
+		t.Run(tc.name, func(t *testing.T) {
+			packet := tc.packet()
+			before, err := e.a.App.(*app.App).AVSKeeper.TaskSeq.Peek(e.a.GetContext())
+			require.NoError(t, err)
+			res, err := e.path.EndpointA.RecvPacketWithResult(packet)
+			require.NoError(t, err)
+			ackBz, err := ibctesting.ParseAckFromEvents(res.Events)
+			require.NoError(t, err, "a bad packet is acknowledged at once")
+			var ack channeltypes.Acknowledgement
+			require.NoError(t, avstypes.ModuleCdcJSON.UnmarshalJSON(ackBz, &ack))
+			require.False(t, ack.Success())
+			require.True(t, eventMentions(res.Events, tc.errText), "the refusal's reason %q is in the events", tc.errText)
+			after, err := e.a.App.(*app.App).AVSKeeper.TaskSeq.Peek(e.a.GetContext())
+			require.NoError(t, err)
+			require.Equal(t, before, after, "no task was created")
+
+			require.NoError(t, e.path.EndpointB.UpdateClient())
+			require.NoError(t, e.path.EndpointB.AcknowledgePacket(packet, ackBz))
+			if r, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence)); err == nil {
+				require.Equal(t, avstypes.REMOTE_STATUS_ERROR, r.Status)
+				require.Contains(t, r.Error, "ABCI code", "ibc-go reduces error acks to their code")
+			}
+		})
+	}
+}
+
+// eventMentions reports whether any event attribute contains text.
+func eventMentions(events []abci.Event, text string) bool {
+	for _, ev := range events {
+		for _, a := range ev.Attributes {
+			if strings.Contains(a.Value, text) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rawPacket sends arbitrary data from chain B's avs channel, as a module would.
+func (e *ibcEnv) rawPacket(data []byte, timeout uint64) channeltypes.Packet {
+	seq, err := e.path.EndpointB.SendPacket(clienttypes.ZeroHeight(), timeout, data)
+	require.NoError(e.t, err)
+	return channeltypes.NewPacket(data, seq, e.path.EndpointB.ChannelConfig.PortID, e.path.EndpointB.ChannelID,
+		e.path.EndpointA.ChannelConfig.PortID, e.path.EndpointA.ChannelID, clienttypes.ZeroHeight(), timeout)
+}
+
+// TestIBCTimeout: a request chain A never received times out on chain B.
+func TestIBCTimeout(t *testing.T) {
+	e := newIBCEnv(t)
+	id := e.service([]string{e.path.EndpointA.ChannelID}, nil)
+	packet := e.request(id, "7", 1)
+	for i := 0; i < 3; i++ { // let chain A's clock pass the timeout
+		e.coord.CommitBlock(e.a)
+	}
+	require.NoError(t, e.path.EndpointB.UpdateClient())
+	require.NoError(t, e.path.EndpointB.TimeoutPacket(packet))
+	r := e.remote(packet.Sequence)
+	require.Equal(t, avstypes.REMOTE_STATUS_TIMEOUT, r.Status)
+	require.Contains(t, r.Error, "timed out")
+}
+
+// TestIBCPushedResults: a service listing a result channel pushes each
+// completed result there; chain B stores it.
+func TestIBCPushedResults(t *testing.T) {
+	e := newIBCEnv(t)
+	id := e.service(nil, []string{e.path.EndpointA.ChannelID})
+	sender := e.a.SenderAccount.GetAddress().String()
+	e.sendA(&avstypes.MsgCreateTask{Creator: sender, ServiceId: id, Input: []byte("8"), Fee: e.fee})
+	res := e.sendA(&avstypes.MsgSubmitResults{Operator: sender, Results: []avstypes.TaskResult{{TaskId: 1, Result: []byte("64")}}})
+	packet, err := ibctesting.ParsePacketFromEvents(res.Events)
+	require.NoError(t, err, "completion pushes the result")
+	require.NoError(t, e.path.EndpointB.UpdateClient())
+	recv, err := e.path.EndpointB.RecvPacketWithResult(packet)
+	require.NoError(t, err)
+	ack, err := ibctesting.ParseAckFromEvents(recv.Events)
+	require.NoError(t, err)
+	require.NoError(t, e.path.EndpointA.UpdateClient())
+	require.NoError(t, e.path.EndpointA.AcknowledgePacket(packet, ack))
+
+	r, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence))
+	require.NoError(t, err)
+	require.Equal(t, avstypes.REMOTE_STATUS_PUSHED, r.Status)
+	require.Equal(t, "64", string(r.Result))
+	require.Equal(t, []byte("8"), r.Input)
+}
