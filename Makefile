@@ -12,7 +12,7 @@ BUILD_FLAGS := -ldflags '$(ldflags)'
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
-.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components contracts localnet clean
+.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components contracts relayer localnet clean
 
 help:
 	@echo "make build        build avsd into build/"
@@ -29,6 +29,7 @@ help:
 	@echo "make proto-check  fail if the committed generated code is stale"
 	@echo "make components   rebuild the example WASI components (components/*/*.wasm)"
 	@echo "make contracts    rebuild the CosmWasm contracts (contracts/*/*.wasm; Debian Rust, offline)"
+	@echo "make relayer      build the Go IBC relayer (rly, pinned in tools/go.mod) into build/"
 
 build:
 	@mkdir -p $(BUILDDIR)
@@ -72,6 +73,9 @@ components:
 
 contracts:
 	scripts/build-contracts.sh
+
+relayer:
+	scripts/build-relayer.sh $(BUILDDIR)/rly
 
 localnet: build
 	scripts/localnet.sh $(ARGS)
