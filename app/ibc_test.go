@@ -10,6 +10,7 @@ import (
 	dbm "github.com/cosmos/cosmos-db"
 	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+	host "github.com/cosmos/ibc-go/v8/modules/core/24-host"
 	ibctesting "github.com/cosmos/ibc-go/v8/testing"
 	"github.com/stretchr/testify/require"
 
@@ -20,7 +21,10 @@ import (
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	wasmkeeper "github.com/CosmWasm/wasmd/x/wasm/keeper"
+
 	"github.com/avschain/avschain/app"
+	"github.com/avschain/avschain/contracts"
 	"github.com/avschain/avschain/testutil/avstest"
 	avstypes "github.com/avschain/avschain/x/avs/types"
 )
@@ -281,4 +285,46 @@ func TestIBCPushedResults(t *testing.T) {
 	require.Equal(t, avstypes.REMOTE_STATUS_PUSHED, r.Status)
 	require.Equal(t, "64", string(r.Result))
 	require.Equal(t, []byte("8"), r.Input)
+}
+
+// TestIBCRemoteResultHandler: a request that names a handler contract has the
+// contract told of the answer (sudo avs_remote_result) when it arrives. The
+// avs-handler contract only understands avs_task_result, so it refuses, and
+// the failure is an event naming the contract: the remote result stands.
+func TestIBCRemoteResultHandler(t *testing.T) {
+	e := newIBCEnv(t)
+	id := e.service([]string{e.path.EndpointA.ChannelID}, nil)
+
+	appB := e.b.App.(*app.App)
+	ctx := e.b.GetContext()
+	contractKeeper := wasmkeeper.NewDefaultPermissionKeeper(appB.WasmKeeper)
+	creator := e.b.SenderAccount.GetAddress()
+	codeID, _, err := contractKeeper.Create(ctx, creator, contracts.HandlerWasm(), nil)
+	require.NoError(t, err)
+	contract, _, err := contractKeeper.Instantiate(ctx, codeID, creator, nil, []byte(`{}`), "handler", nil)
+	require.NoError(t, err)
+	e.coord.CommitBlock(e.b)
+
+	res := e.sendB(&avstypes.MsgRequestRemoteTask{
+		Sender: creator.String(), Channel: e.path.EndpointB.ChannelID, ServiceId: id, Input: []byte("3"),
+		HandlerContract: contract.String(),
+	})
+	packet, err := ibctesting.ParsePacketFromEvents(res.Events)
+	require.NoError(t, err)
+	require.NoError(t, e.path.EndpointA.UpdateClient())
+	require.NoError(t, e.path.EndpointA.RecvPacket(packet))
+	vote := e.sendA(&avstypes.MsgSubmitResults{Operator: e.a.SenderAccount.GetAddress().String(), Results: []avstypes.TaskResult{{TaskId: 1, Result: []byte("9")}}})
+	ack, err := ibctesting.ParseAckFromEvents(vote.Events)
+	require.NoError(t, err)
+	require.NoError(t, e.path.EndpointB.UpdateClient())
+
+	proof, proofHeight := e.path.EndpointA.QueryProof(host.PacketAcknowledgementKey(packet.GetDestPort(), packet.GetDestChannel(), packet.GetSequence()))
+	ackRes := e.sendB(channeltypes.NewMsgAcknowledgement(packet, ack, proof, proofHeight, creator.String()))
+	require.Equal(t, contract.String(), attr(t, ackRes.Events, "avschain.avs.v1.EventHandlerFailed", "contract"))
+	require.True(t, eventMentions(ackRes.Events, "avs_remote_result"), "the contract was sent avs_remote_result")
+
+	r := e.remote(packet.Sequence)
+	require.Equal(t, avstypes.REMOTE_STATUS_COMPLETED, r.Status)
+	require.Equal(t, "9", string(r.Result))
+	require.Equal(t, contract.String(), r.HandlerContract)
 }
