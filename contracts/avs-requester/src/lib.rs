@@ -357,7 +357,7 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         v,
         &[
             "name", "component_digest", "config", "limits", "quorum", "aggregation", "task_timeout", "fee_per_task",
-            "admission", "handler_contract", "slash_fraction", "ibc_request_channels", "ibc_result_channels",
+            "admission", "handler_contract", "slash_fraction", "ibc_request_channels", "ibc_result_channels", "triggers",
         ],
     )?;
     let mut p = Proto::new().string(1, m.str("name")?).string(2, m.str("component_digest")?);
@@ -396,7 +396,33 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
             p = p.string(field, c.as_str().ok_or_else(|| format!("manifest.{k} entries must be strings"))?);
         }
     }
+    for t in m.list("triggers")? {
+        p = p.message(14, trigger_proto(t)?);
+    }
     Ok(p)
+}
+
+/// avschain.avs.v1.Trigger: one of block_interval, cron or event.
+fn trigger_proto(v: &Value) -> Result<Proto, String> {
+    let t = Obj::new("manifest.triggers[]", v, &["block_interval", "cron", "event"])?;
+    if let Some(b) = t.get("block_interval") {
+        let b = Obj::new("block_interval", b, &["every", "start", "end"])?;
+        return Ok(Proto::new().message(1, Proto::new().uint(1, b.uint("every")?).uint(2, b.uint("start")?).uint(3, b.uint("end")?)));
+    }
+    if let Some(c) = t.get("cron") {
+        let c = Obj::new("cron", c, &["schedule"])?;
+        return Ok(Proto::new().message(2, Proto::new().string(1, c.str("schedule")?)));
+    }
+    if let Some(e) = t.get("event") {
+        let e = Obj::new("event", e, &["type", "attributes"])?;
+        let mut ev = Proto::new().string(1, e.str("type")?);
+        for a in e.list("attributes")? {
+            let a = Obj::new("event.attributes[]", a, &["key", "value"])?;
+            ev = ev.message(2, Proto::new().string(1, a.str("key")?).string(2, a.str("value")?));
+        }
+        return Ok(Proto::new().message(3, ev));
+    }
+    Err("manifest.triggers[]: one of block_interval, cron or event".to_string())
 }
 
 #[no_mangle]

@@ -6,10 +6,18 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
-// EndBlocker settles the tasks whose deadline has come and releases matured
-// unbonding entries.
+// BeginBlocker fires the cron triggers that came due on block time.
+func (k Keeper) BeginBlocker(ctx context.Context) error {
+	return k.runCronTriggers(sdk.UnwrapSDKContext(ctx))
+}
+
+// EndBlocker opens the block-interval tasks due at this height, settles the
+// tasks whose deadline has come and releases matured unbonding entries.
 func (k Keeper) EndBlocker(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := k.runIntervalTriggers(sdkCtx); err != nil {
+		return err
+	}
 	if err := k.ExpireTasks(sdkCtx); err != nil {
 		return err
 	}

@@ -81,6 +81,12 @@ type Keeper struct {
 	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
+	// TriggeredServices holds the services with interval or cron triggers,
+	// which BeginBlock and EndBlock walk (never all services).
+	TriggeredServices collections.KeySet[uint64]
+	// CronLast: service -> block time (unix ns) its cron triggers were last evaluated.
+	CronLast collections.Map[uint64, int64]
+
 	ics4   types.ICS4Wrapper
 	ports  types.PortKeeper
 	scoped types.ScopedKeeper
@@ -130,8 +136,10 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		UnbondingByTime: collections.NewKeySet(sb, types.UnbondingByTimeKey, "unbonding_by_time", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		UnbondingByPool: collections.NewKeySet(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
-		Treasuries: collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
-		IBCPackets: collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
+		Treasuries:        collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		TriggeredServices: collections.NewKeySet(sb, types.TriggeredServicesKey, "triggered_services", collections.Uint64Key),
+		CronLast:          collections.NewMap(sb, types.CronLastKey, "cron_last", collections.Uint64Key, collections.Int64Value),
+		IBCPackets:        collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 	}

@@ -96,6 +96,9 @@ func (m msgServer) CreateService(goCtx context.Context, msg *types.MsgCreateServ
 	if err := m.Services.Set(ctx, id, svc); err != nil {
 		return nil, err
 	}
+	if err := m.indexTriggers(ctx, svc); err != nil {
+		return nil, err
+	}
 	return &types.MsgCreateServiceResponse{ServiceId: id},
 		emit(ctx, &types.EventServiceCreated{ServiceId: id, Owner: msg.Owner, ComponentDigest: msg.Manifest.ComponentDigest})
 }
@@ -114,6 +117,9 @@ func (m msgServer) UpdateService(goCtx context.Context, msg *types.MsgUpdateServ
 	svc.Manifest = msg.Manifest
 	svc.UpdatedHeight = ctx.BlockHeight()
 	if err := m.Services.Set(ctx, svc.Id, svc); err != nil {
+		return nil, err
+	}
+	if err := m.indexTriggers(ctx, svc); err != nil {
 		return nil, err
 	}
 	return &types.MsgUpdateServiceResponse{},

@@ -38,4 +38,6 @@ var (
 	TreasuriesKey           = collections.NewPrefix(24)
 	IBCPacketsKey           = collections.NewPrefix(25)
 	RemoteResultsKey        = collections.NewPrefix(26)
+	TriggeredServicesKey    = collections.NewPrefix(27)
+	CronLastKey             = collections.NewPrefix(28)
 )

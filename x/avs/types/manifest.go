@@ -23,6 +23,7 @@ const (
 	DefaultTimeLimitMs    = 5_000
 	DefaultMemoryPages    = 256 // 16 MiB
 	DefaultOutputBytesCap = 4 << 10
+	MaxTriggers           = 8
 )
 
 var (
@@ -126,6 +127,14 @@ func (m ServiceManifest) ValidateBasic(p Params) error {
 	}
 	if !m.SlashFraction.IsNil() && (m.SlashFraction.IsNegative() || m.SlashFraction.GT(sdkmath.LegacyOneDec())) {
 		return fail("slash_fraction must be in [0, 1], got %s", m.SlashFraction)
+	}
+	if len(m.Triggers) > MaxTriggers {
+		return fail("%d triggers, at most %d allowed", len(m.Triggers), MaxTriggers)
+	}
+	for i, t := range m.Triggers {
+		if err := t.Validate(); err != nil {
+			return fail("triggers[%d]: %s", i, err)
+		}
 	}
 	switch m.Admission {
 	case ADMISSION_OPEN, ADMISSION_ALLOWLIST:

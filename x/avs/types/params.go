@@ -11,40 +11,42 @@ import (
 
 // Default parameter values, chosen for a small devnet with 1-second blocks.
 const (
-	DefaultMaxComponentSize    uint64 = 16 << 20 // a Go wasip1 component is 3 to 10 MB
-	DefaultMaxInputSize        uint64 = 16 << 10
-	DefaultMaxResultSize       uint64 = 16 << 10
-	DefaultTaskTimeout         uint64 = 50
-	DefaultMaxTaskTimeout      uint64 = 10_000
-	DefaultEpochLength         uint64 = 100
-	DefaultUnbondingTime              = 21 * 24 * time.Hour
-	DefaultMaxVotesPerTx       uint32 = 100
-	DefaultHandlerGasLimit     uint64 = 1_000_000
-	DefaultLivenessWindow      uint64 = 100
-	DefaultJailThreshold       uint64 = 50
-	DefaultComponentGasPerByte uint64 = 2
-	DefaultStakeDenom                 = "uavs"
-	DefaultJailCooldown               = 10 * time.Minute
-	maxComponentSizeHardLimit  uint64 = 64 << 20
+	DefaultMaxComponentSize     uint64 = 16 << 20 // a Go wasip1 component is 3 to 10 MB
+	DefaultMaxInputSize         uint64 = 16 << 10
+	DefaultMaxResultSize        uint64 = 16 << 10
+	DefaultTaskTimeout          uint64 = 50
+	DefaultMaxTaskTimeout       uint64 = 10_000
+	DefaultEpochLength          uint64 = 100
+	DefaultUnbondingTime               = 21 * 24 * time.Hour
+	DefaultMaxVotesPerTx        uint32 = 100
+	DefaultHandlerGasLimit      uint64 = 1_000_000
+	DefaultLivenessWindow       uint64 = 100
+	DefaultJailThreshold        uint64 = 50
+	DefaultComponentGasPerByte  uint64 = 2
+	DefaultStakeDenom                  = "uavs"
+	DefaultJailCooldown                = 10 * time.Minute
+	DefaultMaxAutoTasksPerBlock uint32 = 5
+	maxComponentSizeHardLimit   uint64 = 64 << 20
 )
 
 // DefaultParams returns the parameters a new chain starts with.
 func DefaultParams() Params {
 	return Params{
-		MaxComponentSize:    DefaultMaxComponentSize,
-		MaxInputSize:        DefaultMaxInputSize,
-		MaxResultSize:       DefaultMaxResultSize,
-		DefaultTaskTimeout:  DefaultTaskTimeout,
-		MaxTaskTimeout:      DefaultMaxTaskTimeout,
-		EpochLength:         DefaultEpochLength,
-		UnbondingTime:       DefaultUnbondingTime,
-		MaxVotesPerTx:       DefaultMaxVotesPerTx,
-		HandlerGasLimit:     DefaultHandlerGasLimit,
-		LivenessWindow:      DefaultLivenessWindow,
-		JailThreshold:       DefaultJailThreshold,
-		ComponentGasPerByte: DefaultComponentGasPerByte,
-		StakeDenom:          DefaultStakeDenom,
-		JailCooldown:        DefaultJailCooldown,
+		MaxComponentSize:     DefaultMaxComponentSize,
+		MaxInputSize:         DefaultMaxInputSize,
+		MaxResultSize:        DefaultMaxResultSize,
+		DefaultTaskTimeout:   DefaultTaskTimeout,
+		MaxTaskTimeout:       DefaultMaxTaskTimeout,
+		EpochLength:          DefaultEpochLength,
+		UnbondingTime:        DefaultUnbondingTime,
+		MaxVotesPerTx:        DefaultMaxVotesPerTx,
+		HandlerGasLimit:      DefaultHandlerGasLimit,
+		LivenessWindow:       DefaultLivenessWindow,
+		JailThreshold:        DefaultJailThreshold,
+		ComponentGasPerByte:  DefaultComponentGasPerByte,
+		StakeDenom:           DefaultStakeDenom,
+		JailCooldown:         DefaultJailCooldown,
+		MaxAutoTasksPerBlock: DefaultMaxAutoTasksPerBlock,
 	}
 }
 
@@ -69,6 +71,7 @@ func (p Params) Validate() error {
 		{p.ComponentGasPerByte > 0, "component_gas_per_byte must be positive"},
 		{sdk.ValidateDenom(p.StakeDenom) == nil, fmt.Sprintf("stake_denom %q is not a valid denom", p.StakeDenom)},
 		{p.JailCooldown >= 0, "jail_cooldown must not be negative"},
+		{p.MaxAutoTasksPerBlock > 0, "max_auto_tasks_per_block must be positive"},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {

@@ -1,0 +1,125 @@
+package keeper
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// indexTriggers keeps TriggeredServices in step with a service's manifest.
+func (k Keeper) indexTriggers(ctx sdk.Context, svc types.Service) error {
+	if svc.Manifest.HasBlockTriggers() {
+		return k.TriggeredServices.Set(ctx, svc.Id)
+	}
+	if err := k.CronLast.Remove(ctx, svc.Id); err != nil {
+		return err
+	}
+	return k.TriggeredServices.Remove(ctx, svc.Id)
+}
+
+func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
+	var out []types.Service
+	err := k.TriggeredServices.Walk(ctx, nil, func(id uint64) (bool, error) {
+		svc, err := k.Services.Get(ctx, id)
+		if err != nil {
+			return true, err
+		}
+		out = append(out, svc)
+		return false, nil
+	})
+	return out, err
+}
+
+// fireTrigger opens a treasury-paid task for a trigger in its own cached
+// store. A task that cannot be created (paused service, empty treasury, the
+// per-block cap) is skipped with EventTaskSkipped: block hooks never fail for it.
+func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, fired map[uint64]uint32, max uint32, input any, ref string) error {
+	if fired[svc.Id] >= max {
+		return emit(ctx, &types.EventTaskSkipped{ServiceId: svc.Id, Reason: fmt.Sprintf("%s: max_auto_tasks_per_block (%d) reached", ref, max)})
+	}
+	bz, err := json.Marshal(input)
+	if err != nil {
+		return err
+	}
+	cacheCtx, write := ctx.CacheContext()
+	_, created, err := k.CreateTaskFromTreasury(cacheCtx, svc.Id, bz, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: ref})
+	if err != nil {
+		return emit(ctx, &types.EventTaskSkipped{ServiceId: svc.Id, Reason: fmt.Sprintf("%s: %s", ref, err)})
+	}
+	write() // events included: EventTaskCreated or EventTaskSkipped (treasury)
+	if created {
+		fired[svc.Id]++
+	}
+	return nil
+}
+
+// runCronTriggers fires the cron triggers that came due since the previous block
+// (at most once per trigger per block, however many ticks were missed).
+func (k Keeper) runCronTriggers(ctx sdk.Context) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	svcs, err := k.triggeredServices(ctx)
+	if err != nil {
+		return err
+	}
+	now := ctx.BlockTime()
+	fired := map[uint64]uint32{}
+	for _, svc := range svcs {
+		lastNs, err := k.CronLast.Get(ctx, svc.Id)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		first := isNotFound(err)
+		if err := k.CronLast.Set(ctx, svc.Id, now.UnixNano()); err != nil {
+			return err
+		}
+		if first {
+			continue // evaluation starts with the first block the trigger is seen in
+		}
+		last := time.Unix(0, lastNs).UTC()
+		for i, t := range svc.Manifest.Triggers {
+			c, ok := t.Kind.(*types.Trigger_Cron)
+			if !ok || !types.CronDue(c.Cron.Schedule, last, now) {
+				continue
+			}
+			input := map[string]string{"trigger": "cron", "schedule": c.Cron.Schedule, "time": now.Format(time.RFC3339)}
+			if err := k.fireTrigger(ctx, svc, fired, params.MaxAutoTasksPerBlock, input, fmt.Sprintf("cron/%d", i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// runIntervalTriggers fires the block-interval triggers due at this height.
+func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	svcs, err := k.triggeredServices(ctx)
+	if err != nil {
+		return err
+	}
+	h := ctx.BlockHeight()
+	fired := map[uint64]uint32{}
+	for _, svc := range svcs {
+		for i, t := range svc.Manifest.Triggers {
+			b, ok := t.Kind.(*types.Trigger_BlockInterval)
+			if !ok || !b.BlockInterval.IntervalDue(h) {
+				continue
+			}
+			input := map[string]any{"trigger": "block_interval", "height": h}
+			if err := k.fireTrigger(ctx, svc, fired, params.MaxAutoTasksPerBlock, input, fmt.Sprintf("block_interval/%d", i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package types
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// ParseCron parses a standard five-field cron schedule (minute hour
+// day-of-month month day-of-week), as robfig/cron does.
+func ParseCron(schedule string) (cron.Schedule, error) {
+	return cron.ParseStandard(schedule)
+}
+
+// Validate checks one trigger.
+func (t Trigger) Validate() error {
+	switch k := t.Kind.(type) {
+	case *Trigger_BlockInterval:
+		b := k.BlockInterval
+		if b == nil || b.Every == 0 {
+			return errors.New("block_interval.every must be positive")
+		}
+		if b.Start < 0 || b.End < 0 || (b.End != 0 && b.End < b.Start) {
+			return fmt.Errorf("block_interval: start %d and end %d must be heights with end 0 (none) or at least start", b.Start, b.End)
+		}
+	case *Trigger_Cron:
+		if k.Cron == nil {
+			return errors.New("cron needs a schedule")
+		}
+		if _, err := ParseCron(k.Cron.Schedule); err != nil {
+			return fmt.Errorf("cron schedule %q: %w", k.Cron.Schedule, err)
+		}
+	case *Trigger_Event:
+		if k.Event == nil || k.Event.Type == "" {
+			return errors.New("event.type is required")
+		}
+	default:
+		return errors.New("a trigger is one of block_interval, cron or event")
+	}
+	return nil
+}
+
+// HasBlockTriggers reports whether the manifest has interval or cron triggers,
+// which the chain itself acts on every block.
+func (m ServiceManifest) HasBlockTriggers() bool {
+	for _, t := range m.Triggers {
+		switch t.Kind.(type) {
+		case *Trigger_BlockInterval, *Trigger_Cron:
+			return true
+		}
+	}
+	return false
+}
+
+// IntervalDue reports whether a block-interval trigger fires at height.
+func (b BlockIntervalTrigger) IntervalDue(height int64) bool {
+	if height < b.Start || (b.End != 0 && height > b.End) || b.Every == 0 {
+		return false
+	}
+	return uint64(height-b.Start)%b.Every == 0
+}
+
+// CronDue reports whether a cron schedule came due in (last, now].
+func CronDue(schedule string, last, now time.Time) bool {
+	s, err := ParseCron(schedule)
+	if err != nil {
+		return false
+	}
+	next := s.Next(last)
+	return !next.IsZero() && !next.After(now)
+}
