@@ -51,6 +51,8 @@ type manifest struct {
 	Aggregation string
 	Spread      string
 	Weighting   string
+	// Triggers is the manifest's triggers as JSON.
+	Triggers string
 	// HandlerContract is told of each task's end (see contract_test.go).
 	HandlerContract string
 }
@@ -98,6 +100,9 @@ func manifestFile(t *testing.T, m manifest) string {
 		"task_timeout":     strconv.Itoa(m.Timeout),
 		"fee_per_task":     map[string]any{"denom": "uavs", "amount": "300"},
 		"handler_contract": m.HandlerContract,
+	}
+	if m.Triggers != "" {
+		body["triggers"] = json.RawMessage(m.Triggers)
 	}
 	var config []map[string]string
 	for k, v := range m.Config {
