@@ -67,6 +67,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		if err := k.TasksByService.Set(ctx, collections.Join(t.ServiceId, t.Id)); err != nil {
 			return err
 		}
+		if key, ok := eventTaskKey(t); ok {
+			if err := k.EventTasks.Set(ctx, key, t.Id); err != nil {
+				return err
+			}
+		}
 		// Every task waits in the deadline index until settled: a completed
 		// one too, its liveness is counted at its deadline.
 		if t.Status == types.TASK_STATUS_PENDING || !t.Settled {

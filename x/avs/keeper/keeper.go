@@ -86,6 +86,9 @@ type Keeper struct {
 	TriggeredServices collections.KeySet[uint64]
 	// CronLast: service -> block time (unix ns) its cron triggers were last evaluated.
 	CronLast collections.Map[uint64, int64]
+	// EventTasks: "service/height/tx_hash/event_index" -> the task an event
+	// trigger opened for that event (derived from tasks' origins at genesis).
+	EventTasks collections.Map[string, uint64]
 
 	ics4   types.ICS4Wrapper
 	ports  types.PortKeeper
@@ -139,6 +142,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Treasuries:        collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 		TriggeredServices: collections.NewKeySet(sb, types.TriggeredServicesKey, "triggered_services", collections.Uint64Key),
 		CronLast:          collections.NewMap(sb, types.CronLastKey, "cron_last", collections.Uint64Key, collections.Int64Value),
+		EventTasks:        collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value),
 		IBCPackets:        collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),

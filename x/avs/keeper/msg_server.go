@@ -356,7 +356,17 @@ func (m msgServer) SubmitResults(goCtx context.Context, msg *types.MsgSubmitResu
 	resp := &types.MsgSubmitResultsResponse{Outcomes: make([]types.ResultOutcome, 0, len(msg.Results))}
 	for _, r := range msg.Results {
 		cacheCtx, write := ctx.CacheContext()
-		status, err := m.submitVote(cacheCtx, params, msg.Operator, r)
+		var (
+			status types.TaskStatus
+			err    error
+		)
+		if r.TaskId == 0 && r.Event != nil {
+			// An event-trigger vote: its task is found, or opened, by reference.
+			r.TaskId, err = m.eventTask(cacheCtx, *r.Event)
+		}
+		if err == nil {
+			status, err = m.submitVote(cacheCtx, params, msg.Operator, r)
+		}
 		outcome := types.ResultOutcome{TaskId: r.TaskId, TaskStatus: status}
 		if err == nil {
 			write()

@@ -3,7 +3,11 @@ package keeper
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
+
+	errorsmod "cosmossdk.io/errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -122,4 +126,56 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 		}
 	}
 	return nil
+}
+
+// eventRefPrefix marks the origin of tasks opened by event triggers.
+const eventRefPrefix = "event:"
+
+var txHashRe = regexp.MustCompile(`^[0-9A-F]{64}$`)
+
+// eventTask returns the task of an event-trigger vote, opening it (paid by the
+// treasury) on the event's first vote. The chain cannot see past events: a task
+// opened for an event the other operators do not confirm gets no quorum and
+// expires.
+func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
+	svc, err := k.getService(ctx, ref.ServiceId)
+	if err != nil {
+		return 0, err
+	}
+	hasEventTrigger := false
+	for _, t := range svc.Manifest.Triggers {
+		_, ok := t.Kind.(*types.Trigger_Event)
+		hasEventTrigger = hasEventTrigger || ok
+	}
+	if !hasEventTrigger {
+		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "service %d has no event trigger", ref.ServiceId)
+	}
+	if ref.Height <= 0 || ref.Height >= ctx.BlockHeight() {
+		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "event height %d is not a past block (now %d)", ref.Height, ctx.BlockHeight())
+	}
+	if ref.TxHash != "" && !txHashRe.MatchString(ref.TxHash) {
+		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "tx_hash %q is not an upper-case hex sha256", ref.TxHash)
+	}
+	key := fmt.Sprintf("%d/%d/%s/%d", ref.ServiceId, ref.Height, ref.TxHash, ref.EventIndex)
+	if id, err := k.EventTasks.Get(ctx, key); err == nil {
+		return id, nil
+	} else if !isNotFound(err) {
+		return 0, err
+	}
+	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: eventRefPrefix + key})
+	if err != nil {
+		return 0, err
+	}
+	if !created {
+		return 0, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", ref.ServiceId)
+	}
+	return task.Id, k.EventTasks.Set(ctx, key, task.Id)
+}
+
+// eventTaskKey returns the EventTasks key of a task an event trigger opened.
+func eventTaskKey(t types.Task) (string, bool) {
+	if t.Origin.Kind != types.ORIGIN_KIND_TRIGGER || !strings.HasPrefix(t.Origin.Ref, eventRefPrefix) {
+		return "", false
+	}
+	return strings.TrimPrefix(t.Origin.Ref, eventRefPrefix), true
 }

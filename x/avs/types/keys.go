@@ -40,4 +40,5 @@ var (
 	RemoteResultsKey        = collections.NewPrefix(26)
 	TriggeredServicesKey    = collections.NewPrefix(27)
 	CronLastKey             = collections.NewPrefix(28)
+	EventTasksKey           = collections.NewPrefix(29)
 )

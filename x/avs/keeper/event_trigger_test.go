@@ -1,0 +1,136 @@
+package keeper_test
+
+import (
+	"strings"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+func eventTrigger(typ string) types.Trigger {
+	return types.Trigger{Kind: &types.Trigger_Event{Event: &types.EventTrigger{Type: typ}}}
+}
+
+// eventVote sends one event-referenced vote and returns its outcome.
+func (s *KeeperTestSuite) eventVote(operator string, ref types.EventRef, result string) types.ResultOutcome {
+	res, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{
+		Operator: operator, Results: []types.TaskResult{{Result: []byte(result), Event: &ref}},
+	})
+	s.Require().NoError(err)
+	s.Require().Len(res.Outcomes, 1)
+	return res.Outcomes[0]
+}
+
+func (s *KeeperTestSuite) eventService(treasury int64, operators int) (uint64, []string) {
+	m := defaultManifest(s.storeComponent())
+	m.Quorum.Threshold = dec("0.6")
+	m.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
+	id, ops := s.setupService(m, operators)
+	if treasury > 0 {
+		funder := s.fund("funder", treasury*defaultFee)
+		_, err := s.msgServer.FundService(s.ctx, &types.MsgFundService{Funder: funder, ServiceId: id, Amount: stake(treasury * defaultFee)})
+		s.Require().NoError(err)
+	}
+	return id, ops
+}
+
+func ref(service uint64, height int64, idx uint32) types.EventRef {
+	return types.EventRef{ServiceId: service, Height: height, TxHash: strings.Repeat("AB", 32), EventIndex: idx, Input: []byte(`{"pair":"ATOM/USD"}`)}
+}
+
+// The first vote on an event opens its task; the peers' votes on the same
+// reference join it, and quorum decides it as for any task.
+func (s *KeeperTestSuite) TestEventTriggerFirstVoteOpensTask() {
+	id, ops := s.eventService(10, 3)
+	r := ref(id, 9, 2)
+	first := s.eventVote(ops[0], r, "12.5")
+	s.Require().True(first.Accepted, first.Error)
+	s.Require().EqualValues(1, first.TaskId)
+	task := s.task(1)
+	s.Require().Equal(types.ORIGIN_KIND_TRIGGER, task.Origin.Kind)
+	s.Require().True(task.PaidByTreasury)
+	s.Require().Equal(r.Input, task.Input)
+
+	second := s.eventVote(ops[1], r, "12.5")
+	s.Require().True(second.Accepted, second.Error)
+	s.Require().EqualValues(1, second.TaskId, "the same reference is the same task")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.task(1).Status)
+
+	dup := s.eventVote(ops[0], r, "12.5")
+	s.Require().False(dup.Accepted)
+	s.Require().ErrorIs(outcomeErr(dup), types.ErrDuplicateVote)
+
+	other := s.eventVote(ops[2], ref(id, 9, 3), "1")
+	s.Require().True(other.Accepted)
+	s.Require().EqualValues(2, other.TaskId, "another event index is another task")
+}
+
+// An event only one operator claims gets no quorum and expires; its fee goes
+// back to the treasury.
+func (s *KeeperTestSuite) TestEventTriggerUnconfirmedExpires() {
+	id, ops := s.eventService(10, 3)
+	out := s.eventVote(ops[0], ref(id, 9, 0), "forged")
+	s.Require().True(out.Accepted)
+	task := s.task(out.TaskId)
+	s.ctx = s.ctx.WithBlockHeight(task.DeadlineHeight)
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	s.Require().Equal(types.TASK_STATUS_EXPIRED, s.task(out.TaskId).Status)
+	treasury, err := s.queryServer.Treasury(s.ctx, &types.QueryTreasuryRequest{ServiceId: id})
+	s.Require().NoError(err)
+	s.Require().EqualValues(10*defaultFee, treasury.Treasury.Amount.Int64())
+}
+
+func (s *KeeperTestSuite) TestEventTriggerRefusals() {
+	id, ops := s.eventService(10, 2)
+	plain := s.createService(defaultManifest(s.storeComponent()))
+	s.optIn(ops[0], plain)
+	pm := defaultManifest(s.storeComponent())
+	pm.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
+	poor := s.createService(pm) // no treasury
+	s.optIn(ops[0], poor)
+	stranger := s.registerOperator("stranger")
+	for _, tc := range []struct {
+		name     string
+		operator string
+		ref      types.EventRef
+		err      error
+		text     string
+	}{
+		{"service without an event trigger", ops[0], ref(plain, 9, 0), types.ErrInvalidRequest, "no event trigger"},
+		{"unknown service", ops[0], ref(99, 9, 0), types.ErrServiceNotFound, ""},
+		{"event from a future block", ops[0], ref(id, 10, 0), types.ErrInvalidRequest, "past block"},
+		{"bad tx hash", ops[0], types.EventRef{ServiceId: id, Height: 9, TxHash: "xyz"}, types.ErrInvalidRequest, "tx_hash"},
+		{"treasury cannot pay", ops[0], ref(poor, 9, 0), types.ErrTreasuryEmpty, ""},
+		{"operator not in the service", stranger, ref(id, 9, 5), types.ErrNotOptedIn, ""},
+	} {
+		s.Run(tc.name, func() {
+			before, err := s.keeper.TaskSeq.Peek(s.ctx)
+			s.Require().NoError(err)
+			out := s.eventVote(tc.operator, tc.ref, "1")
+			s.Require().False(out.Accepted)
+			s.Require().ErrorIs(outcomeErr(out), tc.err)
+			s.Require().Contains(out.Error, tc.text)
+			after, err := s.keeper.TaskSeq.Peek(s.ctx)
+			s.Require().NoError(err)
+			s.Require().Equal(before, after, "a refused event vote opens no task")
+		})
+	}
+}
+
+// Event tasks are found by reference again after a genesis round trip.
+func (s *KeeperTestSuite) TestEventTasksSurviveGenesis() {
+	id, ops := s.eventService(10, 3)
+	r := ref(id, 9, 1)
+	s.Require().True(s.eventVote(ops[0], r, "7").Accepted)
+	gs, err := s.keeper.ExportGenesis(s.ctx)
+	s.Require().NoError(err)
+
+	other := s.newEnv()
+	other.ctx = other.ctx.WithBlockHeight(s.ctx.BlockHeight())
+	for a, c := range s.bank.Balances {
+		other.bank.Balances[a] = c
+	}
+	s.Require().NoError(other.keeper.InitGenesis(other.ctx, gs))
+	got, err := other.keeper.EventTasks.Get(other.ctx, "1/9/"+strings.Repeat("AB", 32)+"/1")
+	s.Require().NoError(err)
+	s.Require().EqualValues(1, got)
+}
