@@ -99,6 +99,10 @@ func TestSidecarRestartCatchesUp(t *testing.T) {
 
 	first := createTask(t, node, service, "3")
 	require.Equal(t, "9", waitTask(t, node, first, 60*time.Second).ResultString(t))
+	// Kill operator1 only once it has recorded its first vote as included:
+	// otherwise the restart settles that vote too and counts it again.
+	require.Eventually(t, func() bool { return sidecars[0].Metric("avs_sidecar_votes_included_total") == 1 },
+		20*time.Second, 100*time.Millisecond)
 
 	sidecars[0].Kill()
 	var ids []string
