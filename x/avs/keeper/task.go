@@ -224,7 +224,7 @@ func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string
 	}
 	if late {
 		if task.Status == types.TASK_STATUS_COMPLETED && lost(svc, task.Result, vote) {
-			return task.Status, k.slashLosers(ctx, task, []string{operator})
+			return task.Status, k.slashLosers(ctx, svc, task, []string{operator})
 		}
 		return task.Status, nil
 	}
@@ -249,7 +249,7 @@ func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string
 	if err != nil {
 		return task.Status, err
 	}
-	return types.TASK_STATUS_COMPLETED, k.complete(ctx, task, r.Result, backers)
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
 }
 
 func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
@@ -290,7 +290,7 @@ func (k Keeper) tallyMedian(ctx sdk.Context, svc types.Service, task types.Task)
 	if !quorumMet(svc.Manifest.Quorum, power, uint32(len(backers)), task.PowerTotal) {
 		return task.Status, nil
 	}
-	return types.TASK_STATUS_COMPLETED, k.complete(ctx, task, byOperator[m.Key].Result, backers)
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, byOperator[m.Key].Result, backers)
 }
 
 // votesWhere returns the task's votes that keep returns true for, by operator.
@@ -306,7 +306,7 @@ func (k Keeper) votesWhere(ctx sdk.Context, taskID uint64, keep func(types.Vote)
 }
 
 // complete accepts result for the task and pays its fee to the backers by power.
-func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backers []types.Vote) error {
+func (k Keeper) complete(ctx sdk.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
 	old := task.Status
 	task.Status = types.TASK_STATUS_COMPLETED
 	task.Result = bytes.Clone(result)
@@ -323,15 +323,11 @@ func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backer
 	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
 		return err
 	}
-	svc, err := k.getService(ctx, task.ServiceId)
-	if err != nil {
-		return err
-	}
 	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
 	if err != nil {
 		return err
 	}
-	if err := k.slashLosers(ctx, task, losers(svc, result, all)); err != nil {
+	if err := k.slashLosers(ctx, svc, task, losers(svc, result, all)); err != nil {
 		return err
 	}
 	if err := emit(ctx, &types.EventTaskCompleted{
@@ -340,16 +336,12 @@ func (k Keeper) complete(ctx sdk.Context, task types.Task, result []byte, backer
 	}); err != nil {
 		return err
 	}
-	return k.notifyHandler(ctx, task)
+	return k.notifyHandler(ctx, svc, task)
 }
 
 // notifyHandler tells whoever waits for the task's end: the service's handler
 // contract, and over IBC the chain that requested it and the result channels.
-func (k Keeper) notifyHandler(ctx sdk.Context, task types.Task) error {
-	svc, err := k.getService(ctx, task.ServiceId)
-	if err != nil {
-		return err
-	}
+func (k Keeper) notifyHandler(ctx sdk.Context, svc types.Service, task types.Task) error {
 	if err := k.callHandler(ctx, svc.Manifest.HandlerContract, task); err != nil {
 		return err
 	}
@@ -411,13 +403,9 @@ func lost(svc types.Service, result []byte, v types.Vote) bool {
 }
 
 // slashLosers slashes the operators whose votes lost, if the service slashes.
-func (k Keeper) slashLosers(ctx sdk.Context, task types.Task, operators []string) error {
-	if len(operators) == 0 {
+func (k Keeper) slashLosers(ctx sdk.Context, svc types.Service, task types.Task, operators []string) error {
+	if len(operators) == 0 || !svc.Manifest.Slashes() {
 		return nil
-	}
-	svc, err := k.getService(ctx, task.ServiceId)
-	if err != nil || !svc.Manifest.Slashes() {
-		return err
 	}
 	for _, op := range operators {
 		if err := k.slash(ctx, op, svc, task); err != nil {
@@ -495,7 +483,11 @@ func (k Keeper) settleDeadline(ctx sdk.Context, params types.Params, id uint64) 
 		if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
 			return err
 		}
-		return k.notifyHandler(ctx, task)
+		svc, err := k.getService(ctx, task.ServiceId)
+		if err != nil {
+			return err
+		}
+		return k.notifyHandler(ctx, svc, task)
 	}
 	return nil
 }
