@@ -306,21 +306,18 @@ func (k Keeper) reward(ctx sdk.Context, operator string, serviceID uint64, share
 		return err
 	}
 	keep := share.Amount
-	if p.Total.IsPositive() && !op.Commission.IsNil() && op.Commission.LT(sdkmath.LegacyOneDec()) {
-		keep = op.Commission.MulInt(share.Amount).TruncateInt()
-		rest := share.Amount.Sub(keep)
-		p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(p.Total))
-		p.Outstanding = p.Outstanding.Add(rest)
-		if err := k.setPool(ctx, p); err != nil {
-			return err
+	if p.Total.IsPositive() {
+		commission := op.Commission
+		if commission.IsNil() {
+			commission = sdkmath.LegacyZeroDec() // unset: everything to committers
 		}
-	} else if p.Total.IsPositive() && op.Commission.IsNil() {
-		// Commission unset counts as zero: everything to committers.
-		keep = sdkmath.ZeroInt()
-		p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(share.Amount).QuoInt(p.Total))
-		p.Outstanding = p.Outstanding.Add(share.Amount)
-		if err := k.setPool(ctx, p); err != nil {
-			return err
+		keep = sdkmath.MinInt(commission.MulInt(share.Amount).TruncateInt(), share.Amount)
+		if rest := share.Amount.Sub(keep); rest.IsPositive() {
+			p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(p.Total))
+			p.Outstanding = p.Outstanding.Add(rest)
+			if err := k.setPool(ctx, p); err != nil {
+				return err
+			}
 		}
 	}
 	if !keep.IsPositive() {
