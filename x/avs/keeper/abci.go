@@ -12,7 +12,8 @@ func (k Keeper) BeginBlocker(ctx context.Context) error {
 }
 
 // EndBlocker opens the block-interval tasks due at this height, settles the
-// tasks whose deadline has come and releases matured unbonding entries.
+// tasks whose deadline has come, releases matured unbonding entries and
+// forgets the block's count of automatic tasks.
 func (k Keeper) EndBlocker(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if err := k.runIntervalTriggers(sdkCtx); err != nil {
@@ -21,5 +22,9 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	if err := k.ExpireTasks(sdkCtx); err != nil {
 		return err
 	}
-	return k.MatureUnbonding(sdkCtx)
+	if err := k.MatureUnbonding(sdkCtx); err != nil {
+		return err
+	}
+	// The per-block count of automatic tasks never outlives its block.
+	return k.AutoTasks.Clear(sdkCtx, nil)
 }

@@ -2,6 +2,10 @@ package keeper_test
 
 import (
 	"strings"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/stretchr/testify/require"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -133,4 +137,61 @@ func (s *KeeperTestSuite) TestEventTasksSurviveGenesis() {
 	got, err := other.keeper.EventTasks.Get(other.ctx, "1/9/"+strings.Repeat("AB", 32)+"/1")
 	s.Require().NoError(err)
 	s.Require().EqualValues(1, got)
+}
+
+// max_auto_tasks_per_block counts event tasks too: past the cap a vote that
+// would open one more is refused (ErrAutoTaskLimit, an EventTaskSkipped), a
+// vote joining an open one is not, and the next block has room again.
+func (s *KeeperTestSuite) TestEventTriggerCap() {
+	s.setParams(func(p *types.Params) { p.MaxAutoTasksPerBlock = 2 })
+	id, ops := s.eventService(10, 3)
+	ctx := s.withEvents()
+	s.ctx = ctx
+	s.Require().True(s.eventVote(ops[0], ref(id, 9, 0), "1").Accepted)
+	s.Require().True(s.eventVote(ops[0], ref(id, 9, 1), "1").Accepted)
+	third := s.eventVote(ops[0], ref(id, 9, 2), "1")
+	s.Require().False(third.Accepted)
+	s.Require().ErrorIs(outcomeErr(third), types.ErrAutoTaskLimit)
+	skipped := s.typedEvents(ctx, &types.EventTaskSkipped{})
+	s.Require().Len(skipped, 1)
+	s.Require().Contains(skipped[0].(*types.EventTaskSkipped).Reason, "max_auto_tasks_per_block")
+	s.Require().True(s.eventVote(ops[1], ref(id, 9, 1), "1").Accepted, "joining an open task is not opening one")
+
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
+	again := s.eventVote(ops[0], ref(id, 9, 2), "1")
+	s.Require().True(again.Accepted, again.Error)
+	n, err := s.keeper.AutoTasks.Get(s.ctx, id)
+	s.Require().NoError(err)
+	s.Require().EqualValues(1, n)
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	has, err := s.keeper.AutoTasks.Has(s.ctx, id)
+	s.Require().NoError(err)
+	s.Require().False(has, "the count does not outlive its block")
+}
+
+func TestEventTriggerMatches(t *testing.T) {
+	trig := types.EventTrigger{Type: "wasm-announce", Attributes: []types.EventAttributeFilter{
+		{Key: "_contract_address", Value: "avs1contract"}, {Key: "data"},
+	}}
+	ev := func(typ string, kv ...string) abci.Event {
+		e := abci.Event{Type: typ}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e.Attributes = append(e.Attributes, abci.EventAttribute{Key: kv[i], Value: kv[i+1]})
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name string
+		ev   abci.Event
+		want bool
+	}{
+		{"all filters", ev("wasm-announce", "_contract_address", "avs1contract", "data", "7", "msg_index", "0"), true},
+		{"empty filter value is any value", ev("wasm-announce", "data", "", "_contract_address", "avs1contract"), true},
+		{"other type", ev("wasm-other", "_contract_address", "avs1contract", "data", "7"), false},
+		{"other contract", ev("wasm-announce", "_contract_address", "avs1other", "data", "7"), false},
+		{"missing attribute", ev("wasm-announce", "_contract_address", "avs1contract"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, trig.Matches(tc.ev)) })
+	}
 }

@@ -89,6 +89,9 @@ type Keeper struct {
 	// EventTasks: "service/height/tx_hash/event_index" -> the task an event
 	// trigger opened for that event (derived from tasks' origins at genesis).
 	EventTasks collections.Map[string, uint64]
+	// AutoTasks: service -> automatic (trigger) tasks opened in the current
+	// block, all kinds together; cleared at the end of every block.
+	AutoTasks collections.Map[uint64, uint64]
 
 	ics4   types.ICS4Wrapper
 	ports  types.PortKeeper
@@ -143,6 +146,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		TriggeredServices: collections.NewKeySet(sb, types.TriggeredServicesKey, "triggered_services", collections.Uint64Key),
 		CronLast:          collections.NewMap(sb, types.CronLastKey, "cron_last", collections.Uint64Key, collections.Int64Value),
 		EventTasks:        collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value),
+		AutoTasks:         collections.NewMap(sb, types.AutoTasksKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
 		IBCPackets:        collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),

@@ -374,6 +374,11 @@ func (m msgServer) SubmitResults(goCtx context.Context, msg *types.MsgSubmitResu
 		} else {
 			codespace, code, _ := errorsmod.ABCIInfo(err, false)
 			outcome.Codespace, outcome.Code, outcome.Error = codespace, code, err.Error()
+			if r.Event != nil && (types.ErrAutoTaskLimit.Is(err) || types.ErrTreasuryEmpty.Is(err)) {
+				if err := emit(ctx, &types.EventTaskSkipped{ServiceId: r.Event.ServiceId, Reason: "event trigger: " + err.Error()}); err != nil {
+					return nil, err
+				}
+			}
 			if err := emit(ctx, &types.EventVoteRejected{
 				TaskId: r.TaskId, Operator: msg.Operator, Codespace: codespace, Code: code, Reason: err.Error(),
 			}); err != nil {

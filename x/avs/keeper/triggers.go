@@ -38,11 +38,36 @@ func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
 	return out, err
 }
 
+// autoTaskRoom reports whether a service may open one more automatic task in
+// this block: max_auto_tasks_per_block counts every kind of trigger together.
+func (k Keeper) autoTaskRoom(ctx sdk.Context, serviceID uint64, max uint32) error {
+	n, err := k.AutoTasks.Get(ctx, serviceID)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if n >= uint64(max) {
+		return errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n)
+	}
+	return nil
+}
+
+// countAutoTask records an automatic task opened in this block.
+func (k Keeper) countAutoTask(ctx sdk.Context, serviceID uint64) error {
+	n, err := k.AutoTasks.Get(ctx, serviceID)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	return k.AutoTasks.Set(ctx, serviceID, n+1)
+}
+
 // fireTrigger opens a treasury-paid task for a trigger in its own cached
 // store. A task that cannot be created (paused service, empty treasury, the
 // per-block cap) is skipped with EventTaskSkipped: block hooks never fail for it.
-func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, fired map[uint64]uint32, max uint32, input any, ref string) error {
-	if fired[svc.Id] >= max {
+func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, input any, ref string) error {
+	if err := k.autoTaskRoom(ctx, svc.Id, max); err != nil {
+		if !types.ErrAutoTaskLimit.Is(err) {
+			return err
+		}
 		return emit(ctx, &types.EventTaskSkipped{ServiceId: svc.Id, Reason: fmt.Sprintf("%s: max_auto_tasks_per_block (%d) reached", ref, max)})
 	}
 	bz, err := json.Marshal(input)
@@ -51,13 +76,13 @@ func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, fired map[uint64
 	}
 	cacheCtx, write := ctx.CacheContext()
 	_, created, err := k.CreateTaskFromTreasury(cacheCtx, svc.Id, bz, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: ref})
+	if err == nil && created {
+		err = k.countAutoTask(cacheCtx, svc.Id)
+	}
 	if err != nil {
 		return emit(ctx, &types.EventTaskSkipped{ServiceId: svc.Id, Reason: fmt.Sprintf("%s: %s", ref, err)})
 	}
 	write() // events included: EventTaskCreated or EventTaskSkipped (treasury)
-	if created {
-		fired[svc.Id]++
-	}
 	return nil
 }
 
@@ -73,7 +98,6 @@ func (k Keeper) runCronTriggers(ctx sdk.Context) error {
 		return err
 	}
 	now := ctx.BlockTime()
-	fired := map[uint64]uint32{}
 	for _, svc := range svcs {
 		lastNs, err := k.CronLast.Get(ctx, svc.Id)
 		if err != nil && !isNotFound(err) {
@@ -93,7 +117,7 @@ func (k Keeper) runCronTriggers(ctx sdk.Context) error {
 				continue
 			}
 			input := map[string]string{"trigger": "cron", "schedule": c.Cron.Schedule, "time": now.Format(time.RFC3339)}
-			if err := k.fireTrigger(ctx, svc, fired, params.MaxAutoTasksPerBlock, input, fmt.Sprintf("cron/%d", i)); err != nil {
+			if err := k.fireTrigger(ctx, svc, params.MaxAutoTasksPerBlock, input, fmt.Sprintf("cron/%d", i)); err != nil {
 				return err
 			}
 		}
@@ -112,7 +136,6 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 		return err
 	}
 	h := ctx.BlockHeight()
-	fired := map[uint64]uint32{}
 	for _, svc := range svcs {
 		for i, t := range svc.Manifest.Triggers {
 			b, ok := t.Kind.(*types.Trigger_BlockInterval)
@@ -120,7 +143,7 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 				continue
 			}
 			input := map[string]any{"trigger": "block_interval", "height": h}
-			if err := k.fireTrigger(ctx, svc, fired, params.MaxAutoTasksPerBlock, input, fmt.Sprintf("block_interval/%d", i)); err != nil {
+			if err := k.fireTrigger(ctx, svc, params.MaxAutoTasksPerBlock, input, fmt.Sprintf("block_interval/%d", i)); err != nil {
 				return err
 			}
 		}
@@ -128,8 +151,7 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 	return nil
 }
 
-// eventRefPrefix marks the origin of tasks opened by event triggers.
-const eventRefPrefix = "event:"
+const eventRefPrefix = types.EventRefPrefix
 
 var txHashRe = regexp.MustCompile(`^[0-9A-F]{64}$`)
 
@@ -162,12 +184,22 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 	} else if !isNotFound(err) {
 		return 0, err
 	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := k.autoTaskRoom(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
+		return 0, err
+	}
 	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: eventRefPrefix + key})
 	if err != nil {
 		return 0, err
 	}
 	if !created {
 		return 0, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", ref.ServiceId)
+	}
+	if err := k.countAutoTask(ctx, ref.ServiceId); err != nil {
+		return 0, err
 	}
 	return task.Id, k.EventTasks.Set(ctx, key, task.Id)
 }

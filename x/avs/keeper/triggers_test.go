@@ -74,6 +74,17 @@ func (s *KeeperTestSuite) TestIntervalTriggerOpenEndedAndCapped() {
 	s.Require().Contains(skipped[0].(*types.EventTaskSkipped).Reason, "max_auto_tasks_per_block")
 }
 
+// The cap counts cron and interval tasks together: a service with both kinds
+// due in the same block opens at most max_auto_tasks_per_block tasks.
+func (s *KeeperTestSuite) TestCapCountsEveryTriggerKind() {
+	s.startClock()
+	s.setParams(func(p *types.Params) { p.MaxAutoTasksPerBlock = 2 })
+	s.triggeredService(100, cronTrigger("* * * * *"), cronTrigger("* * * * *"), intervalTrigger(1, 0, 0))
+	s.Require().EqualValues(1, s.runBlocks(11, 11), "first block: cron starts its clock, the interval fires")
+	s.ctx = s.ctx.WithBlockTime(s.ctx.BlockTime().Add(time.Minute))
+	s.Require().EqualValues(2, s.runBlocks(12, 12), "two crons due and one interval: the cap lets two through")
+}
+
 func (s *KeeperTestSuite) TestTriggerWithoutTreasurySkips() {
 	s.startClock()
 	s.triggeredService(0, intervalTrigger(1, 0, 0))
@@ -145,6 +156,7 @@ func (s *KeeperTestSuite) TestTriggerValidation() {
 		{"bad cron", cronTrigger("every minute"), "cron schedule"},
 		{"six-field cron", cronTrigger("0 * * * * *"), "cron schedule"},
 		{"event without type", types.Trigger{Kind: &types.Trigger_Event{Event: &types.EventTrigger{}}}, "event.type"},
+		{"event filter without key", types.Trigger{Kind: &types.Trigger_Event{Event: &types.EventTrigger{Type: "wasm-x", Attributes: []types.EventAttributeFilter{{Value: "v"}}}}}, "key is required"},
 		{"empty trigger", types.Trigger{}, "one of"},
 	} {
 		s.Run(tc.name, func() {

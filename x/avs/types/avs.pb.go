@@ -940,7 +940,7 @@ func (m *CronTrigger) GetSchedule() string {
 }
 
 // EventTrigger names chain events (type and attribute filters) that open a
-// task (watched by the operators; not yet acted on).
+// task: the operators watch for them and vote with the event's reference.
 type EventTrigger struct {
 	Type       string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	Attributes []EventAttributeFilter `protobuf:"bytes,2,rep,name=attributes,proto3" json:"attributes"`

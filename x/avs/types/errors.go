@@ -43,4 +43,5 @@ var (
 	ErrInvalidPacket     = errorsmod.Register(ModuleName, 38, "invalid IBC packet")
 	ErrInvalidChannel    = errorsmod.Register(ModuleName, 39, "invalid IBC channel")
 	ErrChannelNotAllowed = errorsmod.Register(ModuleName, 40, "channel may not request tasks from this service")
+	ErrAutoTaskLimit     = errorsmod.Register(ModuleName, 41, "max_auto_tasks_per_block reached for this service")
 )

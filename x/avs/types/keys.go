@@ -41,4 +41,5 @@ var (
 	TriggeredServicesKey    = collections.NewPrefix(27)
 	CronLastKey             = collections.NewPrefix(28)
 	EventTasksKey           = collections.NewPrefix(29)
+	AutoTasksKey            = collections.NewPrefix(30)
 )

@@ -63,7 +63,8 @@ type Params struct {
 	StakeDenom string `protobuf:"bytes,13,opt,name=stake_denom,json=stakeDenom,proto3" json:"stake_denom,omitempty"`
 	// jail_cooldown is how long a jailed operator waits before MsgUnjail.
 	JailCooldown time.Duration `protobuf:"bytes,14,opt,name=jail_cooldown,json=jailCooldown,proto3,stdduration" json:"jail_cooldown"`
-	// max_auto_tasks_per_block caps the tasks triggers open per service per block.
+	// max_auto_tasks_per_block caps the tasks triggers of every kind (interval,
+	// cron, event) open per service per block, together.
 	MaxAutoTasksPerBlock uint32 `protobuf:"varint,15,opt,name=max_auto_tasks_per_block,json=maxAutoTasksPerBlock,proto3" json:"max_auto_tasks_per_block,omitempty"`
 }
 

@@ -3,7 +3,10 @@ package types
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/robfig/cron/v3"
 )
@@ -36,11 +39,64 @@ func (t Trigger) Validate() error {
 		if k.Event == nil || k.Event.Type == "" {
 			return errors.New("event.type is required")
 		}
+		if len(k.Event.Attributes) > MaxEventFilters {
+			return fmt.Errorf("event: %d attribute filters, at most %d", len(k.Event.Attributes), MaxEventFilters)
+		}
+		for i, a := range k.Event.Attributes {
+			if a.Key == "" {
+				return fmt.Errorf("event.attributes[%d]: key is required", i)
+			}
+		}
 	default:
 		return errors.New("a trigger is one of block_interval, cron or event")
 	}
 	return nil
 }
+
+// MaxEventFilters bounds the attribute filters of one event trigger.
+const MaxEventFilters = 16
+
+// Matches reports whether a chain event matches the trigger: the same type,
+// and for every filter an attribute with its key and, unless the filter's
+// value is empty (any value), its value.
+func (t EventTrigger) Matches(e abci.Event) bool {
+	if e.Type != t.Type {
+		return false
+	}
+	for _, f := range t.Attributes {
+		found := false
+		for _, a := range e.Attributes {
+			if a.Key == f.Key && (f.Value == "" || a.Value == f.Value) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// EventTriggers returns the manifest's event triggers.
+func (m ServiceManifest) EventTriggers() []EventTrigger {
+	var out []EventTrigger
+	for _, t := range m.Triggers {
+		if e, ok := t.Kind.(*Trigger_Event); ok && e.Event != nil {
+			out = append(out, *e.Event)
+		}
+	}
+	return out
+}
+
+// IsEventOrigin reports whether a task was opened by an event-trigger vote.
+func (o Origin) IsEventOrigin() bool {
+	return o.Kind == ORIGIN_KIND_TRIGGER && strings.HasPrefix(o.Ref, EventRefPrefix)
+}
+
+// EventRefPrefix marks the origin ref of tasks opened by event triggers:
+// "event:service/height/tx_hash/event_index".
+const EventRefPrefix = "event:"
 
 // HasBlockTriggers reports whether the manifest has interval or cron triggers,
 // which the chain itself acts on every block.
