@@ -25,6 +25,7 @@ import (
 	"github.com/avschain/avschain/sidecar/server"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/submitter"
+	"github.com/avschain/avschain/sidecar/trigger"
 	"github.com/avschain/avschain/sidecar/watcher"
 )
 
@@ -224,13 +225,17 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		p.Operator, p.ChainID, p.RPCEndpoint, p.StartedAt = operator, cfg.ChainID, client.RPCURL(), time.Now().UTC()
 	})
 
-	tasks := make(chan watcher.Task, 256)
-	w, err := watcher.New(client, st, tasks, watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn),
-		watcher.WithPollInterval(time.Second), watcher.WithLogger(log.With("part", "watcher")))
+	filter, _ := cfg.ServiceFilter()
+	matcher, err := trigger.New(client, operator, trigger.WithServices(filter), trigger.WithLogger(log.With("part", "triggers")))
 	if err != nil {
 		return err
 	}
-	filter, _ := cfg.ServiceFilter()
+	tasks := make(chan watcher.Task, 256)
+	w, err := watcher.New(client, st, tasks, watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn),
+		watcher.WithPollInterval(time.Second), watcher.WithMatcher(matcher), watcher.WithLogger(log.With("part", "watcher")))
+	if err != nil {
+		return err
+	}
 	overrides := map[string][]byte{}
 	for digest, path := range cfg.ComponentOverrides {
 		wasm, err := os.ReadFile(path)

@@ -214,6 +214,16 @@ func (c *Client) BlockResults(ctx context.Context, height int64) (*coretypes.Res
 	return res, err
 }
 
+// Block returns a block (its header and transactions).
+func (c *Client) Block(ctx context.Context, height int64) (*coretypes.ResultBlock, error) {
+	var res *coretypes.ResultBlock
+	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
+		res, err = r.Block(ctx, &height)
+		return err
+	})
+	return res, err
+}
+
 // BroadcastSync sends a signed transaction and returns its CheckTx result.
 func (c *Client) BroadcastSync(ctx context.Context, txBytes []byte) (*coretypes.ResultBroadcastTx, error) {
 	var res *coretypes.ResultBroadcastTx

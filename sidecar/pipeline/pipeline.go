@@ -1,8 +1,10 @@
 // Package pipeline sits between the watcher and the submitter: for each task
 // the watcher sees, it checks the operator should vote, fetches the service
 // and (once per digest, checked against it) the component, runs it in the
-// executor, records the outcome and queues the vote. Nothing is executed or
-// voted twice.
+// executor, records the outcome and queues the vote. An event an event
+// trigger matched is run the same way on the event's input and voted with its
+// reference. Nothing is executed or voted twice; work the watcher saved and
+// the pipeline had not finished is replayed at start.
 package pipeline
 
 import (
@@ -34,11 +36,14 @@ type Runner interface {
 	Prepare(ctx context.Context, wasm []byte, pages uint32) error
 }
 
-// Store remembers executions and submissions.
+// Store remembers executions and submissions by work key (store.WorkKey),
+// and the work the watcher found and the pipeline has not finished.
 type Store interface {
-	Executed(id uint64) (store.Execution, bool, error)
-	SetExecuted(id uint64, e store.Execution) error
-	Submitted(id uint64) (bool, error)
+	Executed(key string) (store.Execution, bool, error)
+	SetExecuted(key string, e store.Execution) error
+	Submitted(key string) (bool, error)
+	Inbox() (map[string][]byte, error)
+	Done(key string) error
 }
 
 // Voter queues votes.
@@ -71,8 +76,8 @@ type Pipeline struct {
 	retries chan watcher.Task
 
 	mu         sync.Mutex
-	inflight   map[uint64]bool
-	attempts   map[uint64]int
+	inflight   map[string]bool
+	attempts   map[string]int
 	components map[string][]byte
 	overrides  map[string][]byte
 }
@@ -114,7 +119,7 @@ func New(chain Chain, runner Runner, st Store, voter Voter, in <-chan watcher.Ta
 	p := &Pipeline{
 		chain: chain, runner: runner, store: st, voter: voter, tasks: in, chainID: chainID, operator: operator,
 		concurrency: 4, metrics: nopMetrics{}, log: slog.Default(),
-		inflight: map[uint64]bool{}, attempts: map[uint64]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
+		inflight: map[string]bool{}, attempts: map[string]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
 		retries: make(chan watcher.Task, 256),
 	}
 	for _, o := range opts {
@@ -131,8 +136,11 @@ const maxAttempts = 20
 
 // Start handles tasks until ctx ends, at most concurrency at a time. A task
 // that fails for a transient reason (the chain could not be read) is retried
-// with backoff.
+// with backoff. Work left unfinished by an earlier run is handled first.
 func (p *Pipeline) Start(ctx context.Context) error {
+	if err := p.replay(ctx); err != nil {
+		return err
+	}
 	go p.warm(ctx)
 	sem := make(chan struct{}, p.concurrency)
 	var wg sync.WaitGroup
@@ -145,24 +153,70 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		case t = <-p.tasks:
 		case t = <-p.retries:
 		}
-		if !p.claim(t.ID) {
+		key := t.Key()
+		if !p.claim(key) {
 			continue
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			p.release(t.ID)
+			p.release(key)
 			return nil
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			defer p.release(t.ID)
-			if err := p.Handle(ctx, t.ID); err != nil && ctx.Err() == nil {
+			defer p.release(key)
+			err := p.HandleWork(ctx, t)
+			switch {
+			case err == nil:
+				p.done(key)
+			case ctx.Err() == nil:
 				p.retryLater(ctx, t, err)
 			}
 		}()
+	}
+}
+
+// replay queues the work the watcher saved and no run finished.
+func (p *Pipeline) replay(ctx context.Context) error {
+	saved, err := p.store.Inbox()
+	if err != nil {
+		return fmt.Errorf("read the saved work: %w", err)
+	}
+	if len(saved) == 0 {
+		return nil
+	}
+	p.log.Info("resuming work read before the last stop", "items", len(saved))
+	var work []watcher.Task
+	for key, bz := range saved {
+		t, err := watcher.DecodeTask(bz)
+		if err != nil {
+			p.log.Warn("dropping saved work", "key", key, "err", err)
+			p.done(key)
+			continue
+		}
+		work = append(work, t)
+	}
+	go func() {
+		for _, t := range work {
+			select {
+			case p.retries <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (p *Pipeline) done(key string) {
+	p.mu.Lock()
+	delete(p.attempts, key)
+	p.mu.Unlock()
+	if err := p.store.Done(key); err != nil {
+		p.log.Warn("could not mark work done (it will be checked again after a restart)", "key", key, "err", err)
 	}
 }
 
@@ -196,16 +250,18 @@ func (p *Pipeline) warm(ctx context.Context) {
 }
 
 func (p *Pipeline) retryLater(ctx context.Context, t watcher.Task, err error) {
+	key := t.Key()
 	p.mu.Lock()
-	p.attempts[t.ID]++
-	n := p.attempts[t.ID]
+	p.attempts[key]++
+	n := p.attempts[key]
 	p.mu.Unlock()
 	if n > maxAttempts {
-		p.log.Error("giving up on task", "task", t.ID, "attempts", n-1, "err", err)
+		p.log.Error("giving up on task", "work", key, "attempts", n-1, "err", err)
+		p.done(key)
 		return
 	}
 	delay := min(time.Duration(n)*500*time.Millisecond, 5*time.Second)
-	p.log.Warn("task not handled; retrying", "task", t.ID, "attempt", n, "in", delay, "err", err)
+	p.log.Warn("task not handled; retrying", "work", key, "attempt", n, "in", delay, "err", err)
 	time.AfterFunc(delay, func() {
 		select {
 		case p.retries <- t:
@@ -214,36 +270,37 @@ func (p *Pipeline) retryLater(ctx context.Context, t watcher.Task, err error) {
 	})
 }
 
-func (p *Pipeline) claim(id uint64) bool {
+func (p *Pipeline) claim(key string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.inflight[id] {
+	if p.inflight[key] {
 		return false
 	}
-	p.inflight[id] = true
+	p.inflight[key] = true
 	return true
 }
 
-func (p *Pipeline) release(id uint64) {
+func (p *Pipeline) release(key string) {
 	p.mu.Lock()
-	delete(p.inflight, id)
+	delete(p.inflight, key)
 	p.mu.Unlock()
 }
 
-// Handle runs one task if it still needs this operator's vote. An error is
-// transient (the chain could not be read); outcomes of the component itself
-// are recorded, not returned.
-func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
-	if done, err := p.store.Submitted(id); err != nil || done {
-		return err
+// HandleWork runs a task, or an event a trigger matched, if it still needs
+// this operator's vote. An error is transient (the chain could not be read);
+// outcomes of the component itself are recorded, not returned.
+func (p *Pipeline) HandleWork(ctx context.Context, t watcher.Task) error {
+	if t.Event != nil {
+		return p.handleEvent(ctx, t)
 	}
-	if prev, ok, err := p.store.Executed(id); err != nil {
+	return p.Handle(ctx, t.ID)
+}
+
+// Handle runs one task by id (see HandleWork).
+func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
+	key := store.WorkKey(id, nil)
+	if again, err := p.fromStore(key, submitter.Vote{TaskID: id}); err != nil || again {
 		return err
-	} else if ok {
-		if prev.Error == "" {
-			return p.voter.Enqueue(submitter.Vote{TaskID: id, Result: prev.Result})
-		}
-		return nil
 	}
 	task, err := p.chain.Task(ctx, id)
 	if err != nil {
@@ -255,27 +312,87 @@ func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
 	if task.Status != types.TASK_STATUS_PENDING {
 		return nil
 	}
+	if task.Origin.IsEventOrigin() {
+		// A task an event-trigger vote opened is answered from this operator's
+		// own reading of the event (the watcher's match), never from the input
+		// the opener claimed.
+		return nil
+	}
 	if in, err := p.optedIn(ctx, task.ServiceId); err != nil || !in {
 		return err
 	}
-	p.metrics.TaskSeen()
 	svc, err := p.chain.Service(ctx, task.ServiceId)
 	if err != nil {
 		return fmt.Errorf("query service %d: %w", task.ServiceId, err)
 	}
-	wasm, err := p.component(ctx, task.ComponentDigest)
+	job := executor.Job{
+		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
+		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime, Input: task.Input,
+	}
+	return p.execute(ctx, key, svc, job, submitter.Vote{TaskID: id})
+}
+
+// handleEvent runs the component of the service an event trigger matched on
+// the event's input and votes with the event's reference.
+func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Task) error {
+	ref := *t.Event
+	key := store.WorkKey(0, &ref)
+	vote := submitter.Vote{Event: &ref}
+	if again, err := p.fromStore(key, vote); err != nil || again {
+		return err
+	}
+	if p.services != nil && !p.services[ref.ServiceId] {
+		return nil
+	}
+	if in, err := p.optedIn(ctx, ref.ServiceId); err != nil || !in {
+		return err
+	}
+	svc, err := p.chain.Service(ctx, ref.ServiceId)
+	if err != nil {
+		return fmt.Errorf("query service %d: %w", ref.ServiceId, err)
+	}
+	if svc.Status != types.SERVICE_STATUS_ACTIVE {
+		p.log.Info("event matched on a service that is not active: no vote", "service", ref.ServiceId, "work", key)
+		return nil
+	}
+	job := executor.Job{
+		Digest: svc.Manifest.ComponentDigest, ServiceID: ref.ServiceId, ChainID: p.chainID,
+		BlockHeight: ref.Height, BlockTime: t.BlockTime, Input: ref.Input,
+	}
+	return p.execute(ctx, key, svc, job, vote)
+}
+
+// fromStore settles work already executed or voted: it reports true when
+// nothing more is to be done here (the vote, if any, is queued again; the
+// submitter drops it if it was sent).
+func (p *Pipeline) fromStore(key string, vote submitter.Vote) (bool, error) {
+	if done, err := p.store.Submitted(key); err != nil || done {
+		return done, err
+	}
+	prev, ok, err := p.store.Executed(key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if prev.Error == "" {
+		vote.Result = prev.Result
+		return true, p.voter.Enqueue(vote)
+	}
+	return true, nil
+}
+
+// execute runs a job with the service's config and limits, records the
+// outcome under key and queues the vote.
+func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote) error {
+	p.metrics.TaskSeen()
+	wasm, err := p.component(ctx, job.Digest)
 	if err != nil {
 		return err
 	}
 	l := svc.Manifest.Limits
-	job := executor.Job{
-		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
-		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime,
-		Input: task.Input, Config: svc.Manifest.ConfigMap(),
-		Limits: executor.Limits{
-			Time: time.Duration(l.TimeMs) * time.Millisecond, MemoryPages: l.MemoryPages,
-			OutputBytes: l.OutputBytes, HTTPAllowList: l.HttpAllowList,
-		},
+	job.Config = svc.Manifest.ConfigMap()
+	job.Limits = executor.Limits{
+		Time: time.Duration(l.TimeMs) * time.Millisecond, MemoryPages: l.MemoryPages,
+		OutputBytes: l.OutputBytes, HTTPAllowList: l.HttpAllowList,
 	}
 	res, err := p.runner.Run(ctx, job, wasm)
 	if err != nil {
@@ -283,15 +400,15 @@ func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
 			return ctx.Err()
 		}
 		p.metrics.TaskFailed(reason(err))
-		p.log.Warn("component failed: no vote", "task", id, "service", task.ServiceId, "err", err, "logs", res.Logs)
-		return p.store.SetExecuted(id, store.Execution{Error: err.Error()})
+		p.log.Warn("component failed: no vote", "work", key, "service", svc.Id, "err", err, "logs", res.Logs)
+		return p.store.SetExecuted(key, store.Execution{Error: err.Error()})
 	}
 	p.metrics.TaskExecuted(res.Duration)
-	p.log.Info("task executed", "task", id, "service", task.ServiceId, "result_bytes", len(res.Output), "took", res.Duration)
-	if err := p.store.SetExecuted(id, store.Execution{Result: res.Output}); err != nil {
+	p.log.Info("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
+	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output}); err != nil {
 		return err
 	}
-	vote := submitter.Vote{TaskID: id, Result: res.Output}
+	vote.Result = res.Output
 	if svc.Manifest.HandlerContract != "" {
 		vote.ExtraGas = p.handlerGas
 	}

@@ -1,6 +1,9 @@
 // Package store is the sidecar's embedded key-value store (goleveldb): the
-// block cursor, and per task whether it was executed and whether its vote was
-// sent, so that a restart neither loses nor repeats work.
+// block cursor, the work found in blocks read but not yet handled, and per
+// unit of work (a task by id, or an event a trigger matched) whether it was
+// executed and whether its vote was sent, so that a restart neither loses nor
+// repeats work. Work is keyed by a string: a task's decimal id, or
+// "event/service/height/tx_hash/index".
 package store
 
 import (
@@ -13,6 +16,8 @@ import (
 	"sync"
 
 	dbm "github.com/cosmos/cosmos-db"
+
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 var (
@@ -20,6 +25,7 @@ var (
 	prefixExecuted  = "executed/"
 	prefixSubmitted = "submitted/"
 	prefixPending   = "pending/"
+	prefixInbox     = "inbox/"
 )
 
 // Execution is what running a task's component produced.
@@ -36,6 +42,10 @@ type Pending struct {
 	TxHash        string `json:"tx_hash"`
 	TimeoutHeight int64  `json:"timeout_height"`
 	Result        []byte `json:"result"`
+	// TaskID or Event names what the vote is on (records written before
+	// event triggers carry neither: their key is the task id).
+	TaskID uint64          `json:"task_id,omitempty"`
+	Event  *types.EventRef `json:"event,omitempty"`
 }
 
 // Store is safe for concurrent use.
@@ -72,13 +82,54 @@ func (s *Store) Cursor() (int64, error) {
 }
 
 // SetCursor records that every block up to height was processed.
-func (s *Store) SetCursor(height int64) error {
+func (s *Store) SetCursor(height int64) error { return s.Advance(height, nil) }
+
+// Advance records, in one write, that every block up to height was read and
+// the work found in it (by key) still to be done: it is handed out again by
+// Inbox after a restart until Done is called for it.
+func (s *Store) Advance(height int64, work map[string][]byte) error {
 	bz := make([]byte, 8)
 	binary.BigEndian.PutUint64(bz, uint64(height))
-	return s.db.SetSync(keyCursor, bz)
+	b := s.db.NewBatch()
+	defer b.Close()
+	for k, v := range work {
+		if err := b.Set(key(prefixInbox, k), v); err != nil {
+			return err
+		}
+	}
+	if err := b.Set(keyCursor, bz); err != nil {
+		return err
+	}
+	return b.WriteSync()
 }
 
-func taskKey(prefix string, id uint64) []byte { return []byte(prefix + strconv.FormatUint(id, 10)) }
+// Inbox returns the work recorded by Advance and not yet done, by key.
+func (s *Store) Inbox() (map[string][]byte, error) {
+	it, err := dbm.IteratePrefix(s.db, []byte(prefixInbox))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	out := map[string][]byte{}
+	for ; it.Valid(); it.Next() {
+		out[string(it.Key()[len(prefixInbox):])] = append([]byte(nil), it.Value()...)
+	}
+	return out, it.Error()
+}
+
+// Done removes a unit of work from the inbox.
+func (s *Store) Done(k string) error { return s.db.DeleteSync(key(prefixInbox, k)) }
+
+// WorkKey names a unit of work: a task's decimal id, or for an event-trigger
+// vote (ev set) "event/" and the event's key.
+func WorkKey(taskID uint64, ev *types.EventRef) string {
+	if ev != nil {
+		return "event/" + ev.Key()
+	}
+	return strconv.FormatUint(taskID, 10)
+}
+
+func key(prefix, k string) []byte { return []byte(prefix + k) }
 
 func (s *Store) getJSON(key []byte, v any) (bool, error) {
 	bz, err := s.db.Get(key)
@@ -96,67 +147,72 @@ func (s *Store) setJSON(key []byte, v any) error {
 	return s.db.SetSync(key, bz)
 }
 
-// Executed returns the recorded execution of a task, if any.
-func (s *Store) Executed(id uint64) (Execution, bool, error) {
+// Executed returns the recorded execution of a unit of work, if any.
+func (s *Store) Executed(k string) (Execution, bool, error) {
 	var e Execution
-	ok, err := s.getJSON(taskKey(prefixExecuted, id), &e)
+	ok, err := s.getJSON(key(prefixExecuted, k), &e)
 	return e, ok, err
 }
 
-// SetExecuted records a task's execution.
-func (s *Store) SetExecuted(id uint64, e Execution) error {
-	return s.setJSON(taskKey(prefixExecuted, id), e)
+// SetExecuted records an execution.
+func (s *Store) SetExecuted(k string, e Execution) error {
+	return s.setJSON(key(prefixExecuted, k), e)
 }
 
-// Submitted reports whether a task's vote is known to be on chain (or
-// definitively refused); it is never sent again.
-func (s *Store) Submitted(id uint64) (bool, error) {
-	return s.db.Has(taskKey(prefixSubmitted, id))
+// Submitted reports whether a vote is known to be on chain (or definitively
+// refused); it is never sent again.
+func (s *Store) Submitted(k string) (bool, error) {
+	return s.db.Has(key(prefixSubmitted, k))
 }
 
-// MarkSubmitted records a task's vote as done and drops its pending record.
-func (s *Store) MarkSubmitted(id uint64, txHash string) error {
+// MarkSubmitted records a vote as done and drops its pending record.
+func (s *Store) MarkSubmitted(k string, txHash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
-	if err := b.Set(taskKey(prefixSubmitted, id), []byte(txHash)); err != nil {
+	if err := b.Set(key(prefixSubmitted, k), []byte(txHash)); err != nil {
 		return err
 	}
-	if err := b.Delete(taskKey(prefixPending, id)); err != nil {
+	if err := b.Delete(key(prefixPending, k)); err != nil {
 		return err
 	}
 	return b.WriteSync()
 }
 
-// SetPending records that a task's vote went out in a transaction.
-func (s *Store) SetPending(id uint64, p Pending) error {
-	return s.setJSON(taskKey(prefixPending, id), p)
+// SetPending records that a vote went out in a transaction.
+func (s *Store) SetPending(k string, p Pending) error {
+	return s.setJSON(key(prefixPending, k), p)
 }
 
 // ClearPending forgets a pending record (its transaction can no longer land).
-func (s *Store) ClearPending(id uint64) error {
-	return s.db.DeleteSync(taskKey(prefixPending, id))
+func (s *Store) ClearPending(k string) error {
+	return s.db.DeleteSync(key(prefixPending, k))
 }
 
-// PendingVotes returns every pending record by task id.
-func (s *Store) PendingVotes() (map[uint64]Pending, error) {
+// PendingVotes returns every pending record by key. Records written before
+// keys named events get their TaskID from the key.
+func (s *Store) PendingVotes() (map[string]Pending, error) {
 	it, err := dbm.IteratePrefix(s.db, []byte(prefixPending))
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	out := map[uint64]Pending{}
+	out := map[string]Pending{}
 	for ; it.Valid(); it.Next() {
-		id, err := strconv.ParseUint(string(it.Key()[len(prefixPending):]), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("corrupt pending key %q", it.Key())
-		}
+		k := string(it.Key()[len(prefixPending):])
 		var p Pending
 		if err := json.Unmarshal(it.Value(), &p); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("corrupt pending record %q: %w", k, err)
 		}
-		out[id] = p
+		if p.TaskID == 0 && p.Event == nil {
+			id, err := strconv.ParseUint(k, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("corrupt pending key %q", k)
+			}
+			p.TaskID = id
+		}
+		out[k] = p
 	}
 	return out, it.Error()
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 func TestStorePersistsAcrossReopen(t *testing.T) {
@@ -17,11 +18,11 @@ func TestStorePersistsAcrossReopen(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, h)
 	require.NoError(t, s.SetCursor(42))
-	require.NoError(t, s.SetExecuted(7, store.Execution{Result: []byte("16")}))
-	require.NoError(t, s.SetExecuted(8, store.Execution{Error: "trap"}))
-	require.NoError(t, s.SetPending(7, store.Pending{TxHash: "AB", TimeoutHeight: 50, Result: []byte("16")}))
-	require.NoError(t, s.SetPending(9, store.Pending{TxHash: "CD", TimeoutHeight: 51}))
-	require.NoError(t, s.MarkSubmitted(9, "CD"))
+	require.NoError(t, s.SetExecuted("7", store.Execution{Result: []byte("16")}))
+	require.NoError(t, s.SetExecuted("8", store.Execution{Error: "trap"}))
+	require.NoError(t, s.SetPending("7", store.Pending{TxHash: "AB", TimeoutHeight: 50, Result: []byte("16")}))
+	require.NoError(t, s.SetPending("9", store.Pending{TxHash: "CD", TimeoutHeight: 51}))
+	require.NoError(t, s.MarkSubmitted("9", "CD"))
 	require.NoError(t, s.Close())
 
 	s, err = store.Open(dir)
@@ -30,25 +31,53 @@ func TestStorePersistsAcrossReopen(t *testing.T) {
 	h, err = s.Cursor()
 	require.NoError(t, err)
 	require.EqualValues(t, 42, h)
-	e, ok, err := s.Executed(7)
+	e, ok, err := s.Executed("7")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "16", string(e.Result))
-	e, ok, err = s.Executed(8)
+	e, ok, err = s.Executed("8")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "trap", e.Error)
-	_, ok, err = s.Executed(10)
+	_, ok, err = s.Executed("10")
 	require.NoError(t, err)
 	require.False(t, ok)
 
 	pending, err := s.PendingVotes()
 	require.NoError(t, err)
-	require.Equal(t, map[uint64]store.Pending{7: {TxHash: "AB", TimeoutHeight: 50, Result: []byte("16")}}, pending)
-	done, err := s.Submitted(9)
+	require.Equal(t, map[string]store.Pending{"7": {TxHash: "AB", TimeoutHeight: 50, Result: []byte("16"), TaskID: 7}}, pending, "a record without task_id takes it from its key")
+	done, err := s.Submitted("9")
 	require.NoError(t, err)
 	require.True(t, done)
-	done, err = s.Submitted(7)
+	done, err = s.Submitted("7")
 	require.NoError(t, err)
 	require.False(t, done)
+}
+
+// Work recorded with the cursor stays in the inbox across a restart until it
+// is done; an event vote's pending record keeps its reference.
+func TestStoreInboxAndEventVotes(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Advance(10, map[string][]byte{"5": []byte(`{"id":5}`), "event/1/10//0": []byte(`{"event":{}}`)}))
+	require.NoError(t, s.Advance(11, nil))
+	require.NoError(t, s.Done("5"))
+	ref := &types.EventRef{ServiceId: 1, Height: 10, EventIndex: 0, Input: []byte(`{"x":1}`)}
+	require.NoError(t, s.SetPending("event/1/10//0", store.Pending{TxHash: "EF", TimeoutHeight: 30, Result: []byte("1"), Event: ref}))
+	require.NoError(t, s.Close())
+
+	s, err = store.Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	h, err := s.Cursor()
+	require.NoError(t, err)
+	require.EqualValues(t, 11, h)
+	inbox, err := s.Inbox()
+	require.NoError(t, err)
+	require.Equal(t, map[string][]byte{"event/1/10//0": []byte(`{"event":{}}`)}, inbox)
+	pending, err := s.PendingVotes()
+	require.NoError(t, err)
+	require.Equal(t, ref, pending["event/1/10//0"].Event)
+	require.Zero(t, pending["event/1/10//0"].TaskID)
 }

@@ -43,13 +43,13 @@ type Chain interface {
 	TxResult(ctx context.Context, hash []byte) (*coretypes.ResultTx, error)
 }
 
-// Store records what was sent.
+// Store records what was sent, by work key (store.WorkKey).
 type Store interface {
-	Submitted(id uint64) (bool, error)
-	SetPending(id uint64, p store.Pending) error
-	ClearPending(id uint64) error
-	MarkSubmitted(id uint64, txHash string) error
-	PendingVotes() (map[uint64]store.Pending, error)
+	Submitted(key string) (bool, error)
+	SetPending(key string, p store.Pending) error
+	ClearPending(key string) error
+	MarkSubmitted(key string, txHash string) error
+	PendingVotes() (map[string]store.Pending, error)
 }
 
 // Metrics is told about votes sent and included.
@@ -59,14 +59,23 @@ type Metrics interface {
 	VotesRejected(n int)
 }
 
-// Vote is one result to submit.
+// Vote is one result to submit: on a task by id, or (Event set, TaskID 0)
+// on the task of an event a trigger matched, which the vote opens or joins.
 type Vote struct {
 	TaskID uint64
+	Event  *types.EventRef
 	Result []byte
 	// ExtraGas is added to the transaction's gas for this vote: the service's
 	// handler contract runs, at the voter's cost, if the vote completes the task.
 	ExtraGas uint64
 }
+
+// Key is the vote's work key.
+func (v Vote) Key() string { return store.WorkKey(v.TaskID, v.Event) }
+
+// maxCapRetries bounds how often an event vote refused by the per-block cap
+// on automatic tasks is sent again.
+const maxCapRetries = 10
 
 // Submitter sends votes.
 type Submitter struct {
@@ -88,7 +97,8 @@ type Submitter struct {
 
 	mu      sync.Mutex
 	queue   []Vote
-	queued  map[uint64]bool
+	queued  map[string]bool
+	capHits map[string]int
 	wake    chan struct{}
 	heights <-chan int64
 
@@ -161,7 +171,7 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	s := &Submitter{
 		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, chainID: chainID,
 		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: 100, delay: 200 * time.Millisecond, timeout: 20, metrics: nopMetrics{},
-		log: slog.Default(), queued: map[uint64]bool{}, wake: make(chan struct{}, 1), gasBoost: 1,
+		log: slog.Default(), queued: map[string]bool{}, capHits: map[string]int{}, wake: make(chan struct{}, 1), gasBoost: 1,
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -179,13 +189,14 @@ func (s *Submitter) Address() sdk.AccAddress { return s.address }
 
 // Enqueue adds a vote unless it was already queued or submitted.
 func (s *Submitter) Enqueue(v Vote) error {
-	done, err := s.store.Submitted(v.TaskID)
+	key := v.Key()
+	done, err := s.store.Submitted(key)
 	if err != nil || done {
 		return err
 	}
 	s.mu.Lock()
-	if !s.queued[v.TaskID] {
-		s.queued[v.TaskID] = true
+	if !s.queued[key] {
+		s.queued[key] = true
 		s.queue = append(s.queue, v)
 	}
 	s.mu.Unlock()
@@ -248,7 +259,7 @@ func (s *Submitter) sendBatch(ctx context.Context) bool {
 	s.mu.Lock()
 	s.queue = s.queue[n:]
 	for _, v := range batch {
-		delete(s.queued, v.TaskID)
+		delete(s.queued, v.Key())
 	}
 	more := len(s.queue) > 0
 	s.mu.Unlock()
@@ -269,7 +280,7 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
 	}
 	msg := &types.MsgSubmitResults{Operator: s.address.String()}
 	for _, v := range batch {
-		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result})
+		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event})
 	}
 	timeoutHeight := height + s.timeout
 
@@ -295,7 +306,7 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
 	}
 	hash := txHash(txBytes)
 	for _, v := range batch {
-		if err := s.store.SetPending(v.TaskID, store.Pending{TxHash: hash, TimeoutHeight: timeoutHeight, Result: v.Result}); err != nil {
+		if err := s.store.SetPending(v.Key(), store.Pending{TxHash: hash, TimeoutHeight: timeoutHeight, Result: v.Result, TaskID: v.TaskID, Event: v.Event}); err != nil {
 			return err
 		}
 	}
@@ -313,7 +324,7 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
 	}
 	if res.Code != 0 {
 		for _, v := range batch {
-			_ = s.store.ClearPending(v.TaskID)
+			_ = s.store.ClearPending(v.Key())
 		}
 		if res.Code == sdkerrors.ErrWrongSequence.ABCICode() && res.Codespace == sdkerrors.RootCodespace {
 			s.haveSeq = false
@@ -337,7 +348,7 @@ func (s *Submitter) confirm(ctx context.Context, batch []Vote, hash string, time
 		h, herr := s.chain.LatestHeight(ctx)
 		if herr == nil && h > timeoutHeight {
 			for _, v := range batch {
-				_ = s.store.ClearPending(v.TaskID)
+				_ = s.store.ClearPending(v.Key())
 			}
 			s.haveSeq = false
 			return fmt.Errorf("transaction %s not included by its timeout height %d", hash, timeoutHeight)
@@ -354,7 +365,7 @@ func (s *Submitter) confirm(ctx context.Context, batch []Vote, hash string, time
 func (s *Submitter) settle(batch []Vote, hash string, res *coretypes.ResultTx) error {
 	if res.TxResult.Code != 0 {
 		for _, v := range batch {
-			_ = s.store.ClearPending(v.TaskID)
+			_ = s.store.ClearPending(v.Key())
 		}
 		if res.TxResult.Code == sdkerrors.ErrOutOfGas.ABCICode() && res.TxResult.Codespace == sdkerrors.RootCodespace {
 			s.gasBoost *= 1.5
@@ -368,21 +379,47 @@ func (s *Submitter) settle(batch []Vote, hash string, res *coretypes.ResultTx) e
 		s.log.Warn("could not read the vote outcomes", "tx", hash, "err", err)
 	}
 	rejected := 0
-	for _, o := range resp.Outcomes {
-		if !o.Accepted {
+	var again []Vote
+	for i, v := range batch {
+		// Outcomes follow the message's results; a vote settled on its own
+		// after a restart may have shared its transaction with others.
+		if len(resp.Outcomes) == len(batch) && !resp.Outcomes[i].Accepted {
+			o := resp.Outcomes[i]
 			rejected++
-			s.log.Warn("vote refused by the chain", "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
+			if v.Event != nil && o.Codespace == types.ModuleName && o.Code == types.ErrAutoTaskLimit.ABCICode() && s.retryCapped(v) {
+				// The service opened its per-block share of automatic tasks: a
+				// later block has room for this event's task.
+				s.log.Info("event vote waits for a block with room for its task", "work", v.Key(), "err", o.Error)
+				_ = s.store.ClearPending(v.Key())
+				again = append(again, v)
+				continue
+			}
+			s.log.Warn("vote refused by the chain", "work", v.Key(), "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
 		}
-	}
-	for _, v := range batch {
-		if err := s.store.MarkSubmitted(v.TaskID, hash); err != nil {
+		if err := s.store.MarkSubmitted(v.Key(), hash); err != nil {
 			return err
 		}
+	}
+	if len(again) > 0 {
+		time.AfterFunc(2*time.Second, func() {
+			for _, v := range again {
+				_ = s.Enqueue(v)
+			}
+		})
 	}
 	s.metrics.VotesIncluded(len(batch) - rejected)
 	s.metrics.VotesRejected(rejected)
 	s.log.Info("votes included", "votes", len(batch), "refused", rejected, "tx", hash, "height", res.Height)
 	return nil
+}
+
+// retryCapped counts a cap refusal of an event vote and reports whether the
+// vote may be sent again.
+func (s *Submitter) retryCapped(v Vote) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.capHits[v.Key()]++
+	return s.capHits[v.Key()] <= maxCapRetries
 }
 
 // recoverPending settles votes a previous run sent without confirming.
@@ -392,21 +429,22 @@ func (s *Submitter) recoverPending(ctx context.Context) error {
 		return err
 	}
 	s.log.Info("settling votes left pending by the last run", "votes", len(pending))
-	for id, p := range pending {
+	for key, p := range pending {
+		v := Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result}
 		raw, _ := hex.DecodeString(p.TxHash)
 		for {
 			res, err := s.chain.TxResult(ctx, raw)
 			if err == nil && res != nil {
-				if err := s.settle([]Vote{{TaskID: id, Result: p.Result}}, p.TxHash, res); err != nil {
-					s.log.Warn("pending vote's transaction failed; sending again", "task", id, "err", err)
-					_ = s.Enqueue(Vote{TaskID: id, Result: p.Result})
+				if err := s.settle([]Vote{v}, p.TxHash, res); err != nil {
+					s.log.Warn("pending vote's transaction failed; sending again", "work", key, "err", err)
+					_ = s.Enqueue(v)
 				}
 				break
 			}
 			h, herr := s.chain.LatestHeight(ctx)
 			if herr == nil && h > p.TimeoutHeight {
-				_ = s.store.ClearPending(id)
-				_ = s.Enqueue(Vote{TaskID: id, Result: p.Result})
+				_ = s.store.ClearPending(key)
+				_ = s.Enqueue(v)
 				break
 			}
 			select {

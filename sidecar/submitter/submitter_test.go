@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -260,7 +261,7 @@ func (f *fixture) waitSubmitted(t *testing.T, ids ...uint64) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		for _, id := range ids {
-			if ok, err := f.store.Submitted(id); err != nil || !ok {
+			if ok, err := f.store.Submitted(strconv.FormatUint(id, 10)); err != nil || !ok {
 				return false
 			}
 		}
@@ -373,7 +374,7 @@ func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
 	require.EqualValues(t, simGas*1.5*1.5+DefaultVoteGasReserve, sent[1].gas, "retried with 1.5x more gas")
 	require.EqualValues(t, 6, sent[1].sequence, "the failed tx used up sequence 5")
 	require.Equal(t, 1, f.chain.accounts())
-	hash, err := f.store.Submitted(1)
+	hash, err := f.store.Submitted("1")
 	require.NoError(t, err)
 	require.True(t, hash)
 
@@ -395,10 +396,10 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	f.chain.included[includedHash] = &coretypes.ResultTx{Height: 8, Tx: includedTx, TxResult: abci.ExecTxResult{
 		Data: f.chain.msgData(&types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}),
 	}}
-	require.NoError(t, st.SetPending(10, store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
+	require.NoError(t, st.SetPending("10", store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
 	// Task 11's transaction never landed and the chain (at 10) is past its
 	// timeout height 5.
-	require.NoError(t, st.SetPending(11, store.Pending{TxHash: hashOf([]byte("lost")), TimeoutHeight: 5, Result: []byte("121")}))
+	require.NoError(t, st.SetPending("11", store.Pending{TxHash: hashOf([]byte("lost")), TimeoutHeight: 5, Result: []byte("121")}))
 
 	f.start(t)
 	f.waitSubmitted(t, 10, 11)
@@ -408,7 +409,7 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	require.Len(t, sent, 1, "only the lost vote is sent again, once")
 	require.Equal(t, []types.TaskResult{{TaskId: 11, Result: []byte("121")}}, sent[0].msg.Results)
 
-	st10, err := st.Submitted(10)
+	st10, err := st.Submitted("10")
 	require.NoError(t, err)
 	require.True(t, st10)
 	pending, err := st.PendingVotes()

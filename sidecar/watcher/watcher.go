@@ -1,12 +1,16 @@
-// Package watcher finds the x/avs tasks to run: it follows new blocks and
-// task events over the CometBFT websocket, and reads every block's events with
+// Package watcher finds the work to do: it follows new blocks and task
+// events over the CometBFT websocket, and reads every block's events with
 // block_results from a persisted cursor, so a sidecar that was down misses
-// nothing. It sends each created task once per block it appears in; the
-// pipeline drops repeats.
+// nothing. It sends each created task once per block it appears in, and each
+// event an event trigger matches (found by a Matcher); the pipeline drops
+// repeats. The work a block holds is saved with the cursor, in one write, so
+// that work read but not yet handled survives a restart (the pipeline
+// replays it).
 package watcher
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +19,8 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/avschain/avschain/sidecar/chain"
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 // Source is the chain as the watcher reads it.
@@ -25,17 +31,45 @@ type Source interface {
 	NextRPC()
 }
 
-// Cursor persists the last block whose events were read.
+// Cursor persists the last block whose events were read, with the work found
+// in it.
 type Cursor interface {
 	Cursor() (int64, error)
-	SetCursor(height int64) error
+	// Advance records height as read and work (encoded tasks by key) as to
+	// do, in one write.
+	Advance(height int64, work map[string][]byte) error
 }
 
-// Task is a task the watcher saw created.
+// Matcher finds the events of a block that the operator's event triggers
+// match. An error leaves the block to be read again.
+type Matcher interface {
+	Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]Task, error)
+}
+
+// Task is a unit of work the watcher found: a created task, or an event an
+// event trigger matched (Event set, ID 0: the vote names the event).
 type Task struct {
-	ID        uint64
-	ServiceID uint64
-	Height    int64 // 0 when it came from the websocket before its block was read
+	ID        uint64          `json:"id,omitempty"`
+	ServiceID uint64          `json:"service_id,omitempty"`
+	Height    int64           `json:"height,omitempty"` // 0 when it came from the websocket before its block was read
+	Event     *types.EventRef `json:"event,omitempty"`
+	// BlockTime is the time of the event's block (event work only).
+	BlockTime time.Time `json:"block_time,omitempty"`
+}
+
+// Key names the work in the store (store.WorkKey).
+func (t Task) Key() string { return store.WorkKey(t.ID, t.Event) }
+
+// DecodeTask reads a task saved by Advance.
+func DecodeTask(bz []byte) (Task, error) {
+	var t Task
+	if err := json.Unmarshal(bz, &t); err != nil {
+		return Task{}, fmt.Errorf("corrupt saved task: %w", err)
+	}
+	if t.ID == 0 && t.Event == nil {
+		return Task{}, errors.New("corrupt saved task: neither id nor event")
+	}
+	return t, nil
 }
 
 // Watcher emits created tasks and new heights.
@@ -44,6 +78,7 @@ type Watcher struct {
 	cursor  Cursor
 	tasks   chan<- Task
 	heights chan<- int64
+	matcher Matcher
 	catchUp int64
 	poll    time.Duration
 	log     *slog.Logger
@@ -60,6 +95,9 @@ func WithPollInterval(d time.Duration) Option { return func(w *Watcher) { w.poll
 
 // WithHeights makes the watcher send each new height it has read to ch.
 func WithHeights(ch chan<- int64) Option { return func(w *Watcher) { w.heights = ch } }
+
+// WithMatcher makes the watcher look for the events of event triggers.
+func WithMatcher(m Matcher) Option { return func(w *Watcher) { w.matcher = m } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(w *Watcher) { w.log = l } }
@@ -141,30 +179,50 @@ func (w *Watcher) waitLatest(ctx context.Context) (int64, error) {
 	}
 }
 
-// sweep reads blocks last+1..latest, emitting their tasks, and advances the cursor.
+// sweep reads blocks last+1..latest, saves the work in each with the cursor,
+// then emits it.
 func (w *Watcher) sweep(ctx context.Context, last, latest int64) (int64, error) {
 	for h := last + 1; h <= latest; h++ {
 		res, err := w.src.BlockResults(ctx, h)
 		if err != nil {
 			return last, fmt.Errorf("block_results %d: %w", h, err)
 		}
+		var found []Task
 		for _, txr := range res.TxsResults {
 			if txr.Code != 0 {
 				continue
 			}
 			for _, e := range txr.Events {
 				if ev, ok := chain.ParseTaskCreated(e); ok {
-					w.send(ctx, Task{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+					found = append(found, Task{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
 				}
 			}
 		}
 		for _, e := range res.FinalizeBlockEvents {
 			if ev, ok := chain.ParseTaskCreated(e); ok {
-				w.send(ctx, Task{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+				found = append(found, Task{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
 			}
 		}
-		if err := w.cursor.SetCursor(h); err != nil {
+		if w.matcher != nil {
+			matched, err := w.matcher.Match(ctx, h, res)
+			if err != nil {
+				return last, fmt.Errorf("matching the events of block %d: %w", h, err)
+			}
+			found = append(found, matched...)
+		}
+		work := make(map[string][]byte, len(found))
+		for _, t := range found {
+			bz, err := json.Marshal(t)
+			if err != nil {
+				return last, err
+			}
+			work[t.Key()] = bz
+		}
+		if err := w.cursor.Advance(h, work); err != nil {
 			return last, fmt.Errorf("save cursor: %w", err)
+		}
+		for _, t := range found {
+			w.send(ctx, t)
 		}
 		last = h
 		if w.heights != nil {

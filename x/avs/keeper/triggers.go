@@ -178,7 +178,7 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 	if ref.TxHash != "" && !txHashRe.MatchString(ref.TxHash) {
 		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "tx_hash %q is not an upper-case hex sha256", ref.TxHash)
 	}
-	key := fmt.Sprintf("%d/%d/%s/%d", ref.ServiceId, ref.Height, ref.TxHash, ref.EventIndex)
+	key := ref.Key()
 	if id, err := k.EventTasks.Get(ctx, key); err == nil {
 		return id, nil
 	} else if !isNotFound(err) {

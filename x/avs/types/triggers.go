@@ -98,6 +98,11 @@ func (o Origin) IsEventOrigin() bool {
 // "event:service/height/tx_hash/event_index".
 const EventRefPrefix = "event:"
 
+// Key is the event's key in EventTasks: "service/height/tx_hash/event_index".
+func (r EventRef) Key() string {
+	return fmt.Sprintf("%d/%d/%s/%d", r.ServiceId, r.Height, r.TxHash, r.EventIndex)
+}
+
 // HasBlockTriggers reports whether the manifest has interval or cron triggers,
 // which the chain itself acts on every block.
 func (m ServiceManifest) HasBlockTriggers() bool {
