@@ -333,6 +333,24 @@ func TestSquare(t *testing.T) {
 	}
 }
 
+// For a task an event trigger opened, square squares the event's attribute
+// named by the config key event_attribute ("data" when unset).
+func TestSquareOnEventInput(t *testing.T) {
+	r := newRunner(t)
+	event := `{"trigger":"event","service_id":1,"height":40,"tx_hash":"AB","event_index":3,` +
+		`"event":{"type":"wasm-avs_announce","attributes":[{"key":"_contract_address","value":"avs1c"},{"key":"data","value":"7"},{"key":"n","value":"12"}]}}`
+	if res := r.run("square", event, nil); !res.ok() || res.stdout != "49" {
+		t.Errorf("square(event, data=7) = %q (exit %d, stderr %q), want 49", res.stdout, res.exitCode, res.stderr)
+	}
+	if res := r.run("square", event, map[string]string{"event_attribute": "n"}); !res.ok() || res.stdout != "144" {
+		t.Errorf("square(event, n=12) = %q (exit %d, stderr %q), want 144", res.stdout, res.exitCode, res.stderr)
+	}
+	res := r.run("square", event, map[string]string{"event_attribute": "missing"})
+	if res.ok() || !strings.Contains(res.stderr, `no attribute "missing"`) {
+		t.Errorf("square(event, missing attribute) = %q (exit %d, stderr %q), want a failure naming the attribute", res.stdout, res.exitCode, res.stderr)
+	}
+}
+
 func TestPriceOracle(t *testing.T) {
 	var (
 		mu     sync.Mutex

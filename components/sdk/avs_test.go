@@ -204,3 +204,23 @@ func TestConfig(t *testing.T) {
 		t.Errorf("unset Config = %q", got)
 	}
 }
+
+func TestParseTriggerEvent(t *testing.T) {
+	in := []byte(`{"trigger":"event","service_id":3,"height":120,"tx_hash":"AB","event_index":7,` +
+		`"event":{"type":"wasm-x","attributes":[{"key":"a","value":"1"},{"key":"a","value":"2"}]}}`)
+	e, ok := ParseTriggerEvent(in)
+	if !ok || e.ServiceID != 3 || e.Height != 120 || e.TxHash != "AB" || e.EventIndex != 7 || e.Event.Type != "wasm-x" {
+		t.Fatalf("ParseTriggerEvent = %+v, %v", e, ok)
+	}
+	if v, ok := e.Attr("a"); !ok || v != "1" {
+		t.Errorf("Attr(a) = %q, %v; want the first, 1", v, ok)
+	}
+	if _, ok := e.Attr("b"); ok {
+		t.Error("Attr(b) found an attribute the event does not have")
+	}
+	for _, bad := range []string{`7`, `{"trigger":"block_interval","height":4}`, `{"trigger":"event"}`, `not json`} {
+		if _, ok := ParseTriggerEvent([]byte(bad)); ok {
+			t.Errorf("ParseTriggerEvent(%s) accepted input that is not an event trigger's", bad)
+		}
+	}
+}

@@ -276,6 +276,14 @@ impl Response {
         self
     }
 
+    /// Adds a custom event; wasmd emits it as `wasm-<ty>` with the contract's
+    /// address as the first attribute, `_contract_address`.
+    pub fn event(mut self, ty: &str, attrs: &[(&str, &str)]) -> Self {
+        let attributes: Vec<Value> = attrs.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+        self.events.push(json!({"type": ty, "attributes": attributes}));
+        self
+    }
+
     /// Sends msg; its failure fails the whole call, success is not reported.
     pub fn message(self, msg: Value) -> Self {
         self.submessage(0, msg, ReplyOn::Never)

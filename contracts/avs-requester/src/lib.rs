@@ -8,6 +8,10 @@
 //!   the task id from its reply (MsgCreateTaskResponse)
 //! - sudo `{"avs_task_result":{…}}` (x/avs, when this contract is the service's
 //!   handler_contract) records the answer against the request
+//! - execute `{"announce":{"data":"…"}}` (anyone, no funds) emits the event
+//!   `wasm-avs_announce{_contract_address, service_id, sender, data}`: a
+//!   service whose event trigger watches it answers from its treasury, and its
+//!   handler contract gets the result
 //! - execute `{"update_service":{"manifest":{…}}}` and
 //!   `{"set_status":{"status":"paused"|"active"}}` (admin only) send
 //!   MsgUpdateService / MsgSetServiceStatus as this contract, the owner
@@ -29,6 +33,7 @@ const REQUEST_PREFIX: u8 = b'q';
 const TASK_PREFIX: u8 = b't';
 const DEFAULT_LIMIT: usize = 30;
 const MAX_LIMIT: usize = 100;
+const MAX_ANNOUNCE_BYTES: usize = 1024;
 
 const MSG_CREATE_TASK: &str = "/avschain.avs.v1.MsgCreateTask";
 const MSG_CREATE_TASK_RESPONSE: &str = "/avschain.avs.v1.MsgCreateTaskResponse";
@@ -66,6 +71,7 @@ struct InstantiateMsg {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum ExecuteMsg {
     Request { input: String },
+    Announce { data: String },
     UpdateService { manifest: Value },
     SetStatus { status: String },
 }
@@ -164,6 +170,19 @@ fn do_execute(env: Env, info: MessageInfo, msg: &[u8]) -> Result<Response, Strin
                 .attr("action", "request")
                 .attr("request_id", id)
                 .attr("service_id", service_id))
+        }
+        ExecuteMsg::Announce { data } => {
+            if !info.funds.is_empty() {
+                return Err("announce takes no funds: the service's treasury pays event-triggered tasks".to_string());
+            }
+            if data.len() > MAX_ANNOUNCE_BYTES {
+                return Err(format!("announce data is {} bytes, at most {MAX_ANNOUNCE_BYTES}", data.len()));
+            }
+            let sid = service_id.to_string();
+            Ok(Response::new().attr("action", "announce").event(
+                "avs_announce",
+                &[("service_id", sid.as_str()), ("sender", info.sender.as_str()), ("data", data.as_str())],
+            ))
         }
         ExecuteMsg::UpdateService { manifest } => {
             only_admin(&cfg, &info)?;
