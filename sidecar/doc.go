@@ -2,11 +2,15 @@
 // is a pipeline of small packages, each with Start(ctx) error:
 //
 //	watcher   — new blocks and x/avs task events over the CometBFT websocket,
-//	            catch-up from a persisted cursor with block_results
+//	            catch-up from a persisted cursor with block_results; the work
+//	            a block holds is saved with the cursor
+//	trigger   — matches each block's events against the event triggers of
+//	            the operator's services
 //	pipeline  — fetches task, service and component, runs the executor
+//	            (on the task's input, or an event's), replays saved work
 //	executor  — wazero, one fresh instance per task, limits from the service
 //	submitter — batches a block's votes into one MsgSubmitResults tx
-//	store     — embedded KV: cursor, executed and submitted tasks
+//	store     — embedded KV: cursor, saved work, executed and submitted votes
 //	server    — /healthz, /metrics, /status
 //
 // config reads the TOML file that `avs-sidecar init` writes.
