@@ -276,8 +276,8 @@ func TestStakeWeightedRewards(t *testing.T) {
 }
 
 // TestIntervalTriggerTasksComplete: a service whose block-interval trigger
-// opens a task every 3 blocks for about 30 blocks, paid by its treasury; the
-// sidecar answers each one, with no sender at all.
+// opens a task every 3 blocks for 60 blocks (a minute of 1 s blocks), paid by
+// its treasury; the sidecar answers each one, with no sender at all.
 func TestIntervalTriggerTasksComplete(t *testing.T) {
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-interval"})
 	digest := storeComponent(t, node, writeWasm(t, "ok", avstest.FixedOutput("ok")))
@@ -285,19 +285,19 @@ func TestIntervalTriggerTasksComplete(t *testing.T) {
 	require.NoError(t, err)
 	start := h + 10
 	service := createService(t, node, manifest{Name: "ticker", Digest: digest, Timeout: 20,
-		Triggers: fmt.Sprintf(`[{"block_interval":{"every":"3","start":"%d","end":"%d"}}]`, start, start+30)})
+		Triggers: fmt.Sprintf(`[{"block_interval":{"every":"3","start":"%d","end":"%d"}}]`, start, start+60)})
 	optIn(t, node, service, "operator1")
 	require.Zero(t, node.Tx("alice", "avs", "fund-service", service, "1000000uavs").Code)
 	sc := node.StartSidecar("operator1", localnet.SidecarOptions{})
 	defer logSidecars(t, sc)
 
-	node.WaitHeight(start+30+5, 90*time.Second)
+	node.WaitHeight(start+60+5, 150*time.Second)
 	var tasks struct {
 		Tasks []taskView `json:"tasks"`
 	}
 	require.Eventually(t, func() bool {
 		node.Query(&tasks, "avs", "tasks", service)
-		if len(tasks.Tasks) != 11 {
+		if len(tasks.Tasks) != 21 {
 			return false
 		}
 		for _, tv := range tasks.Tasks {
@@ -306,7 +306,7 @@ func TestIntervalTriggerTasksComplete(t *testing.T) {
 			}
 		}
 		return true
-	}, 60*time.Second, time.Second, "11 interval tasks (heights start, start+3, …, start+30), all completed: %+v", tasks.Tasks)
+	}, 60*time.Second, time.Second, "21 interval tasks (heights start, start+3, …, start+60), all completed: %+v", tasks.Tasks)
 	for i, tv := range tasks.Tasks {
 		require.Equal(t, "ok", tv.ResultString(t))
 		require.Equal(t, fmt.Sprint(start+int64(3*i)), tv.CreatedHeight, "task %d opened at its height", i)
