@@ -65,7 +65,10 @@ type fakeChain struct {
 	// deliverTx is the DeliverTx code of the n-th accepted broadcast; when it
 	// returns (0, ""), the tx succeeds.
 	deliverTx func(n int, tx sentTx) (code uint32, codespace string)
-	accepted  int
+	// outcome, when set, gives the outcome of each result of a successful
+	// transaction; nil accepts the result.
+	outcome  func(r types.TaskResult) *types.ResultOutcome
+	accepted int
 }
 
 func newFakeChain(t *testing.T, enc chain.Encoding) *fakeChain {
@@ -173,6 +176,12 @@ func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes
 func (c *fakeChain) msgData(msg *types.MsgSubmitResults) []byte {
 	var resp types.MsgSubmitResultsResponse
 	for _, r := range msg.Results {
+		if c.outcome != nil {
+			if o := c.outcome(r); o != nil {
+				resp.Outcomes = append(resp.Outcomes, *o)
+				continue
+			}
+		}
 		resp.Outcomes = append(resp.Outcomes, types.ResultOutcome{TaskId: r.TaskId, Accepted: true})
 	}
 	anyResp, err := codectypes.NewAnyWithValue(&resp)
@@ -259,14 +268,24 @@ func (f *fixture) start(t *testing.T) {
 
 func (f *fixture) waitSubmitted(t *testing.T, ids ...uint64) {
 	t.Helper()
+	keys := make([]string, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, strconv.FormatUint(id, 10))
+	}
+	f.waitKeys(t, keys...)
+}
+
+// waitKeys waits until the votes with these work keys are recorded as submitted.
+func (f *fixture) waitKeys(t *testing.T, keys ...string) {
+	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, id := range ids {
-			if ok, err := f.store.Submitted(strconv.FormatUint(id, 10)); err != nil || !ok {
+		for _, k := range keys {
+			if ok, err := f.store.Submitted(k); err != nil || !ok {
 				return false
 			}
 		}
 		return true
-	}, 15*time.Second, 20*time.Millisecond, "votes %v submitted", ids)
+	}, 15*time.Second, 20*time.Millisecond, "votes %v submitted", keys)
 }
 
 func (f *fixture) queueLen() int {
@@ -427,4 +446,97 @@ func TestExtraGasForHandlerServices(t *testing.T) {
 	require.Len(t, sent, 1)
 	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+1_000_000, sent[0].gas,
 		"a vote on a service with a handler reserves the handler's gas")
+}
+
+func TestEventVoteSentByReference(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.start(t)
+	ref := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte(`{"trigger":"event"}`)}
+	vote := Vote{Event: &ref, Result: []byte("42")}
+	key := store.WorkKey(0, &ref)
+	require.Equal(t, "event/3/17/AB12/2", key)
+	require.Equal(t, key, vote.Key())
+	require.NoError(t, f.sub.Enqueue(vote))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 5, Result: []byte("25")}))
+	f.waitKeys(t, key, "5")
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1)
+	require.Equal(t, []types.TaskResult{
+		{TaskId: 0, Result: []byte("42"), Event: &ref},
+		{TaskId: 5, Result: []byte("25")},
+	}, sent[0].msg.Results)
+	zero, err := f.store.Submitted("0")
+	require.NoError(t, err)
+	require.False(t, zero, "an event vote is not recorded as task 0")
+	pending, err := f.store.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
+
+	// Enqueueing it again, or the same event with another input, does nothing.
+	require.NoError(t, f.sub.Enqueue(vote))
+	again := ref
+	again.Input = []byte("other")
+	require.NoError(t, f.sub.Enqueue(Vote{Event: &again, Result: []byte("42")}))
+	require.Zero(t, f.queueLen())
+}
+
+func TestEventVoteRefusedByCapIsSentAgain(t *testing.T) {
+	metrics := &countMetrics{}
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(metrics))
+	capped := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte("in")}
+	refused := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 3, Input: []byte("in")}
+	cappedKey, refusedKey := store.WorkKey(0, &capped), store.WorkKey(0, &refused)
+	capCode := types.ErrAutoTaskLimit.ABCICode()
+
+	var capHits int // guarded by f.chain.mu, as outcome runs under it
+	f.chain.outcome = func(r types.TaskResult) *types.ResultOutcome {
+		switch {
+		case r.Event != nil && r.Event.Key() == capped.Key() && capHits == 0:
+			capHits++
+			return &types.ResultOutcome{Codespace: types.ModuleName, Code: capCode, Error: "cap"}
+		case r.Event != nil && r.Event.Key() == refused.Key():
+			return &types.ResultOutcome{Codespace: types.ModuleName, Code: types.ErrVotingClosed.ABCICode(), Error: "closed"}
+		case r.TaskId == 2:
+			// The cap code on a vote by task id is final.
+			return &types.ResultOutcome{TaskId: 2, Codespace: types.ModuleName, Code: capCode, Error: "cap"}
+		}
+		return nil
+	}
+	var submittedAtResend *bool
+	f.chain.checkTx = func(n int, tx sentTx) (uint32, string) {
+		if n == 1 {
+			ok, err := f.store.Submitted(cappedKey)
+			if err != nil {
+				t.Errorf("read the store: %v", err)
+			}
+			submittedAtResend = &ok
+		}
+		return 0, ""
+	}
+
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("1")}))
+	require.NoError(t, f.sub.Enqueue(Vote{Event: &capped, Result: []byte("c")}))
+	require.NoError(t, f.sub.Enqueue(Vote{Event: &refused, Result: []byte("r")}))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("2")}))
+	f.waitKeys(t, "1", "2", refusedKey)
+	f.waitKeys(t, cappedKey)
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 2, "the capped vote is sent once more, alone")
+	require.Len(t, sent[0].msg.Results, 4)
+	require.Equal(t, []types.TaskResult{{Result: []byte("c"), Event: &capped}}, sent[1].msg.Results)
+	f.chain.mu.Lock()
+	require.NotNil(t, submittedAtResend)
+	require.False(t, *submittedAtResend, "the capped vote was not recorded as submitted before it was sent again")
+	require.Equal(t, 1, capHits)
+	f.chain.mu.Unlock()
+
+	metrics.mu.Lock()
+	require.Equal(t, [3]int{5, 2, 3}, [3]int{metrics.sent, metrics.included, metrics.rejected})
+	metrics.mu.Unlock()
+	pending, err := f.store.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
 }

@@ -2,6 +2,7 @@ package watcher_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -288,4 +289,128 @@ func TestNewValidatesOptions(t *testing.T) {
 	require.Error(t, err)
 	_, err = watcher.New(src, store.OpenMemory(), tasks, watcher.WithPollInterval(0))
 	require.Error(t, err)
+}
+
+// fakeMatcher returns scripted matches per height, or an error while failing.
+type fakeMatcher struct {
+	mu      sync.Mutex
+	matches map[int64][]watcher.Task
+	failAt  map[int64]bool
+	calls   map[int64]int
+}
+
+func newFakeMatcher() *fakeMatcher {
+	return &fakeMatcher{matches: map[int64][]watcher.Task{}, failAt: map[int64]bool{}, calls: map[int64]int{}}
+}
+
+func (m *fakeMatcher) Match(_ context.Context, h int64, res *coretypes.ResultBlockResults) ([]watcher.Task, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls[h]++
+	if res == nil || res.Height != h {
+		return nil, errors.New("matched the wrong block results")
+	}
+	if m.failAt[h] {
+		return nil, errors.New("node unavailable")
+	}
+	return m.matches[h], nil
+}
+
+func (m *fakeMatcher) setFail(h int64, fail bool) {
+	m.mu.Lock()
+	m.failAt[h] = fail
+	m.mu.Unlock()
+}
+
+func (m *fakeMatcher) callsAt(h int64) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls[h]
+}
+
+func eventWork(service uint64, h int64, index uint32) watcher.Task {
+	return watcher.Task{
+		ServiceID: service, Height: h, BlockTime: time.Date(2025, 6, 1, 12, 0, int(h), 0, time.UTC),
+		Event: &types.EventRef{ServiceId: service, Height: h, TxHash: "AB12", EventIndex: index, Input: []byte(`{"trigger":"event"}`)},
+	}
+}
+
+func inboxTasks(t *testing.T, st *store.Store) map[string]watcher.Task {
+	t.Helper()
+	inbox, err := st.Inbox()
+	require.NoError(t, err)
+	out := map[string]watcher.Task{}
+	for k, bz := range inbox {
+		task, err := watcher.DecodeTask(bz)
+		require.NoError(t, err)
+		out[k] = task
+	}
+	return out
+}
+
+func TestMatchedEventsAreEmittedAndSaved(t *testing.T) {
+	src := newFakeSource(t, 6)
+	src.blocks[5] = &coretypes.ResultBlockResults{Height: 5, FinalizeBlockEvents: []abci.Event{taskCreated(t, 1, 2)}}
+	m := newFakeMatcher()
+	e1, e2 := eventWork(3, 5, 0), eventWork(3, 5, 4)
+	m.matches[5] = []watcher.Task{e1, e2}
+
+	st := store.OpenMemory()
+	require.NoError(t, st.SetCursor(4))
+	tasks, _ := startWatcher(t, src, st, watcher.WithMatcher(m))
+
+	created := watcher.Task{ID: 1, ServiceID: 2, Height: 5}
+	require.Equal(t, created, receive(t, tasks))
+	require.Equal(t, e1, receive(t, tasks))
+	require.Equal(t, e2, receive(t, tasks))
+	require.Eventually(t, func() bool { return cursorOf(t, st) == 6 }, 5*time.Second, 10*time.Millisecond)
+	requireNoTask(t, tasks)
+	require.Equal(t, 1, m.callsAt(5))
+	require.Equal(t, 1, m.callsAt(6))
+
+	// The work is saved with the cursor (the pipeline marks it done), under
+	// each task's key.
+	require.Equal(t, "event/3/5/AB12/0", e1.Key())
+	require.Equal(t, map[string]watcher.Task{"1": created, e1.Key(): e1, e2.Key(): e2}, inboxTasks(t, st))
+	inbox, err := st.Inbox()
+	require.NoError(t, err)
+	want, err := json.Marshal(e2)
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), string(inbox[e2.Key()]))
+}
+
+func TestMatcherErrorHoldsTheCursor(t *testing.T) {
+	src := newFakeSource(t, 8)
+	src.blocks[7] = &coretypes.ResultBlockResults{Height: 7, FinalizeBlockEvents: []abci.Event{taskCreated(t, 1, 2)}}
+	m := newFakeMatcher()
+	m.matches[5] = []watcher.Task{eventWork(3, 5, 0)}
+	m.matches[7] = []watcher.Task{eventWork(3, 7, 1)}
+	m.setFail(7, true)
+
+	st := store.OpenMemory()
+	require.NoError(t, st.SetCursor(4))
+	tasks, _ := startWatcher(t, src, st, watcher.WithMatcher(m))
+
+	require.Equal(t, eventWork(3, 5, 0), receive(t, tasks))
+	require.Eventually(t, func() bool { return m.callsAt(7) >= 3 }, 5*time.Second, 10*time.Millisecond, "height 7 is matched again")
+	require.EqualValues(t, 6, cursorOf(t, st), "the cursor stops before the block that could not be matched")
+	require.Zero(t, src.callsAt(8), "nothing past the failing height is read")
+	requireNoTask(t, tasks) // not even the task created in block 7
+	require.Equal(t, []string{eventWork(3, 5, 0).Key()}, keys(inboxTasks(t, st)), "nothing of block 7 is saved")
+
+	m.setFail(7, false)
+	require.Equal(t, watcher.Task{ID: 1, ServiceID: 2, Height: 7}, receive(t, tasks))
+	require.Equal(t, eventWork(3, 7, 1), receive(t, tasks))
+	require.Eventually(t, func() bool { return cursorOf(t, st) == 8 }, 5*time.Second, 10*time.Millisecond)
+	requireNoTask(t, tasks)
+	require.Len(t, inboxTasks(t, st), 3)
+	require.Equal(t, 1, m.callsAt(5), "blocks before the failure are not matched again")
+}
+
+func keys(m map[string]watcher.Task) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
