@@ -168,10 +168,14 @@ func (p *Pipeline) Start(ctx context.Context) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			defer p.release(key)
-			err := p.HandleWork(ctx, t)
+			voted, err := p.handleWork(ctx, t)
 			switch {
-			case err == nil:
+			case err == nil && !voted:
 				p.done(key)
+			case err == nil:
+				// The vote is queued in memory only: the work stays saved
+				// until the store records the vote submitted.
+				p.forget(key)
 			case ctx.Err() == nil:
 				p.retryLater(ctx, t, err)
 			}
@@ -211,10 +215,15 @@ func (p *Pipeline) replay(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) done(key string) {
+func (p *Pipeline) forget(key string) {
 	p.mu.Lock()
 	delete(p.attempts, key)
 	p.mu.Unlock()
+}
+
+// done forgets work that ends without a vote (skipped, failed, given up).
+func (p *Pipeline) done(key string) {
+	p.forget(key)
 	if err := p.store.Done(key); err != nil {
 		p.log.Warn("could not mark work done (it will be checked again after a restart)", "key", key, "err", err)
 	}
@@ -290,40 +299,51 @@ func (p *Pipeline) release(key string) {
 // this operator's vote. An error is transient (the chain could not be read);
 // outcomes of the component itself are recorded, not returned.
 func (p *Pipeline) HandleWork(ctx context.Context, t watcher.Task) error {
+	_, err := p.handleWork(ctx, t)
+	return err
+}
+
+// handleWork is HandleWork, also reporting whether a vote was queued.
+func (p *Pipeline) handleWork(ctx context.Context, t watcher.Task) (bool, error) {
 	if t.Event != nil {
 		return p.handleEvent(ctx, t)
 	}
-	return p.Handle(ctx, t.ID)
+	return p.handleTask(ctx, t.ID)
 }
 
 // Handle runs one task by id (see HandleWork).
 func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
+	_, err := p.handleTask(ctx, id)
+	return err
+}
+
+func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	key := store.WorkKey(id, nil)
-	if again, err := p.fromStore(key, submitter.Vote{TaskID: id}); err != nil || again {
-		return err
+	if settled, voted, err := p.fromStore(key, submitter.Vote{TaskID: id}); err != nil || settled {
+		return voted, err
 	}
 	task, err := p.chain.Task(ctx, id)
 	if err != nil {
-		return fmt.Errorf("query task: %w", err)
+		return false, fmt.Errorf("query task: %w", err)
 	}
 	if p.services != nil && !p.services[task.ServiceId] {
-		return nil
+		return false, nil
 	}
 	if task.Status != types.TASK_STATUS_PENDING {
-		return nil
+		return false, nil
 	}
 	if task.Origin.IsEventOrigin() {
 		// A task an event-trigger vote opened is answered from this operator's
 		// own reading of the event (the watcher's match), never from the input
 		// the opener claimed.
-		return nil
+		return false, nil
 	}
 	if in, err := p.optedIn(ctx, task.ServiceId); err != nil || !in {
-		return err
+		return false, err
 	}
 	svc, err := p.chain.Service(ctx, task.ServiceId)
 	if err != nil {
-		return fmt.Errorf("query service %d: %w", task.ServiceId, err)
+		return false, fmt.Errorf("query service %d: %w", task.ServiceId, err)
 	}
 	job := executor.Job{
 		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
@@ -334,26 +354,26 @@ func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
 
 // handleEvent runs the component of the service an event trigger matched on
 // the event's input and votes with the event's reference.
-func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Task) error {
+func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Task) (bool, error) {
 	ref := *t.Event
 	key := store.WorkKey(0, &ref)
 	vote := submitter.Vote{Event: &ref}
-	if again, err := p.fromStore(key, vote); err != nil || again {
-		return err
+	if settled, voted, err := p.fromStore(key, vote); err != nil || settled {
+		return voted, err
 	}
 	if p.services != nil && !p.services[ref.ServiceId] {
-		return nil
+		return false, nil
 	}
 	if in, err := p.optedIn(ctx, ref.ServiceId); err != nil || !in {
-		return err
+		return false, err
 	}
 	svc, err := p.chain.Service(ctx, ref.ServiceId)
 	if err != nil {
-		return fmt.Errorf("query service %d: %w", ref.ServiceId, err)
+		return false, fmt.Errorf("query service %d: %w", ref.ServiceId, err)
 	}
 	if svc.Status != types.SERVICE_STATUS_ACTIVE {
 		p.log.Info("event matched on a service that is not active: no vote", "service", ref.ServiceId, "work", key)
-		return nil
+		return false, nil
 	}
 	job := executor.Job{
 		Digest: svc.Manifest.ComponentDigest, ServiceID: ref.ServiceId, ChainID: p.chainID,
@@ -362,31 +382,31 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Task) error {
 	return p.execute(ctx, key, svc, job, vote)
 }
 
-// fromStore settles work already executed or voted: it reports true when
-// nothing more is to be done here (the vote, if any, is queued again; the
-// submitter drops it if it was sent).
-func (p *Pipeline) fromStore(key string, vote submitter.Vote) (bool, error) {
+// fromStore settles work already executed or voted: settled is true when
+// nothing more is to be done here, voted when the stored result's vote was
+// queued again (the submitter drops it if it was sent meanwhile).
+func (p *Pipeline) fromStore(key string, vote submitter.Vote) (settled, voted bool, err error) {
 	if done, err := p.store.Submitted(key); err != nil || done {
-		return done, err
+		return done, false, err
 	}
 	prev, ok, err := p.store.Executed(key)
 	if err != nil || !ok {
-		return false, err
+		return false, false, err
 	}
 	if prev.Error == "" {
 		vote.Result = prev.Result
-		return true, p.voter.Enqueue(vote)
+		return true, true, p.voter.Enqueue(vote)
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // execute runs a job with the service's config and limits, records the
-// outcome under key and queues the vote.
-func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote) error {
+// outcome under key and queues the vote; it reports whether it voted.
+func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote) (bool, error) {
 	p.metrics.TaskSeen()
 	wasm, err := p.component(ctx, job.Digest)
 	if err != nil {
-		return err
+		return false, err
 	}
 	l := svc.Manifest.Limits
 	job.Config = svc.Manifest.ConfigMap()
@@ -397,22 +417,22 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 	res, err := p.runner.Run(ctx, job, wasm)
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 		p.metrics.TaskFailed(reason(err))
 		p.log.Warn("component failed: no vote", "work", key, "service", svc.Id, "err", err, "logs", res.Logs)
-		return p.store.SetExecuted(key, store.Execution{Error: err.Error()})
+		return false, p.store.SetExecuted(key, store.Execution{Error: err.Error()})
 	}
 	p.metrics.TaskExecuted(res.Duration)
 	p.log.Info("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
 	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output}); err != nil {
-		return err
+		return false, err
 	}
 	vote.Result = res.Output
 	if svc.Manifest.HandlerContract != "" {
 		vote.ExtraGas = p.handlerGas
 	}
-	return p.voter.Enqueue(vote)
+	return true, p.voter.Enqueue(vote)
 }
 
 // optedIn reports whether the operator runs the service (the chain refuses

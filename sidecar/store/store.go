@@ -166,7 +166,8 @@ func (s *Store) Submitted(k string) (bool, error) {
 	return s.db.Has(key(prefixSubmitted, k))
 }
 
-// MarkSubmitted records a vote as done and drops its pending record.
+// MarkSubmitted records a vote as done and drops its pending record and its
+// saved work: work that led to a vote stays saved until this point.
 func (s *Store) MarkSubmitted(k string, txHash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -176,6 +177,9 @@ func (s *Store) MarkSubmitted(k string, txHash string) error {
 		return err
 	}
 	if err := b.Delete(key(prefixPending, k)); err != nil {
+		return err
+	}
+	if err := b.Delete(key(prefixInbox, k)); err != nil {
 		return err
 	}
 	return b.WriteSync()

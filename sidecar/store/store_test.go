@@ -80,4 +80,13 @@ func TestStoreInboxAndEventVotes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ref, pending["event/1/10//0"].Event)
 	require.Zero(t, pending["event/1/10//0"].TaskID)
+
+	// Work that led to a vote is done when the vote is recorded submitted.
+	require.NoError(t, s.MarkSubmitted("event/1/10//0", "EF"))
+	inbox, err = s.Inbox()
+	require.NoError(t, err)
+	require.Empty(t, inbox)
+	pending, err = s.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
 }

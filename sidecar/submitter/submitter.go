@@ -239,11 +239,23 @@ func (s *Submitter) Start(ctx context.Context) error {
 func (s *Submitter) sendBatch(ctx context.Context) bool {
 	s.mu.Lock()
 	n := min(len(s.queue), s.maxVotes)
-	batch := append([]Vote(nil), s.queue[:n]...)
-	s.mu.Unlock()
-	if n == 0 {
-		return false
+	var batch []Vote
+	for _, v := range s.queue[:n] {
+		// A vote queued again after a restart may have been settled since
+		// (its earlier transaction landed): never send it twice.
+		if done, err := s.store.Submitted(v.Key()); err == nil && done {
+			delete(s.queued, v.Key())
+			continue
+		}
+		batch = append(batch, v)
 	}
+	if len(batch) == 0 {
+		s.queue = s.queue[n:]
+		more := len(s.queue) > 0
+		s.mu.Unlock()
+		return more
+	}
+	s.mu.Unlock()
 	err := s.submit(ctx, batch)
 	if err != nil {
 		if ctx.Err() != nil {
