@@ -394,7 +394,7 @@ func (p *Pipeline) fromStore(key string, vote submitter.Vote) (settled, voted bo
 		return false, false, err
 	}
 	if prev.Error == "" {
-		vote.Result = prev.Result
+		vote.Result, vote.ExtraGas = prev.Result, prev.ExtraGas
 		return true, true, p.voter.Enqueue(vote)
 	}
 	return true, false, nil
@@ -425,12 +425,12 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 	}
 	p.metrics.TaskExecuted(res.Duration)
 	p.log.Info("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
-	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output}); err != nil {
-		return false, err
-	}
 	vote.Result = res.Output
 	if svc.Manifest.HandlerContract != "" {
 		vote.ExtraGas = p.handlerGas
+	}
+	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output, ExtraGas: vote.ExtraGas}); err != nil {
+		return false, err
 	}
 	return true, p.voter.Enqueue(vote)
 }

@@ -335,3 +335,20 @@ func TestStartForgetsWorkWithoutVote(t *testing.T) {
 	require.Empty(t, f.voter.queued())
 	require.Empty(t, f.runner.ran())
 }
+
+// A vote on a service with a handler contract reserves the handler's gas,
+// also when it is queued again from the stored result after a restart.
+func TestHandlerGasSurvivesTheStore(t *testing.T) {
+	f := newFixture(t, pipeline.WithHandlerGas(500_000))
+	svc := f.chain.services[3]
+	svc.Manifest.HandlerContract = "avs1handler"
+	f.chain.services[3] = svc
+	ctx := context.Background()
+	require.NoError(t, f.p.HandleWork(ctx, eventTask(3)))
+	require.NoError(t, f.p.HandleWork(ctx, eventTask(3)))
+	votes := f.voter.queued()
+	require.Len(t, votes, 2)
+	require.Len(t, f.runner.ran(), 1)
+	require.EqualValues(t, 500_000, votes[0].ExtraGas)
+	require.EqualValues(t, 500_000, votes[1].ExtraGas, "the stored result keeps its extra gas")
+}

@@ -33,6 +33,8 @@ type Execution struct {
 	Result []byte `json:"result,omitempty"`
 	// Error is set when the component failed: no vote is sent for it.
 	Error string `json:"error,omitempty"`
+	// ExtraGas is the vote's extra gas (a handler contract to pay for).
+	ExtraGas uint64 `json:"extra_gas,omitempty"`
 }
 
 // Pending records a vote in a broadcast transaction not yet known to be
