@@ -199,3 +199,64 @@ func TestGasFigures(t *testing.T) {
 	require.Less(t, ten, tenC, "a completing vote pays the fee and writes more")
 	t.Logf("create task %d; 1 vote %d, 10 votes %d; completing: 1 vote %d, 10 votes %d", createTaskGas(t, false), one, ten, oneC, tenC)
 }
+
+// eventVoteGas is the gas of one event-trigger vote (task_id 0 and an
+// EventRef with a 300-byte input, as the sidecar builds for a contract event):
+// the first vote on the event opens its treasury-paid task, a later one joins it.
+func eventVoteGas(tb testing.TB, opening bool) uint64 {
+	e := newGasEnv(tb)
+	m := defaultManifest(mustServiceDigest(tb, e))
+	m.Quorum.Threshold = dec("0.6")
+	m.Triggers = []types.Trigger{{Kind: &types.Trigger_Event{Event: &types.EventTrigger{Type: "wasm-avs_announce"}}}}
+	_, err := e.msgServer.UpdateService(e.ctx, &types.MsgUpdateService{Owner: addr("owner"), ServiceId: e.service, Manifest: m})
+	require.NoError(tb, err)
+	_, err = e.msgServer.FundService(e.ctx, &types.MsgFundService{Funder: e.creator, ServiceId: e.service, Amount: sdk.NewInt64Coin(denom, 10*defaultFee)})
+	require.NoError(tb, err)
+	e.ctx = e.ctx.WithBlockHeight(e.ctx.BlockHeight() + 2)
+	ref := types.EventRef{
+		ServiceId: e.service, Height: e.ctx.BlockHeight() - 1, TxHash: fmt.Sprintf("%064X", 7), EventIndex: 6,
+		Input: []byte(fmt.Sprintf(`{"trigger":"event","service_id":1,"height":11,"tx_hash":"%064X","event_index":6,"event":{"type":"wasm-avs_announce","attributes":[{"key":"_contract_address","value":"%s"},{"key":"service_id","value":"1"},{"key":"sender","value":"%s"},{"key":"data","value":"7"}]}}`, 7, addr("contract"), addr("bob"))),
+	}
+	vote := func(op string) *types.MsgSubmitResults {
+		return &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{{Result: []byte("A"), Event: &ref}}}
+	}
+	if !opening {
+		_, err := e.msgServer.SubmitResults(e.ctx, vote(e.ops[1]))
+		require.NoError(tb, err)
+	}
+	ctx := e.metered()
+	res, err := e.msgServer.SubmitResults(ctx, vote(e.ops[0]))
+	require.NoError(tb, err)
+	require.True(tb, res.Outcomes[0].Accepted, res.Outcomes[0].Error)
+	return ctx.GasMeter().GasConsumed()
+}
+
+func mustServiceDigest(tb testing.TB, e *gasEnv) string {
+	st, err := e.msgServer.StoreComponent(e.ctx, &types.MsgStoreComponent{Sender: addr("owner"), Wasm: validWasm()})
+	require.NoError(tb, err)
+	return st.Digest
+}
+
+// BenchmarkEventVoteGas reports the gas of an event-trigger vote that opens
+// its task and of one that joins it.
+func BenchmarkEventVoteGas(b *testing.B) {
+	for _, opening := range []bool{true, false} {
+		name := "joining"
+		if opening {
+			name = "opening"
+		}
+		b.Run(name, func(b *testing.B) {
+			var gas uint64
+			for i := 0; i < b.N; i++ {
+				gas = eventVoteGas(b, opening)
+			}
+			b.ReportMetric(float64(gas), "gas/op")
+		})
+	}
+}
+
+func TestEventVoteGas(t *testing.T) {
+	open, join := eventVoteGas(t, true), eventVoteGas(t, false)
+	require.Less(t, join, open, "opening the task costs more than joining it")
+	t.Logf("event vote: opening %d, joining %d", open, join)
+}
