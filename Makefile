@@ -12,12 +12,13 @@ BUILD_FLAGS := -ldflags '$(ldflags)'
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
-.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components contracts relayer localnet clean
+.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components contracts relayer localnet demo demo-events clean
 
 help:
 	@echo "make build        build avsd into build/"
 	@echo "make install      install avsd into GOPATH/bin"
 	@echo "make demo         the whole loop: chain, three operator sidecars, square(4) = 16"
+	@echo "make demo-events  a contract's event answered through an event trigger, square(6) = 36"
 	@echo "make localnet     run a one-validator devnet on 127.0.0.1 (ARGS=--reset for a fresh chain)"
 	@echo "make test         unit, integration and end-to-end tests"
 	@echo "make test-unit    unit and in-process integration tests only"
@@ -82,6 +83,9 @@ localnet: build
 
 demo: build
 	scripts/demo.sh $(ARGS)
+
+demo-events: build
+	scripts/demo-events.sh $(ARGS)
 
 clean:
 	rm -rf $(BUILDDIR) .localnet

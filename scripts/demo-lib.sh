@@ -1,4 +1,5 @@
-# Shared plumbing of scripts/demo.sh and scripts/demo-contract.sh; sourced,
+# Shared plumbing of scripts/demo.sh, demo-contract.sh, demo-events.sh and
+# ibc-demo.sh; sourced,
 # not run. The caller sets ROOT, OFFSET, DIR, CHAIN_ID and KEEP first.
 # shellcheck shell=bash
 
