@@ -226,7 +226,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	})
 
 	filter, _ := cfg.ServiceFilter()
-	matcher, err := trigger.New(client, operator, trigger.WithServices(filter), trigger.WithLogger(log.With("part", "triggers")))
+	matcher, err := trigger.New(client, operator, trigger.WithServices(filter), trigger.WithMetrics(metrics),
+		trigger.WithLogger(log.With("part", "triggers")))
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type Metrics struct {
 	votesRejected prometheus.Counter
 	execSeconds   prometheus.Histogram
 	height        prometheus.Gauge
+	eventsMatched prometheus.Counter
 }
 
 // NewMetrics registers the metrics in a fresh registry.
@@ -44,9 +45,10 @@ func NewMetrics() *Metrics {
 			Name: "avs_sidecar_execution_seconds", Help: "Component execution time.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
-		height: prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_block_height", Help: "Last block the watcher read."}),
+		height:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_block_height", Help: "Last block the watcher read."}),
+		eventsMatched: prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_events_matched_total", Help: "Chain events an event trigger of the operator's services matched."}),
 	}
-	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height)
+	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height, m.eventsMatched)
 	return m
 }
 
@@ -70,6 +72,9 @@ func (m *Metrics) VotesIncluded(n int) { m.votesIncluded.Add(float64(n)) }
 
 // VotesRejected counts votes x/avs refused.
 func (m *Metrics) VotesRejected(n int) { m.votesRejected.Add(float64(n)) }
+
+// EventsMatched counts events an event trigger matched.
+func (m *Metrics) EventsMatched(n int) { m.eventsMatched.Add(float64(n)) }
 
 // Height records the last block read.
 func (m *Metrics) Height(h int64) { m.height.Set(float64(h)) }

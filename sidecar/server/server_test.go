@@ -60,6 +60,7 @@ func TestMetrics(t *testing.T) {
 	m.VotesIncluded(4)
 	m.VotesRejected(1)
 	m.Height(17)
+	m.EventsMatched(2)
 
 	code, body, hdr := get(t, s.Handler(), "/metrics")
 	require.Equal(t, http.StatusOK, code)
@@ -75,6 +76,7 @@ func TestMetrics(t *testing.T) {
 		`avs_sidecar_execution_seconds_bucket{le="0.005"} 1`,
 		`avs_sidecar_execution_seconds_bucket{le="0.0025"} 0`,
 		"avs_sidecar_block_height 17",
+		"avs_sidecar_events_matched_total 2",
 	} {
 		require.Contains(t, body, line+"\n")
 	}

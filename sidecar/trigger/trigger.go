@@ -85,6 +85,7 @@ type Matcher struct {
 	operator string
 	services map[uint64]bool // nil: all of the operator's services
 	refresh  time.Duration
+	metrics  Metrics
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -101,6 +102,12 @@ func WithServices(ids map[uint64]bool) Option { return func(m *Matcher) { m.serv
 // WithRefresh sets how often the triggers are reloaded when no block says
 // they changed.
 func WithRefresh(d time.Duration) Option { return func(m *Matcher) { m.refresh = d } }
+
+// Metrics is told how many events matched.
+type Metrics interface{ EventsMatched(n int) }
+
+// WithMetrics sets the metrics sink.
+func WithMetrics(mt Metrics) Option { return func(m *Matcher) { m.metrics = mt } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(m *Matcher) { m.log = l } }
@@ -184,6 +191,9 @@ func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.Result
 		ref := &types.EventRef{ServiceId: h.w.service, Height: height, TxHash: hash, EventIndex: uint32(h.index), Input: input}
 		m.log.Info("event trigger matched", "service", h.w.service, "height", height, "tx", hash, "event_index", h.index, "type", h.event.Type)
 		out = append(out, watcher.Task{ServiceID: h.w.service, Height: height, Event: ref, BlockTime: block.Block.Time})
+	}
+	if m.metrics != nil {
+		m.metrics.EventsMatched(len(out))
 	}
 	return out, nil
 }

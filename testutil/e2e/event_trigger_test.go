@@ -132,6 +132,9 @@ func TestEventTriggerAnsweredBySidecars(t *testing.T) {
 	require.Equal(t, "49", done.ResultString(t))
 	votes := waitVotes(t, node, task.ID, 2, 30*time.Second)
 	t.Logf("event %s → task %s → 49 with %d votes", ref, task.ID, len(votes))
+	for _, sc := range sidecars {
+		require.EqualValues(t, 1, sc.Metric("avs_sidecar_events_matched_total"), "%s matched the one watched event", sc.Key)
+	}
 
 	stored := waitHandlerResult(t, node, handler, task.ID, 30*time.Second)
 	require.Equal(t, "completed", stored.Status)
