@@ -133,7 +133,8 @@ func TestEventTriggerAnsweredBySidecars(t *testing.T) {
 	votes := waitVotes(t, node, task.ID, 2, 30*time.Second)
 	t.Logf("event %s → task %s → 49 with %d votes", ref, task.ID, len(votes))
 	for _, sc := range sidecars {
-		require.EqualValues(t, 1, sc.Metric("avs_sidecar_events_matched_total"), "%s matched the one watched event", sc.Key)
+		require.Eventually(t, func() bool { return sc.Metric("avs_sidecar_events_matched_total") == 1 }, 30*time.Second, 300*time.Millisecond,
+			"%s matched the one watched event (and not the other contract's)", sc.Key)
 	}
 
 	stored := waitHandlerResult(t, node, handler, task.ID, 30*time.Second)
