@@ -9,6 +9,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -38,6 +39,19 @@ func (m msgServer) UpdateParams(goCtx context.Context, msg *types.MsgUpdateParam
 	}
 	if err := msg.Params.Validate(); err != nil {
 		return nil, err
+	}
+	current, err := m.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if current.StakeDenom != msg.Params.StakeDenom {
+		// Commitments, fees, treasuries and rewards are all held in the stake
+		// denom: switching it under them would strand them.
+		held := m.bank.GetBalance(ctx, authtypes.NewModuleAddress(types.ModuleName), current.StakeDenom)
+		if !held.IsZero() {
+			return nil, errorsmod.Wrapf(types.ErrInvalidParams,
+				"stake_denom cannot change from %s while x/avs holds %s (commitments, fees, treasuries, rewards)", current.StakeDenom, held)
+		}
 	}
 	if err := m.Params.Set(ctx, msg.Params); err != nil {
 		return nil, err

@@ -9,6 +9,27 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
+// The stake denom can change only while x/avs holds nothing in it.
+func (s *KeeperTestSuite) TestUpdateParamsStakeDenom() {
+	params, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	authority := s.authority
+	id := s.triggeredService(1) // its treasury holds one fee in the stake denom
+	s.Require().NotZero(id)
+	changed := params
+	changed.StakeDenom = "uother"
+	_, err = s.msgServer.UpdateParams(s.ctx, &types.MsgUpdateParams{Authority: authority, Params: changed})
+	s.Require().ErrorIs(err, types.ErrInvalidParams)
+	s.Require().Contains(err.Error(), "stake_denom cannot change")
+	after, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	s.Require().Equal(params.StakeDenom, after.StakeDenom)
+
+	s.SetupTest() // nothing held: the denom may change
+	_, err = s.msgServer.UpdateParams(s.ctx, &types.MsgUpdateParams{Authority: authority, Params: changed})
+	s.Require().NoError(err)
+}
+
 func (s *KeeperTestSuite) TestUpdateParams() {
 	stranger, err := address.NewBech32Codec("avs").BytesToString([]byte("stranger____________"))
 	s.Require().NoError(err)
