@@ -142,6 +142,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, c := range gs.CronLast {
+		if err := k.CronLast.Set(ctx, c.ServiceId, c.UnixNano); err != nil {
+			return err
+		}
+	}
 	return k.BindPort(ctx)
 }
 
@@ -216,6 +221,12 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	if err := k.Treasuries.Walk(ctx, nil, func(id uint64, amt sdkmath.Int) (bool, error) {
 		gs.Treasuries = append(gs.Treasuries, types.ServiceTreasury{ServiceId: id, Amount: amt})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.CronLast.Walk(ctx, nil, func(id uint64, ns int64) (bool, error) {
+		gs.CronLast = append(gs.CronLast, types.CronClock{ServiceId: id, UnixNano: ns})
 		return false, nil
 	}); err != nil {
 		return nil, err
