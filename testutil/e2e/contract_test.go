@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,19 +43,11 @@ func TestContractRequestAnsweredBySidecars(t *testing.T) {
 	service := createService(t, node, m)
 	optIn(t, node, service, operators...)
 
-	res := node.Tx("alice", "wasm", "store", writeWasm(t, "avs_requester", contracts.RequesterWasm()))
-	require.Zero(t, res.Code, res.RawLog)
-	codeID := res.Attribute("store_code", "code_id")
-	require.NotEmpty(t, codeID)
-	res = node.Tx("alice", "wasm", "instantiate", codeID, fmt.Sprintf(`{"service_id":%q}`, service),
-		"--label", "avs-requester", "--admin", node.KeyAddress("alice"))
-	require.Zero(t, res.Code, res.RawLog)
-	contract := res.Attribute("instantiate", "_contract_address")
-	require.True(t, strings.HasPrefix(contract, "avs1"), "contract address %q", contract)
+	contract := instantiate(t, node, "avs_requester", contracts.RequesterWasm(), fmt.Sprintf(`{"service_id":%q}`, service))
 
 	// The contract becomes the service's handler.
 	m.HandlerContract = contract
-	res = node.Tx("alice", "avs", "update-service", service, manifestFile(t, m))
+	res := node.Tx("alice", "avs", "update-service", service, manifestFile(t, m))
 	require.Zero(t, res.Code, res.RawLog)
 
 	var sidecars []*localnet.Sidecar

@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,19 +13,6 @@ import (
 	"github.com/avschain/avschain/contracts"
 	"github.com/avschain/avschain/testutil/localnet"
 )
-
-// instantiate stores a contract and instantiates it, returning its address.
-func instantiate(t *testing.T, node *localnet.Node, name string, wasm []byte, msg string) string {
-	res := node.Tx("alice", "wasm", "store", writeWasm(t, name, wasm))
-	require.Zero(t, res.Code, res.RawLog)
-	codeID := res.Attribute("store_code", "code_id")
-	require.NotEmpty(t, codeID)
-	res = node.Tx("alice", "wasm", "instantiate", codeID, msg, "--label", name, "--admin", node.KeyAddress("alice"))
-	require.Zero(t, res.Code, res.RawLog)
-	addr := res.Attribute("instantiate", "_contract_address")
-	require.True(t, strings.HasPrefix(addr, "avs1"), "contract address %q", addr)
-	return addr
-}
 
 // announce has bob call avs-requester's announce and returns the event
 // reference the sidecars must vote with: "service/height/tx_hash/index".

@@ -5,10 +5,10 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,4 +219,17 @@ func logSidecars(t *testing.T, sidecars ...*localnet.Sidecar) {
 	for _, s := range sidecars {
 		t.Logf("--- sidecar %s log ---\n%s", s.Key, s.Log())
 	}
+}
+
+// instantiate stores a contract and instantiates it, returning its address.
+func instantiate(t *testing.T, node *localnet.Node, name string, wasm []byte, msg string) string {
+	res := node.Tx("alice", "wasm", "store", writeWasm(t, name, wasm))
+	require.Zero(t, res.Code, res.RawLog)
+	codeID := res.Attribute("store_code", "code_id")
+	require.NotEmpty(t, codeID)
+	res = node.Tx("alice", "wasm", "instantiate", codeID, msg, "--label", name, "--admin", node.KeyAddress("alice"))
+	require.Zero(t, res.Code, res.RawLog)
+	addr := res.Attribute("instantiate", "_contract_address")
+	require.True(t, strings.HasPrefix(addr, "avs1"), "contract address %q", addr)
+	return addr
 }
