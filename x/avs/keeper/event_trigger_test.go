@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -104,6 +105,7 @@ func (s *KeeperTestSuite) TestEventTriggerRefusals() {
 		{"event from a future block", ops[0], ref(id, 10, 0), types.ErrInvalidRequest, "past block"},
 		{"bad tx hash", ops[0], types.EventRef{ServiceId: id, Height: 9, TxHash: "xyz"}, types.ErrInvalidRequest, "tx_hash"},
 		{"treasury cannot pay", ops[0], ref(poor, 9, 0), types.ErrTreasuryEmpty, ""},
+		{"input over max_input_size", ops[0], types.EventRef{ServiceId: id, Height: 9, EventIndex: 7, Input: make([]byte, types.DefaultParams().MaxInputSize+1)}, types.ErrInputTooLarge, "max_input_size"},
 		{"operator not in the service", stranger, ref(id, 9, 5), types.ErrNotOptedIn, ""},
 	} {
 		s.Run(tc.name, func() {
@@ -194,4 +196,19 @@ func TestEventTriggerMatches(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, trig.Matches(tc.ev)) })
 	}
+}
+
+// An event of the block itself (FinalizeBlock events) has no transaction: its
+// reference has an empty tx_hash and is a task of its own.
+func (s *KeeperTestSuite) TestEventTriggerBlockEvent() {
+	id, ops := s.eventService(10, 3)
+	blockRef := types.EventRef{ServiceId: id, Height: 9, EventIndex: 2, Input: []byte(`{"trigger":"event"}`)}
+	out := s.eventVote(ops[0], blockRef, "1")
+	s.Require().True(out.Accepted, out.Error)
+	s.Require().Equal("event:"+blockRef.Key(), s.task(out.TaskId).Origin.Ref)
+	s.Require().Equal(fmt.Sprintf("%d/9//2", id), blockRef.Key())
+	txRef := ref(id, 9, 2)
+	other := s.eventVote(ops[0], txRef, "1")
+	s.Require().True(other.Accepted, other.Error)
+	s.Require().NotEqual(out.TaskId, other.TaskId, "the same index in a transaction is another event")
 }
