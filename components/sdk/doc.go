@@ -12,8 +12,9 @@
 //     AVS_BLOCK_HEIGHT and AVS_BLOCK_TIME (RFC 3339), read by Context, plus
 //     every key of the service's config map as-is, read by Config;
 //   - there is no filesystem, the clock reads the task's block time and the
-//     random source is seeded by the task id, so a run is deterministic
-//     given the same input and the same external responses.
+//     random source is seeded by the task id (for an event trigger's run,
+//     AVS_TASK_ID 0, by the event's input), so a run is deterministic given
+//     the same input and the same external responses.
 //
 // The "avs" host module provides:
 //

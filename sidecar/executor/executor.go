@@ -3,7 +3,9 @@
 // component compiled once, and a fresh module instance per task with a
 // deadline (WithCloseOnContextDone), a memory-page limit and an output limit.
 // Execution is deterministic by default: the clock reads the task's block
-// time, randomness is seeded by the task id, and there is no filesystem.
+// time, randomness is seeded by the task id (for an event trigger's run,
+// which has no task id yet, by the event's input, identical on every
+// operator), and there is no filesystem.
 package executor
 
 import (
@@ -216,6 +218,9 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 
 	var seed [32]byte
 	seedSum := sha256.Sum256([]byte("avs-task-rand/" + strconv.FormatUint(job.TaskID, 10)))
+	if job.TaskID == 0 {
+		seedSum = sha256.Sum256(append([]byte("avs-event-rand/"), job.Input...))
+	}
 	copy(seed[:], seedSum[:])
 	blockTime := job.BlockTime
 	cfg := wazero.NewModuleConfig().

@@ -355,4 +355,19 @@ func TestDeterministicEnvironment(t *testing.T) {
 	other := run(8)
 	require.NotEqual(t, p.Rand, other.Rand, "another task id, other random bytes")
 	require.Equal(t, "8", other.Env["AVS_TASK_ID"])
+
+	// An event trigger's run has no task id: the event's input seeds it.
+	event := func(input string) probeOutput {
+		l := limits(goPages)
+		l.OutputBytes = 4096
+		res, err := e.Run(context.Background(), job(0, input, l), wasm)
+		require.NoError(t, err)
+		var p probeOutput
+		require.NoError(t, json.Unmarshal(res.Output, &p), "%s", res.Output)
+		return p
+	}
+	a, b := event(`{"trigger":"event","event_index":1}`), event(`{"trigger":"event","event_index":2}`)
+	require.NotEqual(t, a.Rand, b.Rand, "another event, other random bytes")
+	require.Equal(t, a.Rand, event(`{"trigger":"event","event_index":1}`).Rand, "the same event, the same random bytes")
+	require.Equal(t, "0", a.Env["AVS_TASK_ID"])
 }
