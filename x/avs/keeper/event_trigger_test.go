@@ -70,7 +70,8 @@ func (s *KeeperTestSuite) TestEventTriggerFirstVoteOpensTask() {
 }
 
 // An event only one operator claims gets no quorum and expires; its fee goes
-// back to the treasury.
+// back to the treasury, and the peers that did not confirm it are not counted
+// as missing it (an honest operator does not vote on an event it cannot see).
 func (s *KeeperTestSuite) TestEventTriggerUnconfirmedExpires() {
 	id, ops := s.eventService(10, 3)
 	out := s.eventVote(ops[0], ref(id, 9, 0), "forged")
@@ -79,6 +80,13 @@ func (s *KeeperTestSuite) TestEventTriggerUnconfirmedExpires() {
 	s.ctx = s.ctx.WithBlockHeight(task.DeadlineHeight)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	s.Require().Equal(types.TASK_STATUS_EXPIRED, s.task(out.TaskId).Status)
+	s.Require().True(s.task(out.TaskId).Settled)
+	for _, op := range ops {
+		o, err := s.keeper.Operators.Get(s.ctx, op)
+		s.Require().NoError(err)
+		s.Require().Zero(o.WindowTasks, "%s: an unconfirmed event counts for no one's liveness", op)
+		s.Require().Zero(o.Missed)
+	}
 	treasury, err := s.queryServer.Treasury(s.ctx, &types.QueryTreasuryRequest{ServiceId: id})
 	s.Require().NoError(err)
 	s.Require().EqualValues(10*defaultFee, treasury.Treasury.Amount.Int64())

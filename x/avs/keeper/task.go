@@ -462,11 +462,19 @@ func (k Keeper) settleDeadline(ctx sdk.Context, params types.Params, id uint64) 
 	if err != nil {
 		return err
 	}
+	// An event-trigger task that expired was never confirmed: the event may
+	// not exist, and not voting on it is what an honest operator does. It
+	// counts for no one's liveness (else one operator could jail its peers
+	// with references to events that never happened).
+	unconfirmed := task.Status == types.TASK_STATUS_EXPIRED && task.Origin.IsEventOrigin()
 	var missed []string
 	for _, p := range snap.Powers {
 		voted, err := k.Votes.Has(ctx, collections.Join(task.Id, p.Operator))
 		if err != nil {
 			return err
+		}
+		if unconfirmed {
+			continue
 		}
 		if !voted {
 			missed = append(missed, p.Operator)
