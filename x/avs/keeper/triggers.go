@@ -16,11 +16,13 @@ import (
 
 // indexTriggers keeps TriggeredServices in step with a service's manifest.
 func (k Keeper) indexTriggers(ctx sdk.Context, svc types.Service) error {
+	if !svc.Manifest.HasCronTriggers() {
+		if err := k.CronLast.Remove(ctx, svc.Id); err != nil {
+			return err
+		}
+	}
 	if svc.Manifest.HasBlockTriggers() {
 		return k.TriggeredServices.Set(ctx, svc.Id)
-	}
-	if err := k.CronLast.Remove(ctx, svc.Id); err != nil {
-		return err
 	}
 	return k.TriggeredServices.Remove(ctx, svc.Id)
 }
@@ -38,24 +40,17 @@ func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
 	return out, err
 }
 
-// autoTaskRoom reports whether a service may open one more automatic task in
-// this block: max_auto_tasks_per_block counts every kind of trigger together.
-func (k Keeper) autoTaskRoom(ctx sdk.Context, serviceID uint64, max uint32) error {
+// useAutoTask counts one more automatic task of a service in this block, or
+// refuses it with ErrAutoTaskLimit: max_auto_tasks_per_block counts every
+// kind of trigger together. Callers count in the store the task was created
+// in, so that a refusal discards the task.
+func (k Keeper) useAutoTask(ctx sdk.Context, serviceID uint64, max uint32) error {
 	n, err := k.AutoTasks.Get(ctx, serviceID)
 	if err != nil && !isNotFound(err) {
 		return err
 	}
 	if n >= uint64(max) {
 		return errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n)
-	}
-	return nil
-}
-
-// countAutoTask records an automatic task opened in this block.
-func (k Keeper) countAutoTask(ctx sdk.Context, serviceID uint64) error {
-	n, err := k.AutoTasks.Get(ctx, serviceID)
-	if err != nil && !isNotFound(err) {
-		return err
 	}
 	return k.AutoTasks.Set(ctx, serviceID, n+1)
 }
@@ -64,12 +59,6 @@ func (k Keeper) countAutoTask(ctx sdk.Context, serviceID uint64) error {
 // store. A task that cannot be created (paused service, empty treasury, the
 // per-block cap) is skipped with EventTaskSkipped: block hooks never fail for it.
 func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, input any, ref string) error {
-	if err := k.autoTaskRoom(ctx, svc.Id, max); err != nil {
-		if !types.ErrAutoTaskLimit.Is(err) {
-			return err
-		}
-		return emit(ctx, &types.EventTaskSkipped{ServiceId: svc.Id, Reason: fmt.Sprintf("%s: max_auto_tasks_per_block (%d) reached", ref, max)})
-	}
 	bz, err := json.Marshal(input)
 	if err != nil {
 		return err
@@ -77,7 +66,7 @@ func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, inpu
 	cacheCtx, write := ctx.CacheContext()
 	_, created, err := k.CreateTaskFromTreasury(cacheCtx, svc.Id, bz, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: ref})
 	if err == nil && created {
-		err = k.countAutoTask(cacheCtx, svc.Id)
+		err = k.useAutoTask(cacheCtx, svc.Id, max)
 	}
 	if err != nil {
 		return emit(ctx, &types.EventTaskSkipped{ServiceId: svc.Id, Reason: fmt.Sprintf("%s: %s", ref, err)})
@@ -99,6 +88,9 @@ func (k Keeper) runCronTriggers(ctx sdk.Context) error {
 	}
 	now := ctx.BlockTime()
 	for _, svc := range svcs {
+		if !svc.Manifest.HasCronTriggers() {
+			continue // interval triggers only: no clock to keep
+		}
 		lastNs, err := k.CronLast.Get(ctx, svc.Id)
 		if err != nil && !isNotFound(err) {
 			return err
@@ -188,9 +180,7 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := k.autoTaskRoom(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
-		return 0, err
-	}
+	// ctx is the vote's own cached store: a refusal below discards the task.
 	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: eventRefPrefix + key})
 	if err != nil {
 		return 0, err
@@ -198,7 +188,7 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 	if !created {
 		return 0, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", ref.ServiceId)
 	}
-	if err := k.countAutoTask(ctx, ref.ServiceId); err != nil {
+	if err := k.useAutoTask(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
 		return 0, err
 	}
 	return task.Id, k.EventTasks.Set(ctx, key, task.Id)

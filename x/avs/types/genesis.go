@@ -163,8 +163,8 @@ func (gs GenesisState) Validate() error {
 	clocks := make(map[uint64]bool, len(gs.CronLast))
 	for _, c := range gs.CronLast {
 		svc, ok := services[c.ServiceId]
-		if !ok || !svc.Manifest.HasBlockTriggers() {
-			return fail("cron_last names service %d, which is unknown or has no interval or cron trigger", c.ServiceId)
+		if !ok || !svc.Manifest.HasCronTriggers() {
+			return fail("cron_last names service %d, which is unknown or has no cron trigger", c.ServiceId)
 		}
 		if clocks[c.ServiceId] {
 			return fail("cron_last of service %d appears twice", c.ServiceId)

@@ -115,6 +115,17 @@ func (m ServiceManifest) HasBlockTriggers() bool {
 	return false
 }
 
+// HasCronTriggers reports whether the manifest has cron triggers, whose clock
+// (CronLast) the chain keeps.
+func (m ServiceManifest) HasCronTriggers() bool {
+	for _, t := range m.Triggers {
+		if _, ok := t.Kind.(*Trigger_Cron); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // IntervalDue reports whether a block-interval trigger fires at height.
 func (b BlockIntervalTrigger) IntervalDue(height int64) bool {
 	if height < b.Start || (b.End != 0 && height > b.End) || b.Every == 0 {
