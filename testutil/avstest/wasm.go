@@ -34,6 +34,12 @@ func Module(start bool, imports ...Import) []byte {
 	return out
 }
 
+// CustomSection is a custom section (id 0) called title holding payload; a
+// module with it appended stays valid.
+func CustomSection(title string, payload []byte) []byte {
+	return section(0, append(name(title), payload...))
+}
+
 func section(id byte, body []byte) []byte {
 	return append(append([]byte{id}, uleb(uint32(len(body)))...), body...)
 }

@@ -81,25 +81,7 @@ func validWasm() []byte { return avstest.Module(true, avstest.WASI) }
 // paddedWasm is a valid component grown to about n extra bytes by a custom
 // section of zeros: it gzips to almost nothing.
 func paddedWasm(n int) []byte {
-	body := append([]byte{0x04}, "pad!"...)
-	body = append(body, make([]byte, n)...)
-	out := append([]byte(nil), validWasm()...)
-	out = append(out, 0x00)
-	out = append(out, uleb(uint32(len(body)))...)
-	return append(out, body...)
-}
-
-func uleb(v uint32) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			out = append(out, b|0x80)
-			continue
-		}
-		return append(out, b)
-	}
+	return append(validWasm(), avstest.CustomSection("pad!", make([]byte, n))...)
 }
 
 func mustGzip(b []byte) []byte {
