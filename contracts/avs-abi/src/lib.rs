@@ -225,6 +225,28 @@ pub struct MessageInfo {
     pub funds: Vec<Coin>,
 }
 
+/// TaskResult is what x/avs sends a service's handler contract in sudo when a
+/// task ends (ids as Uint64 strings, bytes as base64).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskResult {
+    pub task_id: String,
+    pub service_id: String,
+    /// "completed" or "expired".
+    pub status: String,
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+}
+
+/// SudoMsg is x/avs's sudo call of a handler contract.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SudoMsg {
+    AvsTaskResult(TaskResult),
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Coin {
     pub denom: String,

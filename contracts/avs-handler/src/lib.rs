@@ -7,33 +7,13 @@
 //! - query `{"result":{"task_id":"1"}}` → `{"task_id":"1","service_id":"1","status":"completed","result":"<base64>"}`
 //! - query `{"results":{"start_after":"1","limit":10}}` (both optional) → `{"results":[…]}`, by task id
 
-use avs_abi::{parse, parse_u64, run, run_query, run_with_info, storage, Env, MessageInfo, Response};
+use avs_abi::{parse, parse_u64, run, run_query, run_with_info, storage, Env, MessageInfo, Response, SudoMsg};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 const RESULT_PREFIX: u8 = b'r';
 const DEFAULT_LIMIT: usize = 30;
 const MAX_LIMIT: usize = 100;
-
-/// TaskResult is what x/avs sends in sudo (ids as Uint64 strings, bytes as base64).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskResult {
-    task_id: String,
-    service_id: String,
-    status: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    input: Option<String>,
-    #[serde(default)]
-    result: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum SudoMsg {
-    AvsTaskResult(TaskResult),
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

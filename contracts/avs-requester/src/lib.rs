@@ -23,6 +23,7 @@
 use avs_abi::{
     any_msg, base64_decode, base64_encode, legacy_dec, parse, parse_u64, proto_coin, proto_varints, run, run_query,
     run_with_info, stargate_query, storage, validate_address, Coin, Env, MessageInfo, Proto, ReplyOn, Response,
+    SudoMsg,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -74,26 +75,6 @@ enum ExecuteMsg {
     Announce { data: String },
     UpdateService { manifest: Value },
     SetStatus { status: String },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskResult {
-    task_id: String,
-    #[allow(dead_code)]
-    service_id: String,
-    status: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    input: Option<String>,
-    #[serde(default)]
-    result: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum SudoMsg {
-    AvsTaskResult(TaskResult),
 }
 
 #[derive(Deserialize)]
