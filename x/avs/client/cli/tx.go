@@ -111,8 +111,16 @@ const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceMa
   "task_timeout": "20",
   "fee_per_task": {"denom": "uavs", "amount": "1000"},
   "admission": "ADMISSION_OPEN",
-  "handler_contract": ""
-}`
+  "handler_contract": "",
+  "triggers": [
+    {"block_interval": {"every": "10", "start": "0", "end": "0"}},
+    {"cron": {"schedule": "*/5 * * * *"}},
+    {"event": {"type": "wasm-avs_announce", "attributes": [{"key": "_contract_address", "value": "<contract>"}]}}
+  ]
+}
+
+Triggers open tasks paid from the service treasury (fund-service); see
+x/avs/README.md, Triggers.`
 
 // CreateServiceCmd is `avsd tx avs create-service manifest.json`.
 func CreateServiceCmd() *cobra.Command {
