@@ -206,6 +206,21 @@ func TestEventTriggerMatches(t *testing.T) {
 	}
 }
 
+// A vote names a task or an event, never both.
+func (s *KeeperTestSuite) TestEventVoteWithTaskIDRefused() {
+	id, ops := s.eventService(10, 3)
+	r := ref(id, 9, 0)
+	res, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{
+		Operator: ops[0], Results: []types.TaskResult{{TaskId: 1, Result: []byte("1"), Event: &r}},
+	})
+	s.Require().NoError(err)
+	s.Require().False(res.Outcomes[0].Accepted)
+	s.Require().ErrorIs(outcomeErr(res.Outcomes[0]), types.ErrInvalidRequest)
+	s.Require().Contains(res.Outcomes[0].Error, "not both")
+	_, err = s.keeper.EventTasks.Get(s.ctx, r.Key())
+	s.Require().Error(err, "no task was opened for the event")
+}
+
 // An event of the block itself (FinalizeBlock events) has no transaction: its
 // reference has an empty tx_hash and is a task of its own.
 func (s *KeeperTestSuite) TestEventTriggerBlockEvent() {

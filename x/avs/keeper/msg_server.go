@@ -374,7 +374,10 @@ func (m msgServer) SubmitResults(goCtx context.Context, msg *types.MsgSubmitResu
 			status types.TaskStatus
 			err    error
 		)
-		if r.TaskId == 0 && r.Event != nil {
+		switch {
+		case r.TaskId != 0 && r.Event != nil:
+			err = errorsmod.Wrapf(types.ErrInvalidRequest, "a vote names task %d or an event, not both", r.TaskId)
+		case r.Event != nil:
 			// An event-trigger vote: its task is found, or opened, by reference.
 			r.TaskId, err = m.eventTask(cacheCtx, *r.Event)
 		}
