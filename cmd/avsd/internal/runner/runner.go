@@ -100,16 +100,32 @@ var (
 	// text of err.Error(): through fmt.Errorf's %w, and from the node, which
 	// formats a refused simulation with %v (x/auth/tx's Simulate).
 	frame = regexp.MustCompile(` ?\[[^\[\]\s]+\.go:\d+\]`)
-	// grpcEnvelope is the prefix of a gRPC status error; the code is always
-	// Unknown for a refused simulation, so it tells the reader nothing.
+	// grpcEnvelope is the prefix of a gRPC status error. Its code is Unknown
+	// for a refused simulation, and repeats the description otherwise
+	// ("NotFound desc = service 7: service not found: key not found").
 	grpcEnvelope = regexp.MustCompile(`rpc error: code = \w+ desc = `)
+
+	// refusedSimulation is a message the node refused while simulating the
+	// transaction (--gas auto): baseapp names the message index, x/auth/tx's
+	// Simulate adds the gas used, and baseapp's gRPC query handler wraps it all
+	// in ErrUnknownRequest. Only the reason and the index mean something.
+	refusedSimulation = regexp.MustCompile(
+		`^failed to execute message; message index: (\d+): (.*) with gas used: '\d+': unknown request$`)
 )
 
 // Message returns err's text as one line for a person: without source
-// positions, without the gRPC envelope, its lines joined.
+// positions, without the gRPC envelope, its lines joined, and a transaction
+// refused in simulation said so.
 func Message(err error) string {
 	msg := grpcEnvelope.ReplaceAllString(stripFrames(err.Error()), "")
-	return strings.Join(strings.Fields(msg), " ")
+	msg = strings.Join(strings.Fields(msg), " ")
+	if m := refusedSimulation.FindStringSubmatch(msg); m != nil {
+		if m[1] == "0" {
+			return "transaction refused: " + m[2]
+		}
+		return fmt.Sprintf("transaction refused (message %s): %s", m[1], m[2])
+	}
+	return msg
 }
 
 func stripFrames(msg string) string { return frame.ReplaceAllString(msg, "") }

@@ -33,9 +33,9 @@ import (
 // simulation (--gas auto): x/auth/tx's Simulate formats the keeper's error
 // with %v (source position included) into a gRPC status, baseapp wraps that
 // as ErrUnknownRequest, and the client turns the ABCI log into a status again.
-func refusedTxErr() error {
+func refusedTxErr(msgIndex int) error {
 	keeperErr := errorsmod.Wrapf(types.ErrServiceNotFound, "service %d", 7)
-	runTxErr := errorsmod.Wrapf(keeperErr, "failed to execute message; message index: %d", 0)
+	runTxErr := errorsmod.Wrapf(keeperErr, "failed to execute message; message index: %d", msgIndex)
 	simulate := status.Errorf(codes.Unknown, "%v with gas used: '%d'", runTxErr, 52345)
 	abciLog := errorsmod.Wrap(sdkerrors.ErrUnknownRequest, simulate.Error()).Error()
 	return status.Error(codes.Unknown, abciLog)
@@ -78,7 +78,7 @@ func newRootCmd(t *testing.T) *cobra.Command {
 	root.AddCommand(txCmd, ownPreRun, &cobra.Command{
 		Use:  "refused",
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return refusedTxErr() },
+		RunE: func(*cobra.Command, []string) error { return refusedTxErr(0) },
 	})
 	return root
 }
@@ -137,7 +137,7 @@ func TestExecuteRuntimeErrorIsOneLine(t *testing.T) {
 		{
 			name: "a refused transaction",
 			args: func(*testing.T) []string { return []string{"refused"} },
-			want: "failed to execute message; message index: 0: service 7: service not found with gas used: '52345': unknown request",
+			want: "transaction refused: service 7: service not found",
 		},
 		{
 			name: "under a command with its own persistent pre-run",
@@ -218,7 +218,7 @@ func TestExecuteTraceShowsTheSource(t *testing.T) {
 }
 
 func TestMessage(t *testing.T) {
-	raw := refusedTxErr().Error()
+	raw := refusedTxErr(0).Error()
 	require.Contains(t, raw, ".go:", "the node's text carries a source position")
 	require.Equal(t, 2, strings.Count(raw, "rpc error: code = Unknown desc = "), "and two gRPC envelopes")
 
@@ -239,8 +239,19 @@ func TestMessage(t *testing.T) {
 		},
 		{
 			name: "a refused transaction",
-			err:  refusedTxErr(),
-			want: "failed to execute message; message index: 0: service 7: service not found with gas used: '52345': unknown request",
+			err:  refusedTxErr(0),
+			want: "transaction refused: service 7: service not found",
+		},
+		{
+			name: "a refused second message",
+			err:  refusedTxErr(1),
+			want: "transaction refused (message 1): service 7: service not found",
+		},
+		{
+			name: "a failed query",
+			err: status.Error(codes.NotFound,
+				status.Error(codes.NotFound, "service 7: service not found: key not found").Error()),
+			want: "service 7: service not found: key not found",
 		},
 		{
 			name: "lines joined",
