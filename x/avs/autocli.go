@@ -13,8 +13,8 @@ import (
 // table); autocli adds the rest to the same `avsd query avs` command.
 func (AppModule) GetQueryCmd() *cobra.Command { return cli.GetQueryCmd() }
 
-// GetTxCmd returns the hand-written tx commands (files, raw input); autocli
-// adds the rest to the same `avsd tx avs` command.
+// GetTxCmd returns the hand-written tx commands (files, raw input, coins,
+// decimals); autocli adds the rest to the same `avsd tx avs` command.
 func (AppModule) GetTxCmd() *cobra.Command { return cli.GetTxCmd() }
 
 // positional maps a command's arguments, in order, to the request's fields.
