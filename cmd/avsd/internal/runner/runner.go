@@ -31,7 +31,8 @@ func Execute(rootCmd *cobra.Command, envPrefix, defaultHome string) error {
 	ctx := svrcmd.CreateExecuteContext(context.Background())
 
 	// The same flags as svrcmd.Execute.
-	rootCmd.PersistentFlags().String(flags.FlagLogLevel, "info", "The logging level (trace|debug|info|warn|error|fatal|panic|disabled or '*:<level>,<key>:<level>')")
+	rootCmd.PersistentFlags().String(flags.FlagLogLevel, "info",
+		"The logging level (trace|debug|info|warn|error|fatal|panic|disabled or '*:<level>,<key>:<level>')")
 	rootCmd.PersistentFlags().String(flags.FlagLogFormat, "plain", "The logging format (json|plain)")
 	rootCmd.PersistentFlags().Bool(flags.FlagLogNoColor, false, "Disable colored logs")
 

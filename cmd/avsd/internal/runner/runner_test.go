@@ -121,7 +121,8 @@ func TestExecuteRuntimeErrorIsOneLine(t *testing.T) {
 		{
 			name: "a wasm module the chain would refuse",
 			args: func(t *testing.T) []string {
-				return []string{"tx", "avs", "store-component", writeFile(t, "lib.wasm", string(avstest.Module(false))), from, "--generate-only"}
+				lib := writeFile(t, "lib.wasm", string(avstest.Module(false)))
+				return []string{"tx", "avs", "store-component", lib, from, "--generate-only"}
 			},
 			want: "lib.wasm: module exports no _start function: a component is a WASI command (package main): " +
 				types.ErrInvalidComponent.Error(),
@@ -129,7 +130,8 @@ func TestExecuteRuntimeErrorIsOneLine(t *testing.T) {
 		{
 			name: "a manifest with an unknown field",
 			args: func(t *testing.T) []string {
-				return []string{"tx", "avs", "create-service", writeFile(t, "manifest.json", `{"colour": "blue"}`), from, "--generate-only"}
+				manifest := writeFile(t, "manifest.json", `{"colour": "blue"}`)
+				return []string{"tx", "avs", "create-service", manifest, from, "--generate-only"}
 			},
 			want: `manifest.json: unknown field "colour" in types.ServiceManifest ` +
 				"(`avsd tx avs create-service --help` shows every field)",

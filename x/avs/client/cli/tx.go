@@ -68,7 +68,9 @@ func txCmd(cmd *cobra.Command, build buildMsg) *cobra.Command {
 // coinCmd builds a command whose last argument is a coin. autocli cannot send
 // one: its dynamic messages clash with the SDK's Coin type when a module ships
 // no pulsar code (api/…).
-func coinCmd(use, short string, nArgs int, build func(signer string, args []string, amount sdk.Coin) (sdk.Msg, error)) *cobra.Command {
+func coinCmd(
+	use, short string, nArgs int, build func(signer string, args []string, amount sdk.Coin) (sdk.Msg, error),
+) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nArgs)}
 	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
 		last := args[len(args)-1]

@@ -17,7 +17,9 @@ const flagCommission = "commission"
 
 // operatorCmd builds register-operator and update-operator. autocli cannot send
 // the decimal commission: the chain encodes it as a fixed-point integer.
-func operatorCmd(use, short string, build func(operator, moniker string, commission sdkmath.LegacyDec) sdk.Msg) *cobra.Command {
+func operatorCmd(
+	use, short string, build func(operator, moniker string, commission sdkmath.LegacyDec) sdk.Msg,
+) *cobra.Command {
 	cmd := &cobra.Command{Use: use + " [moniker]", Short: short, Args: cobra.ExactArgs(1)}
 	cmd.Flags().String(flagCommission, "", "share of fee rewards the operator keeps, in [0, 1] (e.g. 0.1)")
 	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
