@@ -5,18 +5,14 @@ package main
 import (
 	"os"
 
-	"cosmossdk.io/log"
-
-	svrcmd "github.com/cosmos/cosmos-sdk/server/cmd"
-
 	"github.com/avschain/avschain/app"
 	"github.com/avschain/avschain/cmd/avsd/cmd"
+	"github.com/avschain/avschain/cmd/avsd/internal/runner"
 )
 
 func main() {
-	rootCmd := cmd.NewRootCmd()
-	if err := svrcmd.Execute(rootCmd, "", app.DefaultNodeHome); err != nil {
-		log.NewLogger(rootCmd.OutOrStderr()).Error("failure when running app", "err", err)
+	// runner.Execute has printed the error.
+	if err := runner.Execute(cmd.NewRootCmd(), "", app.DefaultNodeHome); err != nil {
 		os.Exit(1)
 	}
 }

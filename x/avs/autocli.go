@@ -13,75 +13,193 @@ import (
 // table); autocli adds the rest to the same `avsd query avs` command.
 func (AppModule) GetQueryCmd() *cobra.Command { return cli.GetQueryCmd() }
 
-// GetTxCmd returns the hand-written tx commands (files, raw input); autocli
-// adds the rest to the same `avsd tx avs` command.
+// GetTxCmd returns the hand-written tx commands (files, raw input, coins,
+// decimals); autocli adds the rest to the same `avsd tx avs` command.
 func (AppModule) GetTxCmd() *cobra.Command { return cli.GetTxCmd() }
+
+// positional maps a command's arguments, in order, to the request's fields.
+func positional(fields ...string) []*autocliv1.PositionalArgDescriptor {
+	args := make([]*autocliv1.PositionalArgDescriptor, len(fields))
+	for i, f := range fields {
+		args[i] = &autocliv1.PositionalArgDescriptor{ProtoField: f}
+	}
+	return args
+}
 
 // AutoCLIOptions builds `avsd query avs` and the generated part of `avsd tx avs`.
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
-	id := func(name string) *autocliv1.PositionalArgDescriptor {
-		return &autocliv1.PositionalArgDescriptor{ProtoField: name}
-	}
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
 			Service:              types.Query_serviceDesc.ServiceName,
 			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "Commitments", Skip: true}, // hand-written: prints a table
-				{RpcMethod: "OperatorCommitments", Use: "operator-commitments [operator]", Short: "List the commitments to an operator, and its pools",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("operator")}},
-				{RpcMethod: "ServiceCommitments", Use: "service-commitments [service-id]", Short: "List the commitments in a service",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "ServicePower", Use: "power [service-id]", Short: "Show a service's power table (now, and the current epoch's snapshot)",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "Rewards", Use: "rewards [committer]", Short: "Show a committer's withdrawable rewards",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("committer")}},
-				{RpcMethod: "Treasury", Use: "treasury [service-id]", Short: "Show a service's treasury",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "RemoteResult", Use: "remote-result [channel] [sequence]", Short: "Show a task result requested from (or pushed by) another chain",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("channel"), id("sequence")}},
-				{RpcMethod: "RemoteResults", Use: "remote-results", Short: "List results requested from or pushed by other chains"},
-				{RpcMethod: "Params", Use: "params", Short: "Show the x/avs module parameters"},
-				{RpcMethod: "Component", Use: "component [digest]", Short: "Show a component's metadata", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
-				{RpcMethod: "ComponentCode", Use: "component-code [digest]", Short: "Show a component's wasm bytes (base64 in JSON)", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("digest")}},
-				{RpcMethod: "Components", Use: "components", Short: "List stored components"},
-				{RpcMethod: "Service", Use: "service [service-id]", Short: "Show a service", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "Services", Use: "services", Short: "List services"},
-				{RpcMethod: "ServiceOperators", Use: "service-operators [service-id]", Short: "List the operators opted in to a service", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "Operator", Use: "operator [address]", Short: "Show an operator and the services it runs", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("address")}},
-				{RpcMethod: "Operators", Use: "operators", Short: "List operators"},
-				{RpcMethod: "Task", Use: "task [task-id]", Short: "Show a task, with its result once completed", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("task_id")}},
-				{RpcMethod: "Tasks", Use: "tasks [service-id]", Short: "List a service's tasks, all or by --status pending|completed|expired", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "TaskVotes", Use: "task-votes [task-id]", Short: "List the votes on a task", PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("task_id")}},
+				{
+					RpcMethod:      "OperatorCommitments",
+					Use:            "operator-commitments [operator]",
+					Short:          "List the commitments to an operator, and its pools",
+					PositionalArgs: positional("operator"),
+				},
+				{
+					RpcMethod:      "ServiceCommitments",
+					Use:            "service-commitments [service-id]",
+					Short:          "List the commitments in a service",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod:      "ServicePower",
+					Use:            "power [service-id]",
+					Short:          "Show a service's power table (now, and the current epoch's snapshot)",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod:      "Rewards",
+					Use:            "rewards [committer]",
+					Short:          "Show a committer's withdrawable rewards",
+					PositionalArgs: positional("committer"),
+				},
+				{
+					RpcMethod:      "Treasury",
+					Use:            "treasury [service-id]",
+					Short:          "Show a service's treasury",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod:      "RemoteResult",
+					Use:            "remote-result [channel] [sequence]",
+					Short:          "Show a task result requested from (or pushed by) another chain",
+					PositionalArgs: positional("channel", "sequence"),
+				},
+				{
+					RpcMethod: "RemoteResults",
+					Use:       "remote-results",
+					Short:     "List results requested from or pushed by other chains",
+				},
+				{
+					RpcMethod: "Params",
+					Use:       "params",
+					Short:     "Show the x/avs module parameters",
+				},
+				{
+					RpcMethod:      "Component",
+					Use:            "component [digest]",
+					Short:          "Show a component's metadata",
+					PositionalArgs: positional("digest"),
+				},
+				{
+					RpcMethod:      "ComponentCode",
+					Use:            "component-code [digest]",
+					Short:          "Show a component's wasm bytes (base64 in JSON)",
+					PositionalArgs: positional("digest"),
+				},
+				{
+					RpcMethod: "Components",
+					Use:       "components",
+					Short:     "List stored components",
+				},
+				{
+					RpcMethod:      "Service",
+					Use:            "service [service-id]",
+					Short:          "Show a service",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod: "Services",
+					Use:       "services",
+					Short:     "List services",
+				},
+				{
+					RpcMethod:      "ServiceOperators",
+					Use:            "service-operators [service-id]",
+					Short:          "List the operators opted in to a service",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod:      "Operator",
+					Use:            "operator [address]",
+					Short:          "Show an operator and the services it runs",
+					PositionalArgs: positional("address"),
+				},
+				{
+					RpcMethod: "Operators",
+					Use:       "operators",
+					Short:     "List operators",
+				},
+				{
+					RpcMethod:      "Task",
+					Use:            "task [task-id]",
+					Short:          "Show a task, with its result once completed",
+					PositionalArgs: positional("task_id"),
+				},
+				{
+					RpcMethod:      "Tasks",
+					Use:            "tasks [service-id]",
+					Short:          "List a service's tasks, all or by --status pending|completed|expired",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod:      "TaskVotes",
+					Use:            "task-votes [task-id]",
+					Short:          "List the votes on a task",
+					PositionalArgs: positional("task_id"),
+				},
 			},
 		},
 		Tx: &autocliv1.ServiceCommandDescriptor{
 			Service:              types.Msg_serviceDesc.ServiceName,
 			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{RpcMethod: "UpdateParams", Skip: true}, // authority-gated: sent through a gov proposal
-				{RpcMethod: "StoreComponent", Skip: true},
-				{RpcMethod: "CreateService", Skip: true},
-				{RpcMethod: "UpdateService", Skip: true},
-				{RpcMethod: "CreateTask", Skip: true},
-				{RpcMethod: "SubmitResults", Skip: true},
-				{RpcMethod: "SetServiceStatus", Use: "set-service-status [service-id] [status]", Short: "Pause or resume a service: status is active or paused; owner only",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("status")}},
-				{RpcMethod: "TransferService", Use: "transfer-service [service-id] [new-owner]", Short: "Hand a service to a new owner (any address, a contract included)",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id"), id("new_owner")}},
-				{RpcMethod: "UpdateAllowlist", Use: "update-allowlist [service-id]", Short: "Add (--add) and remove (--remove) operators on a service's allow-list",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "UpdateParams", Skip: true},   // authority-gated: sent through a gov proposal
+				{RpcMethod: "StoreComponent", Skip: true}, // hand-written: reads and checks a .wasm file
+				{RpcMethod: "CreateService", Skip: true},  // hand-written: reads a JSON manifest
+				{RpcMethod: "UpdateService", Skip: true},  // hand-written: reads a JSON manifest
+				{RpcMethod: "CreateTask", Skip: true},     // hand-written: raw input or a file, carries a coin
+				{RpcMethod: "SubmitResults", Skip: true},  // hand-written: (task id, result) pairs
+				{
+					RpcMethod:      "SetServiceStatus",
+					Use:            "set-service-status [service-id] [status]",
+					Short:          "Pause or resume a service: status is active or paused; owner only",
+					PositionalArgs: positional("service_id", "status"),
+				},
+				{
+					RpcMethod:      "TransferService",
+					Use:            "transfer-service [service-id] [new-owner]",
+					Short:          "Hand a service to a new owner (any address, a contract included)",
+					PositionalArgs: positional("service_id", "new_owner"),
+				},
+				{
+					RpcMethod:      "UpdateAllowlist",
+					Use:            "update-allowlist [service-id]",
+					Short:          "Add (--add) and remove (--remove) operators on a service's allow-list",
+					PositionalArgs: positional("service_id"),
+				},
 				{RpcMethod: "RegisterOperator", Skip: true}, // hand-written: decimal commission
-				{RpcMethod: "UpdateOperator", Skip: true},
-				{RpcMethod: "OptIn", Use: "opt-in [service-id]", Short: "Opt the signer in to a service (counts from its next power snapshot)",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
-				{RpcMethod: "OptOut", Use: "opt-out [service-id]", Short: "Opt the signer out of a service",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{id("service_id")}},
+				{RpcMethod: "UpdateOperator", Skip: true},   // hand-written: decimal commission
+				{
+					RpcMethod:      "OptIn",
+					Use:            "opt-in [service-id]",
+					Short:          "Opt the signer in to a service (counts from its next power snapshot)",
+					PositionalArgs: positional("service_id"),
+				},
+				{
+					RpcMethod:      "OptOut",
+					Use:            "opt-out [service-id]",
+					Short:          "Opt the signer out of a service",
+					PositionalArgs: positional("service_id"),
+				},
 				{RpcMethod: "Commit", Skip: true},   // hand-written: carries a coin
 				{RpcMethod: "Uncommit", Skip: true}, // hand-written: carries a coin
-				{RpcMethod: "WithdrawRewards", Use: "withdraw-rewards", Short: "Withdraw every reward the signer's commitments earned"},
+				{
+					RpcMethod: "WithdrawRewards",
+					Use:       "withdraw-rewards",
+					Short:     "Withdraw every reward the signer's commitments earned",
+				},
 				{RpcMethod: "FundService", Skip: true}, // hand-written: carries a coin
-				{RpcMethod: "Unjail", Use: "unjail", Short: "Unjail the signing operator after its cooldown"},
+				{
+					RpcMethod: "Unjail",
+					Use:       "unjail",
+					Short:     "Unjail the signing operator after its cooldown",
+				},
 				{RpcMethod: "RequestRemoteTask", Skip: true}, // hand-written: raw input, duration
 			},
 		},

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cast"
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"cosmossdk.io/log"
 	confixcmd "cosmossdk.io/tools/confix/cmd"
@@ -64,7 +63,7 @@ func initRootCmd(rootCmd *cobra.Command, tempApp *app.App) {
 		pruning.Cmd(newApp, app.DefaultNodeHome),
 		snapshot.Cmd(newApp),
 	)
-	// start, export, version, comet, rollback...
+	// start, export, version, comet, rollback and the rest of the node's commands.
 	server.AddCommands(rootCmd, app.DefaultNodeHome, newApp, appExport, wasm.AddModuleInitFlags)
 	wasmcli.ExtendUnsafeResetAllCmd(rootCmd)
 
@@ -77,6 +76,8 @@ func initRootCmd(rootCmd *cobra.Command, tempApp *app.App) {
 	)
 }
 
+// queryCommand is `avsd query`: the SDK's block and tx lookups here; autocli
+// adds each module's queries (x/avs's among them) under it.
 func queryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:                        "query",
@@ -96,6 +97,8 @@ func queryCommand() *cobra.Command {
 	return cmd
 }
 
+// txCommand is `avsd tx`: signing, broadcasting and encoding here; autocli
+// adds each module's messages under it.
 func txCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:                        "tx",
@@ -117,6 +120,8 @@ func txCommand() *cobra.Command {
 	return cmd
 }
 
+// newApp builds the app for `start` and the snapshot and pruning commands.
+// wasmd's VM cache metrics are registered only when telemetry is on.
 func newApp(logger log.Logger, db dbm.DB, traceStore io.Writer, appOpts servertypes.AppOptions) servertypes.Application {
 	var wasmOpts []wasmkeeper.Option
 	if cast.ToBool(appOpts.Get("telemetry.enabled")) {
@@ -125,6 +130,8 @@ func newApp(logger log.Logger, db dbm.DB, traceStore io.Writer, appOpts serverty
 	return app.New(logger, db, traceStore, true, appOpts, wasmOpts, server.DefaultBaseappOptions(appOpts)...)
 }
 
+// appExport serves `avsd export`: the latest state at height -1, else the
+// state as of height.
 func appExport(
 	logger log.Logger,
 	db dbm.DB,
@@ -139,13 +146,7 @@ func appExport(
 	if !ok || homePath == "" {
 		return servertypes.ExportedApp{}, errors.New("application home is not set")
 	}
-	viperAppOpts, ok := appOpts.(*viper.Viper)
-	if !ok {
-		return servertypes.ExportedApp{}, errors.New("appOpts is not viper.Viper")
-	}
-	viperAppOpts.Set(server.FlagInvCheckPeriod, 1)
-
-	a := app.New(logger, db, traceStore, height == -1, viperAppOpts, nil)
+	a := app.New(logger, db, traceStore, height == -1, appOpts, nil)
 	if height != -1 {
 		if err := a.LoadHeight(height); err != nil {
 			return servertypes.ExportedApp{}, err

@@ -24,6 +24,7 @@ import (
 )
 
 // NewRootCmd returns avsd's root command with every subcommand, autocli's included.
+// main runs it with runner.Execute, which prints its errors.
 func NewRootCmd() *cobra.Command {
 	app.SetAddressPrefixes()
 

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// StoreComponentCmd is `avsd tx avs store-component FILE.wasm`.
+func StoreComponentCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store-component [file.wasm]",
+		Short: "Store a WASI preview-1 component (gzip-compressed on the way)",
+		Long: `Store a WASI preview-1 component. The module may import only from
+wasi_snapshot_preview1 and avs and must export _start. It is sent gzip-compressed;
+its address is the sha256 of the uncompressed module, printed in the
+EventComponentStored event and the response.`,
+		Args: cobra.ExactArgs(1),
+	}
+	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+		code, err := readComponent(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return &types.MsgStoreComponent{Sender: clientCtx.GetFromAddress().String(), Wasm: code}, nil
+	})
+}
+
+// wasmMagic opens every wasm module.
+var wasmMagic = []byte("\x00asm")
+
+// readComponent reads a component from a file and returns it gzip-compressed,
+// as MsgStoreComponent carries it. A plain module is checked here, so that a
+// wrong file is refused before a transaction is signed; a gzip one is left to
+// the chain, which checks it once decompressed.
+func readComponent(path string) ([]byte, error) {
+	code, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read component: %w", err)
+	}
+	if types.IsGzip(code) {
+		return code, nil
+	}
+	if !bytes.HasPrefix(code, wasmMagic) {
+		return nil, fmt.Errorf("%s is not a wasm module: give the .wasm file a component builds to "+
+			"(`make components` builds the examples into components/<name>/<name>.wasm)", path)
+	}
+	if _, err := types.ValidateComponent(code); err != nil {
+		return nil, errorsmod.Wrap(err, path)
+	}
+	return types.Gzip(code)
+}
+
+// ReadManifest decodes a service manifest from a JSON file, refusing unknown fields.
+func ReadManifest(cdc codec.JSONCodec, path string) (types.ServiceManifest, error) {
+	var m types.ServiceManifest
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return m, fmt.Errorf("read manifest: %w", err)
+	}
+	if err := cdc.UnmarshalJSON(bz, &m); err != nil {
+		return m, fmt.Errorf("decode manifest %s: %w (`avsd tx avs create-service --help` shows every field)", path, err)
+	}
+	return m, nil
+}
+
+const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceManifest, for example:
+
+{
+  "name": "square",
+  "component_digest": "<sha256 hex printed by store-component>",
+  "config": [{"key": "GREETING", "value": "hello"}],
+  "limits": {"time_ms": "2000", "memory_pages": 64, "output_bytes": "1024", "http_allow_list": []},
+  "quorum": {"threshold": "0.67", "weighting": "WEIGHTING_EQUAL", "min_operators": 1},
+  "aggregation": {"mode": "AGGREGATION_MODE_EXACT", "allowed_spread": "0"},
+  "task_timeout": "20",
+  "fee_per_task": {"denom": "uavs", "amount": "1000"},
+  "admission": "ADMISSION_OPEN",
+  "handler_contract": "",
+  "triggers": [
+    {"block_interval": {"every": "10", "start": "0", "end": "0"}},
+    {"cron": {"schedule": "*/5 * * * *"}},
+    {"event": {"type": "wasm-avs_announce", "attributes": [{"key": "_contract_address", "value": "<contract>"}]}}
+  ]
+}
+
+Triggers open tasks paid from the service treasury (fund-service); see
+x/avs/README.md, Triggers.`
+
+// CreateServiceCmd is `avsd tx avs create-service manifest.json`.
+func CreateServiceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create-service [manifest.json]",
+		Short: "Deploy a service from a JSON manifest; the signer owns it",
+		Long:  "Deploy a service from a JSON manifest; the signer owns it.\n\n" + manifestHelp,
+		Args:  cobra.ExactArgs(1),
+	}
+	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+		m, err := ReadManifest(clientCtx.Codec, args[0])
+		if err != nil {
+			return nil, err
+		}
+		return &types.MsgCreateService{Owner: clientCtx.GetFromAddress().String(), Manifest: m}, nil
+	})
+}
+
+// UpdateServiceCmd is `avsd tx avs update-service SERVICE_ID manifest.json`.
+func UpdateServiceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "update-service [service-id] [manifest.json]",
+		Short: "Replace a service's manifest (owner only); a new component_digest upgrades it",
+		Long:  "Replace a service's manifest (owner only); a new component_digest upgrades it.\n\n" + manifestHelp,
+		Args:  cobra.ExactArgs(2),
+	}
+	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+		id, err := parseServiceID(args[0])
+		if err != nil {
+			return nil, err
+		}
+		m, err := ReadManifest(clientCtx.Codec, args[1])
+		if err != nil {
+			return nil, err
+		}
+		return &types.MsgUpdateService{Owner: clientCtx.GetFromAddress().String(), ServiceId: id, Manifest: m}, nil
+	})
+}
+
+// FundServiceCmd is `avsd tx avs fund-service SERVICE_ID AMOUNT`.
+func FundServiceCmd() *cobra.Command {
+	return coinCmd("fund-service [service-id] [amount]", "Add to a service's treasury (it pays for tasks no one sends)", 2,
+		func(signer string, args []string, amt sdk.Coin) (sdk.Msg, error) {
+			id, err := parseServiceID(args[0])
+			return &types.MsgFundService{Funder: signer, ServiceId: id, Amount: amt}, err
+		})
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+const (
+	flagFee             = "fee"
+	flagInputFile       = "input-file"
+	flagTimeout         = "timeout"
+	flagHandlerContract = "handler-contract"
+)
+
+// CreateTaskCmd is `avsd tx avs create-task SERVICE_ID [INPUT] [--fee COIN] [--input-file F]`.
+func CreateTaskCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create-task [service-id] [input]",
+		Short: "Open a task on a service; the input is sent as given (or read from --input-file)",
+		Example: `  avsd tx avs create-task 1 4 --fee 1000uavs --from alice
+  avsd tx avs create-task 2 --input-file request.json --fee 1000uavs --from alice`,
+		Args: cobra.RangeArgs(1, 2),
+	}
+	cmd.Flags().String(flagFee, "", "fee escrowed for the task, at least the service's fee_per_task (e.g. 1000uavs)")
+	cmd.Flags().String(flagInputFile, "", "read the task input from this file")
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		id, err := parseServiceID(args[0])
+		if err != nil {
+			return nil, err
+		}
+		input, err := taskInput(cmd, args[1:])
+		if err != nil {
+			return nil, err
+		}
+		var fee sdk.Coin
+		if s, _ := cmd.Flags().GetString(flagFee); s != "" {
+			if fee, err = sdk.ParseCoinNormalized(s); err != nil {
+				return nil, fmt.Errorf("--%s %q: %w", flagFee, s, err)
+			}
+		}
+		return &types.MsgCreateTask{Creator: clientCtx.GetFromAddress().String(), ServiceId: id, Input: input, Fee: fee}, nil
+	})
+}
+
+// taskInput is the input given as the optional argument or read from
+// --input-file (for bytes a shell argument cannot hold); nil when neither.
+func taskInput(cmd *cobra.Command, arg []string) ([]byte, error) {
+	inputFile, _ := cmd.Flags().GetString(flagInputFile)
+	switch {
+	case inputFile != "" && len(arg) == 1:
+		return nil, fmt.Errorf("give the input as an argument or with --%s, not both", flagInputFile)
+	case inputFile != "":
+		input, err := os.ReadFile(inputFile)
+		if err != nil {
+			return nil, fmt.Errorf("read input: %w", err)
+		}
+		return input, nil
+	case len(arg) == 1:
+		return []byte(arg[0]), nil
+	}
+	return nil, nil
+}
+
+// SubmitResultsCmd is `avsd tx avs submit-results TASK_ID RESULT [TASK_ID RESULT]...`.
+func SubmitResultsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "submit-results [task-id] [result] [[task-id] [result]...]",
+		Short: "Vote results for tasks as an operator (the sidecar does this for you)",
+		Long: `Vote results for tasks as an operator. Each pair is one vote; every entry is
+judged on its own and the response reports each outcome. Operators normally let
+avs-sidecar compute and submit results; this command is for testing and recovery.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 || len(args)%2 != 0 {
+				return fmt.Errorf("expected pairs of task-id and result, got %d arguments", len(args))
+			}
+			return nil
+		},
+	}
+	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+		msg := &types.MsgSubmitResults{Operator: clientCtx.GetFromAddress().String()}
+		for i := 0; i < len(args); i += 2 {
+			id, err := parseID("task id", args[i])
+			if err != nil {
+				return nil, err
+			}
+			msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Result: []byte(args[i+1])})
+		}
+		return msg, nil
+	})
+}
+
+// RequestRemoteTaskCmd is `avsd tx avs request-remote-task CHANNEL SERVICE_ID INPUT`.
+func RequestRemoteTaskCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "request-remote-task [channel] [service-id] [input]",
+		Short: "Ask a service on another chain for a task over an avs IBC channel",
+		Long: `Ask a service on another chain for a task over an avs IBC channel (port avs).
+The answer arrives in the packet's acknowledgement: read it with
+'avsd q avs remote-result CHANNEL SEQUENCE' (the sequence is in the response and
+in EventRemoteTaskRequested).`,
+		Example: `  avsd tx avs request-remote-task channel-0 1 7 --from alice`,
+		Args:    cobra.ExactArgs(3),
+	}
+	cmd.Flags().Duration(flagTimeout, time.Duration(types.DefaultRemoteTimeoutSeconds)*time.Second,
+		"how long the request may wait to be received")
+	cmd.Flags().String(flagHandlerContract, "", "a contract told the result with sudo avs_remote_result")
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		id, err := parseServiceID(args[1])
+		if err != nil {
+			return nil, err
+		}
+		timeout, _ := cmd.Flags().GetDuration(flagTimeout)
+		handler, _ := cmd.Flags().GetString(flagHandlerContract)
+		return &types.MsgRequestRemoteTask{
+			Sender:          clientCtx.GetFromAddress().String(),
+			Channel:         args[0],
+			ServiceId:       id,
+			Input:           []byte(args[2]),
+			TimeoutSeconds:  uint64(timeout.Seconds()),
+			HandlerContract: handler,
+		}, nil
+	})
+}
