@@ -213,27 +213,20 @@ type remoteResultView struct {
 // waitRemoteResult waits until the request channel/seq has left PENDING on node.
 func waitRemoteResult(t *testing.T, node *localnet.Node, channel, seq string, timeout time.Duration, alive func()) remoteResultView {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
+	return localnet.Poll(t, timeout, "remote result "+channel+"/"+seq+": settled", func() (remoteResultView, error) {
 		var out struct {
 			RemoteResult remoteResultView `json:"remote_result"`
 		}
 		raw, err := node.TryQuery(&out, "avs", "remote-result", channel, seq)
-		if err == nil {
-			last = string(raw)
-			if s := out.RemoteResult.Status; s != "" && s != "REMOTE_STATUS_PENDING" {
-				return out.RemoteResult
-			}
-		} else {
-			last = err.Error()
+		if s := out.RemoteResult.Status; err == nil && s != "" && s != "REMOTE_STATUS_PENDING" {
+			return out.RemoteResult, nil
 		}
 		alive()
-		if time.Now().After(deadline) {
-			t.Fatalf("remote result %s/%s not settled after %s; last answer: %s", channel, seq, timeout, last)
+		if err != nil {
+			return out.RemoteResult, err
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return out.RemoteResult, fmt.Errorf("last answer: %s", raw)
+	})
 }
 
 func lastLines(s string, n int) string {
