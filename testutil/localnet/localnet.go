@@ -27,6 +27,29 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// DevAccountsFile is the dev accounts' data file, NAME MNEMONIC a line, that
+// scripts/localnet.sh funds in genesis and restores into the node's keyring.
+func DevAccountsFile() string { return filepath.Join(RepoRoot(), "scripts", "dev-accounts.txt") }
+
+// DevMnemonic returns the mnemonic of the dev account name (alice, carol,
+// operator1, ...) from DevAccountsFile, to restore the same key elsewhere (a
+// relayer's keyring, say).
+func DevMnemonic(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(DevAccountsFile())
+	if err != nil {
+		t.Fatalf("dev accounts: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 1 && fields[0] == name {
+			return strings.Join(fields[1:], " ")
+		}
+	}
+	t.Fatalf("no dev account %q in %s", name, DevAccountsFile())
+	return ""
+}
+
 // binary is one program the tests run: from an environment variable when set
 // (make test-e2e sets it; a relative path is taken from the repository root),
 // otherwise built once per test process into a temp dir.
