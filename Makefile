@@ -1,5 +1,6 @@
 #!/usr/bin/make -f
-# avschain build, test and devnet targets. `make help` lists them.
+# avschain build, test and devnet targets. `make help` lists them, from the
+# `#? target: description` comment above each target (ibc-go's Makefile pattern).
 
 BUILDDIR ?= $(CURDIR)/build
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -12,80 +13,104 @@ BUILD_FLAGS := -ldflags '$(ldflags)'
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
-.PHONY: help build install test test-unit test-e2e bench lint format proto-gen proto-check components contracts relayer localnet demo demo-events clean
+GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
 
-help:
-	@echo "make build        build avsd into build/"
-	@echo "make install      install avsd into GOPATH/bin"
-	@echo "make demo         the whole loop: chain, three operator sidecars, square(4) = 16"
-	@echo "make demo-events  a contract's event answered through an event trigger, square(6) = 36"
-	@echo "make localnet     run a one-validator devnet on 127.0.0.1 (ARGS=--reset for a fresh chain)"
-	@echo "make test         unit, integration and end-to-end tests"
-	@echo "make test-unit    unit and in-process integration tests only"
-	@echo "make test-e2e     end-to-end tests against real avsd processes"
-	@echo "make bench        Go benchmarks"
-	@echo "make lint         go vet and gofmt check"
-	@echo "make format       gofmt the tree"
-	@echo "make proto-gen    regenerate Go code from proto/ (offline)"
-	@echo "make proto-check  fail if the committed generated code is stale"
-	@echo "make components   rebuild the example WASI components (components/*/*.wasm)"
-	@echo "make contracts    rebuild the CosmWasm contracts (contracts/*/*.wasm; Debian Rust, offline)"
-	@echo "make relayer      build the Go IBC relayer (rly, pinned in tools/go.mod) into build/"
+.PHONY: help build install test test-unit test-e2e bench bench-e2e lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
 
+#? help: List the targets with their descriptions (from the Makefile's own #? comments)
+help: Makefile
+	@sed -n 's/^#? *//p' $< | awk '{ i = index($$0, ":"); printf "  %-15s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' | sort
+
+#? build: Build avsd and avs-sidecar into build/
 build:
 	@mkdir -p $(BUILDDIR)
 	go build $(BUILD_FLAGS) -o $(BUILDDIR)/avsd ./cmd/avsd
 	go build -ldflags '-X main.version=$(VERSION)' -o $(BUILDDIR)/avs-sidecar ./cmd/avs-sidecar
 
+#? install: Install avsd and avs-sidecar into GOPATH/bin
 install:
 	go install $(BUILD_FLAGS) ./cmd/avsd
 	go install -ldflags '-X main.version=$(VERSION)' ./cmd/avs-sidecar
 
+#? test: Unit, integration and end-to-end tests (test-unit, then test-e2e)
 test: test-unit test-e2e
 
+#? test-unit: Unit and in-process integration tests (every package but testutil/e2e)
 test-unit:
 	go test -count=1 $(UNIT_PKGS)
 
+#? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first)
 test-e2e: build
 	AVSD=$(BUILDDIR)/avsd go test -count=1 -tags e2e -timeout 20m -v ./testutil/e2e/...
 
+#? bench: Go benchmarks of every package but testutil/e2e
 bench:
 	go test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
 
-lint:
-	go vet ./...
-	go vet -tags e2e ./testutil/e2e/...
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+#? bench-e2e: End-to-end task latency in blocks, p50/p99 over N tasks (ARGS=N, default 30)
+bench-e2e: build
+	scripts/bench/e2e-latency.sh $(ARGS)
 
-format:
-	gofmt -w $$(git ls-files '*.go')
+# The golangci-lint binary, built from the version pinned in tools/lint/go.mod
+# (its own module, apart from the relayer's tools/go.mod).
+$(GOLANGCI_LINT): tools/lint/go.mod tools/lint/go.sum
+	@mkdir -p $(BUILDDIR)
+	cd tools/lint && GOWORK=off go build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
+#? lint-tool: Build golangci-lint (pinned in tools/lint/go.mod) into build/
+lint-tool: $(GOLANGCI_LINT)
+
+#? lint: golangci-lint with .golangci.yml (imports, gofmt, vet, errcheck, recvcheck, testifylint; e2e tag included)
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
+#? format: Fix import groups and gofmt the tree (golangci-lint fmt)
+format: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) fmt ./...
+
+#? proto-gen: Regenerate Go code from proto/ (offline)
 proto-gen:
 	scripts/protocgen.sh
 
+#? proto-check: Fail if the committed generated code is stale
 proto-check: proto-gen
 	@if [ -n "$$(git status --porcelain -- '*.pb.go' '*.pb.gw.go')" ]; then \
 		echo "generated code is stale: run 'make proto-gen' and commit the result"; \
 		git status --short -- '*.pb.go' '*.pb.gw.go'; exit 1; fi
 	@echo "generated code is up to date"
 
+#? components: Rebuild the example WASI components (components/*/*.wasm)
 components:
 	scripts/build-components.sh
 
+#? contracts: Rebuild the CosmWasm contracts (contracts/*/*.wasm; Debian Rust, offline)
 contracts:
 	scripts/build-contracts.sh
 
+#? relayer: Build the Go IBC relayer (rly, pinned in tools/go.mod) into build/
 relayer:
 	scripts/build-relayer.sh $(BUILDDIR)/rly
 
+#? localnet: Run a one-validator devnet on 127.0.0.1 (ARGS=--reset for a fresh chain)
 localnet: build
 	scripts/localnet.sh $(ARGS)
 
+#? demo: The whole loop: a chain, three operator sidecars, square(4) = 16 (ARGS=--keep keeps its directory)
 demo: build
 	scripts/demo.sh $(ARGS)
 
+#? demo-contract: A CosmWasm contract asks for square(5) and reads 25 back from the sudo callback
+demo-contract: build
+	scripts/demo-contract.sh $(ARGS)
+
+#? demo-events: A contract's event answered through an event trigger, square(6) = 36
 demo-events: build
 	scripts/demo-events.sh $(ARGS)
 
+#? ibc-demo: Two chains and the Go relayer: chain B asks chain A for square(7) over IBC (builds rly on first use)
+ibc-demo: build
+	scripts/ibc-demo.sh $(ARGS)
+
+#? clean: Remove build/ and .localnet/
 clean:
 	rm -rf $(BUILDDIR) .localnet

@@ -362,7 +362,7 @@ func TestPriceOracle(t *testing.T) {
 		defer mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body)
 	}))
 	defer srv.Close()
 	set := func(s int, b string) { mu.Lock(); status, body = s, b; mu.Unlock() }
@@ -421,7 +421,7 @@ func TestPriceOracle(t *testing.T) {
 // and run) of each component, informally.
 func TestTaskTiming(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, `{"price":123.45}`)
+		_, _ = io.WriteString(w, `{"price":123.45}`)
 	}))
 	defer srv.Close()
 	r := newRunner(t, "127.0.0.1")
@@ -483,11 +483,11 @@ func TestSDKHostCalls(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
 		case "/small":
-			io.WriteString(w, "hello")
+			_, _ = io.WriteString(w, "hello")
 		case "/big":
-			io.WriteString(w, big)
+			_, _ = io.WriteString(w, big)
 		case "/huge":
-			w.Write(make([]byte, maxResponse+1))
+			_, _ = w.Write(make([]byte, maxResponse+1))
 		default:
 			http.NotFound(w, req)
 		}

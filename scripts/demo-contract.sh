@@ -32,16 +32,12 @@ CONTRACT_WASM=$ROOT/contracts/avs-requester/avs_requester.wasm
 ensure_tools
 [ -f "$COMPONENT" ] || fail "missing $COMPONENT: run 'make components'"
 [ -f "$CONTRACT_WASM" ] || fail "missing $CONTRACT_WASM: run 'make contracts'"
-smart() { avsd q wasm contract-state smart "$1" "$2" -o json | jq -c .data; }
 
 # --- chain ---------------------------------------------------------------------
 start_chain
 
 # --- service and contract ------------------------------------------------------------
-say "storing the square component ($(du -h "$COMPONENT" | cut -f1))"
-res=$(tx avs store-component "$COMPONENT" --from alice)
-DIGEST=$(event_attr "$res" avschain.avs.v1.EventComponentStored digest)
-echo "    digest $DIGEST"
+store_component "$COMPONENT"
 
 manifest() { # $1: handler contract ("" for none)
   cat <<JSON
@@ -64,23 +60,15 @@ SERVICE=$(event_attr "$res" avschain.avs.v1.EventServiceCreated service_id)
 echo "    service $SERVICE"
 
 say "storing the avs-requester contract ($(du -h "$CONTRACT_WASM" | cut -f1)) and instantiating it for service $SERVICE"
-res=$(tx wasm store "$CONTRACT_WASM" --from alice)
-CODE_ID=$(event_attr "$res" store_code code_id)
-res=$(tx wasm instantiate "$CODE_ID" "{\"service_id\":\"$SERVICE\"}" --label avs-requester --admin "$(addr alice)" --from alice)
-CONTRACT=$(event_attr "$res" instantiate _contract_address)
-echo "    code $CODE_ID, contract $CONTRACT"
+CONTRACT=$(deploy_contract avs-requester "$CONTRACT_WASM" "{\"service_id\":\"$SERVICE\"}")
+echo "    contract $CONTRACT"
 
 say "making the contract the service's handler_contract"
 manifest "$CONTRACT" >"$DIR/manifest-handler.json"
 tx avs update-service "$SERVICE" "$DIR/manifest-handler.json" --from alice >/dev/null
 
 # --- operators ------------------------------------------------------------------
-for i in 1 2 3; do
-  say "operator$i: register, opt in, start its sidecar"
-  tx avs register-operator "operator$i" --from "operator$i" >/dev/null
-  tx avs opt-in "$SERVICE" --from "operator$i" >/dev/null
-  start_sidecar "$i"
-done
+setup_operators 3 "$SERVICE"
 
 # --- the request -----------------------------------------------------------------------
 INPUT_B64=$(printf '%s' "$INPUT" | base64)
@@ -91,17 +79,13 @@ TASK=$(event_attr "$res" avschain.avs.v1.EventTaskCreated task_id)
 REQUEST=$(event_attr "$res" wasm request_id)
 echo "    request $REQUEST → task $TASK (created by $(event_attr "$res" avschain.avs.v1.EventTaskCreated creator), the contract)"
 
-printf '    waiting for the operators '
-status=pending
-for _ in $(seq 1 120); do
-  req=$(smart "$CONTRACT" "{\"request\":{\"id\":\"$REQUEST\"}}")
+# answered: whether the contract's request has left pending; sets req and status.
+answered() {
+  req=$(smart "$CONTRACT" "{\"request\":{\"id\":\"$REQUEST\"}}") || return 1
   status=$(jq -r .status <<<"$req")
-  [ "$status" = pending ] || break
-  sidecars_alive
-  printf '.'
-  sleep 0.5
-done
-echo
+  [ "$status" != pending ]
+}
+wait_until "the operators" answered
 [ "$status" = completed ] || fail "request $REQUEST ended $status: $req"
 echo "    contract: $req"
 RESULT=$(jq -r .result <<<"$req" | base64 -d)

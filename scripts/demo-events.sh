@@ -34,26 +34,15 @@ EMITTER_WASM=$ROOT/contracts/avs-requester/avs_requester.wasm
 ensure_tools
 [ -f "$COMPONENT" ] || fail "missing $COMPONENT: run 'make components'"
 for w in "$HANDLER_WASM" "$EMITTER_WASM"; do [ -f "$w" ] || fail "missing $w: run 'make contracts'"; done
-smart() { avsd q wasm contract-state smart "$1" "$2" -o json 2>/dev/null | jq -c .data; }
-contract() { # $1 name, $2 wasm, $3 instantiate msg → address
-  local res code
-  res=$(tx wasm store "$2" --from alice)
-  code=$(event_attr "$res" store_code code_id)
-  res=$(tx wasm instantiate "$code" "$3" --label "$1" --admin "$(addr alice)" --from alice)
-  event_attr "$res" instantiate _contract_address
-}
 
 # --- chain ---------------------------------------------------------------------
 start_chain
 
 # --- contracts and service -----------------------------------------------------
-say "storing the square component ($(du -h "$COMPONENT" | cut -f1))"
-res=$(tx avs store-component "$COMPONENT" --from alice)
-DIGEST=$(event_attr "$res" avschain.avs.v1.EventComponentStored digest)
-echo "    digest $DIGEST"
+store_component "$COMPONENT"
 
 say "instantiating avs-handler, the contract that will receive the results"
-HANDLER=$(contract avs-handler "$HANDLER_WASM" '{}')
+HANDLER=$(deploy_contract avs-handler "$HANDLER_WASM" '{}')
 echo "    handler $HANDLER"
 
 manifest() { # $1: triggers JSON
@@ -78,7 +67,7 @@ SERVICE=$(event_attr "$res" avschain.avs.v1.EventServiceCreated service_id)
 echo "    service $SERVICE"
 
 say "instantiating avs-requester, whose announce emits wasm-avs_announce"
-EMITTER=$(contract avs-requester "$EMITTER_WASM" "{\"service_id\":\"$SERVICE\"}")
+EMITTER=$(deploy_contract avs-requester "$EMITTER_WASM" "{\"service_id\":\"$SERVICE\"}")
 echo "    emitter $EMITTER"
 
 TRIGGERS="[{\"event\":{\"type\":\"wasm-avs_announce\",\"attributes\":[{\"key\":\"_contract_address\",\"value\":\"$EMITTER\"}]}}]"
@@ -89,12 +78,7 @@ tx avs update-service "$SERVICE" "$DIR/manifest-trigger.json" --from alice >/dev
 tx avs fund-service "$SERVICE" 100000uavs --from alice >/dev/null
 
 # --- operators ------------------------------------------------------------------
-for i in 1 2 3; do
-  say "operator$i: register, opt in, start its sidecar"
-  tx avs register-operator "operator$i" --from "operator$i" >/dev/null
-  tx avs opt-in "$SERVICE" --from "operator$i" >/dev/null
-  start_sidecar "$i"
-done
+setup_operators 3 "$SERVICE"
 
 # --- the event -----------------------------------------------------------------
 say "bob announces $INPUT through the emitter contract (no fee, no task request)"
@@ -105,21 +89,17 @@ INDEX=$(jq -r '[.events[].type] | index("wasm-avs_announce")' <<<"$res")
 REF="$SERVICE/$HEIGHT/$TXHASH/$INDEX"
 echo "    event wasm-avs_announce at height $HEIGHT, tx $TXHASH, index $INDEX"
 
-printf '    waiting for the operators '
+# handled: whether the event's task exists and the handler stored its result;
+# sets TASK and stored.
 TASK=""
-for _ in $(seq 1 120); do
-  TASK=$(avsd q avs tasks "$SERVICE" -o json | jq -r --arg r "event:$REF" '[.tasks[]? | select(.origin.ref==$r) | .id][0] // empty')
-  if [ -n "$TASK" ]; then
-    stored=$(smart "$HANDLER" "{\"result\":{\"task_id\":\"$TASK\"}}" || true)
-    [ -n "$stored" ] && [ "$stored" != null ] && break
-  fi
-  sidecars_alive
-  printf '.'
-  sleep 0.5
-done
-echo
-[ -n "$TASK" ] || fail "no task was opened for event $REF"
-[ -n "${stored:-}" ] && [ "$stored" != null ] || fail "the handler has no result for task $TASK"
+handled() {
+  [ -n "$TASK" ] || TASK=$(avsd q avs tasks "$SERVICE" -o json |
+    jq -r --arg r "event:$REF" '[.tasks[]? | select(.origin.ref==$r) | .id][0] // empty') || return 1
+  [ -n "$TASK" ] || return 1
+  stored=$(smart "$HANDLER" "{\"result\":{\"task_id\":\"$TASK\"}}") || return 1
+  [ -n "$stored" ] && [ "$stored" != null ]
+}
+wait_until "the operators (a task for event $REF, then its result in the handler)" handled
 task=$(avsd q avs task "$TASK" -o json)
 echo "    task $TASK opened by the first vote: origin $(jq -c .task.origin <<<"$task"), paid by the treasury: $(jq -r '.task.paid_by_treasury // false' <<<"$task")"
 echo "    votes: $(avsd q avs task-votes "$TASK" -o json | jq -r '[.votes[].operator] | length') (power $(jq -r .task.power_for <<<"$task") of $(jq -r .task.power_total <<<"$task"))"

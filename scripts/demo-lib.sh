@@ -1,6 +1,10 @@
-# Shared plumbing of scripts/demo.sh, demo-contract.sh, demo-events.sh and
-# ibc-demo.sh; sourced,
-# not run. The caller sets ROOT, OFFSET, DIR, CHAIN_ID and KEEP first.
+# The library of the four demos (scripts/demo.sh, demo-contract.sh,
+# demo-events.sh and ibc-demo.sh); sourced, not run. The caller sets ROOT,
+# OFFSET, DIR, CHAIN_ID and KEEP first. It gives them: the chain
+# (start_chain), the operators (setup_operators, start_sidecar), bounded waits
+# that notice a dead process (wait_until, watch_pid), transactions and queries
+# (tx, avsd, smart, event_attr, addr), components and contracts
+# (store_component, deploy_contract), and cleanup on exit.
 # shellcheck shell=bash
 
 HOME_DIR=$DIR/chain
@@ -9,10 +13,16 @@ GRPC_PORT=$((9090 + OFFSET))
 NODE=tcp://127.0.0.1:$RPC_PORT
 AVSD=$ROOT/build/avsd
 SIDECAR=$ROOT/build/avs-sidecar
-PIDS=()
+PIDS=()    # process groups to stop at the end
+WATCHED=() # "PID|WHAT" of processes that must stay up while the demo waits
+MID_LINE=0 # 1 while wait_until prints its progress dots
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
-fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+fail() {
+  [ "$MID_LINE" = 1 ] && echo && MID_LINE=0
+  printf 'demo: %s\n' "$*" >&2
+  exit 1
+}
 
 # cleanup stops every process group in PIDS (chain and sidecars), then keeps
 # or removes DIR. It runs on exit, on error and on Ctrl-C.
@@ -84,32 +94,111 @@ tx() {
 # event_attr RESULT TYPE KEY: the first value of KEY in events of TYPE (JSON unquoted).
 event_attr() { jq -r --arg t "$2" --arg k "$3" '[.events[] | select(.type==$t) | .attributes[] | select(.key==$k) | .value][0] | fromjson? // .' <<<"$1"; }
 
-# start_chain runs scripts/localnet.sh in its own process group and waits for a block.
-start_chain() {
-  say "starting a one-validator chain ($CHAIN_ID) on 127.0.0.1:$RPC_PORT"
-  setsid "$ROOT/scripts/localnet.sh" --reset --home "$HOME_DIR" --chain-id "$CHAIN_ID" --port-offset "$OFFSET" \
-    --binary "$AVSD" >"$DIR/localnet.out" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 300); do
-    grep -q "ready in" "$DIR/localnet.out" 2>/dev/null && break
-    kill -0 "${PIDS[0]}" 2>/dev/null || { cat "$DIR/localnet.out" >&2; fail "the chain did not start"; }
-    sleep 0.2
+# smart CONTRACT QUERY prints a CosmWasm contract's answer (its .data, compact
+# JSON); it fails quietly (status 1, no output) while the contract cannot answer.
+smart() { avsd q wasm contract-state smart "$1" "$2" -o json 2>/dev/null | jq -c .data; }
+
+# watch_pid PID WHAT: wait_until fails the demo if PID exits ("WHAT exited").
+watch_pid() { WATCHED+=("$1|$2"); }
+
+# check_alive fails the demo if a watched process has exited.
+check_alive() {
+  local w
+  for w in ${WATCHED[@]+"${WATCHED[@]}"}; do
+    kill -0 "${w%%|*}" 2>/dev/null || fail "${w#*|} exited"
   done
-  grep -q "ready in" "$DIR/localnet.out" || fail "no first block within 60s"
-  grep "ready in" "$DIR/localnet.out"
 }
 
-# start_sidecar N writes operatorN's sidecar config and starts it in its own process group.
+# wait_until DESC CMD...: runs CMD every half second until it succeeds, at most
+# WAIT_TRIES times (default 120: a minute), printing a dot a try. CMD runs in
+# this shell, so it may set variables for the caller. The demo fails when a
+# watched process exits or the tries run out.
+wait_until() {
+  local desc=$1 tries=${WAIT_TRIES:-120} i
+  shift
+  printf '    waiting for %s ' "$desc"
+  MID_LINE=1
+  for ((i = 0; i < tries; i++)); do
+    if "$@"; then
+      echo
+      MID_LINE=0
+      return 0
+    fi
+    check_alive
+    printf '.'
+    sleep 0.5
+  done
+  fail "gave up waiting for $desc after $((tries / 2))s"
+}
+
+# start_chain [NAME] runs scripts/localnet.sh for the current chain (CHAIN_ID,
+# OFFSET, HOME_DIR) in its own process group and waits for its first block.
+# NAME (A, B, ...) labels a demo's second chain and its output file.
+start_chain() {
+  local name=${1:-} out=$DIR/localnet${1:+-$1}.out pid
+  say "${name:+chain $name: }starting a one-validator chain ($CHAIN_ID) on 127.0.0.1:$RPC_PORT"
+  setsid "$ROOT/scripts/localnet.sh" --reset --home "$HOME_DIR" --chain-id "$CHAIN_ID" --port-offset "$OFFSET" \
+    --binary "$AVSD" >"$out" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  WAIT_TRIES=120 wait_until "the first block of $CHAIN_ID" chain_ready "$out" "$pid"
+  watch_pid "$pid" "the chain $CHAIN_ID (log: $HOME_DIR/avsd.log)"
+  grep "ready in" "$out"
+}
+
+# chain_ready OUT PID: whether localnet.sh (PID, printing to OUT) reports its
+# first block; fails the demo with its output if it exited.
+chain_ready() {
+  grep -q "ready in" "$1" 2>/dev/null && return 0
+  kill -0 "$2" 2>/dev/null || { echo; cat "$1" >&2; fail "the chain $CHAIN_ID did not start"; }
+  return 1
+}
+
+# start_sidecar N writes operatorN's sidecar config, starts it in its own
+# process group and waits until it serves /status.
 start_sidecar() {
-  local i=$1 sc=$DIR/sidecar-$1
+  local i=$1 sc=$DIR/sidecar-$1 metrics=127.0.0.1:$((9464 + OFFSET + $1))
   "$SIDECAR" init --home "$sc" --chain-id "$CHAIN_ID" --rpc "$NODE" --grpc "127.0.0.1:$GRPC_PORT" \
     --key "operator$i" --keyring-backend test --keyring-dir "$HOME_DIR" \
-    --metrics-addr "127.0.0.1:$((9464 + OFFSET + i))" >/dev/null
+    --metrics-addr "$metrics" >/dev/null
   setsid "$SIDECAR" start --home "$sc" >"$sc/sidecar.log" 2>&1 &
   PIDS+=($!)
+  watch_pid $! "operator$i's sidecar (log: $sc/sidecar.log)"
+  WAIT_TRIES=60 wait_until "operator$i's sidecar on $metrics" curl -sf -o /dev/null "http://$metrics/status"
 }
 
-# sidecars_alive fails the demo if a sidecar (any PID after the chain's) exited.
-sidecars_alive() {
-  for pid in "${PIDS[@]:1}"; do kill -0 "$pid" 2>/dev/null || fail "a sidecar exited; see $DIR/sidecar-*/sidecar.log"; done
+# setup_operators N SERVICE [COMMIT]: operator1..N each register (10%
+# commission) and opt in to SERVICE; with COMMIT (an amount in uavs), operator
+# i also commits i×COMMIT of its own stake. Then each starts its sidecar.
+setup_operators() {
+  local n=$1 service=$2 commit=${3:-} i what
+  for ((i = 1; i <= n; i++)); do
+    what="register (10% commission), opt in"
+    [ -n "$commit" ] && what="$what, commit $((i * commit))uavs of its own"
+    say "operator$i: $what, start its sidecar"
+    tx avs register-operator "operator$i" --commission 0.1 --from "operator$i" >/dev/null
+    tx avs opt-in "$service" --from "operator$i" >/dev/null
+    [ -z "$commit" ] || tx avs commit "$(addr "operator$i")" "$service" "$((i * commit))uavs" --from "operator$i" >/dev/null
+    start_sidecar "$i"
+  done
+}
+
+# store_component FILE stores a WASI component (signed by alice) and sets
+# DIGEST to its digest.
+store_component() {
+  local res
+  say "storing the component $(basename "$1") ($(du -h "$1" | cut -f1))"
+  res=$(tx avs store-component "$1" --from alice)
+  DIGEST=$(event_attr "$res" avschain.avs.v1.EventComponentStored digest)
+  echo "    digest $DIGEST"
+}
+
+# deploy_contract LABEL WASM MSG stores a CosmWasm contract and instantiates it
+# (alice signs and is its admin); prints the contract's address.
+deploy_contract() {
+  local res code
+  res=$(tx wasm store "$2" --from alice)
+  code=$(event_attr "$res" store_code code_id)
+  res=$(tx wasm instantiate "$code" "$3" --label "$1" --admin "$(addr alice)" --from alice)
+  event_attr "$res" instantiate _contract_address
 }

@@ -29,10 +29,7 @@ ensure_tools
 start_chain
 
 # --- service -----------------------------------------------------------------
-say "storing the square component ($(du -h "$COMPONENT" | cut -f1))"
-res=$(tx avs store-component "$COMPONENT" --from alice)
-DIGEST=$(event_attr "$res" avschain.avs.v1.EventComponentStored digest)
-echo "    digest $DIGEST"
+store_component "$COMPONENT"
 
 say "creating the service: EXACT quorum of 2/3 of the committed stake, 300uavs per task"
 cat >"$DIR/manifest.json" <<JSON
@@ -51,16 +48,10 @@ SERVICE=$(event_attr "$res" avschain.avs.v1.EventServiceCreated service_id)
 echo "    service $SERVICE"
 
 # --- operators ------------------------------------------------------------------
-for i in 1 2 3; do
-  say "operator$i: register (10% commission), opt in, commit ${i}000000uavs of its own, start its sidecar"
-  tx avs register-operator "operator$i" --commission 0.1 --from "operator$i" >/dev/null
-  tx avs opt-in "$SERVICE" --from "operator$i" >/dev/null
-  tx avs commit "$("$AVSD" keys show "operator$i" -a --home "$HOME_DIR" --keyring-backend test)" "$SERVICE" "${i}000000uavs" --from "operator$i" >/dev/null
-  start_sidecar "$i"
-done
+setup_operators 3 "$SERVICE" 1000000
 
-CAROL=$("$AVSD" keys show carol -a --home "$HOME_DIR" --keyring-backend test)
-OP1=$("$AVSD" keys show operator1 -a --home "$HOME_DIR" --keyring-backend test)
+CAROL=$(addr carol)
+OP1=$(addr operator1)
 say "carol commits 1000000uavs to operator1"
 tx avs commit "$OP1" "$SERVICE" 1000000uavs --from carol >/dev/null
 
@@ -70,17 +61,13 @@ res=$(tx avs create-task "$SERVICE" "$INPUT" --fee 300uavs --from bob)
 TASK=$(event_attr "$res" avschain.avs.v1.EventTaskCreated task_id)
 echo "    task $TASK created at height $(jq -r .height <<<"$res")"
 
-printf '    waiting for the operators '
-status=""
-for _ in $(seq 1 120); do
-  task=$(avsd q avs task "$TASK" -o json)
+# settled ID: whether task ID has left PENDING; sets task (its JSON) and status.
+settled() {
+  task=$(avsd q avs task "$1" -o json) || return 1
   status=$(jq -r .task.status <<<"$task")
-  [ "$status" = TASK_STATUS_PENDING ] || break
-  sidecars_alive
-  printf '.'
-  sleep 0.5
-done
-echo
+  [ "$status" != TASK_STATUS_PENDING ]
+}
+wait_until "the operators" settled "$TASK"
 [ "$status" = TASK_STATUS_COMPLETED ] || fail "task $TASK ended $status"
 
 RESULT=$(jq -r .task.result <<<"$task" | base64 -d)
@@ -90,8 +77,8 @@ ENDED=$(jq -r .task.ended_height <<<"$task")
 votes=$(avsd q avs task-votes "$TASK" -o json)
 AGREED=$(jq -r --arg d "$DIGEST_R" '[.votes[] | select(.digest==$d and (.late|not)) | .operator] | join(" ")' <<<"$votes")
 names=""
-for addr in $AGREED; do
-  names="$names $("$AVSD" q avs operator "$addr" --node "$NODE" -o json | jq -r .operator.moniker)"
+for op in $AGREED; do
+  names="$names $(avsd q avs operator "$op" -o json | jq -r .operator.moniker)"
 done
 say "result: square($INPUT) = $RESULT"
 echo "    agreed:  ${names# } (power $(jq -r .task.power_for <<<"$task") of $(jq -r .task.power_total <<<"$task"))"
@@ -118,12 +105,8 @@ if [ "$EXTRA" -gt 0 ]; then
   echo
   blocks=("$((ENDED - CREATED))")
   for id in "${ids[@]}"; do
-    for _ in $(seq 1 120); do
-      task=$(avsd q avs task "$id" -o json)
-      [ "$(jq -r .task.status <<<"$task")" = TASK_STATUS_PENDING ] || break
-      sleep 0.5
-    done
-    [ "$(jq -r .task.status <<<"$task")" = TASK_STATUS_COMPLETED ] || fail "task $id did not complete"
+    wait_until "task $id" settled "$id"
+    [ "$status" = TASK_STATUS_COMPLETED ] || fail "task $id ended $status"
     blocks+=("$(( $(jq -r .task.ended_height <<<"$task") - $(jq -r .task.created_height <<<"$task") ))")
   done
   sorted=$(printf '%s\n' "${blocks[@]}" | sort -n)

@@ -47,46 +47,9 @@ on_b() {
 RLY=$ROOT/build/rly
 RLY_HOME=$DIR/relayer
 rly() { "$RLY" --home "$RLY_HOME" "$@"; }
-SIDECAR_PIDS=()
 
-# start_localnet NAME runs scripts/localnet.sh for the current chain vars in
-# its own process group and waits for its first block.
-start_localnet() {
-  local name=$1 out=$DIR/localnet-$1.out pid
-  say "chain $name: starting $CHAIN_ID on 127.0.0.1:$RPC_PORT"
-  setsid "$ROOT/scripts/localnet.sh" --reset --home "$HOME_DIR" --chain-id "$CHAIN_ID" --port-offset "$OFFSET" \
-    --binary "$AVSD" >"$out" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 1 300); do
-    grep -q "ready in" "$out" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; fail "chain $name did not start"; }
-    sleep 0.2
-  done
-  grep -q "ready in" "$out" || fail "chain $name: no first block within 60s"
-  grep "ready in" "$out"
-}
-
-# wait_sidecar N waits until operatorN's sidecar serves /status.
-wait_sidecar() {
-  local pid=${SIDECAR_PIDS[-1]} url=http://127.0.0.1:$((9464 + OFFSET + $1))/status
-  for _ in $(seq 1 150); do
-    curl -sf "$url" >/dev/null 2>&1 && return
-    kill -0 "$pid" 2>/dev/null || fail "sidecar $1 exited; see $DIR/sidecar-$1/sidecar.log"
-    sleep 0.2
-  done
-  fail "sidecar $1 did not serve $url within 30s"
-}
-
-alive() {
-  for pid in "${SIDECAR_PIDS[@]}"; do
-    kill -0 "$pid" 2>/dev/null || fail "a sidecar exited; see $DIR/sidecar-*/sidecar.log"
-  done
-  kill -0 "$RLY_PID" 2>/dev/null || fail "rly exited; see $RLY_HOME/rly.log"
-}
-
-# mnemonic NAME is a dev account's mnemonic from scripts/localnet.sh.
-mnemonic() { sed -n "s/^ *\"$1|\(.*\)\"$/\1/p" "$ROOT/scripts/localnet.sh"; }
+# mnemonic NAME is a dev account's mnemonic (scripts/dev-accounts.txt).
+mnemonic() { awk -v n="$1" '$1 == n { $1 = ""; sub(/^ +/, ""); print }' "$ROOT/scripts/dev-accounts.txt"; }
 
 # channel_on_avs prints the current chain's first open channel on port avs.
 channel_on_avs() {
@@ -100,8 +63,8 @@ if [ ! -x "$RLY" ]; then say "building the relayer (first run: a few minutes)"; 
 "$ROOT/scripts/build-relayer.sh" "$RLY" | sed 's/^/    /'
 
 # --- two chains -------------------------------------------------------------------
-start_localnet A
-on_b start_localnet B
+start_chain A
+on_b start_chain B
 
 # --- relayer and the avs channel -----------------------------------------------------
 RELAYER_KEY=carol
@@ -146,14 +109,11 @@ echo "    chain A avs/$A_CHANNEL <-> chain B avs/$B_CHANNEL"
 
 say "relayer: rly start $PATH_NAME (log: $RLY_HOME/rly.log)"
 setsid "$RLY" --home "$RLY_HOME" start "$PATH_NAME" >"$RLY_HOME/rly.log" 2>&1 &
-RLY_PID=$!
-PIDS+=("$RLY_PID")
+PIDS+=($!)
+watch_pid $! "rly (log: $RLY_HOME/rly.log)"
 
 # --- the service on chain A ------------------------------------------------------------
-say "chain A: storing the square component ($(du -h "$COMPONENT" | cut -f1))"
-res=$(tx avs store-component "$COMPONENT" --from alice)
-DIGEST=$(event_attr "$res" avschain.avs.v1.EventComponentStored digest)
-echo "    digest $DIGEST"
+store_component "$COMPONENT"
 
 say "chain A: creating the service, open to requests on $A_CHANNEL, 300uavs per task from its treasury"
 cat >"$DIR/manifest.json" <<JSON
@@ -174,14 +134,7 @@ echo "    service $SERVICE"
 tx avs fund-service "$SERVICE" 1000000uavs --from alice >/dev/null
 echo "    treasury funded with 1000000uavs"
 
-for i in 1 2 3; do
-  say "chain A: operator$i registers, opts in and starts its sidecar"
-  tx avs register-operator "operator$i" --from "operator$i" >/dev/null
-  tx avs opt-in "$SERVICE" --from "operator$i" >/dev/null
-  start_sidecar "$i"
-  SIDECAR_PIDS+=("${PIDS[-1]}")
-  wait_sidecar "$i"
-done
+setup_operators 3 "$SERVICE"
 
 # --- the request from chain B ------------------------------------------------------------
 say "chain B: alice asks service $SERVICE on chain A for square($INPUT) over $B_CHANNEL"
@@ -190,35 +143,27 @@ SEQ=$(event_attr "$res" send_packet packet_sequence)
 [ -n "$SEQ" ] && [ "$SEQ" != null ] || fail "no send_packet event in the request's result"
 echo "    packet $B_CHANNEL/$SEQ sent at height $(jq -r .height <<<"$res")"
 
-printf '    waiting for the relayer to deliver it to chain A '
-TASK=""
-for _ in $(seq 1 240); do
-  TASK=$(avsd q avs tasks "$SERVICE" -o json 2>/dev/null | jq -r '[.tasks[]?.id][0] // empty')
-  [ -n "$TASK" ] && break
-  alive
-  printf '.'
-  sleep 0.5
-done
-echo
-[ -n "$TASK" ] || fail "no task on chain A after 120s (relayer log: $RLY_HOME/rly.log)"
+# delivered: whether chain A has opened the packet's task; sets TASK.
+delivered() {
+  TASK=$(avsd q avs tasks "$SERVICE" -o json 2>/dev/null | jq -r '[.tasks[]?.id][0] // empty') || return 1
+  [ -n "$TASK" ]
+}
+WAIT_TRIES=240 wait_until "the relayer to deliver it to chain A (log: $RLY_HOME/rly.log)" delivered
 echo "    chain A opened task $TASK for the packet"
 
-printf '    waiting for the operators and the acknowledgement back on chain B '
+# acknowledged: whether chain B's remote result has an answer or has failed;
+# sets remote (its JSON).
 remote=""
-status=""
-for _ in $(seq 1 360); do
-  if remote=$(on_b avsd q avs remote-result "$B_CHANNEL" "$SEQ" -o json 2>/dev/null); then
-    remote=$(jq -c '.remote_result // .' <<<"$remote")
-    status=$(jq -r '.status // empty' <<<"$remote")
-    [ -n "$(jq -r '.result // empty' <<<"$remote")" ] && break
-    case "$status" in *FAILED* | *ERROR* | *EXPIRED* | *TIMEOUT* | *TIMED_OUT*) break ;; esac
-  fi
-  alive
-  printf '.'
-  sleep 0.5
-done
-echo
-[ -n "$remote" ] || fail "chain B has no remote result for $B_CHANNEL/$SEQ (relayer log: $RLY_HOME/rly.log)"
+acknowledged() {
+  local status
+  remote=$(on_b avsd q avs remote-result "$B_CHANNEL" "$SEQ" -o json 2>/dev/null) || return 1
+  remote=$(jq -c '.remote_result // .' <<<"$remote")
+  status=$(jq -r '.status // empty' <<<"$remote")
+  [ -n "$(jq -r '.result // empty' <<<"$remote")" ] && return 0
+  case "$status" in *FAILED* | *ERROR* | *EXPIRED* | *TIMEOUT* | *TIMED_OUT*) return 0 ;; esac
+  return 1
+}
+WAIT_TRIES=360 wait_until "the operators and the acknowledgement back on chain B" acknowledged
 RESULT=$(jq -r '.result // empty' <<<"$remote" | base64 -d)
 [ -n "$RESULT" ] || fail "chain B's remote result has no answer: $remote"
 task=$(avsd q avs task "$TASK" -o json)

@@ -65,17 +65,13 @@ fi
 
 KR=(--keyring-backend test --home "$HOME_DIR")
 DENOM=uavs
-# Dev accounts: fixed test mnemonics, so addresses survive --reset. Never use them
-# for anything of value.
-DEV_ACCOUNTS=(
-  "validator|equal fame come barrel discover parade gallery alone dove birth small right thumb lift suit board cherry turtle gold puppy false squeeze burst cake"
-  "alice|advance people quiz wagon return embark moment emerge similar subway frog tube palace crucial exhibit embody exchange second autumn force dwarf muffin demise tackle"
-  "bob|outdoor under put armor hill suspect combine oyster mobile idle baby fuel gown concert frog sentence relax country catalog teach rice yard cigar screen"
-  "carol|trick bamboo tissue require inspire utility element gold grant soldier web version coach mesh feel ginger crater evidence park runway net harsh mango remind"
-  "operator1|choice argue voyage pond search foster open awkward dinner mass people gaze tragic appear sentence device text cargo jazz invite connect chat open civil"
-  "operator2|love close library later swift make skull notice when tissue deer trust trade latin delay west canyon brand ritual field antenna thumb expose taxi"
-  "operator3|lake gasp dignity trap jaguar trophy inherit orchard curious fatigue plastic brave comfort betray dumb suggest attitude decline amused trade giant fame roast eager"
-)
+# Dev accounts (NAME MNEMONIC a line): fixed test mnemonics, so addresses survive
+# --reset. Never use them for anything of value.
+DEV_ACCOUNTS_FILE=$ROOT/scripts/dev-accounts.txt
+dev_accounts() { grep -Ev '^(#|[[:space:]]*$)' "$DEV_ACCOUNTS_FILE"; }
+DEV_NAMES=()
+while read -r name _; do DEV_NAMES+=("$name"); done < <(dev_accounts)
+[ ${#DEV_NAMES[@]} -gt 0 ] || { echo "localnet: no accounts in $DEV_ACCOUNTS_FILE" >&2; exit 1; }
 
 # toml_set FILE SECTION KEY VALUE: set KEY in [SECTION] ("" for the top level).
 toml_set() {
@@ -91,11 +87,10 @@ init_chain() {
   echo "localnet: initialising $CHAIN_ID in $HOME_DIR"
   rm -rf "$HOME_DIR"
   "$AVSD" init localnet --chain-id "$CHAIN_ID" --home "$HOME_DIR" >/dev/null 2>&1
-  for entry in "${DEV_ACCOUNTS[@]}"; do
-    name=${entry%%|*}
-    echo "${entry#*|}" | "$AVSD" keys add "$name" --recover "${KR[@]}" >/dev/null 2>&1
-    "$AVSD" genesis add-genesis-account "$name" "1000000000000$DENOM" "${KR[@]}" >/dev/null
-  done
+  while read -r name mnemonic; do
+    echo "$mnemonic" | "$AVSD" keys add "$name" --recover "${KR[@]}" >/dev/null 2>&1
+    "$AVSD" genesis add-genesis-account "$name" "1000000000000$DENOM" "${KR[@]}" </dev/null >/dev/null
+  done < <(dev_accounts)
   "$AVSD" genesis gentx validator "100000000000$DENOM" --chain-id "$CHAIN_ID" "${KR[@]}" >/dev/null 2>&1
   "$AVSD" genesis collect-gentxs --home "$HOME_DIR" >/dev/null 2>&1
 
@@ -180,7 +175,7 @@ localnet: ready in ${ELAPSED}s (height $height) — chain $CHAIN_ID
   grpc     127.0.0.1:$GRPC_PORT
   rest     http://127.0.0.1:$API_PORT
   home     $HOME_DIR   (log: $LOG)
-  keys     $(for e in "${DEV_ACCOUNTS[@]}"; do printf '%s ' "${e%%|*}"; done)(keyring-backend test)
+  keys     ${DEV_NAMES[*]} (keyring-backend test; scripts/dev-accounts.txt)
   try      $AVSD q bank balances \$($AVSD keys show alice -a --home $HOME_DIR --keyring-backend test) --home $HOME_DIR
 Ctrl-C stops the node.
 INFO

@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -64,15 +65,13 @@ func TestContractRequestAnsweredBySidecars(t *testing.T) {
 	require.Equal(t, contract, res.Attribute(evTaskCreated, "creator"), "the contract created the task")
 	require.Equal(t, taskID, res.Attribute("wasm", "task_id"), "the contract learned the task id from its reply")
 
-	deadline := time.Now().Add(60 * time.Second)
-	var req contractRequest
-	for {
-		req = queryRequest(t, node, contract, "1")
-		if req.Status != "pending" || time.Now().After(deadline) {
-			break
+	req := localnet.Poll(t, 60*time.Second, "request 1 (task "+taskID+"): leave pending", func() (contractRequest, error) {
+		req := queryRequest(t, node, contract, "1")
+		if req.Status == "pending" {
+			return req, errors.New("still pending")
 		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return req, nil
+	}, func() string { return fmt.Sprintf("task %s: %+v", taskID, getTask(node, taskID)) })
 	require.Equal(t, "completed", req.Status, "task %s: %+v", taskID, getTask(node, taskID))
 	require.Equal(t, taskID, *req.TaskID)
 	require.Equal(t, []byte("5"), req.Input)

@@ -39,22 +39,19 @@ type eventTaskView struct {
 
 // waitEventTask waits for the service's task opened for an event reference.
 func waitEventTask(t *testing.T, node *localnet.Node, service, ref string, timeout time.Duration) eventTaskView {
-	deadline := time.Now().Add(timeout)
-	for {
+	t.Helper()
+	return localnet.Poll(t, timeout, "a task for event "+ref, func() (eventTaskView, error) {
 		var out struct {
 			Tasks []eventTaskView `json:"tasks"`
 		}
 		node.Query(&out, "avs", "tasks", service)
 		for _, tv := range out.Tasks {
 			if tv.Origin.Ref == "event:"+ref {
-				return tv
+				return tv, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no task for event %s after %s; the service's tasks: %+v", ref, timeout, out.Tasks)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return eventTaskView{}, fmt.Errorf("none among the service's tasks: %+v", out.Tasks)
+	})
 }
 
 // handlerResult is avs-handler's answer to {"result":{"task_id":…}}.
@@ -65,19 +62,14 @@ type handlerResult struct {
 }
 
 func waitHandlerResult(t *testing.T, node *localnet.Node, handler, taskID string, timeout time.Duration) handlerResult {
-	deadline := time.Now().Add(timeout)
-	for {
+	t.Helper()
+	return localnet.Poll(t, timeout, "handler "+handler+": a result for task "+taskID, func() (handlerResult, error) {
 		var out struct {
 			Data handlerResult `json:"data"`
 		}
-		if _, err := node.TryQuery(&out, "wasm", "contract-state", "smart", handler, fmt.Sprintf(`{"result":{"task_id":%q}}`, taskID)); err == nil {
-			return out.Data
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("handler %s has no result for task %s after %s", handler, taskID, timeout)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		_, err := node.TryQuery(&out, "wasm", "contract-state", "smart", handler, fmt.Sprintf(`{"result":{"task_id":%q}}`, taskID))
+		return out.Data, err
+	})
 }
 
 // TestEventTriggerAnsweredBySidecars: a service watches the wasm-avs_announce

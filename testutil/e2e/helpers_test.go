@@ -5,6 +5,8 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -170,17 +172,14 @@ func getTask(node *localnet.Node, id string) taskView {
 
 // waitTask waits until a task leaves PENDING.
 func waitTask(t *testing.T, node *localnet.Node, id string, timeout time.Duration) taskView {
-	deadline := time.Now().Add(timeout)
-	for {
+	t.Helper()
+	return localnet.Poll(t, timeout, "task "+id+": leave PENDING", func() (taskView, error) {
 		v := getTask(node, id)
-		if v.Status != "TASK_STATUS_PENDING" {
-			return v
+		if v.Status == "TASK_STATUS_PENDING" {
+			return v, errors.New("still pending")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s still pending after %s", id, timeout)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return v, nil
+	})
 }
 
 type voteView struct {
@@ -199,17 +198,14 @@ func taskVotes(node *localnet.Node, id string) []voteView {
 
 // waitVotes waits until a task has n votes.
 func waitVotes(t *testing.T, node *localnet.Node, id string, n int, timeout time.Duration) []voteView {
-	deadline := time.Now().Add(timeout)
-	for {
+	t.Helper()
+	return localnet.Poll(t, timeout, fmt.Sprintf("task %s: %d votes", id, n), func() ([]voteView, error) {
 		v := taskVotes(node, id)
-		if len(v) >= n {
-			return v
+		if len(v) < n {
+			return v, fmt.Errorf("%d votes", len(v))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s has %d votes after %s, want %d", id, len(v), timeout, n)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return v, nil
+	})
 }
 
 func logSidecars(t *testing.T, sidecars ...*localnet.Sidecar) {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,17 +51,6 @@ func relayerBinary(t *testing.T) string {
 	return rlyBuild.path
 }
 
-// devMnemonic reads a dev account's mnemonic from scripts/localnet.sh, so the
-// relayer signs with an account funded in both chains' genesis.
-func devMnemonic(t *testing.T, name string) string {
-	t.Helper()
-	script, err := os.ReadFile(filepath.Join(localnet.RepoRoot(), "scripts", "localnet.sh"))
-	require.NoError(t, err)
-	m := regexp.MustCompile(`"` + regexp.QuoteMeta(name) + `\|([a-z ]+)"`).FindSubmatch(script)
-	require.NotNil(t, m, "no mnemonic for %s in scripts/localnet.sh", name)
-	return string(m[1])
-}
-
 // relayer is an rly home in the test's temp dir, configured for local chains.
 type relayer struct {
 	t    *testing.T
@@ -93,7 +81,7 @@ func newRelayer(t *testing.T, bin, key string, nodes ...*localnet.Node) *relayer
 		file := filepath.Join(r.home, n.ChainID+".json")
 		require.NoError(t, os.WriteFile(file, bz, 0o600))
 		r.run(time.Minute, "chains", "add", "--file", file, n.ChainID)
-		addr := strings.TrimSpace(r.run(time.Minute, "keys", "restore", n.ChainID, key, devMnemonic(t, key)))
+		addr := strings.TrimSpace(r.run(time.Minute, "keys", "restore", n.ChainID, key, localnet.DevMnemonic(t, key)))
 		require.Equal(t, n.KeyAddress(key), addr, "rly derives the same address as avsd's keyring")
 	}
 	return r
@@ -213,27 +201,20 @@ type remoteResultView struct {
 // waitRemoteResult waits until the request channel/seq has left PENDING on node.
 func waitRemoteResult(t *testing.T, node *localnet.Node, channel, seq string, timeout time.Duration, alive func()) remoteResultView {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
+	return localnet.Poll(t, timeout, "remote result "+channel+"/"+seq+": settled", func() (remoteResultView, error) {
 		var out struct {
 			RemoteResult remoteResultView `json:"remote_result"`
 		}
 		raw, err := node.TryQuery(&out, "avs", "remote-result", channel, seq)
-		if err == nil {
-			last = string(raw)
-			if s := out.RemoteResult.Status; s != "" && s != "REMOTE_STATUS_PENDING" {
-				return out.RemoteResult
-			}
-		} else {
-			last = err.Error()
+		if s := out.RemoteResult.Status; err == nil && s != "" && s != "REMOTE_STATUS_PENDING" {
+			return out.RemoteResult, nil
 		}
 		alive()
-		if time.Now().After(deadline) {
-			t.Fatalf("remote result %s/%s not settled after %s; last answer: %s", channel, seq, timeout, last)
+		if err != nil {
+			return out.RemoteResult, err
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return out.RemoteResult, fmt.Errorf("last answer: %s", raw)
+	})
 }
 
 func lastLines(s string, n int) string {

@@ -27,6 +27,29 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// DevAccountsFile is the dev accounts' data file, NAME MNEMONIC a line, that
+// scripts/localnet.sh funds in genesis and restores into the node's keyring.
+func DevAccountsFile() string { return filepath.Join(RepoRoot(), "scripts", "dev-accounts.txt") }
+
+// DevMnemonic returns the mnemonic of the dev account name (alice, carol,
+// operator1, ...) from DevAccountsFile, to restore the same key elsewhere (a
+// relayer's keyring, say).
+func DevMnemonic(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(DevAccountsFile())
+	if err != nil {
+		t.Fatalf("dev accounts: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 1 && fields[0] == name {
+			return strings.Join(fields[1:], " ")
+		}
+	}
+	t.Fatalf("no dev account %q in %s", name, DevAccountsFile())
+	return ""
+}
+
 // binary is one program the tests run: from an environment variable when set
 // (make test-e2e sets it; a relative path is taken from the repository root),
 // otherwise built once per test process into a temp dir.
@@ -144,22 +167,16 @@ func Start(t testing.TB, opts Options) *Node {
 	go func() { _ = n.script.Wait(); close(n.done) }()
 	t.Cleanup(n.Stop)
 
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	h := Poll(t, 90*time.Second, "localnet "+n.ChainID+": first block", func() (int64, error) {
 		select {
 		case <-n.done:
 			t.Fatalf("localnet.sh exited before the first block:\n%s\n%s", n.output.String(), n.logTail())
 		default:
 		}
-		if h, err := n.Height(); err == nil && h >= 1 {
-			t.Logf("localnet %s ready at height %d (rpc 127.0.0.1:%d)", n.ChainID, h, n.RPCPort)
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no block within 90s:\n%s\n%s", n.output.String(), n.logTail())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return n.heightAtLeast(1)
+	}, func() string { return n.output.String() + "\n" + n.logTail() })
+	t.Logf("localnet %s ready at height %d (rpc 127.0.0.1:%d)", n.ChainID, h, n.RPCPort)
+	return n
 }
 
 // Stop sends SIGTERM to the script, which stops avsd; anything left in the
@@ -214,17 +231,21 @@ func (n *Node) Height() (int64, error) {
 // WaitHeight blocks until the chain reaches height h.
 func (n *Node) WaitHeight(h int64, timeout time.Duration) {
 	n.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		cur, err := n.Height()
-		if err == nil && cur >= h {
-			return
-		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("height %d not reached in %s (at %d, err %v)", h, timeout, cur, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	Poll(n.t, timeout, fmt.Sprintf("localnet %s: height %d", n.ChainID, h), func() (int64, error) {
+		return n.heightAtLeast(h)
+	})
+}
+
+// heightAtLeast returns the chain's height, or an error while it is below h.
+func (n *Node) heightAtLeast(h int64) (int64, error) {
+	cur, err := n.Height()
+	if err != nil {
+		return cur, err
 	}
+	if cur < h {
+		return cur, fmt.Errorf("at height %d", cur)
+	}
+	return cur, nil
 }
 
 func (n *Node) exec(ctx context.Context, args ...string) ([]byte, error) {
@@ -349,21 +370,17 @@ func (n *Node) Tx(from string, args ...string) TxResult {
 	if sync.Code != 0 {
 		n.t.Fatalf("tx %s refused by CheckTx (code %d): %s", strings.Join(args, " "), sync.Code, sync.RawLog)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	return Poll(n.t, 30*time.Second, "tx "+sync.TxHash+": inclusion", func() (TxResult, error) {
+		var res TxResult
 		out, err := n.exec(context.Background(), "query", "tx", sync.TxHash, "--node", n.NodeURI(), "-o", "json")
-		if err == nil {
-			var res TxResult
-			if err := json.Unmarshal(out, &res); err != nil {
-				n.t.Fatalf("decode tx %s: %v", sync.TxHash, err)
-			}
-			return res
+		if err != nil {
+			return res, err
 		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("tx %s not included within 30s: %v", sync.TxHash, err)
+		if err := json.Unmarshal(out, &res); err != nil {
+			n.t.Fatalf("decode tx %s: %v", sync.TxHash, err)
 		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return res, nil
+	})
 }
 
 // KeyAddress returns the address of a key in the node's test keyring.

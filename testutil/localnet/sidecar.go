@@ -85,22 +85,19 @@ func (s *Sidecar) Start() {
 	}
 	s.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + s.Metrics + "/status"); err == nil {
-			resp.Body.Close()
-			return
+	Poll(s.t, 30*time.Second, "sidecar "+s.Key+": /status", func() (struct{}, error) {
+		resp, err := http.Get("http://" + s.Metrics + "/status")
+		if err == nil {
+			_ = resp.Body.Close()
+			return struct{}{}, nil
 		}
 		select {
 		case <-s.done:
 			s.t.Fatalf("sidecar %s exited at start:\n%s", s.Key, s.Log())
 		default:
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("sidecar %s did not serve /status in 30s:\n%s", s.Key, s.Log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return struct{}{}, err
+	}, s.Log)
 }
 
 // Stop sends SIGTERM and waits; what is left after 10s is killed.
