@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/avschain/avschain/sidecar/executor"
+	"github.com/avschain/avschain/sidecar/internal/delay"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/submitter"
 	"github.com/avschain/avschain/sidecar/watcher"
@@ -73,7 +74,7 @@ type Pipeline struct {
 	handlerGas  uint64
 	log         *slog.Logger
 
-	retries chan watcher.Task
+	retries *delay.Queue[watcher.Task]
 
 	mu         sync.Mutex
 	inflight   map[string]bool
@@ -120,7 +121,7 @@ func New(chain Chain, runner Runner, st Store, voter Voter, in <-chan watcher.Ta
 		chain: chain, runner: runner, store: st, voter: voter, tasks: in, chainID: chainID, operator: operator,
 		concurrency: 4, metrics: nopMetrics{}, log: slog.Default(),
 		inflight: map[string]bool{}, attempts: map[string]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
-		retries: make(chan watcher.Task, 256),
+		retries: delay.New[watcher.Task](),
 	}
 	for _, o := range opts {
 		o(p)
@@ -137,21 +138,36 @@ const maxAttempts = 20
 // Start handles tasks until ctx ends, at most concurrency at a time. A task
 // that fails for a transient reason (the chain could not be read) is retried
 // with backoff. Work left unfinished by an earlier run is handled first.
+// Start returns once every goroutine it started has ended: the warm-up, the
+// workers and the retries (held in a delay queue this loop drains) all stop
+// with it (skip-mev/connect oracle/lifecycle.go).
 func (p *Pipeline) Start(ctx context.Context) error {
-	if err := p.replay(ctx); err != nil {
+	backlog, err := p.replay()
+	if err != nil {
 		return err
 	}
-	go p.warm(ctx)
-	sem := make(chan struct{}, p.concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { p.warm(ctx) })
+	sem := make(chan struct{}, p.concurrency)
 	for {
 		var t watcher.Task
-		select {
-		case <-ctx.Done():
-			return nil
-		case t = <-p.tasks:
-		case t = <-p.retries:
+		if len(backlog) > 0 {
+			if ctx.Err() != nil {
+				return nil
+			}
+			t, backlog = backlog[0], backlog[1:]
+		} else {
+			select {
+			case <-ctx.Done():
+				return nil
+			case t = <-p.tasks:
+			case <-p.retries.Added():
+				continue
+			case <-p.retries.Next():
+				backlog = p.retries.Due()
+				continue
+			}
 		}
 		key := t.Key()
 		if !p.claim(key) {
@@ -163,9 +179,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 			p.release(key)
 			return nil
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
 			defer p.release(key)
 			voted, err := p.handleWork(ctx, t)
@@ -177,20 +191,20 @@ func (p *Pipeline) Start(ctx context.Context) error {
 				// until the store records the vote submitted.
 				p.forget(key)
 			case ctx.Err() == nil:
-				p.retryLater(ctx, t, err)
+				p.retryLater(t, err)
 			}
-		}()
+		})
 	}
 }
 
-// replay queues the work the watcher saved and no run finished.
-func (p *Pipeline) replay(ctx context.Context) error {
+// replay returns the work the watcher saved and no run finished.
+func (p *Pipeline) replay() ([]watcher.Task, error) {
 	saved, err := p.store.Inbox()
 	if err != nil {
-		return fmt.Errorf("read the saved work: %w", err)
+		return nil, fmt.Errorf("read the saved work: %w", err)
 	}
 	if len(saved) == 0 {
-		return nil
+		return nil, nil
 	}
 	p.log.Info("resuming work read before the last stop", "items", len(saved))
 	var work []watcher.Task
@@ -203,16 +217,7 @@ func (p *Pipeline) replay(ctx context.Context) error {
 		}
 		work = append(work, t)
 	}
-	go func() {
-		for _, t := range work {
-			select {
-			case p.retries <- t:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return nil
+	return work, nil
 }
 
 func (p *Pipeline) forget(key string) {
@@ -258,7 +263,8 @@ func (p *Pipeline) warm(ctx context.Context) {
 	}
 }
 
-func (p *Pipeline) retryLater(ctx context.Context, t watcher.Task, err error) {
+// retryLater queues t again after a backoff; Start's loop takes it back.
+func (p *Pipeline) retryLater(t watcher.Task, err error) {
 	key := t.Key()
 	p.mu.Lock()
 	p.attempts[key]++
@@ -269,14 +275,9 @@ func (p *Pipeline) retryLater(ctx context.Context, t watcher.Task, err error) {
 		p.done(key)
 		return
 	}
-	delay := min(time.Duration(n)*500*time.Millisecond, 5*time.Second)
-	p.log.Warn("task not handled; retrying", "work", key, "attempt", n, "in", delay, "err", err)
-	time.AfterFunc(delay, func() {
-		select {
-		case p.retries <- t:
-		case <-ctx.Done():
-		}
-	})
+	wait := min(time.Duration(n)*500*time.Millisecond, 5*time.Second)
+	p.log.Warn("task not handled; retrying", "work", key, "attempt", n, "in", wait, "err", err)
+	p.retries.Add(t, wait)
 }
 
 func (p *Pipeline) claim(key string) bool {

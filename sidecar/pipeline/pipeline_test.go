@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,8 @@ type fakeChain struct {
 	tasks    map[uint64]types.Task
 	services map[uint64]types.Service
 	optedIn  []uint64
+	// taskErrors is how many Task reads fail before they succeed.
+	taskErrors int
 }
 
 func newFakeChain() *fakeChain {
@@ -48,6 +51,10 @@ func newFakeChain() *fakeChain {
 func (c *fakeChain) Task(_ context.Context, id uint64) (types.Task, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.taskErrors > 0 {
+		c.taskErrors--
+		return types.Task{}, errors.New("node unreachable")
+	}
 	t, ok := c.tasks[id]
 	if !ok {
 		return types.Task{}, fmt.Errorf("no task %d", id)
@@ -86,6 +93,8 @@ type fakeRunner struct {
 	mu   sync.Mutex
 	jobs []executor.Job
 	wasm [][]byte
+	// prepare, when set, is what Prepare does.
+	prepare func(ctx context.Context) error
 }
 
 func (r *fakeRunner) Run(_ context.Context, job executor.Job, wasm []byte) (executor.Result, error) {
@@ -96,7 +105,12 @@ func (r *fakeRunner) Run(_ context.Context, job executor.Job, wasm []byte) (exec
 	return executor.Result{Output: []byte(output), Duration: time.Millisecond}, nil
 }
 
-func (r *fakeRunner) Prepare(context.Context, []byte, uint32) error { return nil }
+func (r *fakeRunner) Prepare(ctx context.Context, _ []byte, _ uint32) error {
+	if r.prepare != nil {
+		return r.prepare(ctx)
+	}
+	return nil
+}
 
 func (r *fakeRunner) ran() []executor.Job {
 	r.mu.Lock()

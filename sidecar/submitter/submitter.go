@@ -26,6 +26,7 @@ import (
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 
+	"github.com/avschain/avschain/sidecar/internal/delay"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -77,6 +78,10 @@ func (v Vote) Key() string { return store.WorkKey(v.TaskID, v.Event) }
 // on automatic tasks is sent again.
 const maxCapRetries = 10
 
+// capRetryDelay is how long an event vote refused by the per-block cap waits
+// before it is queued again (a block or two).
+const capRetryDelay = 2 * time.Second
+
 // Submitter sends votes.
 type Submitter struct {
 	chain    Chain
@@ -99,6 +104,7 @@ type Submitter struct {
 	queue   []Vote
 	queued  map[string]bool
 	capHits map[string]int
+	capped  *delay.Queue[Vote]
 	wake    chan struct{}
 	heights <-chan int64
 
@@ -171,7 +177,7 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	s := &Submitter{
 		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, chainID: chainID,
 		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: 100, delay: 200 * time.Millisecond, timeout: 20, metrics: nopMetrics{},
-		log: slog.Default(), queued: map[string]bool{}, capHits: map[string]int{}, wake: make(chan struct{}, 1), gasBoost: 1,
+		log: slog.Default(), queued: map[string]bool{}, capHits: map[string]int{}, capped: delay.New[Vote](), wake: make(chan struct{}, 1), gasBoost: 1,
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -209,7 +215,9 @@ func (s *Submitter) Enqueue(v Vote) error {
 
 // Start sends batches until ctx ends. Votes left pending by an earlier run
 // are settled first: confirmed if their transaction landed, sent again once
-// their transaction's timeout height has passed.
+// their transaction's timeout height has passed. Votes waiting to be sent
+// again wait in a queue this loop drains: nothing runs after Start returns
+// (those votes' work stays in the store's inbox and is redone at the next start).
 func (s *Submitter) Start(ctx context.Context) error {
 	if err := s.recoverPending(ctx); err != nil {
 		return err
@@ -220,8 +228,11 @@ func (s *Submitter) Start(ctx context.Context) error {
 			return nil
 		case <-s.heights:
 		case <-s.wake:
+		case <-s.capped.Added():
+		case <-s.capped.Next():
 		case <-time.After(time.Second):
 		}
+		s.enqueueDue()
 		if s.delay > 0 {
 			select {
 			case <-ctx.Done():
@@ -230,6 +241,15 @@ func (s *Submitter) Start(ctx context.Context) error {
 			}
 		}
 		for s.sendBatch(ctx) {
+		}
+	}
+}
+
+// enqueueDue queues again the capped event votes whose wait is over.
+func (s *Submitter) enqueueDue() {
+	for _, v := range s.capped.Due() {
+		if err := s.Enqueue(v); err != nil {
+			s.log.Warn("could not queue a capped event vote again", "work", v.Key(), "err", err)
 		}
 	}
 }
@@ -412,12 +432,8 @@ func (s *Submitter) settle(batch []Vote, hash string, res *coretypes.ResultTx) e
 			return err
 		}
 	}
-	if len(again) > 0 {
-		time.AfterFunc(2*time.Second, func() {
-			for _, v := range again {
-				_ = s.Enqueue(v)
-			}
-		})
+	for _, v := range again {
+		s.capped.Add(v, capRetryDelay)
 	}
 	s.metrics.VotesIncluded(len(batch) - rejected)
 	s.metrics.VotesRejected(rejected)
