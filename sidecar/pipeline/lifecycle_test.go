@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -63,4 +64,74 @@ func TestStartRetriesTransientFailures(t *testing.T) {
 		cancel()
 		require.NoError(t, <-done)
 	})
+}
+
+func TestStartReplaysSavedWork(t *testing.T) {
+	f := newFixture(t)
+	task := eventTask(3)
+	bz, err := json.Marshal(task)
+	require.NoError(t, err)
+	require.NoError(t, f.store.Advance(17, map[string][]byte{task.Key(): bz}))
+	inbox, err := f.store.Inbox()
+	require.NoError(t, err)
+	require.Len(t, inbox, 1)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.p.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Error("pipeline did not stop")
+		}
+	})
+
+	require.Eventually(t, func() bool { return len(f.voter.queued()) == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the saved work is run and voted")
+	// A queued vote lives in memory only: the work stays saved until the
+	// store records the vote submitted.
+	inbox, err = f.store.Inbox()
+	require.NoError(t, err)
+	require.Contains(t, inbox, task.Key(), "work whose vote is only queued is still saved")
+	require.NoError(t, f.store.MarkSubmitted(task.Key(), "AB"))
+	inbox, err = f.store.Inbox()
+	require.NoError(t, err)
+	require.Empty(t, inbox, "a submitted vote's work is done")
+	vote := f.voter.queued()[0]
+	require.Equal(t, task.Event, vote.Event)
+	require.Equal(t, []byte(output), vote.Result)
+	jobs := f.runner.ran()
+	require.Len(t, jobs, 1)
+	require.Equal(t, task.Event.Input, jobs[0].Input)
+	require.True(t, jobs[0].BlockTime.Equal(blockTime), "the block time survives the store")
+}
+
+// Saved work that ends without a vote (here: the service is paused) leaves the
+// store's inbox once handled.
+func TestStartForgetsWorkWithoutVote(t *testing.T) {
+	f := newFixture(t)
+	svc := f.chain.services[3]
+	svc.Status = types.SERVICE_STATUS_PAUSED
+	f.chain.services[3] = svc
+	task := eventTask(3)
+	bz, err := json.Marshal(task)
+	require.NoError(t, err)
+	require.NoError(t, f.store.Advance(17, map[string][]byte{task.Key(): bz}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.p.Start(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	require.Eventually(t, func() bool {
+		inbox, err := f.store.Inbox()
+		return err == nil && len(inbox) == 0
+	}, 5*time.Second, 10*time.Millisecond, "work with no vote to send is done")
+	require.Empty(t, f.voter.queued())
+	require.Empty(t, f.runner.ran())
 }

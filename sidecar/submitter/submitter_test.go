@@ -2,7 +2,6 @@ package submitter
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
@@ -75,11 +75,6 @@ func newFakeChain(t *testing.T, enc chain.Encoding) *fakeChain {
 	return &fakeChain{t: t, enc: enc, height: 10, accNum: 7, seq: 5, included: map[string]*coretypes.ResultTx{}}
 }
 
-func hashOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
 // decode reads a vote transaction; it runs on the submitter's goroutine, so
 // it reports problems with t.Errorf rather than stopping the goroutine.
 func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
@@ -116,7 +111,7 @@ func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
 	if !ok {
 		return fail("tx %T has no timeout height", tx)
 	}
-	return sentTx{hash: hashOf(txBytes), msg: msg, sequence: sigs[0].Sequence, gas: feeTx.GetGas(), timeout: timeoutTx.GetTimeoutHeight()}, nil
+	return sentTx{hash: fmt.Sprintf("%X", cmttypes.Tx(txBytes).Hash()), msg: msg, sequence: sigs[0].Sequence, gas: feeTx.GetGas(), timeout: timeoutTx.GetTimeoutHeight()}, nil
 }
 
 func (c *fakeChain) LatestHeight(context.Context) (int64, error) {
@@ -322,10 +317,10 @@ func TestBatchesVotesIntoOneTx(t *testing.T) {
 	require.Equal(t, [3]int{5, 5, 0}, [3]int{metrics.sent, metrics.included, metrics.rejected})
 	metrics.mu.Unlock()
 
-	// Enqueueing a submitted task does nothing.
+	// Enqueueing a submitted task does nothing: the queue stays empty, so
+	// there is nothing to send.
 	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 3, Result: []byte("3")}))
 	require.Zero(t, f.queueLen())
-	time.Sleep(500 * time.Millisecond)
 	require.Len(t, f.chain.broadcasts(), 1)
 
 	// A queued task is queued once.
@@ -411,18 +406,22 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 
 	// Task 10's transaction was included while the sidecar was down.
 	includedTx := []byte("an included vote transaction")
-	includedHash := hashOf(includedTx)
+	includedHash := fmt.Sprintf("%X", cmttypes.Tx(includedTx).Hash())
 	f.chain.included[includedHash] = &coretypes.ResultTx{Height: 8, Tx: includedTx, TxResult: abci.ExecTxResult{
 		Data: f.chain.msgData(&types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}),
 	}}
 	require.NoError(t, st.SetPending("10", store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
 	// Task 11's transaction never landed and the chain (at 10) is past its
 	// timeout height 5.
-	require.NoError(t, st.SetPending("11", store.Pending{TxHash: hashOf([]byte("lost")), TimeoutHeight: 5, Result: []byte("121")}))
+	require.NoError(t, st.SetPending("11", store.Pending{TxHash: fmt.Sprintf("%X", cmttypes.Tx("lost").Hash()), TimeoutHeight: 5, Result: []byte("121")}))
 
-	f.start(t)
+	// What Start does first, called directly: no other goroutine runs.
+	ctx := context.Background()
+	require.NoError(t, f.sub.recoverPending(ctx))
+	require.Equal(t, 1, f.queueLen(), "only the lost vote is queued again")
+	require.False(t, f.sub.sendBatch(ctx), "one batch sends it")
+	require.False(t, f.sub.sendBatch(ctx), "nothing is left to send")
 	f.waitSubmitted(t, 10, 11)
-	time.Sleep(500 * time.Millisecond) // nothing else goes out
 
 	sent := f.chain.broadcasts()
 	require.Len(t, sent, 1, "only the lost vote is sent again, once")
