@@ -18,14 +18,15 @@ func WithComponentOverrides(byDigest map[string][]byte) Option {
 	}
 }
 
-// WithHandlerGas sets the chain's handler_gas_limit: a vote on a service with
-// a handler contract reserves it, as completing the task runs the handler.
+// WithHandlerGas sets the chain's handler_gas_limit (default
+// DefaultHandlerGas): a vote on a service with a handler contract reserves
+// it, as completing the task runs the handler.
 func WithHandlerGas(limit uint64) Option { return func(p *Pipeline) { p.handlerGas = limit } }
 
 // WithConcurrency sets how many components run at once.
 func WithConcurrency(n int) Option { return func(p *Pipeline) { p.concurrency = n } }
 
-// WithMetrics sets the metrics sink.
+// WithMetrics sets the metrics sink (default metrics.Nop()).
 func WithMetrics(m Metrics) Option { return func(p *Pipeline) { p.metrics = m } }
 
 // WithLogger sets the logger.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/sidecar/internal/delay"
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/submitter"
 	"github.com/avschain/avschain/sidecar/watcher"
@@ -87,14 +88,34 @@ type Pipeline struct {
 	overrides  map[string][]byte
 }
 
-// New returns a pipeline reading tasks from in.
-func New(chain Chain, runner Runner, st Store, voter Voter, in <-chan watcher.Task, chainID, operator string, opts ...Option) (*Pipeline, error) {
-	if chain == nil || runner == nil || st == nil || voter == nil || in == nil {
-		return nil, errors.New("pipeline: chain, runner, store, voter and input are required")
+// DefaultHandlerGas is the gas a vote reserves for a service's handler
+// contract when the chain's handler_gas_limit is not known.
+const DefaultHandlerGas = 1_000_000
+
+// Deps are what a pipeline cannot run without. Named fields: the chain id
+// and the operator are both strings and must not be swapped.
+type Deps struct {
+	Chain  Chain
+	Runner Runner
+	Store  Store
+	Voter  Voter
+	// Work is where the watcher sends the work it finds.
+	Work <-chan watcher.Task
+	// ChainID is passed to components (AVS_CHAIN_ID).
+	ChainID string
+	// Operator is the operator's account address, whose opt-ins decide
+	// which services run.
+	Operator string
+}
+
+// New returns a pipeline reading work from d.Work.
+func New(d Deps, opts ...Option) (*Pipeline, error) {
+	if d.Chain == nil || d.Runner == nil || d.Store == nil || d.Voter == nil || d.Work == nil || d.ChainID == "" || d.Operator == "" {
+		return nil, errors.New("pipeline: chain, runner, store, voter, work, chain id and operator are required")
 	}
 	p := &Pipeline{
-		chain: chain, runner: runner, store: st, voter: voter, tasks: in, chainID: chainID, operator: operator,
-		concurrency: 4, metrics: nopMetrics{}, log: slog.Default(),
+		chain: d.Chain, runner: d.Runner, store: d.Store, voter: d.Voter, tasks: d.Work, chainID: d.ChainID, operator: d.Operator,
+		concurrency: 4, handlerGas: DefaultHandlerGas, metrics: metrics.Nop(), log: slog.Default(),
 		inflight: map[string]bool{}, attempts: map[string]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
 		retries: delay.New[watcher.Task](),
 	}
@@ -106,9 +127,3 @@ func New(chain Chain, runner Runner, st Store, voter Voter, in <-chan watcher.Ta
 	}
 	return p, nil
 }
-
-type nopMetrics struct{}
-
-func (nopMetrics) TaskSeen()                  {}
-func (nopMetrics) TaskExecuted(time.Duration) {}
-func (nopMetrics) TaskFailed(string)          {}

@@ -151,7 +151,9 @@ func newFixture(t *testing.T, opts ...pipeline.Option) *fixture {
 	f.chain.optedIn = []uint64{3}
 	f.chain.services[3] = eventService(3)
 	opts = append([]pipeline.Option{pipeline.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
-	p, err := pipeline.New(f.chain, f.runner, f.store, f.voter, f.in, chainID, operator, opts...)
+	p, err := pipeline.New(pipeline.Deps{
+		Chain: f.chain, Runner: f.runner, Store: f.store, Voter: f.voter, Work: f.in, ChainID: chainID, Operator: operator,
+	}, opts...)
 	require.NoError(t, err)
 	f.p = p
 	return f

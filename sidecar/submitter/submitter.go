@@ -25,6 +25,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/sidecar/internal/delay"
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -140,7 +141,7 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	s := &Submitter{
 		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, chainID: chainID,
 		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: DefaultMaxVotes, delay: 200 * time.Millisecond, timeout: 20,
-		metrics: nopMetrics{}, log: slog.Default(),
+		metrics: metrics.Nop(), log: slog.Default(),
 		queued: map[string]bool{}, wake: make(chan struct{}, 1),
 		acct: account{gasBoost: 1}, capHits: map[string]int{}, capped: delay.New[Vote](),
 	}
@@ -218,9 +219,3 @@ func (s *Submitter) Start(ctx context.Context) error {
 		}
 	}
 }
-
-type nopMetrics struct{}
-
-func (nopMetrics) VotesSent(int)     {}
-func (nopMetrics) VotesIncluded(int) {}
-func (nopMetrics) VotesRejected(int) {}
