@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+	"golang.org/x/sync/singleflight"
 )
 
 // Errors a component run can end in. None of them yields a vote.
@@ -79,10 +80,20 @@ type Executor struct {
 	http    *http.Client
 	log     *slog.Logger
 
+	// mu guards the maps and closed; it is never held while compiling, so a
+	// cold compile does not hold up runs of modules already compiled.
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime
 	compiled map[string]wazero.CompiledModule // key: pages/digest
+	closed   bool
+	// compiling makes concurrent first uses of one pages/digest compile once.
+	compiling singleflight.Group
+	// compileModule is wazero's CompileModule; tests wrap it (export_test.go).
+	compileModule func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error)
 }
+
+// errClosed: the executor was closed.
+var errClosed = errors.New("executor is closed")
 
 // Option configures an Executor.
 type Option func(*Executor) error
@@ -121,6 +132,9 @@ func New(opts ...Option) (*Executor, error) {
 		log:      slog.Default(),
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
+		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
+			return r.CompileModule(ctx, wasm)
+		},
 	}
 	for _, o := range opts {
 		if err := o(e); err != nil {
@@ -133,10 +147,13 @@ func New(opts ...Option) (*Executor, error) {
 	return e, nil
 }
 
-// Close releases every runtime and the cache.
+// Close releases every runtime and the cache. The executor's owner closes it
+// once nothing runs or compiles any more (node.Start does so after every
+// part has returned); a compile that still finishes later is discarded.
 func (e *Executor) Close(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closed = true
 	var errs []error
 	for _, r := range e.runtimes {
 		errs = append(errs, r.Close(ctx))
@@ -168,32 +185,63 @@ func (e *Executor) runtime(ctx context.Context, pages uint32) (wazero.Runtime, e
 	return r, nil
 }
 
-// Compile compiles wasm for a memory limit once; later calls hit the cache.
-func (e *Executor) Compile(ctx context.Context, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
+// Prepare compiles wasm for a memory limit ahead of its first task, so the
+// first task of a service does not pay for compilation.
+func (e *Executor) Prepare(ctx context.Context, wasm []byte, pages uint32) error {
 	sum := sha256.Sum256(wasm)
-	return e.compile(ctx, hex.EncodeToString(sum[:]), wasm, pages)
+	_, _, err := e.compile(ctx, hex.EncodeToString(sum[:]), wasm, pages)
+	return err
 }
 
+// compile returns the runtime for pages and wasm compiled in it, compiling
+// it on first use. Only the map lookups hold e.mu: the compile itself runs
+// outside it, once per pages/digest however many callers want it at once
+// (singleflight), so a cold compile does not hold up warm runs.
 func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
 	if pages == 0 {
 		return nil, nil, errors.New("memory limit of 0 pages")
 	}
 	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
+	r, m, err := e.lookup(ctx, key, pages)
+	if err != nil || m != nil {
+		return r, m, err
+	}
+	v, err, _ := e.compiling.Do(key, func() (any, error) {
+		if _, m, err := e.lookup(ctx, key, pages); err != nil || m != nil {
+			return m, err // compiled by a flight that ended just before this one
+		}
+		m, err := e.compileModule(ctx, r, wasm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: compile: %s", ErrInstantiate, err)
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			_ = m.Close(ctx)
+			return nil, errClosed
+		}
+		e.compiled[key] = m
+		return m, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, v.(wazero.CompiledModule), nil
+}
+
+// lookup returns the runtime for pages (created on first use) and the
+// module compiled under key, if any.
+func (e *Executor) lookup(ctx context.Context, key string, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed {
+		return nil, nil, errClosed
+	}
 	r, err := e.runtime(ctx, pages)
 	if err != nil {
 		return nil, nil, err
 	}
-	if m, ok := e.compiled[key]; ok {
-		return r, m, nil
-	}
-	m, err := r.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: compile: %s", ErrInstantiate, err)
-	}
-	e.compiled[key] = m
-	return r, m, nil
+	return r, e.compiled[key], nil
 }
 
 // Run executes wasm for job in a fresh instance and returns what it wrote to

@@ -128,7 +128,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	work := make(chan watcher.Task, 256)
+	work := make(chan watcher.Work, 256)
 	w, err := watcher.New(client, st, work, watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn),
 		watcher.WithPollInterval(time.Second), watcher.WithMatcher(matcher), watcher.WithLogger(log.With("part", "watcher")))
 	if err != nil {

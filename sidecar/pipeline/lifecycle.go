@@ -28,7 +28,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	wg.Go(func() { p.warm(ctx) })
 	sem := make(chan struct{}, p.concurrency)
 	for {
-		var t watcher.Task
+		var t watcher.Work
 		if len(backlog) > 0 {
 			if ctx.Err() != nil {
 				return nil
@@ -38,7 +38,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case t = <-p.tasks:
+			case t = <-p.work:
 			case <-p.retries.Added():
 				continue
 			case <-p.retries.Next():
@@ -59,7 +59,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			defer p.release(key)
-			voted, err := p.handleWork(ctx, t)
+			voted, err := p.handle(ctx, t)
 			switch {
 			case err == nil && !voted:
 				p.done(key)
@@ -75,7 +75,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 }
 
 // replay returns the work the watcher saved and no run finished.
-func (p *Pipeline) replay() ([]watcher.Task, error) {
+func (p *Pipeline) replay() ([]watcher.Work, error) {
 	saved, err := p.store.Inbox()
 	if err != nil {
 		return nil, fmt.Errorf("read the saved work: %w", err)
@@ -84,9 +84,9 @@ func (p *Pipeline) replay() ([]watcher.Task, error) {
 		return nil, nil
 	}
 	p.log.Info("resuming work read before the last stop", "items", len(saved))
-	var work []watcher.Task
+	var work []watcher.Work
 	for key, bz := range saved {
-		t, err := watcher.DecodeTask(bz)
+		t, err := watcher.DecodeWork(bz)
 		if err != nil {
 			p.log.Warn("dropping saved work", "key", key, "err", err)
 			p.done(key)
@@ -141,7 +141,7 @@ func (p *Pipeline) warm(ctx context.Context) {
 }
 
 // retryLater queues t again after a backoff; Start's loop takes it back.
-func (p *Pipeline) retryLater(t watcher.Task, err error) {
+func (p *Pipeline) retryLater(t watcher.Work, err error) {
 	key := t.Key()
 	p.mu.Lock()
 	p.attempts[key]++

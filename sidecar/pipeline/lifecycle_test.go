@@ -51,7 +51,7 @@ func TestStartRetriesTransientFailures(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- f.p.Start(ctx) }()
 
-		f.in <- watcher.Task{ID: 5}
+		f.in <- watcher.Work{ID: 5}
 		synctest.Wait()
 		require.Empty(t, f.voter.queued(), "the first read failed")
 		time.Sleep(500 * time.Millisecond) // first backoff

@@ -71,7 +71,7 @@ type Pipeline struct {
 	store       Store
 	voter       Voter
 	metrics     Metrics
-	tasks       <-chan watcher.Task
+	work        <-chan watcher.Work
 	chainID     string
 	operator    string
 	services    map[uint64]bool // nil: every service the task snapshot includes us in
@@ -79,7 +79,7 @@ type Pipeline struct {
 	handlerGas  uint64
 	log         *slog.Logger
 
-	retries *delay.Queue[watcher.Task]
+	retries *delay.Queue[watcher.Work]
 
 	mu         sync.Mutex
 	inflight   map[string]bool
@@ -100,7 +100,7 @@ type Deps struct {
 	Store  Store
 	Voter  Voter
 	// Work is where the watcher sends the work it finds.
-	Work <-chan watcher.Task
+	Work <-chan watcher.Work
 	// ChainID is passed to components (AVS_CHAIN_ID).
 	ChainID string
 	// Operator is the operator's account address, whose opt-ins decide
@@ -114,10 +114,10 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 		return nil, errors.New("pipeline: chain, runner, store, voter, work, chain id and operator are required")
 	}
 	p := &Pipeline{
-		chain: d.Chain, runner: d.Runner, store: d.Store, voter: d.Voter, tasks: d.Work, chainID: d.ChainID, operator: d.Operator,
+		chain: d.Chain, runner: d.Runner, store: d.Store, voter: d.Voter, work: d.Work, chainID: d.ChainID, operator: d.Operator,
 		concurrency: 4, handlerGas: DefaultHandlerGas, metrics: metrics.Nop(), log: slog.Default(),
 		inflight: map[string]bool{}, attempts: map[string]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
-		retries: delay.New[watcher.Task](),
+		retries: delay.New[watcher.Work](),
 	}
 	for _, o := range opts {
 		o(p)

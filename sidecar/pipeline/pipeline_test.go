@@ -141,13 +141,13 @@ type fixture struct {
 	runner *fakeRunner
 	voter  *fakeVoter
 	store  *store.Store
-	in     chan watcher.Task
+	in     chan watcher.Work
 	p      *pipeline.Pipeline
 }
 
 func newFixture(t *testing.T, opts ...pipeline.Option) *fixture {
 	t.Helper()
-	f := &fixture{chain: newFakeChain(), runner: &fakeRunner{}, voter: &fakeVoter{}, store: store.OpenMemory(), in: make(chan watcher.Task)}
+	f := &fixture{chain: newFakeChain(), runner: &fakeRunner{}, voter: &fakeVoter{}, store: store.OpenMemory(), in: make(chan watcher.Work)}
 	f.chain.optedIn = []uint64{3}
 	f.chain.services[3] = eventService(3)
 	opts = append([]pipeline.Option{pipeline.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
@@ -169,10 +169,10 @@ func eventService(id uint64) types.Service {
 	}}
 }
 
-func eventTask(service uint64) watcher.Task {
+func eventTask(service uint64) watcher.Work {
 	ref := &types.EventRef{
 		ServiceId: service, Height: 17, TxHash: "AB12", EventIndex: 2,
 		Input: []byte(`{"trigger":"event","event":{"type":"wasm-announce"}}`),
 	}
-	return watcher.Task{ServiceID: service, Height: 17, Event: ref, BlockTime: blockTime}
+	return watcher.Work{ServiceID: service, Height: 17, Event: ref, BlockTime: blockTime}
 }

@@ -13,28 +13,18 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// HandleWork runs a task, or an event a trigger matched, if it still needs
-// this operator's vote. An error is transient (the chain could not be read);
-// outcomes of the component itself are recorded, not returned.
-func (p *Pipeline) HandleWork(ctx context.Context, t watcher.Task) error {
-	_, err := p.handleWork(ctx, t)
-	return err
-}
-
-// handleWork is HandleWork, also reporting whether a vote was queued.
-func (p *Pipeline) handleWork(ctx context.Context, t watcher.Task) (bool, error) {
-	if t.Event != nil {
-		return p.handleEvent(ctx, t)
+// handle runs a task, or an event a trigger matched, if it still needs this
+// operator's vote, and reports whether a vote was queued. An error is
+// transient (the chain could not be read); outcomes of the component itself
+// are recorded, not returned.
+func (p *Pipeline) handle(ctx context.Context, w watcher.Work) (bool, error) {
+	if w.Event != nil {
+		return p.handleEvent(ctx, w)
 	}
-	return p.handleTask(ctx, t.ID)
+	return p.handleTask(ctx, w.ID)
 }
 
-// Handle runs one task by id (see HandleWork).
-func (p *Pipeline) Handle(ctx context.Context, id uint64) error {
-	_, err := p.handleTask(ctx, id)
-	return err
-}
-
+// handleTask runs the task with this id (work the watcher found by task id).
 func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	key := store.WorkKey(id, nil)
 	if settled, voted, err := p.fromStore(key, submitter.Vote{TaskID: id}); err != nil || settled {
@@ -72,7 +62,7 @@ func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 
 // handleEvent runs the component of the service an event trigger matched on
 // the event's input and votes with the event's reference.
-func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Task) (bool, error) {
+func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error) {
 	ref := *t.Event
 	key := store.WorkKey(0, &ref)
 	vote := submitter.Vote{Event: &ref}

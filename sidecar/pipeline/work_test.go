@@ -19,7 +19,7 @@ func TestHandleEventRunsTheServiceComponentOnce(t *testing.T) {
 	task := eventTask(3)
 	ctx := context.Background()
 
-	require.NoError(t, f.p.HandleWork(ctx, task))
+	require.NoError(t, f.p.Handle(ctx, task))
 	jobs := f.runner.ran()
 	require.Len(t, jobs, 1)
 	job := jobs[0]
@@ -48,7 +48,7 @@ func TestHandleEventRunsTheServiceComponentOnce(t *testing.T) {
 	require.Equal(t, []byte(output), exec.Result)
 
 	// Again: the stored result is queued again; the component does not run.
-	require.NoError(t, f.p.HandleWork(ctx, task))
+	require.NoError(t, f.p.Handle(ctx, task))
 	require.Len(t, f.runner.ran(), 1)
 	votes = f.voter.queued()
 	require.Len(t, votes, 2)
@@ -56,14 +56,14 @@ func TestHandleEventRunsTheServiceComponentOnce(t *testing.T) {
 
 	// Once the vote is on chain, nothing more is done.
 	require.NoError(t, f.store.MarkSubmitted(store.WorkKey(0, task.Event), "TX"))
-	require.NoError(t, f.p.HandleWork(ctx, task))
+	require.NoError(t, f.p.Handle(ctx, task))
 	require.Len(t, f.runner.ran(), 1)
 	require.Len(t, f.voter.queued(), 2)
 
 	// Another event of the same service is its own work.
 	other := eventTask(3)
 	other.Event.EventIndex = 3
-	require.NoError(t, f.p.HandleWork(ctx, other))
+	require.NoError(t, f.p.Handle(ctx, other))
 	require.Len(t, f.runner.ran(), 2)
 	require.Len(t, f.voter.queued(), 3)
 }
@@ -76,8 +76,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 		ComponentDigest: digest, CreatedHeight: 6,
 	}
 	require.True(t, f.chain.tasks[9].Origin.IsEventOrigin())
-	require.NoError(t, f.p.Handle(context.Background(), 9))
-	require.NoError(t, f.p.HandleWork(context.Background(), watcher.Task{ID: 9}))
+	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 9}))
 	require.Empty(t, f.runner.ran())
 	require.Empty(t, f.voter.queued())
 
@@ -87,7 +86,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 		Origin:          types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: "interval:3/6"},
 		ComponentDigest: digest, CreatedHeight: 6,
 	}
-	require.NoError(t, f.p.Handle(context.Background(), 10))
+	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 10}))
 	require.Len(t, f.runner.ran(), 1)
 	require.Equal(t, []submitter.Vote{{TaskID: 10, Result: []byte(output)}}, f.voter.queued())
 }
@@ -111,7 +110,7 @@ func TestHandleEventSkipsServicesNotRun(t *testing.T) {
 			if tc.malleate != nil {
 				tc.malleate(f)
 			}
-			require.NoError(t, f.p.HandleWork(context.Background(), eventTask(3)))
+			require.NoError(t, f.p.Handle(context.Background(), eventTask(3)))
 			require.Empty(t, f.runner.ran())
 			require.Empty(t, f.voter.queued())
 		})
@@ -126,8 +125,8 @@ func TestHandlerGasSurvivesTheStore(t *testing.T) {
 	svc.Manifest.HandlerContract = "avs1handler"
 	f.chain.services[3] = svc
 	ctx := context.Background()
-	require.NoError(t, f.p.HandleWork(ctx, eventTask(3)))
-	require.NoError(t, f.p.HandleWork(ctx, eventTask(3)))
+	require.NoError(t, f.p.Handle(ctx, eventTask(3)))
+	require.NoError(t, f.p.Handle(ctx, eventTask(3)))
 	votes := f.voter.queued()
 	require.Len(t, votes, 2)
 	require.Len(t, f.runner.ran(), 1)

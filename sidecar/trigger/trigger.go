@@ -129,7 +129,7 @@ func New(chain Chain, operator string, opts ...Option) (*Matcher, error) {
 }
 
 // Match implements watcher.Matcher.
-func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]watcher.Task, error) {
+func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]watcher.Work, error) {
 	watches, err := m.current(ctx, changesServices(res))
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.Result
 	if len(block.Block.Txs) != len(res.TxsResults) {
 		return nil, fmt.Errorf("block %d has %d transactions but %d results", height, len(block.Block.Txs), len(res.TxsResults))
 	}
-	out := make([]watcher.Task, 0, len(hits))
+	out := make([]watcher.Work, 0, len(hits))
 	for _, h := range hits {
 		hash := ""
 		if h.tx >= 0 {
@@ -191,7 +191,7 @@ func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.Result
 		}
 		ref := &types.EventRef{ServiceId: h.w.service, Height: height, TxHash: hash, EventIndex: uint32(h.index), Input: input}
 		m.log.Info("event trigger matched", "service", h.w.service, "height", height, "tx", hash, "event_index", h.index, "type", h.event.Type)
-		out = append(out, watcher.Task{ServiceID: h.w.service, Height: height, Event: ref, BlockTime: block.Block.Time})
+		out = append(out, watcher.Work{ServiceID: h.w.service, Height: height, Event: ref, BlockTime: block.Block.Time})
 	}
 	m.metrics.EventsMatched(len(out))
 	return out, nil
