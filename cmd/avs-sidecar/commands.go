@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,19 +33,32 @@ func defaultHome() string {
 }
 
 func rootCmd() *cobra.Command {
+	// Errors are printed by execute: one line, and the usage only after a
+	// usage error.
 	root := &cobra.Command{
 		Use:           "avs-sidecar",
 		Short:         "avschain operator sidecar: runs service components in wazero and votes their results",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          unknownCommand,
+		Run:           func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
 	}
 	root.PersistentFlags().String("home", defaultHome(), "directory holding sidecar.toml")
 	root.PersistentFlags().String("log-level", "info", "debug, info, warn or error")
 	root.AddCommand(initCmd(), startCmd(), execCmd(), &cobra.Command{
-		Use: "version", Short: "Print the version",
+		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
 	})
+	markUsageErrors(root)
 	return root
+}
+
+// unknownCommand refuses arguments to the root: they name no subcommand.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
 }
 
 func logger(cmd *cobra.Command) *slog.Logger {
@@ -84,7 +98,7 @@ func applyFlags(cfg *config.Config, fs *pflag.FlagSet) error {
 		}
 		v, _ := fs.GetString(f.flag)
 		if err := cfg.Set(f.key, v); err != nil {
-			return fmt.Errorf("--%s: %w", f.flag, err)
+			return usageError{fmt.Errorf("--%s: %w", f.flag, err)}
 		}
 	}
 	return nil
@@ -94,6 +108,7 @@ func initCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented sidecar.toml into --home (flags set its values)",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, _ := cmd.Flags().GetString("home")
 			force, _ := cmd.Flags().GetBool("force")
@@ -150,6 +165,7 @@ func startCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Watch the chain, run components and vote until SIGINT/SIGTERM",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
@@ -181,6 +197,18 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			path, _ := f.GetString("wasm")
+			if path == "" {
+				return usageError{errors.New("--wasm is required: the component file to run")}
+			}
+			kvs, _ := f.GetStringArray("config")
+			conf := map[string]string{}
+			for _, kv := range kvs {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--config %q: want KEY=VALUE", kv)}
+				}
+				conf[k] = v
+			}
 			wasm, err := os.ReadFile(path)
 			if err != nil {
 				return fmt.Errorf("read component: %w", err)
@@ -192,15 +220,6 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 					return fmt.Errorf("read input: %w", err)
 				}
 				input = string(bz)
-			}
-			kvs, _ := f.GetStringArray("config")
-			conf := map[string]string{}
-			for _, kv := range kvs {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--config %q: want KEY=VALUE", kv)
-				}
-				conf[k] = v
 			}
 			timeMs, _ := f.GetUint64("time-ms")
 			pages, _ := f.GetUint32("memory-pages")
@@ -220,6 +239,9 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 				Input: []byte(input), Config: conf,
 				Limits: executor.Limits{Time: time.Duration(timeMs) * time.Millisecond, MemoryPages: pages, OutputBytes: outBytes, HTTPAllowList: hosts},
 			}, wasm)
+			if errors.Is(err, executor.ErrInstantiate) {
+				return fmt.Errorf("%s: %w (is it a WASI preview-1 wasm module? see components/ for examples)", path, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -241,6 +263,5 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 	f.StringArray("allow-host", nil, "host (or host:port) http_fetch may reach (repeatable)")
 	f.Uint64("task-id", 1, "AVS_TASK_ID (also seeds randomness)")
 	f.Int64("height", 1, "AVS_BLOCK_HEIGHT")
-	_ = cmd.MarkFlagRequired("wasm")
 	return cmd
 }

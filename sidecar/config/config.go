@@ -142,9 +142,28 @@ func Load(path string) (Config, error) {
 	}
 	dec := toml.NewDecoder(bytes.NewReader(bz)).DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+		return cfg, fmt.Errorf("config %s: %w", path, describe(err))
 	}
 	return cfg, nil
+}
+
+// describe turns go-toml's errors into one line naming the key and its line.
+func describe(err error) error {
+	var unknown *toml.StrictMissingError
+	if errors.As(err, &unknown) {
+		keys := make([]string, 0, len(unknown.Errors))
+		for _, e := range unknown.Errors {
+			row, _ := e.Position()
+			keys = append(keys, fmt.Sprintf("%s (line %d)", strings.Join(e.Key(), "."), row))
+		}
+		return fmt.Errorf("unknown setting %s: remove it or fix its name ('avs-sidecar init --home DIR' writes every setting, commented)", strings.Join(keys, ", "))
+	}
+	var bad *toml.DecodeError
+	if errors.As(err, &bad) {
+		row, _ := bad.Position()
+		return fmt.Errorf("line %d: %w", row, err)
+	}
+	return err
 }
 
 // ApplyEnv overrides fields from AVS_SIDECAR_<KEY> variables found by lookup.

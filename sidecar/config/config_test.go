@@ -74,7 +74,11 @@ func TestValidateAndUnknownKeys(t *testing.T) {
 	require.Equal(t, config.Duration(time.Second), cfg.BatchDelay)
 
 	path := filepath.Join(t.TempDir(), "bad.toml")
-	require.NoError(t, os.WriteFile(path, []byte("chain_idd = \"x\"\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("chain_id = \"x\"\nchain_idd = \"x\"\n"), 0o600))
 	_, err = config.Load(path)
-	require.Error(t, err)
+	require.ErrorContains(t, err, "unknown setting chain_idd (line 2)")
+
+	require.NoError(t, os.WriteFile(path, []byte("batch_delay = \"soon\"\n"), 0o600))
+	_, err = config.Load(path)
+	require.ErrorContains(t, err, "line 1")
 }
