@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
@@ -117,7 +118,8 @@ func New(src Source, cursor Cursor, out chan<- Work, opts ...Option) (*Watcher, 
 	return w, nil
 }
 
-// Start runs until ctx ends.
+// Start runs until ctx ends, and returns once the websocket subscription it
+// keeps has ended too.
 func (w *Watcher) Start(ctx context.Context) error {
 	last, err := w.cursor.Cursor()
 	if err != nil {
@@ -135,7 +137,9 @@ func (w *Watcher) Start(ctx context.Context) error {
 	}
 
 	notes := make(chan chain.Notification, 256)
-	go w.subscribe(ctx, notes)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the subscription ends with ctx: Start returns after it
+	wg.Go(func() { w.subscribe(ctx, notes) })
 
 	ticker := time.NewTicker(w.poll)
 	defer ticker.Stop()
