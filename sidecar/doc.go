@@ -19,4 +19,9 @@
 //
 // config reads the TOML file that `avs-sidecar init` writes, into typed
 // fields parsed once. cmd/avs-sidecar holds only the cobra commands.
+//
+// Every goroutine has an owner: a part's Start returns only once the
+// goroutines it started have ended, and delayed work (retries, resends)
+// waits in an internal/delay queue that the Start loop drains, never in a
+// time.AfterFunc (skip-mev/connect oracle/lifecycle.go).
 package sidecar
