@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,9 +44,15 @@ func execute(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// oneLine joins a multi-line error (config.Validate joins one per setting).
+// sourcePath is the location cosmossdk.io/errors appends to some errors,
+// e.g. " [cosmos/cosmos-sdk@v0.50.15/crypto/keyring/keyring.go:521]".
+var sourcePath = regexp.MustCompile(`\s*\[[^\]\s]+\.go:\d+\]`)
+
+// oneLine joins a multi-line error (config.Validate joins one per setting)
+// and drops source paths: they tell an operator nothing.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	s := sourcePath.ReplaceAllString(err.Error(), "")
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }
 
 // markUsageErrors makes the flag and argument errors of cmd and its

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,11 @@ func TestRuntimeErrorIsOneLine(t *testing.T) {
 	home := t.TempDir()
 	unknown := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(unknown, "sidecar.toml"), []byte("chain_id = \"x\"\nkey_nmae = \"op\"\n"), 0o600))
+	// A config whose keyring does not hold the key; the node is unreachable.
+	noKey := t.TempDir()
+	code, _, stderr := run(t, "init", "--home", noKey, "--rpc", "tcp://127.0.0.1:1", "--grpc", "127.0.0.1:1",
+		"--keyring-dir", filepath.Join(noKey, "keyring"), "--metrics-addr", "")
+	require.Zero(t, code, stderr)
 	notWasm := filepath.Join(t.TempDir(), "component.txt")
 	require.NoError(t, os.WriteFile(notWasm, []byte("not wasm"), 0o600))
 
@@ -36,6 +42,8 @@ func TestRuntimeErrorIsOneLine(t *testing.T) {
 		{name: "unknown setting", args: []string{"start", "--home", unknown}, want: []string{"unknown setting key_nmae (line 2)", "remove it or fix its name"}},
 		{name: "unusable settings", args: []string{"init", "--home", home, "--concurrency", "0", "--rpc", ""},
 			want: []string{"rpc_endpoints is empty", "; concurrency must be at least 1"}},
+		{name: "key not in the keyring", args: []string{"start", "--home", noKey, "--log-level", "error"},
+			want: []string{`operator key "operator1" is not in the test keyring`, "avsd keys add operator1 --recover"}},
 		{name: "not a wasm file", args: []string{"exec", "--wasm", notWasm}, want: []string{"compile", "is it a WASI preview-1 wasm module?"}},
 		{name: "missing component file", args: []string{"exec", "--wasm", filepath.Join(home, "none.wasm")}, want: []string{"read component"}},
 	} {
@@ -89,4 +97,9 @@ func TestSuccessPrintsNoError(t *testing.T) {
 	require.Zero(t, code, stderr)
 	require.Contains(t, stdout, "wrote "+filepath.Join(home, "sidecar.toml"))
 	require.FileExists(t, filepath.Join(home, "sidecar.toml"))
+}
+
+func TestOneLineDropsSourcePaths(t *testing.T) {
+	err := errors.New("operator1.info: key not found [cosmos/cosmos-sdk@v0.50.15/crypto/keyring/keyring.go:521] (import it)\nsecond")
+	require.Equal(t, "operator1.info: key not found (import it); second", oneLine(err))
 }

@@ -89,6 +89,10 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("keyring %s in %s: %w", cfg.KeyringBackend, cfg.KeyringDir, err)
 	}
+	if _, err := kr.Key(cfg.KeyName); err != nil {
+		return fmt.Errorf("operator key %q is not in the %s keyring in %s: import it with 'avsd keys add %s --recover --keyring-backend %s --keyring-dir %s', or set key_name and keyring_dir",
+			cfg.KeyName, cfg.KeyringBackend, cfg.KeyringDir, cfg.KeyName, cfg.KeyringBackend, cfg.KeyringDir)
+	}
 	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log))
 	if err != nil {
 		return err
