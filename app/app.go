@@ -111,6 +111,7 @@ import (
 	wasmkeeper "github.com/CosmWasm/wasmd/x/wasm/keeper"
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
 
+	"github.com/avschain/avschain/internal/prefix"
 	"github.com/avschain/avschain/x/avs"
 	avskeeper "github.com/avschain/avschain/x/avs/keeper"
 	avstypes "github.com/avschain/avschain/x/avs/types"
@@ -121,7 +122,7 @@ const (
 	AppName = "avschain"
 	// Bech32Prefix is the account address prefix; validator and consensus
 	// prefixes derive from it as in every SDK chain.
-	Bech32Prefix = "avs"
+	Bech32Prefix = prefix.Account
 	// BondDenom is the staking and fee denom.
 	BondDenom = "uavs"
 )

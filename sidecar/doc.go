@@ -11,7 +11,17 @@
 //	executor  — wazero, one fresh instance per task, limits from the service
 //	submitter — batches a block's votes into one MsgSubmitResults tx
 //	store     — embedded KV: cursor, saved work, executed and submitted votes
-//	server    — /healthz, /metrics, /status
+//	server    — serves /healthz, /metrics, /status
+//	metrics   — the one sink every part reports to; Prometheus and /status
+//	            read it together
+//	node      — the composition root: node.New(cfg) wires the parts above,
+//	            Start runs them in one errgroup and closes what it opened
 //
-// config reads the TOML file that `avs-sidecar init` writes.
+// config reads the TOML file that `avs-sidecar init` writes, into typed
+// fields parsed once. cmd/avs-sidecar holds only the cobra commands.
+//
+// Every goroutine has an owner: a part's Start returns only once the
+// goroutines it started have ended, and delayed work (retries, resends)
+// waits in an internal/delay queue that the Start loop drains, never in a
+// time.AfterFunc (skip-mev/connect oracle/lifecycle.go).
 package sidecar

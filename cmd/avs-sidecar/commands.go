@@ -14,19 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/cosmos/cosmos-sdk/crypto/keyring"
-
-	"github.com/avschain/avschain/sidecar/chain"
 	"github.com/avschain/avschain/sidecar/config"
 	"github.com/avschain/avschain/sidecar/executor"
-	"github.com/avschain/avschain/sidecar/pipeline"
-	"github.com/avschain/avschain/sidecar/server"
-	"github.com/avschain/avschain/sidecar/store"
-	"github.com/avschain/avschain/sidecar/submitter"
-	"github.com/avschain/avschain/sidecar/trigger"
-	"github.com/avschain/avschain/sidecar/watcher"
+	"github.com/avschain/avschain/sidecar/node"
 )
 
 var version = "dev"
@@ -42,19 +33,32 @@ func defaultHome() string {
 }
 
 func rootCmd() *cobra.Command {
+	// Errors are printed by execute: one line, and the usage only after a
+	// usage error.
 	root := &cobra.Command{
 		Use:           "avs-sidecar",
 		Short:         "avschain operator sidecar: runs service components in wazero and votes their results",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          unknownCommand,
+		Run:           func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
 	}
 	root.PersistentFlags().String("home", defaultHome(), "directory holding sidecar.toml")
 	root.PersistentFlags().String("log-level", "info", "debug, info, warn or error")
 	root.AddCommand(initCmd(), startCmd(), execCmd(), &cobra.Command{
-		Use: "version", Short: "Print the version",
+		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
 	})
+	markUsageErrors(root)
 	return root
+}
+
+// unknownCommand refuses arguments to the root: they name no subcommand.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
 }
 
 func logger(cmd *cobra.Command) *slog.Logger {
@@ -94,7 +98,7 @@ func applyFlags(cfg *config.Config, fs *pflag.FlagSet) error {
 		}
 		v, _ := fs.GetString(f.flag)
 		if err := cfg.Set(f.key, v); err != nil {
-			return fmt.Errorf("--%s: %w", f.flag, err)
+			return usageError{fmt.Errorf("--%s: %w", f.flag, err)}
 		}
 	}
 	return nil
@@ -104,6 +108,7 @@ func initCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented sidecar.toml into --home (flags set its values)",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, _ := cmd.Flags().GetString("home")
 			force, _ := cmd.Flags().GetBool("force")
@@ -160,156 +165,23 @@ func startCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Watch the chain, run components and vote until SIGINT/SIGTERM",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
+			n, err := node.New(cfg, node.WithLogger(logger(cmd)))
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return run(ctx, cfg, logger(cmd))
+			return n.Start(ctx)
 		},
 	}
 	addOverrideFlags(cmd.Flags())
 	return cmd
-}
-
-func run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return err
-	}
-	st, err := store.Open(filepath.Join(cfg.DataDir, "store"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	client, err := chain.Dial(cfg.ChainID, cfg.RPCEndpoints, cfg.GRPCEndpoints)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-
-	kr, err := keyring.New("avschain", cfg.KeyringBackend, cfg.KeyringDir, os.Stdin, client.Enc.Codec)
-	if err != nil {
-		return fmt.Errorf("keyring %s in %s: %w", cfg.KeyringBackend, cfg.KeyringDir, err)
-	}
-	metrics := server.NewMetrics()
-	status := &server.Status{}
-
-	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log))
-	if err != nil {
-		return err
-	}
-	defer exec.Close(context.Background())
-
-	delay, _ := cfg.BatchDelayDuration()
-	maxVotes, handlerGas := 100, uint64(1_000_000)
-	if p, err := client.Params(ctx); err == nil {
-		maxVotes, handlerGas = int(p.MaxVotesPerTx), p.HandlerGasLimit
-	} else {
-		log.Warn("could not read x/avs params; assuming 100 votes per tx and 1M handler gas", "err", err)
-	}
-	heightsIn := make(chan int64, 16)
-	heightsOut := make(chan int64, 16)
-	sub, err := submitter.New(client, st, client.Enc.TxConfig, kr, cfg.KeyName, cfg.ChainID,
-		submitter.WithGas(cfg.GasPrices, cfg.GasAdjustment), submitter.WithVoteGasReserve(uint64(cfg.VoteGasReserve)),
-		submitter.WithBatchDelay(delay),
-		submitter.WithMaxVotes(maxVotes), submitter.WithHeights(heightsOut),
-		submitter.WithMetrics(metrics), submitter.WithLogger(log.With("part", "submitter")))
-	if err != nil {
-		return err
-	}
-	operator := sub.Address().String()
-	status.Update(func(p *server.StatusPage) {
-		p.Operator, p.ChainID, p.RPCEndpoint, p.StartedAt = operator, cfg.ChainID, client.RPCURL(), time.Now().UTC()
-	})
-
-	filter, _ := cfg.ServiceFilter()
-	matcher, err := trigger.New(client, operator, trigger.WithServices(filter), trigger.WithMetrics(metrics),
-		trigger.WithLogger(log.With("part", "triggers")))
-	if err != nil {
-		return err
-	}
-	tasks := make(chan watcher.Task, 256)
-	w, err := watcher.New(client, st, tasks, watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn),
-		watcher.WithPollInterval(time.Second), watcher.WithMatcher(matcher), watcher.WithLogger(log.With("part", "watcher")))
-	if err != nil {
-		return err
-	}
-	overrides := map[string][]byte{}
-	for digest, path := range cfg.ComponentOverrides {
-		wasm, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("component_overrides %s: %w", digest, err)
-		}
-		log.Warn("TESTING: running a local file instead of the chain's component; votes may disagree with other operators", "digest", digest, "file", path)
-		overrides[digest] = wasm
-	}
-	pipe, err := pipeline.New(client, exec, st, sub, tasks, cfg.ChainID, operator,
-		pipeline.WithServices(filter), pipeline.WithConcurrency(cfg.Concurrency), pipeline.WithComponentOverrides(overrides),
-		pipeline.WithHandlerGas(handlerGas),
-		pipeline.WithMetrics(statusMetrics{metrics, status}), pipeline.WithLogger(log.With("part", "pipeline")))
-	if err != nil {
-		return err
-	}
-
-	log.Info("avs-sidecar starting", "operator", operator, "chain", cfg.ChainID, "rpc", cfg.RPCEndpoints, "grpc", cfg.GRPCEndpoints, "services", cfg.Services)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return w.Start(gctx) })
-	g.Go(func() error { return pipe.Start(gctx) })
-	g.Go(func() error { return sub.Start(gctx) })
-	g.Go(func() error {
-		for {
-			select {
-			case <-gctx.Done():
-				return nil
-			case h := <-heightsIn:
-				metrics.Height(h)
-				status.Update(func(p *server.StatusPage) {
-					p.Height, p.LastBlockSeen, p.RPCEndpoint = h, time.Now().UTC(), client.RPCURL()
-				})
-				select {
-				case heightsOut <- h:
-				default:
-				}
-			}
-		}
-	})
-	if cfg.MetricsAddr != "" {
-		srv, err := server.New(cfg.MetricsAddr, metrics, status, log.With("part", "server"))
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return srv.Start(gctx) })
-	}
-	err = g.Wait()
-	log.Info("avs-sidecar stopped")
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
-}
-
-// statusMetrics reports pipeline events to both Prometheus and /status.
-type statusMetrics struct {
-	m *server.Metrics
-	s *server.Status
-}
-
-func (sm statusMetrics) TaskSeen() {
-	sm.m.TaskSeen()
-	sm.s.Update(func(p *server.StatusPage) { p.TasksSeen++ })
-}
-
-func (sm statusMetrics) TaskExecuted(d time.Duration) {
-	sm.m.TaskExecuted(d)
-	sm.s.Update(func(p *server.StatusPage) { p.TasksExecuted++ })
-}
-
-func (sm statusMetrics) TaskFailed(reason string) {
-	sm.m.TaskFailed(reason)
-	sm.s.Update(func(p *server.StatusPage) { p.TasksFailed++ })
 }
 
 func execCmd() *cobra.Command {
@@ -325,6 +197,18 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			path, _ := f.GetString("wasm")
+			if path == "" {
+				return usageError{errors.New("--wasm is required: the component file to run")}
+			}
+			kvs, _ := f.GetStringArray("config")
+			conf := map[string]string{}
+			for _, kv := range kvs {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--config %q: want KEY=VALUE", kv)}
+				}
+				conf[k] = v
+			}
 			wasm, err := os.ReadFile(path)
 			if err != nil {
 				return fmt.Errorf("read component: %w", err)
@@ -336,15 +220,6 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 					return fmt.Errorf("read input: %w", err)
 				}
 				input = string(bz)
-			}
-			kvs, _ := f.GetStringArray("config")
-			conf := map[string]string{}
-			for _, kv := range kvs {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--config %q: want KEY=VALUE", kv)
-				}
-				conf[k] = v
 			}
 			timeMs, _ := f.GetUint64("time-ms")
 			pages, _ := f.GetUint32("memory-pages")
@@ -364,6 +239,9 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 				Input: []byte(input), Config: conf,
 				Limits: executor.Limits{Time: time.Duration(timeMs) * time.Millisecond, MemoryPages: pages, OutputBytes: outBytes, HTTPAllowList: hosts},
 			}, wasm)
+			if errors.Is(err, executor.ErrInstantiate) {
+				return fmt.Errorf("%s: %w (is it a WASI preview-1 wasm module? see components/ for examples)", path, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -385,6 +263,5 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 	f.StringArray("allow-host", nil, "host (or host:port) http_fetch may reach (repeatable)")
 	f.Uint64("task-id", 1, "AVS_TASK_ID (also seeds randomness)")
 	f.Int64("height", 1, "AVS_BLOCK_HEIGHT")
-	_ = cmd.MarkFlagRequired("wasm")
 	return cmd
 }

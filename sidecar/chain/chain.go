@@ -30,13 +30,8 @@ import (
 	"github.com/cosmos/cosmos-sdk/x/auth/tx"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
+	"github.com/avschain/avschain/internal/prefix"
 	"github.com/avschain/avschain/x/avs/types"
-)
-
-// Bech32 prefixes of avschain.
-const (
-	AccountPrefix   = "avs"
-	ValidatorPrefix = "avsvaloper"
 )
 
 // Encoding is what the sidecar needs to build, sign and read transactions.
@@ -49,16 +44,17 @@ type Encoding struct {
 var prefixesOnce sync.Once
 
 // SetAddressPrefixes makes the SDK print and parse avs1... addresses (the
-// SDK's bech32 configuration is global). The app does the same in avsd.
+// SDK's bech32 configuration is global), with the prefixes avsd uses
+// (package prefix; the sidecar does not import the app).
 func SetAddressPrefixes() {
 	prefixesOnce.Do(func() {
 		cfg := sdk.GetConfig()
-		if cfg.GetBech32AccountAddrPrefix() == AccountPrefix {
+		if cfg.GetBech32AccountAddrPrefix() == prefix.Account {
 			return
 		}
-		cfg.SetBech32PrefixForAccount(AccountPrefix, AccountPrefix+sdk.PrefixPublic)
-		cfg.SetBech32PrefixForValidator(ValidatorPrefix, ValidatorPrefix+sdk.PrefixPublic)
-		cfg.SetBech32PrefixForConsensusNode(AccountPrefix+"valcons", AccountPrefix+"valconspub")
+		cfg.SetBech32PrefixForAccount(prefix.Account, prefix.AccountPub)
+		cfg.SetBech32PrefixForValidator(prefix.Validator, prefix.ValidatorPub)
+		cfg.SetBech32PrefixForConsensusNode(prefix.Consensus, prefix.ConsensusPub)
 	})
 }
 
@@ -69,8 +65,8 @@ func NewEncoding() (Encoding, error) {
 	reg, err := codectypes.NewInterfaceRegistryWithOptions(codectypes.InterfaceRegistryOptions{
 		ProtoFiles: proto.HybridResolver,
 		SigningOptions: signing.Options{
-			AddressCodec:          address.NewBech32Codec(AccountPrefix),
-			ValidatorAddressCodec: address.NewBech32Codec(ValidatorPrefix),
+			AddressCodec:          address.NewBech32Codec(prefix.Account),
+			ValidatorAddressCodec: address.NewBech32Codec(prefix.Validator),
 		},
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"os"
@@ -20,24 +21,24 @@ import (
 
 // Config is everything a sidecar needs to run.
 type Config struct {
-	ChainID        string   `toml:"chain_id"`
-	RPCEndpoints   []string `toml:"rpc_endpoints"`
-	GRPCEndpoints  []string `toml:"grpc_endpoints"`
-	KeyName        string   `toml:"key_name"`
-	KeyringBackend string   `toml:"keyring_backend"`
-	KeyringDir     string   `toml:"keyring_dir"`
-	DataDir        string   `toml:"data_dir"`
-	Services       string   `toml:"services"`
-	Concurrency    int      `toml:"concurrency"`
-	MetricsAddr    string   `toml:"metrics_addr"`
-	GasPrices      string   `toml:"gas_prices"`
-	GasAdjustment  float64  `toml:"gas_adjustment"`
-	VoteGasReserve int64    `toml:"vote_gas_reserve"`
-	CatchUpBlocks  int64    `toml:"catch_up_blocks"`
-	CacheDir       string   `toml:"cache_dir"`
+	ChainID        string     `toml:"chain_id"`
+	RPCEndpoints   []string   `toml:"rpc_endpoints"`
+	GRPCEndpoints  []string   `toml:"grpc_endpoints"`
+	KeyName        string     `toml:"key_name"`
+	KeyringBackend string     `toml:"keyring_backend"`
+	KeyringDir     string     `toml:"keyring_dir"`
+	DataDir        string     `toml:"data_dir"`
+	Services       ServiceIDs `toml:"services"`
+	Concurrency    int        `toml:"concurrency"`
+	MetricsAddr    string     `toml:"metrics_addr"`
+	GasPrices      string     `toml:"gas_prices"`
+	GasAdjustment  float64    `toml:"gas_adjustment"`
+	VoteGasReserve int64      `toml:"vote_gas_reserve"`
+	CatchUpBlocks  int64      `toml:"catch_up_blocks"`
+	CacheDir       string     `toml:"cache_dir"`
 	// BatchDelay is how long the submitter waits after a block for more
 	// results before it sends that block's transaction.
-	BatchDelay string `toml:"batch_delay"`
+	BatchDelay Duration `toml:"batch_delay"`
 	// ComponentOverrides runs a local file instead of the chain's component
 	// of that digest: for testing a new build against live tasks. Votes from
 	// a different build will likely disagree with the other operators.
@@ -54,14 +55,14 @@ func Default() Config {
 		KeyringBackend: "test",
 		KeyringDir:     "~/.avsd",
 		DataDir:        "~/.avs-sidecar/data",
-		Services:       "all",
+		Services:       nil, // all
 		Concurrency:    4,
 		MetricsAddr:    "127.0.0.1:9464",
 		GasPrices:      "0uavs",
 		GasAdjustment:  1.5,
 		VoteGasReserve: 100_000,
 		CatchUpBlocks:  200,
-		BatchDelay:     "200ms",
+		BatchDelay:     Duration(200 * time.Millisecond),
 	}
 }
 
@@ -141,9 +142,28 @@ func Load(path string) (Config, error) {
 	}
 	dec := toml.NewDecoder(bytes.NewReader(bz)).DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+		return cfg, fmt.Errorf("config %s: %w", path, describe(err))
 	}
 	return cfg, nil
+}
+
+// describe turns go-toml's errors into one line naming the key and its line.
+func describe(err error) error {
+	var unknown *toml.StrictMissingError
+	if errors.As(err, &unknown) {
+		keys := make([]string, 0, len(unknown.Errors))
+		for _, e := range unknown.Errors {
+			row, _ := e.Position()
+			keys = append(keys, fmt.Sprintf("%s (line %d)", strings.Join(e.Key(), "."), row))
+		}
+		return fmt.Errorf("unknown setting %s: remove it or fix its name ('avs-sidecar init --home DIR' writes every setting, commented)", strings.Join(keys, ", "))
+	}
+	var bad *toml.DecodeError
+	if errors.As(err, &bad) {
+		row, _ := bad.Position()
+		return fmt.Errorf("line %d: %w", row, err)
+	}
+	return err
 }
 
 // ApplyEnv overrides fields from AVS_SIDECAR_<KEY> variables found by lookup.
@@ -176,6 +196,9 @@ func (c *Config) Set(key, val string) error {
 }
 
 func setField(f reflect.Value, val string) error {
+	if u, ok := f.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(val))
+	}
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(val)
@@ -218,33 +241,9 @@ func setField(f reflect.Value, val string) error {
 	return nil
 }
 
-// ServiceFilter returns the service ids to run, or nil for all opted-in services.
-func (c Config) ServiceFilter() (map[uint64]bool, error) {
-	s := strings.TrimSpace(c.Services)
-	if s == "" || s == "all" {
-		return nil, nil
-	}
-	out := map[uint64]bool{}
-	for _, p := range strings.Split(s, ",") {
-		id, err := strconv.ParseUint(strings.TrimSpace(p), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("services: %q is not a service id (use \"all\" or \"1,2\")", p)
-		}
-		out[id] = true
-	}
-	return out, nil
-}
-
-// BatchDelayDuration parses batch_delay.
-func (c Config) BatchDelayDuration() (time.Duration, error) {
-	d, err := time.ParseDuration(c.BatchDelay)
-	if err != nil {
-		return 0, fmt.Errorf("batch_delay %q: %w", c.BatchDelay, err)
-	}
-	return d, nil
-}
-
-// Validate reports the first unusable setting, saying how to fix it.
+// Validate reports every unusable setting, joined, each saying how to fix it.
+// (Values that do not parse, such as a service id or a duration, are refused
+// when they are read: by Load, ApplyEnv and Set.)
 func (c Config) Validate() error {
 	var errs []error
 	if c.ChainID == "" {
@@ -271,11 +270,8 @@ func (c Config) Validate() error {
 	if c.GasAdjustment < 1 {
 		errs = append(errs, fmt.Errorf("gas_adjustment must be at least 1, got %v", c.GasAdjustment))
 	}
-	if _, err := c.ServiceFilter(); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := c.BatchDelayDuration(); err != nil {
-		errs = append(errs, err)
+	if c.BatchDelay < 0 {
+		errs = append(errs, fmt.Errorf("batch_delay must not be negative, got %s", c.BatchDelay))
 	}
 	return errors.Join(errs...)
 }

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+	"golang.org/x/sync/singleflight"
 )
 
 // Errors a component run can end in. None of them yields a vote.
@@ -79,10 +79,20 @@ type Executor struct {
 	http    *http.Client
 	log     *slog.Logger
 
+	// mu guards the maps and closed; it is never held while compiling, so a
+	// cold compile does not hold up runs of modules already compiled.
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime
 	compiled map[string]wazero.CompiledModule // key: pages/digest
+	closed   bool
+	// compiling makes concurrent first uses of one pages/digest compile once.
+	compiling singleflight.Group
+	// compileModule is wazero's CompileModule; tests wrap it (export_test.go).
+	compileModule func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error)
 }
+
+// errClosed: the executor was closed.
+var errClosed = errors.New("executor is closed")
 
 // Option configures an Executor.
 type Option func(*Executor) error
@@ -121,6 +131,9 @@ func New(opts ...Option) (*Executor, error) {
 		log:      slog.Default(),
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
+		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
+			return r.CompileModule(ctx, wasm)
+		},
 	}
 	for _, o := range opts {
 		if err := o(e); err != nil {
@@ -133,67 +146,19 @@ func New(opts ...Option) (*Executor, error) {
 	return e, nil
 }
 
-// Close releases every runtime and the cache.
+// Close releases every runtime and the cache. The executor's owner closes it
+// once nothing runs or compiles any more (node.Start does so after every
+// part has returned); a compile that still finishes later is discarded.
 func (e *Executor) Close(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closed = true
 	var errs []error
 	for _, r := range e.runtimes {
 		errs = append(errs, r.Close(ctx))
 	}
 	errs = append(errs, e.cache.Close(ctx))
 	return errors.Join(errs...)
-}
-
-// runtime returns the runtime for a memory limit, creating it (with WASI and
-// the avs host module) on first use.
-func (e *Executor) runtime(ctx context.Context, pages uint32) (wazero.Runtime, error) {
-	if r, ok := e.runtimes[pages]; ok {
-		return r, nil
-	}
-	cfg := wazero.NewRuntimeConfig().
-		WithCompilationCache(e.cache).
-		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(pages)
-	r := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
-		_ = r.Close(ctx)
-		return nil, err
-	}
-	if err := instantiateHost(ctx, r); err != nil {
-		_ = r.Close(ctx)
-		return nil, err
-	}
-	e.runtimes[pages] = r
-	return r, nil
-}
-
-// Compile compiles wasm for a memory limit once; later calls hit the cache.
-func (e *Executor) Compile(ctx context.Context, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
-	sum := sha256.Sum256(wasm)
-	return e.compile(ctx, hex.EncodeToString(sum[:]), wasm, pages)
-}
-
-func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
-	if pages == 0 {
-		return nil, nil, errors.New("memory limit of 0 pages")
-	}
-	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	r, err := e.runtime(ctx, pages)
-	if err != nil {
-		return nil, nil, err
-	}
-	if m, ok := e.compiled[key]; ok {
-		return r, m, nil
-	}
-	m, err := r.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: compile: %s", ErrInstantiate, err)
-	}
-	e.compiled[key] = m
-	return r, m, nil
 }
 
 // Run executes wasm for job in a fresh instance and returns what it wrote to

@@ -45,7 +45,7 @@ func benchRun(b *testing.B, path string, pages uint32) {
 	ctx := context.Background()
 	j := job(1, "4", limits(pages))
 	j.Digest = types.Digest(wasm) // as the pipeline passes it: no hashing per task
-	if _, _, err := e.Compile(ctx, wasm, pages); err != nil {
+	if err := e.Prepare(ctx, wasm, pages); err != nil {
 		b.Fatal(err)
 	}
 	lat := make(latencies, 0, 1<<16)
@@ -67,7 +67,7 @@ func benchRun(b *testing.B, path string, pages uint32) {
 func BenchmarkRunGoSquare(b *testing.B)   { benchRun(b, goSquare, goPages) }
 func BenchmarkRunRustSquare(b *testing.B) { benchRun(b, rustSquare, rustPages) }
 
-// benchCompile measures a new executor's first Compile of a component: cold
+// benchCompile measures a new executor's first Prepare of a component: cold
 // with no cache, or warm from a disk cache filled once before the timer.
 func benchCompile(b *testing.B, path string, pages uint32, warm bool) {
 	wasm := repoFile(b, path)
@@ -80,7 +80,7 @@ func benchCompile(b *testing.B, path string, pages uint32, warm bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := e.Compile(ctx, wasm, pages); err != nil {
+		if err := e.Prepare(ctx, wasm, pages); err != nil {
 			b.Fatal(err)
 		}
 		if err := e.Close(ctx); err != nil {
@@ -95,7 +95,7 @@ func benchCompile(b *testing.B, path string, pages uint32, warm bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := e.Compile(ctx, wasm, pages); err != nil {
+		if err := e.Prepare(ctx, wasm, pages); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))

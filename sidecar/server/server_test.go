@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/sidecar/metrics"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string, http.Header) {
@@ -22,36 +24,36 @@ func get(t *testing.T, h http.Handler, path string) (int, string, http.Header) {
 	return rec.Code, rec.Body.String(), rec.Header()
 }
 
-func newServer(t *testing.T) (*Server, *Metrics, *Status) {
+func newServer(t *testing.T) (*Server, *metrics.Metrics) {
 	t.Helper()
-	m, st := NewMetrics(), &Status{}
-	s, err := New("127.0.0.1:0", m, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := metrics.New()
+	s, err := New("127.0.0.1:0", m, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)
-	return s, m, st
+	return s, m
 }
 
 func TestHealthz(t *testing.T) {
-	s, _, st := newServer(t)
+	s, m := newServer(t)
 	h := s.Handler()
 
 	code, body, _ := get(t, h, "/healthz")
 	require.Equal(t, http.StatusServiceUnavailable, code, "no block read yet")
 	require.Contains(t, body, "no new block read")
 
-	st.Update(func(p *StatusPage) { p.Height, p.LastBlockSeen = 42, time.Now() })
+	m.Height(42)
 	code, body, _ = get(t, h, "/healthz")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "ok: height 42\n", body)
 
 	// A watcher that stopped seeing blocks is unhealthy again.
-	st.Update(func(p *StatusPage) { p.LastBlockSeen = time.Now().Add(-s.stale - time.Second) })
+	m.UpdateStatus(func(p *metrics.StatusPage) { p.LastBlockSeen = time.Now().Add(-s.stale - time.Second) })
 	code, body, _ = get(t, h, "/healthz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Contains(t, body, "last height 42")
 }
 
 func TestMetrics(t *testing.T) {
-	s, m, _ := newServer(t)
+	s, m := newServer(t)
 	m.TaskSeen()
 	m.TaskSeen()
 	m.TaskExecuted(3 * time.Millisecond)
@@ -90,13 +92,23 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	s, _, st := newServer(t)
+	s, m := newServer(t)
 	started := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	st.Update(func(p *StatusPage) {
+	m.UpdateStatus(func(p *metrics.StatusPage) {
 		p.Operator, p.ChainID, p.RPCEndpoint = "avs1op", "avschain-test", "http://127.0.0.1:26657"
-		p.Height, p.TasksSeen, p.TasksExecuted, p.TasksFailed, p.VotesIncluded = 9, 4, 3, 1, 3
 		p.StartedAt = started
 	})
+	m.Height(9)
+	for range 4 {
+		m.TaskSeen()
+	}
+	for range 3 {
+		m.TaskExecuted(time.Millisecond)
+	}
+	m.TaskFailed("trap")
+	// What the submitter reports reaches /status: votes_included was once
+	// stuck at 0, as only the pipeline's reports were copied to the page.
+	m.VotesIncluded(3)
 	code, body, hdr := get(t, s.Handler(), "/status")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "application/json", hdr.Get("Content-Type"))
@@ -106,11 +118,14 @@ func TestStatus(t *testing.T) {
 	for _, k := range []string{"operator", "chain_id", "rpc_endpoint", "height", "last_block_seen", "tasks_seen", "tasks_executed", "tasks_failed", "votes_included", "started_at"} {
 		require.Contains(t, raw, k)
 	}
-	var page StatusPage
+	var page metrics.StatusPage
 	require.NoError(t, json.Unmarshal([]byte(body), &page))
-	require.Equal(t, st.Snapshot(), page)
 	require.Equal(t, "avs1op", page.Operator)
 	require.EqualValues(t, 9, page.Height)
+	require.EqualValues(t, 4, page.TasksSeen)
+	require.EqualValues(t, 3, page.TasksExecuted)
+	require.EqualValues(t, 1, page.TasksFailed)
+	require.EqualValues(t, 3, page.VotesIncluded)
 	require.True(t, page.StartedAt.Equal(started))
 }
 
@@ -121,7 +136,7 @@ func TestStartServesUntilCanceled(t *testing.T) {
 	require.NoError(t, ln.Close())
 
 	// No logger given: the default one is used.
-	s, err := New(addr, NewMetrics(), &Status{}, nil)
+	s, err := New(addr, metrics.New())
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -136,7 +151,7 @@ func TestStartServesUntilCanceled(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 
 	// The address is taken: a second server fails to start.
-	s2, err := New(addr, NewMetrics(), &Status{}, nil)
+	s2, err := New(addr, metrics.New())
 	require.NoError(t, err)
 	require.Error(t, s2.Start(context.Background()))
 
@@ -148,6 +163,6 @@ func TestStartServesUntilCanceled(t *testing.T) {
 		t.Fatal("server did not stop")
 	}
 
-	_, err = New("", NewMetrics(), &Status{}, nil)
+	_, err = New("", metrics.New())
 	require.Error(t, err)
 }

@@ -3,29 +3,29 @@
 // the operator key, tracks the account sequence (refreshed on mismatch),
 // retries out-of-gas with more gas, confirms inclusion, and records every
 // vote in the store so that none is ever sent twice.
+//
+// The files follow skip-mev/connect oracle/{oracle,options,lifecycle}.go:
+// submitter.go (the type, New, Enqueue, Start), options.go, batch.go
+// (building, signing and sending a batch) and confirm.go (waiting for a
+// transaction and recording its outcome, also after a restart).
 package submitter
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
-	errorsmod "cosmossdk.io/errors"
-
 	"github.com/cosmos/cosmos-sdk/client"
-	"github.com/cosmos/cosmos-sdk/client/tx"
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
-	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 
+	"github.com/avschain/avschain/sidecar/internal/delay"
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -33,6 +33,10 @@ import (
 // DefaultVoteGasReserve is the gas added per vote for the case where the vote
 // completes its task (measured at about 82k for three backers; see x/avs/README.md).
 const DefaultVoteGasReserve = 100_000
+
+// DefaultMaxVotes is the votes per transaction when the chain's
+// max_votes_per_tx is not known.
+const DefaultMaxVotes = 100
 
 // Chain is what the submitter needs from the chain.
 type Chain interface {
@@ -77,8 +81,13 @@ func (v Vote) Key() string { return store.WorkKey(v.TaskID, v.Event) }
 // on automatic tasks is sent again.
 const maxCapRetries = 10
 
+// capRetryDelay is how long an event vote refused by the per-block cap waits
+// before it is queued again (a block or two).
+const capRetryDelay = 2 * time.Second
+
 // Submitter sends votes.
 type Submitter struct {
+	// Configuration, set by New and its options.
 	chain    Chain
 	store    Store
 	txConfig client.TxConfig
@@ -92,67 +101,28 @@ type Submitter struct {
 	maxVotes int
 	delay    time.Duration
 	timeout  int64
+	heights  <-chan int64
 	metrics  Metrics
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	queue   []Vote
-	queued  map[string]bool
-	capHits map[string]int
-	wake    chan struct{}
-	heights <-chan int64
+	// The queue, shared by Enqueue's callers and the Start goroutine.
+	mu     sync.Mutex
+	queue  []Vote
+	queued map[string]bool
+	wake   chan struct{}
 
-	accNum, seq uint64
-	haveSeq     bool
-	gasBoost    float64
+	// Owned by the Start goroutine: only Start and what it calls (sendBatch,
+	// submit, confirm, resolve, recoverPending) touch them, so they need no lock.
+	acct    account
+	capHits map[string]int // cap refusals per event vote not yet settled
+	capped  *delay.Queue[Vote]
 }
 
-// Option configures a Submitter.
-type Option func(*Submitter) error
-
-// WithGas sets the gas price (e.g. "0.025uavs") and simulation adjustment.
-func WithGas(prices string, adjustment float64) Option {
-	return func(s *Submitter) error {
-		p, err := sdk.ParseDecCoins(prices)
-		if err != nil {
-			return fmt.Errorf("gas prices %q: %w", prices, err)
-		}
-		s.gasPrice, s.gasAdj = p, adjustment
-		return nil
-	}
-}
-
-// WithVoteGasReserve adds gas per vote on top of the simulated amount. A vote
-// simulated before another operator's lands may be the one that completes
-// its task at delivery, which costs far more (the result, the fee payouts):
-// without headroom such a transaction runs out of gas and costs a block.
-func WithVoteGasReserve(gas uint64) Option {
-	return func(s *Submitter) error { s.reserve = gas; return nil }
-}
-
-// WithBatchDelay sets how long to wait after a block for more votes.
-func WithBatchDelay(d time.Duration) Option {
-	return func(s *Submitter) error { s.delay = d; return nil }
-}
-
-// WithMaxVotes caps the votes per transaction (the chain's max_votes_per_tx).
-func WithMaxVotes(n int) Option {
-	return func(s *Submitter) error { s.maxVotes = n; return nil }
-}
-
-// WithHeights gives the submitter the new-block signal it batches on.
-func WithHeights(ch <-chan int64) Option {
-	return func(s *Submitter) error { s.heights = ch; return nil }
-}
-
-// WithMetrics reports votes sent and included.
-func WithMetrics(m Metrics) Option {
-	return func(s *Submitter) error { s.metrics = m; return nil }
-}
-
-// WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option {
-	return func(s *Submitter) error { s.log = l; return nil }
+// account is the operator account's signing state, owned by the Start goroutine.
+type account struct {
+	num, seq uint64
+	known    bool    // num and seq were read from the chain and are trusted
+	gasBoost float64 // multiplies simulated gas after an out-of-gas failure
 }
 
 // New returns a submitter signing with keyName from kr.
@@ -170,8 +140,10 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	}
 	s := &Submitter{
 		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, chainID: chainID,
-		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: 100, delay: 200 * time.Millisecond, timeout: 20, metrics: nopMetrics{},
-		log: slog.Default(), queued: map[string]bool{}, capHits: map[string]int{}, wake: make(chan struct{}, 1), gasBoost: 1,
+		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: DefaultMaxVotes, delay: 200 * time.Millisecond, timeout: 20,
+		metrics: metrics.Nop(), log: slog.Default(),
+		queued: map[string]bool{}, wake: make(chan struct{}, 1),
+		acct: account{gasBoost: 1}, capHits: map[string]int{}, capped: delay.New[Vote](),
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -207,9 +179,18 @@ func (s *Submitter) Enqueue(v Vote) error {
 	return nil
 }
 
+// requeue is Enqueue for the submitter's own retries: an error is logged.
+func (s *Submitter) requeue(v Vote) {
+	if err := s.Enqueue(v); err != nil {
+		s.log.Warn("could not queue a vote again (it is redone after a restart)", "work", v.Key(), "err", err)
+	}
+}
+
 // Start sends batches until ctx ends. Votes left pending by an earlier run
 // are settled first: confirmed if their transaction landed, sent again once
-// their transaction's timeout height has passed.
+// their transaction's timeout height has passed. Votes waiting to be sent
+// again wait in a queue this loop drains: nothing runs after Start returns
+// (those votes' work stays in the store's inbox and is redone at the next start).
 func (s *Submitter) Start(ctx context.Context) error {
 	if err := s.recoverPending(ctx); err != nil {
 		return err
@@ -220,7 +201,12 @@ func (s *Submitter) Start(ctx context.Context) error {
 			return nil
 		case <-s.heights:
 		case <-s.wake:
+		case <-s.capped.Added():
+		case <-s.capped.Next():
 		case <-time.After(time.Second):
+		}
+		for _, v := range s.capped.Due() {
+			s.requeue(v)
 		}
 		if s.delay > 0 {
 			select {
@@ -233,279 +219,3 @@ func (s *Submitter) Start(ctx context.Context) error {
 		}
 	}
 }
-
-// sendBatch sends up to maxVotes queued votes in one transaction and waits for
-// it; it reports whether votes remain queued.
-func (s *Submitter) sendBatch(ctx context.Context) bool {
-	s.mu.Lock()
-	n := min(len(s.queue), s.maxVotes)
-	var batch []Vote
-	for _, v := range s.queue[:n] {
-		// A vote queued again after a restart may have been settled since
-		// (its earlier transaction landed): never send it twice.
-		if done, err := s.store.Submitted(v.Key()); err == nil && done {
-			delete(s.queued, v.Key())
-			continue
-		}
-		batch = append(batch, v)
-	}
-	if len(batch) == 0 {
-		s.queue = s.queue[n:]
-		more := len(s.queue) > 0
-		s.mu.Unlock()
-		return more
-	}
-	s.mu.Unlock()
-	err := s.submit(ctx, batch)
-	if err != nil {
-		if ctx.Err() != nil {
-			return false
-		}
-		s.log.Warn("vote transaction failed; will retry", "votes", len(batch), "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-		return false
-	}
-	s.mu.Lock()
-	s.queue = s.queue[n:]
-	for _, v := range batch {
-		delete(s.queued, v.Key())
-	}
-	more := len(s.queue) > 0
-	s.mu.Unlock()
-	return more
-}
-
-func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
-	if !s.haveSeq {
-		accNum, seq, err := s.chain.Account(ctx, s.address)
-		if err != nil {
-			return fmt.Errorf("operator account %s: %w (is it funded?)", s.address, err)
-		}
-		s.accNum, s.seq, s.haveSeq = accNum, seq, true
-	}
-	height, err := s.chain.LatestHeight(ctx)
-	if err != nil {
-		return err
-	}
-	msg := &types.MsgSubmitResults{Operator: s.address.String()}
-	for _, v := range batch {
-		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event})
-	}
-	timeoutHeight := height + s.timeout
-
-	// Simulate for gas, then sign for real.
-	simBytes, err := s.sign(ctx, msg, 0, timeoutHeight, true)
-	if err != nil {
-		return err
-	}
-	used, err := s.chain.Simulate(ctx, simBytes)
-	if err != nil {
-		if isSequenceMismatch(err) {
-			s.haveSeq = false
-		}
-		return fmt.Errorf("simulate: %w", err)
-	}
-	gas := uint64(float64(used)*s.gasAdj*s.gasBoost) + s.reserve*uint64(len(batch))
-	for _, v := range batch {
-		gas += v.ExtraGas
-	}
-	txBytes, err := s.sign(ctx, msg, gas, timeoutHeight, false)
-	if err != nil {
-		return err
-	}
-	hash := txHash(txBytes)
-	for _, v := range batch {
-		if err := s.store.SetPending(v.Key(), store.Pending{TxHash: hash, TimeoutHeight: timeoutHeight, Result: v.Result, TaskID: v.TaskID, Event: v.Event}); err != nil {
-			return err
-		}
-	}
-	res, err := s.chain.BroadcastSync(ctx, txBytes)
-	if err != nil {
-		// Unknown outcome: the transaction may have reached the mempool. Do not
-		// sign the votes again until it is known to have landed or can no
-		// longer land (its timeout height has passed).
-		s.haveSeq = false
-		s.log.Warn("broadcast failed; waiting to learn whether the transaction landed", "tx", hash, "err", err)
-		if cerr := s.confirm(ctx, batch, hash, timeoutHeight); cerr != nil {
-			return fmt.Errorf("broadcast: %w; then: %v", err, cerr)
-		}
-		return nil
-	}
-	if res.Code != 0 {
-		for _, v := range batch {
-			_ = s.store.ClearPending(v.Key())
-		}
-		if res.Code == sdkerrors.ErrWrongSequence.ABCICode() && res.Codespace == sdkerrors.RootCodespace {
-			s.haveSeq = false
-		}
-		return fmt.Errorf("CheckTx refused the vote transaction (%s/%d): %s", res.Codespace, res.Code, res.Log)
-	}
-	s.seq++
-	s.metrics.VotesSent(len(batch))
-	s.log.Info("votes sent", "votes", len(batch), "tx", hash, "gas", gas)
-	return s.confirm(ctx, batch, hash, timeoutHeight)
-}
-
-// confirm waits for the transaction to land (or for its timeout height to pass).
-func (s *Submitter) confirm(ctx context.Context, batch []Vote, hash string, timeoutHeight int64) error {
-	raw, _ := hex.DecodeString(hash)
-	for {
-		res, err := s.chain.TxResult(ctx, raw)
-		if err == nil && res != nil {
-			return s.settle(batch, hash, res)
-		}
-		h, herr := s.chain.LatestHeight(ctx)
-		if herr == nil && h > timeoutHeight {
-			for _, v := range batch {
-				_ = s.store.ClearPending(v.Key())
-			}
-			s.haveSeq = false
-			return fmt.Errorf("transaction %s not included by its timeout height %d", hash, timeoutHeight)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
-}
-
-// settle records the outcome of an included transaction.
-func (s *Submitter) settle(batch []Vote, hash string, res *coretypes.ResultTx) error {
-	if res.TxResult.Code != 0 {
-		for _, v := range batch {
-			_ = s.store.ClearPending(v.Key())
-		}
-		if res.TxResult.Code == sdkerrors.ErrOutOfGas.ABCICode() && res.TxResult.Codespace == sdkerrors.RootCodespace {
-			s.gasBoost *= 1.5
-			return fmt.Errorf("out of gas (used %d of %d): retrying with %.1fx gas", res.TxResult.GasUsed, res.TxResult.GasWanted, s.gasBoost)
-		}
-		return fmt.Errorf("vote transaction %s failed (%s/%d): %s", hash, res.TxResult.Codespace, res.TxResult.Code, res.TxResult.Log)
-	}
-	s.gasBoost = 1
-	var resp types.MsgSubmitResultsResponse
-	if err := unpackResponse(res.TxResult.Data, &resp); err != nil {
-		s.log.Warn("could not read the vote outcomes", "tx", hash, "err", err)
-	}
-	rejected := 0
-	var again []Vote
-	for i, v := range batch {
-		// Outcomes follow the message's results; a vote settled on its own
-		// after a restart may have shared its transaction with others.
-		if len(resp.Outcomes) == len(batch) && !resp.Outcomes[i].Accepted {
-			o := resp.Outcomes[i]
-			rejected++
-			if v.Event != nil && o.Codespace == types.ModuleName && o.Code == types.ErrAutoTaskLimit.ABCICode() && s.retryCapped(v) {
-				// The service opened its per-block share of automatic tasks: a
-				// later block has room for this event's task.
-				s.log.Info("event vote waits for a block with room for its task", "work", v.Key(), "err", o.Error)
-				_ = s.store.ClearPending(v.Key())
-				again = append(again, v)
-				continue
-			}
-			s.log.Warn("vote refused by the chain", "work", v.Key(), "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
-		}
-		if err := s.store.MarkSubmitted(v.Key(), hash); err != nil {
-			return err
-		}
-	}
-	if len(again) > 0 {
-		time.AfterFunc(2*time.Second, func() {
-			for _, v := range again {
-				_ = s.Enqueue(v)
-			}
-		})
-	}
-	s.metrics.VotesIncluded(len(batch) - rejected)
-	s.metrics.VotesRejected(rejected)
-	s.log.Info("votes included", "votes", len(batch), "refused", rejected, "tx", hash, "height", res.Height)
-	return nil
-}
-
-// retryCapped counts a cap refusal of an event vote and reports whether the
-// vote may be sent again.
-func (s *Submitter) retryCapped(v Vote) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.capHits[v.Key()]++
-	return s.capHits[v.Key()] <= maxCapRetries
-}
-
-// recoverPending settles votes a previous run sent without confirming.
-func (s *Submitter) recoverPending(ctx context.Context) error {
-	pending, err := s.store.PendingVotes()
-	if err != nil || len(pending) == 0 {
-		return err
-	}
-	s.log.Info("settling votes left pending by the last run", "votes", len(pending))
-	for key, p := range pending {
-		v := Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result}
-		raw, _ := hex.DecodeString(p.TxHash)
-		for {
-			res, err := s.chain.TxResult(ctx, raw)
-			if err == nil && res != nil {
-				if err := s.settle([]Vote{v}, p.TxHash, res); err != nil {
-					s.log.Warn("pending vote's transaction failed; sending again", "work", key, "err", err)
-					_ = s.Enqueue(v)
-				}
-				break
-			}
-			h, herr := s.chain.LatestHeight(ctx)
-			if herr == nil && h > p.TimeoutHeight {
-				_ = s.store.ClearPending(key)
-				_ = s.Enqueue(v)
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}
-	return nil
-}
-
-func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHeight int64, simulate bool) ([]byte, error) {
-	f := tx.Factory{}.
-		WithTxConfig(s.txConfig).
-		WithKeybase(s.keyring).
-		WithChainID(s.chainID).
-		WithAccountNumber(s.accNum).
-		WithSequence(s.seq).
-		WithTimeoutHeight(uint64(timeoutHeight)).
-		WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
-	if simulate {
-		f = f.WithGas(0).WithSimulateAndExecute(true)
-	} else {
-		f = f.WithGas(gas)
-		if !s.gasPrice.IsZero() {
-			f = f.WithGasPrices(s.gasPrice.String())
-		}
-	}
-	builder, err := f.BuildUnsignedTx(msg)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Sign(ctx, f, s.keyName, builder, true); err != nil {
-		return nil, fmt.Errorf("sign with %q: %w", s.keyName, err)
-	}
-	return s.txConfig.TxEncoder()(builder.GetTx())
-}
-
-func txHash(txBytes []byte) string {
-	return strings.ToUpper(hex.EncodeToString(tmhash(txBytes)))
-}
-
-func isSequenceMismatch(err error) bool {
-	return strings.Contains(err.Error(), "account sequence mismatch") || errorsmod.IsOf(err, sdkerrors.ErrWrongSequence)
-}
-
-type nopMetrics struct{}
-
-func (nopMetrics) VotesSent(int)     {}
-func (nopMetrics) VotesIncluded(int) {}
-func (nopMetrics) VotesRejected(int) {}

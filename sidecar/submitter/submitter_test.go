@@ -2,7 +2,6 @@ package submitter
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,11 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
@@ -23,7 +25,6 @@ import (
 	"github.com/cosmos/cosmos-sdk/crypto/hd"
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
 
 	"github.com/avschain/avschain/sidecar/chain"
@@ -75,11 +76,6 @@ func newFakeChain(t *testing.T, enc chain.Encoding) *fakeChain {
 	return &fakeChain{t: t, enc: enc, height: 10, accNum: 7, seq: 5, included: map[string]*coretypes.ResultTx{}}
 }
 
-func hashOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
 // decode reads a vote transaction; it runs on the submitter's goroutine, so
 // it reports problems with t.Errorf rather than stopping the goroutine.
 func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
@@ -116,7 +112,7 @@ func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
 	if !ok {
 		return fail("tx %T has no timeout height", tx)
 	}
-	return sentTx{hash: hashOf(txBytes), msg: msg, sequence: sigs[0].Sequence, gas: feeTx.GetGas(), timeout: timeoutTx.GetTimeoutHeight()}, nil
+	return sentTx{hash: fmt.Sprintf("%X", cmttypes.Tx(txBytes).Hash()), msg: msg, sequence: sigs[0].Sequence, gas: feeTx.GetGas(), timeout: timeoutTx.GetTimeoutHeight()}, nil
 }
 
 func (c *fakeChain) LatestHeight(context.Context) (int64, error) {
@@ -294,249 +290,73 @@ func (f *fixture) queueLen() int {
 	return len(f.sub.queue)
 }
 
-func TestBatchesVotesIntoOneTx(t *testing.T) {
-	metrics := &countMetrics{}
-	f := newFixture(t, nil, WithBatchDelay(200*time.Millisecond), WithMetrics(metrics))
-	f.start(t)
-	for id := uint64(1); id <= 5; id++ {
-		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: []byte{byte('0' + id)}}))
-	}
-	f.waitSubmitted(t, 1, 2, 3, 4, 5)
-
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 1, "one transaction for the five votes")
-	tx := sent[0]
-	require.Equal(t, f.sub.Address().String(), tx.msg.Operator)
-	require.Len(t, tx.msg.Results, 5)
-	for i, r := range tx.msg.Results {
-		require.EqualValues(t, i+1, r.TaskId)
-		require.Equal(t, []byte{byte('1' + i)}, r.Result)
-	}
-	require.EqualValues(t, 5, tx.sequence, "signed with the account's sequence")
-	require.EqualValues(t, simGas*1.5+5*DefaultVoteGasReserve, tx.gas, "simulated gas times the adjustment, plus a reserve per vote")
-	require.EqualValues(t, 10+20, tx.timeout, "timeout height: latest + 20")
-	pending, err := f.store.PendingVotes()
-	require.NoError(t, err)
-	require.Empty(t, pending)
-	metrics.mu.Lock()
-	require.Equal(t, [3]int{5, 5, 0}, [3]int{metrics.sent, metrics.included, metrics.rejected})
-	metrics.mu.Unlock()
-
-	// Enqueueing a submitted task does nothing.
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 3, Result: []byte("3")}))
-	require.Zero(t, f.queueLen())
-	time.Sleep(500 * time.Millisecond)
-	require.Len(t, f.chain.broadcasts(), 1)
-
-	// A queued task is queued once.
-	f2 := newFixture(t, nil)
-	require.NoError(t, f2.sub.Enqueue(Vote{TaskID: 9, Result: []byte("a")}))
-	require.NoError(t, f2.sub.Enqueue(Vote{TaskID: 9, Result: []byte("a")}))
-	require.Equal(t, 1, f2.queueLen())
+// lateStore counts the store calls made after closed is set.
+type lateStore struct {
+	Store
+	closed atomic.Bool
+	late   atomic.Int32
 }
 
-func TestBatchesAtMostMaxVotes(t *testing.T) {
-	f := newFixture(t, nil, WithBatchDelay(100*time.Millisecond), WithMaxVotes(2))
-	for id := uint64(1); id <= 5; id++ {
-		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: []byte("x")}))
+func (s *lateStore) touch() {
+	if s.closed.Load() {
+		s.late.Add(1)
 	}
-	f.start(t)
-	f.waitSubmitted(t, 1, 2, 3, 4, 5)
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 3)
-	for i, n := range []int{2, 2, 1} {
-		require.Len(t, sent[i].msg.Results, n)
-		require.EqualValues(t, 5+i, sent[i].sequence, "the sequence advances per transaction")
-	}
-	require.Equal(t, 1, f.chain.accounts(), "the account is read once")
 }
 
-func TestSequenceMismatchRefreshesAccount(t *testing.T) {
-	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
-	f.chain.checkTx = func(n int, tx sentTx) (uint32, string) {
-		if n == 0 {
-			// Someone else used the key: the chain is at sequence 9.
-			f.chain.seq = 9
-			return sdkerrors.ErrWrongSequence.ABCICode(), sdkerrors.RootCodespace
+func (s *lateStore) Submitted(k string) (bool, error) { s.touch(); return s.Store.Submitted(k) }
+func (s *lateStore) SetPending(k string, p store.Pending) error {
+	s.touch()
+	return s.Store.SetPending(k, p)
+}
+func (s *lateStore) ClearPending(k string) error { s.touch(); return s.Store.ClearPending(k) }
+func (s *lateStore) MarkSubmitted(k, h string) error {
+	s.touch()
+	return s.Store.MarkSubmitted(k, h)
+}
+
+func (s *lateStore) PendingVotes() (map[string]store.Pending, error) {
+	s.touch()
+	return s.Store.PendingVotes()
+}
+
+// rejectMetrics closes rejected at the first refused vote.
+type rejectMetrics struct {
+	once     sync.Once
+	rejected chan struct{}
+}
+
+func (*rejectMetrics) VotesSent(int)     {}
+func (*rejectMetrics) VotesIncluded(int) {}
+func (m *rejectMetrics) VotesRejected(n int) {
+	if n > 0 {
+		m.once.Do(func() { close(m.rejected) })
+	}
+}
+
+// An event vote refused by the per-block cap waits to be sent again; when
+// Start returns first, nothing touches the store afterwards (run() closes it
+// right then). synctest's clock: the sleep moves past the retry delay at once.
+func TestNothingRunsAfterStartReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &rejectMetrics{rejected: make(chan struct{})}
+		f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(m))
+		st := &lateStore{Store: f.store}
+		f.sub.store = st
+		f.chain.outcome = func(r types.TaskResult) *types.ResultOutcome {
+			return &types.ResultOutcome{Codespace: types.ModuleName, Code: types.ErrAutoTaskLimit.ABCICode(), Error: "cap"}
 		}
-		return 0, ""
-	}
-	require.EqualValues(t, 32, sdkerrors.ErrWrongSequence.ABCICode())
-	f.start(t)
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16")}))
-	f.waitSubmitted(t, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- f.sub.Start(ctx) }()
+		ref := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte("in")}
+		require.NoError(t, f.sub.Enqueue(Vote{Event: &ref, Result: []byte("c")}))
+		<-m.rejected // refused by the cap: set aside to be sent again
 
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 2)
-	require.EqualValues(t, 5, sent[0].sequence)
-	require.EqualValues(t, 9, sent[1].sequence, "the retry uses the refreshed sequence")
-	require.Equal(t, 2, f.chain.accounts(), "the account is read again after the mismatch")
-	require.Len(t, sent[1].msg.Results, 1)
-}
-
-func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
-	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
-	f.chain.deliverTx = func(n int, tx sentTx) (uint32, string) {
-		if n == 0 {
-			return sdkerrors.ErrOutOfGas.ABCICode(), sdkerrors.RootCodespace
-		}
-		return 0, ""
-	}
-	require.EqualValues(t, 11, sdkerrors.ErrOutOfGas.ABCICode())
-	f.start(t)
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16")}))
-	f.waitSubmitted(t, 1)
-
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 2)
-	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[0].gas)
-	require.EqualValues(t, simGas*1.5*1.5+DefaultVoteGasReserve, sent[1].gas, "retried with 1.5x more gas")
-	require.EqualValues(t, 6, sent[1].sequence, "the failed tx used up sequence 5")
-	require.Equal(t, 1, f.chain.accounts())
-	hash, err := f.store.Submitted("1")
-	require.NoError(t, err)
-	require.True(t, hash)
-
-	// The boost ends with the successful transaction.
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
-	f.waitSubmitted(t, 2)
-	sent = f.chain.broadcasts()
-	require.Len(t, sent, 3)
-	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[2].gas)
-}
-
-func TestRestartSettlesPendingVotes(t *testing.T) {
-	st := store.OpenMemory()
-	f := newFixture(t, st, WithBatchDelay(10*time.Millisecond))
-
-	// Task 10's transaction was included while the sidecar was down.
-	includedTx := []byte("an included vote transaction")
-	includedHash := hashOf(includedTx)
-	f.chain.included[includedHash] = &coretypes.ResultTx{Height: 8, Tx: includedTx, TxResult: abci.ExecTxResult{
-		Data: f.chain.msgData(&types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}),
-	}}
-	require.NoError(t, st.SetPending("10", store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
-	// Task 11's transaction never landed and the chain (at 10) is past its
-	// timeout height 5.
-	require.NoError(t, st.SetPending("11", store.Pending{TxHash: hashOf([]byte("lost")), TimeoutHeight: 5, Result: []byte("121")}))
-
-	f.start(t)
-	f.waitSubmitted(t, 10, 11)
-	time.Sleep(500 * time.Millisecond) // nothing else goes out
-
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 1, "only the lost vote is sent again, once")
-	require.Equal(t, []types.TaskResult{{TaskId: 11, Result: []byte("121")}}, sent[0].msg.Results)
-
-	st10, err := st.Submitted("10")
-	require.NoError(t, err)
-	require.True(t, st10)
-	pending, err := st.PendingVotes()
-	require.NoError(t, err)
-	require.Empty(t, pending)
-}
-
-func TestExtraGasForHandlerServices(t *testing.T) {
-	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
-	f.start(t)
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16"), ExtraGas: 1_000_000}))
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
-	f.waitSubmitted(t, 1, 2)
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 1)
-	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+1_000_000, sent[0].gas,
-		"a vote on a service with a handler reserves the handler's gas")
-}
-
-func TestEventVoteSentByReference(t *testing.T) {
-	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
-	f.start(t)
-	ref := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte(`{"trigger":"event"}`)}
-	vote := Vote{Event: &ref, Result: []byte("42")}
-	key := store.WorkKey(0, &ref)
-	require.Equal(t, "event/3/17/AB12/2", key)
-	require.Equal(t, key, vote.Key())
-	require.NoError(t, f.sub.Enqueue(vote))
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 5, Result: []byte("25")}))
-	f.waitKeys(t, key, "5")
-
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 1)
-	require.Equal(t, []types.TaskResult{
-		{TaskId: 0, Result: []byte("42"), Event: &ref},
-		{TaskId: 5, Result: []byte("25")},
-	}, sent[0].msg.Results)
-	zero, err := f.store.Submitted("0")
-	require.NoError(t, err)
-	require.False(t, zero, "an event vote is not recorded as task 0")
-	pending, err := f.store.PendingVotes()
-	require.NoError(t, err)
-	require.Empty(t, pending)
-
-	// Enqueueing it again, or the same event with another input, does nothing.
-	require.NoError(t, f.sub.Enqueue(vote))
-	again := ref
-	again.Input = []byte("other")
-	require.NoError(t, f.sub.Enqueue(Vote{Event: &again, Result: []byte("42")}))
-	require.Zero(t, f.queueLen())
-}
-
-func TestEventVoteRefusedByCapIsSentAgain(t *testing.T) {
-	metrics := &countMetrics{}
-	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(metrics))
-	capped := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte("in")}
-	refused := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 3, Input: []byte("in")}
-	cappedKey, refusedKey := store.WorkKey(0, &capped), store.WorkKey(0, &refused)
-	capCode := types.ErrAutoTaskLimit.ABCICode()
-
-	var capHits int // guarded by f.chain.mu, as outcome runs under it
-	f.chain.outcome = func(r types.TaskResult) *types.ResultOutcome {
-		switch {
-		case r.Event != nil && r.Event.Key() == capped.Key() && capHits == 0:
-			capHits++
-			return &types.ResultOutcome{Codespace: types.ModuleName, Code: capCode, Error: "cap"}
-		case r.Event != nil && r.Event.Key() == refused.Key():
-			return &types.ResultOutcome{Codespace: types.ModuleName, Code: types.ErrVotingClosed.ABCICode(), Error: "closed"}
-		case r.TaskId == 2:
-			// The cap code on a vote by task id is final.
-			return &types.ResultOutcome{TaskId: 2, Codespace: types.ModuleName, Code: capCode, Error: "cap"}
-		}
-		return nil
-	}
-	var submittedAtResend *bool
-	f.chain.checkTx = func(n int, tx sentTx) (uint32, string) {
-		if n == 1 {
-			ok, err := f.store.Submitted(cappedKey)
-			if err != nil {
-				t.Errorf("read the store: %v", err)
-			}
-			submittedAtResend = &ok
-		}
-		return 0, ""
-	}
-
-	f.start(t)
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("1")}))
-	require.NoError(t, f.sub.Enqueue(Vote{Event: &capped, Result: []byte("c")}))
-	require.NoError(t, f.sub.Enqueue(Vote{Event: &refused, Result: []byte("r")}))
-	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("2")}))
-	f.waitKeys(t, "1", "2", refusedKey)
-	f.waitKeys(t, cappedKey)
-
-	sent := f.chain.broadcasts()
-	require.Len(t, sent, 2, "the capped vote is sent once more, alone")
-	require.Len(t, sent[0].msg.Results, 4)
-	require.Equal(t, []types.TaskResult{{Result: []byte("c"), Event: &capped}}, sent[1].msg.Results)
-	f.chain.mu.Lock()
-	require.NotNil(t, submittedAtResend)
-	require.False(t, *submittedAtResend, "the capped vote was not recorded as submitted before it was sent again")
-	require.Equal(t, 1, capHits)
-	f.chain.mu.Unlock()
-
-	metrics.mu.Lock()
-	require.Equal(t, [3]int{5, 2, 3}, [3]int{metrics.sent, metrics.included, metrics.rejected})
-	metrics.mu.Unlock()
-	pending, err := f.store.PendingVotes()
-	require.NoError(t, err)
-	require.Empty(t, pending)
+		cancel()
+		require.NoError(t, <-done)
+		st.closed.Store(true)
+		time.Sleep(10 * time.Second)
+		require.Zero(t, st.late.Load(), "the store was used after Start returned")
+		require.Len(t, f.chain.broadcasts(), 1)
+	})
 }

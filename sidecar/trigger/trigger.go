@@ -24,6 +24,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/cosmos/gogoproto/proto"
 
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/watcher"
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -106,7 +107,7 @@ func WithRefresh(d time.Duration) Option { return func(m *Matcher) { m.refresh =
 // Metrics is told how many events matched.
 type Metrics interface{ EventsMatched(n int) }
 
-// WithMetrics sets the metrics sink.
+// WithMetrics sets the metrics sink (default metrics.Nop()).
 func WithMetrics(mt Metrics) Option { return func(m *Matcher) { m.metrics = mt } }
 
 // WithLogger sets the logger.
@@ -117,7 +118,7 @@ func New(chain Chain, operator string, opts ...Option) (*Matcher, error) {
 	if chain == nil || operator == "" {
 		return nil, errors.New("trigger: chain and operator are required")
 	}
-	m := &Matcher{chain: chain, operator: operator, refresh: 30 * time.Second, log: slog.Default()}
+	m := &Matcher{chain: chain, operator: operator, refresh: 30 * time.Second, metrics: metrics.Nop(), log: slog.Default()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -128,7 +129,7 @@ func New(chain Chain, operator string, opts ...Option) (*Matcher, error) {
 }
 
 // Match implements watcher.Matcher.
-func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]watcher.Task, error) {
+func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]watcher.Work, error) {
 	watches, err := m.current(ctx, changesServices(res))
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.Result
 	if len(block.Block.Txs) != len(res.TxsResults) {
 		return nil, fmt.Errorf("block %d has %d transactions but %d results", height, len(block.Block.Txs), len(res.TxsResults))
 	}
-	out := make([]watcher.Task, 0, len(hits))
+	out := make([]watcher.Work, 0, len(hits))
 	for _, h := range hits {
 		hash := ""
 		if h.tx >= 0 {
@@ -190,11 +191,9 @@ func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.Result
 		}
 		ref := &types.EventRef{ServiceId: h.w.service, Height: height, TxHash: hash, EventIndex: uint32(h.index), Input: input}
 		m.log.Info("event trigger matched", "service", h.w.service, "height", height, "tx", hash, "event_index", h.index, "type", h.event.Type)
-		out = append(out, watcher.Task{ServiceID: h.w.service, Height: height, Event: ref, BlockTime: block.Block.Time})
+		out = append(out, watcher.Work{ServiceID: h.w.service, Height: height, Event: ref, BlockTime: block.Block.Time})
 	}
-	if m.metrics != nil {
-		m.metrics.EventsMatched(len(out))
-	}
+	m.metrics.EventsMatched(len(out))
 	return out, nil
 }
 

@@ -120,7 +120,7 @@ func newMatcher(t *testing.T, c trigger.Chain, opts ...trigger.Option) *trigger.
 
 func txHash(bz []byte) string { return fmt.Sprintf("%X", cmttypes.Tx(bz).Hash()) }
 
-func inputOf(t *testing.T, task watcher.Task) trigger.Input {
+func inputOf(t *testing.T, task watcher.Work) trigger.Input {
 	t.Helper()
 	require.NotNil(t, task.Event)
 	var in trigger.Input
@@ -321,7 +321,7 @@ func TestMatchCachesTriggersUntilServicesChange(t *testing.T) {
 	m := newMatcher(t, c, trigger.WithRefresh(time.Hour))
 	ctx := context.Background()
 	ping := abci.Event{Type: "ping"}
-	services := func(tasks []watcher.Task) []uint64 {
+	services := func(tasks []watcher.Work) []uint64 {
 		var out []uint64
 		for _, task := range tasks {
 			out = append(out, task.ServiceID)

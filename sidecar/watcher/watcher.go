@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
@@ -43,12 +44,12 @@ type Cursor interface {
 // Matcher finds the events of a block that the operator's event triggers
 // match. An error leaves the block to be read again.
 type Matcher interface {
-	Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]Task, error)
+	Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]Work, error)
 }
 
-// Task is a unit of work the watcher found: a created task, or an event an
+// Work is a unit of work the watcher found: a created task, or an event an
 // event trigger matched (Event set, ID 0: the vote names the event).
-type Task struct {
+type Work struct {
 	ID        uint64          `json:"id,omitempty"`
 	ServiceID uint64          `json:"service_id,omitempty"`
 	Height    int64           `json:"height,omitempty"` // 0 when it came from the websocket before its block was read
@@ -58,16 +59,16 @@ type Task struct {
 }
 
 // Key names the work in the store (store.WorkKey).
-func (t Task) Key() string { return store.WorkKey(t.ID, t.Event) }
+func (t Work) Key() string { return store.WorkKey(t.ID, t.Event) }
 
-// DecodeTask reads a task saved by Advance.
-func DecodeTask(bz []byte) (Task, error) {
-	var t Task
+// DecodeWork reads work saved by Advance.
+func DecodeWork(bz []byte) (Work, error) {
+	var t Work
 	if err := json.Unmarshal(bz, &t); err != nil {
-		return Task{}, fmt.Errorf("corrupt saved task: %w", err)
+		return Work{}, fmt.Errorf("corrupt saved work: %w", err)
 	}
 	if t.ID == 0 && t.Event == nil {
-		return Task{}, errors.New("corrupt saved task: neither id nor event")
+		return Work{}, errors.New("corrupt saved work: neither id nor event")
 	}
 	return t, nil
 }
@@ -76,7 +77,7 @@ func DecodeTask(bz []byte) (Task, error) {
 type Watcher struct {
 	src     Source
 	cursor  Cursor
-	tasks   chan<- Task
+	tasks   chan<- Work
 	heights chan<- int64
 	matcher Matcher
 	catchUp int64
@@ -103,7 +104,7 @@ func WithMatcher(m Matcher) Option { return func(w *Watcher) { w.matcher = m } }
 func WithLogger(l *slog.Logger) Option { return func(w *Watcher) { w.log = l } }
 
 // New returns a watcher sending tasks to out.
-func New(src Source, cursor Cursor, out chan<- Task, opts ...Option) (*Watcher, error) {
+func New(src Source, cursor Cursor, out chan<- Work, opts ...Option) (*Watcher, error) {
 	if src == nil || cursor == nil || out == nil {
 		return nil, errors.New("watcher: source, cursor and output channel are required")
 	}
@@ -117,7 +118,8 @@ func New(src Source, cursor Cursor, out chan<- Task, opts ...Option) (*Watcher, 
 	return w, nil
 }
 
-// Start runs until ctx ends.
+// Start runs until ctx ends, and returns once the websocket subscription it
+// keeps has ended too.
 func (w *Watcher) Start(ctx context.Context) error {
 	last, err := w.cursor.Cursor()
 	if err != nil {
@@ -135,7 +137,9 @@ func (w *Watcher) Start(ctx context.Context) error {
 	}
 
 	notes := make(chan chain.Notification, 256)
-	go w.subscribe(ctx, notes)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the subscription ends with ctx: Start returns after it
+	wg.Go(func() { w.subscribe(ctx, notes) })
 
 	ticker := time.NewTicker(w.poll)
 	defer ticker.Stop()
@@ -157,7 +161,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 			return nil
 		case n := <-notes:
 			if n.TaskID != 0 {
-				w.send(ctx, Task{ID: n.TaskID})
+				w.send(ctx, Work{ID: n.TaskID})
 			}
 		case <-ticker.C:
 		}
@@ -187,20 +191,20 @@ func (w *Watcher) sweep(ctx context.Context, last, latest int64) (int64, error) 
 		if err != nil {
 			return last, fmt.Errorf("block_results %d: %w", h, err)
 		}
-		var found []Task
+		var found []Work
 		for _, txr := range res.TxsResults {
 			if txr.Code != 0 {
 				continue
 			}
 			for _, e := range txr.Events {
 				if ev, ok := chain.ParseTaskCreated(e); ok {
-					found = append(found, Task{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+					found = append(found, Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
 				}
 			}
 		}
 		for _, e := range res.FinalizeBlockEvents {
 			if ev, ok := chain.ParseTaskCreated(e); ok {
-				found = append(found, Task{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+				found = append(found, Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
 			}
 		}
 		if w.matcher != nil {
@@ -235,7 +239,7 @@ func (w *Watcher) sweep(ctx context.Context, last, latest int64) (int64, error) 
 	return last, nil
 }
 
-func (w *Watcher) send(ctx context.Context, t Task) {
+func (w *Watcher) send(ctx context.Context, t Work) {
 	select {
 	case w.tasks <- t:
 	case <-ctx.Done():

@@ -130,9 +130,9 @@ func taskCreated(t *testing.T, id, service uint64) abci.Event {
 	return abci.Event(ev)
 }
 
-func startWatcher(t *testing.T, src watcher.Source, cur watcher.Cursor, opts ...watcher.Option) (<-chan watcher.Task, context.CancelFunc) {
+func startWatcher(t *testing.T, src watcher.Source, cur watcher.Cursor, opts ...watcher.Option) (<-chan watcher.Work, context.CancelFunc) {
 	t.Helper()
-	tasks := make(chan watcher.Task, 64)
+	tasks := make(chan watcher.Work, 64)
 	opts = append([]watcher.Option{
 		watcher.WithPollInterval(20 * time.Millisecond),
 		watcher.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
@@ -160,18 +160,18 @@ func cursorOf(t *testing.T, st *store.Store) int64 {
 	return c
 }
 
-func receive(t *testing.T, tasks <-chan watcher.Task) watcher.Task {
+func receive(t *testing.T, tasks <-chan watcher.Work) watcher.Work {
 	t.Helper()
 	select {
 	case task := <-tasks:
 		return task
 	case <-time.After(5 * time.Second):
 		t.Fatal("no task emitted")
-		return watcher.Task{}
+		return watcher.Work{}
 	}
 }
 
-func requireNoTask(t *testing.T, tasks <-chan watcher.Task) {
+func requireNoTask(t *testing.T, tasks <-chan watcher.Work) {
 	t.Helper()
 	select {
 	case task := <-tasks:
@@ -198,8 +198,8 @@ func TestCatchUpFromCursor(t *testing.T) {
 	heights := make(chan int64, 32)
 	tasks, _ := startWatcher(t, src, st, watcher.WithHeights(heights))
 
-	require.Equal(t, watcher.Task{ID: 1, ServiceID: 2, Height: 5}, receive(t, tasks))
-	require.Equal(t, watcher.Task{ID: 2, ServiceID: 3, Height: 8}, receive(t, tasks))
+	require.Equal(t, watcher.Work{ID: 1, ServiceID: 2, Height: 5}, receive(t, tasks))
+	require.Equal(t, watcher.Work{ID: 2, ServiceID: 3, Height: 8}, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
 	requireNoTask(t, tasks)
 
@@ -219,12 +219,12 @@ func TestCatchUpFromCursor(t *testing.T) {
 	src.latest = 11
 	src.blocks[11] = &coretypes.ResultBlockResults{Height: 11, FinalizeBlockEvents: []abci.Event{taskCreated(t, 3, 3)}}
 	src.mu.Unlock()
-	require.Equal(t, watcher.Task{ID: 3, ServiceID: 3, Height: 11}, receive(t, tasks))
+	require.Equal(t, watcher.Work{ID: 3, ServiceID: 3, Height: 11}, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 11 }, 5*time.Second, 10*time.Millisecond)
 
 	// A task announced over the websocket is sent at once, without a height.
 	src.notes <- chain.Notification{TaskID: 42}
-	require.Equal(t, watcher.Task{ID: 42}, receive(t, tasks))
+	require.Equal(t, watcher.Work{ID: 42}, receive(t, tasks))
 	src.notes <- chain.Notification{Height: 12} // a bare block does not make a task
 	requireNoTask(t, tasks)
 }
@@ -246,7 +246,7 @@ func TestFailingBlockResultsHoldsTheCursor(t *testing.T) {
 	requireNoTask(t, tasks)
 
 	src.setFail(7, false)
-	require.Equal(t, watcher.Task{ID: 2, ServiceID: 2, Height: 8}, receive(t, tasks))
+	require.Equal(t, watcher.Work{ID: 2, ServiceID: 2, Height: 8}, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
 	requireNoTask(t, tasks)
 	require.Equal(t, 1, src.callsAt(5), "blocks before the failure are not read again")
@@ -282,7 +282,7 @@ func TestFirstStartCatchesUpFromRecentBlocks(t *testing.T) {
 
 func TestNewValidatesOptions(t *testing.T) {
 	src := newFakeSource(t, 1)
-	tasks := make(chan watcher.Task)
+	tasks := make(chan watcher.Work)
 	_, err := watcher.New(nil, store.OpenMemory(), tasks)
 	require.Error(t, err)
 	_, err = watcher.New(src, store.OpenMemory(), tasks, watcher.WithCatchUp(-1))
@@ -294,16 +294,16 @@ func TestNewValidatesOptions(t *testing.T) {
 // fakeMatcher returns scripted matches per height, or an error while failing.
 type fakeMatcher struct {
 	mu      sync.Mutex
-	matches map[int64][]watcher.Task
+	matches map[int64][]watcher.Work
 	failAt  map[int64]bool
 	calls   map[int64]int
 }
 
 func newFakeMatcher() *fakeMatcher {
-	return &fakeMatcher{matches: map[int64][]watcher.Task{}, failAt: map[int64]bool{}, calls: map[int64]int{}}
+	return &fakeMatcher{matches: map[int64][]watcher.Work{}, failAt: map[int64]bool{}, calls: map[int64]int{}}
 }
 
-func (m *fakeMatcher) Match(_ context.Context, h int64, res *coretypes.ResultBlockResults) ([]watcher.Task, error) {
+func (m *fakeMatcher) Match(_ context.Context, h int64, res *coretypes.ResultBlockResults) ([]watcher.Work, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls[h]++
@@ -328,20 +328,20 @@ func (m *fakeMatcher) callsAt(h int64) int {
 	return m.calls[h]
 }
 
-func eventWork(service uint64, h int64, index uint32) watcher.Task {
-	return watcher.Task{
+func eventWork(service uint64, h int64, index uint32) watcher.Work {
+	return watcher.Work{
 		ServiceID: service, Height: h, BlockTime: time.Date(2025, 6, 1, 12, 0, int(h), 0, time.UTC),
 		Event: &types.EventRef{ServiceId: service, Height: h, TxHash: "AB12", EventIndex: index, Input: []byte(`{"trigger":"event"}`)},
 	}
 }
 
-func inboxTasks(t *testing.T, st *store.Store) map[string]watcher.Task {
+func inboxTasks(t *testing.T, st *store.Store) map[string]watcher.Work {
 	t.Helper()
 	inbox, err := st.Inbox()
 	require.NoError(t, err)
-	out := map[string]watcher.Task{}
+	out := map[string]watcher.Work{}
 	for k, bz := range inbox {
-		task, err := watcher.DecodeTask(bz)
+		task, err := watcher.DecodeWork(bz)
 		require.NoError(t, err)
 		out[k] = task
 	}
@@ -353,13 +353,13 @@ func TestMatchedEventsAreEmittedAndSaved(t *testing.T) {
 	src.blocks[5] = &coretypes.ResultBlockResults{Height: 5, FinalizeBlockEvents: []abci.Event{taskCreated(t, 1, 2)}}
 	m := newFakeMatcher()
 	e1, e2 := eventWork(3, 5, 0), eventWork(3, 5, 4)
-	m.matches[5] = []watcher.Task{e1, e2}
+	m.matches[5] = []watcher.Work{e1, e2}
 
 	st := store.OpenMemory()
 	require.NoError(t, st.SetCursor(4))
 	tasks, _ := startWatcher(t, src, st, watcher.WithMatcher(m))
 
-	created := watcher.Task{ID: 1, ServiceID: 2, Height: 5}
+	created := watcher.Work{ID: 1, ServiceID: 2, Height: 5}
 	require.Equal(t, created, receive(t, tasks))
 	require.Equal(t, e1, receive(t, tasks))
 	require.Equal(t, e2, receive(t, tasks))
@@ -371,7 +371,7 @@ func TestMatchedEventsAreEmittedAndSaved(t *testing.T) {
 	// The work is saved with the cursor (the pipeline marks it done), under
 	// each task's key.
 	require.Equal(t, "event/3/5/AB12/0", e1.Key())
-	require.Equal(t, map[string]watcher.Task{"1": created, e1.Key(): e1, e2.Key(): e2}, inboxTasks(t, st))
+	require.Equal(t, map[string]watcher.Work{"1": created, e1.Key(): e1, e2.Key(): e2}, inboxTasks(t, st))
 	inbox, err := st.Inbox()
 	require.NoError(t, err)
 	want, err := json.Marshal(e2)
@@ -383,8 +383,8 @@ func TestMatcherErrorHoldsTheCursor(t *testing.T) {
 	src := newFakeSource(t, 8)
 	src.blocks[7] = &coretypes.ResultBlockResults{Height: 7, FinalizeBlockEvents: []abci.Event{taskCreated(t, 1, 2)}}
 	m := newFakeMatcher()
-	m.matches[5] = []watcher.Task{eventWork(3, 5, 0)}
-	m.matches[7] = []watcher.Task{eventWork(3, 7, 1)}
+	m.matches[5] = []watcher.Work{eventWork(3, 5, 0)}
+	m.matches[7] = []watcher.Work{eventWork(3, 7, 1)}
 	m.setFail(7, true)
 
 	st := store.OpenMemory()
@@ -399,7 +399,7 @@ func TestMatcherErrorHoldsTheCursor(t *testing.T) {
 	require.Equal(t, []string{eventWork(3, 5, 0).Key()}, keys(inboxTasks(t, st)), "nothing of block 7 is saved")
 
 	m.setFail(7, false)
-	require.Equal(t, watcher.Task{ID: 1, ServiceID: 2, Height: 7}, receive(t, tasks))
+	require.Equal(t, watcher.Work{ID: 1, ServiceID: 2, Height: 7}, receive(t, tasks))
 	require.Equal(t, eventWork(3, 7, 1), receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 8 }, 5*time.Second, 10*time.Millisecond)
 	requireNoTask(t, tasks)
@@ -407,7 +407,7 @@ func TestMatcherErrorHoldsTheCursor(t *testing.T) {
 	require.Equal(t, 1, m.callsAt(5), "blocks before the failure are not matched again")
 }
 
-func keys(m map[string]watcher.Task) []string {
+func keys(m map[string]watcher.Work) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// run runs the avs-sidecar command line in-process.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = execute(rootCmd(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// A runtime error is one "Error: ..." line that says what to do, with no
+// usage text and no source path.
+func TestRuntimeErrorIsOneLine(t *testing.T) {
+	home := t.TempDir()
+	unknown := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(unknown, "sidecar.toml"), []byte("chain_id = \"x\"\nkey_nmae = \"op\"\n"), 0o600))
+	// A config whose keyring does not hold the key; the node is unreachable.
+	noKey := t.TempDir()
+	code, _, stderr := run(t, "init", "--home", noKey, "--rpc", "tcp://127.0.0.1:1", "--grpc", "127.0.0.1:1",
+		"--keyring-dir", filepath.Join(noKey, "keyring"), "--metrics-addr", "")
+	require.Zero(t, code, stderr)
+	notWasm := filepath.Join(t.TempDir(), "component.txt")
+	require.NoError(t, os.WriteFile(notWasm, []byte("not wasm"), 0o600))
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // in the one line
+	}{
+		{name: "no config file", args: []string{"start", "--home", home}, want: []string{"read config", "avs-sidecar init"}},
+		{name: "unknown setting", args: []string{"start", "--home", unknown}, want: []string{"unknown setting key_nmae (line 2)", "remove it or fix its name"}},
+		{name: "unusable settings", args: []string{"init", "--home", home, "--concurrency", "0", "--rpc", ""},
+			want: []string{"rpc_endpoints is empty", "; concurrency must be at least 1"}},
+		{name: "key not in the keyring", args: []string{"start", "--home", noKey, "--log-level", "error"},
+			want: []string{`operator key "operator1" is not in the test keyring`, "avsd keys add operator1 --recover"}},
+		{name: "not a wasm file", args: []string{"exec", "--wasm", notWasm}, want: []string{"compile", "is it a WASI preview-1 wasm module?"}},
+		{name: "missing component file", args: []string{"exec", "--wasm", filepath.Join(home, "none.wasm")}, want: []string{"read component"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, tc.args...)
+			require.Equal(t, 1, code)
+			require.True(t, strings.HasPrefix(stderr, "Error: "), stderr)
+			require.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+			for _, w := range tc.want {
+				require.Contains(t, stderr, w)
+			}
+			require.NotContains(t, stderr, "Usage:")
+			require.NotContains(t, stderr, ".go:", "no source path")
+		})
+	}
+}
+
+// A mistake in the command line itself prints the error, then the usage.
+func TestUsageErrorPrintsUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "unknown flag", args: []string{"start", "--nope"}, want: "unknown flag: --nope"},
+		{name: "unknown command", args: []string{"strat"}, want: `unknown command "strat"`},
+		{name: "extra argument", args: []string{"start", "now"}, want: `unknown command "now"`},
+		{name: "missing --wasm", args: []string{"exec"}, want: "--wasm is required"},
+		{name: "malformed --config", args: []string{"exec", "--wasm", "x.wasm", "--config", "novalue"}, want: "want KEY=VALUE"},
+		{name: "bad flag value", args: []string{"init", "--home", t.TempDir(), "--concurrency", "many"}, want: "--concurrency"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, tc.args...)
+			require.Equal(t, 1, code)
+			first, rest, _ := strings.Cut(stderr, "\n")
+			require.True(t, strings.HasPrefix(first, "Error: "), stderr)
+			require.Contains(t, first, tc.want)
+			require.Contains(t, rest, "Usage:")
+		})
+	}
+}
+
+func TestSuccessPrintsNoError(t *testing.T) {
+	code, stdout, stderr := run(t, "version")
+	require.Zero(t, code)
+	require.Equal(t, version+"\n", stdout)
+	require.Empty(t, stderr)
+
+	home := t.TempDir()
+	code, stdout, stderr = run(t, "init", "--home", home)
+	require.Zero(t, code, stderr)
+	require.Contains(t, stdout, "wrote "+filepath.Join(home, "sidecar.toml"))
+	require.FileExists(t, filepath.Join(home, "sidecar.toml"))
+}
+
+func TestOneLineDropsSourcePaths(t *testing.T) {
+	err := errors.New("operator1.info: key not found [cosmos/cosmos-sdk@v0.50.15/crypto/keyring/keyring.go:521] (import it)\nsecond")
+	require.Equal(t, "operator1.info: key not found (import it); second", oneLine(err))
+}

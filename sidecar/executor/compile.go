@@ -1,0 +1,95 @@
+package executor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// runtime returns the runtime for a memory limit, creating it (with WASI and
+// the avs host module) on first use.
+func (e *Executor) runtime(ctx context.Context, pages uint32) (wazero.Runtime, error) {
+	if r, ok := e.runtimes[pages]; ok {
+		return r, nil
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(e.cache).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(pages)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	if err := instantiateHost(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	e.runtimes[pages] = r
+	return r, nil
+}
+
+// Prepare compiles wasm for a memory limit ahead of its first task, so the
+// first task of a service does not pay for compilation.
+func (e *Executor) Prepare(ctx context.Context, wasm []byte, pages uint32) error {
+	sum := sha256.Sum256(wasm)
+	_, _, err := e.compile(ctx, hex.EncodeToString(sum[:]), wasm, pages)
+	return err
+}
+
+// compile returns the runtime for pages and wasm compiled in it, compiling
+// it on first use. Only the map lookups hold e.mu: the compile itself runs
+// outside it, once per pages/digest however many callers want it at once
+// (singleflight), so a cold compile does not hold up warm runs.
+func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
+	if pages == 0 {
+		return nil, nil, errors.New("memory limit of 0 pages")
+	}
+	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
+	r, m, err := e.lookup(ctx, key, pages)
+	if err != nil || m != nil {
+		return r, m, err
+	}
+	v, err, _ := e.compiling.Do(key, func() (any, error) {
+		if _, m, err := e.lookup(ctx, key, pages); err != nil || m != nil {
+			return m, err // compiled by a flight that ended just before this one
+		}
+		m, err := e.compileModule(ctx, r, wasm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: compile: %s", ErrInstantiate, err)
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			_ = m.Close(ctx)
+			return nil, errClosed
+		}
+		e.compiled[key] = m
+		return m, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, v.(wazero.CompiledModule), nil
+}
+
+// lookup returns the runtime for pages (created on first use) and the
+// module compiled under key, if any.
+func (e *Executor) lookup(ctx context.Context, key string, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, nil, errClosed
+	}
+	r, err := e.runtime(ctx, pages)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, e.compiled[key], nil
+}

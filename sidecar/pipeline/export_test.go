@@ -1,0 +1,14 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/avschain/avschain/sidecar/watcher"
+)
+
+// Handle runs one piece of work as Start's workers do (the tests call it
+// directly instead of going through Start).
+func (p *Pipeline) Handle(ctx context.Context, w watcher.Work) error {
+	_, err := p.handle(ctx, w)
+	return err
+}

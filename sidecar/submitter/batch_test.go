@@ -1,0 +1,169 @@
+package submitter
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
+
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+func TestBatchesVotesIntoOneTx(t *testing.T) {
+	metrics := &countMetrics{}
+	f := newFixture(t, nil, WithBatchDelay(200*time.Millisecond), WithMetrics(metrics))
+	f.start(t)
+	for id := uint64(1); id <= 5; id++ {
+		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: []byte{byte('0' + id)}}))
+	}
+	f.waitSubmitted(t, 1, 2, 3, 4, 5)
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1, "one transaction for the five votes")
+	tx := sent[0]
+	require.Equal(t, f.sub.Address().String(), tx.msg.Operator)
+	require.Len(t, tx.msg.Results, 5)
+	for i, r := range tx.msg.Results {
+		require.EqualValues(t, i+1, r.TaskId)
+		require.Equal(t, []byte{byte('1' + i)}, r.Result)
+	}
+	require.EqualValues(t, 5, tx.sequence, "signed with the account's sequence")
+	require.EqualValues(t, simGas*1.5+5*DefaultVoteGasReserve, tx.gas, "simulated gas times the adjustment, plus a reserve per vote")
+	require.EqualValues(t, 10+20, tx.timeout, "timeout height: latest + 20")
+	pending, err := f.store.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
+	metrics.mu.Lock()
+	require.Equal(t, [3]int{5, 5, 0}, [3]int{metrics.sent, metrics.included, metrics.rejected})
+	metrics.mu.Unlock()
+
+	// Enqueueing a submitted task does nothing: the queue stays empty, so
+	// there is nothing to send.
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 3, Result: []byte("3")}))
+	require.Zero(t, f.queueLen())
+	require.Len(t, f.chain.broadcasts(), 1)
+
+	// A queued task is queued once.
+	f2 := newFixture(t, nil)
+	require.NoError(t, f2.sub.Enqueue(Vote{TaskID: 9, Result: []byte("a")}))
+	require.NoError(t, f2.sub.Enqueue(Vote{TaskID: 9, Result: []byte("a")}))
+	require.Equal(t, 1, f2.queueLen())
+}
+
+func TestBatchesAtMostMaxVotes(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(100*time.Millisecond), WithMaxVotes(2))
+	for id := uint64(1); id <= 5; id++ {
+		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: []byte("x")}))
+	}
+	f.start(t)
+	f.waitSubmitted(t, 1, 2, 3, 4, 5)
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 3)
+	for i, n := range []int{2, 2, 1} {
+		require.Len(t, sent[i].msg.Results, n)
+		require.EqualValues(t, 5+i, sent[i].sequence, "the sequence advances per transaction")
+	}
+	require.Equal(t, 1, f.chain.accounts(), "the account is read once")
+}
+
+func TestSequenceMismatchRefreshesAccount(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.chain.checkTx = func(n int, tx sentTx) (uint32, string) {
+		if n == 0 {
+			// Someone else used the key: the chain is at sequence 9.
+			f.chain.seq = 9
+			return sdkerrors.ErrWrongSequence.ABCICode(), sdkerrors.RootCodespace
+		}
+		return 0, ""
+	}
+	require.EqualValues(t, 32, sdkerrors.ErrWrongSequence.ABCICode())
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16")}))
+	f.waitSubmitted(t, 1)
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 2)
+	require.EqualValues(t, 5, sent[0].sequence)
+	require.EqualValues(t, 9, sent[1].sequence, "the retry uses the refreshed sequence")
+	require.Equal(t, 2, f.chain.accounts(), "the account is read again after the mismatch")
+	require.Len(t, sent[1].msg.Results, 1)
+}
+
+func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.chain.deliverTx = func(n int, tx sentTx) (uint32, string) {
+		if n == 0 {
+			return sdkerrors.ErrOutOfGas.ABCICode(), sdkerrors.RootCodespace
+		}
+		return 0, ""
+	}
+	require.EqualValues(t, 11, sdkerrors.ErrOutOfGas.ABCICode())
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16")}))
+	f.waitSubmitted(t, 1)
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 2)
+	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[0].gas)
+	require.EqualValues(t, simGas*1.5*1.5+DefaultVoteGasReserve, sent[1].gas, "retried with 1.5x more gas")
+	require.EqualValues(t, 6, sent[1].sequence, "the failed tx used up sequence 5")
+	require.Equal(t, 1, f.chain.accounts())
+	hash, err := f.store.Submitted("1")
+	require.NoError(t, err)
+	require.True(t, hash)
+
+	// The boost ends with the successful transaction.
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
+	f.waitSubmitted(t, 2)
+	sent = f.chain.broadcasts()
+	require.Len(t, sent, 3)
+	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[2].gas)
+}
+
+func TestExtraGasForHandlerServices(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16"), ExtraGas: 1_000_000}))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
+	f.waitSubmitted(t, 1, 2)
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1)
+	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+1_000_000, sent[0].gas,
+		"a vote on a service with a handler reserves the handler's gas")
+}
+
+func TestEventVoteSentByReference(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.start(t)
+	ref := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte(`{"trigger":"event"}`)}
+	vote := Vote{Event: &ref, Result: []byte("42")}
+	key := store.WorkKey(0, &ref)
+	require.Equal(t, "event/3/17/AB12/2", key)
+	require.Equal(t, key, vote.Key())
+	require.NoError(t, f.sub.Enqueue(vote))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 5, Result: []byte("25")}))
+	f.waitKeys(t, key, "5")
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1)
+	require.Equal(t, []types.TaskResult{
+		{TaskId: 0, Result: []byte("42"), Event: &ref},
+		{TaskId: 5, Result: []byte("25")},
+	}, sent[0].msg.Results)
+	zero, err := f.store.Submitted("0")
+	require.NoError(t, err)
+	require.False(t, zero, "an event vote is not recorded as task 0")
+	pending, err := f.store.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
+
+	// Enqueueing it again, or the same event with another input, does nothing.
+	require.NoError(t, f.sub.Enqueue(vote))
+	again := ref
+	again.Input = []byte("other")
+	require.NoError(t, f.sub.Enqueue(Vote{Event: &again, Result: []byte("42")}))
+	require.Zero(t, f.queueLen())
+}

@@ -1,0 +1,139 @@
+package submitter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/sidecar/metrics"
+	"github.com/avschain/avschain/sidecar/server"
+	"github.com/avschain/avschain/sidecar/store"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// A vote included on chain shows on /status, as node wires the one sink to
+// every part. (The old wiring copied only the pipeline's reports to the
+// status page: votes_included stayed 0.)
+func TestIncludedVoteShowsOnStatus(t *testing.T) {
+	m := metrics.New()
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(m))
+	srv, err := server.New("127.0.0.1:0", m)
+	require.NoError(t, err)
+
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("1")}))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
+	require.False(t, f.sub.sendBatch(context.Background()), "one batch, sent and confirmed")
+
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var page struct {
+		VotesIncluded uint64 `json:"votes_included"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &page))
+	require.EqualValues(t, 2, page.VotesIncluded)
+}
+
+func TestRestartSettlesPendingVotes(t *testing.T) {
+	st := store.OpenMemory()
+	f := newFixture(t, st, WithBatchDelay(10*time.Millisecond))
+
+	// Task 10's transaction was included while the sidecar was down.
+	includedTx := []byte("an included vote transaction")
+	includedHash := fmt.Sprintf("%X", cmttypes.Tx(includedTx).Hash())
+	f.chain.included[includedHash] = &coretypes.ResultTx{Height: 8, Tx: includedTx, TxResult: abci.ExecTxResult{
+		Data: f.chain.msgData(&types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}),
+	}}
+	require.NoError(t, st.SetPending("10", store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
+	// Task 11's transaction never landed and the chain (at 10) is past its
+	// timeout height 5.
+	require.NoError(t, st.SetPending("11", store.Pending{TxHash: fmt.Sprintf("%X", cmttypes.Tx("lost").Hash()), TimeoutHeight: 5, Result: []byte("121")}))
+
+	// What Start does first, called directly: no other goroutine runs.
+	ctx := context.Background()
+	require.NoError(t, f.sub.recoverPending(ctx))
+	require.Equal(t, 1, f.queueLen(), "only the lost vote is queued again")
+	require.False(t, f.sub.sendBatch(ctx), "one batch sends it")
+	require.False(t, f.sub.sendBatch(ctx), "nothing is left to send")
+	f.waitSubmitted(t, 10, 11)
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1, "only the lost vote is sent again, once")
+	require.Equal(t, []types.TaskResult{{TaskId: 11, Result: []byte("121")}}, sent[0].msg.Results)
+
+	st10, err := st.Submitted("10")
+	require.NoError(t, err)
+	require.True(t, st10)
+	pending, err := st.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
+}
+
+func TestEventVoteRefusedByCapIsSentAgain(t *testing.T) {
+	metrics := &countMetrics{}
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(metrics))
+	capped := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte("in")}
+	refused := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 3, Input: []byte("in")}
+	cappedKey, refusedKey := store.WorkKey(0, &capped), store.WorkKey(0, &refused)
+	capCode := types.ErrAutoTaskLimit.ABCICode()
+
+	var capHits int // guarded by f.chain.mu, as outcome runs under it
+	f.chain.outcome = func(r types.TaskResult) *types.ResultOutcome {
+		switch {
+		case r.Event != nil && r.Event.Key() == capped.Key() && capHits == 0:
+			capHits++
+			return &types.ResultOutcome{Codespace: types.ModuleName, Code: capCode, Error: "cap"}
+		case r.Event != nil && r.Event.Key() == refused.Key():
+			return &types.ResultOutcome{Codespace: types.ModuleName, Code: types.ErrVotingClosed.ABCICode(), Error: "closed"}
+		case r.TaskId == 2:
+			// The cap code on a vote by task id is final.
+			return &types.ResultOutcome{TaskId: 2, Codespace: types.ModuleName, Code: capCode, Error: "cap"}
+		}
+		return nil
+	}
+	var submittedAtResend *bool
+	f.chain.checkTx = func(n int, tx sentTx) (uint32, string) {
+		if n == 1 {
+			ok, err := f.store.Submitted(cappedKey)
+			if err != nil {
+				t.Errorf("read the store: %v", err)
+			}
+			submittedAtResend = &ok
+		}
+		return 0, ""
+	}
+
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("1")}))
+	require.NoError(t, f.sub.Enqueue(Vote{Event: &capped, Result: []byte("c")}))
+	require.NoError(t, f.sub.Enqueue(Vote{Event: &refused, Result: []byte("r")}))
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("2")}))
+	f.waitKeys(t, "1", "2", refusedKey)
+	f.waitKeys(t, cappedKey)
+
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 2, "the capped vote is sent once more, alone")
+	require.Len(t, sent[0].msg.Results, 4)
+	require.Equal(t, []types.TaskResult{{Result: []byte("c"), Event: &capped}}, sent[1].msg.Results)
+	f.chain.mu.Lock()
+	require.NotNil(t, submittedAtResend)
+	require.False(t, *submittedAtResend, "the capped vote was not recorded as submitted before it was sent again")
+	require.Equal(t, 1, capHits)
+	f.chain.mu.Unlock()
+
+	metrics.mu.Lock()
+	require.Equal(t, [3]int{5, 2, 3}, [3]int{metrics.sent, metrics.included, metrics.rejected})
+	metrics.mu.Unlock()
+	pending, err := f.store.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
+}

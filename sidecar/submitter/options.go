@@ -1,0 +1,57 @@
+package submitter
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+// Option configures a Submitter.
+type Option func(*Submitter) error
+
+// WithGas sets the gas price (e.g. "0.025uavs") and simulation adjustment.
+func WithGas(prices string, adjustment float64) Option {
+	return func(s *Submitter) error {
+		p, err := sdk.ParseDecCoins(prices)
+		if err != nil {
+			return fmt.Errorf("gas prices %q: %w", prices, err)
+		}
+		s.gasPrice, s.gasAdj = p, adjustment
+		return nil
+	}
+}
+
+// WithVoteGasReserve adds gas per vote on top of the simulated amount. A vote
+// simulated before another operator's lands may be the one that completes
+// its task at delivery, which costs far more (the result, the fee payouts):
+// without headroom such a transaction runs out of gas and costs a block.
+func WithVoteGasReserve(gas uint64) Option {
+	return func(s *Submitter) error { s.reserve = gas; return nil }
+}
+
+// WithBatchDelay sets how long to wait after a block for more votes.
+func WithBatchDelay(d time.Duration) Option {
+	return func(s *Submitter) error { s.delay = d; return nil }
+}
+
+// WithMaxVotes caps the votes per transaction (the chain's max_votes_per_tx).
+func WithMaxVotes(n int) Option {
+	return func(s *Submitter) error { s.maxVotes = n; return nil }
+}
+
+// WithHeights gives the submitter the new-block signal it batches on.
+func WithHeights(ch <-chan int64) Option {
+	return func(s *Submitter) error { s.heights = ch; return nil }
+}
+
+// WithMetrics reports votes sent and included (default metrics.Nop()).
+func WithMetrics(m Metrics) Option {
+	return func(s *Submitter) error { s.metrics = m; return nil }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Submitter) error { s.log = l; return nil }
+}
