@@ -111,7 +111,7 @@ import (
 	wasmkeeper "github.com/CosmWasm/wasmd/x/wasm/keeper"
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
 
-	"github.com/avschain/avschain/internal/prefix"
+	"github.com/avschain/avschain/app/prefix"
 	"github.com/avschain/avschain/x/avs"
 	avskeeper "github.com/avschain/avschain/x/avs/keeper"
 	avstypes "github.com/avschain/avschain/x/avs/types"

@@ -30,7 +30,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/x/auth/tx"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
-	"github.com/avschain/avschain/internal/prefix"
+	"github.com/avschain/avschain/app/prefix"
 	"github.com/avschain/avschain/x/avs/types"
 )
 

@@ -1,4 +1,4 @@
-// Package prefix holds avschain's bech32 address prefixes, in one place for
+// Package prefix (app/prefix, a leaf: it imports nothing) holds avschain's bech32 address prefixes, in one place for
 // the two programs that need them: the app (avsd) and the sidecar, which
 // must not import the app (it would link the whole chain). It imports
 // nothing, so both can depend on it.

@@ -7,7 +7,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
-	"github.com/avschain/avschain/internal/prefix"
+	"github.com/avschain/avschain/app/prefix"
 )
 
 // The constants are what the SDK derives from the account prefix.
