@@ -149,9 +149,9 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 		return nil, grpcError(err)
 	}
 	var ids []uint64
-	err = q.OperatorServices.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
-		func(key collections.Pair[string, uint64]) (bool, error) {
-			ids = append(ids, key.K2())
+	err = q.OptIns.Indexes.ByOperator.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
+		func(_ string, serviceID uint64) (bool, error) {
+			ids = append(ids, serviceID)
 			return false, nil
 		})
 	if err != nil {
@@ -188,7 +188,7 @@ func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*ty
 }
 
 // Tasks lists a service's tasks by id, all or of one status, through the
-// (service, status) index.
+// tasks' service or (service, status) index.
 func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*types.QueryTasksResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
@@ -206,12 +206,12 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 		err   error
 	)
 	if req.Status == types.TASK_STATUS_UNSPECIFIED {
-		items, page, err = query.CollectionPaginate(ctx, q.TasksByService, req.Pagination,
+		items, page, err = query.CollectionPaginate(ctx, q.tasksByService, req.Pagination,
 			func(key collections.Pair[uint64, uint64], _ collections.NoValue) (types.Task, error) {
 				return toTask(key.K2())
 			}, query.WithCollectionPaginationPairPrefix[uint64, uint64](req.ServiceId))
 	} else {
-		items, page, err = query.CollectionPaginate(ctx, q.TasksByServiceStatus, req.Pagination,
+		items, page, err = query.CollectionPaginate(ctx, q.tasksByServiceStatus, req.Pagination,
 			func(key collections.Pair[collections.Pair[uint64, int32], uint64], _ collections.NoValue) (types.Task, error) {
 				return toTask(key.K2())
 			}, query.WithCollectionPaginationPairPrefix[collections.Pair[uint64, int32], uint64](

@@ -38,13 +38,16 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 			Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p)),
 		})
 	}
-	err = q.Keeper.Unbonding.Walk(ctx, nil, func(_ uint64, e types.UnbondingEntry) (bool, error) {
-		if e.Committer == req.Committer {
+	err = q.Keeper.Unbonding.Indexes.ByCommitter.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Committer),
+		func(_ string, id uint64) (bool, error) {
+			e, err := q.Keeper.Unbonding.Get(ctx, id)
 			res.Unbonding = append(res.Unbonding, e)
-		}
-		return false, nil
-	})
-	return res, grpcError(err)
+			return err != nil, err
+		})
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return res, nil
 }
 
 // OperatorCommitments lists the commitments to an operator, and its pools.
@@ -72,7 +75,8 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	return res, grpcError(err)
 }
 
-// ServiceCommitments lists the commitments in a service.
+// ServiceCommitments lists the commitments in a service, through the
+// commitments' service index.
 func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QueryServiceCommitmentsRequest) (*types.QueryServiceCommitmentsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
@@ -80,13 +84,10 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionFilteredPaginate(ctx, q.CommitmentsByPool, req.Pagination,
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
-			return c.ServiceId == req.ServiceId, nil
-		},
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (types.Commitment, error) {
-			return c, nil
-		})
+	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, req.Pagination,
+		func(key collections.Pair[uint64, collections.Triple[string, uint64, string]], _ collections.NoValue) (types.Commitment, error) {
+			return q.CommitmentsByPool.Get(ctx, key.K2())
+		}, query.WithCollectionPaginationPairPrefix[uint64, collections.Triple[string, uint64, string]](req.ServiceId))
 	if err != nil {
 		return nil, grpcError(err)
 	}

@@ -3,12 +3,14 @@ package keeper_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cosmos/gogoproto/proto"
 
 	"cosmossdk.io/collections"
+	"cosmossdk.io/collections/indexes"
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 	storetypes "cosmossdk.io/store/types"
@@ -276,9 +278,12 @@ func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest
 		return false, nil
 	}))
 	st.TasksByDeadline = keys(s, ctx, k.TasksByDeadline)
-	st.TasksByService = keys(s, ctx, k.TasksByService)
-	st.TasksByServiceStatus = keys(s, ctx, k.TasksByServiceStatus)
-	st.OperatorServices = keys(s, ctx, k.OperatorServices)
+	st.TasksByService = multiKeys(s, ctx, k.Tasks.Indexes.ByService)
+	st.TasksByServiceStatus = multiKeys(s, ctx, k.Tasks.Indexes.ByServiceStatus)
+	s.Require().NoError(k.OptIns.Indexes.ByOperator.Walk(ctx, nil, func(operator string, serviceID uint64) (bool, error) {
+		st.OperatorServices = append(st.OperatorServices, collections.Join(operator, serviceID))
+		return false, nil
+	}))
 	for a, c := range bank.Balances {
 		st.Balances[a] = c.String()
 	}
@@ -292,6 +297,38 @@ func keys[K any](s *KeeperTestSuite, ctx context.Context, ks collections.KeySet[
 		return false, nil
 	}))
 	return out
+}
+
+// multiKeys returns every (reference, primary key) entry of an index.
+func multiKeys[R, P, V any](s *KeeperTestSuite, ctx context.Context, m *indexes.Multi[R, P, V]) []collections.Pair[R, P] {
+	var out []collections.Pair[R, P]
+	s.Require().NoError(m.Walk(ctx, nil, func(ref R, pk P) (bool, error) {
+		out = append(out, collections.Join(ref, pk))
+		return false, nil
+	}))
+	return out
+}
+
+// has reports whether an index holds (ref, pk).
+func has[R, P, V any](s *KeeperTestSuite, m *indexes.Multi[R, P, V], ref R, pk P) (bool, error) {
+	for _, k := range multiKeys(s, s.ctx, m) {
+		if reflect.DeepEqual(k, collections.Join(ref, pk)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// operatorIndexed reports whether the opt-ins' operator index holds
+// (operator, service).
+func (s *KeeperTestSuite) operatorIndexed(operator string, serviceID uint64) (bool, error) {
+	found := false
+	err := s.keeper.OptIns.Indexes.ByOperator.Walk(s.ctx, collections.NewPrefixedPairRange[string, uint64](operator),
+		func(_ string, id uint64) (bool, error) {
+			found = found || id == serviceID
+			return found, nil
+		})
+	return found, err
 }
 
 // requireUnchanged checks that nothing in x/avs or the bank moved since before.

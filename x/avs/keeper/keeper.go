@@ -40,20 +40,17 @@ type Keeper struct {
 	ServiceSeq collections.Sequence
 
 	Operators collections.Map[string, types.Operator]
-	// OptIns holds (service, operator); OperatorServices is its reverse.
-	OptIns           collections.KeySet[collections.Pair[uint64, string]]
-	OperatorServices collections.KeySet[collections.Pair[string, uint64]]
-	Allowlist        collections.KeySet[collections.Pair[uint64, string]]
+	// OptIns holds (service, operator); its ByOperator index, (operator, service).
+	OptIns    *collections.IndexedMap[collections.Pair[uint64, string], collections.NoValue, OptInIndexes]
+	Allowlist collections.KeySet[collections.Pair[uint64, string]]
 
-	Tasks   collections.Map[uint64, types.Task]
+	// Tasks: id -> task, indexed by service and by (service, status).
+	Tasks   *collections.IndexedMap[uint64, types.Task, TaskIndexes]
 	TaskSeq collections.Sequence
 	// TasksByDeadline holds (deadline height, task) of tasks not yet settled:
 	// at its deadline a task expires if still pending, and liveness is counted.
+	// A partial index (settled tasks leave it), so a KeySet its writers keep.
 	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
-	// TasksByService holds (service, task) for every task.
-	TasksByService collections.KeySet[collections.Pair[uint64, uint64]]
-	// TasksByServiceStatus holds ((service, status), task) for every task.
-	TasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
 
 	// Votes: (task, operator) -> vote; Tallies: (task, digest) -> power and count.
 	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
@@ -62,17 +59,15 @@ type Keeper struct {
 	// Snapshots: (service, epoch) -> the operator powers frozen for that epoch.
 	Snapshots collections.Map[collections.Pair[uint64, uint64], types.PowerSnapshot]
 
-	// Commitments: (operator, service, committer) -> commitment; the
-	// committer index lists a committer's commitments.
-	CommitmentsByPool      collections.Map[collections.Triple[string, uint64, string], types.Commitment]
-	CommitmentsByCommitter collections.KeySet[collections.Triple[string, string, uint64]]
+	// CommitmentsByPool: (operator, service, committer) -> commitment,
+	// indexed by committer and by service.
+	CommitmentsByPool *collections.IndexedMap[collections.Triple[string, uint64, string], types.Commitment, CommitmentIndexes]
 	// Pools: (operator, service) -> total stake, reward index, outstanding rewards.
 	Pools collections.Map[collections.Pair[string, uint64], types.Pool]
-	// Unbonding entries by id, by completion time and by (operator, service).
-	Unbonding       collections.Map[uint64, types.UnbondingEntry]
-	UnbondingSeq    collections.Sequence
-	UnbondingByTime collections.KeySet[collections.Pair[int64, uint64]]
-	UnbondingByPool collections.KeySet[collections.Triple[string, uint64, uint64]]
+	// Unbonding: id -> entry, indexed by completion time, by (operator,
+	// service) and by committer.
+	Unbonding    *collections.IndexedMap[uint64, types.UnbondingEntry, UnbondingIndexes]
+	UnbondingSeq collections.Sequence
 	// Treasuries: service -> balance in the stake denom.
 	Treasuries collections.Map[uint64, sdkmath.Int]
 
@@ -82,16 +77,25 @@ type Keeper struct {
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
 	// TriggeredServices holds the services with interval or cron triggers,
-	// which BeginBlock and EndBlock walk (never all services).
+	// which BeginBlock and EndBlock walk (never all services). A partial
+	// index over Services (most services have no such trigger), which
+	// indexes.Multi cannot express: indexTriggers keeps it.
 	TriggeredServices collections.KeySet[uint64]
 	// CronLast: service -> block time (unix ns) its cron triggers were last evaluated.
 	CronLast collections.Map[uint64, int64]
 	// EventTasks: "service/height/tx_hash/event_index" -> the task an event
 	// trigger opened for that event (derived from tasks' origins at genesis).
+	// A partial index over Tasks (only event-trigger tasks have a key), which
+	// indexes.Unique cannot express; eventTask is its one writer.
 	EventTasks collections.Map[string, uint64]
 	// AutoTasks: service -> automatic (trigger) tasks opened in the current
 	// block, all kinds together; cleared at the end of every block.
 	AutoTasks collections.Map[uint64, uint64]
+
+	// Read-only views of index keys, for paging queries (see indexView).
+	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
+	tasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
+	commitmentsByService collections.KeySet[collections.Pair[uint64, collections.Triple[string, uint64, string]]]
 
 	ics4   types.ICS4Wrapper
 	ports  types.PortKeeper
@@ -118,30 +122,23 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Services:      collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
 		ServiceSeq:    collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
 		Operators:     collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
-		OptIns:        collections.NewKeySet(sb, types.OptInsKey, "opt_ins", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		OperatorServices: collections.NewKeySet(sb, types.OperatorServicesKey, "operator_services",
-			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key)),
-		Allowlist:       collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		Tasks:           collections.NewMap(sb, types.TasksKey, "tasks", collections.Uint64Key, codec.CollValue[types.Task](cdc)),
+		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
+			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
+		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
+		Tasks: collections.NewIndexedMap(sb, types.TasksKey, "tasks", collections.Uint64Key, codec.CollValue[types.Task](cdc),
+			newTaskIndexes(sb)),
 		TaskSeq:         collections.NewSequence(sb, types.TaskSeqKey, "task_seq"),
 		TasksByDeadline: collections.NewKeySet(sb, types.TasksByDeadlineKey, "tasks_by_deadline", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
-		TasksByService: collections.NewKeySet(sb, types.TasksByServiceKey, "tasks_by_service",
-			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
-		TasksByServiceStatus: collections.NewKeySet(sb, types.TasksByServiceStatusKey, "tasks_by_service_status",
-			collections.PairKeyCodec(collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key)),
-		Votes:     collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
-		Tallies:   collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
-		Snapshots: collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
-		CommitmentsByPool: collections.NewMap(sb, types.CommitmentsKey, "commitments",
-			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc)),
-		CommitmentsByCommitter: collections.NewKeySet(sb, types.CommitmentsByCommitter, "commitments_by_committer",
-			collections.TripleKeyCodec(collections.StringKey, collections.StringKey, collections.Uint64Key)),
-		Pools:           collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
-		Unbonding:       collections.NewMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc)),
-		UnbondingSeq:    collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
-		UnbondingByTime: collections.NewKeySet(sb, types.UnbondingByTimeKey, "unbonding_by_time", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
-		UnbondingByPool: collections.NewKeySet(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
-			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
+		Votes:           collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
+		Tallies:         collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
+		Snapshots:       collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
+		CommitmentsByPool: collections.NewIndexedMap(sb, types.CommitmentsKey, "commitments",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc),
+			newCommitmentIndexes(sb)),
+		Pools: collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
+		Unbonding: collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc),
+			newUnbondingIndexes(sb)),
+		UnbondingSeq:      collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
 		Treasuries:        collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 		TriggeredServices: collections.NewKeySet(sb, types.TriggeredServicesKey, "triggered_services", collections.Uint64Key),
 		CronLast:          collections.NewMap(sb, types.CronLastKey, "cron_last", collections.Uint64Key, collections.Int64Value),
@@ -156,6 +153,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		panic(err)
 	}
 	k.Schema = schema
+	k.tasksByService = indexView(storeService, types.TasksByServiceKey, k.Tasks.Indexes.ByService.KeyCodec())
+	k.tasksByServiceStatus = indexView(storeService, types.TasksByServiceStatusKey, k.Tasks.Indexes.ByServiceStatus.KeyCodec())
+	k.commitmentsByService = indexView(storeService, types.CommitmentsByServiceKey, k.CommitmentsByPool.Indexes.ByService.KeyCodec())
 	return k
 }
 

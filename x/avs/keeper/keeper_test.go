@@ -104,6 +104,10 @@ func (s *KeeperTestSuite) TestIndexKeyBytes() {
 		{"UnbondingByTime", types.UnbondingByTimeKey, []string{"16" + "9a4db3034fec3200" + "0000000000000000"}},
 		// (operator, service 1, entry 0)
 		{"UnbondingByPool", types.UnbondingByPoolKey, []string{"17" + op1 + "00" + "0000000000000001" + "0000000000000000"}},
+		// (committer, entry 0), added with the IndexedMap
+		{"UnbondingByCommitter", types.UnbondingByCommitterKey, []string{"1f" + committer + "00" + "0000000000000000"}},
+		// (service 1, (operator, service 1, committer)), added with the IndexedMap
+		{"CommitmentsByService", types.CommitmentsByServiceKey, []string{"20" + "0000000000000001" + op1 + "00" + "0000000000000001" + committer}},
 		// (operator, service 1)
 		{"OperatorServices", types.OperatorServicesKey, []string{"07" + op1 + "00" + "0000000000000001"}},
 	} {

@@ -302,10 +302,7 @@ func (m msgServer) OptIn(goCtx context.Context, msg *types.MsgOptIn) (*types.Msg
 			return nil, errorsmod.Wrapf(types.ErrNotAllowlisted, "%s for service %d", msg.Operator, svc.Id)
 		}
 	}
-	if err := m.OptIns.Set(ctx, key); err != nil {
-		return nil, err
-	}
-	if err := m.OperatorServices.Set(ctx, collections.Join(msg.Operator, svc.Id)); err != nil {
+	if err := m.OptIns.Set(ctx, key, collections.NoValue{}); err != nil {
 		return nil, err
 	}
 	return &types.MsgOptInResponse{}, emit(ctx, &types.EventOptedIn{Operator: msg.Operator, ServiceId: svc.Id})
@@ -325,9 +322,6 @@ func (m msgServer) OptOut(goCtx context.Context, msg *types.MsgOptOut) (*types.M
 		return nil, errorsmod.Wrapf(types.ErrNotOptedIn, "%s in service %d", msg.Operator, msg.ServiceId)
 	}
 	if err := m.OptIns.Remove(ctx, key); err != nil {
-		return nil, err
-	}
-	if err := m.OperatorServices.Remove(ctx, collections.Join(msg.Operator, msg.ServiceId)); err != nil {
 		return nil, err
 	}
 	return &types.MsgOptOutResponse{}, emit(ctx, &types.EventOptedOut{Operator: msg.Operator, ServiceId: msg.ServiceId})

@@ -29,7 +29,7 @@ func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.Opera
 	}
 	var out []types.OperatorPower
 	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)
-	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string]) (bool, error) {
+	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
 		op, err := k.Operators.Get(ctx, key.K2())
 		if err != nil {
 			return true, err

@@ -55,17 +55,13 @@ func pendingRewards(c types.Commitment, p types.Pool) sdkmath.Int {
 // setCommitment writes a commitment, or deletes it once it holds nothing.
 func (k Keeper) setCommitment(ctx context.Context, c types.Commitment) error {
 	key := commitmentKey(c.Operator, c.ServiceId, c.Committer)
-	rev := collections.Join3(c.Committer, c.Operator, c.ServiceId)
 	if c.Amount.IsZero() && c.Unclaimed.IsZero() {
-		if err := k.CommitmentsByPool.Remove(ctx, key); err != nil {
+		if has, err := k.CommitmentsByPool.Has(ctx, key); err != nil || !has {
 			return err
 		}
-		return k.CommitmentsByCommitter.Remove(ctx, rev)
+		return k.CommitmentsByPool.Remove(ctx, key)
 	}
-	if err := k.CommitmentsByPool.Set(ctx, key, c); err != nil {
-		return err
-	}
-	return k.CommitmentsByCommitter.Set(ctx, rev)
+	return k.CommitmentsByPool.Set(ctx, key, c)
 }
 
 // stakeAmount checks an amount of stake: positive and in the stake denom.
@@ -169,32 +165,12 @@ func (k Keeper) uncommit(ctx sdk.Context, msg *types.MsgUncommit) (*types.MsgUnc
 		Id: id, Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
 		Amount: msg.Amount.Amount, CreationHeight: ctx.BlockHeight(), CompletionTime: ctx.BlockTime().Add(params.UnbondingTime),
 	}
-	if err := k.setUnbonding(ctx, entry); err != nil {
+	if err := k.Unbonding.Set(ctx, id, entry); err != nil {
 		return nil, err
 	}
 	return &types.MsgUncommitResponse{EntryId: id, CompletionTime: entry.CompletionTime},
 		emit(ctx, &types.EventUncommitted{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
 			Amount: msg.Amount, EntryId: id, CompletionTime: entry.CompletionTime})
-}
-
-func (k Keeper) setUnbonding(ctx context.Context, e types.UnbondingEntry) error {
-	if err := k.Unbonding.Set(ctx, e.Id, e); err != nil {
-		return err
-	}
-	if err := k.UnbondingByTime.Set(ctx, collections.Join(e.CompletionTime.UnixNano(), e.Id)); err != nil {
-		return err
-	}
-	return k.UnbondingByPool.Set(ctx, collections.Join3(e.Operator, e.ServiceId, e.Id))
-}
-
-func (k Keeper) removeUnbonding(ctx context.Context, e types.UnbondingEntry) error {
-	if err := k.Unbonding.Remove(ctx, e.Id); err != nil {
-		return err
-	}
-	if err := k.UnbondingByTime.Remove(ctx, collections.Join(e.CompletionTime.UnixNano(), e.Id)); err != nil {
-		return err
-	}
-	return k.UnbondingByPool.Remove(ctx, collections.Join3(e.Operator, e.ServiceId, e.Id))
 }
 
 // MatureUnbonding releases every unbonding entry whose time has come, walking
@@ -206,8 +182,8 @@ func (k Keeper) MatureUnbonding(ctx sdk.Context) error {
 	}
 	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndInclusive(collections.Join(ctx.BlockTime().UnixNano(), uint64(1<<64-1)))
 	var due []uint64
-	if err := k.UnbondingByTime.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
-		due = append(due, key.K2())
+	if err := k.Unbonding.Indexes.ByTime.Walk(ctx, rng, func(_ int64, id uint64) (bool, error) {
+		due = append(due, id)
 		return false, nil
 	}); err != nil {
 		return err
@@ -217,7 +193,7 @@ func (k Keeper) MatureUnbonding(ctx sdk.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := k.removeUnbonding(ctx, e); err != nil {
+		if err := k.Unbonding.Remove(ctx, id); err != nil {
 			return err
 		}
 		amt := sdk.NewCoin(params.StakeDenom, e.Amount)
@@ -240,7 +216,7 @@ func (k Keeper) MatureUnbonding(ctx sdk.Context) error {
 // committerCommitments returns a committer's commitments.
 func (k Keeper) committerCommitments(ctx context.Context, committer string) ([]types.Commitment, error) {
 	var out []types.Commitment
-	err := k.CommitmentsByCommitter.Walk(ctx, collections.NewPrefixedTripleRange[string, string, uint64](committer),
+	err := k.CommitmentsByPool.Indexes.ByCommitter.Keys.Walk(ctx, collections.NewPrefixedTripleRange[string, string, uint64](committer),
 		func(key collections.Triple[string, string, uint64]) (bool, error) {
 			c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(key.K2(), key.K3(), key.K1()))
 			out = append(out, c)
@@ -366,9 +342,9 @@ func (k Keeper) slash(ctx sdk.Context, operator string, svc types.Service, task 
 		return err
 	}
 	var entries []uint64
-	if err := k.UnbondingByPool.Walk(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](operator, svc.Id),
-		func(key collections.Triple[string, uint64, uint64]) (bool, error) {
-			entries = append(entries, key.K3())
+	if err := k.Unbonding.Indexes.ByPool.Walk(ctx, collections.NewPrefixedPairRange[collections.Pair[string, uint64], uint64](collections.Join(operator, svc.Id)),
+		func(_ collections.Pair[string, uint64], id uint64) (bool, error) {
+			entries = append(entries, id)
 			return false, nil
 		}); err != nil {
 		return err

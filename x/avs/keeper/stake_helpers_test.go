@@ -155,17 +155,21 @@ func (s *KeeperTestSuite) requireBalanced() {
 // stakeState is state() plus the stake indexes it leaves out.
 type stakeState struct {
 	moduleState
-	ByCommitter     []collections.Triple[string, string, uint64]
-	UnbondingByTime []collections.Pair[int64, uint64]
-	UnbondingByPool []collections.Triple[string, uint64, uint64]
+	ByCommitter          []collections.Triple[string, string, uint64]
+	ByService            []collections.Pair[uint64, collections.Triple[string, uint64, string]]
+	UnbondingByTime      []collections.Pair[int64, uint64]
+	UnbondingByPool      []collections.Pair[collections.Pair[string, uint64], uint64]
+	UnbondingByCommitter []collections.Pair[string, uint64]
 }
 
 func (s *KeeperTestSuite) stakeState() stakeState {
 	return stakeState{
-		moduleState:     s.state(),
-		ByCommitter:     keys(s, s.ctx, s.keeper.CommitmentsByCommitter),
-		UnbondingByTime: keys(s, s.ctx, s.keeper.UnbondingByTime),
-		UnbondingByPool: keys(s, s.ctx, s.keeper.UnbondingByPool),
+		moduleState:          s.state(),
+		ByCommitter:          keys(s, s.ctx, s.keeper.CommitmentsByPool.Indexes.ByCommitter.Keys),
+		ByService:            multiKeys(s, s.ctx, s.keeper.CommitmentsByPool.Indexes.ByService),
+		UnbondingByTime:      multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByTime),
+		UnbondingByPool:      multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByPool),
+		UnbondingByCommitter: multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByCommitter),
 	}
 }
 

@@ -109,7 +109,7 @@ func (s *KeeperTestSuite) TestCommit() {
 			s.Require().Equal(committerBefore.Sub(msg.Amount.Amount).Int64(), s.balance(alice).Int64())
 			s.Require().Equal(moduleBefore.Add(msg.Amount.Amount).Int64(), s.moduleBalance().Int64())
 			s.Require().Equal(total, s.bank.Total(denom))
-			has, err := s.keeper.CommitmentsByCommitter.Has(s.ctx, collections.Join3(alice, msg.Operator, id))
+			has, err := s.keeper.CommitmentsByPool.Indexes.ByCommitter.Keys.Has(s.ctx, collections.Join3(alice, msg.Operator, id))
 			s.Require().NoError(err)
 			s.Require().True(has, "the committer index lists the commitment")
 			evs := s.typedEvents(ctx, &types.EventCommitted{})
@@ -186,7 +186,7 @@ func (s *KeeperTestSuite) TestUncommit() {
 			s.Require().Equal(!tc.expGone, found)
 			s.Require().Equal(tc.expCommitted, s.committed(ops[0], id, alice))
 			s.Require().Equal(tc.expCommitted, s.pool(ops[0], id).Total.Int64())
-			has, err := s.keeper.CommitmentsByCommitter.Has(s.ctx, collections.Join3(alice, ops[0], id))
+			has, err := s.keeper.CommitmentsByPool.Indexes.ByCommitter.Keys.Has(s.ctx, collections.Join3(alice, ops[0], id))
 			s.Require().NoError(err)
 			s.Require().Equal(!tc.expGone, has)
 
@@ -504,8 +504,8 @@ func (s *KeeperTestSuite) TestUnbondingMatures() {
 	s.ctx = s.ctx.WithBlockHeight(14).WithBlockTime(second.CompletionTime.Add(time.Hour))
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	s.Require().Equal(int64(500), s.balance(alice).Int64())
-	s.Require().Empty(keys(s, s.ctx, s.keeper.UnbondingByTime))
-	s.Require().Empty(keys(s, s.ctx, s.keeper.UnbondingByPool))
+	s.Require().Empty(multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByTime))
+	s.Require().Empty(multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByPool))
 	s.Require().Equal(int64(500), s.moduleBalance().Int64())
 	s.requireBalanced()
 

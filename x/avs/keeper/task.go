@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sort"
 
@@ -141,10 +142,7 @@ func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 		ComponentDigest: svc.Manifest.ComponentDigest,
 		PaidByTreasury:  fromTreasury,
 	}
-	if err := k.setTask(ctx, task, types.TASK_STATUS_UNSPECIFIED); err != nil {
-		return types.Task{}, err
-	}
-	if err := k.TasksByService.Set(ctx, collections.Join(serviceID, id)); err != nil {
+	if err := k.Tasks.Set(ctx, id, task); err != nil {
 		return types.Task{}, err
 	}
 	if err := k.TasksByDeadline.Set(ctx, collections.Join(task.DeadlineHeight, id)); err != nil {
@@ -154,23 +152,6 @@ func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 		TaskId: id, ServiceId: serviceID, Creator: creator, ComponentDigest: task.ComponentDigest,
 		DeadlineHeight: task.DeadlineHeight, Fee: fee, Epoch: epoch,
 	})
-}
-
-// setTask writes a task and moves it in the (service, status) index.
-func (k Keeper) setTask(ctx sdk.Context, t types.Task, oldStatus types.TaskStatus) error {
-	if oldStatus != types.TASK_STATUS_UNSPECIFIED && oldStatus != t.Status {
-		if err := k.TasksByServiceStatus.Remove(ctx, statusKey(t.ServiceId, oldStatus, t.Id)); err != nil {
-			return err
-		}
-	}
-	if err := k.TasksByServiceStatus.Set(ctx, statusKey(t.ServiceId, t.Status, t.Id)); err != nil {
-		return err
-	}
-	return k.Tasks.Set(ctx, t.Id, t)
-}
-
-func statusKey(service uint64, status types.TaskStatus, id uint64) collections.Pair[collections.Pair[uint64, int32], uint64] {
-	return collections.Join(collections.Join(service, int32(status)), id)
 }
 
 // submitVote records one operator's result for one task and, if it makes the
@@ -232,14 +213,8 @@ func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string
 	if median {
 		return k.tallyMedian(ctx, svc, task)
 	}
-	tallyKey := collections.Join(task.Id, digest)
-	tally, err := k.Tallies.Get(ctx, tallyKey)
-	if err != nil && !isNotFound(err) {
-		return task.Status, err
-	}
-	tally.Power += power
-	tally.Count++
-	if err := k.Tallies.Set(ctx, tallyKey, tally); err != nil {
+	tally, err := k.countVote(ctx, vote)
+	if err != nil {
 		return task.Status, err
 	}
 	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
@@ -250,6 +225,19 @@ func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string
 		return task.Status, err
 	}
 	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
+}
+
+// countVote adds a vote's power to the tally of its digest and returns the
+// tally. Genesis import rebuilds the tallies with it.
+func (k Keeper) countVote(ctx context.Context, v types.Vote) (types.Tally, error) {
+	key := collections.Join(v.TaskId, v.Digest)
+	tally, err := k.Tallies.Get(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return tally, err
+	}
+	tally.Power += v.Power
+	tally.Count++
+	return tally, k.Tallies.Set(ctx, key, tally)
 }
 
 func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
@@ -307,7 +295,6 @@ func (k Keeper) votesWhere(ctx sdk.Context, taskID uint64, keep func(types.Vote)
 
 // complete accepts result for the task and pays its fee to the backers by power.
 func (k Keeper) complete(ctx sdk.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
-	old := task.Status
 	task.Status = types.TASK_STATUS_COMPLETED
 	task.Result = bytes.Clone(result)
 	task.ResultDigest = types.Digest(result)
@@ -317,7 +304,7 @@ func (k Keeper) complete(ctx sdk.Context, svc types.Service, task types.Task, re
 		task.PowerFor += b.Power
 		operators[i] = b.Operator
 	}
-	if err := k.setTask(ctx, task, old); err != nil {
+	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 		return err
 	}
 	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
@@ -504,7 +491,7 @@ func (k Keeper) settleDeadline(ctx sdk.Context, params types.Params, id uint64) 
 func (k Keeper) expire(ctx sdk.Context, task *types.Task) error {
 	task.Status = types.TASK_STATUS_EXPIRED
 	task.EndedHeight = ctx.BlockHeight()
-	if err := k.setTask(ctx, *task, types.TASK_STATUS_PENDING); err != nil {
+	if err := k.Tasks.Set(ctx, task.Id, *task); err != nil {
 		return err
 	}
 	if types.IsFree(task.Fee) {

@@ -181,11 +181,10 @@ func (s *KeeperTestSuite) TestCreateTask() {
 					return s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, task.Id))
 				},
 				func() (bool, error) {
-					return s.keeper.TasksByService.Has(s.ctx, collections.Join(task.ServiceId, task.Id))
+					return has(s, s.keeper.Tasks.Indexes.ByService, task.ServiceId, task.Id)
 				},
 				func() (bool, error) {
-					return s.keeper.TasksByServiceStatus.Has(s.ctx,
-						collections.Join(collections.Join(task.ServiceId, int32(types.TASK_STATUS_PENDING)), task.Id))
+					return has(s, s.keeper.Tasks.Indexes.ByServiceStatus, collections.Join(task.ServiceId, int32(types.TASK_STATUS_PENDING)), task.Id)
 				},
 			} {
 				ok, err := has()

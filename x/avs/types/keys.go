@@ -42,4 +42,6 @@ var (
 	CronLastKey             = collections.NewPrefix(28)
 	EventTasksKey           = collections.NewPrefix(29)
 	AutoTasksKey            = collections.NewPrefix(30)
+	UnbondingByCommitterKey = collections.NewPrefix(31)
+	CommitmentsByServiceKey = collections.NewPrefix(32)
 )

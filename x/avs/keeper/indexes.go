@@ -1,0 +1,151 @@
+package keeper
+
+import (
+	"context"
+
+	"cosmossdk.io/collections"
+	collcodec "cosmossdk.io/collections/codec"
+	"cosmossdk.io/collections/indexes"
+	storetypes "cosmossdk.io/core/store"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// The secondary indexes of x/avs's maps, kept by collections.IndexedMap on
+// every Set and Remove (skip-mev/connect x/oracle/keeper/keeper.go). Each
+// reuses the prefix of the KeySet it replaced, with the same key bytes:
+// indexes.Multi stores Pair(reference, primary key), the shape those KeySets
+// had. TestIndexKeyBytes pins them.
+
+// TaskIndexes index every task.
+type TaskIndexes struct {
+	// ByService holds (service, task).
+	ByService *indexes.Multi[uint64, uint64, types.Task]
+	// ByServiceStatus holds ((service, status), task).
+	ByServiceStatus *indexes.Multi[collections.Pair[uint64, int32], uint64, types.Task]
+}
+
+// IndexesList implements collections.Indexes.
+func (i TaskIndexes) IndexesList() []collections.Index[uint64, types.Task] {
+	return []collections.Index[uint64, types.Task]{i.ByService, i.ByServiceStatus}
+}
+
+func newTaskIndexes(sb *collections.SchemaBuilder) TaskIndexes {
+	return TaskIndexes{
+		ByService: indexes.NewMulti(sb, types.TasksByServiceKey, "tasks_by_service",
+			collections.Uint64Key, collections.Uint64Key,
+			func(_ uint64, t types.Task) (uint64, error) { return t.ServiceId, nil }),
+		ByServiceStatus: indexes.NewMulti(sb, types.TasksByServiceStatusKey, "tasks_by_service_status",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key,
+			func(_ uint64, t types.Task) (collections.Pair[uint64, int32], error) {
+				return collections.Join(t.ServiceId, int32(t.Status)), nil
+			}),
+	}
+}
+
+// UnbondingIndexes index every unbonding entry.
+type UnbondingIndexes struct {
+	// ByTime holds (completion time in unix ns, entry): what matures when.
+	ByTime *indexes.Multi[int64, uint64, types.UnbondingEntry]
+	// ByPool holds ((operator, service), entry): what a slash may cut.
+	ByPool *indexes.Multi[collections.Pair[string, uint64], uint64, types.UnbondingEntry]
+	// ByCommitter holds (committer, entry): what a committer is owed.
+	ByCommitter *indexes.Multi[string, uint64, types.UnbondingEntry]
+}
+
+// IndexesList implements collections.Indexes.
+func (i UnbondingIndexes) IndexesList() []collections.Index[uint64, types.UnbondingEntry] {
+	return []collections.Index[uint64, types.UnbondingEntry]{i.ByTime, i.ByPool, i.ByCommitter}
+}
+
+func newUnbondingIndexes(sb *collections.SchemaBuilder) UnbondingIndexes {
+	return UnbondingIndexes{
+		ByTime: indexes.NewMulti(sb, types.UnbondingByTimeKey, "unbonding_by_time",
+			collections.Int64Key, collections.Uint64Key,
+			func(_ uint64, e types.UnbondingEntry) (int64, error) { return e.CompletionTime.UnixNano(), nil }),
+		ByPool: indexes.NewMulti(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
+			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), collections.Uint64Key,
+			func(_ uint64, e types.UnbondingEntry) (collections.Pair[string, uint64], error) {
+				return collections.Join(e.Operator, e.ServiceId), nil
+			}),
+		ByCommitter: indexes.NewMulti(sb, types.UnbondingByCommitterKey, "unbonding_by_committer",
+			collections.StringKey, collections.Uint64Key,
+			func(_ uint64, e types.UnbondingEntry) (string, error) { return e.Committer, nil }),
+	}
+}
+
+// CommitmentIndexes index every commitment, whose primary key is (operator,
+// service, committer).
+type CommitmentIndexes struct {
+	// ByCommitter holds (committer, operator, service).
+	ByCommitter CommitterIndex
+	// ByService holds (service, (operator, service, committer)).
+	ByService *indexes.Multi[uint64, collections.Triple[string, uint64, string], types.Commitment]
+}
+
+// IndexesList implements collections.Indexes.
+func (i CommitmentIndexes) IndexesList() []collections.Index[collections.Triple[string, uint64, string], types.Commitment] {
+	return []collections.Index[collections.Triple[string, uint64, string], types.Commitment]{i.ByCommitter, i.ByService}
+}
+
+func newCommitmentIndexes(sb *collections.SchemaBuilder) CommitmentIndexes {
+	return CommitmentIndexes{
+		ByCommitter: CommitterIndex{Keys: collections.NewKeySet(sb, types.CommitmentsByCommitter, "commitments_by_committer",
+			collections.TripleKeyCodec(collections.StringKey, collections.StringKey, collections.Uint64Key))},
+		ByService: indexes.NewMulti(sb, types.CommitmentsByServiceKey, "commitments_by_service",
+			collections.Uint64Key, collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey),
+			func(pk collections.Triple[string, uint64, string], _ types.Commitment) (uint64, error) {
+				return pk.K2(), nil
+			}),
+	}
+}
+
+// CommitterIndex holds (committer, operator, service) for the commitment
+// keyed (operator, service, committer): the primary key rotated, as
+// indexes.ReversePair does for a pair. indexes.Multi would store the whole
+// primary key after the committer and so change the bytes this index has
+// always had.
+type CommitterIndex struct {
+	Keys collections.KeySet[collections.Triple[string, string, uint64]]
+}
+
+func committerKey(pk collections.Triple[string, uint64, string]) collections.Triple[string, string, uint64] {
+	return collections.Join3(pk.K3(), pk.K1(), pk.K2())
+}
+
+// Reference implements collections.Index: the entry depends on the primary
+// key only, so there is no old entry to move.
+func (i CommitterIndex) Reference(ctx context.Context, pk collections.Triple[string, uint64, string], _ types.Commitment, _ func() (types.Commitment, error)) error {
+	return i.Keys.Set(ctx, committerKey(pk))
+}
+
+// Unreference implements collections.Index.
+func (i CommitterIndex) Unreference(ctx context.Context, pk collections.Triple[string, uint64, string], _ func() (types.Commitment, error)) error {
+	return i.Keys.Remove(ctx, committerKey(pk))
+}
+
+// OptInIndexes index the (service, operator) opt-ins.
+type OptInIndexes struct {
+	// ByOperator holds (operator, service).
+	ByOperator *indexes.ReversePair[uint64, string, collections.NoValue]
+}
+
+// IndexesList implements collections.Indexes.
+func (i OptInIndexes) IndexesList() []collections.Index[collections.Pair[uint64, string], collections.NoValue] {
+	return []collections.Index[collections.Pair[uint64, string], collections.NoValue]{i.ByOperator}
+}
+
+func newOptInIndexes(sb *collections.SchemaBuilder) OptInIndexes {
+	return OptInIndexes{
+		ByOperator: indexes.NewReversePair[collections.NoValue](sb, types.OperatorServicesKey, "operator_services",
+			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
+	}
+}
+
+// indexView is a read-only view of an index's keys, for paging them with
+// query.CollectionPaginate: indexes.Multi has no raw iterator. It shares the
+// index's prefix and key codec and is registered in no schema; only the index
+// writes these keys.
+func indexView[K any](ss storetypes.KVStoreService, prefix collections.Prefix, kc collcodec.KeyCodec[K]) collections.KeySet[K] {
+	return collections.NewKeySet(collections.NewSchemaBuilder(ss), prefix, "index_view", kc)
+}
