@@ -361,6 +361,8 @@ func New(
 	)
 
 	app.AVSKeeper = avskeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[avstypes.StoreKey]), accCodec, app.BankKeeper, govAuthority)
+	// x/avs's setters write into wiring every copy of its keeper shares, so
+	// they may run before or after the keeper is copied into its modules.
 	app.AVSKeeper.SetIBC(app.IBCKeeper.ChannelKeeper, app.IBCKeeper.PortKeeper, scopedAVSKeeper)
 
 	wasmDir := filepath.Join(homePath, "wasm")

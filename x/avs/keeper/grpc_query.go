@@ -10,7 +10,6 @@ import (
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 
-	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/avschain/avschain/x/avs/types"
@@ -76,7 +75,7 @@ func (q queryServer) ComponentCode(ctx context.Context, req *types.QueryComponen
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	code, err := q.GetComponentCode(sdk.UnwrapSDKContext(ctx), req.Digest)
+	code, err := q.GetComponentCode(ctx, req.Digest)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -101,7 +100,7 @@ func (q queryServer) Service(ctx context.Context, req *types.QueryServiceRequest
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	s, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId)
+	s, err := q.getService(ctx, req.ServiceId)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -126,7 +125,7 @@ func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServi
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
 	items, page, err := query.CollectionPaginate(ctx, q.OptIns, req.Pagination,
@@ -144,7 +143,10 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	op, err := q.getOperator(sdk.UnwrapSDKContext(ctx), req.Address)
+	if _, err := q.accAddress("operator", req.Address); err != nil {
+		return nil, grpcError(err)
+	}
+	op, err := q.getOperator(ctx, req.Address)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -196,7 +198,7 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 	if _, ok := types.TaskStatus_name[int32(req.Status)]; !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "unknown task status %d", req.Status)
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
 	toTask := func(id uint64) (types.Task, error) { return q.Keeper.Tasks.Get(ctx, id) }

@@ -55,7 +55,10 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getOperator(sdk.UnwrapSDKContext(ctx), req.Operator); err != nil {
+	if _, err := q.accAddress("operator", req.Operator); err != nil {
+		return nil, grpcError(err)
+	}
+	if _, err := q.getOperator(ctx, req.Operator); err != nil {
 		return nil, grpcError(err)
 	}
 	res := &types.QueryOperatorCommitmentsResponse{}
@@ -81,7 +84,7 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
 	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, req.Pagination,
@@ -149,7 +152,7 @@ func (q queryServer) Treasury(ctx context.Context, req *types.QueryTreasuryReque
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
 	params, err := q.Keeper.Params.Get(ctx)

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"context"
 	"fmt"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
@@ -23,8 +24,9 @@ type Keeper struct {
 	storeService storetypes.KVStoreService
 	addressCodec address.Codec
 	bank         types.BankKeeper
-	power        PowerSource
-	contracts    types.ContractKeeper
+	// wiring is shared by every copy of the keeper, so that the app may set
+	// it after the keeper was copied into its modules.
+	wiring *wiring
 	// authority is the only address allowed to send MsgUpdateParams: the gov
 	// module account unless the app says otherwise.
 	authority string
@@ -96,10 +98,17 @@ type Keeper struct {
 	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
 	tasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
 	commitmentsByService collections.KeySet[collections.Pair[uint64, collections.Triple[string, uint64, string]]]
+}
 
-	ics4   types.ICS4Wrapper
-	ports  types.PortKeeper
-	scoped types.ScopedKeeper
+// wiring holds the keepers the app can only hand x/avs once they exist (IBC,
+// wasm), and the tests' power source. Every field may be nil: x/avs then is
+// no IBC application, calls no handler contract, and computes power itself.
+type wiring struct {
+	ics4      types.ICS4Wrapper
+	ports     types.PortKeeper
+	scoped    types.ScopedKeeper
+	contracts types.ContractKeeper
+	power     PowerSource
 }
 
 // NewKeeper builds the keeper and its collections schema. It panics when the
@@ -114,6 +123,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		storeService: storeService,
 		addressCodec: addressCodec,
 		bank:         bank,
+		wiring:       &wiring{},
 		authority:    authority,
 
 		Params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
@@ -159,10 +169,6 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	return k
 }
 
-// SetPowerSource overrides how operator power is computed, whatever the
-// service's weighting (tests).
-func (k *Keeper) SetPowerSource(p PowerSource) { k.power = p }
-
 // GetAuthority returns the address allowed to update the module parameters.
 func (k Keeper) GetAuthority() string { return k.authority }
 
@@ -170,6 +176,6 @@ func (k Keeper) GetAuthority() string { return k.authority }
 func (k Keeper) AddressCodec() address.Codec { return k.addressCodec }
 
 // Logger returns the module's logger.
-func (k Keeper) Logger(ctx sdk.Context) log.Logger {
-	return ctx.Logger().With("module", "x/"+types.ModuleName)
+func (k Keeper) Logger(ctx context.Context) log.Logger {
+	return sdk.UnwrapSDKContext(ctx).Logger().With("module", "x/"+types.ModuleName)
 }

@@ -24,8 +24,8 @@ const MaxOperatorPower = uint64(1) << 50
 // operator with power 1 (EQUAL) or its committed stake (STAKE; operators
 // without stake have no power).
 func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.OperatorPower, error) {
-	if k.power != nil {
-		return k.power.OperatorPowers(ctx, svc.Id)
+	if k.wiring.power != nil {
+		return k.wiring.power.OperatorPowers(ctx, svc.Id)
 	}
 	var out []types.OperatorPower
 	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)

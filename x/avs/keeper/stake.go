@@ -2,7 +2,6 @@ package keeper
 
 import (
 	"context"
-	"time"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -64,52 +63,35 @@ func (k Keeper) setCommitment(ctx context.Context, c types.Commitment) error {
 	return k.CommitmentsByPool.Set(ctx, key, c)
 }
 
-// stakeAmount checks an amount of stake: positive and in the stake denom.
-func stakeAmount(p types.Params, amt sdk.Coin) error {
-	if amt.Denom != p.StakeDenom {
-		return errorsmod.Wrapf(types.ErrWrongDenom, "got %q, commitments are in %s", amt.Denom, p.StakeDenom)
+// commit escrows amount from committer (from pays) behind an operator in a
+// service.
+func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, operator string, serviceID uint64, amount sdk.Coin) error {
+	if _, err := k.getOperator(ctx, operator); err != nil {
+		return err
 	}
-	if amt.Amount.IsNil() || !amt.Amount.IsPositive() {
-		return errorsmod.Wrapf(types.ErrInvalidAmount, "%s: must be positive", amt)
+	if _, err := k.getService(ctx, serviceID); err != nil {
+		return err
 	}
-	return nil
-}
-
-// commit escrows stake behind an operator in a service.
-func (k Keeper) commit(ctx sdk.Context, committer sdk.AccAddress, msg *types.MsgCommit) error {
-	params, err := k.Params.Get(ctx)
+	p, err := k.pool(ctx, operator, serviceID)
 	if err != nil {
 		return err
 	}
-	if err := stakeAmount(params, msg.Amount); err != nil {
-		return err
-	}
-	if _, err := k.getOperator(ctx, msg.Operator); err != nil {
-		return err
-	}
-	if _, err := k.getService(ctx, msg.ServiceId); err != nil {
-		return err
-	}
-	p, err := k.pool(ctx, msg.Operator, msg.ServiceId)
-	if err != nil {
-		return err
-	}
-	total := p.Total.Add(msg.Amount.Amount)
+	total := p.Total.Add(amount.Amount)
 	if !total.IsUint64() || total.Uint64() > MaxOperatorPower {
-		return errorsmod.Wrapf(types.ErrStakeTooLarge, "%s would have %s committed in service %d", msg.Operator, total, msg.ServiceId)
+		return errorsmod.Wrapf(types.ErrStakeTooLarge, "%s would have %s committed in service %d", operator, total, serviceID)
 	}
-	if err := k.bank.SendCoinsFromAccountToModule(ctx, committer, types.ModuleName, sdk.NewCoins(msg.Amount)); err != nil {
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, from, types.ModuleName, sdk.NewCoins(amount)); err != nil {
 		return err
 	}
-	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(msg.Operator, msg.ServiceId, msg.Committer))
+	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(operator, serviceID, committer))
 	if isNotFound(err) {
-		c = types.Commitment{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
+		c = types.Commitment{Committer: committer, Operator: operator, ServiceId: serviceID,
 			Amount: sdkmath.ZeroInt(), RewardIndex: p.RewardIndex, Unclaimed: sdkmath.ZeroInt()}
 	} else if err != nil {
 		return err
 	}
 	settle(&c, p)
-	c.Amount = c.Amount.Add(msg.Amount.Amount)
+	c.Amount = c.Amount.Add(amount.Amount)
 	p.Total = total
 	if err := k.setCommitment(ctx, c); err != nil {
 		return err
@@ -117,70 +99,68 @@ func (k Keeper) commit(ctx sdk.Context, committer sdk.AccAddress, msg *types.Msg
 	if err := k.setPool(ctx, p); err != nil {
 		return err
 	}
-	return emit(ctx, &types.EventCommitted{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId, Amount: msg.Amount})
+	return emit(ctx, &types.EventCommitted{Committer: committer, Operator: operator, ServiceId: serviceID, Amount: amount})
 }
 
-// uncommit moves part of a commitment into an unbonding entry.
-func (k Keeper) uncommit(ctx sdk.Context, msg *types.MsgUncommit) (*types.MsgUncommitResponse, error) {
+// uncommit moves amount of a commitment into an unbonding entry and returns it.
+func (k Keeper) uncommit(ctx context.Context, committer, operator string, serviceID uint64, amount sdk.Coin) (types.UnbondingEntry, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
-	if err := stakeAmount(params, msg.Amount); err != nil {
-		return nil, err
+	if _, err := k.getOperator(ctx, operator); err != nil {
+		return types.UnbondingEntry{}, err
 	}
-	if _, err := k.getOperator(ctx, msg.Operator); err != nil {
-		return nil, err
+	if _, err := k.getService(ctx, serviceID); err != nil {
+		return types.UnbondingEntry{}, err
 	}
-	if _, err := k.getService(ctx, msg.ServiceId); err != nil {
-		return nil, err
-	}
-	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(msg.Operator, msg.ServiceId, msg.Committer))
+	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(operator, serviceID, committer))
 	if isNotFound(err) {
-		return nil, errorsmod.Wrapf(types.ErrInsufficientStake, "%s has no commitment to %s in service %d", msg.Committer, msg.Operator, msg.ServiceId)
+		return types.UnbondingEntry{}, errorsmod.Wrapf(types.ErrInsufficientStake, "%s has no commitment to %s in service %d", committer, operator, serviceID)
 	} else if err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
-	if msg.Amount.Amount.GT(c.Amount) {
-		return nil, errorsmod.Wrapf(types.ErrInsufficientStake, "uncommit %s, committed %s%s", msg.Amount, c.Amount, params.StakeDenom)
+	if amount.Amount.GT(c.Amount) {
+		return types.UnbondingEntry{}, errorsmod.Wrapf(types.ErrInsufficientStake, "uncommit %s, committed %s%s", amount, c.Amount, params.StakeDenom)
 	}
-	p, err := k.pool(ctx, msg.Operator, msg.ServiceId)
+	p, err := k.pool(ctx, operator, serviceID)
 	if err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
 	settle(&c, p)
-	c.Amount = c.Amount.Sub(msg.Amount.Amount)
-	p.Total = p.Total.Sub(msg.Amount.Amount)
+	c.Amount = c.Amount.Sub(amount.Amount)
+	p.Total = p.Total.Sub(amount.Amount)
 	if err := k.setCommitment(ctx, c); err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
 	if err := k.setPool(ctx, p); err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
 	id, err := k.UnbondingSeq.Next(ctx)
 	if err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
 	entry := types.UnbondingEntry{
-		Id: id, Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
-		Amount: msg.Amount.Amount, CreationHeight: ctx.BlockHeight(), CompletionTime: ctx.BlockTime().Add(params.UnbondingTime),
+		Id: id, Committer: committer, Operator: operator, ServiceId: serviceID,
+		Amount: amount.Amount, CreationHeight: sdkCtx.BlockHeight(), CompletionTime: sdkCtx.BlockTime().Add(params.UnbondingTime),
 	}
 	if err := k.Unbonding.Set(ctx, id, entry); err != nil {
-		return nil, err
+		return types.UnbondingEntry{}, err
 	}
-	return &types.MsgUncommitResponse{EntryId: id, CompletionTime: entry.CompletionTime},
-		emit(ctx, &types.EventUncommitted{Committer: msg.Committer, Operator: msg.Operator, ServiceId: msg.ServiceId,
-			Amount: msg.Amount, EntryId: id, CompletionTime: entry.CompletionTime})
+	return entry, emit(ctx, &types.EventUncommitted{Committer: committer, Operator: operator, ServiceId: serviceID,
+		Amount: amount, EntryId: id, CompletionTime: entry.CompletionTime})
 }
 
 // MatureUnbonding releases every unbonding entry whose time has come, walking
 // the time index only.
-func (k Keeper) MatureUnbonding(ctx sdk.Context) error {
+func (k Keeper) MatureUnbonding(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
-	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndInclusive(collections.Join(ctx.BlockTime().UnixNano(), uint64(1<<64-1)))
+	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndInclusive(collections.Join(sdkCtx.BlockTime().UnixNano(), uint64(1<<64-1)))
 	var due []uint64
 	if err := k.Unbonding.Indexes.ByTime.Walk(ctx, rng, func(_ int64, id uint64) (bool, error) {
 		due = append(due, id)
@@ -226,7 +206,7 @@ func (k Keeper) committerCommitments(ctx context.Context, committer string) ([]t
 }
 
 // withdrawRewards pays a committer everything its commitments earned.
-func (k Keeper) withdrawRewards(ctx sdk.Context, committer sdk.AccAddress, committerStr string) (sdk.Coin, error) {
+func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, committerStr string) (sdk.Coin, error) {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return sdk.Coin{}, err
@@ -269,7 +249,7 @@ func (k Keeper) withdrawRewards(ctx sdk.Context, committer sdk.AccAddress, commi
 // commission, and the rest accrues to the pool's committers through the
 // reward index (no loop over committers). An operator with no committers in
 // the service keeps it all.
-func (k Keeper) reward(ctx sdk.Context, operator string, serviceID uint64, share sdk.Coin) error {
+func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, share sdk.Coin) error {
 	if !share.Amount.IsPositive() {
 		return nil
 	}
@@ -309,7 +289,7 @@ func (k Keeper) reward(ctx sdk.Context, operator string, serviceID uint64, share
 // slash cuts an operator's backing in a service by fraction: every commitment
 // pro rata, and the unbonding entries begun at or after the faulty task's
 // creation (stake that was still backing it). Slashed tokens are burned.
-func (k Keeper) slash(ctx sdk.Context, operator string, svc types.Service, task types.Task) error {
+func (k Keeper) slash(ctx context.Context, operator string, svc types.Service, task types.Task) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
@@ -373,31 +353,24 @@ func (k Keeper) slash(ctx sdk.Context, operator string, svc types.Service, task 
 	return emit(ctx, &types.EventOperatorSlashed{Operator: operator, ServiceId: svc.Id, TaskId: task.Id, Fraction: fraction.String(), Amount: burned})
 }
 
-// fundService adds to a service's treasury.
-func (k Keeper) fundService(ctx sdk.Context, funder sdk.AccAddress, msg *types.MsgFundService) error {
-	params, err := k.Params.Get(ctx)
+// fundService adds amount, paid by from, to a service's treasury.
+func (k Keeper) fundService(ctx context.Context, from sdk.AccAddress, funder string, serviceID uint64, amount sdk.Coin) error {
+	if _, err := k.getService(ctx, serviceID); err != nil {
+		return err
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, from, types.ModuleName, sdk.NewCoins(amount)); err != nil {
+		return err
+	}
+	t, err := k.treasury(ctx, serviceID)
 	if err != nil {
 		return err
 	}
-	if err := stakeAmount(params, msg.Amount); err != nil {
+	t = t.Add(amount.Amount)
+	if err := k.Treasuries.Set(ctx, serviceID, t); err != nil {
 		return err
 	}
-	if _, err := k.getService(ctx, msg.ServiceId); err != nil {
-		return err
-	}
-	if err := k.bank.SendCoinsFromAccountToModule(ctx, funder, types.ModuleName, sdk.NewCoins(msg.Amount)); err != nil {
-		return err
-	}
-	t, err := k.treasury(ctx, msg.ServiceId)
-	if err != nil {
-		return err
-	}
-	t = t.Add(msg.Amount.Amount)
-	if err := k.Treasuries.Set(ctx, msg.ServiceId, t); err != nil {
-		return err
-	}
-	return emit(ctx, &types.EventServiceFunded{ServiceId: msg.ServiceId, Funder: msg.Funder, Amount: msg.Amount,
-		Treasury: sdk.NewCoin(params.StakeDenom, t)})
+	return emit(ctx, &types.EventServiceFunded{ServiceId: serviceID, Funder: funder, Amount: amount,
+		Treasury: sdk.NewCoin(amount.Denom, t)})
 }
 
 func (k Keeper) treasury(ctx context.Context, serviceID uint64) (sdkmath.Int, error) {
@@ -406,24 +379,4 @@ func (k Keeper) treasury(ctx context.Context, serviceID uint64) (sdkmath.Int, er
 		return sdkmath.ZeroInt(), nil
 	}
 	return t, err
-}
-
-// unjail returns a jailed operator once its cooldown passed.
-func (k Keeper) unjail(ctx sdk.Context, operator string) error {
-	op, err := k.getOperator(ctx, operator)
-	if err != nil {
-		return err
-	}
-	if !op.Jailed {
-		return errorsmod.Wrapf(types.ErrNotJailed, "%s", operator)
-	}
-	if ctx.BlockTime().Before(op.JailedUntil) {
-		return errorsmod.Wrapf(types.ErrUnjailTooEarly, "%s may unjail from %s", operator, op.JailedUntil.UTC().Format(time.RFC3339))
-	}
-	op.Jailed = false
-	op.WindowTasks, op.WindowMissed = 0, 0
-	if err := k.Operators.Set(ctx, operator, op); err != nil {
-		return err
-	}
-	return emit(ctx, &types.EventOperatorUnjailed{Operator: operator})
 }

@@ -3,6 +3,7 @@ package keeper
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -16,103 +17,116 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// CreateTask opens a task on a service. payer (may be nil for a free task)
-// pays fee into escrow. It is the one way tasks are made: by MsgCreateTask
-// today, by contracts, IBC packets and triggers later.
-func (k Keeper) CreateTask(ctx sdk.Context, serviceID uint64, input []byte, creator string, payer sdk.AccAddress, fee sdk.Coin, origin types.Origin) (types.Task, error) {
-	return k.createTask(ctx, serviceID, input, creator, payer, fee, origin, false)
+// feePayer says who pays a new task's fee.
+type feePayer int
+
+const (
+	// payerAccount: an account pays the fee it offers into escrow.
+	payerAccount feePayer = iota
+	// payerTreasury: the service treasury pays its fee_per_task.
+	payerTreasury
+)
+
+// taskSpec is what a new task is made of.
+type taskSpec struct {
+	serviceID uint64
+	input     []byte
+	// creator is the account that asked, or the module for an automatic task.
+	creator string
+	origin  types.Origin
+	payer   feePayer
+	// account pays fee (payerAccount only; nil for a free task). A treasury
+	// always pays the service's fee_per_task.
+	account sdk.AccAddress
+	fee     sdk.Coin
+}
+
+// errTreasuryShort is createTask's answer when the treasury cannot pay a
+// payerTreasury task: CreateTaskFromTreasury turns it into EventTaskSkipped.
+type errTreasuryShort struct{ reason string }
+
+func (e errTreasuryShort) Error() string { return e.reason }
+
+// CreateTask opens a task an account asks and pays for (MsgCreateTask): payer
+// (nil for a free task) pays fee into escrow. Tasks no account pays for come
+// from CreateTaskFromTreasury.
+func (k Keeper) CreateTask(ctx context.Context, creator string, payer sdk.AccAddress, serviceID uint64, input []byte, fee sdk.Coin) (types.Task, error) {
+	return k.createTask(ctx, taskSpec{
+		serviceID: serviceID, input: input, creator: creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
+		payer: payerAccount, account: payer, fee: fee,
+	})
 }
 
 // CreateTaskFromTreasury opens a task that no account pays for (a trigger, an
 // IBC packet): its fee_per_task comes from the service treasury. When the
 // treasury cannot pay, no task is created and EventTaskSkipped says so; the
 // returned bool reports whether a task was created.
-func (k Keeper) CreateTaskFromTreasury(ctx sdk.Context, serviceID uint64, input []byte, origin types.Origin) (types.Task, bool, error) {
-	svc, err := k.getService(ctx, serviceID)
-	if err != nil {
-		return types.Task{}, false, err
-	}
-	fee := svc.Manifest.FeePerTask
-	if !types.IsFree(fee) {
-		t, err := k.treasury(ctx, serviceID)
-		if err != nil {
-			return types.Task{}, false, err
-		}
-		if t.LT(fee.Amount) {
-			reason := fmt.Sprintf("treasury %s%s cannot pay the fee %s", t, fee.Denom, fee)
-			return types.Task{}, false, emit(ctx, &types.EventTaskSkipped{ServiceId: serviceID, Reason: reason})
-		}
-	}
+func (k Keeper) CreateTaskFromTreasury(ctx context.Context, serviceID uint64, input []byte, origin types.Origin) (types.Task, bool, error) {
 	creator, err := k.addressCodec.BytesToString(authtypes.NewModuleAddress(types.ModuleName))
 	if err != nil {
 		return types.Task{}, false, err
 	}
-	task, err := k.createTask(ctx, serviceID, input, creator, nil, fee, origin, true)
-	if err != nil {
+	task, err := k.createTask(ctx, taskSpec{serviceID: serviceID, input: input, creator: creator, origin: origin, payer: payerTreasury})
+	var short errTreasuryShort
+	switch {
+	case errors.As(err, &short):
+		return types.Task{}, false, emit(ctx, &types.EventTaskSkipped{ServiceId: serviceID, Reason: short.reason})
+	case err != nil:
 		return types.Task{}, false, err
 	}
 	return task, true, nil
 }
 
-func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, creator string, payer sdk.AccAddress, fee sdk.Coin, origin types.Origin, fromTreasury bool) (types.Task, error) {
+// createTask checks a task against its service, takes its fee (into escrow,
+// or out of the treasury) and opens it.
+func (k Keeper) createTask(ctx context.Context, spec taskSpec) (types.Task, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	svc, err := k.getService(ctx, spec.serviceID)
+	if err != nil {
+		return types.Task{}, err
+	}
+	fee, treasury := spec.fee, sdkmath.ZeroInt()
+	if spec.payer == payerTreasury {
+		fee = svc.Manifest.FeePerTask
+		if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
+			return types.Task{}, err
+		}
+		if !types.IsFree(fee) && treasury.LT(fee.Amount) {
+			return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, fee.Denom, fee)}
+		}
+	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return types.Task{}, err
 	}
-	if uint64(len(input)) > params.MaxInputSize {
-		return types.Task{}, errorsmod.Wrapf(types.ErrInputTooLarge, "%d bytes, max_input_size is %d", len(input), params.MaxInputSize)
-	}
-	svc, err := k.getService(ctx, serviceID)
-	if err != nil {
+	if err := validateInput(params, spec.input); err != nil {
 		return types.Task{}, err
 	}
 	if svc.Status != types.SERVICE_STATUS_ACTIVE {
-		return types.Task{}, errorsmod.Wrapf(types.ErrServicePaused, "service %d", serviceID)
+		return types.Task{}, errorsmod.Wrapf(types.ErrServicePaused, "service %d", spec.serviceID)
 	}
-	if fee.Denom == "" && (fee.Amount.IsNil() || fee.Amount.IsZero()) {
-		fee = sdk.Coin{Denom: svc.Manifest.FeePerTask.Denom, Amount: sdkmath.ZeroInt()}
-	}
-	if !types.IsFree(fee) {
-		if err := fee.Validate(); err != nil {
-			return types.Task{}, errorsmod.Wrapf(types.ErrInvalidFee, "%s", err)
-		}
-	}
-	if want := svc.Manifest.FeePerTask; !types.IsFree(want) {
-		if fee.Denom != want.Denom || fee.Amount.LT(want.Amount) {
-			return types.Task{}, errorsmod.Wrapf(types.ErrInsufficientFee, "service %d asks %s per task, got %s", serviceID, want, fee)
-		}
-	}
-	// Fees reward committers, whose rewards are kept and paid in the stake
-	// denom: a fee in another denom (possible on a free service) is refused.
-	if !types.IsFree(fee) && fee.Denom != params.StakeDenom {
-		return types.Task{}, errorsmod.Wrapf(types.ErrWrongDenom, "fee %s: fees are paid in the stake denom %s", fee, params.StakeDenom)
+	if fee, err = taskFee(params, svc, fee); err != nil {
+		return types.Task{}, err
 	}
 
-	epoch := epochOf(ctx.BlockHeight(), params.EpochLength)
+	epoch := epochOf(sdkCtx.BlockHeight(), params.EpochLength)
 	snap, fresh, err := k.snapshot(ctx, svc, epoch)
 	if err != nil {
 		return types.Task{}, err
 	}
 	if snap.Total == 0 {
-		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", serviceID)
+		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", spec.serviceID)
 	}
 	switch {
 	case types.IsFree(fee):
-	case fromTreasury:
-		t, err := k.treasury(ctx, serviceID)
-		if err != nil {
+	case spec.payer == payerTreasury:
+		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury.Sub(fee.Amount)); err != nil {
 			return types.Task{}, err
 		}
-		if t.LT(fee.Amount) {
-			return types.Task{}, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", serviceID)
-		}
-		if err := k.Treasuries.Set(ctx, serviceID, t.Sub(fee.Amount)); err != nil {
-			return types.Task{}, err
-		}
-	case payer == nil:
+	case spec.account == nil:
 		return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
 	default:
-		if err := k.bank.SendCoinsFromAccountToModule(ctx, payer, types.ModuleName, sdk.NewCoins(fee)); err != nil {
+		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, sdk.NewCoins(fee)); err != nil {
 			return types.Task{}, err
 		}
 	}
@@ -128,19 +142,19 @@ func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 	}
 	task := types.Task{
 		Id:              id,
-		ServiceId:       serviceID,
-		Input:           input,
-		Creator:         creator,
-		Origin:          origin,
-		CreatedHeight:   ctx.BlockHeight(),
-		CreatedTime:     ctx.BlockTime(),
-		DeadlineHeight:  ctx.BlockHeight() + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout)),
+		ServiceId:       spec.serviceID,
+		Input:           spec.input,
+		Creator:         spec.creator,
+		Origin:          spec.origin,
+		CreatedHeight:   sdkCtx.BlockHeight(),
+		CreatedTime:     sdkCtx.BlockTime(),
+		DeadlineHeight:  sdkCtx.BlockHeight() + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout)),
 		Status:          types.TASK_STATUS_PENDING,
 		Fee:             fee,
 		Epoch:           epoch,
 		PowerTotal:      snap.Total,
 		ComponentDigest: svc.Manifest.ComponentDigest,
-		PaidByTreasury:  fromTreasury,
+		PaidByTreasury:  spec.payer == payerTreasury,
 	}
 	if err := k.Tasks.Set(ctx, id, task); err != nil {
 		return types.Task{}, err
@@ -149,21 +163,70 @@ func (k Keeper) createTask(ctx sdk.Context, serviceID uint64, input []byte, crea
 		return types.Task{}, err
 	}
 	return task, emit(ctx, &types.EventTaskCreated{
-		TaskId: id, ServiceId: serviceID, Creator: creator, ComponentDigest: task.ComponentDigest,
+		TaskId: id, ServiceId: spec.serviceID, Creator: spec.creator, ComponentDigest: task.ComponentDigest,
 		DeadlineHeight: task.DeadlineHeight, Fee: fee, Epoch: epoch,
 	})
 }
 
+// submitResults judges an operator's vote entries one by one, each in its
+// own cached store: a refused entry is reported in its outcome and an
+// EventVoteRejected and leaves the others standing. It fails only for what
+// concerns all entries: an unregistered or jailed operator.
+func (k Keeper) submitResults(ctx context.Context, params types.Params, operator string, results []types.TaskResult) ([]types.ResultOutcome, error) {
+	op, err := k.getOperator(ctx, operator)
+	if err != nil {
+		return nil, err
+	}
+	if op.Jailed {
+		return nil, errorsmod.Wrapf(types.ErrOperatorJailed, "%s", operator)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	outcomes := make([]types.ResultOutcome, 0, len(results))
+	for _, r := range results {
+		cacheCtx, write := sdkCtx.CacheContext()
+		var status types.TaskStatus
+		err := validateVoteTarget(r)
+		if err == nil && r.Event != nil {
+			// An event-trigger vote: its task is found, or opened, by reference.
+			r.TaskId, err = k.eventTask(cacheCtx, *r.Event)
+		}
+		if err == nil {
+			status, err = k.submitVote(cacheCtx, params, operator, r)
+		}
+		outcome := types.ResultOutcome{TaskId: r.TaskId, TaskStatus: status}
+		if err == nil {
+			write()
+			outcome.Accepted = true
+		} else {
+			codespace, code, _ := errorsmod.ABCIInfo(err, false)
+			outcome.Codespace, outcome.Code, outcome.Error = codespace, code, err.Error()
+			if r.Event != nil && (types.ErrAutoTaskLimit.Is(err) || types.ErrTreasuryEmpty.Is(err)) {
+				if err := emit(ctx, &types.EventTaskSkipped{ServiceId: r.Event.ServiceId, Reason: "event trigger: " + err.Error()}); err != nil {
+					return nil, err
+				}
+			}
+			if err := emit(ctx, &types.EventVoteRejected{
+				TaskId: r.TaskId, Operator: operator, Codespace: codespace, Code: code, Reason: err.Error(),
+			}); err != nil {
+				return nil, err
+			}
+		}
+		outcomes = append(outcomes, outcome)
+	}
+	return outcomes, nil
+}
+
 // submitVote records one operator's result for one task and, if it makes the
 // quorum, completes the task. It writes nothing when it returns an error.
-func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string, r types.TaskResult) (types.TaskStatus, error) {
+func (k Keeper) submitVote(ctx context.Context, params types.Params, operator string, r types.TaskResult) (types.TaskStatus, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task, err := k.Tasks.Get(ctx, r.TaskId)
 	if isNotFound(err) {
 		return 0, errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", r.TaskId)
 	} else if err != nil {
 		return 0, err
 	}
-	if task.Status == types.TASK_STATUS_EXPIRED || ctx.BlockHeight() > task.DeadlineHeight {
+	if task.Status == types.TASK_STATUS_EXPIRED || sdkCtx.BlockHeight() > task.DeadlineHeight {
 		return task.Status, errorsmod.Wrapf(types.ErrVotingClosed, "task %d deadline was height %d", task.Id, task.DeadlineHeight)
 	}
 	if uint64(len(r.Result)) > params.MaxResultSize {
@@ -196,7 +259,7 @@ func (k Keeper) submitVote(ctx sdk.Context, params types.Params, operator string
 
 	late := task.Status != types.TASK_STATUS_PENDING
 	digest := types.Digest(r.Result)
-	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: ctx.BlockHeight(), Late: late}
+	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late}
 	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
 		return task.Status, err
 	}
@@ -250,7 +313,7 @@ func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
 
 // tallyMedian recomputes the power-weighted median of the task's votes and
 // completes the task once enough power lies within the allowed spread of it.
-func (k Keeper) tallyMedian(ctx sdk.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
+func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
 	votes, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
 	if err != nil {
 		return task.Status, err
@@ -282,7 +345,7 @@ func (k Keeper) tallyMedian(ctx sdk.Context, svc types.Service, task types.Task)
 }
 
 // votesWhere returns the task's votes that keep returns true for, by operator.
-func (k Keeper) votesWhere(ctx sdk.Context, taskID uint64, keep func(types.Vote) bool) ([]types.Vote, error) {
+func (k Keeper) votesWhere(ctx context.Context, taskID uint64, keep func(types.Vote) bool) ([]types.Vote, error) {
 	var out []types.Vote
 	err := k.Votes.Walk(ctx, collections.NewPrefixedPairRange[uint64, string](taskID), func(_ collections.Pair[uint64, string], v types.Vote) (bool, error) {
 		if keep(v) {
@@ -294,11 +357,12 @@ func (k Keeper) votesWhere(ctx sdk.Context, taskID uint64, keep func(types.Vote)
 }
 
 // complete accepts result for the task and pays its fee to the backers by power.
-func (k Keeper) complete(ctx sdk.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
+func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task.Status = types.TASK_STATUS_COMPLETED
 	task.Result = bytes.Clone(result)
 	task.ResultDigest = types.Digest(result)
-	task.EndedHeight = ctx.BlockHeight()
+	task.EndedHeight = sdkCtx.BlockHeight()
 	operators := make([]string, len(backers))
 	for i, b := range backers {
 		task.PowerFor += b.Power
@@ -328,7 +392,7 @@ func (k Keeper) complete(ctx sdk.Context, svc types.Service, task types.Task, re
 
 // notifyHandler tells whoever waits for the task's end: the service's handler
 // contract, and over IBC the chain that requested it and the result channels.
-func (k Keeper) notifyHandler(ctx sdk.Context, svc types.Service, task types.Task) error {
+func (k Keeper) notifyHandler(ctx context.Context, svc types.Service, task types.Task) error {
 	if err := k.callHandler(ctx, svc.Manifest.HandlerContract, task); err != nil {
 		return err
 	}
@@ -339,7 +403,7 @@ func (k Keeper) notifyHandler(ctx sdk.Context, svc types.Service, task types.Tas
 // goes to the first backer in address order, so no token is left behind. Each
 // share is paid through reward: the operator's commission, the rest to its
 // committers.
-func (k Keeper) payBackers(ctx sdk.Context, serviceID uint64, fee sdk.Coin, backers []types.Vote) error {
+func (k Keeper) payBackers(ctx context.Context, serviceID uint64, fee sdk.Coin, backers []types.Vote) error {
 	if types.IsFree(fee) || len(backers) == 0 {
 		return nil
 	}
@@ -390,7 +454,7 @@ func lost(svc types.Service, result []byte, v types.Vote) bool {
 }
 
 // slashLosers slashes the operators whose votes lost, if the service slashes.
-func (k Keeper) slashLosers(ctx sdk.Context, svc types.Service, task types.Task, operators []string) error {
+func (k Keeper) slashLosers(ctx context.Context, svc types.Service, task types.Task, operators []string) error {
 	if len(operators) == 0 || !svc.Manifest.Slashes() {
 		return nil
 	}
@@ -407,9 +471,10 @@ func (k Keeper) slashLosers(ctx sdk.Context, svc types.Service, task types.Task,
 // task the operators of its snapshot are counted for liveness (missed or not),
 // jailing those that missed too many. It walks the deadline index only, never
 // all tasks.
-func (k Keeper) ExpireTasks(ctx sdk.Context) error {
+func (k Keeper) ExpireTasks(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	rng := new(collections.Range[collections.Pair[int64, uint64]]).
-		EndInclusive(collections.Join(ctx.BlockHeight(), uint64(1<<64-1)))
+		EndInclusive(collections.Join(sdkCtx.BlockHeight(), uint64(1<<64-1)))
 	var due []collections.Pair[int64, uint64]
 	if err := k.TasksByDeadline.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
 		due = append(due, key)
@@ -432,7 +497,7 @@ func (k Keeper) ExpireTasks(ctx sdk.Context) error {
 	return nil
 }
 
-func (k Keeper) settleDeadline(ctx sdk.Context, params types.Params, id uint64) error {
+func (k Keeper) settleDeadline(ctx context.Context, params types.Params, id uint64) error {
 	task, err := k.Tasks.Get(ctx, id)
 	if err != nil {
 		return err
@@ -488,9 +553,10 @@ func (k Keeper) settleDeadline(ctx sdk.Context, params types.Params, id uint64) 
 }
 
 // expire ends a PENDING task and refunds its fee to whoever paid it.
-func (k Keeper) expire(ctx sdk.Context, task *types.Task) error {
+func (k Keeper) expire(ctx context.Context, task *types.Task) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task.Status = types.TASK_STATUS_EXPIRED
-	task.EndedHeight = ctx.BlockHeight()
+	task.EndedHeight = sdkCtx.BlockHeight()
 	if err := k.Tasks.Set(ctx, task.Id, *task); err != nil {
 		return err
 	}
@@ -513,7 +579,8 @@ func (k Keeper) expire(ctx sdk.Context, task *types.Task) error {
 
 // countLiveness records one task of an operator's liveness window; missing
 // jail_threshold tasks within liveness_window jails it until its cooldown.
-func (k Keeper) countLiveness(ctx sdk.Context, params types.Params, operator string, missed bool) error {
+func (k Keeper) countLiveness(ctx context.Context, params types.Params, operator string, missed bool) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	op, err := k.Operators.Get(ctx, operator)
 	if isNotFound(err) {
 		return nil
@@ -527,7 +594,7 @@ func (k Keeper) countLiveness(ctx sdk.Context, params types.Params, operator str
 	}
 	if !op.Jailed && op.WindowMissed >= params.JailThreshold {
 		op.Jailed = true
-		op.JailedUntil = ctx.BlockTime().Add(params.JailCooldown)
+		op.JailedUntil = sdkCtx.BlockTime().Add(params.JailCooldown)
 		if err := emit(ctx, &types.EventOperatorJailed{Operator: operator, Missed: op.WindowMissed, Window: op.WindowTasks, JailedUntil: op.JailedUntil}); err != nil {
 			return err
 		}

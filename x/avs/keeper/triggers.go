@@ -1,9 +1,9 @@
 package keeper
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,7 +15,7 @@ import (
 )
 
 // indexTriggers keeps TriggeredServices in step with a service's manifest.
-func (k Keeper) indexTriggers(ctx sdk.Context, svc types.Service) error {
+func (k Keeper) indexTriggers(ctx context.Context, svc types.Service) error {
 	if !svc.Manifest.HasCronTriggers() {
 		if err := k.CronLast.Remove(ctx, svc.Id); err != nil {
 			return err
@@ -27,7 +27,7 @@ func (k Keeper) indexTriggers(ctx sdk.Context, svc types.Service) error {
 	return k.TriggeredServices.Remove(ctx, svc.Id)
 }
 
-func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
+func (k Keeper) triggeredServices(ctx context.Context) ([]types.Service, error) {
 	var out []types.Service
 	err := k.TriggeredServices.Walk(ctx, nil, func(id uint64) (bool, error) {
 		svc, err := k.Services.Get(ctx, id)
@@ -44,7 +44,7 @@ func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
 // refuses it with ErrAutoTaskLimit: max_auto_tasks_per_block counts every
 // kind of trigger together. Callers count in the store the task was created
 // in, so that a refusal discards the task.
-func (k Keeper) useAutoTask(ctx sdk.Context, serviceID uint64, max uint32) error {
+func (k Keeper) useAutoTask(ctx context.Context, serviceID uint64, max uint32) error {
 	n, err := k.AutoTasks.Get(ctx, serviceID)
 	if err != nil && !isNotFound(err) {
 		return err
@@ -58,12 +58,13 @@ func (k Keeper) useAutoTask(ctx sdk.Context, serviceID uint64, max uint32) error
 // fireTrigger opens a treasury-paid task for a trigger in its own cached
 // store. A task that cannot be created (paused service, empty treasury, the
 // per-block cap) is skipped with EventTaskSkipped: block hooks never fail for it.
-func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, input any, ref string) error {
+func (k Keeper) fireTrigger(ctx context.Context, svc types.Service, max uint32, input any, ref string) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	bz, err := json.Marshal(input)
 	if err != nil {
 		return err
 	}
-	cacheCtx, write := ctx.CacheContext()
+	cacheCtx, write := sdkCtx.CacheContext()
 	_, created, err := k.CreateTaskFromTreasury(cacheCtx, svc.Id, bz, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: ref})
 	if err == nil && created {
 		err = k.useAutoTask(cacheCtx, svc.Id, max)
@@ -77,7 +78,8 @@ func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, inpu
 
 // runCronTriggers fires the cron triggers that came due since the previous block
 // (at most once per trigger per block, however many ticks were missed).
-func (k Keeper) runCronTriggers(ctx sdk.Context) error {
+func (k Keeper) runCronTriggers(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
@@ -86,7 +88,7 @@ func (k Keeper) runCronTriggers(ctx sdk.Context) error {
 	if err != nil {
 		return err
 	}
-	now := ctx.BlockTime()
+	now := sdkCtx.BlockTime()
 	for _, svc := range svcs {
 		if !svc.Manifest.HasCronTriggers() {
 			continue // interval triggers only: no clock to keep
@@ -118,7 +120,8 @@ func (k Keeper) runCronTriggers(ctx sdk.Context) error {
 }
 
 // runIntervalTriggers fires the block-interval triggers due at this height.
-func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
+func (k Keeper) runIntervalTriggers(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
@@ -127,7 +130,7 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 	if err != nil {
 		return err
 	}
-	h := ctx.BlockHeight()
+	h := sdkCtx.BlockHeight()
 	for _, svc := range svcs {
 		for i, t := range svc.Manifest.Triggers {
 			b, ok := t.Kind.(*types.Trigger_BlockInterval)
@@ -145,13 +148,12 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 
 const eventRefPrefix = types.EventRefPrefix
 
-var txHashRe = regexp.MustCompile(`^[0-9A-F]{64}$`)
-
 // eventTask returns the task of an event-trigger vote, opening it (paid by the
 // treasury) on the event's first vote. The chain cannot see past events: a task
 // opened for an event the other operators do not confirm gets no quorum and
 // expires.
-func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
+func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	svc, err := k.getService(ctx, ref.ServiceId)
 	if err != nil {
 		return 0, err
@@ -164,11 +166,8 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 	if !hasEventTrigger {
 		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "service %d has no event trigger", ref.ServiceId)
 	}
-	if ref.Height <= 0 || ref.Height >= ctx.BlockHeight() {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "event height %d is not a past block (now %d)", ref.Height, ctx.BlockHeight())
-	}
-	if ref.TxHash != "" && !txHashRe.MatchString(ref.TxHash) {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "tx_hash %q is not an upper-case hex sha256", ref.TxHash)
+	if ref.Height <= 0 || ref.Height >= sdkCtx.BlockHeight() {
+		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "event height %d is not a past block (now %d)", ref.Height, sdkCtx.BlockHeight())
 	}
 	key := ref.Key()
 	if id, err := k.EventTasks.Get(ctx, key); err == nil {

@@ -50,7 +50,7 @@ func FuzzManifestJSON(f *testing.F) {
 		if err := cdc.UnmarshalJSON([]byte(js), &m); err != nil {
 			return
 		}
-		if err := m.ValidateBasic(types.DefaultParams()); err != nil {
+		if err := m.Validate(types.DefaultParams()); err != nil {
 			require.ErrorIs(t, err, types.ErrInvalidManifest)
 			_, code, _ := errorsmod.ABCIInfo(err, false)
 			require.Equal(t, types.ErrInvalidManifest.ABCICode(), code)
