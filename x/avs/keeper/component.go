@@ -2,11 +2,13 @@ package keeper
 
 import (
 	"context"
+
 	errorsmod "cosmossdk.io/errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 // storeComponent validates and stores a component upload (raw or gzip'd,
@@ -16,14 +18,14 @@ import (
 func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploader string, wasm []byte) (c types.Component, existed bool, err error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	code, stored := wasm, wasm
-	if types.IsGzip(wasm) {
-		if code, err = types.Gunzip(wasm, params.MaxComponentSize); err != nil {
+	if wasmbin.IsGzip(wasm) {
+		if code, err = wasmbin.Gunzip(wasm, params.MaxComponentSize); err != nil {
 			return c, false, err
 		}
 	}
 	sdkCtx.GasMeter().ConsumeGas(params.ComponentGasPerByte*uint64(len(code)), "x/avs: store component")
 
-	imports, err := types.ValidateComponent(code)
+	imports, err := wasmbin.Validate(code)
 	if err != nil {
 		return c, false, err
 	}
@@ -33,10 +35,10 @@ func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploade
 	} else if has {
 		return types.Component{Digest: digest, CodeSize: uint64(len(code))}, true, nil
 	}
-	if !types.IsGzip(wasm) {
+	if !wasmbin.IsGzip(wasm) {
 		// The uploader's own gzip bytes are kept as sent; raw uploads are
 		// compressed here (deterministic for one Go release, as the binary is).
-		if stored, err = types.Gzip(code); err != nil {
+		if stored, err = wasmbin.Gzip(code); err != nil {
 			return c, false, err
 		}
 	}
@@ -69,5 +71,5 @@ func (k Keeper) GetComponentCode(ctx context.Context, digest string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return types.Gunzip(stored, comp.CodeSize)
+	return wasmbin.Gunzip(stored, comp.CodeSize)
 }

@@ -10,6 +10,7 @@ import (
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/avschain/avschain/x/avs/types"
@@ -242,4 +243,23 @@ func (q queryServer) TaskVotes(ctx context.Context, req *types.QueryTaskVotesReq
 		return nil, grpcError(err)
 	}
 	return &types.QueryTaskVotesResponse{Votes: items, Pagination: page}, nil
+}
+
+// Treasury returns a service's treasury.
+func (q queryServer) Treasury(ctx context.Context, req *types.QueryTreasuryRequest) (*types.QueryTreasuryResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
+		return nil, grpcError(err)
+	}
+	params, err := q.Keeper.Params.Get(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	t, err := q.treasury(ctx, req.ServiceId)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryTreasuryResponse{Treasury: sdk.NewCoin(params.StakeDenom, t)}, nil
 }

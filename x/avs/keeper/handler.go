@@ -95,3 +95,12 @@ func (k Keeper) sudoHandler(ctx context.Context, contract string, taskID uint64,
 	write()
 	return emit(ctx, &types.EventHandlerCalled{TaskId: taskID, Contract: contract, GasUsed: used})
 }
+
+// notifyHandler tells whoever waits for the task's end: the service's handler
+// contract, and over IBC the chain that requested it and the result channels.
+func (k Keeper) notifyHandler(ctx context.Context, svc types.Service, task types.Task) error {
+	if err := k.callHandler(ctx, svc.Manifest.HandlerContract, task); err != nil {
+		return err
+	}
+	return k.ibcTaskEnded(ctx, svc, task)
+}

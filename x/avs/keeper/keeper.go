@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
@@ -179,3 +180,5 @@ func (k Keeper) AddressCodec() address.Codec { return k.addressCodec }
 func (k Keeper) Logger(ctx context.Context) log.Logger {
 	return sdk.UnwrapSDKContext(ctx).Logger().With("module", "x/"+types.ModuleName)
 }
+
+func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }

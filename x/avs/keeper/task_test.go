@@ -213,3 +213,34 @@ func (s *KeeperTestSuite) TestCreateTaskIdsAndDeadlines() {
 	s.Require().Equal(int64(49), s.task(t2).DeadlineHeight)
 	s.Require().Equal(int64(42), s.task(t2).CreatedHeight)
 }
+
+// Rewards are accounted (pool outstanding, withdrawals) in the stake denom,
+// so a task fee in another denom must be refused, also on a free service,
+// where no fee_per_task pins the denom: a tip of 1000uatom must not credit
+// 1000 to its committers' pool, which they could withdraw as 1000uavs out of
+// other committers' stake.
+func (s *KeeperTestSuite) TestFeeInAnotherDenomRefused() {
+	m := defaultManifest("")
+	m.FeePerTask = sdk.Coin{}
+	m.TaskTimeout = 20
+	id, ops := s.setupService(m, 1)
+	alice := s.fundAndCommit("alice", ops[0], id, 100)
+	s.fundAndCommit("bob", ops[0], s.createService(defaultManifest(types.Digest(validWasm()))), 5000)
+	s.bank.Fund(acc("creator"), sdk.NewCoins(sdk.NewInt64Coin("uatom", 1000)))
+
+	before := s.stakeState()
+	_, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{
+		Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: sdk.NewInt64Coin("uatom", 1000),
+	})
+	s.Require().ErrorIs(err, types.ErrWrongDenom)
+	s.requireStakeUnchanged(before)
+
+	// a tip in the stake denom is fine and rewards the committers
+	res, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{
+		Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: stake(1000),
+	})
+	s.Require().NoError(err)
+	s.mustVote(ops[0], res.TaskId, "A")
+	s.Require().Equal(int64(1000), s.pendingRewards(alice))
+	s.requireBalanced()
+}

@@ -130,3 +130,12 @@ func validateChannel(channel string) error {
 	}
 	return nil
 }
+
+// accAddress decodes a bech32 account address, naming the field on failure.
+func (k Keeper) accAddress(field, addr string) (sdk.AccAddress, error) {
+	bz, err := k.addressCodec.StringToBytes(addr)
+	if err != nil {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s %q: %s", field, addr, err)
+	}
+	return bz, nil
+}

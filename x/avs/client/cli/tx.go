@@ -19,6 +19,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 const (
@@ -70,11 +71,11 @@ EventComponentStored event and the response.`,
 			if err != nil {
 				return fmt.Errorf("read component: %w", err)
 			}
-			if _, err := types.ValidateComponent(code); err != nil && !types.IsGzip(code) {
+			if _, err := wasmbin.Validate(code); err != nil && !wasmbin.IsGzip(code) {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			if !types.IsGzip(code) {
-				if code, err = types.Gzip(code); err != nil {
+			if !wasmbin.IsGzip(code) {
+				if code, err = wasmbin.Gzip(code); err != nil {
 					return err
 				}
 			}
