@@ -140,7 +140,8 @@ var (
 
 // SetAddressPrefixes sets and seals the SDK's global bech32 configuration
 // and makes uavs the default bond denom.
-// Every entry point (avsd, tests, the sidecar) calls it before building an app.
+// avsd and the tests that build an app call it first. The sidecar does not
+// import this package: sidecar/chain.SetAddressPrefixes sets the same prefixes.
 func SetAddressPrefixes() {
 	// Default genesis states (staking, mint, gov) take their denom from here.
 	sdk.DefaultBondDenom = BondDenom

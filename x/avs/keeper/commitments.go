@@ -69,7 +69,7 @@ func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, oper
 	} else if err != nil {
 		return err
 	}
-	settle(&c, p)
+	accrue(&c, p)
 	c.Amount = c.Amount.Add(amount.Amount)
 	p.Total = total
 	if err := k.setCommitment(ctx, c); err != nil {
@@ -107,7 +107,7 @@ func (k Keeper) uncommit(ctx context.Context, committer, operator string, servic
 	if err != nil {
 		return types.UnbondingEntry{}, err
 	}
-	settle(&c, p)
+	accrue(&c, p)
 	c.Amount = c.Amount.Sub(amount.Amount)
 	p.Total = p.Total.Sub(amount.Amount)
 	if err := k.setCommitment(ctx, c); err != nil {

@@ -128,7 +128,7 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		}
 	}
 	for _, c := range gs.CronLast {
-		if err := k.CronLast.Set(ctx, c.ServiceId, c.UnixNano); err != nil {
+		if err := k.CronEvaluatedAt.Set(ctx, c.ServiceId, c.UnixNano); err != nil {
 			return err
 		}
 	}
@@ -210,7 +210,7 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}); err != nil {
 		return nil, err
 	}
-	if err := k.CronLast.Walk(ctx, nil, func(id uint64, ns int64) (bool, error) {
+	if err := k.CronEvaluatedAt.Walk(ctx, nil, func(id uint64, ns int64) (bool, error) {
 		gs.CronLast = append(gs.CronLast, types.CronClock{ServiceId: id, UnixNano: ns})
 		return false, nil
 	}); err != nil {

@@ -125,7 +125,10 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 
 // Rewards returns a committer's withdrawable rewards.
 func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest) (*types.QueryRewardsResponse, error) {
-	res, err := q.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: reqCommitter(req)})
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	res, err := q.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: req.Committer})
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +141,4 @@ func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest
 		total = total.Add(c.PendingRewards)
 	}
 	return &types.QueryRewardsResponse{Rewards: total}, nil
-}
-
-func reqCommitter(req *types.QueryRewardsRequest) string {
-	if req == nil {
-		return ""
-	}
-	return req.Committer
 }

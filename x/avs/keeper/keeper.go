@@ -79,21 +79,22 @@ type Keeper struct {
 	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
-	// TriggeredServices holds the services with interval or cron triggers,
+	// ScheduledServices holds the services with interval or cron triggers,
 	// which BeginBlock and EndBlock walk (never all services). A partial
 	// index over Services (most services have no such trigger), which
 	// indexes.Multi cannot express: indexTriggers keeps it.
-	TriggeredServices collections.KeySet[uint64]
-	// CronLast: service -> block time (unix ns) its cron triggers were last evaluated.
-	CronLast collections.Map[uint64, int64]
+	ScheduledServices collections.KeySet[uint64]
+	// CronEvaluatedAt: service -> block time (unix ns) its cron triggers were
+	// last evaluated (genesis field cron_last).
+	CronEvaluatedAt collections.Map[uint64, int64]
 	// EventTasks: "service/height/tx_hash/event_index" -> the task an event
 	// trigger opened for that event (derived from tasks' origins at genesis).
 	// A partial index over Tasks (only event-trigger tasks have a key), which
 	// indexes.Unique cannot express; eventTask is its one writer.
 	EventTasks collections.Map[string, uint64]
-	// AutoTasks: service -> automatic (trigger) tasks opened in the current
+	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the current
 	// block, all kinds together; cleared at the end of every block.
-	AutoTasks collections.Map[uint64, uint64]
+	AutoTasksThisBlock collections.Map[uint64, uint64]
 
 	// Read-only views of index keys, for paging queries (see indexView).
 	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
@@ -149,13 +150,13 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Pools: collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
 		Unbonding: collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc),
 			newUnbondingIndexes(sb)),
-		UnbondingSeq:      collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
-		Treasuries:        collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
-		TriggeredServices: collections.NewKeySet(sb, types.TriggeredServicesKey, "triggered_services", collections.Uint64Key),
-		CronLast:          collections.NewMap(sb, types.CronLastKey, "cron_last", collections.Uint64Key, collections.Int64Value),
-		EventTasks:        collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value),
-		AutoTasks:         collections.NewMap(sb, types.AutoTasksKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
-		IBCPackets:        collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
+		UnbondingSeq:       collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		ScheduledServices:  collections.NewKeySet(sb, types.ScheduledServicesKey, "triggered_services", collections.Uint64Key),
+		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
+		EventTasks:         collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value),
+		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
+		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 	}

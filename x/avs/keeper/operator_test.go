@@ -37,17 +37,17 @@ func (s *KeeperTestSuite) TestRegisterOperator() {
 		{
 			name:     "failure: empty moniker",
 			malleate: func(msg *types.MsgRegisterOperator) { msg.Moniker = "" },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: blank moniker",
 			malleate: func(msg *types.MsgRegisterOperator) { msg.Moniker = "   " },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: moniker too long",
 			malleate: func(msg *types.MsgRegisterOperator) { msg.Moniker = strings.Repeat("m", keeper.MaxMonikerLength+1) },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: operator is not an address",
@@ -92,7 +92,7 @@ func (s *KeeperTestSuite) TestUpdateOperator() {
 		{
 			name:     "failure: empty moniker",
 			malleate: func(msg *types.MsgUpdateOperator) { msg.Moniker = "" },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: operator is not an address",
@@ -412,9 +412,9 @@ func (s *KeeperTestSuite) TestRegisterOperatorCommission() {
 		{name: "success: zero", commission: dec("0"), expected: "0"},
 		{name: "success: 10%", commission: dec("0.1"), expected: "0.1"},
 		{name: "success: all of it", commission: dec("1"), expected: "1"},
-		{name: "failure: negative", commission: dec("-0.000000000000000001"), expErr: types.ErrInvalidRequest},
-		{name: "failure: above one", commission: dec("1.000000000000000001"), expErr: types.ErrInvalidRequest},
-		{name: "failure: far above one", commission: dec("150"), expErr: types.ErrInvalidRequest},
+		{name: "failure: negative", commission: dec("-0.000000000000000001"), expErr: types.ErrInvalidCommission},
+		{name: "failure: above one", commission: dec("1.000000000000000001"), expErr: types.ErrInvalidCommission},
+		{name: "failure: far above one", commission: dec("150"), expErr: types.ErrInvalidCommission},
 	}
 	for _, tc := range testCases {
 		s.Run(tc.name, func() {
@@ -445,8 +445,8 @@ func (s *KeeperTestSuite) TestUpdateOperatorCommission() {
 		{name: "success: to zero", commission: dec("0"), expected: "0"},
 		{name: "success: to one", commission: dec("1"), expected: "1"},
 		{name: "success: to 5%", commission: dec("0.05"), expected: "0.05"},
-		{name: "failure: negative", commission: dec("-0.1"), expErr: types.ErrInvalidRequest},
-		{name: "failure: above one", commission: dec("1.5"), expErr: types.ErrInvalidRequest},
+		{name: "failure: negative", commission: dec("-0.1"), expErr: types.ErrInvalidCommission},
+		{name: "failure: above one", commission: dec("1.5"), expErr: types.ErrInvalidCommission},
 		{name: "failure: unknown operator", operator: addr("nobody"), commission: dec("0.1"), expErr: types.ErrOperatorNotFound},
 		{name: "failure: operator is not an address", operator: "op1", commission: dec("0.1"), expErr: types.ErrInvalidAddress},
 	}

@@ -41,9 +41,9 @@ func (k Keeper) payBackers(ctx context.Context, serviceID uint64, fee sdk.Coin, 
 	return nil
 }
 
-// settle moves the rewards a commitment earned since its last settlement into
+// accrue moves the rewards a commitment earned since it last accrued into
 // its unclaimed balance (never more than the pool's index allows).
-func settle(c *types.Commitment, p types.Pool) {
+func accrue(c *types.Commitment, p types.Pool) {
 	if c.RewardIndex.IsNil() {
 		c.RewardIndex = sdkmath.LegacyZeroDec()
 	}
@@ -58,7 +58,7 @@ func settle(c *types.Commitment, p types.Pool) {
 
 // pendingRewards is what a commitment could withdraw now.
 func pendingRewards(c types.Commitment, p types.Pool) sdkmath.Int {
-	settle(&c, p)
+	accrue(&c, p)
 	return c.Unclaimed
 }
 
@@ -78,7 +78,7 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 		if err != nil {
 			return sdk.Coin{}, err
 		}
-		settle(&c, p)
+		accrue(&c, p)
 		if c.Unclaimed.IsZero() {
 			continue
 		}

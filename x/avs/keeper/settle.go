@@ -31,7 +31,7 @@ func (k Keeper) ExpireTasks(ctx context.Context) error {
 		return err
 	}
 	for _, key := range due {
-		if err := k.settleDeadline(ctx, params, key.K2()); err != nil {
+		if err := k.closeAtDeadline(ctx, params, key.K2()); err != nil {
 			return err
 		}
 		if err := k.TasksByDeadline.Remove(ctx, key); err != nil {
@@ -41,7 +41,7 @@ func (k Keeper) ExpireTasks(ctx context.Context) error {
 	return nil
 }
 
-func (k Keeper) settleDeadline(ctx context.Context, params types.Params, id uint64) error {
+func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, id uint64) error {
 	task, err := k.Tasks.Get(ctx, id)
 	if err != nil {
 		return err

@@ -11,20 +11,22 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// losers returns the operators whose (non-late) votes lost against the
-// accepted result: another digest (EXACT), or beyond the slashable spread of
-// the median (MEDIAN).
-func losers(svc types.Service, result []byte, votes []types.Vote) []string {
+// dissenters returns the operators whose (non-late) votes dissent from the
+// accepted result: see dissents.
+func dissenters(svc types.Service, result []byte, votes []types.Vote) []string {
 	var out []string
 	for _, v := range votes {
-		if lost(svc, result, v) {
+		if dissents(svc, result, v) {
 			out = append(out, v.Operator)
 		}
 	}
 	return out
 }
 
-func lost(svc types.Service, result []byte, v types.Vote) bool {
+// dissents reports whether a vote disagrees with the accepted result enough
+// to be slashed: another digest (EXACT), or beyond the slashable spread of the
+// median (MEDIAN).
+func dissents(svc types.Service, result []byte, v types.Vote) bool {
 	if svc.Manifest.Aggregation.Mode != types.AGGREGATION_MODE_MEDIAN {
 		return v.Digest != types.Digest(result)
 	}
@@ -36,8 +38,8 @@ func lost(svc types.Service, result []byte, v types.Vote) bool {
 	return !types.WithinSpread(x, m, svc.Manifest.Aggregation.SlashableSpreadOrAllowed())
 }
 
-// slashLosers slashes the operators whose votes lost, if the service slashes.
-func (k Keeper) slashLosers(ctx context.Context, svc types.Service, task types.Task, operators []string) error {
+// slashDissenters slashes the dissenting operators, if the service slashes.
+func (k Keeper) slashDissenters(ctx context.Context, svc types.Service, task types.Task, operators []string) error {
 	if len(operators) == 0 || !svc.Manifest.Slashes() {
 		return nil
 	}
@@ -72,7 +74,7 @@ func (k Keeper) slash(ctx context.Context, operator string, svc types.Service, t
 		return err
 	}
 	for _, c := range commitments {
-		settle(&c, p)
+		accrue(&c, p)
 		d := fraction.MulInt(c.Amount).TruncateInt()
 		c.Amount = c.Amount.Sub(d)
 		cut = cut.Add(d)

@@ -14,22 +14,22 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// indexTriggers keeps TriggeredServices in step with a service's manifest.
+// indexTriggers keeps ScheduledServices in step with a service's manifest.
 func (k Keeper) indexTriggers(ctx context.Context, svc types.Service) error {
 	if !svc.Manifest.HasCronTriggers() {
-		if err := k.CronLast.Remove(ctx, svc.Id); err != nil {
+		if err := k.CronEvaluatedAt.Remove(ctx, svc.Id); err != nil {
 			return err
 		}
 	}
-	if svc.Manifest.HasBlockTriggers() {
-		return k.TriggeredServices.Set(ctx, svc.Id)
+	if svc.Manifest.HasScheduledTriggers() {
+		return k.ScheduledServices.Set(ctx, svc.Id)
 	}
-	return k.TriggeredServices.Remove(ctx, svc.Id)
+	return k.ScheduledServices.Remove(ctx, svc.Id)
 }
 
-func (k Keeper) triggeredServices(ctx context.Context) ([]types.Service, error) {
+func (k Keeper) scheduledServices(ctx context.Context) ([]types.Service, error) {
 	var out []types.Service
-	err := k.TriggeredServices.Walk(ctx, nil, func(id uint64) (bool, error) {
+	err := k.ScheduledServices.Walk(ctx, nil, func(id uint64) (bool, error) {
 		svc, err := k.Services.Get(ctx, id)
 		if err != nil {
 			return true, err
@@ -45,14 +45,14 @@ func (k Keeper) triggeredServices(ctx context.Context) ([]types.Service, error) 
 // kind of trigger together. Callers count in the store the task was created
 // in, so that a refusal discards the task.
 func (k Keeper) useAutoTask(ctx context.Context, serviceID uint64, max uint32) error {
-	n, err := k.AutoTasks.Get(ctx, serviceID)
+	n, err := k.AutoTasksThisBlock.Get(ctx, serviceID)
 	if err != nil && !isNotFound(err) {
 		return err
 	}
 	if n >= uint64(max) {
 		return errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n)
 	}
-	return k.AutoTasks.Set(ctx, serviceID, n+1)
+	return k.AutoTasksThisBlock.Set(ctx, serviceID, n+1)
 }
 
 // fireTrigger opens a treasury-paid task for a trigger in its own cached
@@ -84,7 +84,7 @@ func (k Keeper) runCronTriggers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svcs, err := k.triggeredServices(ctx)
+	svcs, err := k.scheduledServices(ctx)
 	if err != nil {
 		return err
 	}
@@ -93,12 +93,12 @@ func (k Keeper) runCronTriggers(ctx context.Context) error {
 		if !svc.Manifest.HasCronTriggers() {
 			continue // interval triggers only: no clock to keep
 		}
-		lastNs, err := k.CronLast.Get(ctx, svc.Id)
+		lastNs, err := k.CronEvaluatedAt.Get(ctx, svc.Id)
 		if err != nil && !isNotFound(err) {
 			return err
 		}
 		first := isNotFound(err)
-		if err := k.CronLast.Set(ctx, svc.Id, now.UnixNano()); err != nil {
+		if err := k.CronEvaluatedAt.Set(ctx, svc.Id, now.UnixNano()); err != nil {
 			return err
 		}
 		if first {
@@ -126,7 +126,7 @@ func (k Keeper) runIntervalTriggers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svcs, err := k.triggeredServices(ctx)
+	svcs, err := k.scheduledServices(ctx)
 	if err != nil {
 		return err
 	}
@@ -146,8 +146,6 @@ func (k Keeper) runIntervalTriggers(ctx context.Context) error {
 	return nil
 }
 
-const eventRefPrefix = types.EventRefPrefix
-
 // eventTask returns the task of an event-trigger vote, opening it (paid by the
 // treasury) on the event's first vote. The chain cannot see past events: a task
 // opened for an event the other operators do not confirm gets no quorum and
@@ -164,10 +162,10 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 		hasEventTrigger = hasEventTrigger || ok
 	}
 	if !hasEventTrigger {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "service %d has no event trigger", ref.ServiceId)
+		return 0, errorsmod.Wrapf(types.ErrInvalidEventRef, "service %d has no event trigger", ref.ServiceId)
 	}
 	if ref.Height <= 0 || ref.Height >= sdkCtx.BlockHeight() {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "event height %d is not a past block (now %d)", ref.Height, sdkCtx.BlockHeight())
+		return 0, errorsmod.Wrapf(types.ErrInvalidEventRef, "event height %d is not a past block (now %d)", ref.Height, sdkCtx.BlockHeight())
 	}
 	key := ref.Key()
 	if id, err := k.EventTasks.Get(ctx, key); err == nil {
@@ -180,7 +178,7 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 		return 0, err
 	}
 	// ctx is the vote's own cached store: a refusal below discards the task.
-	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: eventRefPrefix + key})
+	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: types.EventRefPrefix + key})
 	if err != nil {
 		return 0, err
 	}
@@ -195,8 +193,8 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 
 // eventTaskKey returns the EventTasks key of a task an event trigger opened.
 func eventTaskKey(t types.Task) (string, bool) {
-	if t.Origin.Kind != types.ORIGIN_KIND_TRIGGER || !strings.HasPrefix(t.Origin.Ref, eventRefPrefix) {
+	if t.Origin.Kind != types.ORIGIN_KIND_TRIGGER || !strings.HasPrefix(t.Origin.Ref, types.EventRefPrefix) {
 		return "", false
 	}
-	return strings.TrimPrefix(t.Origin.Ref, eventRefPrefix), true
+	return strings.TrimPrefix(t.Origin.Ref, types.EventRefPrefix), true
 }

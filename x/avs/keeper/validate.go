@@ -23,7 +23,7 @@ const MaxMonikerLength = 70
 
 func validateMoniker(moniker string) error {
 	if strings.TrimSpace(moniker) == "" || len(moniker) > MaxMonikerLength {
-		return errorsmod.Wrapf(types.ErrInvalidRequest, "moniker must be 1 to %d characters", MaxMonikerLength)
+		return errorsmod.Wrapf(types.ErrInvalidMoniker, "moniker must be 1 to %d characters", MaxMonikerLength)
 	}
 	return nil
 }
@@ -37,7 +37,7 @@ func validCommission(c, def sdkmath.LegacyDec) (sdkmath.LegacyDec, error) {
 		return def, nil
 	}
 	if c.IsNegative() || c.GT(sdkmath.LegacyOneDec()) {
-		return def, errorsmod.Wrapf(types.ErrInvalidRequest, "commission %s must be in [0, 1]", c)
+		return def, errorsmod.Wrapf(types.ErrInvalidCommission, "commission %s must be in [0, 1]", c)
 	}
 	return c, nil
 }
@@ -115,10 +115,10 @@ func validateVoteTarget(r types.TaskResult) error {
 		return nil
 	}
 	if r.TaskId != 0 {
-		return errorsmod.Wrapf(types.ErrInvalidRequest, "a vote names task %d or an event, not both", r.TaskId)
+		return errorsmod.Wrapf(types.ErrInvalidEventRef, "a vote names task %d or an event, not both", r.TaskId)
 	}
 	if r.Event.TxHash != "" && !txHashRe.MatchString(r.Event.TxHash) {
-		return errorsmod.Wrapf(types.ErrInvalidRequest, "tx_hash %q is not an upper-case hex sha256", r.Event.TxHash)
+		return errorsmod.Wrapf(types.ErrInvalidEventRef, "tx_hash %q is not an upper-case hex sha256", r.Event.TxHash)
 	}
 	return nil
 }

@@ -111,8 +111,8 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 		return task.Status, err
 	}
 	if late {
-		if task.Status == types.TASK_STATUS_COMPLETED && lost(svc, task.Result, vote) {
-			return task.Status, k.slashLosers(ctx, svc, task, []string{operator})
+		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) {
+			return task.Status, k.slashDissenters(ctx, svc, task, []string{operator})
 		}
 		return task.Status, nil
 	}
@@ -222,7 +222,7 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	if err != nil {
 		return err
 	}
-	if err := k.slashLosers(ctx, svc, task, losers(svc, result, all)); err != nil {
+	if err := k.slashDissenters(ctx, svc, task, dissenters(svc, result, all)); err != nil {
 		return err
 	}
 	if err := emit(ctx, &types.EventTaskCompleted{
