@@ -2,6 +2,8 @@ package keeper
 
 import (
 	"context"
+	"reflect"
+	"sync"
 
 	"cosmossdk.io/collections"
 	collcodec "cosmossdk.io/collections/codec"
@@ -27,19 +29,24 @@ type TaskIndexes struct {
 
 // IndexesList implements collections.Indexes.
 func (i TaskIndexes) IndexesList() []collections.Index[uint64, types.Task] {
-	return []collections.Index[uint64, types.Task]{i.ByService, i.ByServiceStatus}
+	return []collections.Index[uint64, types.Task]{oneRead[uint64, types.Task]{
+		stableMulti[uint64, uint64, types.Task]{i.ByService, taskService},
+		stableMulti[collections.Pair[uint64, int32], uint64, types.Task]{i.ByServiceStatus, taskServiceStatus},
+	}}
+}
+
+func taskService(_ uint64, t types.Task) (uint64, error) { return t.ServiceId, nil }
+
+func taskServiceStatus(_ uint64, t types.Task) (collections.Pair[uint64, int32], error) {
+	return collections.Join(t.ServiceId, int32(t.Status)), nil
 }
 
 func newTaskIndexes(sb *collections.SchemaBuilder) TaskIndexes {
 	return TaskIndexes{
 		ByService: indexes.NewMulti(sb, types.TasksByServiceKey, "tasks_by_service",
-			collections.Uint64Key, collections.Uint64Key,
-			func(_ uint64, t types.Task) (uint64, error) { return t.ServiceId, nil }),
+			collections.Uint64Key, collections.Uint64Key, taskService),
 		ByServiceStatus: indexes.NewMulti(sb, types.TasksByServiceStatusKey, "tasks_by_service_status",
-			collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key,
-			func(_ uint64, t types.Task) (collections.Pair[uint64, int32], error) {
-				return collections.Join(t.ServiceId, int32(t.Status)), nil
-			}),
+			collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key, taskServiceStatus),
 	}
 }
 
@@ -55,22 +62,34 @@ type UnbondingIndexes struct {
 
 // IndexesList implements collections.Indexes.
 func (i UnbondingIndexes) IndexesList() []collections.Index[uint64, types.UnbondingEntry] {
-	return []collections.Index[uint64, types.UnbondingEntry]{i.ByTime, i.ByPool, i.ByCommitter}
+	return []collections.Index[uint64, types.UnbondingEntry]{oneRead[uint64, types.UnbondingEntry]{
+		stableMulti[int64, uint64, types.UnbondingEntry]{i.ByTime, unbondingTime},
+		stableMulti[collections.Pair[string, uint64], uint64, types.UnbondingEntry]{i.ByPool, unbondingPool},
+		stableMulti[string, uint64, types.UnbondingEntry]{i.ByCommitter, unbondingCommitter},
+	}}
 }
+
+func unbondingTime(_ uint64, e types.UnbondingEntry) (int64, error) {
+	return e.CompletionTime.UnixNano(), nil
+}
+
+func unbondingPool(_ uint64, e types.UnbondingEntry) (collections.Pair[string, uint64], error) {
+	return collections.Join(e.Operator, e.ServiceId), nil
+}
+
+func unbondingCommitter(_ uint64, e types.UnbondingEntry) (string, error) { return e.Committer, nil }
 
 func newUnbondingIndexes(sb *collections.SchemaBuilder) UnbondingIndexes {
 	return UnbondingIndexes{
 		ByTime: indexes.NewMulti(sb, types.UnbondingByTimeKey, "unbonding_by_time",
 			collections.Int64Key, collections.Uint64Key,
-			func(_ uint64, e types.UnbondingEntry) (int64, error) { return e.CompletionTime.UnixNano(), nil }),
+			unbondingTime),
 		ByPool: indexes.NewMulti(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), collections.Uint64Key,
-			func(_ uint64, e types.UnbondingEntry) (collections.Pair[string, uint64], error) {
-				return collections.Join(e.Operator, e.ServiceId), nil
-			}),
+			unbondingPool),
 		ByCommitter: indexes.NewMulti(sb, types.UnbondingByCommitterKey, "unbonding_by_committer",
 			collections.StringKey, collections.Uint64Key,
-			func(_ uint64, e types.UnbondingEntry) (string, error) { return e.Committer, nil }),
+			unbondingCommitter),
 	}
 }
 
@@ -85,7 +104,14 @@ type CommitmentIndexes struct {
 
 // IndexesList implements collections.Indexes.
 func (i CommitmentIndexes) IndexesList() []collections.Index[collections.Triple[string, uint64, string], types.Commitment] {
-	return []collections.Index[collections.Triple[string, uint64, string], types.Commitment]{i.ByCommitter, i.ByService}
+	return []collections.Index[collections.Triple[string, uint64, string], types.Commitment]{
+		i.ByCommitter,
+		stableMulti[uint64, collections.Triple[string, uint64, string], types.Commitment]{i.ByService, commitmentService},
+	}
+}
+
+func commitmentService(pk collections.Triple[string, uint64, string], _ types.Commitment) (uint64, error) {
+	return pk.K2(), nil
 }
 
 func newCommitmentIndexes(sb *collections.SchemaBuilder) CommitmentIndexes {
@@ -94,9 +120,7 @@ func newCommitmentIndexes(sb *collections.SchemaBuilder) CommitmentIndexes {
 			collections.TripleKeyCodec(collections.StringKey, collections.StringKey, collections.Uint64Key))},
 		ByService: indexes.NewMulti(sb, types.CommitmentsByServiceKey, "commitments_by_service",
 			collections.Uint64Key, collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey),
-			func(pk collections.Triple[string, uint64, string], _ types.Commitment) (uint64, error) {
-				return pk.K2(), nil
-			}),
+			commitmentService),
 	}
 }
 
@@ -140,6 +164,61 @@ func newOptInIndexes(sb *collections.SchemaBuilder) OptInIndexes {
 		ByOperator: indexes.NewReversePair[collections.NoValue](sb, types.OperatorServicesKey, "operator_services",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
 	}
+}
+
+// stableMulti is an indexes.Multi that leaves its entry alone when a Set
+// does not change the entry's reference (a task's service, an unbonding
+// entry's pool): Multi removes and rewrites it on every Set, which a task's
+// several writes would pay for in gas. ref is the function the Multi was
+// built with.
+type stableMulti[R, P, V any] struct {
+	multi *indexes.Multi[R, P, V]
+	ref   func(P, V) (R, error)
+}
+
+// Reference implements collections.Index.
+func (s stableMulti[R, P, V]) Reference(ctx context.Context, pk P, value V, lazyOldValue func() (V, error)) error {
+	old, err := lazyOldValue()
+	if err == nil {
+		before, errBefore := s.ref(pk, old)
+		after, errAfter := s.ref(pk, value)
+		if errBefore == nil && errAfter == nil && reflect.DeepEqual(before, after) {
+			return nil
+		}
+	}
+	return s.multi.Reference(ctx, pk, value, func() (V, error) { return old, err })
+}
+
+// Unreference implements collections.Index.
+func (s stableMulti[R, P, V]) Unreference(ctx context.Context, pk P, lazyOldValue func() (V, error)) error {
+	return s.multi.Unreference(ctx, pk, lazyOldValue)
+}
+
+// oneRead is several indexes of one map as a single collections.Index that
+// reads the old value once for all of them: IndexedMap reads it once per
+// index.
+type oneRead[PK, V any] []collections.Index[PK, V]
+
+// Reference implements collections.Index.
+func (o oneRead[PK, V]) Reference(ctx context.Context, pk PK, value V, lazyOldValue func() (V, error)) error {
+	old := sync.OnceValues(lazyOldValue)
+	for _, i := range o {
+		if err := i.Reference(ctx, pk, value, old); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Unreference implements collections.Index.
+func (o oneRead[PK, V]) Unreference(ctx context.Context, pk PK, lazyOldValue func() (V, error)) error {
+	old := sync.OnceValues(lazyOldValue)
+	for _, i := range o {
+		if err := i.Unreference(ctx, pk, old); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // indexView is a read-only view of an index's keys, for paging them with
