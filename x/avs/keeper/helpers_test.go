@@ -346,11 +346,10 @@ func (p fixedPower) OperatorPowers(context.Context, uint64) ([]types.OperatorPow
 	return append([]types.OperatorPower(nil), p...), nil
 }
 
-// usePowerSource rewires the keeper (and the servers built on its copy) to p.
+// usePowerSource rewires the keeper to p (every copy of it, the servers'
+// included, shares the setting).
 func (s *KeeperTestSuite) usePowerSource(p keeper.PowerSource) {
 	s.keeper.SetPowerSource(p)
-	s.msgServer = keeper.NewMsgServerImpl(s.keeper)
-	s.queryServer = keeper.NewQueryServerImpl(s.keeper)
 }
 
 // env is a second, independent keeper on its own store, built like SetupTest

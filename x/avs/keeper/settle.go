@@ -65,12 +65,12 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, id uin
 	unconfirmed := task.Status == types.TASK_STATUS_EXPIRED && task.Origin.IsEventOrigin()
 	var missed []string
 	for _, p := range snap.Powers {
+		if unconfirmed {
+			break
+		}
 		voted, err := k.Votes.Has(ctx, collections.Join(task.Id, p.Operator))
 		if err != nil {
 			return err
-		}
-		if unconfirmed {
-			continue
 		}
 		if !voted {
 			missed = append(missed, p.Operator)
