@@ -1,7 +1,6 @@
 package wasmbin_test
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -48,21 +47,6 @@ func TestValidate(t *testing.T) {
 	imports, err := wasmbin.Validate(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
 	require.NoError(t, err)
 	require.Equal(t, []string{"wasi_snapshot_preview1.proc_exit", "avs.http_fetch"}, imports)
-}
-
-func TestGzipRoundTripAndLimit(t *testing.T) {
-	code := bytes.Repeat([]byte("wasm"), 1000)
-	z, err := wasmbin.Gzip(code)
-	require.NoError(t, err)
-	require.True(t, wasmbin.IsGzip(z))
-	out, err := wasmbin.Gunzip(z, uint64(len(code)))
-	require.NoError(t, err)
-	require.Equal(t, code, out)
-
-	_, err = wasmbin.Gunzip(z, uint64(len(code))-1)
-	require.ErrorIs(t, err, types.ErrComponentTooLarge)
-	_, err = wasmbin.Gunzip([]byte{0x1f, 0x8b, 0, 0}, 100)
-	require.ErrorIs(t, err, types.ErrInvalidComponent)
 }
 
 // FuzzValidate feeds arbitrary bytes to the wasm parser: it must
