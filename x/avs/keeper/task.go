@@ -86,11 +86,13 @@ func (k Keeper) createTask(ctx context.Context, spec taskSpec) (types.Task, erro
 	fee, treasury := spec.fee, sdkmath.ZeroInt()
 	if spec.payer == payerTreasury {
 		fee = svc.Manifest.FeePerTask
-		if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
-			return types.Task{}, err
-		}
-		if !types.IsFree(fee) && treasury.LT(fee.Amount) {
-			return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, fee.Denom, fee)}
+		if !types.IsFree(fee) {
+			if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
+				return types.Task{}, err
+			}
+			if treasury.LT(fee.Amount) {
+				return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, fee.Denom, fee)}
+			}
 		}
 	}
 	params, err := k.Params.Get(ctx)
