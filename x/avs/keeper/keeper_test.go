@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/suite"
@@ -116,4 +117,26 @@ func (s *KeeperTestSuite) TestIndexKeyBytes() {
 			s.Require().Equal(tc.want, got)
 		})
 	}
+}
+
+// TestEventTaskIndexKeyBytes pins the bytes of an EventTasks entry: the event
+// reference's key, and the task id as its value.
+func (s *KeeperTestSuite) TestEventTaskIndexKeyBytes() {
+	id, ops := s.eventService(10, 3)
+	o := s.eventVote(ops[0], ref(id, 9, 2), "12.5")
+	s.Require().True(o.Accepted, o.Error)
+
+	// "1/9/" + 64 × "AB" + "/2"
+	key := "1d" + "312f392f" + strings.Repeat("4142", 32) + "2f32"
+	s.Require().Equal([]string{key}, s.rawKeys(types.EventTasksKey))
+	value := s.ctx.KVStore(s.storeKey).Get(mustHex(key))
+	s.Require().Equal("0000000000000001", hex.EncodeToString(value), "task 1")
+}
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
