@@ -144,7 +144,7 @@ func (s *KeeperTestSuite) TestEventTasksSurviveGenesis() {
 		other.bank.Balances[a] = c
 	}
 	s.Require().NoError(other.keeper.InitGenesis(other.ctx, gs))
-	got, err := other.keeper.EventTasks.Get(other.ctx, "1/9/"+strings.Repeat("AB", 32)+"/1")
+	got, err := other.keeper.Tasks.Indexes.ByEvent.Refs.Get(other.ctx, "1/9/"+strings.Repeat("AB", 32)+"/1")
 	s.Require().NoError(err)
 	s.Require().EqualValues(1, got)
 }
@@ -217,7 +217,7 @@ func (s *KeeperTestSuite) TestEventVoteWithTaskIDRefused() {
 	s.Require().False(res.Outcomes[0].Accepted)
 	s.Require().ErrorIs(outcomeErr(res.Outcomes[0]), types.ErrInvalidEventRef)
 	s.Require().Contains(res.Outcomes[0].Error, "not both")
-	_, err = s.keeper.EventTasks.Get(s.ctx, r.Key())
+	_, err = s.keeper.Tasks.Indexes.ByEvent.Refs.Get(s.ctx, r.Key())
 	s.Require().Error(err, "no task was opened for the event")
 }
 

@@ -14,8 +14,8 @@ import (
 )
 
 // InitGenesis writes a validated genesis state into the store and restores
-// the id sequences, the deadline index, the event-task references and the
-// tallies (derived from votes); the maps' other indexes follow their Sets.
+// the id sequences, the deadline index and the tallies (derived from votes);
+// the maps' indexes follow their Sets.
 func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error {
 	if err := gs.Validate(); err != nil {
 		return err
@@ -61,11 +61,6 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 	for _, t := range gs.Tasks {
 		if err := k.Tasks.Set(ctx, t.Id, t); err != nil {
 			return err
-		}
-		if key, ok := eventTaskKey(t); ok {
-			if err := k.EventTasks.Set(ctx, key, t.Id); err != nil {
-				return err
-			}
 		}
 		// Every task waits in the deadline index until settled: a completed
 		// one too, its liveness is counted at its deadline.

@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sync"
 
@@ -25,6 +26,9 @@ type TaskIndexes struct {
 	ByService *indexes.Multi[uint64, uint64, types.Task]
 	// ByServiceStatus holds ((service, status), task).
 	ByServiceStatus *indexes.Multi[collections.Pair[uint64, int32], uint64, types.Task]
+	// ByEvent holds "service/height/tx_hash/event_index" -> task for the
+	// tasks event triggers opened.
+	ByEvent EventIndex
 }
 
 // IndexesList implements collections.Indexes.
@@ -32,6 +36,7 @@ func (i TaskIndexes) IndexesList() []collections.Index[uint64, types.Task] {
 	return []collections.Index[uint64, types.Task]{oneRead[uint64, types.Task]{
 		stableMulti[uint64, uint64, types.Task]{i.ByService, taskService},
 		stableMulti[collections.Pair[uint64, int32], uint64, types.Task]{i.ByServiceStatus, taskServiceStatus},
+		i.ByEvent,
 	}}
 }
 
@@ -47,6 +52,7 @@ func newTaskIndexes(sb *collections.SchemaBuilder) TaskIndexes {
 			collections.Uint64Key, collections.Uint64Key, taskService),
 		ByServiceStatus: indexes.NewMulti(sb, types.TasksByServiceStatusKey, "tasks_by_service_status",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key, taskServiceStatus),
+		ByEvent: EventIndex{Refs: collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value)},
 	}
 }
 
@@ -146,6 +152,40 @@ func (i CommitterIndex) Reference(ctx context.Context, pk collections.Triple[str
 // Unreference implements collections.Index.
 func (i CommitterIndex) Unreference(ctx context.Context, pk collections.Triple[string, uint64, string], _ func() (types.Commitment, error)) error {
 	return i.Keys.Remove(ctx, committerKey(pk))
+}
+
+// EventIndex maps the event an event trigger opened a task for to the task.
+// It is partial (other tasks have no event) and unique, which indexes.Unique
+// cannot express: Unique needs a key for every task. The key comes from the
+// task's origin, which never changes, so an entry is written once.
+type EventIndex struct {
+	Refs collections.Map[string, uint64]
+}
+
+// Reference implements collections.Index.
+func (i EventIndex) Reference(ctx context.Context, id uint64, t types.Task, lazyOldValue func() (types.Task, error)) error {
+	key, ok := eventTaskKey(t)
+	if !ok {
+		return nil
+	}
+	if _, err := lazyOldValue(); err == nil {
+		return nil // written with the task
+	} else if !errors.Is(err, collections.ErrNotFound) {
+		return err
+	}
+	return i.Refs.Set(ctx, key, id)
+}
+
+// Unreference implements collections.Index.
+func (i EventIndex) Unreference(ctx context.Context, _ uint64, lazyOldValue func() (types.Task, error)) error {
+	t, err := lazyOldValue()
+	if err != nil {
+		return err
+	}
+	if key, ok := eventTaskKey(t); ok {
+		return i.Refs.Remove(ctx, key)
+	}
+	return nil
 }
 
 // OptInIndexes index the (service, operator) opt-ins.

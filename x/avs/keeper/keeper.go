@@ -47,7 +47,8 @@ type Keeper struct {
 	OptIns    *collections.IndexedMap[collections.Pair[uint64, string], collections.NoValue, OptInIndexes]
 	Allowlist collections.KeySet[collections.Pair[uint64, string]]
 
-	// Tasks: id -> task, indexed by service and by (service, status).
+	// Tasks: id -> task, indexed by service, by (service, status) and, for
+	// the tasks event triggers opened, by event.
 	Tasks   *collections.IndexedMap[uint64, types.Task, TaskIndexes]
 	TaskSeq collections.Sequence
 	// TasksByDeadline holds (deadline height, task) of tasks not yet settled:
@@ -87,11 +88,6 @@ type Keeper struct {
 	// CronEvaluatedAt: service -> block time (unix ns) its cron triggers were
 	// last evaluated (genesis field cron_last).
 	CronEvaluatedAt collections.Map[uint64, int64]
-	// EventTasks: "service/height/tx_hash/event_index" -> the task an event
-	// trigger opened for that event (derived from tasks' origins at genesis).
-	// A partial index over Tasks (only event-trigger tasks have a key), which
-	// indexes.Unique cannot express; eventTask is its one writer.
-	EventTasks collections.Map[string, uint64]
 	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the current
 	// block, all kinds together; cleared at the end of every block.
 	AutoTasksThisBlock collections.Map[uint64, uint64]
@@ -154,7 +150,6 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 		ScheduledServices:  collections.NewKeySet(sb, types.ScheduledServicesKey, "triggered_services", collections.Uint64Key),
 		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
-		EventTasks:         collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value),
 		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
 		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",

@@ -168,7 +168,7 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 		return 0, errorsmod.Wrapf(types.ErrInvalidEventRef, "event height %d is not a past block (now %d)", ref.Height, sdkCtx.BlockHeight())
 	}
 	key := ref.Key()
-	if id, err := k.EventTasks.Get(ctx, key); err == nil {
+	if id, err := k.Tasks.Indexes.ByEvent.Refs.Get(ctx, key); err == nil {
 		return id, nil
 	} else if !isNotFound(err) {
 		return 0, err
@@ -188,10 +188,10 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 	if err := k.useAutoTask(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
 		return 0, err
 	}
-	return task.Id, k.EventTasks.Set(ctx, key, task.Id)
+	return task.Id, nil // the task's ByEvent index entry came with it
 }
 
-// eventTaskKey returns the EventTasks key of a task an event trigger opened.
+// eventTaskKey returns the ByEvent key of a task an event trigger opened.
 func eventTaskKey(t types.Task) (string, bool) {
 	if t.Origin.Kind != types.ORIGIN_KIND_TRIGGER || !strings.HasPrefix(t.Origin.Ref, types.EventRefPrefix) {
 		return "", false

@@ -98,7 +98,7 @@ func (o Origin) IsEventOrigin() bool {
 // "event:service/height/tx_hash/event_index".
 const EventRefPrefix = "event:"
 
-// Key is the event's key in EventTasks: "service/height/tx_hash/event_index".
+// Key is the event's key in the tasks' ByEvent index: "service/height/tx_hash/event_index".
 func (r EventRef) Key() string {
 	return fmt.Sprintf("%d/%d/%s/%d", r.ServiceId, r.Height, r.TxHash, r.EventIndex)
 }
