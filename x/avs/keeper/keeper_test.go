@@ -140,3 +140,15 @@ func mustHex(s string) []byte {
 	}
 	return b
 }
+
+// TestScheduledServicesKeyBytes pins the bytes of a ScheduledServices entry:
+// the service id.
+func (s *KeeperTestSuite) TestScheduledServicesKeyBytes() {
+	m := defaultManifest("")
+	m.Triggers = []types.Trigger{intervalTrigger(5, 0, 0)}
+	id := s.createService(m)
+	s.Require().Equal(uint64(1), id)
+	s.createService(defaultManifest("")) // no scheduled trigger: not indexed
+
+	s.Require().Equal([]string{"1b" + "0000000000000001"}, s.rawKeys(types.ScheduledServicesKey))
+}
