@@ -36,9 +36,6 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		if err := k.Services.Set(ctx, s.Id, s); err != nil {
 			return err
 		}
-		if err := k.indexTriggers(ctx, s); err != nil {
-			return err
-		}
 	}
 	if err := k.ServiceSeq.Set(ctx, gs.NextServiceId); err != nil {
 		return err

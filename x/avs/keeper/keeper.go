@@ -39,7 +39,8 @@ type Keeper struct {
 	Components    collections.Map[string, types.Component]
 	ComponentCode collections.Map[string, []byte]
 
-	Services   collections.Map[uint64, types.Service]
+	// Services: id -> service, indexed by whether it has scheduled triggers.
+	Services   *collections.IndexedMap[uint64, types.Service, ServiceIndexes]
 	ServiceSeq collections.Sequence
 
 	Operators collections.Map[string, types.Operator]
@@ -80,11 +81,6 @@ type Keeper struct {
 	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
-	// ScheduledServices holds the services with interval or cron triggers,
-	// which BeginBlock and EndBlock walk (never all services). A partial
-	// index over Services (most services have no such trigger), which
-	// indexes.Multi cannot express: indexTriggers keeps it.
-	ScheduledServices collections.KeySet[uint64]
 	// CronEvaluatedAt: service -> block time (unix ns) its cron triggers were
 	// last evaluated (genesis field cron_last).
 	CronEvaluatedAt collections.Map[uint64, int64]
@@ -127,9 +123,10 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		Components:    collections.NewMap(sb, types.ComponentsKey, "components", collections.StringKey, codec.CollValue[types.Component](cdc)),
 		ComponentCode: collections.NewMap(sb, types.ComponentCodeKey, "component_code", collections.StringKey, collections.BytesValue),
-		Services:      collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
-		ServiceSeq:    collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
-		Operators:     collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
+		Services: collections.NewIndexedMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc),
+			ServiceIndexes{Scheduled: ScheduledIndex{Keys: collections.NewKeySet(sb, types.ScheduledServicesKey, "triggered_services", collections.Uint64Key)}}),
+		ServiceSeq: collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
+		Operators:  collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
 		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
 		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
@@ -148,7 +145,6 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			newUnbondingIndexes(sb)),
 		UnbondingSeq:       collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
 		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
-		ScheduledServices:  collections.NewKeySet(sb, types.ScheduledServicesKey, "triggered_services", collections.Uint64Key),
 		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
 		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
 		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),

@@ -81,9 +81,6 @@ func (k Keeper) createService(ctx context.Context, owner string, man types.Servi
 	if err := k.Services.Set(ctx, id, svc); err != nil {
 		return 0, err
 	}
-	if err := k.indexTriggers(ctx, svc); err != nil {
-		return 0, err
-	}
 	return id, emit(ctx, &types.EventServiceCreated{ServiceId: id, Owner: owner, ComponentDigest: man.ComponentDigest})
 }
 
@@ -101,7 +98,7 @@ func (k Keeper) updateService(ctx context.Context, owner string, id uint64, man 
 	if err := k.Services.Set(ctx, svc.Id, svc); err != nil {
 		return err
 	}
-	if err := k.indexTriggers(ctx, svc); err != nil {
+	if err := k.forgetCronClock(ctx, svc); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})

@@ -14,22 +14,18 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// indexTriggers keeps ScheduledServices in step with a service's manifest.
-func (k Keeper) indexTriggers(ctx context.Context, svc types.Service) error {
-	if !svc.Manifest.HasCronTriggers() {
-		if err := k.CronEvaluatedAt.Remove(ctx, svc.Id); err != nil {
-			return err
-		}
+// forgetCronClock drops the cron clock of a service whose manifest no
+// longer has cron triggers: the clock is kept only for those that have.
+func (k Keeper) forgetCronClock(ctx context.Context, svc types.Service) error {
+	if svc.Manifest.HasCronTriggers() {
+		return nil
 	}
-	if svc.Manifest.HasScheduledTriggers() {
-		return k.ScheduledServices.Set(ctx, svc.Id)
-	}
-	return k.ScheduledServices.Remove(ctx, svc.Id)
+	return k.CronEvaluatedAt.Remove(ctx, svc.Id)
 }
 
 func (k Keeper) scheduledServices(ctx context.Context) ([]types.Service, error) {
 	var out []types.Service
-	err := k.ScheduledServices.Walk(ctx, nil, func(id uint64) (bool, error) {
+	err := k.Services.Indexes.Scheduled.Keys.Walk(ctx, nil, func(id uint64) (bool, error) {
 		svc, err := k.Services.Get(ctx, id)
 		if err != nil {
 			return true, err

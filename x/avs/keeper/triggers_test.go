@@ -132,7 +132,7 @@ func (s *KeeperTestSuite) TestCronFiresAtMostOncePerBlock() {
 func (s *KeeperTestSuite) TestRemovingTriggersUnindexes() {
 	s.startClock()
 	id := s.triggeredService(100, intervalTrigger(1, 0, 0))
-	has, err := s.keeper.ScheduledServices.Has(s.ctx, id)
+	has, err := s.keeper.Services.Indexes.Scheduled.Keys.Has(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().True(has)
 	svc, err := s.keeper.Services.Get(s.ctx, id)
@@ -141,7 +141,7 @@ func (s *KeeperTestSuite) TestRemovingTriggersUnindexes() {
 	m.Triggers = nil
 	_, err = s.msgServer.UpdateService(s.ctx, &types.MsgUpdateService{Owner: svc.Owner, ServiceId: id, Manifest: m})
 	s.Require().NoError(err)
-	has, err = s.keeper.ScheduledServices.Has(s.ctx, id)
+	has, err = s.keeper.Services.Indexes.Scheduled.Keys.Has(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().False(has)
 	s.Require().Zero(s.runBlocks(11, 13))
