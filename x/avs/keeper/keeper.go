@@ -54,7 +54,8 @@ type Keeper struct {
 	TaskSeq collections.Sequence
 	// TasksByDeadline holds (deadline height, task) of tasks not yet settled:
 	// at its deadline a task expires if still pending, and liveness is counted.
-	// A partial index (settled tasks leave it), so a KeySet its writers keep.
+	// A KeySet its writers keep: a task leaves it when ExpireTasks reaches its
+	// deadline, not when the task changes.
 	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
 
 	// Votes: (task, operator) -> vote; Tallies: (task, digest) -> power and count.
@@ -84,8 +85,8 @@ type Keeper struct {
 	// CronEvaluatedAt: service -> block time (unix ns) its cron triggers were
 	// last evaluated (genesis field cron_last).
 	CronEvaluatedAt collections.Map[uint64, int64]
-	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the current
-	// block, all kinds together; cleared at the end of every block.
+	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the
+	// current block, all kinds together; cleared at the end of every block.
 	AutoTasksThisBlock collections.Map[uint64, uint64]
 
 	// Read-only views of index keys, for paging queries (see indexView).
