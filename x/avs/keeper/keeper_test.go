@@ -119,7 +119,7 @@ func (s *KeeperTestSuite) TestIndexKeyBytes() {
 	}
 }
 
-// TestEventTaskIndexKeyBytes pins the bytes of an EventTasks entry: the event
+// TestEventTaskIndexKeyBytes pins the bytes of a tasks' ByEvent entry: the event
 // reference's key, and the task id as its value.
 func (s *KeeperTestSuite) TestEventTaskIndexKeyBytes() {
 	id, ops := s.eventService(10, 3)
