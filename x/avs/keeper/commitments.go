@@ -82,12 +82,8 @@ func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, oper
 }
 
 // uncommit moves amount of a commitment into an unbonding entry and returns it.
-func (k Keeper) uncommit(ctx context.Context, committer, operator string, serviceID uint64, amount sdk.Coin) (types.UnbondingEntry, error) {
+func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, operator string, serviceID uint64, amount sdk.Coin) (types.UnbondingEntry, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return types.UnbondingEntry{}, err
-	}
 	if _, err := k.getOperator(ctx, operator); err != nil {
 		return types.UnbondingEntry{}, err
 	}

@@ -228,7 +228,10 @@ func (m msgServer) CreateTask(ctx context.Context, msg *types.MsgCreateTask) (*t
 	if err := validateInput(params, msg.Input); err != nil {
 		return nil, err
 	}
-	task, err := m.Keeper.CreateTask(ctx, msg.Creator, creator, msg.ServiceId, msg.Input, msg.Fee)
+	task, err := m.createTask(ctx, params, taskSpec{
+		serviceID: msg.ServiceId, input: msg.Input, creator: msg.Creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
+		payer: payerAccount, account: creator, fee: msg.Fee,
+	})
 	if err != nil {
 		return nil, err
 	}

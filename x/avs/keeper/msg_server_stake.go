@@ -17,7 +17,7 @@ func (m msgServer) Commit(ctx context.Context, msg *types.MsgCommit) (*types.Msg
 	if _, err := m.accAddress("operator", msg.Operator); err != nil {
 		return nil, err
 	}
-	if err := m.checkStake(ctx, msg.Amount); err != nil {
+	if _, err := m.checkStake(ctx, msg.Amount); err != nil {
 		return nil, err
 	}
 	if err := m.commit(ctx, committer, msg.Committer, msg.Operator, msg.ServiceId, msg.Amount); err != nil {
@@ -34,10 +34,11 @@ func (m msgServer) Uncommit(ctx context.Context, msg *types.MsgUncommit) (*types
 	if _, err := m.accAddress("operator", msg.Operator); err != nil {
 		return nil, err
 	}
-	if err := m.checkStake(ctx, msg.Amount); err != nil {
+	params, err := m.checkStake(ctx, msg.Amount)
+	if err != nil {
 		return nil, err
 	}
-	entry, err := m.uncommit(ctx, msg.Committer, msg.Operator, msg.ServiceId, msg.Amount)
+	entry, err := m.uncommit(ctx, params, msg.Committer, msg.Operator, msg.ServiceId, msg.Amount)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (m msgServer) FundService(ctx context.Context, msg *types.MsgFundService) (
 	if err != nil {
 		return nil, err
 	}
-	if err := m.checkStake(ctx, msg.Amount); err != nil {
+	if _, err := m.checkStake(ctx, msg.Amount); err != nil {
 		return nil, err
 	}
 	if err := m.fundService(ctx, funder, msg.Funder, msg.ServiceId, msg.Amount); err != nil {
@@ -72,11 +73,11 @@ func (m msgServer) FundService(ctx context.Context, msg *types.MsgFundService) (
 	return &types.MsgFundServiceResponse{}, nil
 }
 
-// checkStake checks an amount of stake against the params.
-func (m msgServer) checkStake(ctx context.Context, amt sdk.Coin) error {
+// checkStake checks an amount of stake against the params, and returns them.
+func (m msgServer) checkStake(ctx context.Context, amt sdk.Coin) (types.Params, error) {
 	params, err := m.Params.Get(ctx)
 	if err != nil {
-		return err
+		return params, err
 	}
-	return stakeAmount(params, amt)
+	return params, stakeAmount(params, amt)
 }

@@ -45,16 +45,6 @@ type errTreasuryShort struct{ reason string }
 
 func (e errTreasuryShort) Error() string { return e.reason }
 
-// CreateTask opens a task an account asks and pays for (MsgCreateTask): payer
-// (nil for a free task) pays fee into escrow. Tasks no account pays for come
-// from CreateTaskFromTreasury.
-func (k Keeper) CreateTask(ctx context.Context, creator string, payer sdk.AccAddress, serviceID uint64, input []byte, fee sdk.Coin) (types.Task, error) {
-	return k.createTask(ctx, taskSpec{
-		serviceID: serviceID, input: input, creator: creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
-		payer: payerAccount, account: payer, fee: fee,
-	})
-}
-
 // CreateTaskFromTreasury opens a task that no account pays for (a trigger, an
 // IBC packet): its fee_per_task comes from the service treasury. When the
 // treasury cannot pay, no task is created and EventTaskSkipped says so; the
@@ -64,7 +54,11 @@ func (k Keeper) CreateTaskFromTreasury(ctx context.Context, serviceID uint64, in
 	if err != nil {
 		return types.Task{}, false, err
 	}
-	task, err := k.createTask(ctx, taskSpec{serviceID: serviceID, input: input, creator: creator, origin: origin, payer: payerTreasury})
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return types.Task{}, false, err
+	}
+	task, err := k.createTask(ctx, params, taskSpec{serviceID: serviceID, input: input, creator: creator, origin: origin, payer: payerTreasury})
 	var short errTreasuryShort
 	switch {
 	case errors.As(err, &short):
@@ -76,8 +70,10 @@ func (k Keeper) CreateTaskFromTreasury(ctx context.Context, serviceID uint64, in
 }
 
 // createTask checks a task against its service, takes its fee (into escrow,
-// or out of the treasury) and opens it.
-func (k Keeper) createTask(ctx context.Context, spec taskSpec) (types.Task, error) {
+// or out of the treasury) and opens it. It is the one way tasks are made:
+// MsgCreateTask for an account, CreateTaskFromTreasury for triggers and IBC
+// packets.
+func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSpec) (types.Task, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	svc, err := k.getService(ctx, spec.serviceID)
 	if err != nil {
@@ -94,10 +90,6 @@ func (k Keeper) createTask(ctx context.Context, spec taskSpec) (types.Task, erro
 				return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, fee.Denom, fee)}
 			}
 		}
-	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return types.Task{}, err
 	}
 	if err := validateInput(params, spec.input); err != nil {
 		return types.Task{}, err
