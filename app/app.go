@@ -141,7 +141,8 @@ var (
 
 // SetAddressPrefixes sets and seals the SDK's global bech32 configuration
 // and makes uavs the default bond denom.
-// Every entry point (avsd, tests, the sidecar) calls it before building an app.
+// avsd and the tests that build an app call it first. The sidecar does not
+// import this package: sidecar/chain.SetAddressPrefixes sets the same prefixes.
 func SetAddressPrefixes() {
 	// Default genesis states (staking, mint, gov) take their denom from here.
 	sdk.DefaultBondDenom = BondDenom
@@ -362,6 +363,8 @@ func New(
 	)
 
 	app.AVSKeeper = avskeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[avstypes.StoreKey]), accCodec, app.BankKeeper, govAuthority)
+	// x/avs's setters write into wiring every copy of its keeper shares, so
+	// they may run before or after the keeper is copied into its modules.
 	app.AVSKeeper.SetIBC(app.IBCKeeper.ChannelKeeper, app.IBCKeeper.PortKeeper, scopedAVSKeeper)
 
 	wasmDir := filepath.Join(homePath, "wasm")

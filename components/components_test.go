@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 // The committed components, built by scripts/build-components.sh.
@@ -242,7 +243,7 @@ func TestComponentImports(t *testing.T) {
 		"avs.log": true, "avs.http_fetch": true, "avs.chain_query": true,
 	}
 	for name := range components {
-		imports, err := types.ValidateComponent(readComponent(t, name))
+		imports, err := wasmbin.Validate(readComponent(t, name))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -476,7 +477,7 @@ func buildGuest(t *testing.T, pkg string) []byte {
 // TestSDKHostCalls runs every SDK call inside wazero through the test host.
 func TestSDKHostCalls(t *testing.T) {
 	code := buildGuest(t, "./internal/hostcheck")
-	if _, err := types.ValidateComponent(code); err != nil {
+	if _, err := wasmbin.Validate(code); err != nil {
 		t.Fatal(err)
 	}
 	big := strings.Repeat("y", 100<<10) // more than the SDK's first buffer

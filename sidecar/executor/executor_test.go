@@ -23,7 +23,7 @@ import (
 
 	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/testutil/avstest"
-	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 // Memory limits: the Go runtime needs at least 39 pages, the Rust square 17.
@@ -92,7 +92,7 @@ func TestTestModulesAreValidComponents(t *testing.T) {
 		"exit":         avstest.Exit(3),
 		"max memory":   avstest.ModuleWithBody(nil, avstest.WithMemoryMax(1, 2), avstest.WithLocals(2)),
 	} {
-		imports, err := types.ValidateComponent(code)
+		imports, err := wasmbin.Validate(code)
 		require.NoError(t, err, name)
 		require.Equal(t, []string{"wasi_snapshot_preview1.fd_write", "wasi_snapshot_preview1.proc_exit"}, imports, name)
 	}
@@ -317,7 +317,7 @@ func buildProbe(t testing.TB) []byte {
 
 func TestDeterministicEnvironment(t *testing.T) {
 	wasm := buildProbe(t)
-	_, err := types.ValidateComponent(wasm)
+	_, err := wasmbin.Validate(wasm)
 	require.NoError(t, err)
 
 	e := newExecutor(t)

@@ -115,7 +115,7 @@ func WithLocals(n uint32) BodyOption {
 // ModuleWithBody assembles a WASI command whose _start runs body: the
 // instructions of one function of type () -> (), without the final end
 // opcode. It imports wasi_snapshot_preview1.fd_write (function FuncFDWrite)
-// and proc_exit (FuncProcExit), so it passes types.ValidateComponent and
+// and proc_exit (FuncProcExit), so it passes wasmbin.Validate and
 // instantiates under any WASI host.
 func ModuleWithBody(body []byte, opts ...BodyOption) []byte {
 	var m bodyModule

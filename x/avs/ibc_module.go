@@ -83,7 +83,8 @@ func (IBCModule) OnChanOpenAck(_ sdk.Context, _, _ string, _ string, counterpart
 	return nil
 }
 
-// OnChanOpenConfirm accepts.
+// OnChanOpenConfirm has nothing left to check: this end checked ordering,
+// port and version in OnChanOpenTry, before the counterparty acknowledged.
 func (IBCModule) OnChanOpenConfirm(sdk.Context, string, string) error { return nil }
 
 // OnChanCloseInit refuses: avs channels are not closed by users.
@@ -91,7 +92,8 @@ func (IBCModule) OnChanCloseInit(sdk.Context, string, string) error {
 	return errorsmod.Wrap(ibcerrors.ErrInvalidRequest, "avs channels cannot be closed")
 }
 
-// OnChanCloseConfirm accepts.
+// OnChanCloseConfirm lets the counterparty close its end: x/avs keeps no
+// per-channel state to release (requests in flight end by timeout).
 func (IBCModule) OnChanCloseConfirm(sdk.Context, string, string) error { return nil }
 
 // OnRecvPacket opens a task (the acknowledgement is written when it ends) or

@@ -26,5 +26,5 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		return err
 	}
 	// The per-block count of automatic tasks never outlives its block.
-	return k.AutoTasks.Clear(sdkCtx, nil)
+	return k.AutoTasksThisBlock.Clear(sdkCtx, nil)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 func (s *KeeperTestSuite) TestStoreComponent() {
@@ -138,7 +139,7 @@ func (s *KeeperTestSuite) TestStoreComponent() {
 				for len(msg.Wasm) <= 4*len(raw) {
 					msg.Wasm = append(msg.Wasm, mustGzip(nil)...)
 				}
-				code, err := types.Gunzip(msg.Wasm, uint64(len(raw)))
+				code, err := wasmbin.Gunzip(msg.Wasm, uint64(len(raw)))
 				s.Require().NoError(err)
 				s.Require().Equal(raw, code, "it still unzips to the small module")
 				setMax(2 * len(raw))
@@ -196,9 +197,9 @@ func (s *KeeperTestSuite) TestStoreComponent() {
 			s.Require().Equal(tc.expImports, comp.Imports)
 			stored, err := s.keeper.ComponentCode.Get(s.ctx, digest)
 			s.Require().NoError(err)
-			s.Require().True(types.IsGzip(stored), "code is kept gzip'd")
+			s.Require().True(wasmbin.IsGzip(stored), "code is kept gzip'd")
 			s.Require().Equal(uint64(len(stored)), comp.StoredSize)
-			if types.IsGzip(msg.Wasm) {
+			if wasmbin.IsGzip(msg.Wasm) {
 				s.Require().Equal(msg.Wasm, stored, "an uploader's gzip is kept as sent")
 			}
 			evs := s.typedEvents(ctx, &types.EventComponentStored{})

@@ -108,10 +108,10 @@ func (s *KeeperTestSuite) TestEventTriggerRefusals() {
 		err      error
 		text     string
 	}{
-		{"service without an event trigger", ops[0], ref(plain, 9, 0), types.ErrInvalidRequest, "no event trigger"},
+		{"service without an event trigger", ops[0], ref(plain, 9, 0), types.ErrInvalidEventRef, "no event trigger"},
 		{"unknown service", ops[0], ref(99, 9, 0), types.ErrServiceNotFound, ""},
-		{"event from a future block", ops[0], ref(id, 10, 0), types.ErrInvalidRequest, "past block"},
-		{"bad tx hash", ops[0], types.EventRef{ServiceId: id, Height: 9, TxHash: "xyz"}, types.ErrInvalidRequest, "tx_hash"},
+		{"event from a future block", ops[0], ref(id, 10, 0), types.ErrInvalidEventRef, "past block"},
+		{"bad tx hash", ops[0], types.EventRef{ServiceId: id, Height: 9, TxHash: "xyz"}, types.ErrInvalidEventRef, "tx_hash"},
 		{"treasury cannot pay", ops[0], ref(poor, 9, 0), types.ErrTreasuryEmpty, ""},
 		{"input over max_input_size", ops[0], types.EventRef{ServiceId: id, Height: 9, EventIndex: 7, Input: make([]byte, types.DefaultParams().MaxInputSize+1)}, types.ErrInputTooLarge, "max_input_size"},
 		{"operator not in the service", stranger, ref(id, 9, 5), types.ErrNotOptedIn, ""},
@@ -144,7 +144,7 @@ func (s *KeeperTestSuite) TestEventTasksSurviveGenesis() {
 		other.bank.Balances[a] = c
 	}
 	s.Require().NoError(other.keeper.InitGenesis(other.ctx, gs))
-	got, err := other.keeper.EventTasks.Get(other.ctx, "1/9/"+strings.Repeat("AB", 32)+"/1")
+	got, err := other.keeper.Tasks.Indexes.ByEvent.Refs.Get(other.ctx, "1/9/"+strings.Repeat("AB", 32)+"/1")
 	s.Require().NoError(err)
 	s.Require().EqualValues(1, got)
 }
@@ -171,11 +171,11 @@ func (s *KeeperTestSuite) TestEventTriggerCap() {
 	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
 	again := s.eventVote(ops[0], ref(id, 9, 2), "1")
 	s.Require().True(again.Accepted, again.Error)
-	n, err := s.keeper.AutoTasks.Get(s.ctx, id)
+	n, err := s.keeper.AutoTasksThisBlock.Get(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().EqualValues(1, n)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
-	has, err := s.keeper.AutoTasks.Has(s.ctx, id)
+	has, err := s.keeper.AutoTasksThisBlock.Has(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().False(has, "the count does not outlive its block")
 }
@@ -215,9 +215,9 @@ func (s *KeeperTestSuite) TestEventVoteWithTaskIDRefused() {
 	})
 	s.Require().NoError(err)
 	s.Require().False(res.Outcomes[0].Accepted)
-	s.Require().ErrorIs(outcomeErr(res.Outcomes[0]), types.ErrInvalidRequest)
+	s.Require().ErrorIs(outcomeErr(res.Outcomes[0]), types.ErrInvalidEventRef)
 	s.Require().Contains(res.Outcomes[0].Error, "not both")
-	_, err = s.keeper.EventTasks.Get(s.ctx, r.Key())
+	_, err = s.keeper.Tasks.Indexes.ByEvent.Refs.Get(s.ctx, r.Key())
 	s.Require().Error(err, "no task was opened for the event")
 }
 

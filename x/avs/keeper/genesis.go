@@ -14,7 +14,8 @@ import (
 )
 
 // InitGenesis writes a validated genesis state into the store and restores
-// both id sequences, the task indexes and the tallies (derived from votes).
+// the id sequences, the deadline index and the tallies (derived from votes);
+// the maps' indexes follow their Sets.
 func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error {
 	if err := gs.Validate(); err != nil {
 		return err
@@ -35,9 +36,6 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		if err := k.Services.Set(ctx, s.Id, s); err != nil {
 			return err
 		}
-		if err := k.indexTriggers(ctx, s); err != nil {
-			return err
-		}
 	}
 	if err := k.ServiceSeq.Set(ctx, gs.NextServiceId); err != nil {
 		return err
@@ -48,10 +46,7 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		}
 	}
 	for _, p := range gs.OptIns {
-		if err := k.OptIns.Set(ctx, collections.Join(p.ServiceId, p.Operator)); err != nil {
-			return err
-		}
-		if err := k.OperatorServices.Set(ctx, collections.Join(p.Operator, p.ServiceId)); err != nil {
+		if err := k.OptIns.Set(ctx, collections.Join(p.ServiceId, p.Operator), collections.NoValue{}); err != nil {
 			return err
 		}
 	}
@@ -61,16 +56,8 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		}
 	}
 	for _, t := range gs.Tasks {
-		if err := k.setTask(ctx, t, types.TASK_STATUS_UNSPECIFIED); err != nil {
+		if err := k.Tasks.Set(ctx, t.Id, t); err != nil {
 			return err
-		}
-		if err := k.TasksByService.Set(ctx, collections.Join(t.ServiceId, t.Id)); err != nil {
-			return err
-		}
-		if key, ok := eventTaskKey(t); ok {
-			if err := k.EventTasks.Set(ctx, key, t.Id); err != nil {
-				return err
-			}
 		}
 		// Every task waits in the deadline index until settled: a completed
 		// one too, its liveness is counted at its deadline.
@@ -90,14 +77,7 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		if v.Late {
 			continue
 		}
-		key := collections.Join(v.TaskId, v.Digest)
-		tally, err := k.Tallies.Get(ctx, key)
-		if err != nil && !isNotFound(err) {
-			return err
-		}
-		tally.Power += v.Power
-		tally.Count++
-		if err := k.Tallies.Set(ctx, key, tally); err != nil {
+		if _, err := k.countVote(ctx, v); err != nil {
 			return err
 		}
 	}
@@ -110,9 +90,6 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		if err := k.CommitmentsByPool.Set(ctx, commitmentKey(c.Operator, c.ServiceId, c.Committer), c); err != nil {
 			return err
 		}
-		if err := k.CommitmentsByCommitter.Set(ctx, collections.Join3(c.Committer, c.Operator, c.ServiceId)); err != nil {
-			return err
-		}
 	}
 	for _, p := range gs.Pools {
 		if err := k.setPool(ctx, p); err != nil {
@@ -120,7 +97,7 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		}
 	}
 	for _, e := range gs.Unbonding {
-		if err := k.setUnbonding(ctx, e); err != nil {
+		if err := k.Unbonding.Set(ctx, e.Id, e); err != nil {
 			return err
 		}
 	}
@@ -143,7 +120,7 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		}
 	}
 	for _, c := range gs.CronLast {
-		if err := k.CronLast.Set(ctx, c.ServiceId, c.UnixNano); err != nil {
+		if err := k.CronEvaluatedAt.Set(ctx, c.ServiceId, c.UnixNano); err != nil {
 			return err
 		}
 	}
@@ -165,16 +142,16 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}); err != nil {
 		return nil, err
 	}
-	if gs.Services, err = values(ctx, k.Services); err != nil {
+	if gs.Services, err = values(ctx, k.Services.Walk); err != nil {
 		return nil, err
 	}
 	if gs.NextServiceId, err = k.ServiceSeq.Peek(ctx); err != nil {
 		return nil, err
 	}
-	if gs.Operators, err = values(ctx, k.Operators); err != nil {
+	if gs.Operators, err = values(ctx, k.Operators.Walk); err != nil {
 		return nil, err
 	}
-	if err := k.OptIns.Walk(ctx, nil, func(p collections.Pair[uint64, string]) (bool, error) {
+	if err := k.OptIns.Walk(ctx, nil, func(p collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
 		gs.OptIns = append(gs.OptIns, types.ServiceOperator{ServiceId: p.K1(), Operator: p.K2()})
 		return false, nil
 	}); err != nil {
@@ -186,31 +163,31 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}); err != nil {
 		return nil, err
 	}
-	if gs.Tasks, err = values(ctx, k.Tasks); err != nil {
+	if gs.Tasks, err = values(ctx, k.Tasks.Walk); err != nil {
 		return nil, err
 	}
 	if gs.NextTaskId, err = k.TaskSeq.Peek(ctx); err != nil {
 		return nil, err
 	}
-	if gs.Votes, err = values(ctx, k.Votes); err != nil {
+	if gs.Votes, err = values(ctx, k.Votes.Walk); err != nil {
 		return nil, err
 	}
-	if gs.Snapshots, err = values(ctx, k.Snapshots); err != nil {
+	if gs.Snapshots, err = values(ctx, k.Snapshots.Walk); err != nil {
 		return nil, err
 	}
-	if gs.Commitments, err = values(ctx, k.CommitmentsByPool); err != nil {
+	if gs.Commitments, err = values(ctx, k.CommitmentsByPool.Walk); err != nil {
 		return nil, err
 	}
-	if gs.Pools, err = values(ctx, k.Pools); err != nil {
+	if gs.Pools, err = values(ctx, k.Pools.Walk); err != nil {
 		return nil, err
 	}
-	if gs.Unbonding, err = values(ctx, k.Unbonding); err != nil {
+	if gs.Unbonding, err = values(ctx, k.Unbonding.Walk); err != nil {
 		return nil, err
 	}
 	if gs.NextUnbondingId, err = k.UnbondingSeq.Peek(ctx); err != nil {
 		return nil, err
 	}
-	if gs.RemoteResults, err = values(ctx, k.RemoteResults); err != nil {
+	if gs.RemoteResults, err = values(ctx, k.RemoteResults.Walk); err != nil {
 		return nil, err
 	}
 	if err := k.IBCPackets.Walk(ctx, nil, func(id uint64, p channeltypes.Packet) (bool, error) {
@@ -225,7 +202,7 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}); err != nil {
 		return nil, err
 	}
-	if err := k.CronLast.Walk(ctx, nil, func(id uint64, ns int64) (bool, error) {
+	if err := k.CronEvaluatedAt.Walk(ctx, nil, func(id uint64, ns int64) (bool, error) {
 		gs.CronLast = append(gs.CronLast, types.CronClock{ServiceId: id, UnixNano: ns})
 		return false, nil
 	}); err != nil {
@@ -234,10 +211,10 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	return gs, nil
 }
 
-// values returns every value of a map in key order.
-func values[K, V any](ctx context.Context, m collections.Map[K, V]) ([]V, error) {
+// values returns every value of a map in key order, given its Walk.
+func values[K, V any](ctx context.Context, walk func(context.Context, collections.Ranger[K], func(K, V) (bool, error)) error) ([]V, error) {
 	var out []V
-	err := m.Walk(ctx, nil, func(_ K, v V) (bool, error) {
+	err := walk(ctx, nil, func(_ K, v V) (bool, error) {
 		out = append(out, v)
 		return false, nil
 	})

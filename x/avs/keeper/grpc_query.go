@@ -76,7 +76,7 @@ func (q queryServer) ComponentCode(ctx context.Context, req *types.QueryComponen
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	code, err := q.GetComponentCode(sdk.UnwrapSDKContext(ctx), req.Digest)
+	code, err := q.GetComponentCode(ctx, req.Digest)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -101,7 +101,7 @@ func (q queryServer) Service(ctx context.Context, req *types.QueryServiceRequest
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	s, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId)
+	s, err := q.getService(ctx, req.ServiceId)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -126,7 +126,7 @@ func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServi
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
 	items, page, err := query.CollectionPaginate(ctx, q.OptIns, req.Pagination,
@@ -144,14 +144,17 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	op, err := q.getOperator(sdk.UnwrapSDKContext(ctx), req.Address)
+	if _, err := q.accAddress("operator", req.Address); err != nil {
+		return nil, grpcError(err)
+	}
+	op, err := q.getOperator(ctx, req.Address)
 	if err != nil {
 		return nil, grpcError(err)
 	}
 	var ids []uint64
-	err = q.OperatorServices.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
-		func(key collections.Pair[string, uint64]) (bool, error) {
-			ids = append(ids, key.K2())
+	err = q.OptIns.Indexes.ByOperator.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
+		func(_ string, serviceID uint64) (bool, error) {
+			ids = append(ids, serviceID)
 			return false, nil
 		})
 	if err != nil {
@@ -188,7 +191,7 @@ func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*ty
 }
 
 // Tasks lists a service's tasks by id, all or of one status, through the
-// (service, status) index.
+// tasks' service or (service, status) index.
 func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*types.QueryTasksResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
@@ -196,7 +199,7 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 	if _, ok := types.TaskStatus_name[int32(req.Status)]; !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "unknown task status %d", req.Status)
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
 	toTask := func(id uint64) (types.Task, error) { return q.Keeper.Tasks.Get(ctx, id) }
@@ -206,12 +209,12 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 		err   error
 	)
 	if req.Status == types.TASK_STATUS_UNSPECIFIED {
-		items, page, err = query.CollectionPaginate(ctx, q.TasksByService, req.Pagination,
+		items, page, err = query.CollectionPaginate(ctx, q.tasksByService, req.Pagination,
 			func(key collections.Pair[uint64, uint64], _ collections.NoValue) (types.Task, error) {
 				return toTask(key.K2())
 			}, query.WithCollectionPaginationPairPrefix[uint64, uint64](req.ServiceId))
 	} else {
-		items, page, err = query.CollectionPaginate(ctx, q.TasksByServiceStatus, req.Pagination,
+		items, page, err = query.CollectionPaginate(ctx, q.tasksByServiceStatus, req.Pagination,
 			func(key collections.Pair[collections.Pair[uint64, int32], uint64], _ collections.NoValue) (types.Task, error) {
 				return toTask(key.K2())
 			}, query.WithCollectionPaginationPairPrefix[collections.Pair[uint64, int32], uint64](
@@ -240,4 +243,23 @@ func (q queryServer) TaskVotes(ctx context.Context, req *types.QueryTaskVotesReq
 		return nil, grpcError(err)
 	}
 	return &types.QueryTaskVotesResponse{Votes: items, Pagination: page}, nil
+}
+
+// Treasury returns a service's treasury.
+func (q queryServer) Treasury(ctx context.Context, req *types.QueryTreasuryRequest) (*types.QueryTreasuryResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
+		return nil, grpcError(err)
+	}
+	params, err := q.Keeper.Params.Get(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	t, err := q.treasury(ctx, req.ServiceId)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryTreasuryResponse{Treasury: sdk.NewCoin(params.StakeDenom, t)}, nil
 }

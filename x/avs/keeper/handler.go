@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -14,8 +15,9 @@ import (
 
 // SetContractKeeper lets x/avs call handler contracts. The app sets it once
 // the wasm keeper exists (it is built after x/avs, which its message router
-// needs); without it, handler contracts are not called.
-func (k *Keeper) SetContractKeeper(ck types.ContractKeeper) { k.contracts = ck }
+// needs); without it, handler contracts are not called. Every copy of the
+// keeper sees it, whenever it was made.
+func (k Keeper) SetContractKeeper(ck types.ContractKeeper) { k.wiring.contracts = ck }
 
 // HandlerMsg is the sudo message a handler contract receives.
 type HandlerMsg struct {
@@ -36,8 +38,8 @@ type HandlerTaskResult struct {
 // in its own cached store under handler_gas_limit; whatever the contract does
 // — fail, panic, run out of gas — the task's outcome stands: the failure is an
 // event. The gas the contract used is charged to the caller.
-func (k Keeper) callHandler(ctx sdk.Context, contract string, task types.Task) error {
-	if contract == "" || k.contracts == nil {
+func (k Keeper) callHandler(ctx context.Context, contract string, task types.Task) error {
+	if contract == "" || k.wiring.contracts == nil {
 		return nil
 	}
 	status := "completed"
@@ -57,8 +59,9 @@ func (k Keeper) callHandler(ctx sdk.Context, contract string, task types.Task) e
 // sudoHandler calls a contract with sudo msg in its own cached store under
 // handler_gas_limit. Whatever the contract does — fail, panic, run out of gas —
 // is an event, never an error of the caller; the gas it used is charged.
-func (k Keeper) sudoHandler(ctx sdk.Context, contract string, taskID uint64, msg []byte) error {
-	if contract == "" || k.contracts == nil {
+func (k Keeper) sudoHandler(ctx context.Context, contract string, taskID uint64, msg []byte) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if contract == "" || k.wiring.contracts == nil {
 		return nil
 	}
 	params, err := k.Params.Get(ctx)
@@ -70,7 +73,7 @@ func (k Keeper) sudoHandler(ctx sdk.Context, contract string, taskID uint64, msg
 		return emit(ctx, &types.EventHandlerFailed{TaskId: taskID, Contract: contract, Error: err.Error()})
 	}
 	meter := storetypes.NewGasMeter(params.HandlerGasLimit)
-	cacheCtx, write := ctx.WithGasMeter(meter).CacheContext()
+	cacheCtx, write := sdkCtx.WithGasMeter(meter).CacheContext()
 	callErr := func() (err error) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -81,14 +84,23 @@ func (k Keeper) sudoHandler(ctx sdk.Context, contract string, taskID uint64, msg
 				err = fmt.Errorf("handler panicked: %v", r)
 			}
 		}()
-		_, err = k.contracts.Sudo(cacheCtx, addr, msg)
+		_, err = k.wiring.contracts.Sudo(cacheCtx, addr, msg)
 		return err
 	}()
 	used := min(meter.GasConsumed(), params.HandlerGasLimit)
-	ctx.GasMeter().ConsumeGas(used, "x/avs: handler contract")
+	sdkCtx.GasMeter().ConsumeGas(used, "x/avs: handler contract")
 	if callErr != nil {
 		return emit(ctx, &types.EventHandlerFailed{TaskId: taskID, Contract: contract, Error: callErr.Error(), GasUsed: used})
 	}
 	write()
 	return emit(ctx, &types.EventHandlerCalled{TaskId: taskID, Contract: contract, GasUsed: used})
+}
+
+// notifyHandler tells whoever waits for the task's end: the service's handler
+// contract, and over IBC the chain that requested it and the result channels.
+func (k Keeper) notifyHandler(ctx context.Context, svc types.Service, task types.Task) error {
+	if err := k.callHandler(ctx, svc.Manifest.HandlerContract, task); err != nil {
+		return err
+	}
+	return k.ibcTaskEnded(ctx, svc, task)
 }

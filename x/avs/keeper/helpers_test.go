@@ -3,12 +3,15 @@ package keeper_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cosmos/gogoproto/proto"
 
 	"cosmossdk.io/collections"
+	"cosmossdk.io/collections/indexes"
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 	storetypes "cosmossdk.io/store/types"
@@ -24,6 +27,7 @@ import (
 	"github.com/avschain/avschain/x/avs"
 	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 // denom is the fee denom of every test service.
@@ -85,7 +89,7 @@ func paddedWasm(n int) []byte {
 }
 
 func mustGzip(b []byte) []byte {
-	z, err := types.Gzip(b)
+	z, err := wasmbin.Gzip(b)
 	if err != nil {
 		panic(err)
 	}
@@ -276,9 +280,12 @@ func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest
 		return false, nil
 	}))
 	st.TasksByDeadline = keys(s, ctx, k.TasksByDeadline)
-	st.TasksByService = keys(s, ctx, k.TasksByService)
-	st.TasksByServiceStatus = keys(s, ctx, k.TasksByServiceStatus)
-	st.OperatorServices = keys(s, ctx, k.OperatorServices)
+	st.TasksByService = multiKeys(s, ctx, k.Tasks.Indexes.ByService)
+	st.TasksByServiceStatus = multiKeys(s, ctx, k.Tasks.Indexes.ByServiceStatus)
+	s.Require().NoError(k.OptIns.Indexes.ByOperator.Walk(ctx, nil, func(operator string, serviceID uint64) (bool, error) {
+		st.OperatorServices = append(st.OperatorServices, collections.Join(operator, serviceID))
+		return false, nil
+	}))
 	for a, c := range bank.Balances {
 		st.Balances[a] = c.String()
 	}
@@ -294,6 +301,38 @@ func keys[K any](s *KeeperTestSuite, ctx context.Context, ks collections.KeySet[
 	return out
 }
 
+// multiKeys returns every (reference, primary key) entry of an index.
+func multiKeys[R, P, V any](s *KeeperTestSuite, ctx context.Context, m *indexes.Multi[R, P, V]) []collections.Pair[R, P] {
+	var out []collections.Pair[R, P]
+	s.Require().NoError(m.Walk(ctx, nil, func(ref R, pk P) (bool, error) {
+		out = append(out, collections.Join(ref, pk))
+		return false, nil
+	}))
+	return out
+}
+
+// has reports whether an index holds (ref, pk).
+func has[R, P, V any](s *KeeperTestSuite, m *indexes.Multi[R, P, V], ref R, pk P) (bool, error) {
+	for _, k := range multiKeys(s, s.ctx, m) {
+		if reflect.DeepEqual(k, collections.Join(ref, pk)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// operatorIndexed reports whether the opt-ins' operator index holds
+// (operator, service).
+func (s *KeeperTestSuite) operatorIndexed(operator string, serviceID uint64) (bool, error) {
+	found := false
+	err := s.keeper.OptIns.Indexes.ByOperator.Walk(s.ctx, collections.NewPrefixedPairRange[string, uint64](operator),
+		func(_ string, id uint64) (bool, error) {
+			found = found || id == serviceID
+			return found, nil
+		})
+	return found, err
+}
+
 // requireUnchanged checks that nothing in x/avs or the bank moved since before.
 func (s *KeeperTestSuite) requireUnchanged(before moduleState) {
 	s.Require().Equal(before, s.state(), "a refused message must not change state")
@@ -307,11 +346,10 @@ func (p fixedPower) OperatorPowers(context.Context, uint64) ([]types.OperatorPow
 	return append([]types.OperatorPower(nil), p...), nil
 }
 
-// usePowerSource rewires the keeper (and the servers built on its copy) to p.
+// usePowerSource rewires the keeper to p (every copy of it, the servers'
+// included, shares the setting).
 func (s *KeeperTestSuite) usePowerSource(p keeper.PowerSource) {
 	s.keeper.SetPowerSource(p)
-	s.msgServer = keeper.NewMsgServerImpl(s.keeper)
-	s.queryServer = keeper.NewQueryServerImpl(s.keeper)
 }
 
 // env is a second, independent keeper on its own store, built like SetupTest
@@ -332,4 +370,181 @@ func (s *KeeperTestSuite) newEnv() env {
 	bank := avstest.NewBank()
 	k := keeper.NewKeeper(encCfg.Codec, runtime.NewKVStoreService(key), bech32, bank, authority)
 	return env{ctx: testCtx.Ctx.WithBlockHeight(s.ctx.BlockHeight()), bank: bank, keeper: k, msgServer: keeper.NewMsgServerImpl(k)}
+}
+
+// Helpers for the commitment, reward, slashing, liveness and treasury tests.
+
+// stakeStart is the block time the stake tests start from.
+var stakeStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func stake(n int64) sdk.Coin { return sdk.NewInt64Coin(denom, n) }
+
+// startClock pins the block time, so that unbonding and jail times are exact.
+func (s *KeeperTestSuite) startClock() {
+	s.ctx = s.ctx.WithBlockTime(stakeStart)
+}
+
+// fund credits n of the stake denom to the account named name and returns
+// its address. Never name an account "burned": it is the fake bank's burn
+// address.
+func (s *KeeperTestSuite) fund(name string, n int64) string {
+	s.Require().NotEqual("burned", name)
+	s.bank.Fund(acc(name), sdk.NewCoins(stake(n)))
+	return addr(name)
+}
+
+// commit commits n from committer to operator in the service; it must succeed.
+func (s *KeeperTestSuite) commit(committer, operator string, serviceID uint64, n int64) {
+	_, err := s.msgServer.Commit(s.ctx, &types.MsgCommit{Committer: committer, Operator: operator, ServiceId: serviceID, Amount: stake(n)})
+	s.Require().NoError(err)
+}
+
+// fundAndCommit funds the account named name with n and commits it all.
+func (s *KeeperTestSuite) fundAndCommit(name, operator string, serviceID uint64, n int64) string {
+	a := s.fund(name, n)
+	s.commit(a, operator, serviceID, n)
+	return a
+}
+
+// uncommit must succeed and returns its response.
+func (s *KeeperTestSuite) uncommit(committer, operator string, serviceID uint64, n int64) *types.MsgUncommitResponse {
+	res, err := s.msgServer.Uncommit(s.ctx, &types.MsgUncommit{Committer: committer, Operator: operator, ServiceId: serviceID, Amount: stake(n)})
+	s.Require().NoError(err)
+	return res
+}
+
+// commitment returns a commitment, and whether it exists.
+func (s *KeeperTestSuite) commitment(operator string, serviceID uint64, committer string) (types.Commitment, bool) {
+	c, err := s.keeper.CommitmentsByPool.Get(s.ctx, collections.Join3(operator, serviceID, committer))
+	if err != nil {
+		return types.Commitment{}, false
+	}
+	return c, true
+}
+
+// committed returns a commitment's amount, zero when there is none.
+func (s *KeeperTestSuite) committed(operator string, serviceID uint64, committer string) int64 {
+	c, ok := s.commitment(operator, serviceID, committer)
+	if !ok {
+		return 0
+	}
+	return c.Amount.Int64()
+}
+
+// pool returns an (operator, service) pool, zero when there is none.
+func (s *KeeperTestSuite) pool(operator string, serviceID uint64) types.Pool {
+	p, err := s.keeper.Pools.Get(s.ctx, collections.Join(operator, serviceID))
+	if err != nil {
+		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(), RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt()}
+	}
+	return p
+}
+
+// pendingRewards is what the Rewards query says committer may withdraw.
+func (s *KeeperTestSuite) pendingRewards(committer string) int64 {
+	res, err := s.queryServer.Rewards(s.ctx, &types.QueryRewardsRequest{Committer: committer})
+	s.Require().NoError(err)
+	return res.Rewards.Amount.Int64()
+}
+
+// withdraw withdraws a committer's rewards; it must succeed.
+func (s *KeeperTestSuite) withdraw(committer string) int64 {
+	res, err := s.msgServer.WithdrawRewards(s.ctx, &types.MsgWithdrawRewards{Committer: committer})
+	s.Require().NoError(err)
+	return res.Amount.Amount.Int64()
+}
+
+// setParams changes the module params in place.
+func (s *KeeperTestSuite) setParams(change func(*types.Params)) {
+	p, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	change(&p)
+	s.Require().NoError(p.Validate())
+	s.Require().NoError(s.keeper.Params.Set(s.ctx, p))
+}
+
+func (s *KeeperTestSuite) params() types.Params {
+	p, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	return p
+}
+
+// registerWithCommission registers name as an operator keeping commission.
+func (s *KeeperTestSuite) registerWithCommission(name, commission string) string {
+	a := addr(name)
+	_, err := s.msgServer.RegisterOperator(s.ctx, &types.MsgRegisterOperator{Operator: a, Moniker: name, Commission: dec(commission)})
+	s.Require().NoError(err)
+	return a
+}
+
+// stakeManifest is an EXACT STAKE-weighted service with task timeout 20.
+func stakeManifest(threshold string) types.ServiceManifest {
+	m := defaultManifest("")
+	m.Quorum = types.Quorum{Threshold: dec(threshold), Weighting: types.WEIGHTING_STAKE}
+	m.TaskTimeout = 20
+	return m
+}
+
+// payTask opens a task on the service paying fee (at least its fee per task).
+func (s *KeeperTestSuite) payTask(serviceID uint64, fee int64) uint64 {
+	res, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{
+		Creator: s.creator(), ServiceId: serviceID, Input: []byte("input"), Fee: stake(fee),
+	})
+	s.Require().NoError(err)
+	return res.TaskId
+}
+
+// nextEpoch moves to the first height of the next epoch.
+func (s *KeeperTestSuite) nextEpoch() {
+	l := int64(s.params().EpochLength)
+	s.ctx = s.ctx.WithBlockHeight((s.ctx.BlockHeight()/l + 1) * l)
+}
+
+// endBlockAt moves to height h (one second per block) and runs EndBlocker.
+func (s *KeeperTestSuite) endBlockAt(h int64) {
+	s.Require().GreaterOrEqual(h, s.ctx.BlockHeight())
+	d := time.Duration(h-s.ctx.BlockHeight()) * time.Second
+	s.ctx = s.ctx.WithBlockHeight(h).WithBlockTime(s.ctx.BlockTime().Add(d))
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+}
+
+// requireBalanced checks the module account invariant.
+func (s *KeeperTestSuite) requireBalanced() {
+	s.Require().NoError(s.keeper.CheckModuleBalance(s.ctx))
+}
+
+// stakeState is state() plus the stake indexes it leaves out.
+type stakeState struct {
+	moduleState
+	ByCommitter          []collections.Triple[string, string, uint64]
+	ByService            []collections.Pair[uint64, collections.Triple[string, uint64, string]]
+	UnbondingByTime      []collections.Pair[int64, uint64]
+	UnbondingByPool      []collections.Pair[collections.Pair[string, uint64], uint64]
+	UnbondingByCommitter []collections.Pair[string, uint64]
+}
+
+func (s *KeeperTestSuite) stakeState() stakeState {
+	return stakeState{
+		moduleState:          s.state(),
+		ByCommitter:          keys(s, s.ctx, s.keeper.CommitmentsByPool.Indexes.ByCommitter.Keys),
+		ByService:            multiKeys(s, s.ctx, s.keeper.CommitmentsByPool.Indexes.ByService),
+		UnbondingByTime:      multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByTime),
+		UnbondingByPool:      multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByPool),
+		UnbondingByCommitter: multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByCommitter),
+	}
+}
+
+// requireStakeUnchanged is requireUnchanged with the stake indexes too.
+func (s *KeeperTestSuite) requireStakeUnchanged(before stakeState) {
+	s.requireUnchanged(before.moduleState)
+	s.Require().Equal(before, s.stakeState(), "a refused message must not change state")
+}
+
+// slashedEvents returns the EventOperatorSlashed events emitted on ctx.
+func (s *KeeperTestSuite) slashedEvents(ctx sdk.Context) []*types.EventOperatorSlashed {
+	var out []*types.EventOperatorSlashed
+	for _, e := range s.typedEvents(ctx, &types.EventOperatorSlashed{}) {
+		out = append(out, e.(*types.EventOperatorSlashed))
+	}
+	return out
 }

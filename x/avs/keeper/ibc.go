@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -22,30 +23,32 @@ import (
 
 // SetIBC wires x/avs to IBC: the channel keeper (or a middleware) to send
 // packets and acknowledgements, the port keeper, and x/avs's scoped
-// capability keeper. Without it, x/avs is not an IBC application.
-func (k *Keeper) SetIBC(ics4 types.ICS4Wrapper, ports types.PortKeeper, scoped types.ScopedKeeper) {
-	k.ics4, k.ports, k.scoped = ics4, ports, scoped
+// capability keeper. Without it, x/avs is not an IBC application. Every copy
+// of the keeper sees it, whenever it was made.
+func (k Keeper) SetIBC(ics4 types.ICS4Wrapper, ports types.PortKeeper, scoped types.ScopedKeeper) {
+	k.wiring.ics4, k.wiring.ports, k.wiring.scoped = ics4, ports, scoped
 }
 
 // BindPort binds the avs port at genesis, unless x/avs already holds it.
-func (k Keeper) BindPort(ctx sdk.Context) error {
-	if k.ports == nil || k.scoped == nil {
+func (k Keeper) BindPort(ctx context.Context) error {
+	if k.wiring.ports == nil || k.wiring.scoped == nil {
 		return nil
 	}
-	if _, ok := k.scoped.GetCapability(ctx, host.PortPath(types.PortID)); ok {
+	sdkCtx := sdk.UnwrapSDKContext(ctx) // capabilities take an sdk.Context
+	if _, ok := k.wiring.scoped.GetCapability(sdkCtx, host.PortPath(types.PortID)); ok {
 		return nil
 	}
-	capability := k.ports.BindPort(ctx, types.PortID)
-	return k.scoped.ClaimCapability(ctx, capability, host.PortPath(types.PortID))
+	capability := k.wiring.ports.BindPort(sdkCtx, types.PortID)
+	return k.wiring.scoped.ClaimCapability(sdkCtx, capability, host.PortPath(types.PortID))
 }
 
 // ClaimCapability claims a channel capability passed by core IBC.
-func (k Keeper) ClaimCapability(ctx sdk.Context, c *capabilitytypes.Capability, name string) error {
-	return k.scoped.ClaimCapability(ctx, c, name)
+func (k Keeper) ClaimCapability(ctx context.Context, c *capabilitytypes.Capability, name string) error {
+	return k.wiring.scoped.ClaimCapability(sdk.UnwrapSDKContext(ctx), c, name)
 }
 
-func (k Keeper) channelCap(ctx sdk.Context, port, channel string) (*capabilitytypes.Capability, error) {
-	c, ok := k.scoped.GetCapability(ctx, host.ChannelCapabilityPath(port, channel))
+func (k Keeper) channelCap(ctx context.Context, port, channel string) (*capabilitytypes.Capability, error) {
+	c, ok := k.wiring.scoped.GetCapability(sdk.UnwrapSDKContext(ctx), host.ChannelCapabilityPath(port, channel))
 	if !ok {
 		return nil, errorsmod.Wrapf(types.ErrInvalidChannel, "no capability for %s/%s: is it an avs channel?", port, channel)
 	}
@@ -55,7 +58,7 @@ func (k Keeper) channelCap(ctx sdk.Context, port, channel string) (*capabilityty
 // OnRecvTaskRequest opens a task for a TaskRequestPacketData. Its fee comes
 // from the service treasury; the channel must be on the service's
 // ibc_request_channels. The acknowledgement is written when the task ends.
-func (k Keeper) OnRecvTaskRequest(ctx sdk.Context, packet channeltypes.Packet, req types.TaskRequestPacketData) error {
+func (k Keeper) OnRecvTaskRequest(ctx context.Context, packet channeltypes.Packet, req types.TaskRequestPacketData) error {
 	id, err := req.ServiceIDUint()
 	if err != nil {
 		return err
@@ -83,7 +86,7 @@ func (k Keeper) OnRecvTaskRequest(ctx sdk.Context, packet channeltypes.Packet, r
 }
 
 // OnRecvTaskResult stores a result another chain pushed.
-func (k Keeper) OnRecvTaskResult(ctx sdk.Context, packet channeltypes.Packet, res types.TaskResultPacketData) error {
+func (k Keeper) OnRecvTaskResult(ctx context.Context, packet channeltypes.Packet, res types.TaskResultPacketData) error {
 	taskID, _ := strconv.ParseUint(res.TaskID, 10, 64)
 	serviceID, _ := strconv.ParseUint(res.ServiceID, 10, 64)
 	powerFor, _ := strconv.ParseUint(res.PowerFor, 10, 64)
@@ -102,8 +105,9 @@ func (k Keeper) OnRecvTaskResult(ctx sdk.Context, packet channeltypes.Packet, re
 // ibcTaskEnded acknowledges the packet that requested the task, and pushes a
 // completed result to the service's ibc_result_channels. Failures are events:
 // the task's outcome stands.
-func (k Keeper) ibcTaskEnded(ctx sdk.Context, svc types.Service, task types.Task) error {
-	if k.ics4 == nil {
+func (k Keeper) ibcTaskEnded(ctx context.Context, svc types.Service, task types.Task) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if k.wiring.ics4 == nil {
 		return nil
 	}
 	status := "completed"
@@ -116,7 +120,7 @@ func (k Keeper) ibcTaskEnded(ctx sdk.Context, svc types.Service, task types.Task
 			ack := channeltypes.NewResultAcknowledgement(types.TaskAck{
 				TaskID: strconv.FormatUint(task.Id, 10), Status: status, Result: task.Result,
 				PowerFor: strconv.FormatUint(task.PowerFor, 10), PowerTotal: strconv.FormatUint(task.PowerTotal, 10),
-				Height: strconv.FormatInt(ctx.BlockHeight(), 10),
+				Height: strconv.FormatInt(sdkCtx.BlockHeight(), 10),
 			}.GetBytes())
 			if err := k.writeAck(ctx, packet, ack); err != nil {
 				if err := emit(ctx, &types.EventIBCFailed{TaskId: task.Id, Channel: packet.DestinationChannel, Error: err.Error()}); err != nil {
@@ -136,7 +140,7 @@ func (k Keeper) ibcTaskEnded(ctx sdk.Context, svc types.Service, task types.Task
 	data := types.TaskResultPacketData{
 		TaskID: strconv.FormatUint(task.Id, 10), ServiceID: strconv.FormatUint(task.ServiceId, 10), Status: status,
 		Input: task.Input, Result: task.Result, PowerFor: strconv.FormatUint(task.PowerFor, 10),
-		PowerTotal: strconv.FormatUint(task.PowerTotal, 10), Height: strconv.FormatInt(ctx.BlockHeight(), 10),
+		PowerTotal: strconv.FormatUint(task.PowerTotal, 10), Height: strconv.FormatInt(sdkCtx.BlockHeight(), 10),
 	}.GetBytes()
 	for _, ch := range svc.Manifest.IbcResultChannels {
 		if _, err := k.sendPacket(ctx, ch, data, types.DefaultRemoteTimeoutSeconds); err != nil {
@@ -150,30 +154,32 @@ func (k Keeper) ibcTaskEnded(ctx sdk.Context, svc types.Service, task types.Task
 
 // writeAck writes an acknowledgement in its own cached store, so a failure
 // leaves nothing half-written.
-func (k Keeper) writeAck(ctx sdk.Context, packet channeltypes.Packet, ack ibcexported.Acknowledgement) error {
+func (k Keeper) writeAck(ctx context.Context, packet channeltypes.Packet, ack ibcexported.Acknowledgement) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	chanCap, err := k.channelCap(ctx, packet.DestinationPort, packet.DestinationChannel)
 	if err != nil {
 		return err
 	}
-	cacheCtx, write := ctx.CacheContext()
-	if err := k.ics4.WriteAcknowledgement(cacheCtx, chanCap, packet, ack); err != nil {
+	cacheCtx, write := sdkCtx.CacheContext()
+	if err := k.wiring.ics4.WriteAcknowledgement(cacheCtx, chanCap, packet, ack); err != nil {
 		return err
 	}
 	write()
 	return nil
 }
 
-func (k Keeper) sendPacket(ctx sdk.Context, channel string, data []byte, timeoutSeconds uint64) (uint64, error) {
-	if k.ics4 == nil {
+func (k Keeper) sendPacket(ctx context.Context, channel string, data []byte, timeoutSeconds uint64) (uint64, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if k.wiring.ics4 == nil {
 		return 0, errorsmod.Wrap(types.ErrInvalidChannel, "IBC is not wired")
 	}
 	chanCap, err := k.channelCap(ctx, types.PortID, channel)
 	if err != nil {
 		return 0, err
 	}
-	timeout := uint64(ctx.BlockTime().Add(time.Duration(timeoutSeconds) * time.Second).UnixNano())
-	cacheCtx, write := ctx.CacheContext()
-	seq, err := k.ics4.SendPacket(cacheCtx, chanCap, types.PortID, channel, clienttypes.ZeroHeight(), timeout, data)
+	timeout := uint64(sdkCtx.BlockTime().Add(time.Duration(timeoutSeconds) * time.Second).UnixNano())
+	cacheCtx, write := sdkCtx.CacheContext()
+	seq, err := k.wiring.ics4.SendPacket(cacheCtx, chanCap, types.PortID, channel, clienttypes.ZeroHeight(), timeout, data)
 	if err != nil {
 		return 0, err
 	}
@@ -181,46 +187,25 @@ func (k Keeper) sendPacket(ctx sdk.Context, channel string, data []byte, timeout
 	return seq, nil
 }
 
-// requestRemoteTask sends a TaskRequestPacketData and records the request.
-func (k Keeper) requestRemoteTask(ctx sdk.Context, msg *types.MsgRequestRemoteTask) (*types.MsgRequestRemoteTaskResponse, error) {
-	params, err := k.Params.Get(ctx)
+// requestRemoteTask sends a TaskRequestPacketData for r (its channel,
+// sender, service, input and handler contract set) and records the request,
+// returned with its packet sequence.
+func (k Keeper) requestRemoteTask(ctx context.Context, r types.RemoteResult, timeoutSeconds uint64) (types.RemoteResult, error) {
+	data := types.TaskRequestPacketData{ServiceID: strconv.FormatUint(r.ServiceId, 10), Input: r.Input}.GetBytes()
+	seq, err := k.sendPacket(ctx, r.Channel, data, timeoutSeconds)
 	if err != nil {
-		return nil, err
+		return types.RemoteResult{}, err
 	}
-	if uint64(len(msg.Input)) > params.MaxInputSize {
-		return nil, errorsmod.Wrapf(types.ErrInputTooLarge, "%d bytes, max_input_size is %d", len(msg.Input), params.MaxInputSize)
+	r.Sequence, r.Status = seq, types.REMOTE_STATUS_PENDING
+	if err := k.RemoteResults.Set(ctx, collections.Join(r.Channel, seq), r); err != nil {
+		return types.RemoteResult{}, err
 	}
-	if err := host.ChannelIdentifierValidator(msg.Channel); err != nil {
-		return nil, errorsmod.Wrapf(types.ErrInvalidChannel, "%q: %s", msg.Channel, err)
-	}
-	if msg.HandlerContract != "" {
-		if _, err := k.accAddress("handler_contract", msg.HandlerContract); err != nil {
-			return nil, err
-		}
-	}
-	timeout := msg.TimeoutSeconds
-	if timeout == 0 {
-		timeout = types.DefaultRemoteTimeoutSeconds
-	}
-	data := types.TaskRequestPacketData{ServiceID: strconv.FormatUint(msg.ServiceId, 10), Input: msg.Input}.GetBytes()
-	seq, err := k.sendPacket(ctx, msg.Channel, data, timeout)
-	if err != nil {
-		return nil, err
-	}
-	r := types.RemoteResult{
-		Channel: msg.Channel, Sequence: seq, Sender: msg.Sender, ServiceId: msg.ServiceId, Input: msg.Input,
-		Status: types.REMOTE_STATUS_PENDING, HandlerContract: msg.HandlerContract,
-	}
-	if err := k.RemoteResults.Set(ctx, collections.Join(msg.Channel, seq), r); err != nil {
-		return nil, err
-	}
-	return &types.MsgRequestRemoteTaskResponse{Channel: msg.Channel, Sequence: seq},
-		emit(ctx, &types.EventRemoteTaskRequested{Channel: msg.Channel, Sequence: seq, Sender: msg.Sender, ServiceId: msg.ServiceId})
+	return r, emit(ctx, &types.EventRemoteTaskRequested{Channel: r.Channel, Sequence: seq, Sender: r.Sender, ServiceId: r.ServiceId})
 }
 
 // OnAcknowledgement records the answer to a remote request (a pushed result's
 // acknowledgement needs nothing).
-func (k Keeper) OnAcknowledgement(ctx sdk.Context, packet channeltypes.Packet, ack channeltypes.Acknowledgement) error {
+func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packet, ack channeltypes.Acknowledgement) error {
 	key := collections.Join(packet.SourceChannel, packet.Sequence)
 	r, err := k.RemoteResults.Get(ctx, key)
 	if isNotFound(err) {
@@ -252,7 +237,7 @@ func (k Keeper) OnAcknowledgement(ctx sdk.Context, packet channeltypes.Packet, a
 }
 
 // OnTimeout records that a remote request timed out.
-func (k Keeper) OnTimeout(ctx sdk.Context, packet channeltypes.Packet) error {
+func (k Keeper) OnTimeout(ctx context.Context, packet channeltypes.Packet) error {
 	r, err := k.RemoteResults.Get(ctx, collections.Join(packet.SourceChannel, packet.Sequence))
 	if isNotFound(err) {
 		return nil
@@ -278,7 +263,7 @@ type RemoteHandlerResult struct {
 	Error    string `json:"error,omitempty"`
 }
 
-func (k Keeper) finishRemote(ctx sdk.Context, r types.RemoteResult) error {
+func (k Keeper) finishRemote(ctx context.Context, r types.RemoteResult) error {
 	if err := k.RemoteResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
 		return err
 	}

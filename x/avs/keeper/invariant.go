@@ -48,11 +48,11 @@ func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, erro
 	if err != nil {
 		return b, err
 	}
-	err = k.TasksByServiceStatus.Walk(ctx, nil, func(key collections.Pair[collections.Pair[uint64, int32], uint64]) (bool, error) {
-		if key.K1().K2() != int32(types.TASK_STATUS_PENDING) {
+	err = k.Tasks.Indexes.ByServiceStatus.Walk(ctx, nil, func(ref collections.Pair[uint64, int32], id uint64) (bool, error) {
+		if ref.K2() != int32(types.TASK_STATUS_PENDING) {
 			return false, nil
 		}
-		t, err := k.Tasks.Get(ctx, key.K2())
+		t, err := k.Tasks.Get(ctx, id)
 		if err != nil {
 			return true, err
 		}

@@ -1,6 +1,8 @@
 package keeper
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
@@ -23,8 +25,9 @@ type Keeper struct {
 	storeService storetypes.KVStoreService
 	addressCodec address.Codec
 	bank         types.BankKeeper
-	power        PowerSource
-	contracts    types.ContractKeeper
+	// wiring is shared by every copy of the keeper, so that the app may set
+	// it after the keeper was copied into its modules.
+	wiring *wiring
 	// authority is the only address allowed to send MsgUpdateParams: the gov
 	// module account unless the app says otherwise.
 	authority string
@@ -36,24 +39,24 @@ type Keeper struct {
 	Components    collections.Map[string, types.Component]
 	ComponentCode collections.Map[string, []byte]
 
-	Services   collections.Map[uint64, types.Service]
+	// Services: id -> service, indexed by whether it has scheduled triggers.
+	Services   *collections.IndexedMap[uint64, types.Service, ServiceIndexes]
 	ServiceSeq collections.Sequence
 
 	Operators collections.Map[string, types.Operator]
-	// OptIns holds (service, operator); OperatorServices is its reverse.
-	OptIns           collections.KeySet[collections.Pair[uint64, string]]
-	OperatorServices collections.KeySet[collections.Pair[string, uint64]]
-	Allowlist        collections.KeySet[collections.Pair[uint64, string]]
+	// OptIns holds (service, operator); its ByOperator index, (operator, service).
+	OptIns    *collections.IndexedMap[collections.Pair[uint64, string], collections.NoValue, OptInIndexes]
+	Allowlist collections.KeySet[collections.Pair[uint64, string]]
 
-	Tasks   collections.Map[uint64, types.Task]
+	// Tasks: id -> task, indexed by service, by (service, status) and, for
+	// the tasks event triggers opened, by event.
+	Tasks   *collections.IndexedMap[uint64, types.Task, TaskIndexes]
 	TaskSeq collections.Sequence
 	// TasksByDeadline holds (deadline height, task) of tasks not yet settled:
 	// at its deadline a task expires if still pending, and liveness is counted.
+	// A KeySet its writers keep: a task leaves it when ExpireTasks reaches its
+	// deadline, not when the task changes.
 	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
-	// TasksByService holds (service, task) for every task.
-	TasksByService collections.KeySet[collections.Pair[uint64, uint64]]
-	// TasksByServiceStatus holds ((service, status), task) for every task.
-	TasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
 
 	// Votes: (task, operator) -> vote; Tallies: (task, digest) -> power and count.
 	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
@@ -62,17 +65,15 @@ type Keeper struct {
 	// Snapshots: (service, epoch) -> the operator powers frozen for that epoch.
 	Snapshots collections.Map[collections.Pair[uint64, uint64], types.PowerSnapshot]
 
-	// Commitments: (operator, service, committer) -> commitment; the
-	// committer index lists a committer's commitments.
-	CommitmentsByPool      collections.Map[collections.Triple[string, uint64, string], types.Commitment]
-	CommitmentsByCommitter collections.KeySet[collections.Triple[string, string, uint64]]
+	// CommitmentsByPool: (operator, service, committer) -> commitment,
+	// indexed by committer and by service.
+	CommitmentsByPool *collections.IndexedMap[collections.Triple[string, uint64, string], types.Commitment, CommitmentIndexes]
 	// Pools: (operator, service) -> total stake, reward index, outstanding rewards.
 	Pools collections.Map[collections.Pair[string, uint64], types.Pool]
-	// Unbonding entries by id, by completion time and by (operator, service).
-	Unbonding       collections.Map[uint64, types.UnbondingEntry]
-	UnbondingSeq    collections.Sequence
-	UnbondingByTime collections.KeySet[collections.Pair[int64, uint64]]
-	UnbondingByPool collections.KeySet[collections.Triple[string, uint64, uint64]]
+	// Unbonding: id -> entry, indexed by completion time, by (operator,
+	// service) and by committer.
+	Unbonding    *collections.IndexedMap[uint64, types.UnbondingEntry, UnbondingIndexes]
+	UnbondingSeq collections.Sequence
 	// Treasuries: service -> balance in the stake denom.
 	Treasuries collections.Map[uint64, sdkmath.Int]
 
@@ -81,21 +82,28 @@ type Keeper struct {
 	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
-	// TriggeredServices holds the services with interval or cron triggers,
-	// which BeginBlock and EndBlock walk (never all services).
-	TriggeredServices collections.KeySet[uint64]
-	// CronLast: service -> block time (unix ns) its cron triggers were last evaluated.
-	CronLast collections.Map[uint64, int64]
-	// EventTasks: "service/height/tx_hash/event_index" -> the task an event
-	// trigger opened for that event (derived from tasks' origins at genesis).
-	EventTasks collections.Map[string, uint64]
-	// AutoTasks: service -> automatic (trigger) tasks opened in the current
-	// block, all kinds together; cleared at the end of every block.
-	AutoTasks collections.Map[uint64, uint64]
+	// CronEvaluatedAt: service -> block time (unix ns) its cron triggers were
+	// last evaluated (genesis field cron_last).
+	CronEvaluatedAt collections.Map[uint64, int64]
+	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the
+	// current block, all kinds together; cleared at the end of every block.
+	AutoTasksThisBlock collections.Map[uint64, uint64]
 
-	ics4   types.ICS4Wrapper
-	ports  types.PortKeeper
-	scoped types.ScopedKeeper
+	// Read-only views of index keys, for paging queries (see indexView).
+	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
+	tasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
+	commitmentsByService collections.KeySet[collections.Pair[uint64, collections.Triple[string, uint64, string]]]
+}
+
+// wiring holds the keepers the app can only hand x/avs once they exist (IBC,
+// wasm), and the tests' power source. Every field may be nil: x/avs then is
+// no IBC application, calls no handler contract, and computes power itself.
+type wiring struct {
+	ics4      types.ICS4Wrapper
+	ports     types.PortKeeper
+	scoped    types.ScopedKeeper
+	contracts types.ContractKeeper
+	power     PowerSource
 }
 
 // NewKeeper builds the keeper and its collections schema. It panics when the
@@ -110,44 +118,37 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		storeService: storeService,
 		addressCodec: addressCodec,
 		bank:         bank,
+		wiring:       &wiring{},
 		authority:    authority,
 
 		Params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		Components:    collections.NewMap(sb, types.ComponentsKey, "components", collections.StringKey, codec.CollValue[types.Component](cdc)),
 		ComponentCode: collections.NewMap(sb, types.ComponentCodeKey, "component_code", collections.StringKey, collections.BytesValue),
-		Services:      collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
-		ServiceSeq:    collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
-		Operators:     collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
-		OptIns:        collections.NewKeySet(sb, types.OptInsKey, "opt_ins", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		OperatorServices: collections.NewKeySet(sb, types.OperatorServicesKey, "operator_services",
-			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key)),
-		Allowlist:       collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		Tasks:           collections.NewMap(sb, types.TasksKey, "tasks", collections.Uint64Key, codec.CollValue[types.Task](cdc)),
+		Services: collections.NewIndexedMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc),
+			ServiceIndexes{Scheduled: ScheduledIndex{Keys: collections.NewKeySet(sb, types.ScheduledServicesKey, "triggered_services", collections.Uint64Key)}}),
+		ServiceSeq: collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
+		Operators:  collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
+		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
+			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
+		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
+		Tasks: collections.NewIndexedMap(sb, types.TasksKey, "tasks", collections.Uint64Key, codec.CollValue[types.Task](cdc),
+			newTaskIndexes(sb)),
 		TaskSeq:         collections.NewSequence(sb, types.TaskSeqKey, "task_seq"),
 		TasksByDeadline: collections.NewKeySet(sb, types.TasksByDeadlineKey, "tasks_by_deadline", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
-		TasksByService: collections.NewKeySet(sb, types.TasksByServiceKey, "tasks_by_service",
-			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
-		TasksByServiceStatus: collections.NewKeySet(sb, types.TasksByServiceStatusKey, "tasks_by_service_status",
-			collections.PairKeyCodec(collections.PairKeyCodec(collections.Uint64Key, collections.Int32Key), collections.Uint64Key)),
-		Votes:     collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
-		Tallies:   collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
-		Snapshots: collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
-		CommitmentsByPool: collections.NewMap(sb, types.CommitmentsKey, "commitments",
-			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc)),
-		CommitmentsByCommitter: collections.NewKeySet(sb, types.CommitmentsByCommitter, "commitments_by_committer",
-			collections.TripleKeyCodec(collections.StringKey, collections.StringKey, collections.Uint64Key)),
-		Pools:           collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
-		Unbonding:       collections.NewMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc)),
-		UnbondingSeq:    collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
-		UnbondingByTime: collections.NewKeySet(sb, types.UnbondingByTimeKey, "unbonding_by_time", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
-		UnbondingByPool: collections.NewKeySet(sb, types.UnbondingByPoolKey, "unbonding_by_pool",
-			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
-		Treasuries:        collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
-		TriggeredServices: collections.NewKeySet(sb, types.TriggeredServicesKey, "triggered_services", collections.Uint64Key),
-		CronLast:          collections.NewMap(sb, types.CronLastKey, "cron_last", collections.Uint64Key, collections.Int64Value),
-		EventTasks:        collections.NewMap(sb, types.EventTasksKey, "event_tasks", collections.StringKey, collections.Uint64Value),
-		AutoTasks:         collections.NewMap(sb, types.AutoTasksKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
-		IBCPackets:        collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
+		Votes:           collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
+		Tallies:         collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
+		Snapshots:       collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
+		CommitmentsByPool: collections.NewIndexedMap(sb, types.CommitmentsKey, "commitments",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc),
+			newCommitmentIndexes(sb)),
+		Pools: collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
+		Unbonding: collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc),
+			newUnbondingIndexes(sb)),
+		UnbondingSeq:       collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
+		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
+		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 	}
@@ -156,12 +157,11 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		panic(err)
 	}
 	k.Schema = schema
+	k.tasksByService = indexView(storeService, types.TasksByServiceKey, k.Tasks.Indexes.ByService.KeyCodec())
+	k.tasksByServiceStatus = indexView(storeService, types.TasksByServiceStatusKey, k.Tasks.Indexes.ByServiceStatus.KeyCodec())
+	k.commitmentsByService = indexView(storeService, types.CommitmentsByServiceKey, k.CommitmentsByPool.Indexes.ByService.KeyCodec())
 	return k
 }
-
-// SetPowerSource overrides how operator power is computed, whatever the
-// service's weighting (tests).
-func (k *Keeper) SetPowerSource(p PowerSource) { k.power = p }
 
 // GetAuthority returns the address allowed to update the module parameters.
 func (k Keeper) GetAuthority() string { return k.authority }
@@ -170,6 +170,8 @@ func (k Keeper) GetAuthority() string { return k.authority }
 func (k Keeper) AddressCodec() address.Codec { return k.addressCodec }
 
 // Logger returns the module's logger.
-func (k Keeper) Logger(ctx sdk.Context) log.Logger {
-	return ctx.Logger().With("module", "x/"+types.ModuleName)
+func (k Keeper) Logger(ctx context.Context) log.Logger {
+	return sdk.UnwrapSDKContext(ctx).Logger().With("module", "x/"+types.ModuleName)
 }
+
+func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }

@@ -1,10 +1,13 @@
 package keeper_test
 
 import (
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/suite"
 
+	"cosmossdk.io/collections"
 	storetypes "cosmossdk.io/store/types"
 
 	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
@@ -30,6 +33,7 @@ type KeeperTestSuite struct {
 	msgServer   types.MsgServer
 	queryServer types.QueryServer
 	authority   string
+	storeKey    *storetypes.KVStoreKey
 }
 
 func TestKeeperTestSuite(t *testing.T) {
@@ -38,6 +42,7 @@ func TestKeeperTestSuite(t *testing.T) {
 
 func (s *KeeperTestSuite) SetupTest() {
 	key := storetypes.NewKVStoreKey(types.StoreKey)
+	s.storeKey = key
 	testCtx := testutil.DefaultContextWithDB(s.T(), key, storetypes.NewTransientStoreKey("transient_test"))
 	encCfg := moduletestutil.MakeTestEncodingConfig(avs.AppModuleBasic{})
 	ac := addresscodec.NewBech32Codec("avs")
@@ -51,4 +56,99 @@ func (s *KeeperTestSuite) SetupTest() {
 	s.msgServer = keeper.NewMsgServerImpl(s.keeper)
 	s.queryServer = keeper.NewQueryServerImpl(s.keeper)
 	s.Require().NoError(s.keeper.InitGenesis(s.ctx, types.DefaultGenesis()))
+}
+
+// rawKeys returns the hex of every raw store key under a collection prefix,
+// in store order.
+func (s *KeeperTestSuite) rawKeys(prefix collections.Prefix) []string {
+	it := storetypes.KVStorePrefixIterator(s.ctx.KVStore(s.storeKey), prefix.Bytes())
+	defer it.Close()
+	var out []string
+	for ; it.Valid(); it.Next() {
+		out = append(out, hex.EncodeToString(it.Key()))
+	}
+	return out
+}
+
+// TestIndexKeyBytes pins the on-disk bytes of every secondary index entry of
+// one task, one commitment and one unbonding entry: the indexes may change
+// how they are kept, never the bytes a running chain has stored.
+func (s *KeeperTestSuite) TestIndexKeyBytes() {
+	s.startClock()
+	svc, ops := s.setupService(defaultManifest(""), 1)
+	task := s.createTask(svc)
+	s.Require().Equal(uint64(1), task)
+	committerAddr := s.fundAndCommit("committer", ops[0], svc, 500)
+	res := s.uncommit(committerAddr, ops[0], svc, 200)
+	s.Require().Equal(uint64(0), res.EntryId)
+
+	// The bech32 strings of the operator op1 and of the committer, as stored
+	// (a string that is not the last key part ends in a 0x00).
+	const (
+		op1       = "61767331646163727a68366c746130343768366c746130343768366c746130343768366c613970396d6c" // avs1dacrzh6l…a9p9ml
+		committer = "617673317664686b366d74667733367832756a6c746130343768366c746130343768366c6b7335357363" // avs1vdhk6m…ks55sc
+	)
+	for _, tc := range []struct {
+		name   string
+		prefix collections.Prefix
+		want   []string
+	}{
+		// (deadline height 60, task 1); an int64 has its sign bit flipped.
+		{"TasksByDeadline", types.TasksByDeadlineKey, []string{"0b" + "800000000000003c" + "0000000000000001"}},
+		// ((service 1, status PENDING = 1), task 1)
+		{"TasksByServiceStatus", types.TasksByServiceStatusKey, []string{"0c" + "0000000000000001" + "80000001" + "0000000000000001"}},
+		// (service 1, task 1)
+		{"TasksByService", types.TasksByServiceKey, []string{"10" + "0000000000000001" + "0000000000000001"}},
+		// (committer, operator, service 1)
+		{"CommitmentsByCommitter", types.CommitmentsByCommitter, []string{"12" + committer + "00" + op1 + "00" + "0000000000000001"}},
+		// (completion time in unix ns, entry 0)
+		{"UnbondingByTime", types.UnbondingByTimeKey, []string{"16" + "9a4db3034fec3200" + "0000000000000000"}},
+		// (operator, service 1, entry 0)
+		{"UnbondingByPool", types.UnbondingByPoolKey, []string{"17" + op1 + "00" + "0000000000000001" + "0000000000000000"}},
+		// (committer, entry 0), added with the IndexedMap
+		{"UnbondingByCommitter", types.UnbondingByCommitterKey, []string{"1f" + committer + "00" + "0000000000000000"}},
+		// (service 1, (operator, service 1, committer)), added with the IndexedMap
+		{"CommitmentsByService", types.CommitmentsByServiceKey, []string{"20" + "0000000000000001" + op1 + "00" + "0000000000000001" + committer}},
+		// (operator, service 1)
+		{"OperatorServices", types.OperatorServicesKey, []string{"07" + op1 + "00" + "0000000000000001"}},
+	} {
+		s.Run(tc.name, func() {
+			got := s.rawKeys(tc.prefix)
+			s.Require().Equal(tc.want, got)
+		})
+	}
+}
+
+// TestEventTaskIndexKeyBytes pins the bytes of a tasks' ByEvent entry: the event
+// reference's key, and the task id as its value.
+func (s *KeeperTestSuite) TestEventTaskIndexKeyBytes() {
+	id, ops := s.eventService(10, 3)
+	o := s.eventVote(ops[0], ref(id, 9, 2), "12.5")
+	s.Require().True(o.Accepted, o.Error)
+
+	// "1/9/" + 64 × "AB" + "/2"
+	key := "1d" + "312f392f" + strings.Repeat("4142", 32) + "2f32"
+	s.Require().Equal([]string{key}, s.rawKeys(types.EventTasksKey))
+	value := s.ctx.KVStore(s.storeKey).Get(mustHex(key))
+	s.Require().Equal("0000000000000001", hex.EncodeToString(value), "task 1")
+}
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TestScheduledServicesKeyBytes pins the bytes of a ScheduledServices entry:
+// the service id.
+func (s *KeeperTestSuite) TestScheduledServicesKeyBytes() {
+	m := defaultManifest("")
+	m.Triggers = []types.Trigger{intervalTrigger(5, 0, 0)}
+	id := s.createService(m)
+	s.Require().Equal(uint64(1), id)
+	s.createService(defaultManifest("")) // no scheduled trigger: not indexed
+
+	s.Require().Equal([]string{"1b" + "0000000000000001"}, s.rawKeys(types.ScheduledServicesKey))
 }

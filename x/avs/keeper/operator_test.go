@@ -1,8 +1,10 @@
 package keeper_test
 
 import (
-	sdkmath "cosmossdk.io/math"
 	"strings"
+	"time"
+
+	sdkmath "cosmossdk.io/math"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -35,17 +37,17 @@ func (s *KeeperTestSuite) TestRegisterOperator() {
 		{
 			name:     "failure: empty moniker",
 			malleate: func(msg *types.MsgRegisterOperator) { msg.Moniker = "" },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: blank moniker",
 			malleate: func(msg *types.MsgRegisterOperator) { msg.Moniker = "   " },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: moniker too long",
 			malleate: func(msg *types.MsgRegisterOperator) { msg.Moniker = strings.Repeat("m", keeper.MaxMonikerLength+1) },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: operator is not an address",
@@ -90,7 +92,7 @@ func (s *KeeperTestSuite) TestUpdateOperator() {
 		{
 			name:     "failure: empty moniker",
 			malleate: func(msg *types.MsgUpdateOperator) { msg.Moniker = "" },
-			expErr:   types.ErrInvalidRequest,
+			expErr:   types.ErrInvalidMoniker,
 		},
 		{
 			name:     "failure: operator is not an address",
@@ -207,7 +209,7 @@ func (s *KeeperTestSuite) TestOptIn() {
 			has, err := s.keeper.OptIns.Has(s.ctx, collections.Join(msg.ServiceId, msg.Operator))
 			s.Require().NoError(err)
 			s.Require().True(has)
-			has, err = s.keeper.OperatorServices.Has(s.ctx, collections.Join(msg.Operator, msg.ServiceId))
+			has, err = s.operatorIndexed(msg.Operator, msg.ServiceId)
 			s.Require().NoError(err)
 			s.Require().True(has)
 			evs := s.typedEvents(ctx, &types.EventOptedIn{})
@@ -270,7 +272,7 @@ func (s *KeeperTestSuite) TestOptOut() {
 			has, err := s.keeper.OptIns.Has(s.ctx, collections.Join(id, msg.Operator))
 			s.Require().NoError(err)
 			s.Require().False(has)
-			has, err = s.keeper.OperatorServices.Has(s.ctx, collections.Join(msg.Operator, id))
+			has, err = s.operatorIndexed(msg.Operator, id)
 			s.Require().NoError(err)
 			s.Require().False(has)
 			evs := s.typedEvents(ctx, &types.EventOptedOut{})
@@ -344,4 +346,129 @@ func (s *KeeperTestSuite) TestQueryOperators() {
 	s.Require().Equal(codes.InvalidArgument, status.Code(err))
 	_, err = s.queryServer.ServiceOperators(s.ctx, &types.QueryServiceOperatorsRequest{ServiceId: 99})
 	s.Require().Equal(codes.NotFound, status.Code(err))
+}
+
+func (s *KeeperTestSuite) TestUnjail() {
+	var op string
+	jail := func(until time.Time) {
+		o := s.operator(op)
+		o.Jailed, o.JailedUntil, o.WindowTasks, o.WindowMissed = true, until, 3, 2
+		s.Require().NoError(s.keeper.Operators.Set(s.ctx, op, o))
+	}
+	testCases := []struct {
+		name     string
+		malleate func(msg *types.MsgUnjail)
+		expErr   error
+	}{
+		{name: "success: exactly at jailed_until", malleate: func(*types.MsgUnjail) { jail(stakeStart) }},
+		{name: "success: after jailed_until", malleate: func(*types.MsgUnjail) { jail(stakeStart.Add(-time.Hour)) }},
+		{name: "failure: not jailed", malleate: func(*types.MsgUnjail) {}, expErr: types.ErrNotJailed},
+		{
+			name: "failure: not jailed, though jailed_until lies ahead",
+			malleate: func(*types.MsgUnjail) {
+				o := s.operator(op)
+				o.JailedUntil = stakeStart.Add(time.Hour)
+				s.Require().NoError(s.keeper.Operators.Set(s.ctx, op, o))
+			},
+			expErr: types.ErrNotJailed,
+		},
+		{name: "failure: a nanosecond too early", malleate: func(*types.MsgUnjail) { jail(stakeStart.Add(time.Nanosecond)) }, expErr: types.ErrUnjailTooEarly},
+		{name: "failure: unknown operator", malleate: func(msg *types.MsgUnjail) { msg.Operator = addr("nobody") }, expErr: types.ErrOperatorNotFound},
+		{name: "failure: operator is not an address", malleate: func(msg *types.MsgUnjail) { msg.Operator = "op1" }, expErr: types.ErrInvalidAddress},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			s.startClock()
+			op = s.registerOperator("op1")
+			msg := &types.MsgUnjail{Operator: op}
+			tc.malleate(msg)
+			before := s.stakeState()
+			ctx := s.withEvents()
+			_, err := s.msgServer.Unjail(ctx, msg)
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.requireStakeUnchanged(before)
+				return
+			}
+			s.Require().NoError(err)
+			o := s.operator(op)
+			s.Require().False(o.Jailed)
+			s.Require().Zero(o.WindowTasks)
+			s.Require().Zero(o.WindowMissed)
+			s.Require().Len(s.typedEvents(ctx, &types.EventOperatorUnjailed{}), 1)
+		})
+	}
+}
+
+func (s *KeeperTestSuite) TestRegisterOperatorCommission() {
+	testCases := []struct {
+		name       string
+		commission sdkmath.LegacyDec
+		expErr     error
+		expected   string
+	}{
+		{name: "success: unset is zero", commission: sdkmath.LegacyDec{}, expected: "0"},
+		{name: "success: zero", commission: dec("0"), expected: "0"},
+		{name: "success: 10%", commission: dec("0.1"), expected: "0.1"},
+		{name: "success: all of it", commission: dec("1"), expected: "1"},
+		{name: "failure: negative", commission: dec("-0.000000000000000001"), expErr: types.ErrInvalidCommission},
+		{name: "failure: above one", commission: dec("1.000000000000000001"), expErr: types.ErrInvalidCommission},
+		{name: "failure: far above one", commission: dec("150"), expErr: types.ErrInvalidCommission},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			before := s.stakeState()
+			op := addr("op1")
+			_, err := s.msgServer.RegisterOperator(s.ctx, &types.MsgRegisterOperator{Operator: op, Moniker: "op1", Commission: tc.commission})
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.requireStakeUnchanged(before)
+				return
+			}
+			s.Require().NoError(err)
+			s.Require().True(dec(tc.expected).Equal(s.operator(op).Commission), "commission %s", s.operator(op).Commission)
+		})
+	}
+}
+
+func (s *KeeperTestSuite) TestUpdateOperatorCommission() {
+	testCases := []struct {
+		name       string
+		operator   string
+		commission sdkmath.LegacyDec
+		expErr     error
+		expected   string
+	}{
+		{name: "success: unset keeps the current one", commission: sdkmath.LegacyDec{}, expected: "0.2"},
+		{name: "success: to zero", commission: dec("0"), expected: "0"},
+		{name: "success: to one", commission: dec("1"), expected: "1"},
+		{name: "success: to 5%", commission: dec("0.05"), expected: "0.05"},
+		{name: "failure: negative", commission: dec("-0.1"), expErr: types.ErrInvalidCommission},
+		{name: "failure: above one", commission: dec("1.5"), expErr: types.ErrInvalidCommission},
+		{name: "failure: unknown operator", operator: addr("nobody"), commission: dec("0.1"), expErr: types.ErrOperatorNotFound},
+		{name: "failure: operator is not an address", operator: "op1", commission: dec("0.1"), expErr: types.ErrInvalidAddress},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			op := s.registerWithCommission("op1", "0.2")
+			target := op
+			if tc.operator != "" {
+				target = tc.operator
+			}
+			before := s.stakeState()
+			_, err := s.msgServer.UpdateOperator(s.ctx, &types.MsgUpdateOperator{Operator: target, Moniker: "renamed", Commission: tc.commission})
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.requireStakeUnchanged(before)
+				return
+			}
+			s.Require().NoError(err)
+			got := s.operator(op)
+			s.Require().Equal("renamed", got.Moniker)
+			s.Require().True(dec(tc.expected).Equal(got.Commission), "commission %s", got.Commission)
+		})
+	}
 }

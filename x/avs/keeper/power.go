@@ -24,12 +24,12 @@ const MaxOperatorPower = uint64(1) << 50
 // operator with power 1 (EQUAL) or its committed stake (STAKE; operators
 // without stake have no power).
 func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.OperatorPower, error) {
-	if k.power != nil {
-		return k.power.OperatorPowers(ctx, svc.Id)
+	if k.wiring.power != nil {
+		return k.wiring.power.OperatorPowers(ctx, svc.Id)
 	}
 	var out []types.OperatorPower
 	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)
-	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string]) (bool, error) {
+	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
 		op, err := k.Operators.Get(ctx, key.K2())
 		if err != nil {
 			return true, err

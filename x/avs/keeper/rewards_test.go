@@ -236,3 +236,49 @@ func (s *KeeperTestSuite) TestRewardsAcrossCommitChanges() {
 	s.Require().True(s.pool(op, id).Outstanding.IsZero())
 	s.requireBalanced()
 }
+
+func (s *KeeperTestSuite) TestWithdrawRewardsErrors() {
+	var (
+		id    uint64
+		ops   []string
+		alice string
+	)
+	testCases := []struct {
+		name     string
+		malleate func(msg *types.MsgWithdrawRewards)
+		expErr   error
+	}{
+		{name: "failure: commitment without rewards", malleate: func(*types.MsgWithdrawRewards) {}, expErr: types.ErrNoRewards},
+		{name: "failure: no commitment at all", malleate: func(msg *types.MsgWithdrawRewards) { msg.Committer = addr("bob") }, expErr: types.ErrNoRewards},
+		{
+			name: "failure: everything already withdrawn",
+			malleate: func(*types.MsgWithdrawRewards) {
+				tid := s.payTask(id, 1000)
+				s.mustVote(ops[0], tid, "A")
+				s.Require().Equal(int64(1000), s.withdraw(alice))
+			},
+			expErr: types.ErrNoRewards,
+		},
+		{
+			name: "failure: uncommitted before any reward",
+			malleate: func(*types.MsgWithdrawRewards) {
+				s.uncommit(alice, ops[0], id, 400)
+			},
+			expErr: types.ErrNoRewards,
+		},
+		{name: "failure: committer is not an address", malleate: func(msg *types.MsgWithdrawRewards) { msg.Committer = "alice" }, expErr: types.ErrInvalidAddress},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			id, ops = s.setupService(defaultManifest(""), 1)
+			alice = s.fundAndCommit("alice", ops[0], id, 400)
+			msg := &types.MsgWithdrawRewards{Committer: alice}
+			tc.malleate(msg)
+			before := s.stakeState()
+			_, err := s.msgServer.WithdrawRewards(s.ctx, msg)
+			s.Require().ErrorIs(err, tc.expErr)
+			s.requireStakeUnchanged(before)
+		})
+	}
+}

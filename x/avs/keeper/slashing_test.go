@@ -238,7 +238,7 @@ func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	s.Require().Equal(int64(100+95), s.balance(bob).Sub(bobBefore).Int64())
 	s.Require().Equal(int64(180), s.balance(alice).Sub(aliceBefore).Int64())
-	s.Require().Empty(keys(s, s.ctx, s.keeper.UnbondingByTime))
+	s.Require().Empty(multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByTime))
 	s.requireBalanced()
 }
 

@@ -181,11 +181,10 @@ func (s *KeeperTestSuite) TestCreateTask() {
 					return s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, task.Id))
 				},
 				func() (bool, error) {
-					return s.keeper.TasksByService.Has(s.ctx, collections.Join(task.ServiceId, task.Id))
+					return has(s, s.keeper.Tasks.Indexes.ByService, task.ServiceId, task.Id)
 				},
 				func() (bool, error) {
-					return s.keeper.TasksByServiceStatus.Has(s.ctx,
-						collections.Join(collections.Join(task.ServiceId, int32(types.TASK_STATUS_PENDING)), task.Id))
+					return has(s, s.keeper.Tasks.Indexes.ByServiceStatus, collections.Join(task.ServiceId, int32(types.TASK_STATUS_PENDING)), task.Id)
 				},
 			} {
 				ok, err := has()
@@ -213,4 +212,35 @@ func (s *KeeperTestSuite) TestCreateTaskIdsAndDeadlines() {
 	s.Require().Equal(uint64(2), t2)
 	s.Require().Equal(int64(49), s.task(t2).DeadlineHeight)
 	s.Require().Equal(int64(42), s.task(t2).CreatedHeight)
+}
+
+// Rewards are accounted (pool outstanding, withdrawals) in the stake denom,
+// so a task fee in another denom must be refused, also on a free service,
+// where no fee_per_task pins the denom: a tip of 1000uatom must not credit
+// 1000 to its committers' pool, which they could withdraw as 1000uavs out of
+// other committers' stake.
+func (s *KeeperTestSuite) TestFeeInAnotherDenomRefused() {
+	m := defaultManifest("")
+	m.FeePerTask = sdk.Coin{}
+	m.TaskTimeout = 20
+	id, ops := s.setupService(m, 1)
+	alice := s.fundAndCommit("alice", ops[0], id, 100)
+	s.fundAndCommit("bob", ops[0], s.createService(defaultManifest(types.Digest(validWasm()))), 5000)
+	s.bank.Fund(acc("creator"), sdk.NewCoins(sdk.NewInt64Coin("uatom", 1000)))
+
+	before := s.stakeState()
+	_, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{
+		Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: sdk.NewInt64Coin("uatom", 1000),
+	})
+	s.Require().ErrorIs(err, types.ErrWrongDenom)
+	s.requireStakeUnchanged(before)
+
+	// a tip in the stake denom is fine and rewards the committers
+	res, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{
+		Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: stake(1000),
+	})
+	s.Require().NoError(err)
+	s.mustVote(ops[0], res.TaskId, "A")
+	s.Require().Equal(int64(1000), s.pendingRewards(alice))
+	s.requireBalanced()
 }

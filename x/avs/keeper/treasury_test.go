@@ -1,7 +1,9 @@
 package keeper_test
 
 import (
+	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/avschain/avschain/x/avs/types"
@@ -156,6 +158,78 @@ func (s *KeeperTestSuite) TestCreateTaskFromTreasuryErrors() {
 			s.Require().True(types.IsFree(task.Fee))
 			s.Require().True(task.PaidByTreasury)
 			s.requireBalanced()
+		})
+	}
+}
+
+func (s *KeeperTestSuite) TestFundService() {
+	var (
+		id     uint64
+		funder string
+	)
+	testCases := []struct {
+		name     string
+		malleate func(msg *types.MsgFundService)
+		expErr   error
+		// success only: the treasury after
+		expTreasury int64
+	}{
+		{name: "success: first funding", malleate: func(*types.MsgFundService) {}, expTreasury: 150},
+		{
+			name: "success: adds to the treasury",
+			malleate: func(msg *types.MsgFundService) {
+				_, err := s.msgServer.FundService(s.ctx, &types.MsgFundService{Funder: msg.Funder, ServiceId: id, Amount: stake(50)})
+				s.Require().NoError(err)
+			},
+			expTreasury: 200,
+		},
+		{
+			name: "success: a paused service may be funded",
+			malleate: func(*types.MsgFundService) {
+				_, err := s.msgServer.SetServiceStatus(s.ctx, &types.MsgSetServiceStatus{Owner: addr("owner"), ServiceId: id, Status: types.SERVICE_STATUS_PAUSED})
+				s.Require().NoError(err)
+			},
+			expTreasury: 150,
+		},
+		{name: "failure: zero amount", malleate: func(msg *types.MsgFundService) { msg.Amount = stake(0) }, expErr: types.ErrInvalidAmount},
+		{
+			name:     "failure: negative amount",
+			malleate: func(msg *types.MsgFundService) { msg.Amount = sdk.Coin{Denom: denom, Amount: sdkmath.NewInt(-150)} },
+			expErr:   types.ErrInvalidAmount,
+		},
+		{name: "failure: wrong denom", malleate: func(msg *types.MsgFundService) { msg.Amount = sdk.NewInt64Coin("uatom", 150) }, expErr: types.ErrWrongDenom},
+		{name: "failure: unknown service", malleate: func(msg *types.MsgFundService) { msg.ServiceId = 7 }, expErr: types.ErrServiceNotFound},
+		{name: "failure: funder is not an address", malleate: func(msg *types.MsgFundService) { msg.Funder = "funder" }, expErr: types.ErrInvalidAddress},
+		{name: "failure: funder without funds", malleate: func(msg *types.MsgFundService) { msg.Funder = addr("poor") }, expErr: sdkerrors.ErrInsufficientFunds},
+		{name: "failure: more than the funder holds", malleate: func(msg *types.MsgFundService) { msg.Amount = stake(1001) }, expErr: sdkerrors.ErrInsufficientFunds},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			id, _ = s.setupService(defaultManifest(""), 1)
+			funder = s.fund("funder", 1000)
+			msg := &types.MsgFundService{Funder: funder, ServiceId: id, Amount: stake(150)}
+			tc.malleate(msg)
+			before := s.stakeState()
+			funderBefore := s.balance(funder)
+			total := s.bank.Total(denom)
+			ctx := s.withEvents()
+			_, err := s.msgServer.FundService(ctx, msg)
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.requireStakeUnchanged(before)
+				return
+			}
+			s.Require().NoError(err)
+			res, err := s.queryServer.Treasury(s.ctx, &types.QueryTreasuryRequest{ServiceId: id})
+			s.Require().NoError(err)
+			s.Require().Equal(stake(tc.expTreasury), res.Treasury)
+			s.Require().Equal(funderBefore.SubRaw(150).Int64(), s.balance(funder).Int64())
+			s.Require().Equal(total, s.bank.Total(denom))
+			s.requireBalanced()
+			evs := s.typedEvents(ctx, &types.EventServiceFunded{})
+			s.Require().Len(evs, 1)
+			s.Require().Equal(&types.EventServiceFunded{ServiceId: id, Funder: funder, Amount: stake(150), Treasury: stake(tc.expTreasury)}, evs[0])
 		})
 	}
 }

@@ -1,9 +1,9 @@
 package keeper
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -14,22 +14,18 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// indexTriggers keeps TriggeredServices in step with a service's manifest.
-func (k Keeper) indexTriggers(ctx sdk.Context, svc types.Service) error {
-	if !svc.Manifest.HasCronTriggers() {
-		if err := k.CronLast.Remove(ctx, svc.Id); err != nil {
-			return err
-		}
+// forgetCronClock drops the cron clock of a service whose manifest no
+// longer has cron triggers: the clock is kept only for those that have.
+func (k Keeper) forgetCronClock(ctx context.Context, svc types.Service) error {
+	if svc.Manifest.HasCronTriggers() {
+		return nil
 	}
-	if svc.Manifest.HasBlockTriggers() {
-		return k.TriggeredServices.Set(ctx, svc.Id)
-	}
-	return k.TriggeredServices.Remove(ctx, svc.Id)
+	return k.CronEvaluatedAt.Remove(ctx, svc.Id)
 }
 
-func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
+func (k Keeper) scheduledServices(ctx context.Context) ([]types.Service, error) {
 	var out []types.Service
-	err := k.TriggeredServices.Walk(ctx, nil, func(id uint64) (bool, error) {
+	err := k.Services.Indexes.Scheduled.Keys.Walk(ctx, nil, func(id uint64) (bool, error) {
 		svc, err := k.Services.Get(ctx, id)
 		if err != nil {
 			return true, err
@@ -44,26 +40,27 @@ func (k Keeper) triggeredServices(ctx sdk.Context) ([]types.Service, error) {
 // refuses it with ErrAutoTaskLimit: max_auto_tasks_per_block counts every
 // kind of trigger together. Callers count in the store the task was created
 // in, so that a refusal discards the task.
-func (k Keeper) useAutoTask(ctx sdk.Context, serviceID uint64, max uint32) error {
-	n, err := k.AutoTasks.Get(ctx, serviceID)
+func (k Keeper) useAutoTask(ctx context.Context, serviceID uint64, max uint32) error {
+	n, err := k.AutoTasksThisBlock.Get(ctx, serviceID)
 	if err != nil && !isNotFound(err) {
 		return err
 	}
 	if n >= uint64(max) {
 		return errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n)
 	}
-	return k.AutoTasks.Set(ctx, serviceID, n+1)
+	return k.AutoTasksThisBlock.Set(ctx, serviceID, n+1)
 }
 
 // fireTrigger opens a treasury-paid task for a trigger in its own cached
 // store. A task that cannot be created (paused service, empty treasury, the
 // per-block cap) is skipped with EventTaskSkipped: block hooks never fail for it.
-func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, input any, ref string) error {
+func (k Keeper) fireTrigger(ctx context.Context, svc types.Service, max uint32, input any, ref string) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	bz, err := json.Marshal(input)
 	if err != nil {
 		return err
 	}
-	cacheCtx, write := ctx.CacheContext()
+	cacheCtx, write := sdkCtx.CacheContext()
 	_, created, err := k.CreateTaskFromTreasury(cacheCtx, svc.Id, bz, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: ref})
 	if err == nil && created {
 		err = k.useAutoTask(cacheCtx, svc.Id, max)
@@ -77,26 +74,27 @@ func (k Keeper) fireTrigger(ctx sdk.Context, svc types.Service, max uint32, inpu
 
 // runCronTriggers fires the cron triggers that came due since the previous block
 // (at most once per trigger per block, however many ticks were missed).
-func (k Keeper) runCronTriggers(ctx sdk.Context) error {
+func (k Keeper) runCronTriggers(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
-	svcs, err := k.triggeredServices(ctx)
+	svcs, err := k.scheduledServices(ctx)
 	if err != nil {
 		return err
 	}
-	now := ctx.BlockTime()
+	now := sdkCtx.BlockTime()
 	for _, svc := range svcs {
 		if !svc.Manifest.HasCronTriggers() {
 			continue // interval triggers only: no clock to keep
 		}
-		lastNs, err := k.CronLast.Get(ctx, svc.Id)
+		lastNs, err := k.CronEvaluatedAt.Get(ctx, svc.Id)
 		if err != nil && !isNotFound(err) {
 			return err
 		}
 		first := isNotFound(err)
-		if err := k.CronLast.Set(ctx, svc.Id, now.UnixNano()); err != nil {
+		if err := k.CronEvaluatedAt.Set(ctx, svc.Id, now.UnixNano()); err != nil {
 			return err
 		}
 		if first {
@@ -118,16 +116,17 @@ func (k Keeper) runCronTriggers(ctx sdk.Context) error {
 }
 
 // runIntervalTriggers fires the block-interval triggers due at this height.
-func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
+func (k Keeper) runIntervalTriggers(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
-	svcs, err := k.triggeredServices(ctx)
+	svcs, err := k.scheduledServices(ctx)
 	if err != nil {
 		return err
 	}
-	h := ctx.BlockHeight()
+	h := sdkCtx.BlockHeight()
 	for _, svc := range svcs {
 		for i, t := range svc.Manifest.Triggers {
 			b, ok := t.Kind.(*types.Trigger_BlockInterval)
@@ -143,15 +142,12 @@ func (k Keeper) runIntervalTriggers(ctx sdk.Context) error {
 	return nil
 }
 
-const eventRefPrefix = types.EventRefPrefix
-
-var txHashRe = regexp.MustCompile(`^[0-9A-F]{64}$`)
-
 // eventTask returns the task of an event-trigger vote, opening it (paid by the
 // treasury) on the event's first vote. The chain cannot see past events: a task
 // opened for an event the other operators do not confirm gets no quorum and
 // expires.
-func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
+func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	svc, err := k.getService(ctx, ref.ServiceId)
 	if err != nil {
 		return 0, err
@@ -162,16 +158,13 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 		hasEventTrigger = hasEventTrigger || ok
 	}
 	if !hasEventTrigger {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "service %d has no event trigger", ref.ServiceId)
+		return 0, errorsmod.Wrapf(types.ErrInvalidEventRef, "service %d has no event trigger", ref.ServiceId)
 	}
-	if ref.Height <= 0 || ref.Height >= ctx.BlockHeight() {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "event height %d is not a past block (now %d)", ref.Height, ctx.BlockHeight())
-	}
-	if ref.TxHash != "" && !txHashRe.MatchString(ref.TxHash) {
-		return 0, errorsmod.Wrapf(types.ErrInvalidRequest, "tx_hash %q is not an upper-case hex sha256", ref.TxHash)
+	if ref.Height <= 0 || ref.Height >= sdkCtx.BlockHeight() {
+		return 0, errorsmod.Wrapf(types.ErrInvalidEventRef, "event height %d is not a past block (now %d)", ref.Height, sdkCtx.BlockHeight())
 	}
 	key := ref.Key()
-	if id, err := k.EventTasks.Get(ctx, key); err == nil {
+	if id, err := k.Tasks.Indexes.ByEvent.Refs.Get(ctx, key); err == nil {
 		return id, nil
 	} else if !isNotFound(err) {
 		return 0, err
@@ -181,7 +174,7 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 		return 0, err
 	}
 	// ctx is the vote's own cached store: a refusal below discards the task.
-	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: eventRefPrefix + key})
+	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: types.EventRefPrefix + key})
 	if err != nil {
 		return 0, err
 	}
@@ -191,13 +184,13 @@ func (k Keeper) eventTask(ctx sdk.Context, ref types.EventRef) (uint64, error) {
 	if err := k.useAutoTask(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
 		return 0, err
 	}
-	return task.Id, k.EventTasks.Set(ctx, key, task.Id)
+	return task.Id, nil // the task's ByEvent index entry came with it
 }
 
-// eventTaskKey returns the EventTasks key of a task an event trigger opened.
+// eventTaskKey returns the ByEvent key of a task an event trigger opened.
 func eventTaskKey(t types.Task) (string, bool) {
-	if t.Origin.Kind != types.ORIGIN_KIND_TRIGGER || !strings.HasPrefix(t.Origin.Ref, eventRefPrefix) {
+	if t.Origin.Kind != types.ORIGIN_KIND_TRIGGER || !strings.HasPrefix(t.Origin.Ref, types.EventRefPrefix) {
 		return "", false
 	}
-	return strings.TrimPrefix(t.Origin.Ref, eventRefPrefix), true
+	return strings.TrimPrefix(t.Origin.Ref, types.EventRefPrefix), true
 }

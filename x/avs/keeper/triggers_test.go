@@ -48,7 +48,7 @@ func (s *KeeperTestSuite) TestIntervalTriggerBounds() {
 	s.startClock()
 	id := s.triggeredService(100, intervalTrigger(3, 12, 20))
 	s.Require().EqualValues(3, s.runBlocks(11, 25), "heights 12, 15 and 18 (20 is the end, 21 is past it)")
-	has, err := s.keeper.CronLast.Has(s.ctx, id)
+	has, err := s.keeper.CronEvaluatedAt.Has(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().False(has, "a service without cron triggers keeps no cron clock")
 	tasks, err := s.queryServer.Tasks(s.ctx, &types.QueryTasksRequest{ServiceId: id})
@@ -132,7 +132,7 @@ func (s *KeeperTestSuite) TestCronFiresAtMostOncePerBlock() {
 func (s *KeeperTestSuite) TestRemovingTriggersUnindexes() {
 	s.startClock()
 	id := s.triggeredService(100, intervalTrigger(1, 0, 0))
-	has, err := s.keeper.TriggeredServices.Has(s.ctx, id)
+	has, err := s.keeper.Services.Indexes.Scheduled.Keys.Has(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().True(has)
 	svc, err := s.keeper.Services.Get(s.ctx, id)
@@ -141,7 +141,7 @@ func (s *KeeperTestSuite) TestRemovingTriggersUnindexes() {
 	m.Triggers = nil
 	_, err = s.msgServer.UpdateService(s.ctx, &types.MsgUpdateService{Owner: svc.Owner, ServiceId: id, Manifest: m})
 	s.Require().NoError(err)
-	has, err = s.keeper.TriggeredServices.Has(s.ctx, id)
+	has, err = s.keeper.Services.Indexes.Scheduled.Keys.Has(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().False(has)
 	s.Require().Zero(s.runBlocks(11, 13))

@@ -44,4 +44,7 @@ var (
 	ErrInvalidChannel    = errorsmod.Register(ModuleName, 39, "invalid IBC channel")
 	ErrChannelNotAllowed = errorsmod.Register(ModuleName, 40, "channel may not request tasks from this service")
 	ErrAutoTaskLimit     = errorsmod.Register(ModuleName, 41, "max_auto_tasks_per_block reached for this service")
+	ErrInvalidEventRef   = errorsmod.Register(ModuleName, 42, "invalid event reference")
+	ErrInvalidCommission = errorsmod.Register(ModuleName, 43, "invalid commission")
+	ErrInvalidMoniker    = errorsmod.Register(ModuleName, 44, "invalid moniker")
 )

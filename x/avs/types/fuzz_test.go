@@ -10,30 +10,8 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 
-	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
 )
-
-// FuzzValidateComponent feeds arbitrary bytes to the wasm parser: it must
-// never panic, and every refusal must carry ErrInvalidComponent.
-func FuzzValidateComponent(f *testing.F) {
-	f.Add(avstest.Module(true, avstest.WASI))
-	f.Add(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
-	f.Add(avstest.Module(false))
-	f.Add(avstest.Module(true, avstest.Import{Module: "env", Name: "abort"}))
-	f.Add([]byte("\x00asm\x0d\x00\x01\x00"))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, code []byte) {
-		imports, err := types.ValidateComponent(code)
-		if err != nil {
-			require.ErrorIs(t, err, types.ErrInvalidComponent)
-			return
-		}
-		for _, im := range imports {
-			require.Regexp(t, `^(wasi_snapshot_preview1|avs)\.`, im)
-		}
-	})
-}
 
 // FuzzManifestJSON decodes arbitrary JSON as a service manifest the way
 // `avsd tx avs create-service` does and validates it: no input may panic, and
@@ -50,7 +28,7 @@ func FuzzManifestJSON(f *testing.F) {
 		if err := cdc.UnmarshalJSON([]byte(js), &m); err != nil {
 			return
 		}
-		if err := m.ValidateBasic(types.DefaultParams()); err != nil {
+		if err := m.Validate(types.DefaultParams()); err != nil {
 			require.ErrorIs(t, err, types.ErrInvalidManifest)
 			_, code, _ := errorsmod.ABCIInfo(err, false)
 			require.Equal(t, types.ErrInvalidManifest.ABCICode(), code)

@@ -48,7 +48,7 @@ func (gs GenesisState) Validate() error {
 		if s.Owner == "" {
 			return fail("service %d has no owner", s.Id)
 		}
-		if err := s.Manifest.ValidateBasic(gs.Params); err != nil {
+		if err := s.Manifest.Validate(gs.Params); err != nil {
 			return fail("service %d: %s", s.Id, err)
 		}
 		if !components[s.Manifest.ComponentDigest] {

@@ -31,10 +31,11 @@ var (
 	hostRe   = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
 )
 
-// ValidateBasic checks everything in a manifest that needs no state beyond the
+// Validate checks everything in a manifest that needs no state beyond the
 // module params: names, limits, quorum rule, aggregation, fee. That the
-// component exists and the handler address decodes is checked by the keeper.
-func (m ServiceManifest) ValidateBasic(p Params) error {
+// handler address decodes and the component exists is checked by the msg
+// server and the keeper.
+func (m ServiceManifest) Validate(p Params) error {
 	fail := func(format string, args ...any) error {
 		return errorsmod.Wrapf(ErrInvalidManifest, format, args...)
 	}

@@ -98,14 +98,15 @@ func (o Origin) IsEventOrigin() bool {
 // "event:service/height/tx_hash/event_index".
 const EventRefPrefix = "event:"
 
-// Key is the event's key in EventTasks: "service/height/tx_hash/event_index".
+// Key is the event's key in the tasks' ByEvent index: "service/height/tx_hash/event_index".
 func (r EventRef) Key() string {
 	return fmt.Sprintf("%d/%d/%s/%d", r.ServiceId, r.Height, r.TxHash, r.EventIndex)
 }
 
-// HasBlockTriggers reports whether the manifest has interval or cron triggers,
+// HasScheduledTriggers reports whether the manifest has interval or cron
+// triggers (scheduled by height or time, unlike event triggers),
 // which the chain itself acts on every block.
-func (m ServiceManifest) HasBlockTriggers() bool {
+func (m ServiceManifest) HasScheduledTriggers() bool {
 	for _, t := range m.Triggers {
 		switch t.Kind.(type) {
 		case *Trigger_BlockInterval, *Trigger_Cron:
@@ -116,7 +117,7 @@ func (m ServiceManifest) HasBlockTriggers() bool {
 }
 
 // HasCronTriggers reports whether the manifest has cron triggers, whose clock
-// (CronLast) the chain keeps.
+// (the keeper's CronEvaluatedAt) the chain keeps.
 func (m ServiceManifest) HasCronTriggers() bool {
 	for _, t := range m.Triggers {
 		if _, ok := t.Kind.(*Trigger_Cron); ok {

@@ -14,6 +14,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 // StoreComponentCmd is `avsd tx avs store-component FILE.wasm`.
@@ -48,17 +49,17 @@ func readComponent(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read component: %w", err)
 	}
-	if types.IsGzip(code) {
+	if wasmbin.IsGzip(code) {
 		return code, nil
 	}
 	if !bytes.HasPrefix(code, wasmMagic) {
 		return nil, fmt.Errorf("%s is not a wasm module: give the .wasm file a component builds to "+
 			"(`make components` builds the examples into components/<name>/<name>.wasm)", path)
 	}
-	if _, err := types.ValidateComponent(code); err != nil {
+	if _, err := wasmbin.Validate(code); err != nil {
 		return nil, errorsmod.Wrap(err, path)
 	}
-	return types.Gzip(code)
+	return wasmbin.Gzip(code)
 }
 
 // ReadManifest decodes a service manifest from a JSON file, refusing unknown fields.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 func writeFile(t *testing.T, name string, content []byte) string {
@@ -24,7 +25,7 @@ func writeFile(t *testing.T, name string, content []byte) string {
 
 func TestReadComponent(t *testing.T) {
 	module := avstest.Module(true, avstest.WASI)
-	gzipped, err := types.Gzip(module)
+	gzipped, err := wasmbin.Gzip(module)
 	require.NoError(t, err)
 
 	testCases := []struct {
@@ -75,8 +76,8 @@ func TestReadComponent(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.True(t, types.IsGzip(got), "sent gzip-compressed")
-			plain, err := types.Gunzip(got, uint64(len(module)))
+			require.True(t, wasmbin.IsGzip(got), "sent gzip-compressed")
+			plain, err := wasmbin.Gunzip(got, uint64(len(module)))
 			require.NoError(t, err)
 			require.Equal(t, module, plain)
 		})

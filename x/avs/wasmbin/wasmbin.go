@@ -1,92 +1,30 @@
-package types
+// Package wasmbin reads the wasm binaries x/avs stores: the gzip envelope
+// they travel and rest in (as wasmd keeps x/wasm/ioutils) and the check that
+// one is a WASI preview-1 command importing only what the sidecar provides.
+// The chain, the CLI and the sidecar all use it.
+package wasmbin
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 
 	errorsmod "cosmossdk.io/errors"
+
+	"github.com/avschain/avschain/x/avs/types"
 )
 
-// Host modules a component may import from.
-const (
-	WASIModule = "wasi_snapshot_preview1"
-	HostModule = "avs"
-)
+var wasmMagic = []byte{0x00, 0x61, 0x73, 0x6d}
 
-var (
-	wasmMagic = []byte{0x00, 0x61, 0x73, 0x6d}
-	gzipMagic = []byte{0x1f, 0x8b}
-)
-
-// Digest returns the lower-case hex sha256 of b: a component's address.
-func Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// IsValidDigest reports whether s is a lower-case hex sha256.
-func IsValidDigest(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// IsGzip reports whether b starts with the gzip magic number.
-func IsGzip(b []byte) bool { return bytes.HasPrefix(b, gzipMagic) }
-
-// Gunzip decompresses b, refusing output larger than limit bytes.
-func Gunzip(b []byte, limit uint64) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, errorsmod.Wrapf(ErrInvalidComponent, "gzip: %s", err)
-	}
-	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
-	if err != nil {
-		return nil, errorsmod.Wrapf(ErrInvalidComponent, "gzip: %s", err)
-	}
-	if uint64(len(out)) > limit {
-		return nil, errorsmod.Wrapf(ErrComponentTooLarge, "uncompressed size exceeds %d bytes", limit)
-	}
-	return out, nil
-}
-
-// Gzip compresses b at the best compression level.
-func Gzip(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// ValidateComponent checks that code is a WASI preview-1 core module that
+// Validate checks that code is a WASI preview-1 core module that
 // imports only from wasi_snapshot_preview1 and avs and exports a _start
 // function (a WASI command). It returns the imports as "module.name".
-func ValidateComponent(code []byte) ([]string, error) {
+func Validate(code []byte) ([]string, error) {
 	imports, err := parseModule(code)
 	if err != nil {
-		return nil, errorsmod.Wrap(ErrInvalidComponent, err.Error())
+		return nil, errorsmod.Wrap(types.ErrInvalidComponent, err.Error())
 	}
 	return imports, nil
 }
@@ -253,8 +191,8 @@ func parseImports(r *wasmReader) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("import %d: %w", i, err)
 		}
-		if module != WASIModule && module != HostModule {
-			return nil, fmt.Errorf("import %q.%q: components may import only from %q and %q", module, field, WASIModule, HostModule)
+		if module != types.WASIModule && module != types.HostModule {
+			return nil, fmt.Errorf("import %q.%q: components may import only from %q and %q", module, field, types.WASIModule, types.HostModule)
 		}
 		kind, err := r.byte()
 		if err != nil {

@@ -1,16 +1,16 @@
-package types_test
+package wasmbin_test
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
-func TestValidateComponent(t *testing.T) {
+func TestValidate(t *testing.T) {
 	testCases := []struct {
 		name    string
 		code    []byte
@@ -30,7 +30,7 @@ func TestValidateComponent(t *testing.T) {
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
-			imports, err := types.ValidateComponent(tc.code)
+			imports, err := wasmbin.Validate(tc.code)
 			if tc.name == "truncated" {
 				require.ErrorIs(t, err, types.ErrInvalidComponent)
 				return
@@ -44,30 +44,28 @@ func TestValidateComponent(t *testing.T) {
 			require.Nil(t, imports)
 		})
 	}
-	imports, err := types.ValidateComponent(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
+	imports, err := wasmbin.Validate(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
 	require.NoError(t, err)
 	require.Equal(t, []string{"wasi_snapshot_preview1.proc_exit", "avs.http_fetch"}, imports)
 }
 
-func TestGzipRoundTripAndLimit(t *testing.T) {
-	code := bytes.Repeat([]byte("wasm"), 1000)
-	z, err := types.Gzip(code)
-	require.NoError(t, err)
-	require.True(t, types.IsGzip(z))
-	out, err := types.Gunzip(z, uint64(len(code)))
-	require.NoError(t, err)
-	require.Equal(t, code, out)
-
-	_, err = types.Gunzip(z, uint64(len(code))-1)
-	require.ErrorIs(t, err, types.ErrComponentTooLarge)
-	_, err = types.Gunzip([]byte{0x1f, 0x8b, 0, 0}, 100)
-	require.ErrorIs(t, err, types.ErrInvalidComponent)
-}
-
-func TestDigest(t *testing.T) {
-	d := types.Digest([]byte("abc"))
-	require.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", d)
-	require.True(t, types.IsValidDigest(d))
-	require.False(t, types.IsValidDigest("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"))
-	require.False(t, types.IsValidDigest("abc"))
+// FuzzValidate feeds arbitrary bytes to the wasm parser: it must
+// never panic, and every refusal must carry ErrInvalidComponent.
+func FuzzValidate(f *testing.F) {
+	f.Add(avstest.Module(true, avstest.WASI))
+	f.Add(avstest.Module(true, avstest.WASI, avstest.Import{Module: "avs", Name: "http_fetch"}))
+	f.Add(avstest.Module(false))
+	f.Add(avstest.Module(true, avstest.Import{Module: "env", Name: "abort"}))
+	f.Add([]byte("\x00asm\x0d\x00\x01\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, code []byte) {
+		imports, err := wasmbin.Validate(code)
+		if err != nil {
+			require.ErrorIs(t, err, types.ErrInvalidComponent)
+			return
+		}
+		for _, im := range imports {
+			require.Regexp(t, `^(wasi_snapshot_preview1|avs)\.`, im)
+		}
+	})
 }

@@ -422,8 +422,8 @@ func (w *propertyWorld) drain() {
 	}
 	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1).WithBlockTime(s.ctx.BlockTime().Add(time.Hour))
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
-	s.Require().Empty(keys(s, s.ctx, s.keeper.CommitmentsByCommitter), "every commitment is gone")
-	s.Require().Empty(keys(s, s.ctx, s.keeper.UnbondingByTime))
+	s.Require().Empty(keys(s, s.ctx, s.keeper.CommitmentsByPool.Indexes.ByCommitter.Keys), "every commitment is gone")
+	s.Require().Empty(multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByTime))
 	b, err := s.keeper.ExpectedModuleBalance(s.ctx)
 	s.Require().NoError(err)
 	s.Require().True(b.Commitments.IsZero())

@@ -38,13 +38,16 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 			Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p)),
 		})
 	}
-	err = q.Keeper.Unbonding.Walk(ctx, nil, func(_ uint64, e types.UnbondingEntry) (bool, error) {
-		if e.Committer == req.Committer {
+	err = q.Keeper.Unbonding.Indexes.ByCommitter.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Committer),
+		func(_ string, id uint64) (bool, error) {
+			e, err := q.Keeper.Unbonding.Get(ctx, id)
 			res.Unbonding = append(res.Unbonding, e)
-		}
-		return false, nil
-	})
-	return res, grpcError(err)
+			return err != nil, err
+		})
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return res, nil
 }
 
 // OperatorCommitments lists the commitments to an operator, and its pools.
@@ -52,7 +55,10 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getOperator(sdk.UnwrapSDKContext(ctx), req.Operator); err != nil {
+	if _, err := q.accAddress("operator", req.Operator); err != nil {
+		return nil, grpcError(err)
+	}
+	if _, err := q.getOperator(ctx, req.Operator); err != nil {
 		return nil, grpcError(err)
 	}
 	res := &types.QueryOperatorCommitmentsResponse{}
@@ -72,21 +78,19 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	return res, grpcError(err)
 }
 
-// ServiceCommitments lists the commitments in a service.
+// ServiceCommitments lists the commitments in a service, through the
+// commitments' service index.
 func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QueryServiceCommitmentsRequest) (*types.QueryServiceCommitmentsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
+	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionFilteredPaginate(ctx, q.CommitmentsByPool, req.Pagination,
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
-			return c.ServiceId == req.ServiceId, nil
-		},
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (types.Commitment, error) {
-			return c, nil
-		})
+	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, req.Pagination,
+		func(key collections.Pair[uint64, collections.Triple[string, uint64, string]], _ collections.NoValue) (types.Commitment, error) {
+			return q.CommitmentsByPool.Get(ctx, key.K2())
+		}, query.WithCollectionPaginationPairPrefix[uint64, collections.Triple[string, uint64, string]](req.ServiceId))
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -121,7 +125,10 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 
 // Rewards returns a committer's withdrawable rewards.
 func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest) (*types.QueryRewardsResponse, error) {
-	res, err := q.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: reqCommitter(req)})
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	res, err := q.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: req.Committer})
 	if err != nil {
 		return nil, err
 	}
@@ -134,57 +141,4 @@ func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest
 		total = total.Add(c.PendingRewards)
 	}
 	return &types.QueryRewardsResponse{Rewards: total}, nil
-}
-
-func reqCommitter(req *types.QueryRewardsRequest) string {
-	if req == nil {
-		return ""
-	}
-	return req.Committer
-}
-
-// Treasury returns a service's treasury.
-func (q queryServer) Treasury(ctx context.Context, req *types.QueryTreasuryRequest) (*types.QueryTreasuryResponse, error) {
-	if req == nil {
-		return nil, errEmptyRequest
-	}
-	if _, err := q.getService(sdk.UnwrapSDKContext(ctx), req.ServiceId); err != nil {
-		return nil, grpcError(err)
-	}
-	params, err := q.Keeper.Params.Get(ctx)
-	if err != nil {
-		return nil, grpcError(err)
-	}
-	t, err := q.treasury(ctx, req.ServiceId)
-	if err != nil {
-		return nil, grpcError(err)
-	}
-	return &types.QueryTreasuryResponse{Treasury: sdk.NewCoin(params.StakeDenom, t)}, nil
-}
-
-// RemoteResult returns a result requested from, or pushed by, another chain.
-func (q queryServer) RemoteResult(ctx context.Context, req *types.QueryRemoteResultRequest) (*types.QueryRemoteResultResponse, error) {
-	if req == nil {
-		return nil, errEmptyRequest
-	}
-	r, err := q.Keeper.RemoteResults.Get(ctx, collections.Join(req.Channel, req.Sequence))
-	if err != nil {
-		return nil, grpcError(err)
-	}
-	return &types.QueryRemoteResultResponse{RemoteResult: r}, nil
-}
-
-// RemoteResults lists remote results by channel and sequence.
-func (q queryServer) RemoteResults(ctx context.Context, req *types.QueryRemoteResultsRequest) (*types.QueryRemoteResultsResponse, error) {
-	if req == nil {
-		return nil, errEmptyRequest
-	}
-	items, page, err := query.CollectionPaginate(ctx, q.Keeper.RemoteResults, req.Pagination,
-		func(_ collections.Pair[string, uint64], r types.RemoteResult) (types.RemoteResult, error) {
-			return r, nil
-		})
-	if err != nil {
-		return nil, grpcError(err)
-	}
-	return &types.QueryRemoteResultsResponse{RemoteResults: items, Pagination: page}, nil
 }

@@ -1,0 +1,8 @@
+package keeper
+
+// Test seams, compiled into the tests only (ibc-go
+// modules/apps/transfer/keeper/export_test.go).
+
+// SetPowerSource overrides how operator power is computed, whatever the
+// service's weighting. Every copy of the keeper sees it.
+func (k Keeper) SetPowerSource(p PowerSource) { k.wiring.power = p }

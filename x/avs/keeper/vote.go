@@ -1,0 +1,235 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// submitResults judges an operator's vote entries one by one, each in its
+// own cached store: a refused entry is reported in its outcome and an
+// EventVoteRejected and leaves the others standing. It fails only for what
+// concerns all entries: an unregistered or jailed operator.
+func (k Keeper) submitResults(ctx context.Context, params types.Params, operator string, results []types.TaskResult) ([]types.ResultOutcome, error) {
+	op, err := k.getOperator(ctx, operator)
+	if err != nil {
+		return nil, err
+	}
+	if op.Jailed {
+		return nil, errorsmod.Wrapf(types.ErrOperatorJailed, "%s", operator)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	outcomes := make([]types.ResultOutcome, 0, len(results))
+	for _, r := range results {
+		cacheCtx, write := sdkCtx.CacheContext()
+		var status types.TaskStatus
+		err := validateVoteTarget(r)
+		if err == nil && r.Event != nil {
+			// An event-trigger vote: its task is found, or opened, by reference.
+			r.TaskId, err = k.eventTask(cacheCtx, *r.Event)
+		}
+		if err == nil {
+			status, err = k.submitVote(cacheCtx, params, operator, r)
+		}
+		outcome := types.ResultOutcome{TaskId: r.TaskId, TaskStatus: status}
+		if err == nil {
+			write()
+			outcome.Accepted = true
+		} else {
+			codespace, code, _ := errorsmod.ABCIInfo(err, false)
+			outcome.Codespace, outcome.Code, outcome.Error = codespace, code, err.Error()
+			if r.Event != nil && (types.ErrAutoTaskLimit.Is(err) || types.ErrTreasuryEmpty.Is(err)) {
+				if err := emit(ctx, &types.EventTaskSkipped{ServiceId: r.Event.ServiceId, Reason: "event trigger: " + err.Error()}); err != nil {
+					return nil, err
+				}
+			}
+			if err := emit(ctx, &types.EventVoteRejected{
+				TaskId: r.TaskId, Operator: operator, Codespace: codespace, Code: code, Reason: err.Error(),
+			}); err != nil {
+				return nil, err
+			}
+		}
+		outcomes = append(outcomes, outcome)
+	}
+	return outcomes, nil
+}
+
+// submitVote records one operator's result for one task and, if it makes the
+// quorum, completes the task. It writes nothing when it returns an error.
+func (k Keeper) submitVote(ctx context.Context, params types.Params, operator string, r types.TaskResult) (types.TaskStatus, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	task, err := k.Tasks.Get(ctx, r.TaskId)
+	if isNotFound(err) {
+		return 0, errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", r.TaskId)
+	} else if err != nil {
+		return 0, err
+	}
+	if task.Status == types.TASK_STATUS_EXPIRED || sdkCtx.BlockHeight() > task.DeadlineHeight {
+		return task.Status, errorsmod.Wrapf(types.ErrVotingClosed, "task %d deadline was height %d", task.Id, task.DeadlineHeight)
+	}
+	if uint64(len(r.Result)) > params.MaxResultSize {
+		return task.Status, errorsmod.Wrapf(types.ErrResultTooLarge, "%d bytes, max_result_size is %d", len(r.Result), params.MaxResultSize)
+	}
+	snap, err := k.Snapshots.Get(ctx, collections.Join(task.ServiceId, task.Epoch))
+	if err != nil {
+		return task.Status, err
+	}
+	power, ok := powerIn(snap, operator)
+	if !ok {
+		return task.Status, errorsmod.Wrapf(types.ErrNotOptedIn, "%s was not opted in to service %d when task %d was created", operator, task.ServiceId, task.Id)
+	}
+	voteKey := collections.Join(task.Id, operator)
+	if has, err := k.Votes.Has(ctx, voteKey); err != nil {
+		return task.Status, err
+	} else if has {
+		return task.Status, errorsmod.Wrapf(types.ErrDuplicateVote, "%s on task %d", operator, task.Id)
+	}
+	svc, err := k.getService(ctx, task.ServiceId)
+	if err != nil {
+		return task.Status, err
+	}
+	median := svc.Manifest.Aggregation.Mode == types.AGGREGATION_MODE_MEDIAN
+	if median {
+		if _, err := types.ParseNumericResult(r.Result); err != nil {
+			return task.Status, err
+		}
+	}
+
+	late := task.Status != types.TASK_STATUS_PENDING
+	digest := types.Digest(r.Result)
+	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late}
+	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
+		return task.Status, err
+	}
+	if err := emit(ctx, &types.EventVoteAccepted{TaskId: task.Id, Operator: operator, Digest: digest, Power: power, Late: late}); err != nil {
+		return task.Status, err
+	}
+	if late {
+		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) {
+			return task.Status, k.slashDissenters(ctx, svc, task, []string{operator})
+		}
+		return task.Status, nil
+	}
+
+	if median {
+		return k.tallyMedian(ctx, svc, task)
+	}
+	tally, err := k.countVote(ctx, vote)
+	if err != nil {
+		return task.Status, err
+	}
+	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
+		return task.Status, nil
+	}
+	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return v.Digest == digest })
+	if err != nil {
+		return task.Status, err
+	}
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
+}
+
+// countVote adds a vote's power to the tally of its digest and returns the
+// tally. Genesis import rebuilds the tallies with it.
+func (k Keeper) countVote(ctx context.Context, v types.Vote) (types.Tally, error) {
+	key := collections.Join(v.TaskId, v.Digest)
+	tally, err := k.Tallies.Get(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return tally, err
+	}
+	tally.Power += v.Power
+	tally.Count++
+	return tally, k.Tallies.Set(ctx, key, tally)
+}
+
+func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
+	minOps := q.MinOperators
+	if minOps == 0 {
+		minOps = 1
+	}
+	return count >= minOps && types.MeetsThreshold(power, total, q.Threshold)
+}
+
+// tallyMedian recomputes the power-weighted median of the task's votes and
+// completes the task once enough power lies within the allowed spread of it.
+func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
+	votes, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+	if err != nil {
+		return task.Status, err
+	}
+	values := make([]types.WeightedValue, 0, len(votes))
+	byOperator := make(map[string]types.Vote, len(votes))
+	for _, v := range votes {
+		d, err := types.ParseNumericResult(v.Result)
+		if err != nil {
+			return task.Status, err
+		}
+		values = append(values, types.WeightedValue{Key: v.Operator, Value: d, Power: v.Power})
+		byOperator[v.Operator] = v
+	}
+	m := values[types.WeightedMedian(values)]
+	spread := svc.Manifest.Aggregation.AllowedSpread
+	var power uint64
+	var backers []types.Vote
+	for _, v := range values {
+		if types.WithinSpread(v.Value, m.Value, spread) {
+			power += v.Power
+			backers = append(backers, byOperator[v.Key])
+		}
+	}
+	if !quorumMet(svc.Manifest.Quorum, power, uint32(len(backers)), task.PowerTotal) {
+		return task.Status, nil
+	}
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, byOperator[m.Key].Result, backers)
+}
+
+// votesWhere returns the task's votes that keep returns true for, by operator.
+func (k Keeper) votesWhere(ctx context.Context, taskID uint64, keep func(types.Vote) bool) ([]types.Vote, error) {
+	var out []types.Vote
+	err := k.Votes.Walk(ctx, collections.NewPrefixedPairRange[uint64, string](taskID), func(_ collections.Pair[uint64, string], v types.Vote) (bool, error) {
+		if keep(v) {
+			out = append(out, v)
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+// complete accepts result for the task and pays its fee to the backers by power.
+func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	task.Status = types.TASK_STATUS_COMPLETED
+	task.Result = bytes.Clone(result)
+	task.ResultDigest = types.Digest(result)
+	task.EndedHeight = sdkCtx.BlockHeight()
+	operators := make([]string, len(backers))
+	for i, b := range backers {
+		task.PowerFor += b.Power
+		operators[i] = b.Operator
+	}
+	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
+		return err
+	}
+	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
+		return err
+	}
+	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+	if err != nil {
+		return err
+	}
+	if err := k.slashDissenters(ctx, svc, task, dissenters(svc, result, all)); err != nil {
+		return err
+	}
+	if err := emit(ctx, &types.EventTaskCompleted{
+		TaskId: task.Id, ServiceId: task.ServiceId, ResultDigest: task.ResultDigest, Result: task.Result,
+		PowerFor: task.PowerFor, PowerTotal: task.PowerTotal, Operators: operators,
+	}); err != nil {
+		return err
+	}
+	return k.notifyHandler(ctx, svc, task)
+}
