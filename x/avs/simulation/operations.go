@@ -230,7 +230,7 @@ func SimulateMsgCreateTask(txConfig client.TxConfig) simtypes.Operation {
 		}
 		// The epoch's snapshot, once taken, decides; before it, current power does.
 		total := power.Snapshot.Total
-		if power.Snapshot.ServiceId == 0 {
+		if total == 0 {
 			for _, p := range power.Current {
 				total += p.Power
 			}
