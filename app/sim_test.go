@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	wasmsim "github.com/CosmWasm/wasmd/x/wasm/simulation"
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/stretchr/testify/require"
 
@@ -18,8 +19,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	simtypes "github.com/cosmos/cosmos-sdk/types/simulation"
 	"github.com/cosmos/cosmos-sdk/x/simulation"
-
-	wasmsim "github.com/CosmWasm/wasmd/x/wasm/simulation"
 
 	"github.com/avschain/avschain/app"
 	avstypes "github.com/avschain/avschain/x/avs/types"
@@ -62,7 +61,7 @@ func TestAvsSimulation(t *testing.T) {
 	a := app.New(log.NewNopLogger(), dbm.NewMemDB(), nil, true, simtestutil.NewAppOptionsWithFlagHome(dir), nil,
 		baseapp.SetChainID(chainID), func(b *baseapp.BaseApp) { b.SetFauxMerkleMode() })
 
-	var out io.Writer = io.Discard
+	out := io.Discard
 	if testing.Verbose() {
 		out = os.Stdout
 	}
