@@ -31,6 +31,12 @@ import (
 // the router. No operation or block may fail, and x/avs's operations must have
 // delivered txs (from the simulator's own operation statistics).
 //
+// In SDK v0.50 the simulator delivers operations after FinalizeBlock and
+// never writes them to the committed store (cosmos/cosmos-sdk#20541, fixed in
+// v0.52 by #20936's SimWriteState), so what operations build lasts one block:
+// x/avs's later steps (commit to an operator, create a task) only run when
+// their earlier steps landed in the same block.
+//
 // Seed 381 draws a mock CometBFT that reports almost no double-sign evidence
 // (seed 11, say, tombstones every validator by block 15 and the simulator
 // skips the test), and the params file bonds 20 validators at genesis.
