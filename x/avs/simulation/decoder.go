@@ -1,0 +1,110 @@
+package simulation
+
+import (
+	"fmt"
+
+	"github.com/cosmos/gogoproto/proto"
+
+	"cosmossdk.io/collections"
+	collcodec "cosmossdk.io/collections/codec"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/kv"
+
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// NewDecodeStore returns the x/avs store decoder the simulation uses to print
+// two differing entries of a collection: it decodes both values by the
+// collection prefix of the key (types/keys.go), as the keeper stores them.
+// Key sets and indexes hold no value, so their keys are printed instead. A key
+// outside every collection panics, as the SDK's decoders do.
+func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
+	msg := func(newT func() proto.Message) func([]byte) string {
+		return func(bz []byte) string {
+			v := newT()
+			cdc.MustUnmarshal(bz, v)
+			return fmt.Sprintf("%v", v)
+		}
+	}
+	value := func(c collcodec.UntypedValueCodec) func([]byte) string {
+		return func(bz []byte) string {
+			v, err := c.Decode(bz)
+			if err != nil {
+				panic(err)
+			}
+			s, err := c.Stringify(v)
+			if err != nil {
+				panic(err)
+			}
+			return s
+		}
+	}
+	code := func(bz []byte) string { return fmt.Sprintf("%d bytes of gzip'd code", len(bz)) }
+	seq := value(untyped(collections.Uint64Value))
+
+	values := map[byte]func([]byte) string{
+		prefix(types.ParamsKey):               msg(func() proto.Message { return &types.Params{} }),
+		prefix(types.ComponentsKey):           msg(func() proto.Message { return &types.Component{} }),
+		prefix(types.ComponentCodeKey):        code,
+		prefix(types.ServicesKey):             msg(func() proto.Message { return &types.Service{} }),
+		prefix(types.ServiceSeqKey):           seq,
+		prefix(types.OperatorsKey):            msg(func() proto.Message { return &types.Operator{} }),
+		prefix(types.TasksKey):                msg(func() proto.Message { return &types.Task{} }),
+		prefix(types.TaskSeqKey):              seq,
+		prefix(types.VotesKey):                msg(func() proto.Message { return &types.Vote{} }),
+		prefix(types.TalliesKey):              msg(func() proto.Message { return &types.Tally{} }),
+		prefix(types.SnapshotsKey):            msg(func() proto.Message { return &types.PowerSnapshot{} }),
+		prefix(types.CommitmentsKey):          msg(func() proto.Message { return &types.Commitment{} }),
+		prefix(types.PoolsKey):                msg(func() proto.Message { return &types.Pool{} }),
+		prefix(types.UnbondingKey):            msg(func() proto.Message { return &types.UnbondingEntry{} }),
+		prefix(types.UnbondingSeqKey):         seq,
+		prefix(types.TreasuriesKey):           value(untyped(sdk.IntValue)),
+		prefix(types.IBCPacketsKey):           msg(func() proto.Message { return &channeltypes.Packet{} }),
+		prefix(types.RemoteResultsKey):        msg(func() proto.Message { return &types.RemoteResult{} }),
+		prefix(types.CronLastKey):             value(untyped(collections.Int64Value)),
+		prefix(types.EventTasksKey):           value(untyped(collections.Uint64Value)),
+		prefix(types.AutoTasksKey):            value(untyped(collections.Uint64Value)),
+		prefix(types.OptInsKey):               nil,
+		prefix(types.OperatorServicesKey):     nil,
+		prefix(types.AllowlistKey):            nil,
+		prefix(types.TasksByDeadlineKey):      nil,
+		prefix(types.TasksByServiceStatusKey): nil,
+		prefix(types.TasksByServiceKey):       nil,
+		prefix(types.CommitmentsByCommitter):  nil,
+		prefix(types.UnbondingByTimeKey):      nil,
+		prefix(types.UnbondingByPoolKey):      nil,
+		prefix(types.TriggeredServicesKey):    nil,
+	}
+
+	return func(kvA, kvB kv.Pair) string {
+		if len(kvA.Key) == 0 {
+			panic("x/avs store decoder: empty key")
+		}
+		decode, ok := values[kvA.Key[0]]
+		switch {
+		case !ok:
+			panic(fmt.Sprintf("x/avs store decoder: unknown key prefix %X", kvA.Key[:1]))
+		case decode == nil: // a key set or an index: the key is the entry
+			return fmt.Sprintf("%X\n%X", kvA.Key, kvB.Key)
+		default:
+			return decode(kvA.Value) + "\n" + decode(kvB.Value)
+		}
+	}
+}
+
+// prefix is the one byte of a collection prefix in types/keys.go.
+func prefix(p collections.Prefix) byte {
+	if len(p.Bytes()) != 1 {
+		panic(fmt.Sprintf("x/avs store decoder: prefix %X is not one byte", p.Bytes()))
+	}
+	return p.Bytes()[0]
+}
+
+// untyped adapts a typed value codec to the untyped one the table holds.
+func untyped[T any](c collcodec.ValueCodec[T]) collcodec.UntypedValueCodec {
+	return collcodec.NewUntypedValueCodec(c)
+}

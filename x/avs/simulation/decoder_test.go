@@ -1,0 +1,143 @@
+package simulation_test
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cosmos/gogoproto/proto"
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/kv"
+
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+
+	"github.com/avschain/avschain/x/avs/simulation"
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// decoderCase is one collection: a key under its prefix, the value the keeper
+// stores there, and what the decoded line must show.
+type decoderCase struct {
+	name   string
+	prefix collections.Prefix
+	value  []byte
+	want   string
+}
+
+func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
+	t.Helper()
+	m := func(v proto.Message) []byte { return cdc.MustMarshal(v) }
+	enc := func(bz []byte, err error) []byte {
+		require.NoError(t, err)
+		return bz
+	}
+	keySet := func(name string, p collections.Prefix) decoderCase {
+		return decoderCase{name, p, []byte{}, ""}
+	}
+	zero := sdkmath.ZeroInt()
+	return []decoderCase{
+		{"params", types.ParamsKey, m(&types.Params{EpochLength: 42, StakeDenom: "ustake"}), "epoch_length:42"},
+		{"components", types.ComponentsKey, m(&types.Component{Digest: "ab12", CodeSize: 7}), `digest:"ab12"`},
+		{"component code", types.ComponentCodeKey, []byte{0x1f, 0x8b, 1, 2}, "4 bytes of gzip'd code"},
+		{"services", types.ServicesKey, m(&types.Service{Id: 3, Owner: "owner1"}), `owner:"owner1"`},
+		{"service seq", types.ServiceSeqKey, enc(collections.Uint64Value.Encode(5)), "5"},
+		{"operators", types.OperatorsKey, m(&types.Operator{Address: "op1", Moniker: "moniker1", Commission: sdkmath.LegacyZeroDec()}), `moniker:"moniker1"`},
+		{"tasks", types.TasksKey, m(&types.Task{Id: 9, Creator: "creator1", Fee: sdk.NewInt64Coin("ustake", 1)}), `creator:"creator1"`},
+		{"task seq", types.TaskSeqKey, enc(collections.Uint64Value.Encode(10)), "10"},
+		{"votes", types.VotesKey, m(&types.Vote{TaskId: 9, Operator: "op1", Digest: "d1"}), `digest:"d1"`},
+		{"tallies", types.TalliesKey, m(&types.Tally{Power: 77, Count: 2}), "power:77"},
+		{"snapshots", types.SnapshotsKey, m(&types.PowerSnapshot{ServiceId: 3, Epoch: 4, Total: 88}), "total:88"},
+		{"commitments", types.CommitmentsKey, m(&types.Commitment{Committer: "c1", Operator: "op1", Amount: sdkmath.NewInt(55),
+			RewardIndex: sdkmath.LegacyZeroDec(), Unclaimed: zero}), `committer:"c1"`},
+		{"pools", types.PoolsKey, m(&types.Pool{Operator: "op1", Total: sdkmath.NewInt(66), RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: zero}), `total:"66"`},
+		{"unbonding", types.UnbondingKey, m(&types.UnbondingEntry{Id: 2, Committer: "c1", Amount: sdkmath.NewInt(5)}), `committer:"c1"`},
+		{"unbonding seq", types.UnbondingSeqKey, enc(collections.Uint64Value.Encode(3)), "3"},
+		{"treasuries", types.TreasuriesKey, enc(sdk.IntValue.Encode(sdkmath.NewInt(1234))), "1234"},
+		{"ibc packets", types.IBCPacketsKey, m(&channeltypes.Packet{Sequence: 4, SourceChannel: "channel-7"}), "channel-7"},
+		{"remote results", types.RemoteResultsKey, m(&types.RemoteResult{Channel: "channel-8", Sequence: 1}), `channel:"channel-8"`},
+		{"cron last", types.CronLastKey, enc(collections.Int64Value.Encode(-17)), "-17"},
+		{"event tasks", types.EventTasksKey, enc(collections.Uint64Value.Encode(21)), "21"},
+		{"auto tasks", types.AutoTasksKey, enc(collections.Uint64Value.Encode(22)), "22"},
+		keySet("opt-ins", types.OptInsKey),
+		keySet("operator services", types.OperatorServicesKey),
+		keySet("allowlist", types.AllowlistKey),
+		keySet("tasks by deadline", types.TasksByDeadlineKey),
+		keySet("tasks by service status", types.TasksByServiceStatusKey),
+		keySet("tasks by service", types.TasksByServiceKey),
+		keySet("commitments by committer", types.CommitmentsByCommitter),
+		keySet("unbonding by time", types.UnbondingByTimeKey),
+		keySet("unbonding by pool", types.UnbondingByPoolKey),
+		keySet("triggered services", types.TriggeredServicesKey),
+	}
+}
+
+// TestDecodeStore decodes one entry of every collection into a readable
+// line per store: the value where there is one, the key for key sets.
+func TestDecodeStore(t *testing.T) {
+	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+	dec := simulation.NewDecodeStore(cdc)
+	for _, tc := range decoderCases(t, cdc) {
+		t.Run(tc.name, func(t *testing.T) {
+			key := append(tc.prefix.Bytes(), 0x01, 0x02)
+			got := dec(kv.Pair{Key: key, Value: tc.value}, kv.Pair{Key: key, Value: tc.value})
+			if tc.want == "" { // a key set holds no value: both keys, in hex
+				require.Equal(t, fmt.Sprintf("%X\n%X", key, key), got)
+				return
+			}
+			lines := strings.Split(got, "\n")
+			require.Len(t, lines, 2, "one line per store")
+			require.Contains(t, lines[0], tc.want)
+			require.Equal(t, lines[0], lines[1])
+		})
+	}
+}
+
+// TestDecodeStoreUnknownKey checks a key outside every collection panics, as
+// the SDK's decoders do.
+func TestDecodeStoreUnknownKey(t *testing.T) {
+	dec := simulation.NewDecodeStore(codec.NewProtoCodec(codectypes.NewInterfaceRegistry()))
+	require.PanicsWithValue(t, "x/avs store decoder: unknown key prefix FF", func() {
+		dec(kv.Pair{Key: []byte{0xff, 1}}, kv.Pair{Key: []byte{0xff, 1}})
+	})
+	require.Panics(t, func() { dec(kv.Pair{}, kv.Pair{}) }, "empty key")
+}
+
+// TestDecodeStoreCoversKeys parses types/keys.go: every collection prefix
+// declared there must have a case above (and so a decoder entry), so that a
+// new collection cannot be added without its decoder.
+func TestDecodeStoreCoversKeys(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "../types/keys.go", nil, 0)
+	require.NoError(t, err)
+	declared := map[byte]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "NewPrefix" && len(call.Args) == 1 {
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			require.True(t, ok, "prefix %v is not a literal", call.Args[0])
+			n, err := strconv.ParseUint(lit.Value, 0, 8)
+			require.NoError(t, err)
+			declared[byte(n)] = true
+		}
+		return true
+	})
+	require.NotEmpty(t, declared)
+	covered := map[byte]bool{}
+	for _, tc := range decoderCases(t, codec.NewProtoCodec(codectypes.NewInterfaceRegistry())) {
+		covered[tc.prefix.Bytes()[0]] = true
+	}
+	require.Equal(t, declared, covered)
+}
