@@ -65,9 +65,9 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.TreasuriesKey):           value(untyped(sdk.IntValue)),
 		prefix(types.IBCPacketsKey):           msg(func() proto.Message { return &channeltypes.Packet{} }),
 		prefix(types.RemoteResultsKey):        msg(func() proto.Message { return &types.RemoteResult{} }),
-		prefix(types.CronLastKey):             value(untyped(collections.Int64Value)),
+		prefix(types.CronEvaluatedAtKey):      value(untyped(collections.Int64Value)),
 		prefix(types.EventTasksKey):           value(untyped(collections.Uint64Value)),
-		prefix(types.AutoTasksKey):            value(untyped(collections.Uint64Value)),
+		prefix(types.AutoTasksThisBlockKey):   value(untyped(collections.Uint64Value)),
 		prefix(types.OptInsKey):               nil,
 		prefix(types.OperatorServicesKey):     nil,
 		prefix(types.AllowlistKey):            nil,
@@ -77,7 +77,9 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.CommitmentsByCommitter):  nil,
 		prefix(types.UnbondingByTimeKey):      nil,
 		prefix(types.UnbondingByPoolKey):      nil,
-		prefix(types.TriggeredServicesKey):    nil,
+		prefix(types.ScheduledServicesKey):    nil,
+		prefix(types.UnbondingByCommitterKey): nil,
+		prefix(types.CommitmentsByServiceKey): nil,
 	}
 
 	return func(kvA, kvB kv.Pair) string {

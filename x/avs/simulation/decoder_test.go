@@ -66,9 +66,9 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"treasuries", types.TreasuriesKey, enc(sdk.IntValue.Encode(sdkmath.NewInt(1234))), "1234"},
 		{"ibc packets", types.IBCPacketsKey, m(&channeltypes.Packet{Sequence: 4, SourceChannel: "channel-7"}), "channel-7"},
 		{"remote results", types.RemoteResultsKey, m(&types.RemoteResult{Channel: "channel-8", Sequence: 1}), `channel:"channel-8"`},
-		{"cron last", types.CronLastKey, enc(collections.Int64Value.Encode(-17)), "-17"},
+		{"cron evaluated at", types.CronEvaluatedAtKey, enc(collections.Int64Value.Encode(-17)), "-17"},
 		{"event tasks", types.EventTasksKey, enc(collections.Uint64Value.Encode(21)), "21"},
-		{"auto tasks", types.AutoTasksKey, enc(collections.Uint64Value.Encode(22)), "22"},
+		{"auto tasks this block", types.AutoTasksThisBlockKey, enc(collections.Uint64Value.Encode(22)), "22"},
 		keySet("opt-ins", types.OptInsKey),
 		keySet("operator services", types.OperatorServicesKey),
 		keySet("allowlist", types.AllowlistKey),
@@ -78,7 +78,9 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		keySet("commitments by committer", types.CommitmentsByCommitter),
 		keySet("unbonding by time", types.UnbondingByTimeKey),
 		keySet("unbonding by pool", types.UnbondingByPoolKey),
-		keySet("triggered services", types.TriggeredServicesKey),
+		keySet("scheduled services", types.ScheduledServicesKey),
+		keySet("unbonding by committer", types.UnbondingByCommitterKey),
+		keySet("commitments by service", types.CommitmentsByServiceKey),
 	}
 }
 

@@ -152,7 +152,7 @@ func SimulateMsgCreateService(txConfig client.TxConfig) simtypes.Operation {
 			Aggregation:     types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
 			FeePerTask:      fee,
 		}
-		if err := msg.Manifest.ValidateBasic(params); err != nil {
+		if err := msg.Manifest.Validate(params); err != nil {
 			return noOp(msg, "random manifest is invalid: "+err.Error())
 		}
 		return deliver(r, app, ctx, txConfig, from, msg, nil)

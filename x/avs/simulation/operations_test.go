@@ -13,6 +13,7 @@ import (
 
 	"github.com/avschain/avschain/x/avs/simulation"
 	"github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 // TestWeightedOperations checks the operations and their default weights, and
@@ -43,7 +44,7 @@ func TestWeightedOperations(t *testing.T) {
 // TestSimComponentIsValid checks the component the simulation stores passes
 // the chain's own component check, or MsgStoreComponent would fail.
 func TestSimComponentIsValid(t *testing.T) {
-	imports, err := types.ValidateComponent(simulation.SimComponent())
+	imports, err := wasmbin.Validate(simulation.SimComponent())
 	require.NoError(t, err)
 	require.Equal(t, []string{types.WASIModule + ".proc_exit"}, imports)
 }
