@@ -244,7 +244,7 @@ func setField(f reflect.Value, val string) error {
 // Validate reports every unusable setting, joined, each saying how to fix it.
 // (Values that do not parse, such as a service id or a duration, are refused
 // when they are read: by Load, ApplyEnv and Set.)
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	var errs []error
 	if c.ChainID == "" {
 		errs = append(errs, errors.New("chain_id is empty"))

@@ -43,7 +43,6 @@ type sentTx struct {
 	hash     string
 	msg      *types.MsgSubmitResults
 	sequence uint64
-	accNum   uint64
 	gas      uint64
 	timeout  uint64
 }

@@ -105,7 +105,7 @@ func announce(from, data, msgIndex string) abci.Event {
 func chainWithBlock(txs ...[]byte) *fakeChain {
 	block := &cmttypes.Block{Header: cmttypes.Header{ChainID: "avschain-test", Time: blockTime}}
 	for _, tx := range txs {
-		block.Data.Txs = append(block.Data.Txs, cmttypes.Tx(tx))
+		block.Txs = append(block.Txs, cmttypes.Tx(tx))
 	}
 	return &fakeChain{services: map[uint64]types.Service{}, block: &coretypes.ResultBlock{Block: block}}
 }
@@ -199,11 +199,11 @@ func TestMatchSkipsFailedTxsAndMatchesBlockEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 2, "only the block's own events match")
 	for i, wantIndex := range []uint32{1, 3} {
-		require.Equal(t, "", got[i].Event.TxHash)
+		require.Empty(t, got[i].Event.TxHash)
 		require.Equal(t, wantIndex, got[i].Event.EventIndex)
 		require.Equal(t, "event/3/9//"+fmt.Sprint(wantIndex), got[i].Key())
 		in := inputOf(t, got[i])
-		require.Equal(t, "", in.TxHash)
+		require.Empty(t, in.TxHash)
 		require.Equal(t, wantIndex, in.EventIndex)
 	}
 	require.Equal(t, "end block", inputOf(t, got[0]).Event.Attributes[1].Value)
@@ -389,10 +389,10 @@ func TestMatchErrors(t *testing.T) {
 		malleate func(c *fakeChain)
 	}{
 		{name: "the block has fewer transactions than the results", malleate: func(c *fakeChain) {
-			c.block.Block.Data.Txs = c.block.Block.Data.Txs[:1]
+			c.block.Block.Txs = c.block.Block.Txs[:1]
 		}},
 		{name: "the block has more transactions than the results", malleate: func(c *fakeChain) {
-			c.block.Block.Data.Txs = append(c.block.Block.Data.Txs, cmttypes.Tx("extra"))
+			c.block.Block.Txs = append(c.block.Block.Txs, cmttypes.Tx("extra"))
 		}},
 		{name: "the block cannot be read", malleate: func(c *fakeChain) { c.block = nil }},
 		{name: "a service cannot be read", malleate: func(c *fakeChain) { c.optedIn = []uint64{1, 7} }},

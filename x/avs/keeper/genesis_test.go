@@ -2,8 +2,10 @@ package keeper_test
 
 import (
 	"cosmossdk.io/collections"
-	"github.com/avschain/avschain/x/avs/types"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 func (s *KeeperTestSuite) TestGenesisRoundTrip() {

@@ -38,9 +38,9 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 			Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p)),
 		})
 	}
-	err = q.Keeper.Unbonding.Indexes.ByCommitter.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Committer),
+	err = q.Unbonding.Indexes.ByCommitter.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Committer),
 		func(_ string, id uint64) (bool, error) {
-			e, err := q.Keeper.Unbonding.Get(ctx, id)
+			e, err := q.Unbonding.Get(ctx, id)
 			res.Unbonding = append(res.Unbonding, e)
 			return err != nil, err
 		})

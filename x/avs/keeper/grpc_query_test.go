@@ -4,8 +4,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/avschain/avschain/x/avs/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
+
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 func (s *KeeperTestSuite) TestQueryParams() {

@@ -117,6 +117,7 @@ func (s *KeeperTestSuite) TestHandlerCalledOnCompletion() {
 	ctx := s.completeWithEvents(op, taskID, "16")
 	s.Require().Len(fake.calls, 1)
 	s.Require().Equal(handler, fake.calls[0].contract)
+	//nolint:testifylint // the contract receives these exact bytes: JSONEq would accept any key order or spacing
 	s.Require().Equal(fmt.Sprintf(
 		`{"avs_task_result":{"task_id":"%d","service_id":"%d","status":"completed","input":"aW5wdXQ=","result":"MTY="}}`,
 		taskID, serviceID), fake.calls[0].msg, "input is base64 of \"input\", result of \"16\"")
@@ -145,6 +146,7 @@ func (s *KeeperTestSuite) TestHandlerCalledOnExpiry() {
 
 	ctx := s.expireWithEvents(taskID)
 	s.Require().Len(fake.calls, 1)
+	//nolint:testifylint // the contract receives these exact bytes: JSONEq would accept any key order or spacing
 	s.Require().Equal(fmt.Sprintf(
 		`{"avs_task_result":{"task_id":"%d","service_id":"%d","status":"expired","input":"aW5wdXQ=","result":null}}`,
 		taskID, serviceID), fake.calls[0].msg, "an expired task has no result")

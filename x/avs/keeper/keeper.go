@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
-
 	"cosmossdk.io/collections"
 	"cosmossdk.io/core/address"
 	storetypes "cosmossdk.io/core/store"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 
 	"github.com/avschain/avschain/x/avs/types"
 )

@@ -4,13 +4,12 @@ import (
 	"strings"
 	"time"
 
-	sdkmath "cosmossdk.io/math"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/types/query"
 

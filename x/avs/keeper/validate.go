@@ -4,12 +4,12 @@ import (
 	"regexp"
 	"strings"
 
-	host "github.com/cosmos/ibc-go/v8/modules/core/24-host"
-
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	host "github.com/cosmos/ibc-go/v8/modules/core/24-host"
 
 	"github.com/avschain/avschain/x/avs/types"
 )

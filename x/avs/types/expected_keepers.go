@@ -3,11 +3,11 @@ package types
 import (
 	"context"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	capabilitytypes "github.com/cosmos/ibc-go/modules/capability/types"
 	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
 	ibcexported "github.com/cosmos/ibc-go/v8/modules/core/exported"
-
-	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
 // BankKeeper moves stake, task fees and rewards in and out of the module account

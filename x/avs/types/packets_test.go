@@ -51,7 +51,7 @@ func FuzzDecodePacket(f *testing.F) {
 			require.Nil(t, res)
 			return
 		}
-		require.True(t, (req == nil) != (res == nil), "exactly one kind")
+		require.NotEqual(t, req == nil, res == nil, "exactly one kind")
 		if req != nil {
 			again, _, err := types.DecodePacket(req.GetBytes())
 			require.NoError(t, err)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-
 	"github.com/robfig/cron/v3"
 )
 
