@@ -27,8 +27,8 @@ func (p *Pipeline) handle(ctx context.Context, w watcher.Work) (bool, error) {
 // handleTask runs the task with this id (work the watcher found by task id).
 func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	key := store.WorkKey(id, nil)
-	if settled, voted, err := p.fromStore(key, submitter.Vote{TaskID: id}); err != nil || settled {
-		return voted, err
+	if handled, requeued, err := p.resumeSaved(key, submitter.Vote{TaskID: id}); err != nil || handled {
+		return requeued, err
 	}
 	task, err := p.chain.Task(ctx, id)
 	if err != nil {
@@ -66,8 +66,8 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 	ref := *t.Event
 	key := store.WorkKey(0, &ref)
 	vote := submitter.Vote{Event: &ref}
-	if settled, voted, err := p.fromStore(key, vote); err != nil || settled {
-		return voted, err
+	if handled, requeued, err := p.resumeSaved(key, vote); err != nil || handled {
+		return requeued, err
 	}
 	if p.services != nil && !p.services[ref.ServiceId] {
 		return false, nil
@@ -90,10 +90,11 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 	return p.execute(ctx, key, svc, job, vote)
 }
 
-// fromStore settles work already executed or voted: settled is true when
-// nothing more is to be done here, voted when the stored result's vote was
-// queued again (the submitter drops it if it was sent meanwhile).
-func (p *Pipeline) fromStore(key string, vote submitter.Vote) (settled, voted bool, err error) {
+// resumeSaved picks up work this operator already did, from the store:
+// handled is true when nothing more is to be done (the vote was sent, or the
+// work was run before), requeued when the saved result's vote was queued again
+// (the submitter drops it if it was sent meanwhile).
+func (p *Pipeline) resumeSaved(key string, vote submitter.Vote) (handled, requeued bool, err error) {
 	if done, err := p.store.Submitted(key); err != nil || done {
 		return done, false, err
 	}
