@@ -95,7 +95,8 @@ var (
 // SetAddressPrefixes sets and seals the SDK's global bech32 configuration
 // and makes uavs the default bond denom.
 // avsd and the tests that build an app call it first. The sidecar does not
-// import this package: sidecar/chain.SetAddressPrefixes sets the same prefixes.
+// import this package: sidecar/chain.SetAddressPrefixes sets the same prefixes,
+// both from the one leaf package app/prefix.
 func SetAddressPrefixes() {
 	// Default genesis states (staking, mint, gov) take their denom from here.
 	sdk.DefaultBondDenom = BondDenom
