@@ -12,18 +12,26 @@ import (
 )
 
 // storeComponent validates and stores a component upload (raw or gzip'd,
-// already bounded by validateUpload), charging gas per uncompressed byte.
+// already bounded by validateUpload), charging gas per uncompressed byte as
+// it is inflated.
 // Storing a component twice is not an error: it is content-addressed, and the
 // second store reports existed.
 func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploader string, wasm []byte) (c types.Component, existed bool, err error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	code, stored := wasm, wasm
+	charge := func(n uint64) error {
+		sdkCtx.GasMeter().ConsumeGas(params.ComponentGasPerByte*n, "x/avs: store component")
+		return nil
+	}
 	if wasmbin.IsGzip(wasm) {
-		if code, err = wasmbin.Gunzip(wasm, params.MaxComponentSize); err != nil {
+		// Gas is charged chunk by chunk as the upload inflates (M-1): out of
+		// gas stops a gzip bomb before it is inflated, not after.
+		if code, err = wasmbin.GunzipUpload(wasm, params.MaxComponentSize, charge); err != nil {
 			return c, false, err
 		}
+	} else if err := charge(uint64(len(code))); err != nil {
+		return c, false, err
 	}
-	sdkCtx.GasMeter().ConsumeGas(params.ComponentGasPerByte*uint64(len(code)), "x/avs: store component")
 
 	imports, err := wasmbin.Validate(code)
 	if err != nil {

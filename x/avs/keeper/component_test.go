@@ -254,3 +254,26 @@ func (s *KeeperTestSuite) TestQueryComponents() {
 	got := []string{all.Components[0].Digest, all.Components[1].Digest}
 	s.Require().ElementsMatch([]string{d1, d2}, got)
 }
+
+// TestM1GzipBombStopsAtTheGasLimit: a gzip bomb (16 MiB of zeros, ~16 KiB of
+// gzip) sent with a 300k gas limit runs out of gas while it inflates, within
+// one 64 KiB chunk of the limit, instead of inflating all 16 MiB and then
+// charging 32M gas at once; nothing is stored.
+func (s *KeeperTestSuite) TestM1GzipBombStopsAtTheGasLimit() {
+	params, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	bomb := mustGzip(make([]byte, params.MaxComponentSize))
+	s.Require().Less(len(bomb), 64<<10)
+
+	const limit = 300_000
+	ctx := s.ctx.WithGasMeter(storetypes.NewGasMeter(limit))
+	s.Require().PanicsWithValue(storetypes.ErrorOutOfGas{Descriptor: "x/avs: store component"}, func() {
+		_, _ = s.msgServer.StoreComponent(ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: bomb})
+	})
+	s.Require().LessOrEqual(ctx.GasMeter().GasConsumed(), uint64(limit)+params.ComponentGasPerByte*(64<<10),
+		"charged chunk by chunk: out of gas within one chunk, not after the whole inflate")
+
+	n := 0
+	s.Require().NoError(s.keeper.Components.Walk(s.ctx, nil, func(string, types.Component) (bool, error) { n++; return false, nil }))
+	s.Require().Zero(n, "nothing stored")
+}

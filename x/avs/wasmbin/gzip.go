@@ -15,21 +15,56 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // IsGzip reports whether b starts with the gzip magic number.
 func IsGzip(b []byte) bool { return bytes.HasPrefix(b, gzipMagic) }
 
-// Gunzip decompresses b, refusing output larger than limit bytes.
+// gunzipChunk is how much an upload inflates between two charges.
+const gunzipChunk = 64 << 10
+
+// Gunzip decompresses b, refusing output larger than limit bytes. It is for
+// code already accepted (a stored component, whose size is known); an upload
+// goes through GunzipUpload.
 func Gunzip(b []byte, limit uint64) ([]byte, error) {
+	return gunzip(b, limit, nil)
+}
+
+// GunzipUpload decompresses an upload, refusing output larger than limit
+// bytes, and calls charge with the size of each chunk as it is inflated and
+// before it is kept: a caller that meters gas stops a gzip bomb (16 MiB of
+// zeros is 16 KiB of gzip) while it inflates, instead of inflating it whole
+// and charging after (charge may panic, as a gas meter out of gas does, or
+// return an error).
+func GunzipUpload(b []byte, limit uint64, charge func(n uint64) error) ([]byte, error) {
+	return gunzip(b, limit, charge)
+}
+
+// gunzip inflates b up to limit bytes, calling charge (when not nil) before
+// keeping each chunk.
+func gunzip(b []byte, limit uint64, charge func(n uint64) error) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, errorsmod.Wrapf(types.ErrInvalidComponent, "gzip: %s", err)
 	}
 	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
-	if err != nil {
-		return nil, errorsmod.Wrapf(types.ErrInvalidComponent, "gzip: %s", err)
+	var out bytes.Buffer
+	chunk := make([]byte, gunzipChunk)
+	for {
+		n, err := zr.Read(chunk)
+		if n > 0 {
+			if uint64(out.Len())+uint64(n) > limit {
+				return nil, errorsmod.Wrapf(types.ErrComponentTooLarge, "uncompressed size exceeds %d bytes", limit)
+			}
+			if charge != nil {
+				if err := charge(uint64(n)); err != nil {
+					return nil, err
+				}
+			}
+			out.Write(chunk[:n])
+		}
+		if err == io.EOF {
+			return out.Bytes(), nil
+		}
+		if err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidComponent, "gzip: %s", err)
+		}
 	}
-	if uint64(len(out)) > limit {
-		return nil, errorsmod.Wrapf(types.ErrComponentTooLarge, "uncompressed size exceeds %d bytes", limit)
-	}
-	return out, nil
 }
 
 // Gzip compresses b at the best compression level.
