@@ -6,3 +6,6 @@ package keeper
 // SetPowerSource overrides how operator power is computed, whatever the
 // service's weighting. Every copy of the keeper sees it.
 func (k Keeper) SetPowerSource(p PowerSource) { k.wiring.power = p }
+
+// TopPowers is topPowers, the snapshot's cut to max_snapshot_operators.
+var TopPowers = topPowers

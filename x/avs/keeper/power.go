@@ -1,7 +1,10 @@
 package keeper
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 
 	"cosmossdk.io/collections"
 
@@ -80,11 +83,37 @@ func (k Keeper) snapshot(ctx context.Context, svc types.Service, epoch uint64) (
 	if err != nil {
 		return types.PowerSnapshot{}, false, err
 	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return types.PowerSnapshot{}, false, err
+	}
+	powers = topPowers(powers, int(params.MaxSnapshotOperators))
 	snap = types.PowerSnapshot{ServiceId: serviceID, Epoch: epoch, Powers: powers}
 	for _, p := range powers {
 		snap.Total += p.Power
 	}
 	return snap, true, nil
+}
+
+// topPowers keeps at most n operators: the n with the most power, ties broken
+// by address, in the order the opt-ins were walked (by address). The cut bounds
+// what every deadline and tally of the epoch works over.
+func topPowers(powers []types.OperatorPower, n int) []types.OperatorPower {
+	if len(powers) <= n {
+		return powers
+	}
+	ranked := slices.Clone(powers)
+	slices.SortStableFunc(ranked, func(a, b types.OperatorPower) int {
+		if c := cmp.Compare(b.Power, a.Power); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Operator, b.Operator)
+	})
+	kept := make(map[string]bool, n)
+	for _, p := range ranked[:n] {
+		kept[p.Operator] = true
+	}
+	return slices.DeleteFunc(slices.Clone(powers), func(p types.OperatorPower) bool { return !kept[p.Operator] })
 }
 
 func (k Keeper) saveSnapshot(ctx context.Context, snap types.PowerSnapshot) error {

@@ -3,6 +3,7 @@ package keeper_test
 import (
 	"cosmossdk.io/collections"
 
+	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -155,4 +156,40 @@ func powerOf(snap types.PowerSnapshot, operator string) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// TestH6SnapshotBoundedByMaxSnapshotOperators: a service's epoch snapshot
+// holds at most max_snapshot_operators operators, the ones with the most
+// power, ties broken by address; an operator cut from it cannot vote. Without
+// the bound every opted-in operator entered the snapshot, and every deadline
+// of the epoch worked over all of them (security review H-6, C-1).
+func (s *KeeperTestSuite) TestH6SnapshotBoundedByMaxSnapshotOperators() {
+	p, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	p.MaxSnapshotOperators = 3
+	s.Require().NoError(s.keeper.Params.Set(s.ctx, p))
+
+	id, ops := s.setupService(stakeManifest("0.5"), 5)
+	s.fundAndCommit("a", ops[0], id, 10)
+	s.fundAndCommit("b", ops[1], id, 40)
+	s.fundAndCommit("c", ops[2], id, 20)
+	s.fundAndCommit("d", ops[3], id, 20)
+	s.fundAndCommit("e", ops[4], id, 5)
+
+	tid := s.createTask(id)
+	task := s.task(tid)
+	snap := s.snapshotOf(id, task.Epoch)
+	s.Require().Len(snap.Powers, 3)
+	// 40, then the two 20s (a tie, both above 10): the top three by power.
+	s.Require().ElementsMatch([]types.OperatorPower{
+		{Operator: ops[1], Power: 40}, {Operator: ops[2], Power: 20}, {Operator: ops[3], Power: 20},
+	}, snap.Powers)
+	s.Require().Equal(uint64(80), task.PowerTotal)
+	s.Require().ErrorIs(outcomeErr(s.vote(ops[0], tid, "A")), types.ErrNotOptedIn, "cut from the snapshot: no power")
+
+	// A tie at the cut is broken by address: with room for two, the 40 and
+	// the lower address of the two 20s.
+	powers := []types.OperatorPower{{Operator: "b", Power: 20}, {Operator: "c", Power: 40}, {Operator: "a", Power: 20}}
+	s.Require().Equal([]types.OperatorPower{{Operator: "c", Power: 40}, {Operator: "a", Power: 20}}, keeper.TopPowers(powers, 2))
+	s.Require().Equal(powers, keeper.TopPowers(powers, 3), "under the cap: unchanged")
 }

@@ -26,7 +26,13 @@ const (
 	DefaultStakeDenom                  = "uavs"
 	DefaultJailCooldown                = 10 * time.Minute
 	DefaultMaxAutoTasksPerBlock uint32 = 5
-	maxComponentSizeHardLimit   uint64 = 64 << 20
+	// DefaultMaxSnapshotOperators bounds a snapshot (and so the per-task work
+	// of deadlines and tallies) while leaving room for a large operator set.
+	DefaultMaxSnapshotOperators uint32 = 100
+	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
+	// MaxOperatorPower each within a uint64 (2^50 × 2^14).
+	maxSnapshotOperatorsHardLimit uint32 = 1 << 14
+	maxComponentSizeHardLimit     uint64 = 64 << 20
 )
 
 // DefaultParams returns the parameters a new chain starts with.
@@ -47,6 +53,7 @@ func DefaultParams() Params {
 		StakeDenom:           DefaultStakeDenom,
 		JailCooldown:         DefaultJailCooldown,
 		MaxAutoTasksPerBlock: DefaultMaxAutoTasksPerBlock,
+		MaxSnapshotOperators: DefaultMaxSnapshotOperators,
 	}
 }
 
@@ -72,6 +79,8 @@ func (p Params) Validate() error {
 		{sdk.ValidateDenom(p.StakeDenom) == nil, fmt.Sprintf("stake_denom %q is not a valid denom", p.StakeDenom)},
 		{p.JailCooldown >= 0, "jail_cooldown must not be negative"},
 		{p.MaxAutoTasksPerBlock > 0, "max_auto_tasks_per_block must be positive"},
+		{p.MaxSnapshotOperators > 0, "max_snapshot_operators must be positive"},
+		{p.MaxSnapshotOperators <= maxSnapshotOperatorsHardLimit, fmt.Sprintf("max_snapshot_operators %d exceeds the hard limit %d", p.MaxSnapshotOperators, maxSnapshotOperatorsHardLimit)},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {
