@@ -24,6 +24,10 @@ func TestParamsValidate(t *testing.T) {
 		{"zero max votes per tx", func(p *types.Params) { p.MaxVotesPerTx = 0 }, "max_votes_per_tx"},
 		{"zero handler gas", func(p *types.Params) { p.HandlerGasLimit = 0 }, "handler_gas_limit"},
 		{"zero jail threshold", func(p *types.Params) { p.JailThreshold = 0 }, "jail_threshold"},
+		{"zero max auto tasks per block", func(p *types.Params) { p.MaxAutoTasksPerBlock = 0 }, "max_auto_tasks_per_block"},
+		{"zero max snapshot operators", func(p *types.Params) { p.MaxSnapshotOperators = 0 }, "max_snapshot_operators must be positive"},
+		{"max snapshot operators at the hard limit", func(p *types.Params) { p.MaxSnapshotOperators = 1 << 14 }, ""},
+		{"max snapshot operators over the hard limit", func(p *types.Params) { p.MaxSnapshotOperators = 1<<14 + 1 }, "max_snapshot_operators 16385 exceeds the hard limit"},
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
