@@ -70,7 +70,7 @@ func epochOf(height int64, epochLength uint64) uint64 {
 // is for is sure to be created). A stored snapshot without power is taken
 // again, so a service whose operators opted in mid-epoch is not stuck until
 // the next one.
-func (k Keeper) snapshot(ctx context.Context, svc types.Service, epoch uint64) (types.PowerSnapshot, bool, error) {
+func (k Keeper) snapshot(ctx context.Context, params types.Params, svc types.Service, epoch uint64) (types.PowerSnapshot, bool, error) {
 	serviceID := svc.Id
 	snap, err := k.Snapshots.Get(ctx, collections.Join(serviceID, epoch))
 	if err == nil && snap.Total > 0 {
@@ -80,10 +80,6 @@ func (k Keeper) snapshot(ctx context.Context, svc types.Service, epoch uint64) (
 		return types.PowerSnapshot{}, false, err
 	}
 	powers, err := k.powersFor(ctx, svc)
-	if err != nil {
-		return types.PowerSnapshot{}, false, err
-	}
-	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return types.PowerSnapshot{}, false, err
 	}

@@ -102,7 +102,7 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	}
 
 	epoch := epochOf(sdkCtx.BlockHeight(), params.EpochLength)
-	snap, fresh, err := k.snapshot(ctx, svc, epoch)
+	snap, fresh, err := k.snapshot(ctx, params, svc, epoch)
 	if err != nil {
 		return types.Task{}, err
 	}
