@@ -5,6 +5,7 @@ import (
 	"time"
 
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
@@ -31,29 +32,55 @@ const (
 	DefaultMaxSnapshotOperators uint32 = 100
 	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
 	// MaxOperatorPower each within a uint64 (2^50 × 2^14).
+	DefaultMaxSettlementsPerBlock  uint32 = 500
+	DefaultMaxReleasesPerBlock     uint32 = 500
+	DefaultMaxTriggerFiresPerBlock uint32 = 200
+	DefaultMaxHookTasksPerBlock    uint32 = 50
+	// DefaultTaskRetentionBlocks keeps an ended task about a week at 6-second blocks.
+	DefaultTaskRetentionBlocks           uint64 = 100_000
+	DefaultMaxPrunesPerBlock             uint32 = 200
+	DefaultIBCRequestsPerChannelPerBlock uint32 = 20
+	// DefaultMaxGzipRatio allows the padding of an optimised Go or Rust
+	// component while refusing a gzip bomb.
+	DefaultMaxGzipRatio uint32 = 100
+	// maxBlockBudgetHardLimit bounds every per-block item budget.
+	maxBlockBudgetHardLimit       uint32 = 100_000
 	maxSnapshotOperatorsHardLimit uint32 = 1 << 14
 	maxComponentSizeHardLimit     uint64 = 64 << 20
 )
 
+// DefaultHandlerGasPrice is the price of a handler call's gas, in stake_denom
+// per gas: the node's default minimum gas price.
+func DefaultHandlerGasPrice() sdkmath.LegacyDec { return sdkmath.LegacyNewDecWithPrec(1, 2) }
+
 // DefaultParams returns the parameters a new chain starts with.
 func DefaultParams() Params {
 	return Params{
-		MaxComponentSize:     DefaultMaxComponentSize,
-		MaxInputSize:         DefaultMaxInputSize,
-		MaxResultSize:        DefaultMaxResultSize,
-		DefaultTaskTimeout:   DefaultTaskTimeout,
-		MaxTaskTimeout:       DefaultMaxTaskTimeout,
-		EpochLength:          DefaultEpochLength,
-		UnbondingTime:        DefaultUnbondingTime,
-		MaxVotesPerTx:        DefaultMaxVotesPerTx,
-		HandlerGasLimit:      DefaultHandlerGasLimit,
-		LivenessWindow:       DefaultLivenessWindow,
-		JailThreshold:        DefaultJailThreshold,
-		ComponentGasPerByte:  DefaultComponentGasPerByte,
-		StakeDenom:           DefaultStakeDenom,
-		JailCooldown:         DefaultJailCooldown,
-		MaxAutoTasksPerBlock: DefaultMaxAutoTasksPerBlock,
-		MaxSnapshotOperators: DefaultMaxSnapshotOperators,
+		MaxComponentSize:              DefaultMaxComponentSize,
+		MaxInputSize:                  DefaultMaxInputSize,
+		MaxResultSize:                 DefaultMaxResultSize,
+		DefaultTaskTimeout:            DefaultTaskTimeout,
+		MaxTaskTimeout:                DefaultMaxTaskTimeout,
+		EpochLength:                   DefaultEpochLength,
+		UnbondingTime:                 DefaultUnbondingTime,
+		MaxVotesPerTx:                 DefaultMaxVotesPerTx,
+		HandlerGasLimit:               DefaultHandlerGasLimit,
+		LivenessWindow:                DefaultLivenessWindow,
+		JailThreshold:                 DefaultJailThreshold,
+		ComponentGasPerByte:           DefaultComponentGasPerByte,
+		StakeDenom:                    DefaultStakeDenom,
+		JailCooldown:                  DefaultJailCooldown,
+		MaxAutoTasksPerBlock:          DefaultMaxAutoTasksPerBlock,
+		MaxSnapshotOperators:          DefaultMaxSnapshotOperators,
+		MaxSettlementsPerBlock:        DefaultMaxSettlementsPerBlock,
+		MaxReleasesPerBlock:           DefaultMaxReleasesPerBlock,
+		MaxTriggerFiresPerBlock:       DefaultMaxTriggerFiresPerBlock,
+		HandlerGasPrice:               DefaultHandlerGasPrice(),
+		MaxHookTasksPerBlock:          DefaultMaxHookTasksPerBlock,
+		TaskRetentionBlocks:           DefaultTaskRetentionBlocks,
+		MaxPrunesPerBlock:             DefaultMaxPrunesPerBlock,
+		IbcRequestsPerChannelPerBlock: DefaultIBCRequestsPerChannelPerBlock,
+		MaxGzipRatio:                  DefaultMaxGzipRatio,
 	}
 }
 
@@ -81,6 +108,15 @@ func (p Params) Validate() error {
 		{p.MaxAutoTasksPerBlock > 0, "max_auto_tasks_per_block must be positive"},
 		{p.MaxSnapshotOperators > 0, "max_snapshot_operators must be positive"},
 		{p.MaxSnapshotOperators <= maxSnapshotOperatorsHardLimit, fmt.Sprintf("max_snapshot_operators %d exceeds the hard limit %d", p.MaxSnapshotOperators, maxSnapshotOperatorsHardLimit)},
+		{budgetOK(p.MaxSettlementsPerBlock), budgetMsg("max_settlements_per_block", p.MaxSettlementsPerBlock)},
+		{budgetOK(p.MaxReleasesPerBlock), budgetMsg("max_releases_per_block", p.MaxReleasesPerBlock)},
+		{budgetOK(p.MaxTriggerFiresPerBlock), budgetMsg("max_trigger_fires_per_block", p.MaxTriggerFiresPerBlock)},
+		{budgetOK(p.MaxHookTasksPerBlock), budgetMsg("max_hook_tasks_per_block", p.MaxHookTasksPerBlock)},
+		{budgetOK(p.MaxPrunesPerBlock), budgetMsg("max_prunes_per_block", p.MaxPrunesPerBlock)},
+		{budgetOK(p.IbcRequestsPerChannelPerBlock), budgetMsg("ibc_requests_per_channel_per_block", p.IbcRequestsPerChannelPerBlock)},
+		{!p.HandlerGasPrice.IsNil() && !p.HandlerGasPrice.IsNegative(), "handler_gas_price must be set and not negative"},
+		{p.TaskRetentionBlocks > 0, "task_retention_blocks must be positive"},
+		{p.MaxGzipRatio > 0, "max_gzip_ratio must be positive"},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {
@@ -89,4 +125,11 @@ func (p Params) Validate() error {
 		}
 	}
 	return nil
+}
+
+// budgetOK reports whether a per-block item budget is in (0, hard limit].
+func budgetOK(n uint32) bool { return n > 0 && n <= maxBlockBudgetHardLimit }
+
+func budgetMsg(name string, n uint32) string {
+	return fmt.Sprintf("%s %d must be in [1, %d]", name, n, maxBlockBudgetHardLimit)
 }

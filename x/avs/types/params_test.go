@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -28,6 +30,18 @@ func TestParamsValidate(t *testing.T) {
 		{"zero max snapshot operators", func(p *types.Params) { p.MaxSnapshotOperators = 0 }, "max_snapshot_operators must be positive"},
 		{"max snapshot operators at the hard limit", func(p *types.Params) { p.MaxSnapshotOperators = 1 << 14 }, ""},
 		{"max snapshot operators over the hard limit", func(p *types.Params) { p.MaxSnapshotOperators = 1<<14 + 1 }, "max_snapshot_operators 16385 exceeds the hard limit"},
+		{"zero settlements per block", func(p *types.Params) { p.MaxSettlementsPerBlock = 0 }, "max_settlements_per_block 0 must be in [1, 100000]"},
+		{"settlements per block over the hard limit", func(p *types.Params) { p.MaxSettlementsPerBlock = 100_001 }, "max_settlements_per_block 100001 must be in [1, 100000]"},
+		{"zero releases per block", func(p *types.Params) { p.MaxReleasesPerBlock = 0 }, "max_releases_per_block 0 must be in"},
+		{"zero trigger fires per block", func(p *types.Params) { p.MaxTriggerFiresPerBlock = 0 }, "max_trigger_fires_per_block 0 must be in"},
+		{"zero hook tasks per block", func(p *types.Params) { p.MaxHookTasksPerBlock = 0 }, "max_hook_tasks_per_block 0 must be in"},
+		{"zero prunes per block", func(p *types.Params) { p.MaxPrunesPerBlock = 0 }, "max_prunes_per_block 0 must be in"},
+		{"zero ibc requests per channel", func(p *types.Params) { p.IbcRequestsPerChannelPerBlock = 0 }, "ibc_requests_per_channel_per_block 0 must be in"},
+		{"nil handler gas price", func(p *types.Params) { p.HandlerGasPrice = sdkmath.LegacyDec{} }, "handler_gas_price must be set"},
+		{"negative handler gas price", func(p *types.Params) { p.HandlerGasPrice = sdkmath.LegacyNewDec(-1) }, "handler_gas_price must be set and not negative"},
+		{"free handler gas", func(p *types.Params) { p.HandlerGasPrice = sdkmath.LegacyZeroDec() }, ""},
+		{"zero task retention", func(p *types.Params) { p.TaskRetentionBlocks = 0 }, "task_retention_blocks must be positive"},
+		{"zero gzip ratio", func(p *types.Params) { p.MaxGzipRatio = 0 }, "max_gzip_ratio must be positive"},
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
