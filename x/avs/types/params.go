@@ -29,13 +29,14 @@ const (
 	DefaultMaxAutoTasksPerBlock uint32 = 5
 	// DefaultMaxSnapshotOperators bounds a snapshot (and so the per-task work
 	// of deadlines and tallies) while leaving room for a large operator set.
-	DefaultMaxSnapshotOperators uint32 = 100
-	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
-	// MaxOperatorPower each within a uint64 (2^50 × 2^14).
+	DefaultMaxSnapshotOperators    uint32 = 100
 	DefaultMaxSettlementsPerBlock  uint32 = 500
 	DefaultMaxReleasesPerBlock     uint32 = 500
 	DefaultMaxTriggerFiresPerBlock uint32 = 200
 	DefaultMaxHookTasksPerBlock    uint32 = 50
+	// DefaultMaxHookGasPerBlock is twenty handler calls at the default
+	// handler_gas_limit.
+	DefaultMaxHookGasPerBlock uint64 = 20_000_000
 	// DefaultTaskRetentionBlocks keeps an ended task about a week at 6-second blocks.
 	DefaultTaskRetentionBlocks           uint64 = 100_000
 	DefaultMaxPrunesPerBlock             uint32 = 200
@@ -44,7 +45,9 @@ const (
 	// component while refusing a gzip bomb.
 	DefaultMaxGzipRatio uint32 = 100
 	// maxBlockBudgetHardLimit bounds every per-block item budget.
-	maxBlockBudgetHardLimit       uint32 = 100_000
+	maxBlockBudgetHardLimit uint32 = 100_000
+	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
+	// MaxOperatorPower each within a uint64 (2^50 × 2^14).
 	maxSnapshotOperatorsHardLimit uint32 = 1 << 14
 	maxComponentSizeHardLimit     uint64 = 64 << 20
 )
@@ -81,6 +84,7 @@ func DefaultParams() Params {
 		MaxPrunesPerBlock:             DefaultMaxPrunesPerBlock,
 		IbcRequestsPerChannelPerBlock: DefaultIBCRequestsPerChannelPerBlock,
 		MaxGzipRatio:                  DefaultMaxGzipRatio,
+		MaxHookGasPerBlock:            DefaultMaxHookGasPerBlock,
 	}
 }
 
@@ -117,6 +121,7 @@ func (p Params) Validate() error {
 		{!p.HandlerGasPrice.IsNil() && !p.HandlerGasPrice.IsNegative(), "handler_gas_price must be set and not negative"},
 		{p.TaskRetentionBlocks > 0, "task_retention_blocks must be positive"},
 		{p.MaxGzipRatio > 0, "max_gzip_ratio must be positive"},
+		{p.MaxHookGasPerBlock >= p.HandlerGasLimit, fmt.Sprintf("max_hook_gas_per_block %d is below handler_gas_limit %d", p.MaxHookGasPerBlock, p.HandlerGasLimit)},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {

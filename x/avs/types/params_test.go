@@ -41,6 +41,7 @@ func TestParamsValidate(t *testing.T) {
 		{"negative handler gas price", func(p *types.Params) { p.HandlerGasPrice = sdkmath.LegacyNewDec(-1) }, "handler_gas_price must be set and not negative"},
 		{"free handler gas", func(p *types.Params) { p.HandlerGasPrice = sdkmath.LegacyZeroDec() }, ""},
 		{"zero task retention", func(p *types.Params) { p.TaskRetentionBlocks = 0 }, "task_retention_blocks must be positive"},
+		{"hook gas below one handler call", func(p *types.Params) { p.MaxHookGasPerBlock = p.HandlerGasLimit - 1 }, "max_hook_gas_per_block 999999 is below handler_gas_limit 1000000"},
 		{"zero gzip ratio", func(p *types.Params) { p.MaxGzipRatio = 0 }, "max_gzip_ratio must be positive"},
 	}
 	for _, tc := range testCases {
