@@ -71,6 +71,14 @@ func (b *Bank) SendCoinsFromModuleToAccount(_ context.Context, module string, to
 	return nil
 }
 
+// SendCoinsFromModuleToModule implements types.BankKeeper.
+func (b *Bank) SendCoinsFromModuleToModule(_ context.Context, from, to string, amt sdk.Coins) error {
+	if err := b.move(authtypes.NewModuleAddress(from), authtypes.NewModuleAddress(to), amt); err != nil {
+		return fmt.Errorf("module %s: %w", from, err)
+	}
+	return nil
+}
+
 // BurnCoins implements types.BankKeeper: the coins leave the module account
 // and the ledger (Total falls by them; Burned counts them).
 func (b *Bank) BurnCoins(_ context.Context, module string, amt sdk.Coins) error {

@@ -25,6 +25,9 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	if err := k.MatureUnbonding(sdkCtx); err != nil {
 		return err
 	}
-	// The per-block count of automatic tasks never outlives its block.
+	// The per-block counts of automatic tasks never outlive their block.
+	if err := k.HookTasksThisBlock.Remove(sdkCtx); err != nil {
+		return err
+	}
 	return k.AutoTasksThisBlock.Clear(sdkCtx, nil)
 }

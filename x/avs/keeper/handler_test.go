@@ -66,6 +66,12 @@ func (s *KeeperTestSuite) handlerService(fake *fakeContracts, handler string) (u
 	return id, ops[0]
 }
 
+// depositAmount is a handler task's deposit under the current params.
+func (s *KeeperTestSuite) depositAmount() int64 {
+	p := s.params()
+	return p.HandlerGasPrice.MulInt64(int64(p.HandlerGasLimit)).Ceil().TruncateInt64()
+}
+
 // completeWithEvents votes the task's one operator in, which completes it,
 // on a context whose events are the vote's alone.
 func (s *KeeperTestSuite) completeWithEvents(op string, taskID uint64, result string) sdk.Context {
@@ -190,7 +196,6 @@ func (s *KeeperTestSuite) TestHandlerFailureNeverUndoesTask() {
 				gasBefore := s.ctx.GasMeter().GasConsumed()
 				if expire {
 					ctx = s.expireWithEvents(taskID)
-					s.Require().Equal(creatorBefore.AddRaw(defaultFee), s.balance(s.creator()), "the fee is refunded")
 				} else {
 					ctx = s.completeWithEvents(op, taskID, "16")
 					s.Require().Equal(types.TASK_STATUS_COMPLETED, s.task(taskID).Status)
@@ -205,6 +210,15 @@ func (s *KeeperTestSuite) TestHandlerFailureNeverUndoesTask() {
 				s.Require().Equal(handler, failed[0].Contract)
 				s.Require().Equal(tc.wantErr, failed[0].Error)
 				s.Require().LessOrEqual(failed[0].GasUsed, limit)
+				deposit := s.task(taskID).HandlerDeposit
+				s.Require().True(deposit.IsZero(), "the deposit is settled with the task")
+				if expire {
+					// the fee comes back, and the deposit less the handler's gas at handler_gas_price
+					cost := s.params().HandlerGasPrice.MulInt64(int64(failed[0].GasUsed)).Ceil().TruncateInt64()
+					s.Require().Equal(creatorBefore.AddRaw(defaultFee+s.depositAmount()-cost), s.balance(s.creator()), "the fee is refunded")
+				} else {
+					s.Require().Equal(creatorBefore.AddRaw(s.depositAmount()), s.balance(s.creator()), "the tx paid the handler: the whole deposit comes back")
+				}
 				if tc.gas > limit {
 					s.Require().Equal(limit, failed[0].GasUsed)
 					s.Require().GreaterOrEqual(ctx.GasMeter().GasConsumed()-gasBefore, limit, "the caller pays the handler's gas")

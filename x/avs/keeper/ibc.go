@@ -280,5 +280,6 @@ func (k Keeper) finishRemote(ctx context.Context, r types.RemoteResult) error {
 	if err != nil {
 		return err
 	}
-	return k.sudoHandler(ctx, r.HandlerContract, r.TaskId, msg)
+	_, err = k.sudoHandler(ctx, r.HandlerContract, r.TaskId, msg)
+	return err
 }

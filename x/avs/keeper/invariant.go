@@ -19,7 +19,7 @@ type ModuleBalances struct {
 
 // ExpectedModuleBalance adds up everything the module account holds for
 // others, in the stake denom: commitments, unbonding entries, the fees of
-// PENDING tasks, treasuries, and the rewards owed to committers.
+// PENDING tasks and their handler deposits, treasuries, and the rewards owed to committers.
 func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, error) {
 	b := ModuleBalances{sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt()}
 	params, err := k.Params.Get(ctx)
@@ -58,6 +58,9 @@ func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, erro
 		}
 		if !types.IsFree(t.Fee) && t.Fee.Denom == params.StakeDenom {
 			b.Escrow = b.Escrow.Add(t.Fee.Amount)
+		}
+		if t.HandlerDeposit.Denom == params.StakeDenom && !t.HandlerDeposit.Amount.IsNil() {
+			b.Escrow = b.Escrow.Add(t.HandlerDeposit.Amount)
 		}
 		return false, nil
 	})

@@ -88,6 +88,9 @@ type Keeper struct {
 	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the
 	// current block, all kinds together; cleared at the end of every block.
 	AutoTasksThisBlock collections.Map[uint64, uint64]
+	// HookTasksThisBlock: tasks opened in this block by handler contracts
+	// called from block hooks, across all services. Removed at EndBlock.
+	HookTasksThisBlock collections.Item[uint64]
 
 	// Read-only views of index keys, for paging queries (see indexView).
 	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
@@ -148,6 +151,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
 		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
+		HookTasksThisBlock: collections.NewItem(sb, types.HookTasksThisBlockKey, "hook_tasks", collections.Uint64Value),
 		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),

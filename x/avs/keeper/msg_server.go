@@ -228,6 +228,13 @@ func (m msgServer) CreateTask(ctx context.Context, msg *types.MsgCreateTask) (*t
 	if err := validateInput(params, msg.Input); err != nil {
 		return nil, err
 	}
+	if inBlockHook(ctx) {
+		// a handler contract called from a block hook: nobody's transaction
+		// pays for this block's work, so it is capped (C-2)
+		if err := m.useHookTask(ctx, params, msg.ServiceId); err != nil {
+			return nil, err
+		}
+	}
 	task, err := m.createTask(ctx, params, taskSpec{
 		serviceID: msg.ServiceId, input: msg.Input, creator: msg.Creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
 		payer: payerAccount, account: creator, fee: msg.Fee,

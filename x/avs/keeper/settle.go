@@ -4,36 +4,51 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// ExpireTasks settles every task whose deadline is at or below the current
-// height: a PENDING one expires (fee refunded, handler told), and for every
-// task the operators of its snapshot are counted for liveness (missed or not),
-// jailing those that missed too many. It walks the deadline index only, never
-// all tasks.
+// ExpireTasks settles the tasks whose deadline is at or below the current
+// height, in deadline order, within the block's budgets: at most
+// max_settlements_per_block tasks, and handler calls (a PENDING task expires,
+// and its handler is told) within max_hook_gas_per_block. What is left stays
+// in the deadline index and is settled first in the next block; a task past
+// its deadline refuses votes whether or not it was settled yet. Settling a
+// task expires it if PENDING (fee refunded, handler told) and counts its
+// snapshot's operators for liveness. It walks the deadline index only.
 func (k Keeper) ExpireTasks(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
 	rng := new(collections.Range[collections.Pair[int64, uint64]]).
 		EndInclusive(collections.Join(sdkCtx.BlockHeight(), uint64(1<<64-1)))
 	var due []collections.Pair[int64, uint64]
 	if err := k.TasksByDeadline.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
 		due = append(due, key)
-		return false, nil
+		return len(due) >= int(params.MaxSettlementsPerBlock), nil
 	}); err != nil {
 		return err
 	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return err
-	}
+	hookGas := params.MaxHookGasPerBlock
 	for _, key := range due {
-		if err := k.closeAtDeadline(ctx, params, key.K2()); err != nil {
+		task, err := k.Tasks.Get(ctx, key.K2())
+		if err != nil {
 			return err
 		}
+		calls := !task.Settled && task.Status == types.TASK_STATUS_PENDING && task.HandlerContract != "" && k.wiring.contracts != nil
+		if calls && hookGas < params.HandlerGasLimit {
+			break // the handler call may not fit in this block's hook gas: next block
+		}
+		used, err := k.closeAtDeadline(ctx, params, task)
+		if err != nil {
+			return err
+		}
+		hookGas -= min(used, hookGas)
 		if err := k.TasksByDeadline.Remove(ctx, key); err != nil {
 			return err
 		}
@@ -41,22 +56,20 @@ func (k Keeper) ExpireTasks(ctx context.Context) error {
 	return nil
 }
 
-func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, id uint64) error {
-	task, err := k.Tasks.Get(ctx, id)
-	if err != nil {
-		return err
-	}
+// closeAtDeadline settles one task at (or after) its deadline and returns the
+// gas its handler call used.
+func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task types.Task) (uint64, error) {
 	if task.Settled {
-		return nil
+		return 0, nil
 	}
 	if task.Status == types.TASK_STATUS_PENDING {
 		if err := k.expire(ctx, &task); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	snap, err := k.Snapshots.Get(ctx, collections.Join(task.ServiceId, task.Epoch))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// An event-trigger task that expired was never confirmed: the event may
 	// not exist, and not voting on it is what an honest operator does. It
@@ -70,30 +83,39 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, id uin
 		}
 		voted, err := k.Votes.Has(ctx, collections.Join(task.Id, p.Operator))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !voted {
 			missed = append(missed, p.Operator)
 		}
 		if err := k.countLiveness(ctx, params, p.Operator, !voted); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	task.Settled = true
+	deposit := task.HandlerDeposit
+	task.HandlerDeposit = sdk.NewCoin(deposit.Denom, sdkmath.ZeroInt())
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
-		return err
+		return 0, err
 	}
-	if task.Status == types.TASK_STATUS_EXPIRED {
-		if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
-			return err
-		}
-		svc, err := k.getService(ctx, task.ServiceId)
-		if err != nil {
-			return err
-		}
-		return k.notifyHandler(ctx, svc, task)
+	if task.Status != types.TASK_STATUS_EXPIRED {
+		return 0, k.payBack(ctx, task, deposit) // completed: its handler was called (and paid) in the completing tx
 	}
-	return nil
+	if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
+		return 0, err
+	}
+	svc, err := k.getService(ctx, task.ServiceId)
+	if err != nil {
+		return 0, err
+	}
+	// Nobody's transaction pays for a block hook: the handler call is paid
+	// from the task's deposit, and what it dispatches is capped per block.
+	hookCtx := sdk.UnwrapSDKContext(ctx).WithValue(hookCallKey{}, true)
+	used, err := k.notifyHandler(hookCtx, svc, task)
+	if err != nil {
+		return used, err
+	}
+	return used, k.settleDeposit(ctx, params, task, deposit, used)
 }
 
 // countLiveness records one task of an operator's liveness window; missing

@@ -80,14 +80,15 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		return types.Task{}, err
 	}
 	fee, treasury := spec.fee, sdkmath.ZeroInt()
+	deposit := handlerDeposit(params, svc)
 	if spec.payer == payerTreasury {
 		fee = svc.Manifest.FeePerTask
-		if !types.IsFree(fee) {
+		if !types.IsFree(fee) || deposit.IsPositive() {
 			if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
 				return types.Task{}, err
 			}
-			if treasury.LT(fee.Amount) {
-				return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, fee.Denom, fee)}
+			if need := deposit.Amount.Add(feeAmount(fee)); treasury.LT(need) {
+				return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s and handler deposit %s", treasury, params.StakeDenom, fee, deposit)}
 			}
 		}
 	}
@@ -109,16 +110,20 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	if snap.Total == 0 {
 		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", spec.serviceID)
 	}
+	owed := sdk.NewCoins(deposit)
+	if !types.IsFree(fee) {
+		owed = owed.Add(fee)
+	}
 	switch {
-	case types.IsFree(fee):
+	case owed.IsZero():
 	case spec.payer == payerTreasury:
-		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury.Sub(fee.Amount)); err != nil {
+		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury.Sub(owed.AmountOf(params.StakeDenom))); err != nil {
 			return types.Task{}, err
 		}
 	case spec.account == nil:
 		return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
 	default:
-		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, sdk.NewCoins(fee)); err != nil {
+		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, owed); err != nil {
 			return types.Task{}, err
 		}
 	}
@@ -147,6 +152,8 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		PowerTotal:      snap.Total,
 		ComponentDigest: svc.Manifest.ComponentDigest,
 		PaidByTreasury:  spec.payer == payerTreasury,
+		HandlerContract: svc.Manifest.HandlerContract,
+		HandlerDeposit:  deposit,
 	}
 	if err := k.Tasks.Set(ctx, id, task); err != nil {
 		return types.Task{}, err
@@ -171,16 +178,43 @@ func (k Keeper) expire(ctx context.Context, task *types.Task) error {
 	if types.IsFree(task.Fee) {
 		return nil
 	}
+	return k.payBack(ctx, *task, task.Fee)
+}
+
+// payBack returns coins of a task's escrow to whoever paid it: the service
+// treasury or the creator's account.
+func (k Keeper) payBack(ctx context.Context, task types.Task, coin sdk.Coin) error {
+	if !coin.IsPositive() {
+		return nil
+	}
 	if task.PaidByTreasury {
 		t, err := k.treasury(ctx, task.ServiceId)
 		if err != nil {
 			return err
 		}
-		return k.Treasuries.Set(ctx, task.ServiceId, t.Add(task.Fee.Amount))
+		return k.Treasuries.Set(ctx, task.ServiceId, t.Add(coin.Amount))
 	}
 	creator, err := k.accAddress("creator", task.Creator)
 	if err != nil {
 		return err
 	}
-	return k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, creator, sdk.NewCoins(task.Fee))
+	return k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, creator, sdk.NewCoins(coin))
+}
+
+// handlerDeposit is what a task of svc escrows for its handler call:
+// handler_gas_limit × handler_gas_price, rounded up; zero without a handler.
+func handlerDeposit(params types.Params, svc types.Service) sdk.Coin {
+	if svc.Manifest.HandlerContract == "" {
+		return sdk.NewCoin(params.StakeDenom, sdkmath.ZeroInt())
+	}
+	amt := params.HandlerGasPrice.MulInt(sdkmath.NewIntFromUint64(params.HandlerGasLimit)).Ceil().TruncateInt()
+	return sdk.NewCoin(params.StakeDenom, amt)
+}
+
+// feeAmount is a fee's amount, zero for a free task.
+func feeAmount(fee sdk.Coin) sdkmath.Int {
+	if types.IsFree(fee) {
+		return sdkmath.ZeroInt()
+	}
+	return fee.Amount
 }

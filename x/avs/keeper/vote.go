@@ -6,6 +6,7 @@ import (
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -212,7 +213,14 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 		task.PowerFor += b.Power
 		operators[i] = b.Operator
 	}
+	// The handler is called in this transaction, whose gas pays for it: the
+	// deposit goes back to the payer.
+	deposit := task.HandlerDeposit
+	task.HandlerDeposit = sdk.NewCoin(deposit.Denom, sdkmath.ZeroInt())
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
+		return err
+	}
+	if err := k.payBack(ctx, task, deposit); err != nil {
 		return err
 	}
 	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
@@ -231,5 +239,6 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	}); err != nil {
 		return err
 	}
-	return k.notifyHandler(ctx, svc, task)
+	_, err = k.notifyHandler(ctx, svc, task)
+	return err
 }

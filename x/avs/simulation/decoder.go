@@ -68,6 +68,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.CronEvaluatedAtKey):      value(untyped(collections.Int64Value)),
 		prefix(types.EventTasksKey):           value(untyped(collections.Uint64Value)),
 		prefix(types.AutoTasksThisBlockKey):   value(untyped(collections.Uint64Value)),
+		prefix(types.HookTasksThisBlockKey):   value(untyped(collections.Uint64Value)),
 		prefix(types.OptInsKey):               nil,
 		prefix(types.OperatorServicesKey):     nil,
 		prefix(types.AllowlistKey):            nil,

@@ -69,6 +69,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"cron evaluated at", types.CronEvaluatedAtKey, enc(collections.Int64Value.Encode(-17)), "-17"},
 		{"event tasks", types.EventTasksKey, enc(collections.Uint64Value.Encode(21)), "21"},
 		{"auto tasks this block", types.AutoTasksThisBlockKey, enc(collections.Uint64Value.Encode(22)), "22"},
+		{"hook tasks this block", types.HookTasksThisBlockKey, enc(collections.Uint64Value.Encode(7)), "7"},
 		keySet("opt-ins", types.OptInsKey),
 		keySet("operator services", types.OperatorServicesKey),
 		keySet("allowlist", types.AllowlistKey),

@@ -47,4 +47,5 @@ var (
 	ErrInvalidEventRef   = errorsmod.Register(ModuleName, 42, "invalid event reference")
 	ErrInvalidCommission = errorsmod.Register(ModuleName, 43, "invalid commission")
 	ErrInvalidMoniker    = errorsmod.Register(ModuleName, 44, "invalid moniker")
+	ErrHookTaskLimit     = errorsmod.Register(ModuleName, 52, "max_hook_tasks_per_block reached")
 )

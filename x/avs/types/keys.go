@@ -44,4 +44,5 @@ var (
 	AutoTasksThisBlockKey   = collections.NewPrefix(30)
 	UnbondingByCommitterKey = collections.NewPrefix(31)
 	CommitmentsByServiceKey = collections.NewPrefix(32)
+	HookTasksThisBlockKey   = collections.NewPrefix(45)
 )

@@ -1,0 +1,216 @@
+package keeper_test
+
+import (
+	"errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// openTasks counts the tasks still PENDING.
+func (s *KeeperTestSuite) openTasks() int {
+	n := 0
+	s.Require().NoError(s.keeper.Tasks.Walk(s.ctx, nil, func(_ uint64, t types.Task) (bool, error) {
+		if t.Status == types.TASK_STATUS_PENDING {
+			n++
+		}
+		return false, nil
+	}))
+	return n
+}
+
+// settledTasks returns the ids of the settled tasks.
+func (s *KeeperTestSuite) settledTasks() map[uint64]bool {
+	out := map[uint64]bool{}
+	s.Require().NoError(s.keeper.Tasks.Walk(s.ctx, nil, func(id uint64, t types.Task) (bool, error) {
+		if t.Settled {
+			out[id] = true
+		}
+		return false, nil
+	}))
+	return out
+}
+
+// C-1: tasks sharing one deadline are settled at most
+// max_settlements_per_block per block, in deadline order, each exactly once;
+// the rest wait in the deadline index, and refuse votes meanwhile.
+func (s *KeeperTestSuite) TestC1SettlementsCarryOverInOrder() {
+	s.startClock()
+	s.setParams(func(p *types.Params) {
+		p.MaxSettlementsPerBlock = 300
+		p.LivenessWindow, p.JailThreshold = 100_000, 100_000 // nobody votes: keep them unjailed
+	})
+	m := defaultManifest("")
+	m.TaskTimeout = 20
+	id, ops := s.setupService(m, 3)
+	const n = 1000
+	var ids []uint64
+	for i := 0; i < n; i++ {
+		if i == n/2 {
+			s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1) // two creation heights
+			m.TaskTimeout = 19                                     // ...sharing one deadline
+			s.updateManifest(id, m)
+		}
+		ids = append(ids, s.createTask(id))
+	}
+	deadline := s.task(ids[0]).DeadlineHeight
+	s.Require().Equal(deadline, s.task(ids[n-1]).DeadlineHeight)
+	creatorBefore := s.balance(s.creator())
+
+	s.endBlockAt(deadline)
+	settled := s.settledTasks()
+	s.Require().Len(settled, 300, "the budget, not the whole deadline")
+	for _, tid := range ids[:300] {
+		s.Require().True(settled[tid], "in deadline index order: task %d", tid)
+	}
+	s.Require().Equal(creatorBefore.AddRaw(300*defaultFee), s.balance(s.creator()), "only the settled ones are refunded")
+
+	// a task past its deadline refuses votes whether or not it was settled
+	late := ids[n-1]
+	s.Require().False(s.task(late).Settled)
+	s.ctx = s.ctx.WithBlockHeight(deadline + 1) // the next block's transactions
+	s.Require().ErrorIs(outcomeErr(s.vote(ops[0], late, "A")), types.ErrVotingClosed)
+
+	for h := deadline + 1; len(s.settledTasks()) < n; h++ {
+		s.Require().LessOrEqual(h, deadline+3, "1000 tasks at 300 per block take 4 blocks")
+		before := len(s.settledTasks())
+		s.endBlockAt(h)
+		s.Require().LessOrEqual(len(s.settledTasks())-before, 300)
+	}
+	s.Require().Equal(creatorBefore.AddRaw(n*defaultFee), s.balance(s.creator()), "every fee refunded exactly once")
+	left, err := s.keeper.TasksByDeadline.Iterate(s.ctx, nil)
+	s.Require().NoError(err)
+	defer left.Close()
+	s.Require().False(left.Valid(), "the deadline index is empty")
+	s.requireBalanced()
+}
+
+// C-1/C-2: handler calls made from EndBlock stop at max_hook_gas_per_block;
+// the rest of the due tasks wait for the next block.
+func (s *KeeperTestSuite) TestC1HandlerCallsWithinHookGas() {
+	fake := &fakeContracts{}
+	handler := contractAddr("handler")
+	serviceID, _ := s.handlerService(fake, handler)
+	limit := s.params().HandlerGasLimit
+	s.setParams(func(p *types.Params) { p.MaxHookGasPerBlock = 3 * limit })
+	fake.do = func(ctx sdk.Context) error { ctx.GasMeter().ConsumeGas(limit, "burn it all"); return nil }
+	var ids []uint64
+	for i := 0; i < 7; i++ {
+		ids = append(ids, s.createTask(serviceID))
+	}
+	d := s.task(ids[0]).DeadlineHeight
+	s.endBlockAt(d)
+	s.Require().Len(fake.calls, 3, "three full calls fit in the hook gas")
+	s.Require().Len(s.settledTasks(), 3)
+	s.endBlockAt(d + 1)
+	s.Require().Len(fake.calls, 6)
+	s.endBlockAt(d + 2)
+	s.Require().Len(fake.calls, 7)
+	s.Require().Len(s.settledTasks(), 7)
+	s.requireBalanced()
+}
+
+// C-2: a handler contract that opens tasks whenever one of its service's
+// tasks expires (timeout 1) cannot multiply them: what it dispatches from a
+// block hook counts against max_auto_tasks_per_block and
+// max_hook_tasks_per_block; each task it opens is paid (fee and handler
+// deposit) by the contract itself; the handler gas of an expiry comes out of
+// the expired task's deposit, and the rest goes back to its payer.
+func (s *KeeperTestSuite) TestC2HandlerCannotReplicateTasks() {
+	fake := &fakeContracts{}
+	handler := contractAddr("handler")
+	m := defaultManifest("")
+	m.FeePerTask = sdk.NewInt64Coin(denom, 0)
+	m.HandlerContract = handler
+	m.TaskTimeout = 1
+	s.keeper.SetContractKeeper(fake)
+	id, _ := s.setupService(m, 1)
+	s.bank.Fund(accFromString(handler), sdk.NewCoins(sdk.NewInt64Coin(denom, 1_000_000_000)))
+	const gasPerCall = 50_000
+	refused := 0
+	fake.do = func(ctx sdk.Context) error {
+		ctx.GasMeter().ConsumeGas(gasPerCall, "contract work")
+		for i := 0; i < 20; i++ { // a contract opening 20 tasks, stopping at the first refusal
+			if _, err := s.msgServer.CreateTask(ctx, &types.MsgCreateTask{Creator: handler, ServiceId: id, Input: []byte("again")}); err != nil {
+				if !errors.Is(err, types.ErrAutoTaskLimit) && !errors.Is(err, types.ErrHookTaskLimit) {
+					return err
+				}
+				refused++
+				return nil
+			}
+		}
+		return nil
+	}
+	contractBefore := s.balance(handler)
+	first := s.createTask(id)
+	creatorAfterCreate := s.balance(s.creator())
+	h := s.task(first).DeadlineHeight
+	maxAuto := int(s.params().MaxAutoTasksPerBlock)
+	var firstUsed uint64
+	for b := 0; b < 5; b++ {
+		s.ctx = s.ctx.WithBlockHeight(h + int64(b) - 1)
+		s.ctx = s.withEvents()
+		s.endBlockAt(h + int64(b))
+		called, _ := s.handlerEvents(s.ctx)
+		if b == 0 {
+			s.Require().Len(called, 1)
+			firstUsed = called[0].GasUsed
+		}
+		s.Require().LessOrEqual(s.openTasks(), maxAuto, "block %d: at most max_auto_tasks_per_block new tasks", b)
+	}
+	seq, err := s.keeper.TaskSeq.Peek(s.ctx)
+	s.Require().NoError(err)
+	s.Require().LessOrEqual(seq, uint64(1+5*maxAuto+1), "linear growth at most, never 20^k")
+	s.Require().Positive(refused, "the caps refused the rest")
+
+	// The first task's creator got its deposit back less the handler's gas.
+	deposit := s.depositAmount()
+	s.Require().Greater(firstUsed, uint64(gasPerCall), "the tasks the contract opened count in its gas")
+	cost := s.params().HandlerGasPrice.MulInt64(int64(firstUsed)).Ceil().TruncateInt64()
+	s.Require().Less(cost, deposit)
+	s.Require().Equal(creatorAfterCreate.AddRaw(deposit-cost), s.balance(s.creator()), "the creator pays only its own task's handler gas")
+	s.Require().True(s.balance(handler).LT(contractBefore), "the contract paid the deposits of the tasks it opened")
+	feeCollector := s.bank.ModuleBalance(authtypes.FeeCollectorName, denom)
+	s.Require().Positive(feeCollector.Amount.Int64(), "the handler gas went to the fee collector")
+	s.requireBalanced()
+
+	// the global cap binds across services
+	s.setParams(func(p *types.Params) { p.MaxHookTasksPerBlock = 2 })
+	before, err := s.keeper.TaskSeq.Peek(s.ctx)
+	s.Require().NoError(err)
+	s.endBlockAt(s.ctx.BlockHeight() + 1)
+	after, err := s.keeper.TaskSeq.Peek(s.ctx)
+	s.Require().NoError(err)
+	s.Require().LessOrEqual(after-before, uint64(2), "max_hook_tasks_per_block")
+}
+
+// A task keeps the handler its service had when it was created.
+func (s *KeeperTestSuite) TestHandlerFixedAtCreation() {
+	fake := &fakeContracts{}
+	handler := contractAddr("handler")
+	serviceID, op := s.handlerService(fake, handler)
+	taskID := s.createTask(serviceID)
+	s.Require().Equal(handler, s.task(taskID).HandlerContract)
+	s.Require().Equal(s.depositAmount(), s.task(taskID).HandlerDeposit.Amount.Int64())
+	svc, err := s.keeper.Services.Get(s.ctx, serviceID)
+	s.Require().NoError(err)
+	svc.Manifest.HandlerContract = ""
+	s.updateManifest(serviceID, svc.Manifest)
+	s.completeWithEvents(op, taskID, "16")
+	s.Require().Len(fake.calls, 1, "the task's own handler is told")
+	s.requireBalanced()
+}
+
+// updateManifest replaces a service's manifest (its owner signs), keeping the
+// component when m names none.
+func (s *KeeperTestSuite) updateManifest(id uint64, m types.ServiceManifest) {
+	if m.ComponentDigest == "" {
+		svc, err := s.keeper.Services.Get(s.ctx, id)
+		s.Require().NoError(err)
+		m.ComponentDigest = svc.Manifest.ComponentDigest
+	}
+	_, err := s.msgServer.UpdateService(s.ctx, &types.MsgUpdateService{Owner: addr("owner"), ServiceId: id, Manifest: m})
+	s.Require().NoError(err)
+}
