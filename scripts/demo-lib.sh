@@ -2,8 +2,9 @@
 # demo-events.sh and ibc-demo.sh); sourced, not run. The caller sets ROOT,
 # OFFSET, DIR, CHAIN_ID and KEEP first. It gives them: the chain
 # (start_chain), the operators (setup_operators, start_sidecar), bounded waits
-# that notice a dead process (wait_until, watch_pid), transactions and queries
-# (tx, avsd, smart, event_attr, addr), components and contracts
+# that notice a dead process (wait_until, watch_pid), transactions that pay the
+# chain's minimum gas price, and queries (tx, fee_flags, gas_prices, avsd,
+# smart, event_attr, addr), components and contracts
 # (store_component, deploy_contract), and cleanup on exit.
 # shellcheck shell=bash
 
@@ -71,12 +72,26 @@ ensure_tools() {
 avsd() { "$AVSD" "$@" --home "$HOME_DIR" --node "$NODE"; }
 addr() { "$AVSD" keys show "$1" -a --home "$HOME_DIR" --keyring-backend test; }
 
+# gas_prices prints the current chain's minimum-gas-prices (from its app.toml,
+# where `avsd init` wrote 0.01uavs): what every transaction here pays per gas
+# (docs/VALIDATORS.md). Empty when the chain asks for none.
+gas_prices() { sed -n 's/^minimum-gas-prices = "\(.*\)"$/\1/p' "$HOME_DIR/config/app.toml"; }
+
+# fee_flags prints the fee flags of every transaction the demos send: gas
+# simulated, times 1.5, at the chain's minimum gas price.
+fee_flags() {
+  local prices
+  prices=$(gas_prices)
+  echo "--gas auto --gas-adjustment 1.5${prices:+ --gas-prices $prices}"
+}
+
 # tx sends `avsd tx ARGS`, waits for inclusion and prints the result JSON;
 # any refusal or failure ends the demo with the chain's error.
 tx() {
-  local out hash code res
+  local out hash code res fees
+  read -ra fees <<<"$(fee_flags)"
   out=$("$AVSD" tx "$@" --home "$HOME_DIR" --node "$NODE" --chain-id "$CHAIN_ID" --keyring-backend test \
-    --gas auto --gas-adjustment 1.5 -y -o json 2>&1) || fail "tx $*: $out"
+    "${fees[@]}" -y -o json 2>&1) || fail "tx $*: $out"
   hash=$(printf '%s\n' "$out" | tail -n1 | jq -r .txhash)
   code=$(printf '%s\n' "$out" | tail -n1 | jq -r .code)
   [ "$code" = 0 ] || fail "tx $* refused: $out"
@@ -154,13 +169,16 @@ chain_ready() {
   return 1
 }
 
-# start_sidecar N writes operatorN's sidecar config, starts it in its own
-# process group and waits until it serves /status.
+# start_sidecar N writes operatorN's sidecar config (its votes pay the chain's
+# minimum gas price), starts it in its own process group and waits until it
+# serves /status.
 start_sidecar() {
   local i=$1 sc=$DIR/sidecar-$1 metrics=127.0.0.1:$((9464 + OFFSET + $1))
+  local prices
+  prices=$(gas_prices)
   "$SIDECAR" init --home "$sc" --chain-id "$CHAIN_ID" --rpc "$NODE" --grpc "127.0.0.1:$GRPC_PORT" \
     --key "operator$i" --keyring-backend test --keyring-dir "$HOME_DIR" \
-    --metrics-addr "$metrics" >/dev/null
+    --metrics-addr "$metrics" ${prices:+--gas-prices "$prices"} >/dev/null
   setsid "$SIDECAR" start --home "$sc" >"$sc/sidecar.log" 2>&1 &
   PIDS+=($!)
   watch_pid $! "operator$i's sidecar (log: $sc/sidecar.log)"

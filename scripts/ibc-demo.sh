@@ -71,7 +71,12 @@ RELAYER_KEY=carol
 say "relayer: config in $RLY_HOME, key $RELAYER_KEY (a funded dev account) on both chains"
 rly config init >/dev/null
 for side in A B; do
-  if [ "$side" = A ]; then id=$CHAIN_ID rpc=$RPC_PORT; else id=$B_CHAIN_ID rpc=$B_RPC_PORT; fi
+  # The relayer's transactions pay each chain's minimum gas price (gas_prices).
+  if [ "$side" = A ]; then
+    id=$CHAIN_ID rpc=$RPC_PORT prices=$(gas_prices)
+  else
+    id=$B_CHAIN_ID rpc=$B_RPC_PORT prices=$(on_b gas_prices)
+  fi
   cat >"$RLY_HOME/$id.json" <<JSON
 {
   "type": "cosmos",
@@ -82,7 +87,7 @@ for side in A B; do
     "account-prefix": "avs",
     "keyring-backend": "test",
     "gas-adjustment": 1.5,
-    "gas-prices": "0uavs",
+    "gas-prices": "${prices:-0uavs}",
     "debug": false,
     "timeout": "20s",
     "output-format": "json",

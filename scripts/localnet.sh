@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-validator avschain devnet on 127.0.0.1 with 1-second blocks and funded dev
 # accounts whose keys are in a test keyring. Runs in the foreground; Ctrl-C (or
-# SIGTERM) stops the node cleanly.
+# SIGTERM) stops the node cleanly. The chain keeps `avsd init`'s fee defaults
+# (minimum-gas-prices 0.01uavs, block.max_gas): every transaction pays, e.g.
+# --gas auto --gas-adjustment 1.5 --gas-prices 0.01uavs (docs/VALIDATORS.md).
 #
 #   scripts/localnet.sh [--reset] [--home DIR] [--chain-id ID] [--port-offset N]
 #                       [--rpc-port P] [--p2p-port P] [--grpc-port P] [--api-port P]
@@ -28,7 +30,7 @@ AVSD=${AVSD:-}
 BLOCK_TIME=${AVS_BLOCK_TIME:-1s}
 RESET=0
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --reset) RESET=1 ;;
@@ -83,6 +85,22 @@ toml_set() {
   ' "$file" > "$file.tmp" && mv "$file.tmp" "$file"
 }
 
+# check_fee_defaults GENESIS APP_TOML: the devnet runs with the defaults a
+# public network gets from `avsd init` (docs/VALIDATORS.md, security review
+# L-11): a block gas limit (consensus block.max_gas) and a non-zero minimum
+# gas price. An avsd built before they existed writes neither: rebuild it.
+check_fee_defaults() {
+  local max_gas prices
+  max_gas=$(tr -d ' \n' <"$1" | sed -n 's/.*"block":{[^}]*"max_gas":"\(-\{0,1\}[0-9]*\)".*/\1/p')
+  prices=$(sed -n 's/^minimum-gas-prices = "\(.*\)"$/\1/p' "$2")
+  if [ -z "$max_gas" ] || [ "$max_gas" -le 0 ] || [ -z "$prices" ] || [[ ! "$prices" =~ [1-9] ]]; then
+    echo "localnet: $AVSD init wrote block.max_gas '${max_gas}' and minimum-gas-prices '${prices}';" \
+      "expected a gas limit and a non-zero price: rebuild avsd (make build)" >&2
+    exit 1
+  fi
+  echo "localnet: block.max_gas $max_gas, minimum-gas-prices $prices"
+}
+
 init_chain() {
   echo "localnet: initialising $CHAIN_ID in $HOME_DIR"
   rm -rf "$HOME_DIR"
@@ -98,6 +116,7 @@ init_chain() {
   local genesis=$HOME_DIR/config/genesis.json
   sed -i 's/"voting_period": "[0-9]*s"/"voting_period": "20s"/; s/"expedited_voting_period": "[0-9]*s"/"expedited_voting_period": "10s"/' "$genesis"
   "$AVSD" genesis validate-genesis --home "$HOME_DIR" >/dev/null
+  check_fee_defaults "$genesis" "$HOME_DIR/config/app.toml"
 
   local cfg=$HOME_DIR/config/config.toml app=$HOME_DIR/config/app.toml client=$HOME_DIR/config/client.toml
   toml_set "$cfg" consensus timeout_commit "\"$BLOCK_TIME\""
@@ -176,6 +195,7 @@ localnet: ready in ${ELAPSED}s (height $height) — chain $CHAIN_ID
   rest     http://127.0.0.1:$API_PORT
   home     $HOME_DIR   (log: $LOG)
   keys     ${DEV_NAMES[*]} (keyring-backend test; scripts/dev-accounts.txt)
+  fees     every tx pays: --gas auto --gas-adjustment 1.5 --gas-prices $(sed -n 's/^minimum-gas-prices = "\(.*\)"$/\1/p' "$HOME_DIR/config/app.toml")
   try      $AVSD q bank balances \$($AVSD keys show alice -a --home $HOME_DIR --keyring-backend test) --home $HOME_DIR
 Ctrl-C stops the node.
 INFO

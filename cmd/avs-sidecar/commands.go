@@ -82,7 +82,7 @@ var overrideFlags = []struct{ flag, key, usage string }{
 	{"services", "services", `"all" or comma-separated service ids`},
 	{"concurrency", "concurrency", "components run at once"},
 	{"metrics-addr", "metrics_addr", `address of /healthz, /metrics, /status ("" disables)`},
-	{"gas-prices", "gas_prices", "gas price of vote transactions, e.g. 0.025uavs"},
+	{"gas-prices", "gas_prices", "gas price of vote transactions, at least the node's minimum-gas-prices (default 0.01uavs)"},
 }
 
 func addOverrideFlags(fs *pflag.FlagSet) {

@@ -58,7 +58,7 @@ func Default() Config {
 		Services:       nil, // all
 		Concurrency:    4,
 		MetricsAddr:    "127.0.0.1:9464",
-		GasPrices:      "0uavs",
+		GasPrices:      "0.01uavs", // avsd init's minimum-gas-prices (docs/VALIDATORS.md)
 		GasAdjustment:  1.5,
 		VoteGasReserve: 100_000,
 		CatchUpBlocks:  200,
@@ -103,6 +103,8 @@ concurrency = {{.Concurrency}}
 metrics_addr = "{{.MetricsAddr}}"
 
 # Fees for vote transactions: gas price, and the factor applied to simulated gas.
+# The price must be at least the node's minimum-gas-prices (avsd init writes
+# 0.01uavs), or the node refuses the votes with "insufficient fee".
 gas_prices = "{{.GasPrices}}"
 gas_adjustment = {{.GasAdjustment}}
 

@@ -107,6 +107,8 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	// One vote is not a quorum; a vote on an unknown task is rejected on its own.
 	res = node.Tx("operator1", "avs", "submit-results", taskID, "16", "999", "1")
 	require.Zero(t, res.Code, res.RawLog)
+	op1Fee := res.FeePaid("uavs")
+	require.Positive(t, op1Fee, "every transaction pays the node's minimum gas price")
 	require.True(t, res.HasEvent(evVoteRejected), "the unknown task's entry is reported")
 	require.False(t, res.HasEvent(evTaskCompleted))
 
@@ -138,7 +140,7 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	}
 	node.Query(&votes, "avs", "task-votes", taskID)
 	require.Len(t, votes.Votes, 3)
-	require.Equal(t, before+100, balance(t, node, op1), "operator1 earns a third of the 300uavs fee")
+	require.Equal(t, before+100-op1Fee, balance(t, node, op1), "operator1 earns a third of the 300uavs fee, less its vote's tx fee")
 
 	var tasks struct {
 		Tasks []struct {

@@ -72,7 +72,7 @@ func newRelayer(t *testing.T, bin, key string, nodes ...*localnet.Node) *relayer
 			"type": "cosmos",
 			"value": map[string]any{
 				"key": key, "chain-id": n.ChainID, "rpc-addr": fmt.Sprintf("http://127.0.0.1:%d", n.RPCPort),
-				"account-prefix": "avs", "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": "0uavs",
+				"account-prefix": "avs", "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": n.GasPrices,
 				"debug": false, "timeout": "20s", "output-format": "json", "sign-mode": "direct",
 			},
 		}

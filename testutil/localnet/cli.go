@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,6 +70,21 @@ func (r TxResult) Attribute(typ, key string) string {
 	return ""
 }
 
+// FeePaid returns the amount of denom the transaction paid in fees (the ante
+// handler's `tx` event, attribute `fee`, e.g. "1234uavs"), 0 if none.
+func (r TxResult) FeePaid(denom string) int64 {
+	for _, coin := range strings.Split(r.Attribute("tx", "fee"), ",") {
+		amount, ok := strings.CutSuffix(strings.TrimSpace(coin), denom)
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(amount, 10, 64); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
 // HasEvent reports whether an event of type typ was emitted.
 func (r TxResult) HasEvent(typ string) bool {
 	for _, e := range r.Events {
@@ -83,7 +99,25 @@ func (r TxResult) HasEvent(typ string) bool {
 // simulation or CheckTx) and returns its error output.
 func (n *Node) TxError(from string, args ...string) string {
 	n.t.Helper()
-	args = n.txArgs(from, args)
+	return n.refused(n.txArgs(from, args))
+}
+
+// TxErrorWithFees is TxError for a transaction with a fixed gas limit and gas
+// prices ("" for none) instead of the node's: it returns why it was refused.
+func (n *Node) TxErrorWithFees(from, gas, gasPrices string, args ...string) string {
+	n.t.Helper()
+	args = append(append([]string{"tx"}, args...),
+		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
+		"--node", n.NodeURI(), "--gas", gas, "-y", "-o", "json")
+	if gasPrices != "" {
+		args = append(args, "--gas-prices", gasPrices)
+	}
+	return n.refused(args)
+}
+
+// refused runs `avsd ARGS`, expecting the CLI or CheckTx to refuse it.
+func (n *Node) refused(args []string) string {
+	n.t.Helper()
 	out, err := n.exec(context.Background(), args...)
 	if err != nil {
 		return err.Error()
@@ -96,11 +130,14 @@ func (n *Node) TxError(from string, args ...string) string {
 	return ""
 }
 
-// txArgs completes `avsd tx ARGS` with the signer, keyring, chain and node.
+// txArgs completes `avsd tx ARGS` with the signer, keyring, chain and node,
+// and the fees every transaction pays: gas simulated, times 1.5, at the node's
+// minimum gas price (within the block's max_gas, docs/VALIDATORS.md).
 func (n *Node) txArgs(from string, args []string) []string {
 	return append(append([]string{"tx"}, args...),
 		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
-		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "-y", "-o", "json")
+		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "--gas-prices", n.GasPrices,
+		"-y", "-o", "json")
 }
 
 // Tx runs `avsd tx ARGS --from FROM`, waits for inclusion and returns the result.

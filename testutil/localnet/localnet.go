@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,9 +28,13 @@ type Node struct {
 	RPCPort  int
 	GRPCPort int
 	APIPort  int
-	script   *exec.Cmd
-	output   *bytes.Buffer
-	done     chan struct{}
+	// GasPrices is the node's minimum-gas-prices (app.toml; `avsd init`
+	// writes 0.01uavs): every transaction Tx sends, the sidecars' votes and
+	// the relayer's packets pay it (docs/VALIDATORS.md).
+	GasPrices string
+	script    *exec.Cmd
+	output    *bytes.Buffer
+	done      chan struct{}
 }
 
 // Options change how Start runs the node.
@@ -74,8 +79,26 @@ func Start(t testing.TB, opts Options) *Node {
 		}
 		return n.heightAtLeast(1)
 	}, func() string { return n.output.String() + "\n" + n.logTail() })
-	t.Logf("localnet %s ready at height %d (rpc 127.0.0.1:%d)", n.ChainID, h, n.RPCPort)
+	n.GasPrices = n.minGasPrices()
+	t.Logf("localnet %s ready at height %d (rpc 127.0.0.1:%d, gas prices %q)", n.ChainID, h, n.RPCPort, n.GasPrices)
 	return n
+}
+
+// minGasPrices reads minimum-gas-prices from the node's app.toml; a node
+// that asks for none (or an avsd too old to write one) fails the test, as the
+// devnet must run with the defaults of a public network (L-11).
+func (n *Node) minGasPrices() string {
+	n.t.Helper()
+	path := filepath.Join(n.Home, "config", "app.toml")
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		n.t.Fatalf("read the node's app.toml: %v", err)
+	}
+	m := regexp.MustCompile(`(?m)^minimum-gas-prices = "([^"]*)"`).FindSubmatch(bz)
+	if m == nil || !regexp.MustCompile(`[1-9]`).Match(m[1]) {
+		n.t.Fatalf("%s: no non-zero minimum-gas-prices (rebuild avsd: make build)", path)
+	}
+	return string(m[1])
 }
 
 // Stop sends SIGTERM to the script, which stops avsd; anything left in the

@@ -44,7 +44,8 @@ func (n *Node) StartSidecar(key string, opts SidecarOptions) *Sidecar {
 	}
 	args := []string{"init", "--home", s.Home, "--chain-id", n.ChainID,
 		"--rpc", n.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", n.GRPCPort),
-		"--key", key, "--keyring-backend", "test", "--keyring-dir", n.Home, "--metrics-addr", s.Metrics}
+		"--key", key, "--keyring-backend", "test", "--keyring-dir", n.Home, "--metrics-addr", s.Metrics,
+		"--gas-prices", n.GasPrices}
 	if out, err := exec.Command(s.Bin, args...).CombinedOutput(); err != nil {
 		n.t.Fatalf("avs-sidecar init: %v\n%s", err, out)
 	}

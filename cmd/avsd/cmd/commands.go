@@ -38,15 +38,16 @@ func initCometBFTConfig() *cmtcfg.Config {
 	return cmtcfg.DefaultConfig()
 }
 
-// initAppConfig adds wasmd's node settings to app.toml and sets a zero minimum
-// gas price in the bond denom, so a fresh node starts without editing.
+// initAppConfig adds wasmd's node settings to app.toml and sets a non-zero
+// minimum gas price in the bond denom (DefaultMinGasPrices, security review
+// L-11): a node refuses transactions that do not pay for their gas.
 func initAppConfig() (string, interface{}) {
 	type CustomAppConfig struct {
 		serverconfig.Config
 		Wasm wasmtypes.NodeConfig `mapstructure:"wasm"`
 	}
 	srvCfg := serverconfig.DefaultConfig()
-	srvCfg.MinGasPrices = "0" + app.BondDenom
+	srvCfg.MinGasPrices = DefaultMinGasPrices()
 	return serverconfig.DefaultConfigTemplate + wasmtypes.DefaultConfigTemplate(),
 		CustomAppConfig{Config: *srvCfg, Wasm: wasmtypes.DefaultNodeConfig()}
 }
@@ -56,7 +57,7 @@ func initRootCmd(rootCmd *cobra.Command, tempApp *app.App) {
 	basicManager := tempApp.BasicModuleManager
 
 	rootCmd.AddCommand(
-		genutilcli.InitCmd(basicManager, app.DefaultNodeHome),
+		withGenesisDefaults(genutilcli.InitCmd(basicManager, app.DefaultNodeHome)),
 		debug.Cmd(),
 		confixcmd.ConfigCommand(),
 		pruning.Cmd(newApp, app.DefaultNodeHome),
