@@ -257,6 +257,11 @@ func TestWasmHandlerStoresResults(t *testing.T) {
 	m := e.manifest(handler.String())
 	m.TaskTimeout = 3
 	serviceID := e.createService(m)
+	// The treasury pays the handler deposit an expiry's call is paid from.
+	_, err := e.avs.FundService(e.chain.Context(), &avstypes.MsgFundService{
+		Funder: e.chain.Account.String(), ServiceId: serviceID, Amount: sdk.NewInt64Coin(app.BondDenom, 1_000_000),
+	})
+	require.NoError(t, err)
 
 	first := e.createTask(serviceID, "4")
 	second := e.createTask(serviceID, "7")
@@ -283,7 +288,7 @@ func TestWasmHandlerStoresResults(t *testing.T) {
 	e.query(handler, fmt.Sprintf(`{"results":{"start_after":"%d"}}`, first), &list)
 	require.Len(t, list.Results, 1)
 
-	_, err := e.chain.App.WasmKeeper.QuerySmart(e.chain.Context(), handler, []byte(`{"result":{"task_id":"99"}}`))
+	_, err = e.chain.App.WasmKeeper.QuerySmart(e.chain.Context(), handler, []byte(`{"result":{"task_id":"99"}}`))
 	require.ErrorContains(t, err, "no result for task 99")
 	_, _, err = e.execute(handler, `{}`)
 	require.ErrorContains(t, err, "avs-handler takes no execute messages")

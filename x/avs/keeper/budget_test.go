@@ -127,7 +127,7 @@ func (s *KeeperTestSuite) TestC2HandlerCannotReplicateTasks() {
 	m.TaskTimeout = 1
 	s.keeper.SetContractKeeper(fake)
 	id, _ := s.setupService(m, 1)
-	s.bank.Fund(accFromString(handler), sdk.NewCoins(sdk.NewInt64Coin(denom, 1_000_000_000)))
+	s.fundService(id, 1_000*s.depositAmount())
 	const gasPerCall = 50_000
 	refused := 0
 	fake.do = func(ctx sdk.Context) error {
@@ -143,9 +143,9 @@ func (s *KeeperTestSuite) TestC2HandlerCannotReplicateTasks() {
 		}
 		return nil
 	}
-	contractBefore := s.balance(handler)
 	first := s.createTask(id)
 	creatorAfterCreate := s.balance(s.creator())
+	treasuryAfterCreate := s.treasuryOf(id)
 	h := s.task(first).DeadlineHeight
 	maxAuto := int(s.params().MaxAutoTasksPerBlock)
 	var firstUsed uint64
@@ -165,15 +165,17 @@ func (s *KeeperTestSuite) TestC2HandlerCannotReplicateTasks() {
 	s.Require().LessOrEqual(seq, uint64(1+5*maxAuto+1), "linear growth at most, never 20^k")
 	s.Require().Positive(refused, "the caps refused the rest")
 
-	// The first task's creator got its deposit back less the handler's gas.
+	// The first task's deposit paid its handler's gas; the rest went back to
+	// the treasury, which also paid the deposits of the tasks the contract
+	// opened; the creators paid nothing more (free tasks).
 	deposit := s.depositAmount()
 	s.Require().Greater(firstUsed, uint64(gasPerCall), "the tasks the contract opened count in its gas")
 	cost := s.params().HandlerGasPrice.MulInt64(int64(firstUsed)).Ceil().TruncateInt64()
 	s.Require().Less(cost, deposit)
-	s.Require().Equal(creatorAfterCreate.AddRaw(deposit-cost), s.balance(s.creator()), "the creator pays only its own task's handler gas")
-	s.Require().True(s.balance(handler).LT(contractBefore), "the contract paid the deposits of the tasks it opened")
+	s.Require().Equal(creatorAfterCreate, s.balance(s.creator()), "a free task's creator pays no handler gas")
+	s.Require().Less(s.treasuryOf(id), treasuryAfterCreate+deposit-cost, "the treasury paid the deposits of the tasks the contract opened")
 	feeCollector := s.bank.ModuleBalance(authtypes.FeeCollectorName, denom)
-	s.Require().Positive(feeCollector.Amount.Int64(), "the handler gas went to the fee collector")
+	s.Require().GreaterOrEqual(feeCollector.Amount.Int64(), cost, "the handler gas went to the fee collector")
 	s.requireBalanced()
 
 	// the global cap binds across services
@@ -194,6 +196,7 @@ func (s *KeeperTestSuite) TestHandlerFixedAtCreation() {
 	taskID := s.createTask(serviceID)
 	s.Require().Equal(handler, s.task(taskID).HandlerContract)
 	s.Require().Equal(s.depositAmount(), s.task(taskID).HandlerDeposit.Amount.Int64())
+	s.Require().False(s.task(taskID).HandlerUnpaid)
 	svc, err := s.keeper.Services.Get(s.ctx, serviceID)
 	s.Require().NoError(err)
 	svc.Manifest.HandlerContract = ""
@@ -213,4 +216,28 @@ func (s *KeeperTestSuite) updateManifest(id uint64, m types.ServiceManifest) {
 	}
 	_, err := s.msgServer.UpdateService(s.ctx, &types.MsgUpdateService{Owner: addr("owner"), ServiceId: id, Manifest: m})
 	s.Require().NoError(err)
+}
+
+// Without a treasury to pay its handler deposit, a task is still created,
+// and its expiry is not told to the handler from the block hook.
+func (s *KeeperTestSuite) TestC2UnpaidHandlerNotCalledFromBlockHook() {
+	fake := &fakeContracts{}
+	handler := contractAddr("handler")
+	s.keeper.SetContractKeeper(fake)
+	m := defaultManifest("")
+	m.HandlerContract = handler
+	m.TaskTimeout = 5
+	id, op := s.setupService(m, 1)
+	expiring := s.createTask(id)
+	s.Require().True(s.task(expiring).HandlerUnpaid)
+	s.Require().True(s.task(expiring).HandlerDeposit.IsZero())
+	completing := s.createTask(id)
+	s.completeWithEvents(op[0], completing, "16")
+	s.Require().Len(fake.calls, 1, "a completion is told, in the completing transaction")
+	ctx := s.expireWithEvents(expiring)
+	s.Require().Len(fake.calls, 1, "an unpaid expiry is not")
+	_, failed := s.handlerEvents(ctx)
+	s.Require().Len(failed, 1)
+	s.Require().Contains(failed[0].Error, "fund the treasury")
+	s.requireBalanced()
 }

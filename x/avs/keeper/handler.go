@@ -142,7 +142,7 @@ func (k Keeper) useHookTask(ctx context.Context, params types.Params, serviceID 
 
 // settleDeposit pays a handler call made from a block hook out of the task's
 // handler deposit: the gas used, at handler_gas_price rounded up, goes to the
-// fee collector (as a transaction's fee would), the rest back to the payer.
+// fee collector (as a transaction's fee would), the rest back to the treasury.
 func (k Keeper) settleDeposit(ctx context.Context, params types.Params, task types.Task, deposit sdk.Coin, used uint64) error {
 	if !deposit.IsPositive() {
 		return nil
@@ -154,5 +154,5 @@ func (k Keeper) settleDeposit(ctx context.Context, params types.Params, task typ
 			return err
 		}
 	}
-	return k.payBack(ctx, task, deposit.SubAmount(cost))
+	return k.toTreasury(ctx, task.ServiceId, deposit.SubAmount(cost))
 }

@@ -63,6 +63,7 @@ func (s *KeeperTestSuite) handlerService(fake *fakeContracts, handler string) (u
 	m.HandlerContract = handler
 	m.TaskTimeout = 5
 	id, ops := s.setupService(m, 1)
+	s.fundService(id, 100*s.depositAmount()) // pays the handler deposits
 	return id, ops[0]
 }
 
@@ -191,6 +192,7 @@ func (s *KeeperTestSuite) TestHandlerFailureNeverUndoesTask() {
 				serviceID, op := s.handlerService(fake, handler)
 				taskID := s.createTask(serviceID)
 				creatorBefore := s.balance(s.creator())
+				treasuryBefore := s.treasuryOf(serviceID)
 
 				var ctx sdk.Context
 				gasBefore := s.ctx.GasMeter().GasConsumed()
@@ -213,12 +215,14 @@ func (s *KeeperTestSuite) TestHandlerFailureNeverUndoesTask() {
 				deposit := s.task(taskID).HandlerDeposit
 				s.Require().True(deposit.IsZero(), "the deposit is settled with the task")
 				if expire {
-					// the fee comes back, and the deposit less the handler's gas at handler_gas_price
+					// the fee comes back; the treasury gets the deposit less the handler's gas at handler_gas_price
+					s.Require().Equal(creatorBefore.AddRaw(defaultFee), s.balance(s.creator()), "the fee is refunded")
 					cost := s.params().HandlerGasPrice.MulInt64(int64(failed[0].GasUsed)).Ceil().TruncateInt64()
-					s.Require().Equal(creatorBefore.AddRaw(defaultFee+s.depositAmount()-cost), s.balance(s.creator()), "the fee is refunded")
+					s.Require().Equal(treasuryBefore+s.depositAmount()-cost, s.treasuryOf(serviceID))
 				} else {
-					s.Require().Equal(creatorBefore.AddRaw(s.depositAmount()), s.balance(s.creator()), "the tx paid the handler: the whole deposit comes back")
+					s.Require().Equal(treasuryBefore+s.depositAmount(), s.treasuryOf(serviceID), "the tx paid the handler: the whole deposit comes back")
 				}
+				s.requireBalanced()
 				if tc.gas > limit {
 					s.Require().Equal(limit, failed[0].GasUsed)
 					s.Require().GreaterOrEqual(ctx.GasMeter().GasConsumed()-gasBefore, limit, "the caller pays the handler's gas")

@@ -40,7 +40,7 @@ func (k Keeper) ExpireTasks(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		calls := !task.Settled && task.Status == types.TASK_STATUS_PENDING && task.HandlerContract != "" && k.wiring.contracts != nil
+		calls := !task.Settled && task.Status == types.TASK_STATUS_PENDING && task.HandlerContract != "" && !task.HandlerUnpaid && k.wiring.contracts != nil
 		if calls && hookGas < params.HandlerGasLimit {
 			break // the handler call may not fit in this block's hook gas: next block
 		}
@@ -99,7 +99,7 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 		return 0, err
 	}
 	if task.Status != types.TASK_STATUS_EXPIRED {
-		return 0, k.payBack(ctx, task, deposit) // completed: its handler was called (and paid) in the completing tx
+		return 0, k.toTreasury(ctx, task.ServiceId, deposit) // completed: its handler was called (and paid) in the completing tx
 	}
 	if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
 		return 0, err
@@ -110,6 +110,13 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 	}
 	// Nobody's transaction pays for a block hook: the handler call is paid
 	// from the task's deposit, and what it dispatches is capped per block.
+	if task.HandlerUnpaid {
+		if err := emit(ctx, &types.EventHandlerFailed{TaskId: task.Id, Contract: task.HandlerContract,
+			Error: "not called: the service treasury could not pay the handler deposit when the task was created (fund the treasury)"}); err != nil {
+			return 0, err
+		}
+		task.HandlerContract = "" // IBC requesters and result channels are still told
+	}
 	hookCtx := sdk.UnwrapSDKContext(ctx).WithValue(hookCallKey{}, true)
 	used, err := k.notifyHandler(hookCtx, svc, task)
 	if err != nil {

@@ -79,19 +79,26 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	if err != nil {
 		return types.Task{}, err
 	}
-	fee, treasury := spec.fee, sdkmath.ZeroInt()
-	deposit := handlerDeposit(params, svc)
+	fee := spec.fee
+	treasury, err := k.treasury(ctx, spec.serviceID)
+	if err != nil {
+		return types.Task{}, err
+	}
 	if spec.payer == payerTreasury {
 		fee = svc.Manifest.FeePerTask
-		if !types.IsFree(fee) || deposit.IsPositive() {
-			if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
-				return types.Task{}, err
-			}
-			if need := deposit.Amount.Add(feeAmount(fee)); treasury.LT(need) {
-				return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s and handler deposit %s", treasury, params.StakeDenom, fee, deposit)}
-			}
+		if treasury.LT(feeAmount(fee)) {
+			return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, params.StakeDenom, fee)}
 		}
+		treasury = treasury.Sub(feeAmount(fee))
 	}
+	// The treasury pays the handler deposit (the owner chose the handler);
+	// without it, an expiry is not told to the handler from the block hook.
+	deposit := handlerDeposit(params, svc)
+	unpaid := deposit.IsPositive() && treasury.LT(deposit.Amount)
+	if unpaid {
+		deposit = sdk.NewCoin(params.StakeDenom, sdkmath.ZeroInt())
+	}
+	treasury = treasury.Sub(deposit.Amount)
 	if err := validateInput(params, spec.input); err != nil {
 		return types.Task{}, err
 	}
@@ -110,20 +117,17 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	if snap.Total == 0 {
 		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", spec.serviceID)
 	}
-	owed := sdk.NewCoins(deposit)
-	if !types.IsFree(fee) {
-		owed = owed.Add(fee)
-	}
 	switch {
-	case owed.IsZero():
-	case spec.payer == payerTreasury:
-		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury.Sub(owed.AmountOf(params.StakeDenom))); err != nil {
-			return types.Task{}, err
-		}
+	case types.IsFree(fee), spec.payer == payerTreasury:
 	case spec.account == nil:
 		return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
 	default:
-		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, owed); err != nil {
+		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, sdk.NewCoins(fee)); err != nil {
+			return types.Task{}, err
+		}
+	}
+	if spec.payer == payerTreasury || deposit.IsPositive() {
+		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury); err != nil {
 			return types.Task{}, err
 		}
 	}
@@ -154,6 +158,7 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		PaidByTreasury:  spec.payer == payerTreasury,
 		HandlerContract: svc.Manifest.HandlerContract,
 		HandlerDeposit:  deposit,
+		HandlerUnpaid:   unpaid,
 	}
 	if err := k.Tasks.Set(ctx, id, task); err != nil {
 		return types.Task{}, err
@@ -181,24 +186,32 @@ func (k Keeper) expire(ctx context.Context, task *types.Task) error {
 	return k.payBack(ctx, *task, task.Fee)
 }
 
-// payBack returns coins of a task's escrow to whoever paid it: the service
-// treasury or the creator's account.
+// payBack returns coins of a task's fee escrow to whoever paid it: the
+// service treasury or the creator's account.
 func (k Keeper) payBack(ctx context.Context, task types.Task, coin sdk.Coin) error {
 	if !coin.IsPositive() {
 		return nil
 	}
 	if task.PaidByTreasury {
-		t, err := k.treasury(ctx, task.ServiceId)
-		if err != nil {
-			return err
-		}
-		return k.Treasuries.Set(ctx, task.ServiceId, t.Add(coin.Amount))
+		return k.toTreasury(ctx, task.ServiceId, coin)
 	}
 	creator, err := k.accAddress("creator", task.Creator)
 	if err != nil {
 		return err
 	}
 	return k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, creator, sdk.NewCoins(coin))
+}
+
+// toTreasury credits coin (held by the module) to a service's treasury.
+func (k Keeper) toTreasury(ctx context.Context, serviceID uint64, coin sdk.Coin) error {
+	if !coin.IsPositive() {
+		return nil
+	}
+	t, err := k.treasury(ctx, serviceID)
+	if err != nil {
+		return err
+	}
+	return k.Treasuries.Set(ctx, serviceID, t.Add(coin.Amount))
 }
 
 // handlerDeposit is what a task of svc escrows for its handler call:

@@ -214,13 +214,13 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 		operators[i] = b.Operator
 	}
 	// The handler is called in this transaction, whose gas pays for it: the
-	// deposit goes back to the payer.
+	// deposit goes back to the treasury.
 	deposit := task.HandlerDeposit
 	task.HandlerDeposit = sdk.NewCoin(deposit.Denom, sdkmath.ZeroInt())
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 		return err
 	}
-	if err := k.payBack(ctx, task, deposit); err != nil {
+	if err := k.toTreasury(ctx, task.ServiceId, deposit); err != nil {
 		return err
 	}
 	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
