@@ -41,6 +41,8 @@ type gasEnv struct {
 	service   uint64
 	ops       []string
 	creator   string
+	keeper    keeper.Keeper
+	bank      bankkeeper.BaseKeeper
 }
 
 func newGasEnv(tb testing.TB) *gasEnv {
@@ -54,7 +56,7 @@ func newGasEnv(tb testing.TB) *gasEnv {
 	require.NoError(tb, bk.SetParams(ctx, banktypes.DefaultParams()))
 	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), bech32, bk, authority)
 	require.NoError(tb, k.InitGenesis(ctx, types.DefaultGenesis()))
-	e := &gasEnv{tb: tb, ctx: ctx, msgServer: keeper.NewMsgServerImpl(k), creator: addr("creator")}
+	e := &gasEnv{tb: tb, ctx: ctx, msgServer: keeper.NewMsgServerImpl(k), creator: addr("creator"), keeper: k, bank: bk}
 
 	// the creator and the operators have accounts, as signers of earlier txs do
 	require.NoError(tb, banktestutil.FundAccount(ctx, bk, acc("creator"), sdk.NewCoins(sdk.NewInt64Coin(denom, creatorFunds))))
@@ -109,8 +111,11 @@ func votes(op string, ids []uint64) *types.MsgSubmitResults {
 
 // metered returns the context with a fresh gas meter and the SDK's default
 // KV and transient gas costs, as a DeliverTx context has.
-func (e *gasEnv) metered() sdk.Context {
-	return e.ctx.WithGasMeter(storetypes.NewGasMeter(1 << 40)).
+func (e *gasEnv) metered() sdk.Context { return e.meteredFrom(e.ctx) }
+
+// meteredFrom is metered for another context of the same stores.
+func (e *gasEnv) meteredFrom(ctx sdk.Context) sdk.Context {
+	return ctx.WithGasMeter(storetypes.NewGasMeter(1 << 40)).
 		WithKVGasConfig(storetypes.KVGasConfig()).
 		WithTransientKVGasConfig(storetypes.TransientGasConfig())
 }
