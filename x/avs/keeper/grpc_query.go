@@ -36,7 +36,8 @@ func grpcError(err error) error {
 		errors.Is(err, types.ErrComponentNotFound), errors.Is(err, types.ErrServiceNotFound),
 		errors.Is(err, types.ErrOperatorNotFound), errors.Is(err, types.ErrTaskNotFound):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, types.ErrInvalidAddress), errors.Is(err, types.ErrInvalidRequest):
+	case errors.Is(err, types.ErrInvalidAddress), errors.Is(err, types.ErrInvalidRequest),
+		errors.Is(err, types.ErrPageLimit):
 		return status.Error(codes.InvalidArgument, err.Error())
 	default:
 		return status.Error(codes.Internal, err.Error())
@@ -44,6 +45,21 @@ func grpcError(err error) error {
 }
 
 var errEmptyRequest = status.Error(codes.InvalidArgument, "empty request")
+
+// checkPage refuses a page larger than types.MaxPageLimit, and a request
+// with both a key and an offset (which the SDK refuses as an internal error).
+// Every list query calls it before paging.
+func checkPage(p *query.PageRequest) error {
+	switch {
+	case p == nil:
+		return nil
+	case p.Limit > types.MaxPageLimit:
+		return grpcError(errorsmod.Wrapf(types.ErrPageLimit, "pagination.limit %d, at most %d", p.Limit, types.MaxPageLimit))
+	case len(p.Key) > 0 && p.Offset > 0:
+		return grpcError(errorsmod.Wrap(types.ErrInvalidRequest, "pagination: either key or offset, not both"))
+	}
+	return nil
+}
 
 // Params returns the module parameters.
 func (q queryServer) Params(ctx context.Context, req *types.QueryParamsRequest) (*types.QueryParamsResponse, error) {
@@ -88,6 +104,9 @@ func (q queryServer) Components(ctx context.Context, req *types.QueryComponentsR
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
+	}
 	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Components, req.Pagination,
 		func(_ string, c types.Component) (types.Component, error) { return c, nil })
 	if err != nil {
@@ -113,6 +132,9 @@ func (q queryServer) Services(ctx context.Context, req *types.QueryServicesReque
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
+	}
 	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Services, req.Pagination,
 		func(_ uint64, s types.Service) (types.Service, error) { return s, nil })
 	if err != nil {
@@ -125,6 +147,9 @@ func (q queryServer) Services(ctx context.Context, req *types.QueryServicesReque
 func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServiceOperatorsRequest) (*types.QueryServiceOperatorsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
 	}
 	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
@@ -139,10 +164,14 @@ func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServi
 	return &types.QueryServiceOperatorsResponse{Operators: items, Pagination: page}, nil
 }
 
-// Operator returns one operator and the services it is opted in to.
+// Operator returns one operator and a page of the services it is opted in
+// to, through the opt-ins' operator index.
 func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorRequest) (*types.QueryOperatorResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
 	}
 	if _, err := q.accAddress("operator", req.Address); err != nil {
 		return nil, grpcError(err)
@@ -151,22 +180,22 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	var ids []uint64
-	err = q.OptIns.Indexes.ByOperator.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
-		func(_ string, serviceID uint64) (bool, error) {
-			ids = append(ids, serviceID)
-			return false, nil
-		})
+	ids, page, err := query.CollectionPaginate(ctx, q.OptIns.Indexes.ByOperator, req.Pagination,
+		func(key collections.Pair[string, uint64], _ collections.NoValue) (uint64, error) { return key.K2(), nil },
+		query.WithCollectionPaginationPairPrefix[string, uint64](req.Address))
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids}, nil
+	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids, Pagination: page}, nil
 }
 
 // Operators lists operators by address.
 func (q queryServer) Operators(ctx context.Context, req *types.QueryOperatorsRequest) (*types.QueryOperatorsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
 	}
 	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Operators, req.Pagination,
 		func(_ string, o types.Operator) (types.Operator, error) { return o, nil })
@@ -195,6 +224,9 @@ func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*ty
 func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*types.QueryTasksResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
 	}
 	if _, ok := types.TaskStatus_name[int32(req.Status)]; !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "unknown task status %d", req.Status)
@@ -230,6 +262,9 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 func (q queryServer) TaskVotes(ctx context.Context, req *types.QueryTaskVotesRequest) (*types.QueryTaskVotesResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
 	}
 	if has, err := q.Keeper.Tasks.Has(ctx, req.TaskId); err != nil {
 		return nil, grpcError(err)

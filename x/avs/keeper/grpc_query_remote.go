@@ -27,6 +27,9 @@ func (q queryServer) RemoteResults(ctx context.Context, req *types.QueryRemoteRe
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	if err := checkPage(req.Pagination); err != nil {
+		return nil, err
+	}
 	items, page, err := query.CollectionPaginate(ctx, q.Keeper.RemoteResults, req.Pagination,
 		func(_ collections.Pair[string, uint64], r types.RemoteResult) (types.RemoteResult, error) {
 			return r, nil

@@ -48,3 +48,6 @@ var (
 	ErrInvalidCommission = errorsmod.Register(ModuleName, 43, "invalid commission")
 	ErrInvalidMoniker    = errorsmod.Register(ModuleName, 44, "invalid moniker")
 )
+
+// ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
+var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")
