@@ -181,7 +181,9 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 		return nil, grpcError(err)
 	}
 	ids, page, err := query.CollectionPaginate(ctx, q.OptIns.Indexes.ByOperator, req.Pagination,
-		func(key collections.Pair[string, uint64], _ collections.NoValue) (uint64, error) { return key.K2(), nil },
+		func(key collections.Pair[string, uint64], _ collections.NoValue) (uint64, error) {
+			return key.K2(), nil
+		},
 		query.WithCollectionPaginationPairPrefix[string, uint64](req.Address))
 	if err != nil {
 		return nil, grpcError(err)

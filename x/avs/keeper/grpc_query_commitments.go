@@ -84,7 +84,9 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 		return nil, grpcError(err)
 	}
 	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool, req.Pagination,
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (types.Commitment, error) { return c, nil },
+		func(_ collections.Triple[string, uint64, string], c types.Commitment) (types.Commitment, error) {
+			return c, nil
+		},
 		withTriplePrefix[string, uint64, string](req.Operator))
 	if err != nil {
 		return nil, grpcError(err)
@@ -151,7 +153,9 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 			last = p
 			return ok, err
 		},
-		func(collections.Pair[uint64, string], collections.NoValue) (types.OperatorPower, error) { return last, nil },
+		func(collections.Pair[uint64, string], collections.NoValue) (types.OperatorPower, error) {
+			return last, nil
+		},
 		query.WithCollectionPaginationPairPrefix[uint64, string](svc.Id))
 	if err != nil {
 		return nil, grpcError(err)
