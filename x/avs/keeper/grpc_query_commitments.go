@@ -18,7 +18,8 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if err := checkPage(req.Pagination); err != nil {
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := q.accAddress("committer", req.Committer); err != nil {
@@ -28,7 +29,7 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool.Indexes.ByCommitter.Keys, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool.Indexes.ByCommitter.Keys, pageReq,
 		func(key collections.Triple[string, string, uint64], _ collections.NoValue) (types.CommitmentView, error) {
 			c, err := q.CommitmentsByPool.Get(ctx, commitmentKey(key.K2(), key.K3(), key.K1()))
 			if err != nil {
@@ -52,13 +53,14 @@ func (q queryServer) Unbonding(ctx context.Context, req *types.QueryUnbondingReq
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if err := checkPage(req.Pagination); err != nil {
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := q.accAddress("committer", req.Committer); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.unbondingByCommitter, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.unbondingByCommitter, pageReq,
 		func(key collections.Pair[string, uint64], _ collections.NoValue) (types.UnbondingEntry, error) {
 			return q.Keeper.Unbonding.Get(ctx, key.K2())
 		}, query.WithCollectionPaginationPairPrefix[string, uint64](req.Committer))
@@ -74,7 +76,8 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if err := checkPage(req.Pagination); err != nil {
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := q.accAddress("operator", req.Operator); err != nil {
@@ -83,7 +86,7 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	if _, err := q.getOperator(ctx, req.Operator); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool, pageReq,
 		func(_ collections.Triple[string, uint64, string], c types.Commitment) (types.Commitment, error) {
 			return c, nil
 		},
@@ -113,10 +116,14 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, pageReq,
 		func(key collections.Pair[uint64, collections.Triple[string, uint64, string]], _ collections.NoValue) (types.Commitment, error) {
 			return q.CommitmentsByPool.Get(ctx, key.K2())
 		}, query.WithCollectionPaginationPairPrefix[uint64, collections.Triple[string, uint64, string]](req.ServiceId))
@@ -126,13 +133,16 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 	return &types.QueryServiceCommitmentsResponse{Commitments: items, Pagination: page}, nil
 }
 
-// ServicePower returns a page of the power table now, through the service's
-// opt-ins, and the current epoch's snapshot (at most max_snapshot_operators).
+// ServicePower returns a page of the service's opted-in operators with their
+// power now (0 for those a snapshot would leave out: jailed, or without stake
+// under stake weighting), through the service's opt-ins, and the current
+// epoch's snapshot (at most max_snapshot_operators).
 func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePowerRequest) (*types.QueryServicePowerResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	if err := checkPage(req.Pagination); err != nil {
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
 		return nil, err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
@@ -144,19 +154,14 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	// The predicate computes an operator's power; the transform, called
-	// right after it for the same key, returns it.
-	var last types.OperatorPower
-	current, page, err := query.CollectionFilteredPaginate(ctx, q.OptIns, req.Pagination,
-		func(key collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
+	current, page, err := query.CollectionPaginate(ctx, q.OptIns, pageReq,
+		func(key collections.Pair[uint64, string], _ collections.NoValue) (types.OperatorPower, error) {
 			p, ok, err := q.operatorPower(ctx, svc, key.K2())
-			last = p
-			return ok, err
-		},
-		func(collections.Pair[uint64, string], collections.NoValue) (types.OperatorPower, error) {
-			return last, nil
-		},
-		query.WithCollectionPaginationPairPrefix[uint64, string](svc.Id))
+			if !ok {
+				p = types.OperatorPower{Operator: key.K2()} // listed with no power: pages stay exact
+			}
+			return p, err
+		}, query.WithCollectionPaginationPairPrefix[uint64, string](svc.Id))
 	if err != nil {
 		return nil, grpcError(err)
 	}

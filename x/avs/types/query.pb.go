@@ -1757,8 +1757,9 @@ func (m *QueryServicePowerRequest) GetPagination() *query.PageRequest {
 // QueryServicePowerResponse is the response type for Query/ServicePower.
 type QueryServicePowerResponse struct {
 	Weighting Weighting `protobuf:"varint,1,opt,name=weighting,proto3,enum=avschain.avs.v1.Weighting" json:"weighting,omitempty"`
-	// current is one page of the power table as it would be snapshotted now:
-	// the opted-in operators with power, by address.
+	// current is one page of the opted-in operators, by address, with their
+	// power now; those a snapshot would leave out (jailed, or without stake
+	// under stake weighting) have power 0.
 	Current []OperatorPower `protobuf:"bytes,2,rep,name=current,proto3" json:"current"`
 	Epoch   uint64          `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	// snapshot is the current epoch's snapshot; empty until its first task.
