@@ -56,7 +56,7 @@ func CommitmentsCmd() *cobra.Command {
 		},
 	}
 	flags.AddQueryFlagsToCmd(cmd)
-	flags.AddPaginationFlagsToCmd(cmd, "commitments")
+	addPageFlags(cmd)
 	cmd.Flags().Set(flags.FlagOutput, "text") //nolint:errcheck // the flag exists
 	return cmd
 }
@@ -77,20 +77,44 @@ func printCommitments(cmd *cobra.Command, res *types.QueryCommitmentsResponse) e
 	return w.Flush()
 }
 
-// readPageRequest reads the --page-* flags as autocli's commands do: the key
-// is hex or base64 (the JSON output's next_key), not raw text as the SDK's
-// client.ReadPageRequest takes it.
+// The --page-* flags autocli gives a query with a pagination field.
+const (
+	flagPageKey        = "page-key"
+	flagPageLimit      = "page-limit"
+	flagPageOffset     = "page-offset"
+	flagPageCountTotal = "page-count-total"
+	flagPageReverse    = "page-reverse"
+)
+
+// addPageFlags adds to a hand-written query the --page-* flags autocli adds
+// to its own, so that every list query pages with the same flags.
+func addPageFlags(cmd *cobra.Command) {
+	cmd.Flags().String(flagPageKey, "", "the next_key of the previous page, hex or base64")
+	cmd.Flags().Uint64(flagPageLimit, 0, fmt.Sprintf("items per page (default %d, at most %d)", query.DefaultLimit, types.MaxPageLimit))
+	cmd.Flags().Uint64(flagPageOffset, 0, "items to skip (instead of --page-key)")
+	cmd.Flags().Bool(flagPageCountTotal, false, "count every item (walks the whole list)")
+	cmd.Flags().Bool(flagPageReverse, false, "list in reverse order")
+}
+
+// readPageRequest reads the --page-* flags as autocli does: the key is hex
+// or base64 (the JSON output's next_key).
 func readPageRequest(cmd *cobra.Command) (*query.PageRequest, error) {
-	page, err := client.ReadPageRequest(cmd.Flags())
-	if err != nil || len(page.Key) == 0 {
-		return page, err
-	}
-	s := string(page.Key)
-	if page.Key, err = hex.DecodeString(s); err == nil {
+	f := cmd.Flags()
+	page := &query.PageRequest{}
+	page.Limit, _ = f.GetUint64(flagPageLimit)
+	page.Offset, _ = f.GetUint64(flagPageOffset)
+	page.CountTotal, _ = f.GetBool(flagPageCountTotal)
+	page.Reverse, _ = f.GetBool(flagPageReverse)
+	key, _ := f.GetString(flagPageKey)
+	if key == "" {
 		return page, nil
 	}
-	if page.Key, err = base64.StdEncoding.DecodeString(s); err == nil {
+	var err error
+	if page.Key, err = hex.DecodeString(key); err == nil {
 		return page, nil
 	}
-	return nil, fmt.Errorf("--%s %q is neither hex nor base64", flags.FlagPageKey, s)
+	if page.Key, err = base64.StdEncoding.DecodeString(key); err == nil {
+		return page, nil
+	}
+	return nil, fmt.Errorf("--%s %q is neither hex nor base64", flagPageKey, key)
 }
