@@ -93,7 +93,7 @@ echo "    event wasm-avs_announce at height $HEIGHT, tx $TXHASH, index $INDEX"
 # sets TASK and stored.
 TASK=""
 handled() {
-  [ -n "$TASK" ] || TASK=$(avsd q avs tasks "$SERVICE" -o json |
+  [ -n "$TASK" ] || TASK=$(avsd q avs tasks "$SERVICE" --page-reverse --page-limit 1000 -o json |
     jq -r --arg r "event:$REF" '[.tasks[]? | select(.origin.ref==$r) | .id][0] // empty') || return 1
   [ -n "$TASK" ] || return 1
   stored=$(smart "$HANDLER" "{\"result\":{\"task_id\":\"$TASK\"}}") || return 1

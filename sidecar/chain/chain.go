@@ -27,6 +27,7 @@ import (
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	"github.com/cosmos/cosmos-sdk/std"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
 	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
 	"github.com/cosmos/cosmos-sdk/x/auth/tx"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
@@ -301,20 +302,24 @@ func (c *Client) ComponentCode(ctx context.Context, digest string) ([]byte, erro
 	return code, err
 }
 
-// OperatorServices returns the services an operator is opted in to (nil and
-// no error when it is not registered).
+// OperatorServices returns every service an operator is opted in to, reading
+// every page (nil and no error when it is not registered).
 func (c *Client) OperatorServices(ctx context.Context, operator string) ([]uint64, error) {
 	var ids []uint64
-	err := c.withGRPC(ctx, func(conn *grpc.ClientConn) error {
-		res, err := types.NewQueryClient(conn).Operator(ctx, &types.QueryOperatorRequest{Address: operator})
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err == nil {
-			ids = res.ServiceIds
-		}
-		return err
+	err := types.EachPage(ctx, types.MaxPageLimit, func(ctx context.Context, page *query.PageRequest) (*query.PageResponse, error) {
+		var next *query.PageResponse
+		err := c.withGRPC(ctx, func(conn *grpc.ClientConn) error {
+			res, err := types.NewQueryClient(conn).Operator(ctx, &types.QueryOperatorRequest{Address: operator, Pagination: page})
+			if err == nil {
+				ids, next = append(ids, res.ServiceIds...), res.Pagination
+			}
+			return err
+		})
+		return next, err
 	})
+	if status.Code(err) == codes.NotFound {
+		return nil, nil
+	}
 	return ids, err
 }
 

@@ -27,6 +27,9 @@ func positional(fields ...string) []*autocliv1.PositionalArgDescriptor {
 }
 
 // AutoCLIOptions builds `avsd query avs` and the generated part of `avsd tx avs`.
+// Every list query has a pagination field, for which autocli adds the
+// --page-key, --page-limit, --page-offset, --page-count-total and
+// --page-reverse flags.
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
@@ -34,6 +37,12 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "Commitments", Skip: true}, // hand-written: prints a table
+				{
+					RpcMethod:      "Unbonding",
+					Use:            "unbonding [committer]",
+					Short:          "List a committer's unbonding entries",
+					PositionalArgs: positional("committer"),
+				},
 				{
 					RpcMethod:      "OperatorCommitments",
 					Use:            "operator-commitments [operator]",
@@ -55,7 +64,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod:      "Rewards",
 					Use:            "rewards [committer]",
-					Short:          "Show a committer's withdrawable rewards",
+					Short:          "Show a committer's withdrawable rewards (over one page of its commitments: see next_key)",
 					PositionalArgs: positional("committer"),
 				},
 				{

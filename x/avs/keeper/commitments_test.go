@@ -230,8 +230,10 @@ func (s *KeeperTestSuite) TestUnbondingMatures() {
 	s.Require().Len(cres.Commitments, 1)
 	s.Require().Equal(int64(500), cres.Commitments[0].Commitment.Amount.Int64())
 	s.Require().Equal(stake(0), cres.Commitments[0].PendingRewards)
-	s.Require().Len(cres.Unbonding, 2)
-	s.Require().ElementsMatch([]int64{300, 200}, []int64{cres.Unbonding[0].Amount.Int64(), cres.Unbonding[1].Amount.Int64()})
+	ures, err := s.queryServer.Unbonding(s.ctx, &types.QueryUnbondingRequest{Committer: alice})
+	s.Require().NoError(err)
+	s.Require().Len(ures.Unbonding, 2)
+	s.Require().ElementsMatch([]int64{300, 200}, []int64{ures.Unbonding[0].Amount.Int64(), ures.Unbonding[1].Amount.Int64()})
 
 	// a nanosecond before the first completion: nothing is released
 	s.ctx = s.ctx.WithBlockHeight(12).WithBlockTime(first.CompletionTime.Add(-time.Nanosecond))

@@ -36,7 +36,8 @@ func grpcError(err error) error {
 		errors.Is(err, types.ErrComponentNotFound), errors.Is(err, types.ErrServiceNotFound),
 		errors.Is(err, types.ErrOperatorNotFound), errors.Is(err, types.ErrTaskNotFound):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, types.ErrInvalidAddress), errors.Is(err, types.ErrInvalidRequest):
+	case errors.Is(err, types.ErrInvalidAddress), errors.Is(err, types.ErrInvalidRequest),
+		errors.Is(err, types.ErrPageLimit):
 		return status.Error(codes.InvalidArgument, err.Error())
 	default:
 		return status.Error(codes.Internal, err.Error())
@@ -44,6 +45,27 @@ func grpcError(err error) error {
 }
 
 var errEmptyRequest = status.Error(codes.InvalidArgument, "empty request")
+
+// pageRequest checks a list query's page and fills in its limit. It refuses
+// a page larger than types.MaxPageLimit, and a key with an offset (which the
+// SDK reports as an internal error). A request without a limit gets the SDK's
+// default page, asked for explicitly: given no limit, the SDK would also
+// count the whole list (count_total), walking it to its end.
+func pageRequest(p *query.PageRequest) (*query.PageRequest, error) {
+	switch {
+	case p == nil:
+		return &query.PageRequest{Limit: query.DefaultLimit}, nil
+	case p.Limit > types.MaxPageLimit:
+		return nil, grpcError(errorsmod.Wrapf(types.ErrPageLimit, "pagination.limit %d, at most %d", p.Limit, types.MaxPageLimit))
+	case len(p.Key) > 0 && p.Offset > 0:
+		return nil, grpcError(errorsmod.Wrap(types.ErrInvalidRequest, "pagination: either key or offset, not both"))
+	case p.Limit == 0:
+		withLimit := *p
+		withLimit.Limit = query.DefaultLimit
+		return &withLimit, nil
+	}
+	return p, nil
+}
 
 // Params returns the module parameters.
 func (q queryServer) Params(ctx context.Context, req *types.QueryParamsRequest) (*types.QueryParamsResponse, error) {
@@ -88,7 +110,11 @@ func (q queryServer) Components(ctx context.Context, req *types.QueryComponentsR
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Components, req.Pagination,
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Components, pageReq,
 		func(_ string, c types.Component) (types.Component, error) { return c, nil })
 	if err != nil {
 		return nil, grpcError(err)
@@ -113,7 +139,11 @@ func (q queryServer) Services(ctx context.Context, req *types.QueryServicesReque
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Services, req.Pagination,
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Services, pageReq,
 		func(_ uint64, s types.Service) (types.Service, error) { return s, nil })
 	if err != nil {
 		return nil, grpcError(err)
@@ -126,10 +156,14 @@ func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServi
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.OptIns, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.OptIns, pageReq,
 		func(key collections.Pair[uint64, string], _ collections.NoValue) (types.Operator, error) {
 			return q.Keeper.Operators.Get(ctx, key.K2())
 		}, query.WithCollectionPaginationPairPrefix[uint64, string](req.ServiceId))
@@ -139,10 +173,15 @@ func (q queryServer) ServiceOperators(ctx context.Context, req *types.QueryServi
 	return &types.QueryServiceOperatorsResponse{Operators: items, Pagination: page}, nil
 }
 
-// Operator returns one operator and the services it is opted in to.
+// Operator returns one operator and a page of the services it is opted in
+// to, through the opt-ins' operator index.
 func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorRequest) (*types.QueryOperatorResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := q.accAddress("operator", req.Address); err != nil {
 		return nil, grpcError(err)
@@ -151,16 +190,15 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	var ids []uint64
-	err = q.OptIns.Indexes.ByOperator.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Address),
-		func(_ string, serviceID uint64) (bool, error) {
-			ids = append(ids, serviceID)
-			return false, nil
-		})
+	ids, page, err := query.CollectionPaginate(ctx, q.OptIns.Indexes.ByOperator, pageReq,
+		func(key collections.Pair[string, uint64], _ collections.NoValue) (uint64, error) {
+			return key.K2(), nil
+		},
+		query.WithCollectionPaginationPairPrefix[string, uint64](req.Address))
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids}, nil
+	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids, Pagination: page}, nil
 }
 
 // Operators lists operators by address.
@@ -168,7 +206,11 @@ func (q queryServer) Operators(ctx context.Context, req *types.QueryOperatorsReq
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Operators, req.Pagination,
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.Operators, pageReq,
 		func(_ string, o types.Operator) (types.Operator, error) { return o, nil })
 	if err != nil {
 		return nil, grpcError(err)
@@ -196,6 +238,10 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
 	if _, ok := types.TaskStatus_name[int32(req.Status)]; !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "unknown task status %d", req.Status)
 	}
@@ -206,15 +252,14 @@ func (q queryServer) Tasks(ctx context.Context, req *types.QueryTasksRequest) (*
 	var (
 		items []types.Task
 		page  *query.PageResponse
-		err   error
 	)
 	if req.Status == types.TASK_STATUS_UNSPECIFIED {
-		items, page, err = query.CollectionPaginate(ctx, q.tasksByService, req.Pagination,
+		items, page, err = query.CollectionPaginate(ctx, q.tasksByService, pageReq,
 			func(key collections.Pair[uint64, uint64], _ collections.NoValue) (types.Task, error) {
 				return toTask(key.K2())
 			}, query.WithCollectionPaginationPairPrefix[uint64, uint64](req.ServiceId))
 	} else {
-		items, page, err = query.CollectionPaginate(ctx, q.tasksByServiceStatus, req.Pagination,
+		items, page, err = query.CollectionPaginate(ctx, q.tasksByServiceStatus, pageReq,
 			func(key collections.Pair[collections.Pair[uint64, int32], uint64], _ collections.NoValue) (types.Task, error) {
 				return toTask(key.K2())
 			}, query.WithCollectionPaginationPairPrefix[collections.Pair[uint64, int32], uint64](
@@ -231,12 +276,16 @@ func (q queryServer) TaskVotes(ctx context.Context, req *types.QueryTaskVotesReq
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
 	if has, err := q.Keeper.Tasks.Has(ctx, req.TaskId); err != nil {
 		return nil, grpcError(err)
 	} else if !has {
 		return nil, grpcError(errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", req.TaskId))
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.Votes, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.Votes, pageReq,
 		func(_ collections.Pair[uint64, string], v types.Vote) (types.Vote, error) { return v, nil },
 		query.WithCollectionPaginationPairPrefix[uint64, string](req.TaskId))
 	if err != nil {

@@ -11,11 +11,16 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// Commitments lists a committer's commitments with their withdrawable rewards,
-// and its unbonding entries.
+// Commitments lists a page of a committer's commitments, by (operator,
+// service), with their withdrawable rewards, through the commitments'
+// committer index.
 func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitmentsRequest) (*types.QueryCommitmentsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := q.accAddress("committer", req.Committer); err != nil {
 		return nil, grpcError(err)
@@ -24,36 +29,56 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	list, err := q.committerCommitments(ctx, req.Committer)
+	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool.Indexes.ByCommitter.Keys, pageReq,
+		func(key collections.Triple[string, string, uint64], _ collections.NoValue) (types.CommitmentView, error) {
+			c, err := q.CommitmentsByPool.Get(ctx, commitmentKey(key.K2(), key.K3(), key.K1()))
+			if err != nil {
+				return types.CommitmentView{}, err
+			}
+			p, err := q.pool(ctx, c.Operator, c.ServiceId)
+			if err != nil {
+				return types.CommitmentView{}, err
+			}
+			return types.CommitmentView{Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p))}, nil
+		}, withTriplePrefix[string, string, uint64](req.Committer))
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	res := &types.QueryCommitmentsResponse{}
-	for _, c := range list {
-		p, err := q.pool(ctx, c.Operator, c.ServiceId)
-		if err != nil {
-			return nil, grpcError(err)
-		}
-		res.Commitments = append(res.Commitments, types.CommitmentView{
-			Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p)),
-		})
-	}
-	err = q.Unbonding.Indexes.ByCommitter.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Committer),
-		func(_ string, id uint64) (bool, error) {
-			e, err := q.Unbonding.Get(ctx, id)
-			res.Unbonding = append(res.Unbonding, e)
-			return err != nil, err
-		})
-	if err != nil {
-		return nil, grpcError(err)
-	}
-	return res, nil
+	return &types.QueryCommitmentsResponse{Commitments: items, Pagination: page}, nil
 }
 
-// OperatorCommitments lists the commitments to an operator, and its pools.
+// Unbonding lists a page of a committer's unbonding entries, by id, through
+// the entries' committer index.
+func (q queryServer) Unbonding(ctx context.Context, req *types.QueryUnbondingRequest) (*types.QueryUnbondingResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.accAddress("committer", req.Committer); err != nil {
+		return nil, grpcError(err)
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.unbondingByCommitter, pageReq,
+		func(key collections.Pair[string, uint64], _ collections.NoValue) (types.UnbondingEntry, error) {
+			return q.Keeper.Unbonding.Get(ctx, key.K2())
+		}, query.WithCollectionPaginationPairPrefix[string, uint64](req.Committer))
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryUnbondingResponse{Unbonding: items, Pagination: page}, nil
+}
+
+// OperatorCommitments lists a page of the commitments to an operator, by
+// (service, committer), and the pools of that page's services.
 func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOperatorCommitmentsRequest) (*types.QueryOperatorCommitmentsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := q.accAddress("operator", req.Operator); err != nil {
 		return nil, grpcError(err)
@@ -61,21 +86,28 @@ func (q queryServer) OperatorCommitments(ctx context.Context, req *types.QueryOp
 	if _, err := q.getOperator(ctx, req.Operator); err != nil {
 		return nil, grpcError(err)
 	}
-	res := &types.QueryOperatorCommitmentsResponse{}
-	err := q.CommitmentsByPool.Walk(ctx, collections.NewPrefixedTripleRange[string, uint64, string](req.Operator),
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
-			res.Commitments = append(res.Commitments, c)
-			return false, nil
-		})
+	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool, pageReq,
+		func(_ collections.Triple[string, uint64, string], c types.Commitment) (types.Commitment, error) {
+			return c, nil
+		},
+		withTriplePrefix[string, uint64, string](req.Operator))
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	err = q.Pools.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Operator),
-		func(_ collections.Pair[string, uint64], p types.Pool) (bool, error) {
-			res.Pools = append(res.Pools, p)
-			return false, nil
-		})
-	return res, grpcError(err)
+	res := &types.QueryOperatorCommitmentsResponse{Commitments: items, Pagination: page}
+	for i, c := range items {
+		if i > 0 && items[i-1].ServiceId == c.ServiceId {
+			continue
+		}
+		p, err := q.Pools.Get(ctx, collections.Join(req.Operator, c.ServiceId))
+		if isNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, grpcError(err)
+		}
+		res.Pools = append(res.Pools, p)
+	}
+	return res, nil
 }
 
 // ServiceCommitments lists the commitments in a service, through the
@@ -84,10 +116,14 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 	if req == nil {
 		return nil, errEmptyRequest
 	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := q.getService(ctx, req.ServiceId); err != nil {
 		return nil, grpcError(err)
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, req.Pagination,
+	items, page, err := query.CollectionPaginate(ctx, q.commitmentsByService, pageReq,
 		func(key collections.Pair[uint64, collections.Triple[string, uint64, string]], _ collections.NoValue) (types.Commitment, error) {
 			return q.CommitmentsByPool.Get(ctx, key.K2())
 		}, query.WithCollectionPaginationPairPrefix[uint64, collections.Triple[string, uint64, string]](req.ServiceId))
@@ -97,10 +133,17 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 	return &types.QueryServiceCommitmentsResponse{Commitments: items, Pagination: page}, nil
 }
 
-// ServicePower returns the power table now and the current epoch's snapshot.
+// ServicePower returns a page of the service's opted-in operators with their
+// power now (0 for those a snapshot would leave out: jailed, or without stake
+// under stake weighting), through the service's opt-ins, and the current
+// epoch's snapshot (at most max_snapshot_operators).
 func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePowerRequest) (*types.QueryServicePowerResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
+	}
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	svc, err := q.getService(sdkCtx, req.ServiceId)
@@ -111,7 +154,14 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	current, err := q.powersFor(ctx, svc)
+	current, page, err := query.CollectionPaginate(ctx, q.OptIns, pageReq,
+		func(key collections.Pair[uint64, string], _ collections.NoValue) (types.OperatorPower, error) {
+			p, ok, err := q.operatorPower(ctx, svc, key.K2())
+			if !ok {
+				p = types.OperatorPower{Operator: key.K2()} // listed with no power: pages stay exact
+			}
+			return p, err
+		}, query.WithCollectionPaginationPairPrefix[uint64, string](svc.Id))
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -120,15 +170,17 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 	if err != nil && !isNotFound(err) {
 		return nil, grpcError(err)
 	}
-	return &types.QueryServicePowerResponse{Weighting: svc.Manifest.Quorum.Weighting, Current: current, Epoch: epoch, Snapshot: snap}, nil
+	return &types.QueryServicePowerResponse{Weighting: svc.Manifest.Quorum.Weighting, Current: current, Epoch: epoch, Snapshot: snap, Pagination: page}, nil
 }
 
-// Rewards returns a committer's withdrawable rewards.
+// Rewards returns the withdrawable rewards of a page of a committer's
+// commitments (the page Commitments lists): a client pages through for the
+// total, as WithdrawRewards pays it.
 func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest) (*types.QueryRewardsResponse, error) {
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	res, err := q.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: req.Committer})
+	res, err := q.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: req.Committer, Pagination: req.Pagination})
 	if err != nil {
 		return nil, err
 	}
@@ -140,5 +192,14 @@ func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest
 	for _, c := range res.Commitments {
 		total = total.Add(c.PendingRewards)
 	}
-	return &types.QueryRewardsResponse{Rewards: total}, nil
+	return &types.QueryRewardsResponse{Rewards: total, Pagination: res.Pagination}, nil
+}
+
+// withTriplePrefix pages the keys of a collection keyed by a triple that
+// start with k1 (the SDK has the option for pairs only).
+func withTriplePrefix[K1, K2, K3 any](k1 K1) func(*query.CollectionsPaginateOptions[collections.Triple[K1, K2, K3]]) {
+	return func(o *query.CollectionsPaginateOptions[collections.Triple[K1, K2, K3]]) {
+		prefix := collections.TriplePrefix[K1, K2, K3](k1)
+		o.Prefix = &prefix
+	}
 }

@@ -30,11 +30,13 @@ func (s *KeeperTestSuite) TestStakeQueries() {
 		pending[c.Commitment.ServiceId] = c.PendingRewards.Amount.Int64()
 	}
 	s.Require().Equal(map[uint64]int64{id: 833, other: 0}, pending) // 1000*300/360
-	s.Require().Empty(cres.Unbonding)
+	ures, err := s.queryServer.Unbonding(s.ctx, &types.QueryUnbondingRequest{Committer: alice})
+	s.Require().NoError(err)
+	s.Require().Empty(ures.Unbonding)
 	s.Require().Equal(int64(833), s.pendingRewards(alice))
 	s.Require().Equal(int64(166), s.pendingRewards(bob)) // 1000*60/360
 
-	bres, err := s.queryServer.Commitments(s.ctx, &types.QueryCommitmentsRequest{Committer: bob})
+	bres, err := s.queryServer.Unbonding(s.ctx, &types.QueryUnbondingRequest{Committer: bob})
 	s.Require().NoError(err)
 	s.Require().Len(bres.Unbonding, 1)
 	s.Require().Equal(int64(40), bres.Unbonding[0].Amount.Int64())

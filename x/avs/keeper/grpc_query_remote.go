@@ -27,7 +27,11 @@ func (q queryServer) RemoteResults(ctx context.Context, req *types.QueryRemoteRe
 	if req == nil {
 		return nil, errEmptyRequest
 	}
-	items, page, err := query.CollectionPaginate(ctx, q.Keeper.RemoteResults, req.Pagination,
+	pageReq, err := pageRequest(req.Pagination)
+	if err != nil {
+		return nil, err
+	}
+	items, page, err := query.CollectionPaginate(ctx, q.Keeper.RemoteResults, pageReq,
 		func(_ collections.Pair[string, uint64], r types.RemoteResult) (types.RemoteResult, error) {
 			return r, nil
 		})

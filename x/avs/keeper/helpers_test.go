@@ -21,6 +21,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	"github.com/cosmos/cosmos-sdk/types/query"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/avschain/avschain/testutil/avstest"
@@ -440,11 +441,21 @@ func (s *KeeperTestSuite) pool(operator string, serviceID uint64) types.Pool {
 	return p
 }
 
-// pendingRewards is what the Rewards query says committer may withdraw.
+// pendingRewards is what the Rewards query says committer may withdraw,
+// summed over every page.
 func (s *KeeperTestSuite) pendingRewards(committer string) int64 {
-	res, err := s.queryServer.Rewards(s.ctx, &types.QueryRewardsRequest{Committer: committer})
-	s.Require().NoError(err)
-	return res.Rewards.Amount.Int64()
+	var (
+		total int64
+		key   []byte
+	)
+	for {
+		res, err := s.queryServer.Rewards(s.ctx, &types.QueryRewardsRequest{Committer: committer, Pagination: &query.PageRequest{Key: key}})
+		s.Require().NoError(err)
+		total += res.Rewards.Amount.Int64()
+		if key = res.Pagination.NextKey; len(key) == 0 {
+			return total
+		}
+	}
 }
 
 // withdraw withdraws a committer's rewards; it must succeed.

@@ -96,6 +96,7 @@ type Keeper struct {
 	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
 	tasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
 	commitmentsByService collections.KeySet[collections.Pair[uint64, collections.Triple[string, uint64, string]]]
+	unbondingByCommitter collections.KeySet[collections.Pair[string, uint64]]
 }
 
 // wiring holds the keepers the app can only hand x/avs once they exist (IBC,
@@ -164,6 +165,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	k.tasksByService = indexView(storeService, types.TasksByServiceKey, k.Tasks.Indexes.ByService.KeyCodec())
 	k.tasksByServiceStatus = indexView(storeService, types.TasksByServiceStatusKey, k.Tasks.Indexes.ByServiceStatus.KeyCodec())
 	k.commitmentsByService = indexView(storeService, types.CommitmentsByServiceKey, k.CommitmentsByPool.Indexes.ByService.KeyCodec())
+	k.unbondingByCommitter = indexView(storeService, types.UnbondingByCommitterKey, k.Unbonding.Indexes.ByCommitter.KeyCodec())
 	return k
 }
 

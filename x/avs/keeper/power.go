@@ -33,28 +33,31 @@ func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.Opera
 	var out []types.OperatorPower
 	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)
 	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
-		op, err := k.Operators.Get(ctx, key.K2())
-		if err != nil {
-			return true, err
+		p, ok, err := k.operatorPower(ctx, svc, key.K2())
+		if ok {
+			out = append(out, p)
 		}
-		if op.Jailed {
-			return false, nil
-		}
-		power := uint64(1)
-		if svc.Manifest.Quorum.Weighting == types.WEIGHTING_STAKE {
-			pool, err := k.pool(ctx, op.Address, svc.Id)
-			if err != nil {
-				return true, err
-			}
-			if !pool.Total.IsPositive() {
-				return false, nil
-			}
-			power = min(pool.Total.Uint64(), MaxOperatorPower)
-		}
-		out = append(out, types.OperatorPower{Operator: op.Address, Power: power})
-		return false, nil
+		return err != nil, err
 	})
 	return out, err
+}
+
+// operatorPower returns an opted-in operator's power in a service now, and
+// false when it has none (jailed, or no stake under stake weighting).
+func (k Keeper) operatorPower(ctx context.Context, svc types.Service, operator string) (types.OperatorPower, bool, error) {
+	op, err := k.Operators.Get(ctx, operator)
+	if err != nil || op.Jailed {
+		return types.OperatorPower{}, false, err
+	}
+	power := uint64(1)
+	if svc.Manifest.Quorum.Weighting == types.WEIGHTING_STAKE {
+		pool, err := k.pool(ctx, op.Address, svc.Id)
+		if err != nil || !pool.Total.IsPositive() {
+			return types.OperatorPower{}, false, err
+		}
+		power = min(pool.Total.Uint64(), MaxOperatorPower)
+	}
+	return types.OperatorPower{Operator: op.Address, Power: power}, true, nil
 }
 
 // epochOf returns the epoch a height falls in.

@@ -188,11 +188,11 @@ func SimulateMsgOptIn(txConfig client.TxConfig) simtypes.Operation {
 		case svc.Manifest.Admission == types.ADMISSION_ALLOWLIST:
 			return noOp(msg, "service admits an allowlist only")
 		}
-		res, err := c.avs.Operator(ctx, &types.QueryOperatorRequest{Address: op.Address})
+		ids, err := c.operatorServices(ctx, op.Address)
 		if err != nil {
 			return failed(msg, err)
 		}
-		for _, id := range res.ServiceIds {
+		for _, id := range ids {
 			if id == svc.Id {
 				return noOp(msg, "operator is in the service already")
 			}
@@ -224,14 +224,14 @@ func SimulateMsgCreateTask(txConfig client.TxConfig) simtypes.Operation {
 		if svc.Status != types.SERVICE_STATUS_ACTIVE {
 			return noOp(msg, "service is not active")
 		}
-		power, err := c.avs.ServicePower(ctx, &types.QueryServicePowerRequest{ServiceId: svc.Id})
+		current, snapshot, err := c.servicePower(ctx, svc.Id)
 		if err != nil {
 			return failed(msg, err)
 		}
 		// The epoch's snapshot, once taken, decides; before it, current power does.
-		total := power.Snapshot.Total
+		total := snapshot.Total
 		if total == 0 {
-			for _, p := range power.Current {
+			for _, p := range current {
 				total += p.Power
 			}
 		}

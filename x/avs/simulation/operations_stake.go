@@ -91,12 +91,12 @@ func SimulateMsgUncommit(txConfig client.TxConfig) simtypes.Operation {
 		if len(svcs) == 0 {
 			return noOp(msg, "no service yet")
 		}
-		res, err := c.avs.ServiceCommitments(ctx, &types.QueryServiceCommitmentsRequest{ServiceId: svcs[r.Intn(len(svcs))].Id})
+		list, err := c.serviceCommitments(ctx, svcs[r.Intn(len(svcs))].Id)
 		if err != nil {
 			return failed(msg, err)
 		}
 		var held []types.Commitment
-		for _, cm := range res.Commitments {
+		for _, cm := range list {
 			if cm.Amount.IsPositive() {
 				held = append(held, cm)
 			}

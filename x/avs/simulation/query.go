@@ -6,6 +6,7 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 	"github.com/cosmos/cosmos-sdk/x/simulation"
@@ -69,19 +70,75 @@ func (c chain) params(ctx context.Context) (types.Params, error) {
 	return res.Params, nil
 }
 
-// services and operators return the first page (100), plenty for a simulation.
+// services and operators list every page.
 func (c chain) services(ctx context.Context) ([]types.Service, error) {
-	res, err := c.avs.Services(ctx, &types.QueryServicesRequest{})
-	if err != nil {
-		return nil, err
-	}
-	return res.Services, nil
+	var out []types.Service
+	err := types.EachPage(ctx, 0, func(ctx context.Context, page *query.PageRequest) (*query.PageResponse, error) {
+		res, err := c.avs.Services(ctx, &types.QueryServicesRequest{Pagination: page})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Services...)
+		return res.Pagination, nil
+	})
+	return out, err
 }
 
 func (c chain) operators(ctx context.Context) ([]types.Operator, error) {
-	res, err := c.avs.Operators(ctx, &types.QueryOperatorsRequest{})
-	if err != nil {
-		return nil, err
-	}
-	return res.Operators, nil
+	var out []types.Operator
+	err := types.EachPage(ctx, 0, func(ctx context.Context, page *query.PageRequest) (*query.PageResponse, error) {
+		res, err := c.avs.Operators(ctx, &types.QueryOperatorsRequest{Pagination: page})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Operators...)
+		return res.Pagination, nil
+	})
+	return out, err
+}
+
+// operatorServices lists every service an operator is opted in to.
+func (c chain) operatorServices(ctx context.Context, operator string) ([]uint64, error) {
+	var out []uint64
+	err := types.EachPage(ctx, 0, func(ctx context.Context, page *query.PageRequest) (*query.PageResponse, error) {
+		res, err := c.avs.Operator(ctx, &types.QueryOperatorRequest{Address: operator, Pagination: page})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.ServiceIds...)
+		return res.Pagination, nil
+	})
+	return out, err
+}
+
+// servicePower returns a service's power table now, every page, and the
+// current epoch's snapshot.
+func (c chain) servicePower(ctx context.Context, serviceID uint64) ([]types.OperatorPower, types.PowerSnapshot, error) {
+	var (
+		out  []types.OperatorPower
+		snap types.PowerSnapshot
+	)
+	err := types.EachPage(ctx, 0, func(ctx context.Context, page *query.PageRequest) (*query.PageResponse, error) {
+		res, err := c.avs.ServicePower(ctx, &types.QueryServicePowerRequest{ServiceId: serviceID, Pagination: page})
+		if err != nil {
+			return nil, err
+		}
+		out, snap = append(out, res.Current...), res.Snapshot
+		return res.Pagination, nil
+	})
+	return out, snap, err
+}
+
+// serviceCommitments lists every commitment in a service.
+func (c chain) serviceCommitments(ctx context.Context, serviceID uint64) ([]types.Commitment, error) {
+	var out []types.Commitment
+	err := types.EachPage(ctx, 0, func(ctx context.Context, page *query.PageRequest) (*query.PageResponse, error) {
+		res, err := c.avs.ServiceCommitments(ctx, &types.QueryServiceCommitmentsRequest{ServiceId: serviceID, Pagination: page})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Commitments...)
+		return res.Pagination, nil
+	})
+	return out, err
 }

@@ -49,3 +49,6 @@ var (
 	ErrInvalidMoniker    = errorsmod.Register(ModuleName, 44, "invalid moniker")
 	ErrHookTaskLimit     = errorsmod.Register(ModuleName, 52, "max_hook_tasks_per_block reached")
 )
+
+// ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
+var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")

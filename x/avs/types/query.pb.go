@@ -689,6 +689,8 @@ func (m *QueryServiceOperatorsResponse) GetPagination() *query.PageResponse {
 // QueryOperatorRequest is the request type for Query/Operator.
 type QueryOperatorRequest struct {
 	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// pagination pages service_ids.
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryOperatorRequest) Reset()         { *m = QueryOperatorRequest{} }
@@ -731,11 +733,19 @@ func (m *QueryOperatorRequest) GetAddress() string {
 	return ""
 }
 
+func (m *QueryOperatorRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryOperatorResponse is the response type for Query/Operator.
 type QueryOperatorResponse struct {
 	Operator Operator `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator"`
-	// service_ids are the services the operator is opted in to.
-	ServiceIds []uint64 `protobuf:"varint,2,rep,packed,name=service_ids,json=serviceIds,proto3" json:"service_ids,omitempty"`
+	// service_ids are the services the operator is opted in to, by id: one page.
+	ServiceIds []uint64            `protobuf:"varint,2,rep,packed,name=service_ids,json=serviceIds,proto3" json:"service_ids,omitempty"`
+	Pagination *query.PageResponse `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryOperatorResponse) Reset()         { *m = QueryOperatorResponse{} }
@@ -781,6 +791,13 @@ func (m *QueryOperatorResponse) GetOperator() Operator {
 func (m *QueryOperatorResponse) GetServiceIds() []uint64 {
 	if m != nil {
 		return m.ServiceIds
+	}
+	return nil
+}
+
+func (m *QueryOperatorResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
 	}
 	return nil
 }
@@ -1249,7 +1266,8 @@ func (m *CommitmentView) GetPendingRewards() types.Coin {
 
 // QueryCommitmentsRequest is the request type for Query/Commitments.
 type QueryCommitmentsRequest struct {
-	Committer string `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Committer  string             `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryCommitmentsRequest) Reset()         { *m = QueryCommitmentsRequest{} }
@@ -1292,10 +1310,18 @@ func (m *QueryCommitmentsRequest) GetCommitter() string {
 	return ""
 }
 
+func (m *QueryCommitmentsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryCommitmentsResponse is the response type for Query/Commitments.
 type QueryCommitmentsResponse struct {
-	Commitments []CommitmentView `protobuf:"bytes,1,rep,name=commitments,proto3" json:"commitments"`
-	Unbonding   []UnbondingEntry `protobuf:"bytes,2,rep,name=unbonding,proto3" json:"unbonding"`
+	// commitments are ordered by (operator, service).
+	Commitments []CommitmentView    `protobuf:"bytes,1,rep,name=commitments,proto3" json:"commitments"`
+	Pagination  *query.PageResponse `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryCommitmentsResponse) Reset()         { *m = QueryCommitmentsResponse{} }
@@ -1338,23 +1364,130 @@ func (m *QueryCommitmentsResponse) GetCommitments() []CommitmentView {
 	return nil
 }
 
-func (m *QueryCommitmentsResponse) GetUnbonding() []UnbondingEntry {
+func (m *QueryCommitmentsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+// QueryUnbondingRequest is the request type for Query/Unbonding.
+type QueryUnbondingRequest struct {
+	Committer  string             `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryUnbondingRequest) Reset()         { *m = QueryUnbondingRequest{} }
+func (m *QueryUnbondingRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryUnbondingRequest) ProtoMessage()    {}
+func (*QueryUnbondingRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{27}
+}
+func (m *QueryUnbondingRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryUnbondingRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryUnbondingRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryUnbondingRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryUnbondingRequest.Merge(m, src)
+}
+func (m *QueryUnbondingRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryUnbondingRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryUnbondingRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryUnbondingRequest proto.InternalMessageInfo
+
+func (m *QueryUnbondingRequest) GetCommitter() string {
+	if m != nil {
+		return m.Committer
+	}
+	return ""
+}
+
+func (m *QueryUnbondingRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+// QueryUnbondingResponse is the response type for Query/Unbonding.
+type QueryUnbondingResponse struct {
+	Unbonding  []UnbondingEntry    `protobuf:"bytes,1,rep,name=unbonding,proto3" json:"unbonding"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryUnbondingResponse) Reset()         { *m = QueryUnbondingResponse{} }
+func (m *QueryUnbondingResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryUnbondingResponse) ProtoMessage()    {}
+func (*QueryUnbondingResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e1ee5a2c1ce72293, []int{28}
+}
+func (m *QueryUnbondingResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryUnbondingResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryUnbondingResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryUnbondingResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryUnbondingResponse.Merge(m, src)
+}
+func (m *QueryUnbondingResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryUnbondingResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryUnbondingResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryUnbondingResponse proto.InternalMessageInfo
+
+func (m *QueryUnbondingResponse) GetUnbonding() []UnbondingEntry {
 	if m != nil {
 		return m.Unbonding
 	}
 	return nil
 }
 
+func (m *QueryUnbondingResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryOperatorCommitmentsRequest is the request type for Query/OperatorCommitments.
 type QueryOperatorCommitmentsRequest struct {
-	Operator string `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Operator   string             `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryOperatorCommitmentsRequest) Reset()         { *m = QueryOperatorCommitmentsRequest{} }
 func (m *QueryOperatorCommitmentsRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryOperatorCommitmentsRequest) ProtoMessage()    {}
 func (*QueryOperatorCommitmentsRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{27}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{29}
 }
 func (m *QueryOperatorCommitmentsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1390,17 +1523,28 @@ func (m *QueryOperatorCommitmentsRequest) GetOperator() string {
 	return ""
 }
 
+func (m *QueryOperatorCommitmentsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryOperatorCommitmentsResponse is the response type for Query/OperatorCommitments.
 type QueryOperatorCommitmentsResponse struct {
+	// commitments are ordered by (service, committer).
 	Commitments []Commitment `protobuf:"bytes,1,rep,name=commitments,proto3" json:"commitments"`
-	Pools       []Pool       `protobuf:"bytes,2,rep,name=pools,proto3" json:"pools"`
+	// pools are the pools of this page's commitments, one per service, in
+	// service order (a pool spanning two pages is in both).
+	Pools      []Pool              `protobuf:"bytes,2,rep,name=pools,proto3" json:"pools"`
+	Pagination *query.PageResponse `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryOperatorCommitmentsResponse) Reset()         { *m = QueryOperatorCommitmentsResponse{} }
 func (m *QueryOperatorCommitmentsResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryOperatorCommitmentsResponse) ProtoMessage()    {}
 func (*QueryOperatorCommitmentsResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{28}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{30}
 }
 func (m *QueryOperatorCommitmentsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1443,6 +1587,13 @@ func (m *QueryOperatorCommitmentsResponse) GetPools() []Pool {
 	return nil
 }
 
+func (m *QueryOperatorCommitmentsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryServiceCommitmentsRequest is the request type for Query/ServiceCommitments.
 type QueryServiceCommitmentsRequest struct {
 	ServiceId  uint64             `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
@@ -1453,7 +1604,7 @@ func (m *QueryServiceCommitmentsRequest) Reset()         { *m = QueryServiceComm
 func (m *QueryServiceCommitmentsRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryServiceCommitmentsRequest) ProtoMessage()    {}
 func (*QueryServiceCommitmentsRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{29}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{31}
 }
 func (m *QueryServiceCommitmentsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1506,7 +1657,7 @@ func (m *QueryServiceCommitmentsResponse) Reset()         { *m = QueryServiceCom
 func (m *QueryServiceCommitmentsResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryServiceCommitmentsResponse) ProtoMessage()    {}
 func (*QueryServiceCommitmentsResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{30}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{32}
 }
 func (m *QueryServiceCommitmentsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1552,13 +1703,15 @@ func (m *QueryServiceCommitmentsResponse) GetPagination() *query.PageResponse {
 // QueryServicePowerRequest is the request type for Query/ServicePower.
 type QueryServicePowerRequest struct {
 	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	// pagination pages current.
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryServicePowerRequest) Reset()         { *m = QueryServicePowerRequest{} }
 func (m *QueryServicePowerRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryServicePowerRequest) ProtoMessage()    {}
 func (*QueryServicePowerRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{31}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{33}
 }
 func (m *QueryServicePowerRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1594,20 +1747,32 @@ func (m *QueryServicePowerRequest) GetServiceId() uint64 {
 	return 0
 }
 
+func (m *QueryServicePowerRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryServicePowerResponse is the response type for Query/ServicePower.
 type QueryServicePowerResponse struct {
-	Weighting Weighting       `protobuf:"varint,1,opt,name=weighting,proto3,enum=avschain.avs.v1.Weighting" json:"weighting,omitempty"`
-	Current   []OperatorPower `protobuf:"bytes,2,rep,name=current,proto3" json:"current"`
-	Epoch     uint64          `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Weighting Weighting `protobuf:"varint,1,opt,name=weighting,proto3,enum=avschain.avs.v1.Weighting" json:"weighting,omitempty"`
+	// current is one page of the opted-in operators, by address, with their
+	// power now; those a snapshot would leave out (jailed, or without stake
+	// under stake weighting) have power 0.
+	Current []OperatorPower `protobuf:"bytes,2,rep,name=current,proto3" json:"current"`
+	Epoch   uint64          `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	// snapshot is the current epoch's snapshot; empty until its first task.
-	Snapshot PowerSnapshot `protobuf:"bytes,4,opt,name=snapshot,proto3" json:"snapshot"`
+	// Not paged: it holds at most max_snapshot_operators operators.
+	Snapshot   PowerSnapshot       `protobuf:"bytes,4,opt,name=snapshot,proto3" json:"snapshot"`
+	Pagination *query.PageResponse `protobuf:"bytes,5,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryServicePowerResponse) Reset()         { *m = QueryServicePowerResponse{} }
 func (m *QueryServicePowerResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryServicePowerResponse) ProtoMessage()    {}
 func (*QueryServicePowerResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{32}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{34}
 }
 func (m *QueryServicePowerResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1664,16 +1829,25 @@ func (m *QueryServicePowerResponse) GetSnapshot() PowerSnapshot {
 	return PowerSnapshot{}
 }
 
+func (m *QueryServicePowerResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryRewardsRequest is the request type for Query/Rewards.
 type QueryRewardsRequest struct {
 	Committer string `protobuf:"bytes,1,opt,name=committer,proto3" json:"committer,omitempty"`
+	// pagination pages the commitments summed.
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryRewardsRequest) Reset()         { *m = QueryRewardsRequest{} }
 func (m *QueryRewardsRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryRewardsRequest) ProtoMessage()    {}
 func (*QueryRewardsRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{33}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{35}
 }
 func (m *QueryRewardsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1709,16 +1883,25 @@ func (m *QueryRewardsRequest) GetCommitter() string {
 	return ""
 }
 
+func (m *QueryRewardsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryRewardsResponse is the response type for Query/Rewards.
 type QueryRewardsResponse struct {
-	Rewards types.Coin `protobuf:"bytes,1,opt,name=rewards,proto3" json:"rewards"`
+	// rewards is the sum over this page's commitments.
+	Rewards    types.Coin          `protobuf:"bytes,1,opt,name=rewards,proto3" json:"rewards"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
 
 func (m *QueryRewardsResponse) Reset()         { *m = QueryRewardsResponse{} }
 func (m *QueryRewardsResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryRewardsResponse) ProtoMessage()    {}
 func (*QueryRewardsResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{34}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{36}
 }
 func (m *QueryRewardsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1754,6 +1937,13 @@ func (m *QueryRewardsResponse) GetRewards() types.Coin {
 	return types.Coin{}
 }
 
+func (m *QueryRewardsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 // QueryTreasuryRequest is the request type for Query/Treasury.
 type QueryTreasuryRequest struct {
 	ServiceId uint64 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
@@ -1763,7 +1953,7 @@ func (m *QueryTreasuryRequest) Reset()         { *m = QueryTreasuryRequest{} }
 func (m *QueryTreasuryRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryTreasuryRequest) ProtoMessage()    {}
 func (*QueryTreasuryRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{35}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{37}
 }
 func (m *QueryTreasuryRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1808,7 +1998,7 @@ func (m *QueryTreasuryResponse) Reset()         { *m = QueryTreasuryResponse{} }
 func (m *QueryTreasuryResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryTreasuryResponse) ProtoMessage()    {}
 func (*QueryTreasuryResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{36}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{38}
 }
 func (m *QueryTreasuryResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1854,7 +2044,7 @@ func (m *QueryRemoteResultRequest) Reset()         { *m = QueryRemoteResultReque
 func (m *QueryRemoteResultRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryRemoteResultRequest) ProtoMessage()    {}
 func (*QueryRemoteResultRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{37}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{39}
 }
 func (m *QueryRemoteResultRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1906,7 +2096,7 @@ func (m *QueryRemoteResultResponse) Reset()         { *m = QueryRemoteResultResp
 func (m *QueryRemoteResultResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryRemoteResultResponse) ProtoMessage()    {}
 func (*QueryRemoteResultResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{38}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{40}
 }
 func (m *QueryRemoteResultResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1951,7 +2141,7 @@ func (m *QueryRemoteResultsRequest) Reset()         { *m = QueryRemoteResultsReq
 func (m *QueryRemoteResultsRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryRemoteResultsRequest) ProtoMessage()    {}
 func (*QueryRemoteResultsRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{39}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{41}
 }
 func (m *QueryRemoteResultsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -1997,7 +2187,7 @@ func (m *QueryRemoteResultsResponse) Reset()         { *m = QueryRemoteResultsRe
 func (m *QueryRemoteResultsResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryRemoteResultsResponse) ProtoMessage()    {}
 func (*QueryRemoteResultsResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_e1ee5a2c1ce72293, []int{40}
+	return fileDescriptor_e1ee5a2c1ce72293, []int{42}
 }
 func (m *QueryRemoteResultsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -2068,6 +2258,8 @@ func init() {
 	proto.RegisterType((*CommitmentView)(nil), "avschain.avs.v1.CommitmentView")
 	proto.RegisterType((*QueryCommitmentsRequest)(nil), "avschain.avs.v1.QueryCommitmentsRequest")
 	proto.RegisterType((*QueryCommitmentsResponse)(nil), "avschain.avs.v1.QueryCommitmentsResponse")
+	proto.RegisterType((*QueryUnbondingRequest)(nil), "avschain.avs.v1.QueryUnbondingRequest")
+	proto.RegisterType((*QueryUnbondingResponse)(nil), "avschain.avs.v1.QueryUnbondingResponse")
 	proto.RegisterType((*QueryOperatorCommitmentsRequest)(nil), "avschain.avs.v1.QueryOperatorCommitmentsRequest")
 	proto.RegisterType((*QueryOperatorCommitmentsResponse)(nil), "avschain.avs.v1.QueryOperatorCommitmentsResponse")
 	proto.RegisterType((*QueryServiceCommitmentsRequest)(nil), "avschain.avs.v1.QueryServiceCommitmentsRequest")
@@ -2087,123 +2279,128 @@ func init() {
 func init() { proto.RegisterFile("avschain/avs/v1/query.proto", fileDescriptor_e1ee5a2c1ce72293) }
 
 var fileDescriptor_e1ee5a2c1ce72293 = []byte{
-	// 1845 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x59, 0xdd, 0x6f, 0x14, 0x55,
-	0x14, 0xef, 0x2d, 0xdb, 0x8f, 0x3d, 0xfd, 0x00, 0x2e, 0x85, 0xb6, 0xdb, 0x76, 0x5b, 0x06, 0x2c,
-	0xa5, 0xe0, 0x4e, 0xb7, 0xad, 0xf2, 0xa1, 0x10, 0x6c, 0x55, 0xc0, 0x17, 0xcb, 0x82, 0x68, 0x7c,
-	0xb0, 0x4e, 0x77, 0x27, 0xdb, 0x09, 0xdd, 0x99, 0x65, 0x66, 0x76, 0x0b, 0xa9, 0x9b, 0x18, 0x83,
-	0x92, 0x18, 0x1f, 0x50, 0x79, 0x12, 0x4d, 0x4c, 0x34, 0x91, 0xc4, 0x07, 0x34, 0xc6, 0xff, 0x81,
-	0x47, 0x12, 0x5f, 0x7c, 0x32, 0x06, 0x4c, 0x7c, 0xf2, 0x2f, 0xf0, 0xc5, 0xcc, 0x9d, 0x73, 0xe7,
-	0x7b, 0x66, 0x47, 0xb2, 0x31, 0xbe, 0x34, 0x3b, 0x77, 0xce, 0xb9, 0xe7, 0x77, 0x3e, 0xe6, 0xdc,
-	0xdf, 0x3d, 0x85, 0x09, 0xa9, 0x69, 0x94, 0x37, 0x25, 0x45, 0x15, 0xa5, 0xa6, 0x21, 0x36, 0x8b,
-	0xe2, 0xf5, 0x86, 0xac, 0xdf, 0x2c, 0xd4, 0x75, 0xcd, 0xd4, 0xe8, 0x6e, 0xfe, 0xb2, 0x20, 0x35,
-	0x8d, 0x42, 0xb3, 0x98, 0xdb, 0x2b, 0xd5, 0x14, 0x55, 0x13, 0xd9, 0x5f, 0x5b, 0x26, 0x37, 0x5f,
-	0xd6, 0x8c, 0x9a, 0x66, 0x88, 0x1b, 0x92, 0x21, 0xdb, 0xca, 0x62, 0xb3, 0xb8, 0x21, 0x9b, 0x52,
-	0x51, 0xac, 0x4b, 0x55, 0x45, 0x95, 0x4c, 0x45, 0x53, 0x51, 0x36, 0xef, 0x95, 0xe5, 0x52, 0x65,
-	0x4d, 0xe1, 0xef, 0x47, 0xaa, 0x5a, 0x55, 0x63, 0x3f, 0x45, 0xeb, 0x17, 0xae, 0x4e, 0x56, 0x35,
-	0xad, 0xba, 0x25, 0x8b, 0x52, 0x5d, 0x11, 0x25, 0x55, 0xd5, 0x4c, 0xb6, 0xa5, 0x81, 0x6f, 0xc7,
-	0x83, 0x0e, 0x58, 0x50, 0x51, 0x31, 0xf8, 0xaa, 0x2e, 0xe9, 0x52, 0x0d, 0xdf, 0x0a, 0x23, 0x40,
-	0x2f, 0x59, 0x70, 0xd7, 0xd8, 0x62, 0x49, 0xbe, 0xde, 0x90, 0x0d, 0x53, 0xb8, 0x04, 0xfb, 0x7c,
-	0xab, 0x46, 0x5d, 0x53, 0x0d, 0x99, 0x9e, 0x86, 0x5e, 0x5b, 0x79, 0x8c, 0xcc, 0x90, 0xb9, 0x81,
-	0xc5, 0xd1, 0x42, 0x20, 0x34, 0x05, 0x5b, 0x61, 0x25, 0xfb, 0xf0, 0xb7, 0xe9, 0xae, 0xfb, 0x7f,
-	0xfe, 0x30, 0x4f, 0x4a, 0xa8, 0x21, 0x88, 0xb0, 0x9f, 0x6d, 0xb9, 0xaa, 0xd5, 0xea, 0x9a, 0x2a,
-	0xab, 0x26, 0xda, 0xa2, 0x07, 0xa0, 0xb7, 0xa2, 0x54, 0x65, 0xc3, 0x64, 0x9b, 0x66, 0x4b, 0xf8,
-	0x24, 0xbc, 0x05, 0x07, 0x82, 0x0a, 0x08, 0xe3, 0x2c, 0x64, 0xcb, 0x7c, 0x11, 0x91, 0xe4, 0x42,
-	0x48, 0x1c, 0xb5, 0x95, 0x8c, 0x05, 0xa6, 0xe4, 0xaa, 0x08, 0x4b, 0x30, 0xee, 0xdf, 0x79, 0x55,
-	0xab, 0xc8, 0xed, 0xe0, 0x2c, 0x40, 0x2e, 0x4a, 0x09, 0x21, 0x51, 0xc8, 0x6c, 0x4b, 0x46, 0x8d,
-	0xe9, 0x0c, 0x96, 0xd8, 0x6f, 0xe1, 0xdd, 0xa0, 0x03, 0x3c, 0xbc, 0xf4, 0x55, 0x00, 0xb7, 0x2a,
-	0xd0, 0x83, 0xd9, 0x82, 0x5d, 0x16, 0x05, 0xab, 0x2c, 0x0a, 0x76, 0xfd, 0x61, 0x71, 0x14, 0xd6,
-	0xa4, 0x2a, 0xc7, 0x57, 0xf2, 0x68, 0x0a, 0xdf, 0x12, 0x18, 0x0d, 0x99, 0x40, 0x44, 0xe7, 0x00,
-	0x1c, 0x8f, 0xad, 0x7c, 0xed, 0x4a, 0x15, 0x25, 0x8f, 0x0e, 0x3d, 0xef, 0x43, 0xd9, 0xcd, 0x50,
-	0x1e, 0x69, 0x8b, 0xd2, 0x36, 0xef, 0x83, 0xb9, 0x8c, 0xd5, 0x74, 0x59, 0xd6, 0x9b, 0x4a, 0xd9,
-	0x89, 0xf4, 0x14, 0x80, 0x61, 0xaf, 0xac, 0x2b, 0x15, 0x16, 0x85, 0x4c, 0x29, 0x8b, 0x2b, 0x17,
-	0x2b, 0xc2, 0x1a, 0x8c, 0xf8, 0xb5, 0xd0, 0xb1, 0x93, 0xd0, 0x87, 0x42, 0x18, 0xb9, 0xb1, 0x90,
-	0x57, 0xa8, 0x82, 0x3e, 0x71, 0x71, 0xe1, 0x1d, 0xff, 0x8e, 0x1d, 0x4f, 0xc7, 0x97, 0x04, 0x6b,
-	0xdc, 0x35, 0xe0, 0x7c, 0x38, 0xfd, 0x08, 0x82, 0xa7, 0xa2, 0x1d, 0x68, 0x47, 0xbe, 0x73, 0x69,
-	0xf8, 0x90, 0xc0, 0xa4, 0x17, 0xde, 0xeb, 0x75, 0x59, 0x97, 0x4c, 0x4d, 0x37, 0xd2, 0x25, 0x24,
-	0x10, 0xa6, 0xee, 0xa7, 0x0e, 0xd3, 0x77, 0x04, 0xa6, 0x62, 0x70, 0x60, 0xb8, 0xce, 0x40, 0x56,
-	0xe3, 0x8b, 0x18, 0xaf, 0xf1, 0x50, 0xbc, 0xb8, 0x1a, 0xff, 0xbe, 0x1d, 0x8d, 0xce, 0x45, 0x6c,
-	0x01, 0x0b, 0x86, 0x9b, 0xe2, 0x81, 0x1a, 0x83, 0x3e, 0xa9, 0x52, 0xd1, 0x65, 0xc3, 0xc0, 0x26,
-	0xc1, 0x1f, 0x85, 0x06, 0x56, 0x80, 0xab, 0x81, 0x2e, 0xbd, 0x00, 0xfd, 0x1c, 0x20, 0x56, 0x58,
-	0x5b, 0x8f, 0x1c, 0x05, 0x3a, 0x0d, 0x03, 0x6e, 0x62, 0x8c, 0xb1, 0xee, 0x99, 0x5d, 0x73, 0x99,
-	0x12, 0x38, 0x99, 0x31, 0x84, 0xf5, 0x80, 0xd9, 0x8e, 0x97, 0xf6, 0xd7, 0x04, 0x9b, 0xd9, 0xff,
-	0x37, 0x59, 0xc7, 0x60, 0x0f, 0x43, 0x78, 0x45, 0x32, 0xae, 0x71, 0xf7, 0x47, 0xa1, 0xcf, 0x94,
-	0x8c, 0x6b, 0x6e, 0x39, 0xf7, 0x5a, 0x8f, 0x17, 0x2b, 0xc2, 0xcb, 0xb0, 0xd7, 0x23, 0x8c, 0x9e,
-	0x88, 0x90, 0xb1, 0x5e, 0x63, 0x98, 0xf6, 0x87, 0x9c, 0xb0, 0x84, 0xd1, 0x01, 0x26, 0x28, 0x3c,
-	0x20, 0x9e, 0x6d, 0xd2, 0x7e, 0x46, 0x4b, 0xd0, 0x6b, 0x98, 0x92, 0xd9, 0x30, 0x98, 0xb3, 0xc3,
-	0x8b, 0x13, 0x91, 0x76, 0x2e, 0x33, 0x91, 0x12, 0x8a, 0x06, 0xf2, 0xb8, 0xeb, 0xa9, 0xf3, 0x78,
-	0x87, 0xe0, 0x79, 0x8f, 0x88, 0xd1, 0xf3, 0x22, 0xf4, 0x58, 0x0e, 0xf1, 0xfc, 0x25, 0xba, 0x6e,
-	0x4b, 0x76, 0x2e, 0x6f, 0x37, 0xb0, 0x76, 0x2d, 0x13, 0x57, 0x35, 0xd3, 0x6d, 0xcb, 0x71, 0xc9,
-	0xeb, 0x58, 0x23, 0xba, 0xcb, 0x8b, 0xda, 0x63, 0xda, 0x0d, 0x48, 0xd3, 0x5a, 0x88, 0x0d, 0x88,
-	0x25, 0xce, 0x03, 0xc2, 0x24, 0x3b, 0x17, 0x90, 0xaf, 0x08, 0x0c, 0xaf, 0x6a, 0xb5, 0x9a, 0x62,
-	0xd6, 0x64, 0xd5, 0xbc, 0xaa, 0xc8, 0xdb, 0xf4, 0x25, 0x76, 0x98, 0xe3, 0x0a, 0xd6, 0xe7, 0x44,
-	0xd4, 0x61, 0x8e, 0x22, 0x9e, 0xd3, 0x1c, 0x57, 0xe8, 0x05, 0xd8, 0x5d, 0x97, 0xd5, 0x8a, 0xa2,
-	0x56, 0xd7, 0x75, 0x79, 0x5b, 0xd2, 0x2b, 0x06, 0x62, 0x1c, 0xf7, 0x61, 0xe4, 0xe8, 0x56, 0x35,
-	0x45, 0xc5, 0x5d, 0x86, 0x51, 0xaf, 0x64, 0xab, 0x09, 0x27, 0x5c, 0xd2, 0x81, 0x9b, 0x3b, 0x29,
-	0x9b, 0x64, 0xcc, 0xac, 0xa6, 0x98, 0xa6, 0xac, 0x63, 0x6b, 0x74, 0x17, 0x84, 0xfb, 0x04, 0xc6,
-	0xc2, 0x9a, 0x18, 0xf1, 0xf3, 0x30, 0xe0, 0xa2, 0xe5, 0x71, 0x9f, 0x4e, 0xf0, 0xd1, 0x0a, 0x0c,
-	0x22, 0xf4, 0x6a, 0xd2, 0x55, 0xc8, 0x36, 0xd4, 0x0d, 0x8d, 0x41, 0x66, 0xad, 0x32, 0x6a, 0x9b,
-	0x37, 0xb8, 0xc4, 0x2b, 0xaa, 0xa9, 0xdf, 0xe4, 0x5d, 0xc9, 0xd1, 0x13, 0xce, 0xc0, 0xb4, 0xaf,
-	0xdd, 0x45, 0xf8, 0x9a, 0x0b, 0x74, 0xf4, 0xac, 0xdb, 0xb0, 0x85, 0x2f, 0x08, 0xcc, 0xc4, 0xeb,
-	0xa3, 0xc7, 0xab, 0x51, 0x1e, 0xa7, 0xc8, 0xaa, 0xcf, 0xdb, 0x22, 0xf4, 0xd4, 0x35, 0x6d, 0xcb,
-	0x40, 0x4f, 0xc3, 0x85, 0xba, 0xa6, 0x69, 0x5b, 0xbc, 0x50, 0x99, 0xa4, 0x70, 0x9b, 0x40, 0xde,
-	0x7b, 0xfe, 0x46, 0xf8, 0xf6, 0x1f, 0x31, 0x81, 0x07, 0x04, 0xc3, 0x1c, 0x85, 0xa4, 0x93, 0x51,
-	0xea, 0xd8, 0xb7, 0x79, 0x0a, 0x2b, 0x18, 0x01, 0xaf, 0x69, 0xdb, 0xb2, 0x9e, 0x92, 0xcf, 0xfe,
-	0x45, 0xf0, 0xda, 0xe1, 0xd7, 0x75, 0x58, 0x6d, 0x76, 0x5b, 0x56, 0xaa, 0x9b, 0xa6, 0x55, 0xb5,
-	0x84, 0x1d, 0x0c, 0x61, 0xb6, 0xfe, 0x26, 0x97, 0x28, 0xb9, 0xc2, 0xf4, 0x2c, 0xf4, 0x95, 0x1b,
-	0xba, 0x6e, 0x35, 0x06, 0xbb, 0x06, 0xf2, 0xb1, 0xa7, 0x2f, 0x33, 0xc9, 0x59, 0x31, 0x2a, 0xd1,
-	0x11, 0xe8, 0x91, 0xeb, 0x5a, 0x79, 0x93, 0x9d, 0x2a, 0x99, 0x92, 0xfd, 0x40, 0xcf, 0x41, 0xbf,
-	0xa1, 0x4a, 0x75, 0x63, 0x53, 0x33, 0xc7, 0x32, 0x2c, 0x5e, 0xf9, 0x88, 0xd2, 0xda, 0x96, 0xf5,
-	0xcb, 0x28, 0xe5, 0xf0, 0x56, 0x7c, 0x16, 0x96, 0x90, 0xf5, 0x63, 0xdb, 0x48, 0xd7, 0x22, 0x2e,
-	0x21, 0xe3, 0x72, 0x94, 0x30, 0x3c, 0xa7, 0xa0, 0x8f, 0x77, 0x2d, 0x92, 0xae, 0x6b, 0x71, 0x79,
-	0xe1, 0x39, 0xdc, 0xf2, 0x8a, 0x2e, 0x4b, 0x46, 0xc3, 0xda, 0x3a, 0x55, 0xba, 0xae, 0xf0, 0x63,
-	0xc9, 0x51, 0x73, 0x99, 0x9c, 0x89, 0x6b, 0x69, 0xb1, 0x38, 0x0a, 0xc2, 0x1a, 0xd6, 0x4f, 0x49,
-	0xae, 0x69, 0xa6, 0x55, 0x62, 0x8d, 0x2d, 0xd3, 0xc3, 0x2a, 0xcb, 0x9b, 0x92, 0xaa, 0xca, 0x5b,
-	0x9c, 0x55, 0xe2, 0xa3, 0xd5, 0x6a, 0x0c, 0x4b, 0x48, 0x2d, 0xcb, 0xac, 0x78, 0x33, 0x25, 0xe7,
-	0x59, 0x90, 0xb1, 0xaa, 0xfc, 0x3b, 0x22, 0xd6, 0x0b, 0x30, 0xa4, 0xb3, 0xf5, 0x75, 0x9d, 0xbd,
-	0x40, 0xc0, 0x53, 0xa1, 0x54, 0x7a, 0xb5, 0x11, 0xf4, 0xa0, 0xee, 0x59, 0x13, 0xca, 0x11, 0x66,
-	0x3a, 0xce, 0x32, 0x7f, 0x24, 0x78, 0xc9, 0x0e, 0x58, 0x41, 0x6f, 0x5e, 0x83, 0x61, 0x9f, 0x37,
-	0xbc, 0x1b, 0xa4, 0x72, 0x67, 0xc8, 0xeb, 0x4e, 0xe7, 0x3a, 0xc2, 0xe2, 0xdf, 0x07, 0xa0, 0x87,
-	0x61, 0xa6, 0x26, 0xf4, 0xda, 0xe3, 0x0f, 0x7a, 0x28, 0x04, 0x28, 0x3c, 0x63, 0xc9, 0x1d, 0x4e,
-	0x16, 0xb2, 0x4d, 0x09, 0xd3, 0x1f, 0xfc, 0xf2, 0xc7, 0xe7, 0xdd, 0xe3, 0x74, 0x54, 0x8c, 0x1e,
-	0xe3, 0xd0, 0x8f, 0x09, 0x64, 0x9d, 0x5b, 0x3c, 0x9d, 0x8d, 0xde, 0x34, 0x38, 0x74, 0xc9, 0x1d,
-	0x69, 0x2b, 0x87, 0xf6, 0x8f, 0x33, 0xfb, 0xb3, 0xf4, 0x70, 0xc8, 0xbe, 0x3b, 0x29, 0x10, 0x77,
-	0xec, 0x19, 0x49, 0x8b, 0xde, 0x23, 0x30, 0xe4, 0x1b, 0x90, 0xd0, 0xf9, 0x36, 0x86, 0x3c, 0xa3,
-	0x97, 0xdc, 0xb1, 0x54, 0xb2, 0x08, 0xac, 0xc8, 0x80, 0x1d, 0xa3, 0x47, 0xd3, 0x00, 0x13, 0xcb,
-	0x16, 0x96, 0x5b, 0x04, 0xc0, 0x9d, 0x94, 0xd0, 0x76, 0x31, 0x70, 0x32, 0x35, 0xd7, 0x5e, 0x10,
-	0x41, 0x1d, 0x62, 0xa0, 0xa6, 0xe8, 0x44, 0x02, 0x28, 0xfa, 0x11, 0x81, 0x3e, 0x3c, 0x03, 0x68,
-	0x4c, 0x11, 0xf8, 0x27, 0x25, 0xb9, 0x67, 0xda, 0x48, 0xa1, 0xf5, 0x02, 0xb3, 0x3e, 0x47, 0x67,
-	0x43, 0xd6, 0xf9, 0x30, 0x41, 0xdc, 0x71, 0x5b, 0x5e, 0x8b, 0xbe, 0x07, 0xfd, 0x7c, 0x52, 0x41,
-	0x93, 0x4d, 0x38, 0xa1, 0x98, 0x6d, 0x27, 0x86, 0x50, 0x0e, 0x32, 0x28, 0x13, 0x74, 0x3c, 0x16,
-	0x0a, 0xfd, 0x9e, 0xc0, 0x9e, 0xe0, 0x04, 0x80, 0x3e, 0x9b, 0xb8, 0x7f, 0xf0, 0x7a, 0x9b, 0x2b,
-	0xa4, 0x15, 0x47, 0x58, 0x27, 0x19, 0xac, 0x45, 0xba, 0x90, 0x2e, 0x42, 0xa2, 0x7b, 0x4d, 0xbd,
-	0x4d, 0xa0, 0x9f, 0xef, 0x17, 0x17, 0xac, 0xc0, 0x98, 0x20, 0x2e, 0x58, 0xc1, 0xd9, 0x40, 0xc2,
-	0x37, 0xe6, 0xd8, 0x17, 0x77, 0x70, 0xc2, 0xd0, 0xa2, 0xef, 0x13, 0xc8, 0xba, 0x01, 0x6b, 0x63,
-	0xc3, 0x68, 0xf3, 0xc1, 0x87, 0x43, 0x24, 0x30, 0x30, 0x93, 0x34, 0x17, 0x0f, 0x86, 0x6e, 0x43,
-	0xc6, 0xba, 0x32, 0xd1, 0x83, 0xd1, 0x9b, 0x7a, 0x6e, 0xe0, 0x39, 0x21, 0x49, 0x04, 0x4d, 0xce,
-	0x31, 0x93, 0x02, 0x9d, 0x09, 0x99, 0x64, 0x57, 0x4d, 0x71, 0x07, 0xaf, 0x81, 0x2d, 0xeb, 0xd3,
-	0xe9, 0x61, 0x37, 0x57, 0x9a, 0xb0, 0xaf, 0xe3, 0xf3, 0xa1, 0x44, 0x19, 0x34, 0xbe, 0xcc, 0x8c,
-	0x17, 0xe8, 0xf1, 0x94, 0x25, 0x61, 0xdf, 0x7e, 0xef, 0x12, 0x18, 0xf0, 0xb0, 0x55, 0x1a, 0xdf,
-	0x22, 0x02, 0xd4, 0x3a, 0x77, 0x34, 0x85, 0x24, 0x42, 0x5b, 0x60, 0xd0, 0xe6, 0xe9, 0x5c, 0x54,
-	0x37, 0xe1, 0xd2, 0xe2, 0x8e, 0xc3, 0x9e, 0x5a, 0xf4, 0x67, 0x02, 0xfb, 0x22, 0xae, 0x1c, 0x74,
-	0x21, 0x39, 0xfb, 0x11, 0x30, 0x8b, 0xff, 0x42, 0x03, 0xe1, 0x9e, 0x62, 0x70, 0x97, 0x68, 0x31,
-	0xa9, 0x8c, 0xf9, 0xcf, 0x96, 0xd7, 0x07, 0xfa, 0x13, 0x01, 0x1a, 0xbe, 0x03, 0x50, 0x31, 0xf1,
-	0xf3, 0x8e, 0x40, 0xbd, 0x90, 0x5e, 0x01, 0x41, 0x9f, 0x66, 0xa0, 0x97, 0xe9, 0x62, 0xca, 0xf4,
-	0x7b, 0x51, 0xdf, 0x23, 0x30, 0xe8, 0x25, 0xf3, 0xf4, 0x68, 0xa2, 0x79, 0xef, 0x65, 0x21, 0x37,
-	0x9f, 0x46, 0xf4, 0x29, 0x4b, 0xb4, 0xce, 0xc0, 0xdc, 0x22, 0xd0, 0x87, 0x34, 0x3a, 0xee, 0x98,
-	0xf1, 0x53, 0xf3, 0xb8, 0x63, 0x26, 0xc0, 0xc5, 0x13, 0xda, 0x15, 0x52, 0x6e, 0x5f, 0x49, 0x7e,
-	0x46, 0xa0, 0x9f, 0x73, 0xe8, 0xb8, 0xc6, 0x19, 0xa0, 0xe6, 0x71, 0x8d, 0x33, 0x48, 0xc5, 0x85,
-	0x13, 0x0c, 0x49, 0x91, 0x8a, 0x69, 0xbf, 0x5d, 0x8e, 0xe3, 0x1b, 0x02, 0x83, 0x5e, 0x8e, 0x18,
-	0x97, 0xb9, 0x08, 0x9a, 0x1e, 0x97, 0xb9, 0x28, 0xfe, 0x2d, 0xbc, 0xc8, 0x00, 0x3e, 0x4f, 0x97,
-	0x23, 0x42, 0xe5, 0x25, 0xb2, 0xe2, 0x0e, 0x52, 0xfd, 0x96, 0x05, 0xd8, 0x66, 0xf6, 0x2d, 0xfa,
-	0x29, 0x81, 0x21, 0x1f, 0x13, 0xa6, 0x29, 0x6c, 0x1b, 0x6d, 0xd8, 0x54, 0x24, 0xb5, 0x16, 0x8e,
-	0x30, 0xa0, 0x07, 0xe9, 0x74, 0x1b, 0xa0, 0xf4, 0x13, 0x02, 0x59, 0x67, 0x5c, 0x16, 0x77, 0xfa,
-	0x04, 0x47, 0x79, 0x71, 0xa7, 0x4f, 0x68, 0xee, 0x96, 0x40, 0x61, 0x02, 0x47, 0x81, 0xc8, 0x86,
-	0x6e, 0x2b, 0x2b, 0x0f, 0x1f, 0xe7, 0xc9, 0xa3, 0xc7, 0x79, 0xf2, 0xfb, 0xe3, 0x3c, 0xb9, 0xf3,
-	0x24, 0xdf, 0xf5, 0xe8, 0x49, 0xbe, 0xeb, 0xd7, 0x27, 0xf9, 0xae, 0xb7, 0xe7, 0xaa, 0x8a, 0xb9,
-	0xd9, 0xd8, 0x28, 0x94, 0xb5, 0x9a, 0x6f, 0x2f, 0xfb, 0xc7, 0x0d, 0xb6, 0xad, 0x79, 0xb3, 0x2e,
-	0x1b, 0x1b, 0xbd, 0xec, 0x3f, 0xa1, 0x4b, 0xff, 0x04, 0x00, 0x00, 0xff, 0xff, 0xa0, 0xea, 0x10,
-	0x91, 0x05, 0x1e, 0x00, 0x00,
+	// 1925 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x5a, 0xcd, 0x6f, 0x1c, 0x59,
+	0x11, 0xf7, 0xb3, 0xc7, 0x1f, 0x53, 0xfe, 0x48, 0xf2, 0xe2, 0xc4, 0xf6, 0xd8, 0x1e, 0x3b, 0x9d,
+	0xe0, 0x38, 0x4e, 0x98, 0xf6, 0xd8, 0x06, 0x92, 0x00, 0x51, 0xb0, 0x81, 0x7c, 0x5c, 0x70, 0x26,
+	0x26, 0x20, 0x0e, 0x98, 0xf6, 0x4c, 0x6b, 0xdc, 0x8a, 0xa7, 0x7b, 0xd2, 0xdd, 0x33, 0x4e, 0x64,
+	0x46, 0x7c, 0x28, 0x10, 0x29, 0xe2, 0x10, 0x20, 0x27, 0x02, 0x12, 0x12, 0x08, 0x90, 0x38, 0x04,
+	0x84, 0xd8, 0xdb, 0xee, 0x39, 0xc7, 0x48, 0x7b, 0xd9, 0xd3, 0x6a, 0x15, 0xaf, 0xb4, 0xff, 0xc6,
+	0xaa, 0x5f, 0xd7, 0xeb, 0xef, 0xee, 0xe9, 0xb5, 0x5a, 0xd6, 0x5e, 0xac, 0xe9, 0xd7, 0x55, 0xaf,
+	0x7e, 0xf5, 0x7b, 0xf5, 0xaa, 0xab, 0x4a, 0x86, 0x69, 0xa9, 0x6d, 0x54, 0x77, 0x25, 0x45, 0x15,
+	0xa5, 0xb6, 0x21, 0xb6, 0xcb, 0xe2, 0xa3, 0x96, 0xac, 0x3f, 0x29, 0x35, 0x75, 0xcd, 0xd4, 0xe8,
+	0x09, 0xfe, 0xb2, 0x24, 0xb5, 0x8d, 0x52, 0xbb, 0x5c, 0x38, 0x25, 0x35, 0x14, 0x55, 0x13, 0xd9,
+	0x5f, 0x5b, 0xa6, 0xb0, 0x54, 0xd5, 0x8c, 0x86, 0x66, 0x88, 0x3b, 0x92, 0x21, 0xdb, 0xca, 0x62,
+	0xbb, 0xbc, 0x23, 0x9b, 0x52, 0x59, 0x6c, 0x4a, 0x75, 0x45, 0x95, 0x4c, 0x45, 0x53, 0x51, 0xb6,
+	0xe8, 0x95, 0xe5, 0x52, 0x55, 0x4d, 0xe1, 0xef, 0xc7, 0xeb, 0x5a, 0x5d, 0x63, 0x3f, 0x45, 0xeb,
+	0x17, 0xae, 0xce, 0xd4, 0x35, 0xad, 0xbe, 0x27, 0x8b, 0x52, 0x53, 0x11, 0x25, 0x55, 0xd5, 0x4c,
+	0xb6, 0xa5, 0x81, 0x6f, 0xa7, 0x82, 0x0e, 0x58, 0x50, 0x51, 0x31, 0xf8, 0xaa, 0x29, 0xe9, 0x52,
+	0x03, 0xdf, 0x0a, 0xe3, 0x40, 0xef, 0x59, 0x70, 0x37, 0xd9, 0x62, 0x45, 0x7e, 0xd4, 0x92, 0x0d,
+	0x53, 0xb8, 0x07, 0xa7, 0x7d, 0xab, 0x46, 0x53, 0x53, 0x0d, 0x99, 0x5e, 0x87, 0x01, 0x5b, 0x79,
+	0x92, 0xcc, 0x93, 0xc5, 0xe1, 0x95, 0x89, 0x52, 0x80, 0x9a, 0x92, 0xad, 0xb0, 0x9e, 0x7f, 0xf3,
+	0xf1, 0x5c, 0xcf, 0xbf, 0x3e, 0xfb, 0xcf, 0x12, 0xa9, 0xa0, 0x86, 0x20, 0xc2, 0x19, 0xb6, 0xe5,
+	0x86, 0xd6, 0x68, 0x6a, 0xaa, 0xac, 0x9a, 0x68, 0x8b, 0x9e, 0x85, 0x81, 0x9a, 0x52, 0x97, 0x0d,
+	0x93, 0x6d, 0x9a, 0xaf, 0xe0, 0x93, 0xf0, 0x63, 0x38, 0x1b, 0x54, 0x40, 0x18, 0x37, 0x20, 0x5f,
+	0xe5, 0x8b, 0x88, 0xa4, 0x10, 0x42, 0xe2, 0xa8, 0xad, 0xe7, 0x2c, 0x30, 0x15, 0x57, 0x45, 0x58,
+	0x85, 0x29, 0xff, 0xce, 0x1b, 0x5a, 0x4d, 0xee, 0x06, 0x67, 0x19, 0x0a, 0x51, 0x4a, 0x08, 0x89,
+	0x42, 0x6e, 0x5f, 0x32, 0x1a, 0x4c, 0x67, 0xa4, 0xc2, 0x7e, 0x0b, 0x3f, 0x0b, 0x3a, 0xc0, 0xe9,
+	0xa5, 0xdf, 0x07, 0x70, 0xa3, 0x02, 0x3d, 0x58, 0x28, 0xd9, 0x61, 0x51, 0xb2, 0xc2, 0xa2, 0x64,
+	0xc7, 0x1f, 0x06, 0x47, 0x69, 0x53, 0xaa, 0x73, 0x7c, 0x15, 0x8f, 0xa6, 0xf0, 0x77, 0x02, 0x13,
+	0x21, 0x13, 0x88, 0xe8, 0x26, 0x80, 0xe3, 0xb1, 0x75, 0x5e, 0x7d, 0xa9, 0x58, 0xf2, 0xe8, 0xd0,
+	0x5b, 0x3e, 0x94, 0xbd, 0x0c, 0xe5, 0xc5, 0xae, 0x28, 0x6d, 0xf3, 0x3e, 0x98, 0x6b, 0x18, 0x4d,
+	0xf7, 0x65, 0xbd, 0xad, 0x54, 0x1d, 0xa6, 0x67, 0x01, 0x0c, 0x7b, 0x65, 0x5b, 0xa9, 0x31, 0x16,
+	0x72, 0x95, 0x3c, 0xae, 0xdc, 0xa9, 0x09, 0x9b, 0x30, 0xee, 0xd7, 0x42, 0xc7, 0xae, 0xc2, 0x20,
+	0x0a, 0x21, 0x73, 0x93, 0x21, 0xaf, 0x50, 0x05, 0x7d, 0xe2, 0xe2, 0xc2, 0x4f, 0xfd, 0x3b, 0x66,
+	0x7e, 0x1c, 0x7f, 0x26, 0x18, 0xe3, 0xae, 0x01, 0xe7, 0xe2, 0x0c, 0x21, 0x08, 0x7e, 0x14, 0xdd,
+	0x40, 0x3b, 0xf2, 0xd9, 0x1d, 0xc3, 0x6f, 0x08, 0xcc, 0x78, 0xe1, 0xfd, 0xa0, 0x29, 0xeb, 0x92,
+	0xa9, 0xe9, 0x46, 0xba, 0x03, 0x09, 0xd0, 0xd4, 0x7b, 0x64, 0x9a, 0xfe, 0x49, 0x60, 0x36, 0x06,
+	0x07, 0xd2, 0xf5, 0x6d, 0xc8, 0x6b, 0x7c, 0x11, 0xf9, 0x9a, 0x0a, 0xf1, 0xc5, 0xd5, 0xf8, 0xfd,
+	0x76, 0x34, 0xb2, 0x63, 0xec, 0x31, 0x06, 0x0c, 0x37, 0xc5, 0x89, 0x9a, 0x84, 0x41, 0xa9, 0x56,
+	0xd3, 0x65, 0xc3, 0xc0, 0x24, 0xc1, 0x1f, 0x33, 0xe3, 0xe8, 0x03, 0x1e, 0x4a, 0xae, 0x69, 0xe4,
+	0xe6, 0x9b, 0x30, 0xc4, 0x3d, 0xc5, 0x50, 0xed, 0x4a, 0x8d, 0xa3, 0x40, 0xe7, 0x60, 0xd8, 0x3d,
+	0x61, 0x63, 0xb2, 0x77, 0xbe, 0x6f, 0x31, 0x57, 0x01, 0xe7, 0x88, 0x83, 0xd4, 0xf5, 0x1d, 0x9d,
+	0xba, 0xed, 0x00, 0xfe, 0xcc, 0x2f, 0xdb, 0x5f, 0x09, 0xa6, 0xd7, 0x2f, 0x6f, 0xf8, 0x5c, 0x86,
+	0x93, 0x0c, 0xe1, 0x96, 0x64, 0x3c, 0xe4, 0xee, 0x4f, 0xc0, 0xa0, 0x29, 0x19, 0x0f, 0xdd, 0x0b,
+	0x36, 0x60, 0x3d, 0xde, 0xa9, 0x09, 0xdf, 0x85, 0x53, 0x1e, 0x61, 0xf4, 0x44, 0x84, 0x9c, 0xf5,
+	0x1a, 0x69, 0x3a, 0x13, 0x72, 0xc2, 0x12, 0x46, 0x07, 0x98, 0xa0, 0xf0, 0x9a, 0x78, 0xb6, 0x49,
+	0x7b, 0xb1, 0x57, 0x61, 0xc0, 0x30, 0x25, 0xb3, 0x65, 0x30, 0x67, 0xc7, 0x56, 0xa6, 0x23, 0xed,
+	0xdc, 0x67, 0x22, 0x15, 0x14, 0x0d, 0x9c, 0x63, 0xdf, 0x91, 0xcf, 0xf1, 0x05, 0xc1, 0x0a, 0x04,
+	0x11, 0xa3, 0xe7, 0x65, 0xe8, 0xb7, 0x1c, 0xe2, 0xe7, 0x97, 0xe8, 0xba, 0x2d, 0x99, 0xe5, 0xb5,
+	0x3f, 0xe3, 0x20, 0x7a, 0xa0, 0x99, 0xee, 0x87, 0x22, 0xee, 0xf0, 0x32, 0xbb, 0xf6, 0x2f, 0x79,
+	0x50, 0x7b, 0x4c, 0xbb, 0x84, 0xb4, 0xad, 0x85, 0x58, 0x42, 0x2c, 0x71, 0x4e, 0x08, 0x93, 0xcc,
+	0x8e, 0x90, 0xbf, 0x10, 0x18, 0xdb, 0xd0, 0x1a, 0x0d, 0xc5, 0x6c, 0xc8, 0xaa, 0xf9, 0x40, 0x91,
+	0xf7, 0xe9, 0x77, 0x58, 0x79, 0x81, 0x2b, 0x18, 0x9f, 0xd3, 0x51, 0xe5, 0x05, 0x8a, 0x78, 0xea,
+	0x0b, 0x5c, 0xa1, 0xb7, 0xe1, 0x44, 0x53, 0x56, 0x6b, 0x8a, 0x5a, 0xdf, 0xd6, 0xe5, 0x7d, 0x49,
+	0xaf, 0x19, 0x88, 0x71, 0xca, 0x87, 0x91, 0xa3, 0xdb, 0xd0, 0x14, 0x15, 0x77, 0x19, 0x43, 0xbd,
+	0x8a, 0xad, 0x26, 0xfc, 0xc2, 0x2d, 0x83, 0x70, 0x73, 0xe7, 0xc8, 0x66, 0x58, 0xad, 0xd8, 0x50,
+	0x4c, 0x53, 0xd6, 0x31, 0x59, 0xbb, 0x0b, 0x99, 0x9d, 0xdb, 0xfb, 0x04, 0x26, 0xc3, 0x08, 0xf0,
+	0xe4, 0x6e, 0xc1, 0xb0, 0xeb, 0x35, 0x3f, 0xbf, 0xb9, 0x04, 0xae, 0x2c, 0x82, 0xd1, 0x53, 0xaf,
+	0x66, 0x66, 0xc9, 0xf9, 0x6e, 0x6e, 0xa8, 0xf7, 0x64, 0x5f, 0x25, 0xdf, 0x52, 0x77, 0x34, 0xc6,
+	0xa3, 0xd0, 0xc1, 0x88, 0xff, 0x21, 0x5f, 0x39, 0x5e, 0xfa, 0xfe, 0xc1, 0xc3, 0xde, 0x63, 0x1f,
+	0xc9, 0xdb, 0x00, 0x17, 0x66, 0x2c, 0x75, 0x8e, 0xda, 0xf7, 0x54, 0x53, 0x7f, 0xc2, 0x33, 0xba,
+	0xa3, 0x97, 0x69, 0x09, 0x35, 0xe7, 0xfb, 0xe8, 0x44, 0x44, 0x5c, 0x21, 0xf0, 0x81, 0xce, 0x7b,
+	0xbe, 0xbf, 0x59, 0x11, 0x76, 0x48, 0x60, 0x3e, 0x1e, 0x87, 0x43, 0x5d, 0x44, 0xdc, 0xa5, 0xb8,
+	0xa3, 0xbe, 0x98, 0x2b, 0x43, 0x7f, 0x53, 0xd3, 0xf6, 0xec, 0x5a, 0x21, 0x2a, 0xed, 0x6c, 0x6a,
+	0xda, 0x1e, 0x4f, 0x3b, 0x4c, 0x32, 0xbb, 0x1a, 0xe2, 0x19, 0x81, 0xa2, 0xb7, 0x50, 0x8c, 0x20,
+	0xfb, 0x98, 0x4a, 0xd6, 0xd7, 0xfc, 0xdc, 0xa3, 0x90, 0x64, 0x49, 0x77, 0x66, 0x91, 0xfa, 0x2b,
+	0x9e, 0x91, 0x10, 0xf1, 0xa6, 0xb6, 0x2f, 0xeb, 0xc7, 0xcc, 0xda, 0x7b, 0xbd, 0xd8, 0x68, 0xfb,
+	0x31, 0x38, 0x7d, 0x5c, 0x7e, 0x5f, 0x56, 0xea, 0xbb, 0xa6, 0x7d, 0xb3, 0xad, 0xc2, 0x23, 0xdc,
+	0x9f, 0xfe, 0x88, 0x4b, 0x54, 0x5c, 0x61, 0x7a, 0x03, 0x06, 0xab, 0x2d, 0x5d, 0xb7, 0x3e, 0x3c,
+	0x76, 0x54, 0x16, 0x63, 0xab, 0x3b, 0x66, 0x92, 0xf7, 0x81, 0xa8, 0x44, 0xc7, 0xa1, 0x5f, 0x6e,
+	0x6a, 0xd5, 0x5d, 0x16, 0x9b, 0xb9, 0x8a, 0xfd, 0x40, 0x6f, 0xc2, 0x90, 0xa1, 0x4a, 0x4d, 0x63,
+	0x57, 0x33, 0x27, 0x73, 0xcc, 0xe7, 0x62, 0x44, 0xb0, 0xef, 0xcb, 0xfa, 0x7d, 0x94, 0x72, 0x3a,
+	0x35, 0x7c, 0x0e, 0x1c, 0x5e, 0xff, 0xd1, 0x0f, 0xef, 0x00, 0x1b, 0x66, 0xfc, 0xbe, 0x1d, 0x6f,
+	0x32, 0xfe, 0x13, 0xc1, 0xae, 0xc7, 0xb1, 0x8e, 0x07, 0x76, 0x0d, 0x06, 0xf9, 0x77, 0x9a, 0xa4,
+	0xfb, 0x4e, 0x73, 0xf9, 0xec, 0xc2, 0xfa, 0x6b, 0x88, 0x6d, 0x4b, 0x97, 0x25, 0xa3, 0x65, 0x61,
+	0x4c, 0x35, 0x4b, 0xd8, 0xe2, 0x15, 0x9d, 0xa3, 0xe6, 0x76, 0x53, 0x26, 0xae, 0xa5, 0x75, 0xca,
+	0x51, 0x10, 0x36, 0xf1, 0x8a, 0x55, 0xe4, 0x86, 0x66, 0x5a, 0x78, 0x5b, 0x7b, 0xa6, 0xa7, 0x45,
+	0xac, 0xee, 0x4a, 0xaa, 0x2a, 0xef, 0xf1, 0x16, 0x11, 0x1f, 0xad, 0xef, 0x83, 0x61, 0x09, 0xa9,
+	0x55, 0x99, 0x31, 0x91, 0xab, 0x38, 0xcf, 0x82, 0x8c, 0x17, 0xc6, 0xbf, 0x23, 0x62, 0xbd, 0x0d,
+	0xa3, 0x3a, 0x5b, 0xdf, 0xd6, 0xd9, 0x0b, 0x04, 0x3c, 0x1b, 0x8a, 0x52, 0xaf, 0x36, 0x82, 0x1e,
+	0xd1, 0x3d, 0x6b, 0x42, 0x35, 0xc2, 0x4c, 0xe6, 0x0d, 0xda, 0x7f, 0x09, 0x4e, 0xcc, 0x02, 0x56,
+	0xd0, 0x9b, 0xbb, 0x30, 0xe6, 0xf3, 0x86, 0x67, 0xcc, 0x54, 0xee, 0x8c, 0x7a, 0xdd, 0xc9, 0x2e,
+	0xbc, 0x56, 0x9e, 0x4f, 0x42, 0x3f, 0xc3, 0x4c, 0x4d, 0x18, 0xb0, 0x67, 0x99, 0xf4, 0x7c, 0x08,
+	0x50, 0x78, 0x60, 0x5a, 0xb8, 0x90, 0x2c, 0x64, 0x9b, 0x12, 0xe6, 0x7e, 0xfd, 0xe1, 0xa7, 0x7f,
+	0xec, 0x9d, 0xa2, 0x13, 0x62, 0xf4, 0x4c, 0x96, 0x3e, 0x27, 0x90, 0x77, 0x46, 0x72, 0x74, 0x21,
+	0x7a, 0xd3, 0xe0, 0x04, 0xb5, 0x70, 0xb1, 0xab, 0x1c, 0xda, 0xbf, 0xc2, 0xec, 0x2f, 0xd0, 0x0b,
+	0x21, 0xfb, 0xee, 0xd8, 0x4f, 0x3c, 0xb0, 0x07, 0x9e, 0x1d, 0xfa, 0x8a, 0xc0, 0xa8, 0x6f, 0xda,
+	0x49, 0x97, 0xba, 0x18, 0xf2, 0xcc, 0x51, 0x0b, 0x97, 0x53, 0xc9, 0x22, 0xb0, 0x32, 0x03, 0x76,
+	0x99, 0x5e, 0x4a, 0x03, 0x4c, 0xac, 0x5a, 0x58, 0x9e, 0x12, 0x00, 0x77, 0xec, 0x49, 0xbb, 0x71,
+	0xe0, 0x9c, 0xd4, 0x62, 0x77, 0x41, 0x04, 0x75, 0x9e, 0x81, 0x9a, 0xa5, 0xd3, 0x09, 0xa0, 0xe8,
+	0x6f, 0x09, 0x0c, 0xe2, 0xe7, 0x8d, 0xc6, 0x04, 0x81, 0x7f, 0xec, 0x59, 0xf8, 0x4a, 0x17, 0x29,
+	0xb4, 0x5e, 0x62, 0xd6, 0x17, 0xe9, 0x42, 0xc8, 0x3a, 0x9f, 0x0c, 0x8a, 0x07, 0x6e, 0xca, 0xeb,
+	0xd0, 0x9f, 0xc3, 0x10, 0x1f, 0x3b, 0xd2, 0x64, 0x13, 0x0e, 0x15, 0x0b, 0xdd, 0xc4, 0x10, 0xca,
+	0x39, 0x06, 0x65, 0x9a, 0x4e, 0xc5, 0x42, 0xa1, 0xff, 0x26, 0x70, 0x32, 0x38, 0xce, 0xa3, 0x5f,
+	0x4d, 0xdc, 0x3f, 0x38, 0x19, 0x2a, 0x94, 0xd2, 0x8a, 0x23, 0xac, 0xab, 0x0c, 0xd6, 0x0a, 0x5d,
+	0x4e, 0xc7, 0x90, 0xe8, 0x4e, 0x78, 0x9e, 0x11, 0x18, 0xe2, 0xfb, 0xc5, 0x91, 0x15, 0x98, 0xf9,
+	0xc5, 0x91, 0x15, 0x9c, 0xcf, 0x25, 0xdc, 0x31, 0xc7, 0xbe, 0x78, 0x80, 0xe3, 0xc2, 0x0e, 0xfd,
+	0x25, 0x81, 0xbc, 0x4b, 0x58, 0x17, 0x1b, 0x46, 0x97, 0x0b, 0x1f, 0xa6, 0x48, 0x60, 0x60, 0x66,
+	0x68, 0x21, 0x1e, 0x0c, 0xdd, 0x87, 0xdc, 0x96, 0x64, 0x3c, 0xa4, 0xe7, 0xa2, 0x37, 0xf5, 0x0c,
+	0xaf, 0x0a, 0x42, 0x92, 0x08, 0x9a, 0x5c, 0x64, 0x26, 0x05, 0x3a, 0x1f, 0x32, 0xc9, 0xa6, 0x34,
+	0xe2, 0x01, 0x4e, 0x50, 0x3a, 0xd6, 0xd5, 0xe9, 0x67, 0x43, 0x1f, 0x9a, 0xb0, 0xaf, 0xe3, 0xf3,
+	0xf9, 0x44, 0x19, 0x34, 0xbe, 0xc6, 0x8c, 0x97, 0xe8, 0x95, 0x94, 0x21, 0x61, 0x0f, 0x8e, 0x5e,
+	0x12, 0x18, 0xf6, 0x54, 0xf4, 0x34, 0x3e, 0x45, 0x04, 0xda, 0x8f, 0xc2, 0xa5, 0x14, 0x92, 0x08,
+	0x6d, 0x99, 0x41, 0x5b, 0xa2, 0x8b, 0x51, 0xd9, 0x84, 0x4b, 0x8b, 0x07, 0x4e, 0x3d, 0xd7, 0xa1,
+	0xbf, 0x23, 0x90, 0x77, 0x3a, 0xdb, 0xb8, 0xd8, 0x08, 0x76, 0xec, 0x71, 0xb1, 0x11, 0xea, 0xac,
+	0x13, 0x12, 0x8c, 0xd3, 0x38, 0xfb, 0xe0, 0xfc, 0x9f, 0xc0, 0xe9, 0x88, 0x76, 0x93, 0x2e, 0x27,
+	0x07, 0x63, 0x04, 0x6b, 0xe5, 0x2f, 0xa0, 0x81, 0x60, 0xaf, 0x31, 0xb0, 0xab, 0xb4, 0x9c, 0x74,
+	0xab, 0xf8, 0xcf, 0x8e, 0x97, 0x52, 0xfa, 0x3f, 0x02, 0x34, 0xdc, 0xb6, 0x51, 0x31, 0x31, 0xdb,
+	0x44, 0xa0, 0x5e, 0x4e, 0xaf, 0x80, 0xa0, 0xaf, 0x33, 0xd0, 0x6b, 0x74, 0x25, 0x65, 0x34, 0x7a,
+	0x51, 0xbf, 0x22, 0x30, 0xe2, 0x6d, 0x9b, 0xe8, 0xa5, 0x44, 0xf3, 0xde, 0xf6, 0xae, 0xb0, 0x94,
+	0x46, 0xf4, 0x88, 0x37, 0xa6, 0xc9, 0xc0, 0x3c, 0x25, 0x30, 0x88, 0xed, 0x41, 0xdc, 0x57, 0xcf,
+	0xdf, 0xbb, 0xc4, 0x7d, 0xf5, 0x02, 0x3d, 0x46, 0x42, 0xf6, 0xc4, 0x56, 0xc2, 0x17, 0x92, 0x7f,
+	0x20, 0x30, 0xc4, 0x4b, 0xfa, 0xb8, 0x3c, 0x1e, 0xe8, 0x14, 0xe2, 0xf2, 0x78, 0xb0, 0x33, 0x10,
+	0xbe, 0xc1, 0x90, 0x94, 0xa9, 0x98, 0x36, 0x95, 0x70, 0x1c, 0x7f, 0x23, 0x30, 0xe2, 0x2d, 0x59,
+	0xe3, 0x4e, 0x2e, 0xa2, 0x6b, 0x88, 0x3b, 0xb9, 0xa8, 0x76, 0x40, 0xf8, 0x16, 0x03, 0xf8, 0x75,
+	0xba, 0x16, 0x41, 0x95, 0xb7, 0xae, 0x16, 0x0f, 0xb0, 0xf3, 0xe8, 0x58, 0x80, 0xed, 0x46, 0xa3,
+	0x43, 0x7f, 0x4f, 0x60, 0xd4, 0x57, 0x98, 0xd3, 0x14, 0xb6, 0x8d, 0x2e, 0xc5, 0x5d, 0x64, 0xa5,
+	0x2f, 0x5c, 0x64, 0x40, 0xcf, 0xd1, 0xb9, 0x2e, 0x40, 0x59, 0xc2, 0x73, 0x06, 0xdf, 0x71, 0x09,
+	0x2f, 0x38, 0x94, 0x8f, 0x4b, 0x78, 0xa1, 0x09, 0x7a, 0x42, 0xc2, 0x0b, 0x7c, 0x99, 0x44, 0x36,
+	0x3e, 0x5f, 0x5f, 0x7f, 0xf3, 0xae, 0x48, 0xde, 0xbe, 0x2b, 0x92, 0x4f, 0xde, 0x15, 0xc9, 0x8b,
+	0xc3, 0x62, 0xcf, 0xdb, 0xc3, 0x62, 0xcf, 0x47, 0x87, 0xc5, 0x9e, 0x9f, 0x2c, 0xd6, 0x15, 0x73,
+	0xb7, 0xb5, 0x53, 0xaa, 0x6a, 0x0d, 0xdf, 0x5e, 0xf6, 0x8f, 0xc7, 0x6c, 0x5b, 0xf3, 0x49, 0x53,
+	0x36, 0x76, 0x06, 0xd8, 0x7f, 0x59, 0xac, 0x7e, 0x1e, 0x00, 0x00, 0xff, 0xff, 0xc0, 0x0b, 0x8d,
+	0x61, 0x61, 0x22, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -2240,17 +2437,21 @@ type QueryClient interface {
 	Task(ctx context.Context, in *QueryTaskRequest, opts ...grpc.CallOption) (*QueryTaskResponse, error)
 	// Tasks lists a service's tasks, optionally of one status.
 	Tasks(ctx context.Context, in *QueryTasksRequest, opts ...grpc.CallOption) (*QueryTasksResponse, error)
-	// Commitments lists a committer's commitments with their pending rewards,
-	// and its unbonding entries.
+	// Commitments lists a committer's commitments with their pending rewards.
+	// Its unbonding entries are listed by Unbonding.
 	Commitments(ctx context.Context, in *QueryCommitmentsRequest, opts ...grpc.CallOption) (*QueryCommitmentsResponse, error)
-	// OperatorCommitments lists the commitments to an operator (all services).
+	// Unbonding lists a committer's unbonding entries by id.
+	Unbonding(ctx context.Context, in *QueryUnbondingRequest, opts ...grpc.CallOption) (*QueryUnbondingResponse, error)
+	// OperatorCommitments lists the commitments to an operator (all services),
+	// and the pools of the page's commitments.
 	OperatorCommitments(ctx context.Context, in *QueryOperatorCommitmentsRequest, opts ...grpc.CallOption) (*QueryOperatorCommitmentsResponse, error)
 	// ServiceCommitments lists the commitments in a service.
 	ServiceCommitments(ctx context.Context, in *QueryServiceCommitmentsRequest, opts ...grpc.CallOption) (*QueryServiceCommitmentsResponse, error)
 	// ServicePower returns a service's power table: as it would be snapshotted
 	// now, and the snapshot in force for the current epoch, if taken.
 	ServicePower(ctx context.Context, in *QueryServicePowerRequest, opts ...grpc.CallOption) (*QueryServicePowerResponse, error)
-	// Rewards returns a committer's withdrawable rewards.
+	// Rewards returns a committer's withdrawable rewards: the sum over one page
+	// of its commitments (page through next_key for the total).
 	Rewards(ctx context.Context, in *QueryRewardsRequest, opts ...grpc.CallOption) (*QueryRewardsResponse, error)
 	// Treasury returns a service's treasury.
 	Treasury(ctx context.Context, in *QueryTreasuryRequest, opts ...grpc.CallOption) (*QueryTreasuryResponse, error)
@@ -2378,6 +2579,15 @@ func (c *queryClient) Commitments(ctx context.Context, in *QueryCommitmentsReque
 	return out, nil
 }
 
+func (c *queryClient) Unbonding(ctx context.Context, in *QueryUnbondingRequest, opts ...grpc.CallOption) (*QueryUnbondingResponse, error) {
+	out := new(QueryUnbondingResponse)
+	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/Unbonding", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryClient) OperatorCommitments(ctx context.Context, in *QueryOperatorCommitmentsRequest, opts ...grpc.CallOption) (*QueryOperatorCommitmentsResponse, error) {
 	out := new(QueryOperatorCommitmentsResponse)
 	err := c.cc.Invoke(ctx, "/avschain.avs.v1.Query/OperatorCommitments", in, out, opts...)
@@ -2474,17 +2684,21 @@ type QueryServer interface {
 	Task(context.Context, *QueryTaskRequest) (*QueryTaskResponse, error)
 	// Tasks lists a service's tasks, optionally of one status.
 	Tasks(context.Context, *QueryTasksRequest) (*QueryTasksResponse, error)
-	// Commitments lists a committer's commitments with their pending rewards,
-	// and its unbonding entries.
+	// Commitments lists a committer's commitments with their pending rewards.
+	// Its unbonding entries are listed by Unbonding.
 	Commitments(context.Context, *QueryCommitmentsRequest) (*QueryCommitmentsResponse, error)
-	// OperatorCommitments lists the commitments to an operator (all services).
+	// Unbonding lists a committer's unbonding entries by id.
+	Unbonding(context.Context, *QueryUnbondingRequest) (*QueryUnbondingResponse, error)
+	// OperatorCommitments lists the commitments to an operator (all services),
+	// and the pools of the page's commitments.
 	OperatorCommitments(context.Context, *QueryOperatorCommitmentsRequest) (*QueryOperatorCommitmentsResponse, error)
 	// ServiceCommitments lists the commitments in a service.
 	ServiceCommitments(context.Context, *QueryServiceCommitmentsRequest) (*QueryServiceCommitmentsResponse, error)
 	// ServicePower returns a service's power table: as it would be snapshotted
 	// now, and the snapshot in force for the current epoch, if taken.
 	ServicePower(context.Context, *QueryServicePowerRequest) (*QueryServicePowerResponse, error)
-	// Rewards returns a committer's withdrawable rewards.
+	// Rewards returns a committer's withdrawable rewards: the sum over one page
+	// of its commitments (page through next_key for the total).
 	Rewards(context.Context, *QueryRewardsRequest) (*QueryRewardsResponse, error)
 	// Treasury returns a service's treasury.
 	Treasury(context.Context, *QueryTreasuryRequest) (*QueryTreasuryResponse, error)
@@ -2535,6 +2749,9 @@ func (*UnimplementedQueryServer) Tasks(ctx context.Context, req *QueryTasksReque
 }
 func (*UnimplementedQueryServer) Commitments(ctx context.Context, req *QueryCommitmentsRequest) (*QueryCommitmentsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Commitments not implemented")
+}
+func (*UnimplementedQueryServer) Unbonding(ctx context.Context, req *QueryUnbondingRequest) (*QueryUnbondingResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Unbonding not implemented")
 }
 func (*UnimplementedQueryServer) OperatorCommitments(ctx context.Context, req *QueryOperatorCommitmentsRequest) (*QueryOperatorCommitmentsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method OperatorCommitments not implemented")
@@ -2781,6 +2998,24 @@ func _Query_Commitments_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_Unbonding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryUnbondingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Unbonding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/avschain.avs.v1.Query/Unbonding",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Unbonding(ctx, req.(*QueryUnbondingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Query_OperatorCommitments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(QueryOperatorCommitmentsRequest)
 	if err := dec(in); err != nil {
@@ -2977,6 +3212,10 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Commitments",
 			Handler:    _Query_Commitments_Handler,
+		},
+		{
+			MethodName: "Unbonding",
+			Handler:    _Query_Unbonding_Handler,
 		},
 		{
 			MethodName: "OperatorCommitments",
@@ -3532,6 +3771,18 @@ func (m *QueryOperatorRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
 	if len(m.Address) > 0 {
 		i -= len(m.Address)
 		copy(dAtA[i:], m.Address)
@@ -3562,21 +3813,33 @@ func (m *QueryOperatorResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
 	if len(m.ServiceIds) > 0 {
-		dAtA11 := make([]byte, len(m.ServiceIds)*10)
-		var j10 int
+		dAtA13 := make([]byte, len(m.ServiceIds)*10)
+		var j12 int
 		for _, num := range m.ServiceIds {
 			for num >= 1<<7 {
-				dAtA11[j10] = uint8(uint64(num)&0x7f | 0x80)
+				dAtA13[j12] = uint8(uint64(num)&0x7f | 0x80)
 				num >>= 7
-				j10++
+				j12++
 			}
-			dAtA11[j10] = uint8(num)
-			j10++
+			dAtA13[j12] = uint8(num)
+			j12++
 		}
-		i -= j10
-		copy(dAtA[i:], dAtA11[:j10])
-		i = encodeVarintQuery(dAtA, i, uint64(j10))
+		i -= j12
+		copy(dAtA[i:], dAtA13[:j12])
+		i = encodeVarintQuery(dAtA, i, uint64(j12))
 		i--
 		dAtA[i] = 0x12
 	}
@@ -3984,6 +4247,18 @@ func (m *QueryCommitmentsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
 	if len(m.Committer) > 0 {
 		i -= len(m.Committer)
 		copy(dAtA[i:], m.Committer)
@@ -4014,10 +4289,22 @@ func (m *QueryCommitmentsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error
 	_ = i
 	var l int
 	_ = l
-	if len(m.Unbonding) > 0 {
-		for iNdEx := len(m.Unbonding) - 1; iNdEx >= 0; iNdEx-- {
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Commitments) > 0 {
+		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
 			{
-				size, err := m.Unbonding[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
 				if err != nil {
 					return 0, err
 				}
@@ -4025,13 +4312,90 @@ func (m *QueryCommitmentsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error
 				i = encodeVarintQuery(dAtA, i, uint64(size))
 			}
 			i--
-			dAtA[i] = 0x12
+			dAtA[i] = 0xa
 		}
 	}
-	if len(m.Commitments) > 0 {
-		for iNdEx := len(m.Commitments) - 1; iNdEx >= 0; iNdEx-- {
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryUnbondingRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryUnbondingRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryUnbondingRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Committer) > 0 {
+		i -= len(m.Committer)
+		copy(dAtA[i:], m.Committer)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Committer)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryUnbondingResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryUnbondingResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryUnbondingResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Unbonding) > 0 {
+		for iNdEx := len(m.Unbonding) - 1; iNdEx >= 0; iNdEx-- {
 			{
-				size, err := m.Commitments[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				size, err := m.Unbonding[iNdEx].MarshalToSizedBuffer(dAtA[:i])
 				if err != nil {
 					return 0, err
 				}
@@ -4065,6 +4429,18 @@ func (m *QueryOperatorCommitmentsRequest) MarshalToSizedBuffer(dAtA []byte) (int
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
 	if len(m.Operator) > 0 {
 		i -= len(m.Operator)
 		copy(dAtA[i:], m.Operator)
@@ -4095,6 +4471,18 @@ func (m *QueryOperatorCommitmentsResponse) MarshalToSizedBuffer(dAtA []byte) (in
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
 	if len(m.Pools) > 0 {
 		for iNdEx := len(m.Pools) - 1; iNdEx >= 0; iNdEx-- {
 			{
@@ -4235,6 +4623,18 @@ func (m *QueryServicePowerRequest) MarshalToSizedBuffer(dAtA []byte) (int, error
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
 	if m.ServiceId != 0 {
 		i = encodeVarintQuery(dAtA, i, uint64(m.ServiceId))
 		i--
@@ -4263,6 +4663,18 @@ func (m *QueryServicePowerResponse) MarshalToSizedBuffer(dAtA []byte) (int, erro
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x2a
+	}
 	{
 		size, err := m.Snapshot.MarshalToSizedBuffer(dAtA[:i])
 		if err != nil {
@@ -4320,6 +4732,18 @@ func (m *QueryRewardsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
 	if len(m.Committer) > 0 {
 		i -= len(m.Committer)
 		copy(dAtA[i:], m.Committer)
@@ -4350,6 +4774,18 @@ func (m *QueryRewardsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
 	{
 		size, err := m.Rewards.MarshalToSizedBuffer(dAtA[:i])
 		if err != nil {
@@ -4789,6 +5225,10 @@ func (m *QueryOperatorRequest) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovQuery(uint64(l))
 	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -4806,6 +5246,10 @@ func (m *QueryOperatorResponse) Size() (n int) {
 			l += sovQuery(uint64(e))
 		}
 		n += 1 + sovQuery(uint64(l)) + l
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
 	}
 	return n
 }
@@ -4961,6 +5405,10 @@ func (m *QueryCommitmentsRequest) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovQuery(uint64(l))
 	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -4976,11 +5424,45 @@ func (m *QueryCommitmentsResponse) Size() (n int) {
 			n += 1 + l + sovQuery(uint64(l))
 		}
 	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryUnbondingRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Committer)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryUnbondingResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
 	if len(m.Unbonding) > 0 {
 		for _, e := range m.Unbonding {
 			l = e.Size()
 			n += 1 + l + sovQuery(uint64(l))
 		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
 	}
 	return n
 }
@@ -4993,6 +5475,10 @@ func (m *QueryOperatorCommitmentsRequest) Size() (n int) {
 	_ = l
 	l = len(m.Operator)
 	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
 		n += 1 + l + sovQuery(uint64(l))
 	}
 	return n
@@ -5015,6 +5501,10 @@ func (m *QueryOperatorCommitmentsResponse) Size() (n int) {
 			l = e.Size()
 			n += 1 + l + sovQuery(uint64(l))
 		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
 	}
 	return n
 }
@@ -5063,6 +5553,10 @@ func (m *QueryServicePowerRequest) Size() (n int) {
 	if m.ServiceId != 0 {
 		n += 1 + sovQuery(uint64(m.ServiceId))
 	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -5086,6 +5580,10 @@ func (m *QueryServicePowerResponse) Size() (n int) {
 	}
 	l = m.Snapshot.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -5099,6 +5597,10 @@ func (m *QueryRewardsRequest) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovQuery(uint64(l))
 	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -5110,6 +5612,10 @@ func (m *QueryRewardsResponse) Size() (n int) {
 	_ = l
 	l = m.Rewards.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -6515,6 +7021,42 @@ func (m *QueryOperatorRequest) Unmarshal(dAtA []byte) error {
 			}
 			m.Address = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipQuery(dAtA[iNdEx:])
@@ -6674,6 +7216,42 @@ func (m *QueryOperatorResponse) Unmarshal(dAtA []byte) error {
 			} else {
 				return fmt.Errorf("proto: wrong wireType = %d for field ServiceIds", wireType)
 			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipQuery(dAtA[iNdEx:])
@@ -7699,6 +8277,42 @@ func (m *QueryCommitmentsRequest) Unmarshal(dAtA []byte) error {
 			}
 			m.Committer = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipQuery(dAtA[iNdEx:])
@@ -7783,7 +8397,211 @@ func (m *QueryCommitmentsResponse) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryUnbondingRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryUnbondingRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryUnbondingRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Committer", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Committer = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryUnbondingResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryUnbondingResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryUnbondingResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
 			if wireType != 2 {
 				return fmt.Errorf("proto: wrong wireType = %d for field Unbonding", wireType)
 			}
@@ -7814,6 +8632,42 @@ func (m *QueryCommitmentsResponse) Unmarshal(dAtA []byte) error {
 			}
 			m.Unbonding = append(m.Unbonding, UnbondingEntry{})
 			if err := m.Unbonding[len(m.Unbonding)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex
@@ -7898,6 +8752,42 @@ func (m *QueryOperatorCommitmentsRequest) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.Operator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
@@ -8014,6 +8904,42 @@ func (m *QueryOperatorCommitmentsResponse) Unmarshal(dAtA []byte) error {
 			}
 			m.Pools = append(m.Pools, Pool{})
 			if err := m.Pools[len(m.Pools)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex
@@ -8311,6 +9237,42 @@ func (m *QueryServicePowerRequest) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipQuery(dAtA[iNdEx:])
@@ -8466,6 +9428,42 @@ func (m *QueryServicePowerResponse) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipQuery(dAtA[iNdEx:])
@@ -8548,6 +9546,42 @@ func (m *QueryRewardsRequest) Unmarshal(dAtA []byte) error {
 			}
 			m.Committer = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipQuery(dAtA[iNdEx:])
@@ -8628,6 +9662,42 @@ func (m *QueryRewardsResponse) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Rewards.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -1,14 +1,16 @@
 package cli
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -27,18 +29,23 @@ func GetQueryCmd() *cobra.Command {
 }
 
 // CommitmentsCmd is `avsd q avs commitments ADDRESS`: a readable table of a
-// committer's commitments, pending rewards and unbonding entries (-o json for JSON).
+// page of a committer's commitments with pending rewards (-o json for JSON;
+// --page-* flags for the page; `avsd q avs unbonding` lists unbonding entries).
 func CommitmentsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "commitments [committer]",
-		Short: "Show a committer's commitments with pending rewards, and its unbonding entries",
+		Short: "Show a page of a committer's commitments with pending rewards",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			clientCtx, err := client.GetClientQueryContext(cmd)
 			if err != nil {
 				return err
 			}
-			res, err := types.NewQueryClient(clientCtx).Commitments(cmd.Context(), &types.QueryCommitmentsRequest{Committer: args[0]})
+			page, err := readPageRequest(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := types.NewQueryClient(clientCtx).Commitments(cmd.Context(), &types.QueryCommitmentsRequest{Committer: args[0], Pagination: page})
 			if err != nil {
 				return err
 			}
@@ -49,6 +56,7 @@ func CommitmentsCmd() *cobra.Command {
 		},
 	}
 	flags.AddQueryFlagsToCmd(cmd)
+	addPageFlags(cmd)
 	cmd.Flags().Set(flags.FlagOutput, "text") //nolint:errcheck // the flag exists
 	return cmd
 }
@@ -63,11 +71,50 @@ func printCommitments(cmd *cobra.Command, res *types.QueryCommitmentsResponse) e
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", c.Commitment.ServiceId, c.Commitment.Operator, c.Commitment.Amount, c.PendingRewards)
 		}
 	}
-	if len(res.Unbonding) > 0 {
-		fmt.Fprintln(w, "\nUNBONDING\tSERVICE\tOPERATOR\tAMOUNT\tRELEASED AT")
-		for _, e := range res.Unbonding {
-			fmt.Fprintf(w, "#%d\t%d\t%s\t%s\t%s\n", e.Id, e.ServiceId, e.Operator, e.Amount, e.CompletionTime.UTC().Format(time.RFC3339))
-		}
+	if res.Pagination != nil && len(res.Pagination.NextKey) > 0 {
+		fmt.Fprintf(w, "\nmore: --page-key %s\n", hex.EncodeToString(res.Pagination.NextKey))
 	}
 	return w.Flush()
+}
+
+// The --page-* flags autocli gives a query with a pagination field.
+const (
+	flagPageKey        = "page-key"
+	flagPageLimit      = "page-limit"
+	flagPageOffset     = "page-offset"
+	flagPageCountTotal = "page-count-total"
+	flagPageReverse    = "page-reverse"
+)
+
+// addPageFlags adds to a hand-written query the --page-* flags autocli adds
+// to its own, so that every list query pages with the same flags.
+func addPageFlags(cmd *cobra.Command) {
+	cmd.Flags().String(flagPageKey, "", "the next_key of the previous page, hex or base64")
+	cmd.Flags().Uint64(flagPageLimit, 0, fmt.Sprintf("items per page (default %d, at most %d)", query.DefaultLimit, types.MaxPageLimit))
+	cmd.Flags().Uint64(flagPageOffset, 0, "items to skip (instead of --page-key)")
+	cmd.Flags().Bool(flagPageCountTotal, false, "count every item (walks the whole list)")
+	cmd.Flags().Bool(flagPageReverse, false, "list in reverse order")
+}
+
+// readPageRequest reads the --page-* flags as autocli does: the key is hex
+// or base64 (the JSON output's next_key).
+func readPageRequest(cmd *cobra.Command) (*query.PageRequest, error) {
+	f := cmd.Flags()
+	page := &query.PageRequest{}
+	page.Limit, _ = f.GetUint64(flagPageLimit)
+	page.Offset, _ = f.GetUint64(flagPageOffset)
+	page.CountTotal, _ = f.GetBool(flagPageCountTotal)
+	page.Reverse, _ = f.GetBool(flagPageReverse)
+	key, _ := f.GetString(flagPageKey)
+	if key == "" {
+		return page, nil
+	}
+	var err error
+	if page.Key, err = hex.DecodeString(key); err == nil {
+		return page, nil
+	}
+	if page.Key, err = base64.StdEncoding.DecodeString(key); err == nil {
+		return page, nil
+	}
+	return nil, fmt.Errorf("--%s %q is neither hex nor base64", flagPageKey, key)
 }
