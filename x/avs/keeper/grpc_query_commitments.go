@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
@@ -34,8 +35,16 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 		if err != nil {
 			return nil, grpcError(err)
 		}
+		pending, err := q.pendingRewards(ctx, c, p)
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		value := sdkmath.ZeroInt()
+		if c.Generation == p.Generation {
+			value = tokensOf(c.Shares, p.Total, p.Shares)
+		}
 		res.Commitments = append(res.Commitments, types.CommitmentView{
-			Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p)),
+			Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pending), Value: sdk.NewCoin(params.StakeDenom, value),
 		})
 	}
 	err = q.Unbonding.Indexes.ByCommitter.Walk(ctx, collections.NewPrefixedPairRange[string, uint64](req.Committer),
