@@ -153,7 +153,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), sdk.LegacyDecValue),
 		Unbonding: collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc),
 			newUnbondingIndexes(sb)),
-		UnbondingSeq:       collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
 		UnbondingPools: collections.NewMap(sb, types.UnbondingPoolsKey, "unbonding_pools",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.UnbondingPool](cdc)),
 		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
