@@ -116,3 +116,37 @@ func (s *KeeperTestSuite) TestUncommitAfterSlashRounding() {
 	s.Require().True(p.Shares.IsZero())
 	s.requireBalanced()
 }
+
+// H-1 (security review): stake uncommitted right after the epoch's snapshot
+// keeps its power for the epoch's later tasks, so it must stay slashable for
+// them. Unbonding pools are per epoch and a slash for a task of epoch e
+// reaches those of epochs >= e: the entry begun after the snapshot, before
+// the task, is cut; one begun in the previous epoch is not.
+func (s *KeeperTestSuite) TestH1StakeUnbondedAfterTheSnapshotStaysSlashable() {
+	s.startClock()
+	m := stakeManifest("0.5")
+	m.SlashFraction = dec("1")
+	id, ops := s.setupService(m, 3)
+	a, b, c := ops[0], ops[1], ops[2]
+	s.fundAndCommit("a", a, id, 1000)
+	early := s.fundAndCommit("early", a, id, 50)
+	s.fundAndCommit("b", b, id, 600)
+	s.fundAndCommit("c", c, id, 600)
+	prev := s.uncommit(early, a, id, 50) // epoch 0
+
+	s.nextEpoch()
+	s.createTask(id) // takes epoch 1's snapshot: a has 1000
+	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
+	res := s.uncommit(addr("a"), a, id, 1000)
+	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
+	t1 := s.createTask(id)
+	s.Require().Equal(uint64(2200), s.task(t1).PowerTotal, "a still has its 1000 in the snapshot")
+	s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(a, t1, "X"))
+	s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(b, t1, "Y"))
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(c, t1, "Y"))
+
+	s.Require().Equal(int64(0), s.unbondingValue(res.EntryId), "unbonded after the snapshot: cut")
+	s.Require().Equal(int64(50), s.unbondingValue(prev.EntryId), "unbonded in an earlier epoch: not cut")
+	s.Require().Equal(int64(1000), s.bank.Burned(denom).Amount.Int64())
+	s.requireBalanced()
+}
