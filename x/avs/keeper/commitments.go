@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"fmt"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -16,8 +17,11 @@ import (
 func (k Keeper) pool(ctx context.Context, operator string, serviceID uint64) (types.Pool, error) {
 	p, err := k.Pools.Get(ctx, collections.Join(operator, serviceID))
 	if isNotFound(err) {
-		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(),
+		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(), Shares: sdkmath.ZeroInt(),
 			RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt()}, nil
+	}
+	if p.Shares.IsNil() {
+		p.Shares = sdkmath.ZeroInt()
 	}
 	return p, err
 }
@@ -33,7 +37,7 @@ func commitmentKey(operator string, serviceID uint64, committer string) collecti
 // setCommitment writes a commitment, or deletes it once it holds nothing.
 func (k Keeper) setCommitment(ctx context.Context, c types.Commitment) error {
 	key := commitmentKey(c.Operator, c.ServiceId, c.Committer)
-	if c.Amount.IsZero() && c.Unclaimed.IsZero() {
+	if c.Shares.IsZero() && c.Unclaimed.IsZero() {
 		if has, err := k.CommitmentsByPool.Has(ctx, key); err != nil || !has {
 			return err
 		}
@@ -42,8 +46,33 @@ func (k Keeper) setCommitment(ctx context.Context, c types.Commitment) error {
 	return k.CommitmentsByPool.Set(ctx, key, c)
 }
 
+// CommitmentValue is what a commitment's shares are worth now, in tokens
+// (rounded down).
+func (k Keeper) CommitmentValue(ctx context.Context, c types.Commitment) (sdkmath.Int, error) {
+	p, err := k.pool(ctx, c.Operator, c.ServiceId)
+	if err != nil || c.Generation != p.Generation {
+		return sdkmath.ZeroInt(), err
+	}
+	return tokensOf(c.Shares, p.Total, p.Shares), nil
+}
+
+// renewIfWiped starts a pool afresh when a slash left it shares but no
+// tokens: those shares are worth nothing. The reward index the generation
+// ended at is kept for the rewards its commitments earned (see accrue).
+func (k Keeper) renewIfWiped(ctx context.Context, p *types.Pool) error {
+	if !p.Total.IsZero() || !p.Shares.IsPositive() {
+		return nil
+	}
+	if err := k.PoolGenerationEnds.Set(ctx, collections.Join3(p.Operator, p.ServiceId, p.Generation), p.RewardIndex); err != nil {
+		return err
+	}
+	p.Generation++
+	p.Shares = sdkmath.ZeroInt()
+	return nil
+}
+
 // commit escrows amount from committer (from pays) behind an operator in a
-// service.
+// service, minting shares of the pool at its rate (rounded down).
 func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, operator string, serviceID uint64, amount sdk.Coin) error {
 	if _, err := k.getOperator(ctx, operator); err != nil {
 		return err
@@ -62,15 +91,22 @@ func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, oper
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, from, types.ModuleName, sdk.NewCoins(amount)); err != nil {
 		return err
 	}
+	if err := k.renewIfWiped(ctx, &p); err != nil {
+		return err
+	}
 	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(operator, serviceID, committer))
 	if isNotFound(err) {
 		c = types.Commitment{Committer: committer, Operator: operator, ServiceId: serviceID,
-			Amount: sdkmath.ZeroInt(), RewardIndex: p.RewardIndex, Unclaimed: sdkmath.ZeroInt()}
+			Shares: sdkmath.ZeroInt(), RewardIndex: p.RewardIndex, Unclaimed: sdkmath.ZeroInt(), Generation: p.Generation}
 	} else if err != nil {
 		return err
 	}
-	accrue(&c, p)
-	c.Amount = c.Amount.Add(amount.Amount)
+	if err := k.accrue(ctx, &c, p); err != nil {
+		return err
+	}
+	minted := sharesFor(amount.Amount, p.Total, p.Shares)
+	c.Shares = c.Shares.Add(minted)
+	p.Shares = p.Shares.Add(minted)
 	p.Total = total
 	if err := k.setCommitment(ctx, c); err != nil {
 		return err
@@ -81,7 +117,9 @@ func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, oper
 	return emit(ctx, &types.EventCommitted{Committer: committer, Operator: operator, ServiceId: serviceID, Amount: amount})
 }
 
-// uncommit moves amount of a commitment into an unbonding entry and returns it.
+// uncommit burns the shares worth amount of a commitment (rounded up) and
+// moves amount into an unbonding entry: shares of the unbonding pool of
+// (operator, service, this epoch), which later slashes may still cut.
 func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, operator string, serviceID uint64, amount sdk.Coin) (types.UnbondingEntry, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if _, err := k.getOperator(ctx, operator); err != nil {
@@ -96,16 +134,20 @@ func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, op
 	} else if err != nil {
 		return types.UnbondingEntry{}, err
 	}
-	if amount.Amount.GT(c.Amount) {
-		return types.UnbondingEntry{}, errorsmod.Wrapf(types.ErrInsufficientStake, "uncommit %s, committed %s%s", amount, c.Amount, params.StakeDenom)
-	}
 	p, err := k.pool(ctx, operator, serviceID)
 	if err != nil {
 		return types.UnbondingEntry{}, err
 	}
-	accrue(&c, p)
-	c.Amount = c.Amount.Sub(amount.Amount)
-	p.Total = p.Total.Sub(amount.Amount)
+	if err := k.accrue(ctx, &c, p); err != nil {
+		return types.UnbondingEntry{}, err
+	}
+	burn, paid, err := sharesToUncommit(c.Shares, p, amount.Amount)
+	if err != nil {
+		return types.UnbondingEntry{}, errorsmod.Wrapf(err, "uncommit %s", amount)
+	}
+	c.Shares = c.Shares.Sub(burn)
+	p.Shares = p.Shares.Sub(burn)
+	p.Total = p.Total.Sub(paid)
 	if err := k.setCommitment(ctx, c); err != nil {
 		return types.UnbondingEntry{}, err
 	}
@@ -116,30 +158,104 @@ func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, op
 	if err != nil {
 		return types.UnbondingEntry{}, err
 	}
+	epoch := epochOf(sdkCtx.BlockHeight(), params.EpochLength)
+	u, err := k.unbondingPool(ctx, operator, serviceID, epoch)
+	if err != nil {
+		return types.UnbondingEntry{}, err
+	}
+	if u.Shares.IsZero() || u.Total.IsZero() {
+		// new, or slashed to nothing: its shares are worth nothing, and the
+		// entries holding them are of an earlier generation
+		u.Generation, u.Shares = id, sdkmath.ZeroInt()
+	}
+	minted := sharesFor(paid, u.Total, u.Shares)
+	u.Total = u.Total.Add(paid)
+	u.Shares = u.Shares.Add(minted)
+	if err := k.setUnbondingPool(ctx, u); err != nil {
+		return types.UnbondingEntry{}, err
+	}
 	entry := types.UnbondingEntry{
 		Id: id, Committer: committer, Operator: operator, ServiceId: serviceID,
-		Amount: amount.Amount, CreationHeight: sdkCtx.BlockHeight(), CompletionTime: sdkCtx.BlockTime().Add(params.UnbondingTime),
+		Shares: minted, Amount: paid, Epoch: epoch, Generation: u.Generation,
+		CreationHeight: sdkCtx.BlockHeight(), CompletionTime: sdkCtx.BlockTime().Add(params.UnbondingTime),
 	}
 	if err := k.Unbonding.Set(ctx, id, entry); err != nil {
 		return types.UnbondingEntry{}, err
 	}
 	return entry, emit(ctx, &types.EventUncommitted{Committer: committer, Operator: operator, ServiceId: serviceID,
-		Amount: amount, EntryId: id, CompletionTime: entry.CompletionTime})
+		Amount: sdk.NewCoin(amount.Denom, paid), EntryId: id, CompletionTime: entry.CompletionTime})
 }
 
-// MatureUnbonding releases every unbonding entry whose time has come, walking
-// the time index only.
+// sharesToUncommit returns the shares of a commitment holding held shares
+// of p to burn for amount, and the tokens they pay. Below the commitment's
+// value (rounded down) it pays exactly amount, burning shares rounded up.
+// Asking for the value, or for one more when the shares are worth a
+// fraction more, takes every share and pays the value: so a commitment
+// worth less than one token can always leave, and what rounding leaves
+// stays in the pool (the last shares out take it).
+func sharesToUncommit(held sdkmath.Int, p types.Pool, amount sdkmath.Int) (burn, paid sdkmath.Int, err error) {
+	value := tokensOf(held, p.Total, p.Shares)
+	whole := held.GTE(p.Shares) || held.Mul(p.Total).Equal(value.Mul(p.Shares))
+	switch {
+	case amount.LT(value):
+		return sharesToPay(amount, p.Total, p.Shares), amount, nil
+	case amount.Equal(value), amount.Equal(value.AddRaw(1)) && !whole && held.IsPositive():
+		return held, value, nil
+	default:
+		return sdkmath.Int{}, sdkmath.Int{}, errorsmod.Wrapf(types.ErrInsufficientStake, "the commitment is worth %s", value)
+	}
+}
+
+func unbondingPoolKey(operator string, serviceID, epoch uint64) collections.Triple[string, uint64, uint64] {
+	return collections.Join3(operator, serviceID, epoch)
+}
+
+// unbondingPool returns the unbonding pool of (operator, service, epoch),
+// empty when there is none.
+func (k Keeper) unbondingPool(ctx context.Context, operator string, serviceID, epoch uint64) (types.UnbondingPool, error) {
+	u, err := k.UnbondingPools.Get(ctx, unbondingPoolKey(operator, serviceID, epoch))
+	if isNotFound(err) {
+		return types.UnbondingPool{Operator: operator, ServiceId: serviceID, Epoch: epoch, Total: sdkmath.ZeroInt(), Shares: sdkmath.ZeroInt()}, nil
+	}
+	return u, err
+}
+
+// setUnbondingPool writes an unbonding pool, or deletes it once no entry
+// holds its shares.
+func (k Keeper) setUnbondingPool(ctx context.Context, u types.UnbondingPool) error {
+	key := unbondingPoolKey(u.Operator, u.ServiceId, u.Epoch)
+	if u.Shares.IsZero() {
+		return k.UnbondingPools.Remove(ctx, key)
+	}
+	return k.UnbondingPools.Set(ctx, key, u)
+}
+
+// UnbondingValue is what an unbonding entry would be paid now.
+func (k Keeper) UnbondingValue(ctx context.Context, e types.UnbondingEntry) (sdkmath.Int, error) {
+	u, err := k.unbondingPool(ctx, e.Operator, e.ServiceId, e.Epoch)
+	if err != nil || u.Shares.IsZero() || u.Generation != e.Generation {
+		return sdkmath.ZeroInt(), err
+	}
+	return tokensOf(e.Shares, u.Total, u.Shares), nil
+}
+
+// MatureUnbonding releases the unbonding entries whose time has come, in
+// the order of the time index (completion time, then id), at most
+// max_releases_per_block of them: the rest stay in the index and go first
+// in the next block. An entry is paid its shares at its unbonding pool's
+// rate, rounded down; the last entry out of a pool takes what is left.
 func (k Keeper) MatureUnbonding(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
+	budget := int(params.MaxReleasesPerBlock)
 	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndInclusive(collections.Join(sdkCtx.BlockTime().UnixNano(), uint64(1<<64-1)))
 	var due []uint64
 	if err := k.Unbonding.Indexes.ByTime.Walk(ctx, rng, func(_ int64, id uint64) (bool, error) {
 		due = append(due, id)
-		return false, nil
+		return len(due) >= budget, nil
 	}); err != nil {
 		return err
 	}
@@ -151,8 +267,12 @@ func (k Keeper) MatureUnbonding(ctx context.Context) error {
 		if err := k.Unbonding.Remove(ctx, id); err != nil {
 			return err
 		}
-		amt := sdk.NewCoin(params.StakeDenom, e.Amount)
-		if e.Amount.IsPositive() {
+		paid, err := k.releaseShares(ctx, e)
+		if err != nil {
+			return err
+		}
+		amt := sdk.NewCoin(params.StakeDenom, paid)
+		if paid.IsPositive() {
 			to, err := k.accAddress("committer", e.Committer)
 			if err != nil {
 				return err
@@ -166,6 +286,23 @@ func (k Keeper) MatureUnbonding(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// releaseShares takes an entry's shares out of its unbonding pool and
+// returns what they were worth. An entry of an earlier generation of the
+// pool was slashed to nothing.
+func (k Keeper) releaseShares(ctx context.Context, e types.UnbondingEntry) (sdkmath.Int, error) {
+	u, err := k.unbondingPool(ctx, e.Operator, e.ServiceId, e.Epoch)
+	if err != nil || u.Shares.IsZero() || u.Generation != e.Generation {
+		return sdkmath.ZeroInt(), err
+	}
+	if e.Shares.GT(u.Shares) {
+		return sdkmath.ZeroInt(), fmt.Errorf("unbonding entry %d holds %s shares, its pool %s/%d/%d only %s", e.Id, e.Shares, e.Operator, e.ServiceId, e.Epoch, u.Shares)
+	}
+	paid := tokensOf(e.Shares, u.Total, u.Shares)
+	u.Total = u.Total.Sub(paid)
+	u.Shares = u.Shares.Sub(e.Shares)
+	return paid, k.setUnbondingPool(ctx, u)
 }
 
 // committerCommitments returns a committer's commitments.

@@ -104,6 +104,16 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 	if err := k.UnbondingSeq.Set(ctx, gs.NextUnbondingId); err != nil {
 		return err
 	}
+	for _, u := range gs.UnbondingPools {
+		if err := k.UnbondingPools.Set(ctx, unbondingPoolKey(u.Operator, u.ServiceId, u.Epoch), u); err != nil {
+			return err
+		}
+	}
+	for _, e := range gs.PoolGenerationEnds {
+		if err := k.PoolGenerationEnds.Set(ctx, collections.Join3(e.Operator, e.ServiceId, e.Generation), e.RewardIndex); err != nil {
+			return err
+		}
+	}
 	for _, t := range gs.Treasuries {
 		if err := k.Treasuries.Set(ctx, t.ServiceId, t.Amount); err != nil {
 			return err
@@ -185,6 +195,16 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if gs.NextUnbondingId, err = k.UnbondingSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.UnbondingPools, err = values(ctx, k.UnbondingPools.Walk); err != nil {
+		return nil, err
+	}
+	if err := k.PoolGenerationEnds.Walk(ctx, nil, func(key collections.Triple[string, uint64, uint64], index sdkmath.LegacyDec) (bool, error) {
+		gs.PoolGenerationEnds = append(gs.PoolGenerationEnds, types.PoolGenerationEnd{
+			Operator: key.K1(), ServiceId: key.K2(), Generation: key.K3(), RewardIndex: index})
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	if gs.RemoteResults, err = values(ctx, k.RemoteResults.Walk); err != nil {

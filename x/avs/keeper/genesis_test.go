@@ -1,7 +1,10 @@
 package keeper_test
 
 import (
+	"time"
+
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -185,4 +188,145 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	has, err := other.keeper.TasksByDeadline.Has(other.ctx, collections.Join(int64(30), expired))
 	s.Require().NoError(err)
 	s.Require().False(has)
+}
+
+// The share accounting survives an export and import: pools whose tokens a
+// slash lowered below their shares, a pool renewed after a slash to nothing
+// (and the reward index its old generation ended at), unbonding pools of two
+// epochs. The imported chain exports the same state, holds its invariants,
+// and pays the same as the original.
+func (s *KeeperTestSuite) TestGenesisShareAccountingRoundTrip() {
+	gs := s.shareState()
+	s.Require().NoError(gs.Validate())
+	s.Require().NotEmpty(gs.UnbondingPools)
+	s.Require().NotEmpty(gs.PoolGenerationEnds)
+
+	e := s.newEnv()
+	for a, c := range s.bank.Balances {
+		e.bank.Balances[a] = c
+	}
+	ctx := e.ctx.WithBlockHeight(s.ctx.BlockHeight()).WithBlockTime(s.ctx.BlockTime())
+	s.Require().NoError(e.keeper.InitGenesis(ctx, gs))
+	again, err := e.keeper.ExportGenesis(ctx)
+	s.Require().NoError(err)
+	s.Require().Equal(gs, again)
+	s.Require().NoError(e.keeper.CheckModuleBalance(ctx))
+	s.Require().NoError(e.keeper.CheckShares(ctx))
+
+	// both chains mature every entry alike
+	later := s.ctx.BlockTime().Add(s.params().UnbondingTime + time.Hour)
+	s.ctx = s.ctx.WithBlockTime(later)
+	ctx = ctx.WithBlockTime(later)
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	s.Require().NoError(e.keeper.EndBlocker(ctx))
+	s.Require().Equal(s.state().Balances, stateOf(s, ctx, e.keeper, e.bank).Balances)
+}
+
+// shareState builds a chain with slashed, renewed and unbonding pools and
+// returns its export.
+func (s *KeeperTestSuite) shareState() *types.GenesisState {
+	s.startClock()
+	m := defaultManifest("")
+	m.TaskTimeout = 20
+	m.SlashFraction = dec("0.3")
+	id, ops := s.setupService(m, 3)
+	wipe := defaultManifest(types.Digest(validWasm()))
+	wipe.TaskTimeout = 20
+	wipe.SlashFraction = dec("1")
+	wipeID := s.createService(wipe)
+	for _, op := range ops {
+		s.optIn(op, wipeID)
+	}
+	bad := ops[2]
+	alice := s.fundAndCommit("alice", bad, id, 1000)
+	bob := s.fundAndCommit("bob", bad, id, 333)
+	carol := s.fundAndCommit("carol", bad, wipeID, 700)
+	s.uncommit(bob, bad, id, 33) // epoch 0
+	s.nextEpoch()
+	t := s.createTask(id)
+	w := s.createTask(wipeID)
+	s.uncommit(alice, bad, id, 100) // epoch 1
+	s.uncommit(carol, bad, wipeID, 70)
+	for _, task := range []uint64{t, w} {
+		s.mustVote(bad, task, "B")
+		s.mustVote(ops[0], task, "A")
+		s.mustVote(ops[1], task, "A")
+	}
+	s.fundAndCommit("dave", bad, wipeID, 50) // renews the wiped pool
+	s.requireBalanced()
+	gs, err := s.keeper.ExportGenesis(s.ctx)
+	s.Require().NoError(err)
+	return gs
+}
+
+// Genesis validation refuses share accounting that does not add up.
+func (s *KeeperTestSuite) TestGenesisValidatesShares() {
+	base := s.shareState()
+	s.Require().NoError(base.Validate())
+	poolOf := func(gs *types.GenesisState, gen uint64) *types.Pool {
+		for i := range gs.Pools {
+			if gs.Pools[i].Generation == gen {
+				return &gs.Pools[i]
+			}
+		}
+		s.FailNow("no pool of generation", gen)
+		return nil
+	}
+	testCases := []struct {
+		name     string
+		malleate func(gs *types.GenesisState)
+		expErr   string
+	}{
+		{"negative commitment shares", func(gs *types.GenesisState) { gs.Commitments[0].Shares = sdkmath.NewInt(-1) }, "negative or missing shares"},
+		{"commitment shares do not add up", func(gs *types.GenesisState) {
+			gs.Commitments[0].Shares = gs.Commitments[0].Shares.AddRaw(1)
+		}, "its holders"},
+		{"tokens exceed shares", func(gs *types.GenesisState) {
+			p := poolOf(gs, 0)
+			p.Total = p.Shares.AddRaw(1)
+		}, "tokens never exceed shares"},
+		{"negative pool tokens", func(gs *types.GenesisState) { poolOf(gs, 0).Total = sdkmath.NewInt(-5) }, "negative or missing tokens"},
+		{"missing pool shares", func(gs *types.GenesisState) { poolOf(gs, 0).Shares = sdkmath.Int{} }, "negative or missing tokens or shares"},
+		{"an old generation without its end", func(gs *types.GenesisState) { gs.PoolGenerationEnds = nil }, "has no end"},
+		{"a commitment of a future generation", func(gs *types.GenesisState) {
+			c := gs.Commitments[0]
+			c.Committer, c.Generation, c.Shares = addr("stranger"), 7, sdkmath.ZeroInt()
+			gs.Commitments = append(gs.Commitments, c)
+		}, "generation 7"},
+		{"duplicate generation end", func(gs *types.GenesisState) {
+			gs.PoolGenerationEnds = append(gs.PoolGenerationEnds, gs.PoolGenerationEnds[0])
+		}, "appears twice"},
+		{"duplicate commitment", func(gs *types.GenesisState) { gs.Commitments = append(gs.Commitments, gs.Commitments[0]) }, "appears twice"},
+		{"entry shares do not add up", func(gs *types.GenesisState) {
+			for i := range gs.Unbonding {
+				e := &gs.Unbonding[i]
+				if e.Shares.IsPositive() && e.ServiceId == gs.UnbondingPools[0].ServiceId && e.Epoch == gs.UnbondingPools[0].Epoch {
+					e.Shares = e.Shares.SubRaw(1)
+					return
+				}
+			}
+		}, "its holders"},
+		{"negative entry shares", func(gs *types.GenesisState) { gs.Unbonding[0].Shares = sdkmath.NewInt(-1) }, "negative or missing shares"},
+		{"unbonding pool without shares", func(gs *types.GenesisState) {
+			gs.UnbondingPools[0].Shares = sdkmath.ZeroInt()
+		}, "has no shares"},
+		{"unbonding pool tokens exceed shares", func(gs *types.GenesisState) {
+			gs.UnbondingPools[0].Total = gs.UnbondingPools[0].Shares.AddRaw(1)
+		}, "tokens never exceed shares"},
+		{"duplicate unbonding pool", func(gs *types.GenesisState) {
+			gs.UnbondingPools = append(gs.UnbondingPools, gs.UnbondingPools[0])
+		}, "appears twice"},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			var gs types.GenesisState
+			bz, err := base.Marshal()
+			s.Require().NoError(err)
+			s.Require().NoError(gs.Unmarshal(bz))
+			tc.malleate(&gs)
+			err = gs.Validate()
+			s.Require().ErrorIs(err, types.ErrInvalidGenesis)
+			s.Require().Contains(err.Error(), tc.expErr)
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
@@ -39,7 +40,17 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 			if err != nil {
 				return types.CommitmentView{}, err
 			}
-			return types.CommitmentView{Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pendingRewards(c, p))}, nil
+			pending, err := q.pendingRewards(ctx, c, p)
+			if err != nil {
+				return types.CommitmentView{}, err
+			}
+			value := sdkmath.ZeroInt()
+			if c.Generation == p.Generation {
+				value = tokensOf(c.Shares, p.Total, p.Shares)
+			}
+			return types.CommitmentView{
+				Commitment: c, PendingRewards: sdk.NewCoin(params.StakeDenom, pending), Value: sdk.NewCoin(params.StakeDenom, value),
+			}, nil
 		}, withTriplePrefix[string, string, uint64](req.Committer))
 	if err != nil {
 		return nil, grpcError(err)

@@ -423,20 +423,32 @@ func (s *KeeperTestSuite) commitment(operator string, serviceID uint64, committe
 	return c, true
 }
 
-// committed returns a commitment's amount, zero when there is none.
+// committed returns what a commitment is worth, zero when there is none.
 func (s *KeeperTestSuite) committed(operator string, serviceID uint64, committer string) int64 {
 	c, ok := s.commitment(operator, serviceID, committer)
 	if !ok {
 		return 0
 	}
-	return c.Amount.Int64()
+	v, err := s.keeper.CommitmentValue(s.ctx, c)
+	s.Require().NoError(err)
+	return v.Int64()
+}
+
+// unbondingValue returns what an unbonding entry would be paid now.
+func (s *KeeperTestSuite) unbondingValue(id uint64) int64 {
+	e, err := s.keeper.Unbonding.Get(s.ctx, id)
+	s.Require().NoError(err)
+	v, err := s.keeper.UnbondingValue(s.ctx, e)
+	s.Require().NoError(err)
+	return v.Int64()
 }
 
 // pool returns an (operator, service) pool, zero when there is none.
 func (s *KeeperTestSuite) pool(operator string, serviceID uint64) types.Pool {
 	p, err := s.keeper.Pools.Get(s.ctx, collections.Join(operator, serviceID))
 	if err != nil {
-		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(), RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt()}
+		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(), Shares: sdkmath.ZeroInt(),
+			RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt()}
 	}
 	return p
 }
@@ -519,9 +531,11 @@ func (s *KeeperTestSuite) endBlockAt(h int64) {
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 }
 
-// requireBalanced checks the module account invariant.
+// requireBalanced checks the module account invariant and the share
+// accounting's.
 func (s *KeeperTestSuite) requireBalanced() {
 	s.Require().NoError(s.keeper.CheckModuleBalance(s.ctx))
+	s.Require().NoError(s.keeper.CheckShares(s.ctx))
 }
 
 // stakeState is state() plus the stake indexes it leaves out.

@@ -18,8 +18,9 @@ type ModuleBalances struct {
 }
 
 // ExpectedModuleBalance adds up everything the module account holds for
-// others, in the stake denom: commitments, unbonding entries, the fees of
-// PENDING tasks and their handler deposits, treasuries, and the rewards owed to committers.
+// others, in the stake denom: the tokens of the commitment and unbonding
+// pools, the fees of PENDING tasks and their handler deposits, treasuries,
+// and the rewards owed to committers.
 func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, error) {
 	b := ModuleBalances{sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt()}
 	params, err := k.Params.Get(ctx)
@@ -34,8 +35,8 @@ func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, erro
 	if err != nil {
 		return b, err
 	}
-	err = k.Unbonding.Walk(ctx, nil, func(_ uint64, e types.UnbondingEntry) (bool, error) {
-		b.Unbonding = b.Unbonding.Add(e.Amount)
+	err = k.UnbondingPools.Walk(ctx, nil, func(_ collections.Triple[string, uint64, uint64], u types.UnbondingPool) (bool, error) {
+		b.Unbonding = b.Unbonding.Add(u.Total)
 		return false, nil
 	})
 	if err != nil {
@@ -86,4 +87,74 @@ func (k Keeper) CheckModuleBalance(ctx context.Context) error {
 			have, want.Total, params.StakeDenom, want.Commitments, want.Unbonding, want.Escrow, want.Treasuries, want.Rewards)
 	}
 	return nil
+}
+
+// CheckShares is the share accounting's invariant: the shares of a pool's
+// commitments (of its current generation) add up to the pool's shares, the
+// shares of an unbonding pool's entries to the unbonding pool's, and a pool
+// never holds tokens without shares. So Σ commitment value == pool tokens,
+// up to the rounding down of each value (what rounding leaves stays in the
+// pool, and the last shares out take it).
+func (k Keeper) CheckShares(ctx context.Context) error {
+	// (collections keys hold pointers: key the maps by string)
+	held := map[string]sdkmath.Int{}
+	err := k.CommitmentsByPool.Walk(ctx, nil, func(key collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
+		p, err := k.pool(ctx, c.Operator, c.ServiceId)
+		if err != nil || c.Generation != p.Generation {
+			return err != nil, err
+		}
+		pk := fmt.Sprintf("%s/%d", key.K1(), key.K2())
+		if v, ok := held[pk]; ok {
+			held[pk] = v.Add(c.Shares)
+		} else {
+			held[pk] = c.Shares
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	err = k.Pools.Walk(ctx, nil, func(key collections.Pair[string, uint64], p types.Pool) (bool, error) {
+		sum, ok := held[fmt.Sprintf("%s/%d", key.K1(), key.K2())]
+		if !ok {
+			sum = sdkmath.ZeroInt()
+		}
+		if !p.Shares.Equal(sum) {
+			return true, fmt.Errorf("pool %s/%d has %s shares, its commitments %s", p.Operator, p.ServiceId, p.Shares, sum)
+		}
+		if p.Shares.IsZero() && !p.Total.IsZero() {
+			return true, fmt.Errorf("pool %s/%d holds %s tokens and no shares", p.Operator, p.ServiceId, p.Total)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	entries := map[string]sdkmath.Int{}
+	err = k.Unbonding.Walk(ctx, nil, func(_ uint64, e types.UnbondingEntry) (bool, error) {
+		key := fmt.Sprintf("%s/%d/%d", e.Operator, e.ServiceId, e.Epoch)
+		u, err := k.unbondingPool(ctx, e.Operator, e.ServiceId, e.Epoch)
+		if err != nil || u.Generation != e.Generation {
+			return err != nil, err
+		}
+		if v, ok := entries[key]; ok {
+			entries[key] = v.Add(e.Shares)
+		} else {
+			entries[key] = e.Shares
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	return k.UnbondingPools.Walk(ctx, nil, func(key collections.Triple[string, uint64, uint64], u types.UnbondingPool) (bool, error) {
+		sum, ok := entries[fmt.Sprintf("%s/%d/%d", key.K1(), key.K2(), key.K3())]
+		if !ok {
+			sum = sdkmath.ZeroInt()
+		}
+		if !u.Shares.Equal(sum) {
+			return true, fmt.Errorf("unbonding pool %s/%d/%d has %s shares, its entries %s", u.Operator, u.ServiceId, u.Epoch, u.Shares, sum)
+		}
+		return false, nil
+	})
 }

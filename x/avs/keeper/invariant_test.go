@@ -165,7 +165,7 @@ func (w *propertyWorld) step() string {
 			// mostly an existing commitment: all of it, part, or one too many
 			c := list[w.pick(len(list))]
 			msg.Committer, msg.Operator, msg.ServiceId = c.Committer, c.Operator, c.ServiceId
-			msg.Amount = sdk.NewCoin(denom, c.Amount.QuoRaw(int64(1+w.pick(3))).AddRaw(int64(w.pick(2))))
+			msg.Amount = sdk.NewCoin(denom, w.value(c).QuoRaw(int64(1+w.pick(3))).AddRaw(int64(w.pick(3))))
 		}
 		desc = fmt.Sprintf("uncommit %s from op%d svc %d", msg.Amount, w.opIndex(msg.Operator), msg.ServiceId)
 		err = w.run(func(ctx sdk.Context) error { _, err := s.msgServer.Uncommit(ctx, msg); return err })
@@ -262,11 +262,18 @@ func (w *propertyWorld) step() string {
 	return desc
 }
 
-// commitments lists every commitment holding stake.
+// value is what a commitment's shares are worth.
+func (w *propertyWorld) value(c types.Commitment) sdkmath.Int {
+	v, err := w.s.keeper.CommitmentValue(w.s.ctx, c)
+	w.s.Require().NoError(err)
+	return v
+}
+
+// commitments lists every commitment holding shares.
 func (w *propertyWorld) commitments() []types.Commitment {
 	var out []types.Commitment
 	w.s.Require().NoError(w.s.keeper.CommitmentsByPool.Walk(w.s.ctx, nil, func(_ collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
-		if c.Amount.IsPositive() {
+		if c.Shares.IsPositive() {
 			out = append(out, c)
 		}
 		return false, nil
@@ -331,6 +338,8 @@ func (w *propertyWorld) check() bool {
 	// (collections.Pair holds pointers: key the maps by string)
 	poolKey := func(op string, id uint64) string { return fmt.Sprintf("%s/%d", op, id) }
 	sums := map[string]sdkmath.Int{}
+	values := map[string]sdkmath.Int{}
+	counts := map[string]int64{}
 	pending := map[string]sdkmath.Int{}
 	pools := map[string]types.Pool{}
 	if err := s.keeper.Pools.Walk(ctx, nil, func(k collections.Pair[string, uint64], p types.Pool) (bool, error) {
@@ -341,7 +350,7 @@ func (w *propertyWorld) check() bool {
 	}
 	ok := true
 	if err := s.keeper.CommitmentsByPool.Walk(ctx, nil, func(k collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
-		if c.Amount.IsNegative() || c.Unclaimed.IsNegative() {
+		if c.Shares.IsNegative() || c.Unclaimed.IsNegative() {
 			ok = fail("negative commitment %+v", c)
 		}
 		pk := poolKey(k.K1(), k.K2())
@@ -351,40 +360,56 @@ func (w *propertyWorld) check() bool {
 			return true, nil
 		}
 		if sums[pk].IsNil() {
-			sums[pk], pending[pk] = sdkmath.ZeroInt(), sdkmath.ZeroInt()
+			sums[pk], values[pk], pending[pk] = sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt()
 		}
-		sums[pk] = sums[pk].Add(c.Amount)
+		if c.Generation != p.Generation {
+			ok = fail("commitment %+v of generation %d, its pool is at %d (no pool is slashed to nothing here)", c, c.Generation, p.Generation)
+		}
+		sums[pk] = sums[pk].Add(c.Shares)
+		v, err := s.keeper.CommitmentValue(ctx, c)
+		if err != nil {
+			return true, err
+		}
+		values[pk] = values[pk].Add(v)
+		counts[pk]++
 		d := p.RewardIndex.Sub(c.RewardIndex)
 		if d.IsNegative() {
 			ok = fail("commitment %+v is ahead of its pool's index %s", c, p.RewardIndex)
 		}
-		pending[pk] = pending[pk].Add(c.Unclaimed).Add(d.MulInt(c.Amount).TruncateInt())
+		pending[pk] = pending[pk].Add(c.Unclaimed).Add(d.MulInt(c.Shares).TruncateInt())
 		return false, nil
 	}); err != nil {
 		return fail("%s", err)
 	}
 	for k, p := range pools {
-		if p.Total.IsNegative() || p.Outstanding.IsNegative() {
+		if p.Total.IsNegative() || p.Shares.IsNegative() || p.Outstanding.IsNegative() {
 			ok = fail("negative pool %+v", p)
 		}
-		sum := sums[k]
+		sum, value := sums[k], values[k]
 		if sum.IsNil() {
-			sum = sdkmath.ZeroInt()
+			sum, value = sdkmath.ZeroInt(), sdkmath.ZeroInt()
 		}
-		if !p.Total.Equal(sum) {
-			ok = fail("pool %v total %s, its commitments add up to %s", k, p.Total, sum)
+		if !p.Shares.Equal(sum) {
+			ok = fail("pool %v has %s shares, its commitments %s", k, p.Shares, sum)
+		}
+		// Σ value == tokens but for each value's rounding down (< 1 each)
+		if value.GT(p.Total) || p.Total.Sub(value).GT(sdkmath.NewInt(max(counts[k]-1, 0))) {
+			ok = fail("pool %v holds %s tokens, its %d commitments are worth %s", k, p.Total, counts[k], value)
 		}
 		if owed := pending[k]; !owed.IsNil() && owed.GT(p.Outstanding) {
 			ok = fail("pool %v owes %s in rewards and holds %s", k, owed, p.Outstanding)
 		}
 	}
 	if err := s.keeper.Unbonding.Walk(ctx, nil, func(_ uint64, e types.UnbondingEntry) (bool, error) {
-		if e.Amount.IsNegative() {
+		if e.Shares.IsNegative() || e.Amount.IsNegative() {
 			ok = fail("negative unbonding entry %+v", e)
 		}
 		return false, nil
 	}); err != nil {
 		return fail("%s", err)
+	}
+	if err := s.keeper.CheckShares(ctx); err != nil {
+		ok = fail("%s", err)
 	}
 	if err := s.keeper.Treasuries.Walk(ctx, nil, func(id uint64, t sdkmath.Int) (bool, error) {
 		if t.IsNegative() {
@@ -410,8 +435,15 @@ func (w *propertyWorld) drain() {
 		return false, nil
 	}))
 	for _, c := range list {
-		if c.Amount.IsPositive() {
-			s.uncommit(c.Committer, c.Operator, c.ServiceId, c.Amount.Int64())
+		if !c.Shares.IsPositive() {
+			continue
+		}
+		// the value, or one more when the shares are worth a fraction
+		// more: either takes every share
+		v := w.value(c).Int64()
+		if _, err := s.msgServer.Uncommit(s.ctx, &types.MsgUncommit{Committer: c.Committer, Operator: c.Operator, ServiceId: c.ServiceId, Amount: stake(v + 1)}); err != nil {
+			s.Require().ErrorIs(err, types.ErrInsufficientStake)
+			s.uncommit(c.Committer, c.Operator, c.ServiceId, v)
 		}
 	}
 	for _, a := range append(append([]string(nil), w.accounts...), w.ops...) {

@@ -68,12 +68,19 @@ type Keeper struct {
 	// CommitmentsByPool: (operator, service, committer) -> commitment,
 	// indexed by committer and by service.
 	CommitmentsByPool *collections.IndexedMap[collections.Triple[string, uint64, string], types.Commitment, CommitmentIndexes]
-	// Pools: (operator, service) -> total stake, reward index, outstanding rewards.
+	// Pools: (operator, service) -> tokens, shares, reward index per share,
+	// outstanding rewards.
 	Pools collections.Map[collections.Pair[string, uint64], types.Pool]
+	// PoolGenerationEnds: (operator, service, generation) -> the reward index
+	// a pool generation ended at (see Pool.generation).
+	PoolGenerationEnds collections.Map[collections.Triple[string, uint64, uint64], sdkmath.LegacyDec]
 	// Unbonding: id -> entry, indexed by completion time, by (operator,
 	// service) and by committer.
 	Unbonding    *collections.IndexedMap[uint64, types.UnbondingEntry, UnbondingIndexes]
 	UnbondingSeq collections.Sequence
+	// UnbondingPools: (operator, service, epoch the unbonding began) -> the
+	// tokens and shares of the entries begun then: what a slash cuts.
+	UnbondingPools collections.Map[collections.Triple[string, uint64, uint64], types.UnbondingPool]
 	// Treasuries: service -> balance in the stake denom.
 	Treasuries collections.Map[uint64, sdkmath.Int]
 
@@ -146,9 +153,13 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc),
 			newCommitmentIndexes(sb)),
 		Pools: collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
+		PoolGenerationEnds: collections.NewMap(sb, types.PoolGenerationEndsKey, "pool_generation_ends",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), sdk.LegacyDecValue),
 		Unbonding: collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc),
 			newUnbondingIndexes(sb)),
-		UnbondingSeq:       collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		UnbondingPools: collections.NewMap(sb, types.UnbondingPoolsKey, "unbonding_pools",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.UnbondingPool](cdc)),
 		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
 		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 
@@ -42,24 +43,41 @@ func (k Keeper) payBackers(ctx context.Context, serviceID uint64, fee sdk.Coin, 
 }
 
 // accrue moves the rewards a commitment earned since it last accrued into
-// its unclaimed balance (never more than the pool's index allows).
-func accrue(c *types.Commitment, p types.Pool) {
+// its unclaimed balance: its shares times the growth of the pool's reward
+// index (rewards per share), rounded down, so never more than the pool was
+// given. A commitment of an earlier generation of the pool accrues up to the
+// index its generation ended at, and its shares, worth nothing, are dropped.
+func (k Keeper) accrue(ctx context.Context, c *types.Commitment, p types.Pool) error {
+	if c.Generation != p.Generation {
+		end, err := k.PoolGenerationEnds.Get(ctx, collections.Join3(c.Operator, c.ServiceId, c.Generation))
+		if err != nil {
+			return errorsmod.Wrapf(err, "end of generation %d of pool %s/%d", c.Generation, c.Operator, c.ServiceId)
+		}
+		accrueTo(c, end)
+		c.Shares = sdkmath.ZeroInt()
+		c.Generation = p.Generation
+	}
+	accrueTo(c, p.RewardIndex)
+	return nil
+}
+
+func accrueTo(c *types.Commitment, index sdkmath.LegacyDec) {
 	if c.RewardIndex.IsNil() {
 		c.RewardIndex = sdkmath.LegacyZeroDec()
 	}
 	if c.Unclaimed.IsNil() {
 		c.Unclaimed = sdkmath.ZeroInt()
 	}
-	if d := p.RewardIndex.Sub(c.RewardIndex); d.IsPositive() {
-		c.Unclaimed = c.Unclaimed.Add(d.MulInt(c.Amount).TruncateInt())
+	if d := index.Sub(c.RewardIndex); d.IsPositive() {
+		c.Unclaimed = c.Unclaimed.Add(d.MulInt(c.Shares).TruncateInt())
 	}
-	c.RewardIndex = p.RewardIndex
+	c.RewardIndex = index
 }
 
 // pendingRewards is what a commitment could withdraw now.
-func pendingRewards(c types.Commitment, p types.Pool) sdkmath.Int {
-	accrue(&c, p)
-	return c.Unclaimed
+func (k Keeper) pendingRewards(ctx context.Context, c types.Commitment, p types.Pool) (sdkmath.Int, error) {
+	err := k.accrue(ctx, &c, p)
+	return c.Unclaimed, err
 }
 
 // withdrawRewards pays a committer everything its commitments earned.
@@ -78,7 +96,9 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 		if err != nil {
 			return sdk.Coin{}, err
 		}
-		accrue(&c, p)
+		if err := k.accrue(ctx, &c, p); err != nil {
+			return sdk.Coin{}, err
+		}
 		if c.Unclaimed.IsZero() {
 			continue
 		}
@@ -103,8 +123,8 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 }
 
 // reward pays one backer's share of a task fee: the operator keeps its
-// commission, and the rest accrues to the pool's committers through the
-// reward index (no loop over committers). An operator with no committers in
+// commission, and the rest accrues to the pool's shares through the reward
+// index (no loop over committers). An operator with no stake committed in
 // the service keeps it all.
 func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, share sdk.Coin) error {
 	if !share.Amount.IsPositive() {
@@ -126,7 +146,8 @@ func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, s
 		}
 		keep = sdkmath.MinInt(commission.MulInt(share.Amount).TruncateInt(), share.Amount)
 		if rest := share.Amount.Sub(keep); rest.IsPositive() {
-			p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(p.Total))
+			// tokens > 0 means shares > 0 (shares.go)
+			p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(p.Shares))
 			p.Outstanding = p.Outstanding.Add(rest)
 			if err := k.setPool(ctx, p); err != nil {
 				return err

@@ -185,7 +185,7 @@ func (s *KeeperTestSuite) TestWithdrawAcrossCommitments() {
 	for _, c := range cres.Commitments {
 		s.Require().True(c.PendingRewards.IsZero())
 		s.Require().True(c.Commitment.Unclaimed.IsZero())
-		s.Require().Equal(int64(100), c.Commitment.Amount.Int64())
+		s.Require().Equal(stake(100), c.Value)
 	}
 	_, err = s.msgServer.WithdrawRewards(s.ctx, &types.MsgWithdrawRewards{Committer: alice})
 	s.Require().ErrorIs(err, types.ErrNoRewards)
@@ -209,7 +209,7 @@ func (s *KeeperTestSuite) TestRewardsAcrossCommitChanges() {
 	s.uncommit(alice, op, id, 300)
 	c, ok := s.commitment(op, id, alice)
 	s.Require().True(ok, "a commitment with unclaimed rewards is kept")
-	s.Require().True(c.Amount.IsZero())
+	s.Require().True(c.Shares.IsZero())
 	s.Require().Equal(int64(750), c.Unclaimed.Int64())
 	// carol arrives after t1
 	carol := s.fundAndCommit("carol", op, id, 300)

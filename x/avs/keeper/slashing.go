@@ -2,9 +2,9 @@ package keeper
 
 import (
 	"context"
+	"math"
 
 	"cosmossdk.io/collections"
-	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -51,9 +51,14 @@ func (k Keeper) slashDissenters(ctx context.Context, svc types.Service, task typ
 	return nil
 }
 
-// slash cuts an operator's backing in a service by fraction: every commitment
-// pro rata, and the unbonding entries begun at or after the faulty task's
-// creation (stake that was still backing it). Slashed tokens are burned.
+// slash cuts an operator's backing in a service by fraction: the tokens of
+// its pool, and of its unbonding pools of the task's epoch and later (the
+// stake that was still committed when the epoch's snapshot could count it).
+// It never walks commitments or unbonding entries: they hold shares, and
+// what a share is worth falls with its pool's tokens. The unbonding pools it
+// walks are at most those of the epochs a task spans, max_task_timeout /
+// epoch_length + 2, however many entries they hold. Slashed tokens are
+// burned.
 func (k Keeper) slash(ctx context.Context, operator string, svc types.Service, task types.Task) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -64,53 +69,36 @@ func (k Keeper) slash(ctx context.Context, operator string, svc types.Service, t
 	if err != nil {
 		return err
 	}
-	cut := sdkmath.ZeroInt()
-	var commitments []types.Commitment
-	if err := k.CommitmentsByPool.Walk(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, string](operator, svc.Id),
-		func(_ collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
-			commitments = append(commitments, c)
-			return false, nil
-		}); err != nil {
-		return err
-	}
-	for _, c := range commitments {
-		accrue(&c, p)
-		d := fraction.MulInt(c.Amount).TruncateInt()
-		c.Amount = c.Amount.Sub(d)
-		cut = cut.Add(d)
-		if err := k.setCommitment(ctx, c); err != nil {
+	total := cut(fraction, p.Total)
+	if total.IsPositive() {
+		p.Total = p.Total.Sub(total)
+		if err := k.setPool(ctx, p); err != nil {
 			return err
 		}
 	}
-	p.Total = p.Total.Sub(cut)
-	if err := k.setPool(ctx, p); err != nil {
+	rng := new(collections.Range[collections.Triple[string, uint64, uint64]]).
+		StartInclusive(unbondingPoolKey(operator, svc.Id, task.Epoch)).
+		EndInclusive(unbondingPoolKey(operator, svc.Id, math.MaxUint64))
+	var unbonding []types.UnbondingPool
+	if err := k.UnbondingPools.Walk(ctx, rng, func(_ collections.Triple[string, uint64, uint64], u types.UnbondingPool) (bool, error) {
+		unbonding = append(unbonding, u)
+		return false, nil
+	}); err != nil {
 		return err
 	}
-	var entries []uint64
-	if err := k.Unbonding.Indexes.ByPool.Walk(ctx, collections.NewPrefixedPairRange[collections.Pair[string, uint64], uint64](collections.Join(operator, svc.Id)),
-		func(_ collections.Pair[string, uint64], id uint64) (bool, error) {
-			entries = append(entries, id)
-			return false, nil
-		}); err != nil {
-		return err
-	}
-	for _, id := range entries {
-		e, err := k.Unbonding.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if e.CreationHeight < task.CreatedHeight {
+	for _, u := range unbonding {
+		d := cut(fraction, u.Total)
+		if !d.IsPositive() {
 			continue
 		}
-		d := fraction.MulInt(e.Amount).TruncateInt()
-		e.Amount = e.Amount.Sub(d)
-		cut = cut.Add(d)
-		if err := k.Unbonding.Set(ctx, e.Id, e); err != nil {
+		u.Total = u.Total.Sub(d)
+		total = total.Add(d)
+		if err := k.setUnbondingPool(ctx, u); err != nil {
 			return err
 		}
 	}
-	burned := sdk.NewCoin(params.StakeDenom, cut)
-	if cut.IsPositive() {
+	burned := sdk.NewCoin(params.StakeDenom, total)
+	if total.IsPositive() {
 		if err := k.bank.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
 			return err
 		}

@@ -166,10 +166,10 @@ func (s *KeeperTestSuite) serviceOf(id uint64) types.Service {
 	return svc
 }
 
-// Slashing cuts every commitment of the pool pro rata and the unbonding
-// entries begun at or after the task's creation height, not those begun
-// before; rewards settled before the slash are kept; the burned amount is the
-// sum of the cuts.
+// Slashing cuts the pool's tokens, so every commitment pro rata, and the
+// unbonding pools of the task's epoch and later, not those of earlier
+// epochs; rewards settled before the slash are kept; the burned amount is
+// the sum of the cuts.
 func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	s.startClock()
 	m := defaultManifest("")
@@ -188,39 +188,38 @@ func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	aliceReward, bobReward := s.pendingRewards(alice), s.pendingRewards(bob)
 	s.Require().Positive(aliceReward)
 
-	before := s.uncommit(bob, bad, id, 100) // height 10, before the task
-	s.ctx = s.ctx.WithBlockHeight(11)
-	tid := s.createTask(id)
-	same := s.uncommit(bob, bad, id, 105) // height 11, the task's creation height
-	s.ctx = s.ctx.WithBlockHeight(12)
-	after := s.uncommit(alice, bad, id, 200) // height 12
+	before := s.uncommit(bob, bad, id, 100) // epoch 0, before the task's epoch
+	s.nextEpoch()
+	s.Require().Equal(int64(100), s.ctx.BlockHeight())
+	tid := s.createTask(id)               // epoch 1
+	same := s.uncommit(bob, bad, id, 105) // the task's creation height
+	s.ctx = s.ctx.WithBlockHeight(101)
+	after := s.uncommit(alice, bad, id, 200)
 	other := s.uncommit(carol, ops[0], id, 300)
 	s.requireBalanced()
 
 	total := s.bank.Total(denom)
-	s.ctx = s.ctx.WithBlockHeight(13)
+	s.ctx = s.ctx.WithBlockHeight(102)
 	ctx := s.withEvents()
 	s.ctx = ctx
 	s.mustVote(bad, tid, "B")
 	s.mustVote(ops[0], tid, "A")
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[1], tid, "A"))
 
-	// alice 800 -> 720, bob 300 -> 270
+	// the pool 1100 -> 990: alice 800 -> 720, bob 300 -> 270
 	s.Require().Equal(int64(720), s.committed(bad, id, alice))
 	s.Require().Equal(int64(270), s.committed(bad, id, bob))
 	s.Require().Equal(int64(990), s.pool(bad, id).Total.Int64())
-	entry := func(id uint64) int64 {
-		e, err := s.keeper.Unbonding.Get(s.ctx, id)
-		s.Require().NoError(err)
-		return e.Amount.Int64()
-	}
-	s.Require().Equal(int64(100), entry(before.EntryId), "begun before the task: not cut")
-	s.Require().Equal(int64(95), entry(same.EntryId), "trunc(10.5) cut")
-	s.Require().Equal(int64(180), entry(after.EntryId))
-	s.Require().Equal(int64(300), entry(other.EntryId), "an honest operator's entry")
+	// epoch 1's unbonding pool 305 -> 275: 105 and 200 are worth
+	// trunc(94.67) and trunc(180.33); the token rounding leaves goes to the
+	// last entry out
+	s.Require().Equal(int64(100), s.unbondingValue(before.EntryId), "begun in an earlier epoch: not cut")
+	s.Require().Equal(int64(94), s.unbondingValue(same.EntryId))
+	s.Require().Equal(int64(180), s.unbondingValue(after.EntryId))
+	s.Require().Equal(int64(300), s.unbondingValue(other.EntryId), "an honest operator's entry")
 	s.Require().Equal(int64(1000-300), s.committed(ops[0], id, carol))
 
-	burned := int64(80 + 30 + 10 + 20)
+	burned := int64(110 + 30)
 	s.Require().Equal(burned, s.bank.Burned(denom).Amount.Int64())
 	s.Require().Equal(total, s.bank.Total(denom))
 	evs := s.slashedEvents(ctx)
@@ -236,10 +235,21 @@ func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	s.ctx = s.ctx.WithBlockTime(after.CompletionTime)
 	bobBefore, aliceBefore := s.balance(bob), s.balance(alice)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
-	s.Require().Equal(int64(100+95), s.balance(bob).Sub(bobBefore).Int64())
-	s.Require().Equal(int64(180), s.balance(alice).Sub(aliceBefore).Int64())
+	s.Require().Equal(int64(100+94), s.balance(bob).Sub(bobBefore).Int64())
+	s.Require().Equal(int64(181), s.balance(alice).Sub(aliceBefore).Int64(), "the last entry out of the pool takes what rounding left")
 	s.Require().Empty(multiKeys(s, s.ctx, s.keeper.Unbonding.Indexes.ByTime))
+	s.Require().Empty(s.unbondingPools(), "every unbonding pool is gone with its last entry")
 	s.requireBalanced()
+}
+
+// unbondingPools returns every unbonding pool.
+func (s *KeeperTestSuite) unbondingPools() []types.UnbondingPool {
+	var out []types.UnbondingPool
+	s.Require().NoError(s.keeper.UnbondingPools.Walk(s.ctx, nil, func(_ collections.Triple[string, uint64, uint64], u types.UnbondingPool) (bool, error) {
+		out = append(out, u)
+		return false, nil
+	}))
+	return out
 }
 
 // A slash that cuts an unbonding entry to nothing: the entry matures paying nothing.
@@ -258,9 +268,7 @@ func (s *KeeperTestSuite) TestSlashWholeUnbondingEntry() {
 	s.Require().Equal(int64(500), s.bank.Burned(denom).Amount.Int64())
 	_, ok := s.commitment(ops[2], id, alice)
 	s.Require().False(ok)
-	e, err := s.keeper.Unbonding.Get(s.ctx, res.EntryId)
-	s.Require().NoError(err)
-	s.Require().True(e.Amount.IsZero())
+	s.Require().Equal(int64(0), s.unbondingValue(res.EntryId))
 	s.requireBalanced()
 
 	s.ctx = s.ctx.WithBlockTime(res.CompletionTime)
@@ -272,8 +280,10 @@ func (s *KeeperTestSuite) TestSlashWholeUnbondingEntry() {
 	s.requireBalanced()
 }
 
-// slash math on many committers: each loses trunc(fraction * amount) and the
-// pool total falls by the sum.
+// slash math on many committers: the pool loses trunc(fraction × tokens),
+// and each commitment is worth its shares at the new rate, rounded down:
+// the dust pays its share too (a commitment of 1 is worth nothing after a
+// 0.333 slash, where cutting each commitment spared it).
 func (s *KeeperTestSuite) TestSlashProRata() {
 	m := defaultManifest("")
 	m.TaskTimeout = 20
@@ -281,21 +291,26 @@ func (s *KeeperTestSuite) TestSlashProRata() {
 	id, ops := s.setupService(m, 3)
 	amounts := []int64{1, 2, 3, 10, 999, 1001, 123457}
 	var who []string
+	var tokens int64
 	for i, n := range amounts {
 		who = append(who, s.fundAndCommit(fmt.Sprintf("k%d", i), ops[2], id, n))
+		tokens += n
 	}
 	tid := s.createTask(id)
 	s.mustVote(ops[2], tid, "B")
 	s.mustVote(ops[0], tid, "A")
 	s.mustVote(ops[1], tid, "A")
-	var cut, left int64
+	cut := dec("0.333").MulInt(sdkmath.NewInt(tokens)).TruncateInt().Int64()
+	left := tokens - cut
+	var worth int64
 	for i, n := range amounts {
-		d := dec("0.333").MulInt(sdkmath.NewInt(n)).TruncateInt().Int64()
-		cut += d
-		left += n - d
-		s.Require().Equal(n-d, s.committed(ops[2], id, who[i]))
+		want := n * left / tokens
+		s.Require().Equal(want, s.committed(ops[2], id, who[i]), "%d committed", n)
+		worth += want
 	}
+	s.Require().Equal(int64(0), s.committed(ops[2], id, who[0]), "the dust commitment paid its share")
 	s.Require().Equal(left, s.pool(ops[2], id).Total.Int64())
+	s.Require().LessOrEqual(left-worth, int64(len(amounts)-1), "what rounding leaves in the pool is less than a token per commitment")
 	s.Require().Equal(cut, s.bank.Burned(denom).Amount.Int64())
 	has, err := s.keeper.Votes.Has(s.ctx, collections.Join(tid, ops[2]))
 	s.Require().NoError(err)

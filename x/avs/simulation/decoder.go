@@ -62,6 +62,8 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.PoolsKey):                msg(func() proto.Message { return &types.Pool{} }),
 		prefix(types.UnbondingKey):            msg(func() proto.Message { return &types.UnbondingEntry{} }),
 		prefix(types.UnbondingSeqKey):         seq,
+		prefix(types.UnbondingPoolsKey):       msg(func() proto.Message { return &types.UnbondingPool{} }),
+		prefix(types.PoolGenerationEndsKey):   value(untyped(sdk.LegacyDecValue)),
 		prefix(types.TreasuriesKey):           value(untyped(sdk.IntValue)),
 		prefix(types.IBCPacketsKey):           msg(func() proto.Message { return &channeltypes.Packet{} }),
 		prefix(types.RemoteResultsKey):        msg(func() proto.Message { return &types.RemoteResult{} }),

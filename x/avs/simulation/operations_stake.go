@@ -97,7 +97,7 @@ func SimulateMsgUncommit(txConfig client.TxConfig) simtypes.Operation {
 		}
 		var held []types.Commitment
 		for _, cm := range list {
-			if cm.Amount.IsPositive() {
+			if cm.Shares.IsPositive() {
 				held = append(held, cm)
 			}
 		}
@@ -109,7 +109,21 @@ func SimulateMsgUncommit(txConfig client.TxConfig) simtypes.Operation {
 		if !found {
 			return noOp(msg, "committer is not a simulation account")
 		}
-		amt, err := simtypes.RandPositiveInt(r, cm.Amount)
+		// what the shares are worth, after slashes: the committer's view
+		views, err := c.avs.Commitments(ctx, &types.QueryCommitmentsRequest{Committer: cm.Committer})
+		if err != nil {
+			return failed(msg, err)
+		}
+		value := sdkmath.ZeroInt()
+		for _, v := range views.Commitments {
+			if v.Commitment.Operator == cm.Operator && v.Commitment.ServiceId == cm.ServiceId {
+				value = v.Value.Amount
+			}
+		}
+		if !value.IsPositive() {
+			return noOp(msg, "the commitment was slashed to nothing")
+		}
+		amt, err := simtypes.RandPositiveInt(r, value)
 		if err != nil {
 			return failed(msg, err)
 		}

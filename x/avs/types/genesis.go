@@ -113,40 +113,8 @@ func (gs GenesisState) Validate() error {
 		}
 		votes[key] = true
 	}
-	pools := map[string]sdkmath.Int{}
-	for _, c := range gs.Commitments {
-		if _, ok := services[c.ServiceId]; !ok || !operators[c.Operator] {
-			return fail("commitment of %s names unknown operator %s or service %d", c.Committer, c.Operator, c.ServiceId)
-		}
-		if c.Amount.IsNil() || c.Amount.IsNegative() {
-			return fail("commitment of %s to %s has a negative amount", c.Committer, c.Operator)
-		}
-		key := fmt.Sprintf("%s/%d", c.Operator, c.ServiceId)
-		if _, ok := pools[key]; !ok {
-			pools[key] = sdkmath.ZeroInt()
-		}
-		pools[key] = pools[key].Add(c.Amount)
-	}
-	for _, p := range gs.Pools {
-		key := fmt.Sprintf("%s/%d", p.Operator, p.ServiceId)
-		sum, ok := pools[key]
-		if !ok {
-			sum = sdkmath.ZeroInt()
-		}
-		if p.Total.IsNil() || !p.Total.Equal(sum) {
-			return fail("pool %s total %s is not the sum of its commitments %s", key, p.Total, sum)
-		}
-		delete(pools, key)
-	}
-	for key, sum := range pools {
-		if sum.IsPositive() {
-			return fail("commitments to %s have no pool", key)
-		}
-	}
-	for _, e := range gs.Unbonding {
-		if e.Id >= gs.NextUnbondingId {
-			return fail("unbonding entry %d is not below next_unbonding_id %d", e.Id, gs.NextUnbondingId)
-		}
+	if err := gs.validateShares(services, operators, fail); err != nil {
+		return err
 	}
 	for _, s := range gs.Snapshots {
 		if _, ok := services[s.ServiceId]; !ok {
@@ -170,6 +138,134 @@ func (gs GenesisState) Validate() error {
 			return fail("cron_last of service %d appears twice", c.ServiceId)
 		}
 		clocks[c.ServiceId] = true
+	}
+	return nil
+}
+
+// validateShares checks the share accounting of the commitment and unbonding
+// pools: amounts are not negative, a pool's tokens never exceed its shares
+// and it has no tokens without shares, and the shares of its current
+// generation's holders add up to its shares. Every record appears once.
+func (gs GenesisState) validateShares(services map[uint64]Service, operators map[string]bool, fail func(string, ...any) error) error {
+	negative := func(x sdkmath.Int) bool { return x.IsNil() || x.IsNegative() }
+	checkPool := func(kind, key string, tokens, shares, held sdkmath.Int) error {
+		if negative(tokens) || negative(shares) {
+			return fail("%s %s has negative or missing tokens or shares", kind, key)
+		}
+		if tokens.GT(shares) {
+			return fail("%s %s holds %s tokens for %s shares: tokens never exceed shares", kind, key, tokens, shares)
+		}
+		if !shares.Equal(held) {
+			return fail("%s %s has %s shares, its holders %s", kind, key, shares, held)
+		}
+		return nil
+	}
+
+	type poolGen struct {
+		key        string
+		generation uint64
+	}
+	held := map[poolGen]sdkmath.Int{}
+	add := func(k poolGen, x sdkmath.Int) {
+		if v, ok := held[k]; ok {
+			held[k] = v.Add(x)
+		} else {
+			held[k] = x
+		}
+	}
+	commitments := make(map[string]bool, len(gs.Commitments))
+	for _, c := range gs.Commitments {
+		if _, ok := services[c.ServiceId]; !ok || !operators[c.Operator] {
+			return fail("commitment of %s names unknown operator %s or service %d", c.Committer, c.Operator, c.ServiceId)
+		}
+		key := fmt.Sprintf("%s/%d", c.Operator, c.ServiceId)
+		if commitments[key+"/"+c.Committer] {
+			return fail("commitment of %s to %s appears twice", c.Committer, key)
+		}
+		commitments[key+"/"+c.Committer] = true
+		if negative(c.Shares) || negative(c.Unclaimed) || c.RewardIndex.IsNil() || c.RewardIndex.IsNegative() {
+			return fail("commitment of %s to %s has negative or missing shares, unclaimed or reward index", c.Committer, key)
+		}
+		add(poolGen{key, c.Generation}, c.Shares)
+	}
+	ends := make(map[poolGen]bool, len(gs.PoolGenerationEnds))
+	for _, e := range gs.PoolGenerationEnds {
+		k := poolGen{fmt.Sprintf("%s/%d", e.Operator, e.ServiceId), e.Generation}
+		if ends[k] {
+			return fail("end of generation %d of pool %s appears twice", e.Generation, k.key)
+		}
+		if e.RewardIndex.IsNil() || e.RewardIndex.IsNegative() {
+			return fail("end of generation %d of pool %s has a negative reward index", e.Generation, k.key)
+		}
+		ends[k] = true
+	}
+	pools := make(map[string]Pool, len(gs.Pools))
+	for _, p := range gs.Pools {
+		key := fmt.Sprintf("%s/%d", p.Operator, p.ServiceId)
+		if _, dup := pools[key]; dup {
+			return fail("pool %s appears twice", key)
+		}
+		pools[key] = p
+		sum, ok := held[poolGen{key, p.Generation}]
+		if !ok {
+			sum = sdkmath.ZeroInt()
+		}
+		if err := checkPool("pool", key, p.Total, p.Shares, sum); err != nil {
+			return err
+		}
+		if negative(p.Outstanding) || p.RewardIndex.IsNil() || p.RewardIndex.IsNegative() {
+			return fail("pool %s has negative or missing outstanding rewards or reward index", key)
+		}
+	}
+	for k, sum := range held {
+		p, ok := pools[k.key]
+		if !ok {
+			if sum.IsPositive() {
+				return fail("commitments to %s have no pool", k.key)
+			}
+			continue
+		}
+		if k.generation > p.Generation || (k.generation < p.Generation && !ends[k]) {
+			return fail("commitments to %s of generation %d: the pool is at generation %d and that generation has no end", k.key, k.generation, p.Generation)
+		}
+	}
+
+	type unbondingKey struct {
+		key        string
+		generation uint64
+	}
+	entryShares := map[unbondingKey]sdkmath.Int{}
+	for _, e := range gs.Unbonding {
+		if e.Id >= gs.NextUnbondingId {
+			return fail("unbonding entry %d is not below next_unbonding_id %d", e.Id, gs.NextUnbondingId)
+		}
+		if negative(e.Shares) || negative(e.Amount) {
+			return fail("unbonding entry %d has negative or missing shares or amount", e.Id)
+		}
+		k := unbondingKey{fmt.Sprintf("%s/%d/%d", e.Operator, e.ServiceId, e.Epoch), e.Generation}
+		if v, ok := entryShares[k]; ok {
+			entryShares[k] = v.Add(e.Shares)
+		} else {
+			entryShares[k] = e.Shares
+		}
+	}
+	unbonding := make(map[string]bool, len(gs.UnbondingPools))
+	for _, u := range gs.UnbondingPools {
+		key := fmt.Sprintf("%s/%d/%d", u.Operator, u.ServiceId, u.Epoch)
+		if unbonding[key] {
+			return fail("unbonding pool %s appears twice", key)
+		}
+		unbonding[key] = true
+		if u.Shares.IsNil() || !u.Shares.IsPositive() {
+			return fail("unbonding pool %s has no shares: it would have been removed", key)
+		}
+		sum, ok := entryShares[unbondingKey{key, u.Generation}]
+		if !ok {
+			sum = sdkmath.ZeroInt()
+		}
+		if err := checkPool("unbonding pool", key, u.Total, u.Shares, sum); err != nil {
+			return err
+		}
 	}
 	return nil
 }

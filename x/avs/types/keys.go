@@ -44,5 +44,7 @@ var (
 	AutoTasksThisBlockKey   = collections.NewPrefix(30)
 	UnbondingByCommitterKey = collections.NewPrefix(31)
 	CommitmentsByServiceKey = collections.NewPrefix(32)
+	UnbondingPoolsKey       = collections.NewPrefix(37)
+	PoolGenerationEndsKey   = collections.NewPrefix(38)
 	HookTasksThisBlockKey   = collections.NewPrefix(45)
 )

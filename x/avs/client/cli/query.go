@@ -66,9 +66,9 @@ func printCommitments(cmd *cobra.Command, res *types.QueryCommitmentsResponse) e
 	if len(res.Commitments) == 0 {
 		fmt.Fprintln(w, "no commitments")
 	} else {
-		fmt.Fprintln(w, "SERVICE\tOPERATOR\tCOMMITTED\tPENDING REWARDS")
+		fmt.Fprintln(w, "SERVICE\tOPERATOR\tCOMMITTED\tSHARES\tPENDING REWARDS")
 		for _, c := range res.Commitments {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", c.Commitment.ServiceId, c.Commitment.Operator, c.Commitment.Amount, c.PendingRewards)
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", c.Commitment.ServiceId, c.Commitment.Operator, c.Value, c.Commitment.Shares, c.PendingRewards)
 		}
 	}
 	if res.Pagination != nil && len(res.Pagination.NextKey) > 0 {
