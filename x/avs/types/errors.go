@@ -47,4 +47,7 @@ var (
 	ErrInvalidEventRef   = errorsmod.Register(ModuleName, 42, "invalid event reference")
 	ErrInvalidCommission = errorsmod.Register(ModuleName, 43, "invalid commission")
 	ErrInvalidMoniker    = errorsmod.Register(ModuleName, 44, "invalid moniker")
+	// ErrTaskPruned: the task existed, ended and was deleted
+	// task_retention_blocks after its deadline (L-9).
+	ErrTaskPruned = errorsmod.Register(ModuleName, 51, "task pruned")
 )

@@ -44,4 +44,8 @@ var (
 	AutoTasksThisBlockKey   = collections.NewPrefix(30)
 	UnbondingByCommitterKey = collections.NewPrefix(31)
 	CommitmentsByServiceKey = collections.NewPrefix(32)
+	// Pruning (L-9): prefixes 41-43.
+	PruneQueueKey          = collections.NewPrefix(41)
+	PrunedTasksKey         = collections.NewPrefix(42)
+	PrunedTasksByExpiryKey = collections.NewPrefix(43)
 )
