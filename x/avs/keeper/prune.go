@@ -21,9 +21,12 @@ import (
 // of it is a tombstone (task -> height pruned at), kept another
 // task_retention_blocks so that the Task query can say when the task went.
 // Both steps go through a queue ordered by (height, task) and share
-// max_prunes_per_block; what does not fit waits for the next block, in order.
-// After its tombstone expired, a task id below the task sequence is known to
-// have been pruned, just no longer when.
+// max_prunes_per_block, counted in store entries deleted: a task, each of its
+// votes and tallies, a tombstone. What does not fit waits for the next block,
+// in order; a task whose votes do not all fit keeps its place at the head of
+// the queue and goes on in the next block. After its tombstone expired, a task
+// id below the task sequence is known to have been pruned, just no longer
+// when.
 
 // pruneHeight is h + blocks, saturating at the largest height.
 func pruneHeight(h int64, blocks uint64) int64 {
@@ -46,34 +49,41 @@ func (k Keeper) schedulePrune(ctx context.Context, params types.Params, task typ
 }
 
 // PruneTasks works through the prune queue and the tombstones' expiry queue
-// together, oldest height first, for at most max_prunes_per_block entries due
-// at or below the current height: a task entry deletes the task, its votes
-// and tallies and leaves a tombstone; a tombstone entry deletes the
-// tombstone. An entry leaves its queue when it is worked, so nothing is done
-// twice, and what the budget leaves waits for the next block.
+// together, oldest height first, deleting at most max_prunes_per_block store
+// entries (a task, a vote, a tally, a tombstone) due at or below the current
+// height: a task entry deletes the task's votes, tallies and then the task,
+// and leaves a tombstone; a tombstone entry deletes the tombstone. An entry
+// leaves its queue when its work is done, so nothing is done twice, and what
+// the budget leaves waits for the next block.
 func (k Keeper) PruneTasks(ctx context.Context, params types.Params) error {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	budget := int(params.MaxPrunesPerBlock)
-	tasks, err := dueKeys(ctx, k.PruneQueue, h, budget)
+	left := int(params.MaxPrunesPerBlock)
+	tasks, err := dueKeys(ctx, k.PruneQueue, h, left)
 	if err != nil {
 		return err
 	}
-	tombstones, err := dueKeys(ctx, k.PrunedTasksByExpiry, h, budget)
+	tombstones, err := dueKeys(ctx, k.PrunedTasksByExpiry, h, left)
 	if err != nil {
 		return err
 	}
-	for n := 0; n < budget && len(tasks)+len(tombstones) > 0; n++ {
+	for left > 0 && len(tasks)+len(tombstones) > 0 {
 		if len(tasks) == 0 || (len(tombstones) > 0 && before(tombstones[0], tasks[0])) {
 			if err := k.expireTombstone(ctx, tombstones[0]); err != nil {
 				return err
 			}
 			tombstones = tombstones[1:]
+			left--
 			continue
 		}
-		if err := k.pruneTask(ctx, params, h, tasks[0]); err != nil {
+		used, done, err := k.pruneTask(ctx, params, h, tasks[0], left)
+		if err != nil {
 			return err
 		}
+		if !done {
+			return nil // the budget ran out within this task: it goes on next block
+		}
 		tasks = tasks[1:]
+		left -= used
 	}
 	return nil
 }
@@ -98,13 +108,16 @@ func before(a, b collections.Pair[int64, uint64]) bool {
 	return a.K1() < b.K1() || (a.K1() == b.K1() && a.K2() < b.K2())
 }
 
-// pruneTask works one prune queue entry at height h.
+// pruneTask works one prune queue entry at height h with left (at least 1)
+// entries of budget, and returns how many it used and whether the entry is
+// done. It deletes the task's votes, then its tallies, then the task, as far
+// as the budget goes: a task not done keeps its entry and what is left of it.
 //
 // Deleted: the task (its service, status and event index entries with it),
 // its votes, its tallies and its deadline index entry if still there. Kept:
 //   - a task still owed an IBC acknowledgement (IBCPackets holds its packet)
 //     is not pruned: the acknowledgement carries the task's outcome. Its entry
-//     moves task_retention_blocks later.
+//     moves task_retention_blocks later (one entry of budget).
 //   - the event reference of an event-trigger task stays (Refs: event -> the
 //     pruned id): without it a vote could name the same past event again and
 //     open a second task for it, paid by the treasury, as event heights have
@@ -112,46 +125,82 @@ func before(a, b collections.Pair[int64, uint64]) bool {
 //   - RemoteResults are keyed by (channel, sequence) and hold other chains'
 //     task ids, and snapshots are per (service, epoch): neither belongs to
 //     one task of this chain.
-func (k Keeper) pruneTask(ctx context.Context, params types.Params, h int64, key collections.Pair[int64, uint64]) error {
+func (k Keeper) pruneTask(ctx context.Context, params types.Params, h int64, key collections.Pair[int64, uint64], left int) (int, bool, error) {
 	id := key.K2()
-	if err := k.PruneQueue.Remove(ctx, key); err != nil {
-		return err
-	}
 	task, err := k.Tasks.Get(ctx, id)
 	if isNotFound(err) {
-		return nil // already pruned through another entry
+		return 1, true, k.PruneQueue.Remove(ctx, key) // already pruned through another entry
 	} else if err != nil {
-		return err
+		return 0, false, err
 	}
 	if owed, err := k.IBCPackets.Has(ctx, id); err != nil {
-		return err
+		return 0, false, err
 	} else if owed {
-		return k.PruneQueue.Set(ctx, collections.Join(pruneHeight(h, params.TaskRetentionBlocks), id))
+		if err := k.PruneQueue.Remove(ctx, key); err != nil {
+			return 0, false, err
+		}
+		return 1, true, k.PruneQueue.Set(ctx, collections.Join(pruneHeight(h, params.TaskRetentionBlocks), id))
 	}
-	if err := k.Votes.Clear(ctx, collections.NewPrefixedPairRange[uint64, string](id)); err != nil {
-		return err
+	votes, more, err := clearPrefix(ctx, k.Votes, id, left)
+	if err != nil || more {
+		return votes, false, err
 	}
-	if err := k.Tallies.Clear(ctx, collections.NewPrefixedPairRange[uint64, string](id)); err != nil {
-		return err
+	tallies, more, err := clearPrefix(ctx, k.Tallies, id, left-votes)
+	used := votes + tallies
+	if err != nil || more || used == left {
+		return used, false, err // the task itself waits for the next block
 	}
 	if err := k.TasksByDeadline.Remove(ctx, collections.Join(task.DeadlineHeight, id)); err != nil {
-		return err
+		return used, false, err
 	}
 	if err := k.Tasks.Remove(ctx, id); err != nil {
-		return err
+		return used, false, err
 	}
 	if event, ok := eventTaskKey(task); ok {
 		if err := k.Tasks.Indexes.ByEvent.Refs.Set(ctx, event, id); err != nil {
-			return err
+			return used, false, err
 		}
 	}
+	if err := k.PruneQueue.Remove(ctx, key); err != nil {
+		return used, false, err
+	}
 	if err := k.PrunedTasks.Set(ctx, id, h); err != nil {
-		return err
+		return used, false, err
 	}
 	if err := k.PrunedTasksByExpiry.Set(ctx, collections.Join(pruneHeight(h, params.TaskRetentionBlocks), id)); err != nil {
-		return err
+		return used, false, err
 	}
-	return emit(ctx, &types.EventTaskPruned{TaskId: id, Height: h})
+	return used + 1, true, emit(ctx, &types.EventTaskPruned{TaskId: id, Height: h})
+}
+
+// clearPrefix deletes up to max entries of a task's votes or tallies, and
+// reports how many it deleted and whether more are left. It reads keys only.
+func clearPrefix[V any](ctx context.Context, m collections.Map[collections.Pair[uint64, string], V], id uint64, max int) (int, bool, error) {
+	iter, err := m.Iterate(ctx, collections.NewPrefixedPairRange[uint64, string](id))
+	if err != nil {
+		return 0, false, err
+	}
+	var batch []collections.Pair[uint64, string]
+	for ; iter.Valid() && len(batch) <= max; iter.Next() {
+		key, err := iter.Key()
+		if err != nil {
+			return 0, false, errors.Join(err, iter.Close())
+		}
+		batch = append(batch, key)
+	}
+	if err := iter.Close(); err != nil {
+		return 0, false, err
+	}
+	more := len(batch) > max
+	if more {
+		batch = batch[:max]
+	}
+	for _, key := range batch {
+		if err := m.Remove(ctx, key); err != nil {
+			return 0, false, err
+		}
+	}
+	return len(batch), more, nil
 }
 
 // expireTombstone works one tombstone expiry entry.

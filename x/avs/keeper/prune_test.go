@@ -2,13 +2,24 @@ package keeper_test
 
 import (
 	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
+	storetypes "cosmossdk.io/store/types"
 
+	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 
+	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs"
+	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -158,6 +169,36 @@ func (s *KeeperTestSuite) TestL9PruneBudgetCarriesOverInOrder() {
 	s.Require().NoError(err)
 	s.Require().False(tombstones.Valid(), "every tombstone expired")
 	s.Require().NoError(tombstones.Close())
+}
+
+// max_prunes_per_block counts store entries, not tasks: a task with more
+// votes and tallies than the budget keeps its place at the head of the queue
+// with what is left of it, goes on in the next block, and the tasks behind it
+// wait.
+func (s *KeeperTestSuite) TestL9PruneBudgetCountsVotesAndTallies() {
+	const retention = 10
+	id, ops := s.pruneService(retention)
+	s.setParams(func(p *types.Params) { p.MaxPrunesPerBlock = 4 })
+	big := s.createTask(id)
+	s.mustVote(ops[0], big, "A")
+	s.mustVote(ops[1], big, "B")
+	s.mustVote(ops[2], big, "A") // 3 votes, 2 tallies, the task: 6 entries
+	small := s.createTask(id)    // 1 entry
+	d := s.task(big).DeadlineHeight
+	s.endBlockAt(d)
+	s.schedulePrune(big, small)
+
+	s.Require().Empty(s.pruneAt(d + retention))
+	s.Require().Zero(s.votesOf(big))
+	s.Require().Equal(1, s.talliesOf(big), "4 entries: 3 votes and a tally")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.task(big).Status)
+	s.Require().Equal(types.TASK_STATUS_EXPIRED, s.task(small).Status)
+	s.Require().Equal([]collections.Pair[int64, uint64]{collections.Join(d+retention, big), collections.Join(d+retention, small)},
+		keys(s, s.ctx, s.keeper.PruneQueue))
+
+	s.Require().Equal([]uint64{big, small}, s.pruneAt(d+retention+1))
+	s.Require().Zero(s.talliesOf(big))
+	s.Require().Empty(keys(s, s.ctx, s.keeper.PruneQueue))
 }
 
 // Task pruning and tombstone expiry share max_prunes_per_block, oldest height
@@ -359,4 +400,67 @@ func (s *KeeperTestSuite) TestL9PruningGenesisValidate() {
 	gs.PrunedTasks = nil
 	gs.PrunedEventRefs = []types.PrunedEventRef{{Event: "x", TaskId: tid}}
 	s.Require().ErrorIs(gs.Validate(), types.ErrInvalidGenesis)
+}
+
+// BenchmarkPruneTasks measures one block's PruneTasks with more due than
+// max_prunes_per_block (default) entries, the tasks having v votes and v
+// tallies each (v = max_snapshot_operators is the most a task can have: every
+// operator of the snapshot voting a different result). The budget counts
+// entries, so the block's cost stays flat whatever v is. The state is
+// committed to an IAVL store first; a block runs on a cache of it, as
+// FinalizeBlock does, and the time includes writing and committing the
+// deletions. It reports the gas a metered context would charge.
+//
+//	go test ./x/avs/keeper/ -run '^$' -bench BenchmarkPruneTasks -benchtime 10x
+func BenchmarkPruneTasks(b *testing.B) {
+	for _, v := range []int{0, 10, 100} {
+		b.Run(fmt.Sprintf("votes=%d", v), func(b *testing.B) {
+			key := storetypes.NewKVStoreKey(types.StoreKey)
+			tc := testutil.DefaultContextWithDB(b, key, storetypes.NewTransientStoreKey("transient_bench"))
+			ctx := tc.Ctx.WithBlockHeight(10)
+			cdc := moduletestutil.MakeTestEncodingConfig(avs.AppModuleBasic{}).Codec
+			k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(key), bech32, avstest.NewBank(), addrOf(authtypes.NewModuleAddress("gov")))
+			require.NoError(b, k.InitGenesis(ctx, types.DefaultGenesis()))
+			params := types.DefaultParams()
+			budget := int(params.MaxPrunesPerBlock)
+			perBlock := budget/(1+2*v) + 1 // a little more than the budget
+			next := uint64(1)
+			fill := func() {
+				for range perBlock {
+					t := types.Task{Id: next, ServiceId: 1, Status: types.TASK_STATUS_COMPLETED, DeadlineHeight: 10, Settled: true}
+					require.NoError(b, k.Tasks.Set(ctx, t.Id, t))
+					for i := range v {
+						op, digest := fmt.Sprintf("operator%03d", i), fmt.Sprintf("digest%03d", i)
+						require.NoError(b, k.Votes.Set(ctx, collections.Join(t.Id, op), types.Vote{TaskId: t.Id, Operator: op, Digest: digest}))
+						require.NoError(b, k.Tallies.Set(ctx, collections.Join(t.Id, digest), types.Tally{Power: 1, Count: 1}))
+					}
+					require.NoError(b, k.SchedulePrune(ctx, params, t))
+					next++
+				}
+				tc.CMS.Commit()
+			}
+			h := 10 + int64(params.TaskRetentionBlocks)
+			var gas uint64
+			pruned := 0
+			b.ResetTimer()
+			for n := range b.N {
+				b.StopTimer()
+				fill()
+				cache := tc.CMS.CacheMultiStore()
+				block := ctx.WithMultiStore(cache).WithBlockHeight(h + int64(n)).
+					WithGasMeter(storetypes.NewInfiniteGasMeter()).WithEventManager(sdk.NewEventManager())
+				b.StartTimer()
+				require.NoError(b, k.PruneTasks(block, params))
+				cache.Write()
+				tc.CMS.Commit()
+				b.StopTimer()
+				gas = max(gas, block.GasMeter().GasConsumed())
+				pruned += len(block.EventManager().Events())
+				b.StartTimer()
+			}
+			require.Positive(b, gas)
+			b.ReportMetric(float64(gas), "maxgas/block")
+			b.ReportMetric(float64(pruned)/float64(b.N), "tasks/block")
+		})
+	}
 }
