@@ -109,8 +109,7 @@ func (s *KeeperTestSuite) TestL9SettledTaskPrunedAfterRetention() {
 
 	never := other + 1
 	msg := s.taskQueryErr(never)
-	s.Require().Contains(msg, fmt.Sprintf("task %d", never))
-	s.Require().Contains(msg, "not found")
+	s.Require().Contains(msg, fmt.Sprintf("task %d not found", never))
 	s.Require().NotContains(msg, "pruned")
 	s.Require().Contains(s.taskQueryErr(0), "not found")
 	s.requireBalanced()
