@@ -12,8 +12,9 @@ func (k Keeper) BeginBlocker(ctx context.Context) error {
 }
 
 // EndBlocker opens the block-interval tasks due at this height, settles the
-// tasks whose deadline has come, releases matured unbonding entries and
-// forgets the block's count of automatic tasks.
+// tasks whose deadline has come, releases matured unbonding entries, prunes
+// the tasks past their retention and forgets the block's counts of automatic
+// tasks. Each step works through an index within its per-block budget.
 func (k Keeper) EndBlocker(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if err := k.runIntervalTriggers(sdkCtx); err != nil {
@@ -23,6 +24,13 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		return err
 	}
 	if err := k.MatureUnbonding(sdkCtx); err != nil {
+		return err
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.PruneTasks(sdkCtx, params); err != nil {
 		return err
 	}
 	// The per-block counts of automatic tasks never outlive their block.

@@ -1,5 +1,11 @@
 package keeper
 
+import (
+	"context"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
 // Test seams, compiled into the tests only (ibc-go
 // modules/apps/transfer/keeper/export_test.go).
 
@@ -9,3 +15,9 @@ func (k Keeper) SetPowerSource(p PowerSource) { k.wiring.power = p }
 
 // TopPowers is topPowers, the snapshot's cut to max_snapshot_operators.
 var TopPowers = topPowers
+
+// SchedulePrune is schedulePrune, which settlement calls once a task's
+// deadline was handled.
+func (k Keeper) SchedulePrune(ctx context.Context, params types.Params, task types.Task) error {
+	return k.schedulePrune(ctx, params, task)
+}

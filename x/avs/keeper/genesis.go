@@ -134,6 +134,9 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	if err := k.initPruning(ctx, gs); err != nil {
+		return err
+	}
 	return k.BindPort(ctx)
 }
 
@@ -226,6 +229,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		gs.CronLast = append(gs.CronLast, types.CronClock{ServiceId: id, UnixNano: ns})
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if err := k.exportPruning(ctx, gs); err != nil {
 		return nil, err
 	}
 	return gs, nil

@@ -225,7 +225,7 @@ func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*ty
 	}
 	t, err := q.Keeper.Tasks.Get(ctx, req.TaskId)
 	if isNotFound(err) {
-		return nil, grpcError(errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", req.TaskId))
+		return nil, q.missingTaskStatus(ctx, req.TaskId)
 	} else if err != nil {
 		return nil, grpcError(err)
 	}

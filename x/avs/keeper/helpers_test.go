@@ -9,6 +9,8 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cosmos/gogoproto/proto"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"cosmossdk.io/collections"
 	"cosmossdk.io/collections/indexes"
@@ -572,4 +574,42 @@ func (s *KeeperTestSuite) slashedEvents(ctx sdk.Context) []*types.EventOperatorS
 		out = append(out, e.(*types.EventOperatorSlashed))
 	}
 	return out
+}
+
+// Helpers for the pruning tests (L-9).
+
+// schedulePrune queues the settled tasks for pruning, as settlement does.
+func (s *KeeperTestSuite) schedulePrune(ids ...uint64) {
+	for _, id := range ids {
+		t := s.task(id)
+		s.Require().True(t.Settled, "task %d is not settled", id)
+		s.Require().NoError(s.keeper.SchedulePrune(s.ctx, s.params(), t))
+	}
+}
+
+// pruneAt moves to height h and runs PruneTasks alone (not EndBlocker), and
+// returns the ids of the tasks it pruned, in the order of its events.
+func (s *KeeperTestSuite) pruneAt(h int64) []uint64 {
+	s.Require().GreaterOrEqual(h, s.ctx.BlockHeight())
+	s.ctx = s.ctx.WithBlockHeight(h)
+	ctx := s.withEvents()
+	s.Require().NoError(s.keeper.PruneTasks(ctx, s.params()))
+	var ids []uint64
+	for _, e := range s.typedEvents(ctx, &types.EventTaskPruned{}) {
+		ev := e.(*types.EventTaskPruned)
+		s.Require().Equal(h, ev.Height)
+		ids = append(ids, ev.TaskId)
+	}
+	return ids
+}
+
+// taskQueryErr returns the Task query's error for id, which must be gRPC
+// NotFound.
+func (s *KeeperTestSuite) taskQueryErr(id uint64) string {
+	_, err := s.queryServer.Task(s.ctx, &types.QueryTaskRequest{TaskId: id})
+	s.Require().Error(err)
+	st, ok := status.FromError(err)
+	s.Require().True(ok, "not a gRPC status: %v", err)
+	s.Require().Equal(codes.NotFound, st.Code(), st.Message())
+	return st.Message()
 }

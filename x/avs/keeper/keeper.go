@@ -99,6 +99,16 @@ type Keeper struct {
 	// called from block hooks, across all services. Removed at EndBlock.
 	HookTasksThisBlock collections.Item[uint64]
 
+	// Pruning (L-9, prune.go). PruneQueue holds (prune height, task) of the
+	// settled tasks: at that height EndBlock deletes the task, its votes and
+	// tallies. PrunedTasks is the tombstone of a pruned task (task -> height
+	// it was pruned at), so that the Task query can say so;
+	// PrunedTasksByExpiry holds (expiry height, task) of the tombstones. Both
+	// KeySets are kept by prune.go alone.
+	PruneQueue          collections.KeySet[collections.Pair[int64, uint64]]
+	PrunedTasks         collections.Map[uint64, int64]
+	PrunedTasksByExpiry collections.KeySet[collections.Pair[int64, uint64]]
+
 	// Read-only views of index keys, for paging queries (see indexView).
 	tasksByService       collections.KeySet[collections.Pair[uint64, uint64]]
 	tasksByServiceStatus collections.KeySet[collections.Pair[collections.Pair[uint64, int32], uint64]]
@@ -167,6 +177,10 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
+		PruneQueue:  collections.NewKeySet(sb, types.PruneQueueKey, "prune_queue", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		PrunedTasks: collections.NewMap(sb, types.PrunedTasksKey, "pruned_tasks", collections.Uint64Key, collections.Int64Value),
+		PrunedTasksByExpiry: collections.NewKeySet(sb, types.PrunedTasksByExpiryKey, "pruned_tasks_by_expiry",
+			collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -98,6 +98,9 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 		return 0, err
 	}
+	if err := k.schedulePrune(ctx, params, task); err != nil {
+		return 0, err
+	}
 	if task.Status != types.TASK_STATUS_EXPIRED {
 		return 0, k.toTreasury(ctx, task.ServiceId, deposit) // completed: its handler was called (and paid) in the completing tx
 	}

@@ -83,6 +83,9 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.ScheduledServicesKey):    nil,
 		prefix(types.UnbondingByCommitterKey): nil,
 		prefix(types.CommitmentsByServiceKey): nil,
+		prefix(types.PrunedTasksKey):          value(untyped(collections.Int64Value)),
+		prefix(types.PruneQueueKey):           nil,
+		prefix(types.PrunedTasksByExpiryKey):  nil,
 	}
 
 	return func(kvA, kvB kv.Pair) string {

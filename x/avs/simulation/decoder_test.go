@@ -84,6 +84,9 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		keySet("scheduled services", types.ScheduledServicesKey),
 		keySet("unbonding by committer", types.UnbondingByCommitterKey),
 		keySet("commitments by service", types.CommitmentsByServiceKey),
+		{"pruned tasks", types.PrunedTasksKey, enc(collections.Int64Value.Encode(123)), "123"},
+		keySet("prune queue", types.PruneQueueKey),
+		keySet("pruned tasks by expiry", types.PrunedTasksByExpiryKey),
 	}
 }
 

@@ -48,6 +48,9 @@ var (
 	ErrInvalidCommission = errorsmod.Register(ModuleName, 43, "invalid commission")
 	ErrInvalidMoniker    = errorsmod.Register(ModuleName, 44, "invalid moniker")
 	ErrHookTaskLimit     = errorsmod.Register(ModuleName, 52, "max_hook_tasks_per_block reached")
+	// ErrTaskPruned: the task existed, ended and was deleted
+	// task_retention_blocks after its deadline (L-9).
+	ErrTaskPruned = errorsmod.Register(ModuleName, 51, "task pruned")
 )
 
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).

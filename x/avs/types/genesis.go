@@ -2,6 +2,7 @@ package types
 
 import (
 	"fmt"
+	"strings"
 
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
@@ -138,6 +139,52 @@ func (gs GenesisState) Validate() error {
 			return fail("cron_last of service %d appears twice", c.ServiceId)
 		}
 		clocks[c.ServiceId] = true
+	}
+	return gs.validatePruning(tasks)
+}
+
+// validatePruning checks the tombstones and the pruned tasks' event
+// references: each names an issued id that is no longer a task, once.
+func (gs GenesisState) validatePruning(tasks map[uint64]bool) error {
+	fail := func(format string, args ...any) error {
+		return errorsmod.Wrapf(ErrInvalidGenesis, format, args...)
+	}
+	pruned := func(kind string, id uint64) error {
+		if id == 0 || id >= gs.NextTaskId {
+			return fail("%s names task %d outside [1, next_task_id %d)", kind, id, gs.NextTaskId)
+		}
+		if tasks[id] {
+			return fail("%s names task %d, which is not pruned", kind, id)
+		}
+		return nil
+	}
+	tombstones := make(map[uint64]bool, len(gs.PrunedTasks))
+	for _, p := range gs.PrunedTasks {
+		if err := pruned("pruned_tasks", p.TaskId); err != nil {
+			return err
+		}
+		if tombstones[p.TaskId] {
+			return fail("pruned task %d appears twice", p.TaskId)
+		}
+		if p.Height <= 0 {
+			return fail("pruned task %d has height %d", p.TaskId, p.Height)
+		}
+		tombstones[p.TaskId] = true
+	}
+	events := make(map[string]bool, len(gs.PrunedEventRefs))
+	for _, t := range gs.Tasks {
+		if t.Origin.IsEventOrigin() {
+			events[strings.TrimPrefix(t.Origin.Ref, EventRefPrefix)] = true
+		}
+	}
+	for _, r := range gs.PrunedEventRefs {
+		if err := pruned("pruned_event_refs", r.TaskId); err != nil {
+			return err
+		}
+		if r.Event == "" || events[r.Event] {
+			return fail("pruned event ref %q is empty or appears twice", r.Event)
+		}
+		events[r.Event] = true
 	}
 	return nil
 }

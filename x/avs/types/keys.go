@@ -47,4 +47,8 @@ var (
 	UnbondingPoolsKey       = collections.NewPrefix(37)
 	PoolGenerationEndsKey   = collections.NewPrefix(38)
 	HookTasksThisBlockKey   = collections.NewPrefix(45)
+	// Pruning (L-9): prefixes 41-43.
+	PruneQueueKey          = collections.NewPrefix(41)
+	PrunedTasksKey         = collections.NewPrefix(42)
+	PrunedTasksByExpiryKey = collections.NewPrefix(43)
 )

@@ -93,7 +93,8 @@ type Params struct {
 	// task_retention_blocks is how long an ended task, its votes and tally are
 	// kept after its deadline before they are pruned.
 	TaskRetentionBlocks uint64 `protobuf:"varint,22,opt,name=task_retention_blocks,json=taskRetentionBlocks,proto3" json:"task_retention_blocks,omitempty"`
-	// max_prunes_per_block caps the ended tasks pruned in one EndBlock.
+	// max_prunes_per_block caps the store entries pruned in one EndBlock: an
+	// ended task, each of its votes and tallies, an expired tombstone.
 	MaxPrunesPerBlock uint32 `protobuf:"varint,23,opt,name=max_prunes_per_block,json=maxPrunesPerBlock,proto3" json:"max_prunes_per_block,omitempty"`
 	// ibc_requests_per_channel_per_block caps the task requests one IBC
 	// channel may open in one block (M-7).
