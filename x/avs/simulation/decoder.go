@@ -80,6 +80,10 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.ScheduledServicesKey):    nil,
 		prefix(types.UnbondingByCommitterKey): nil,
 		prefix(types.CommitmentsByServiceKey): nil,
+		prefix(types.TriggersByHeightKey):     nil,
+		prefix(types.TriggersByTimeKey):       nil,
+		prefix(types.TriggerDueKey):           value(untyped(collections.Int64Value)),
+		prefix(types.IBCRequestsThisBlockKey): value(untyped(collections.Uint64Value)),
 	}
 
 	return func(kvA, kvB kv.Pair) string {

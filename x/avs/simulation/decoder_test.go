@@ -81,6 +81,10 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		keySet("scheduled services", types.ScheduledServicesKey),
 		keySet("unbonding by committer", types.UnbondingByCommitterKey),
 		keySet("commitments by service", types.CommitmentsByServiceKey),
+		keySet("triggers by height", types.TriggersByHeightKey),
+		keySet("triggers by time", types.TriggersByTimeKey),
+		{"trigger due", types.TriggerDueKey, enc(collections.Int64Value.Encode(-5)), "-5"},
+		{"ibc requests this block", types.IBCRequestsThisBlockKey, enc(collections.Uint64Value.Encode(23)), "23"},
 	}
 }
 

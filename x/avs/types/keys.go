@@ -38,10 +38,18 @@ var (
 	TreasuriesKey           = collections.NewPrefix(24)
 	IBCPacketsKey           = collections.NewPrefix(25)
 	RemoteResultsKey        = collections.NewPrefix(26)
+	// ScheduledServicesKey and CronEvaluatedAtKey are retired (the trigger
+	// schedule below replaced them): never reuse them.
 	ScheduledServicesKey    = collections.NewPrefix(27)
 	CronEvaluatedAtKey      = collections.NewPrefix(28)
 	EventTasksKey           = collections.NewPrefix(29)
 	AutoTasksThisBlockKey   = collections.NewPrefix(30)
 	UnbondingByCommitterKey = collections.NewPrefix(31)
 	CommitmentsByServiceKey = collections.NewPrefix(32)
+	// TriggersByHeightKey, TriggersByTimeKey and TriggerDueKey are the trigger
+	// schedule, derived state rebuilt at genesis.
+	TriggersByHeightKey     = collections.NewPrefix(33)
+	TriggersByTimeKey       = collections.NewPrefix(34)
+	TriggerDueKey           = collections.NewPrefix(35)
+	IBCRequestsThisBlockKey = collections.NewPrefix(36)
 )
