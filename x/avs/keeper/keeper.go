@@ -35,7 +35,8 @@ type Keeper struct {
 	Schema collections.Schema
 	Params collections.Item[types.Params]
 
-	// Components: digest -> metadata; ComponentCode: digest -> gzip'd wasm.
+	// Components: digest -> metadata; ComponentCode: digest -> the wasm as
+	// uploaded, raw or gzip'd (never re-compressed by the chain).
 	Components    collections.Map[string, types.Component]
 	ComponentCode collections.Map[string, []byte]
 

@@ -43,7 +43,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 			return s
 		}
 	}
-	code := func(bz []byte) string { return fmt.Sprintf("%d bytes of gzip'd code", len(bz)) }
+	code := func(bz []byte) string { return fmt.Sprintf("%d bytes of code (raw or gzip'd, as uploaded)", len(bz)) }
 	seq := value(untyped(collections.Uint64Value))
 
 	values := map[byte]func([]byte) string{
