@@ -117,15 +117,15 @@ func (k Keeper) setServiceStatus(ctx context.Context, owner string, id uint64, s
 	if err := k.Services.Set(ctx, svc.Id, svc); err != nil {
 		return err
 	}
-	switch {
-	case status == was:
-	case status == types.SERVICE_STATUS_ACTIVE: // resumed
-		err = k.scheduleTriggers(ctx, svc)
-	default: // paused: its triggers wait outside the schedule
-		err = k.unscheduleTriggers(ctx, svc.Id)
-	}
-	if err != nil {
-		return err
+	if status != was {
+		if status == types.SERVICE_STATUS_ACTIVE { // resumed
+			err = k.scheduleTriggers(ctx, svc)
+		} else { // paused: its triggers wait outside the schedule
+			err = k.unscheduleTriggers(ctx, svc.Id)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
 }

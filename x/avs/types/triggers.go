@@ -113,8 +113,8 @@ func (r EventRef) Key() string {
 }
 
 // HasScheduledTriggers reports whether the manifest has interval or cron
-// triggers (scheduled by height or time, unlike event triggers),
-// which the chain itself acts on every block.
+// triggers (scheduled by height or time, unlike event triggers), which the
+// chain keeps in its trigger schedule.
 func (m ServiceManifest) HasScheduledTriggers() bool {
 	for _, t := range m.Triggers {
 		switch t.Kind.(type) {
@@ -123,14 +123,6 @@ func (m ServiceManifest) HasScheduledTriggers() bool {
 		}
 	}
 	return false
-}
-
-// IntervalDue reports whether a block-interval trigger fires at height.
-func (b BlockIntervalTrigger) IntervalDue(height int64) bool {
-	if height < b.Start || (b.End != 0 && height > b.End) || b.Every == 0 {
-		return false
-	}
-	return uint64(height-b.Start)%b.Every == 0
 }
 
 // NextHeight returns the first height at or after from at which the trigger
@@ -170,14 +162,4 @@ func CronNext(schedule string, now time.Time) (int64, bool) {
 		return 0, false
 	}
 	return next.UnixNano(), true
-}
-
-// CronDue reports whether a cron schedule came due in (last, now].
-func CronDue(schedule string, last, now time.Time) bool {
-	s, err := ParseCron(schedule)
-	if err != nil {
-		return false
-	}
-	next := s.Next(last)
-	return !next.IsZero() && !next.After(now)
 }
