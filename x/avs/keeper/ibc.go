@@ -91,10 +91,8 @@ func (k Keeper) OnRecvTaskRequest(ctx context.Context, packet channeltypes.Packe
 	if !allowed {
 		return errorsmod.Wrapf(types.ErrChannelNotAllowed, "service %d does not list %s in ibc_request_channels", id, channel)
 	}
-	if auto, err := k.AutoTasksThisBlock.Get(ctx, id); err != nil && !isNotFound(err) {
+	if err := k.autoTaskRoom(ctx, id, params.MaxAutoTasksPerBlock); err != nil {
 		return err
-	} else if auto >= uint64(params.MaxAutoTasksPerBlock) {
-		return errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", id, auto)
 	}
 	origin := types.Origin{Kind: types.ORIGIN_KIND_IBC, Ref: fmt.Sprintf("%s/%d", channel, packet.Sequence)}
 	task, created, err := k.CreateTaskFromTreasury(ctx, id, req.Input, origin)

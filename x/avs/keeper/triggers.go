@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -259,12 +260,10 @@ func (k Keeper) fireDue(ctx context.Context, params types.Params, svc *types.Ser
 	}
 	// The per-service cap is checked before the task exists: a refused
 	// trigger costs no task creation.
-	n, err := k.AutoTasksThisBlock.Get(ctx, serviceID)
-	if err != nil && !isNotFound(err) {
+	if err := k.autoTaskRoom(ctx, serviceID, params.MaxAutoTasksPerBlock); errors.Is(err, types.ErrAutoTaskLimit) {
+		return skip(err.Error())
+	} else if err != nil {
 		return err
-	}
-	if n >= uint64(params.MaxAutoTasksPerBlock) {
-		return skip(errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n).Error())
 	}
 	bz, err := json.Marshal(input)
 	if err != nil {
@@ -288,14 +287,32 @@ func (k Keeper) fireDue(ctx context.Context, params types.Params, svc *types.Ser
 // Callers count in the store the task was created in, so that a refusal
 // discards the task.
 func (k Keeper) useAutoTask(ctx context.Context, serviceID uint64, max uint32) error {
-	n, err := k.AutoTasksThisBlock.Get(ctx, serviceID)
-	if err != nil && !isNotFound(err) {
+	n, err := k.autoTasks(ctx, serviceID, max)
+	if err != nil {
 		return err
 	}
-	if n >= uint64(max) {
-		return errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n)
-	}
 	return k.AutoTasksThisBlock.Set(ctx, serviceID, n+1)
+}
+
+// autoTaskRoom returns ErrAutoTaskLimit when a service has opened
+// max_auto_tasks_per_block automatic tasks in this block: callers ask before
+// they create a task, so a refusal costs no task creation.
+func (k Keeper) autoTaskRoom(ctx context.Context, serviceID uint64, max uint32) error {
+	_, err := k.autoTasks(ctx, serviceID, max)
+	return err
+}
+
+// autoTasks returns the automatic tasks a service opened in this block, or
+// ErrAutoTaskLimit when there is no room for one more.
+func (k Keeper) autoTasks(ctx context.Context, serviceID uint64, max uint32) (uint64, error) {
+	n, err := k.AutoTasksThisBlock.Get(ctx, serviceID)
+	if err != nil && !isNotFound(err) {
+		return 0, err
+	}
+	if n >= uint64(max) {
+		return n, errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d automatic tasks in this block (max_auto_tasks_per_block)", serviceID, n)
+	}
+	return n, nil
 }
 
 // eventTask returns the task of an event-trigger vote, opening it (paid by the
@@ -327,6 +344,9 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
+		return 0, err
+	}
+	if err := k.autoTaskRoom(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
 		return 0, err
 	}
 	// ctx is the vote's own cached store: a refusal below discards the task.
