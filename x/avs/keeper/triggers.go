@@ -54,14 +54,26 @@ func nextDue(t types.Trigger, height int64, now time.Time) (due int64, byHeight,
 // it is active and its treasury holds at least one fee_per_task (a free
 // service's triggers never do: they would be work nobody pays for).
 func (k Keeper) canPayTriggers(ctx context.Context, svc types.Service) (bool, error) {
-	if svc.Status != types.SERVICE_STATUS_ACTIVE || types.IsFree(svc.Manifest.FeePerTask) {
-		return false, nil
+	why, err := k.whyNotScheduled(ctx, svc)
+	return why == "", err
+}
+
+// whyNotScheduled says why a service's triggers stay out of the schedule,
+// or returns "" when they belong in it.
+func (k Keeper) whyNotScheduled(ctx context.Context, svc types.Service) (string, error) {
+	fee := svc.Manifest.FeePerTask
+	switch {
+	case svc.Status != types.SERVICE_STATUS_ACTIVE:
+		return fmt.Sprintf("service %d is %s: its triggers wait outside the schedule until it resumes", svc.Id, svc.Status), nil
+	case types.IsFree(fee):
+		return fmt.Sprintf("service %d asks no fee_per_task: triggers open only paid tasks", svc.Id), nil
 	}
 	t, err := k.treasury(ctx, svc.Id)
-	if err != nil {
-		return false, err
+	if err != nil || t.GTE(fee.Amount) {
+		return "", err
 	}
-	return t.GTE(svc.Manifest.FeePerTask.Amount), nil
+	return fmt.Sprintf("treasury %s%s cannot pay fee_per_task %s: the trigger leaves the schedule until MsgFundService refills it",
+		t, fee.Denom, fee), nil
 }
 
 // scheduleTriggers puts every scheduled trigger of svc that is not in the
@@ -120,7 +132,7 @@ func (k Keeper) unscheduleTriggers(ctx context.Context, serviceID uint64) error 
 }
 
 // rescheduleTriggers recomputes a service's place in the schedule after its
-// manifest, status or treasury changed.
+// manifest changed.
 func (k Keeper) rescheduleTriggers(ctx context.Context, svc types.Service) error {
 	if err := k.unscheduleTriggers(ctx, svc.Id); err != nil {
 		return err
@@ -243,12 +255,10 @@ func (k Keeper) fireDue(ctx context.Context, params types.Params, svc *types.Ser
 	skip := func(reason string) error {
 		return emit(ctx, &types.EventTaskSkipped{ServiceId: serviceID, Reason: fmt.Sprintf("%s: %s", ref, reason)})
 	}
-	if ok, err := k.canPayTriggers(ctx, *svc); err != nil {
+	if why, err := k.whyNotScheduled(ctx, *svc); err != nil {
 		return err
-	} else if !ok {
-		// Out of the schedule until MsgFundService (or a resume) puts it back.
-		return skip(fmt.Sprintf("service %s or its treasury cannot pay fee_per_task %s: the trigger leaves the schedule until the treasury is funded",
-			svc.Status, svc.Manifest.FeePerTask))
+	} else if why != "" {
+		return skip(why) // out of the schedule until MsgFundService (or a resume) puts it back
 	}
 	// Put the trigger back at its next due point after this block first: a
 	// refusal below skips this due point, not the trigger.
