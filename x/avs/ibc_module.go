@@ -97,8 +97,9 @@ func (IBCModule) OnChanCloseInit(sdk.Context, string, string) error {
 func (IBCModule) OnChanCloseConfirm(sdk.Context, string, string) error { return nil }
 
 // OnRecvPacket opens a task (the acknowledgement is written when it ends) or
-// stores a pushed result. A bad packet gets an error acknowledgement, never a
-// panic.
+// stores a pushed result. A bad packet, and a request over its service's
+// max_auto_tasks_per_block or its channel's ibc_requests_per_channel_per_block,
+// gets an error acknowledgement, never a panic or a failed transaction.
 func (im IBCModule) OnRecvPacket(ctx sdk.Context, packet channeltypes.Packet, _ sdk.AccAddress) ibcexported.Acknowledgement {
 	req, res, err := types.DecodePacket(packet.GetData())
 	switch {

@@ -6,18 +6,18 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
-// BeginBlocker fires the cron triggers that came due on block time.
-func (k Keeper) BeginBlocker(ctx context.Context) error {
-	return k.runCronTriggers(sdk.UnwrapSDKContext(ctx))
-}
+// BeginBlocker does nothing: triggers of both kinds fire in EndBlock, under
+// one budget.
+func (k Keeper) BeginBlocker(context.Context) error { return nil }
 
-// EndBlocker opens the block-interval tasks due at this height, settles the
-// tasks whose deadline has come, releases matured unbonding entries, prunes
-// the tasks past their retention and forgets the block's counts of automatic
-// tasks. Each step works through an index within its per-block budget.
+// EndBlocker fires the interval and cron triggers that are due (at most
+// max_trigger_fires_per_block), settles the tasks whose deadline has come,
+// releases matured unbonding entries, prunes the tasks past their retention
+// and forgets the block's counts of automatic tasks and IBC requests. Each
+// step works through an index within its per-block budget.
 func (k Keeper) EndBlocker(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	if err := k.runIntervalTriggers(sdkCtx); err != nil {
+	if err := k.FireDueTriggers(sdkCtx); err != nil {
 		return err
 	}
 	if err := k.ExpireTasks(sdkCtx); err != nil {
@@ -33,8 +33,12 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	if err := k.PruneTasks(sdkCtx, params); err != nil {
 		return err
 	}
-	// The per-block counts of automatic tasks never outlive their block.
+	// The per-block counts of automatic tasks and IBC requests never outlive
+	// their block.
 	if err := k.HookTasksThisBlock.Remove(sdkCtx); err != nil {
+		return err
+	}
+	if err := k.IBCRequestsThisBlock.Clear(sdkCtx, nil); err != nil {
 		return err
 	}
 	return k.AutoTasksThisBlock.Clear(sdkCtx, nil)

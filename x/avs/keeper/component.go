@@ -13,7 +13,10 @@ import (
 
 // storeComponent validates and stores a component upload (raw or gzip'd,
 // already bounded by validateUpload), charging gas per uncompressed byte as
-// it is inflated.
+// it is inflated; a gzip upload may inflate to at most max_gzip_ratio times
+// its size (M-1). The bytes stored are the bytes uploaded, once checked: the
+// chain never compresses in a state transition, whose output the Go release
+// that runs it could change (M-5).
 // Storing a component twice is not an error: it is content-addressed, and the
 // second store reports existed.
 func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploader string, wasm []byte) (c types.Component, existed bool, err error) {
@@ -26,7 +29,7 @@ func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploade
 	if wasmbin.IsGzip(wasm) {
 		// Gas is charged chunk by chunk as the upload inflates (M-1): out of
 		// gas stops a gzip bomb before it is inflated, not after.
-		if code, err = wasmbin.GunzipUpload(wasm, params.MaxComponentSize, charge); err != nil {
+		if code, err = wasmbin.GunzipUpload(wasm, params.MaxComponentSize, uint64(params.MaxGzipRatio), charge); err != nil {
 			return c, false, err
 		}
 	} else if err := charge(uint64(len(code))); err != nil {
@@ -42,13 +45,6 @@ func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploade
 		return c, false, err
 	} else if has {
 		return types.Component{Digest: digest, CodeSize: uint64(len(code))}, true, nil
-	}
-	if !wasmbin.IsGzip(wasm) {
-		// The uploader's own gzip bytes are kept as sent; raw uploads are
-		// compressed here (deterministic for one Go release, as the binary is).
-		if stored, err = wasmbin.Gzip(code); err != nil {
-			return c, false, err
-		}
 	}
 	c = types.Component{
 		Digest:        digest,
@@ -67,7 +63,8 @@ func (k Keeper) storeComponent(ctx context.Context, params types.Params, uploade
 	return c, false, emit(ctx, &types.EventComponentStored{Digest: digest, CodeSize: c.CodeSize, Uploader: uploader})
 }
 
-// GetComponentCode returns a component's uncompressed wasm.
+// GetComponentCode returns a component's uncompressed wasm, whichever form
+// it was uploaded (and is stored) in.
 func (k Keeper) GetComponentCode(ctx context.Context, digest string) ([]byte, error) {
 	comp, err := k.Components.Get(ctx, digest)
 	if isNotFound(err) {
@@ -78,6 +75,9 @@ func (k Keeper) GetComponentCode(ctx context.Context, digest string) ([]byte, er
 	stored, err := k.ComponentCode.Get(ctx, digest)
 	if err != nil {
 		return nil, err
+	}
+	if !wasmbin.IsGzip(stored) {
+		return stored, nil // raw wasm starts with \0asm, never the gzip magic
 	}
 	return wasmbin.Gunzip(stored, comp.CodeSize)
 }

@@ -1,6 +1,9 @@
 package keeper_test
 
 import (
+	"bytes"
+	"compress/gzip"
+
 	errorsmod "cosmossdk.io/errors"
 	storetypes "cosmossdk.io/store/types"
 
@@ -197,11 +200,8 @@ func (s *KeeperTestSuite) TestStoreComponent() {
 			s.Require().Equal(tc.expImports, comp.Imports)
 			stored, err := s.keeper.ComponentCode.Get(s.ctx, digest)
 			s.Require().NoError(err)
-			s.Require().True(wasmbin.IsGzip(stored), "code is kept gzip'd")
+			s.Require().Equal(msg.Wasm, stored, "the code is kept as uploaded, raw or gzip'd")
 			s.Require().Equal(uint64(len(stored)), comp.StoredSize)
-			if wasmbin.IsGzip(msg.Wasm) {
-				s.Require().Equal(msg.Wasm, stored, "an uploader's gzip is kept as sent")
-			}
 			evs := s.typedEvents(ctx, &types.EventComponentStored{})
 			s.Require().Len(evs, 1)
 			s.Require().Equal(&types.EventComponentStored{Digest: digest, CodeSize: comp.CodeSize, Uploader: addr("uploader")}, evs[0])
@@ -211,6 +211,9 @@ func (s *KeeperTestSuite) TestStoreComponent() {
 
 // Gas is charged per uncompressed byte, whether the upload is raw or gzip'd.
 func (s *KeeperTestSuite) TestStoreComponentGas() {
+	// The padding of these fixtures compresses ~750:1, beyond the default
+	// max_gzip_ratio; the ratio has its own test.
+	s.setParams(func(p *types.Params) { p.MaxGzipRatio = 10_000 })
 	params, err := s.keeper.Params.Get(s.ctx)
 	s.Require().NoError(err)
 	gasFor := func(wasm []byte, kvGas bool) uint64 {
@@ -231,8 +234,10 @@ func (s *KeeperTestSuite) TestStoreComponentGas() {
 	// Without store gas, the charge is exactly component_gas_per_byte per
 	// uncompressed byte; a gzip upload pays for what it expands to.
 	s.SetupTest()
+	s.setParams(func(p *types.Params) { p.MaxGzipRatio = 10_000 })
 	s.Require().Equal(params.ComponentGasPerByte*uint64(len(large)), gasFor(large, false))
 	s.SetupTest()
+	s.setParams(func(p *types.Params) { p.MaxGzipRatio = 10_000 })
 	z := mustGzip(large)
 	s.Require().Less(len(z), len(large)/10)
 	s.Require().Equal(params.ComponentGasPerByte*uint64(len(large)), gasFor(z, false))
@@ -276,4 +281,77 @@ func (s *KeeperTestSuite) TestM1GzipBombStopsAtTheGasLimit() {
 	n := 0
 	s.Require().NoError(s.keeper.Components.Walk(s.ctx, nil, func(string, types.Component) (bool, error) { n++; return false, nil }))
 	s.Require().Zero(n, "nothing stored")
+}
+
+// TestM5StoredBytesAreTheUploadedBytes: the chain keeps exactly the bytes a
+// client uploaded, once checked. A raw upload stays raw (before, the chain
+// gzip'd it with the running Go release's compressor, whose output Go does
+// not promise to keep across releases: validators on two Go versions could
+// write different state); a gzip upload stays the client's gzip. Both read
+// back as the same wasm.
+func (s *KeeperTestSuite) TestM5StoredBytesAreTheUploadedBytes() {
+	raw := paddedWasm(300)
+	for _, tc := range []struct {
+		name   string
+		upload []byte
+	}{
+		{"raw", raw},
+		{"gzip", mustGzip(raw)},
+		{"gzip at another level", func() []byte {
+			var b bytes.Buffer
+			zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+			s.Require().NoError(err)
+			_, err = zw.Write(raw)
+			s.Require().NoError(err)
+			s.Require().NoError(zw.Close())
+			return b.Bytes()
+		}()},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			res, err := s.msgServer.StoreComponent(s.ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: tc.upload})
+			s.Require().NoError(err)
+			s.Require().Equal(types.Digest(raw), res.Digest, "addressed by the wasm, whatever the envelope")
+			stored, err := s.keeper.ComponentCode.Get(s.ctx, res.Digest)
+			s.Require().NoError(err)
+			s.Require().Equal(tc.upload, stored, "stored bytes equal uploaded bytes")
+			comp, err := s.keeper.Components.Get(s.ctx, res.Digest)
+			s.Require().NoError(err)
+			s.Require().EqualValues(len(tc.upload), comp.StoredSize)
+			code, err := s.queryServer.ComponentCode(s.ctx, &types.QueryComponentCodeRequest{Digest: res.Digest})
+			s.Require().NoError(err)
+			s.Require().Equal(raw, code.Wasm, "the query serves the wasm either way")
+
+			// and a genesis round trip keeps the bytes as they are
+			gs, err := s.keeper.ExportGenesis(s.ctx)
+			s.Require().NoError(err)
+			other := s.newEnv()
+			s.Require().NoError(other.keeper.InitGenesis(other.ctx, gs))
+			again, err := other.keeper.ComponentCode.Get(other.ctx, res.Digest)
+			s.Require().NoError(err)
+			s.Require().Equal(tc.upload, again)
+		})
+	}
+}
+
+// TestM1GzipRatioBound: a gzip upload may inflate to at most max_gzip_ratio
+// times its own size, checked while it inflates: a bomb is refused with
+// ErrGzipRatio after inflating about ratio × its size, long before its gas
+// or size limits; the same module uploaded raw (or less compressible) passes.
+func (s *KeeperTestSuite) TestM1GzipRatioBound() {
+	params := s.params()
+	s.Require().EqualValues(100, params.MaxGzipRatio)
+	bomb := mustGzip(paddedWasm(1 << 20)) // ~1 MiB of zeros: ~1000:1
+	ratio := float64(1<<20) / float64(len(bomb))
+	s.Require().Greater(ratio, 500.0)
+
+	ctx := s.ctx.WithGasMeter(storetypes.NewGasMeter(1 << 40)).WithKVGasConfig(storetypes.GasConfig{})
+	_, err := s.msgServer.StoreComponent(ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: bomb})
+	s.Require().ErrorIs(err, types.ErrGzipRatio)
+	s.Require().LessOrEqual(ctx.GasMeter().GasConsumed(), params.ComponentGasPerByte*(uint64(params.MaxGzipRatio)*uint64(len(bomb))),
+		"refused before more than ratio × size was charged (and kept)")
+
+	s.setParams(func(p *types.Params) { p.MaxGzipRatio = uint32(ratio) + 1 })
+	_, err = s.msgServer.StoreComponent(s.ctx, &types.MsgStoreComponent{Sender: addr("uploader"), Wasm: bomb})
+	s.Require().NoError(err, "a ratio above the upload's passes")
 }

@@ -129,8 +129,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
-	for _, c := range gs.CronLast {
-		if err := k.CronEvaluatedAt.Set(ctx, c.ServiceId, c.UnixNano); err != nil {
+	// The trigger schedule is derived state: each trigger of a service that
+	// can pay starts at its first due point from the genesis block. cron_last
+	// (the clock of the walk the schedule replaced) is ignored.
+	for _, s := range gs.Services {
+		if err := k.scheduleTriggers(ctx, s); err != nil {
 			return err
 		}
 	}
@@ -221,12 +224,6 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	if err := k.Treasuries.Walk(ctx, nil, func(id uint64, amt sdkmath.Int) (bool, error) {
 		gs.Treasuries = append(gs.Treasuries, types.ServiceTreasury{ServiceId: id, Amount: amt})
-		return false, nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := k.CronEvaluatedAt.Walk(ctx, nil, func(id uint64, ns int64) (bool, error) {
-		gs.CronLast = append(gs.CronLast, types.CronClock{ServiceId: id, UnixNano: ns})
 		return false, nil
 	}); err != nil {
 		return nil, err

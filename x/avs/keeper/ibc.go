@@ -57,8 +57,25 @@ func (k Keeper) channelCap(ctx context.Context, port, channel string) (*capabili
 
 // OnRecvTaskRequest opens a task for a TaskRequestPacketData. Its fee comes
 // from the service treasury; the channel must be on the service's
-// ibc_request_channels. The acknowledgement is written when the task ends.
+// ibc_request_channels. A request counts against the service's
+// max_auto_tasks_per_block, as triggers do, and against its channel's
+// ibc_requests_per_channel_per_block (M-7); both are checked before the task
+// is created. An error here is an error acknowledgement (core IBC then
+// discards what the callback wrote), never a failed transaction. The
+// acknowledgement of an opened task is written when the task ends.
 func (k Keeper) OnRecvTaskRequest(ctx context.Context, packet channeltypes.Packet, req types.TaskRequestPacketData) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	channel := packet.DestinationChannel
+	received, err := k.IBCRequestsThisBlock.Get(ctx, channel)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if received >= uint64(params.IbcRequestsPerChannelPerBlock) {
+		return errorsmod.Wrapf(types.ErrIBCRateLimit, "channel %s already opened %d tasks in this block", channel, received)
+	}
 	id, err := req.ServiceIDUint()
 	if err != nil {
 		return err
@@ -69,18 +86,27 @@ func (k Keeper) OnRecvTaskRequest(ctx context.Context, packet channeltypes.Packe
 	}
 	allowed := false
 	for _, ch := range svc.Manifest.IbcRequestChannels {
-		allowed = allowed || ch == packet.DestinationChannel
+		allowed = allowed || ch == channel
 	}
 	if !allowed {
-		return errorsmod.Wrapf(types.ErrChannelNotAllowed, "service %d does not list %s in ibc_request_channels", id, packet.DestinationChannel)
+		return errorsmod.Wrapf(types.ErrChannelNotAllowed, "service %d does not list %s in ibc_request_channels", id, channel)
 	}
-	origin := types.Origin{Kind: types.ORIGIN_KIND_IBC, Ref: fmt.Sprintf("%s/%d", packet.DestinationChannel, packet.Sequence)}
+	if err := k.autoTaskRoom(ctx, id, params.MaxAutoTasksPerBlock); err != nil {
+		return err
+	}
+	origin := types.Origin{Kind: types.ORIGIN_KIND_IBC, Ref: fmt.Sprintf("%s/%d", channel, packet.Sequence)}
 	task, created, err := k.CreateTaskFromTreasury(ctx, id, req.Input, origin)
 	if err != nil {
 		return err
 	}
 	if !created {
 		return errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", id)
+	}
+	if err := k.useAutoTask(ctx, id, params.MaxAutoTasksPerBlock); err != nil {
+		return err
+	}
+	if err := k.IBCRequestsThisBlock.Set(ctx, channel, received+1); err != nil {
+		return err
 	}
 	return k.IBCPackets.Set(ctx, task.Id, packet)
 }
@@ -191,6 +217,10 @@ func (k Keeper) sendPacket(ctx context.Context, channel string, data []byte, tim
 // sender, service, input and handler contract set) and records the request,
 // returned with its packet sequence.
 func (k Keeper) requestRemoteTask(ctx context.Context, r types.RemoteResult, timeoutSeconds uint64) (types.RemoteResult, error) {
+	if timeoutSeconds == 0 || timeoutSeconds > types.MaxRemoteTimeoutSeconds {
+		// A larger value overflows the packet's timeout in nanoseconds (L-5).
+		return types.RemoteResult{}, errorsmod.Wrapf(types.ErrInvalidPacket, "timeout_seconds %d must be in [1, %d] (30 days)", timeoutSeconds, types.MaxRemoteTimeoutSeconds)
+	}
 	data := types.TaskRequestPacketData{ServiceID: strconv.FormatUint(r.ServiceId, 10), Input: r.Input}.GetBytes()
 	seq, err := k.sendPacket(ctx, r.Channel, data, timeoutSeconds)
 	if err != nil {

@@ -188,48 +188,6 @@ func (i EventIndex) Unreference(ctx context.Context, _ uint64, lazyOldValue func
 	return nil
 }
 
-// ServiceIndexes index the services.
-type ServiceIndexes struct {
-	// Scheduled holds the services with interval or cron triggers, which
-	// BeginBlock and EndBlock walk (never all services).
-	Scheduled ScheduledIndex
-}
-
-// IndexesList implements collections.Indexes.
-func (i ServiceIndexes) IndexesList() []collections.Index[uint64, types.Service] {
-	return []collections.Index[uint64, types.Service]{i.Scheduled}
-}
-
-// ScheduledIndex holds the ids of the services whose manifest has scheduled
-// (interval or cron) triggers: a partial index (most services have none),
-// which indexes.Multi cannot express. A Set that keeps the service on the
-// same side writes nothing.
-type ScheduledIndex struct {
-	Keys collections.KeySet[uint64]
-}
-
-// Reference implements collections.Index.
-func (i ScheduledIndex) Reference(ctx context.Context, id uint64, svc types.Service, lazyOldValue func() (types.Service, error)) error {
-	scheduled := svc.Manifest.HasScheduledTriggers()
-	old, err := lazyOldValue()
-	switch {
-	case err == nil && old.Manifest.HasScheduledTriggers() == scheduled:
-		return nil
-	case err != nil && !errors.Is(err, collections.ErrNotFound):
-		return err
-	case scheduled:
-		return i.Keys.Set(ctx, id)
-	case err == nil:
-		return i.Keys.Remove(ctx, id)
-	}
-	return nil
-}
-
-// Unreference implements collections.Index.
-func (i ScheduledIndex) Unreference(ctx context.Context, id uint64, _ func() (types.Service, error)) error {
-	return i.Keys.Remove(ctx, id)
-}
-
 // OptInIndexes index the (service, operator) opt-ins.
 type OptInIndexes struct {
 	// ByOperator holds (operator, service).

@@ -35,12 +35,13 @@ type Keeper struct {
 	Schema collections.Schema
 	Params collections.Item[types.Params]
 
-	// Components: digest -> metadata; ComponentCode: digest -> gzip'd wasm.
+	// Components: digest -> metadata; ComponentCode: digest -> the wasm as
+	// uploaded, raw or gzip'd (never re-compressed by the chain).
 	Components    collections.Map[string, types.Component]
 	ComponentCode collections.Map[string, []byte]
 
-	// Services: id -> service, indexed by whether it has scheduled triggers.
-	Services   *collections.IndexedMap[uint64, types.Service, ServiceIndexes]
+	// Services: id -> service.
+	Services   collections.Map[uint64, types.Service]
 	ServiceSeq collections.Sequence
 
 	Operators collections.Map[string, types.Operator]
@@ -89,9 +90,19 @@ type Keeper struct {
 	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
-	// CronEvaluatedAt: service -> block time (unix ns) its cron triggers were
-	// last evaluated (genesis field cron_last).
-	CronEvaluatedAt collections.Map[uint64, int64]
+	// The trigger schedule (derived state, rebuilt by InitGenesis): every
+	// interval and cron trigger of an active service whose treasury can pay
+	// its fee, at its next due point. TriggerDue: (service, trigger) -> that
+	// point; TriggersByHeight holds (next height, service, trigger) for the
+	// interval triggers, TriggersByTime (next block time in unix ns, service,
+	// trigger) for the cron ones. EndBlock pops what is due, in key order,
+	// up to max_trigger_fires_per_block.
+	TriggerDue       collections.Map[collections.Pair[uint64, uint32], int64]
+	TriggersByHeight collections.KeySet[collections.Triple[int64, uint64, uint32]]
+	TriggersByTime   collections.KeySet[collections.Triple[int64, uint64, uint32]]
+	// IBCRequestsThisBlock: channel -> task requests received on it in the
+	// current block; cleared at the end of every block.
+	IBCRequestsThisBlock collections.Map[string, uint64]
 	// AutoTasksThisBlock: service -> automatic (trigger) tasks opened in the
 	// current block, all kinds together; cleared at the end of every block.
 	AutoTasksThisBlock collections.Map[uint64, uint64]
@@ -145,10 +156,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Params:        collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		Components:    collections.NewMap(sb, types.ComponentsKey, "components", collections.StringKey, codec.CollValue[types.Component](cdc)),
 		ComponentCode: collections.NewMap(sb, types.ComponentCodeKey, "component_code", collections.StringKey, collections.BytesValue),
-		Services: collections.NewIndexedMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc),
-			ServiceIndexes{Scheduled: ScheduledIndex{Keys: collections.NewKeySet(sb, types.ScheduledServicesKey, "triggered_services", collections.Uint64Key)}}),
-		ServiceSeq: collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
-		Operators:  collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
+		Services:      collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
+		ServiceSeq:    collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
+		Operators:     collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
 		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
 		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
@@ -170,8 +180,15 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
 		UnbondingPools: collections.NewMap(sb, types.UnbondingPoolsKey, "unbonding_pools",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.UnbondingPool](cdc)),
-		Treasuries:         collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
-		CronEvaluatedAt:    collections.NewMap(sb, types.CronEvaluatedAtKey, "cron_last", collections.Uint64Key, collections.Int64Value),
+		Treasuries:   collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		TriggerDue: collections.NewMap(sb, types.TriggerDueKey, "trigger_due",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.Int64Value),
+		TriggersByHeight: collections.NewKeySet(sb, types.TriggersByHeightKey, "triggers_by_height",
+			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint32Key)),
+		TriggersByTime: collections.NewKeySet(sb, types.TriggersByTimeKey, "triggers_by_time",
+			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint32Key)),
+		IBCRequestsThisBlock: collections.NewMap(sb, types.IBCRequestsThisBlockKey, "ibc_requests_this_block",
+			collections.StringKey, collections.Uint64Value),
 		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
 		HookTasksThisBlock: collections.NewItem(sb, types.HookTasksThisBlockKey, "hook_tasks", collections.Uint64Value),
 		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),

@@ -141,14 +141,12 @@ func mustHex(s string) []byte {
 	return b
 }
 
-// TestScheduledServicesKeyBytes pins the bytes of a ScheduledServices entry:
-// the service id.
-func (s *KeeperTestSuite) TestScheduledServicesKeyBytes() {
-	m := defaultManifest("")
-	m.Triggers = []types.Trigger{intervalTrigger(5, 0, 0)}
-	id := s.createService(m)
+// TestTriggerScheduleKeyBytes pins the bytes of the trigger schedule:
+// (height, service, trigger) ordered by height, and (service, trigger).
+func (s *KeeperTestSuite) TestTriggerScheduleKeyBytes() {
+	s.ctx = s.ctx.WithBlockHeight(3)
+	id := s.triggeredService(10, intervalTrigger(5, 0, 0))
 	s.Require().Equal(uint64(1), id)
-	s.createService(defaultManifest("")) // no scheduled trigger: not indexed
-
-	s.Require().Equal([]string{"1b" + "0000000000000001"}, s.rawKeys(types.ScheduledServicesKey))
+	s.Require().Equal([]string{"21" + "8000000000000005" + "0000000000000001" + "00000000"}, s.rawKeys(types.TriggersByHeightKey))
+	s.Require().Equal([]string{"23" + "0000000000000001" + "00000000"}, s.rawKeys(types.TriggerDueKey))
 }

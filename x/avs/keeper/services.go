@@ -98,7 +98,8 @@ func (k Keeper) updateService(ctx context.Context, owner string, id uint64, man 
 	if err := k.Services.Set(ctx, svc.Id, svc); err != nil {
 		return err
 	}
-	if err := k.forgetCronClock(ctx, svc); err != nil {
+	// The triggers may have changed: each starts again from its next due point.
+	if err := k.rescheduleTriggers(ctx, svc); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
@@ -110,10 +111,21 @@ func (k Keeper) setServiceStatus(ctx context.Context, owner string, id uint64, s
 	if err != nil {
 		return err
 	}
+	was := svc.Status
 	svc.Status = status
 	svc.UpdatedHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
 	if err := k.Services.Set(ctx, svc.Id, svc); err != nil {
 		return err
+	}
+	if status != was {
+		if status == types.SERVICE_STATUS_ACTIVE { // resumed
+			err = k.scheduleTriggers(ctx, svc)
+		} else { // paused: its triggers wait outside the schedule
+			err = k.unscheduleTriggers(ctx, svc.Id)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
 }

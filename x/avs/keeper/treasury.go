@@ -11,8 +11,11 @@ import (
 )
 
 // fundService adds amount, paid by from, to a service's treasury.
+// A trigger that left the schedule because the treasury could not pay comes
+// back at its next due point.
 func (k Keeper) fundService(ctx context.Context, from sdk.AccAddress, funder string, serviceID uint64, amount sdk.Coin) error {
-	if _, err := k.getService(ctx, serviceID); err != nil {
+	svc, err := k.getService(ctx, serviceID)
+	if err != nil {
 		return err
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, from, types.ModuleName, sdk.NewCoins(amount)); err != nil {
@@ -24,6 +27,9 @@ func (k Keeper) fundService(ctx context.Context, from sdk.AccAddress, funder str
 	}
 	t = t.Add(amount.Amount)
 	if err := k.Treasuries.Set(ctx, serviceID, t); err != nil {
+		return err
+	}
+	if err := k.scheduleTriggers(ctx, svc); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventServiceFunded{ServiceId: serviceID, Funder: funder, Amount: amount,

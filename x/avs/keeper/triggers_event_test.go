@@ -8,6 +8,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/require"
 
+	storetypes "cosmossdk.io/store/types"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -159,7 +161,22 @@ func (s *KeeperTestSuite) TestEventTriggerCap() {
 	s.ctx = ctx
 	s.Require().True(s.eventVote(ops[0], ref(id, 9, 0), "1").Accepted)
 	s.Require().True(s.eventVote(ops[0], ref(id, 9, 1), "1").Accepted)
-	third := s.eventVote(ops[0], ref(id, 9, 2), "1")
+	// The cap is checked before the task is created: the refused vote writes
+	// nothing, not even in the cached store it is discarded with.
+	writes := s.ctx.WithGasMeter(storetypes.NewInfiniteGasMeter()).WithKVGasConfig(storetypes.GasConfig{WriteCostFlat: 1, DeleteCost: 1})
+	res, err := s.msgServer.SubmitResults(writes, &types.MsgSubmitResults{
+		Operator: ops[0], Results: []types.TaskResult{{Result: []byte("1"), Event: &types.EventRef{}}},
+	})
+	s.Require().NoError(err)
+	s.Require().False(res.Outcomes[0].Accepted)
+	s.Require().Zero(writes.GasMeter().GasConsumed(), "writes of a refused entry")
+	r := ref(id, 9, 2)
+	res, err = s.msgServer.SubmitResults(writes, &types.MsgSubmitResults{
+		Operator: ops[0], Results: []types.TaskResult{{Result: []byte("1"), Event: &r}},
+	})
+	s.Require().NoError(err)
+	third := res.Outcomes[0]
+	s.Require().Zero(writes.GasMeter().GasConsumed(), "no task was created and discarded")
 	s.Require().False(third.Accepted)
 	s.Require().ErrorIs(outcomeErr(third), types.ErrAutoTaskLimit)
 	skipped := s.typedEvents(ctx, &types.EventTaskSkipped{})

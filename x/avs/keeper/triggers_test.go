@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 
+	"cosmossdk.io/collections"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -48,9 +50,8 @@ func (s *KeeperTestSuite) TestIntervalTriggerBounds() {
 	s.startClock()
 	id := s.triggeredService(100, intervalTrigger(3, 12, 20))
 	s.Require().EqualValues(3, s.runBlocks(11, 25), "heights 12, 15 and 18 (20 is the end, 21 is past it)")
-	has, err := s.keeper.CronEvaluatedAt.Has(s.ctx, id)
-	s.Require().NoError(err)
-	s.Require().False(has, "a service without cron triggers keeps no cron clock")
+	s.Require().Empty(keys(s, s.ctx, s.keeper.TriggersByTime), "no cron trigger: nothing is scheduled by time")
+	s.Require().Empty(keys(s, s.ctx, s.keeper.TriggersByHeight), "the schedule ended at height 20")
 	tasks, err := s.queryServer.Tasks(s.ctx, &types.QueryTasksRequest{ServiceId: id})
 	s.Require().NoError(err)
 	s.Require().Len(tasks.Tasks, 3)
@@ -83,21 +84,22 @@ func (s *KeeperTestSuite) TestCapCountsEveryTriggerKind() {
 	s.startClock()
 	s.setParams(func(p *types.Params) { p.MaxAutoTasksPerBlock = 2 })
 	s.triggeredService(100, cronTrigger("* * * * *"), cronTrigger("* * * * *"), intervalTrigger(1, 0, 0))
-	s.Require().EqualValues(1, s.runBlocks(11, 11), "first block: cron starts its clock, the interval fires")
+	s.Require().EqualValues(1, s.runBlocks(11, 11), "first block: the interval fires, the crons wait for the next minute")
 	s.ctx = s.ctx.WithBlockTime(s.ctx.BlockTime().Add(time.Minute))
 	s.Require().EqualValues(2, s.runBlocks(12, 12), "two crons due and one interval: the cap lets two through")
 }
 
+// A service whose treasury cannot pay is never scheduled: its triggers cost
+// no work per block at all (H-5), not even a skip event.
 func (s *KeeperTestSuite) TestTriggerWithoutTreasurySkips() {
 	s.startClock()
-	s.triggeredService(0, intervalTrigger(1, 0, 0))
+	id := s.triggeredService(0, intervalTrigger(1, 0, 0))
+	s.Require().Empty(s.schedule(id), "an unfunded service is not in the trigger schedule")
 	ctx := s.withEvents()
 	s.ctx = ctx
 	before := s.bank.Total(denom)
 	s.Require().Zero(s.runBlocks(11, 13), "nothing is created when the treasury cannot pay")
-	skipped := s.typedEvents(ctx, &types.EventTaskSkipped{})
-	s.Require().Len(skipped, 3)
-	s.Require().Contains(skipped[0].(*types.EventTaskSkipped).Reason, "treasury")
+	s.Require().Empty(s.typedEvents(ctx, &types.EventTaskSkipped{}))
 	s.Require().Equal(before, s.bank.Total(denom))
 }
 
@@ -108,12 +110,17 @@ func (s *KeeperTestSuite) TestTriggerOnPausedServiceSkips() {
 	s.Require().NoError(err)
 	_, err = s.msgServer.SetServiceStatus(s.ctx, &types.MsgSetServiceStatus{Owner: svc.Owner, ServiceId: id, Status: types.SERVICE_STATUS_PAUSED})
 	s.Require().NoError(err)
+	s.Require().Empty(s.schedule(id), "a paused service's triggers leave the schedule")
 	ctx := s.withEvents()
 	s.ctx = ctx
 	s.Require().Zero(s.runBlocks(11, 12))
-	skipped := s.typedEvents(ctx, &types.EventTaskSkipped{})
-	s.Require().Len(skipped, 2)
-	s.Require().Contains(skipped[0].(*types.EventTaskSkipped).Reason, "paused")
+	s.Require().Empty(s.typedEvents(ctx, &types.EventTaskSkipped{}), "nothing of a paused service is even looked at")
+
+	s.ctx = s.ctx.WithBlockHeight(13) // the resume is a transaction of block 13
+	_, err = s.msgServer.SetServiceStatus(s.ctx, &types.MsgSetServiceStatus{Owner: svc.Owner, ServiceId: id, Status: types.SERVICE_STATUS_ACTIVE})
+	s.Require().NoError(err)
+	s.Require().Equal(map[uint32]int64{0: 13}, s.schedule(id), "resumed: back at its next due height")
+	s.Require().EqualValues(2, s.runBlocks(13, 14))
 }
 
 // A cron due every minute fires once in a block that comes five minutes
@@ -132,18 +139,15 @@ func (s *KeeperTestSuite) TestCronFiresAtMostOncePerBlock() {
 func (s *KeeperTestSuite) TestRemovingTriggersUnindexes() {
 	s.startClock()
 	id := s.triggeredService(100, intervalTrigger(1, 0, 0))
-	has, err := s.keeper.Services.Indexes.Scheduled.Keys.Has(s.ctx, id)
-	s.Require().NoError(err)
-	s.Require().True(has)
+	s.Require().Len(s.schedule(id), 1)
 	svc, err := s.keeper.Services.Get(s.ctx, id)
 	s.Require().NoError(err)
 	m := svc.Manifest
 	m.Triggers = nil
 	_, err = s.msgServer.UpdateService(s.ctx, &types.MsgUpdateService{Owner: svc.Owner, ServiceId: id, Manifest: m})
 	s.Require().NoError(err)
-	has, err = s.keeper.Services.Indexes.Scheduled.Keys.Has(s.ctx, id)
-	s.Require().NoError(err)
-	s.Require().False(has)
+	s.Require().Empty(s.schedule(id))
+	s.Require().Empty(keys(s, s.ctx, s.keeper.TriggersByHeight))
 	s.Require().Zero(s.runBlocks(11, 13))
 }
 
@@ -174,36 +178,57 @@ func (s *KeeperTestSuite) TestTriggerValidation() {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// The cron clock is exported: after an import, a tick that came due between
-// the last evaluation and the first block fires (it would be skipped if the
-// clock restarted with the import).
-func (s *KeeperTestSuite) TestCronClockSurvivesGenesis() {
+// schedule returns a service's triggers in the schedule: index -> due point.
+func (s *KeeperTestSuite) schedule(id uint64) map[uint32]int64 {
+	out := map[uint32]int64{}
+	s.Require().NoError(s.keeper.TriggerDue.Walk(s.ctx, collections.NewPrefixedPairRange[uint64, uint32](id),
+		func(k collections.Pair[uint64, uint32], due int64) (bool, error) {
+			out[k.K2()] = due
+			return false, nil
+		}))
+	return out
+}
+
+// The trigger schedule is derived state: not exported, rebuilt by
+// InitGenesis from the services and treasuries at the genesis block, with the
+// same entries when imported at the same height and time.
+func (s *KeeperTestSuite) TestTriggerScheduleRebuiltAtGenesis() {
 	s.startClock()
-	id := s.triggeredService(100, cronTrigger("* * * * *"))
-	s.Require().Zero(s.runBlocks(11, 11), "the first block starts the clock")
+	s.ctx = s.ctx.WithBlockHeight(10)
+	id := s.triggeredService(100, cronTrigger("* * * * *"), intervalTrigger(4, 0, 0))
+	m := defaultManifest(types.Digest(validWasm()))
+	m.Triggers = []types.Trigger{intervalTrigger(1, 0, 0)}
+	unfunded := s.createService(m)
+	want := s.schedule(id)
+	s.Require().Len(want, 2)
+	s.Require().Equal(int64(12), want[1], "every 4 from 0: the first due height from 10 is 12")
+	s.Require().Equal(stakeStart.Truncate(time.Minute).Add(time.Minute).UnixNano(), want[0])
 	gs, err := s.keeper.ExportGenesis(s.ctx)
 	s.Require().NoError(err)
-	s.Require().Len(gs.CronLast, 1)
-	s.Require().Equal(id, gs.CronLast[0].ServiceId)
-	s.Require().Equal(s.ctx.BlockTime().UnixNano(), gs.CronLast[0].UnixNano)
+	s.Require().Empty(gs.CronLast, "the schedule is not exported")
 
 	other := s.newEnv()
 	for a, c := range s.bank.Balances {
 		other.bank.Balances[a] = c
 	}
+	other.ctx = other.ctx.WithBlockHeight(10).WithBlockTime(s.ctx.BlockTime())
 	s.Require().NoError(other.keeper.InitGenesis(other.ctx, gs))
-	ctx := other.ctx.WithBlockHeight(12).WithBlockTime(s.ctx.BlockTime().Add(2 * time.Minute))
+	var got []collections.Triple[int64, uint64, uint32]
+	s.Require().NoError(other.keeper.TriggersByHeight.Walk(other.ctx, nil, func(k collections.Triple[int64, uint64, uint32]) (bool, error) {
+		got = append(got, k)
+		return false, nil
+	}))
+	s.Require().Equal([]collections.Triple[int64, uint64, uint32]{collections.Join3(int64(12), id, uint32(1))}, got,
+		"the funded service's interval trigger, not the unfunded one's (%d)", unfunded)
+	s.Require().Equal(keys(s, s.ctx, s.keeper.TriggersByTime), keys(s, other.ctx, other.keeper.TriggersByTime))
+	s.Require().Equal(keys(s, s.ctx, s.keeper.TriggersByHeight), keys(s, other.ctx, other.keeper.TriggersByHeight))
+
+	// and it runs: the cron tick a minute later fires on the imported chain
+	ctx := other.ctx.WithBlockHeight(11).WithBlockTime(s.ctx.BlockTime().Add(time.Minute))
 	before, err := other.keeper.TaskSeq.Peek(ctx)
 	s.Require().NoError(err)
-	s.Require().NoError(other.keeper.BeginBlocker(ctx))
+	s.Require().NoError(other.keeper.EndBlocker(ctx))
 	after, err := other.keeper.TaskSeq.Peek(ctx)
 	s.Require().NoError(err)
-	s.Require().EqualValues(1, after-before, "the tick due since the export fires in the first block after the import")
-
-	// A clock for an unknown service, or one without block triggers, is refused.
-	bad := *gs
-	bad.CronLast = []types.CronClock{{ServiceId: id + 1, UnixNano: 1}}
-	s.Require().ErrorIs(bad.Validate(), types.ErrInvalidGenesis)
-	bad.CronLast = []types.CronClock{gs.CronLast[0], gs.CronLast[0]}
-	s.Require().ErrorIs(bad.Validate(), types.ErrInvalidGenesis)
+	s.Require().EqualValues(1, after-before)
 }

@@ -43,7 +43,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 			return s
 		}
 	}
-	code := func(bz []byte) string { return fmt.Sprintf("%d bytes of gzip'd code", len(bz)) }
+	code := func(bz []byte) string { return fmt.Sprintf("%d bytes of code (raw or gzip'd, as uploaded)", len(bz)) }
 	seq := value(untyped(collections.Uint64Value))
 
 	values := map[byte]func([]byte) string{
@@ -86,6 +86,10 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.PrunedTasksKey):          value(untyped(collections.Int64Value)),
 		prefix(types.PruneQueueKey):           nil,
 		prefix(types.PrunedTasksByExpiryKey):  nil,
+		prefix(types.TriggersByHeightKey):     nil,
+		prefix(types.TriggersByTimeKey):       nil,
+		prefix(types.TriggerDueKey):           value(untyped(collections.Int64Value)),
+		prefix(types.IBCRequestsThisBlockKey): value(untyped(collections.Uint64Value)),
 	}
 
 	return func(kvA, kvB kv.Pair) string {

@@ -49,7 +49,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 	return []decoderCase{
 		{"params", types.ParamsKey, m(&types.Params{EpochLength: 42, StakeDenom: "ustake"}), "epoch_length:42"},
 		{"components", types.ComponentsKey, m(&types.Component{Digest: "ab12", CodeSize: 7}), `digest:"ab12"`},
-		{"component code", types.ComponentCodeKey, []byte{0x1f, 0x8b, 1, 2}, "4 bytes of gzip'd code"},
+		{"component code", types.ComponentCodeKey, []byte{0x1f, 0x8b, 1, 2}, "4 bytes of code (raw or gzip'd, as uploaded)"},
 		{"services", types.ServicesKey, m(&types.Service{Id: 3, Owner: "owner1"}), `owner:"owner1"`},
 		{"service seq", types.ServiceSeqKey, enc(collections.Uint64Value.Encode(5)), "5"},
 		{"operators", types.OperatorsKey, m(&types.Operator{Address: "op1", Moniker: "moniker1", Commission: sdkmath.LegacyZeroDec()}), `moniker:"moniker1"`},
@@ -87,6 +87,10 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"pruned tasks", types.PrunedTasksKey, enc(collections.Int64Value.Encode(123)), "123"},
 		keySet("prune queue", types.PruneQueueKey),
 		keySet("pruned tasks by expiry", types.PrunedTasksByExpiryKey),
+		keySet("triggers by height", types.TriggersByHeightKey),
+		keySet("triggers by time", types.TriggersByTimeKey),
+		{"trigger due", types.TriggerDueKey, enc(collections.Int64Value.Encode(-5)), "-5"},
+		{"ibc requests this block", types.IBCRequestsThisBlockKey, enc(collections.Uint64Value.Encode(23)), "23"},
 	}
 }
 

@@ -254,7 +254,8 @@ type Component struct {
 	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
 	// code_size is the uncompressed size in bytes.
 	CodeSize uint64 `protobuf:"varint,2,opt,name=code_size,json=codeSize,proto3" json:"code_size,omitempty"`
-	// stored_size is the compressed size kept in state.
+	// stored_size is the size of the bytes kept in state: the upload as sent,
+	// raw or gzip'd (the chain never compresses).
 	StoredSize    uint64 `protobuf:"varint,3,opt,name=stored_size,json=storedSize,proto3" json:"stored_size,omitempty"`
 	Uploader      string `protobuf:"bytes,4,opt,name=uploader,proto3" json:"uploader,omitempty"`
 	CreatedHeight int64  `protobuf:"varint,5,opt,name=created_height,json=createdHeight,proto3" json:"created_height,omitempty"`

@@ -51,6 +51,15 @@ var (
 	// ErrTaskPruned: the task existed, ended and was deleted
 	// task_retention_blocks after its deadline (L-9).
 	ErrTaskPruned = errorsmod.Register(ModuleName, 51, "task pruned")
+	// ErrFreeTrigger refuses a manifest whose triggers would open tasks
+	// nobody pays for (security review H-5).
+	ErrFreeTrigger = errorsmod.Register(ModuleName, 45, "a service with triggers needs fee_per_task > 0")
+	// ErrIBCRateLimit refuses a task request over a channel's
+	// ibc_requests_per_channel_per_block (security review M-7).
+	ErrIBCRateLimit = errorsmod.Register(ModuleName, 46, "ibc_requests_per_channel_per_block reached for this channel")
+	// ErrGzipRatio refuses a gzip upload that inflates beyond max_gzip_ratio
+	// times its compressed size (security review M-1).
+	ErrGzipRatio = errorsmod.Register(ModuleName, 47, "gzip upload inflates beyond max_gzip_ratio")
 )
 
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).

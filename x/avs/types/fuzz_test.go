@@ -1,6 +1,7 @@
 package types_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,8 @@ import (
 
 // FuzzManifestJSON decodes arbitrary JSON as a service manifest the way
 // `avsd tx avs create-service` does and validates it: no input may panic, and
-// a refusal of a decoded manifest must carry ErrInvalidManifest.
+// a refusal of a decoded manifest must carry ErrInvalidManifest (or
+// ErrFreeTrigger, the fee rule of triggers).
 func FuzzManifestJSON(f *testing.F) {
 	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
 	f.Add(`{"name":"square","component_digest":"` + types.Digest([]byte("x")) + `","limits":{"time_ms":"1000","memory_pages":16,"output_bytes":"64"},"quorum":{"threshold":"0.5"},"aggregation":{"mode":"AGGREGATION_MODE_EXACT"}}`)
@@ -29,9 +31,13 @@ func FuzzManifestJSON(f *testing.F) {
 			return
 		}
 		if err := m.Validate(types.DefaultParams()); err != nil {
-			require.ErrorIs(t, err, types.ErrInvalidManifest)
+			want := types.ErrInvalidManifest
+			if errors.Is(err, types.ErrFreeTrigger) {
+				want = types.ErrFreeTrigger
+			}
+			require.ErrorIs(t, err, want)
 			_, code, _ := errorsmod.ABCIInfo(err, false)
-			require.Equal(t, types.ErrInvalidManifest.ABCICode(), code)
+			require.Equal(t, want.ABCICode(), code)
 		}
 	})
 }

@@ -129,17 +129,6 @@ func (gs GenesisState) Validate() error {
 			return fail("snapshot %d/%d total %d is not the sum of its powers %d", s.ServiceId, s.Epoch, s.Total, total)
 		}
 	}
-	clocks := make(map[uint64]bool, len(gs.CronLast))
-	for _, c := range gs.CronLast {
-		svc, ok := services[c.ServiceId]
-		if !ok || !svc.Manifest.HasCronTriggers() {
-			return fail("cron_last names service %d, which is unknown or has no cron trigger", c.ServiceId)
-		}
-		if clocks[c.ServiceId] {
-			return fail("cron_last of service %d appears twice", c.ServiceId)
-		}
-		clocks[c.ServiceId] = true
-	}
 	return gs.validatePruning(tasks)
 }
 

@@ -48,8 +48,8 @@ type GenesisState struct {
 	RemoteResults   []RemoteResult     `protobuf:"bytes,17,rep,name=remote_results,json=remoteResults,proto3" json:"remote_results"`
 	// ibc_packets are the packets of IBC-requested tasks still owed an acknowledgement.
 	IbcPackets []IBCTaskPacket `protobuf:"bytes,18,rep,name=ibc_packets,json=ibcPackets,proto3" json:"ibc_packets"`
-	// cron_last is when each service's cron triggers were last evaluated, so
-	// that cron continues across an export and import without missing a tick.
+	// cron_last is ignored and no longer exported: the trigger schedule is
+	// derived state, rebuilt at import. Kept so older genesis files decode.
 	CronLast []CronClock `protobuf:"bytes,19,rep,name=cron_last,json=cronLast,proto3" json:"cron_last"`
 	// unbonding_pools hold the unbonding stake by (operator, service, epoch).
 	UnbondingPools []UnbondingPool `protobuf:"bytes,20,rep,name=unbonding_pools,json=unbondingPools,proto3" json:"unbonding_pools"`
@@ -519,7 +519,8 @@ func (m *ServiceTreasury) GetServiceId() uint64 {
 	return 0
 }
 
-// GenesisComponent is a component with its (gzip-compressed) bytes.
+// GenesisComponent is a component with its bytes as uploaded, raw or gzip'd
+// (code_gzip keeps its old name).
 type GenesisComponent struct {
 	Component Component `protobuf:"bytes,1,opt,name=component,proto3" json:"component"`
 	CodeGzip  []byte    `protobuf:"bytes,2,opt,name=code_gzip,json=codeGzip,proto3" json:"code_gzip,omitempty"`

@@ -38,6 +38,8 @@ var (
 	TreasuriesKey           = collections.NewPrefix(24)
 	IBCPacketsKey           = collections.NewPrefix(25)
 	RemoteResultsKey        = collections.NewPrefix(26)
+	// ScheduledServicesKey and CronEvaluatedAtKey are retired (the trigger
+	// schedule below replaced them): never reuse them.
 	ScheduledServicesKey    = collections.NewPrefix(27)
 	CronEvaluatedAtKey      = collections.NewPrefix(28)
 	EventTasksKey           = collections.NewPrefix(29)
@@ -51,4 +53,10 @@ var (
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
 	PrunedTasksByExpiryKey = collections.NewPrefix(43)
+	// TriggersByHeightKey, TriggersByTimeKey and TriggerDueKey are the trigger
+	// schedule, derived state rebuilt at genesis.
+	TriggersByHeightKey     = collections.NewPrefix(33)
+	TriggersByTimeKey       = collections.NewPrefix(34)
+	TriggerDueKey           = collections.NewPrefix(35)
+	IBCRequestsThisBlockKey = collections.NewPrefix(36)
 )

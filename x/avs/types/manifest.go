@@ -9,6 +9,8 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 )
 
 // Bounds on a service manifest that do not depend on module params.
@@ -24,6 +26,14 @@ const (
 	DefaultMemoryPages    = 256 // 16 MiB
 	DefaultOutputBytesCap = 4 << 10
 	MaxTriggers           = 8
+	// MaxIBCChannels bounds each of ibc_request_channels and
+	// ibc_result_channels: every completion pushes to each result channel.
+	MaxIBCChannels = 8
+	// MaxCronLength bounds a cron schedule string.
+	MaxCronLength = 128
+	// MaxEventFieldLength bounds an event trigger's type and each filter's key
+	// and value.
+	MaxEventFieldLength = 128
 )
 
 var (
@@ -135,6 +145,29 @@ func (m ServiceManifest) Validate(p Params) error {
 	for i, t := range m.Triggers {
 		if err := t.Validate(); err != nil {
 			return fail("triggers[%d]: %s", i, err)
+		}
+	}
+	if len(m.Triggers) > 0 && IsFree(m.FeePerTask) {
+		// The chain opens trigger tasks by itself: each one must be paid from
+		// the treasury, or triggers mint unpaid work forever (H-5).
+		return errorsmod.Wrapf(ErrFreeTrigger, "%d triggers with fee_per_task 0: set a fee and fund the treasury", len(m.Triggers))
+	}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"ibc_request_channels", m.IbcRequestChannels}, {"ibc_result_channels", m.IbcResultChannels}} {
+		if len(l.list) > MaxIBCChannels {
+			return fail("%s has %d channels, at most %d allowed", l.name, len(l.list), MaxIBCChannels)
+		}
+		dup := make(map[string]bool, len(l.list))
+		for _, ch := range l.list {
+			if !channeltypes.IsValidChannelID(ch) {
+				return fail("%s entry %.80q is not a channel identifier (channel-N)", l.name, ch)
+			}
+			if dup[ch] {
+				return fail("%s lists %s twice", l.name, ch)
+			}
+			dup[ch] = true
 		}
 	}
 	switch m.Admission {

@@ -15,6 +15,9 @@ const (
 	Version = "avs-1"
 	// DefaultRemoteTimeout is the timeout of a remote request that names none.
 	DefaultRemoteTimeoutSeconds uint64 = 600
+	// MaxRemoteTimeoutSeconds bounds a remote request's timeout (30 days):
+	// block time plus it must stay far inside int64 nanoseconds (L-5).
+	MaxRemoteTimeoutSeconds uint64 = 30 * 24 * 60 * 60
 )
 
 // TaskRequestPacketData asks the receiving chain's service for a task. It is

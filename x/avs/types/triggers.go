@@ -3,6 +3,7 @@ package types
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ func (t Trigger) Validate() error {
 		if k.Cron == nil {
 			return errors.New("cron needs a schedule")
 		}
+		if len(k.Cron.Schedule) > MaxCronLength {
+			return fmt.Errorf("cron schedule is %d bytes, at most %d", len(k.Cron.Schedule), MaxCronLength)
+		}
 		if _, err := ParseCron(k.Cron.Schedule); err != nil {
 			return fmt.Errorf("cron schedule %q: %w", k.Cron.Schedule, err)
 		}
@@ -38,12 +42,18 @@ func (t Trigger) Validate() error {
 		if k.Event == nil || k.Event.Type == "" {
 			return errors.New("event.type is required")
 		}
+		if len(k.Event.Type) > MaxEventFieldLength {
+			return fmt.Errorf("event.type is %d bytes, at most %d", len(k.Event.Type), MaxEventFieldLength)
+		}
 		if len(k.Event.Attributes) > MaxEventFilters {
 			return fmt.Errorf("event: %d attribute filters, at most %d", len(k.Event.Attributes), MaxEventFilters)
 		}
 		for i, a := range k.Event.Attributes {
 			if a.Key == "" {
 				return fmt.Errorf("event.attributes[%d]: key is required", i)
+			}
+			if len(a.Key) > MaxEventFieldLength || len(a.Value) > MaxEventFieldLength {
+				return fmt.Errorf("event.attributes[%d]: key and value are at most %d bytes each", i, MaxEventFieldLength)
 			}
 		}
 	default:
@@ -103,8 +113,8 @@ func (r EventRef) Key() string {
 }
 
 // HasScheduledTriggers reports whether the manifest has interval or cron
-// triggers (scheduled by height or time, unlike event triggers),
-// which the chain itself acts on every block.
+// triggers (scheduled by height or time, unlike event triggers), which the
+// chain keeps in its trigger schedule.
 func (m ServiceManifest) HasScheduledTriggers() bool {
 	for _, t := range m.Triggers {
 		switch t.Kind.(type) {
@@ -115,31 +125,41 @@ func (m ServiceManifest) HasScheduledTriggers() bool {
 	return false
 }
 
-// HasCronTriggers reports whether the manifest has cron triggers, whose clock
-// (the keeper's CronEvaluatedAt) the chain keeps.
-func (m ServiceManifest) HasCronTriggers() bool {
-	for _, t := range m.Triggers {
-		if _, ok := t.Kind.(*Trigger_Cron); ok {
-			return true
+// NextHeight returns the first height at or after from at which the trigger
+// fires; ok is false when there is none (past its end, or beyond int64).
+func (b BlockIntervalTrigger) NextHeight(from int64) (int64, bool) {
+	if b.Every == 0 || b.Every > math.MaxInt64 {
+		if b.Every != 0 && from <= b.Start {
+			return b.Start, b.End == 0 || b.Start <= b.End
 		}
+		return 0, false
 	}
-	return false
+	h := b.Start
+	if from > b.Start {
+		every := int64(b.Every)
+		steps := (from - b.Start + every - 1) / every
+		if steps > (math.MaxInt64-b.Start)/every {
+			return 0, false
+		}
+		h = b.Start + steps*every
+	}
+	if b.End != 0 && h > b.End {
+		return 0, false
+	}
+	return h, true
 }
 
-// IntervalDue reports whether a block-interval trigger fires at height.
-func (b BlockIntervalTrigger) IntervalDue(height int64) bool {
-	if height < b.Start || (b.End != 0 && height > b.End) || b.Every == 0 {
-		return false
-	}
-	return uint64(height-b.Start)%b.Every == 0
-}
-
-// CronDue reports whether a cron schedule came due in (last, now].
-func CronDue(schedule string, last, now time.Time) bool {
+// CronNext returns the first tick of a cron schedule strictly after now, in
+// unix ns; ok is false when the schedule has none (in the next five years, as
+// robfig/cron searches) or it does not parse.
+func CronNext(schedule string, now time.Time) (int64, bool) {
 	s, err := ParseCron(schedule)
 	if err != nil {
-		return false
+		return 0, false
 	}
-	next := s.Next(last)
-	return !next.IsZero() && !next.After(now)
+	next := s.Next(now.UTC())
+	if next.IsZero() || next.Year() > 2261 {
+		return 0, false
+	}
+	return next.UnixNano(), true
 }

@@ -22,22 +22,31 @@ const gunzipChunk = 64 << 10
 // code already accepted (a stored component, whose size is known); an upload
 // goes through GunzipUpload.
 func Gunzip(b []byte, limit uint64) ([]byte, error) {
-	return gunzip(b, limit, nil)
+	return gunzip(b, limit, ^uint64(0), nil)
 }
 
 // GunzipUpload decompresses an upload, refusing output larger than limit
-// bytes, and calls charge with the size of each chunk as it is inflated and
-// before it is kept: a caller that meters gas stops a gzip bomb (16 MiB of
-// zeros is 16 KiB of gzip) while it inflates, instead of inflating it whole
-// and charging after (charge may panic, as a gas meter out of gas does, or
-// return an error).
-func GunzipUpload(b []byte, limit uint64, charge func(n uint64) error) ([]byte, error) {
-	return gunzip(b, limit, charge)
+// bytes or than maxRatio times the upload's size (0: no ratio bound), and
+// calls charge with the size of each chunk as it is inflated and before it
+// is kept: a caller that meters gas stops a gzip bomb (16 MiB of zeros is
+// 16 KiB of gzip) while it inflates, instead of inflating it whole and
+// charging after (charge may panic, as a gas meter out of gas does, or
+// return an error). Both bounds are checked before a chunk is charged.
+func GunzipUpload(b []byte, limit, maxRatio uint64, charge func(n uint64) error) ([]byte, error) {
+	if maxRatio > 0 {
+		bound := uint64(len(b)) * maxRatio
+		if bound/maxRatio != uint64(len(b)) {
+			bound = ^uint64(0) // overflow: no tighter than limit
+		}
+		return gunzip(b, limit, bound, charge)
+	}
+	return gunzip(b, limit, ^uint64(0), charge)
 }
 
-// gunzip inflates b up to limit bytes, calling charge (when not nil) before
+// gunzip inflates b up to limit bytes (ErrComponentTooLarge) and up to
+// ratioBound bytes (ErrGzipRatio), calling charge (when not nil) before
 // keeping each chunk.
-func gunzip(b []byte, limit uint64, charge func(n uint64) error) ([]byte, error) {
+func gunzip(b []byte, limit, ratioBound uint64, charge func(n uint64) error) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, errorsmod.Wrapf(types.ErrInvalidComponent, "gzip: %s", err)
@@ -50,6 +59,9 @@ func gunzip(b []byte, limit uint64, charge func(n uint64) error) ([]byte, error)
 		if n > 0 {
 			if uint64(out.Len())+uint64(n) > limit {
 				return nil, errorsmod.Wrapf(types.ErrComponentTooLarge, "uncompressed size exceeds %d bytes", limit)
+			}
+			if uint64(out.Len())+uint64(n) > ratioBound {
+				return nil, errorsmod.Wrapf(types.ErrGzipRatio, "%d bytes of gzip inflate beyond %d bytes", len(b), ratioBound)
 			}
 			if charge != nil {
 				if err := charge(uint64(n)); err != nil {
@@ -67,7 +79,8 @@ func gunzip(b []byte, limit uint64, charge func(n uint64) error) ([]byte, error)
 	}
 }
 
-// Gzip compresses b at the best compression level.
+// Gzip compresses b at the best compression level. It is for clients (the
+// CLI); the chain never compresses: what it stores is what was uploaded.
 func Gzip(b []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)

@@ -2,7 +2,10 @@ package wasmbin_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,7 +39,7 @@ func TestGunzipUploadChargesAsItInflates(t *testing.T) {
 	stop := errors.New("out of gas")
 	const budget = 256 << 10
 	var charged uint64
-	_, err = wasmbin.GunzipUpload(bomb, 16<<20, func(n uint64) error {
+	_, err = wasmbin.GunzipUpload(bomb, 16<<20, 0, func(n uint64) error {
 		charged += n
 		if charged > budget {
 			return stop
@@ -48,14 +51,55 @@ func TestGunzipUploadChargesAsItInflates(t *testing.T) {
 
 	// Uncharged, the same upload inflates whole, and every byte is charged once.
 	charged = 0
-	out, err := wasmbin.GunzipUpload(bomb, 16<<20, func(n uint64) error { charged += n; return nil })
+	out, err := wasmbin.GunzipUpload(bomb, 16<<20, 0, func(n uint64) error { charged += n; return nil })
 	require.NoError(t, err)
 	require.Len(t, out, 4<<20)
 	require.Equal(t, uint64(len(out)), charged)
 
 	// The size limit holds before a chunk is charged.
 	charged = 0
-	_, err = wasmbin.GunzipUpload(bomb, 1<<20, func(n uint64) error { charged += n; return nil })
+	_, err = wasmbin.GunzipUpload(bomb, 1<<20, 0, func(n uint64) error { charged += n; return nil })
 	require.ErrorIs(t, err, types.ErrComponentTooLarge)
 	require.LessOrEqual(t, charged, uint64(1<<20))
+}
+
+// TestM1GzipRatio: an upload inflates to at most maxRatio times its size,
+// checked chunk by chunk before the chunk is charged.
+func TestM1GzipRatio(t *testing.T) {
+	bomb, err := wasmbin.Gzip(make([]byte, 4<<20))
+	require.NoError(t, err)
+	var charged uint64
+	_, err = wasmbin.GunzipUpload(bomb, 16<<20, 100, func(n uint64) error { charged += n; return nil })
+	require.ErrorIs(t, err, types.ErrGzipRatio)
+	require.LessOrEqual(t, charged, uint64(100*len(bomb)), "nothing past the bound was charged")
+
+	out, err := wasmbin.GunzipUpload(bomb, 16<<20, uint64((4<<20)/len(bomb)+1), nil)
+	require.NoError(t, err, "a bound above the upload's ratio passes")
+	require.Len(t, out, 4<<20)
+}
+
+// TestRepoComponentsUnderDefaultRatio measures the gzip ratio of the repo's
+// own components (best and fastest compression) and checks that the default
+// max_gzip_ratio accepts them with room to spare.
+func TestRepoComponentsUnderDefaultRatio(t *testing.T) {
+	files, err := filepath.Glob("../../../components/*/*.wasm")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		code, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, level := range []int{gzip.BestSpeed, gzip.BestCompression} {
+			var b bytes.Buffer
+			zw, err := gzip.NewWriterLevel(&b, level)
+			require.NoError(t, err)
+			_, err = zw.Write(code)
+			require.NoError(t, err)
+			require.NoError(t, zw.Close())
+			ratio := float64(len(code)) / float64(b.Len())
+			t.Logf("%s (%d bytes), gzip level %d: ratio %.2f", filepath.Base(f), len(code), level, ratio)
+			out, err := wasmbin.GunzipUpload(b.Bytes(), types.DefaultMaxComponentSize, uint64(types.DefaultMaxGzipRatio), nil)
+			require.NoError(t, err)
+			require.Equal(t, code, out)
+		}
+	}
 }

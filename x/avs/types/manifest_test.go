@@ -1,0 +1,115 @@
+package types_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+func validManifest() types.ServiceManifest {
+	return types.ServiceManifest{
+		Name:            "square",
+		ComponentDigest: types.Digest([]byte("x")),
+		Limits:          types.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 64},
+		Quorum:          types.Quorum{Threshold: sdkmath.LegacyNewDecWithPrec(5, 1), Weighting: types.WEIGHTING_EQUAL},
+		Aggregation:     types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
+		FeePerTask:      sdk.NewInt64Coin(types.DefaultStakeDenom, 100),
+	}
+}
+
+func channels(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "channel-" + strings.Repeat("1", i+1)
+	}
+	return out
+}
+
+// TestL4ManifestBounds: the manifest's IBC channel lists, cron strings and
+// event filters are bounded in count and length, and channels are channel
+// identifiers: the chain pushes to every result channel at each completion.
+func TestL4ManifestBounds(t *testing.T) {
+	long := strings.Repeat("a", types.MaxEventFieldLength+1)
+	event := func(typ, key, value string) types.Trigger {
+		return types.Trigger{Kind: &types.Trigger_Event{Event: &types.EventTrigger{Type: typ,
+			Attributes: []types.EventAttributeFilter{{Key: key, Value: value}}}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		malleate func(*types.ServiceManifest)
+		errText  string // empty: valid
+	}{
+		{"at the channel bounds", func(m *types.ServiceManifest) {
+			m.IbcRequestChannels, m.IbcResultChannels = channels(types.MaxIBCChannels), channels(types.MaxIBCChannels)
+		}, ""},
+		{"too many request channels", func(m *types.ServiceManifest) { m.IbcRequestChannels = channels(types.MaxIBCChannels + 1) }, "ibc_request_channels has 9"},
+		{"too many result channels", func(m *types.ServiceManifest) { m.IbcResultChannels = channels(types.MaxIBCChannels + 1) }, "ibc_result_channels has 9"},
+		{"not a channel id", func(m *types.ServiceManifest) { m.IbcResultChannels = []string{"transfer"} }, "not a channel identifier"},
+		{"huge channel id", func(m *types.ServiceManifest) {
+			m.IbcRequestChannels = []string{"channel-" + strings.Repeat("9", 1<<16)}
+		}, "not a channel identifier"},
+		{"channel twice", func(m *types.ServiceManifest) { m.IbcResultChannels = []string{"channel-0", "channel-0"} }, "twice"},
+		{"long cron", func(m *types.ServiceManifest) {
+			m.Triggers = []types.Trigger{{Kind: &types.Trigger_Cron{Cron: &types.CronTrigger{Schedule: "* * * * *" + strings.Repeat(" ", types.MaxCronLength)}}}}
+		}, "cron schedule is"},
+		{"long event type", func(m *types.ServiceManifest) { m.Triggers = []types.Trigger{event(long, "k", "")} }, "event.type is"},
+		{"long filter key", func(m *types.ServiceManifest) { m.Triggers = []types.Trigger{event("wasm-x", long, "")} }, "at most"},
+		{"long filter value", func(m *types.ServiceManifest) { m.Triggers = []types.Trigger{event("wasm-x", "k", long)} }, "at most"},
+		{"event at the bounds", func(m *types.ServiceManifest) {
+			f := long[1:]
+			m.Triggers = []types.Trigger{event(f, f, f)}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := validManifest()
+			tc.malleate(&m)
+			err := m.Validate(types.DefaultParams())
+			if tc.errText == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, types.ErrInvalidManifest)
+			require.Contains(t, err.Error(), tc.errText)
+			require.Less(t, len(err.Error()), 400, "the error does not echo an unbounded string")
+		})
+	}
+}
+
+// TestH5FreeTriggerRefused: triggers of any kind need fee_per_task > 0.
+func TestH5FreeTriggerRefused(t *testing.T) {
+	m := validManifest()
+	m.FeePerTask = sdk.Coin{}
+	require.NoError(t, m.Validate(types.DefaultParams()), "a free service without triggers is fine")
+	m.Triggers = []types.Trigger{{Kind: &types.Trigger_BlockInterval{BlockInterval: &types.BlockIntervalTrigger{Every: 1}}}}
+	require.ErrorIs(t, m.Validate(types.DefaultParams()), types.ErrFreeTrigger)
+}
+
+// NextHeight is the first firing height at or after a height.
+func TestBlockIntervalNextHeight(t *testing.T) {
+	for _, tc := range []struct {
+		b      types.BlockIntervalTrigger
+		from   int64
+		want   int64
+		wantOK bool
+	}{
+		{types.BlockIntervalTrigger{Every: 3, Start: 12, End: 20}, 1, 12, true},
+		{types.BlockIntervalTrigger{Every: 3, Start: 12, End: 20}, 13, 15, true},
+		{types.BlockIntervalTrigger{Every: 3, Start: 12, End: 20}, 18, 18, true},
+		{types.BlockIntervalTrigger{Every: 3, Start: 12, End: 20}, 19, 0, false},
+		{types.BlockIntervalTrigger{Every: 1}, 7, 7, true},
+		{types.BlockIntervalTrigger{Every: 1 << 63, Start: 5}, 5, 5, true},
+		{types.BlockIntervalTrigger{Every: 1 << 63, Start: 5}, 6, 0, false},
+		{types.BlockIntervalTrigger{Every: 1 << 62, Start: 1 << 62}, 1<<62 + 1, 0, false},
+	} {
+		got, ok := tc.b.NextHeight(tc.from)
+		require.Equal(t, tc.wantOK, ok, "%+v from %d", tc.b, tc.from)
+		require.Equal(t, tc.want, got, "%+v from %d", tc.b, tc.from)
+	}
+}
