@@ -3,6 +3,8 @@ package keeper_test
 import (
 	"errors"
 
+	storetypes "cosmossdk.io/store/types"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
@@ -240,4 +242,69 @@ func (s *KeeperTestSuite) TestC2UnpaidHandlerNotCalledFromBlockHook() {
 	s.Require().Len(failed, 1)
 	s.Require().Contains(failed[0].Error, "fund the treasury")
 	s.requireBalanced()
+}
+
+// settleGas is the gas of the EndBlock settling one expired task of an epoch
+// whose other task is still open (so no liveness review runs), on a service
+// whose snapshot holds n operators.
+func (s *KeeperTestSuite) settleGas(n int) uint64 {
+	s.SetupTest()
+	s.setParams(func(p *types.Params) { p.MaxSnapshotOperators = 1000 })
+	m := defaultManifest("")
+	m.TaskTimeout = 5
+	id, _ := s.setupService(m, n)
+	tid := s.createTask(id)
+	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
+	s.createTask(id) // keeps the epoch open
+	ctx := s.ctx.WithBlockHeight(s.task(tid).DeadlineHeight).WithGasMeter(storetypes.NewGasMeter(1 << 40))
+	s.Require().NoError(s.keeper.EndBlocker(ctx))
+	s.Require().True(s.task(tid).Settled)
+	return ctx.GasMeter().GasConsumed()
+}
+
+// C-1 / issue item 2: settling a task costs the same whatever the size of
+// its snapshot (the old code read every snapshot operator's vote and wrote
+// its record at every deadline).
+func (s *KeeperTestSuite) TestC1SettlementCostIndependentOfSnapshot() {
+	small, large := s.settleGas(4), s.settleGas(400)
+	s.T().Logf("settling one task: %d gas with 4 operators, %d with 400", small, large)
+	s.Require().InDelta(float64(small), float64(large), 200, "constant work per settled task")
+}
+
+// An epoch's liveness review counts at most max_settlements_per_block
+// operators per block and goes on from where it stopped; every operator is
+// counted exactly once, and a second review of the epoch counts nothing new.
+func (s *KeeperTestSuite) TestC1LivenessReviewCarriesOver() {
+	s.setParams(func(p *types.Params) {
+		p.MaxSnapshotOperators = 1000
+		p.MaxSettlementsPerBlock = 300
+	})
+	m := defaultManifest("")
+	m.TaskTimeout = 5
+	id, ops := s.setupService(m, 1000)
+	tid := s.createTask(id)
+	s.mustVote(ops[0], tid, "A")
+	d := s.task(tid).DeadlineHeight
+	counted := map[string]int{}
+	for h := d; h < d+4; h++ {
+		s.ctx = s.ctx.WithBlockHeight(h - 1)
+		s.ctx = s.withEvents()
+		s.endBlockAt(h)
+		evs := s.typedEvents(s.ctx, &types.EventLivenessCounted{})
+		s.Require().LessOrEqual(len(evs), 300, "height %d", h)
+		for _, e := range evs {
+			counted[e.(*types.EventLivenessCounted).Operator]++
+		}
+	}
+	s.Require().Len(counted, 999, "every operator that missed, once; not the one that voted")
+	for op, n := range counted {
+		s.Require().Equal(1, n, op)
+		s.Require().Equal(uint64(1), s.operator(op).Missed)
+	}
+	s.Require().Zero(s.operator(ops[0]).Missed)
+	s.Require().Equal(uint64(1), s.operator(ops[0]).WindowTasks)
+	reviews, err := s.keeper.LivenessReviews.Iterate(s.ctx, nil)
+	s.Require().NoError(err)
+	defer reviews.Close()
+	s.Require().False(reviews.Valid(), "the review is done")
 }

@@ -140,6 +140,9 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 	if err := k.initPruning(ctx, gs); err != nil {
 		return err
 	}
+	if err := k.initLiveness(ctx, gs); err != nil {
+		return err
+	}
 	return k.BindPort(ctx)
 }
 
@@ -229,6 +232,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if err := k.exportPruning(ctx, gs); err != nil {
+		return nil, err
+	}
+	if err := k.exportLiveness(ctx, gs); err != nil {
 		return nil, err
 	}
 	return gs, nil

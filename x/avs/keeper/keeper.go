@@ -109,6 +109,14 @@ type Keeper struct {
 	// HookTasksThisBlock: tasks opened in this block by handler contracts
 	// called from block hooks, across all services. Removed at EndBlock.
 	HookTasksThisBlock collections.Item[uint64]
+	// EpochTasks: (service, epoch) -> its open and settled tasks, for liveness.
+	EpochTasks collections.Map[collections.Pair[uint64, uint64], types.EpochTasks]
+	// EpochAnswers: (service, epoch, operator) -> its answers and what its
+	// liveness window has counted of that epoch.
+	EpochAnswers collections.Map[collections.Triple[uint64, uint64, string], types.EpochAnswers]
+	// LivenessReviews: (height queued, service, epoch) -> the snapshot index
+	// the review goes on from. Queued when an epoch's open tasks reach zero.
+	LivenessReviews collections.Map[collections.Triple[int64, uint64, uint64], uint64]
 
 	// Pruning (L-9, prune.go). PruneQueue holds (prune height, task) of the
 	// settled tasks: at that height EndBlock deletes the task, its votes and
@@ -191,7 +199,13 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			collections.StringKey, collections.Uint64Value),
 		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
 		HookTasksThisBlock: collections.NewItem(sb, types.HookTasksThisBlockKey, "hook_tasks", collections.Uint64Value),
-		IBCPackets:         collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
+		EpochTasks: collections.NewMap(sb, types.EpochTasksKey, "epoch_tasks",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.EpochTasks](cdc)),
+		EpochAnswers: collections.NewMap(sb, types.EpochAnswersKey, "epoch_answers",
+			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint64Key, collections.StringKey), codec.CollValue[types.EpochAnswers](cdc)),
+		LivenessReviews: collections.NewMap(sb, types.LivenessReviewsKey, "liveness_reviews",
+			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint64Key), collections.Uint64Value),
+		IBCPackets: collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 		PruneQueue:  collections.NewKeySet(sb, types.PruneQueueKey, "prune_queue", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),

@@ -17,8 +17,9 @@ import (
 // and its handler is told) within max_hook_gas_per_block. What is left stays
 // in the deadline index and is settled first in the next block; a task past
 // its deadline refuses votes whether or not it was settled yet. Settling a
-// task expires it if PENDING (fee refunded, handler told) and counts its
-// snapshot's operators for liveness. It walks the deadline index only.
+// task expires it if PENDING (fee refunded, handler told) and counts it for
+// its epoch's liveness, in constant work; the epochs whose tasks are all
+// settled are then reviewed (ReviewLiveness). It walks indexes only.
 func (k Keeper) ExpireTasks(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
@@ -53,7 +54,7 @@ func (k Keeper) ExpireTasks(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return k.ReviewLiveness(ctx, params)
 }
 
 // closeAtDeadline settles one task at (or after) its deadline and returns the
@@ -67,30 +68,13 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 			return 0, err
 		}
 	}
-	snap, err := k.Snapshots.Get(ctx, collections.Join(task.ServiceId, task.Epoch))
-	if err != nil {
-		return 0, err
-	}
 	// An event-trigger task that expired was never confirmed: the event may
 	// not exist, and not voting on it is what an honest operator does. It
 	// counts for no one's liveness (else one operator could jail its peers
 	// with references to events that never happened).
 	unconfirmed := task.Status == types.TASK_STATUS_EXPIRED && task.Origin.IsEventOrigin()
-	var missed []string
-	for _, p := range snap.Powers {
-		if unconfirmed {
-			break
-		}
-		voted, err := k.Votes.Has(ctx, collections.Join(task.Id, p.Operator))
-		if err != nil {
-			return 0, err
-		}
-		if !voted {
-			missed = append(missed, p.Operator)
-		}
-		if err := k.countLiveness(ctx, params, p.Operator, !voted); err != nil {
-			return 0, err
-		}
+	if err := k.settleEpochTask(ctx, task, !unconfirmed); err != nil {
+		return 0, err
 	}
 	task.Settled = true
 	deposit := task.HandlerDeposit
@@ -104,7 +88,7 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 	if task.Status != types.TASK_STATUS_EXPIRED {
 		return 0, k.toTreasury(ctx, task.ServiceId, deposit) // completed: its handler was called (and paid) in the completing tx
 	}
-	if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Missed: missed, Refund: task.Fee}); err != nil {
+	if err := emit(ctx, &types.EventTaskExpired{TaskId: task.Id, ServiceId: task.ServiceId, PowerTotal: task.PowerTotal, Refund: task.Fee}); err != nil {
 		return 0, err
 	}
 	svc, err := k.getService(ctx, task.ServiceId)
@@ -126,33 +110,4 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 		return used, err
 	}
 	return used, k.settleDeposit(ctx, params, task, deposit, used)
-}
-
-// countLiveness records one task of an operator's liveness window; missing
-// jail_threshold tasks within liveness_window jails it until its cooldown.
-func (k Keeper) countLiveness(ctx context.Context, params types.Params, operator string, missed bool) error {
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	op, err := k.Operators.Get(ctx, operator)
-	if isNotFound(err) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	op.WindowTasks++
-	if missed {
-		op.Missed++
-		op.WindowMissed++
-	}
-	if !op.Jailed && op.WindowMissed >= params.JailThreshold {
-		op.Jailed = true
-		op.JailedUntil = sdkCtx.BlockTime().Add(params.JailCooldown)
-		if err := emit(ctx, &types.EventOperatorJailed{Operator: operator, Missed: op.WindowMissed, Window: op.WindowTasks, JailedUntil: op.JailedUntil}); err != nil {
-			return err
-		}
-		op.WindowTasks, op.WindowMissed = 0, 0
-	}
-	if op.WindowTasks >= params.LivenessWindow {
-		op.WindowTasks, op.WindowMissed = 0, 0
-	}
-	return k.Operators.Set(ctx, operator, op)
 }

@@ -166,6 +166,9 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	if err := k.TasksByDeadline.Set(ctx, collections.Join(task.DeadlineHeight, id)); err != nil {
 		return types.Task{}, err
 	}
+	if err := k.openEpochTask(ctx, task); err != nil {
+		return types.Task{}, err
+	}
 	return task, emit(ctx, &types.EventTaskCreated{
 		TaskId: id, ServiceId: spec.serviceID, Creator: spec.creator, ComponentDigest: task.ComponentDigest,
 		DeadlineHeight: task.DeadlineHeight, Fee: fee, Epoch: epoch,

@@ -111,6 +111,13 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	if err := emit(ctx, &types.EventVoteAccepted{TaskId: task.Id, Operator: operator, Digest: digest, Power: power, Late: late}); err != nil {
 		return task.Status, err
 	}
+	// An answer counts for liveness now; on an event-trigger task, only once
+	// it is confirmed (complete counts the votes that confirmed it).
+	if !task.Origin.IsEventOrigin() || task.Status == types.TASK_STATUS_COMPLETED {
+		if err := k.countAnswer(ctx, task.ServiceId, task.Epoch, operator); err != nil {
+			return task.Status, err
+		}
+	}
 	if late {
 		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) {
 			return task.Status, k.slashDissenters(ctx, svc, task, []string{operator})
@@ -232,6 +239,13 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	}
 	if err := k.slashDissenters(ctx, svc, task, dissenters(svc, result, all)); err != nil {
 		return err
+	}
+	if task.Origin.IsEventOrigin() { // confirmed: its answers count now
+		for _, v := range all {
+			if err := k.countAnswer(ctx, task.ServiceId, task.Epoch, v.Operator); err != nil {
+				return err
+			}
+		}
 	}
 	if err := emit(ctx, &types.EventTaskCompleted{
 		TaskId: task.Id, ServiceId: task.ServiceId, ResultDigest: task.ResultDigest, Result: task.Result,

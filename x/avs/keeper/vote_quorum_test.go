@@ -268,7 +268,13 @@ func (s *KeeperTestSuite) TestExpiry() {
 	s.Require().Equal(tid, ev.TaskId)
 	s.Require().Equal(id, ev.ServiceId)
 	s.Require().Equal(uint64(4), ev.PowerTotal)
-	s.Require().ElementsMatch([]string{ops[2], ops[3]}, ev.Missed)
+	var missed []string
+	for _, e := range s.typedEvents(ctx, &types.EventLivenessCounted{}) {
+		lc := e.(*types.EventLivenessCounted)
+		s.Require().Equal(uint64(1), lc.Missed)
+		missed = append(missed, lc.Operator)
+	}
+	s.Require().ElementsMatch([]string{ops[2], ops[3]}, missed, "the epoch's review counts who missed")
 	s.Require().Equal(task.Fee.String(), ev.Refund.String())
 
 	keys := keys(s, s.ctx, s.keeper.TasksByDeadline)

@@ -49,6 +49,10 @@ var (
 	UnbondingPoolsKey       = collections.NewPrefix(37)
 	PoolGenerationEndsKey   = collections.NewPrefix(38)
 	HookTasksThisBlockKey   = collections.NewPrefix(45)
+	// Liveness counters (C-1): prefixes 46-48.
+	EpochTasksKey      = collections.NewPrefix(46)
+	EpochAnswersKey    = collections.NewPrefix(47)
+	LivenessReviewsKey = collections.NewPrefix(48)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)

@@ -1,0 +1,237 @@
+package keeper
+
+import (
+	"context"
+
+	"cosmossdk.io/collections"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// Liveness is counted per (service, epoch), so that settling a task touches a
+// constant number of keys whatever its snapshot's size (security review C-1):
+//
+//   - a new task adds one to its epoch's open count;
+//   - an accepted vote adds one to the voter's answers in the task's epoch
+//     (for an event-trigger task, when the task completes: an expired one
+//     was never confirmed and counts for nobody);
+//   - settling a task moves it from open to settled (if it counts), and when
+//     the epoch's open count reaches zero queues a review of the epoch;
+//   - a review, in EndBlock within max_settlements_per_block operators per
+//     block, reads each snapshot operator's answers: its misses are the
+//     epoch's settled tasks it did not answer, and what was not counted yet
+//     goes into its liveness window (which may jail it).
+//
+// A review counts only what changed since the last one of the epoch, so an
+// epoch reviewed twice (more tasks came after its open count reached zero)
+// is never counted twice.
+
+func epochKey(serviceID, epoch uint64) collections.Pair[uint64, uint64] {
+	return collections.Join(serviceID, epoch)
+}
+
+func (k Keeper) epochTasks(ctx context.Context, serviceID, epoch uint64) (types.EpochTasks, error) {
+	t, err := k.EpochTasks.Get(ctx, epochKey(serviceID, epoch))
+	if isNotFound(err) {
+		return types.EpochTasks{}, nil
+	}
+	return t, err
+}
+
+// openEpochTask counts a new task as open in its epoch.
+func (k Keeper) openEpochTask(ctx context.Context, task types.Task) error {
+	t, err := k.epochTasks(ctx, task.ServiceId, task.Epoch)
+	if err != nil {
+		return err
+	}
+	t.Open++
+	return k.EpochTasks.Set(ctx, epochKey(task.ServiceId, task.Epoch), t)
+}
+
+// countAnswer counts an operator's answer to a task of (service, epoch).
+func (k Keeper) countAnswer(ctx context.Context, serviceID, epoch uint64, operator string) error {
+	key := collections.Join3(serviceID, epoch, operator)
+	a, err := k.EpochAnswers.Get(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	a.Answered++
+	return k.EpochAnswers.Set(ctx, key, a)
+}
+
+// settleEpochTask moves a settled task out of its epoch's open count, into
+// the settled count if it counts for liveness, and queues a review of the
+// epoch once nothing of it is open.
+func (k Keeper) settleEpochTask(ctx context.Context, task types.Task, counts bool) error {
+	t, err := k.epochTasks(ctx, task.ServiceId, task.Epoch)
+	if err != nil {
+		return err
+	}
+	if t.Open > 0 {
+		t.Open--
+	}
+	if counts {
+		t.Settled++
+	}
+	if err := k.EpochTasks.Set(ctx, epochKey(task.ServiceId, task.Epoch), t); err != nil {
+		return err
+	}
+	if t.Open > 0 {
+		return nil
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	return k.LivenessReviews.Set(ctx, collections.Join3(h, task.ServiceId, task.Epoch), 0)
+}
+
+// ReviewLiveness works through the queued epoch reviews in order, counting at
+// most max_settlements_per_block operators; a review cut short goes on from
+// where it stopped in the next block.
+func (k Keeper) ReviewLiveness(ctx context.Context, params types.Params) error {
+	budget := int(params.MaxSettlementsPerBlock)
+	type review struct {
+		key    collections.Triple[int64, uint64, uint64]
+		cursor uint64
+	}
+	var queue []review
+	if err := k.LivenessReviews.Walk(ctx, nil, func(key collections.Triple[int64, uint64, uint64], cursor uint64) (bool, error) {
+		queue = append(queue, review{key, cursor})
+		return len(queue) >= budget, nil // each review counts at least one operator
+	}); err != nil {
+		return err
+	}
+	for _, r := range queue {
+		if budget == 0 {
+			return nil
+		}
+		serviceID, epoch := r.key.K2(), r.key.K3()
+		snap, err := k.Snapshots.Get(ctx, epochKey(serviceID, epoch))
+		if isNotFound(err) {
+			if err := k.LivenessReviews.Remove(ctx, r.key); err != nil {
+				return err
+			}
+			continue
+		} else if err != nil {
+			return err
+		}
+		t, err := k.epochTasks(ctx, serviceID, epoch)
+		if err != nil {
+			return err
+		}
+		i := r.cursor
+		for ; i < uint64(len(snap.Powers)) && budget > 0; i++ {
+			budget--
+			if err := k.reviewOperator(ctx, params, serviceID, epoch, t.Settled, snap.Powers[i].Operator); err != nil {
+				return err
+			}
+		}
+		if i < uint64(len(snap.Powers)) {
+			return k.LivenessReviews.Set(ctx, r.key, i)
+		}
+		if err := k.LivenessReviews.Remove(ctx, r.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reviewOperator counts into an operator's liveness window what it has not
+// counted yet of a (service, epoch) with settled counting tasks.
+func (k Keeper) reviewOperator(ctx context.Context, params types.Params, serviceID, epoch, settled uint64, operator string) error {
+	key := collections.Join3(serviceID, epoch, operator)
+	a, err := k.EpochAnswers.Get(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	var missed uint64
+	if settled > a.Answered {
+		missed = settled - a.Answered
+	}
+	// An answer to a task still open lowers missed for now; it only ever
+	// grows back once that task settles, so counting the growth is exact.
+	tasks := settled - min(a.CountedTasks, settled)
+	newMissed := missed - min(a.CountedMissed, missed)
+	if tasks == 0 && newMissed == 0 {
+		return nil
+	}
+	a.CountedTasks += tasks
+	a.CountedMissed += newMissed
+	if err := k.EpochAnswers.Set(ctx, key, a); err != nil {
+		return err
+	}
+	if newMissed > 0 {
+		if err := emit(ctx, &types.EventLivenessCounted{Operator: operator, ServiceId: serviceID, Epoch: epoch, Tasks: tasks, Missed: newMissed}); err != nil {
+			return err
+		}
+	}
+	return k.countLiveness(ctx, params, operator, tasks, newMissed)
+}
+
+// countLiveness adds tasks, of which missed were missed, to an operator's
+// liveness window; missing jail_threshold tasks within liveness_window jails
+// it until its cooldown.
+func (k Keeper) countLiveness(ctx context.Context, params types.Params, operator string, tasks, missed uint64) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	op, err := k.Operators.Get(ctx, operator)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	op.WindowTasks += tasks
+	op.Missed += missed
+	op.WindowMissed += missed
+	if !op.Jailed && op.WindowMissed >= params.JailThreshold {
+		op.Jailed = true
+		op.JailedUntil = sdkCtx.BlockTime().Add(params.JailCooldown)
+		if err := emit(ctx, &types.EventOperatorJailed{Operator: operator, Missed: op.WindowMissed, Window: op.WindowTasks, JailedUntil: op.JailedUntil}); err != nil {
+			return err
+		}
+		op.WindowTasks, op.WindowMissed = 0, 0
+	}
+	if op.WindowTasks >= params.LivenessWindow {
+		op.WindowTasks, op.WindowMissed = 0, 0
+	}
+	return k.Operators.Set(ctx, operator, op)
+}
+
+// initLiveness imports the liveness counters.
+func (k Keeper) initLiveness(ctx context.Context, gs *types.GenesisState) error {
+	for _, e := range gs.EpochTasks {
+		if err := k.EpochTasks.Set(ctx, epochKey(e.ServiceId, e.Epoch), e.Tasks); err != nil {
+			return err
+		}
+	}
+	for _, e := range gs.EpochAnswers {
+		if err := k.EpochAnswers.Set(ctx, collections.Join3(e.ServiceId, e.Epoch, e.Operator), e.Answers); err != nil {
+			return err
+		}
+	}
+	for _, r := range gs.LivenessReviews {
+		if err := k.LivenessReviews.Set(ctx, collections.Join3(r.Height, r.ServiceId, r.Epoch), r.Cursor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportLiveness exports the liveness counters, in key order.
+func (k Keeper) exportLiveness(ctx context.Context, gs *types.GenesisState) error {
+	if err := k.EpochTasks.Walk(ctx, nil, func(key collections.Pair[uint64, uint64], t types.EpochTasks) (bool, error) {
+		gs.EpochTasks = append(gs.EpochTasks, types.EpochTasksEntry{ServiceId: key.K1(), Epoch: key.K2(), Tasks: t})
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	if err := k.EpochAnswers.Walk(ctx, nil, func(key collections.Triple[uint64, uint64, string], a types.EpochAnswers) (bool, error) {
+		gs.EpochAnswers = append(gs.EpochAnswers, types.EpochAnswersEntry{ServiceId: key.K1(), Epoch: key.K2(), Operator: key.K3(), Answers: a})
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	return k.LivenessReviews.Walk(ctx, nil, func(key collections.Triple[int64, uint64, uint64], cursor uint64) (bool, error) {
+		gs.LivenessReviews = append(gs.LivenessReviews, types.LivenessReview{Height: key.K1(), ServiceId: key.K2(), Epoch: key.K3(), Cursor: cursor})
+		return false, nil
+	})
+}
