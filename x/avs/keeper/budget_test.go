@@ -3,6 +3,7 @@ package keeper_test
 import (
 	"errors"
 
+	"cosmossdk.io/collections"
 	storetypes "cosmossdk.io/store/types"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -307,4 +308,31 @@ func (s *KeeperTestSuite) TestC1LivenessReviewCarriesOver() {
 	s.Require().NoError(err)
 	defer reviews.Close()
 	s.Require().False(reviews.Valid(), "the review is done")
+}
+
+// An epoch whose last task settles after the epoch ended is final: its
+// liveness records are counted and deleted, so they do not pile up.
+func (s *KeeperTestSuite) TestLivenessRecordsGoWhenEpochFinal() {
+	m := defaultManifest("")
+	m.TaskTimeout = 5
+	id, ops := s.setupService(m, 3)
+	l := int64(s.params().EpochLength)
+	s.ctx = s.ctx.WithBlockHeight((s.ctx.BlockHeight()/l+1)*l - 2) // two blocks before the epoch ends
+	tid := s.createTask(id)
+	s.mustVote(ops[0], tid, "A")
+	epoch := s.task(tid).Epoch
+	has, err := s.keeper.EpochAnswers.Has(s.ctx, collections.Join3(id, epoch, ops[0]))
+	s.Require().NoError(err)
+	s.Require().True(has)
+	s.endBlockAt(s.task(tid).DeadlineHeight) // in the next epoch
+	s.Require().Equal(uint64(1), s.operator(ops[1]).Missed)
+	s.Require().Zero(s.operator(ops[0]).Missed)
+	has, err = s.keeper.EpochTasks.Has(s.ctx, collections.Join(id, epoch))
+	s.Require().NoError(err)
+	s.Require().False(has, "the final review deleted the epoch's count")
+	for _, op := range ops {
+		has, err := s.keeper.EpochAnswers.Has(s.ctx, collections.Join3(id, epoch, op))
+		s.Require().NoError(err)
+		s.Require().False(has, op)
+	}
 }

@@ -26,7 +26,8 @@ import (
 //
 // A review counts only what changed since the last one of the epoch, so an
 // epoch reviewed twice (more tasks came after its open count reached zero)
-// is never counted twice.
+// is never counted twice. A review of an epoch that has ended with nothing
+// open is final: it deletes the epoch's records as it counts them.
 
 func epochKey(serviceID, epoch uint64) collections.Pair[uint64, uint64] {
 	return collections.Join(serviceID, epoch)
@@ -119,10 +120,13 @@ func (k Keeper) ReviewLiveness(ctx context.Context, params types.Params) error {
 		if err != nil {
 			return err
 		}
+		// An epoch that has ended with nothing open is final: no task of it
+		// can be created or voted on any more, so its records go once counted.
+		final := t.Open == 0 && epochOf(sdk.UnwrapSDKContext(ctx).BlockHeight(), params.EpochLength) > epoch
 		i := r.cursor
 		for ; i < uint64(len(snap.Powers)) && budget > 0; i++ {
 			budget--
-			if err := k.reviewOperator(ctx, params, serviceID, epoch, t.Settled, snap.Powers[i].Operator); err != nil {
+			if err := k.reviewOperator(ctx, params, serviceID, epoch, t.Settled, snap.Powers[i].Operator, final); err != nil {
 				return err
 			}
 		}
@@ -132,13 +136,18 @@ func (k Keeper) ReviewLiveness(ctx context.Context, params types.Params) error {
 		if err := k.LivenessReviews.Remove(ctx, r.key); err != nil {
 			return err
 		}
+		if final {
+			if err := k.EpochTasks.Remove(ctx, epochKey(serviceID, epoch)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
 // reviewOperator counts into an operator's liveness window what it has not
 // counted yet of a (service, epoch) with settled counting tasks.
-func (k Keeper) reviewOperator(ctx context.Context, params types.Params, serviceID, epoch, settled uint64, operator string) error {
+func (k Keeper) reviewOperator(ctx context.Context, params types.Params, serviceID, epoch, settled uint64, operator string, final bool) error {
 	key := collections.Join3(serviceID, epoch, operator)
 	a, err := k.EpochAnswers.Get(ctx, key)
 	if err != nil && !isNotFound(err) {
@@ -152,13 +161,22 @@ func (k Keeper) reviewOperator(ctx context.Context, params types.Params, service
 	// grows back once that task settles, so counting the growth is exact.
 	tasks := settled - min(a.CountedTasks, settled)
 	newMissed := missed - min(a.CountedMissed, missed)
-	if tasks == 0 && newMissed == 0 {
-		return nil
-	}
 	a.CountedTasks += tasks
 	a.CountedMissed += newMissed
-	if err := k.EpochAnswers.Set(ctx, key, a); err != nil {
-		return err
+	switch {
+	case final:
+		if err := k.EpochAnswers.Remove(ctx, key); err != nil {
+			return err
+		}
+	case tasks == 0 && newMissed == 0:
+		return nil
+	default:
+		if err := k.EpochAnswers.Set(ctx, key, a); err != nil {
+			return err
+		}
+	}
+	if tasks == 0 && newMissed == 0 {
+		return nil
 	}
 	if newMissed > 0 {
 		if err := emit(ctx, &types.EventLivenessCounted{Operator: operator, ServiceId: serviceID, Epoch: epoch, Tasks: tasks, Missed: newMissed}); err != nil {
