@@ -90,7 +90,7 @@ func newStressEnv(t testing.TB) *stressEnv {
 	require.NoError(t, err)
 	var first string
 	for i := 0; i < stressOperators; i++ {
-		op := sdk.AccAddress(fmt.Appendf(nil, "stress-operator-%06d", i)).String()
+		op := sdk.AccAddress(fmt.Appendf(nil, "stress-op-%010d", i)).String()
 		_, err := avs.RegisterOperator(ctx, &avstypes.MsgRegisterOperator{Operator: op, Moniker: fmt.Sprintf("op%d", i)})
 		require.NoError(t, err)
 		_, err = avs.OptIn(ctx, &avstypes.MsgOptIn{Operator: op, ServiceId: svc.ServiceId})
@@ -200,6 +200,8 @@ func TestStressBlockHooksStayWithinBudgets(t *testing.T) {
 	blocks := e.run(t, wantBlocks)
 	expired, released := 0, 0
 	for _, b := range blocks {
+		t.Logf("height %d: %d expired, %d handler calls (%d gas), %d released", b.height, b.expired, b.handled, b.handlerGas, b.released)
+		require.Equal(t, uint64(b.handled)*p.HandlerGasLimit, b.handlerGas, "height %d: each handler call burned its whole limit", b.height)
 		require.LessOrEqual(t, b.expired, int(p.MaxSettlementsPerBlock), "height %d", b.height)
 		require.LessOrEqual(t, b.released, int(p.MaxReleasesPerBlock), "height %d", b.height)
 		require.LessOrEqual(t, b.handlerGas, p.MaxHookGasPerBlock, "height %d", b.height)
@@ -217,7 +219,7 @@ func TestStressBlockHooksStayWithinBudgets(t *testing.T) {
 		require.True(t, task.Settled)
 		require.Equal(t, avstypes.TASK_STATUS_EXPIRED, task.Status)
 	}
-	op, err := e.chain.App.AVSKeeper.Operators.Get(ctx, sdk.AccAddress(fmt.Appendf(nil, "stress-operator-%06d", 7)).String())
+	op, err := e.chain.App.AVSKeeper.Operators.Get(ctx, sdk.AccAddress(fmt.Appendf(nil, "stress-op-%010d", 7)).String())
 	require.NoError(t, err)
 	require.Equal(t, uint64(stressTasks), op.Missed, "each operator's misses counted once, by the epoch's review")
 }
