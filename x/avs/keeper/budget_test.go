@@ -330,6 +330,9 @@ func (s *KeeperTestSuite) TestLivenessRecordsGoWhenEpochFinal() {
 	has, err = s.keeper.EpochTasks.Has(s.ctx, collections.Join(id, epoch))
 	s.Require().NoError(err)
 	s.Require().False(has, "the final review deleted the epoch's count")
+	has, err = s.keeper.Snapshots.Has(s.ctx, collections.Join(id, epoch))
+	s.Require().NoError(err)
+	s.Require().False(has, "and its snapshot")
 	for _, op := range ops {
 		has, err := s.keeper.EpochAnswers.Has(s.ctx, collections.Join3(id, epoch, op))
 		s.Require().NoError(err)

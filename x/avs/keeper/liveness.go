@@ -27,7 +27,8 @@ import (
 // A review counts only what changed since the last one of the epoch, so an
 // epoch reviewed twice (more tasks came after its open count reached zero)
 // is never counted twice. A review of an epoch that has ended with nothing
-// open is final: it deletes the epoch's records as it counts them.
+// open is final: it deletes the epoch's records (and its power snapshot) as
+// it counts them.
 
 func epochKey(serviceID, epoch uint64) collections.Pair[uint64, uint64] {
 	return collections.Join(serviceID, epoch)
@@ -137,7 +138,11 @@ func (k Keeper) ReviewLiveness(ctx context.Context, params types.Params) error {
 			return err
 		}
 		if final {
+			// ... and its power snapshot: no task of the epoch takes votes.
 			if err := k.EpochTasks.Remove(ctx, epochKey(serviceID, epoch)); err != nil {
+				return err
+			}
+			if err := k.Snapshots.Remove(ctx, epochKey(serviceID, epoch)); err != nil {
 				return err
 			}
 		}
