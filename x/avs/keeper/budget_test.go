@@ -339,3 +339,38 @@ func (s *KeeperTestSuite) TestLivenessRecordsGoWhenEpochFinal() {
 		s.Require().False(has, op)
 	}
 }
+
+// An epoch whose last task settled while it was still current gets its final
+// review when the service's first task of a later epoch opens.
+func (s *KeeperTestSuite) TestLivenessEarlierEpochFinishedByNextEpochsFirstTask() {
+	m := defaultManifest("")
+	m.TaskTimeout = 5
+	id, ops := s.setupService(m, 3)
+	tid := s.createTask(id)
+	s.mustVote(ops[0], tid, "A")
+	epoch := s.task(tid).Epoch
+	s.endBlockAt(s.task(tid).DeadlineHeight) // settled and reviewed within its epoch
+	s.Require().Equal(uint64(1), s.operator(ops[1]).Missed)
+	has, err := s.keeper.EpochTasks.Has(s.ctx, collections.Join(id, epoch))
+	s.Require().NoError(err)
+	s.Require().True(has, "the epoch could still get tasks")
+
+	s.nextEpoch()
+	s.createTask(id)
+	s.endBlockAt(s.ctx.BlockHeight())
+	for _, kv := range []struct {
+		name string
+		has  func() (bool, error)
+	}{
+		{"epoch count", func() (bool, error) { return s.keeper.EpochTasks.Has(s.ctx, collections.Join(id, epoch)) }},
+		{"snapshot", func() (bool, error) { return s.keeper.Snapshots.Has(s.ctx, collections.Join(id, epoch)) }},
+		{"answers", func() (bool, error) {
+			return s.keeper.EpochAnswers.Has(s.ctx, collections.Join3(id, epoch, ops[0]))
+		}},
+	} {
+		has, err := kv.has()
+		s.Require().NoError(err)
+		s.Require().False(has, kv.name)
+	}
+	s.Require().Equal(uint64(1), s.operator(ops[1]).Missed, "counted once")
+}

@@ -87,6 +87,32 @@ func (k Keeper) settleEpochTask(ctx context.Context, task types.Task, counts boo
 	return k.LivenessReviews.Set(ctx, collections.Join3(h, task.ServiceId, task.Epoch), 0)
 }
 
+// finishEarlierEpoch queues the final review of the service's latest epoch
+// before epoch whose tasks are all settled, when the service's first task of
+// epoch opens: an epoch whose last task settled before it ended was reviewed
+// while it could still get tasks, and its records would otherwise stay. One
+// seek, at most one queue entry.
+func (k Keeper) finishEarlierEpoch(ctx context.Context, serviceID, epoch uint64) error {
+	rng := collections.NewPrefixedPairRange[uint64, uint64](serviceID).EndExclusive(epoch).Descending()
+	it, err := k.EpochTasks.Iterate(ctx, rng)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	if !it.Valid() {
+		return nil
+	}
+	kv, err := it.KeyValue()
+	if err != nil {
+		return err
+	}
+	if kv.Value.Open > 0 {
+		return nil // its last settlement queues the review
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	return k.LivenessReviews.Set(ctx, collections.Join3(h, serviceID, kv.Key.K2()), 0)
+}
+
 // ReviewLiveness works through the queued epoch reviews in order, counting at
 // most max_settlements_per_block operators; a review cut short goes on from
 // where it stopped in the next block.

@@ -136,6 +136,9 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		if err := k.saveSnapshot(ctx, snap); err != nil {
 			return types.Task{}, err
 		}
+		if err := k.finishEarlierEpoch(ctx, spec.serviceID, epoch); err != nil {
+			return types.Task{}, err
+		}
 	}
 	id, err := k.TaskSeq.Next(ctx)
 	if err != nil {
