@@ -12,9 +12,29 @@ import (
 )
 
 // ParseCron parses a standard five-field cron schedule (minute hour
-// day-of-month month day-of-week), as robfig/cron does.
-func ParseCron(schedule string) (cron.Schedule, error) {
-	return cron.ParseStandard(schedule)
+// day-of-month month day-of-week) or a descriptor (@hourly, @every 1h), as
+// robfig/cron does, on UTC (security review H-4): robfig reads a spec in the
+// host's time.Local, and loads tz data for a TZ=/CRON_TZ= prefix, so the same
+// schedule would fire at different blocks on validators in different zones.
+// Such prefixes are refused, the schedule's zone is always UTC, and a
+// malformed spec is an error, never a panic.
+func ParseCron(schedule string) (s cron.Schedule, err error) {
+	if strings.HasPrefix(schedule, "TZ=") || strings.HasPrefix(schedule, "CRON_TZ=") {
+		return nil, errors.New("time zones are refused: cron schedules run on UTC block time (drop the TZ=/CRON_TZ= prefix and write the time in UTC)")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("malformed schedule: %v", r)
+		}
+	}()
+	s, err = cron.ParseStandard(schedule)
+	if err != nil {
+		return nil, err
+	}
+	if spec, ok := s.(*cron.SpecSchedule); ok {
+		spec.Location = time.UTC
+	}
+	return s, nil
 }
 
 // Validate checks one trigger.
