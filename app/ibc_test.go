@@ -280,9 +280,12 @@ func TestIBCPushedResults(t *testing.T) {
 	require.NoError(t, e.path.EndpointA.UpdateClient())
 	require.NoError(t, e.path.EndpointA.AcknowledgePacket(packet, ack))
 
-	r, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence))
+	r, err := e.b.App.(*app.App).AVSKeeper.PushedResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence))
 	require.NoError(t, err)
 	require.Equal(t, avstypes.REMOTE_STATUS_PUSHED, r.Status)
+	has, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Has(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence))
+	require.NoError(t, err)
+	require.False(t, has, "a push is not a request (M-2)")
 	require.Equal(t, "64", string(r.Result))
 	require.Equal(t, []byte("8"), r.Input)
 }

@@ -76,13 +76,13 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod:      "RemoteResult",
 					Use:            "remote-result [channel] [sequence]",
-					Short:          "Show a task result requested from (or pushed by) another chain",
+					Short:          "Show a task result this chain requested from another (--pushed: one another chain pushed)",
 					PositionalArgs: positional("channel", "sequence"),
 				},
 				{
 					RpcMethod: "RemoteResults",
 					Use:       "remote-results",
-					Short:     "List results requested from or pushed by other chains",
+					Short:     "List the results this chain requested from others (--pushed: those other chains pushed)",
 				},
 				{
 					RpcMethod: "Params",

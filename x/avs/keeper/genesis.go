@@ -124,6 +124,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, r := range gs.PushedResults {
+		if err := k.PushedResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
+			return err
+		}
+	}
 	for _, p := range gs.IbcPackets {
 		if err := k.IBCPackets.Set(ctx, p.TaskId, p.Packet); err != nil {
 			return err
@@ -214,6 +219,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 			Operator: key.K1(), ServiceId: key.K2(), Generation: key.K3(), RewardIndex: index})
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if gs.PushedResults, err = values(ctx, k.PushedResults.Walk); err != nil {
 		return nil, err
 	}
 	if gs.RemoteResults, err = values(ctx, k.RemoteResults.Walk); err != nil {

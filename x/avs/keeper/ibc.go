@@ -122,7 +122,9 @@ func (k Keeper) OnRecvTaskResult(ctx context.Context, packet channeltypes.Packet
 		Channel: packet.DestinationChannel, Sequence: packet.Sequence, ServiceId: serviceID, Input: res.Input,
 		Status: types.REMOTE_STATUS_PUSHED, TaskId: taskID, Result: res.Result, PowerFor: powerFor, PowerTotal: powerTotal, RemoteHeight: height,
 	}
-	if err := k.RemoteResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
+	// Pushes keep their own key space: the other chain's sequence n on this
+	// channel is not this chain's request n (M-2).
+	if err := k.PushedResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventRemoteResult{Channel: r.Channel, Sequence: r.Sequence, Status: r.Status, TaskId: taskID, Result: r.Result})
@@ -233,8 +235,11 @@ func (k Keeper) requestRemoteTask(ctx context.Context, r types.RemoteResult, tim
 	return r, emit(ctx, &types.EventRemoteTaskRequested{Channel: r.Channel, Sequence: seq, Sender: r.Sender, ServiceId: r.ServiceId})
 }
 
-// OnAcknowledgement records the answer to a remote request (a pushed result's
-// acknowledgement needs nothing).
+// OnAcknowledgement records the answer to a remote request. The ack of a
+// packet this chain did not record as a pending request (a pushed result's)
+// needs nothing. An answer that cannot be read is recorded as ERROR, never
+// returned: an error would fail every relay of the ack and leave the packet
+// stuck (security review L-7).
 func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packet, ack channeltypes.Acknowledgement) error {
 	key := collections.Join(packet.SourceChannel, packet.Sequence)
 	r, err := k.RemoteResults.Get(ctx, key)
@@ -243,11 +248,15 @@ func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packe
 	} else if err != nil {
 		return err
 	}
+	if r.Status != types.REMOTE_STATUS_PENDING {
+		return nil
+	}
 	switch resp := ack.Response.(type) {
 	case *channeltypes.Acknowledgement_Result:
 		a, err := types.DecodeAck(resp.Result)
 		if err != nil {
-			return err
+			r.Status, r.Error = types.REMOTE_STATUS_ERROR, "unreadable acknowledgement: "+err.Error()
+			return k.finishRemote(ctx, r)
 		}
 		r.TaskId, _ = strconv.ParseUint(a.TaskID, 10, 64)
 		r.PowerFor, _ = strconv.ParseUint(a.PowerFor, 10, 64)
@@ -261,7 +270,7 @@ func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packe
 	case *channeltypes.Acknowledgement_Error:
 		r.Status, r.Error = types.REMOTE_STATUS_ERROR, resp.Error
 	default:
-		return errorsmod.Wrap(types.ErrInvalidPacket, "empty acknowledgement")
+		r.Status, r.Error = types.REMOTE_STATUS_ERROR, "empty acknowledgement"
 	}
 	return k.finishRemote(ctx, r)
 }
@@ -270,9 +279,12 @@ func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packe
 func (k Keeper) OnTimeout(ctx context.Context, packet channeltypes.Packet) error {
 	r, err := k.RemoteResults.Get(ctx, collections.Join(packet.SourceChannel, packet.Sequence))
 	if isNotFound(err) {
-		return nil
+		return nil // not a request of this chain (a pushed result's packet)
 	} else if err != nil {
 		return err
+	}
+	if r.Status != types.REMOTE_STATUS_PENDING {
+		return nil
 	}
 	r.Status, r.Error = types.REMOTE_STATUS_TIMEOUT, "packet timed out before the other chain received it"
 	return k.finishRemote(ctx, r)

@@ -87,8 +87,12 @@ type Keeper struct {
 
 	// IBCPackets: task -> the packet that requested it, until acknowledged.
 	IBCPackets collections.Map[uint64, channeltypes.Packet]
-	// RemoteResults: (channel, sequence) -> a task asked of (or pushed by) another chain.
+	// RemoteResults: (channel, sequence) -> a task this chain asked of another.
 	RemoteResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
+	// PushedResults: (channel, sequence) -> a result another chain pushed.
+	// Apart from RemoteResults: both sides' sequences of one channel share
+	// numbers (M-2).
+	PushedResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
 
 	// The trigger schedule (derived state, rebuilt by InitGenesis): every
 	// interval and cron trigger of an active service whose treasury can pay
@@ -207,6 +211,8 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint64Key), collections.Uint64Value),
 		IBCPackets: collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
+			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
+		PushedResults: collections.NewMap(sb, types.PushedResultsKey, "pushed_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 		PruneQueue:  collections.NewKeySet(sb, types.PruneQueueKey, "prune_queue", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		PrunedTasks: collections.NewMap(sb, types.PrunedTasksKey, "pruned_tasks", collections.Uint64Key, collections.Int64Value),

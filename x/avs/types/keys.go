@@ -53,6 +53,9 @@ var (
 	EpochTasksKey      = collections.NewPrefix(46)
 	EpochAnswersKey    = collections.NewPrefix(47)
 	LivenessReviewsKey = collections.NewPrefix(48)
+	// PushedResultsKey keeps the results other chains pushed apart from this
+	// chain's requests in RemoteResultsKey (M-2).
+	PushedResultsKey = collections.NewPrefix(49)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
