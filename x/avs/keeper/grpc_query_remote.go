@@ -14,7 +14,7 @@ import (
 // results other chains pushed (M-2: apart).
 func (q queryServer) remoteResults(pushed bool) collections.Map[collections.Pair[string, uint64], types.RemoteResult] {
 	if pushed {
-		return q.Keeper.PushedResults
+		return q.PushedResults
 	}
 	return q.Keeper.RemoteResults
 }
