@@ -6,6 +6,8 @@ import (
 
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/types/bech32"
 )
 
 // DefaultGenesis returns the genesis state of a new chain.
@@ -62,6 +64,10 @@ func (gs GenesisState) Validate() error {
 		if o.Address == "" || operators[o.Address] {
 			return fail("operator %q is empty or appears twice", o.Address)
 		}
+		if o.Commission.IsNil() || o.Commission.IsNegative() || o.Commission.GT(sdkmath.LegacyOneDec()) {
+			// a negative commission pays committers more than the share (L-3)
+			return fail("operator %s commission %s is not in [0, 1]", o.Address, o.Commission)
+		}
 		operators[o.Address] = true
 	}
 	seenPair := func(kind string, list []ServiceOperator, needOperator bool) error {
@@ -101,7 +107,29 @@ func (gs GenesisState) Validate() error {
 		if t.Status == TASK_STATUS_UNSPECIFIED {
 			return fail("task %d has no status", t.Id)
 		}
+		if !isBech32(t.Creator) {
+			// its refund would fail in EndBlock (L-3)
+			return fail("task %d creator %q is not an address", t.Id, t.Creator)
+		}
 		tasks[t.Id] = true
+	}
+	snapshots := make(map[string]bool, len(gs.Snapshots))
+	for _, s := range gs.Snapshots {
+		snapshots[fmt.Sprintf("%d/%d", s.ServiceId, s.Epoch)] = true
+	}
+	for _, t := range gs.Tasks {
+		// votes on a pending task are weighed by its snapshot (L-3)
+		if t.Status == TASK_STATUS_PENDING && !snapshots[fmt.Sprintf("%d/%d", t.ServiceId, t.Epoch)] {
+			return fail("pending task %d has no power snapshot for service %d epoch %d", t.Id, t.ServiceId, t.Epoch)
+		}
+	}
+	for _, tr := range gs.Treasuries {
+		if _, ok := services[tr.ServiceId]; !ok {
+			return fail("treasury names unknown service %d", tr.ServiceId)
+		}
+		if tr.Amount.IsNil() || tr.Amount.IsNegative() {
+			return fail("treasury of service %d is negative or missing", tr.ServiceId)
+		}
 	}
 	votes := make(map[string]bool, len(gs.Votes))
 	for _, v := range gs.Votes {
@@ -271,9 +299,18 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 		generation uint64
 	}
 	entryShares := map[unbondingKey]sdkmath.Int{}
+	entryIDs := make(map[uint64]bool, len(gs.Unbonding))
 	for _, e := range gs.Unbonding {
 		if e.Id >= gs.NextUnbondingId {
 			return fail("unbonding entry %d is not below next_unbonding_id %d", e.Id, gs.NextUnbondingId)
+		}
+		if entryIDs[e.Id] {
+			return fail("unbonding entry %d appears twice", e.Id)
+		}
+		entryIDs[e.Id] = true
+		if !isBech32(e.Committer) {
+			// its release would fail in EndBlock (L-3)
+			return fail("unbonding entry %d committer %q is not an address", e.Id, e.Committer)
 		}
 		if negative(e.Shares) || negative(e.Amount) {
 			return fail("unbonding entry %d has negative or missing shares or amount", e.Id)
@@ -304,4 +341,11 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 		}
 	}
 	return nil
+}
+
+// isBech32 reports whether s is a bech32 address, whatever its prefix (the
+// app sets the prefix; genesis validation does not depend on it).
+func isBech32(s string) bool {
+	_, bz, err := bech32.DecodeAndConvert(s)
+	return err == nil && len(bz) > 0
 }

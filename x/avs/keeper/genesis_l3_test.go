@@ -1,0 +1,54 @@
+package keeper_test
+
+import (
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/avschain/avschain/x/avs/types"
+)
+
+// L-3: a genesis the chain would halt on, or pay out of, is refused at
+// validation: a pending task without its power snapshot, a task creator or
+// unbonding committer that is not an address (its refund or release would
+// fail in EndBlock), a commission outside [0, 1], a negative treasury, an
+// unbonding id twice.
+func (s *KeeperTestSuite) TestL3GenesisRefusesWhatWouldHaltTheChain() {
+	s.startClock()
+	m := defaultManifest("")
+	id, ops := s.setupService(m, 2)
+	s.createTask(id)
+	s.fundService(id, 1000)
+	s.fundAndCommit("committer", ops[0], id, 100)
+	s.uncommit(addr("committer"), ops[0], id, 10)
+	s.uncommit(addr("committer"), ops[0], id, 10)
+	exported, err := s.keeper.ExportGenesis(s.ctx)
+	s.Require().NoError(err)
+	s.Require().NoError(exported.Validate())
+	s.Require().NotEmpty(exported.Snapshots)
+	s.Require().Len(exported.Unbonding, 2)
+
+	cases := []struct {
+		name  string
+		spoil func(gs *types.GenesisState)
+		want  string
+	}{
+		{"pending task without its snapshot", func(gs *types.GenesisState) { gs.Snapshots = nil }, "pending task 1 has no power snapshot"},
+		{"task creator not an address", func(gs *types.GenesisState) { gs.Tasks[0].Creator = "nobody" }, `task 1 creator "nobody" is not an address`},
+		{"negative commission", func(gs *types.GenesisState) { gs.Operators[0].Commission = sdkmath.LegacyNewDec(-1) }, "commission -1.000000000000000000 is not in [0, 1]"},
+		{"commission over one", func(gs *types.GenesisState) { gs.Operators[0].Commission = sdkmath.LegacyNewDec(2) }, "is not in [0, 1]"},
+		{"missing commission", func(gs *types.GenesisState) { gs.Operators[0].Commission = sdkmath.LegacyDec{} }, "is not in [0, 1]"},
+		{"negative treasury", func(gs *types.GenesisState) { gs.Treasuries[0].Amount = sdkmath.NewInt(-1) }, "treasury of service 1 is negative"},
+		{"treasury of no service", func(gs *types.GenesisState) { gs.Treasuries[0].ServiceId = 99 }, "treasury names unknown service 99"},
+		{"unbonding id twice", func(gs *types.GenesisState) { gs.Unbonding[1].Id = gs.Unbonding[0].Id }, "appears twice"},
+		{"unbonding committer not an address", func(gs *types.GenesisState) { gs.Unbonding[0].Committer = "x" }, `committer "x" is not an address`},
+	}
+	for _, tc := range cases {
+		s.Run(tc.name, func() {
+			gs, err := s.keeper.ExportGenesis(s.ctx)
+			s.Require().NoError(err)
+			tc.spoil(gs)
+			err = gs.Validate()
+			s.Require().ErrorIs(err, types.ErrInvalidGenesis)
+			s.Require().Contains(err.Error(), tc.want)
+		})
+	}
+}
