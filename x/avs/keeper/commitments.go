@@ -158,7 +158,10 @@ func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, op
 	if err != nil {
 		return types.UnbondingEntry{}, err
 	}
-	epoch := epochOf(sdkCtx.BlockHeight(), params.EpochLength)
+	epoch, err := k.currentEpoch(ctx, params)
+	if err != nil {
+		return types.UnbondingEntry{}, err
+	}
 	u, err := k.unbondingPool(ctx, operator, serviceID, epoch)
 	if err != nil {
 		return types.UnbondingEntry{}, err

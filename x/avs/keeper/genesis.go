@@ -124,6 +124,9 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	if err := k.EpochBase.Set(ctx, gs.EpochBase); err != nil {
+		return err
+	}
 	for _, r := range gs.PushedResults {
 		if err := k.PushedResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
 			return err
@@ -219,6 +222,11 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 			Operator: key.K1(), ServiceId: key.K2(), Generation: key.K3(), RewardIndex: index})
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if base, err := k.EpochBase.Get(ctx); err == nil {
+		gs.EpochBase = base
+	} else if !isNotFound(err) {
 		return nil, err
 	}
 	if gs.PushedResults, err = values(ctx, k.PushedResults.Walk); err != nil {

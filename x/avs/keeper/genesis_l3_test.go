@@ -52,3 +52,38 @@ func (s *KeeperTestSuite) TestL3GenesisRefusesWhatWouldHaltTheChain() {
 		})
 	}
 }
+
+// L-8: changing epoch_length used to map new heights onto old epoch numbers
+// and reuse a stale snapshot (operators who opted in since could not vote).
+// Now the change starts a fresh epoch number.
+func (s *KeeperTestSuite) TestL8EpochLengthChangeDoesNotReuseSnapshots() {
+	s.setParams(func(p *types.Params) { p.EpochLength = 100 })
+	m := defaultManifest("")
+	id, ops := s.setupService(m, 1) // {A}
+	s.ctx = s.ctx.WithBlockHeight(1_050)
+	first := s.createTask(id)
+	s.Require().Equal(uint64(10), s.task(first).Epoch)
+
+	s.ctx = s.ctx.WithBlockHeight(10_001)
+	params := s.params()
+	params.EpochLength = 1000 // 10_001 / 1000 = epoch 10 again, before the fix
+	_, err := s.msgServer.UpdateParams(s.ctx, &types.MsgUpdateParams{Authority: s.keeper.GetAuthority(), Params: params})
+	s.Require().NoError(err)
+	var newcomers []string // B and C
+	for _, name := range []string{"newcomer-b", "newcomer-c"} {
+		op := s.registerOperator(name)
+		s.optIn(op, id)
+		newcomers = append(newcomers, op)
+	}
+	later := s.createTask(id)
+	s.Require().Greater(s.task(later).Epoch, uint64(100), "after the epoch of height 10_001 under the old length")
+	s.Require().Equal(uint64(3), s.task(later).PowerTotal, "a fresh snapshot holds A, B and C")
+	for _, op := range append(newcomers, ops[0]) {
+		o := s.vote(op, later, "A")
+		s.Require().NoError(outcomeErr(o), op)
+	}
+	// and the epochs go on under the new length from there
+	s.ctx = s.ctx.WithBlockHeight(10_001 + 1000)
+	next := s.createTask(id)
+	s.Require().Equal(s.task(later).Epoch+1, s.task(next).Epoch)
+}

@@ -176,7 +176,10 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	epoch := epochOf(sdkCtx.BlockHeight(), params.EpochLength)
+	epoch, err := q.currentEpoch(ctx, params)
+	if err != nil {
+		return nil, grpcError(err)
+	}
 	snap, err := q.Snapshots.Get(ctx, collections.Join(svc.Id, epoch))
 	if err != nil && !isNotFound(err) {
 		return nil, grpcError(err)

@@ -93,6 +93,8 @@ type Keeper struct {
 	// Apart from RemoteResults: both sides' sequences of one channel share
 	// numbers (M-2).
 	PushedResults collections.Map[collections.Pair[string, uint64], types.RemoteResult]
+	// EpochBase anchors epoch numbers; moved when epoch_length changes.
+	EpochBase collections.Item[types.EpochBase]
 
 	// The trigger schedule (derived state, rebuilt by InitGenesis): every
 	// interval and cron trigger of an active service whose treasury can pay
@@ -212,6 +214,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		IBCPackets: collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),
 		RemoteResults: collections.NewMap(sb, types.RemoteResultsKey, "remote_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
+		EpochBase: collections.NewItem(sb, types.EpochBaseKey, "epoch_base", codec.CollValue[types.EpochBase](cdc)),
 		PushedResults: collections.NewMap(sb, types.PushedResultsKey, "pushed_results",
 			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.RemoteResult](cdc)),
 		PruneQueue:  collections.NewKeySet(sb, types.PruneQueueKey, "prune_queue", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),

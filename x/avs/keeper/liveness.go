@@ -149,7 +149,11 @@ func (k Keeper) ReviewLiveness(ctx context.Context, params types.Params) error {
 		}
 		// An epoch that has ended with nothing open is final: no task of it
 		// can be created or voted on any more, so its records go once counted.
-		final := t.Open == 0 && epochOf(sdk.UnwrapSDKContext(ctx).BlockHeight(), params.EpochLength) > epoch
+		now, err := k.currentEpoch(ctx, params)
+		if err != nil {
+			return err
+		}
+		final := t.Open == 0 && now > epoch
 		i := r.cursor
 		for ; i < uint64(len(snap.Powers)) && budget > 0; i++ {
 			budget--

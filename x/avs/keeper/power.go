@@ -8,6 +8,8 @@ import (
 
 	"cosmossdk.io/collections"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -61,11 +63,20 @@ func (k Keeper) operatorPower(ctx context.Context, svc types.Service, operator s
 }
 
 // epochOf returns the epoch a height falls in.
-func epochOf(height int64, epochLength uint64) uint64 {
-	if height < 0 {
-		return 0
+func epochOf(base types.EpochBase, height int64, epochLength uint64) uint64 {
+	if height < base.Height {
+		return base.Epoch
 	}
-	return uint64(height) / epochLength
+	return base.Epoch + uint64(height-base.Height)/epochLength
+}
+
+// currentEpoch is the epoch of the current block.
+func (k Keeper) currentEpoch(ctx context.Context, params types.Params) (uint64, error) {
+	base, err := k.EpochBase.Get(ctx)
+	if err != nil && !isNotFound(err) {
+		return 0, err
+	}
+	return epochOf(base, sdk.UnwrapSDKContext(ctx).BlockHeight(), params.EpochLength), nil
 }
 
 // snapshot returns the service's power snapshot for an epoch and whether it

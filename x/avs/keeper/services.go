@@ -27,6 +27,19 @@ func (k Keeper) updateParams(ctx context.Context, authority string, p types.Para
 				"stake_denom cannot change from %s while x/avs holds %s (commitments, fees, treasuries, rewards)", current.StakeDenom, held)
 		}
 	}
+	if current.EpochLength != p.EpochLength {
+		// The next epoch starts here, numbered after the current one: no
+		// height maps back onto an epoch (and its snapshot) of the old
+		// length (L-8).
+		epoch, err := k.currentEpoch(ctx, current)
+		if err != nil {
+			return err
+		}
+		base := types.EpochBase{Height: sdk.UnwrapSDKContext(ctx).BlockHeight(), Epoch: epoch + 1}
+		if err := k.EpochBase.Set(ctx, base); err != nil {
+			return err
+		}
+	}
 	if err := k.Params.Set(ctx, p); err != nil {
 		return err
 	}

@@ -109,7 +109,10 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		return types.Task{}, err
 	}
 
-	epoch := epochOf(sdkCtx.BlockHeight(), params.EpochLength)
+	epoch, err := k.currentEpoch(ctx, params)
+	if err != nil {
+		return types.Task{}, err
+	}
 	snap, fresh, err := k.snapshot(ctx, params, svc, epoch)
 	if err != nil {
 		return types.Task{}, err

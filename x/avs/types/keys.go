@@ -56,6 +56,8 @@ var (
 	// PushedResultsKey keeps the results other chains pushed apart from this
 	// chain's requests in RemoteResultsKey (M-2).
 	PushedResultsKey = collections.NewPrefix(49)
+	// EpochBaseKey anchors epoch numbers across epoch_length changes (L-8).
+	EpochBaseKey = collections.NewPrefix(50)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
