@@ -87,3 +87,50 @@ func (s *KeeperTestSuite) TestL8EpochLengthChangeDoesNotReuseSnapshots() {
 	next := s.createTask(id)
 	s.Require().Equal(s.task(later).Epoch+1, s.task(next).Epoch)
 }
+
+// L-1: an operator could raise its commission from 0 to 1 in the block where
+// a fee-heavy task completes, while its committers stay locked for the
+// unbonding time. Now a rise is at most max_commission_increase, applies only
+// after commission_change_delay, and comes at most once per that delay; a
+// cut applies at once.
+func (s *KeeperTestSuite) TestL1CommissionRiseLimitedAndDelayed() {
+	s.startClock()
+	op := s.registerWithCommission("op1", "0.1")
+	update := func(c string) error {
+		_, err := s.msgServer.UpdateOperator(s.ctx, &types.MsgUpdateOperator{Operator: op, Moniker: "op1", Commission: dec(c)})
+		return err
+	}
+	s.Require().ErrorIs(update("1"), types.ErrInvalidCommission, "0.1 to 1 in one step")
+	s.Require().NoError(update("0.15"))
+	o := s.operator(op)
+	s.Require().True(dec("0.1").Equal(o.Commission), "not yet")
+	s.Require().True(dec("0.15").Equal(o.PendingCommission))
+	delay := s.params().CommissionChangeDelay
+	s.Require().True(s.ctx.BlockTime().Add(delay).Equal(o.PendingCommissionAt))
+	err := update("0.12")
+	s.Require().ErrorIs(err, types.ErrInvalidCommission)
+	s.Require().Contains(err.Error(), "pending until")
+
+	// payouts use 0.1 until the rise applies, 0.15 after
+	id := s.createService(defaultManifest(""))
+	ops := []string{op}
+	s.optIn(op, id)
+	s.fundAndCommit("committer", op, id, 1000)
+	s.nextEpoch()
+	t1 := s.payTask(id, 1000)
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], t1, "A"))
+	s.Require().Equal(int64(900), s.pendingRewards(addr("committer")), "the committers' 90% at the old commission")
+	s.ctx = s.ctx.WithBlockTime(s.ctx.BlockTime().Add(delay))
+	t2 := s.payTask(id, 1000)
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], t2, "A"))
+	s.Require().Equal(int64(900+850), s.pendingRewards(addr("committer")), "85% once the rise applies")
+
+	// the next rise comes a delay after the last change; a cut at once
+	s.Require().NoError(update("0.2"))
+	s.Require().True(dec("0.2").Equal(s.operator(op).PendingCommission))
+	s.ctx = s.ctx.WithBlockTime(s.ctx.BlockTime().Add(delay))
+	s.Require().NoError(update("0"))
+	o = s.operator(op)
+	s.Require().True(o.Commission.IsZero(), "a cut applies at once")
+	s.Require().True(o.PendingCommissionAt.IsZero())
+}

@@ -29,7 +29,7 @@ func (k Keeper) registerOperator(ctx context.Context, operator, moniker string, 
 	} else if has {
 		return errorsmod.Wrapf(types.ErrOperatorExists, "%s", operator)
 	}
-	op := types.Operator{Address: operator, Moniker: moniker, RegisteredHeight: sdk.UnwrapSDKContext(ctx).BlockHeight(), Commission: commission}
+	op := types.Operator{Address: operator, Moniker: moniker, RegisteredHeight: sdk.UnwrapSDKContext(ctx).BlockHeight(), Commission: commission, PendingCommission: sdkmath.LegacyZeroDec()}
 	if err := k.Operators.Set(ctx, operator, op); err != nil {
 		return err
 	}
@@ -43,8 +43,13 @@ func (k Keeper) updateOperator(ctx context.Context, operator, moniker string, co
 	if err != nil {
 		return err
 	}
-	if op.Commission, err = validCommission(commission, op.Commission); err != nil {
-		return err
+	if !commission.IsNil() {
+		if _, err := validCommission(commission, op.Commission); err != nil {
+			return err
+		}
+		if err := k.changeCommission(ctx, &op, commission); err != nil {
+			return err
+		}
 	}
 	op.Moniker = moniker
 	if err := k.Operators.Set(ctx, operator, op); err != nil {
@@ -120,4 +125,49 @@ func (k Keeper) unjail(ctx context.Context, operator string) error {
 		return err
 	}
 	return emit(ctx, &types.EventOperatorUnjailed{Operator: operator})
+}
+
+// activeCommission is the operator's commission at time now: a pending rise
+// applies once its time has come.
+func activeCommission(op types.Operator, now time.Time) sdkmath.LegacyDec {
+	if !op.PendingCommissionAt.IsZero() && !now.Before(op.PendingCommissionAt) {
+		return op.PendingCommission
+	}
+	return op.Commission
+}
+
+// changeCommission applies a commission change under the rules committers
+// rely on (security review L-1): a cut applies at once; a rise is at most
+// max_commission_increase, waits commission_change_delay before it applies
+// (committers can leave first), and comes at most once per
+// commission_change_delay; nothing changes while a rise is pending.
+func (k Keeper) changeCommission(ctx context.Context, op *types.Operator, c sdkmath.LegacyDec) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	now := sdk.UnwrapSDKContext(ctx).BlockTime()
+	current := activeCommission(*op, now)
+	if !op.PendingCommissionAt.IsZero() {
+		if now.Before(op.PendingCommissionAt) {
+			return errorsmod.Wrapf(types.ErrInvalidCommission, "a rise to %s is pending until %s", op.PendingCommission, op.PendingCommissionAt.UTC().Format(time.RFC3339))
+		}
+		op.Commission, op.PendingCommission, op.PendingCommissionAt = current, sdkmath.LegacyZeroDec(), time.Time{}
+	}
+	switch {
+	case c.Equal(current):
+		return nil
+	case c.LT(current): // a cut: committers only gain
+		op.Commission = c
+	default:
+		if next := op.CommissionChangedAt.Add(params.CommissionChangeDelay); !op.CommissionChangedAt.IsZero() && now.Before(next) {
+			return errorsmod.Wrapf(types.ErrInvalidCommission, "one commission change per %s: the next from %s", params.CommissionChangeDelay, next.UTC().Format(time.RFC3339))
+		}
+		if c.Sub(current).GT(params.MaxCommissionIncrease) {
+			return errorsmod.Wrapf(types.ErrInvalidCommission, "commission %s rises more than max_commission_increase %s above %s", c, params.MaxCommissionIncrease, current)
+		}
+		op.PendingCommission, op.PendingCommissionAt = c, now.Add(params.CommissionChangeDelay)
+	}
+	op.CommissionChangedAt = now
+	return nil
 }

@@ -69,7 +69,7 @@ func (s *KeeperTestSuite) TestRegisterOperator() {
 				return
 			}
 			s.Require().NoError(err)
-			s.Require().Equal(types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: 10, Commission: sdkmath.LegacyZeroDec()}, s.operator(msg.Operator))
+			s.Require().Equal(types.Operator{Address: msg.Operator, Moniker: msg.Moniker, RegisteredHeight: 10, Commission: sdkmath.LegacyZeroDec(), PendingCommission: sdkmath.LegacyZeroDec()}, s.operator(msg.Operator))
 			evs := s.typedEvents(ctx, &types.EventOperatorRegistered{})
 			s.Require().Equal([]any{&types.EventOperatorRegistered{Operator: msg.Operator, Moniker: msg.Moniker}}, toAny(evs))
 		})
@@ -441,9 +441,10 @@ func (s *KeeperTestSuite) TestUpdateOperatorCommission() {
 		expected   string
 	}{
 		{name: "success: unset keeps the current one", commission: sdkmath.LegacyDec{}, expected: "0.2"},
-		{name: "success: to zero", commission: dec("0"), expected: "0"},
-		{name: "success: to one", commission: dec("1"), expected: "1"},
-		{name: "success: to 5%", commission: dec("0.05"), expected: "0.05"},
+		{name: "success: a cut to zero applies at once", commission: dec("0"), expected: "0"},
+		{name: "success: a cut to 5% applies at once", commission: dec("0.05"), expected: "0.05"},
+		{name: "success: a rise within max_commission_increase waits (L-1)", commission: dec("0.25"), expected: "0.2"},
+		{name: "failure: a rise over max_commission_increase (L-1)", commission: dec("1"), expErr: types.ErrInvalidCommission},
 		{name: "failure: negative", commission: dec("-0.1"), expErr: types.ErrInvalidCommission},
 		{name: "failure: above one", commission: dec("1.5"), expErr: types.ErrInvalidCommission},
 		{name: "failure: unknown operator", operator: addr("nobody"), commission: dec("0.1"), expErr: types.ErrOperatorNotFound},

@@ -140,7 +140,7 @@ func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, s
 	}
 	keep := share.Amount
 	if p.Total.IsPositive() {
-		commission := op.Commission
+		commission := activeCommission(op, sdk.UnwrapSDKContext(ctx).BlockTime())
 		if commission.IsNil() {
 			commission = sdkmath.LegacyZeroDec() // unset: everything to committers
 		}

@@ -68,6 +68,9 @@ func (gs GenesisState) Validate() error {
 			// a negative commission pays committers more than the share (L-3)
 			return fail("operator %s commission %s is not in [0, 1]", o.Address, o.Commission)
 		}
+		if !o.PendingCommissionAt.IsZero() && (o.PendingCommission.IsNil() || o.PendingCommission.IsNegative() || o.PendingCommission.GT(sdkmath.LegacyOneDec())) {
+			return fail("operator %s pending commission %s is not in [0, 1]", o.Address, o.PendingCommission)
+		}
 		operators[o.Address] = true
 	}
 	seenPair := func(kind string, list []ServiceOperator, needOperator bool) error {

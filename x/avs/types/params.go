@@ -56,6 +56,13 @@ const (
 // per gas: the node's default minimum gas price.
 func DefaultHandlerGasPrice() sdkmath.LegacyDec { return sdkmath.LegacyNewDecWithPrec(1, 2) }
 
+// DefaultMaxCommissionIncrease is the most a commission may rise in one
+// change: 5 points, as a typical x/staking validator's max change rate.
+func DefaultMaxCommissionIncrease() sdkmath.LegacyDec { return sdkmath.LegacyNewDecWithPrec(5, 2) }
+
+// DefaultCommissionChangeDelay is how long a commission rise waits.
+const DefaultCommissionChangeDelay = 24 * time.Hour
+
 // DefaultParams returns the parameters a new chain starts with.
 func DefaultParams() Params {
 	return Params{
@@ -84,6 +91,8 @@ func DefaultParams() Params {
 		MaxPrunesPerBlock:             DefaultMaxPrunesPerBlock,
 		IbcRequestsPerChannelPerBlock: DefaultIBCRequestsPerChannelPerBlock,
 		MaxGzipRatio:                  DefaultMaxGzipRatio,
+		MaxCommissionIncrease:         DefaultMaxCommissionIncrease(),
+		CommissionChangeDelay:         DefaultCommissionChangeDelay,
 		MaxHookGasPerBlock:            DefaultMaxHookGasPerBlock,
 	}
 }
@@ -121,6 +130,8 @@ func (p Params) Validate() error {
 		{!p.HandlerGasPrice.IsNil() && !p.HandlerGasPrice.IsNegative(), "handler_gas_price must be set and not negative"},
 		{p.TaskRetentionBlocks > 0, "task_retention_blocks must be positive"},
 		{p.MaxGzipRatio > 0, "max_gzip_ratio must be positive"},
+		{!p.MaxCommissionIncrease.IsNil() && !p.MaxCommissionIncrease.IsNegative() && p.MaxCommissionIncrease.LTE(sdkmath.LegacyOneDec()), "max_commission_increase must be in [0, 1]"},
+		{p.CommissionChangeDelay >= 0, "commission_change_delay must not be negative"},
 		{p.MaxHookGasPerBlock >= p.HandlerGasLimit, fmt.Sprintf("max_hook_gas_per_block %d is below handler_gas_limit %d", p.MaxHookGasPerBlock, p.HandlerGasLimit)},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
