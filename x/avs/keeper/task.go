@@ -80,9 +80,14 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		return types.Task{}, err
 	}
 	fee := spec.fee
-	treasury, err := k.treasury(ctx, spec.serviceID)
-	if err != nil {
-		return types.Task{}, err
+	deposit := handlerDeposit(params, svc)
+	treasury := sdkmath.ZeroInt()
+	if spec.payer == payerTreasury || deposit.IsPositive() {
+		// read only when it pays something: not on an account's task
+		// of a service without a handler
+		if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
+			return types.Task{}, err
+		}
 	}
 	if spec.payer == payerTreasury {
 		fee = svc.Manifest.FeePerTask
@@ -93,7 +98,6 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	}
 	// The treasury pays the handler deposit (the owner chose the handler);
 	// without it, an expiry is not told to the handler from the block hook.
-	deposit := handlerDeposit(params, svc)
 	unpaid := deposit.IsPositive() && treasury.LT(deposit.Amount)
 	if unpaid {
 		deposit = sdk.NewCoin(params.StakeDenom, sdkmath.ZeroInt())
