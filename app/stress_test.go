@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"cosmossdk.io/collections"
 	"fmt"
 	"sort"
 	"strconv"
@@ -219,7 +220,7 @@ func TestStressBlockHooksStayWithinBudgets(t *testing.T) {
 		require.True(t, task.Settled)
 		require.Equal(t, avstypes.TASK_STATUS_EXPIRED, task.Status)
 	}
-	op, err := e.chain.App.AVSKeeper.Operators.Get(ctx, sdk.AccAddress(fmt.Appendf(nil, "stress-op-%010d", 7)).String())
+	op, err := e.chain.App.AVSKeeper.Liveness.Get(ctx, collections.Join(e.service, sdk.AccAddress(fmt.Appendf(nil, "stress-op-%010d", 7)).String()))
 	require.NoError(t, err)
 	require.Equal(t, uint64(stressTasks), op.Missed, "each operator's misses counted once, by the epoch's review")
 }

@@ -205,9 +205,10 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{RpcMethod: "FundService", Skip: true}, // hand-written: carries a coin
 				{
-					RpcMethod: "Unjail",
-					Use:       "unjail",
-					Short:     "Unjail the signing operator after its cooldown",
+					RpcMethod:      "Unjail",
+					Use:            "unjail [service-id]",
+					Short:          "Unjail the signing operator in a service after its cooldown",
+					PositionalArgs: positional("service_id"),
 				},
 				{RpcMethod: "RequestRemoteTask", Skip: true}, // hand-written: raw input, duration
 			},

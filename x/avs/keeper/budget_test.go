@@ -300,10 +300,10 @@ func (s *KeeperTestSuite) TestC1LivenessReviewCarriesOver() {
 	s.Require().Len(counted, 999, "every operator that missed, once; not the one that voted")
 	for op, n := range counted {
 		s.Require().Equal(1, n, op)
-		s.Require().Equal(uint64(1), s.operator(op).Missed)
+		s.Require().Equal(uint64(1), s.liveness(id, op).Missed)
 	}
-	s.Require().Zero(s.operator(ops[0]).Missed)
-	s.Require().Equal(uint64(1), s.operator(ops[0]).WindowTasks)
+	s.Require().Zero(s.liveness(id, ops[0]).Missed)
+	s.Require().Equal(uint64(1), s.liveness(id, ops[0]).WindowTasks)
 	reviews, err := s.keeper.LivenessReviews.Iterate(s.ctx, nil)
 	s.Require().NoError(err)
 	defer reviews.Close()
@@ -325,8 +325,8 @@ func (s *KeeperTestSuite) TestLivenessRecordsGoWhenEpochFinal() {
 	s.Require().NoError(err)
 	s.Require().True(has)
 	s.endBlockAt(s.task(tid).DeadlineHeight) // in the next epoch
-	s.Require().Equal(uint64(1), s.operator(ops[1]).Missed)
-	s.Require().Zero(s.operator(ops[0]).Missed)
+	s.Require().Equal(uint64(1), s.liveness(id, ops[1]).Missed)
+	s.Require().Zero(s.liveness(id, ops[0]).Missed)
 	has, err = s.keeper.EpochTasks.Has(s.ctx, collections.Join(id, epoch))
 	s.Require().NoError(err)
 	s.Require().False(has, "the final review deleted the epoch's count")
@@ -350,7 +350,7 @@ func (s *KeeperTestSuite) TestLivenessEarlierEpochFinishedByNextEpochsFirstTask(
 	s.mustVote(ops[0], tid, "A")
 	epoch := s.task(tid).Epoch
 	s.endBlockAt(s.task(tid).DeadlineHeight) // settled and reviewed within its epoch
-	s.Require().Equal(uint64(1), s.operator(ops[1]).Missed)
+	s.Require().Equal(uint64(1), s.liveness(id, ops[1]).Missed)
 	has, err := s.keeper.EpochTasks.Has(s.ctx, collections.Join(id, epoch))
 	s.Require().NoError(err)
 	s.Require().True(has, "the epoch could still get tasks")
@@ -372,5 +372,5 @@ func (s *KeeperTestSuite) TestLivenessEarlierEpochFinishedByNextEpochsFirstTask(
 		s.Require().NoError(err)
 		s.Require().False(has, kv.name)
 	}
-	s.Require().Equal(uint64(1), s.operator(ops[1]).Missed, "counted once")
+	s.Require().Equal(uint64(1), s.liveness(id, ops[1]).Missed, "counted once")
 }

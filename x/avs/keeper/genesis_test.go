@@ -87,10 +87,10 @@ func (s *KeeperTestSuite) TestGenesisKeepsUnsettledCompletedTasks() {
 	}
 	s.Require().NoError(e.keeper.CheckModuleBalance(ctx))
 	s.Require().Equal(s.state().Balances, stateOf(s, ctx, e.keeper, e.bank).Balances)
-	op, err := e.keeper.Operators.Get(ctx, ops[1])
+	l, err := e.keeper.Liveness.Get(ctx, collections.Join(id, ops[1]))
 	s.Require().NoError(err)
-	s.Require().Equal(s.operator(ops[1]), op)
-	s.Require().True(op.Jailed)
+	s.Require().Equal(s.liveness(id, ops[1]), l)
+	s.Require().True(l.Jailed)
 }
 
 // TestGenesisExportImportLiveState exports a chain with services, operators,
@@ -128,7 +128,7 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	counts, err := s.keeper.EpochTasks.Get(s.ctx, collections.Join(id, s.task(pending).Epoch))
 	s.Require().NoError(err)
 	s.Require().Equal(types.EpochTasks{Open: 1, Settled: 2}, counts)
-	s.Require().Zero(s.operator(ops[1]).Missed)
+	s.Require().Zero(s.liveness(id, ops[1]).Missed)
 
 	exported, err := s.keeper.ExportGenesis(s.ctx)
 	s.Require().NoError(err)
@@ -199,7 +199,7 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	other.ctx = other.ctx.WithBlockHeight(task.DeadlineHeight)
 	s.Require().NoError(other.keeper.EndBlocker(other.ctx))
 	for i, want := range []uint64{2, 3, 3, 3} { // ops[0] answered tasks 1 and 3 of the 4; the others one each
-		o, err := other.keeper.Operators.Get(other.ctx, ops[i])
+		o, err := other.keeper.Liveness.Get(other.ctx, collections.Join(id, ops[i]))
 		s.Require().NoError(err)
 		s.Require().Equal(want, o.Missed, "operator %d", i)
 	}

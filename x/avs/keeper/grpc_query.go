@@ -198,7 +198,13 @@ func (q queryServer) Operator(ctx context.Context, req *types.QueryOperatorReque
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids, Pagination: page}, nil
+	liveness := make([]types.OperatorLiveness, len(ids))
+	for i, id := range ids {
+		if liveness[i], err = q.operatorLiveness(ctx, id, req.Address); err != nil {
+			return nil, grpcError(err)
+		}
+	}
+	return &types.QueryOperatorResponse{Operator: op, ServiceIds: ids, Pagination: page, Liveness: liveness}, nil
 }
 
 // Operators lists operators by address.

@@ -32,9 +32,26 @@ type HandlerMsg struct {
 type HandlerTaskResult struct {
 	TaskID    string `json:"task_id"`
 	ServiceID string `json:"service_id"`
-	Status    string `json:"status"` // "completed" or "expired"
-	Input     []byte `json:"input"`
-	Result    []byte `json:"result"`
+	// Status is "completed", "failed" (result is then the failure reason:
+	// "trap", "exit", "time", "memory", "output" or "http") or "expired".
+	Status string `json:"status"`
+	Input  []byte `json:"input"`
+	Result []byte `json:"result"`
+}
+
+// endStatus is how a handler contract and an IBC requester are told of a
+// task's end: "completed" with the result, "failed" with the failure reason
+// ("exit", …) as the result, or "expired" with none. A failure travels in
+// the result field, so contracts built for the first two statuses keep
+// decoding the message.
+func endStatus(task types.Task) (string, []byte) {
+	switch task.Status {
+	case types.TASK_STATUS_EXPIRED:
+		return "expired", task.Result
+	case types.TASK_STATUS_FAILED:
+		return "failed", []byte(task.Failure.Short())
+	}
+	return "completed", task.Result
 }
 
 // callHandler tells the task's handler contract (the service's handler when
@@ -46,13 +63,10 @@ func (k Keeper) callHandler(ctx context.Context, task types.Task) (uint64, error
 	if task.HandlerContract == "" || k.wiring.contracts == nil {
 		return 0, nil
 	}
-	status := "completed"
-	if task.Status == types.TASK_STATUS_EXPIRED {
-		status = "expired"
-	}
+	status, result := endStatus(task)
 	msg, err := json.Marshal(HandlerMsg{AVSTaskResult: HandlerTaskResult{
 		TaskID: strconv.FormatUint(task.Id, 10), ServiceID: strconv.FormatUint(task.ServiceId, 10),
-		Status: status, Input: task.Input, Result: task.Result,
+		Status: status, Input: task.Input, Result: result,
 	}})
 	if err != nil {
 		return 0, err

@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -228,6 +229,20 @@ func (s *KeeperTestSuite) operator(a string) types.Operator {
 	op, err := s.keeper.Operators.Get(s.ctx, a)
 	s.Require().NoError(err)
 	return op
+}
+
+// liveness is an operator's liveness in a service (zero when none).
+func (s *KeeperTestSuite) liveness(serviceID uint64, op string) types.OperatorLiveness {
+	l, err := s.keeper.Liveness.Get(s.ctx, collections.Join(serviceID, op))
+	if errors.Is(err, collections.ErrNotFound) {
+		return types.OperatorLiveness{}
+	}
+	s.Require().NoError(err)
+	return l
+}
+
+func (s *KeeperTestSuite) setLiveness(serviceID uint64, op string, l types.OperatorLiveness) {
+	s.Require().NoError(s.keeper.Liveness.Set(s.ctx, collections.Join(serviceID, op), l))
 }
 
 func (s *KeeperTestSuite) balance(a string) sdkmath.Int {

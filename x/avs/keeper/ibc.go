@@ -138,15 +138,12 @@ func (k Keeper) ibcTaskEnded(ctx context.Context, svc types.Service, task types.
 	if k.wiring.ics4 == nil {
 		return nil
 	}
-	status := "completed"
-	if task.Status == types.TASK_STATUS_EXPIRED {
-		status = "expired"
-	}
+	status, result := endStatus(task)
 	if task.Origin.Kind == types.ORIGIN_KIND_IBC {
 		packet, err := k.IBCPackets.Get(ctx, task.Id)
 		if err == nil {
 			ack := channeltypes.NewResultAcknowledgement(types.TaskAck{
-				TaskID: strconv.FormatUint(task.Id, 10), Status: status, Result: task.Result,
+				TaskID: strconv.FormatUint(task.Id, 10), Status: status, Result: result,
 				PowerFor: strconv.FormatUint(task.PowerFor, 10), PowerTotal: strconv.FormatUint(task.PowerTotal, 10),
 				Height: strconv.FormatInt(sdkCtx.BlockHeight(), 10),
 			}.GetBytes())
@@ -264,8 +261,12 @@ func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packe
 		r.RemoteHeight, _ = strconv.ParseInt(a.Height, 10, 64)
 		r.Result = a.Result
 		r.Status = types.REMOTE_STATUS_COMPLETED
-		if a.Status == "expired" {
+		switch a.Status {
+		case "expired":
 			r.Status = types.REMOTE_STATUS_EXPIRED
+		case "failed":
+			r.Status = types.REMOTE_STATUS_FAILED
+			r.Error = "the other chain's operators agreed the component fails on the input: " + string(a.Result)
 		}
 	case *channeltypes.Acknowledgement_Error:
 		r.Status, r.Error = types.REMOTE_STATUS_ERROR, resp.Error

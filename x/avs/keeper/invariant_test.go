@@ -249,9 +249,10 @@ func (w *propertyWorld) step() string {
 		err = w.run(func(ctx sdk.Context) error { _, err := s.msgServer.FundService(ctx, msg); return err })
 	default: // unjail
 		op := w.ops[w.pick(len(w.ops))]
-		desc = fmt.Sprintf("unjail op%d", w.opIndex(op))
+		svc := w.services[w.pick(2)]
+		desc = fmt.Sprintf("unjail op%d in svc %d", w.opIndex(op), svc)
 		err = w.run(func(ctx sdk.Context) error {
-			_, err := s.msgServer.Unjail(ctx, &types.MsgUnjail{Operator: op})
+			_, err := s.msgServer.Unjail(ctx, &types.MsgUnjail{Operator: op, ServiceId: svc})
 			return err
 		})
 	}

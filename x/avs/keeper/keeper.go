@@ -120,6 +120,8 @@ type Keeper struct {
 	// EpochAnswers: (service, epoch, operator) -> its answers and what its
 	// liveness window has counted of that epoch.
 	EpochAnswers collections.Map[collections.Triple[uint64, uint64, string], types.EpochAnswers]
+	// Liveness: (service, operator) -> its liveness window and jail there.
+	Liveness collections.Map[collections.Pair[uint64, string], types.OperatorLiveness]
 	// LivenessReviews: (height queued, service, epoch) -> the snapshot index
 	// the review goes on from. Queued when an epoch's open tasks reach zero.
 	LivenessReviews collections.Map[collections.Triple[int64, uint64, uint64], uint64]
@@ -209,6 +211,8 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.EpochTasks](cdc)),
 		EpochAnswers: collections.NewMap(sb, types.EpochAnswersKey, "epoch_answers",
 			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint64Key, collections.StringKey), codec.CollValue[types.EpochAnswers](cdc)),
+		Liveness: collections.NewMap(sb, types.LivenessKey, "liveness",
+			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.OperatorLiveness](cdc)),
 		LivenessReviews: collections.NewMap(sb, types.LivenessReviewsKey, "liveness_reviews",
 			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint64Key), collections.Uint64Value),
 		IBCPackets: collections.NewMap(sb, types.IBCPacketsKey, "ibc_packets", collections.Uint64Key, codec.CollValue[channeltypes.Packet](cdc)),

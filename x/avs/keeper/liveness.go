@@ -218,35 +218,47 @@ func (k Keeper) reviewOperator(ctx context.Context, params types.Params, service
 			return err
 		}
 	}
-	return k.countLiveness(ctx, params, operator, tasks, newMissed)
+	return k.countLiveness(ctx, params, serviceID, operator, tasks, newMissed)
 }
 
-// countLiveness adds tasks, of which missed were missed, to an operator's
-// liveness window; missing jail_threshold tasks within liveness_window jails
-// it until its cooldown.
-func (k Keeper) countLiveness(ctx context.Context, params types.Params, operator string, tasks, missed uint64) error {
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	op, err := k.Operators.Get(ctx, operator)
+// operatorLiveness is an operator's liveness in a service (zero if none yet).
+func (k Keeper) operatorLiveness(ctx context.Context, serviceID uint64, operator string) (types.OperatorLiveness, error) {
+	l, err := k.Liveness.Get(ctx, collections.Join(serviceID, operator))
 	if isNotFound(err) {
-		return nil
-	} else if err != nil {
+		return types.OperatorLiveness{}, nil
+	}
+	return l, err
+}
+
+// countLiveness adds tasks of a service, of which missed were missed, to an
+// operator's liveness window in that service; missing jail_threshold tasks
+// within liveness_window jails it there (and only there: security review
+// H-2) until its cooldown. A miss is a task whose deadline passed with no
+// vote of the operator at all: a failure vote is an answer.
+func (k Keeper) countLiveness(ctx context.Context, params types.Params, serviceID uint64, operator string, tasks, missed uint64) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if has, err := k.Operators.Has(ctx, operator); err != nil || !has {
 		return err
 	}
-	op.WindowTasks += tasks
-	op.Missed += missed
-	op.WindowMissed += missed
-	if !op.Jailed && op.WindowMissed >= params.JailThreshold {
-		op.Jailed = true
-		op.JailedUntil = sdkCtx.BlockTime().Add(params.JailCooldown)
-		if err := emit(ctx, &types.EventOperatorJailed{Operator: operator, Missed: op.WindowMissed, Window: op.WindowTasks, JailedUntil: op.JailedUntil}); err != nil {
+	l, err := k.operatorLiveness(ctx, serviceID, operator)
+	if err != nil {
+		return err
+	}
+	l.WindowTasks += tasks
+	l.Missed += missed
+	l.WindowMissed += missed
+	if !l.Jailed && l.WindowMissed >= params.JailThreshold {
+		l.Jailed = true
+		l.JailedUntil = sdkCtx.BlockTime().Add(params.JailCooldown)
+		if err := emit(ctx, &types.EventOperatorJailed{Operator: operator, ServiceId: serviceID, Missed: l.WindowMissed, Window: l.WindowTasks, JailedUntil: l.JailedUntil}); err != nil {
 			return err
 		}
-		op.WindowTasks, op.WindowMissed = 0, 0
+		l.WindowTasks, l.WindowMissed = 0, 0
 	}
-	if op.WindowTasks >= params.LivenessWindow {
-		op.WindowTasks, op.WindowMissed = 0, 0
+	if l.WindowTasks >= params.LivenessWindow {
+		l.WindowTasks, l.WindowMissed = 0, 0
 	}
-	return k.Operators.Set(ctx, operator, op)
+	return k.Liveness.Set(ctx, collections.Join(serviceID, operator), l)
 }
 
 // initLiveness imports the liveness counters.
@@ -263,6 +275,11 @@ func (k Keeper) initLiveness(ctx context.Context, gs *types.GenesisState) error 
 	}
 	for _, r := range gs.LivenessReviews {
 		if err := k.LivenessReviews.Set(ctx, collections.Join3(r.Height, r.ServiceId, r.Epoch), r.Cursor); err != nil {
+			return err
+		}
+	}
+	for _, e := range gs.OperatorLiveness {
+		if err := k.Liveness.Set(ctx, collections.Join(e.ServiceId, e.Operator), e.Liveness); err != nil {
 			return err
 		}
 	}
@@ -283,8 +300,14 @@ func (k Keeper) exportLiveness(ctx context.Context, gs *types.GenesisState) erro
 	}); err != nil {
 		return err
 	}
-	return k.LivenessReviews.Walk(ctx, nil, func(key collections.Triple[int64, uint64, uint64], cursor uint64) (bool, error) {
+	if err := k.LivenessReviews.Walk(ctx, nil, func(key collections.Triple[int64, uint64, uint64], cursor uint64) (bool, error) {
 		gs.LivenessReviews = append(gs.LivenessReviews, types.LivenessReview{Height: key.K1(), ServiceId: key.K2(), Epoch: key.K3(), Cursor: cursor})
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	return k.Liveness.Walk(ctx, nil, func(key collections.Pair[uint64, string], l types.OperatorLiveness) (bool, error) {
+		gs.OperatorLiveness = append(gs.OperatorLiveness, types.OperatorLivenessEntry{ServiceId: key.K1(), Operator: key.K2(), Liveness: l})
 		return false, nil
 	})
 }

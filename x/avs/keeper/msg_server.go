@@ -267,12 +267,12 @@ func (m msgServer) SubmitResults(ctx context.Context, msg *types.MsgSubmitResult
 	return &types.MsgSubmitResultsResponse{Outcomes: outcomes}, nil
 }
 
-// Unjail unjails the signing operator after its cooldown.
+// Unjail unjails the signing operator in a service after its cooldown.
 func (m msgServer) Unjail(ctx context.Context, msg *types.MsgUnjail) (*types.MsgUnjailResponse, error) {
 	if _, err := m.accAddress("operator", msg.Operator); err != nil {
 		return nil, err
 	}
-	if err := m.unjail(ctx, msg.Operator); err != nil {
+	if err := m.unjail(ctx, msg.Operator, msg.ServiceId); err != nil {
 		return nil, err
 	}
 	return &types.MsgUnjailResponse{}, nil

@@ -58,18 +58,20 @@ func (k Keeper) updateOperator(ctx context.Context, operator, moniker string, co
 	return emit(ctx, &types.EventOperatorUpdated{Operator: operator, Moniker: moniker})
 }
 
-// optIn opts an unjailed operator in to a service, if its admission allows.
+// optIn opts an operator in to a service, if its admission allows and it is
+// not jailed there.
 func (k Keeper) optIn(ctx context.Context, operator string, serviceID uint64) error {
-	op, err := k.getOperator(ctx, operator)
-	if err != nil {
+	if _, err := k.getOperator(ctx, operator); err != nil {
 		return err
-	}
-	if op.Jailed {
-		return errorsmod.Wrapf(types.ErrOperatorJailed, "%s", operator)
 	}
 	svc, err := k.getService(ctx, serviceID)
 	if err != nil {
 		return err
+	}
+	if l, err := k.operatorLiveness(ctx, serviceID, operator); err != nil {
+		return err
+	} else if l.Jailed {
+		return errorsmod.Wrapf(types.ErrOperatorJailed, "%s in service %d: unjail it there first", operator, serviceID)
 	}
 	key := collections.Join(svc.Id, operator)
 	if has, err := k.OptIns.Has(ctx, key); err != nil {
@@ -107,24 +109,28 @@ func (k Keeper) optOut(ctx context.Context, operator string, serviceID uint64) e
 	return emit(ctx, &types.EventOptedOut{Operator: operator, ServiceId: serviceID})
 }
 
-// unjail returns a jailed operator once its cooldown passed.
-func (k Keeper) unjail(ctx context.Context, operator string) error {
-	op, err := k.getOperator(ctx, operator)
+// unjail returns an operator jailed in a service to the service's next
+// power snapshots once its cooldown passed.
+func (k Keeper) unjail(ctx context.Context, operator string, serviceID uint64) error {
+	if _, err := k.getOperator(ctx, operator); err != nil {
+		return err
+	}
+	l, err := k.operatorLiveness(ctx, serviceID, operator)
 	if err != nil {
 		return err
 	}
-	if !op.Jailed {
-		return errorsmod.Wrapf(types.ErrNotJailed, "%s", operator)
+	if !l.Jailed {
+		return errorsmod.Wrapf(types.ErrNotJailed, "%s in service %d", operator, serviceID)
 	}
-	if sdk.UnwrapSDKContext(ctx).BlockTime().Before(op.JailedUntil) {
-		return errorsmod.Wrapf(types.ErrUnjailTooEarly, "%s may unjail from %s", operator, op.JailedUntil.UTC().Format(time.RFC3339))
+	if sdk.UnwrapSDKContext(ctx).BlockTime().Before(l.JailedUntil) {
+		return errorsmod.Wrapf(types.ErrUnjailTooEarly, "%s may unjail in service %d from %s", operator, serviceID, l.JailedUntil.UTC().Format(time.RFC3339))
 	}
-	op.Jailed = false
-	op.WindowTasks, op.WindowMissed = 0, 0
-	if err := k.Operators.Set(ctx, operator, op); err != nil {
+	l.Jailed = false
+	l.WindowTasks, l.WindowMissed = 0, 0
+	if err := k.Liveness.Set(ctx, collections.Join(serviceID, operator), l); err != nil {
 		return err
 	}
-	return emit(ctx, &types.EventOperatorUnjailed{Operator: operator})
+	return emit(ctx, &types.EventOperatorUnjailed{Operator: operator, ServiceId: serviceID})
 }
 
 // activeCommission is the operator's commission at time now: a pending rise

@@ -169,9 +169,7 @@ func (s *KeeperTestSuite) TestOptIn() {
 		{
 			name: "failure: jailed operator",
 			malleate: func(msg *types.MsgOptIn) {
-				op := s.operator(msg.Operator)
-				op.Jailed = true
-				s.Require().NoError(s.keeper.Operators.Set(s.ctx, op.Address, op))
+				s.setLiveness(msg.ServiceId, msg.Operator, types.OperatorLiveness{Jailed: true})
 			},
 			expErr: types.ErrOperatorJailed,
 		},
@@ -350,9 +348,7 @@ func (s *KeeperTestSuite) TestQueryOperators() {
 func (s *KeeperTestSuite) TestUnjail() {
 	var op string
 	jail := func(until time.Time) {
-		o := s.operator(op)
-		o.Jailed, o.JailedUntil, o.WindowTasks, o.WindowMissed = true, until, 3, 2
-		s.Require().NoError(s.keeper.Operators.Set(s.ctx, op, o))
+		s.setLiveness(1, op, types.OperatorLiveness{Jailed: true, JailedUntil: until, WindowTasks: 3, WindowMissed: 2})
 	}
 	testCases := []struct {
 		name     string
@@ -365,9 +361,7 @@ func (s *KeeperTestSuite) TestUnjail() {
 		{
 			name: "failure: not jailed, though jailed_until lies ahead",
 			malleate: func(*types.MsgUnjail) {
-				o := s.operator(op)
-				o.JailedUntil = stakeStart.Add(time.Hour)
-				s.Require().NoError(s.keeper.Operators.Set(s.ctx, op, o))
+				s.setLiveness(1, op, types.OperatorLiveness{JailedUntil: stakeStart.Add(time.Hour)})
 			},
 			expErr: types.ErrNotJailed,
 		},
@@ -380,7 +374,7 @@ func (s *KeeperTestSuite) TestUnjail() {
 			s.SetupTest()
 			s.startClock()
 			op = s.registerOperator("op1")
-			msg := &types.MsgUnjail{Operator: op}
+			msg := &types.MsgUnjail{Operator: op, ServiceId: 1}
 			tc.malleate(msg)
 			before := s.stakeState()
 			ctx := s.withEvents()
@@ -391,7 +385,7 @@ func (s *KeeperTestSuite) TestUnjail() {
 				return
 			}
 			s.Require().NoError(err)
-			o := s.operator(op)
+			o := s.liveness(1, op)
 			s.Require().False(o.Jailed)
 			s.Require().Zero(o.WindowTasks)
 			s.Require().Zero(o.WindowMissed)

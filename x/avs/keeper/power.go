@@ -45,10 +45,14 @@ func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.Opera
 }
 
 // operatorPower returns an opted-in operator's power in a service now, and
-// false when it has none (jailed, or no stake under stake weighting).
+// false when it has none (jailed in the service, or no stake under stake
+// weighting).
 func (k Keeper) operatorPower(ctx context.Context, svc types.Service, operator string) (types.OperatorPower, bool, error) {
 	op, err := k.Operators.Get(ctx, operator)
-	if err != nil || op.Jailed {
+	if err != nil {
+		return types.OperatorPower{}, false, err
+	}
+	if l, err := k.operatorLiveness(ctx, svc.Id, operator); err != nil || l.Jailed {
 		return types.OperatorPower{}, false, err
 	}
 	power := uint64(1)

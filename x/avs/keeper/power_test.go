@@ -128,9 +128,7 @@ func (s *KeeperTestSuite) TestStakeSnapshotSkipsJailed() {
 	s.fundAndCommit("c", ops[2], id, 10)
 	t1 := s.createTask(id)
 
-	o := s.operator(ops[0])
-	o.Jailed, o.JailedUntil = true, stakeStart
-	s.Require().NoError(s.keeper.Operators.Set(s.ctx, ops[0], o))
+	s.setLiveness(id, ops[0], types.OperatorLiveness{Jailed: true, JailedUntil: stakeStart})
 	t2 := s.createTask(id)
 	s.Require().Equal(uint64(100), s.task(t2).PowerTotal, "the epoch's snapshot keeps it")
 	s.Require().Equal(s.task(t1).Epoch, s.task(t2).Epoch)
@@ -142,7 +140,7 @@ func (s *KeeperTestSuite) TestStakeSnapshotSkipsJailed() {
 	s.Require().False(in)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[1], t3, "B"), "20 of 30")
 
-	_, err := s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: ops[0]})
+	_, err := s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: ops[0], ServiceId: id})
 	s.Require().NoError(err)
 	s.nextEpoch()
 	t4 := s.createTask(id)

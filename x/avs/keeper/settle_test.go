@@ -35,23 +35,23 @@ func (s *KeeperTestSuite) TestLivenessJails() {
 	t1, d1 := s.honestTask(id, ops)
 	s.endBlockAt(d1 - 1)
 	s.Require().False(s.task(t1).Settled, "not before the deadline")
-	s.Require().Zero(s.operator(lazy).WindowTasks)
+	s.Require().Zero(s.liveness(id, lazy).WindowTasks)
 	s.endBlockAt(d1)
 	s.Require().True(s.task(t1).Settled)
-	o := s.operator(lazy)
+	o := s.liveness(id, lazy)
 	s.Require().False(o.Jailed)
 	s.Require().Equal(uint64(1), o.WindowTasks)
 	s.Require().Equal(uint64(1), o.WindowMissed)
 	s.Require().Equal(uint64(1), o.Missed)
-	s.Require().Equal(uint64(0), s.operator(ops[0]).WindowMissed)
-	s.Require().Equal(uint64(1), s.operator(ops[0]).WindowTasks)
+	s.Require().Equal(uint64(0), s.liveness(id, ops[0]).WindowMissed)
+	s.Require().Equal(uint64(1), s.liveness(id, ops[0]).WindowTasks)
 
 	_, d2 := s.honestTask(id, ops)
 	s.ctx = s.ctx.WithBlockHeight(d2 - 1)
 	ctx := s.withEvents()
 	s.ctx = ctx
 	s.endBlockAt(d2)
-	o = s.operator(lazy)
+	o = s.liveness(id, lazy)
 	s.Require().True(o.Jailed)
 	s.Require().Equal(uint64(2), o.Missed)
 	s.Require().Zero(o.WindowTasks, "the window restarts on jailing")
@@ -66,17 +66,16 @@ func (s *KeeperTestSuite) TestLivenessJails() {
 	s.Require().Equal(uint64(2), ev.Missed)
 	s.Require().Equal(uint64(2), ev.Window)
 	s.Require().True(o.JailedUntil.Equal(ev.JailedUntil))
-	s.Require().False(s.operator(ops[0]).Jailed)
-	s.Require().False(s.operator(ops[1]).Jailed)
+	s.Require().False(s.liveness(id, ops[0]).Jailed)
+	s.Require().False(s.liveness(id, ops[1]).Jailed)
 
-	// its votes are refused, whole message
+	// this epoch's snapshot still holds it: it still answers for its tasks
+	// (its stake is at risk for them), which counts for its liveness
 	t3 := s.createTask(id)
 	s.Require().Equal(uint64(3), s.task(t3).PowerTotal, "this epoch's snapshot still holds it")
+	s.mustVote(lazy, t3, "A")
 	before := s.stakeState()
-	_, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{Operator: lazy, Results: []types.TaskResult{{TaskId: t3, Result: []byte("A")}}})
-	s.Require().ErrorIs(err, types.ErrOperatorJailed)
-	s.requireStakeUnchanged(before)
-	_, err = s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: lazy})
+	_, err := s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: lazy, ServiceId: id})
 	s.Require().ErrorIs(err, types.ErrUnjailTooEarly)
 	s.requireStakeUnchanged(before)
 
@@ -88,12 +87,12 @@ func (s *KeeperTestSuite) TestLivenessJails() {
 
 	// unjail a nanosecond early, then on time
 	s.ctx = s.ctx.WithBlockTime(o.JailedUntil.Add(-time.Nanosecond))
-	_, err = s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: lazy})
+	_, err = s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: lazy, ServiceId: id})
 	s.Require().ErrorIs(err, types.ErrUnjailTooEarly)
 	s.ctx = s.ctx.WithBlockTime(o.JailedUntil)
-	_, err = s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: lazy})
+	_, err = s.msgServer.Unjail(s.ctx, &types.MsgUnjail{Operator: lazy, ServiceId: id})
 	s.Require().NoError(err)
-	s.Require().False(s.operator(lazy).Jailed)
+	s.Require().False(s.liveness(id, lazy).Jailed)
 	// back in the snapshot of the epoch after
 	s.nextEpoch()
 	t5 := s.createTask(id)
@@ -113,7 +112,7 @@ func (s *KeeperTestSuite) TestLivenessLateVoteIsNotMissing() {
 		s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(lazy, tid, "A"), "late, at the deadline height")
 		s.endBlockAt(d)
 	}
-	o := s.operator(lazy)
+	o := s.liveness(id, lazy)
 	s.Require().False(o.Jailed)
 	s.Require().Zero(o.Missed)
 	s.Require().Zero(o.WindowMissed)
@@ -124,7 +123,7 @@ func (s *KeeperTestSuite) TestLivenessLateVoteIsNotMissing() {
 	s.endBlockAt(d)
 	s.ctx = s.ctx.WithBlockHeight(d + 1)
 	s.Require().ErrorIs(outcomeErr(s.vote(lazy, tid, "A")), types.ErrVotingClosed)
-	o = s.operator(lazy)
+	o = s.liveness(id, lazy)
 	s.Require().Equal(uint64(1), o.Missed)
 	s.Require().Zero(o.WindowTasks, "the 4th task closed the window")
 	s.Require().Zero(o.WindowMissed)
@@ -149,46 +148,57 @@ func (s *KeeperTestSuite) TestLivenessWindowResets() {
 	vote()
 	vote()
 	vote() // 4 tasks: reset
-	o := s.operator(lazy)
+	o := s.liveness(id, lazy)
 	s.Require().Zero(o.WindowTasks)
 	s.Require().Zero(o.WindowMissed)
 	s.Require().Equal(uint64(1), o.Missed)
 	miss() // new window: 1 missed
-	o = s.operator(lazy)
+	o = s.liveness(id, lazy)
 	s.Require().False(o.Jailed)
 	s.Require().Equal(uint64(1), o.WindowTasks)
 	s.Require().Equal(uint64(1), o.WindowMissed)
 	vote()
 	vote()
-	s.Require().False(s.operator(lazy).Jailed)
+	s.Require().False(s.liveness(id, lazy).Jailed)
 	miss() // 2 of 4 in this window
-	o = s.operator(lazy)
+	o = s.liveness(id, lazy)
 	s.Require().True(o.Jailed)
 	s.Require().Equal(uint64(3), o.Missed)
 
 	// an expired task: nobody voted, every operator in its snapshot missed it
 	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
 	tid := s.createTask(id)
-	before := [2]uint64{s.operator(ops[0]).Missed, s.operator(ops[1]).Missed}
+	before := [2]uint64{s.liveness(id, ops[0]).Missed, s.liveness(id, ops[1]).Missed}
 	s.endBlockAt(s.task(tid).DeadlineHeight)
 	s.Require().Equal(types.TASK_STATUS_EXPIRED, s.task(tid).Status)
-	s.Require().Equal(before[0]+1, s.operator(ops[0]).Missed)
-	s.Require().Equal(before[1]+1, s.operator(ops[1]).Missed)
-	s.Require().False(s.operator(ops[0]).Jailed, "one miss is under the threshold")
+	s.Require().Equal(before[0]+1, s.liveness(id, ops[0]).Missed)
+	s.Require().Equal(before[1]+1, s.liveness(id, ops[1]).Missed)
+	s.Require().False(s.liveness(id, ops[0]).Jailed, "one miss is under the threshold")
 	s.requireBalanced()
 }
 
-// A jailed operator cannot opt in to another service.
-func (s *KeeperTestSuite) TestJailedCannotOptIn() {
+// A jail is per service (security review H-2): the operator jailed in one
+// service still opts in to and serves another; in the service that jailed
+// it, leaving and coming back does not clear the jail.
+func (s *KeeperTestSuite) TestH2JailIsPerService() {
 	id, ops := s.livenessService()
 	for range 2 {
 		_, d := s.honestTask(id, ops)
 		s.endBlockAt(d)
 	}
-	s.Require().True(s.operator(ops[2]).Jailed)
+	s.Require().True(s.liveness(id, ops[2]).Jailed)
 	other := s.createService(defaultManifest(types.Digest(validWasm())))
-	before := s.stakeState()
 	_, err := s.msgServer.OptIn(s.ctx, &types.MsgOptIn{Operator: ops[2], ServiceId: other})
+	s.Require().NoError(err, "jailed in service %d only", id)
+	s.Require().False(s.liveness(other, ops[2]).Jailed)
+	tid := s.createTask(other)
+	s.Require().Equal(uint64(1), s.task(tid).PowerTotal, "it has power in the other service")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[2], tid, "A"))
+
+	_, err = s.msgServer.OptOut(s.ctx, &types.MsgOptOut{Operator: ops[2], ServiceId: id})
+	s.Require().NoError(err)
+	before := s.stakeState()
+	_, err = s.msgServer.OptIn(s.ctx, &types.MsgOptIn{Operator: ops[2], ServiceId: id})
 	s.Require().ErrorIs(err, types.ErrOperatorJailed)
 	s.requireStakeUnchanged(before)
 }

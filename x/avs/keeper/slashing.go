@@ -25,8 +25,13 @@ func dissenters(svc types.Service, result []byte, votes []types.Vote) []string {
 
 // dissents reports whether a vote disagrees with the accepted result enough
 // to be slashed: another digest (EXACT), or beyond the slashable spread of the
-// median (MEDIAN).
+// median (MEDIAN). A failure vote dissents only for a deterministic reason
+// (trap, exit, memory, output): a timeout or an HTTP failure depends on the
+// operator's machine and network, not on its honesty.
 func dissents(svc types.Service, result []byte, v types.Vote) bool {
+	if v.Failure.IsFailure() {
+		return v.Failure.Deterministic()
+	}
 	if svc.Manifest.Aggregation.Mode != types.AGGREGATION_MODE_MEDIAN {
 		return v.Digest != types.Digest(result)
 	}

@@ -84,8 +84,7 @@ func (s *KeeperTestSuite) TestEventTriggerUnconfirmedExpires() {
 	s.Require().Equal(types.TASK_STATUS_EXPIRED, s.task(out.TaskId).Status)
 	s.Require().True(s.task(out.TaskId).Settled)
 	for _, op := range ops {
-		o, err := s.keeper.Operators.Get(s.ctx, op)
-		s.Require().NoError(err)
+		o := s.liveness(id, op)
 		s.Require().Zero(o.WindowTasks, "%s: an unconfirmed event counts for no one's liveness", op)
 		s.Require().Zero(o.Missed)
 	}

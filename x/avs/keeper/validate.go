@@ -111,6 +111,9 @@ var txHashRe = regexp.MustCompile(`^[0-9A-F]{64}$`)
 // validateVoteTarget checks what a vote entry names: a task id or an event
 // reference, not both; an event's tx hash, if any, is an upper-case hex sha256.
 func validateVoteTarget(r types.TaskResult) error {
+	if err := validateFailure(r); err != nil {
+		return err
+	}
 	if r.Event == nil {
 		return nil
 	}
@@ -119,6 +122,21 @@ func validateVoteTarget(r types.TaskResult) error {
 	}
 	if r.Event.TxHash != "" && !txHashRe.MatchString(r.Event.TxHash) {
 		return errorsmod.Wrapf(types.ErrInvalidEventRef, "tx_hash %q is not an upper-case hex sha256", r.Event.TxHash)
+	}
+	return nil
+}
+
+// validateFailure checks a failure vote: a reason the enum names, and no
+// result beside it.
+func validateFailure(r types.TaskResult) error {
+	if !r.Failure.IsFailure() {
+		return nil
+	}
+	if _, ok := types.FailureReason_name[int32(r.Failure)]; !ok {
+		return errorsmod.Wrapf(types.ErrInvalidFailure, "unknown failure reason %d", r.Failure)
+	}
+	if len(r.Result) > 0 {
+		return errorsmod.Wrapf(types.ErrInvalidFailure, "a failure vote (%s) carries no result, got %d bytes", r.Failure.Short(), len(r.Result))
 	}
 	return nil
 }

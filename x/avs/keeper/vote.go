@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/cosmos/gogoproto/proto"
+
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
@@ -16,14 +18,12 @@ import (
 // submitResults judges an operator's vote entries one by one, each in its
 // own cached store: a refused entry is reported in its outcome and an
 // EventVoteRejected and leaves the others standing. It fails only for what
-// concerns all entries: an unregistered or jailed operator.
+// concerns all entries: an unregistered operator. A jail does not refuse
+// votes: it leaves the operator out of its service's next snapshots, and a
+// task is answered by the operators of its own snapshot, jailed since or not.
 func (k Keeper) submitResults(ctx context.Context, params types.Params, operator string, results []types.TaskResult) ([]types.ResultOutcome, error) {
-	op, err := k.getOperator(ctx, operator)
-	if err != nil {
+	if _, err := k.getOperator(ctx, operator); err != nil {
 		return nil, err
-	}
-	if op.Jailed {
-		return nil, errorsmod.Wrapf(types.ErrOperatorJailed, "%s", operator)
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	outcomes := make([]types.ResultOutcome, 0, len(results))
@@ -96,7 +96,8 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 		return task.Status, err
 	}
 	median := svc.Manifest.Aggregation.Mode == types.AGGREGATION_MODE_MEDIAN
-	if median {
+	failure := r.Failure.IsFailure()
+	if median && !failure {
 		if _, err := types.ParseNumericResult(r.Result); err != nil {
 			return task.Status, err
 		}
@@ -104,11 +105,14 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 
 	late := task.Status != types.TASK_STATUS_PENDING
 	digest := types.Digest(r.Result)
-	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late}
+	if failure {
+		digest = types.FailureDigest
+	}
+	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late, Failure: r.Failure}
 	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
 		return task.Status, err
 	}
-	if err := emit(ctx, &types.EventVoteAccepted{TaskId: task.Id, Operator: operator, Digest: digest, Power: power, Late: late}); err != nil {
+	if err := emit(ctx, &types.EventVoteAccepted{TaskId: task.Id, Operator: operator, Digest: digest, Power: power, Late: late, Failure: r.Failure}); err != nil {
 		return task.Status, err
 	}
 	// An answer counts for liveness now; on an event-trigger task, only once
@@ -135,9 +139,12 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
 		return task.Status, nil
 	}
-	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return v.Digest == digest })
+	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return v.Digest == digest && !v.Late })
 	if err != nil {
 		return task.Status, err
+	}
+	if failure {
+		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, backers)
 	}
 	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
 }
@@ -164,11 +171,28 @@ func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
 }
 
 // tallyMedian recomputes the power-weighted median of the task's votes and
-// completes the task once enough power lies within the allowed spread of it.
+// completes the task once enough power lies within the allowed spread of it;
+// failure votes are tallied apart and fail the task once they meet the quorum.
 func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
-	votes, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
 	if err != nil {
 		return task.Status, err
+	}
+	var votes, failures []types.Vote
+	var failurePower uint64
+	for _, v := range all {
+		if v.Failure.IsFailure() {
+			failures = append(failures, v)
+			failurePower += v.Power
+		} else {
+			votes = append(votes, v)
+		}
+	}
+	if quorumMet(svc.Manifest.Quorum, failurePower, uint32(len(failures)), task.PowerTotal) {
+		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, failures)
+	}
+	if len(votes) == 0 {
+		return task.Status, nil
 	}
 	values := make([]types.WeightedValue, 0, len(votes))
 	byOperator := make(map[string]types.Vote, len(votes))
@@ -210,10 +234,43 @@ func (k Keeper) votesWhere(ctx context.Context, taskID uint64, keep func(types.V
 
 // complete accepts result for the task and pays its fee to the backers by power.
 func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task.Status = types.TASK_STATUS_COMPLETED
 	task.Result = bytes.Clone(result)
 	task.ResultDigest = types.Digest(result)
+	return k.decide(ctx, svc, task, backers)
+}
+
+// fail ends the task FAILED on a quorum of failure votes and pays its fee to
+// them by power, as for a result: they ran the component, and an input the
+// component cannot handle is the asker's to pay for (security review H-2).
+// The reason recorded is the one with the most power among them (ties: the
+// lowest code).
+func (k Keeper) fail(ctx context.Context, svc types.Service, task types.Task, backers []types.Vote) error {
+	task.Status = types.TASK_STATUS_FAILED
+	task.Failure = majorityFailure(backers)
+	return k.decide(ctx, svc, task, backers)
+}
+
+// majorityFailure is the failure reason with the most power among votes.
+func majorityFailure(votes []types.Vote) types.FailureReason {
+	power := map[types.FailureReason]uint64{}
+	for _, v := range votes {
+		power[v.Failure] += v.Power
+	}
+	best := types.FAILURE_REASON_UNSPECIFIED
+	for r := types.FAILURE_REASON_TRAP; r <= types.FAILURE_REASON_HTTP; r++ {
+		if power[r] > power[best] {
+			best = r
+		}
+	}
+	return best
+}
+
+// decide ends a task COMPLETED or FAILED (task.Status set by the caller):
+// pays its fee to the backers, slashes who dissented from a result, counts an
+// event task's answers, tells its handler and IBC requester.
+func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, backers []types.Vote) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task.EndedHeight = sdkCtx.BlockHeight()
 	operators := make([]string, len(backers))
 	for i, b := range backers {
@@ -237,8 +294,10 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	if err != nil {
 		return err
 	}
-	if err := k.slashDissenters(ctx, svc, task, dissenters(svc, result, all)); err != nil {
-		return err
+	if task.Status == types.TASK_STATUS_COMPLETED {
+		if err := k.slashDissenters(ctx, svc, task, dissenters(svc, task.Result, all)); err != nil {
+			return err
+		}
 	}
 	if task.Origin.IsEventOrigin() { // confirmed: its answers count now
 		for _, v := range all {
@@ -247,10 +306,17 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 			}
 		}
 	}
-	if err := emit(ctx, &types.EventTaskCompleted{
+	var ev proto.Message = &types.EventTaskCompleted{
 		TaskId: task.Id, ServiceId: task.ServiceId, ResultDigest: task.ResultDigest, Result: task.Result,
 		PowerFor: task.PowerFor, PowerTotal: task.PowerTotal, Operators: operators,
-	}); err != nil {
+	}
+	if task.Status == types.TASK_STATUS_FAILED {
+		ev = &types.EventTaskFailed{
+			TaskId: task.Id, ServiceId: task.ServiceId, Reason: task.Failure,
+			PowerFor: task.PowerFor, PowerTotal: task.PowerTotal, Operators: operators,
+		}
+	}
+	if err := emit(ctx, ev); err != nil {
 		return err
 	}
 	_, err = k.notifyHandler(ctx, svc, task)

@@ -121,9 +121,9 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	settled.Settled = false
 	s.Require().Equal(task, settled)
 	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
-	s.Require().Zero(s.operator(ops[0]).Missed)
-	s.Require().EqualValues(1, s.operator(ops[2]).Missed)
-	s.Require().EqualValues(1, s.operator(ops[3]).WindowMissed)
+	s.Require().Zero(s.liveness(id, ops[0]).Missed)
+	s.Require().EqualValues(1, s.liveness(id, ops[2]).Missed)
+	s.Require().EqualValues(1, s.liveness(id, ops[3]).WindowMissed)
 	has, err = s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, tid))
 	s.Require().NoError(err)
 	s.Require().False(has, "settled at its deadline")
@@ -260,7 +260,7 @@ func (s *KeeperTestSuite) TestExpiry() {
 		if i >= 2 {
 			want = 1
 		}
-		s.Require().Equal(want, s.operator(op).Missed, "operator %d", i+1)
+		s.Require().Equal(want, s.liveness(id, op).Missed, "operator %d", i+1)
 	}
 	evs := s.typedEvents(ctx, &types.EventTaskExpired{})
 	s.Require().Len(evs, 1)

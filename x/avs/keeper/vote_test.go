@@ -52,15 +52,6 @@ func (s *KeeperTestSuite) TestSubmitResultsMessageChecks() {
 			expErr:   types.ErrInvalidAddress,
 		},
 		{
-			name: "failure: jailed operator",
-			malleate: func(msg *types.MsgSubmitResults) {
-				op := s.operator(ops[0])
-				op.Jailed = true
-				s.Require().NoError(s.keeper.Operators.Set(s.ctx, op.Address, op))
-			},
-			expErr: types.ErrOperatorJailed,
-		},
-		{
 			name:     "failure: no results",
 			malleate: func(msg *types.MsgSubmitResults) { msg.Results = nil },
 			expErr:   types.ErrTooManyResults,

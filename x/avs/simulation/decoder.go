@@ -69,6 +69,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.RemoteResultsKey):        msg(func() proto.Message { return &types.RemoteResult{} }),
 		prefix(types.PushedResultsKey):        msg(func() proto.Message { return &types.RemoteResult{} }),
 		prefix(types.EpochBaseKey):            msg(func() proto.Message { return &types.EpochBase{} }),
+		prefix(types.LivenessKey):             msg(func() proto.Message { return &types.OperatorLiveness{} }),
 		prefix(types.CronEvaluatedAtKey):      value(untyped(collections.Int64Value)),
 		prefix(types.EventTasksKey):           value(untyped(collections.Uint64Value)),
 		prefix(types.AutoTasksThisBlockKey):   value(untyped(collections.Uint64Value)),

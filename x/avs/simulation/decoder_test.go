@@ -70,6 +70,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"remote results", types.RemoteResultsKey, m(&types.RemoteResult{Channel: "channel-8", Sequence: 1}), `channel:"channel-8"`},
 		{"pushed results", types.PushedResultsKey, m(&types.RemoteResult{Channel: "channel-9", Sequence: 2}), `channel:"channel-9"`},
 		{"epoch base", types.EpochBaseKey, m(&types.EpochBase{Height: 7, Epoch: 3}), "height:7 epoch:3"},
+		{"liveness", types.LivenessKey, m(&types.OperatorLiveness{Missed: 4}), "missed:4"},
 		{"cron evaluated at", types.CronEvaluatedAtKey, enc(collections.Int64Value.Encode(-17)), "-17"},
 		{"event tasks", types.EventTasksKey, enc(collections.Uint64Value.Encode(21)), "21"},
 		{"auto tasks this block", types.AutoTasksThisBlockKey, enc(collections.Uint64Value.Encode(22)), "22"},

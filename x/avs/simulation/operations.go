@@ -183,8 +183,6 @@ func SimulateMsgOptIn(txConfig client.TxConfig) simtypes.Operation {
 		switch {
 		case !found:
 			return noOp(msg, "operator is not a simulation account")
-		case op.Jailed:
-			return noOp(msg, "operator is jailed")
 		case svc.Manifest.Admission == types.ADMISSION_ALLOWLIST:
 			return noOp(msg, "service admits an allowlist only")
 		}

@@ -62,5 +62,9 @@ var (
 	ErrGzipRatio = errorsmod.Register(ModuleName, 47, "gzip upload inflates beyond max_gzip_ratio")
 )
 
+// ErrInvalidFailure refuses a failure vote with an unknown reason or a
+// result (security review H-2).
+var ErrInvalidFailure = errorsmod.Register(ModuleName, 53, "invalid failure vote")
+
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")

@@ -160,6 +160,17 @@ func (gs GenesisState) Validate() error {
 			return fail("snapshot %d/%d total %d is not the sum of its powers %d", s.ServiceId, s.Epoch, s.Total, total)
 		}
 	}
+	liveness := make(map[string]bool, len(gs.OperatorLiveness))
+	for _, l := range gs.OperatorLiveness {
+		key := fmt.Sprintf("%d/%s", l.ServiceId, l.Operator)
+		if _, ok := services[l.ServiceId]; !ok || !operators[l.Operator] || liveness[key] {
+			return fail("operator liveness %s names an unknown service or operator, or appears twice", key)
+		}
+		if l.Liveness.WindowMissed > l.Liveness.WindowTasks {
+			return fail("operator liveness %s: window_missed %d > window_tasks %d", key, l.Liveness.WindowMissed, l.Liveness.WindowTasks)
+		}
+		liveness[key] = true
+	}
 	return gs.validatePruning(tasks)
 }
 

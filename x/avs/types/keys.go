@@ -58,6 +58,8 @@ var (
 	PushedResultsKey = collections.NewPrefix(49)
 	// EpochBaseKey anchors epoch numbers across epoch_length changes (L-8).
 	EpochBaseKey = collections.NewPrefix(50)
+	// LivenessKey holds each operator's liveness and jail per service (H-2).
+	LivenessKey = collections.NewPrefix(52)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)

@@ -44,8 +44,10 @@ type TaskResultPacketData struct {
 // TaskAck is the success acknowledgement of a TaskRequestPacketData, written
 // when the task completes or expires.
 type TaskAck struct {
-	TaskID     string `json:"task_id"`
-	Status     string `json:"status"` // "completed" or "expired"
+	TaskID string `json:"task_id"`
+	// Status is "completed", "failed" (Result is the failure reason: "trap",
+	// "exit", "time", "memory", "output", "http") or "expired".
+	Status     string `json:"status"`
 	Result     []byte `json:"result"`
 	PowerFor   string `json:"power_for"`
 	PowerTotal string `json:"power_total"`
