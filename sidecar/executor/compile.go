@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -61,6 +62,10 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 			return m, err // compiled by a flight that ended just before this one
 		}
 		m, err := e.compileModule(ctx, r, wasm)
+		if err != nil && strings.Contains(err.Error(), "over limit of") {
+			// its initial memory is over the service's memory limit
+			return nil, fmt.Errorf("%w: %w: compile: %s", ErrMemory, ErrInstantiate, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: compile: %s", ErrInstantiate, err)
 		}

@@ -19,22 +19,52 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/avschain/avschain/x/avs/types"
 )
 
-// Errors a component run can end in. None of them yields a vote.
+// Errors a component run can end in. Each is voted as a failure, with the
+// reason FailureReason gives (security review H-2).
 var (
 	ErrTimeout        = errors.New("component exceeded its time limit")
 	ErrOutputTooLarge = errors.New("component output exceeds the service's output limit")
 	ErrTrap           = errors.New("component trapped")
 	ErrExit           = errors.New("component exited with a non-zero code")
 	ErrInstantiate    = errors.New("component could not be instantiated")
+	// ErrMemory: the component ran out of its memory limit (it trapped or
+	// exited with its memory at the limit, or saying it was out of memory),
+	// or its initial memory is over the limit.
+	ErrMemory = errors.New("component exceeded its memory limit")
+	// ErrHTTP: the component failed after an http_fetch failed.
+	ErrHTTP = errors.New("component failed after an http_fetch failed")
 )
+
+// FailureReason is the reason an operator votes for a run that ended in
+// err, and false for an error that is not the component's (the executor
+// closed, the run cancelled): no vote then.
+func FailureReason(err error) (types.FailureReason, bool) {
+	for _, r := range []struct {
+		err    error
+		reason types.FailureReason
+	}{
+		{ErrMemory, types.FAILURE_REASON_MEMORY}, {ErrHTTP, types.FAILURE_REASON_HTTP},
+		{ErrTimeout, types.FAILURE_REASON_TIME}, {ErrOutputTooLarge, types.FAILURE_REASON_OUTPUT},
+		{ErrExit, types.FAILURE_REASON_EXIT}, {ErrTrap, types.FAILURE_REASON_TRAP}, {ErrInstantiate, types.FAILURE_REASON_TRAP},
+	} {
+		if errors.Is(err, r.err) {
+			return r.reason, true
+		}
+	}
+	return types.FAILURE_REASON_UNSPECIFIED, false
+}
 
 // Limits bound one run (from the service manifest).
 type Limits struct {
@@ -208,7 +238,8 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		WithEnv("AVS_BLOCK_HEIGHT", strconv.FormatInt(job.BlockHeight, 10)).
 		WithEnv("AVS_BLOCK_TIME", blockTime.UTC().Format(time.RFC3339Nano))
 
-	runCtx, cancel := context.WithTimeout(withCallEnv(ctx, env), job.Limits.Time)
+	mem := &watchedMemory{}
+	runCtx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(withCallEnv(ctx, env), mem), job.Limits.Time)
 	defer cancel()
 	start := time.Now()
 	mod, err := r.InstantiateModule(runCtx, compiled, cfg)
@@ -221,10 +252,62 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		return res, fmt.Errorf("%w (%d bytes)", ErrOutputTooLarge, job.Limits.OutputBytes)
 	}
 	if err != nil {
-		return res, classify(err, runCtx, stderr.String(), job.Limits)
+		err = classify(err, runCtx, stderr.String(), job.Limits)
+		switch {
+		case errors.Is(err, ErrTimeout) || errors.Is(err, context.Canceled):
+		case env.failedHTTP():
+			err = fmt.Errorf("%w: %w", ErrHTTP, err)
+		case mem.full() || outOfMemory(stderr.String()):
+			err = fmt.Errorf("%w: %w", ErrMemory, err)
+		}
+		return res, err
 	}
 	return res, nil
 }
+
+// outOfMemory reports whether a component's stderr says it ran out of
+// memory: Rust's "memory allocation of N bytes failed", Go's and TinyGo's
+// "out of memory".
+func outOfMemory(stderr string) bool {
+	return strings.Contains(stderr, "memory allocation of") || strings.Contains(stderr, "out of memory")
+}
+
+// watchedMemory backs a run's linear memory (wazero's experimental
+// allocator) and tells whether the component grew it to its limit: a trap
+// there is the memory limit's doing.
+type watchedMemory struct {
+	buf  []byte
+	size uint64 // the last size asked for: kept after Free (a failed start closes the module)
+	max  uint64
+}
+
+func (m *watchedMemory) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	m.max = maxBytes
+	m.buf = make([]byte, 0, capacity)
+	return m
+}
+
+// Reallocate grows the memory to size bytes, zero-filled, growing the
+// backing array geometrically (up to the limit) as append does.
+func (m *watchedMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	m.size = size
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	grown := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), m.max))
+	copy(grown, m.buf)
+	m.buf = grown
+	return m.buf
+}
+
+func (m *watchedMemory) Free() { m.buf = nil }
+
+// full reports whether the memory reached its limit.
+func (m *watchedMemory) full() bool { return m.max > 0 && m.size >= m.max }
 
 func classify(err error, runCtx context.Context, stderr string, l Limits) error {
 	detail := ""

@@ -3,8 +3,8 @@ package executor_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/avschain/avschain/x/avs/types"
 	"io"
 	"log/slog"
 	"net/http"
@@ -192,7 +192,10 @@ func TestRunMemoryLimit(t *testing.T) {
 		if i == 0 {
 			t.Logf("memory hog: %v (%s)", err, time.Since(start))
 		}
-		require.True(t, errors.Is(err, executor.ErrTrap) || errors.Is(err, executor.ErrInstantiate), "got %v", err)
+		require.ErrorIs(t, err, executor.ErrMemory, "it grew its memory to the limit, then trapped")
+		reason, ok := executor.FailureReason(err)
+		require.True(t, ok)
+		require.Equal(t, types.FAILURE_REASON_MEMORY, reason)
 		require.NotErrorIs(t, err, executor.ErrTimeout)
 		require.Less(t, time.Since(start), 10*time.Second)
 	}
@@ -210,11 +213,13 @@ func TestRunMemoryLimit(t *testing.T) {
 
 	// A module whose initial memory is over the limit does not instantiate.
 	_, err := e.Run(context.Background(), job(2, "", limits(16)), avstest.ModuleWithBody(nil, avstest.WithMemory(17)))
-	require.ErrorIs(t, err, executor.ErrInstantiate)
+	require.ErrorIs(t, err, executor.ErrMemory, "initial memory over the limit")
 	// A Go component under its runtime's minimum fails without a result.
 	_, err = e.Run(context.Background(), job(3, "4", limits(16)), repoFile(t, "components/square/square.wasm"))
 	require.Error(t, err)
 	t.Logf("go square in 16 pages: %v", err)
+	_, ok := executor.FailureReason(err)
+	require.True(t, ok, "a vote-able failure: %v", err)
 
 	// Still usable.
 	res, err := e.Run(context.Background(), job(4, "", limits(16)), avstest.FixedOutput("ok"))
@@ -292,6 +297,23 @@ func TestHTTPFetchAllowList(t *testing.T) {
 		require.EqualValues(t, i+1, requests.Load())
 		require.NotEmpty(t, res.Logs, "the component logs through avs.log")
 	}
+
+	// A fetch that fails on the server's side makes the component's failure
+	// an HTTP failure (not held against the operator), where a host refused
+	// by the allow-list above is the component's own EXIT.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer broken.Close()
+	l := limits(goPages)
+	l.HTTPAllowList = []string{"127.0.0.1"}
+	j := job(2, "", l)
+	j.Config = map[string]string{"PRICE_URL": broken.URL + "/price", "PRICE_FIELD": "price"}
+	_, err := e.Run(context.Background(), j, wasm)
+	require.ErrorIs(t, err, executor.ErrHTTP)
+	reason, ok := executor.FailureReason(err)
+	require.True(t, ok)
+	require.Equal(t, types.FAILURE_REASON_HTTP, reason)
 }
 
 type probeOutput struct {

@@ -52,6 +52,21 @@ type callEnv struct {
 	mu     sync.Mutex
 	logs   []string
 	bodies map[string][]byte // responses kept for the retry with a larger buffer
+	// httpFailed: an http_fetch failed on the network or the server's side,
+	// so a failure of the run is reported as FAILURE_REASON_HTTP.
+	httpFailed bool
+}
+
+func (env *callEnv) setHTTPFailed() {
+	env.mu.Lock()
+	env.httpFailed = true
+	env.mu.Unlock()
+}
+
+func (env *callEnv) failedHTTP() bool {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	return env.httpFailed
 }
 
 func withCallEnv(ctx context.Context, env *callEnv) context.Context {
@@ -137,9 +152,11 @@ func hostHTTPFetch(ctx context.Context, m api.Module, urlPtr, urlLen, outPtr, ou
 	if !cached {
 		body, err = fetch(ctx, env.http, u.String())
 		if errors.Is(err, errTooLarge) {
+			env.setHTTPFailed()
 			return codeTooLarge
 		}
 		if err != nil {
+			env.setHTTPFailed()
 			env.log.Warn("http_fetch failed", "task", env.job.TaskID, "url", u.String(), "err", err)
 			return codeFailed
 		}

@@ -94,6 +94,8 @@ type fakeRunner struct {
 	wasm [][]byte
 	// prepare, when set, is what Prepare does.
 	prepare func(ctx context.Context) error
+	// err, when set, is what every run ends in.
+	err error
 }
 
 func (r *fakeRunner) Run(_ context.Context, job executor.Job, wasm []byte) (executor.Result, error) {
@@ -101,6 +103,9 @@ func (r *fakeRunner) Run(_ context.Context, job executor.Job, wasm []byte) (exec
 	defer r.mu.Unlock()
 	r.jobs = append(r.jobs, job)
 	r.wasm = append(r.wasm, wasm)
+	if r.err != nil {
+		return executor.Result{Duration: time.Millisecond}, r.err
+	}
 	return executor.Result{Output: []byte(output), Duration: time.Millisecond}, nil
 }
 

@@ -102,15 +102,16 @@ func (p *Pipeline) resumeSaved(key string, vote submitter.Vote) (handled, requeu
 	if err != nil || !ok {
 		return false, false, err
 	}
-	if prev.Error == "" {
-		vote.Result, vote.ExtraGas = prev.Result, prev.ExtraGas
+	if prev.Error == "" || prev.Failure.IsFailure() {
+		vote.Result, vote.Failure, vote.ExtraGas = prev.Result, prev.Failure, prev.ExtraGas
 		return true, true, p.voter.Enqueue(vote)
 	}
 	return true, false, nil
 }
 
 // execute runs a job with the service's config and limits, records the
-// outcome under key and queues the vote; it reports whether it voted.
+// outcome under key and queues the vote — the result, or the failure with
+// its reason when the component failed; it reports whether it voted.
 func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote) (bool, error) {
 	p.metrics.TaskSeen()
 	wasm, err := p.component(ctx, job.Digest)
@@ -124,20 +125,31 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 		OutputBytes: l.OutputBytes, HTTPAllowList: l.HttpAllowList,
 	}
 	res, err := p.runner.Run(ctx, job, wasm)
+	if svc.Manifest.HandlerContract != "" {
+		vote.ExtraGas = p.handlerGas // the handler is told of a failure too
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return false, ctx.Err()
 		}
 		p.metrics.TaskFailed(reason(err))
-		p.log.Warn("component failed: no vote", "work", key, "service", svc.Id, "err", err, "logs", res.Logs)
-		return false, p.store.SetExecuted(key, store.Execution{Error: err.Error()})
+		failure, ok := executor.FailureReason(err)
+		if !ok {
+			p.log.Warn("run failed, not the component's doing: no vote", "work", key, "service", svc.Id, "err", err)
+			return false, p.store.SetExecuted(key, store.Execution{Error: err.Error()})
+		}
+		// An honest failure is an answer, not a miss (security review H-2):
+		// the operators' quorum of failures ends the task FAILED.
+		p.log.Warn("component failed: voting the failure", "work", key, "service", svc.Id, "reason", failure.Short(), "err", err, "logs", res.Logs)
+		vote.Failure = failure
+		if err := p.store.SetExecuted(key, store.Execution{Error: err.Error(), Failure: failure, ExtraGas: vote.ExtraGas}); err != nil {
+			return false, err
+		}
+		return true, p.voter.Enqueue(vote)
 	}
 	p.metrics.TaskExecuted(res.Duration)
 	p.log.Info("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
 	vote.Result = res.Output
-	if svc.Manifest.HandlerContract != "" {
-		vote.ExtraGas = p.handlerGas
-	}
 	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output, ExtraGas: vote.ExtraGas}); err != nil {
 		return false, err
 	}
@@ -188,6 +200,7 @@ func reason(err error) string {
 		err  error
 		name string
 	}{
+		{executor.ErrMemory, "memory"}, {executor.ErrHTTP, "http"},
 		{executor.ErrTimeout, "timeout"}, {executor.ErrOutputTooLarge, "output_too_large"},
 		{executor.ErrExit, "exit"}, {executor.ErrTrap, "trap"}, {executor.ErrInstantiate, "instantiate"},
 	} {

@@ -2,11 +2,14 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/sidecar/pipeline"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/submitter"
@@ -132,4 +135,29 @@ func TestHandlerGasSurvivesTheStore(t *testing.T) {
 	require.Len(t, f.runner.ran(), 1)
 	require.EqualValues(t, 500_000, votes[0].ExtraGas)
 	require.EqualValues(t, 500_000, votes[1].ExtraGas, "the stored result keeps its extra gas")
+}
+
+// A component that fails is an answer (security review H-2): the operator
+// votes the failure with its reason, also again from the store after a
+// restart, and never runs the component twice. An error that is not the
+// component's (the executor closed) is no vote.
+func TestH2ComponentFailureIsVoted(t *testing.T) {
+	f := newFixture(t)
+	f.runner.err = fmt.Errorf("%w: exit code 1", executor.ErrExit)
+	ctx := context.Background()
+	require.NoError(t, f.p.Handle(ctx, eventTask(3)))
+	require.NoError(t, f.p.Handle(ctx, eventTask(3)))
+	votes := f.voter.queued()
+	require.Len(t, votes, 2)
+	require.Len(t, f.runner.ran(), 1)
+	for _, v := range votes {
+		require.Equal(t, types.FAILURE_REASON_EXIT, v.Failure)
+		require.Empty(t, v.Result)
+		require.NotNil(t, v.Event)
+	}
+
+	g := newFixture(t)
+	g.runner.err = errors.New("executor is closed")
+	require.NoError(t, g.p.Handle(ctx, eventTask(3)))
+	require.Empty(t, g.voter.queued())
 }

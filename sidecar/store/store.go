@@ -31,8 +31,10 @@ var (
 // Execution is what running a task's component produced.
 type Execution struct {
 	Result []byte `json:"result,omitempty"`
-	// Error is set when the component failed: no vote is sent for it.
-	Error string `json:"error,omitempty"`
+	// Error is set when the component failed; Failure then is the reason
+	// voted (none: the error was not the component's, no vote is sent).
+	Error   string              `json:"error,omitempty"`
+	Failure types.FailureReason `json:"failure,omitempty"`
 	// ExtraGas is the vote's extra gas (a handler contract to pay for).
 	ExtraGas uint64 `json:"extra_gas,omitempty"`
 }

@@ -79,7 +79,7 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
 	}
 	msg := &types.MsgSubmitResults{Operator: s.address.String()}
 	for _, v := range batch {
-		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event})
+		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure})
 	}
 	timeoutHeight := height + s.timeout
 

@@ -69,6 +69,9 @@ type Vote struct {
 	TaskID uint64
 	Event  *types.EventRef
 	Result []byte
+	// Failure, when set, makes this a failure vote (Result empty): the
+	// component gave no result on the input, for this reason.
+	Failure types.FailureReason
 	// ExtraGas is added to the transaction's gas for this vote: the service's
 	// handler contract runs, at the voter's cost, if the vote completes the task.
 	ExtraGas uint64
