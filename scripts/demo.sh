@@ -92,6 +92,30 @@ if grep -q "$OP1" <<<"$AGREED"; then
   echo "    rewards: carol, who committed to operator1, withdrew ${paid}uavs (pending was ${pending}uavs)"
 fi
 
+# --- an input the component cannot handle ---------------------------------------------
+# square("x") exits 1 on every operator: each votes the failure (reason EXIT)
+# instead of staying silent, so the task ends FAILED, the fee pays the
+# operators that ran it, and nobody is counted a miss or jailed.
+say "creating a task the component cannot do: square(x), paying 300uavs"
+res=$(tx avs create-task "$SERVICE" x --fee 300uavs --from bob)
+FTASK=$(event_attr "$res" avschain.avs.v1.EventTaskCreated task_id)
+wait_until "the operators" settled "$FTASK"
+[ "$status" = TASK_STATUS_FAILED ] || fail "task $FTASK ended $status, expected TASK_STATUS_FAILED"
+# all_failed ID: every operator's failure vote is in (the third may come a block after the quorum's).
+all_failed() {
+  fvotes=$(avsd q avs task-votes "$1" -o json) || return 1
+  [ "$(jq '[.votes[] | select(.failure != null and .failure != "FAILURE_REASON_UNSPECIFIED")] | length' <<<"$fvotes")" -ge 3 ]
+}
+wait_until "every operator's failure vote" all_failed "$FTASK"
+REASON=$(jq -r .task.failure <<<"$task")
+[ "$REASON" = FAILURE_REASON_EXIT ] || fail "task $FTASK failed for $REASON, expected FAILURE_REASON_EXIT"
+agreed=$(jq '[.votes[] | select(.failure == "FAILURE_REASON_EXIT")] | length' <<<"$fvotes")
+say "result: square(x) FAILED: component exited 1 — $agreed of 3 operators agreed"
+echo "    decided: power $(jq -r .task.power_for <<<"$task") of $(jq -r .task.power_total <<<"$task") in $(( $(jq -r .task.ended_height <<<"$task") - $(jq -r .task.created_height <<<"$task") )) block(s); the fee paid the operators that ran it"
+jailed=$(avsd q avs operator "$OP1" -o json | jq -r '[.liveness[]?.jailed // false] | any')
+[ "$jailed" = false ] || fail "operator1 is jailed after an honest failure"
+echo "    jailed:  nobody (a failure vote is an answer, not a miss)"
+
 # --- optional: more tasks, for the latency figures (scripts/bench/e2e-latency.sh) ---
 EXTRA=$(( ${AVS_DEMO_TASKS:-1} - 1 ))
 if [ "$EXTRA" -gt 0 ]; then

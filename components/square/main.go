@@ -1,7 +1,8 @@
 // Command square is an example avschain component: it reads a decimal
 // integer from the task input (surrounding whitespace ignored) and writes its
 // square in decimal, without a trailing newline. Input that is not an
-// integer is an error (exit status 1, no vote). For a task an event trigger
+// integer is an error (exit status 1: each operator votes the failure,
+// FAILURE_REASON_EXIT, and the task ends FAILED). For a task an event trigger
 // opened, the integer is the value of the event's attribute named by the
 // service config key "event_attribute" (default "data").
 //
