@@ -145,6 +145,7 @@ type taskView struct {
 	CreatedHeight string `json:"created_height"`
 	EndedHeight   string `json:"ended_height"`
 	PowerFor      string `json:"power_for"`
+	Failure       string `json:"failure"`
 }
 
 func (v taskView) ResultString(t *testing.T) string {
@@ -186,6 +187,7 @@ type voteView struct {
 	Operator string `json:"operator"`
 	Digest   string `json:"digest"`
 	Late     bool   `json:"late"`
+	Failure  string `json:"failure"`
 }
 
 func taskVotes(node *localnet.Node, id string) []voteView {

@@ -160,18 +160,87 @@ func TestBadComponentsDoNotStopSidecar(t *testing.T) {
 	sc := node.StartSidecar("operator1", localnet.SidecarOptions{})
 	defer logSidecars(t, sc)
 
-	bad := []string{createTask(t, node, loop, "x"), createTask(t, node, hog, "x"), createTask(t, node, oracle, "")}
-	for _, id := range bad {
-		require.Equal(t, "TASK_STATUS_EXPIRED", waitTask(t, node, id, 60*time.Second).Status, "task %s gets no vote", id)
-		require.Empty(t, taskVotes(node, id))
+	// Each bad component's failure is voted with its reason (H-2): the task
+	// ends FAILED on the operator's failure vote instead of expiring unanswered.
+	bad := map[string]string{
+		createTask(t, node, loop, "x"):  "FAILURE_REASON_TIME",
+		createTask(t, node, hog, "x"):   "FAILURE_REASON_MEMORY",
+		createTask(t, node, oracle, ""): "FAILURE_REASON_EXIT", // its host is off the allow-list: the component gives up
+	}
+	for id, reason := range bad {
+		v := waitTask(t, node, id, 60*time.Second)
+		require.Equal(t, "TASK_STATUS_FAILED", v.Status, "task %s", id)
+		require.Equal(t, reason, v.Failure, "task %s", id)
+		votes := taskVotes(node, id)
+		require.Len(t, votes, 1)
+		require.Equal(t, reason, votes[0].Failure, "task %s", id)
+		require.Equal(t, "failure", votes[0].Digest)
 	}
 	require.EqualValues(t, 1, sc.Metric(`avs_sidecar_tasks_failed_total{reason="timeout"}`), "the loop hit the time limit")
+	require.EqualValues(t, 1, sc.Metric(`avs_sidecar_tasks_failed_total{reason="memory"}`), "the hog hit the memory limit")
 	require.EqualValues(t, 3, sc.Metric("avs_sidecar_tasks_failed_total"), "the loop, the memory hog and the oracle failed")
 	require.Zero(t, hits.Load(), "http_fetch never reached a host off the allow-list")
 
 	id := createTask(t, node, square, "9")
 	v := waitTask(t, node, id, 60*time.Second)
 	require.Equal(t, "81", v.ResultString(t), "the sidecar survived its bad components")
+}
+
+// TestH2FailingComponentEndsFailed (security review H-2): square of "x"
+// makes the component exit 1 on every operator; each sidecar votes the
+// failure, the task ends FAILED with every operator's failure vote, the fee
+// pays the operators, and nobody is counted a miss or jailed.
+func TestH2FailingComponentEndsFailed(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-failure"})
+	digest := storeComponent(t, node, component("square-rust"))
+	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "0.66", MinOps: 2, Timeout: 8})
+	optIn(t, node, service, operators...)
+	var sidecars []*localnet.Sidecar
+	for _, op := range operators {
+		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
+	}
+	defer logSidecars(t, sidecars...)
+
+	failing := createTask(t, node, service, "x")
+	good := createTask(t, node, service, "5")
+	v := waitTask(t, node, failing, 60*time.Second)
+	require.Equal(t, "TASK_STATUS_FAILED", v.Status)
+	require.Equal(t, "FAILURE_REASON_EXIT", v.Failure)
+	require.Empty(t, v.Result)
+	votes := waitVotes(t, node, failing, len(operators), 30*time.Second)
+	for _, vote := range votes {
+		require.Equal(t, "FAILURE_REASON_EXIT", vote.Failure, vote.Operator)
+		require.Equal(t, "failure", vote.Digest, vote.Operator)
+	}
+	require.Equal(t, "25", waitTask(t, node, good, 60*time.Second).ResultString(t), "the service goes on")
+
+	// past the failing task's deadline and its epoch's review: nobody missed it
+	var full struct {
+		Task struct {
+			DeadlineHeight string `json:"deadline_height"`
+		} `json:"task"`
+	}
+	node.Query(&full, "avs", "task", failing)
+	deadline, err := strconv.ParseInt(full.Task.DeadlineHeight, 10, 64)
+	require.NoError(t, err)
+	node.WaitHeight(deadline+2, 60*time.Second)
+	for _, op := range operators {
+		var out struct {
+			Liveness []struct {
+				Jailed bool   `json:"jailed"`
+				Missed string `json:"missed"`
+			} `json:"liveness"`
+		}
+		node.Query(&out, "avs", "operator", node.KeyAddress(op))
+		for _, l := range out.Liveness {
+			require.False(t, l.Jailed, op)
+			require.Contains(t, []string{"", "0"}, l.Missed, op)
+		}
+	}
+	for _, s := range sidecars {
+		require.EqualValues(t, 1, s.Metric(`avs_sidecar_tasks_failed_total{reason="exit"}`), s.Key)
+		require.Zero(t, s.Metric("avs_sidecar_votes_rejected_total"), s.Key)
+	}
 }
 
 // TestPriceOracleMedian: three sidecars fetch a price from a local HTTP server
