@@ -6,8 +6,9 @@
 // task:
 //
 //   - the task input is on stdin (Input) and the result is whatever the
-//     component writes to stdout (Output); a non-zero exit status or a trap
-//     is an error and the operator casts no vote (Fail);
+//     component writes to stdout (Output); a non-zero exit status, a trap
+//     or an exceeded limit is a failure: the operator votes the failure with
+//     its reason and a quorum of failures ends the task FAILED (Fail);
 //   - the environment holds AVS_TASK_ID, AVS_SERVICE_ID, AVS_CHAIN_ID,
 //     AVS_BLOCK_HEIGHT and AVS_BLOCK_TIME (RFC 3339), read by Context, plus
 //     every key of the service's config map as-is, read by Config;
