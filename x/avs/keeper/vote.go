@@ -33,7 +33,7 @@ func (k Keeper) submitResults(ctx context.Context, params types.Params, operator
 		err := validateVoteTarget(r)
 		if err == nil && r.Event != nil {
 			// An event-trigger vote: its task is found, or opened, by reference.
-			r.TaskId, err = k.eventTask(cacheCtx, *r.Event)
+			r.TaskId, err = k.eventTask(cacheCtx, operator, *r.Event)
 		}
 		if err == nil {
 			status, err = k.submitVote(cacheCtx, params, operator, r)
@@ -102,9 +102,14 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 		}
 	}
 
+	inputDigest, err := eventInputDigest(params, task, r)
+	if err != nil {
+		return task.Status, err
+	}
+
 	late := task.Status != types.TASK_STATUS_PENDING
 	digest := types.Digest(r.Result)
-	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late}
+	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late, InputDigest: inputDigest}
 	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
 		return task.Status, err
 	}
@@ -119,14 +124,22 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 		}
 	}
 	if late {
-		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) {
+		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) && inputAgrees(task, vote) {
 			return task.Status, k.slashDissenters(ctx, svc, task, []string{operator})
 		}
 		return task.Status, nil
 	}
+	if err := k.confirmEventTask(ctx, params, svc, &task, vote); err != nil {
+		return task.Status, err
+	}
+	if r.Event != nil {
+		// Only votes that read this vote's input are tallied with it: if it
+		// completes the task, its input is the quorum's (M-3).
+		task.Input = r.Event.Input
+	}
 
 	if median {
-		return k.tallyMedian(ctx, svc, task)
+		return k.tallyMedian(ctx, svc, task, inputDigest)
 	}
 	tally, err := k.countVote(ctx, vote)
 	if err != nil {
@@ -135,17 +148,18 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
 		return task.Status, nil
 	}
-	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return v.Digest == digest })
+	key := tallyKey(vote)
+	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return tallyKey(v) == key })
 	if err != nil {
 		return task.Status, err
 	}
 	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
 }
 
-// countVote adds a vote's power to the tally of its digest and returns the
-// tally. Genesis import rebuilds the tallies with it.
+// countVote adds a vote's power to the tally of its key (tallyKey) and
+// returns the tally. Genesis import rebuilds the tallies with it.
 func (k Keeper) countVote(ctx context.Context, v types.Vote) (types.Tally, error) {
-	key := collections.Join(v.TaskId, v.Digest)
+	key := collections.Join(v.TaskId, tallyKey(v))
 	tally, err := k.Tallies.Get(ctx, key)
 	if err != nil && !isNotFound(err) {
 		return tally, err
@@ -163,10 +177,11 @@ func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
 	return count >= minOps && types.MeetsThreshold(power, total, q.Threshold)
 }
 
-// tallyMedian recomputes the power-weighted median of the task's votes and
-// completes the task once enough power lies within the allowed spread of it.
-func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
-	votes, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+// tallyMedian recomputes the power-weighted median of the task's votes that
+// read input (the empty digest but on event tasks) and completes the task once
+// enough power lies within the allowed spread of it.
+func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task, input string) (types.TaskStatus, error) {
+	votes, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late && v.InputDigest == input })
 	if err != nil {
 		return task.Status, err
 	}
@@ -237,7 +252,7 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	if err != nil {
 		return err
 	}
-	if err := k.slashDissenters(ctx, svc, task, dissenters(svc, result, all)); err != nil {
+	if err := k.slashDissenters(ctx, svc, task, dissenters(svc, result, sameInput(task, all))); err != nil {
 		return err
 	}
 	if task.Origin.IsEventOrigin() { // confirmed: its answers count now
@@ -255,4 +270,49 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	}
 	_, err = k.notifyHandler(ctx, svc, task)
 	return err
+}
+
+// tallyKey is what a vote is tallied under: its digest, and on an event task
+// the digest of the event input it read too, so that such a task completes
+// only on agreement of both (M-3).
+func tallyKey(v types.Vote) string {
+	if v.InputDigest == "" {
+		return v.Digest
+	}
+	return v.InputDigest + "/" + v.Digest
+}
+
+// eventInputDigest returns the digest of the event input a vote on an event
+// task read, or "" on another task. Such a vote must name its event: the
+// input is part of what it votes for.
+func eventInputDigest(params types.Params, task types.Task, r types.TaskResult) (string, error) {
+	if !task.Origin.IsEventOrigin() {
+		return "", nil
+	}
+	if r.Event == nil {
+		return "", errorsmod.Wrapf(types.ErrInvalidEventRef, "task %d was opened by an event trigger: vote with the event's reference and the input you read", task.Id)
+	}
+	if err := validateInput(params, r.Event.Input); err != nil {
+		return "", err
+	}
+	return types.Digest(r.Event.Input), nil
+}
+
+// inputAgrees reports whether a vote read the input a completed task was
+// decided on (always, but on an event task). A vote that read another input
+// is not slashed: the chain cannot tell which reading of an event was wrong,
+// only that the quorum agreed on another (M-3).
+func inputAgrees(task types.Task, v types.Vote) bool {
+	return !task.Origin.IsEventOrigin() || v.InputDigest == types.Digest(task.Input)
+}
+
+// sameInput returns the votes that read the input task was decided on.
+func sameInput(task types.Task, votes []types.Vote) []types.Vote {
+	out := make([]types.Vote, 0, len(votes))
+	for _, v := range votes {
+		if inputAgrees(task, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
