@@ -399,8 +399,7 @@ func (k Keeper) eventTask(ctx context.Context, operator string, ref types.EventR
 // waits event_confirm_blocks at most. It reads the task's votes only while
 // the task is unconfirmed.
 func (k Keeper) confirmEventTask(ctx context.Context, params types.Params, svc types.Service, task *types.Task, v types.Vote) error {
-	full := task.CreatedHeight + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))
-	if !task.Origin.IsEventOrigin() || task.Status != types.TASK_STATUS_PENDING || task.DeadlineHeight >= full {
+	if !task.Origin.IsEventOrigin() || task.Status != types.TASK_STATUS_PENDING || !unconfirmed(params, svc, *task) {
 		return nil
 	}
 	peers, err := k.votesWhere(ctx, task.Id, func(o types.Vote) bool {
@@ -409,14 +408,44 @@ func (k Keeper) confirmEventTask(ctx context.Context, params types.Params, svc t
 	if err != nil || len(peers) == 0 {
 		return err
 	}
+	if err := k.extendEventDeadline(ctx, params, svc, task); err != nil {
+		return err
+	}
+	return k.Tasks.Set(ctx, task.Id, *task)
+}
+
+// unconfirmed reports whether an event task still has its confirmation
+// deadline, short of the service's timeout.
+func unconfirmed(params types.Params, svc types.Service, task types.Task) bool {
+	return task.DeadlineHeight < task.CreatedHeight+int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))
+}
+
+// extendEventDeadline moves an event task still at its confirmation deadline
+// to the service's timeout (the caller stores the task): a confirmed or
+// completed event task leaves its peers the usual time to vote, late or not.
+func (k Keeper) extendEventDeadline(ctx context.Context, params types.Params, svc types.Service, task *types.Task) error {
+	if !task.Origin.IsEventOrigin() || !unconfirmed(params, svc, *task) {
+		return nil
+	}
+	full := task.CreatedHeight + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))
 	if err := k.TasksByDeadline.Remove(ctx, collections.Join(task.DeadlineHeight, task.Id)); err != nil {
 		return err
 	}
 	task.DeadlineHeight = full
-	if err := k.TasksByDeadline.Set(ctx, collections.Join(full, task.Id)); err != nil {
+	return k.TasksByDeadline.Set(ctx, collections.Join(full, task.Id))
+}
+
+// completeEventTask gives an event task its normal deadline when it
+// completes before a second vote confirmed it (one vote met the quorum).
+func (k Keeper) completeEventTask(ctx context.Context, svc types.Service, task *types.Task) error {
+	if !task.Origin.IsEventOrigin() {
+		return nil
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
 		return err
 	}
-	return k.Tasks.Set(ctx, task.Id, *task)
+	return k.extendEventDeadline(ctx, params, svc, task)
 }
 
 // eventTaskKey returns the ByEvent key of a task an event trigger opened.

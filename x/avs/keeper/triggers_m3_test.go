@@ -192,3 +192,46 @@ func (s *KeeperTestSuite) TestM3TreasuryLockBounded() {
 	s.Require().Equal(full, s.treasuryOf(id))
 	s.requireBalanced()
 }
+
+// An event task that one vote completes (its power meets the quorum) is
+// confirmed by that: it gets the service's timeout, so its peers can still
+// vote on it (late) and are not counted as missing it.
+func (s *KeeperTestSuite) TestM3EventTaskCompletedAloneKeepsItsDeadline() {
+	m := defaultManifest(s.storeComponent())
+	m.Quorum.Threshold = dec("0.6")
+	m.Quorum.MinOperators = 1
+	m.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
+	id, ops := s.setupService(m, 1)
+	s.fundService(id, 10*defaultFee)
+	out := s.eventVote(ops[0], ref(id, 9, 0), "1")
+	s.Require().True(out.Accepted, out.Error)
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, out.TaskStatus)
+	task := s.task(out.TaskId)
+	s.Require().Equal(task.CreatedHeight+int64(s.params().DefaultTaskTimeout), task.DeadlineHeight)
+	s.endBlockAt(task.CreatedHeight + int64(s.params().EventConfirmBlocks))
+	s.Require().False(s.task(out.TaskId).Settled, "settled at its full deadline, not the confirmation deadline")
+	s.requireBalanced()
+}
+
+// MEDIAN event tasks: the median is taken over the votes that read the
+// completing vote's input, and the task takes that input.
+func (s *KeeperTestSuite) TestM3MedianEventTaskGroupsByInput() {
+	m := medianManifest(s.storeComponent(), "0.6", "0.01")
+	m.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
+	id, ops := s.setupService(m, 3)
+	s.fundService(id, 10*defaultFee)
+	h := s.ctx.BlockHeight() - 1
+	btc, atom := `{"pair":"BTC"}`, `{"pair":"ATOM"}`
+	first := s.eventVote(ops[0], fakeRef(id, h, 0, btc), "10")
+	s.Require().True(first.Accepted, first.Error)
+	second := s.eventVote(ops[1], fakeRef(id, h, 0, atom), "10")
+	s.Require().True(second.Accepted, second.Error)
+	s.Require().Equal(types.TASK_STATUS_PENDING, second.TaskStatus, "equal values read from two inputs are no quorum")
+	third := s.eventVote(ops[2], fakeRef(id, h, 0, atom), "10.05")
+	s.Require().True(third.Accepted, third.Error)
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, third.TaskStatus)
+	task := s.task(first.TaskId)
+	s.Require().Equal([]byte(atom), task.Input)
+	s.Require().EqualValues(2, task.PowerFor)
+	s.requireBalanced()
+}

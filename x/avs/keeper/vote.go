@@ -239,6 +239,9 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 	// deposit goes back to the treasury.
 	deposit := task.HandlerDeposit
 	task.HandlerDeposit = sdk.NewCoin(deposit.Denom, sdkmath.ZeroInt())
+	if err := k.completeEventTask(ctx, svc, &task); err != nil {
+		return err
+	}
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 		return err
 	}
