@@ -29,9 +29,11 @@ func (s *KeeperTestSuite) eventVotes(operator string, refs ...types.EventRef) []
 // operator sends five event references a block. It opens one task (an
 // operator opens one event task per service per block, ErrEventOpenLimit),
 // and the service's every-block interval trigger fires in every block: event
-// tasks are counted apart from it.
+// tasks are counted apart from it (with max_auto_tasks_per_block 1, a shared
+// count would leave the trigger no room).
 func (s *KeeperTestSuite) TestM3OneOperatorCannotStarveIntervalTriggers() {
 	s.startClock()
+	s.setParams(func(p *types.Params) { p.MaxAutoTasksPerBlock = 1 })
 	m := defaultManifest(s.storeComponent())
 	m.Quorum.Threshold = dec("0.6")
 	m.Triggers = []types.Trigger{eventTrigger("wasm-price_request"), intervalTrigger(1, 0, 0)}
