@@ -80,9 +80,11 @@ func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) 
 		if len(resp.Outcomes) == len(batch) && !resp.Outcomes[i].Accepted {
 			o := resp.Outcomes[i]
 			rejected++
-			if v.Event != nil && o.Codespace == types.ModuleName && o.Code == types.ErrAutoTaskLimit.ABCICode() && s.retryCapped(v) {
-				// The service opened its per-block share of automatic tasks: a
-				// later block has room for this event's task.
+			if v.Event != nil && capped(o) && s.retryCapped(v) {
+				// The service opened its per-block share of event tasks, or
+				// this operator opened its one event task of the service in
+				// this block: a later block has room for this event's task
+				// (or a peer opened it meanwhile, and the vote joins it).
 				s.log.Info("event vote waits for a block with room for its task", "work", v.Key(), "err", o.Error)
 				s.clearPending([]Vote{v})
 				s.capped.Add(v, capRetryDelay)
@@ -99,6 +101,14 @@ func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) 
 	s.metrics.VotesRejected(rejected)
 	s.log.Info("votes included", "votes", len(batch), "refused", rejected, "tx", fmt.Sprintf("%X", hash), "height", res.Height)
 	return nil
+}
+
+// capped reports whether a vote was refused by a per-block cap on opening
+// event tasks: the service's (ErrAutoTaskLimit) or the operator's
+// (ErrEventOpenLimit).
+func capped(o types.ResultOutcome) bool {
+	return o.Codespace == types.ModuleName &&
+		(o.Code == types.ErrAutoTaskLimit.ABCICode() || o.Code == types.ErrEventOpenLimit.ABCICode())
 }
 
 // retryCapped counts a cap refusal of an event vote and reports whether the

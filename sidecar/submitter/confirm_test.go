@@ -78,13 +78,23 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	require.Empty(t, pending)
 }
 
+// An event vote refused by a per-block cap on opening event tasks, the
+// service's or the operator's (M-3), is sent again.
 func TestEventVoteRefusedByCapIsSentAgain(t *testing.T) {
+	for name, code := range map[string]uint32{
+		"service cap":  types.ErrAutoTaskLimit.ABCICode(),
+		"operator cap": types.ErrEventOpenLimit.ABCICode(),
+	} {
+		t.Run(name, func(t *testing.T) { eventVoteRefusedByCapIsSentAgain(t, code) })
+	}
+}
+
+func eventVoteRefusedByCapIsSentAgain(t *testing.T, capCode uint32) {
 	metrics := &countMetrics{}
 	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(metrics))
 	capped := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 2, Input: []byte("in")}
 	refused := types.EventRef{ServiceId: 3, Height: 17, TxHash: "AB12", EventIndex: 3, Input: []byte("in")}
 	cappedKey, refusedKey := store.WorkKey(0, &capped), store.WorkKey(0, &refused)
-	capCode := types.ErrAutoTaskLimit.ABCICode()
 
 	var capHits int // guarded by f.chain.mu, as outcome runs under it
 	f.chain.outcome = func(r types.TaskResult) *types.ResultOutcome {

@@ -41,5 +41,11 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	if err := k.IBCRequestsThisBlock.Clear(sdkCtx, nil); err != nil {
 		return err
 	}
+	if err := k.EventTasksThisBlock.Clear(sdkCtx, nil); err != nil {
+		return err
+	}
+	if err := k.EventOpenersThisBlock.Clear(sdkCtx, nil); err != nil {
+		return err
+	}
 	return k.AutoTasksThisBlock.Clear(sdkCtx, nil)
 }

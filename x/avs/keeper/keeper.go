@@ -59,7 +59,7 @@ type Keeper struct {
 	// deadline, not when the task changes.
 	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
 
-	// Votes: (task, operator) -> vote; Tallies: (task, digest) -> power and count.
+	// Votes: (task, operator) -> vote; Tallies: (task, tallyKey) -> power and count.
 	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
 	Tallies collections.Map[collections.Pair[uint64, string], types.Tally]
 
@@ -115,6 +115,12 @@ type Keeper struct {
 	// HookTasksThisBlock: tasks opened in this block by handler contracts
 	// called from block hooks, across all services. Removed at EndBlock.
 	HookTasksThisBlock collections.Item[uint64]
+	// EventTasksThisBlock: service -> event tasks opened in the current
+	// block, capped by max_auto_tasks_per_block apart from the other
+	// automatic tasks; EventOpenersThisBlock: (service, operator) that opened
+	// one. Both cleared in EndBlock (M-3).
+	EventTasksThisBlock   collections.Map[uint64, uint64]
+	EventOpenersThisBlock collections.KeySet[collections.Pair[uint64, string]]
 	// EpochTasks: (service, epoch) -> its open and settled tasks, for liveness.
 	EpochTasks collections.Map[collections.Pair[uint64, uint64], types.EpochTasks]
 	// EpochAnswers: (service, epoch, operator) -> its answers and what its
@@ -205,8 +211,11 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint32Key)),
 		IBCRequestsThisBlock: collections.NewMap(sb, types.IBCRequestsThisBlockKey, "ibc_requests_this_block",
 			collections.StringKey, collections.Uint64Value),
-		AutoTasksThisBlock: collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
-		HookTasksThisBlock: collections.NewItem(sb, types.HookTasksThisBlockKey, "hook_tasks", collections.Uint64Value),
+		AutoTasksThisBlock:  collections.NewMap(sb, types.AutoTasksThisBlockKey, "auto_tasks", collections.Uint64Key, collections.Uint64Value),
+		HookTasksThisBlock:  collections.NewItem(sb, types.HookTasksThisBlockKey, "hook_tasks", collections.Uint64Value),
+		EventTasksThisBlock: collections.NewMap(sb, types.EventTasksThisBlockKey, "event_tasks_this_block", collections.Uint64Key, collections.Uint64Value),
+		EventOpenersThisBlock: collections.NewKeySet(sb, types.EventOpenersThisBlockKey, "event_openers_this_block",
+			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
 		EpochTasks: collections.NewMap(sb, types.EpochTasksKey, "epoch_tasks",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.EpochTasks](cdc)),
 		EpochAnswers: collections.NewMap(sb, types.EpochAnswersKey, "epoch_answers",

@@ -37,6 +37,18 @@ type taskSpec struct {
 	// always pays the service's fee_per_task.
 	account sdk.AccAddress
 	fee     sdk.Coin
+	// timeout, if positive and shorter than the service's, is the task's
+	// timeout in blocks: an event task's confirmation window.
+	timeout uint64
+}
+
+// timeoutOr returns the spec's timeout if it is positive and below the
+// service's timeout, else the service's.
+func (s taskSpec) timeoutOr(service uint64) uint64 {
+	if s.timeout > 0 && s.timeout < service {
+		return s.timeout
+	}
+	return service
 }
 
 // errTreasuryShort is createTask's answer when the treasury cannot pay a
@@ -50,15 +62,22 @@ func (e errTreasuryShort) Error() string { return e.reason }
 // treasury cannot pay, no task is created and EventTaskSkipped says so; the
 // returned bool reports whether a task was created.
 func (k Keeper) CreateTaskFromTreasury(ctx context.Context, serviceID uint64, input []byte, origin types.Origin) (types.Task, bool, error) {
-	creator, err := k.addressCodec.BytesToString(authtypes.NewModuleAddress(types.ModuleName))
-	if err != nil {
-		return types.Task{}, false, err
-	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return types.Task{}, false, err
 	}
-	task, err := k.createTask(ctx, params, taskSpec{serviceID: serviceID, input: input, creator: creator, origin: origin, payer: payerTreasury})
+	return k.createTreasuryTask(ctx, params, serviceID, input, origin, 0)
+}
+
+// createTreasuryTask is CreateTaskFromTreasury with a timeout: if positive
+// and shorter than the service's, the task's deadline comes that many blocks
+// after its creation.
+func (k Keeper) createTreasuryTask(ctx context.Context, params types.Params, serviceID uint64, input []byte, origin types.Origin, timeout uint64) (types.Task, bool, error) {
+	creator, err := k.addressCodec.BytesToString(authtypes.NewModuleAddress(types.ModuleName))
+	if err != nil {
+		return types.Task{}, false, err
+	}
+	task, err := k.createTask(ctx, params, taskSpec{serviceID: serviceID, input: input, creator: creator, origin: origin, payer: payerTreasury, timeout: timeout})
 	var short errTreasuryShort
 	switch {
 	case errors.As(err, &short):
@@ -159,7 +178,7 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		Origin:          spec.origin,
 		CreatedHeight:   sdkCtx.BlockHeight(),
 		CreatedTime:     sdkCtx.BlockTime(),
-		DeadlineHeight:  sdkCtx.BlockHeight() + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout)),
+		DeadlineHeight:  sdkCtx.BlockHeight() + int64(spec.timeoutOr(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))),
 		Status:          types.TASK_STATUS_PENDING,
 		Fee:             fee,
 		Epoch:           epoch,

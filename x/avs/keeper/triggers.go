@@ -292,8 +292,9 @@ func (k Keeper) fireDue(ctx context.Context, params types.Params, svc *types.Ser
 }
 
 // useAutoTask counts one more automatic task of a service in this block, or
-// refuses it with ErrAutoTaskLimit: max_auto_tasks_per_block counts every
-// kind of automatic task together (interval, cron, event, IBC request).
+// refuses it with ErrAutoTaskLimit: max_auto_tasks_per_block counts the
+// interval, cron, handler and IBC-request tasks together (event tasks have
+// their own count: eventTask).
 // Callers count in the store the task was created in, so that a refusal
 // discards the task.
 func (k Keeper) useAutoTask(ctx context.Context, serviceID uint64, max uint32) error {
@@ -327,9 +328,13 @@ func (k Keeper) autoTasks(ctx context.Context, serviceID uint64, max uint32) (ui
 
 // eventTask returns the task of an event-trigger vote, opening it (paid by the
 // treasury) on the event's first vote. The chain cannot see past events: a task
-// opened for an event the other operators do not confirm gets no quorum and
-// expires.
-func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, error) {
+// opened for an event no second operator confirms (a vote with the same
+// input) expires after event_confirm_blocks, and its fee goes back to the
+// treasury. Opening is capped apart from the other automatic tasks, so that
+// event votes cannot starve interval and cron triggers: per service,
+// max_auto_tasks_per_block event tasks per block, and per operator one event
+// task per service per block (security review M-3).
+func (k Keeper) eventTask(ctx context.Context, operator string, ref types.EventRef) (uint64, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	svc, err := k.getService(ctx, ref.ServiceId)
 	if err != nil {
@@ -356,21 +361,91 @@ func (k Keeper) eventTask(ctx context.Context, ref types.EventRef) (uint64, erro
 	if err != nil {
 		return 0, err
 	}
-	if err := k.autoTaskRoom(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
+	// Both caps are checked before the task exists: a refusal costs no
+	// task creation. ctx is the vote's own cached store: a refusal below
+	// discards the task.
+	opener := collections.Join(ref.ServiceId, operator)
+	if opened, err := k.EventOpenersThisBlock.Has(ctx, opener); err != nil {
+		return 0, err
+	} else if opened {
+		return 0, errorsmod.Wrapf(types.ErrEventOpenLimit, "%s already opened an event task of service %d in this block", operator, ref.ServiceId)
+	}
+	n, err := k.EventTasksThisBlock.Get(ctx, ref.ServiceId)
+	if err != nil && !isNotFound(err) {
 		return 0, err
 	}
-	// ctx is the vote's own cached store: a refusal below discards the task.
-	task, created, err := k.CreateTaskFromTreasury(ctx, ref.ServiceId, ref.Input, types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: types.EventRefPrefix + key})
+	if n >= uint64(params.MaxAutoTasksPerBlock) {
+		return 0, errorsmod.Wrapf(types.ErrAutoTaskLimit, "service %d opened %d event tasks in this block (max_auto_tasks_per_block)", ref.ServiceId, n)
+	}
+	origin := types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: types.EventRefPrefix + key}
+	task, created, err := k.createTreasuryTask(ctx, params, ref.ServiceId, ref.Input, origin, params.EventConfirmBlocks)
 	if err != nil {
 		return 0, err
 	}
 	if !created {
 		return 0, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", ref.ServiceId)
 	}
-	if err := k.useAutoTask(ctx, ref.ServiceId, params.MaxAutoTasksPerBlock); err != nil {
+	if err := k.EventTasksThisBlock.Set(ctx, ref.ServiceId, n+1); err != nil {
+		return 0, err
+	}
+	if err := k.EventOpenersThisBlock.Set(ctx, opener); err != nil {
 		return 0, err
 	}
 	return task.Id, nil // the task's ByEvent index entry came with it
+}
+
+// confirmEventTask gives an event task its normal deadline once a second
+// operator voted with the same input digest as v: until then the task
+// waits event_confirm_blocks at most. It reads the task's votes only while
+// the task is unconfirmed.
+func (k Keeper) confirmEventTask(ctx context.Context, params types.Params, svc types.Service, task *types.Task, v types.Vote) error {
+	if !task.Origin.IsEventOrigin() || task.Status != types.TASK_STATUS_PENDING || !unconfirmed(params, svc, *task) {
+		return nil
+	}
+	peers, err := k.votesWhere(ctx, task.Id, func(o types.Vote) bool {
+		return !o.Late && o.Operator != v.Operator && o.InputDigest == v.InputDigest
+	})
+	if err != nil || len(peers) == 0 {
+		return err
+	}
+	if err := k.extendEventDeadline(ctx, params, svc, task); err != nil {
+		return err
+	}
+	return k.Tasks.Set(ctx, task.Id, *task)
+}
+
+// unconfirmed reports whether an event task still has its confirmation
+// deadline, short of the service's timeout.
+func unconfirmed(params types.Params, svc types.Service, task types.Task) bool {
+	return task.DeadlineHeight < task.CreatedHeight+int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))
+}
+
+// extendEventDeadline moves an event task still at its confirmation deadline
+// to the service's timeout (the caller stores the task): a confirmed or
+// completed event task leaves its peers the usual time to vote, late or not.
+func (k Keeper) extendEventDeadline(ctx context.Context, params types.Params, svc types.Service, task *types.Task) error {
+	if !task.Origin.IsEventOrigin() || !unconfirmed(params, svc, *task) {
+		return nil
+	}
+	full := task.CreatedHeight + int64(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))
+	if err := k.TasksByDeadline.Remove(ctx, collections.Join(task.DeadlineHeight, task.Id)); err != nil {
+		return err
+	}
+	task.DeadlineHeight = full
+	return k.TasksByDeadline.Set(ctx, collections.Join(full, task.Id))
+}
+
+// completeEventTask gives an event task its normal deadline when it
+// completes before a second vote confirmed it (one vote met the quorum).
+func (k Keeper) completeEventTask(ctx context.Context, svc types.Service, task *types.Task) error {
+	if !task.Origin.IsEventOrigin() {
+		return nil
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	return k.extendEventDeadline(ctx, params, svc, task)
 }
 
 // eventTaskKey returns the ByEvent key of a task an event trigger opened.

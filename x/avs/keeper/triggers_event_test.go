@@ -8,6 +8,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/require"
 
+	"cosmossdk.io/collections"
 	storetypes "cosmossdk.io/store/types"
 
 	"github.com/avschain/avschain/x/avs/types"
@@ -150,16 +151,17 @@ func (s *KeeperTestSuite) TestEventTasksSurviveGenesis() {
 	s.Require().EqualValues(1, got)
 }
 
-// max_auto_tasks_per_block counts event tasks too: past the cap a vote that
-// would open one more is refused (ErrAutoTaskLimit, an EventTaskSkipped), a
-// vote joining an open one is not, and the next block has room again.
+// max_auto_tasks_per_block caps event tasks too, in a count of their own
+// (M-3): past the cap a vote that would open one more is refused
+// (ErrAutoTaskLimit, an EventTaskSkipped), a vote joining an open one is not,
+// and the next block has room again.
 func (s *KeeperTestSuite) TestEventTriggerCap() {
 	s.setParams(func(p *types.Params) { p.MaxAutoTasksPerBlock = 2 })
 	id, ops := s.eventService(10, 3)
 	ctx := s.withEvents()
 	s.ctx = ctx
 	s.Require().True(s.eventVote(ops[0], ref(id, 9, 0), "1").Accepted)
-	s.Require().True(s.eventVote(ops[0], ref(id, 9, 1), "1").Accepted)
+	s.Require().True(s.eventVote(ops[1], ref(id, 9, 1), "1").Accepted, "each operator opens one event task per block")
 	// The cap is checked before the task is created: the refused vote writes
 	// nothing, not even in the cached store it is discarded with.
 	writes := s.ctx.WithGasMeter(storetypes.NewInfiniteGasMeter()).WithKVGasConfig(storetypes.GasConfig{WriteCostFlat: 1, DeleteCost: 1})
@@ -171,7 +173,7 @@ func (s *KeeperTestSuite) TestEventTriggerCap() {
 	s.Require().Zero(writes.GasMeter().GasConsumed(), "writes of a refused entry")
 	r := ref(id, 9, 2)
 	res, err = s.msgServer.SubmitResults(writes, &types.MsgSubmitResults{
-		Operator: ops[0], Results: []types.TaskResult{{Result: []byte("1"), Event: &r}},
+		Operator: ops[2], Results: []types.TaskResult{{Result: []byte("1"), Event: &r}},
 	})
 	s.Require().NoError(err)
 	third := res.Outcomes[0]
@@ -181,19 +183,25 @@ func (s *KeeperTestSuite) TestEventTriggerCap() {
 	skipped := s.typedEvents(ctx, &types.EventTaskSkipped{})
 	s.Require().Len(skipped, 1)
 	s.Require().Contains(skipped[0].(*types.EventTaskSkipped).Reason, "max_auto_tasks_per_block")
-	s.Require().True(s.eventVote(ops[1], ref(id, 9, 1), "1").Accepted, "joining an open task is not opening one")
+	s.Require().True(s.eventVote(ops[0], ref(id, 9, 1), "1").Accepted, "joining an open task is not opening one")
 
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1)
 	again := s.eventVote(ops[0], ref(id, 9, 2), "1")
 	s.Require().True(again.Accepted, again.Error)
-	n, err := s.keeper.AutoTasksThisBlock.Get(s.ctx, id)
+	n, err := s.keeper.EventTasksThisBlock.Get(s.ctx, id)
 	s.Require().NoError(err)
 	s.Require().EqualValues(1, n)
-	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	has, err := s.keeper.AutoTasksThisBlock.Has(s.ctx, id)
 	s.Require().NoError(err)
+	s.Require().False(has, "event tasks are not counted with the interval and cron tasks")
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	has, err = s.keeper.EventTasksThisBlock.Has(s.ctx, id)
+	s.Require().NoError(err)
 	s.Require().False(has, "the count does not outlive its block")
+	has, err = s.keeper.EventOpenersThisBlock.Has(s.ctx, collections.Join(id, ops[0]))
+	s.Require().NoError(err)
+	s.Require().False(has, "nor the openers")
 }
 
 func TestEventTriggerMatches(t *testing.T) {
@@ -247,7 +255,7 @@ func (s *KeeperTestSuite) TestEventTriggerBlockEvent() {
 	s.Require().Equal("event:"+blockRef.Key(), s.task(out.TaskId).Origin.Ref)
 	s.Require().Equal(fmt.Sprintf("%d/9//2", id), blockRef.Key())
 	txRef := ref(id, 9, 2)
-	other := s.eventVote(ops[0], txRef, "1")
+	other := s.eventVote(ops[1], txRef, "1")
 	s.Require().True(other.Accepted, other.Error)
 	s.Require().NotEqual(out.TaskId, other.TaskId, "the same index in a transaction is another event")
 }

@@ -33,7 +33,7 @@ func (k Keeper) submitResults(ctx context.Context, params types.Params, operator
 		err := validateVoteTarget(r)
 		if err == nil && r.Event != nil {
 			// An event-trigger vote: its task is found, or opened, by reference.
-			r.TaskId, err = k.eventTask(cacheCtx, *r.Event)
+			r.TaskId, err = k.eventTask(cacheCtx, operator, *r.Event)
 		}
 		if err == nil {
 			status, err = k.submitVote(cacheCtx, params, operator, r)
@@ -103,12 +103,17 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 		}
 	}
 
+	inputDigest, err := eventInputDigest(params, task, r)
+	if err != nil {
+		return task.Status, err
+	}
+
 	late := task.Status != types.TASK_STATUS_PENDING
 	digest := types.Digest(r.Result)
 	if failure {
 		digest = types.FailureDigest
 	}
-	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late, Failure: r.Failure}
+	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late, Failure: r.Failure, InputDigest: inputDigest}
 	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
 		return task.Status, err
 	}
@@ -117,20 +122,28 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	}
 	// An answer counts for liveness now; on an event-trigger task, only once
 	// it is confirmed (complete counts the votes that confirmed it).
-	if !task.Origin.IsEventOrigin() || task.Status == types.TASK_STATUS_COMPLETED {
+	if !task.Origin.IsEventOrigin() || task.Status == types.TASK_STATUS_COMPLETED || task.Status == types.TASK_STATUS_FAILED {
 		if err := k.countAnswer(ctx, task.ServiceId, task.Epoch, operator); err != nil {
 			return task.Status, err
 		}
 	}
 	if late {
-		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) {
+		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) && inputAgrees(task, vote) {
 			return task.Status, k.slashDissenters(ctx, svc, task, []string{operator})
 		}
 		return task.Status, nil
 	}
+	if err := k.confirmEventTask(ctx, params, svc, &task, vote); err != nil {
+		return task.Status, err
+	}
+	if r.Event != nil {
+		// Only votes that read this vote's input are tallied with it: if it
+		// completes the task, its input is the quorum's (M-3).
+		task.Input = r.Event.Input
+	}
 
 	if median {
-		return k.tallyMedian(ctx, svc, task)
+		return k.tallyMedian(ctx, svc, task, inputDigest)
 	}
 	tally, err := k.countVote(ctx, vote)
 	if err != nil {
@@ -139,7 +152,8 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
 		return task.Status, nil
 	}
-	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return v.Digest == digest && !v.Late })
+	key := tallyKey(vote)
+	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return tallyKey(v) == key && !v.Late })
 	if err != nil {
 		return task.Status, err
 	}
@@ -149,10 +163,10 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
 }
 
-// countVote adds a vote's power to the tally of its digest and returns the
-// tally. Genesis import rebuilds the tallies with it.
+// countVote adds a vote's power to the tally of its key (tallyKey) and
+// returns the tally. Genesis import rebuilds the tallies with it.
 func (k Keeper) countVote(ctx context.Context, v types.Vote) (types.Tally, error) {
-	key := collections.Join(v.TaskId, v.Digest)
+	key := collections.Join(v.TaskId, tallyKey(v))
 	tally, err := k.Tallies.Get(ctx, key)
 	if err != nil && !isNotFound(err) {
 		return tally, err
@@ -170,11 +184,12 @@ func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
 	return count >= minOps && types.MeetsThreshold(power, total, q.Threshold)
 }
 
-// tallyMedian recomputes the power-weighted median of the task's votes and
-// completes the task once enough power lies within the allowed spread of it;
-// failure votes are tallied apart and fail the task once they meet the quorum.
-func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task) (types.TaskStatus, error) {
-	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
+// tallyMedian recomputes the power-weighted median of the task's votes that
+// read input (the empty digest but on event tasks) and completes the task once
+// enough power lies within the allowed spread of it; failure votes are
+// tallied apart and fail the task once they meet the quorum.
+func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task, input string) (types.TaskStatus, error) {
+	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late && v.InputDigest == input })
 	if err != nil {
 		return task.Status, err
 	}
@@ -281,6 +296,9 @@ func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, 
 	// deposit goes back to the treasury.
 	deposit := task.HandlerDeposit
 	task.HandlerDeposit = sdk.NewCoin(deposit.Denom, sdkmath.ZeroInt())
+	if err := k.completeEventTask(ctx, svc, &task); err != nil {
+		return err
+	}
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 		return err
 	}
@@ -295,7 +313,7 @@ func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, 
 		return err
 	}
 	if task.Status == types.TASK_STATUS_COMPLETED {
-		if err := k.slashDissenters(ctx, svc, task, dissenters(svc, task.Result, all)); err != nil {
+		if err := k.slashDissenters(ctx, svc, task, dissenters(svc, task.Result, sameInput(task, all))); err != nil {
 			return err
 		}
 	}

@@ -66,5 +66,10 @@ var (
 // result (security review H-2).
 var ErrInvalidFailure = errorsmod.Register(ModuleName, 53, "invalid failure vote")
 
+// ErrEventOpenLimit refuses an event-trigger vote that would open a second
+// task of one service in one block for the same operator: an operator opens
+// at most one event task per service per block (security review M-3).
+var ErrEventOpenLimit = errorsmod.Register(ModuleName, 59, "an operator may open one event task per service per block")
+
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")

@@ -134,10 +134,18 @@ func (gs GenesisState) Validate() error {
 			return fail("treasury of service %d is negative or missing", tr.ServiceId)
 		}
 	}
+	eventTasks := make(map[uint64]bool)
+	for _, t := range gs.Tasks {
+		eventTasks[t.Id] = t.Origin.IsEventOrigin()
+	}
 	votes := make(map[string]bool, len(gs.Votes))
 	for _, v := range gs.Votes {
 		if !tasks[v.TaskId] {
 			return fail("vote names unknown task %d", v.TaskId)
+		}
+		// a vote on an event task is tallied with the input it read (M-3)
+		if eventTasks[v.TaskId] != (v.InputDigest != "") || (v.InputDigest != "" && !IsValidDigest(v.InputDigest)) {
+			return fail("vote of %s on task %d: input_digest %q must be a hex sha256 on an event task and empty on another", v.Operator, v.TaskId, v.InputDigest)
 		}
 		key := fmt.Sprintf("%d/%s", v.TaskId, v.Operator)
 		if votes[key] {

@@ -70,4 +70,9 @@ var (
 	TriggersByTimeKey       = collections.NewPrefix(34)
 	TriggerDueKey           = collections.NewPrefix(35)
 	IBCRequestsThisBlockKey = collections.NewPrefix(36)
+	// EventTasksThisBlockKey and EventOpenersThisBlockKey count the event
+	// tasks opened in this block, per service and per (service, operator),
+	// apart from the other automatic tasks (M-3). Cleared every EndBlock.
+	EventTasksThisBlockKey   = collections.NewPrefix(56)
+	EventOpenersThisBlockKey = collections.NewPrefix(57)
 )

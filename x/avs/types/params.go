@@ -44,6 +44,10 @@ const (
 	// DefaultMaxGzipRatio allows the padding of an optimised Go or Rust
 	// component while refusing a gzip bomb.
 	DefaultMaxGzipRatio uint32 = 100
+	// DefaultEventConfirmBlocks gives an event task's peers two blocks to
+	// join its opener: sidecars that read the same block vote within one or
+	// two blocks of each other.
+	DefaultEventConfirmBlocks uint64 = 2
 	// maxBlockBudgetHardLimit bounds every per-block item budget.
 	maxBlockBudgetHardLimit uint32 = 100_000
 	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
@@ -94,6 +98,7 @@ func DefaultParams() Params {
 		MaxCommissionIncrease:         DefaultMaxCommissionIncrease(),
 		CommissionChangeDelay:         DefaultCommissionChangeDelay,
 		MaxHookGasPerBlock:            DefaultMaxHookGasPerBlock,
+		EventConfirmBlocks:            DefaultEventConfirmBlocks,
 	}
 }
 
@@ -133,6 +138,8 @@ func (p Params) Validate() error {
 		{!p.MaxCommissionIncrease.IsNil() && !p.MaxCommissionIncrease.IsNegative() && p.MaxCommissionIncrease.LTE(sdkmath.LegacyOneDec()), "max_commission_increase must be in [0, 1]"},
 		{p.CommissionChangeDelay >= 0, "commission_change_delay must not be negative"},
 		{p.MaxHookGasPerBlock >= p.HandlerGasLimit, fmt.Sprintf("max_hook_gas_per_block %d is below handler_gas_limit %d", p.MaxHookGasPerBlock, p.HandlerGasLimit)},
+		{p.EventConfirmBlocks > 0, "event_confirm_blocks must be positive"},
+		{p.EventConfirmBlocks <= p.MaxTaskTimeout, fmt.Sprintf("event_confirm_blocks %d exceeds max_task_timeout %d", p.EventConfirmBlocks, p.MaxTaskTimeout)},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {
