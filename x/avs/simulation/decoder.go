@@ -52,6 +52,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.ComponentCodeKey):        code,
 		prefix(types.ServicesKey):             msg(func() proto.Message { return &types.Service{} }),
 		prefix(types.ServiceSeqKey):           seq,
+		prefix(types.ServiceRevisionsKey):     msg(func() proto.Message { return &types.ServiceManifest{} }),
 		prefix(types.OperatorsKey):            msg(func() proto.Message { return &types.Operator{} }),
 		prefix(types.TasksKey):                msg(func() proto.Message { return &types.Task{} }),
 		prefix(types.TaskSeqKey):              seq,

@@ -66,5 +66,9 @@ var (
 // result (security review H-2).
 var ErrInvalidFailure = errorsmod.Register(ModuleName, 53, "invalid failure vote")
 
+// ErrServiceRevisionNotFound: no manifest is stored for this (service,
+// revision) (security review H-3).
+var ErrServiceRevisionNotFound = errorsmod.Register(ModuleName, 55, "service revision not found")
+
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")
