@@ -33,10 +33,10 @@ func (k Keeper) serviceRevision(ctx context.Context, serviceID, revision uint64)
 	return m, err
 }
 
-// taskService returns the service as its task sees it: with the manifest of
+// serviceAsOfTask returns the service as its task sees it: with the manifest of
 // the revision the task was created under (the current one costs no extra
 // read). It is for reading the task's rules; never store it back.
-func (k Keeper) taskService(ctx context.Context, task types.Task) (types.Service, error) {
+func (k Keeper) serviceAsOfTask(ctx context.Context, task types.Task) (types.Service, error) {
 	svc, err := k.getService(ctx, task.ServiceId)
 	if err != nil || svc.Revision == task.ServiceRevision {
 		return svc, err
