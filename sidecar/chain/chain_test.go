@@ -2,8 +2,8 @@ package chain_test
 
 import (
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"net"
 	"testing"
 
