@@ -92,6 +92,11 @@ type Client struct {
 	rpcIdx  int
 	conns   []*grpc.ClientConn
 	grpcIdx int
+
+	// revisions caches service manifests by (service, revision): a
+	// revision never changes.
+	revMu     sync.Mutex
+	revisions map[[2]uint64]types.ServiceManifest
 }
 
 // Dial prepares clients for every endpoint; nothing is contacted yet.
@@ -100,7 +105,7 @@ func Dial(chainID string, rpcEndpoints, grpcEndpoints []string) (*Client, error)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{Enc: enc, ChainID: chainID}
+	c := &Client{Enc: enc, ChainID: chainID, revisions: map[[2]uint64]types.ServiceManifest{}}
 	for _, e := range rpcEndpoints {
 		h, err := rpchttp.New(e, "/websocket")
 		if err != nil {
@@ -287,6 +292,49 @@ func (c *Client) Service(ctx context.Context, id uint64) (types.Service, error) 
 		return err
 	})
 	return s, err
+}
+
+// TaskService returns the task's service with the manifest of the revision
+// the task was created under (H-3): the limits and config it runs with,
+// whatever the owner changed since. A task of a chain without revisions
+// (service_revision 0) gets the current manifest.
+func (c *Client) TaskService(ctx context.Context, task types.Task) (types.Service, error) {
+	svc, err := c.Service(ctx, task.ServiceId)
+	if err != nil || task.ServiceRevision == 0 || task.ServiceRevision == svc.Revision {
+		return svc, err
+	}
+	man, err := c.ServiceRevision(ctx, task.ServiceId, task.ServiceRevision)
+	if err != nil {
+		return svc, fmt.Errorf("revision %d: %w", task.ServiceRevision, err)
+	}
+	svc.Manifest, svc.Revision = man, task.ServiceRevision
+	return svc, nil
+}
+
+// ServiceRevision returns the manifest of one revision of a service, asked
+// once per (service, revision).
+func (c *Client) ServiceRevision(ctx context.Context, serviceID, revision uint64) (types.ServiceManifest, error) {
+	key := [2]uint64{serviceID, revision}
+	c.revMu.Lock()
+	m, ok := c.revisions[key]
+	c.revMu.Unlock()
+	if ok {
+		return m, nil
+	}
+	err := c.withGRPC(ctx, func(conn *grpc.ClientConn) error {
+		res, err := types.NewQueryClient(conn).ServiceRevision(ctx, &types.QueryServiceRevisionRequest{ServiceId: serviceID, Revision: revision})
+		if err == nil {
+			m = res.Manifest
+		}
+		return err
+	})
+	if err != nil {
+		return m, err
+	}
+	c.revMu.Lock()
+	c.revisions[key] = m
+	c.revMu.Unlock()
+	return m, nil
 }
 
 // ComponentCode returns a component's wasm; the caller checks its digest.

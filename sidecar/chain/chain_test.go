@@ -3,6 +3,7 @@ package chain_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"testing"
 
@@ -87,4 +88,53 @@ func TestL10OperatorServicesReadsEveryPage(t *testing.T) {
 	ids, err = c.OperatorServices(context.Background(), "avs1other")
 	require.NoError(t, err)
 	require.Nil(t, ids, "an unregistered operator runs nothing")
+}
+
+// revisions serves a service at revision 3 and the manifests of its past
+// revisions, counting the revision queries.
+type revisions struct {
+	types.UnimplementedQueryServer
+	past     map[uint64]types.ServiceManifest
+	requests int
+}
+
+func (r *revisions) Service(_ context.Context, req *types.QueryServiceRequest) (*types.QueryServiceResponse, error) {
+	return &types.QueryServiceResponse{Service: types.Service{
+		Id: req.ServiceId, Revision: 3, Manifest: types.ServiceManifest{Name: "current", Limits: types.Limits{TimeMs: 30}},
+	}}, nil
+}
+
+func (r *revisions) ServiceRevision(_ context.Context, req *types.QueryServiceRevisionRequest) (*types.QueryServiceRevisionResponse, error) {
+	r.requests++
+	m, ok := r.past[req.Revision]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "service revision not found")
+	}
+	return &types.QueryServiceRevisionResponse{Manifest: m}, nil
+}
+
+// TestH3TaskServiceServesTheTaskRevision: the sidecar runs a task with the
+// manifest of its revision (H-3), asked once per revision; the current
+// revision, and a task without one, need no extra query.
+func TestH3TaskServiceServesTheTaskRevision(t *testing.T) {
+	srv := &revisions{past: map[uint64]types.ServiceManifest{1: {Name: "first", Limits: types.Limits{TimeMs: 10}}}}
+	c := serve(t, srv)
+	ctx := context.Background()
+	for range 2 {
+		svc, err := c.TaskService(ctx, types.Task{ServiceId: 7, ServiceRevision: 1})
+		require.NoError(t, err)
+		require.Equal(t, "first", svc.Manifest.Name)
+		require.Equal(t, uint64(10), svc.Manifest.Limits.TimeMs)
+		require.Equal(t, uint64(1), svc.Revision)
+		require.Equal(t, uint64(7), svc.Id)
+	}
+	require.Equal(t, 1, srv.requests, "a revision is fetched once")
+	for _, rev := range []uint64{3, 0} {
+		svc, err := c.TaskService(ctx, types.Task{ServiceId: 7, ServiceRevision: rev})
+		require.NoError(t, err)
+		require.Equal(t, "current", svc.Manifest.Name)
+	}
+	require.Equal(t, 1, srv.requests)
+	_, err := c.TaskService(ctx, types.Task{ServiceId: 7, ServiceRevision: 2})
+	require.Equal(t, codes.NotFound, status.Code(errors.Unwrap(err)))
 }

@@ -32,6 +32,9 @@ import (
 type Chain interface {
 	Task(ctx context.Context, id uint64) (types.Task, error)
 	Service(ctx context.Context, id uint64) (types.Service, error)
+	// TaskService is the task's service with the manifest of the task's
+	// revision (its limits and config).
+	TaskService(ctx context.Context, task types.Task) (types.Service, error)
 	ComponentCode(ctx context.Context, digest string) ([]byte, error)
 	OperatorServices(ctx context.Context, operator string) ([]uint64, error)
 }

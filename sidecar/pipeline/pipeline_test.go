@@ -38,7 +38,9 @@ type fakeChain struct {
 	mu       sync.Mutex
 	tasks    map[uint64]types.Task
 	services map[uint64]types.Service
-	optedIn  []uint64
+	// revisions are the manifests of past service revisions (revision_test.go)
+	revisions map[[2]uint64]types.ServiceManifest
+	optedIn   []uint64
 	// taskErrors is how many Task reads fail before they succeed.
 	taskErrors int
 }

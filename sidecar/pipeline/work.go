@@ -49,7 +49,7 @@ func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	if in, err := p.optedIn(ctx, task.ServiceId); err != nil || !in {
 		return false, err
 	}
-	svc, err := p.chain.Service(ctx, task.ServiceId)
+	svc, err := p.chain.TaskService(ctx, task)
 	if err != nil {
 		return false, fmt.Errorf("query service %d: %w", task.ServiceId, err)
 	}

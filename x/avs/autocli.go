@@ -113,6 +113,12 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: positional("service_id"),
 				},
 				{
+					RpcMethod:      "ServiceRevision",
+					Use:            "service-revision [service-id] [revision]",
+					Short:          "Show the manifest of one revision of a service: the rules of the tasks created under it (a task's service_revision)",
+					PositionalArgs: positional("service_id", "revision"),
+				},
+				{
 					RpcMethod: "Services",
 					Use:       "services",
 					Short:     "List services",

@@ -115,3 +115,14 @@ func TestL10QueryCommandsPage(t *testing.T) {
 		})
 	}
 }
+
+// TestH3ServiceRevisionCommand: `avsd query avs service-revision 3 2` asks
+// Query/ServiceRevision for revision 2 of service 3.
+func TestH3ServiceRevisionCommand(t *testing.T) {
+	conn := &recordingConn{}
+	root := queryCmd(t, conn)
+	root.SetArgs([]string{"service-revision", "3", "2"})
+	require.NoError(t, root.Execute())
+	require.Equal(t, "/avschain.avs.v1.Query/ServiceRevision", conn.method)
+	require.JSONEq(t, `{"serviceId":"3","revision":"2"}`, conn.request)
+}

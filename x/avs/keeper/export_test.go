@@ -21,3 +21,9 @@ var TopPowers = topPowers
 func (k Keeper) SchedulePrune(ctx context.Context, params types.Params, task types.Task) error {
 	return k.schedulePrune(ctx, params, task)
 }
+
+// UpdateService is updateService: a manifest change below the msg server's
+// checks of the manifest.
+func (k Keeper) UpdateService(ctx context.Context, owner string, id uint64, man types.ServiceManifest) error {
+	return k.updateService(ctx, owner, id, man)
+}

@@ -37,6 +37,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, r := range gs.ServiceRevisions {
+		if err := k.ServiceRevisions.Set(ctx, collections.Join(r.ServiceId, r.Revision), r.Manifest); err != nil {
+			return err
+		}
+	}
 	if err := k.ServiceSeq.Set(ctx, gs.NextServiceId); err != nil {
 		return err
 	}
@@ -173,6 +178,12 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if gs.NextServiceId, err = k.ServiceSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if err := k.ServiceRevisions.Walk(ctx, nil, func(key collections.Pair[uint64, uint64], m types.ServiceManifest) (bool, error) {
+		gs.ServiceRevisions = append(gs.ServiceRevisions, types.ServiceRevision{ServiceId: key.K1(), Revision: key.K2(), Manifest: m})
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	if gs.Operators, err = values(ctx, k.Operators.Walk); err != nil {

@@ -34,7 +34,8 @@ func grpcError(err error) error {
 		return nil
 	case errors.Is(err, collections.ErrNotFound),
 		errors.Is(err, types.ErrComponentNotFound), errors.Is(err, types.ErrServiceNotFound),
-		errors.Is(err, types.ErrOperatorNotFound), errors.Is(err, types.ErrTaskNotFound):
+		errors.Is(err, types.ErrOperatorNotFound), errors.Is(err, types.ErrTaskNotFound),
+		errors.Is(err, types.ErrServiceRevisionNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, types.ErrInvalidAddress), errors.Is(err, types.ErrInvalidRequest),
 		errors.Is(err, types.ErrPageLimit):
@@ -132,6 +133,18 @@ func (q queryServer) Service(ctx context.Context, req *types.QueryServiceRequest
 		return nil, grpcError(err)
 	}
 	return &types.QueryServiceResponse{Service: s}, nil
+}
+
+// ServiceRevision returns the manifest of one revision of a service.
+func (q queryServer) ServiceRevision(ctx context.Context, req *types.QueryServiceRevisionRequest) (*types.QueryServiceRevisionResponse, error) {
+	if req == nil {
+		return nil, errEmptyRequest
+	}
+	m, err := q.serviceRevision(ctx, req.ServiceId, req.Revision)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryServiceRevisionResponse{Manifest: m}, nil
 }
 
 // Services lists services by id.

@@ -43,6 +43,9 @@ type Keeper struct {
 	// Services: id -> service.
 	Services   collections.Map[uint64, types.Service]
 	ServiceSeq collections.Sequence
+	// ServiceRevisions: (service, revision) -> the manifest of that revision,
+	// the rules of the tasks created under it (H-3). Never pruned.
+	ServiceRevisions collections.Map[collections.Pair[uint64, uint64], types.ServiceManifest]
 
 	Operators collections.Map[string, types.Operator]
 	// OptIns holds (service, operator); its ByOperator index, (operator, service).
@@ -180,7 +183,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		ComponentCode: collections.NewMap(sb, types.ComponentCodeKey, "component_code", collections.StringKey, collections.BytesValue),
 		Services:      collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
 		ServiceSeq:    collections.NewSequence(sb, types.ServiceSeqKey, "service_seq"),
-		Operators:     collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
+		ServiceRevisions: collections.NewMap(sb, types.ServiceRevisionsKey, "service_revisions",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.ServiceManifest](cdc)),
+		Operators: collections.NewMap(sb, types.OperatorsKey, "operators", collections.StringKey, codec.CollValue[types.Operator](cdc)),
 		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
 		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),

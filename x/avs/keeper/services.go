@@ -5,6 +5,7 @@ import (
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
@@ -89,15 +90,20 @@ func (k Keeper) createService(ctx context.Context, owner string, man types.Servi
 	height := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	svc := types.Service{
 		Id: id, Owner: owner, Manifest: man, Status: types.SERVICE_STATUS_ACTIVE,
-		CreatedHeight: height, UpdatedHeight: height,
+		CreatedHeight: height, UpdatedHeight: height, Revision: 1, PendingSlashFraction: sdkmath.LegacyZeroDec(),
 	}
 	if err := k.Services.Set(ctx, id, svc); err != nil {
+		return 0, err
+	}
+	if err := k.saveRevision(ctx, svc); err != nil {
 		return 0, err
 	}
 	return id, emit(ctx, &types.EventServiceCreated{ServiceId: id, Owner: owner, ComponentDigest: man.ComponentDigest})
 }
 
-// updateService replaces the manifest of a service owner owns.
+// updateService makes man the next revision of a service owner owns: the
+// rules of the tasks created from now on (the open ones keep theirs). A raise
+// of slash_fraction waits unbonding_time (updateSlashFraction).
 func (k Keeper) updateService(ctx context.Context, owner string, id uint64, man types.ServiceManifest) error {
 	svc, err := k.ownedService(ctx, id, owner)
 	if err != nil {
@@ -106,16 +112,19 @@ func (k Keeper) updateService(ctx context.Context, owner string, id uint64, man 
 	if err := k.requireComponent(ctx, man); err != nil {
 		return err
 	}
-	svc.Manifest = man
-	svc.UpdatedHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
-	if err := k.Services.Set(ctx, svc.Id, svc); err != nil {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	updateSlashFraction(&svc, &man, sdk.UnwrapSDKContext(ctx).BlockTime(), params.UnbondingTime)
+	if err := k.nextRevision(ctx, &svc, man); err != nil {
 		return err
 	}
 	// The triggers may have changed: each starts again from its next due point.
 	if err := k.rescheduleTriggers(ctx, svc); err != nil {
 		return err
 	}
-	return emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
+	return emit(ctx, serviceUpdated(svc))
 }
 
 // setServiceStatus pauses or resumes a service owner owns.
@@ -140,7 +149,7 @@ func (k Keeper) setServiceStatus(ctx context.Context, owner string, id uint64, s
 			return err
 		}
 	}
-	return emit(ctx, &types.EventServiceUpdated{ServiceId: svc.Id, ComponentDigest: svc.Manifest.ComponentDigest, Status: svc.Status})
+	return emit(ctx, serviceUpdated(svc))
 }
 
 // transferService hands a service owner owns to newOwner.

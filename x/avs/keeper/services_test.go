@@ -324,7 +324,11 @@ func (s *KeeperTestSuite) TestCreateService() {
 			s.Require().Equal(types.Service{
 				Id: 1, Owner: msg.Owner, Manifest: s.roundTrip(msg.Manifest), Status: types.SERVICE_STATUS_ACTIVE,
 				CreatedHeight: s.ctx.BlockHeight(), UpdatedHeight: s.ctx.BlockHeight(),
+				Revision: 1, PendingSlashFraction: sdkmath.LegacyZeroDec(),
 			}, q.Service)
+			rev, err := s.queryServer.ServiceRevision(s.ctx, &types.QueryServiceRevisionRequest{ServiceId: 1, Revision: 1})
+			s.Require().NoError(err)
+			s.Require().Equal(q.Service.Manifest, rev.Manifest)
 			evs := s.typedEvents(ctx, &types.EventServiceCreated{})
 			s.Require().Equal([]any{&types.EventServiceCreated{ServiceId: 1, Owner: msg.Owner, ComponentDigest: digest}}, toAny(evs))
 
@@ -454,7 +458,8 @@ func (s *KeeperTestSuite) TestUpdateService() {
 			s.Require().Equal(int64(20), svc.UpdatedHeight)
 			s.Require().Equal(addr("owner"), svc.Owner)
 			evs := s.typedEvents(ctx, &types.EventServiceUpdated{})
-			s.Require().Equal([]any{&types.EventServiceUpdated{ServiceId: id, ComponentDigest: msg.Manifest.ComponentDigest}}, toAny(evs))
+			s.Require().Equal(uint64(2), svc.Revision)
+			s.Require().Equal([]any{&types.EventServiceUpdated{ServiceId: id, ComponentDigest: msg.Manifest.ComponentDigest, Revision: 2}}, toAny(evs))
 		})
 	}
 }

@@ -165,6 +165,9 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		if err := k.finishEarlierEpoch(ctx, spec.serviceID, epoch); err != nil {
 			return types.Task{}, err
 		}
+		if err := k.applyDueSlashRaise(ctx, &svc); err != nil {
+			return types.Task{}, err
+		}
 	}
 	id, err := k.TaskSeq.Next(ctx)
 	if err != nil {
@@ -188,6 +191,7 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		HandlerContract: svc.Manifest.HandlerContract,
 		HandlerDeposit:  deposit,
 		HandlerUnpaid:   unpaid,
+		ServiceRevision: svc.Revision,
 	}
 	if err := k.Tasks.Set(ctx, id, task); err != nil {
 		return types.Task{}, err

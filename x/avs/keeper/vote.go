@@ -91,7 +91,7 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	} else if has {
 		return task.Status, errorsmod.Wrapf(types.ErrDuplicateVote, "%s on task %d", operator, task.Id)
 	}
-	svc, err := k.getService(ctx, task.ServiceId)
+	svc, err := k.serviceAsOfTask(ctx, task)
 	if err != nil {
 		return task.Status, err
 	}

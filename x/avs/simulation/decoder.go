@@ -98,6 +98,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.TriggersByTimeKey):        nil,
 		prefix(types.TriggerDueKey):            value(untyped(collections.Int64Value)),
 		prefix(types.IBCRequestsThisBlockKey):  value(untyped(collections.Uint64Value)),
+		prefix(types.ServiceRevisionsKey):      msg(func() proto.Message { return &types.ServiceManifest{} }),
 	}
 
 	return func(kvA, kvB kv.Pair) string {

@@ -52,6 +52,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"component code", types.ComponentCodeKey, []byte{0x1f, 0x8b, 1, 2}, "4 bytes of code (raw or gzip'd, as uploaded)"},
 		{"services", types.ServicesKey, m(&types.Service{Id: 3, Owner: "owner1"}), `owner:"owner1"`},
 		{"service seq", types.ServiceSeqKey, enc(collections.Uint64Value.Encode(5)), "5"},
+		{"service revisions", types.ServiceRevisionsKey, m(&types.ServiceManifest{Name: "feed", TaskTimeout: 9}), `name:"feed"`},
 		{"operators", types.OperatorsKey, m(&types.Operator{Address: "op1", Moniker: "moniker1", Commission: sdkmath.LegacyZeroDec()}), `moniker:"moniker1"`},
 		{"tasks", types.TasksKey, m(&types.Task{Id: 9, Creator: "creator1", Fee: sdk.NewInt64Coin("ustake", 1)}), `creator:"creator1"`},
 		{"task seq", types.TaskSeqKey, enc(collections.Uint64Value.Encode(10)), "10"},

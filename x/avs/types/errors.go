@@ -71,5 +71,9 @@ var ErrInvalidFailure = errorsmod.Register(ModuleName, 53, "invalid failure vote
 // at most one event task per service per block (security review M-3).
 var ErrEventOpenLimit = errorsmod.Register(ModuleName, 59, "an operator may open one event task per service per block")
 
+// ErrServiceRevisionNotFound: no manifest is stored for this (service,
+// revision) (security review H-3).
+var ErrServiceRevisionNotFound = errorsmod.Register(ModuleName, 55, "service revision not found")
+
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")

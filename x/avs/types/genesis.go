@@ -1,6 +1,7 @@
 package types
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -57,7 +58,14 @@ func (gs GenesisState) Validate() error {
 		if !components[s.Manifest.ComponentDigest] {
 			return fail("service %d uses unknown component %s", s.Id, s.Manifest.ComponentDigest)
 		}
+		if err := validatePendingSlash(s); err != nil {
+			return fail("%s", err)
+		}
 		services[s.Id] = s
+	}
+	revisions, err := gs.validateRevisions(services, components)
+	if err != nil {
+		return err
 	}
 	operators := make(map[string]bool, len(gs.Operators))
 	for _, o := range gs.Operators {
@@ -106,6 +114,10 @@ func (gs GenesisState) Validate() error {
 		}
 		if _, ok := services[t.ServiceId]; !ok {
 			return fail("task %d names unknown service %d", t.Id, t.ServiceId)
+		}
+		if !revisions[revisionKey{t.ServiceId, t.ServiceRevision}] {
+			// its votes are tallied by that revision's rules (H-3)
+			return fail("task %d names revision %d of service %d, which is not stored", t.Id, t.ServiceRevision, t.ServiceId)
 		}
 		if t.Status == TASK_STATUS_UNSPECIFIED {
 			return fail("task %d has no status", t.Id)
@@ -180,6 +192,84 @@ func (gs GenesisState) Validate() error {
 		liveness[key] = true
 	}
 	return gs.validatePruning(tasks)
+}
+
+// revisionKey is a (service, revision) pair.
+type revisionKey struct{ service, revision uint64 }
+
+// validatePendingSlash checks a service's revision and its pending
+// slash_fraction raise: above the current fraction, at most 1.
+func validatePendingSlash(s Service) error {
+	if s.Revision == 0 {
+		return fmt.Errorf("service %d has no revision (revisions start at 1)", s.Id)
+	}
+	if s.PendingSlashAt.IsZero() {
+		if !s.PendingSlashFraction.IsNil() && !s.PendingSlashFraction.IsZero() {
+			return fmt.Errorf("service %d has a pending slash_fraction %s without its time", s.Id, s.PendingSlashFraction)
+		}
+		return nil
+	}
+	current := sdkmath.LegacyZeroDec()
+	if !s.Manifest.SlashFraction.IsNil() {
+		current = s.Manifest.SlashFraction
+	}
+	if p := s.PendingSlashFraction; p.IsNil() || !p.GT(current) || p.GT(sdkmath.LegacyOneDec()) {
+		return fmt.Errorf("service %d pending slash_fraction %s is not in (%s, 1]", s.Id, p, current)
+	}
+	return nil
+}
+
+// validateRevisions checks the stored service revisions (H-3): each names a
+// service, at most its revision, once, with a valid manifest of a known
+// component; every service's current revision is stored and is its manifest.
+// It returns the (service, revision) pairs stored.
+func (gs GenesisState) validateRevisions(services map[uint64]Service, components map[string]bool) (map[revisionKey]bool, error) {
+	fail := func(format string, args ...any) error {
+		return errorsmod.Wrapf(ErrInvalidGenesis, format, args...)
+	}
+	revisions := make(map[revisionKey]bool, len(gs.ServiceRevisions))
+	current := make(map[uint64]ServiceManifest, len(services))
+	for _, r := range gs.ServiceRevisions {
+		s, ok := services[r.ServiceId]
+		if !ok {
+			return nil, fail("service revision names unknown service %d", r.ServiceId)
+		}
+		if r.Revision == 0 || r.Revision > s.Revision {
+			return nil, fail("revision %d of service %d is above the service's revision %d, or 0", r.Revision, r.ServiceId, s.Revision)
+		}
+		key := revisionKey{r.ServiceId, r.Revision}
+		if revisions[key] {
+			return nil, fail("service revision %d/%d appears twice", r.ServiceId, r.Revision)
+		}
+		if err := r.Manifest.Validate(gs.Params); err != nil {
+			return nil, fail("service %d revision %d: %s", r.ServiceId, r.Revision, err)
+		}
+		if !components[r.Manifest.ComponentDigest] {
+			return nil, fail("service %d revision %d uses unknown component %s", r.ServiceId, r.Revision, r.Manifest.ComponentDigest)
+		}
+		revisions[key] = true
+		if r.Revision == s.Revision {
+			current[r.ServiceId] = r.Manifest
+		}
+	}
+	for _, s := range gs.Services {
+		m, ok := current[s.Id]
+		if !ok {
+			return nil, fail("service %d revision %d is not stored", s.Id, s.Revision)
+		}
+		a, err := m.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.Manifest.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(a, b) {
+			return nil, fail("service %d revision %d is not the service's manifest", s.Id, s.Revision)
+		}
+	}
+	return revisions, nil
 }
 
 // validatePruning checks the tombstones and the pruned tasks' event

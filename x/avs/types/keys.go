@@ -60,6 +60,8 @@ var (
 	EpochBaseKey = collections.NewPrefix(50)
 	// LivenessKey holds each operator's liveness and jail per service (H-2).
 	LivenessKey = collections.NewPrefix(52)
+	// ServiceRevisionsKey keeps every revision of every service's manifest (H-3).
+	ServiceRevisionsKey = collections.NewPrefix(51)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
