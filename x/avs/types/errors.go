@@ -62,5 +62,15 @@ var (
 	ErrGzipRatio = errorsmod.Register(ModuleName, 47, "gzip upload inflates beyond max_gzip_ratio")
 )
 
+// ErrEqualWeightingOpen refuses EQUAL weighting where any registered
+// operator may opt in without stake: power would be free (security review
+// H-6).
+var ErrEqualWeightingOpen = errorsmod.Register(ModuleName, 57, "EQUAL weighting needs ADMISSION_ALLOWLIST or min_self_stake > 0")
+
+// ErrWeakThreshold refuses a quorum threshold of at most 1/2: two disjoint
+// quorums could each accept a different result, and a MEDIAN minority could
+// choose the value (security review M-6).
+var ErrWeakThreshold = errorsmod.Register(ModuleName, 58, "quorum threshold must be above 1/2")
+
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")
