@@ -112,10 +112,11 @@ func TestTxDecodesServiceManifest(t *testing.T) {
 	msg := &avstypes.MsgCreateService{
 		Owner: authtypes.NewModuleAddress("someone").String(),
 		Manifest: avstypes.ServiceManifest{
-			Name:   "oracle",
-			Config: []avstypes.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "SOURCE", Value: "x"}},
-			Limits: avstypes.Limits{TimeMs: 1000, MemoryPages: 64, OutputBytes: 64, HttpAllowList: []string{"example.org"}},
-			Quorum: avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.67")},
+			Name:         "oracle",
+			Config:       []avstypes.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "SOURCE", Value: "x"}},
+			Limits:       avstypes.Limits{TimeMs: 1000, MemoryPages: 64, OutputBytes: 64, HttpAllowList: []string{"example.org"}},
+			Quorum:       avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.67")},
+			MinSelfStake: sdkmath.NewInt(1_000_000),
 			Aggregation: avstypes.Aggregation{
 				Mode: avstypes.AGGREGATION_MODE_MEDIAN, AllowedSpread: sdkmath.LegacyMustNewDecFromStr("0.01"),
 				SlashableSpread: sdkmath.LegacyMustNewDecFromStr("0.05"),

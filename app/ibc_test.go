@@ -89,6 +89,7 @@ func (e *ibcEnv) service(requestChannels, resultChannels []string) uint64 {
 		Name: "square", ComponentDigest: e.digest,
 		Limits:             avstypes.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 64},
 		Quorum:             avstypes.Quorum{Threshold: sdkmath.LegacyOneDec()},
+		Admission:          avstypes.ADMISSION_ALLOWLIST, // EQUAL weighting among listed operators (H-6)
 		Aggregation:        avstypes.Aggregation{AllowedSpread: sdkmath.LegacyZeroDec(), SlashableSpread: sdkmath.LegacyZeroDec()},
 		FeePerTask:         e.fee,
 		SlashFraction:      sdkmath.LegacyZeroDec(),
@@ -98,7 +99,8 @@ func (e *ibcEnv) service(requestChannels, resultChannels []string) uint64 {
 	res := e.sendA(&avstypes.MsgCreateService{Owner: sender, Manifest: m})
 	id, err := strconv.ParseUint(attr(e.t, res.Events, "avschain.avs.v1.EventServiceCreated", "service_id"), 10, 64)
 	require.NoError(e.t, err)
-	e.sendA(&avstypes.MsgOptIn{Operator: sender, ServiceId: id},
+	e.sendA(&avstypes.MsgUpdateAllowlist{Owner: sender, ServiceId: id, Add: []string{sender}},
+		&avstypes.MsgOptIn{Operator: sender, ServiceId: id},
 		&avstypes.MsgFundService{Funder: sender, ServiceId: id, Amount: sdk.NewInt64Coin(e.denom, 1000)})
 	return id
 }

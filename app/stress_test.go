@@ -77,7 +77,8 @@ func newStressEnv(t testing.TB) *stressEnv {
 	m := avstypes.ServiceManifest{
 		Name: "stress", ComponentDigest: st.Digest,
 		Limits:          avstypes.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 64},
-		Quorum:          avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.5")},
+		Quorum:          avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.51")},
+		Admission:       avstypes.ADMISSION_ALLOWLIST, // EQUAL weighting among listed operators (H-6)
 		Aggregation:     avstypes.Aggregation{Mode: avstypes.AGGREGATION_MODE_EXACT},
 		FeePerTask:      sdk.NewInt64Coin(app.BondDenom, 10),
 		HandlerContract: handler.String(),
@@ -93,6 +94,8 @@ func newStressEnv(t testing.TB) *stressEnv {
 	for i := 0; i < stressOperators; i++ {
 		op := sdk.AccAddress(fmt.Appendf(nil, "stress-op-%010d", i)).String()
 		_, err := avs.RegisterOperator(ctx, &avstypes.MsgRegisterOperator{Operator: op, Moniker: fmt.Sprintf("op%d", i)})
+		require.NoError(t, err)
+		_, err = avs.UpdateAllowlist(ctx, &avstypes.MsgUpdateAllowlist{Owner: acct, ServiceId: svc.ServiceId, Add: []string{op}})
 		require.NoError(t, err)
 		_, err = avs.OptIn(ctx, &avstypes.MsgOptIn{Operator: op, ServiceId: svc.ServiceId})
 		require.NoError(t, err)

@@ -68,18 +68,21 @@ func (e *wasmEnv) manifest(handler string) avstypes.ServiceManifest {
 		Name:            "square",
 		ComponentDigest: e.digest,
 		Limits:          avstypes.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 64},
-		Quorum:          avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.5")},
+		Quorum:          avstypes.Quorum{Threshold: sdkmath.LegacyMustNewDecFromStr("0.6")},
 		Aggregation:     avstypes.Aggregation{Mode: avstypes.AGGREGATION_MODE_EXACT},
 		FeePerTask:      sdk.NewInt64Coin(app.BondDenom, wasmTestFee),
 		HandlerContract: handler,
+		Admission:       avstypes.ADMISSION_ALLOWLIST, // EQUAL weighting among listed operators (H-6)
 	}
 }
 
 // createService deploys a service owned by the funded account, every
-// operator opted in.
+// operator allow-listed and opted in.
 func (e *wasmEnv) createService(m avstypes.ServiceManifest) uint64 {
 	ctx := e.chain.Context()
 	res, err := e.avs.CreateService(ctx, &avstypes.MsgCreateService{Owner: e.chain.Account.String(), Manifest: m})
+	require.NoError(e.t, err)
+	_, err = e.avs.UpdateAllowlist(ctx, &avstypes.MsgUpdateAllowlist{Owner: e.chain.Account.String(), ServiceId: res.ServiceId, Add: e.operators})
 	require.NoError(e.t, err)
 	for _, op := range e.operators {
 		_, err := e.avs.OptIn(ctx, &avstypes.MsgOptIn{Operator: op, ServiceId: res.ServiceId})
@@ -134,7 +137,7 @@ func (e *wasmEnv) createTask(serviceID uint64, input string) uint64 {
 	return res.TaskId
 }
 
-// complete has two of the three operators vote result (threshold 0.5), which
+// complete has two of the three operators vote result (threshold 0.6), which
 // completes the task; it returns the context the completing vote ran in.
 func (e *wasmEnv) complete(taskID uint64, result string) sdk.Context {
 	var ctx sdk.Context

@@ -46,6 +46,7 @@ manifest() { # $1: handler contract ("" for none)
   "component_digest": "$DIGEST",
   "limits": {"time_ms": "5000", "memory_pages": 512, "output_bytes": "1024"},
   "quorum": {"threshold": "0.66", "weighting": "WEIGHTING_EQUAL", "min_operators": 2},
+  "min_self_stake": "1000000",
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "30",
   "fee_per_task": {"denom": "uavs", "amount": "300"},
@@ -68,7 +69,9 @@ manifest "$CONTRACT" >"$DIR/manifest-handler.json"
 tx avs update-service "$SERVICE" "$DIR/manifest-handler.json" --from alice >/dev/null
 
 # --- operators ------------------------------------------------------------------
-setup_operators 3 "$SERVICE"
+# EQUAL weighting with open admission: each operator counts only with
+# min_self_stake of its own committed (H-6)
+setup_operators 3 "$SERVICE" 1000000
 
 # --- the request -----------------------------------------------------------------------
 INPUT_B64=$(printf '%s' "$INPUT" | base64)

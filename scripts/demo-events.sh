@@ -52,6 +52,7 @@ manifest() { # $1: triggers JSON
   "component_digest": "$DIGEST",
   "limits": {"time_ms": "5000", "memory_pages": 512, "output_bytes": "1024"},
   "quorum": {"threshold": "0.66", "weighting": "WEIGHTING_EQUAL", "min_operators": 2},
+  "min_self_stake": "1000000",
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "30",
   "fee_per_task": {"denom": "uavs", "amount": "300"},
@@ -78,7 +79,9 @@ tx avs update-service "$SERVICE" "$DIR/manifest-trigger.json" --from alice >/dev
 tx avs fund-service "$SERVICE" 100000uavs --from alice >/dev/null
 
 # --- operators ------------------------------------------------------------------
-setup_operators 3 "$SERVICE"
+# EQUAL weighting with open admission: each operator counts only with
+# min_self_stake of its own committed (H-6)
+setup_operators 3 "$SERVICE" 1000000
 
 # --- the event -----------------------------------------------------------------
 say "bob announces $INPUT through the emitter contract (no fee, no task request)"

@@ -127,6 +127,7 @@ cat >"$DIR/manifest.json" <<JSON
   "component_digest": "$DIGEST",
   "limits": {"time_ms": "5000", "memory_pages": 512, "output_bytes": "1024"},
   "quorum": {"threshold": "0.66", "weighting": "WEIGHTING_EQUAL", "min_operators": 2},
+  "min_self_stake": "1000000",
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "30",
   "fee_per_task": {"denom": "uavs", "amount": "300"},
@@ -139,7 +140,9 @@ echo "    service $SERVICE"
 tx avs fund-service "$SERVICE" 1000000uavs --from alice >/dev/null
 echo "    treasury funded with 1000000uavs"
 
-setup_operators 3 "$SERVICE"
+# EQUAL weighting with open admission: each operator counts only with
+# min_self_stake of its own committed (H-6)
+setup_operators 3 "$SERVICE" 1000000
 
 # --- the request from chain B ------------------------------------------------------------
 say "chain B: alice asks service $SERVICE on chain A for square($INPUT) over $B_CHANNEL"

@@ -71,7 +71,8 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
   "quorum": {"threshold": "1", "weighting": "WEIGHTING_EQUAL", "min_operators": 3},
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "30",
-  "fee_per_task": {"denom": "uavs", "amount": "300"}
+  "fee_per_task": {"denom": "uavs", "amount": "300"},
+  "admission": "ADMISSION_ALLOWLIST"
 }`, digest)
 	manifestPath := filepath.Join(dir, "manifest.json")
 	require.NoError(t, os.WriteFile(manifestPath, []byte(manifest), 0o600))
@@ -83,6 +84,7 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	ops := []string{"operator1", "operator2", "operator3"}
 	for _, op := range ops {
 		require.Zero(t, node.Tx(op, "avs", "register-operator", op).Code)
+		require.Zero(t, node.Tx("alice", "avs", "update-allowlist", serviceID, "--add", node.KeyAddress(op)).Code)
 		require.Zero(t, node.Tx(op, "avs", "opt-in", serviceID).Code)
 	}
 	var svcOps struct {

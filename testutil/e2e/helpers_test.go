@@ -90,6 +90,11 @@ func manifestFile(t *testing.T, m manifest) string {
 	if m.Weighting == "" {
 		m.Weighting = "WEIGHTING_EQUAL"
 	}
+	admission := "ADMISSION_OPEN"
+	if m.Weighting == "WEIGHTING_EQUAL" {
+		// EQUAL weighting only among listed operators (H-6): optIn lists them
+		admission = "ADMISSION_ALLOWLIST"
+	}
 	body := map[string]any{
 		"name":             m.Name,
 		"component_digest": m.Digest,
@@ -102,6 +107,7 @@ func manifestFile(t *testing.T, m manifest) string {
 		"task_timeout":     strconv.Itoa(m.Timeout),
 		"fee_per_task":     map[string]any{"denom": "uavs", "amount": "300"},
 		"handler_contract": m.HandlerContract,
+		"admission":        admission,
 	}
 	if m.Triggers != "" {
 		body["triggers"] = json.RawMessage(m.Triggers)
@@ -118,12 +124,24 @@ func manifestFile(t *testing.T, m manifest) string {
 	return path
 }
 
-// optIn registers (once) and opts in each operator key.
+// optIn registers (once) and opts in each operator key, first putting it on
+// the service's allow-list (signed by alice, the owner) if it has one.
 func optIn(t *testing.T, node *localnet.Node, service string, keys ...string) {
+	var svc struct {
+		Service struct {
+			Manifest struct {
+				Admission string `json:"admission"`
+			} `json:"manifest"`
+		} `json:"service"`
+	}
+	node.Query(&svc, "avs", "service", service)
 	for _, k := range keys {
 		var op struct{}
 		if _, err := node.TryQuery(&op, "avs", "operator", node.KeyAddress(k)); err != nil {
 			require.Zero(t, node.Tx(k, "avs", "register-operator", k).Code)
+		}
+		if svc.Service.Manifest.Admission == "ADMISSION_ALLOWLIST" {
+			require.Zero(t, node.Tx("alice", "avs", "update-allowlist", service, "--add", node.KeyAddress(k)).Code)
 		}
 		require.Zero(t, node.Tx(k, "avs", "opt-in", service).Code)
 	}

@@ -26,6 +26,8 @@ func endBlockEnv(tb testing.TB, ops, n int) (*gasEnv, int64) {
 		require.NoError(tb, banktestutil.FundAccount(e.ctx, e.bank, acc(name), sdk.NewCoins(sdk.NewInt64Coin(denom, 1))))
 		_, err := e.msgServer.RegisterOperator(e.ctx, &types.MsgRegisterOperator{Operator: addr(name), Moniker: name})
 		require.NoError(tb, err)
+		_, err = e.msgServer.UpdateAllowlist(e.ctx, &types.MsgUpdateAllowlist{Owner: addr("owner"), ServiceId: e.service, Add: []string{addr(name)}})
+		require.NoError(tb, err)
 		_, err = e.msgServer.OptIn(e.ctx, &types.MsgOptIn{Operator: addr(name), ServiceId: e.service})
 		require.NoError(tb, err)
 		e.ops = append(e.ops, addr(name))

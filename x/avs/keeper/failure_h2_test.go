@@ -144,18 +144,20 @@ func (s *KeeperTestSuite) TestH2FailureVoteValidation() {
 // of failures fails the task, a failure never enters the median.
 func (s *KeeperTestSuite) TestH2FailureOnMedian() {
 	s.startClock()
-	id, ops := s.setupService(medianManifest("", "0.66", "0.1"), 3)
+	id, ops := s.setupService(medianManifest("", "0.7", "0.1"), 4)
 	tid := s.createTask(id)
 	s.mustVote(ops[0], tid, "100")
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.failVote(ops[1], tid, types.FAILURE_REASON_OUTPUT))
-	s.Require().Equal(types.TASK_STATUS_FAILED, s.failVote(ops[2], tid, types.FAILURE_REASON_OUTPUT))
+	s.Require().Equal(types.TASK_STATUS_PENDING, s.failVote(ops[2], tid, types.FAILURE_REASON_OUTPUT))
+	s.Require().Equal(types.TASK_STATUS_FAILED, s.failVote(ops[3], tid, types.FAILURE_REASON_OUTPUT), "3 of 4 failed")
 	s.Require().Equal(types.FAILURE_REASON_OUTPUT, s.task(tid).Failure)
 
 	t2 := s.createTask(id)
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.failVote(ops[0], t2, types.FAILURE_REASON_TIME))
 	s.mustVote(ops[1], t2, "100")
-	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[2], t2, "104"))
-	s.Require().Equal("100", string(s.task(t2).Result))
+	s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(ops[2], t2, "104"))
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[3], t2, "102"), "3 of 4 numbers")
+	s.Require().Equal("102", string(s.task(t2).Result), "the failure is not in the median")
 	s.requireBalanced()
 }
 

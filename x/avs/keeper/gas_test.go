@@ -72,6 +72,8 @@ func newGasEnv(tb testing.TB) *gasEnv {
 		require.NoError(tb, banktestutil.FundAccount(ctx, bk, acc(name), sdk.NewCoins(sdk.NewInt64Coin(denom, 1))))
 		_, err := e.msgServer.RegisterOperator(ctx, &types.MsgRegisterOperator{Operator: addr(name), Moniker: name})
 		require.NoError(tb, err)
+		_, err = e.msgServer.UpdateAllowlist(ctx, &types.MsgUpdateAllowlist{Owner: addr("owner"), ServiceId: e.service, Add: []string{addr(name)}})
+		require.NoError(tb, err)
 		_, err = e.msgServer.OptIn(ctx, &types.MsgOptIn{Operator: addr(name), ServiceId: e.service})
 		require.NoError(tb, err)
 		e.ops = append(e.ops, addr(name))

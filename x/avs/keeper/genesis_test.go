@@ -31,7 +31,7 @@ func (s *KeeperTestSuite) TestInitGenesisRefusesInvalidState() {
 
 	kept, err := s.keeper.Params.Get(s.ctx)
 	s.Require().NoError(err)
-	s.Require().Equal(types.DefaultParams(), kept)
+	s.Require().Equal(testParams(), kept)
 }
 
 // A task that completed before its deadline is still waiting to be settled
@@ -43,9 +43,11 @@ func (s *KeeperTestSuite) TestGenesisKeepsUnsettledCompletedTasks() {
 	s.setParams(func(p *types.Params) { p.LivenessWindow, p.JailThreshold = 4, 1 })
 	m := defaultManifest("")
 	m.TaskTimeout = 20
+	m.Quorum.Weighting = types.WEIGHTING_STAKE // ops[0] alone (200 of 300) makes the quorum
 	id, ops := s.setupService(m, 2)
 	alice := s.fundAndCommit("alice", ops[0], id, 300)
 	s.uncommit(alice, ops[0], id, 100)
+	s.fundAndCommit("bob", ops[1], id, 100)
 	s.fundService(id, 500)
 	done := s.createTask(id)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], done, "A"))
@@ -94,10 +96,10 @@ func (s *KeeperTestSuite) TestGenesisKeepsUnsettledCompletedTasks() {
 }
 
 // TestGenesisExportImportLiveState exports a chain with services, operators,
-// a pending task with one vote and a completed one, imports it into a fresh
+// a pending task with two votes and a completed one, imports it into a fresh
 // keeper, and checks that the second export is the first, that the derived
 // indexes and tallies are rebuilt as they were, and that the imported chain
-// carries on: a second matching vote completes the pending task.
+// carries on: a third matching vote completes the pending task.
 func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	m := defaultManifest(s.storeComponent())
 	m.TaskTimeout = 20
@@ -113,11 +115,13 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	completed := s.createTask(id)
 	s.mustVote(ops[0], completed, "A")
 	s.mustVote(ops[1], completed, "A")
-	s.mustVote(ops[2], completed, "B") // late
+	s.mustVote(ops[2], completed, "A")
+	s.mustVote(ops[3], completed, "B") // late
 	expired := s.createTask(id)
 	s.ctx = s.ctx.WithBlockHeight(22)
 	pending := s.createTask(id)
 	s.mustVote(ops[0], pending, "A")
+	s.mustVote(ops[1], pending, "A")
 	s.ctx = s.ctx.WithBlockHeight(30)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.task(completed).Status)
@@ -136,9 +140,9 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	s.Require().Len(exported.Services, 2)
 	s.Require().Len(exported.Operators, 4)
 	s.Require().Len(exported.OptIns, 5)
-	s.Require().Len(exported.Allowlist, 2)
+	s.Require().Len(exported.Allowlist, 6)
 	s.Require().Len(exported.Tasks, 3)
-	s.Require().Len(exported.Votes, 4)
+	s.Require().Len(exported.Votes, 6)
 	s.Require().Equal(uint64(3), exported.NextServiceId)
 	s.Require().Equal(uint64(4), exported.NextTaskId)
 
@@ -164,13 +168,15 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	task, err := other.keeper.Tasks.Get(other.ctx, pending)
 	s.Require().NoError(err)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, task.Status)
-	s.Require().Equal(uint64(2), task.PowerFor)
+	s.Require().Equal(uint64(3), task.PowerFor)
 	s.Require().True(other.bank.ModuleBalance(types.ModuleName, denom).IsZero(), "the escrow is paid out")
 
 	// ... the epoch's power snapshot came across: an operator opting in now
 	// is not in it, so a new task still counts the four ...
 	newcomer := addr("newcomer")
 	_, err = other.msgServer.RegisterOperator(other.ctx, &types.MsgRegisterOperator{Operator: newcomer, Moniker: "newcomer"})
+	s.Require().NoError(err)
+	_, err = other.msgServer.UpdateAllowlist(other.ctx, &types.MsgUpdateAllowlist{Owner: addr("owner"), ServiceId: id, Add: []string{newcomer}})
 	s.Require().NoError(err)
 	_, err = other.msgServer.OptIn(other.ctx, &types.MsgOptIn{Operator: newcomer, ServiceId: id})
 	s.Require().NoError(err)
@@ -198,7 +204,7 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	// its misses are counted with the answers given before the export.
 	other.ctx = other.ctx.WithBlockHeight(task.DeadlineHeight)
 	s.Require().NoError(other.keeper.EndBlocker(other.ctx))
-	for i, want := range []uint64{2, 3, 3, 3} { // ops[0] answered tasks 1 and 3 of the 4; the others one each
+	for i, want := range []uint64{2, 2, 3, 2} { // ops[2] answered task 1 of the 4; the others tasks 1 and 3
 		o, err := other.keeper.Liveness.Get(other.ctx, collections.Join(id, ops[i]))
 		s.Require().NoError(err)
 		s.Require().Equal(want, o.Missed, "operator %d", i)

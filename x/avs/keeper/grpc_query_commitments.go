@@ -145,8 +145,8 @@ func (q queryServer) ServiceCommitments(ctx context.Context, req *types.QuerySer
 }
 
 // ServicePower returns a page of the service's opted-in operators with their
-// power now (0 for those a snapshot would leave out: jailed, or without stake
-// under stake weighting), through the service's opt-ins, and the current
+// power now (0 for those a snapshot would leave out: jailed, below the
+// minimum self-commitment, or without stake under stake weighting), through the service's opt-ins, and the current
 // epoch's snapshot (at most max_snapshot_operators).
 func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePowerRequest) (*types.QueryServicePowerResponse, error) {
 	if req == nil {
@@ -165,9 +165,13 @@ func (q queryServer) ServicePower(ctx context.Context, req *types.QueryServicePo
 	if err != nil {
 		return nil, grpcError(err)
 	}
+	need, err := q.minSelfStake(ctx, svc)
+	if err != nil {
+		return nil, grpcError(err)
+	}
 	current, page, err := query.CollectionPaginate(ctx, q.OptIns, pageReq,
 		func(key collections.Pair[uint64, string], _ collections.NoValue) (types.OperatorPower, error) {
-			p, ok, err := q.operatorPower(ctx, svc, key.K2())
+			p, ok, err := q.operatorPower(ctx, svc, need, key.K2())
 			if !ok {
 				p = types.OperatorPower{Operator: key.K2()} // listed with no power: pages stay exact
 			}

@@ -8,8 +8,8 @@ import (
 // ServiceCommitments, ServicePower, Rewards, Treasury.
 func (s *KeeperTestSuite) TestStakeQueries() {
 	s.startClock()
-	id, ops := s.setupService(stakeManifest("0.5"), 2)
-	other := s.createService(stakeManifest("0.5"))
+	id, ops := s.setupService(stakeManifest("0.51"), 2)
+	other := s.createService(stakeManifest("0.51"))
 	s.optIn(ops[0], other)
 	alice := s.fundAndCommit("alice", ops[0], id, 300)
 	s.commit(s.fund("alice", 200), ops[0], other, 200)

@@ -228,7 +228,7 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 		{
 			name: "Tasks: of one status",
 			malleate: func() ([]string, lister) {
-				id, ops := s.exactService("0.5", 0, 1)
+				id, ops := s.exactService("0.51", 0, 1)
 				var want []string
 				for i := 0; i < pageItems+pageItems/3; i++ {
 					t := s.createTask(id)
@@ -273,7 +273,7 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 		{
 			name: "Commitments: the committer's only, by operator",
 			malleate: func() ([]string, lister) {
-				id, ops := s.setupService(stakeManifest("0.5"), pageItems)
+				id, ops := s.setupService(stakeManifest("0.51"), pageItems)
 				alice := s.fund("alice", 10*pageItems)
 				for i, op := range ops {
 					s.commit(alice, op, id, 10)
@@ -297,7 +297,7 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 			name: "Unbonding: the committer's only, by id",
 			malleate: func() ([]string, lister) {
 				s.startClock()
-				id, ops := s.setupService(stakeManifest("0.5"), 1)
+				id, ops := s.setupService(stakeManifest("0.51"), 1)
 				alice := s.fundAndCommit("alice", ops[0], id, 10*pageItems)
 				bob := s.fundAndCommit("bob", ops[0], id, 10*pageItems)
 				var want []string
@@ -322,8 +322,8 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 		{
 			name: "OperatorCommitments: the operator's only, by service and committer",
 			malleate: func() ([]string, lister) {
-				id, ops := s.setupService(stakeManifest("0.5"), 2)
-				other := s.createService(stakeManifest("0.5"))
+				id, ops := s.setupService(stakeManifest("0.51"), 2)
+				other := s.createService(stakeManifest("0.51"))
 				s.optIn(ops[0], other)
 				var want []string
 				for i := 0; i < pageItems; i++ {
@@ -360,8 +360,8 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 		{
 			name: "ServiceCommitments: the service's only, by operator and committer",
 			malleate: func() ([]string, lister) {
-				id, ops := s.setupService(stakeManifest("0.5"), pageItems/2)
-				other := s.createService(stakeManifest("0.5"))
+				id, ops := s.setupService(stakeManifest("0.51"), pageItems/2)
+				other := s.createService(stakeManifest("0.51"))
 				s.optIn(ops[0], other)
 				var want []string
 				for i := 0; i < pageItems; i++ {
@@ -388,8 +388,8 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 		{
 			name: "ServicePower: the service's operators, by address, 0 for no stake",
 			malleate: func() ([]string, lister) {
-				id, ops := s.setupService(stakeManifest("0.5"), pageItems)
-				other := s.createService(stakeManifest("0.5"))
+				id, ops := s.setupService(stakeManifest("0.51"), pageItems)
+				other := s.createService(stakeManifest("0.51"))
 				s.optIn(s.registerOperator("elsewhere"), other)
 				var want []string
 				for i, op := range ops {
@@ -447,7 +447,7 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 // (the page Commitments lists); the pages add up to what WithdrawRewards pays.
 func (s *KeeperTestSuite) TestL10RewardsPages() {
 	s.setParams(func(p *types.Params) { p.MaxSnapshotOperators = 2 * pageItems }) // every operator may vote
-	id, ops := s.setupService(stakeManifest("0.5"), pageItems)
+	id, ops := s.setupService(stakeManifest("0.51"), pageItems)
 	alice := s.fund("alice", 10*pageItems)
 	for _, op := range ops {
 		s.commit(alice, op, id, 10)
@@ -571,7 +571,7 @@ type world struct {
 func (s *KeeperTestSuite) buildWorld(items, unrelated int) world {
 	s.startClock()
 	s.creator()
-	id := s.createService(stakeManifest("0.5"))
+	id := s.createService(stakeManifest("0.51"))
 	ops := make([]string, items)
 	for i := range ops {
 		ops[i] = s.registerOperator(fmt.Sprintf("op%04d", i)) // monikers of one length
@@ -589,9 +589,9 @@ func (s *KeeperTestSuite) buildWorld(items, unrelated int) world {
 	s.Require().NoError(err)
 	digest := svc.Manifest.ComponentDigest
 	for i := 0; i < items; i++ {
-		s.optIn(ops[0], s.createService(withDigest(stakeManifest("0.5"), digest)))
+		s.optIn(ops[0], s.createService(withDigest(stakeManifest("0.51"), digest)))
 	}
-	elsewhere := s.createService(withDigest(stakeManifest("0.5"), digest))
+	elsewhere := s.createService(withDigest(stakeManifest("0.51"), digest))
 	for i := 0; i < unrelated; i++ {
 		op := s.registerOperator(fmt.Sprintf("other%d", i))
 		s.optIn(op, elsewhere)

@@ -12,7 +12,7 @@ import (
 func (s *KeeperTestSuite) TestQueryParams() {
 	res, err := s.queryServer.Params(s.ctx, &types.QueryParamsRequest{})
 	s.Require().NoError(err)
-	s.Require().Equal(types.DefaultParams(), res.Params)
+	s.Require().Equal(testParams(), res.Params)
 
 	_, err = s.queryServer.Params(s.ctx, nil)
 	s.Require().Equal(codes.InvalidArgument, status.Code(err))
@@ -27,8 +27,8 @@ func taskIDs(tasks []types.Task) []uint64 {
 }
 
 func (s *KeeperTestSuite) TestQueryTasks() {
-	svc1, ops := s.exactService("0.5", 0, 4)
-	svc2, _ := s.exactService("0.5", 0, 0)
+	svc1, ops := s.exactService("0.51", 0, 3)
+	svc2, _ := s.exactService("0.51", 0, 0)
 	s.optIn(ops[0], svc2)
 
 	done := s.createTask(svc1)    // 1: completed
@@ -137,7 +137,7 @@ func (s *KeeperTestSuite) TestQueryServices() {
 }
 
 func (s *KeeperTestSuite) TestQueryErrors() {
-	id, _ := s.exactService("0.5", 0, 1)
+	id, _ := s.exactService("0.51", 0, 1)
 	tid := s.createTask(id)
 	unknownDigest := types.Digest([]byte("never stored"))
 

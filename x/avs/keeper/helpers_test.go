@@ -100,16 +100,28 @@ func mustGzip(b []byte) []byte {
 	return z
 }
 
-// defaultManifest is a valid EXACT service asking defaultFee per task.
+// defaultManifest is a valid EXACT service asking defaultFee per task: EQUAL
+// weighting among allow-listed operators (H-6; optIn lists them), a
+// threshold just above one half (M-6).
 func defaultManifest(digest string) types.ServiceManifest {
 	return types.ServiceManifest{
 		Name:            "price-feed",
 		ComponentDigest: digest,
 		Limits:          types.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 1024},
-		Quorum:          types.Quorum{Threshold: dec("0.5"), Weighting: types.WEIGHTING_EQUAL},
+		Quorum:          types.Quorum{Threshold: dec("0.51"), Weighting: types.WEIGHTING_EQUAL},
 		Aggregation:     types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
 		FeePerTask:      sdk.NewInt64Coin(denom, defaultFee),
+		Admission:       types.ADMISSION_ALLOWLIST,
 	}
+}
+
+// openManifest is defaultManifest with ADMISSION_OPEN: EQUAL weighting then
+// needs a minimum self-commitment (H-6).
+func openManifest(digest string) types.ServiceManifest {
+	m := defaultManifest(digest)
+	m.Admission = types.ADMISSION_OPEN
+	m.MinSelfStake = sdkmath.NewInt(1000)
+	return m
 }
 
 // medianManifest is a valid MEDIAN service.
@@ -146,9 +158,23 @@ func (s *KeeperTestSuite) registerOperator(name string) string {
 	return a
 }
 
-// optIn opts an operator in to a service.
+// optIn opts an operator in to a service, first putting it on the
+// service's allow-list if the service has one.
 func (s *KeeperTestSuite) optIn(operator string, serviceID uint64) {
+	s.allow(operator, serviceID)
 	_, err := s.msgServer.OptIn(s.ctx, &types.MsgOptIn{Operator: operator, ServiceId: serviceID})
+	s.Require().NoError(err)
+}
+
+// allow puts an operator on the allow-list of an ADMISSION_ALLOWLIST
+// service, as its owner.
+func (s *KeeperTestSuite) allow(operator string, serviceID uint64) {
+	svc, err := s.keeper.Services.Get(s.ctx, serviceID)
+	s.Require().NoError(err)
+	if svc.Manifest.Admission != types.ADMISSION_ALLOWLIST {
+		return
+	}
+	_, err = s.msgServer.UpdateAllowlist(s.ctx, &types.MsgUpdateAllowlist{Owner: svc.Owner, ServiceId: serviceID, Add: []string{operator}})
 	s.Require().NoError(err)
 }
 

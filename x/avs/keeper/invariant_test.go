@@ -88,7 +88,7 @@ func newPropertyWorld(t *testing.T, seed uint64) *propertyWorld {
 	exact := defaultManifest("")
 	exact.TaskTimeout = 4
 	exact.SlashFraction = dec("0.2")
-	median := medianManifest("", "0.5", "0.01")
+	median := medianManifest("", "0.6", "0.01")
 	median.Quorum.Weighting = types.WEIGHTING_STAKE
 	median.Aggregation.SlashableSpread = dec("0.05")
 	median.TaskTimeout = 6

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/suite"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 	storetypes "cosmossdk.io/store/types"
 
 	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
@@ -55,7 +56,18 @@ func (s *KeeperTestSuite) SetupTest() {
 	s.keeper = keeper.NewKeeper(encCfg.Codec, runtime.NewKVStoreService(key), ac, s.bank, authority)
 	s.msgServer = keeper.NewMsgServerImpl(s.keeper)
 	s.queryServer = keeper.NewQueryServerImpl(s.keeper)
-	s.Require().NoError(s.keeper.InitGenesis(s.ctx, types.DefaultGenesis()))
+	gs := types.DefaultGenesis()
+	gs.Params = testParams()
+	s.Require().NoError(s.keeper.InitGenesis(s.ctx, gs))
+}
+
+// testParams are the suite's params: the defaults without
+// min_operator_stake, as most tests commit small stakes from committers
+// other than the operator (the H-6 tests set it themselves).
+func testParams() types.Params {
+	p := types.DefaultParams()
+	p.MinOperatorStake = sdkmath.ZeroInt()
+	return p
 }
 
 // rawKeys returns the hex of every raw store key under a collection prefix,

@@ -62,7 +62,7 @@ func newFuzzWorld(t *testing.T) *fuzzWorld {
 	m := defaultManifest("")
 	m.Quorum.Threshold = dec("0.6")
 	exact, ops := s.setupService(m, 4)
-	median := s.createService(medianManifest("", "0.5", "0.01"))
+	median := s.createService(medianManifest("", "0.6", "0.01"))
 	for _, op := range ops[:3] {
 		s.optIn(op, median)
 	}
@@ -275,7 +275,7 @@ func FuzzSubmitResults(f *testing.F) {
 // so one operator voting -(10^77-1) first froze the task for every honest
 // voter (and failed their whole batch). Such magnitudes are now refused.
 func (s *KeeperTestSuite) TestSubmitResultsMedianMagnitudeBound() {
-	id, ops := s.setupService(medianManifest("", "0.5", "0.01"), 3)
+	id, ops := s.setupService(medianManifest("", "0.6", "0.01"), 3)
 	tid := s.createTask(id)
 	huge := strings.Repeat("9", 77)
 	for _, bad := range []string{"-" + huge, huge, "1" + strings.Repeat("0", 60), "-1" + strings.Repeat("0", 60)} {

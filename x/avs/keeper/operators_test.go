@@ -182,7 +182,7 @@ func (s *KeeperTestSuite) TestOptIn() {
 	for _, tc := range testCases {
 		s.Run(tc.name, func() {
 			s.SetupTest()
-			open = s.createService(defaultManifest(""))
+			open = s.createService(openManifest(""))
 			m := defaultManifest("")
 			m.Admission = types.ADMISSION_ALLOWLIST
 			gated = s.createService(m)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -32,10 +33,14 @@ func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.Opera
 	if k.wiring.power != nil {
 		return k.wiring.power.OperatorPowers(ctx, svc.Id)
 	}
+	need, err := k.minSelfStake(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
 	var out []types.OperatorPower
 	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)
-	err := k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
-		p, ok, err := k.operatorPower(ctx, svc, key.K2())
+	err = k.OptIns.Walk(ctx, rng, func(key collections.Pair[uint64, string], _ collections.NoValue) (bool, error) {
+		p, ok, err := k.operatorPower(ctx, svc, need, key.K2())
 		if ok {
 			out = append(out, p)
 		}
@@ -45,9 +50,10 @@ func (k Keeper) powersFor(ctx context.Context, svc types.Service) ([]types.Opera
 }
 
 // operatorPower returns an opted-in operator's power in a service now, and
-// false when it has none (jailed in the service, or no stake under stake
-// weighting).
-func (k Keeper) operatorPower(ctx context.Context, svc types.Service, operator string) (types.OperatorPower, bool, error) {
+// false when it has none: jailed, below the service's minimum
+// self-commitment (H-6), or without stake under stake weighting.
+// need is the service's minSelfStake.
+func (k Keeper) operatorPower(ctx context.Context, svc types.Service, need sdkmath.Int, operator string) (types.OperatorPower, bool, error) {
 	op, err := k.Operators.Get(ctx, operator)
 	if err != nil {
 		return types.OperatorPower{}, false, err
@@ -55,15 +61,45 @@ func (k Keeper) operatorPower(ctx context.Context, svc types.Service, operator s
 	if l, err := k.operatorLiveness(ctx, svc.Id, operator); err != nil || l.Jailed {
 		return types.OperatorPower{}, false, err
 	}
+	pool, err := k.pool(ctx, op.Address, svc.Id)
+	if err != nil {
+		return types.OperatorPower{}, false, err
+	}
+	if need.IsPositive() {
+		self, err := k.selfStake(ctx, pool)
+		if err != nil || self.LT(need) {
+			return types.OperatorPower{}, false, err
+		}
+	}
 	power := uint64(1)
 	if svc.Manifest.Quorum.Weighting == types.WEIGHTING_STAKE {
-		pool, err := k.pool(ctx, op.Address, svc.Id)
-		if err != nil || !pool.Total.IsPositive() {
-			return types.OperatorPower{}, false, err
+		if !pool.Total.IsPositive() {
+			return types.OperatorPower{}, false, nil
 		}
 		power = min(pool.Total.Uint64(), MaxOperatorPower)
 	}
 	return types.OperatorPower{Operator: op.Address, Power: power}, true, nil
+}
+
+// minSelfStake is what an operator must commit to itself to count in the
+// service's snapshots (H-6): see ServiceManifest.MinSelfStakeOr.
+func (k Keeper) minSelfStake(ctx context.Context, svc types.Service) (sdkmath.Int, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	return svc.Manifest.MinSelfStakeOr(params.MinOperatorStake), nil
+}
+
+// selfStake is what the operator's own commitment in its pool is worth now.
+func (k Keeper) selfStake(ctx context.Context, pool types.Pool) (sdkmath.Int, error) {
+	c, err := k.CommitmentsByPool.Get(ctx, commitmentKey(pool.Operator, pool.ServiceId, pool.Operator))
+	if isNotFound(err) || (err == nil && c.Generation != pool.Generation) {
+		return sdkmath.ZeroInt(), nil
+	} else if err != nil {
+		return sdkmath.Int{}, err
+	}
+	return tokensOf(c.Shares, pool.Total, pool.Shares), nil
 }
 
 // epochOf returns the epoch a height falls in.

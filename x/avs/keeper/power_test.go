@@ -24,7 +24,7 @@ func (s *KeeperTestSuite) votePower(taskID uint64, operator string) uint64 {
 // 70 alone completes, the 30 together do not; an operator without stake has
 // no power and cannot vote.
 func (s *KeeperTestSuite) TestStakeWeightingTally() {
-	id, ops := s.setupService(stakeManifest("0.5"), 4)
+	id, ops := s.setupService(stakeManifest("0.51"), 4)
 	s.fundAndCommit("a", ops[0], id, 70)
 	s.fundAndCommit("b", ops[1], id, 20)
 	s.fundAndCommit("c", ops[2], id, 10) // ops[3] has no stake
@@ -64,7 +64,7 @@ func (s *KeeperTestSuite) TestEqualWeightingIgnoresStake() {
 
 // A STAKE service nobody committed to has no power: no task can be created.
 func (s *KeeperTestSuite) TestStakeWeightingWithoutStake() {
-	id, ops := s.setupService(stakeManifest("0.5"), 2)
+	id, ops := s.setupService(stakeManifest("0.51"), 2)
 	before := s.stakeState()
 	_, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: stake(defaultFee)})
 	s.Require().ErrorIs(err, types.ErrNoOperators)
@@ -87,7 +87,7 @@ func (s *KeeperTestSuite) TestStakeWeightingWithoutStake() {
 // task sees it.
 func (s *KeeperTestSuite) TestStakeSnapshotPerEpoch() {
 	s.startClock()
-	id, ops := s.setupService(stakeManifest("0.5"), 3)
+	id, ops := s.setupService(stakeManifest("0.51"), 3)
 	a := s.fundAndCommit("a", ops[0], id, 70)
 	s.fundAndCommit("b", ops[1], id, 20)
 	s.fundAndCommit("c", ops[2], id, 10)
@@ -122,7 +122,7 @@ func (s *KeeperTestSuite) TestStakeSnapshotPerEpoch() {
 // unjailed, it is back in the one after.
 func (s *KeeperTestSuite) TestStakeSnapshotSkipsJailed() {
 	s.startClock()
-	id, ops := s.setupService(stakeManifest("0.5"), 3)
+	id, ops := s.setupService(stakeManifest("0.51"), 3)
 	s.fundAndCommit("a", ops[0], id, 70)
 	s.fundAndCommit("b", ops[1], id, 20)
 	s.fundAndCommit("c", ops[2], id, 10)
@@ -167,7 +167,7 @@ func (s *KeeperTestSuite) TestH6SnapshotBoundedByMaxSnapshotOperators() {
 	p.MaxSnapshotOperators = 3
 	s.Require().NoError(s.keeper.Params.Set(s.ctx, p))
 
-	id, ops := s.setupService(stakeManifest("0.5"), 5)
+	id, ops := s.setupService(stakeManifest("0.51"), 5)
 	s.fundAndCommit("a", ops[0], id, 10)
 	s.fundAndCommit("b", ops[1], id, 40)
 	s.fundAndCommit("c", ops[2], id, 20)

@@ -78,15 +78,6 @@ func (s *KeeperTestSuite) TestH3RulesFixedAtTaskCreation() {
 			expNew: types.TASK_STATUS_COMPLETED,
 		},
 		{
-			// Valid while thresholds ≤ 0.5 are (until M-6).
-			name: "threshold 0.33 and slash_fraction 1 through MsgUpdateService",
-			update: func(s *KeeperTestSuite, id uint64, m types.ServiceManifest) {
-				m.Quorum.Threshold, m.SlashFraction = dec("0.33"), dec("1")
-				s.updateManifest(id, m)
-			},
-			expNew: types.TASK_STATUS_COMPLETED,
-		},
-		{
 			// A change valid under any threshold rule: MEDIAN with a wide
 			// spread would have accepted 16 with C's 17 as a third backer.
 			name: "EXACT to MEDIAN with a 10% spread and slash_fraction 1",

@@ -161,11 +161,14 @@ func (s *KeeperTestSuite) TestWithdrawAcrossCommitments() {
 	s.commit(alice, ops[0], other, 100)
 	bob := s.fundAndCommit("bob", ops[0], other, 300)
 
-	// one of two operators completes a task at threshold 0.5
+	// both operators complete each task (threshold above 0.5), alice alone
+	// in both pools: 200 + 200, then 100 + 100
 	t1 := s.payTask(id, 400)
-	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], t1, "A")) // alice alone in the pool: 400
+	s.mustVote(ops[0], t1, "A")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[1], t1, "A"))
 	t2 := s.payTask(id, 200)
-	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[1], t2, "A")) // alice alone in the pool: 200
+	s.mustVote(ops[1], t2, "A")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], t2, "A"))
 	t3 := s.payTask(other, 400)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], t3, "A")) // 400 over 400: alice 100, bob 300
 

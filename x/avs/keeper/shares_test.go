@@ -124,7 +124,7 @@ func (s *KeeperTestSuite) TestUncommitAfterSlashRounding() {
 // the task, is cut; one begun in the previous epoch is not.
 func (s *KeeperTestSuite) TestH1StakeUnbondedAfterTheSnapshotStaysSlashable() {
 	s.startClock()
-	m := stakeManifest("0.5")
+	m := stakeManifest("0.51")
 	m.SlashFraction = dec("1")
 	id, ops := s.setupService(m, 3)
 	a, b, c := ops[0], ops[1], ops[2]

@@ -30,7 +30,7 @@ func (s *KeeperTestSuite) TestSlashLosers() {
 	}
 	median := func(fraction, slashable string) func() types.ServiceManifest {
 		return func() types.ServiceManifest {
-			m := medianManifest("", "0.5", "0.01")
+			m := medianManifest("", "0.6", "0.01")
 			m.TaskTimeout = 20
 			m.SlashFraction = dec(fraction)
 			if slashable != "" {
@@ -81,20 +81,21 @@ func (s *KeeperTestSuite) TestSlashLosers() {
 			votes: []slashVote{{0, "A"}, {2, "B"}, {1, "A"}}, completesAt: 3,
 		},
 		{
-			name: "MEDIAN: beyond slashable_spread is slashed, between the spreads is not", manifest: median("0.1", "0.05"), operators: 4,
+			name: "MEDIAN: beyond slashable_spread is slashed, between the spreads is not", manifest: median("0.1", "0.05"), operators: 5,
 			// median 100: 103 is 3% off (unpaid, unslashed), 120 is 20% off
-			votes:       []slashVote{{2, "103"}, {3, "120"}, {0, "100"}, {1, "100"}},
-			completesAt: 4, expSlashed: []int{3}, expRemaining: 900,
+			votes:       []slashVote{{2, "103"}, {3, "120"}, {0, "100"}, {1, "100"}, {4, "100"}},
+			completesAt: 5, expSlashed: []int{3}, expRemaining: 900,
 		},
 		{
-			name: "MEDIAN: without slashable_spread, beyond allowed_spread is slashed", manifest: median("0.1", ""), operators: 4,
-			votes:       []slashVote{{2, "103"}, {3, "120"}, {0, "100"}, {1, "100"}},
-			completesAt: 4, expSlashed: []int{2, 3}, expRemaining: 900,
+			name: "MEDIAN: without slashable_spread, beyond allowed_spread is slashed", manifest: median("0.1", ""), operators: 5,
+			votes:       []slashVote{{2, "103"}, {3, "120"}, {0, "100"}, {1, "100"}, {4, "100"}},
+			completesAt: 5, expSlashed: []int{2, 3}, expRemaining: 900,
 		},
 		{
-			name: "MEDIAN: a late vote beyond slashable_spread is slashed", manifest: median("0.25", "0.05"), operators: 4,
-			votes:       []slashVote{{0, "100"}, {1, "100.5"}, {2, "104"}, {3, "94"}},
-			completesAt: 2, expSlashed: []int{3}, expRemaining: 750,
+			// the median waits for 0.8 of the power (M-6), 4 of 5 votes
+			name: "MEDIAN: a late vote beyond slashable_spread is slashed", manifest: median("0.25", "0.05"), operators: 5,
+			votes:       []slashVote{{0, "100"}, {1, "100.5"}, {2, "99.9"}, {4, "100.2"}, {3, "94"}},
+			completesAt: 4, expSlashed: []int{3}, expRemaining: 750,
 		},
 	}
 	for _, tc := range testCases {

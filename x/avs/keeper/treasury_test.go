@@ -29,7 +29,7 @@ func (s *KeeperTestSuite) treasuryOf(id uint64) int64 {
 func (s *KeeperTestSuite) TestCreateTaskFromTreasury() {
 	m := defaultManifest("")
 	m.TaskTimeout = 20
-	id, ops := s.setupService(m, 2)
+	id, ops := s.setupService(m, 1)
 	s.fundService(id, 150)
 	total := s.bank.Total(denom)
 

@@ -218,9 +218,9 @@ func (s *KeeperTestSuite) TestM3EventTaskCompletedAloneKeepsItsDeadline() {
 // MEDIAN event tasks: the median is taken over the votes that read the
 // completing vote's input, and the task takes that input.
 func (s *KeeperTestSuite) TestM3MedianEventTaskGroupsByInput() {
-	m := medianManifest(s.storeComponent(), "0.6", "0.01")
+	m := medianManifest(s.storeComponent(), "0.7", "0.01")
 	m.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
-	id, ops := s.setupService(m, 3)
+	id, ops := s.setupService(m, 4)
 	s.fundService(id, 10*defaultFee)
 	h := s.ctx.BlockHeight() - 1
 	btc, atom := `{"pair":"BTC"}`, `{"pair":"ATOM"}`
@@ -228,12 +228,14 @@ func (s *KeeperTestSuite) TestM3MedianEventTaskGroupsByInput() {
 	s.Require().True(first.Accepted, first.Error)
 	second := s.eventVote(ops[1], fakeRef(id, h, 0, atom), "10")
 	s.Require().True(second.Accepted, second.Error)
-	s.Require().Equal(types.TASK_STATUS_PENDING, second.TaskStatus, "equal values read from two inputs are no quorum")
 	third := s.eventVote(ops[2], fakeRef(id, h, 0, atom), "10.05")
 	s.Require().True(third.Accepted, third.Error)
-	s.Require().Equal(types.TASK_STATUS_COMPLETED, third.TaskStatus)
+	s.Require().Equal(types.TASK_STATUS_PENDING, third.TaskStatus, "three equal values, but read from two inputs: no quorum of one input")
+	fourth := s.eventVote(ops[3], fakeRef(id, h, 0, atom), "10")
+	s.Require().True(fourth.Accepted, fourth.Error)
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, fourth.TaskStatus)
 	task := s.task(first.TaskId)
 	s.Require().Equal([]byte(atom), task.Input)
-	s.Require().EqualValues(2, task.PowerFor)
+	s.Require().EqualValues(3, task.PowerFor)
 	s.requireBalanced()
 }

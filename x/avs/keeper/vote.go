@@ -219,6 +219,9 @@ func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.T
 		values = append(values, types.WeightedValue{Key: v.Operator, Value: d, Power: v.Power})
 		byOperator[v.Operator] = v
 	}
+	if !types.MedianReady(values, task.PowerTotal, svc.Manifest.Quorum.Threshold) {
+		return task.Status, nil // M-6: not yet enough power present to take the median
+	}
 	m := values[types.WeightedMedian(values)]
 	spread := svc.Manifest.Aggregation.AllowedSpread
 	var power uint64

@@ -20,10 +20,11 @@ func (s *KeeperTestSuite) TestMedianOutliers() {
 		completesAt int
 	}{
 		{
-			name:        "votes as listed: the third completes, the outliers come late",
+			// the median waits for 0.8 of the power (M-6: max(0.6, 2·0.4))
+			name:        "votes as listed: the fourth completes, the last outlier comes late",
 			votes:       []string{"100", "100.5", "99.8", "500", "0"},
 			order:       []int{0, 1, 2, 3, 4},
-			completesAt: 3,
+			completesAt: 4,
 		},
 		{
 			name:        "outliers first: they hold nothing up and the last completes",

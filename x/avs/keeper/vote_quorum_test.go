@@ -28,15 +28,16 @@ func (s *KeeperTestSuite) TestQuorumThreshold() {
 		// the vote, 1-based, that completes the task
 		completesAt int
 	}{
-		{name: "exact threshold: 2 of 4 at 0.5", threshold: "0.5", operators: 4, completesAt: 2},
+		{name: "just above one half: 3 of 4 at 0.51", threshold: "0.51", operators: 4, completesAt: 3},
+		{name: "exact threshold: 3 of 5 at 0.6", threshold: "0.6", operators: 5, completesAt: 3},
 		{name: "just under: 2 of 4 at 0.75 is not enough", threshold: "0.75", operators: 4, completesAt: 3},
 		{name: "a hair above 3 of 4 needs all 4", threshold: "0.750000000000000001", operators: 4, completesAt: 4},
 		{name: "unanimity", threshold: "1", operators: 4, completesAt: 4},
-		{name: "2 of 3 at 0.5", threshold: "0.5", operators: 3, completesAt: 2},
-		{name: "1 of 3 is under 0.34", threshold: "0.34", operators: 3, completesAt: 2},
+		{name: "2 of 3 at 0.51", threshold: "0.51", operators: 3, completesAt: 2},
+		{name: "0.67 with 3 operators needs all 3 (I-3: an exact decimal >=)", threshold: "0.67", operators: 3, completesAt: 3},
 		{name: "one operator", threshold: "1", operators: 1, completesAt: 1},
-		{name: "min_operators 3 holds back a 0.25 threshold", threshold: "0.25", minOps: 3, operators: 4, completesAt: 3},
-		{name: "min_operators above the operator count never completes", threshold: "0.25", minOps: 5, operators: 4, completesAt: 0},
+		{name: "min_operators 4 holds back a 0.51 threshold", threshold: "0.51", minOps: 4, operators: 5, completesAt: 4},
+		{name: "min_operators above the operator count never completes", threshold: "0.51", minOps: 5, operators: 4, completesAt: 0},
 	}
 	for _, tc := range testCases {
 		s.Run(tc.name, func() {
@@ -67,7 +68,7 @@ func (s *KeeperTestSuite) TestQuorumThreshold() {
 
 // The vote that makes the quorum completes the task: result, indexes, event, payout.
 func (s *KeeperTestSuite) TestQuorumCompletes() {
-	id, ops := s.exactService("0.5", 0, 4)
+	id, ops := s.exactService("0.51", 0, 3)
 	total := s.bank.Total(denom)
 	tid := s.createTask(id)
 	s.Require().Equal(int64(defaultFee), s.moduleBalance().Int64())
@@ -84,7 +85,7 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().Equal([]byte("A"), task.Result)
 	s.Require().Equal(types.Digest([]byte("A")), task.ResultDigest)
 	s.Require().Equal(uint64(2), task.PowerFor)
-	s.Require().Equal(uint64(4), task.PowerTotal)
+	s.Require().Equal(uint64(3), task.PowerTotal)
 	s.Require().Equal(int64(12), task.EndedHeight)
 
 	// A completed task stays in the deadline index until its deadline, when
@@ -113,7 +114,7 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().ElementsMatch([]string{ops[0], ops[1]}, ev.Operators)
 
 	// the sweep at the deadline leaves the outcome alone, marks the task
-	// settled and counts the two operators that never voted as missing it
+	// settled and counts the operator that never voted as missing it
 	s.ctx = s.ctx.WithBlockHeight(task.DeadlineHeight)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	settled := s.task(tid)
@@ -123,14 +124,14 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
 	s.Require().Zero(s.liveness(id, ops[0]).Missed)
 	s.Require().EqualValues(1, s.liveness(id, ops[2]).Missed)
-	s.Require().EqualValues(1, s.liveness(id, ops[3]).WindowMissed)
+	s.Require().EqualValues(1, s.liveness(id, ops[2]).WindowMissed)
 	has, err = s.keeper.TasksByDeadline.Has(s.ctx, collections.Join(task.DeadlineHeight, tid))
 	s.Require().NoError(err)
 	s.Require().False(has, "settled at its deadline")
 }
 
 func (s *KeeperTestSuite) TestCompetingDigests() {
-	id, ops := s.exactService("0.5", 0, 4)
+	id, ops := s.exactService("0.51", 0, 3)
 	total := s.bank.Total(denom)
 	tid := s.createTask(id)
 
@@ -293,7 +294,7 @@ func (s *KeeperTestSuite) TestExpiry() {
 
 // Two tasks with different deadlines expire each at its own height.
 func (s *KeeperTestSuite) TestExpiryByDeadline() {
-	id, _ := s.exactService("0.5", 0, 2)
+	id, _ := s.exactService("0.51", 0, 2)
 	t1 := s.createTask(id)
 	s.ctx = s.ctx.WithBlockHeight(15)
 	t2 := s.createTask(id)
@@ -311,15 +312,16 @@ func (s *KeeperTestSuite) TestExpiryByDeadline() {
 }
 
 func (s *KeeperTestSuite) TestLateVote() {
-	id, ops := s.exactService("0.5", 0, 4)
+	id, ops := s.exactService("0.51", 0, 5)
 	tid := s.createTask(id)
 	s.mustVote(ops[0], tid, "A")
 	s.mustVote(ops[1], tid, "A")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[2], tid, "A"))
 	task := s.task(tid)
 	balances := s.state().Balances
 	tallies := s.state().Tallies
 
-	for _, v := range []struct{ op, result string }{{ops[2], "A"}, {ops[3], "B"}} {
+	for _, v := range []struct{ op, result string }{{ops[3], "A"}, {ops[4], "B"}} {
 		ctx := s.withEvents()
 		res, err := s.msgServer.SubmitResults(ctx, &types.MsgSubmitResults{Operator: v.op, Results: []types.TaskResult{{TaskId: tid, Result: []byte(v.result)}}})
 		s.Require().NoError(err)
@@ -339,7 +341,7 @@ func (s *KeeperTestSuite) TestLateVote() {
 
 	votes, err := s.queryServer.TaskVotes(s.ctx, &types.QueryTaskVotesRequest{TaskId: tid})
 	s.Require().NoError(err)
-	s.Require().Len(votes.Votes, 4)
+	s.Require().Len(votes.Votes, 5)
 }
 
 // With equal power the fee splits evenly; the remainder goes to the first
@@ -365,7 +367,7 @@ func (s *KeeperTestSuite) TestFeeSplitEqualPower() {
 // With unequal power the fee splits by power, rounding down, and the
 // remainder goes to the first backer in address order.
 func (s *KeeperTestSuite) TestFeeSplitByPower() {
-	id, ops := s.exactService("0.5", 0, 4)
+	id, ops := s.exactService("0.51", 0, 4)
 	powers := fixedPower{{Operator: ops[0], Power: 1}, {Operator: ops[1], Power: 2}, {Operator: ops[2], Power: 3}, {Operator: ops[3], Power: 4}}
 	s.usePowerSource(powers)
 	total := s.bank.Total(denom)

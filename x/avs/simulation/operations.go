@@ -148,9 +148,14 @@ func SimulateMsgCreateService(txConfig client.TxConfig) simtypes.Operation {
 			Name:            "sim-" + simtypes.RandStringOfLength(r, 8),
 			ComponentDigest: digest,
 			Limits:          types.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: min(1024, params.MaxResultSize)},
-			Quorum:          types.Quorum{Threshold: sdkmath.LegacyNewDecWithPrec(1+r.Int63n(100), 2), Weighting: weighting},
-			Aggregation:     types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
-			FeePerTask:      fee,
+			// above one half (M-6)
+			Quorum:      types.Quorum{Threshold: sdkmath.LegacyNewDecWithPrec(51+r.Int63n(50), 2), Weighting: weighting},
+			Aggregation: types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
+			FeePerTask:  fee,
+		}
+		if weighting == types.WEIGHTING_EQUAL {
+			// EQUAL with open admission needs a self-stake (H-6)
+			msg.Manifest.MinSelfStake = sdkmath.NewInt(1_000)
 		}
 		if err := msg.Manifest.Validate(params); err != nil {
 			return noOp(msg, "random manifest is invalid: "+err.Error())

@@ -75,5 +75,15 @@ var ErrEventOpenLimit = errorsmod.Register(ModuleName, 59, "an operator may open
 // revision) (security review H-3).
 var ErrServiceRevisionNotFound = errorsmod.Register(ModuleName, 55, "service revision not found")
 
+// ErrEqualWeightingOpen refuses EQUAL weighting where any registered
+// operator may opt in without stake: power would be free (security review
+// H-6).
+var ErrEqualWeightingOpen = errorsmod.Register(ModuleName, 57, "EQUAL weighting needs ADMISSION_ALLOWLIST or min_self_stake > 0")
+
+// ErrWeakThreshold refuses a quorum threshold of at most 1/2: two disjoint
+// quorums could each accept a different result, and a MEDIAN minority could
+// choose the value (security review M-6).
+var ErrWeakThreshold = errorsmod.Register(ModuleName, 58, "quorum threshold must be above 1/2")
+
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")

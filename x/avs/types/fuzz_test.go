@@ -16,8 +16,9 @@ import (
 
 // FuzzManifestJSON decodes arbitrary JSON as a service manifest the way
 // `avsd tx avs create-service` does and validates it: no input may panic, and
-// a refusal of a decoded manifest must carry ErrInvalidManifest (or
-// ErrFreeTrigger, the fee rule of triggers).
+// a refusal of a decoded manifest must carry ErrInvalidManifest (or one of
+// the registered errors of a rule with its own code: ErrFreeTrigger,
+// ErrWeakThreshold, ErrEqualWeightingOpen).
 func FuzzManifestJSON(f *testing.F) {
 	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
 	f.Add(`{"name":"square","component_digest":"` + types.Digest([]byte("x")) + `","limits":{"time_ms":"1000","memory_pages":16,"output_bytes":"64"},"quorum":{"threshold":"0.5"},"aggregation":{"mode":"AGGREGATION_MODE_EXACT"}}`)
@@ -32,8 +33,10 @@ func FuzzManifestJSON(f *testing.F) {
 		}
 		if err := m.Validate(types.DefaultParams()); err != nil {
 			want := types.ErrInvalidManifest
-			if errors.Is(err, types.ErrFreeTrigger) {
-				want = types.ErrFreeTrigger
+			for _, own := range []*errorsmod.Error{types.ErrFreeTrigger, types.ErrWeakThreshold, types.ErrEqualWeightingOpen} {
+				if errors.Is(err, own) {
+					want = own
+				}
 			}
 			require.ErrorIs(t, err, want)
 			_, code, _ := errorsmod.ABCIInfo(err, false)

@@ -109,6 +109,12 @@ func (m ServiceManifest) Validate(p Params) error {
 	if q.MinOperators > MaxMinOperators {
 		return fail("quorum.min_operators must be at most %d", MaxMinOperators)
 	}
+	if !q.Threshold.GT(HalfThreshold) {
+		return errorsmod.Wrapf(ErrWeakThreshold, "quorum.threshold is %s: set it above 0.5 (for example 0.67), so that no two disjoint sets of operators can each make a quorum", q.Threshold)
+	}
+	if !m.MinSelfStake.IsNil() && m.MinSelfStake.IsNegative() {
+		return fail("min_self_stake must not be negative, got %s", m.MinSelfStake)
+	}
 
 	a := m.Aggregation
 	switch a.Mode {
@@ -175,6 +181,10 @@ func (m ServiceManifest) Validate(p Params) error {
 	default:
 		return fail("unknown admission %d", m.Admission)
 	}
+	if q.Weighting == WEIGHTING_EQUAL && m.Admission != ADMISSION_ALLOWLIST && (m.MinSelfStake.IsNil() || !m.MinSelfStake.IsPositive()) {
+		return errorsmod.Wrap(ErrEqualWeightingOpen, "with WEIGHTING_EQUAL every opted-in operator has the same power, so anyone could register operators for free and take the quorum: "+
+			"set admission to ADMISSION_ALLOWLIST (and list the operators), or set min_self_stake > 0 (each operator commits that much to itself), or use WEIGHTING_STAKE")
+	}
 	return nil
 }
 
@@ -199,6 +209,24 @@ func (m ServiceManifest) ConfigMap() map[string]string {
 		out[e.Key] = e.Value
 	}
 	return out
+}
+
+// HalfThreshold is 1/2: a quorum threshold must be above it.
+var HalfThreshold = sdkmath.LegacyNewDecWithPrec(5, 1)
+
+// MinSelfStakeOr returns what an operator must commit to itself to count in
+// this service's snapshots, given the module's min_operator_stake: the larger
+// of the two under STAKE weighting, the manifest's own under EQUAL weighting
+// (zero: no minimum).
+func (m ServiceManifest) MinSelfStakeOr(moduleMin sdkmath.Int) sdkmath.Int {
+	own := m.MinSelfStake
+	if own.IsNil() {
+		own = sdkmath.ZeroInt()
+	}
+	if m.Quorum.Weighting != WEIGHTING_STAKE || moduleMin.IsNil() {
+		return own
+	}
+	return sdkmath.MaxInt(own, moduleMin)
 }
 
 // Slashes reports whether the service slashes losing votes.

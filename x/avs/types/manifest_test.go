@@ -18,10 +18,67 @@ func validManifest() types.ServiceManifest {
 		Name:            "square",
 		ComponentDigest: types.Digest([]byte("x")),
 		Limits:          types.Limits{TimeMs: 1000, MemoryPages: 16, OutputBytes: 64},
-		Quorum:          types.Quorum{Threshold: sdkmath.LegacyNewDecWithPrec(5, 1), Weighting: types.WEIGHTING_EQUAL},
+		Quorum:          types.Quorum{Threshold: sdkmath.LegacyNewDecWithPrec(67, 2), Weighting: types.WEIGHTING_EQUAL},
 		Aggregation:     types.Aggregation{Mode: types.AGGREGATION_MODE_EXACT},
 		FeePerTask:      sdk.NewInt64Coin(types.DefaultStakeDenom, 100),
+		Admission:       types.ADMISSION_ALLOWLIST,
 	}
+}
+
+// TestH6EqualWeightingNeedsAllowlistOrSelfStake: EQUAL weighting gives every
+// opted-in operator the same power, so it is refused where anyone may opt in
+// without stake (H-6); TestM6ThresholdAboveHalf: a threshold of at most one
+// half is refused in both modes (M-6).
+func TestH6M6ManifestQuorumRules(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		malleate func(*types.ServiceManifest)
+		expErr   error // nil: valid
+		errText  string
+	}{
+		{"EQUAL with an allow-list", func(*types.ServiceManifest) {}, nil, ""},
+		{"EQUAL, OPEN: refused", func(m *types.ServiceManifest) { m.Admission = types.ADMISSION_OPEN }, types.ErrEqualWeightingOpen, "ADMISSION_ALLOWLIST"},
+		{"EQUAL, OPEN with min_self_stake", func(m *types.ServiceManifest) {
+			m.Admission, m.MinSelfStake = types.ADMISSION_OPEN, sdkmath.NewInt(1)
+		}, nil, ""},
+		{"STAKE, OPEN", func(m *types.ServiceManifest) {
+			m.Admission, m.Quorum.Weighting = types.ADMISSION_OPEN, types.WEIGHTING_STAKE
+		}, nil, ""},
+		{"negative min_self_stake", func(m *types.ServiceManifest) { m.MinSelfStake = sdkmath.NewInt(-1) }, types.ErrInvalidManifest, "min_self_stake"},
+		{"threshold 0.5: refused", func(m *types.ServiceManifest) { m.Quorum.Threshold = sdkmath.LegacyNewDecWithPrec(5, 1) }, types.ErrWeakThreshold, "above 0.5"},
+		{"threshold 0.3: refused", func(m *types.ServiceManifest) { m.Quorum.Threshold = sdkmath.LegacyNewDecWithPrec(3, 1) }, types.ErrWeakThreshold, "above 0.5"},
+		{"MEDIAN at 0.5: refused", func(m *types.ServiceManifest) {
+			m.Quorum.Threshold = sdkmath.LegacyNewDecWithPrec(5, 1)
+			m.Aggregation = types.Aggregation{Mode: types.AGGREGATION_MODE_MEDIAN, AllowedSpread: sdkmath.LegacyNewDecWithPrec(1, 2)}
+		}, types.ErrWeakThreshold, "above 0.5"},
+		{"threshold a hair above 0.5", func(m *types.ServiceManifest) {
+			m.Quorum.Threshold = sdkmath.LegacyMustNewDecFromStr("0.500000000000000001")
+		}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := validManifest()
+			tc.malleate(&m)
+			err := m.Validate(types.DefaultParams())
+			if tc.expErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.expErr)
+			require.Contains(t, err.Error(), tc.errText)
+		})
+	}
+}
+
+func TestMinSelfStakeOr(t *testing.T) {
+	m := validManifest()
+	param := sdkmath.NewInt(1_000_000)
+	require.True(t, m.MinSelfStakeOr(param).IsZero(), "EQUAL without its own minimum: none")
+	m.MinSelfStake = sdkmath.NewInt(5)
+	require.Equal(t, int64(5), m.MinSelfStakeOr(param).Int64(), "EQUAL: the manifest's alone")
+	m.Quorum.Weighting = types.WEIGHTING_STAKE
+	require.Equal(t, param, m.MinSelfStakeOr(param), "STAKE: never below the module's")
+	m.MinSelfStake = sdkmath.NewInt(3_000_000)
+	require.Equal(t, int64(3_000_000), m.MinSelfStakeOr(param).Int64(), "STAKE: a service may ask more")
 }
 
 func channels(n int) []string {

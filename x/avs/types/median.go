@@ -58,11 +58,32 @@ func WeightedMedian(values []WeightedValue) int {
 	var cum uint64
 	for i, v := range values {
 		cum += v.Power
-		if 2*cum >= total {
+		if cum >= total-cum { // 2·cum >= total, without overflow (I-1)
 			return i
 		}
 	}
 	return len(values) - 1
+}
+
+// MedianQuorum is the share of a task's power that must have voted before a
+// MEDIAN is taken: max(threshold, 2·(1 − threshold)). Once that much has
+// voted, and more than threshold of the power is honest, the power that is
+// not (below 1 − threshold) is less than half of the votes present, so the
+// weighted median of all of them lies within the honest values: voters who
+// come first cannot choose it (M-6). Below a threshold of 2/3 it asks more
+// than the threshold (2/3 asks exactly 2/3).
+func MedianQuorum(threshold sdkmath.LegacyDec) sdkmath.LegacyDec {
+	return sdkmath.LegacyMaxDec(threshold, sdkmath.LegacyOneDec().Sub(threshold).MulInt64(2))
+}
+
+// MedianReady reports whether the votes present carry enough of the task's
+// total power for a MEDIAN to be taken over them (see MedianQuorum).
+func MedianReady(values []WeightedValue, total uint64, threshold sdkmath.LegacyDec) bool {
+	var voted uint64
+	for _, v := range values {
+		voted += v.Power
+	}
+	return MeetsThreshold(voted, total, MedianQuorum(threshold))
 }
 
 // WithinSpread reports whether |v - m| <= spread * |m|.

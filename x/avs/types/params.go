@@ -67,6 +67,10 @@ func DefaultMaxCommissionIncrease() sdkmath.LegacyDec { return sdkmath.LegacyNew
 // DefaultCommissionChangeDelay is how long a commission rise waits.
 const DefaultCommissionChangeDelay = 24 * time.Hour
 
+// DefaultMinOperatorStake is the self-commitment an operator needs to count
+// in a STAKE snapshot: 1 AVS (H-6).
+func DefaultMinOperatorStake() sdkmath.Int { return sdkmath.NewInt(1_000_000) }
+
 // DefaultParams returns the parameters a new chain starts with.
 func DefaultParams() Params {
 	return Params{
@@ -99,6 +103,7 @@ func DefaultParams() Params {
 		CommissionChangeDelay:         DefaultCommissionChangeDelay,
 		MaxHookGasPerBlock:            DefaultMaxHookGasPerBlock,
 		EventConfirmBlocks:            DefaultEventConfirmBlocks,
+		MinOperatorStake:              DefaultMinOperatorStake(),
 	}
 }
 
@@ -137,6 +142,7 @@ func (p Params) Validate() error {
 		{p.MaxGzipRatio > 0, "max_gzip_ratio must be positive"},
 		{!p.MaxCommissionIncrease.IsNil() && !p.MaxCommissionIncrease.IsNegative() && p.MaxCommissionIncrease.LTE(sdkmath.LegacyOneDec()), "max_commission_increase must be in [0, 1]"},
 		{p.CommissionChangeDelay >= 0, "commission_change_delay must not be negative"},
+		{!p.MinOperatorStake.IsNil() && !p.MinOperatorStake.IsNegative(), "min_operator_stake must be set and not negative"},
 		{p.MaxHookGasPerBlock >= p.HandlerGasLimit, fmt.Sprintf("max_hook_gas_per_block %d is below handler_gas_limit %d", p.MaxHookGasPerBlock, p.HandlerGasLimit)},
 		{p.EventConfirmBlocks > 0, "event_confirm_blocks must be positive"},
 		{p.EventConfirmBlocks <= p.MaxTaskTimeout, fmt.Sprintf("event_confirm_blocks %d exceeds max_task_timeout %d", p.EventConfirmBlocks, p.MaxTaskTimeout)},

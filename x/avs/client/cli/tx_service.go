@@ -82,11 +82,12 @@ const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceMa
   "component_digest": "<sha256 hex printed by store-component>",
   "config": [{"key": "GREETING", "value": "hello"}],
   "limits": {"time_ms": "2000", "memory_pages": 64, "output_bytes": "1024", "http_allow_list": []},
-  "quorum": {"threshold": "0.67", "weighting": "WEIGHTING_EQUAL", "min_operators": 1},
+  "quorum": {"threshold": "0.67", "weighting": "WEIGHTING_STAKE", "min_operators": 1},
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT", "allowed_spread": "0"},
   "task_timeout": "20",
   "fee_per_task": {"denom": "uavs", "amount": "1000"},
   "admission": "ADMISSION_OPEN",
+  "min_self_stake": "0",
   "handler_contract": "",
   "triggers": [
     {"block_interval": {"every": "10", "start": "0", "end": "0"}},
@@ -94,6 +95,11 @@ const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceMa
     {"event": {"type": "wasm-avs_announce", "attributes": [{"key": "_contract_address", "value": "<contract>"}]}}
   ]
 }
+
+The threshold must be above 0.5. Under WEIGHTING_STAKE an operator counts
+only once its own commitment reaches the module's min_operator_stake (or a
+higher min_self_stake). WEIGHTING_EQUAL needs "admission": "ADMISSION_ALLOWLIST"
+(then update-allowlist) or "min_self_stake" above 0.
 
 Triggers open tasks paid from the service treasury (fund-service); see
 x/avs/README.md, Triggers.`
