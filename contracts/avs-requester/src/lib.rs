@@ -358,6 +358,7 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         &[
             "name", "component_digest", "config", "limits", "quorum", "aggregation", "task_timeout", "fee_per_task",
             "admission", "handler_contract", "slash_fraction", "ibc_request_channels", "ibc_result_channels", "triggers",
+            "min_self_stake",
         ],
     )?;
     let mut p = Proto::new().string(1, m.str("name")?).string(2, m.str("component_digest")?);
@@ -399,6 +400,13 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
     for t in m.list("triggers")? {
         p = p.message(14, trigger_proto(t)?);
     }
+    // an integer amount (cosmos.Int, a decimal string; absent = 0)
+    let min_self_stake = match m.str("min_self_stake")? {
+        "" => "0",
+        s if s.bytes().all(|b| b.is_ascii_digit()) => s,
+        s => return Err(format!("manifest.min_self_stake: {s:?} is not a non-negative integer")),
+    };
+    p = p.string(15, min_self_stake);
     Ok(p)
 }
 
