@@ -358,6 +358,7 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         &[
             "name", "component_digest", "config", "limits", "quorum", "aggregation", "task_timeout", "fee_per_task",
             "admission", "handler_contract", "slash_fraction", "ibc_request_channels", "ibc_result_channels", "triggers",
+            "min_self_stake",
         ],
     )?;
     let mut p = Proto::new().string(1, m.str("name")?).string(2, m.str("component_digest")?);
@@ -398,6 +399,14 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
     }
     for t in m.list("triggers")? {
         p = p.message(14, trigger_proto(t)?);
+    }
+    // a cosmos.Int: the operators' least self-commitment (H-6)
+    let min_self = m.str("min_self_stake")?;
+    if !min_self.is_empty() {
+        if !min_self.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("manifest.min_self_stake must be a non-negative integer string".to_string());
+        }
+        p = p.string(15, min_self);
     }
     Ok(p)
 }

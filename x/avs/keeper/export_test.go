@@ -3,6 +3,8 @@ package keeper
 import (
 	"context"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -20,4 +22,18 @@ var TopPowers = topPowers
 // deadline was handled.
 func (k Keeper) SchedulePrune(ctx context.Context, params types.Params, task types.Task) error {
 	return k.schedulePrune(ctx, params, task)
+}
+
+// PendingRewards is what a commitment could withdraw now (L-2: its pending
+// shares earn from their epoch's join).
+func (k Keeper) PendingRewards(ctx context.Context, c types.Commitment) (sdkmath.Int, error) {
+	p, err := k.pool(ctx, c.Operator, c.ServiceId)
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	epoch, err := k.epochNow(ctx)
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	return k.pendingRewards(ctx, c, p, epoch)
 }

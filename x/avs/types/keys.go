@@ -58,6 +58,9 @@ var (
 	PushedResultsKey = collections.NewPrefix(49)
 	// EpochBaseKey anchors epoch numbers across epoch_length changes (L-8).
 	EpochBaseKey = collections.NewPrefix(50)
+	// PendingJoinsKey keeps the reward index the shares committed in an
+	// epoch began to earn at (L-2).
+	PendingJoinsKey = collections.NewPrefix(54)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
