@@ -87,9 +87,14 @@ echo "    took:    $((ENDED - CREATED)) block(s) (created at $CREATED, completed
 
 if grep -q "$OP1" <<<"$AGREED"; then
   pending=$(avsd q avs rewards "$CAROL" -o json | jq -r '.rewards.amount')
-  res=$(tx avs withdraw-rewards --from carol)
-  paid=$(jq -r '[.events[] | select(.type=="avschain.avs.v1.EventRewardsWithdrawn") | .attributes[] | select(.key=="amount") | .value][0] | fromjson | .amount' <<<"$res")
-  echo "    rewards: carol, who committed to operator1, withdrew ${paid}uavs (pending was ${pending}uavs)"
+  if [ "${pending:-0}" = 0 ]; then
+    # a commitment earns from the epoch after it was made (L-2)
+    echo "    rewards: carol committed to operator1 in this epoch: she earns from the next one (operator1 kept this fee)"
+  else
+    res=$(tx avs withdraw-rewards --from carol)
+    paid=$(jq -r '[.events[] | select(.type=="avschain.avs.v1.EventRewardsWithdrawn") | .attributes[] | select(.key=="amount") | .value][0] | fromjson | .amount' <<<"$res")
+    echo "    rewards: carol, who committed to operator1, withdrew ${paid}uavs (pending was ${pending}uavs)"
+  fi
 fi
 
 # --- an input the component cannot handle ---------------------------------------------

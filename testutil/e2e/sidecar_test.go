@@ -285,8 +285,9 @@ func TestPriceOracleMedian(t *testing.T) {
 
 // TestStakeWeightedRewards: a STAKE service whose three operators committed
 // 1, 2 and 3 million uavs of their own, with carol committing 1 million to
-// operator1; the sidecars answer a task, operator1 keeps its 10% commission
-// and carol withdraws her share of the rest.
+// operator1; in the next epoch (a commitment earns from the epoch after it
+// was made, L-2) the sidecars answer a task, operator1 keeps its 10%
+// commission and carol withdraws her share of the rest.
 func TestStakeWeightedRewards(t *testing.T) {
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-stake"})
 	digest := storeComponent(t, node, component("square-rust"))
@@ -318,6 +319,11 @@ func TestStakeWeightedRewards(t *testing.T) {
 		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
 	}
 	defer logSidecars(t, sidecars...)
+
+	// the commitments earn from the next epoch (epoch_length 100)
+	h, err := node.Height()
+	require.NoError(t, err)
+	node.WaitHeight((h/100+1)*100, 200*time.Second)
 
 	id := createTask(t, node, service, "6")
 	v := waitTask(t, node, id, 60*time.Second)

@@ -400,13 +400,14 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
     for t in m.list("triggers")? {
         p = p.message(14, trigger_proto(t)?);
     }
-    // an integer amount (cosmos.Int, a decimal string; absent = 0)
-    let min_self_stake = match m.str("min_self_stake")? {
-        "" => "0",
-        s if s.bytes().all(|b| b.is_ascii_digit()) => s,
-        s => return Err(format!("manifest.min_self_stake: {s:?} is not a non-negative integer")),
-    };
-    p = p.string(15, min_self_stake);
+    // a cosmos.Int: the operators' least self-commitment (H-6)
+    let min_self = m.str("min_self_stake")?;
+    if !min_self.is_empty() {
+        if !min_self.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("manifest.min_self_stake must be a non-negative integer string".to_string());
+        }
+        p = p.string(15, min_self);
+    }
     Ok(p)
 }
 

@@ -18,12 +18,39 @@ func (k Keeper) pool(ctx context.Context, operator string, serviceID uint64) (ty
 	p, err := k.Pools.Get(ctx, collections.Join(operator, serviceID))
 	if isNotFound(err) {
 		return types.Pool{Operator: operator, ServiceId: serviceID, Total: sdkmath.ZeroInt(), Shares: sdkmath.ZeroInt(),
-			RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt()}, nil
+			RewardIndex: sdkmath.LegacyZeroDec(), Outstanding: sdkmath.ZeroInt(), PendingShares: sdkmath.ZeroInt()}, nil
 	}
 	if p.Shares.IsNil() {
 		p.Shares = sdkmath.ZeroInt()
 	}
+	if p.PendingShares.IsNil() {
+		p.PendingShares = sdkmath.ZeroInt()
+	}
 	return p, err
+}
+
+func pendingJoinKey(operator string, serviceID, epoch uint64) collections.Triple[string, uint64, uint64] {
+	return collections.Join3(operator, serviceID, epoch)
+}
+
+// joinPending lets the shares committed to a pool in an epoch before epoch
+// join its earning shares (L-2): they earn every reward from now on, and a
+// PendingJoin keeps the reward index they start from for their holders. The
+// caller saves the pool. Rewards always join first, so the index now is the
+// one the bucket's epoch ended at.
+func (k Keeper) joinPending(ctx context.Context, p *types.Pool, epoch uint64) (bool, error) {
+	if !p.PendingShares.IsPositive() || p.PendingEpoch >= epoch {
+		return false, nil
+	}
+	if p.PendingHolders > 0 {
+		j := types.PendingJoin{Operator: p.Operator, ServiceId: p.ServiceId, Epoch: p.PendingEpoch, Generation: p.Generation,
+			RewardIndex: p.RewardIndex, Holders: p.PendingHolders}
+		if err := k.PendingJoins.Set(ctx, pendingJoinKey(p.Operator, p.ServiceId, p.PendingEpoch), j); err != nil {
+			return false, err
+		}
+	}
+	p.PendingShares, p.PendingEpoch, p.PendingHolders = sdkmath.ZeroInt(), 0, 0
+	return true, nil
 }
 
 func (k Keeper) setPool(ctx context.Context, p types.Pool) error {
@@ -68,11 +95,14 @@ func (k Keeper) renewIfWiped(ctx context.Context, p *types.Pool) error {
 	}
 	p.Generation++
 	p.Shares = sdkmath.ZeroInt()
+	// shares of this epoch still pending die with their generation
+	p.PendingShares, p.PendingEpoch, p.PendingHolders = sdkmath.ZeroInt(), 0, 0
 	return nil
 }
 
 // commit escrows amount from committer (from pays) behind an operator in a
-// service, minting shares of the pool at its rate (rounded down).
+// service, minting shares of the pool at its rate (rounded down). The new
+// shares are pending: they earn rewards from the next epoch (L-2).
 func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, operator string, serviceID uint64, amount sdk.Coin) error {
 	if _, err := k.getOperator(ctx, operator); err != nil {
 		return err
@@ -91,6 +121,13 @@ func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, oper
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, from, types.ModuleName, sdk.NewCoins(amount)); err != nil {
 		return err
 	}
+	epoch, err := k.epochNow(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := k.joinPending(ctx, &p, epoch); err != nil {
+		return err
+	}
 	if err := k.renewIfWiped(ctx, &p); err != nil {
 		return err
 	}
@@ -101,13 +138,21 @@ func (k Keeper) commit(ctx context.Context, from sdk.AccAddress, committer, oper
 	} else if err != nil {
 		return err
 	}
-	if err := k.accrue(ctx, &c, p); err != nil {
+	if err := k.accrue(ctx, &c, p, epoch); err != nil {
 		return err
 	}
 	minted := sharesFor(amount.Amount, p.Total, p.Shares)
 	c.Shares = c.Shares.Add(minted)
 	p.Shares = p.Shares.Add(minted)
 	p.Total = total
+	if minted.IsPositive() {
+		// after accrue and joinPending, any pending shares of c and p are of this epoch
+		if !c.PendingShares.IsPositive() {
+			p.PendingHolders++
+		}
+		c.PendingShares, c.PendingEpoch = c.PendingShares.Add(minted), epoch
+		p.PendingShares, p.PendingEpoch = p.PendingShares.Add(minted), epoch
+	}
 	if err := k.setCommitment(ctx, c); err != nil {
 		return err
 	}
@@ -138,16 +183,38 @@ func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, op
 	if err != nil {
 		return types.UnbondingEntry{}, err
 	}
-	if err := k.accrue(ctx, &c, p); err != nil {
+	epoch, err := k.currentEpoch(ctx, params)
+	if err != nil {
 		return types.UnbondingEntry{}, err
 	}
-	burn, paid, err := sharesToUncommit(c.Shares, p, amount.Amount)
+	// refuse before writing anything: settle on a copy first
+	settled := c
+	if _, err := k.settle(ctx, &settled, p, epoch); err != nil {
+		return types.UnbondingEntry{}, err
+	}
+	burn, paid, err := sharesToUncommit(settled.Shares, p, amount.Amount)
 	if err != nil {
 		return types.UnbondingEntry{}, errorsmod.Wrapf(err, "uncommit %s", amount)
+	}
+	if _, err := k.joinPending(ctx, &p, epoch); err != nil {
+		return types.UnbondingEntry{}, err
+	}
+	if err := k.accrue(ctx, &c, p, epoch); err != nil {
+		return types.UnbondingEntry{}, err
 	}
 	c.Shares = c.Shares.Sub(burn)
 	p.Shares = p.Shares.Sub(burn)
 	p.Total = p.Total.Sub(paid)
+	if c.PendingShares.IsPositive() {
+		// the shares not yet earning go first
+		fromPending := sdkmath.MinInt(burn, c.PendingShares)
+		c.PendingShares = c.PendingShares.Sub(fromPending)
+		p.PendingShares = p.PendingShares.Sub(fromPending)
+		if c.PendingShares.IsZero() {
+			c.PendingEpoch = 0
+			p.PendingHolders--
+		}
+	}
 	if err := k.setCommitment(ctx, c); err != nil {
 		return types.UnbondingEntry{}, err
 	}
@@ -155,10 +222,6 @@ func (k Keeper) uncommit(ctx context.Context, params types.Params, committer, op
 		return types.UnbondingEntry{}, err
 	}
 	id, err := k.UnbondingSeq.Next(ctx)
-	if err != nil {
-		return types.UnbondingEntry{}, err
-	}
-	epoch, err := k.currentEpoch(ctx, params)
 	if err != nil {
 		return types.UnbondingEntry{}, err
 	}

@@ -3,6 +3,8 @@ package keeper
 import (
 	"context"
 
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -26,4 +28,18 @@ func (k Keeper) SchedulePrune(ctx context.Context, params types.Params, task typ
 // checks of the manifest.
 func (k Keeper) UpdateService(ctx context.Context, owner string, id uint64, man types.ServiceManifest) error {
 	return k.updateService(ctx, owner, id, man)
+}
+
+// PendingRewards is what a commitment could withdraw now (L-2: its pending
+// shares earn from their epoch's join).
+func (k Keeper) PendingRewards(ctx context.Context, c types.Commitment) (sdkmath.Int, error) {
+	p, err := k.pool(ctx, c.Operator, c.ServiceId)
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	epoch, err := k.epochNow(ctx)
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	return k.pendingRewards(ctx, c, p, epoch)
 }

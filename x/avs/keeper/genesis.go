@@ -119,6 +119,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, j := range gs.PendingJoins {
+		if err := k.PendingJoins.Set(ctx, pendingJoinKey(j.Operator, j.ServiceId, j.Epoch), j); err != nil {
+			return err
+		}
+	}
 	for _, t := range gs.Treasuries {
 		if err := k.Treasuries.Set(ctx, t.ServiceId, t.Amount); err != nil {
 			return err
@@ -233,6 +238,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 			Operator: key.K1(), ServiceId: key.K2(), Generation: key.K3(), RewardIndex: index})
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if gs.PendingJoins, err = values(ctx, k.PendingJoins.Walk); err != nil {
 		return nil, err
 	}
 	if base, err := k.EpochBase.Get(ctx); err == nil {

@@ -337,6 +337,21 @@ func (s *KeeperTestSuite) TestGenesisValidatesShares() {
 		{"duplicate unbonding pool", func(gs *types.GenesisState) {
 			gs.UnbondingPools = append(gs.UnbondingPools, gs.UnbondingPools[0])
 		}, "appears twice"},
+		{"pool pending shares above its shares (L-2)", func(gs *types.GenesisState) {
+			p := poolOf(gs, 0)
+			p.PendingShares = p.Shares.AddRaw(1)
+		}, "pending shares"},
+		{"commitment pending shares above its shares (L-2)", func(gs *types.GenesisState) {
+			gs.Commitments[0].PendingShares = gs.Commitments[0].Shares.AddRaw(1)
+		}, "pending shares"},
+		{"a pending join without holders (L-2)", func(gs *types.GenesisState) {
+			gs.PendingJoins = append(gs.PendingJoins, types.PendingJoin{Operator: gs.Pools[0].Operator, ServiceId: gs.Pools[0].ServiceId,
+				Epoch: 3, RewardIndex: sdkmath.LegacyZeroDec()})
+		}, "no holders"},
+		{"a pending join twice (L-2)", func(gs *types.GenesisState) {
+			j := types.PendingJoin{Operator: gs.Pools[0].Operator, ServiceId: gs.Pools[0].ServiceId, Epoch: 3, RewardIndex: sdkmath.LegacyZeroDec(), Holders: 1}
+			gs.PendingJoins = append(gs.PendingJoins, j, j)
+		}, "appears twice"},
 	}
 	for _, tc := range testCases {
 		s.Run(tc.name, func() {

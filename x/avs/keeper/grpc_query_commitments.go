@@ -30,6 +30,10 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 	if err != nil {
 		return nil, grpcError(err)
 	}
+	epoch, err := q.currentEpoch(ctx, params)
+	if err != nil {
+		return nil, grpcError(err)
+	}
 	items, page, err := query.CollectionPaginate(ctx, q.CommitmentsByPool.Indexes.ByCommitter.Keys, pageReq,
 		func(key collections.Triple[string, string, uint64], _ collections.NoValue) (types.CommitmentView, error) {
 			c, err := q.CommitmentsByPool.Get(ctx, commitmentKey(key.K2(), key.K3(), key.K1()))
@@ -40,7 +44,7 @@ func (q queryServer) Commitments(ctx context.Context, req *types.QueryCommitment
 			if err != nil {
 				return types.CommitmentView{}, err
 			}
-			pending, err := q.pendingRewards(ctx, c, p)
+			pending, err := q.pendingRewards(ctx, c, p, epoch)
 			if err != nil {
 				return types.CommitmentView{}, err
 			}

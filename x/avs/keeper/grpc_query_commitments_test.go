@@ -16,6 +16,7 @@ func (s *KeeperTestSuite) TestStakeQueries() {
 	bob := s.fundAndCommit("bob", ops[0], id, 100)
 	s.fundAndCommit("carol", ops[1], id, 50)
 	s.uncommit(bob, ops[0], id, 40)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 
 	// a 1000 fee, op1 alone backs it (power 360 of 410): no commission, so
 	// 1000 over op1's 360 in the service
@@ -62,7 +63,7 @@ func (s *KeeperTestSuite) TestStakeQueries() {
 	s.Require().NoError(err)
 	s.Require().Equal(types.WEIGHTING_STAKE, pres.Weighting)
 	s.Require().ElementsMatch([]types.OperatorPower{{Operator: ops[0], Power: 360}, {Operator: ops[1], Power: 50}}, pres.Current)
-	s.Require().Equal(uint64(0), pres.Epoch)
+	s.Require().Equal(uint64(1), pres.Epoch)
 	s.Require().Equal(uint64(410), pres.Snapshot.Total)
 
 	s.Require().Equal(int64(833), s.withdraw(alice))

@@ -452,6 +452,7 @@ func (s *KeeperTestSuite) TestL10RewardsPages() {
 	for _, op := range ops {
 		s.commit(alice, op, id, 10)
 	}
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 	task := s.payTask(id, 1_000_000)
 	for _, op := range ops {
 		if s.mustVote(op, task, "A") == types.TASK_STATUS_COMPLETED {

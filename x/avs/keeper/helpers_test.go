@@ -513,6 +513,16 @@ func (s *KeeperTestSuite) pendingRewards(committer string) int64 {
 	}
 }
 
+// pendingJoins returns every PendingJoin (L-2).
+func (s *KeeperTestSuite) pendingJoins() []types.PendingJoin {
+	var out []types.PendingJoin
+	s.Require().NoError(s.keeper.PendingJoins.Walk(s.ctx, nil, func(_ collections.Triple[string, uint64, uint64], j types.PendingJoin) (bool, error) {
+		out = append(out, j)
+		return false, nil
+	}))
+	return out
+}
+
 // withdraw withdraws a committer's rewards; it must succeed.
 func (s *KeeperTestSuite) withdraw(committer string) int64 {
 	res, err := s.msgServer.WithdrawRewards(s.ctx, &types.MsgWithdrawRewards{Committer: committer})

@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
@@ -98,10 +99,29 @@ func (k Keeper) CheckModuleBalance(ctx context.Context) error {
 func (k Keeper) CheckShares(ctx context.Context) error {
 	// (collections keys hold pointers: key the maps by string)
 	held := map[string]sdkmath.Int{}
+	pending := map[string]sdkmath.Int{} // pool -> pending shares of its bucket's holders
+	holders := map[string]uint64{}      // pool -> its bucket's holders
+	joinHolders := map[string]uint64{}  // "operator/service/epoch/generation" -> holders
 	err := k.CommitmentsByPool.Walk(ctx, nil, func(key collections.Triple[string, uint64, string], c types.Commitment) (bool, error) {
 		p, err := k.pool(ctx, c.Operator, c.ServiceId)
-		if err != nil || c.Generation != p.Generation {
-			return err != nil, err
+		if err != nil {
+			return true, err
+		}
+		if !c.PendingShares.IsNil() && c.PendingShares.IsPositive() {
+			pk := fmt.Sprintf("%s/%d", key.K1(), key.K2())
+			if c.Generation == p.Generation && p.PendingShares.IsPositive() && p.PendingEpoch == c.PendingEpoch {
+				if v, ok := pending[pk]; ok {
+					pending[pk] = v.Add(c.PendingShares)
+				} else {
+					pending[pk] = c.PendingShares
+				}
+				holders[pk]++
+			} else {
+				joinHolders[fmt.Sprintf("%s/%d/%d/%d", key.K1(), key.K2(), c.PendingEpoch, c.Generation)]++
+			}
+		}
+		if c.Generation != p.Generation {
+			return false, nil
 		}
 		pk := fmt.Sprintf("%s/%d", key.K1(), key.K2())
 		if v, ok := held[pk]; ok {
@@ -125,10 +145,44 @@ func (k Keeper) CheckShares(ctx context.Context) error {
 		if p.Shares.IsZero() && !p.Total.IsZero() {
 			return true, fmt.Errorf("pool %s/%d holds %s tokens and no shares", p.Operator, p.ServiceId, p.Total)
 		}
+		pk := fmt.Sprintf("%s/%d", key.K1(), key.K2())
+		want, ok := pending[pk]
+		if !ok {
+			want = sdkmath.ZeroInt()
+		}
+		if !p.PendingShares.IsNil() && (!p.PendingShares.Equal(want) || p.PendingHolders != holders[pk]) {
+			return true, fmt.Errorf("pool %s has %s pending shares of %d holders, its commitments %s of %d", pk, p.PendingShares, p.PendingHolders, want, holders[pk])
+		}
 		return false, nil
 	})
 	if err != nil {
 		return err
+	}
+	err = k.PendingJoins.Walk(ctx, nil, func(_ collections.Triple[string, uint64, uint64], j types.PendingJoin) (bool, error) {
+		jk := fmt.Sprintf("%s/%d/%d/%d", j.Operator, j.ServiceId, j.Epoch, j.Generation)
+		if j.Holders != joinHolders[jk] {
+			return true, fmt.Errorf("pending join %s counts %d holders, the commitments %d", jk, j.Holders, joinHolders[jk])
+		}
+		delete(joinHolders, jk)
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	for jk, n := range joinHolders {
+		// pending shares of a generation slashed to nothing before they joined have no join
+		var op string
+		var svc, epoch, gen uint64
+		if _, err := fmt.Sscanf(strings.ReplaceAll(jk, "/", " "), "%s %d %d %d", &op, &svc, &epoch, &gen); err != nil {
+			return err
+		}
+		p, err := k.pool(ctx, op, svc)
+		if err != nil {
+			return err
+		}
+		if gen == p.Generation {
+			return fmt.Errorf("%d commitments to %s/%d hold pending shares of epoch %d with no join", n, op, svc, epoch)
+		}
 	}
 	entries := map[string]sdkmath.Int{}
 	err = k.Unbonding.Walk(ctx, nil, func(_ uint64, e types.UnbondingEntry) (bool, error) {

@@ -377,7 +377,11 @@ func (w *propertyWorld) check() bool {
 		if d.IsNegative() {
 			ok = fail("commitment %+v is ahead of its pool's index %s", c, p.RewardIndex)
 		}
-		pending[pk] = pending[pk].Add(c.Unclaimed).Add(d.MulInt(c.Shares).TruncateInt())
+		owed, err := s.keeper.PendingRewards(ctx, c)
+		if err != nil {
+			return true, err
+		}
+		pending[pk] = pending[pk].Add(owed)
 		return false, nil
 	}); err != nil {
 		return fail("%s", err)

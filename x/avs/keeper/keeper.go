@@ -78,6 +78,9 @@ type Keeper struct {
 	// PoolGenerationEnds: (operator, service, generation) -> the reward index
 	// a pool generation ended at (see Pool.generation).
 	PoolGenerationEnds collections.Map[collections.Triple[string, uint64, uint64], sdkmath.LegacyDec]
+	// PendingJoins: (operator, service, epoch) -> the reward index the
+	// shares committed to the pool in that epoch began to earn at (L-2).
+	PendingJoins collections.Map[collections.Triple[string, uint64, uint64], types.PendingJoin]
 	// Unbonding: id -> entry, indexed by completion time, by (operator,
 	// service) and by committer.
 	Unbonding    *collections.IndexedMap[uint64, types.UnbondingEntry, UnbondingIndexes]
@@ -202,6 +205,8 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Pools: collections.NewMap(sb, types.PoolsKey, "pools", collections.PairKeyCodec(collections.StringKey, collections.Uint64Key), codec.CollValue[types.Pool](cdc)),
 		PoolGenerationEnds: collections.NewMap(sb, types.PoolGenerationEndsKey, "pool_generation_ends",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), sdk.LegacyDecValue),
+		PendingJoins: collections.NewMap(sb, types.PendingJoinsKey, "pending_joins",
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PendingJoin](cdc)),
 		Unbonding: collections.NewIndexedMap(sb, types.UnbondingKey, "unbonding", collections.Uint64Key, codec.CollValue[types.UnbondingEntry](cdc),
 			newUnbondingIndexes(sb)),
 		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),

@@ -119,6 +119,15 @@ func (k Keeper) currentEpoch(ctx context.Context, params types.Params) (uint64, 
 	return epochOf(base, sdk.UnwrapSDKContext(ctx).BlockHeight(), params.EpochLength), nil
 }
 
+// epochNow is currentEpoch with the params read.
+func (k Keeper) epochNow(ctx context.Context) (uint64, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return k.currentEpoch(ctx, params)
+}
+
 // snapshot returns the service's power snapshot for an epoch and whether it
 // was taken just now (the caller saves it with saveSnapshot once the task it
 // is for is sure to be created). A stored snapshot without power is taken

@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"cosmossdk.io/collections"
@@ -43,40 +44,91 @@ func (k Keeper) payBackers(ctx context.Context, serviceID uint64, fee sdk.Coin, 
 }
 
 // accrue moves the rewards a commitment earned since it last accrued into
-// its unclaimed balance: its shares times the growth of the pool's reward
-// index (rewards per share), rounded down, so never more than the pool was
-// given. A commitment of an earlier generation of the pool accrues up to the
-// index its generation ended at, and its shares, worth nothing, are dropped.
-func (k Keeper) accrue(ctx context.Context, c *types.Commitment, p types.Pool) error {
-	if c.Generation != p.Generation {
-		end, err := k.PoolGenerationEnds.Get(ctx, collections.Join3(c.Operator, c.ServiceId, c.Generation))
-		if err != nil {
-			return errorsmod.Wrapf(err, "end of generation %d of pool %s/%d", c.Generation, c.Operator, c.ServiceId)
-		}
-		accrueTo(c, end)
-		c.Shares = sdkmath.ZeroInt()
-		c.Generation = p.Generation
+// its unclaimed balance: its earning shares times the growth of the pool's
+// reward index (rewards per share), rounded down, so never more than the pool
+// was given. Its pending shares (committed in an epoch before epoch, L-2)
+// earn from the index their epoch's shares joined at, and then earn like the
+// others. A commitment of an earlier generation of the pool accrues up to
+// the index its generation ended at, and its shares, worth nothing, are
+// dropped. The pool must have joined its pending shares for epoch
+// (joinPending); the caller saves the commitment.
+func (k Keeper) accrue(ctx context.Context, c *types.Commitment, p types.Pool, epoch uint64) error {
+	used, err := k.settle(ctx, c, p, epoch)
+	if err != nil || used == nil {
+		return err
 	}
-	accrueTo(c, p.RewardIndex)
-	return nil
+	key := pendingJoinKey(used.Operator, used.ServiceId, used.Epoch)
+	if used.Holders <= 1 {
+		return k.PendingJoins.Remove(ctx, key)
+	}
+	used.Holders--
+	return k.PendingJoins.Set(ctx, key, *used)
 }
 
-func accrueTo(c *types.Commitment, index sdkmath.LegacyDec) {
+// settle is accrue without writes: it returns the PendingJoin whose
+// holders the commitment's pending shares have left, if any.
+func (k Keeper) settle(ctx context.Context, c *types.Commitment, p types.Pool, epoch uint64) (*types.PendingJoin, error) {
 	if c.RewardIndex.IsNil() {
 		c.RewardIndex = sdkmath.LegacyZeroDec()
 	}
 	if c.Unclaimed.IsNil() {
 		c.Unclaimed = sdkmath.ZeroInt()
 	}
-	if d := index.Sub(c.RewardIndex); d.IsPositive() {
-		c.Unclaimed = c.Unclaimed.Add(d.MulInt(c.Shares).TruncateInt())
+	if c.PendingShares.IsNil() {
+		c.PendingShares = sdkmath.ZeroInt()
 	}
-	c.RewardIndex = index
+	end := p.RewardIndex
+	if c.Generation != p.Generation {
+		var err error
+		if end, err = k.PoolGenerationEnds.Get(ctx, collections.Join3(c.Operator, c.ServiceId, c.Generation)); err != nil {
+			return nil, errorsmod.Wrapf(err, "end of generation %d of pool %s/%d", c.Generation, c.Operator, c.ServiceId)
+		}
+	}
+	var (
+		used *types.PendingJoin
+		join *sdkmath.LegacyDec // where the pending shares began to earn; nil: not (yet)
+	)
+	if c.PendingShares.IsPositive() {
+		if c.Generation == p.Generation && p.PendingShares.IsPositive() && p.PendingEpoch == c.PendingEpoch {
+			if epoch > c.PendingEpoch { // its epoch is over: the bucket joins at the next write
+				join = &p.RewardIndex
+			}
+		} else {
+			j, err := k.PendingJoins.Get(ctx, pendingJoinKey(c.Operator, c.ServiceId, c.PendingEpoch))
+			switch {
+			case err == nil && j.Generation == c.Generation:
+				join, used = &j.RewardIndex, &j
+			case err != nil && !isNotFound(err):
+				return nil, err
+			case c.Generation == p.Generation:
+				return nil, fmt.Errorf("commitment of %s to %s/%d: pending shares of epoch %d have no join", c.Committer, c.Operator, c.ServiceId, c.PendingEpoch)
+			}
+			// else: the pool was slashed to nothing before its epoch ended,
+			// and those shares never earned
+		}
+	}
+	earning := c.Shares.Sub(c.PendingShares)
+	if d := end.Sub(c.RewardIndex); d.IsPositive() {
+		c.Unclaimed = c.Unclaimed.Add(d.MulInt(earning).TruncateInt())
+	}
+	if join != nil {
+		if d := end.Sub(*join); d.IsPositive() {
+			c.Unclaimed = c.Unclaimed.Add(d.MulInt(c.PendingShares).TruncateInt())
+		}
+		c.PendingShares, c.PendingEpoch = sdkmath.ZeroInt(), 0
+	}
+	c.RewardIndex = end
+	if c.Generation != p.Generation {
+		// no shares left: it starts the current generation at its index
+		c.Shares, c.PendingShares, c.PendingEpoch = sdkmath.ZeroInt(), sdkmath.ZeroInt(), 0
+		c.Generation, c.RewardIndex = p.Generation, p.RewardIndex
+	}
+	return used, nil
 }
 
-// pendingRewards is what a commitment could withdraw now.
-func (k Keeper) pendingRewards(ctx context.Context, c types.Commitment, p types.Pool) (sdkmath.Int, error) {
-	err := k.accrue(ctx, &c, p)
+// pendingRewards is what a commitment could withdraw now (no writes).
+func (k Keeper) pendingRewards(ctx context.Context, c types.Commitment, p types.Pool, epoch uint64) (sdkmath.Int, error) {
+	_, err := k.settle(ctx, &c, p, epoch)
 	return c.Unclaimed, err
 }
 
@@ -90,16 +142,49 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 	if err != nil {
 		return sdk.Coin{}, err
 	}
+	epoch, err := k.currentEpoch(ctx, params)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	// refuse before writing anything when there is nothing to pay
+	owed := sdkmath.ZeroInt()
+	for _, c := range list {
+		p, err := k.pool(ctx, c.Operator, c.ServiceId)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		amt, err := k.pendingRewards(ctx, c, p, epoch)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		owed = owed.Add(amt)
+	}
+	if owed.IsZero() {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoRewards, "%s", committerStr)
+	}
 	total := sdkmath.ZeroInt()
 	for _, c := range list {
 		p, err := k.pool(ctx, c.Operator, c.ServiceId)
 		if err != nil {
 			return sdk.Coin{}, err
 		}
-		if err := k.accrue(ctx, &c, p); err != nil {
+		joined, err := k.joinPending(ctx, &p, epoch)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.accrue(ctx, &c, p, epoch); err != nil {
 			return sdk.Coin{}, err
 		}
 		if c.Unclaimed.IsZero() {
+			// still save what joining and settling changed
+			if err := k.setCommitment(ctx, c); err != nil {
+				return sdk.Coin{}, err
+			}
+			if joined {
+				if err := k.setPool(ctx, p); err != nil {
+					return sdk.Coin{}, err
+				}
+			}
 			continue
 		}
 		total = total.Add(c.Unclaimed)
@@ -123,9 +208,9 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 }
 
 // reward pays one backer's share of a task fee: the operator keeps its
-// commission, and the rest accrues to the pool's shares through the reward
-// index (no loop over committers). An operator with no stake committed in
-// the service keeps it all.
+// commission, and the rest accrues to the pool's earning shares (those
+// committed before this epoch, L-2) through the reward index (no loop over
+// committers). An operator with no earning stake in the service keeps it all.
 func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, share sdk.Coin) error {
 	if !share.Amount.IsPositive() {
 		return nil
@@ -138,20 +223,31 @@ func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, s
 	if err != nil {
 		return err
 	}
+	epoch, err := k.epochNow(ctx)
+	if err != nil {
+		return err
+	}
+	dirty, err := k.joinPending(ctx, &p, epoch)
+	if err != nil {
+		return err
+	}
 	keep := share.Amount
-	if p.Total.IsPositive() {
+	// only shares committed before this epoch earn (L-2)
+	if earning := p.Shares.Sub(p.PendingShares); p.Total.IsPositive() && earning.IsPositive() {
 		commission := activeCommission(op, sdk.UnwrapSDKContext(ctx).BlockTime())
 		if commission.IsNil() {
 			commission = sdkmath.LegacyZeroDec() // unset: everything to committers
 		}
 		keep = sdkmath.MinInt(commission.MulInt(share.Amount).TruncateInt(), share.Amount)
 		if rest := share.Amount.Sub(keep); rest.IsPositive() {
-			// tokens > 0 means shares > 0 (shares.go)
-			p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(p.Shares))
+			p.RewardIndex = p.RewardIndex.Add(sdkmath.LegacyNewDecFromInt(rest).QuoInt(earning))
 			p.Outstanding = p.Outstanding.Add(rest)
-			if err := k.setPool(ctx, p); err != nil {
-				return err
-			}
+			dirty = true
+		}
+	}
+	if dirty {
+		if err := k.setPool(ctx, p); err != nil {
+			return err
 		}
 	}
 	if !keep.IsPositive() {

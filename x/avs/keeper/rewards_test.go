@@ -92,6 +92,7 @@ func (s *KeeperTestSuite) TestRewardSplit() {
 				}
 				who[name] = s.fundAndCommit(name, op, id, n)
 			}
+			s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 			opBefore := s.balance(op)
 			total := s.bank.Total(denom)
 			tid := s.payTask(id, tc.fee)
@@ -132,6 +133,7 @@ func (s *KeeperTestSuite) TestRewardTwoBackers() {
 	id, ops := s.rewardService("0.1", "0.5", "0")
 	alice := s.fundAndCommit("alice", ops[0], id, 100)
 	bob := s.fundAndCommit("bob", ops[1], id, 100)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 	tid := s.payTask(id, 1001)
 	s.mustVote(ops[2], tid, "B") // the loser gets nothing
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(ops[0], tid, "A"))
@@ -160,6 +162,7 @@ func (s *KeeperTestSuite) TestWithdrawAcrossCommitments() {
 	s.commit(alice, ops[1], id, 100)
 	s.commit(alice, ops[0], other, 100)
 	bob := s.fundAndCommit("bob", ops[0], other, 300)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 
 	// both operators complete each task (threshold above 0.5), alice alone
 	// in both pools: 200 + 200, then 100 + 100
@@ -203,6 +206,7 @@ func (s *KeeperTestSuite) TestRewardsAcrossCommitChanges() {
 	op := ops[0]
 	alice := s.fundAndCommit("alice", op, id, 300)
 	bob := s.fundAndCommit("bob", op, id, 100)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 
 	t1 := s.payTask(id, 1000) // alice 750, bob 250
 	s.mustVote(op, t1, "A")
@@ -217,6 +221,7 @@ func (s *KeeperTestSuite) TestRewardsAcrossCommitChanges() {
 	// carol arrives after t1
 	carol := s.fundAndCommit("carol", op, id, 300)
 	s.requireBalanced()
+	s.nextEpoch() // carol earns from the next epoch (L-2)
 
 	t2 := s.payTask(id, 800) // bob 200, carol 600, alice nothing
 	s.mustVote(op, t2, "A")
@@ -226,6 +231,7 @@ func (s *KeeperTestSuite) TestRewardsAcrossCommitChanges() {
 
 	// bob adds stake: his 450 are settled first, then he earns on 200
 	s.commit(s.fund("bob", 100), op, id, 100)
+	s.nextEpoch()            // bob's 100 more earn from the next epoch (L-2)
 	t3 := s.payTask(id, 500) // bob 200 of 500, carol 300 of 500
 	s.mustVote(op, t3, "A")
 	s.Require().Equal(int64(650), s.pendingRewards(bob))
@@ -276,6 +282,7 @@ func (s *KeeperTestSuite) TestWithdrawRewardsErrors() {
 			s.SetupTest()
 			id, ops = s.setupService(defaultManifest(""), 1)
 			alice = s.fundAndCommit("alice", ops[0], id, 400)
+			s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 			msg := &types.MsgWithdrawRewards{Committer: alice}
 			tc.malleate(msg)
 			before := s.stakeState()

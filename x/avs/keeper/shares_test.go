@@ -20,6 +20,7 @@ func (s *KeeperTestSuite) TestSlashToNothingRenewsThePools() {
 	id, ops := s.setupService(m, 3)
 	bad := ops[2]
 	alice := s.fundAndCommit("alice", bad, id, 500)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 
 	// alice earns a reward through bad before the slash
 	t0 := s.createTask(id)
@@ -49,6 +50,7 @@ func (s *KeeperTestSuite) TestSlashToNothingRenewsThePools() {
 	s.Require().Equal(int64(300), s.committed(bad, id, bob))
 	s.Require().Equal(int64(0), s.committed(bad, id, alice))
 	s.requireBalanced()
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 
 	// a reward after the renewal goes to bob; alice keeps what she earned
 	t2 := s.createTask(id)

@@ -181,6 +181,7 @@ func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	alice := s.fundAndCommit("alice", bad, id, 1000)
 	bob := s.fundAndCommit("bob", bad, id, 505)
 	carol := s.fundAndCommit("carol", ops[0], id, 1000)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 
 	// an earlier task that bad helps win: its committers earn a reward first
 	t0 := s.createTask(id)
@@ -189,18 +190,18 @@ func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	aliceReward, bobReward := s.pendingRewards(alice), s.pendingRewards(bob)
 	s.Require().Positive(aliceReward)
 
-	before := s.uncommit(bob, bad, id, 100) // epoch 0, before the task's epoch
+	before := s.uncommit(bob, bad, id, 100) // epoch 1, before the task's epoch
 	s.nextEpoch()
-	s.Require().Equal(int64(100), s.ctx.BlockHeight())
-	tid := s.createTask(id)               // epoch 1
+	s.Require().Equal(int64(200), s.ctx.BlockHeight())
+	tid := s.createTask(id)               // epoch 2
 	same := s.uncommit(bob, bad, id, 105) // the task's creation height
-	s.ctx = s.ctx.WithBlockHeight(101)
+	s.ctx = s.ctx.WithBlockHeight(201)
 	after := s.uncommit(alice, bad, id, 200)
 	other := s.uncommit(carol, ops[0], id, 300)
 	s.requireBalanced()
 
 	total := s.bank.Total(denom)
-	s.ctx = s.ctx.WithBlockHeight(102)
+	s.ctx = s.ctx.WithBlockHeight(202)
 	ctx := s.withEvents()
 	s.ctx = ctx
 	s.mustVote(bad, tid, "B")
@@ -211,7 +212,7 @@ func (s *KeeperTestSuite) TestSlashCommitmentsAndUnbonding() {
 	s.Require().Equal(int64(720), s.committed(bad, id, alice))
 	s.Require().Equal(int64(270), s.committed(bad, id, bob))
 	s.Require().Equal(int64(990), s.pool(bad, id).Total.Int64())
-	// epoch 1's unbonding pool 305 -> 275: 105 and 200 are worth
+	// epoch 2's unbonding pool 305 -> 275: 105 and 200 are worth
 	// trunc(94.67) and trunc(180.33); the token rounding leaves goes to the
 	// last entry out
 	s.Require().Equal(int64(100), s.unbondingValue(before.EntryId), "begun in an earlier epoch: not cut")

@@ -226,6 +226,7 @@ func (s *KeeperTestSuite) TestFeeInAnotherDenomRefused() {
 	id, ops := s.setupService(m, 1)
 	alice := s.fundAndCommit("alice", ops[0], id, 100)
 	s.fundAndCommit("bob", ops[0], s.createService(defaultManifest(types.Digest(validWasm()))), 5000)
+	s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
 	s.bank.Fund(acc("creator"), sdk.NewCoins(sdk.NewInt64Coin("uatom", 1000)))
 
 	before := s.stakeState()

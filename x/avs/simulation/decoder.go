@@ -64,6 +64,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.UnbondingSeqKey):          seq,
 		prefix(types.UnbondingPoolsKey):        msg(func() proto.Message { return &types.UnbondingPool{} }),
 		prefix(types.PoolGenerationEndsKey):    value(untyped(sdk.LegacyDecValue)),
+		prefix(types.PendingJoinsKey):          msg(func() proto.Message { return &types.PendingJoin{} }),
 		prefix(types.TreasuriesKey):            value(untyped(sdk.IntValue)),
 		prefix(types.IBCPacketsKey):            msg(func() proto.Message { return &channeltypes.Packet{} }),
 		prefix(types.RemoteResultsKey):         msg(func() proto.Message { return &types.RemoteResult{} }),

@@ -362,6 +362,9 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 		if negative(c.Shares) || negative(c.Unclaimed) || c.RewardIndex.IsNil() || c.RewardIndex.IsNegative() {
 			return fail("commitment of %s to %s has negative or missing shares, unclaimed or reward index", c.Committer, key)
 		}
+		if !c.PendingShares.IsNil() && (c.PendingShares.IsNegative() || c.PendingShares.GT(c.Shares)) {
+			return fail("commitment of %s to %s has pending shares %s outside [0, shares]", c.Committer, key, c.PendingShares)
+		}
 		add(poolGen{key, c.Generation}, c.Shares)
 	}
 	ends := make(map[poolGen]bool, len(gs.PoolGenerationEnds))
@@ -374,6 +377,17 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 			return fail("end of generation %d of pool %s has a negative reward index", e.Generation, k.key)
 		}
 		ends[k] = true
+	}
+	joins := make(map[string]bool, len(gs.PendingJoins))
+	for _, j := range gs.PendingJoins {
+		k := fmt.Sprintf("%s/%d/%d", j.Operator, j.ServiceId, j.Epoch)
+		if joins[k] {
+			return fail("pending join %s appears twice", k)
+		}
+		if j.Holders == 0 || j.RewardIndex.IsNil() || j.RewardIndex.IsNegative() {
+			return fail("pending join %s has no holders or a negative reward index", k)
+		}
+		joins[k] = true
 	}
 	pools := make(map[string]Pool, len(gs.Pools))
 	for _, p := range gs.Pools {
@@ -391,6 +405,9 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 		}
 		if negative(p.Outstanding) || p.RewardIndex.IsNil() || p.RewardIndex.IsNegative() {
 			return fail("pool %s has negative or missing outstanding rewards or reward index", key)
+		}
+		if !p.PendingShares.IsNil() && (p.PendingShares.IsNegative() || p.PendingShares.GT(p.Shares)) {
+			return fail("pool %s has pending shares %s outside [0, shares]", key, p.PendingShares)
 		}
 	}
 	for k, sum := range held {

@@ -62,6 +62,9 @@ var (
 	LivenessKey = collections.NewPrefix(52)
 	// ServiceRevisionsKey keeps every revision of every service's manifest (H-3).
 	ServiceRevisionsKey = collections.NewPrefix(51)
+	// PendingJoinsKey keeps the reward index the shares committed in an
+	// epoch began to earn at (L-2).
+	PendingJoinsKey = collections.NewPrefix(54)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
