@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/avschain/avschain/x/avs/types"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/testutil/avstest"
+	"github.com/avschain/avschain/x/avs/types"
 	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
