@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -33,6 +34,9 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 		}
 	}
 	for _, s := range gs.Services {
+		if err := k.checkChannelsExist(ctx, s.Manifest); err != nil {
+			return errorsmod.Wrapf(err, "genesis: service %d", s.Id)
+		}
 		if err := k.Services.Set(ctx, s.Id, s); err != nil {
 			return err
 		}

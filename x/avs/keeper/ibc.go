@@ -27,6 +27,28 @@ import (
 // of the keeper sees it, whenever it was made.
 func (k Keeper) SetIBC(ics4 types.ICS4Wrapper, ports types.PortKeeper, scoped types.ScopedKeeper) {
 	k.wiring.ics4, k.wiring.ports, k.wiring.scoped = ics4, ports, scoped
+	k.wiring.channels, _ = ics4.(types.ChannelReader)
+}
+
+// checkChannelsExist refuses a manifest naming an IBC channel that does not
+// exist on port avs (the issue #14 genesis rule, L-3): a service is set up
+// after its channel is opened, and a channel, once opened, stays in the IBC
+// state (closed, at worst), so a state this chain reached always passes the
+// same check at genesis. Without IBC wired (keeper tests) nothing is checked.
+func (k Keeper) checkChannelsExist(ctx context.Context, m types.ServiceManifest) error {
+	if k.wiring.channels == nil {
+		return nil
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	for _, list := range [][]string{m.IbcRequestChannels, m.IbcResultChannels} {
+		for _, ch := range list {
+			if _, ok := k.wiring.channels.GetChannel(sdkCtx, types.PortID, ch); !ok {
+				return errorsmod.Wrapf(types.ErrInvalidChannel,
+					"%s does not exist on port %s: open the channel first (a relayer's link, version %s), then name it in the manifest", ch, types.PortID, types.Version)
+			}
+		}
+	}
+	return nil
 }
 
 // BindPort binds the avs port at genesis, unless x/avs already holds it.

@@ -160,6 +160,7 @@ type Keeper struct {
 // no IBC application, calls no handler contract, and computes power itself.
 type wiring struct {
 	ics4      types.ICS4Wrapper
+	channels  types.ChannelReader // nil: no IBC wired, channels are not checked
 	ports     types.PortKeeper
 	scoped    types.ScopedKeeper
 	contracts types.ContractKeeper

@@ -70,6 +70,9 @@ func (m msgServer) checkManifest(ctx context.Context, man types.ServiceManifest)
 	if err := man.Validate(params); err != nil {
 		return err
 	}
+	if err := m.checkChannelsExist(ctx, man); err != nil {
+		return err
+	}
 	if man.HandlerContract != "" {
 		if _, err := m.accAddress("handler_contract", man.HandlerContract); err != nil {
 			return err

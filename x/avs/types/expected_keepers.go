@@ -7,6 +7,7 @@ import (
 
 	capabilitytypes "github.com/cosmos/ibc-go/modules/capability/types"
 	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 	ibcexported "github.com/cosmos/ibc-go/v8/modules/core/exported"
 )
 
@@ -31,6 +32,12 @@ type ICS4Wrapper interface {
 	SendPacket(ctx sdk.Context, chanCap *capabilitytypes.Capability, sourcePort, sourceChannel string,
 		timeoutHeight clienttypes.Height, timeoutTimestamp uint64, data []byte) (uint64, error)
 	WriteAcknowledgement(ctx sdk.Context, chanCap *capabilitytypes.Capability, packet ibcexported.PacketI, ack ibcexported.Acknowledgement) error
+}
+
+// ChannelReader tells whether a channel exists (the IBC channel keeper,
+// which the app passes as the ICS4Wrapper, implements it).
+type ChannelReader interface {
+	GetChannel(ctx sdk.Context, portID, channelID string) (channeltypes.Channel, bool)
 }
 
 // PortKeeper binds the avs port.
