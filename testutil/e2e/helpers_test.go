@@ -141,9 +141,11 @@ func optIn(t *testing.T, node *localnet.Node, service string, keys ...string) {
 			require.Zero(t, node.Tx(k, "avs", "register-operator", k).Code)
 		}
 		if svc.Service.Manifest.Admission == "ADMISSION_ALLOWLIST" {
-			require.Zero(t, node.Tx("alice", "avs", "update-allowlist", service, "--add", node.KeyAddress(k)).Code)
+			res := node.Tx("alice", "avs", "update-allowlist", service, "--add", node.KeyAddress(k))
+			require.Zero(t, res.Code, res.RawLog)
 		}
-		require.Zero(t, node.Tx(k, "avs", "opt-in", service).Code)
+		res := node.Tx(k, "avs", "opt-in", service)
+		require.Zero(t, res.Code, res.RawLog)
 	}
 }
 
