@@ -18,6 +18,8 @@ import (
 	"github.com/avschain/avschain/sidecar/config"
 	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/sidecar/node"
+	avstypes "github.com/avschain/avschain/x/avs/types"
+	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 var version = "dev"
@@ -184,13 +186,38 @@ func startCmd() *cobra.Command {
 	return cmd
 }
 
+// checkAsChain checks a component as MsgStoreComponent does — gzip'd or
+// raw, at most the default max_component_size once inflated, a WASI
+// preview-1 command importing only what the sidecar provides — and returns
+// the module to run. (Issue #15 item 11: exec used to run what the chain
+// refuses, such as a module without _start, and exit 0.)
+func checkAsChain(wasm []byte) ([]byte, error) {
+	code := wasm
+	if wasmbin.IsGzip(wasm) {
+		var err error
+		if code, err = wasmbin.Gunzip(wasm, avstypes.DefaultMaxComponentSize); err != nil {
+			return nil, err
+		}
+	}
+	if uint64(len(code)) > avstypes.DefaultMaxComponentSize {
+		return nil, fmt.Errorf("%d bytes, over the default max_component_size of %d", len(code), avstypes.DefaultMaxComponentSize)
+	}
+	if _, err := wasmbin.Validate(code); err != nil {
+		return nil, err
+	}
+	return code, nil
+}
+
 func execCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec --wasm FILE [--input DATA | --input-file FILE] [--config KEY=VALUE]...",
 		Short: "Run a component locally with no chain: the service developer's inner loop",
 		Long: `Run a component as a sidecar would, with no chain: the input on stdin, the
 result printed on stdout, the component's log lines and errors on stderr.
-chain_query fails (there is no chain); http_fetch reaches only --allow-host hosts.`,
+chain_query fails (there is no chain); http_fetch reaches only --allow-host hosts.
+The module is first checked as store-component will check it (a WASI preview-1
+command importing only what the sidecar provides); a run that fails says which
+failure an operator would vote.`,
 		Example: `  avs-sidecar exec --wasm components/square/square.wasm --input 4
   avs-sidecar exec --wasm price-oracle.wasm --config PRICE_URL=http://127.0.0.1:8080/price --allow-host 127.0.0.1:8080`,
 		Args: cobra.NoArgs,
@@ -212,6 +239,9 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 			wasm, err := os.ReadFile(path)
 			if err != nil {
 				return fmt.Errorf("read component: %w", err)
+			}
+			if wasm, err = checkAsChain(wasm); err != nil {
+				return fmt.Errorf("%s: store-component would refuse it: %w", path, err)
 			}
 			input, _ := f.GetString("input")
 			if file, _ := f.GetString("input-file"); file != "" {
@@ -241,6 +271,9 @@ chain_query fails (there is no chain); http_fetch reaches only --allow-host host
 			}, wasm)
 			if errors.Is(err, executor.ErrInstantiate) {
 				return fmt.Errorf("%s: %w (is it a WASI preview-1 wasm module? see components/ for examples)", path, err)
+			}
+			if reason, ok := executor.FailureReason(err); ok {
+				return fmt.Errorf("%w (an operator votes this failure: %s)", err, reason)
 			}
 			if err != nil {
 				return err

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/testutil/avstest"
 )
 
 // run runs the avs-sidecar command line in-process.
@@ -32,6 +34,12 @@ func TestRuntimeErrorIsOneLine(t *testing.T) {
 	require.Zero(t, code, stderr)
 	notWasm := filepath.Join(t.TempDir(), "component.txt")
 	require.NoError(t, os.WriteFile(notWasm, []byte("not wasm"), 0o600))
+	// what the chain refuses, exec refuses too (issue #15 item 11): a module
+	// without _start used to run and exit 0 with empty output
+	noStart := filepath.Join(t.TempDir(), "nostart.wasm")
+	require.NoError(t, os.WriteFile(noStart, avstest.Module(false, avstest.WASI), 0o600))
+	exits := filepath.Join(t.TempDir(), "exit3.wasm")
+	require.NoError(t, os.WriteFile(exits, avstest.Exit(3), 0o600))
 
 	for _, tc := range []struct {
 		name string
@@ -44,7 +52,9 @@ func TestRuntimeErrorIsOneLine(t *testing.T) {
 			want: []string{"rpc_endpoints is empty", "; concurrency must be at least 1"}},
 		{name: "key not in the keyring", args: []string{"start", "--home", noKey, "--log-level", "error"},
 			want: []string{`operator key "operator1" is not in the test keyring`, "avsd keys add operator1 --recover"}},
-		{name: "not a wasm file", args: []string{"exec", "--wasm", notWasm}, want: []string{"compile", "is it a WASI preview-1 wasm module?"}},
+		{name: "not a wasm file", args: []string{"exec", "--wasm", notWasm}, want: []string{"store-component would refuse it", "not a wasm module"}},
+		{name: "a module without _start", args: []string{"exec", "--wasm", noStart}, want: []string{"store-component would refuse it", "_start"}},
+		{name: "a component that exits 3", args: []string{"exec", "--wasm", exits}, want: []string{"exit code 3", "an operator votes this failure: FAILURE_REASON_EXIT"}},
 		{name: "missing component file", args: []string{"exec", "--wasm", filepath.Join(home, "none.wasm")}, want: []string{"read component"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
