@@ -85,12 +85,7 @@ func (s *KeeperTestSuite) TestL3GenesisRefusesUnknownChannels() {
 		{"too many result channels", func(m *types.ServiceManifest) { m.IbcResultChannels = many }, "ibc_result_channels has 9"},
 	} {
 		s.Run(tc.name, func() {
-			gs, err := s.keeper.ExportGenesis(s.ctx)
-			s.Require().NoError(err)
-			tc.spoil(&gs.Services[0].Manifest)
-			err = gs.Validate()
-			s.Require().ErrorIs(err, types.ErrInvalidGenesis)
-			s.Require().Contains(err.Error(), tc.want)
+			s.requireGenesisRefused(func(gs *types.GenesisState) { tc.spoil(&gs.Services[0].Manifest) }, tc.want)
 		})
 	}
 }

@@ -257,6 +257,17 @@ func (s *KeeperTestSuite) operator(a string) types.Operator {
 	return op
 }
 
+// requireGenesisRefused exports the module's state, spoils it and checks
+// that genesis validation refuses it with ErrInvalidGenesis saying want.
+func (s *KeeperTestSuite) requireGenesisRefused(spoil func(*types.GenesisState), want string) {
+	gs, err := s.keeper.ExportGenesis(s.ctx)
+	s.Require().NoError(err)
+	spoil(gs)
+	err = gs.Validate()
+	s.Require().ErrorIs(err, types.ErrInvalidGenesis)
+	s.Require().Contains(err.Error(), want)
+}
+
 // liveness is an operator's liveness in a service (zero when none).
 func (s *KeeperTestSuite) liveness(serviceID uint64, op string) types.OperatorLiveness {
 	l, err := s.keeper.Liveness.Get(s.ctx, collections.Join(serviceID, op))
