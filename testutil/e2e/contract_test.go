@@ -51,10 +51,7 @@ func TestContractRequestAnsweredBySidecars(t *testing.T) {
 	res := node.Tx("alice", "avs", "update-service", service, manifestFile(t, m))
 	require.Zero(t, res.Code, res.RawLog)
 
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	input := base64.StdEncoding.EncodeToString([]byte("5"))

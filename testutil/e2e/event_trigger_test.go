@@ -94,10 +94,7 @@ func TestEventTriggerAnsweredBySidecars(t *testing.T) {
 	optIn(t, node, service, operators...)
 	require.Zero(t, node.Tx("alice", "avs", "fund-service", service, "1000000uavs").Code)
 
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	ignored := announce(t, node, other, service, "5")

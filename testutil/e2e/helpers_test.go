@@ -166,6 +166,8 @@ type taskView struct {
 	EndedHeight   string `json:"ended_height"`
 	PowerFor      string `json:"power_for"`
 	Failure       string `json:"failure"`
+	// DeadlineHeight is the last height at which a vote counts.
+	DeadlineHeight string `json:"deadline_height"`
 }
 
 func (v taskView) ResultString(t *testing.T) string {
@@ -228,6 +230,16 @@ func waitVotes(t *testing.T, node *localnet.Node, id string, n int, timeout time
 		}
 		return v, nil
 	})
+}
+
+// startSidecars starts a sidecar for each operator key (the caller defers
+// logSidecars on them).
+func startSidecars(node *localnet.Node, keys ...string) []*localnet.Sidecar {
+	sidecars := make([]*localnet.Sidecar, 0, len(keys))
+	for _, k := range keys {
+		sidecars = append(sidecars, node.StartSidecar(k, localnet.SidecarOptions{}))
+	}
+	return sidecars
 }
 
 func logSidecars(t *testing.T, sidecars ...*localnet.Sidecar) {

@@ -39,10 +39,7 @@ func TestRemoteTaskOverIBC(t *testing.T) {
 	require.Zero(t, chainA.Tx("alice", "avs", "fund-service", service, "1000000uavs").Code)
 	ops := []string{"operator1", "operator2", "operator3"}
 	optIn(t, chainA, service, ops...)
-	var sidecars []*localnet.Sidecar
-	for _, op := range ops {
-		sidecars = append(sidecars, chainA.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(chainA, ops...)
 	defer logSidecars(t, sidecars...)
 
 	res := chainB.Tx("alice", "avs", "request-remote-task", channelB, service, "7", "--timeout", "600s")

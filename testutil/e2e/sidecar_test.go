@@ -27,10 +27,7 @@ func TestSidecarsSquare(t *testing.T) {
 	digest := storeComponent(t, node, component("square"))
 	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "1", MinOps: 3})
 	optIn(t, node, service, operators...)
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	inputs := map[string]string{}
@@ -91,10 +88,7 @@ func TestSidecarRestartCatchesUp(t *testing.T) {
 	digest := storeComponent(t, node, component("square-rust"))
 	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "1", MinOps: 3, Timeout: 60})
 	optIn(t, node, service, operators...)
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	first := createTask(t, node, service, "3")
@@ -195,10 +189,7 @@ func TestH2FailingComponentEndsFailed(t *testing.T) {
 	digest := storeComponent(t, node, component("square-rust"))
 	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "0.66", MinOps: 2, Timeout: 8})
 	optIn(t, node, service, operators...)
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	failing := createTask(t, node, service, "x")
@@ -215,13 +206,7 @@ func TestH2FailingComponentEndsFailed(t *testing.T) {
 	require.Equal(t, "25", waitTask(t, node, good, 60*time.Second).ResultString(t), "the service goes on")
 
 	// past the failing task's deadline and its epoch's review: nobody missed it
-	var full struct {
-		Task struct {
-			DeadlineHeight string `json:"deadline_height"`
-		} `json:"task"`
-	}
-	node.Query(&full, "avs", "task", failing)
-	deadline, err := strconv.ParseInt(full.Task.DeadlineHeight, 10, 64)
+	deadline, err := strconv.ParseInt(v.DeadlineHeight, 10, 64)
 	require.NoError(t, err)
 	node.WaitHeight(deadline+2, 60*time.Second)
 	for _, op := range operators {
@@ -232,6 +217,7 @@ func TestH2FailingComponentEndsFailed(t *testing.T) {
 			} `json:"liveness"`
 		}
 		node.Query(&out, "avs", "operator", node.KeyAddress(op))
+		require.Len(t, out.Liveness, 1, "%s: its liveness in the one service", op)
 		for _, l := range out.Liveness {
 			require.False(t, l.Jailed, op)
 			require.Contains(t, []string{"", "0"}, l.Missed, op)
@@ -263,10 +249,7 @@ func TestPriceOracleMedian(t *testing.T) {
 		Config:     map[string]string{"PRICE_URL": srv.URL + "/price", "PRICE_FIELD": "usd"},
 	})
 	optIn(t, node, service, operators...)
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	id := createTask(t, node, service, "")
@@ -314,10 +297,7 @@ func TestStakeWeightedRewards(t *testing.T) {
 		}
 	}
 
-	var sidecars []*localnet.Sidecar
-	for _, op := range operators {
-		sidecars = append(sidecars, node.StartSidecar(op, localnet.SidecarOptions{}))
-	}
+	sidecars := startSidecars(node, operators...)
 	defer logSidecars(t, sidecars...)
 
 	// the commitments earn from the next epoch (epoch_length 100)
