@@ -23,6 +23,52 @@ type Sink interface {
 	VotesRejected(n int)
 	EventsMatched(n int)
 	Height(h int64)
+
+	// Submitter (issue #15 items 1, 10).
+	// VotesDropped counts votes dropped after a permanent refusal, by reason
+	// ("avs/21", "tx_too_large", …).
+	VotesDropped(reason string, n int)
+	// TxRefused counts vote transactions refused before inclusion (CheckTx,
+	// broadcast or simulation), by reason ("sdk/13", "mempool_full", …).
+	TxRefused(reason string)
+	// Queue reports the votes waiting to be sent and when the oldest was
+	// queued (zero time when none).
+	Queue(depth int, oldest time.Time)
+	// TxsInFlight reports the vote transactions sent and not yet settled.
+	TxsInFlight(n int)
+	// SubmitterBlocked reports why no vote can be sent (insufficient funds
+	// or fee, …); "" clears it.
+	SubmitterBlocked(reason string)
+
+	// Chain (items 4, 10).
+	// ChainHead reports the chain's latest height as the node in use says.
+	ChainHead(h int64)
+	// FailOver counts a move to the next endpoint of kind ("rpc", "grpc"),
+	// by reason ("error", "timeout", "stale", "lagging", …).
+	FailOver(kind, reason string)
+	// Endpoints reports the RPC and gRPC endpoints in use.
+	Endpoints(rpc, grpc string)
+
+	// Watcher (item 7).
+	// BlocksSkipped counts blocks the watcher could not read and skipped.
+	BlocksSkipped(n int64)
+
+	// Pipeline (items 3, 5, 7).
+	// WorkRetried counts a unit of work retried after a transient error.
+	WorkRetried()
+	// WorkGivenUp counts work given up, by reason ("deadline", "crashes", …).
+	WorkGivenUp(reason string)
+	// WorkPruned counts records of finished work pruned from the store.
+	WorkPruned(n int)
+	// HostCalls counts a run's host calls of kind ("http_fetch",
+	// "chain_query", "log"): made, and refused or failed.
+	HostCalls(kind string, made, failed int)
+
+	// Operator account (items 1, 10).
+	// Account reports the operator's balance in the fee denom, whether it
+	// is jailed on any service (by id), and its missed votes against the
+	// jail threshold on its worst service.
+	Account(balance uint64, denom string, jailed []uint64, missed, jailThreshold uint64)
 }
 
 // Nop returns a Sink that records nothing: the default of every part.
@@ -32,14 +78,28 @@ type nop struct{}
 
 var _ Sink = nop{}
 
-func (nop) TaskSeen()                  {}
-func (nop) TaskExecuted(time.Duration) {}
-func (nop) TaskFailed(string)          {}
-func (nop) VotesSent(int)              {}
-func (nop) VotesIncluded(int)          {}
-func (nop) VotesRejected(int)          {}
-func (nop) EventsMatched(int)          {}
-func (nop) Height(int64)               {}
+func (nop) TaskSeen()                                        {}
+func (nop) TaskExecuted(time.Duration)                       {}
+func (nop) TaskFailed(string)                                {}
+func (nop) VotesSent(int)                                    {}
+func (nop) VotesIncluded(int)                                {}
+func (nop) VotesRejected(int)                                {}
+func (nop) EventsMatched(int)                                {}
+func (nop) Height(int64)                                     {}
+func (nop) VotesDropped(string, int)                         {}
+func (nop) TxRefused(string)                                 {}
+func (nop) Queue(int, time.Time)                             {}
+func (nop) TxsInFlight(int)                                  {}
+func (nop) SubmitterBlocked(string)                          {}
+func (nop) ChainHead(int64)                                  {}
+func (nop) FailOver(string, string)                          {}
+func (nop) Endpoints(string, string)                         {}
+func (nop) BlocksSkipped(int64)                              {}
+func (nop) WorkRetried()                                     {}
+func (nop) WorkGivenUp(string)                               {}
+func (nop) WorkPruned(int)                                   {}
+func (nop) HostCalls(string, int, int)                       {}
+func (nop) Account(uint64, string, []uint64, uint64, uint64) {}
 
 // StatusPage is what /status shows.
 type StatusPage struct {
@@ -53,6 +113,35 @@ type StatusPage struct {
 	TasksFailed   uint64    `json:"tasks_failed"`
 	VotesIncluded uint64    `json:"votes_included"`
 	StartedAt     time.Time `json:"started_at"`
+	Version       string    `json:"version,omitempty"`
+
+	// GRPCEndpoint is the gRPC endpoint in use.
+	GRPCEndpoint string `json:"grpc_endpoint"`
+	// ChainHead is the node's latest height; HeadSeen when it last moved.
+	ChainHead int64     `json:"chain_head"`
+	HeadSeen  time.Time `json:"head_seen"`
+	FailOvers uint64    `json:"fail_overs"`
+	// BlocksSkipped: blocks the watcher could not read and skipped.
+	BlocksSkipped int64 `json:"blocks_skipped"`
+
+	QueueDepth   int       `json:"queue_depth"`
+	OldestQueued time.Time `json:"oldest_queued,omitempty"`
+	TxsInFlight  int       `json:"txs_in_flight"`
+	// LastIncluded is when a vote transaction last landed.
+	LastIncluded time.Time `json:"last_included,omitempty"`
+	VotesDropped uint64    `json:"votes_dropped"`
+	// SubmitterBlocked says why no vote can be sent ("" when votes can be).
+	SubmitterBlocked string `json:"submitter_blocked,omitempty"`
+
+	WorkGivenUp uint64 `json:"work_given_up"`
+
+	Balance        uint64   `json:"balance"`
+	BalanceDenom   string   `json:"balance_denom,omitempty"`
+	JailedServices []uint64 `json:"jailed_services,omitempty"`
+	Missed         uint64   `json:"missed"`
+	JailThreshold  uint64   `json:"jail_threshold"`
+	// AccountRead: Balance and the jail fields were read at least once.
+	AccountRead bool `json:"account_read"`
 }
 
 // Metrics is the live Sink: Prometheus counters in their own registry and
@@ -68,6 +157,26 @@ type Metrics struct {
 	execSeconds   prometheus.Histogram
 	height        prometheus.Gauge
 	eventsMatched prometheus.Counter
+
+	votesDropped  *prometheus.CounterVec
+	txRefused     *prometheus.CounterVec
+	queueDepth    prometheus.Gauge
+	queueAge      prometheus.Gauge
+	txsInFlight   prometheus.Gauge
+	blocked       prometheus.Gauge
+	chainHead     prometheus.Gauge
+	lag           prometheus.Gauge
+	failOvers     *prometheus.CounterVec
+	blocksSkipped prometheus.Counter
+	workRetried   prometheus.Counter
+	workGivenUp   *prometheus.CounterVec
+	workPruned    prometheus.Counter
+	hostCalls     *prometheus.CounterVec
+	hostFailed    *prometheus.CounterVec
+	balance       prometheus.Gauge
+	jailed        prometheus.Gauge
+	missed        prometheus.Gauge
+	jailThreshold prometheus.Gauge
 
 	mu   sync.Mutex
 	page StatusPage
@@ -93,7 +202,28 @@ func New() *Metrics {
 		height:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_block_height", Help: "Last block the watcher read."}),
 		eventsMatched: prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_events_matched_total", Help: "Chain events an event trigger of the operator's services matched."}),
 	}
-	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height, m.eventsMatched)
+	m.votesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_votes_dropped_total", Help: "Votes dropped after a permanent refusal, by reason."}, []string{"reason"})
+	m.txRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_tx_refused_total", Help: "Vote transactions refused before inclusion (simulation, CheckTx, broadcast), by reason."}, []string{"reason"})
+	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_vote_queue_depth", Help: "Votes waiting to be sent."})
+	m.queueAge = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_vote_queue_oldest_timestamp_seconds", Help: "When the oldest queued vote was queued (0: none)."})
+	m.txsInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_txs_in_flight", Help: "Vote transactions sent and not yet settled."})
+	m.blocked = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_submitter_blocked", Help: "1 while no vote can be sent (insufficient funds or fee, …; see /status)."})
+	m.chainHead = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_chain_head", Help: "The node's latest block height."})
+	m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_lag_blocks", Help: "Blocks between the chain head and the last block the watcher read."})
+	m.failOvers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_fail_overs_total", Help: "Moves to the next endpoint, by kind and reason."}, []string{"kind", "reason"})
+	m.blocksSkipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_blocks_skipped_total", Help: "Blocks the watcher could not read and skipped."})
+	m.workRetried = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_work_retried_total", Help: "Work retried after a transient error."})
+	m.workGivenUp = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_work_given_up_total", Help: "Work given up without a vote, by reason."}, []string{"reason"})
+	m.workPruned = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_work_pruned_total", Help: "Store records of finished work pruned."})
+	m.hostCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_host_calls_total", Help: "Host calls made by components, by kind."}, []string{"kind"})
+	m.hostFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_host_calls_failed_total", Help: "Host calls refused or failed, by kind."}, []string{"kind"})
+	m.balance = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_balance", Help: "The vote signer's balance in the fee denom."})
+	m.jailed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_jailed_services", Help: "Services on which the operator is jailed."})
+	m.missed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_missed_votes", Help: "Missed votes in the liveness window, on the operator's worst service."})
+	m.jailThreshold = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_jail_threshold", Help: "Missed votes in the window that jail the operator."})
+	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height, m.eventsMatched,
+		m.votesDropped, m.txRefused, m.queueDepth, m.queueAge, m.txsInFlight, m.blocked, m.chainHead, m.lag, m.failOvers, m.blocksSkipped,
+		m.workRetried, m.workGivenUp, m.workPruned, m.hostCalls, m.hostFailed, m.balance, m.jailed, m.missed, m.jailThreshold)
 	return m
 }
 
@@ -137,10 +267,10 @@ func (m *Metrics) TaskFailed(reason string) {
 // VotesSent counts broadcast votes.
 func (m *Metrics) VotesSent(n int) { m.votesSent.Add(float64(n)) }
 
-// VotesIncluded counts accepted votes.
+// VotesIncluded counts accepted votes (a transaction landed).
 func (m *Metrics) VotesIncluded(n int) {
 	m.votesIncluded.Add(float64(n))
-	m.UpdateStatus(func(p *StatusPage) { p.VotesIncluded += uint64(n) })
+	m.UpdateStatus(func(p *StatusPage) { p.VotesIncluded += uint64(n); p.LastIncluded = time.Now().UTC() })
 }
 
 // VotesRejected counts votes x/avs refused.
@@ -152,5 +282,102 @@ func (m *Metrics) EventsMatched(n int) { m.eventsMatched.Add(float64(n)) }
 // Height records the last block read, and when it was read (/healthz).
 func (m *Metrics) Height(h int64) {
 	m.height.Set(float64(h))
-	m.UpdateStatus(func(p *StatusPage) { p.Height, p.LastBlockSeen = h, time.Now().UTC() })
+	m.UpdateStatus(func(p *StatusPage) {
+		p.Height, p.LastBlockSeen = h, time.Now().UTC()
+		m.lag.Set(float64(max(0, p.ChainHead-h)))
+	})
+}
+
+// VotesDropped counts votes dropped after a permanent refusal.
+func (m *Metrics) VotesDropped(reason string, n int) {
+	m.votesDropped.WithLabelValues(reason).Add(float64(n))
+	m.UpdateStatus(func(p *StatusPage) { p.VotesDropped += uint64(n) })
+}
+
+// TxRefused counts a vote transaction refused before inclusion.
+func (m *Metrics) TxRefused(reason string) { m.txRefused.WithLabelValues(reason).Inc() }
+
+// Queue reports the submitter's queue.
+func (m *Metrics) Queue(depth int, oldest time.Time) {
+	m.queueDepth.Set(float64(depth))
+	if oldest.IsZero() {
+		m.queueAge.Set(0)
+	} else {
+		m.queueAge.Set(float64(oldest.Unix()))
+	}
+	m.UpdateStatus(func(p *StatusPage) { p.QueueDepth, p.OldestQueued = depth, oldest })
+}
+
+// TxsInFlight reports the vote transactions in flight.
+func (m *Metrics) TxsInFlight(n int) {
+	m.txsInFlight.Set(float64(n))
+	m.UpdateStatus(func(p *StatusPage) { p.TxsInFlight = n })
+}
+
+// SubmitterBlocked reports why no vote can be sent ("" clears it).
+func (m *Metrics) SubmitterBlocked(reason string) {
+	if reason == "" {
+		m.blocked.Set(0)
+	} else {
+		m.blocked.Set(1)
+	}
+	m.UpdateStatus(func(p *StatusPage) { p.SubmitterBlocked = reason })
+}
+
+// ChainHead reports the node's latest height.
+func (m *Metrics) ChainHead(h int64) {
+	m.chainHead.Set(float64(h))
+	m.UpdateStatus(func(p *StatusPage) {
+		if h != p.ChainHead {
+			p.HeadSeen = time.Now().UTC()
+		}
+		p.ChainHead = h
+		m.lag.Set(float64(max(0, h-p.Height)))
+	})
+}
+
+// FailOver counts a move to the next endpoint.
+func (m *Metrics) FailOver(kind, reason string) {
+	m.failOvers.WithLabelValues(kind, reason).Inc()
+	m.UpdateStatus(func(p *StatusPage) { p.FailOvers++ })
+}
+
+// Endpoints reports the endpoints in use.
+func (m *Metrics) Endpoints(rpc, grpc string) {
+	m.UpdateStatus(func(p *StatusPage) { p.RPCEndpoint, p.GRPCEndpoint = rpc, grpc })
+}
+
+// BlocksSkipped counts blocks skipped unread.
+func (m *Metrics) BlocksSkipped(n int64) {
+	m.blocksSkipped.Add(float64(n))
+	m.UpdateStatus(func(p *StatusPage) { p.BlocksSkipped += n })
+}
+
+// WorkRetried counts a retry.
+func (m *Metrics) WorkRetried() { m.workRetried.Inc() }
+
+// WorkGivenUp counts work given up.
+func (m *Metrics) WorkGivenUp(reason string) {
+	m.workGivenUp.WithLabelValues(reason).Inc()
+	m.UpdateStatus(func(p *StatusPage) { p.WorkGivenUp++ })
+}
+
+// WorkPruned counts pruned records.
+func (m *Metrics) WorkPruned(n int) { m.workPruned.Add(float64(n)) }
+
+// HostCalls counts a run's host calls.
+func (m *Metrics) HostCalls(kind string, made, failed int) {
+	m.hostCalls.WithLabelValues(kind).Add(float64(made))
+	m.hostFailed.WithLabelValues(kind).Add(float64(failed))
+}
+
+// Account reports the operator account's state.
+func (m *Metrics) Account(balance uint64, denom string, jailed []uint64, missed, jailThreshold uint64) {
+	m.balance.Set(float64(balance))
+	m.jailed.Set(float64(len(jailed)))
+	m.missed.Set(float64(missed))
+	m.jailThreshold.Set(float64(jailThreshold))
+	m.UpdateStatus(func(p *StatusPage) {
+		p.Balance, p.BalanceDenom, p.JailedServices, p.Missed, p.JailThreshold, p.AccountRead = balance, denom, jailed, missed, jailThreshold, true
+	})
 }

@@ -248,7 +248,22 @@ func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*ty
 	} else if err != nil {
 		return nil, grpcError(err)
 	}
-	return &types.QueryTaskResponse{Task: t}, nil
+	res := &types.QueryTaskResponse{Task: t}
+	if req.Operator == "" {
+		return res, nil
+	}
+	if _, err := q.Keeper.addressCodec.StringToBytes(req.Operator); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "operator %q: %v", req.Operator, err)
+	}
+	snap, err := q.Keeper.Snapshots.Get(ctx, collections.Join(t.ServiceId, t.Epoch))
+	if err != nil && !isNotFound(err) {
+		return nil, grpcError(err)
+	}
+	res.OperatorPower, res.InSnapshot = powerIn(snap, req.Operator)
+	if res.Voted, err = q.Keeper.Votes.Has(ctx, collections.Join(t.Id, req.Operator)); err != nil {
+		return nil, grpcError(err)
+	}
+	return res, nil
 }
 
 // Tasks lists a service's tasks by id, all or of one status, through the

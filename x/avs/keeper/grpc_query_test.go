@@ -215,3 +215,33 @@ func (s *KeeperTestSuite) TestQueryErrors() {
 		})
 	}
 }
+
+// TestQueryTaskForOperator: Task with an operator says whether the operator
+// is in the task's snapshot and has voted (the sidecar's H1 check: a vote
+// still counts after the task completed, judged by the snapshot, not by
+// current opt-ins).
+func (s *KeeperTestSuite) TestQueryTaskForOperator() {
+	svc, ops := s.exactService("0.51", 0, 3)
+	tid := s.createTask(svc)
+	ask := func(op string) *types.QueryTaskResponse {
+		res, err := s.queryServer.Task(s.ctx, &types.QueryTaskRequest{TaskId: tid, Operator: op})
+		s.Require().NoError(err)
+		return res
+	}
+	s.Require().Equal(&types.QueryTaskResponse{Task: s.task(tid), InSnapshot: true, OperatorPower: 1}, ask(ops[0]))
+	s.mustVote(ops[0], tid, "A")
+	s.mustVote(ops[1], tid, "A")
+	res := ask(ops[0])
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, res.Task.Status)
+	s.Require().True(res.InSnapshot)
+	s.Require().True(res.Voted)
+	late := ask(ops[2])
+	s.Require().True(late.InSnapshot, "opted in when the task was created")
+	s.Require().False(late.Voted)
+
+	outsider := addr("outsider")
+	s.Require().Equal(&types.QueryTaskResponse{Task: s.task(tid)}, ask(outsider))
+
+	_, err := s.queryServer.Task(s.ctx, &types.QueryTaskRequest{TaskId: tid, Operator: "not-an-address"})
+	s.Require().Equal(codes.InvalidArgument, status.Code(err))
+}
