@@ -8,10 +8,13 @@
 #   scripts/localnet.sh [--reset] [--home DIR] [--chain-id ID] [--port-offset N]
 #                       [--rpc-port P] [--p2p-port P] [--grpc-port P] [--api-port P]
 #                       [--abci-port P] [--binary PATH] [--block-time DURATION]
+#                       [--tx-index kv|null]
 #
 # Every flag also reads an environment variable (AVS_HOME, AVS_CHAIN_ID,
 # AVS_PORT_OFFSET, AVS_RPC_PORT, AVS_P2P_PORT, AVS_GRPC_PORT, AVS_API_PORT,
-# AVS_ABCI_PORT, AVSD, AVS_BLOCK_TIME). --port-offset shifts every default
+# AVS_ABCI_PORT, AVSD, AVS_BLOCK_TIME, AVS_TX_INDEX). --tx-index null runs the
+# node without a transaction index, as many validators do (it is applied at
+# every start, also to an existing home). --port-offset shifts every default
 # port, so a second chain runs beside the first with --port-offset 100
 # --chain-id avs-local-2.
 # Without --reset an existing home is restarted with its state.
@@ -28,9 +31,10 @@ API_PORT=${AVS_API_PORT:-}
 ABCI_PORT=${AVS_ABCI_PORT:-}
 AVSD=${AVSD:-}
 BLOCK_TIME=${AVS_BLOCK_TIME:-1s}
+TX_INDEX=${AVS_TX_INDEX:-kv}
 RESET=0
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --reset) RESET=1 ;;
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
     --abci-port) ABCI_PORT=$2; shift ;;
     --binary) AVSD=$2; shift ;;
     --block-time) BLOCK_TIME=$2; shift ;;
+    --tx-index) TX_INDEX=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "localnet: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -146,6 +151,10 @@ if [ "$RESET" = 1 ] || [ ! -f "$HOME_DIR/config/genesis.json" ]; then
 else
   echo "localnet: restarting $CHAIN_ID from $HOME_DIR (use --reset for a fresh chain)"
 fi
+case "$TX_INDEX" in
+  kv|null) toml_set "$HOME_DIR/config/config.toml" tx_index indexer "\"$TX_INDEX\"" ;;
+  *) echo "localnet: --tx-index must be kv or null, got '$TX_INDEX'" >&2; exit 2 ;;
+esac
 
 START=$(date +%s.%N)
 LOG=$HOME_DIR/avsd.log

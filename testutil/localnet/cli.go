@@ -7,8 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -35,14 +40,15 @@ func (n *Node) TryQuery(v any, args ...string) ([]byte, error) {
 
 // TxResult is what the node reports for an included transaction.
 type TxResult struct {
-	TxHash string          `json:"txhash"`
-	Code   uint32          `json:"code"`
-	RawLog string          `json:"raw_log"`
-	Height string          `json:"height"`
-	Events []abciEventJSON `json:"events"`
+	TxHash string  `json:"txhash"`
+	Code   uint32  `json:"code"`
+	RawLog string  `json:"raw_log"`
+	Height string  `json:"height"`
+	Events []Event `json:"events"`
 }
 
-type abciEventJSON struct {
+// Event is an ABCI event as the node prints it.
+type Event struct {
 	Type       string `json:"type"`
 	Attributes []struct {
 		Key   string `json:"key"`
@@ -157,17 +163,160 @@ func (n *Node) Tx(from string, args ...string) TxResult {
 	if sync.Code != 0 {
 		n.t.Fatalf("tx %s refused by CheckTx (code %d): %s", strings.Join(args, " "), sync.Code, sync.RawLog)
 	}
-	return Poll(n.t, 30*time.Second, "tx "+sync.TxHash+": inclusion", func() (TxResult, error) {
+	return n.waitTx(sync.TxHash)
+}
+
+// waitTx waits for a transaction's inclusion (through the node's tx index).
+func (n *Node) waitTx(hash string) TxResult {
+	n.t.Helper()
+	return Poll(n.t, 30*time.Second, "tx "+hash+": inclusion", func() (TxResult, error) {
 		var res TxResult
-		out, err := n.exec(context.Background(), "query", "tx", sync.TxHash, "--node", n.NodeURI(), "-o", "json")
+		out, err := n.exec(context.Background(), "query", "tx", hash, "--node", n.NodeURI(), "-o", "json")
 		if err != nil {
 			return res, err
 		}
 		if err := json.Unmarshal(out, &res); err != nil {
-			n.t.Fatalf("decode tx %s: %v", sync.TxHash, err)
+			n.t.Fatalf("decode tx %s: %v", hash, err)
 		}
 		return res, nil
 	})
+}
+
+// TxSent runs `avsd tx ARGS --from FROM` and returns its hash once CheckTx
+// accepted it, without waiting for inclusion (a node with no tx index cannot
+// say when it lands: wait on the state the transaction changes instead).
+func (n *Node) TxSent(from string, args ...string) string {
+	n.t.Helper()
+	args = n.txArgs(from, args)
+	out, err := n.exec(context.Background(), args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var sync TxResult
+	if err := json.Unmarshal(lastJSONLine(out), &sync); err != nil {
+		n.t.Fatalf("decode broadcast result: %v: %s", err, out)
+	}
+	if sync.Code != 0 {
+		n.t.Fatalf("tx %s refused by CheckTx (code %d): %s", strings.Join(args, " "), sync.Code, sync.RawLog)
+	}
+	return sync.TxHash
+}
+
+// TxBatch sends the messages of several `avsd tx` commands (each ARGS of
+// one, e.g. {"avs", "create-task", "1", "4"}) in one transaction signed by
+// from with this gas limit, waits for inclusion and returns the result.
+func (n *Node) TxBatch(from string, gas int, cmds ...[]string) TxResult {
+	n.t.Helper()
+	return n.waitTx(n.SendBatch(from, gas, cmds...))
+}
+
+// SendBatch is TxBatch without the wait: it returns the transaction's hash
+// once CheckTx accepted it.
+func (n *Node) SendBatch(from string, gas int, cmds ...[]string) string {
+	n.t.Helper()
+	ctx := context.Background()
+	var msgs []json.RawMessage
+	var tx map[string]json.RawMessage
+	for _, c := range cmds {
+		args := append(append([]string{"tx"}, c...), "--from", from, "--home", n.Home, "--keyring-backend", "test",
+			"--chain-id", n.ChainID, "--node", n.NodeURI(), "--generate-only", "-o", "json")
+		out, err := n.exec(ctx, args...)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		var one map[string]json.RawMessage
+		if err := json.Unmarshal(lastJSONLine(out), &one); err != nil {
+			n.t.Fatalf("decode generated tx: %v: %s", err, out)
+		}
+		var body struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		if err := json.Unmarshal(one["body"], &body); err != nil {
+			n.t.Fatalf("decode generated tx body: %v", err)
+		}
+		msgs = append(msgs, body.Messages...)
+		if tx == nil {
+			tx = one
+		}
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(tx["body"], &body); err != nil {
+		n.t.Fatal(err)
+	}
+	body["messages"], _ = json.Marshal(msgs)
+	tx["body"], _ = json.Marshal(body)
+	// Fees: the gas given, at the node's minimum price.
+	price, denom := splitCoin(n.t, n.GasPrices)
+	var authInfo map[string]json.RawMessage
+	if err := json.Unmarshal(tx["auth_info"], &authInfo); err != nil {
+		n.t.Fatal(err)
+	}
+	authInfo["fee"], _ = json.Marshal(map[string]any{
+		"amount":    []map[string]string{{"denom": denom, "amount": strconv.FormatInt(int64(price*float64(gas))+1, 10)}},
+		"gas_limit": strconv.Itoa(gas), "payer": "", "granter": "",
+	})
+	tx["auth_info"], _ = json.Marshal(authInfo)
+	unsigned := filepath.Join(n.t.TempDir(), "unsigned.json")
+	bz, _ := json.Marshal(tx)
+	if err := os.WriteFile(unsigned, bz, 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+	signed, err := n.exec(ctx, "tx", "sign", unsigned, "--from", from, "--home", n.Home, "--keyring-backend", "test",
+		"--chain-id", n.ChainID, "--node", n.NodeURI(), "-o", "json")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	signedFile := filepath.Join(n.t.TempDir(), "signed.json")
+	if err := os.WriteFile(signedFile, lastJSONLine(signed), 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+	out, err := n.exec(ctx, "tx", "broadcast", signedFile, "--node", n.NodeURI(), "-o", "json")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var sync TxResult
+	if err := json.Unmarshal(lastJSONLine(out), &sync); err != nil {
+		n.t.Fatalf("decode broadcast result: %v: %s", err, out)
+	}
+	if sync.Code != 0 {
+		n.t.Fatalf("batch of %d messages refused by CheckTx (code %d): %s", len(msgs), sync.Code, sync.RawLog)
+	}
+	return sync.TxHash
+}
+
+// splitCoin splits a gas price such as "0.01uavs".
+func splitCoin(t testing.TB, price string) (float64, string) {
+	i := strings.IndexFunc(price, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i <= 0 {
+		t.Fatalf("gas price %q", price)
+	}
+	v, err := strconv.ParseFloat(price[:i], 64)
+	if err != nil {
+		t.Fatalf("gas price %q: %v", price, err)
+	}
+	return v, price[i:]
+}
+
+// Attributes returns every value of key in events of type typ, in order
+// (JSON strings unquoted).
+func (r TxResult) Attributes(typ, key string) []string {
+	var out []string
+	for _, e := range r.Events {
+		if e.Type != typ {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == key {
+				var s string
+				if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
+					out = append(out, s)
+				} else {
+					out = append(out, a.Value)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // KeyAddress returns the address of a key in the node's test keyring.
@@ -186,6 +335,69 @@ func lastJSONLine(out []byte) []byte {
 	for i := len(lines) - 1; i >= 0; i-- {
 		if bytes.HasPrefix(bytes.TrimSpace(lines[i]), []byte("{")) {
 			return lines[i]
+		}
+	}
+	return out
+}
+
+// REST gets path from the node's REST API (e.g. "/avschain/avs/v1/tasks/1")
+// and decodes the JSON answer into v.
+func (n *Node) REST(path string, v any) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", n.APIPort, path))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	bz, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, bz)
+	}
+	return json.Unmarshal(bz, v)
+}
+
+// BlockEvents returns the events of one block (its transactions' and
+// FinalizeBlock's) from the node's RPC block_results.
+func (n *Node) BlockEvents(height int64) ([]Event, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/block_results?height=%d", n.RPCPort, height))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Result struct {
+			TxsResults []struct {
+				Events []Event `json:"events"`
+			} `json:"txs_results"`
+			FinalizeBlockEvents []Event `json:"finalize_block_events"`
+		} `json:"result"`
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	if len(out.Error) > 0 && string(out.Error) != "null" {
+		return nil, fmt.Errorf("block_results %d: %s", height, out.Error)
+	}
+	events := out.Result.FinalizeBlockEvents
+	for _, r := range out.Result.TxsResults {
+		events = append(events, r.Events...)
+	}
+	return events, nil
+}
+
+// EventAttributes returns the attributes of an event by key (JSON strings
+// unquoted).
+func EventAttributes(e Event) map[string]string {
+	out := make(map[string]string, len(e.Attributes))
+	for _, a := range e.Attributes {
+		var s string
+		if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
+			out[a.Key] = s
+		} else {
+			out[a.Key] = a.Value
 		}
 	}
 	return out

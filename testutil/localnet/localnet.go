@@ -32,6 +32,8 @@ type Node struct {
 	// writes 0.01uavs): every transaction Tx sends, the sidecars' votes and
 	// the relayer's packets pay it (docs/VALIDATORS.md).
 	GasPrices string
+	opts      Options
+	ports     []int
 	script    *exec.Cmd
 	output    *bytes.Buffer
 	done      chan struct{}
@@ -40,6 +42,9 @@ type Node struct {
 // Options change how Start runs the node.
 type Options struct {
 	ChainID string // default "avs-e2e-1"
+	// TxIndex is the node's [tx_index] indexer: "kv" (default) or "null"
+	// (no transaction index, as many validators run).
+	TxIndex string
 }
 
 // Start runs scripts/localnet.sh --reset on free ports with its home in the
@@ -50,38 +55,96 @@ func Start(t testing.TB, opts Options) *Node {
 	if opts.ChainID == "" {
 		opts.ChainID = "avs-e2e-1"
 	}
+	if opts.TxIndex == "" {
+		opts.TxIndex = "kv"
+	}
 	ports := FreePorts(t, 5)
 	n := &Node{
 		t: t, Bin: Binary(t), Home: filepath.Join(t.TempDir(), "home"), ChainID: opts.ChainID,
-		RPCPort: ports[0], GRPCPort: ports[2], APIPort: ports[3],
-		output: &bytes.Buffer{}, done: make(chan struct{}),
+		RPCPort: ports[0], GRPCPort: ports[2], APIPort: ports[3], opts: opts, ports: ports,
 	}
-	n.script = exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "localnet.sh"),
-		"--reset", "--home", n.Home, "--chain-id", n.ChainID, "--binary", n.Bin,
-		"--rpc-port", strconv.Itoa(ports[0]), "--p2p-port", strconv.Itoa(ports[1]),
-		"--grpc-port", strconv.Itoa(ports[2]), "--api-port", strconv.Itoa(ports[3]),
-		"--abci-port", strconv.Itoa(ports[4]),
-	)
+	t.Cleanup(n.Stop)
+	h := n.run(true, 1)
+	n.GasPrices = n.minGasPrices()
+	t.Logf("localnet %s ready at height %d (rpc 127.0.0.1:%d, gas prices %q)", n.ChainID, h, n.RPCPort, n.GasPrices)
+	return n
+}
+
+// run starts scripts/localnet.sh (with --reset for a fresh chain) and waits
+// until the chain has made block minHeight.
+func (n *Node) run(reset bool, minHeight int64) int64 {
+	t := n.t
+	t.Helper()
+	args := []string{filepath.Join(RepoRoot(), "scripts", "localnet.sh"),
+		"--home", n.Home, "--chain-id", n.ChainID, "--binary", n.Bin,
+		"--rpc-port", strconv.Itoa(n.ports[0]), "--p2p-port", strconv.Itoa(n.ports[1]),
+		"--grpc-port", strconv.Itoa(n.ports[2]), "--api-port", strconv.Itoa(n.ports[3]),
+		"--abci-port", strconv.Itoa(n.ports[4]), "--tx-index", n.opts.TxIndex,
+	}
+	if reset {
+		args = append(args, "--reset")
+	}
+	n.output, n.done = &bytes.Buffer{}, make(chan struct{})
+	n.script = exec.Command("bash", args...)
 	n.script.Stdout = n.output
 	n.script.Stderr = n.output
 	n.script.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := n.script.Start(); err != nil {
 		t.Fatalf("start localnet.sh: %v", err)
 	}
-	go func() { _ = n.script.Wait(); close(n.done) }()
-	t.Cleanup(n.Stop)
-
-	h := Poll(t, 90*time.Second, "localnet "+n.ChainID+": first block", func() (int64, error) {
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(n.script, n.done)
+	return Poll(t, 90*time.Second, fmt.Sprintf("localnet %s: block %d", n.ChainID, minHeight), func() (int64, error) {
 		select {
 		case <-n.done:
-			t.Fatalf("localnet.sh exited before the first block:\n%s\n%s", n.output.String(), n.logTail())
+			t.Fatalf("localnet.sh exited before block %d:\n%s\n%s", minHeight, n.output.String(), n.logTail())
 		default:
 		}
-		return n.heightAtLeast(1)
+		return n.heightAtLeast(minHeight)
 	}, func() string { return n.output.String() + "\n" + n.logTail() })
-	n.GasPrices = n.minGasPrices()
-	t.Logf("localnet %s ready at height %d (rpc 127.0.0.1:%d, gas prices %q)", n.ChainID, h, n.RPCPort, n.GasPrices)
-	return n
+}
+
+// SetTxIndex sets the [tx_index] indexer ("kv" or "null") the node runs
+// with from its next Restart.
+func (n *Node) SetTxIndex(kind string) { n.opts.TxIndex = kind }
+
+// Kill kills avsd at once (SIGKILL: a crash), leaving its home as the crash
+// left it; the script that ran it then exits. Restart runs it again.
+func (n *Node) Kill() {
+	n.t.Helper()
+	bz, err := os.ReadFile(filepath.Join(n.Home, "avsd.pid"))
+	if err != nil {
+		n.t.Fatalf("kill avsd: no pid file: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(bz)))
+	if err != nil {
+		n.t.Fatalf("kill avsd: pid file %q: %v", bz, err)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	select {
+	case <-n.done:
+	case <-time.After(15 * time.Second):
+		n.t.Fatalf("localnet.sh did not exit after avsd was killed:\n%s", n.output.String())
+	}
+}
+
+// Restart runs the node again on its home and ports (after Stop or Kill)
+// and waits until it makes a block past the last one it had.
+func (n *Node) Restart() {
+	n.t.Helper()
+	last := int64(0)
+	if h, err := n.Height(); err == nil {
+		n.t.Fatalf("restart: the node still answers (height %d)", h)
+	}
+	if bz, err := os.ReadFile(filepath.Join(n.Home, "data", "priv_validator_state.json")); err == nil {
+		var st struct {
+			Height string `json:"height"`
+		}
+		if json.Unmarshal(bz, &st) == nil {
+			last, _ = strconv.ParseInt(st.Height, 10, 64)
+		}
+	}
+	h := n.run(false, last+1)
+	n.t.Logf("localnet %s restarted at height %d", n.ChainID, h)
 }
 
 // minGasPrices reads minimum-gas-prices from the node's app.toml; a node
@@ -106,6 +169,11 @@ func (n *Node) minGasPrices() string {
 func (n *Node) Stop() {
 	if n.script == nil || n.script.Process == nil {
 		return
+	}
+	select {
+	case <-n.done:
+		return // stopped already (Stop or Kill)
+	default:
 	}
 	pgid := n.script.Process.Pid
 	_ = syscall.Kill(pgid, syscall.SIGTERM)

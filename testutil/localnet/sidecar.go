@@ -25,12 +25,18 @@ type Sidecar struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	logFile *os.File
+	env     []string
 }
 
 // SidecarOptions change a sidecar's config.
 type SidecarOptions struct {
 	// ComponentOverrides maps a component digest to a local wasm file.
 	ComponentOverrides map[string]string
+	// InitFlags are more `avs-sidecar init` flags; they override the ones
+	// StartSidecar sets (e.g. "--rpc", "tcp://127.0.0.1:1,tcp://…").
+	InitFlags []string
+	// Env is added to the sidecar's environment (AVS_SIDECAR_* settings).
+	Env []string
 }
 
 // StartSidecar writes a config with `avs-sidecar init` for key and starts the
@@ -46,6 +52,8 @@ func (n *Node) StartSidecar(key string, opts SidecarOptions) *Sidecar {
 		"--rpc", n.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", n.GRPCPort),
 		"--key", key, "--keyring-backend", "test", "--keyring-dir", n.Home, "--metrics-addr", s.Metrics,
 		"--gas-prices", n.GasPrices}
+	args = append(args, opts.InitFlags...)
+	s.env = opts.Env
 	if out, err := exec.Command(s.Bin, args...).CombinedOutput(); err != nil {
 		n.t.Fatalf("avs-sidecar init: %v\n%s", err, out)
 	}
@@ -79,6 +87,7 @@ func (s *Sidecar) Start() {
 	}
 	s.logFile = f
 	s.cmd = exec.Command(s.Bin, "start", "--home", s.Home)
+	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = f, f
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {

@@ -1,0 +1,309 @@
+//go:build e2e
+
+package e2e
+
+// The sidecar in production (issue #15): real avsd and avs-sidecar
+// processes killed, cut off and pointed at the wrong chain.
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/testutil/localnet"
+)
+
+
+// createTasks creates one square task per input in one transaction from bob
+// and returns their ids.
+func createTasks(t *testing.T, node *localnet.Node, service string, inputs []string) []string {
+	t.Helper()
+	cmds := make([][]string, len(inputs))
+	for i, in := range inputs {
+		cmds[i] = []string{"avs", "create-task", service, in, "--fee", "300uavs"}
+	}
+	res := node.TxBatch("bob", 200_000*len(inputs), cmds...)
+	require.Zero(t, res.Code, res.RawLog)
+	ids := res.Attributes(evTaskCreated, "task_id")
+	require.Len(t, ids, len(inputs))
+	return ids
+}
+
+// restTask is a task as the REST API shows it.
+type restTask struct {
+	Task taskView `json:"task"`
+}
+
+type restVotes struct {
+	Votes []voteView `json:"votes"`
+}
+
+// waitAllVoted waits until every task is COMPLETED with a vote from every
+// operator, and returns the number of late votes.
+func waitAllVoted(t *testing.T, node *localnet.Node, ids []string, ops []string, timeout time.Duration) int {
+	t.Helper()
+	want := len(ops)
+	late, next := 0, 0
+	localnet.Poll(t, timeout, fmt.Sprintf("%d tasks completed with %d votes each", len(ids), want), func() (int, error) {
+		for ; next < len(ids); next++ {
+			id := ids[next]
+			var task restTask
+			if err := node.REST("/avschain/avs/v1/tasks/"+id, &task); err != nil {
+				return next, err
+			}
+			switch task.Task.Status {
+			case "TASK_STATUS_COMPLETED":
+			case "TASK_STATUS_PENDING":
+				return next, fmt.Errorf("task %s is pending", id)
+			default:
+				t.Fatalf("task %s ended %s (%s)", id, task.Task.Status, task.Task.Failure)
+			}
+			var votes restVotes
+			if err := node.REST("/avschain/avs/v1/tasks/"+id+"/votes", &votes); err != nil {
+				return next, err
+			}
+			voters := map[string]bool{}
+			for _, v := range votes.Votes {
+				voters[v.Operator] = true
+			}
+			if len(voters) < want {
+				return next, fmt.Errorf("task %s has votes from %d of %d operators", id, len(voters), want)
+			}
+			for _, v := range votes.Votes {
+				if v.Late {
+					late++
+				}
+			}
+		}
+		return next, nil
+	})
+	return late
+}
+
+// voteRejections counts, over every block up to the latest, the votes x/avs
+// refused, by code.
+func voteRejections(t *testing.T, node *localnet.Node) map[string]int {
+	t.Helper()
+	latest, err := node.Height()
+	require.NoError(t, err)
+	out := map[string]int{}
+	for h := int64(1); h <= latest; h++ {
+		events, err := node.BlockEvents(h)
+		require.NoError(t, err)
+		for _, e := range events {
+			if e.Type == evVoteRejected {
+				out[localnet.EventAttributes(e)["code"]]++
+			}
+		}
+	}
+	return out
+}
+
+// requireNotJailed checks no operator is jailed on the service.
+func requireNotJailed(t *testing.T, node *localnet.Node, service string, ops ...string) {
+	t.Helper()
+	for _, op := range ops {
+		var res struct {
+			ServiceIDs []string `json:"service_ids"`
+			Liveness   []struct {
+				WindowMissed string `json:"window_missed"`
+				Jailed       bool   `json:"jailed"`
+			} `json:"liveness"`
+		}
+		require.NoError(t, node.REST("/avschain/avs/v1/operators/"+node.KeyAddress(op), &res))
+		for i, id := range res.ServiceIDs {
+			if id == service && i < len(res.Liveness) {
+				require.False(t, res.Liveness[i].Jailed, "%s jailed on service %s", op, service)
+				require.Contains(t, []string{"", "0"}, res.Liveness[i].WindowMissed, "%s missed votes on service %s", op, service)
+			}
+		}
+	}
+}
+
+// TestChaosSidecarsKilledAndNodeRestarted: three sidecars vote on 300 tasks
+// created 10 at a time while, after each batch, one of them chosen at random
+// is killed with SIGKILL at a random instant and started again (30 kills);
+// then the node itself is killed and restarted. Every task completes with a
+// vote from every operator (late votes count), x/avs refused no vote as a
+// duplicate, and no operator is jailed.
+func TestChaosSidecarsKilledAndNodeRestarted(t *testing.T) {
+	const rounds, perRound = 30, 10
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("chaos seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-chaos"})
+	service := createService(t, node, manifest{
+		Name: "square", Digest: storeComponent(t, node, component("square-rust")), Threshold: "0.51", Timeout: 300,
+	})
+	optIn(t, node, service, operators...)
+	sidecars := startSidecars(node, operators...)
+	defer logSidecars(t, sidecars...)
+
+	var ids []string
+	kills := map[string]int{}
+	for r := 0; r < rounds; r++ {
+		inputs := make([]string, perRound)
+		for i := range inputs {
+			inputs[i] = strconv.Itoa(r*perRound + i + 1)
+		}
+		ids = append(ids, createTasks(t, node, service, inputs)...)
+		victim := sidecars[rng.IntN(len(sidecars))]
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond) // a random instant in its work
+		victim.Kill()
+		kills[victim.Key]++
+		victim.Start()
+	}
+	t.Logf("%d tasks created, %d sidecar kills %v; killing the node", len(ids), rounds, kills)
+	node.Kill()
+	node.Restart()
+
+	late := waitAllVoted(t, node, ids, operators, 5*time.Minute)
+	rejected := voteRejections(t, node)
+	t.Logf("chaos: %d tasks, %d sidecar kills, 1 node kill; %d votes, %d of them late; votes refused by code %v",
+		len(ids), rounds, len(ids)*len(operators), late, rejected)
+	require.Zero(t, rejected["21"], "votes refused as duplicates (ErrDuplicateVote)")
+	requireNotJailed(t, node, service, operators...)
+}
+
+// TestC2NoTxIndex: a node with no transaction index ([tx_index] indexer =
+// "null", as many validators run) cannot answer /tx; the sidecar learns that
+// its votes landed from the blocks and sends each once.
+func TestC2NoTxIndex(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-noindex"})
+	service := createService(t, node, manifest{Name: "square", Digest: storeComponent(t, node, component("square-rust")), Threshold: "1"})
+	optIn(t, node, service, "operator1")
+	node.Stop()
+	node.SetTxIndex("null")
+	node.Restart()
+
+	sc := node.StartSidecar("operator1", localnet.SidecarOptions{})
+	defer logSidecars(t, sc)
+	const n = 5
+	cmds := make([][]string, n)
+	for i := range cmds {
+		cmds[i] = []string{"avs", "create-task", service, strconv.Itoa(i + 1), "--fee", "300uavs"}
+	}
+	node.SendBatch("bob", 200_000*n, cmds...) // no index: wait on the tasks instead
+	var listed struct {
+		Tasks []taskView `json:"tasks"`
+	}
+	localnet.Poll(t, 90*time.Second, fmt.Sprintf("%d tasks completed", n), func() (int, error) {
+		if err := node.REST("/avschain/avs/v1/services/"+service+"/tasks?status=TASK_STATUS_COMPLETED", &listed); err != nil {
+			return 0, err
+		}
+		if len(listed.Tasks) < n {
+			return len(listed.Tasks), fmt.Errorf("%d of %d completed", len(listed.Tasks), n)
+		}
+		return n, nil
+	})
+	var results []string
+	for _, task := range listed.Tasks {
+		results = append(results, task.ResultString(t))
+	}
+	require.ElementsMatch(t, []string{"1", "4", "9", "16", "25"}, results)
+	require.Eventually(t, func() bool { return sc.Metric("avs_sidecar_votes_included_total") == n }, 30*time.Second, 200*time.Millisecond,
+		"the sidecar saw each of its %d votes land", n)
+	require.EqualValues(t, n, sc.Metric("avs_sidecar_votes_sent_total"), "each vote sent once")
+	require.Zero(t, voteRejections(t, node)["21"], "no vote sent twice")
+}
+
+// TestH2HungFirstRPCEndpoint: the first RPC endpoint accepts connections
+// and never answers; the sidecar moves on to the second and votes.
+func TestH2HungFirstRPCEndpoint(t *testing.T) {
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	held := make(chan net.Conn, 1024)
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // accepted, never answered
+		}
+	}()
+	defer func() {
+		_ = hung.Close()
+		for len(held) > 0 {
+			_ = (<-held).Close()
+		}
+	}()
+
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-hung"})
+	service := createService(t, node, manifest{Name: "square", Digest: storeComponent(t, node, component("square-rust")), Threshold: "1"})
+	optIn(t, node, service, "operator1")
+	sc := node.StartSidecar("operator1", localnet.SidecarOptions{
+		InitFlags: []string{"--rpc", "tcp://" + hung.Addr().String() + "," + node.NodeURI()},
+	})
+	defer logSidecars(t, sc)
+
+	id := createTask(t, node, service, "7")
+	v := waitTask(t, node, id, 90*time.Second)
+	require.Equal(t, "TASK_STATUS_COMPLETED", v.Status)
+	require.Equal(t, "49", v.ResultString(t))
+	require.Positive(t, sc.Metric("avs_sidecar_fail_overs_total"), "the hung endpoint was left")
+}
+
+// TestH3ChainResetUnderReusedDataDir: a devnet is reset (same chain id, new
+// genesis) while an operator keeps its sidecar's data dir. The sidecar
+// refuses to start against the new chain, says why and what to do, and
+// deletes nothing; with a fresh data dir it votes on the new chain.
+func TestH3ChainResetUnderReusedDataDir(t *testing.T) {
+	old := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-reset"})
+	service := createService(t, old, manifest{Name: "square", Digest: storeComponent(t, old, component("square-rust")), Threshold: "1"})
+	optIn(t, old, service, "operator1")
+	sc := old.StartSidecar("operator1", localnet.SidecarOptions{})
+	defer logSidecars(t, sc)
+	require.Equal(t, "TASK_STATUS_COMPLETED", waitTask(t, old, createTask(t, old, service, "3"), 60*time.Second).Status)
+	sc.Stop()
+	old.Stop()
+
+	fresh := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-reset"})
+	dataDir := filepath.Join(sc.Home, "data")
+	before := treeFiles(t, dataDir)
+	out, err := exec.Command(sc.Bin, "start", "--home", sc.Home,
+		"--rpc", fresh.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", fresh.GRPCPort), "--keyring-dir", fresh.Home).CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "the sidecar must refuse the reset chain: %v\n%s", err, out)
+	require.Contains(t, string(out), "genesis", "the error names what differs:\n%s", out)
+	require.Contains(t, string(out), "data_dir", "the error says what to do:\n%s", out)
+	require.NotContains(t, string(out), "Usage:")
+	require.Equal(t, before, treeFiles(t, dataDir), "nothing in the data dir was deleted")
+
+	// Pointed at a fresh data dir, it votes on the new chain.
+	service2 := createService(t, fresh, manifest{Name: "square", Digest: storeComponent(t, fresh, component("square-rust")), Threshold: "1"})
+	optIn(t, fresh, service2, "operator1")
+	sc2 := fresh.StartSidecar("operator1", localnet.SidecarOptions{})
+	defer logSidecars(t, sc2)
+	require.Equal(t, "16", waitTask(t, fresh, createTask(t, fresh, service2, "4"), 60*time.Second).ResultString(t))
+}
+
+// treeFiles lists the regular files under dir (their paths relative to it).
+func treeFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if filepath.Base(p) == "LOCK" || strings.HasSuffix(p, ".log") || strings.HasPrefix(filepath.Base(p), "LOG") {
+			return nil // leveldb's lock and logs change on open
+		}
+		files = append(files, rel)
+		return nil
+	}))
+	require.NotEmpty(t, files)
+	return files
+}
