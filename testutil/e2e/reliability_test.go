@@ -199,7 +199,7 @@ func TestC2NoTxIndex(t *testing.T) {
 		Tasks []taskView `json:"tasks"`
 	}
 	localnet.Poll(t, 90*time.Second, fmt.Sprintf("%d tasks completed", n), func() (int, error) {
-		if err := node.REST("/avschain/avs/v1/services/"+service+"/tasks?status=TASK_STATUS_COMPLETED", &listed); err != nil {
+		if err := node.REST("/avschain/avs/v1/services/"+service+"/tasks?status=2", &listed); err != nil {
 			return 0, err
 		}
 		if len(listed.Tasks) < n {
