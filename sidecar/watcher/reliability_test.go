@@ -14,9 +14,19 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/avschain/avschain/sidecar/chain"
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/watcher"
 	"github.com/avschain/avschain/x/avs/types"
+)
+
+// The chain client and the metrics sink are what node.go wires in.
+var (
+	_ watcher.Source     = (*chain.Client)(nil)
+	_ watcher.TaskLister = (*chain.Client)(nil)
+	_ watcher.Metrics    = metrics.Nop()
+	_ watcher.Metrics    = (*metrics.Metrics)(nil)
 )
 
 // fakeMetrics records what the watcher reports.
