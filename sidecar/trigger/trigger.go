@@ -8,6 +8,11 @@
 // block itself (FinalizeBlock events: empty tx_hash, index among them). Only
 // events after the service's last update (height > updated_height) are
 // matched, so the answer does not depend on when a sidecar reads the block.
+//
+// A service whose query fails does not hold up the others (review H7): the
+// block is retried a bounded number of times (WithRetries), then that
+// service's events are skipped, logged as an error, until a reload reads the
+// service again; the other services' matches are returned.
 package trigger
 
 import (
@@ -16,6 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,12 +94,21 @@ type Matcher struct {
 	operator string
 	services map[uint64]bool // nil: all of the operator's services
 	refresh  time.Duration
+	retries  int
 	metrics  Metrics
 	log      *slog.Logger
 
 	mu       sync.Mutex
 	watches  []watch
 	loadedAt time.Time
+	failing  map[uint64]*failing // services whose query failed at the last load
+}
+
+// failing is a service that could not be read.
+type failing struct {
+	retries int  // blocks retried for it
+	gaveUp  bool // its events are skipped until it is read again
+	err     error
 }
 
 // Option configures a Matcher.
@@ -103,6 +120,12 @@ func WithServices(ids map[uint64]bool) Option { return func(m *Matcher) { m.serv
 // WithRefresh sets how often the triggers are reloaded when no block says
 // they changed.
 func WithRefresh(d time.Duration) Option { return func(m *Matcher) { m.refresh = d } }
+
+// WithRetries sets how many times a block is retried (Match fails) for a
+// service whose query fails before that service's events are skipped
+// (default 3). Keep it below the watcher's retries (watcher.WithRetry), or
+// the watcher gives up matching the whole block first.
+func WithRetries(n int) Option { return func(m *Matcher) { m.retries = n } }
 
 // Metrics is told how many events matched.
 type Metrics interface{ EventsMatched(n int) }
@@ -118,12 +141,15 @@ func New(chain Chain, operator string, opts ...Option) (*Matcher, error) {
 	if chain == nil || operator == "" {
 		return nil, errors.New("trigger: chain and operator are required")
 	}
-	m := &Matcher{chain: chain, operator: operator, refresh: 30 * time.Second, metrics: metrics.Nop(), log: slog.Default()}
+	m := &Matcher{
+		chain: chain, operator: operator, refresh: 30 * time.Second, retries: 3, metrics: metrics.Nop(), log: slog.Default(),
+		failing: map[uint64]*failing{},
+	}
 	for _, o := range opts {
 		o(m)
 	}
-	if m.refresh <= 0 {
-		return nil, fmt.Errorf("trigger: refresh interval %s must be positive", m.refresh)
+	if m.refresh <= 0 || m.retries < 0 {
+		return nil, fmt.Errorf("trigger: refresh interval %s must be positive and retries %d not negative", m.refresh, m.retries)
 	}
 	return m, nil
 }
@@ -207,12 +233,13 @@ func BuildInput(service uint64, height int64, txHash string, index uint32, e abc
 	return json.Marshal(in)
 }
 
-// current returns the watched services, reloading them when asked to or when
-// they are older than the refresh interval.
+// current returns the watched services, reloading them when asked to, when
+// they are older than the refresh interval, or while a service that failed
+// has retries left. It fails while such a service still fails.
 func (m *Matcher) current(ctx context.Context, reload bool) ([]watch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !reload && !m.loadedAt.IsZero() && time.Since(m.loadedAt) < m.refresh {
+	if !reload && !m.loadedAt.IsZero() && time.Since(m.loadedAt) < m.refresh && !m.retrying() {
 		return m.watches, nil
 	}
 	ids, err := m.chain.OperatorServices(ctx, m.operator)
@@ -220,13 +247,30 @@ func (m *Matcher) current(ctx context.Context, reload bool) ([]watch, error) {
 		return nil, fmt.Errorf("list the operator's services: %w", err)
 	}
 	var watches []watch
+	listed := map[uint64]bool{}
 	for _, id := range ids {
 		if m.services != nil && !m.services[id] {
 			continue
 		}
+		listed[id] = true
 		svc, err := m.chain.Service(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("service %d: %w", id, err)
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			f := m.failing[id]
+			if f == nil {
+				f = &failing{}
+				m.failing[id] = f
+			}
+			f.err = err
+			continue
+		}
+		if f := m.failing[id]; f != nil {
+			delete(m.failing, id)
+			if f.gaveUp {
+				m.log.Info("service readable again: matching its event triggers", "service", id)
+			}
 		}
 		if ts := svc.Manifest.EventTriggers(); len(ts) > 0 {
 			watches = append(watches, watch{service: id, updated: svc.UpdatedHeight, triggers: ts})
@@ -236,7 +280,36 @@ func (m *Matcher) current(ctx context.Context, reload bool) ([]watch, error) {
 		m.log.Info("watching event triggers", "services", len(watches))
 	}
 	m.watches, m.loadedAt = watches, time.Now()
+
+	var retry []string
+	for _, id := range slices.Sorted(maps.Keys(m.failing)) {
+		f := m.failing[id]
+		switch {
+		case !listed[id]:
+			delete(m.failing, id) // opted out, or no longer watched
+		case f.retries < m.retries:
+			f.retries++
+			retry = append(retry, fmt.Sprintf("service %d (retry %d of %d): %v", id, f.retries, m.retries, f.err))
+		default:
+			f.gaveUp = true
+			m.log.Error("the operator's service cannot be read: its event triggers are not matched until a reload reads it (every refresh interval, or at a change of the operator's services); the other services are matched",
+				"service", id, "retries", m.retries, "refresh", m.refresh, "err", f.err)
+		}
+	}
+	if len(retry) > 0 {
+		return nil, fmt.Errorf("event triggers of %s", strings.Join(retry, "; "))
+	}
 	return watches, nil
+}
+
+// retrying reports whether a service that failed has retries left.
+func (m *Matcher) retrying() bool {
+	for _, f := range m.failing {
+		if !f.gaveUp {
+			return true
+		}
+	}
+	return false
 }
 
 // changesServices reports whether a block holds an x/avs event after which

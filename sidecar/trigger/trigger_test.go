@@ -419,3 +419,82 @@ func TestNewValidates(t *testing.T) {
 	_, err = trigger.New(&fakeChain{}, operator, trigger.WithRefresh(0))
 	require.Error(t, err)
 }
+
+// breakable is a fakeChain whose Service query fails for the services set
+// in broken.
+type breakable struct {
+	*fakeChain
+	broken map[uint64]bool
+}
+
+func (b *breakable) Service(ctx context.Context, id uint64) (types.Service, error) {
+	b.mu.Lock()
+	broken := b.broken[id]
+	b.mu.Unlock()
+	if broken {
+		return types.Service{}, fmt.Errorf("service %d: grpc unavailable", id)
+	}
+	return b.fakeChain.Service(ctx, id)
+}
+
+func (b *breakable) setBroken(id uint64, broken bool) {
+	b.mu.Lock()
+	b.broken[id] = broken
+	b.mu.Unlock()
+}
+
+// TestH7FailingServiceDoesNotFailTheBlock: a service whose query fails makes
+// the block be retried a bounded number of times; then that service's events
+// are skipped (logged) and the other services' matches returned; later
+// blocks skip it at once until it can be read again. The old matcher failed
+// every block while one service could not be read.
+func TestH7FailingServiceDoesNotFailTheBlock(t *testing.T) {
+	c := &breakable{fakeChain: chainWithBlock(), broken: map[uint64]bool{7: true}}
+	c.optedIn = []uint64{1, 7}
+	c.services[1] = eventService(1, 0, types.EventTrigger{Type: "ping"})
+	c.services[7] = eventService(7, 0, types.EventTrigger{Type: "ping"})
+	m := newMatcher(t, c, trigger.WithRetries(2), trigger.WithRefresh(time.Hour))
+	ctx := context.Background()
+	block := func(h int64) *coretypes.ResultBlockResults {
+		return &coretypes.ResultBlockResults{Height: h, FinalizeBlockEvents: []abci.Event{{Type: "ping"}}}
+	}
+	services := func(tasks []watcher.Work) []uint64 {
+		var out []uint64
+		for _, task := range tasks {
+			out = append(out, task.ServiceID)
+		}
+		return out
+	}
+
+	for attempt := 1; attempt <= 2; attempt++ {
+		got, err := m.Match(ctx, 5, block(5))
+		require.ErrorContains(t, err, "service 7", "attempt %d: the block is retried", attempt)
+		require.Empty(t, got)
+	}
+	got, err := m.Match(ctx, 5, block(5))
+	require.NoError(t, err, "retries spent: service 7 is skipped")
+	require.Equal(t, []uint64{1}, services(got))
+
+	op, _ := c.counts()
+	got, err = m.Match(ctx, 6, block(6))
+	require.NoError(t, err)
+	require.Equal(t, []uint64{1}, services(got), "a later block skips the failing service at once")
+	op2, _ := c.counts()
+	require.Equal(t, op, op2, "no reload for a service whose retries are spent")
+
+	// Readable again: the next reload (here an opt-in event) watches it.
+	c.setBroken(7, false)
+	optedIn := abci.Event{Type: proto.MessageName(&types.EventOptedIn{})}
+	got, err = m.Match(ctx, 7, &coretypes.ResultBlockResults{Height: 7, FinalizeBlockEvents: []abci.Event{optedIn, {Type: "ping"}}})
+	require.NoError(t, err)
+	require.Equal(t, []uint64{1, 7}, services(got))
+
+	// A transient failure that ends within the retries loses nothing.
+	c.setBroken(7, true)
+	_, err = m.Match(ctx, 8, &coretypes.ResultBlockResults{Height: 8, FinalizeBlockEvents: []abci.Event{optedIn, {Type: "ping"}}})
+	require.Error(t, err)
+	c.setBroken(7, false)
+	got, err = m.Match(ctx, 8, &coretypes.ResultBlockResults{Height: 8, FinalizeBlockEvents: []abci.Event{optedIn, {Type: "ping"}}})
+	require.NoError(t, err)
+	require.Equal(t, []uint64{1, 7}, services(got))
+}

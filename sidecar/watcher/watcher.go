@@ -5,7 +5,25 @@
 // event an event trigger matches (found by a Matcher); the pipeline drops
 // repeats. The work a block holds is saved with the cursor, in one write, so
 // that work read but not yet handled survives a restart (the pipeline
-// replays it).
+// replays it). Saved work waits for the pipeline in a bounded queue, so the
+// watcher keeps reading blocks and reporting heights while the pipeline is
+// busy.
+//
+// The watcher never wedges on one block (review H7). A block whose results
+// cannot be read, or whose events cannot be matched, is retried with a
+// backoff a bounded number of times (WithRetry). A block the node cannot
+// serve (below its earliest height, or failing every retry while the latest
+// block is served: discard_abci_responses) is then skipped with an error log
+// and a BlocksSkipped metric, and the open tasks created in the skipped
+// blocks are recovered through Query/Tasks (WithRecovery) and saved with the
+// cursor like other work; their event matches are lost. A block that cannot
+// be matched keeps its created tasks. A node that serves no block results at
+// all is waited for, not skipped past.
+//
+// A node whose latest height is below the cursor (a chain reset under the
+// same data_dir, or a node far behind) is logged as an error once a minute
+// and reported to WithBehind (review H3). WithServiceFilter drops the work
+// of services the operator does not run (review M7).
 package watcher
 
 import (
@@ -20,6 +38,7 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/avschain/avschain/sidecar/chain"
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -28,8 +47,27 @@ import (
 type Source interface {
 	LatestHeight(ctx context.Context) (int64, error)
 	BlockResults(ctx context.Context, height int64) (*coretypes.ResultBlockResults, error)
+	// EarliestHeight is the earliest block the node holds: blocks below it
+	// are gone for good.
+	EarliestHeight(ctx context.Context) (int64, error)
 	Subscribe(ctx context.Context) (<-chan chain.Notification, error)
 	NextRPC()
+}
+
+// TaskLister finds the tasks created in blocks the watcher had to skip
+// (chain.Client implements it).
+type TaskLister interface {
+	OperatorServices(ctx context.Context, operator string) ([]uint64, error)
+	// TasksCreatedSince returns a service's tasks created at fromHeight or
+	// later.
+	TasksCreatedSince(ctx context.Context, serviceID uint64, fromHeight int64) ([]types.Task, error)
+}
+
+// Metrics is told the chain head and the blocks skipped (metrics.Sink
+// implements it).
+type Metrics interface {
+	ChainHead(h int64)
+	BlocksSkipped(n int64)
 }
 
 // Cursor persists the last block whose events were read, with the work found
@@ -42,7 +80,8 @@ type Cursor interface {
 }
 
 // Matcher finds the events of a block that the operator's event triggers
-// match. An error leaves the block to be read again.
+// match. An error leaves the block to be read again, up to the attempts
+// WithRetry allows; then the block is saved without its matches.
 type Matcher interface {
 	Match(ctx context.Context, height int64, res *coretypes.ResultBlockResults) ([]Work, error)
 }
@@ -75,51 +114,70 @@ func DecodeWork(bz []byte) (Work, error) {
 
 // Watcher emits created tasks and new heights.
 type Watcher struct {
-	src     Source
-	cursor  Cursor
-	tasks   chan<- Work
-	heights chan<- int64
-	matcher Matcher
-	catchUp int64
-	poll    time.Duration
-	log     *slog.Logger
+	src        Source
+	cursor     Cursor
+	tasks      chan<- Work
+	heights    chan<- int64
+	matcher    Matcher
+	catchUp    int64
+	poll       time.Duration
+	attempts   int
+	maxBackoff time.Duration
+	lister     TaskLister
+	operator   string
+	keep       func(serviceID uint64) bool
+	behind     func(latest, cursor int64)
+	queueCap   int
+	metrics    Metrics
+	log        *slog.Logger
+
+	// The loop's state, owned by Start's goroutine.
+	queue        chan Work // saved work waiting for the pipeline
+	fail         failure   // the block being retried
+	skipping     bool      // the last unreadable block was skipped: skip the next at once
+	probed       int64     // a latest height whose results were read this sweep
+	isBehind     bool
+	behindLogged time.Time
 }
 
-// Option configures a Watcher.
-type Option func(*Watcher)
+// failure is a block that could not be read or matched, tried again after
+// a backoff.
+type failure struct {
+	height   int64
+	attempts int
+	backoff  time.Duration
+	retryAt  time.Time
+}
 
-// WithCatchUp sets how far back a first start (no cursor) looks for tasks.
-func WithCatchUp(blocks int64) Option { return func(w *Watcher) { w.catchUp = blocks } }
-
-// WithPollInterval sets how often the watcher polls when the websocket is quiet.
-func WithPollInterval(d time.Duration) Option { return func(w *Watcher) { w.poll = d } }
-
-// WithHeights makes the watcher send each new height it has read to ch.
-func WithHeights(ch chan<- int64) Option { return func(w *Watcher) { w.heights = ch } }
-
-// WithMatcher makes the watcher look for the events of event triggers.
-func WithMatcher(m Matcher) Option { return func(w *Watcher) { w.matcher = m } }
-
-// WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option { return func(w *Watcher) { w.log = l } }
+// behindLogEvery bounds the "node below the cursor" error to one a minute.
+const behindLogEvery = time.Minute
 
 // New returns a watcher sending tasks to out.
 func New(src Source, cursor Cursor, out chan<- Work, opts ...Option) (*Watcher, error) {
 	if src == nil || cursor == nil || out == nil {
 		return nil, errors.New("watcher: source, cursor and output channel are required")
 	}
-	w := &Watcher{src: src, cursor: cursor, tasks: out, catchUp: 200, poll: 2 * time.Second, log: slog.Default()}
+	w := &Watcher{
+		src: src, cursor: cursor, tasks: out, catchUp: 200, poll: 2 * time.Second,
+		attempts: 8, maxBackoff: 30 * time.Second, queueCap: 4096, metrics: metrics.Nop(), log: slog.Default(),
+	}
 	for _, o := range opts {
 		o(w)
 	}
 	if w.catchUp < 0 || w.poll <= 0 {
 		return nil, fmt.Errorf("watcher: catch-up %d and poll interval %s must not be negative", w.catchUp, w.poll)
 	}
+	if w.attempts < 1 || w.maxBackoff <= 0 || w.queueCap < 1 {
+		return nil, fmt.Errorf("watcher: retry attempts %d, longest backoff %s and send queue %d must be positive", w.attempts, w.maxBackoff, w.queueCap)
+	}
+	if w.lister != nil && w.operator == "" {
+		return nil, errors.New("watcher: recovery needs the operator's address")
+	}
 	return w, nil
 }
 
-// Start runs until ctx ends, and returns once the websocket subscription it
-// keeps has ended too.
+// Start runs until ctx ends, and returns once the goroutines it owns (the
+// websocket subscription, the sender to the pipeline) have ended too.
 func (w *Watcher) Start(ctx context.Context) error {
 	last, err := w.cursor.Cursor()
 	if err != nil {
@@ -136,32 +194,31 @@ func (w *Watcher) Start(ctx context.Context) error {
 		w.log.Info("resuming from cursor", "height", last+1)
 	}
 
+	w.queue = make(chan Work, w.queueCap)
 	notes := make(chan chain.Notification, 256)
 	var wg sync.WaitGroup
-	defer wg.Wait() // the subscription ends with ctx: Start returns after it
+	defer wg.Wait() // both end with ctx: Start returns after them
 	wg.Go(func() { w.subscribe(ctx, notes) })
+	wg.Go(func() { w.forward(ctx) })
 
 	ticker := time.NewTicker(w.poll)
 	defer ticker.Stop()
 	for {
 		latest, err := w.src.LatestHeight(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
 			w.log.Warn("latest height", "err", err)
-		} else if last, err = w.sweep(ctx, last, latest); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			w.log.Warn("reading blocks", "err", err)
+		default:
+			last = w.step(ctx, last, latest)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case n := <-notes:
 			if n.TaskID != 0 {
-				w.send(ctx, Work{ID: n.TaskID})
+				w.enqueue(ctx, Work{ID: n.TaskID})
 			}
 		case <-ticker.C:
 		}
@@ -183,66 +240,187 @@ func (w *Watcher) waitLatest(ctx context.Context) (int64, error) {
 	}
 }
 
+// step handles one read of the latest height: it reports a node below the
+// cursor, or reads the new blocks unless a failed block waits for its retry.
+func (w *Watcher) step(ctx context.Context, last, latest int64) int64 {
+	w.metrics.ChainHead(latest)
+	if latest < last {
+		w.reportBehind(latest, last)
+		return last
+	}
+	if w.isBehind {
+		w.isBehind = false
+		w.log.Info("the node has passed the cursor again; reading blocks", "latest", latest, "cursor", last)
+		if w.behind != nil {
+			w.behind(latest, last)
+		}
+	}
+	if time.Now().Before(w.fail.retryAt) {
+		return last
+	}
+	last, err := w.sweep(ctx, last, latest)
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("reading blocks", "err", err, "attempt", w.fail.attempts, "retry_in", w.fail.backoff)
+	}
+	return last
+}
+
+// reportBehind tells WithBehind, and the log once a minute, that the node is
+// below the cursor.
+func (w *Watcher) reportBehind(latest, cursor int64) {
+	w.isBehind = true
+	if w.behind != nil {
+		w.behind(latest, cursor)
+	}
+	if !w.behindLogged.IsZero() && time.Since(w.behindLogged) < behindLogEvery {
+		return
+	}
+	w.behindLogged = time.Now()
+	w.log.Error("the node's latest height is below the cursor: the chain was reset, or the node is far behind; no block is read until it passes the cursor",
+		"latest", latest, "cursor", cursor,
+		"next", "if the chain was relaunched, stop the sidecar and start it with a new data_dir; if the node is syncing, wait for it or list a synced node in rpc_endpoints")
+}
+
 // sweep reads blocks last+1..latest, saves the work in each with the cursor,
-// then emits it.
+// then emits it. A block the node cannot serve is skipped (skip.go).
 func (w *Watcher) sweep(ctx context.Context, last, latest int64) (int64, error) {
+	w.probed = 0
+	var pending *skipped // unreadable blocks not recorded yet
+	flush := func() error {
+		if pending == nil {
+			return nil
+		}
+		if err := w.skip(ctx, *pending, latest); err != nil {
+			return w.retry(pending.from, err)
+		}
+		last, pending = pending.to, nil
+		return nil
+	}
 	for h := last + 1; h <= latest; h++ {
 		res, err := w.src.BlockResults(ctx, h)
 		if err != nil {
-			return last, fmt.Errorf("block_results %d: %w", h, err)
-		}
-		var found []Work
-		for _, txr := range res.TxsResults {
-			if txr.Code != 0 {
-				continue
+			if ctx.Err() != nil {
+				return last, ctx.Err()
 			}
-			for _, e := range txr.Events {
-				if ev, ok := chain.ParseTaskCreated(e); ok {
-					found = append(found, Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+			to, ok := w.unreadable(ctx, h, latest)
+			if !ok {
+				if ferr := flush(); ferr != nil {
+					return last, ferr
 				}
+				return last, w.retry(h, fmt.Errorf("block_results %d: %w", h, err))
 			}
-		}
-		for _, e := range res.FinalizeBlockEvents {
-			if ev, ok := chain.ParseTaskCreated(e); ok {
-				found = append(found, Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+			if pending == nil {
+				pending = &skipped{from: h}
 			}
+			pending.to, pending.err = to, err
+			h = to
+			continue
 		}
-		if w.matcher != nil {
-			matched, err := w.matcher.Match(ctx, h, res)
-			if err != nil {
-				return last, fmt.Errorf("matching the events of block %d: %w", h, err)
-			}
-			found = append(found, matched...)
+		if err := flush(); err != nil {
+			return last, err
 		}
-		work := make(map[string][]byte, len(found))
-		for _, t := range found {
-			bz, err := json.Marshal(t)
-			if err != nil {
-				return last, err
-			}
-			work[t.Key()] = bz
+		found, err := w.collect(ctx, h, res)
+		if err != nil {
+			return last, w.retry(h, err)
 		}
-		if err := w.cursor.Advance(h, work); err != nil {
-			return last, fmt.Errorf("save cursor: %w", err)
+		if err := w.save(ctx, h, found); err != nil {
+			return last, err
 		}
-		for _, t := range found {
-			w.send(ctx, t)
-		}
+		w.fail, w.skipping = failure{}, false
 		last = h
-		if w.heights != nil {
-			select {
-			case w.heights <- h:
-			default:
+	}
+	return last, flush()
+}
+
+// collect returns the work of a block: its created tasks and its event
+// matches, of the services the filter keeps.
+func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlockResults) ([]Work, error) {
+	var found []Work
+	add := func(t Work) {
+		if w.keep == nil || w.keep(t.ServiceID) {
+			found = append(found, t)
+		}
+	}
+	for _, txr := range res.TxsResults {
+		if txr.Code != 0 {
+			continue
+		}
+		for _, e := range txr.Events {
+			if ev, ok := chain.ParseTaskCreated(e); ok {
+				add(Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
 			}
 		}
 	}
-	return last, nil
+	for _, e := range res.FinalizeBlockEvents {
+		if ev, ok := chain.ParseTaskCreated(e); ok {
+			add(Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+		}
+	}
+	if w.matcher == nil {
+		return found, nil
+	}
+	matched, err := w.matcher.Match(ctx, h, res)
+	if err != nil {
+		if ctx.Err() != nil || !w.lastAttempt(h) {
+			return nil, fmt.Errorf("matching the events of block %d: %w", h, err)
+		}
+		w.log.Error("the events of a block could not be matched after every retry: moving past them, the block's event-trigger work is lost (its created tasks are kept)",
+			"height", h, "attempts", w.attempts, "err", err)
+	}
+	for _, t := range matched {
+		add(t)
+	}
+	return found, nil
 }
 
-func (w *Watcher) send(ctx context.Context, t Work) {
+// save records the block as read with its work, reports the height, then
+// queues the work for the pipeline: work is saved before it is sent.
+func (w *Watcher) save(ctx context.Context, h int64, found []Work) error {
+	work := make(map[string][]byte, len(found))
+	for _, t := range found {
+		bz, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		work[t.Key()] = bz
+	}
+	if err := w.cursor.Advance(h, work); err != nil {
+		return fmt.Errorf("save cursor: %w", err)
+	}
+	if w.heights != nil {
+		select {
+		case w.heights <- h:
+		default:
+		}
+	}
+	for _, t := range found {
+		w.enqueue(ctx, t)
+	}
+	return nil
+}
+
+// enqueue queues work for the pipeline, waiting while the queue is full.
+func (w *Watcher) enqueue(ctx context.Context, t Work) {
 	select {
-	case w.tasks <- t:
+	case w.queue <- t:
 	case <-ctx.Done():
+	}
+}
+
+// forward hands the queued work to the pipeline, in order, until ctx ends.
+// Queued work is in the store: what ctx cuts off is replayed on restart.
+func (w *Watcher) forward(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-w.queue:
+			select {
+			case w.tasks <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}
 }
 

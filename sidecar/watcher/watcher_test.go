@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -28,18 +29,20 @@ import (
 type fakeSource struct {
 	t *testing.T
 
-	mu      sync.Mutex
-	latest  int64
-	blocks  map[int64]*coretypes.ResultBlockResults
-	failAt  map[int64]bool // BlockResults at this height fails while set
-	calls   map[int64]int
-	notes   chan chain.Notification
-	nextRPC int
+	mu       sync.Mutex
+	latest   int64
+	earliest int64 // blocks below it are pruned
+	failAll  bool  // every BlockResults fails (a node that serves none)
+	blocks   map[int64]*coretypes.ResultBlockResults
+	failAt   map[int64]bool // BlockResults at this height fails while set
+	calls    map[int64]int
+	notes    chan chain.Notification
+	nextRPC  int
 }
 
 func newFakeSource(t *testing.T, latest int64) *fakeSource {
 	return &fakeSource{
-		t: t, latest: latest, blocks: map[int64]*coretypes.ResultBlockResults{},
+		t: t, latest: latest, earliest: 1, blocks: map[int64]*coretypes.ResultBlockResults{},
 		failAt: map[int64]bool{}, calls: map[int64]int{}, notes: make(chan chain.Notification, 8),
 	}
 }
@@ -58,13 +61,22 @@ func (s *fakeSource) BlockResults(_ context.Context, h int64) (*coretypes.Result
 		s.t.Errorf("block_results at %d, chain at %d", h, s.latest)
 		return nil, errors.New("no such height")
 	}
-	if s.failAt[h] {
+	if h < s.earliest {
+		return nil, fmt.Errorf("height %d is not available, lowest height is %d", h, s.earliest)
+	}
+	if s.failAt[h] || s.failAll {
 		return nil, errors.New("rpc unavailable")
 	}
 	if res, ok := s.blocks[h]; ok {
 		return res, nil
 	}
 	return &coretypes.ResultBlockResults{Height: h}, nil
+}
+
+func (s *fakeSource) EarliestHeight(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.earliest, nil
 }
 
 // Subscribe hands out one channel that stays open until ctx ends.
@@ -133,6 +145,12 @@ func taskCreated(t *testing.T, id, service uint64) abci.Event {
 func startWatcher(t *testing.T, src watcher.Source, cur watcher.Cursor, opts ...watcher.Option) (<-chan watcher.Work, context.CancelFunc) {
 	t.Helper()
 	tasks := make(chan watcher.Work, 64)
+	return tasks, startWatcherOn(t, src, cur, tasks, opts...)
+}
+
+// startWatcherOn starts a watcher sending its work to tasks.
+func startWatcherOn(t *testing.T, src watcher.Source, cur watcher.Cursor, tasks chan watcher.Work, opts ...watcher.Option) context.CancelFunc {
+	t.Helper()
 	opts = append([]watcher.Option{
 		watcher.WithPollInterval(20 * time.Millisecond),
 		watcher.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
@@ -151,7 +169,7 @@ func startWatcher(t *testing.T, src watcher.Source, cur watcher.Cursor, opts ...
 			t.Error("watcher did not stop")
 		}
 	})
-	return tasks, cancel
+	return cancel
 }
 
 func cursorOf(t *testing.T, st *store.Store) int64 {
