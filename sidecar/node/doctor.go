@@ -135,7 +135,10 @@ func Check(ctx context.Context, c DoctorChain, cfg config.Config, s Subject) []P
 		ids        []uint64
 		live       []types.OperatorLiveness
 	)
-	if err := call(func(ctx context.Context) (err error) { registered, ids, live, err = c.OperatorInfo(ctx, s.Operator); return err }); err != nil {
+	if err := call(func(ctx context.Context) (err error) {
+		registered, ids, live, err = c.OperatorInfo(ctx, s.Operator)
+		return err
+	}); err != nil {
 		add(Warn, "check grpc_endpoints", "could not read operator %s: %v", s.Operator, err)
 	} else if !registered {
 		add(Warn, "avsd tx avs register-operator <moniker> --commission 0.1 --from <operator key>, then opt in to services",

@@ -70,12 +70,29 @@ func (s *Store) BindChain(node Identity) error {
 	if !ok {
 		return s.setIdentity(node)
 	}
-	if stored.ChainID != node.ChainID || (stored.GenesisHash != "" && node.GenesisHash != "" && stored.GenesisHash != node.GenesisHash) {
-		return &ChainMismatchError{Stored: stored, Node: node}
+	if err := stored.check(node); err != nil {
+		return err
 	}
 	if stored.GenesisHash == "" && node.GenesisHash != "" {
 		stored.GenesisHash = node.GenesisHash
 		return s.setIdentity(stored)
+	}
+	return nil
+}
+
+// CheckChain is BindChain without writing: nil when the store is unbound
+// or bound to node's chain.
+func (s *Store) CheckChain(node Identity) error {
+	stored, ok, err := s.Identity()
+	if err != nil || !ok {
+		return err
+	}
+	return stored.check(node)
+}
+
+func (id Identity) check(node Identity) error {
+	if id.ChainID != node.ChainID || (id.GenesisHash != "" && node.GenesisHash != "" && id.GenesisHash != node.GenesisHash) {
+		return &ChainMismatchError{Stored: id, Node: node}
 	}
 	return nil
 }

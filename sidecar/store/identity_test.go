@@ -39,6 +39,7 @@ func TestH3StoreRefusesAnotherChain(t *testing.T) {
 			s, err := store.Open(dir)
 			require.NoError(t, err)
 			defer s.Close()
+			require.Error(t, s.CheckChain(tc.node), "CheckChain agrees")
 			err = s.BindChain(tc.node)
 			var mismatch *store.ChainMismatchError
 			require.True(t, errors.As(err, &mismatch), "%v", err)
@@ -63,6 +64,7 @@ func TestH3StoreRefusesAnotherChain(t *testing.T) {
 	s, err = store.Open(dir)
 	require.NoError(t, err)
 	defer s.Close()
+	require.NoError(t, s.CheckChain(first))
 	require.NoError(t, s.BindChain(first), "the same chain again")
 	require.NoError(t, s.BindChain(store.Identity{ChainID: "avs-1"}), "a node that cannot serve its genesis: checked by chain id")
 }
