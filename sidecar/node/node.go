@@ -103,7 +103,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := st.BindChain(store.Identity{ChainID: cfg.ChainID, GenesisHash: genesisHash(ctx, client, log)}); err != nil {
 		return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
 	}
-	prices := gasPrices(ctx, client, cfg, log)
+	prices := gasPrices(ctx, client, cfg, log, 3)
 	problems := Check(ctx, client, cfg, Subject{Operator: signer.Operator, Signer: signer.Address, GasPrices: prices})
 	logProblems(log, problems)
 	if HasFatal(problems) {
@@ -217,7 +217,7 @@ func (n *Node) Doctor(ctx context.Context) []Problem {
 	if err != nil {
 		return []Problem{{Severity: Fatal, What: err.Error()}}
 	}
-	prices := gasPrices(ctx, client, cfg, n.log)
+	prices := gasPrices(ctx, client, cfg, n.log, 1)
 	ps := Check(ctx, client, cfg, Subject{Operator: signer.Operator, Signer: signer.Address, GasPrices: prices})
 	if p, ok := checkDataDir(ctx, client, cfg); ok {
 		ps = append(ps, p)
@@ -312,14 +312,15 @@ func genesisHash(ctx context.Context, c *chain.Client, log *slog.Logger) string 
 const FallbackGasPrices = "0.01uavs"
 
 // gasPrices returns the prices votes pay (M10): gas_prices, or when it is
-// "" the node's minimum-gas-prices (FallbackGasPrices if unreadable).
-func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slog.Logger) sdk.DecCoins {
+// "" the node's minimum-gas-prices, asked up to tries times
+// (FallbackGasPrices if unreadable).
+func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slog.Logger, tries int) sdk.DecCoins {
 	if cfg.GasPrices != "" {
 		p, _ := sdk.ParseDecCoins(cfg.GasPrices) // checked by Validate
 		return p
 	}
 	var err error
-	for try := 0; try < 3; try++ {
+	for try := 0; try < tries; try++ {
 		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var p sdk.DecCoins
 		p, err = c.MinGasPrices(callCtx)
@@ -328,9 +329,12 @@ func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slo
 			log.Info("gas prices: the node's minimum-gas-prices", "gas_prices", pricesOrZero(p))
 			return p
 		}
+		if try+1 == tries {
+			break
+		}
 		select {
 		case <-ctx.Done():
-			try = 3
+			try = tries
 		case <-time.After(time.Second):
 		}
 	}
