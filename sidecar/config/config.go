@@ -24,6 +24,10 @@ import (
 	"github.com/avschain/avschain/app/prefix"
 )
 
+// FallbackGasPrices is the gas price votes pay when gas_prices is "" and
+// the node's minimum-gas-prices cannot be read: avsd init's default minimum.
+const FallbackGasPrices = "0.01uavs"
+
 // PassphraseEnv is the environment variable holding the keyring passphrase
 // (it takes precedence over keyring_passphrase_file).
 const PassphraseEnv = "AVS_SIDECAR_KEYRING_PASSPHRASE"

@@ -307,13 +307,9 @@ func genesisHash(ctx context.Context, c *chain.Client, log *slog.Logger) string 
 	return ""
 }
 
-// FallbackGasPrices is the gas price used when gas_prices is "" and the
-// node's minimum cannot be read: avsd init's minimum-gas-prices.
-const FallbackGasPrices = "0.01uavs"
-
 // gasPrices returns the prices votes pay (M10): gas_prices, or when it is
 // "" the node's minimum-gas-prices, asked up to tries times
-// (FallbackGasPrices if unreadable).
+// (config.FallbackGasPrices if unreadable).
 func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slog.Logger, tries int) sdk.DecCoins {
 	if cfg.GasPrices != "" {
 		p, _ := sdk.ParseDecCoins(cfg.GasPrices) // checked by Validate
@@ -339,8 +335,8 @@ func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slo
 		}
 	}
 	log.Warn("gas_prices is empty and the node's minimum-gas-prices could not be read; using the fallback (set gas_prices to choose)",
-		"gas_prices", FallbackGasPrices, "err", err)
-	p, _ := sdk.ParseDecCoins(FallbackGasPrices)
+		"gas_prices", config.FallbackGasPrices, "err", err)
+	p, _ := sdk.ParseDecCoins(config.FallbackGasPrices)
 	return p
 }
 
