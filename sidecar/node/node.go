@@ -1,9 +1,15 @@
 // Package node is the sidecar's composition root: New takes a checked
-// config, Start opens the store, dials the chain, builds the parts (watcher,
+// config, Start opens the store, dials the chain, finds the signing key
+// (keys.go: the operator's, or a vote key, with the keyring passphrase from
+// a file or the environment), waits for a node, ties the store to the
+// node's chain (H3), reads the gas prices (the node's minimum by default),
+// runs the startup checks (doctor.go; Doctor runs them on demand) and
+// refuses to start on a fatal one, then builds the parts (watcher,
 // trigger matcher, pipeline, executor, submitter, server) around one metrics
-// sink and runs them in one errgroup until ctx ends, then closes what it
-// opened. cmd/avs-sidecar only turns flags into a config.Config (as
-// skip-mev/connect's cmd/connect hands its parsed config to the oracle).
+// sink and runs them, with the account poller (account.go), in one
+// errgroup until ctx ends, then closes what it opened. cmd/avs-sidecar only
+// turns flags into a config.Config (as skip-mev/connect's cmd/connect hands
+// its parsed config to the oracle).
 package node
 
 import (
@@ -48,7 +54,8 @@ type Option func(*Node)
 func WithLogger(l *slog.Logger) Option { return func(n *Node) { n.log = l } }
 
 // WithKeyringInput is where a keyring that asks for a passphrase reads it
-// (default os.Stdin).
+// when none is configured (keyring_passphrase_file or
+// AVS_SIDECAR_KEYRING_PASSPHRASE take precedence; default os.Stdin).
 func WithKeyringInput(r io.Reader) Option { return func(n *Node) { n.keyringInput = r } }
 
 // New returns a node for cfg, whose settings must be valid and whose paths
