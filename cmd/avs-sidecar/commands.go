@@ -47,7 +47,7 @@ func rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("home", defaultHome(), "directory holding sidecar.toml")
 	root.PersistentFlags().String("log-level", "info", "debug, info, warn or error")
-	root.AddCommand(initCmd(), startCmd(), execCmd(), &cobra.Command{
+	root.AddCommand(initCmd(), startCmd(), doctorCmd(), execCmd(), &cobra.Command{
 		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
 	})
@@ -63,13 +63,20 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func logger(cmd *cobra.Command) *slog.Logger {
+func logger(cmd *cobra.Command) *slog.Logger { return loggerAs(cmd, "text") }
+
+// loggerAs logs to stderr at --log-level, as "text" or "json" (log_format).
+func loggerAs(cmd *cobra.Command, format string) *slog.Logger {
 	lvl, _ := cmd.Flags().GetString("log-level")
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(lvl)); err != nil {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts))
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
 }
 
 // overrideFlags maps start/init flags to config keys.
@@ -84,7 +91,11 @@ var overrideFlags = []struct{ flag, key, usage string }{
 	{"services", "services", `"all" or comma-separated service ids`},
 	{"concurrency", "concurrency", "components run at once"},
 	{"metrics-addr", "metrics_addr", `address of /healthz, /metrics, /status ("" disables)`},
-	{"gas-prices", "gas_prices", "gas price of vote transactions, at least the node's minimum-gas-prices (default 0.01uavs)"},
+	{"gas-prices", "gas_prices", `gas price of vote transactions, at least the node's minimum-gas-prices ("" = that minimum, read at start)`},
+	{"keyring-passphrase-file", "keyring_passphrase_file", "file holding the file/os keyring's passphrase (or set AVS_SIDECAR_KEYRING_PASSPHRASE)"},
+	{"vote-key", "vote_key_name", "hot key that signs votes for --operator-address through authz (the operator key stays cold)"},
+	{"operator-address", "operator_address", "the operator a --vote-key votes for (avs1...)"},
+	{"log-format", "log_format", `log lines as "text" or "json"`},
 }
 
 func addOverrideFlags(fs *pflag.FlagSet) {
@@ -173,13 +184,54 @@ func startCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := node.New(cfg, node.WithLogger(logger(cmd)))
+			n, err := node.New(cfg, node.WithLogger(loggerAs(cmd, cfg.LogFormat)))
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return n.Start(ctx)
+		},
+	}
+	addOverrideFlags(cmd.Flags())
+	return cmd
+}
+
+func doctorCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check what would stop this operator voting (the checks 'start' runs), one line each",
+		Long: `Run the checks 'start' runs before it starts, with the same config, and print
+one line per problem: its severity (fatal: 'start' refuses; warn: voting
+stops or misses until fixed; info), what is wrong and the fix. It checks the
+node's chain id, sync state, tx index and block results, the operator's
+registration, opt-ins, the services setting and jails, the accounts that
+sign and pay, the balance against about 100 vote transactions, the vote
+key's grants, the gas price against the node's minimum, and that the data
+dir belongs to this chain. Exits 1 when a problem is fatal.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			// Warnings of the checks themselves are in the report: log errors only.
+			n, err := node.New(cfg, node.WithLogger(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))))
+			if err != nil {
+				return err
+			}
+			ps := n.Doctor(cmd.Context())
+			out := cmd.OutOrStdout()
+			for _, p := range ps {
+				fmt.Fprintln(out, sourcePath.ReplaceAllString(p.String(), ""))
+			}
+			if len(ps) == 0 {
+				fmt.Fprintln(out, "ok: nothing found that would stop voting")
+			}
+			if node.HasFatal(ps) {
+				return errors.New("fatal problems found: 'avs-sidecar start' would refuse to start")
+			}
+			return nil
 		},
 	}
 	addOverrideFlags(cmd.Flags())

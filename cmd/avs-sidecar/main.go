@@ -3,6 +3,7 @@
 //
 //	avs-sidecar init [--home DIR]        write a commented config file
 //	avs-sidecar start [--home DIR]       run (flags and AVS_SIDECAR_* override the file)
+//	avs-sidecar doctor [--home DIR]      print what would stop the operator voting
 //	avs-sidecar exec --wasm F --input X  run a component locally, no chain
 package main
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cosmos/cosmos-sdk/crypto/hd"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+
+	"github.com/avschain/avschain/sidecar/chain"
 	"github.com/avschain/avschain/testutil/avstest"
 )
 
@@ -112,4 +117,50 @@ func TestSuccessPrintsNoError(t *testing.T) {
 func TestOneLineDropsSourcePaths(t *testing.T) {
 	err := errors.New("operator1.info: key not found [cosmos/cosmos-sdk@v0.50.15/crypto/keyring/keyring.go:521] (import it)\nsecond")
 	require.Equal(t, "operator1.info: key not found (import it); second", oneLine(err))
+}
+
+// TestItem12Doctor: doctor prints one line per problem and exits 1 only
+// on a fatal one (here: the operator key is missing).
+func TestItem12Doctor(t *testing.T) {
+	home := t.TempDir()
+	code, _, stderr := run(t, "init", "--home", home, "--rpc", "tcp://127.0.0.1:1", "--grpc", "127.0.0.1:1",
+		"--keyring-dir", filepath.Join(home, "keyring"), "--metrics-addr", "")
+	require.Zero(t, code, stderr)
+
+	code, stdout, stderr := run(t, "doctor", "--home", home)
+	require.Equal(t, 1, code)
+	require.Contains(t, stdout, `fatal: operator key "operator1" is not in the test keyring`)
+	require.NotContains(t, stdout, ".go:", "no source path")
+	require.Contains(t, stderr, "Error: fatal problems found")
+
+	// With the key, an unreachable node is a warning per fact unread.
+	enc, err := chain.NewEncoding()
+	require.NoError(t, err)
+	kr, err := keyring.New("avschain", "test", filepath.Join(home, "keyring"), nil, enc.Codec)
+	require.NoError(t, err)
+	_, _, err = kr.NewMnemonic("operator1", keyring.English, "", "", hd.Secp256k1)
+	require.NoError(t, err)
+	code, stdout, stderr = run(t, "doctor", "--home", home, "--gas-prices", "0.01uavs")
+	require.Zero(t, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.NotEmpty(t, lines)
+	for _, l := range lines {
+		require.True(t, strings.HasPrefix(l, "warn: "), l)
+	}
+	require.Contains(t, stdout, "answers /status")
+}
+
+func TestLogFormat(t *testing.T) {
+	var buf bytes.Buffer
+	cmd := rootCmd()
+	cmd.SetErr(&buf)
+	loggerAs(cmd, "json").Info("hello", "k", 1)
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &line), buf.String())
+	require.Equal(t, "hello", line["msg"])
+
+	home := t.TempDir()
+	code, _, stderr := run(t, "init", "--home", home, "--log-format", "xml")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, `log_format must be "text" or "json"`)
 }

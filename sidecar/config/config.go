@@ -17,25 +17,55 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/bech32"
+
+	"github.com/avschain/avschain/app/prefix"
 )
+
+// FallbackGasPrices is the gas price votes pay when gas_prices is "" and
+// the node's minimum-gas-prices cannot be read: avsd init's default minimum.
+const FallbackGasPrices = "0.01uavs"
+
+// PassphraseEnv is the environment variable holding the keyring passphrase
+// (it takes precedence over keyring_passphrase_file).
+const PassphraseEnv = "AVS_SIDECAR_KEYRING_PASSPHRASE"
+
+// minPassphrase is the SDK keyring's minimum passphrase length
+// (client/input.MinPassLength).
+const minPassphrase = 8
 
 // Config is everything a sidecar needs to run.
 type Config struct {
-	ChainID        string     `toml:"chain_id"`
-	RPCEndpoints   []string   `toml:"rpc_endpoints"`
-	GRPCEndpoints  []string   `toml:"grpc_endpoints"`
-	KeyName        string     `toml:"key_name"`
-	KeyringBackend string     `toml:"keyring_backend"`
-	KeyringDir     string     `toml:"keyring_dir"`
-	DataDir        string     `toml:"data_dir"`
-	Services       ServiceIDs `toml:"services"`
-	Concurrency    int        `toml:"concurrency"`
-	MetricsAddr    string     `toml:"metrics_addr"`
-	GasPrices      string     `toml:"gas_prices"`
-	GasAdjustment  float64    `toml:"gas_adjustment"`
-	VoteGasReserve int64      `toml:"vote_gas_reserve"`
-	CatchUpBlocks  int64      `toml:"catch_up_blocks"`
-	CacheDir       string     `toml:"cache_dir"`
+	ChainID        string   `toml:"chain_id"`
+	RPCEndpoints   []string `toml:"rpc_endpoints"`
+	GRPCEndpoints  []string `toml:"grpc_endpoints"`
+	KeyName        string   `toml:"key_name"`
+	KeyringBackend string   `toml:"keyring_backend"`
+	KeyringDir     string   `toml:"keyring_dir"`
+	// KeyringPassphraseFile holds the passphrase of a file (or os) keyring,
+	// read at start (M9: no prompt under systemd).
+	KeyringPassphraseFile string `toml:"keyring_passphrase_file"`
+	// KeyringPassphrase comes only from AVS_SIDECAR_KEYRING_PASSPHRASE: it
+	// is never read from or written to the file, nor set by a flag.
+	KeyringPassphrase Secret `toml:"-"`
+	// VoteKeyName, when set, names a hot key that signs the votes through
+	// authz (MsgExec) with fees from the operator's feegrant; the operator's
+	// own key (OperatorAddress) then stays out of the keyring.
+	VoteKeyName     string     `toml:"vote_key_name"`
+	OperatorAddress string     `toml:"operator_address"`
+	DataDir         string     `toml:"data_dir"`
+	Services        ServiceIDs `toml:"services"`
+	Concurrency     int        `toml:"concurrency"`
+	MetricsAddr     string     `toml:"metrics_addr"`
+	GasPrices       string     `toml:"gas_prices"`
+	GasAdjustment   float64    `toml:"gas_adjustment"`
+	VoteGasReserve  int64      `toml:"vote_gas_reserve"`
+	CatchUpBlocks   int64      `toml:"catch_up_blocks"`
+	CacheDir        string     `toml:"cache_dir"`
+	// LogFormat is "text" or "json".
+	LogFormat string `toml:"log_format"`
 	// BatchDelay is how long the submitter waits after a block for more
 	// results before it sends that block's transaction.
 	BatchDelay Duration `toml:"batch_delay"`
@@ -58,11 +88,12 @@ func Default() Config {
 		Services:       nil, // all
 		Concurrency:    4,
 		MetricsAddr:    "127.0.0.1:9464",
-		GasPrices:      "0.01uavs", // avsd init's minimum-gas-prices (docs/VALIDATORS.md)
+		GasPrices:      "", // the node's minimum-gas-prices, read at start (M10)
 		GasAdjustment:  1.5,
 		VoteGasReserve: 100_000,
 		CatchUpBlocks:  200,
 		BatchDelay:     Duration(200 * time.Millisecond),
+		LogFormat:      "text",
 	}
 }
 
@@ -86,6 +117,22 @@ key_name = "{{.KeyName}}"
 keyring_backend = "{{.KeyringBackend}}"
 keyring_dir = "{{.KeyringDir}}"
 
+# The passphrase of a "file" (or "os") keyring, so that no one has to type it:
+# a file holding it (mode 0400, owned by the sidecar's user; one trailing
+# newline is ignored), read at start. The environment variable
+# AVS_SIDECAR_KEYRING_PASSPHRASE takes precedence; the passphrase itself is
+# never a setting of this file. "" = ask on the terminal.
+keyring_passphrase_file = "{{.KeyringPassphraseFile}}"
+
+# Optional vote key, so that the operator key stays cold: a hot key of this
+# keyring signs the votes as authz MsgExec for operator_address, and the
+# operator pays the fees through a feegrant. key_name is then not used. The
+# operator grants both once (docs/OPERATORS.md, "A vote key"):
+#   avsd tx authz grant <vote key address> generic --msg-type /avschain.avs.v1.MsgSubmitResults --from <operator>
+#   avsd tx feegrant grant <operator> <vote key address> --allowed-messages /cosmos.authz.v1beta1.MsgExec
+vote_key_name = "{{.VoteKeyName}}"
+operator_address = "{{.OperatorAddress}}"
+
 # Where the sidecar keeps its cursor and the tasks it executed and voted on.
 data_dir = "{{.DataDir}}"
 
@@ -103,8 +150,9 @@ concurrency = {{.Concurrency}}
 metrics_addr = "{{.MetricsAddr}}"
 
 # Fees for vote transactions: gas price, and the factor applied to simulated gas.
-# The price must be at least the node's minimum-gas-prices (avsd init writes
-# 0.01uavs), or the node refuses the votes with "insufficient fee".
+# "" = the node's minimum-gas-prices, read at start. An explicit price must be
+# at least that minimum (avsd init writes 0.01uavs), or the node refuses the
+# votes with "insufficient fee" (the sidecar warns at start).
 gas_prices = "{{.GasPrices}}"
 gas_adjustment = {{.GasAdjustment}}
 
@@ -117,6 +165,10 @@ catch_up_blocks = {{.CatchUpBlocks}}
 
 # After a block, wait this long for more results before sending its vote tx.
 batch_delay = "{{.BatchDelay}}"
+
+# Log lines as "text" (key=value) or "json" (one object a line, for a log
+# shipper).
+log_format = "{{.LogFormat}}"
 
 # Testing only: run a local file instead of the chain's component of a digest.
 # Your votes then come from code the other operators do not run.
@@ -172,8 +224,14 @@ func describe(err error) error {
 func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
+	if val, ok := lookup(PassphraseEnv); ok {
+		c.KeyringPassphrase = Secret(val)
+	}
 	for i := 0; i < t.NumField(); i++ {
 		key := t.Field(i).Tag.Get("toml")
+		if key == "-" {
+			continue
+		}
 		val, ok := lookup("AVS_SIDECAR_" + strings.ToUpper(key))
 		if !ok {
 			continue
@@ -190,7 +248,7 @@ func (c *Config) Set(key, val string) error {
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Tag.Get("toml") == key {
+		if key != "-" && t.Field(i).Tag.Get("toml") == key {
 			return setField(v.Field(i), val)
 		}
 	}
@@ -257,8 +315,28 @@ func (c *Config) Validate() error {
 	if len(c.GRPCEndpoints) == 0 {
 		errs = append(errs, errors.New("grpc_endpoints is empty: give at least one gRPC address"))
 	}
-	if c.KeyName == "" {
-		errs = append(errs, errors.New("key_name is empty: name the operator key in the keyring"))
+	switch {
+	case c.VoteKeyName == "" && c.KeyName == "":
+		errs = append(errs, errors.New("key_name is empty: name the operator key in the keyring (or set vote_key_name and operator_address)"))
+	case c.VoteKeyName == "" && c.OperatorAddress != "":
+		errs = append(errs, errors.New("operator_address is set without vote_key_name: the operator's address comes from key_name; set vote_key_name to vote with a separate key, or remove operator_address"))
+	case c.VoteKeyName != "" && c.OperatorAddress == "":
+		errs = append(errs, errors.New("vote_key_name is set but operator_address is empty: give the avs1... address the vote key votes for"))
+	case c.VoteKeyName != "":
+		if err := checkAccountAddress(c.OperatorAddress); err != nil {
+			errs = append(errs, fmt.Errorf("operator_address: %w", err))
+		}
+	}
+	if c.KeyringPassphraseFile != "" && c.KeyringBackend == "test" {
+		errs = append(errs, errors.New(`keyring_passphrase_file is set but keyring_backend is "test", which has no passphrase: use "file" (or "os"), or remove keyring_passphrase_file`))
+	}
+	if c.GasPrices != "" {
+		if _, err := sdk.ParseDecCoins(c.GasPrices); err != nil {
+			errs = append(errs, fmt.Errorf(`gas_prices %q: %w (e.g. "0.01uavs", or "" for the node's minimum)`, c.GasPrices, err))
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf(`log_format must be "text" or "json", got %q`, c.LogFormat))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is empty"))
@@ -291,6 +369,7 @@ func (c *Config) ExpandPaths() error {
 		return p
 	}
 	c.KeyringDir, c.DataDir, c.CacheDir = expand(c.KeyringDir), expand(c.DataDir), expand(c.CacheDir)
+	c.KeyringPassphraseFile = expand(c.KeyringPassphraseFile)
 	for d, p := range c.ComponentOverrides {
 		c.ComponentOverrides[d] = expand(p)
 	}
@@ -298,4 +377,37 @@ func (c *Config) ExpandPaths() error {
 		c.CacheDir = filepath.Join(c.DataDir, "wazero-cache")
 	}
 	return nil
+}
+
+// checkAccountAddress checks an avs1... account address.
+func checkAccountAddress(addr string) error {
+	hrp, _, err := bech32.DecodeAndConvert(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a bech32 address: %w", addr, err)
+	}
+	if hrp != prefix.Account {
+		return fmt.Errorf("%q has prefix %q, want %q", addr, hrp, prefix.Account)
+	}
+	return nil
+}
+
+// Passphrase returns the keyring passphrase: AVS_SIDECAR_KEYRING_PASSPHRASE
+// (KeyringPassphrase) if set, else the content of keyring_passphrase_file
+// with its trailing newline stripped; "" when neither is set.
+func (c *Config) Passphrase() (string, error) {
+	pass, from := string(c.KeyringPassphrase), PassphraseEnv
+	if pass == "" && c.KeyringPassphraseFile != "" {
+		bz, err := os.ReadFile(c.KeyringPassphraseFile)
+		if err != nil {
+			return "", fmt.Errorf("keyring_passphrase_file: %w (the sidecar's user must be able to read it)", err)
+		}
+		pass, from = strings.TrimSuffix(strings.TrimSuffix(string(bz), "\n"), "\r"), "keyring_passphrase_file "+c.KeyringPassphraseFile
+		if pass == "" {
+			return "", fmt.Errorf("%s is empty: write the keyring passphrase in it", from)
+		}
+	}
+	if pass != "" && len(pass) < minPassphrase {
+		return "", fmt.Errorf("the passphrase from %s is shorter than %d characters, which the keyring refuses", from, minPassphrase)
+	}
+	return pass, nil
 }

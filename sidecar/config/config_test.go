@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,4 +82,104 @@ func TestValidateAndUnknownKeys(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("batch_delay = \"soon\"\n"), 0o600))
 	_, err = config.Load(path)
 	require.ErrorContains(t, err, "line 1")
+}
+
+// TestM10GasPricesDefaultToTheNodesMinimum: the default is "" (read the
+// node's minimum-gas-prices at start); an explicit price still parses, and
+// a malformed one is refused with an example.
+func TestM10GasPricesDefaultToTheNodesMinimum(t *testing.T) {
+	cfg := config.Default()
+	require.Empty(t, cfg.GasPrices)
+	bz, err := config.Render(cfg)
+	require.NoError(t, err)
+	require.Contains(t, string(bz), `gas_prices = ""`)
+	require.Contains(t, string(bz), `"" = the node's minimum-gas-prices`)
+	require.NoError(t, cfg.Validate())
+	cfg.GasPrices = "0.02uavs"
+	require.NoError(t, cfg.Validate())
+	cfg.GasPrices = "cheap"
+	require.ErrorContains(t, cfg.Validate(), `gas_prices "cheap"`)
+}
+
+// TestM9KeyringPassphrase: the passphrase comes from the environment or a
+// file (trailing newline stripped), never from the config file or a flag,
+// and is never printed.
+func TestM9KeyringPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "passphrase")
+	require.NoError(t, os.WriteFile(file, []byte("correct horse\n"), 0o400))
+
+	cfg := config.Default()
+	cfg.KeyringBackend = "file"
+	pass, err := cfg.Passphrase()
+	require.NoError(t, err)
+	require.Empty(t, pass, "neither set: the keyring asks")
+
+	cfg.KeyringPassphraseFile = file
+	require.NoError(t, cfg.Validate())
+	pass, err = cfg.Passphrase()
+	require.NoError(t, err)
+	require.Equal(t, "correct horse", pass)
+
+	// The environment takes precedence, and is hidden when printed.
+	require.NoError(t, cfg.ApplyEnv(func(k string) (string, bool) { return "battery staple", k == config.PassphraseEnv }))
+	pass, err = cfg.Passphrase()
+	require.NoError(t, err)
+	require.Equal(t, "battery staple", pass)
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), "battery")
+
+	// Not a setting of the file, nor of a flag.
+	require.Error(t, cfg.Set("-", "x"))
+	require.Error(t, cfg.Set("keyring_passphrase", "x"))
+	path := filepath.Join(dir, "sidecar.toml")
+	require.NoError(t, os.WriteFile(path, []byte("keyring_passphrase = \"x\"\n"), 0o600))
+	_, err = config.Load(path)
+	require.ErrorContains(t, err, "unknown setting keyring_passphrase")
+
+	short := filepath.Join(dir, "short")
+	require.NoError(t, os.WriteFile(short, []byte("abc\n"), 0o400))
+	cfg = config.Default()
+	cfg.KeyringBackend, cfg.KeyringPassphraseFile = "file", short
+	_, err = cfg.Passphrase()
+	require.ErrorContains(t, err, "shorter than 8 characters")
+	cfg.KeyringPassphraseFile = filepath.Join(dir, "missing")
+	_, err = cfg.Passphrase()
+	require.ErrorContains(t, err, "keyring_passphrase_file")
+
+	cfg.KeyringBackend = "test"
+	require.ErrorContains(t, cfg.Validate(), `keyring_backend is "test", which has no passphrase`)
+}
+
+// TestM9VoteKeySettings: with vote_key_name the operator is named by
+// operator_address (its key need not be local); each half without the
+// other is refused.
+func TestM9VoteKeySettings(t *testing.T) {
+	const op = "avs1qyqszqgpqyqszqgpqyqszqgpqyqszqgpd3sl82"
+	for _, tc := range []struct {
+		name     string
+		malleate func(*config.Config)
+		wantErr  string
+	}{
+		{name: "operator key only", malleate: func(*config.Config) {}},
+		{name: "vote key", malleate: func(c *config.Config) { c.KeyName, c.VoteKeyName, c.OperatorAddress = "", "votes", op }},
+		{name: "vote key without operator", malleate: func(c *config.Config) { c.VoteKeyName = "votes" }, wantErr: "operator_address is empty"},
+		{name: "operator without vote key", malleate: func(c *config.Config) { c.OperatorAddress = op }, wantErr: "operator_address is set without vote_key_name"},
+		{name: "no key at all", malleate: func(c *config.Config) { c.KeyName = "" }, wantErr: "key_name is empty"},
+		{name: "bad operator address", malleate: func(c *config.Config) { c.VoteKeyName, c.OperatorAddress = "votes", "avs1nope" }, wantErr: "operator_address"},
+		{name: "operator address of another chain", malleate: func(c *config.Config) {
+			c.VoteKeyName, c.OperatorAddress = "votes", "cosmos1qyqszqgpqyqszqgpqyqszqgpqyqszqgpjnp7du"
+		}, wantErr: `want "avs"`},
+		{name: "log format", malleate: func(c *config.Config) { c.LogFormat = "xml" }, wantErr: `log_format must be "text" or "json"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			tc.malleate(&cfg)
+			err := cfg.Validate()
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.wantErr)
+		})
+	}
 }

@@ -75,3 +75,17 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // String is the Go duration, e.g. "200ms".
 func (d Duration) String() string { return time.Duration(d).String() }
+
+// Secret is a setting that must not be printed (the keyring passphrase).
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides the value from %#v too.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }

@@ -1,9 +1,15 @@
 // Package node is the sidecar's composition root: New takes a checked
-// config, Start opens the store, dials the chain, builds the parts (watcher,
+// config, Start opens the store, dials the chain, finds the signing key
+// (keys.go: the operator's, or a vote key, with the keyring passphrase from
+// a file or the environment), waits for a node, ties the store to the
+// node's chain (H3), reads the gas prices (the node's minimum by default),
+// runs the startup checks (doctor.go; Doctor runs them on demand) and
+// refuses to start on a fatal one, then builds the parts (watcher,
 // trigger matcher, pipeline, executor, submitter, server) around one metrics
-// sink and runs them in one errgroup until ctx ends, then closes what it
-// opened. cmd/avs-sidecar only turns flags into a config.Config (as
-// skip-mev/connect's cmd/connect hands its parsed config to the oracle).
+// sink and runs them, with the account poller (account.go), in one
+// errgroup until ctx ends, then closes what it opened. cmd/avs-sidecar only
+// turns flags into a config.Config (as skip-mev/connect's cmd/connect hands
+// its parsed config to the oracle).
 package node
 
 import (
@@ -16,9 +22,10 @@ import (
 	"path/filepath"
 	"time"
 
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/sidecar/chain"
 	"github.com/avschain/avschain/sidecar/config"
@@ -47,7 +54,8 @@ type Option func(*Node)
 func WithLogger(l *slog.Logger) Option { return func(n *Node) { n.log = l } }
 
 // WithKeyringInput is where a keyring that asks for a passphrase reads it
-// (default os.Stdin).
+// when none is configured (keyring_passphrase_file or
+// AVS_SIDECAR_KEYRING_PASSPHRASE take precedence; default os.Stdin).
 func WithKeyringInput(r io.Reader) Option { return func(n *Node) { n.keyringInput = r } }
 
 // New returns a node for cfg, whose settings must be valid and whose paths
@@ -85,13 +93,28 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	defer client.Close()
 
-	kr, err := keyring.New("avschain", cfg.KeyringBackend, cfg.KeyringDir, n.keyringInput, client.Enc.Codec)
+	signer, err := openSigner(cfg, n.keyringInput, client.Enc.Codec)
 	if err != nil {
-		return fmt.Errorf("keyring %s in %s: %w", cfg.KeyringBackend, cfg.KeyringDir, err)
+		return err
 	}
-	if _, err := kr.Key(cfg.KeyName); err != nil {
-		return fmt.Errorf("operator key %q is not in the %s keyring in %s: import it with 'avsd keys add %s --recover --keyring-backend %s --keyring-dir %s', or set key_name and keyring_dir",
-			cfg.KeyName, cfg.KeyringBackend, cfg.KeyringDir, cfg.KeyName, cfg.KeyringBackend, cfg.KeyringDir)
+	if signer.VoteKey() {
+		return errors.New("vote_key_name: this build cannot yet vote through authz; remove vote_key_name and operator_address")
+	}
+	st0, err := waitForNode(ctx, client, log)
+	if err != nil {
+		return err
+	}
+	if network := st0.NodeInfo.Network; network != cfg.ChainID {
+		return fmt.Errorf("the node serves chain %q but chain_id is %q: point rpc_endpoints and grpc_endpoints at a node of %q, or fix chain_id", network, cfg.ChainID, cfg.ChainID)
+	}
+	if err := st.BindChain(store.Identity{ChainID: cfg.ChainID, GenesisHash: genesisHash(ctx, client, log)}); err != nil {
+		return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	prices := gasPrices(ctx, client, cfg, log, 3)
+	problems := Check(ctx, client, cfg, Subject{Operator: signer.Operator, Signer: signer.Address, GasPrices: prices})
+	logProblems(log, problems)
+	if HasFatal(problems) {
+		return errors.New("refusing to start: see the fatal problems above ('avs-sidecar doctor' lists them again)")
 	}
 	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log))
 	if err != nil {
@@ -100,7 +123,7 @@ func (n *Node) Start(ctx context.Context) error {
 	defer exec.Close(context.Background())
 
 	subOpts := []submitter.Option{
-		submitter.WithGas(cfg.GasPrices, cfg.GasAdjustment), submitter.WithVoteGasReserve(uint64(cfg.VoteGasReserve)),
+		submitter.WithGas(prices.String(), cfg.GasAdjustment), submitter.WithVoteGasReserve(uint64(cfg.VoteGasReserve)),
 		submitter.WithBatchDelay(time.Duration(cfg.BatchDelay)), submitter.WithMetrics(n.metrics),
 		submitter.WithLogger(log.With("part", "submitter")),
 	}
@@ -118,11 +141,11 @@ func (n *Node) Start(ctx context.Context) error {
 	heightsIn := make(chan int64, 16)
 	heightsOut := make(chan int64, 16)
 	subOpts = append(subOpts, submitter.WithHeights(heightsOut))
-	sub, err := submitter.New(client, st, client.Enc.TxConfig, kr, cfg.KeyName, cfg.ChainID, subOpts...)
+	sub, err := submitter.New(client, st, client.Enc.TxConfig, signer.Keyring, signer.KeyName, cfg.ChainID, subOpts...)
 	if err != nil {
 		return err
 	}
-	operator := sub.Address().String()
+	operator := signer.Operator
 	n.metrics.UpdateStatus(func(p *metrics.StatusPage) {
 		p.Operator, p.ChainID, p.RPCEndpoint, p.StartedAt = operator, cfg.ChainID, client.RPCURL(), time.Now().UTC()
 	})
@@ -150,7 +173,8 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	var srv *server.Server
 	if cfg.MetricsAddr != "" {
-		if srv, err = server.New(cfg.MetricsAddr, n.metrics, server.WithLogger(log.With("part", "server"))); err != nil {
+		floor := VoteTxCost(cfg, prices, HealthFloorVotes)
+		if srv, err = server.New(cfg.MetricsAddr, n.metrics, server.WithBalanceFloor(floor), server.WithLogger(log.With("part", "server"))); err != nil {
 			return err
 		}
 	}
@@ -167,6 +191,10 @@ func (n *Node) Start(ctx context.Context) error {
 		})
 		return nil
 	})
+	g.Go(func() error {
+		runAccountPoller(gctx, client, operator, FeeDenom(prices), AccountPollInterval, n.metrics, log.With("part", "account"))
+		return nil
+	})
 	if srv != nil {
 		g.Go(func() error { return srv.Start(gctx) })
 	}
@@ -176,6 +204,147 @@ func (n *Node) Start(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// HealthFloorVotes: /healthz is red when the operator's balance pays for
+// fewer one-vote transactions than this at the gas prices in use.
+const HealthFloorVotes = 10
+
+// Doctor runs the startup checks of Start on demand, without starting and
+// without waiting for the node: a key missing from the keyring and a data
+// dir bound to another chain are fatal problems too.
+func (n *Node) Doctor(ctx context.Context) []Problem {
+	cfg := n.cfg
+	client, err := chain.Dial(cfg.ChainID, cfg.RPCEndpoints, cfg.GRPCEndpoints)
+	if err != nil {
+		return []Problem{{Severity: Fatal, What: err.Error(), Fix: "fix rpc_endpoints and grpc_endpoints"}}
+	}
+	defer client.Close()
+	signer, err := openSigner(cfg, n.keyringInput, client.Enc.Codec)
+	if err != nil {
+		return []Problem{{Severity: Fatal, What: err.Error()}}
+	}
+	prices := gasPrices(ctx, client, cfg, n.log, 1)
+	ps := Check(ctx, client, cfg, Subject{Operator: signer.Operator, Signer: signer.Address, GasPrices: prices})
+	if p, ok := checkDataDir(ctx, client, cfg); ok {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// checkDataDir compares the data dir's chain with the node's, when the
+// data dir exists and no running sidecar holds it.
+func checkDataDir(ctx context.Context, client *chain.Client, cfg config.Config) (Problem, bool) {
+	dir := filepath.Join(cfg.DataDir, "store")
+	if _, err := os.Stat(dir); err != nil {
+		return Problem{}, false
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		return Problem{Severity: Info, What: fmt.Sprintf("data dir %s not checked (a running sidecar holds it?): %v", cfg.DataDir, err)}, true
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	status, err := client.NodeStatus(ctx)
+	if err != nil {
+		return Problem{}, false
+	}
+	hash, _ := client.GenesisHash(ctx)
+	if err := st.CheckChain(store.Identity{ChainID: status.NodeInfo.Network, GenesisHash: hash}); err != nil {
+		return Problem{Severity: Fatal, What: fmt.Sprintf("data_dir %s: %v", cfg.DataDir, err)}, true
+	}
+	return Problem{}, false
+}
+
+// logProblems logs each problem once, at its severity.
+func logProblems(log *slog.Logger, ps []Problem) {
+	for _, p := range ps {
+		lvl := map[Severity]slog.Level{Fatal: slog.LevelError, Warn: slog.LevelWarn, Info: slog.LevelInfo}[p.Severity]
+		log.Log(context.Background(), lvl, "startup check: "+p.What, "fix", p.Fix)
+	}
+}
+
+// waitForNode returns the RPC node's status once one answers, retrying
+// (backing off to 30 s, a warning every 30 s at most) until ctx ends: the
+// node may start after the sidecar.
+func waitForNode(ctx context.Context, c *chain.Client, log *slog.Logger) (*coretypes.ResultStatus, error) {
+	backoff := time.Second
+	var lastWarn time.Time
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err := c.NodeStatus(callCtx)
+		cancel()
+		if err == nil {
+			return st, nil
+		}
+		if time.Since(lastWarn) >= 30*time.Second {
+			lastWarn = time.Now()
+			log.Warn("waiting for an RPC node to answer /status; check rpc_endpoints", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// genesisHash is the node's genesis hash, or "" (warned) when it will not
+// serve one: the data dir is then tied to the chain id only, until a start
+// that reads it.
+func genesisHash(ctx context.Context, c *chain.Client, log *slog.Logger) string {
+	var err error
+	for try := 0; try < 3; try++ {
+		callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		var h string
+		h, err = c.GenesisHash(callCtx)
+		cancel()
+		if err == nil {
+			return h
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(time.Second):
+		}
+	}
+	log.Warn("could not read the genesis from the node; the data dir is checked against the chain id only", "err", err)
+	return ""
+}
+
+// gasPrices returns the prices votes pay (M10): gas_prices, or when it is
+// "" the node's minimum-gas-prices, asked up to tries times
+// (config.FallbackGasPrices if unreadable).
+func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slog.Logger, tries int) sdk.DecCoins {
+	if cfg.GasPrices != "" {
+		p, _ := sdk.ParseDecCoins(cfg.GasPrices) // checked by Validate
+		return p
+	}
+	var err error
+	for try := 0; try < tries; try++ {
+		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var p sdk.DecCoins
+		p, err = c.MinGasPrices(callCtx)
+		cancel()
+		if err == nil {
+			log.Info("gas prices: the node's minimum-gas-prices", "gas_prices", pricesOrZero(p))
+			return p
+		}
+		if try+1 == tries {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			try = tries
+		case <-time.After(time.Second):
+		}
+	}
+	log.Warn("gas_prices is empty and the node's minimum-gas-prices could not be read; using the fallback (set gas_prices to choose)",
+		"gas_prices", config.FallbackGasPrices, "err", err)
+	p, _ := sdk.ParseDecCoins(config.FallbackGasPrices)
+	return p
 }
 
 // readOverrides reads the local files configured to replace components.

@@ -1,6 +1,13 @@
 // Package server serves the sidecar's /healthz, Prometheus /metrics and a
 // JSON /status page. It only serves: what it shows is kept by package
 // metrics (skip-mev/connect keeps its servers apart from oracle/metrics too).
+//
+// /healthz is red (503, one line: why, and what to do) when the sidecar
+// cannot vote or its votes do not count (M11): the chain head has not moved
+// (or the watcher has read no block) for the staleness window, the
+// submitter is blocked, the oldest queued vote waited past the queue window
+// with no vote included since, the operator is jailed, or its balance is
+// below the floor.
 package server
 
 import (
@@ -11,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,11 +35,13 @@ type Source interface {
 
 // Server serves the three endpoints.
 type Server struct {
-	addr  string
-	src   Source
-	stale time.Duration
-	log   *slog.Logger
-	ln    net.Listener
+	addr        string
+	src         Source
+	stale       time.Duration
+	queueWindow time.Duration
+	floor       uint64
+	log         *slog.Logger
+	ln          net.Listener
 }
 
 // Option configures a Server.
@@ -40,12 +50,24 @@ type Option func(*Server)
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
+// WithStaleAfter sets how long the chain head may stand still, or the
+// watcher read no block, before /healthz is red (default 30 s).
+func WithStaleAfter(d time.Duration) Option { return func(s *Server) { s.stale = d } }
+
+// WithQueueWindow sets how long the oldest queued vote may wait with no
+// vote included before /healthz is red (default 2 min).
+func WithQueueWindow(d time.Duration) Option { return func(s *Server) { s.queueWindow = d } }
+
+// WithBalanceFloor makes /healthz red once the operator's balance, as last
+// read, is below floor in the fee denom (default 0: not checked).
+func WithBalanceFloor(floor uint64) Option { return func(s *Server) { s.floor = floor } }
+
 // New returns a server on addr ("host:port"); a zero port picks a free one.
 func New(addr string, src Source, opts ...Option) (*Server, error) {
 	if addr == "" || src == nil {
 		return nil, errors.New("server: address and metrics are required")
 	}
-	s := &Server{addr: addr, src: src, stale: 30 * time.Second, log: slog.Default()}
+	s := &Server{addr: addr, src: src, stale: 30 * time.Second, queueWindow: 2 * time.Minute, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -70,13 +92,46 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		page := s.src.Status()
-		if page.LastBlockSeen.IsZero() || time.Since(page.LastBlockSeen) > s.stale {
-			http.Error(w, fmt.Sprintf("no new block read for %s (last height %d)", s.stale, page.Height), http.StatusServiceUnavailable)
+		if why := s.unhealthy(page, time.Now()); len(why) > 0 {
+			http.Error(w, strings.Join(why, "; "), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = fmt.Fprintf(w, "ok: height %d\n", page.Height)
 	})
 	return mux
+}
+
+// unhealthy returns why the sidecar cannot vote or its votes do not count,
+// each reason with what to do; none when healthy.
+func (s *Server) unhealthy(p metrics.StatusPage, now time.Time) []string {
+	var why []string
+	age := func(t time.Time) time.Duration { return now.Sub(t).Round(time.Second) }
+	switch {
+	case p.LastBlockSeen.IsZero():
+		why = append(why, "no block read yet: check that rpc_endpoints answer and the logs")
+	case !p.HeadSeen.IsZero() && now.Sub(p.HeadSeen) > s.stale:
+		why = append(why, fmt.Sprintf("the chain head has not moved for %s (height %d): the node is halted or stuck; check it, or list another node in rpc_endpoints", age(p.HeadSeen), p.ChainHead))
+	case now.Sub(p.LastBlockSeen) > s.stale:
+		why = append(why, fmt.Sprintf("no new block read for %s (last height %d, chain head %d): check the node and the watcher's log lines", age(p.LastBlockSeen), p.Height, p.ChainHead))
+	}
+	if p.SubmitterBlocked != "" {
+		why = append(why, fmt.Sprintf("no vote can be sent: %s (see /status submitter_blocked and docs/OPERATORS.md)", p.SubmitterBlocked))
+	}
+	if p.QueueDepth > 0 && !p.OldestQueued.IsZero() && now.Sub(p.OldestQueued) > s.queueWindow &&
+		(p.LastIncluded.IsZero() || now.Sub(p.LastIncluded) > s.queueWindow) {
+		last := "none since start"
+		if !p.LastIncluded.IsZero() {
+			last = age(p.LastIncluded).String() + " ago"
+		}
+		why = append(why, fmt.Sprintf("%d votes queued, the oldest for %s, and no vote included (last: %s): check the submitter's log lines and /status", p.QueueDepth, age(p.OldestQueued), last))
+	}
+	if len(p.JailedServices) > 0 {
+		why = append(why, fmt.Sprintf("the operator is jailed on services %v: its votes there do not count; after the cooldown run 'avsd tx avs unjail <service-id>' from the operator key", p.JailedServices))
+	}
+	if p.AccountRead && s.floor > 0 && p.Balance < s.floor {
+		why = append(why, fmt.Sprintf("the operator's balance %d%s is below %d%s (a few vote transactions): fund it", p.Balance, p.BalanceDenom, s.floor, p.BalanceDenom))
+	}
+	return why
 }
 
 // Start serves until ctx ends; it returns once the server has shut down.

@@ -38,7 +38,7 @@ func TestHealthz(t *testing.T) {
 
 	code, body, _ := get(t, h, "/healthz")
 	require.Equal(t, http.StatusServiceUnavailable, code, "no block read yet")
-	require.Contains(t, body, "no new block read")
+	require.Contains(t, body, "no block read yet")
 
 	m.Height(42)
 	code, body, _ = get(t, h, "/healthz")
@@ -165,4 +165,67 @@ func TestStartServesUntilCanceled(t *testing.T) {
 
 	_, err = New("", metrics.New())
 	require.Error(t, err)
+}
+
+// TestM11HealthzTellsTheTruth: /healthz is red, with one line saying why and
+// what to do, for each state in which the sidecar cannot vote or its votes
+// do not count; it used to look only at block freshness.
+func TestM11HealthzTellsTheTruth(t *testing.T) {
+	old := func(d time.Duration) time.Time { return time.Now().Add(-d) }
+	for _, tc := range []struct {
+		name     string
+		malleate func(p *metrics.StatusPage)
+		want     []string
+	}{
+		{name: "chain head stands still", malleate: func(p *metrics.StatusPage) { p.ChainHead, p.HeadSeen = 42, old(time.Minute) },
+			want: []string{"the chain head has not moved for 1m0s (height 42)", "rpc_endpoints"}},
+		{name: "watcher reads no block", malleate: func(p *metrics.StatusPage) { p.LastBlockSeen = old(time.Minute) },
+			want: []string{"no new block read for 1m0s (last height 42"}},
+		{name: "submitter blocked", malleate: func(p *metrics.StatusPage) { p.SubmitterBlocked = "insufficient funds: fund avs1op" },
+			want: []string{"no vote can be sent: insufficient funds: fund avs1op"}},
+		{name: "queue stuck", malleate: func(p *metrics.StatusPage) {
+			p.QueueDepth, p.OldestQueued, p.LastIncluded = 7, old(5*time.Minute), old(4*time.Minute)
+		}, want: []string{"7 votes queued, the oldest for 5m0s", "last: 4m0s ago"}},
+		{name: "queue stuck, nothing ever included", malleate: func(p *metrics.StatusPage) {
+			p.QueueDepth, p.OldestQueued, p.LastIncluded = 1, old(3*time.Minute), time.Time{}
+		},
+			want: []string{"1 votes queued", "none since start"}},
+		{name: "jailed", malleate: func(p *metrics.StatusPage) { p.JailedServices = []uint64{2, 5} },
+			want: []string{"jailed on services [2 5]", "avsd tx avs unjail"}},
+		{name: "balance below floor", malleate: func(p *metrics.StatusPage) { p.AccountRead, p.Balance, p.BalanceDenom = true, 99, "uavs" },
+			want: []string{"balance 99uavs is below 100uavs", "fund it"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metrics.New()
+			s, err := New("127.0.0.1:0", m, WithBalanceFloor(100), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+			require.NoError(t, err)
+			m.Height(42)
+			m.ChainHead(42)
+			// Healthy: a busy queue that is being included, enough balance.
+			m.UpdateStatus(func(p *metrics.StatusPage) {
+				p.QueueDepth, p.OldestQueued, p.LastIncluded = 3, old(5*time.Minute), time.Now()
+				p.AccountRead, p.Balance = true, 100
+			})
+			code, body, _ := get(t, s.Handler(), "/healthz")
+			require.Equal(t, http.StatusOK, code, body)
+
+			m.UpdateStatus(tc.malleate)
+			code, body, _ = get(t, s.Handler(), "/healthz")
+			require.Equal(t, http.StatusServiceUnavailable, code)
+			require.Equal(t, 1, strings.Count(body, "\n"), "one line: %q", body)
+			for _, w := range tc.want {
+				require.Contains(t, body, w)
+			}
+			// /status still shows every field.
+			_, status, _ := get(t, s.Handler(), "/status")
+			var raw map[string]any
+			require.NoError(t, json.Unmarshal([]byte(status), &raw))
+			for _, k := range []string{"chain_head", "head_seen", "queue_depth", "submitter_blocked", "jailed_services", "balance", "account_read"} {
+				if k == "submitter_blocked" && tc.name != "submitter blocked" || k == "jailed_services" && tc.name != "jailed" {
+					continue // omitempty
+				}
+				require.Contains(t, raw, k)
+			}
+		})
+	}
 }
