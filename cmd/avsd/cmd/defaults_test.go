@@ -102,7 +102,9 @@ func TestSetGenesisBlockDefaults(t *testing.T) {
 }
 
 // TestSidecarDefaultGasPriceIsTheNodeMinimum: a sidecar left at its default
-// gas_prices pays what a node left at its default asks.
+// gas_prices reads the node's minimum (M10), and when it cannot, pays what a
+// node left at its default asks.
 func TestSidecarDefaultGasPriceIsTheNodeMinimum(t *testing.T) {
-	require.Equal(t, DefaultMinGasPrices(), sidecarconfig.Default().GasPrices)
+	require.Empty(t, sidecarconfig.Default().GasPrices, `"" reads the node's minimum-gas-prices`)
+	require.Equal(t, DefaultMinGasPrices(), sidecarconfig.FallbackGasPrices)
 }
