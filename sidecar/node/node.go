@@ -156,8 +156,20 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	work := make(chan watcher.Work, 256)
-	w, err := watcher.New(client, st, work, watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn),
-		watcher.WithPollInterval(time.Second), watcher.WithMatcher(matcher), watcher.WithLogger(log.With("part", "watcher")))
+	watchOpts := []watcher.Option{
+		watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn), watcher.WithPollInterval(time.Second),
+		watcher.WithMatcher(matcher), watcher.WithMetrics(n.metrics), watcher.WithLogger(log.With("part", "watcher")),
+		// Tasks of blocks the node can no longer serve are found again
+		// through the task queries (H7).
+		watcher.WithRecovery(client, operator),
+	}
+	if only := cfg.Services.Set(); only != nil {
+		// The operator's own restriction: other services' tasks are neither
+		// saved nor run (M7). Without one every task is kept: whether this
+		// operator may vote is the task snapshot's to say (H1).
+		watchOpts = append(watchOpts, watcher.WithServiceFilter(func(id uint64) bool { return only[id] }))
+	}
+	w, err := watcher.New(client, st, work, watchOpts...)
 	if err != nil {
 		return err
 	}
