@@ -6,6 +6,15 @@
 // time, randomness is seeded by the task id (for an event trigger's run,
 // which has no task id yet, by the event's input, identical on every
 // operator), and there is no filesystem.
+//
+// Host calls are bounded per run, because a component is the service
+// owner's code running on the operator's machine: http_fetch reaches only
+// allow-listed hosts at public addresses, checked on the address dialled
+// and on every redirect (WithPrivateHosts makes exceptions for a devnet);
+// a run makes at most HostCallLimits requests and queries and reads at
+// most HostCallLimits.HTTPBytes of bodies, keeping only the last answer of
+// each kind for the larger-buffer retry; refused or failed calls are told
+// in one line per run and reported to Metrics.
 package executor
 
 import (
