@@ -307,11 +307,12 @@ failure an operator would vote.`,
 			pages, _ := f.GetUint32("memory-pages")
 			outBytes, _ := f.GetUint64("output-bytes")
 			hosts, _ := f.GetStringArray("allow-host")
+			private, _ := f.GetStringArray("private-host")
 			taskID, _ := f.GetUint64("task-id")
 			height, _ := f.GetInt64("height")
 
 			log := logger(cmd)
-			ex, err := executor.New(executor.WithLogger(log))
+			ex, err := executor.New(executor.WithLogger(log), executor.WithPrivateHosts(private))
 			if err != nil {
 				return err
 			}
@@ -346,6 +347,7 @@ failure an operator would vote.`,
 	f.Uint32("memory-pages", 512, "memory limit in 64 KiB pages")
 	f.Uint64("output-bytes", 16<<10, "output limit in bytes")
 	f.StringArray("allow-host", nil, "host (or host:port) http_fetch may reach (repeatable)")
+	f.StringArray("private-host", nil, "allow-listed host (or host:port) http_fetch may reach at a loopback or private address, e.g. a local test server (repeatable)")
 	f.Uint64("task-id", 1, "AVS_TASK_ID (also seeds randomness)")
 	f.Int64("height", 1, "AVS_BLOCK_HEIGHT")
 	return cmd

@@ -33,6 +33,13 @@
 // ErrHostNotAllowed (-1), ErrRequestFailed (-2), ErrMalformedRequest (-3) and
 // ErrResponseTooLarge (-4) values of HostError.
 //
+// The operator's sidecar bounds each run: http_fetch reaches only public
+// addresses (a name resolving to a loopback, private or link-local address,
+// or a redirect off the allow-list, is -1), at most 16 requests (then -1)
+// and 4 MiB of bodies (then -4) a run by default; chain_query at most 64
+// queries (then -1). Calling again with a larger buffer for the same URL or
+// query right after is served from memory and not counted.
+//
 // Outside wasip1 (e.g. unit tests on linux) the host calls return
 // ErrNoHost, so packages importing this SDK still build and vet.
 package avs

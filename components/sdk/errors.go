@@ -9,14 +9,17 @@ import (
 // chain_query. Match them with errors.Is.
 var (
 	// ErrHostNotAllowed (-1): http_fetch to a host not on the service's
-	// allow-list, or chain_query of a method that is not a Query method.
+	// allow-list, at a non-public address, or redirected off the
+	// allow-list; chain_query of a method that is not a Query method; or
+	// a call over the run's cap of requests or queries.
 	ErrHostNotAllowed = errors.New("not allowed: host not on the service's allow-list or not a Query method")
 	// ErrRequestFailed (-2): the HTTP request failed or returned a non-2xx
 	// status, or the chain query failed.
 	ErrRequestFailed = errors.New("request failed (network error, non-2xx status or failed query)")
 	// ErrMalformedRequest (-3): a malformed URL or query request.
 	ErrMalformedRequest = errors.New("malformed URL or request")
-	// ErrResponseTooLarge (-4): the response is larger than 1 MiB.
+	// ErrResponseTooLarge (-4): the response is larger than 1 MiB, or than
+	// what is left of the run's budget of http_fetch bytes.
 	ErrResponseTooLarge = errors.New("response larger than 1 MiB")
 	// ErrResponseUnstable: the response length kept changing between the
 	// calls of the buffer-retry convention.

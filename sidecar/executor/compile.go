@@ -61,6 +61,9 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 		if _, m, err := e.lookup(ctx, key, pages); err != nil || m != nil {
 			return m, err // compiled by a flight that ended just before this one
 		}
+		if err := checkTables(wasm); err != nil {
+			return nil, fmt.Errorf("%w: %w: %s", ErrMemory, ErrInstantiate, err)
+		}
 		m, err := e.compileModule(ctx, r, wasm)
 		if err != nil && strings.Contains(err.Error(), "over limit of") {
 			// its initial memory is over the service's memory limit
@@ -97,4 +100,65 @@ func (e *Executor) lookup(ctx context.Context, key string, pages uint32) (wazero
 		return nil, nil, err
 	}
 	return r, e.compiled[key], nil
+}
+
+// checkTables refuses a module whose tables' initial sizes add up to more
+// than MaxTableElements: wazero allocates them at instantiation, outside
+// the memory limit (review L8). A table section it cannot read is left to
+// wazero's own validation.
+func checkTables(wasm []byte) error {
+	if len(wasm) < 8 {
+		return nil
+	}
+	off := 8
+	for off < len(wasm) {
+		id := wasm[off]
+		size, n := uleb(wasm[off+1:])
+		if n == 0 || uint64(off+1+n)+size > uint64(len(wasm)) {
+			return nil
+		}
+		body := wasm[off+1+n : off+1+n+int(size)]
+		off += 1 + n + int(size)
+		if id != 4 {
+			continue
+		}
+		count, n := uleb(body)
+		body = body[n:]
+		var total uint64
+		for range count {
+			// reftype, limits flag, min[, max]
+			if n == 0 || len(body) < 2 || body[0] == 0x40 {
+				return nil
+			}
+			flag := body[1]
+			min, m := uleb(body[2:])
+			if m == 0 {
+				return nil
+			}
+			total += min
+			body = body[2+m:]
+			if flag&0x01 != 0 {
+				if _, m = uleb(body); m == 0 {
+					return nil
+				}
+				body = body[m:]
+			}
+		}
+		if total > MaxTableElements {
+			return fmt.Errorf("tables declare %d elements, at most %d allowed (8 bytes each, allocated outside the memory limit)", total, MaxTableElements)
+		}
+		return nil
+	}
+	return nil
+}
+
+// uleb reads an unsigned LEB128 of at most 5 bytes; n is 0 if there is none.
+func uleb(b []byte) (v uint64, n int) {
+	for i := 0; i < len(b) && i < 5; i++ {
+		v |= uint64(b[i]&0x7f) << (7 * i)
+		if b[i]&0x80 == 0 {
+			return v, i + 1
+		}
+	}
+	return 0, 0
 }

@@ -6,6 +6,15 @@
 // time, randomness is seeded by the task id (for an event trigger's run,
 // which has no task id yet, by the event's input, identical on every
 // operator), and there is no filesystem.
+//
+// Host calls are bounded per run, because a component is the service
+// owner's code running on the operator's machine: http_fetch reaches only
+// allow-listed hosts at public addresses, checked on the address dialled
+// and on every redirect (WithPrivateHosts makes exceptions for a devnet);
+// a run makes at most HostCallLimits requests and queries and reads at
+// most HostCallLimits.HTTPBytes of bodies, keeping only the last answer of
+// each kind for the larger-buffer retry; refused or failed calls are told
+// in one line per run and reported to Metrics.
 package executor
 
 import (
@@ -43,7 +52,11 @@ var (
 	// exited with its memory at the limit, or saying it was out of memory),
 	// or its initial memory is over the limit.
 	ErrMemory = errors.New("component exceeded its memory limit")
-	// ErrHTTP: the component failed after an http_fetch failed.
+	// ErrHTTP: the component failed after an http_fetch failed on the
+	// network or the server's side, or after a host call was refused by
+	// what depends on the operator rather than the service: the address
+	// policy (a target resolving to a private address, review H5) or the
+	// operator's per-run host-call limits (H4, M5). Never slashed.
 	ErrHTTP = errors.New("component failed after an http_fetch failed")
 )
 
@@ -102,12 +115,56 @@ type Querier interface {
 	ABCIQuery(ctx context.Context, path string, data []byte, height int64) ([]byte, error)
 }
 
+// Metrics is what the executor reports: once per run, the host calls of
+// each kind ("http_fetch", "chain_query", "log") the component made and how
+// many of them were refused or failed (log: lines dropped over the cap).
+// metrics.Nop() and *metrics.Metrics satisfy it.
+type Metrics interface {
+	HostCalls(kind string, made, failed int)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) HostCalls(string, int, int) {}
+
+// HostCallLimits bound what one run may ask of the host (review H4, M5): a
+// component is the service owner's code, and without them it could make
+// the operator's sidecar hammer a third-party API or the operator's own
+// node, or hold gigabytes of response bodies. Zero fields take the
+// DefaultHostCallLimits value.
+type HostCallLimits struct {
+	// HTTPCalls is the number of http_fetch requests a run may make; the
+	// larger-buffer retry of the last URL is served from memory and not
+	// counted. Past it http_fetch returns -1 (not allowed).
+	HTTPCalls int
+	// QueryCalls is the number of chain_query queries a run may make,
+	// counted the same way. Past it chain_query returns -1.
+	QueryCalls int
+	// HTTPBytes bounds the bytes of http_fetch bodies a run reads in
+	// total. Past it http_fetch returns -4 (too large).
+	HTTPBytes int64
+}
+
+// DefaultHostCallLimits are the limits of an executor built without
+// WithHostCallLimits.
+var DefaultHostCallLimits = HostCallLimits{HTTPCalls: 16, QueryCalls: 64, HTTPBytes: 4 << 20}
+
+// MaxTableElements bounds the initial size of a component's tables, summed:
+// wazero allocates them at instantiation (8 bytes an element) outside the
+// memory limit (review L8). Go and Rust components declare a few thousand.
+const MaxTableElements = 1 << 20
+
 // Executor runs components. It is safe for concurrent use.
 type Executor struct {
 	cache   wazero.CompilationCache
 	querier Querier
 	http    *http.Client
 	log     *slog.Logger
+	metrics Metrics
+	limits  HostCallLimits
+	// private holds the allow-list-style entries http_fetch may reach at a
+	// non-public address (WithPrivateHosts).
+	private []string
 
 	// mu guards the maps and closed; it is never held while compiling, so a
 	// cold compile does not hold up runs of modules already compiled.
@@ -144,9 +201,54 @@ func WithQuerier(q Querier) Option {
 	return func(e *Executor) error { e.querier = q; return nil }
 }
 
-// WithHTTPClient sets the client http_fetch uses.
+// WithHTTPClient sets the client http_fetch uses, replacing the executor's
+// own. The executor's client refuses non-public addresses after resolution
+// and re-checks every redirect (review H5); a client given here does what
+// its owner made it do (tests), and WithPrivateHosts does not apply to it.
 func WithHTTPClient(c *http.Client) Option {
 	return func(e *Executor) error { e.http = c; return nil }
+}
+
+// WithPrivateHosts lets http_fetch reach hosts entries at loopback, private
+// or link-local addresses, which it refuses otherwise (review H5). An entry
+// is "host" (any port) or "host:port", as in a service's allow-list; the
+// service must still allow-list the host. For a devnet whose price server
+// runs on the operator's machine: WithPrivateHosts([]string{"127.0.0.1:8080"}).
+func WithPrivateHosts(hosts []string) Option {
+	return func(e *Executor) error {
+		for _, h := range hosts {
+			if strings.TrimSpace(h) == "" || strings.Contains(h, "/") {
+				return fmt.Errorf("private host %q: want host or host:port (no scheme, no path)", h)
+			}
+		}
+		e.private = append([]string(nil), hosts...)
+		return nil
+	}
+}
+
+// WithHostCallLimits bounds each run's host calls; zero fields keep the
+// defaults (DefaultHostCallLimits).
+func WithHostCallLimits(l HostCallLimits) Option {
+	return func(e *Executor) error {
+		if l.HTTPCalls < 0 || l.QueryCalls < 0 || l.HTTPBytes < 0 {
+			return fmt.Errorf("host call limits must not be negative: %+v", l)
+		}
+		if l.HTTPCalls > 0 {
+			e.limits.HTTPCalls = l.HTTPCalls
+		}
+		if l.QueryCalls > 0 {
+			e.limits.QueryCalls = l.QueryCalls
+		}
+		if l.HTTPBytes > 0 {
+			e.limits.HTTPBytes = l.HTTPBytes
+		}
+		return nil
+	}
+}
+
+// WithMetrics sets where each run's host-call counts are reported.
+func WithMetrics(m Metrics) Option {
+	return func(e *Executor) error { e.metrics = m; return nil }
 }
 
 // WithLogger sets the logger components' log lines go to.
@@ -157,8 +259,9 @@ func WithLogger(l *slog.Logger) Option {
 // New returns an Executor.
 func New(opts ...Option) (*Executor, error) {
 	e := &Executor{
-		http:     &http.Client{Timeout: 10 * time.Second},
 		log:      slog.Default(),
+		metrics:  nopMetrics{},
+		limits:   DefaultHostCallLimits,
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
@@ -172,6 +275,9 @@ func New(opts ...Option) (*Executor, error) {
 	}
 	if e.cache == nil {
 		e.cache = wazero.NewCompilationCache()
+	}
+	if e.http == nil {
+		e.http = guardedClient(e.private)
 	}
 	return e, nil
 }
@@ -193,6 +299,10 @@ func (e *Executor) Close(ctx context.Context) error {
 
 // Run executes wasm for job in a fresh instance and returns what it wrote to
 // stdout. A trap, a non-zero exit, a timeout or too much output is an error.
+// If ctx ends during the run (the sidecar stopping), the error wraps
+// context.Canceled whatever the component did, so that FailureReason names
+// no failure: a host call cut short by the shutdown is not the component's
+// failure (review M3).
 func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error) {
 	if job.Limits.Time <= 0 || job.Limits.OutputBytes == 0 {
 		return Result{}, errors.New("job needs a positive time and output limit")
@@ -209,7 +319,8 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 
 	stdout := &limitedBuffer{limit: job.Limits.OutputBytes}
 	stderr := &limitedBuffer{limit: 4 << 10}
-	env := &callEnv{job: job, querier: e.querier, http: e.http, log: e.log, bodies: map[string][]byte{}}
+	env := &callEnv{job: job, querier: e.querier, http: e.http, log: e.log, limits: e.limits}
+	defer e.report(env)
 
 	var seed [32]byte
 	seedSum := sha256.Sum256([]byte("avs-task-rand/" + strconv.FormatUint(job.TaskID, 10)))
@@ -248,6 +359,9 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		_ = mod.Close(context.Background())
 	}
 	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("%w: the run was stopped (%v): no result and no failure to vote", context.Canceled, context.Cause(ctx))
+	}
 	if stdout.overflow {
 		return res, fmt.Errorf("%w (%d bytes)", ErrOutputTooLarge, job.Limits.OutputBytes)
 	}
@@ -263,6 +377,27 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		return res, err
 	}
 	return res, nil
+}
+
+// report tells, once per run, what the component asked of the host: one
+// log line if anything was refused or failed (never one per call: a
+// component looping on a refused host would flood the log, review M4) and
+// the counts to the metrics.
+func (e *Executor) report(env *callEnv) {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	e.metrics.HostCalls("http_fetch", env.httpCalls.made, env.httpCalls.failed)
+	e.metrics.HostCalls("chain_query", env.queryCalls.made, env.queryCalls.failed)
+	e.metrics.HostCalls("log", env.logCalls, env.logCalls-len(env.logs))
+	if env.httpCalls.failed == 0 && env.queryCalls.failed == 0 {
+		return
+	}
+	e.log.Warn("component host calls refused or failed: check the service's allow-list and the first failure; "+
+		"a target at a private address needs private_hosts, a run over its limits needs the service fixed",
+		"task", env.job.TaskID, "service", env.job.ServiceID,
+		"http_fetch_calls", env.httpCalls.made, "http_fetch_failed", env.httpCalls.failed,
+		"chain_query_calls", env.queryCalls.made, "chain_query_failed", env.queryCalls.failed,
+		"first_failure", env.firstFailure)
 }
 
 // outOfMemory reports whether a component's stderr says it ran out of

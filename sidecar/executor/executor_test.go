@@ -274,7 +274,9 @@ func TestHTTPFetchAllowList(t *testing.T) {
 	require.True(t, strings.HasPrefix(srv.URL, "http://127.0.0.1:"), srv.URL)
 	port := strings.TrimPrefix(srv.URL, "http://127.0.0.1:")
 
-	e := newExecutor(t)
+	// The server is on loopback: the operator must allow it as a private
+	// host (a devnet's), or http_fetch refuses it (TestH5FetchLoopbackRefused).
+	e := newExecutor(t, executor.WithPrivateHosts([]string{"127.0.0.1"}))
 	wasm := repoFile(t, "components/price-oracle/price-oracle.wasm")
 	run := func(allow ...string) (executor.Result, error) {
 		l := limits(goPages)

@@ -39,7 +39,7 @@ func TestChainQuery(t *testing.T) {
 	q := &fakeQuerier{}
 	env := &callEnv{job: Job{TaskID: 3, BlockHeight: 42}, querier: q, log: slog.Default()}
 
-	out, code := chainQuery(context.Background(), env, "/avschain.avs.v1.Query/Service", []byte(`{"service_id":"7"}`))
+	out, code, _ := chainQuery(context.Background(), env, "/avschain.avs.v1.Query/Service", []byte(`{"service_id":"7"}`))
 	require.Zero(t, code)
 	require.Equal(t, "/avschain.avs.v1.Query/Service", q.path)
 	require.EqualValues(t, 42, q.height, "queried at the task's creation height")
@@ -69,17 +69,17 @@ func TestChainQuery(t *testing.T) {
 		{"unknown request field", "/avschain.avs.v1.Query/Service", `{"nope":1}`, codeMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, code := chainQuery(context.Background(), env, tc.path, []byte(tc.req))
+			_, code, _ := chainQuery(context.Background(), env, tc.path, []byte(tc.req))
 			require.Equal(t, tc.code, code)
 		})
 	}
 
 	q.fail = true
-	_, code = chainQuery(context.Background(), env, "/avschain.avs.v1.Query/Service", []byte(`{"service_id":"7"}`))
+	_, code, _ = chainQuery(context.Background(), env, "/avschain.avs.v1.Query/Service", []byte(`{"service_id":"7"}`))
 	require.EqualValues(t, codeFailed, code)
 
 	noChain := &callEnv{job: Job{TaskID: 3}, log: slog.Default()}
-	_, code = chainQuery(context.Background(), noChain, "/avschain.avs.v1.Query/Service", nil)
+	_, code, _ = chainQuery(context.Background(), noChain, "/avschain.avs.v1.Query/Service", nil)
 	require.EqualValues(t, codeFailed, code, "exec mode has no chain")
 }
 

@@ -43,7 +43,7 @@ func (s *KeeperTestSuite) TestCreateService() {
 				m.Admission = types.ADMISSION_ALLOWLIST
 				m.HandlerContract = contractAddr("handler")
 				m.Config = []types.ConfigEntry{{Key: "PAIR", Value: "ATOM/USD"}, {Key: "_debug", Value: "1"}}
-				m.Limits.HttpAllowList = []string{"api.example.com", "10.0.0.1:8080"}
+				m.Limits.HttpAllowList = []string{"api.example.com", "203.0.113.7:8080"}
 				m.FeePerTask = sdk.Coin{}
 				m.TaskTimeout = maxTimeout
 				m.Quorum.Threshold = sdkmath.LegacyOneDec()
@@ -250,6 +250,12 @@ func (s *KeeperTestSuite) TestCreateService() {
 			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Limits.HttpAllowList = []string{"x.com/api"} },
 			expErr:   types.ErrInvalidManifest,
 			errText:  "http_allow_list",
+		},
+		{
+			name:     "failure: allow-list entry naming the cloud metadata address (H5)",
+			malleate: func(msg *types.MsgCreateService) { msg.Manifest.Limits.HttpAllowList = []string{"169.254.169.254"} },
+			expErr:   types.ErrInvalidManifest,
+			errText:  "169.254.169.254",
 		},
 		{
 			name:     "failure: task_timeout above max_task_timeout",

@@ -2,6 +2,7 @@ package types
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 
@@ -94,6 +95,9 @@ func (m ServiceManifest) Validate(p Params) error {
 	for _, h := range l.HttpAllowList {
 		if !hostRe.MatchString(h) {
 			return fail("limits.http_allow_list entry %q is not a host or host:port (no scheme, no path)", h)
+		}
+		if err := checkAllowListHost(h); err != nil {
+			return fail("limits.http_allow_list entry %q: %s", h, err)
 		}
 	}
 
@@ -258,4 +262,86 @@ func decString(d sdkmath.LegacyDec) string {
 		return "nothing"
 	}
 	return d.String()
+}
+
+// checkAllowListHost refuses an allow-list entry (already matching hostRe)
+// that would send every operator's http_fetch into its own network: the
+// name localhost (and its subdomains), and an IP literal that is not a
+// public address. A numeric host must be a dotted quad in canonical form,
+// since resolvers read "127.1", "2130706433" or "0x7f.0.0.1" as 127.0.0.1.
+// Other names are allowed: each operator checks the addresses they resolve
+// to before dialling (sidecar/executor).
+func checkAllowListHost(entry string) error {
+	host := entry
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return fmt.Errorf("localhost is each operator's own machine: name a public host")
+	}
+	labels := strings.Split(host, ".")
+	last := labels[len(labels)-1]
+	if last == "" || !(last[0] >= '0' && last[0] <= '9') {
+		return nil // a name: its last label (the TLD) is never numeric
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.Is4() {
+		return fmt.Errorf("a numeric host must be an IPv4 address in dotted-quad form (a.b.c.d, no leading zeros)")
+	}
+	if NonPublicAddr(a) {
+		return fmt.Errorf("%s is a loopback, private, link-local, shared or reserved address: name a public host", a)
+	}
+	return nil
+}
+
+// nonPublic lists the address ranges http_fetch never reaches (unless an
+// operator allows a host explicitly): this network, RFC 1918 private,
+// CGNAT shared space, loopback, link-local (cloud metadata at
+// 169.254.169.254), IETF protocol assignments, benchmarking, multicast and
+// reserved (with broadcast); in IPv6 the unspecified, loopback and
+// IPv4-compatible block, the NAT64 local-use prefix, Teredo, unique-local,
+// link-local, site-local and multicast.
+var nonPublic = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+		"192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+		"::/96", "64:ff9b:1::/48", "2001::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+	} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}()
+
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// NonPublicAddr reports whether a is not a public unicast address: one of
+// the ranges in nonPublic, or an IPv6 address that embeds such an IPv4
+// address (IPv4-mapped, NAT64 64:ff9b::/96, 6to4 2002::/16). The chain
+// refuses such literals in an http_allow_list; the sidecar refuses to dial
+// them for http_fetch.
+func NonPublicAddr(a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	if !a.IsValid() {
+		return true
+	}
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case nat64.Contains(a):
+			return NonPublicAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(a):
+			return NonPublicAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package types_test
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -168,5 +169,112 @@ func TestBlockIntervalNextHeight(t *testing.T) {
 		got, ok := tc.b.NextHeight(tc.from)
 		require.Equal(t, tc.wantOK, ok, "%+v from %d", tc.b, tc.from)
 		require.Equal(t, tc.want, got, "%+v from %d", tc.b, tc.from)
+	}
+}
+
+// TestH5AllowListRefusesPrivateTargets: an http_allow_list entry that names a
+// loopback, private, link-local (metadata), CGNAT, unspecified, multicast or
+// otherwise non-public IPv4 literal, "localhost", or a numeric host that is not
+// a dotted quad is refused with the entry named: every operator would be sent
+// to its own internal network (SSRF, review H5). Public literals and names
+// pass (names are checked by each operator after resolution).
+func TestH5AllowListRefusesPrivateTargets(t *testing.T) {
+	for _, tc := range []struct {
+		entry string
+		ok    bool
+	}{
+		{"prices.example.org", true},
+		{"prices.example.org:8443", true},
+		{"api.coingecko.com", true},
+		{"8.8.8.8", true},
+		{"1.1.1.1:443", true},
+		{"100.128.0.1", true}, // just above CGNAT 100.64/10
+		{"172.32.0.1", true},  // just above 172.16/12
+		{"localhost", false},
+		{"LOCALHOST:8080", false},
+		{"api.localhost", false},
+		{"localhost.", false},
+		{"127.0.0.1", false},
+		{"127.0.0.1:26657", false},
+		{"127.1.2.3", false},
+		{"10.0.0.1:8080", false},
+		{"172.16.5.4", false},
+		{"192.168.1.1", false},
+		{"169.254.169.254", false},
+		{"100.64.0.1", false},
+		{"100.127.255.254", false},
+		{"0.0.0.0", false},
+		{"0.1.2.3", false},
+		{"224.0.0.1", false},
+		{"255.255.255.255", false},
+		{"240.0.0.1", false},
+		{"127.1", false},      // inet_aton shorthand for 127.0.0.1
+		{"2130706433", false}, // 127.0.0.1 as one number
+		{"0x7f.0.0.1", false}, // hex octet
+		{"010.0.0.1", false},  // leading zero: octal to some resolvers
+	} {
+		t.Run(tc.entry, func(t *testing.T) {
+			m := validManifest()
+			m.Limits.HttpAllowList = []string{"example.org", tc.entry}
+			err := m.Validate(types.DefaultParams())
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, types.ErrInvalidManifest)
+			require.Contains(t, err.Error(), tc.entry, "the error names the entry")
+		})
+	}
+}
+
+// TestH5NonPublicAddr: the address policy the chain applies to allow-list
+// literals and the sidecar applies to every address http_fetch dials.
+func TestH5NonPublicAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr   string
+		public bool
+	}{
+		{"8.8.8.8", true},
+		{"93.184.215.14", true},
+		{"100.63.255.255", true},
+		{"100.128.0.0", true},
+		{"2606:4700:4700::1111", true},
+		{"2001:4860:4860::8888", true},
+		{"127.0.0.1", false},
+		{"127.255.255.254", false},
+		{"10.1.2.3", false},
+		{"172.16.0.1", false},
+		{"172.31.255.255", false},
+		{"192.168.0.1", false},
+		{"169.254.169.254", false},
+		{"169.254.0.1", false},
+		{"100.64.0.1", false},
+		{"100.127.0.1", false},
+		{"0.0.0.0", false},
+		{"0.1.2.3", false},
+		{"224.0.0.251", false},
+		{"239.255.255.250", false},
+		{"255.255.255.255", false},
+		{"192.0.0.1", false},
+		{"198.18.0.1", false},
+		{"::", false},
+		{"::1", false},
+		{"fc00::1", false},
+		{"fd12:3456::1", false},
+		{"fe80::1", false},
+		{"fec0::1", false},
+		{"ff02::1", false},
+		{"::ffff:127.0.0.1", false},
+		{"::ffff:169.254.169.254", false},
+		{"::ffff:10.0.0.1", false},
+		{"::127.0.0.1", false},        // IPv4-compatible (deprecated)
+		{"64:ff9b::7f00:1", false},    // NAT64 of 127.0.0.1
+		{"64:ff9b::a9fe:a9fe", false}, // NAT64 of 169.254.169.254
+		{"2002:7f00:1::1", false},     // 6to4 of 127.0.0.1
+		{"64:ff9b::808:808", true},    // NAT64 of 8.8.8.8
+		{"::ffff:8.8.8.8", true},
+	} {
+		a := netip.MustParseAddr(tc.addr)
+		require.Equal(t, !tc.public, types.NonPublicAddr(a), tc.addr)
 	}
 }
