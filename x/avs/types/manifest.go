@@ -265,21 +265,20 @@ func decString(d sdkmath.LegacyDec) string {
 }
 
 // checkAllowListHost refuses an allow-list entry (already matching hostRe)
-// that would send every operator's http_fetch into its own network: the
-// name localhost (and its subdomains), and an IP literal that is not a
-// public address. A numeric host must be a dotted quad in canonical form,
-// since resolvers read "127.1", "2130706433" or "0x7f.0.0.1" as 127.0.0.1.
-// Other names are allowed: each operator checks the addresses they resolve
-// to before dialling (sidecar/executor).
+// that would send every operator's http_fetch into its own network: an IP
+// literal that is not a public address. A numeric host must be a dotted
+// quad in canonical form, since resolvers read "127.1", "2130706433" or
+// "0x7f.0.0.1" as 127.0.0.1. Names, localhost included, are allowed: each
+// operator checks the addresses a name resolves to before dialling and
+// refuses non-public ones unless it listed the host in its own
+// http_private_hosts (sidecar/executor) — how a devnet reaches a local
+// price server.
 func checkAllowListHost(entry string) error {
 	host := entry
 	if i := strings.LastIndexByte(host, ':'); i >= 0 {
 		host = host[:i]
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return fmt.Errorf("localhost is each operator's own machine: name a public host")
-	}
 	labels := strings.Split(host, ".")
 	last := labels[len(labels)-1]
 	if last == "" || !(last[0] >= '0' && last[0] <= '9') {
