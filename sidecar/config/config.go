@@ -66,6 +66,15 @@ type Config struct {
 	CacheDir        string     `toml:"cache_dir"`
 	// LogFormat is "text" or "json".
 	LogFormat string `toml:"log_format"`
+	// HTTPPrivateHosts are allow-list entries ("host" or "host:port") that
+	// http_fetch may reach at a loopback or private address: the operator's
+	// own choice (a devnet's local price server); every other host must
+	// resolve to public addresses (H5).
+	HTTPPrivateHosts []string `toml:"http_private_hosts"`
+	// Per-run caps on a component's host calls (M5, H4).
+	HTTPFetchMaxRequests int   `toml:"http_fetch_max_requests"`
+	HTTPFetchMaxBytes    int64 `toml:"http_fetch_max_bytes"`
+	ChainQueryMaxQueries int   `toml:"chain_query_max_queries"`
 	// BatchDelay is how long the submitter waits after a block for more
 	// results before it sends that block's transaction.
 	BatchDelay Duration `toml:"batch_delay"`
@@ -94,6 +103,11 @@ func Default() Config {
 		CatchUpBlocks:  200,
 		BatchDelay:     Duration(200 * time.Millisecond),
 		LogFormat:      "text",
+
+		HTTPPrivateHosts:     []string{},
+		HTTPFetchMaxRequests: 16,
+		HTTPFetchMaxBytes:    4 << 20,
+		ChainQueryMaxQueries: 64,
 	}
 }
 
@@ -169,6 +183,19 @@ batch_delay = "{{.BatchDelay}}"
 # Log lines as "text" (key=value) or "json" (one object a line, for a log
 # shipper).
 log_format = "{{.LogFormat}}"
+
+# http_fetch never reaches a loopback, private, link-local or other
+# non-public address (checked after DNS and on every redirect), except for
+# the hosts listed here ("host" or "host:port"): e.g. ["localhost:8080"] for
+# a devnet's local price server. Leave it empty on a public network.
+http_private_hosts = [{{range $i, $e := .HTTPPrivateHosts}}{{if $i}}, {{end}}"{{$e}}"{{end}}]
+
+# Per-run caps on a component's host calls: http_fetch requests, response
+# bytes they read in all, and chain_query calls. Past a cap the call fails
+# and a run that then fails votes FAILURE_REASON_HTTP.
+http_fetch_max_requests = {{.HTTPFetchMaxRequests}}
+http_fetch_max_bytes = {{.HTTPFetchMaxBytes}}
+chain_query_max_queries = {{.ChainQueryMaxQueries}}
 
 # Testing only: run a local file instead of the chain's component of a digest.
 # Your votes then come from code the other operators do not run.
@@ -343,6 +370,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency must be at least 1, got %d", c.Concurrency))
+	}
+	if c.HTTPFetchMaxRequests < 1 || c.HTTPFetchMaxBytes < 1 || c.ChainQueryMaxQueries < 1 {
+		errs = append(errs, fmt.Errorf("http_fetch_max_requests (%d), http_fetch_max_bytes (%d) and chain_query_max_queries (%d) must be at least 1",
+			c.HTTPFetchMaxRequests, c.HTTPFetchMaxBytes, c.ChainQueryMaxQueries))
 	}
 	if c.VoteGasReserve < 0 {
 		errs = append(errs, fmt.Errorf("vote_gas_reserve must not be negative, got %d", c.VoteGasReserve))

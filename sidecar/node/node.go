@@ -116,7 +116,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if HasFatal(problems) {
 		return errors.New("refusing to start: see the fatal problems above ('avs-sidecar doctor' lists them again)")
 	}
-	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log))
+	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log),
+		executor.WithPrivateHosts(cfg.HTTPPrivateHosts), executor.WithMetrics(n.metrics),
+		executor.WithHostCallLimits(executor.HostCallLimits{
+			HTTPCalls: cfg.HTTPFetchMaxRequests, HTTPBytes: cfg.HTTPFetchMaxBytes, QueryCalls: cfg.ChainQueryMaxQueries,
+		}))
 	if err != nil {
 		return err
 	}
