@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -100,12 +101,17 @@ type Client struct {
 }
 
 // Dial prepares clients for every endpoint; nothing is contacted yet.
-func Dial(chainID string, rpcEndpoints, grpcEndpoints []string) (*Client, error) {
+func Dial(chainID string, rpcEndpoints, grpcEndpoints []string, opts ...Option) (*Client, error) {
 	enc, err := NewEncoding()
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{Enc: enc, ChainID: chainID, revisions: map[[2]uint64]types.ServiceManifest{}}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
 	for _, e := range rpcEndpoints {
 		h, err := rpchttp.New(e, "/websocket")
 		if err != nil {
@@ -412,4 +418,27 @@ func (c *Client) Simulate(ctx context.Context, txBytes []byte) (uint64, error) {
 		return err
 	})
 	return gas, err
+}
+
+// STUBS
+type Option func(*Client) error
+type Metrics interface {
+	ChainHead(h int64)
+	FailOver(kind, reason string)
+	Endpoints(rpc, grpc string)
+}
+
+func WithCallTimeout(d time.Duration) Option { return func(*Client) error { return nil } }
+func WithMetrics(m Metrics) Option           { return func(*Client) error { return nil } }
+func WithStaleAfter(d time.Duration) Option  { return func(*Client) error { return nil } }
+func WithMaxLag(n int64) Option              { return func(*Client) error { return nil } }
+func WithWebsocketKeepalive(ping, readWait time.Duration) Option {
+	return func(*Client) error { return nil }
+}
+func (c *Client) CheckHealth(ctx context.Context) {}
+func (c *Client) GRPCURL() string                 { return "" }
+func (c *Client) Status(ctx context.Context) (*coretypes.ResultStatus, error) {
+	var st *coretypes.ResultStatus
+	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) { st, err = r.Status(ctx); return err })
+	return st, err
 }
