@@ -223,7 +223,10 @@ func TestM1AppErrorsDoNotFailOver(t *testing.T) {
 	t.Cleanup(c.Close)
 
 	_, err = c.ABCIQuery(context.Background(), "/avschain.avs.v1.Query/Task", nil, 3)
-	require.ErrorContains(t, err, "pruned height")
+	var abciErr *chain.ABCIError
+	require.ErrorAs(t, err, &abciErr)
+	require.Equal(t, uint32(22), abciErr.Code)
+	require.Equal(t, "pruned height", abciErr.Log)
 	require.Equal(t, first.URL, c.RPCURL())
 
 	_, err = c.TxResult(context.Background(), []byte{1})
@@ -338,4 +341,63 @@ func TestH3Status(t *testing.T) {
 	require.Equal(t, int64(9), st.SyncInfo.LatestBlockHeight)
 	require.Equal(t, int64(1), st.SyncInfo.EarliestBlockHeight)
 	require.True(t, st.TxIndexEnabled())
+}
+
+// slowCode answers ComponentCode after a while and never answers Params.
+type slowCode struct {
+	types.UnimplementedQueryServer
+}
+
+func (*slowCode) ComponentCode(context.Context, *types.QueryComponentCodeRequest) (*types.QueryComponentCodeResponse, error) {
+	time.Sleep(300 * time.Millisecond)
+	return &types.QueryComponentCodeResponse{Wasm: []byte("wasm")}, nil
+}
+
+func (*slowCode) Params(ctx context.Context, _ *types.QueryParamsRequest) (*types.QueryParamsResponse, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestH2ComponentCodeHasItsOwnTimeout: a query is cut at the call timeout,
+// a component download gets the longer code timeout.
+func TestH2ComponentCodeHasItsOwnTimeout(t *testing.T) {
+	c, err := chain.Dial("test", []string{"http://127.0.0.1:1"}, []string{serveGRPC(t, &slowCode{})},
+		chain.WithCallTimeout(100*time.Millisecond), chain.WithCodeTimeout(time.Minute))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	within(t, 30*time.Second, "Params", func() { _, err = c.Params(context.Background()) })
+	require.Equal(t, codes.DeadlineExceeded, status.Code(err))
+	var code []byte
+	within(t, 30*time.Second, "ComponentCode", func() { code, err = c.ComponentCode(context.Background(), "digest") })
+	require.NoError(t, err)
+	require.Equal(t, []byte("wasm"), code)
+}
+
+// TestH3WatchEndsWithItsContext: Watch checks at once, then stops when its
+// context ends.
+func TestH3WatchEndsWithItsContext(t *testing.T) {
+	rec := &recorder{}
+	c, err := chain.Dial("test", []string{newFakeNode(t, 12).URL}, []string{"127.0.0.1:1"},
+		chain.WithHealthInterval(time.Hour), chain.WithMetrics(rec))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Watch(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, heads, _ := rec.snapshot(); len(heads) > 0 {
+			require.Equal(t, int64(12), heads[0])
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "Watch did not check at start")
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not end with its context")
+	}
 }
