@@ -1,22 +1,26 @@
-// Package chain is the sidecar's connection to avschain: CometBFT RPC (blocks,
-// websocket events, broadcast, ABCI queries) and gRPC (x/avs queries, accounts,
-// simulation), each over a list of endpoints with fail-over.
 package chain
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
+	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 	"github.com/cosmos/gogoproto/proto"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"cosmossdk.io/x/tx/signing"
@@ -33,6 +37,7 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/avschain/avschain/app/prefix"
+	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -81,17 +86,35 @@ func NewEncoding() (Encoding, error) {
 	return Encoding{Registry: reg, Codec: cdc, TxConfig: tx.NewTxConfig(cdc, tx.DefaultSignModes)}, nil
 }
 
-// Client talks to one chain through the first healthy endpoint of each kind.
+// Client talks to one chain through one endpoint of each kind at a time.
 type Client struct {
 	Enc     Encoding
 	ChainID string
 
+	callTimeout     time.Duration
+	codeTimeout     time.Duration
+	simulateTimeout time.Duration
+	healthEvery     time.Duration
+	staleAfter      time.Duration
+	maxLag          int64
+	pingPeriod      time.Duration
+	readWait        time.Duration
+	metrics         Metrics
+	log             *slog.Logger
+
+	// Set at Dial, read-only after.
+	rpcs     []*rpchttp.HTTP
+	https    []*http.Client
+	rpcURLs  []string
+	conns    []*grpc.ClientConn
+	grpcURLs []string
+
 	mu      sync.Mutex
-	rpcs    []*rpchttp.HTTP
-	rpcURLs []string
 	rpcIdx  int
-	conns   []*grpc.ClientConn
 	grpcIdx int
+
+	warnMu sync.Mutex
+	warned map[string]time.Time
 
 	// revisions caches service manifests by (service, revision): a
 	// revision never changes.
@@ -99,86 +122,241 @@ type Client struct {
 	revisions map[[2]uint64]types.ServiceManifest
 }
 
-// Dial prepares clients for every endpoint; nothing is contacted yet.
-func Dial(chainID string, rpcEndpoints, grpcEndpoints []string) (*Client, error) {
+// Full names of the gRPC methods with their own timeout.
+const (
+	componentCodeMethod = "/avschain.avs.v1.Query/ComponentCode"
+	simulateMethod      = "/cosmos.tx.v1beta1.Service/Simulate"
+)
+
+// grpcKeepalive pings a connection that has had no data for 30 s during a
+// call and drops it when the ping is not answered in 10 s; grpc-go also sets
+// TCP_USER_TIMEOUT to the 10 s. Pings without a call in flight are not sent:
+// the SDK's gRPC server keeps grpc-go's enforcement policy (at most one ping
+// per 5 min, none without a stream), so idle pings every 30 s would earn a
+// GOAWAY "too_many_pings" and a dropped connection. The per-call deadlines
+// bound the idle case.
+var grpcKeepalive = keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: false}
+
+// Dial prepares clients for every endpoint; nothing is contacted yet. Pass
+// as many RPC as gRPC endpoints, in the same order, when each pair is one
+// node: they then fail over together.
+func Dial(chainID string, rpcEndpoints, grpcEndpoints []string, opts ...Option) (*Client, error) {
 	enc, err := NewEncoding()
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{Enc: enc, ChainID: chainID, revisions: map[[2]uint64]types.ServiceManifest{}}
+	c := &Client{
+		Enc: enc, ChainID: chainID,
+		callTimeout: DefaultCallTimeout, codeTimeout: DefaultCodeTimeout, simulateTimeout: DefaultSimulateTimeout,
+		healthEvery: DefaultHealthInterval, staleAfter: DefaultStaleAfter, maxLag: DefaultMaxLag,
+		pingPeriod: DefaultPingPeriod, readWait: DefaultReadWait,
+		metrics: metrics.Nop(), log: slog.Default(),
+		warned: map[string]time.Time{}, revisions: map[[2]uint64]types.ServiceManifest{},
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if len(rpcEndpoints) == 0 || len(grpcEndpoints) == 0 {
+		return nil, errors.New("need at least one RPC and one gRPC endpoint")
+	}
 	for _, e := range rpcEndpoints {
-		h, err := rpchttp.New(e, "/websocket")
+		hc, err := jsonrpcclient.DefaultHTTPClient(e)
 		if err != nil {
 			return nil, fmt.Errorf("rpc endpoint %q: %w", e, err)
 		}
-		c.rpcs = append(c.rpcs, h)
-		c.rpcURLs = append(c.rpcURLs, e)
+		hc.Timeout = c.callTimeout
+		h, err := rpchttp.NewWithClient(e, "/websocket", hc)
+		if err != nil {
+			return nil, fmt.Errorf("rpc endpoint %q: %w", e, err)
+		}
+		c.rpcs, c.https, c.rpcURLs = append(c.rpcs, h), append(c.https, hc), append(c.rpcURLs, e)
 	}
 	for _, e := range grpcEndpoints {
 		target := strings.TrimPrefix(strings.TrimPrefix(e, "tcp://"), "http://")
 		conn, err := grpc.NewClient(target,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithKeepaliveParams(grpcKeepalive),
+			grpc.WithUnaryInterceptor(c.deadline),
 			grpc.WithDefaultCallOptions(grpc.ForceCodec(codec.NewProtoCodec(enc.Registry).GRPCCodec())))
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("grpc endpoint %q: %w", e, err)
 		}
-		c.conns = append(c.conns, conn)
+		c.conns, c.grpcURLs = append(c.conns, conn), append(c.grpcURLs, e)
 	}
-	if len(c.rpcs) == 0 || len(c.conns) == 0 {
-		return nil, errors.New("need at least one RPC and one gRPC endpoint")
-	}
+	c.metrics.Endpoints(c.rpcURLs[0], c.grpcURLs[0])
 	return c, nil
 }
 
-// Close closes the gRPC connections.
+// Close closes the gRPC connections and idle HTTP connections.
 func (c *Client) Close() {
 	for _, conn := range c.conns {
 		_ = conn.Close()
 	}
+	for _, hc := range c.https {
+		hc.CloseIdleConnections()
+	}
+}
+
+// deadline gives a gRPC call whose context has no deadline the timeout of
+// its method.
+func (c *Client) deadline(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if _, ok := ctx.Deadline(); !ok {
+		d := c.callTimeout
+		switch method {
+		case componentCodeMethod:
+			d = c.codeTimeout
+		case simulateMethod:
+			d = c.simulateTimeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
 // RPCURL returns the RPC endpoint in use.
 func (c *Client) RPCURL() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rpcURLs[c.rpcIdx]
+	i, _ := c.currentRPC()
+	return c.rpcURLs[i]
 }
 
-// RPC returns the RPC client in use (for the websocket).
+// GRPCURL returns the gRPC endpoint in use.
+func (c *Client) GRPCURL() string {
+	i, _ := c.currentGRPC()
+	return c.grpcURLs[i]
+}
+
+// RPC returns the RPC client in use.
 func (c *Client) RPC() *rpchttp.HTTP {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rpcs[c.rpcIdx]
+	_, r := c.currentRPC()
+	return r
 }
 
-// NextRPC moves to the next RPC endpoint after a failure.
+// NextRPC moves to the next RPC endpoint after a failure (of a websocket
+// subscription, say), and the gRPC endpoint with it when they are paired.
 func (c *Client) NextRPC() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.rpcIdx = (c.rpcIdx + 1) % len(c.rpcs)
+	i, _ := c.currentRPC()
+	c.failOver(kindRPC, i, "error")
 }
 
-// withRPC runs f on the current RPC endpoint, then on the others in turn
-// while it fails for a reason other than the context ending.
+const (
+	kindRPC  = "rpc"
+	kindGRPC = "grpc"
+)
+
+func (c *Client) currentRPC() (int, *rpchttp.HTTP) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rpcIdx, c.rpcs[c.rpcIdx]
+}
+
+func (c *Client) currentGRPC() (int, *grpc.ClientConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.grpcIdx, c.conns[c.grpcIdx]
+}
+
+// paired reports whether rpc[i] and grpc[i] are one node.
+func (c *Client) paired() bool { return len(c.rpcs) == len(c.conns) }
+
+// failOver moves the endpoint of kind from index from to the next one.
+func (c *Client) failOver(kind string, from int, reason string) bool {
+	n := len(c.rpcs)
+	if kind == kindGRPC {
+		n = len(c.conns)
+	}
+	return c.move(kind, from, (from+1)%n, reason)
+}
+
+// move makes endpoint to of kind the one in use if from still is: calls
+// failing together on one endpoint move the client once (L7). Paired
+// endpoints move together.
+func (c *Client) move(kind string, from, to int, reason string) bool {
+	c.mu.Lock()
+	idx := &c.rpcIdx
+	if kind == kindGRPC {
+		idx = &c.grpcIdx
+	}
+	if *idx != from || from == to {
+		c.mu.Unlock()
+		return false
+	}
+	*idx = to
+	if c.paired() {
+		c.rpcIdx, c.grpcIdx = to, to
+	}
+	rpcURL, grpcURL := c.rpcURLs[c.rpcIdx], c.grpcURLs[c.grpcIdx]
+	c.mu.Unlock()
+
+	c.metrics.FailOver(kind, reason)
+	c.metrics.Endpoints(rpcURL, grpcURL)
+	urls := c.rpcURLs
+	if kind == kindGRPC {
+		urls = c.grpcURLs
+	}
+	c.warn("failover/"+kind, "endpoint failed; moved to the next (check the node, or drop it from the endpoints)",
+		"kind", kind, "reason", reason, "from", urls[from], "to", urls[to])
+	return true
+}
+
+// warnEvery rate-limits repeated warnings of one kind.
+const warnEvery = time.Minute
+
+func (c *Client) warn(key, msg string, args ...any) {
+	c.warnMu.Lock()
+	now := time.Now()
+	if last, ok := c.warned[key]; ok && now.Sub(last) < warnEvery {
+		c.warnMu.Unlock()
+		return
+	}
+	c.warned[key] = now
+	c.warnMu.Unlock()
+	c.log.Warn(msg, args...)
+}
+
+// failReason names why an endpoint failed, for the fail-over metric.
+func failReason(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
+		return "timeout"
+	}
+	return "error"
+}
+
+// nodeAnswer reports whether an RPC error is the node's answer to the
+// request (a JSON-RPC error, an ABCI code) rather than a failure to reach
+// it: an answer does not move the client (M1).
+func nodeAnswer(err error) bool {
+	var rpcErr *rpctypes.RPCError
+	var abciErr *ABCIError
+	return errors.As(err, &rpcErr) || errors.As(err, &abciErr)
+}
+
+// withRPC runs f on the RPC endpoint in use and, while it fails to reach
+// the node (transport error or timeout) and ctx lives, on the next ones.
+// The node's own error answers are returned as-is.
 func (c *Client) withRPC(ctx context.Context, f func(*rpchttp.HTTP) error) error {
 	var err error
-	for i := 0; i < len(c.rpcs); i++ {
-		if err = f(c.RPC()); err == nil || ctx.Err() != nil {
+	for range len(c.rpcs) {
+		i, r := c.currentRPC()
+		if err = f(r); err == nil || ctx.Err() != nil || nodeAnswer(err) {
 			return err
 		}
-		c.NextRPC()
+		c.failOver(kindRPC, i, failReason(err))
 	}
 	return err
 }
 
-// withGRPC runs f on the current gRPC endpoint, failing over while the
-// endpoint is unavailable.
+// withGRPC runs f on the gRPC endpoint in use, failing over while the
+// endpoint is unavailable or does not answer in time.
 func (c *Client) withGRPC(ctx context.Context, f func(*grpc.ClientConn) error) error {
 	var err error
-	for i := 0; i < len(c.conns); i++ {
-		c.mu.Lock()
-		conn := c.conns[c.grpcIdx]
-		c.mu.Unlock()
+	for range len(c.conns) {
+		i, conn := c.currentGRPC()
 		err = f(conn)
 		if err == nil || ctx.Err() != nil {
 			return err
@@ -186,9 +364,7 @@ func (c *Client) withGRPC(ctx context.Context, f func(*grpc.ClientConn) error) e
 		if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
 			return err
 		}
-		c.mu.Lock()
-		c.grpcIdx = (c.grpcIdx + 1) % len(c.conns)
-		c.mu.Unlock()
+		c.failOver(kindGRPC, i, failReason(err))
 	}
 	return err
 }
@@ -204,6 +380,9 @@ func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 		h = st.SyncInfo.LatestBlockHeight
 		return nil
 	})
+	if err == nil {
+		c.metrics.ChainHead(h)
+	}
 	return h, err
 }
 
@@ -228,6 +407,9 @@ func (c *Client) Block(ctx context.Context, height int64) (*coretypes.ResultBloc
 }
 
 // BroadcastSync sends a signed transaction and returns its CheckTx result.
+// An error other than a JSON-RPC error (a timeout, a dropped connection) is
+// an unknown outcome: the transaction may be in the mempool. It is then
+// sent again to the next endpoint, which is harmless (same bytes).
 func (c *Client) BroadcastSync(ctx context.Context, txBytes []byte) (*coretypes.ResultBroadcastTx, error) {
 	var res *coretypes.ResultBroadcastTx
 	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
@@ -251,7 +433,22 @@ func (c *Client) TxResult(ctx context.Context, hash []byte) (*coretypes.ResultTx
 	return res, err
 }
 
+// ABCIError is an ABCI query the node answered with an error code (a
+// missing key, a pruned height): an answer, returned as-is.
+type ABCIError struct {
+	Path      string
+	Height    int64
+	Codespace string
+	Code      uint32
+	Log       string
+}
+
+func (e *ABCIError) Error() string {
+	return fmt.Sprintf("query %s at height %d: %s/%d: %s", e.Path, e.Height, e.Codespace, e.Code, e.Log)
+}
+
 // ABCIQuery runs a gRPC query method through ABCI at a height (0 = latest).
+// A query the node answers with an error code returns an *ABCIError.
 func (c *Client) ABCIQuery(ctx context.Context, path string, data []byte, height int64) ([]byte, error) {
 	var out []byte
 	err := c.withRPC(ctx, func(r *rpchttp.HTTP) error {
@@ -260,7 +457,7 @@ func (c *Client) ABCIQuery(ctx context.Context, path string, data []byte, height
 			return err
 		}
 		if res.Response.Code != 0 {
-			return fmt.Errorf("query %s at height %d: %s", path, height, res.Response.Log)
+			return &ABCIError{Path: path, Height: height, Codespace: res.Response.Codespace, Code: res.Response.Code, Log: res.Response.Log}
 		}
 		out = res.Response.Value
 		return nil
