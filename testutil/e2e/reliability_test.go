@@ -6,6 +6,8 @@ package e2e
 // processes killed, cut off and pointed at the wrong chain.
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -23,16 +25,22 @@ import (
 	"github.com/avschain/avschain/testutil/localnet"
 )
 
-
-// createTasks creates one square task per input in one transaction from bob
-// and returns their ids.
+// createTasks creates one task per input in one transaction from bob and
+// returns their ids: the message is generated once and its input replaced.
 func createTasks(t *testing.T, node *localnet.Node, service string, inputs []string) []string {
 	t.Helper()
-	cmds := make([][]string, len(inputs))
+	tmpl := node.GenerateMsgs("bob", "avs", "create-task", service, "0", "--fee", "300uavs")
+	require.Len(t, tmpl, 1)
+	msgs := make([]json.RawMessage, len(inputs))
 	for i, in := range inputs {
-		cmds[i] = []string{"avs", "create-task", service, in, "--fee", "300uavs"}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(tmpl[0], &m))
+		m["input"] = base64.StdEncoding.EncodeToString([]byte(in))
+		bz, err := json.Marshal(m)
+		require.NoError(t, err)
+		msgs[i] = bz
 	}
-	res := node.TxBatch("bob", 200_000*len(inputs), cmds...)
+	res := node.WaitTx(node.SendMsgs("bob", 200_000*len(inputs), msgs))
 	require.Zero(t, res.Code, res.RawLog)
 	ids := res.Attributes(evTaskCreated, "task_id")
 	require.Len(t, ids, len(inputs))

@@ -163,11 +163,11 @@ func (n *Node) Tx(from string, args ...string) TxResult {
 	if sync.Code != 0 {
 		n.t.Fatalf("tx %s refused by CheckTx (code %d): %s", strings.Join(args, " "), sync.Code, sync.RawLog)
 	}
-	return n.waitTx(sync.TxHash)
+	return n.WaitTx(sync.TxHash)
 }
 
-// waitTx waits for a transaction's inclusion (through the node's tx index).
-func (n *Node) waitTx(hash string) TxResult {
+// WaitTx waits for a transaction's inclusion (through the node's tx index).
+func (n *Node) WaitTx(hash string) TxResult {
 	n.t.Helper()
 	return Poll(n.t, 30*time.Second, "tx "+hash+": inclusion", func() (TxResult, error) {
 		var res TxResult
@@ -207,57 +207,62 @@ func (n *Node) TxSent(from string, args ...string) string {
 // from with this gas limit, waits for inclusion and returns the result.
 func (n *Node) TxBatch(from string, gas int, cmds ...[]string) TxResult {
 	n.t.Helper()
-	return n.waitTx(n.SendBatch(from, gas, cmds...))
+	return n.WaitTx(n.SendBatch(from, gas, cmds...))
 }
 
 // SendBatch is TxBatch without the wait: it returns the transaction's hash
 // once CheckTx accepted it.
 func (n *Node) SendBatch(from string, gas int, cmds ...[]string) string {
 	n.t.Helper()
-	ctx := context.Background()
 	var msgs []json.RawMessage
-	var tx map[string]json.RawMessage
 	for _, c := range cmds {
-		args := append(append([]string{"tx"}, c...), "--from", from, "--home", n.Home, "--keyring-backend", "test",
-			"--chain-id", n.ChainID, "--node", n.NodeURI(), "--generate-only", "-o", "json")
-		out, err := n.exec(ctx, args...)
-		if err != nil {
-			n.t.Fatal(err)
-		}
-		var one map[string]json.RawMessage
-		if err := json.Unmarshal(lastJSONLine(out), &one); err != nil {
-			n.t.Fatalf("decode generated tx: %v: %s", err, out)
-		}
-		var body struct {
+		msgs = append(msgs, n.GenerateMsgs(from, c...)...)
+	}
+	return n.SendMsgs(from, gas, msgs)
+}
+
+// GenerateMsgs returns the messages `avsd tx ARGS --from FROM` would send,
+// as JSON (to send many in one transaction with SendMsgs).
+func (n *Node) GenerateMsgs(from string, args ...string) []json.RawMessage {
+	n.t.Helper()
+	args = append(append([]string{"tx"}, args...), "--from", from, "--home", n.Home, "--keyring-backend", "test",
+		"--chain-id", n.ChainID, "--node", n.NodeURI(), "--generate-only", "-o", "json")
+	out, err := n.exec(context.Background(), args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var tx struct {
+		Body struct {
 			Messages []json.RawMessage `json:"messages"`
-		}
-		if err := json.Unmarshal(one["body"], &body); err != nil {
-			n.t.Fatalf("decode generated tx body: %v", err)
-		}
-		msgs = append(msgs, body.Messages...)
-		if tx == nil {
-			tx = one
-		}
+		} `json:"body"`
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(tx["body"], &body); err != nil {
-		n.t.Fatal(err)
+	if err := json.Unmarshal(lastJSONLine(out), &tx); err != nil {
+		n.t.Fatalf("decode generated tx: %v: %s", err, out)
 	}
-	body["messages"], _ = json.Marshal(msgs)
-	tx["body"], _ = json.Marshal(body)
-	// Fees: the gas given, at the node's minimum price.
+	return tx.Body.Messages
+}
+
+// SendMsgs signs msgs (JSON, as GenerateMsgs returns them) in one
+// transaction from from with this gas limit at the node's minimum gas
+// price, broadcasts it and returns its hash once CheckTx accepted it.
+func (n *Node) SendMsgs(from string, gas int, msgs []json.RawMessage) string {
+	n.t.Helper()
+	ctx := context.Background()
 	price, denom := splitCoin(n.t, n.GasPrices)
-	var authInfo map[string]json.RawMessage
-	if err := json.Unmarshal(tx["auth_info"], &authInfo); err != nil {
+	tx := map[string]any{
+		"body": map[string]any{"messages": msgs, "memo": "", "timeout_height": "0", "extension_options": []any{}, "non_critical_extension_options": []any{}},
+		"auth_info": map[string]any{"signer_infos": []any{}, "fee": map[string]any{
+			"amount":    []map[string]string{{"denom": denom, "amount": strconv.FormatInt(int64(price*float64(gas))+1, 10)}},
+			"gas_limit": strconv.Itoa(gas), "payer": "", "granter": "",
+		}},
+		"signatures": []any{},
+	}
+	dir := n.t.TempDir()
+	unsigned, signedFile := filepath.Join(dir, "unsigned.json"), filepath.Join(dir, "signed.json")
+	bz, err := json.Marshal(tx)
+	if err != nil {
 		n.t.Fatal(err)
 	}
-	authInfo["fee"], _ = json.Marshal(map[string]any{
-		"amount":    []map[string]string{{"denom": denom, "amount": strconv.FormatInt(int64(price*float64(gas))+1, 10)}},
-		"gas_limit": strconv.Itoa(gas), "payer": "", "granter": "",
-	})
-	tx["auth_info"], _ = json.Marshal(authInfo)
-	unsigned := filepath.Join(n.t.TempDir(), "unsigned.json")
-	bz, _ := json.Marshal(tx)
 	if err := os.WriteFile(unsigned, bz, 0o600); err != nil {
 		n.t.Fatal(err)
 	}
@@ -266,7 +271,6 @@ func (n *Node) SendBatch(from string, gas int, cmds ...[]string) string {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	signedFile := filepath.Join(n.t.TempDir(), "signed.json")
 	if err := os.WriteFile(signedFile, lastJSONLine(signed), 0o600); err != nil {
 		n.t.Fatal(err)
 	}
@@ -279,7 +283,7 @@ func (n *Node) SendBatch(from string, gas int, cmds ...[]string) string {
 		n.t.Fatalf("decode broadcast result: %v: %s", err, out)
 	}
 	if sync.Code != 0 {
-		n.t.Fatalf("batch of %d messages refused by CheckTx (code %d): %s", len(msgs), sync.Code, sync.RawLog)
+		n.t.Fatalf("%d messages refused by CheckTx (code %d): %s", len(msgs), sync.Code, sync.RawLog)
 	}
 	return sync.TxHash
 }
