@@ -31,3 +31,13 @@ func WithMetrics(m Metrics) Option { return func(p *Pipeline) { p.metrics = m } 
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(p *Pipeline) { p.log = l } }
+
+type LatePolicy int
+
+const (
+	LateVotesExceptMedian LatePolicy = iota
+	LateVotesAll
+	LateVotesNone
+)
+
+func WithLateVotes(LatePolicy) Option { return func(*Pipeline) {} }

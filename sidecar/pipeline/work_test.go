@@ -76,7 +76,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 	f.chain.tasks[9] = types.Task{
 		Id: 9, ServiceId: 3, Input: []byte(`{"claimed":"input"}`), Status: types.TASK_STATUS_PENDING,
 		Origin:          types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: "event:1/5//0"},
-		ComponentDigest: digest, CreatedHeight: 6,
+		ComponentDigest: digest, CreatedHeight: 6, DeadlineHeight: 56,
 	}
 	require.True(t, f.chain.tasks[9].Origin.IsEventOrigin())
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 9}))
@@ -87,7 +87,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 	f.chain.tasks[10] = types.Task{
 		Id: 10, ServiceId: 3, Status: types.TASK_STATUS_PENDING,
 		Origin:          types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: "interval:3/6"},
-		ComponentDigest: digest, CreatedHeight: 6,
+		ComponentDigest: digest, CreatedHeight: 6, DeadlineHeight: 56,
 	}
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 10}))
 	require.Len(t, f.runner.ran(), 1)
