@@ -140,7 +140,9 @@ func TestHandlerGasSurvivesTheStore(t *testing.T) {
 // A component that fails is an answer (security review H-2): the operator
 // votes the failure with its reason, also again from the store after a
 // restart, and never runs the component twice. An error that is not the
-// component's (the executor closed) is no vote.
+// component's (the executor closed) is no vote and is not recorded either:
+// the work is retried (reliability review M3; it used to be recorded, which
+// made it a permanent miss).
 func TestH2ComponentFailureIsVoted(t *testing.T) {
 	f := newFixture(t)
 	f.runner.err = fmt.Errorf("%w: exit code 1", executor.ErrExit)
@@ -158,6 +160,9 @@ func TestH2ComponentFailureIsVoted(t *testing.T) {
 
 	g := newFixture(t)
 	g.runner.err = errors.New("executor is closed")
-	require.NoError(t, g.p.Handle(ctx, eventTask(3)))
+	require.Error(t, g.p.Handle(ctx, eventTask(3)))
 	require.Empty(t, g.voter.queued())
+	_, recorded, err := g.store.Executed(store.WorkKey(0, eventTask(3).Event))
+	require.NoError(t, err)
+	require.False(t, recorded)
 }
