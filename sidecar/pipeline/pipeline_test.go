@@ -41,7 +41,7 @@ type fakeChain struct {
 	// revisions are the manifests of past service revisions (revision_test.go)
 	revisions map[[2]uint64]types.ServiceManifest
 	optedIn   []uint64
-	// taskErrors is how many Task reads fail before they succeed.
+	// taskErrors is how many TaskFor reads fail before they succeed.
 	taskErrors int
 	// notInSnapshot and voted answer TaskFor for the operator (by task id;
 	// by default the operator is in every task's snapshot and has not voted).
@@ -73,11 +73,6 @@ func (c *fakeChain) failed(method string) error {
 		return nil
 	}
 	return c.fail(method)
-}
-
-func (c *fakeChain) Task(ctx context.Context, id uint64) (types.Task, error) {
-	res, err := c.TaskFor(ctx, id, "")
-	return res.Task, err
 }
 
 func (c *fakeChain) TaskFor(_ context.Context, id uint64, op string) (types.QueryTaskResponse, error) {

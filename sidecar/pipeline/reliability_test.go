@@ -19,6 +19,7 @@ import (
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/submitter"
 	"github.com/avschain/avschain/sidecar/watcher"
+	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -321,4 +322,173 @@ func TestL6ExpiredWorkIsNotRun(t *testing.T) {
 	f.chain.tasks[8] = taskOf(8, types.TASK_STATUS_PENDING, 68) // the deadline height itself still counts
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 8}))
 	require.Len(t, f.runner.ran(), 1)
+}
+
+// TestH4CrashGuard: the run is counted on disk before it starts and the
+// count cleared after; work that took the process down WithMaxCrashes times
+// is voted a memory failure without running it again.
+func TestH4CrashGuard(t *testing.T) {
+	f := newFixture(t)
+	f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
+	f.runner.run = func(context.Context, int) (executor.Result, error) {
+		n, err := f.store.Attempts("7")
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the run is counted before it starts")
+		return executor.Result{Output: []byte(output)}, nil
+	}
+	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 7}))
+	n, err := f.store.Attempts("7")
+	require.NoError(t, err)
+	require.Zero(t, n, "a run that returned is no crash")
+
+	// Three runs of task 8 started and never returned: the process died.
+	f.chain.tasks[8] = taskOf(8, types.TASK_STATUS_PENDING, 40)
+	for range 3 {
+		_, err := f.store.StartAttempt("8")
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 8}))
+	require.Len(t, f.runner.ran(), 1, "task 8 is not run again")
+	require.Equal(t, submitter.Vote{TaskID: 8, Failure: types.FAILURE_REASON_MEMORY}, f.voter.queued()[1])
+	exec, ok, err := f.store.Executed("8")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, types.FAILURE_REASON_MEMORY, exec.Failure, "a restart votes the same failure")
+
+	// Below the limit, the work runs again.
+	g := newFixture(t, pipeline.WithMaxCrashes(5))
+	g.chain.tasks[8] = taskOf(8, types.TASK_STATUS_PENDING, 40)
+	for range 3 {
+		_, err := g.store.StartAttempt("8")
+		require.NoError(t, err)
+	}
+	require.NoError(t, g.p.Handle(context.Background(), watcher.Work{ID: 8}))
+	require.Equal(t, []submitter.Vote{{TaskID: 8, Result: []byte(output)}}, g.voter.queued())
+}
+
+// TestH4MemoryBudget: concurrent runs hold their service's memory pages
+// from the budget, and a service over the whole budget is voted a memory
+// failure without running.
+func TestH4MemoryBudget(t *testing.T) {
+	t.Run("a run waits for the memory of another", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFixture(t, pipeline.WithMemoryBudget(48)) // the service needs 32
+			release := make(chan struct{})
+			f.runner.run = func(context.Context, int) (executor.Result, error) {
+				<-release
+				return executor.Result{Output: []byte(output)}, nil
+			}
+			f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
+			f.chain.tasks[8] = taskOf(8, types.TASK_STATUS_PENDING, 40)
+			errs := make(chan error, 2)
+			go func() { errs <- f.p.Handle(context.Background(), watcher.Work{ID: 7}) }()
+			go func() { errs <- f.p.Handle(context.Background(), watcher.Work{ID: 8}) }()
+			synctest.Wait()
+			require.Len(t, f.runner.ran(), 1, "the second run waits: 32+32 pages exceed the budget of 48")
+			release <- struct{}{}
+			require.NoError(t, <-errs)
+			synctest.Wait()
+			require.Len(t, f.runner.ran(), 2, "the memory was given back")
+			release <- struct{}{}
+			require.NoError(t, <-errs)
+			require.Len(t, f.voter.queued(), 2)
+		})
+	})
+	t.Run("a service over the whole budget", func(t *testing.T) {
+		f := newFixture(t, pipeline.WithMemoryBudget(16))
+		f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
+		require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 7}))
+		require.Empty(t, f.runner.ran())
+		require.Equal(t, []submitter.Vote{{TaskID: 7, Failure: types.FAILURE_REASON_MEMORY}}, f.voter.queued())
+	})
+}
+
+// TestM12PrunesRecordsOfExpiredWork: the records of work whose deadline
+// passed more than the margin ago are pruned, on Start's ticker too.
+func TestM12PrunesRecordsOfExpiredWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newCountingMetrics()
+		f := newFixture(t, pipeline.WithMetrics(m), pipeline.WithPruneEvery(time.Minute, 10))
+		f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
+		require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 7}))
+		require.NoError(t, f.p.Handle(context.Background(), eventTask(3))) // deadline 17+50
+		require.NoError(t, f.store.MarkSubmitted("7", "AB"))
+		ev := store.WorkKey(0, eventTask(3).Event)
+
+		f.chain.setHeight(50) // 40+10: not yet below the margin
+		n, err := f.p.Prune(context.Background())
+		require.NoError(t, err)
+		require.Zero(t, n)
+
+		f.chain.setHeight(51)
+		start(t, f.p)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		_, _, pruned := m.counts()
+		require.Equal(t, 1, pruned)
+		sub, err := f.store.Submitted("7")
+		require.NoError(t, err)
+		require.False(t, sub)
+		_, ok, err := f.store.Executed("7")
+		require.NoError(t, err)
+		require.False(t, ok)
+		_, ok, err = f.store.Executed(ev)
+		require.NoError(t, err)
+		require.True(t, ok, "the event's deadline has not passed")
+
+		f.chain.setHeight(17 + 50 + 11)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		_, _, pruned = m.counts()
+		require.Equal(t, 2, pruned)
+		_, ok, err = f.store.Executed(ev)
+		require.NoError(t, err)
+		require.False(t, ok)
+	})
+}
+
+// TestM12ComponentCacheIsBounded: components are kept up to a number of
+// bytes, the least recently used going first.
+func TestM12ComponentCacheIsBounded(t *testing.T) {
+	other := avstest.FixedOutput(`{"other":1}`)
+	otherDigest := types.Digest(other)
+	f := newFixture(t, pipeline.WithComponentCache(int64(len(component)+len(other)/2)))
+	f.chain.components[otherDigest] = other
+	ctx := context.Background()
+	fetch := func(d string) {
+		t.Helper()
+		_, err := f.p.Component(ctx, d)
+		require.NoError(t, err)
+	}
+	fetch(digest)
+	fetch(digest)
+	require.Equal(t, 1, f.chain.fetches, "cached")
+	fetch(otherDigest) // evicts the first
+	fetch(otherDigest)
+	require.Equal(t, 2, f.chain.fetches)
+	fetch(digest)
+	require.Equal(t, 3, f.chain.fetches, "evicted, fetched again")
+}
+
+// TestM6OneDownloadPerDigest: concurrent runs of one component share its
+// download.
+func TestM6OneDownloadPerDigest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		gate := make(chan struct{})
+		f.chain.fetch = func() { <-gate }
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() {
+				_, err := f.p.Component(context.Background(), digest)
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		close(gate)
+		for range 3 {
+			require.NoError(t, <-errs)
+		}
+		require.Equal(t, 1, f.chain.fetches)
+	})
 }
