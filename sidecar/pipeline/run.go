@@ -24,7 +24,7 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 	l := svc.Manifest.Limits
 	pages := uint64(l.MemoryPages)
 	if p.memoryBudget > 0 && pages > p.memoryBudget {
-		p.log.Warn("the service's memory limit exceeds the whole memory budget: voting a memory failure without running it; raise the sidecar's memory budget (WithMemoryBudget, in pages of 64 KiB) to run it",
+		p.log.Warn("the service's memory limit exceeds the whole memory budget: voting a memory failure without running it; raise the sidecar's memory budget (memory_budget_pages in its config, pages of 64 KiB) to run it",
 			"work", key, "service", svc.Id, "memory_pages", pages, "budget_pages", p.memoryBudget)
 		p.metrics.TaskFailed("memory")
 		return p.voteFailure(key, vote, types.FAILURE_REASON_MEMORY,

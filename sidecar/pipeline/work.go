@@ -38,7 +38,6 @@ func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	if p.services != nil && !p.services[task.ServiceId] {
 		return false, nil
 	}
-	p.noteDeadline(key, task.DeadlineHeight)
 	switch {
 	case task.Origin.IsEventOrigin():
 		// A task an event-trigger vote opened is answered from this operator's
@@ -55,6 +54,8 @@ func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	case task.Status == types.TASK_STATUS_EXPIRED || p.skipExpired(ctx, key, task.DeadlineHeight):
 		return false, nil
 	}
+	// Known from here on: the retries stop at it (H6), pruning goes by it (M12).
+	p.noteDeadline(key, task.DeadlineHeight)
 	svc, err := p.chain.TaskService(ctx, task)
 	if err != nil {
 		return false, fmt.Errorf("query service %d: %w", task.ServiceId, err)
@@ -106,10 +107,10 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 	// The event task's deadline, estimated: peers vote right after the
 	// event, and the task they open ends a task timeout after that.
 	deadline := ref.Height + int64(svc.Manifest.TimeoutOr(p.defaultTimeout))
-	p.noteDeadline(key, deadline)
 	if p.skipExpired(ctx, key, deadline) {
 		return false, nil
 	}
+	p.noteDeadline(key, deadline)
 	job := executor.Job{
 		Digest: svc.Manifest.ComponentDigest, ServiceID: ref.ServiceId, ChainID: p.chainID,
 		BlockHeight: ref.Height, BlockTime: t.BlockTime, Input: ref.Input,
