@@ -12,3 +12,11 @@ func (p *Pipeline) Handle(ctx context.Context, w watcher.Work) error {
 	_, err := p.handle(ctx, w)
 	return err
 }
+
+// Prune prunes as Start does every WithPruneEvery.
+func (p *Pipeline) Prune(ctx context.Context) (int, error) { return p.prune(ctx) }
+
+// Component returns a component as a run fetches it.
+func (p *Pipeline) Component(ctx context.Context, digest string) ([]byte, error) {
+	return p.component(ctx, digest)
+}

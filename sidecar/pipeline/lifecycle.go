@@ -4,20 +4,20 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/avschain/avschain/sidecar/watcher"
 )
 
-// maxAttempts bounds the retries of a task the chain could not be read for.
-const maxAttempts = 20
-
-// Start handles tasks until ctx ends, at most concurrency at a time. A task
+// Start handles tasks until ctx ends, at most concurrency at a time. Work
 // that fails for a transient reason (the chain could not be read) is retried
-// with backoff. Work left unfinished by an earlier run is handled first.
-// Start returns once every goroutine it started has ended: the warm-up, the
-// workers and the retries (held in a delay queue this loop drains) all stop
-// with it (skip-mev/connect oracle/lifecycle.go).
+// with a capped backoff until its deadline has passed (H6). Work left
+// unfinished by an earlier run is handled first. The records of work past
+// its deadline are pruned every WithPruneEvery. Start returns once every
+// goroutine it started has ended: the warm-up, the workers, the pruning and
+// the retries (held in a delay queue this loop drains) all stop with it
+// (skip-mev/connect oracle/lifecycle.go).
 func (p *Pipeline) Start(ctx context.Context) error {
 	backlog, err := p.replay()
 	if err != nil {
@@ -26,6 +26,13 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { p.warm(ctx) })
+	var pruneTick <-chan time.Time
+	if p.pruneEvery > 0 {
+		t := time.NewTicker(p.pruneEvery)
+		defer t.Stop()
+		pruneTick = t.C
+	}
+	var pruning atomic.Bool
 	sem := make(chan struct{}, p.concurrency)
 	for {
 		var t watcher.Work
@@ -43,6 +50,14 @@ func (p *Pipeline) Start(ctx context.Context) error {
 				continue
 			case <-p.retries.Next():
 				backlog = p.retries.Due()
+				continue
+			case <-pruneTick:
+				if pruning.CompareAndSwap(false, true) {
+					wg.Go(func() {
+						defer pruning.Store(false)
+						_, _ = p.prune(ctx)
+					})
+				}
 				continue
 			}
 		}
@@ -68,7 +83,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 				// until the store records the vote submitted.
 				p.forget(key)
 			case ctx.Err() == nil:
-				p.retryLater(t, err)
+				p.retryLater(ctx, t, err)
 			}
 		})
 	}
@@ -97,9 +112,11 @@ func (p *Pipeline) replay() ([]watcher.Work, error) {
 	return work, nil
 }
 
+// forget drops what memory holds about work.
 func (p *Pipeline) forget(key string) {
 	p.mu.Lock()
 	delete(p.attempts, key)
+	delete(p.deadlines, key)
 	p.mu.Unlock()
 }
 
@@ -140,21 +157,48 @@ func (p *Pipeline) warm(ctx context.Context) {
 	}
 }
 
-// retryLater queues t again after a backoff; Start's loop takes it back.
-func (p *Pipeline) retryLater(t watcher.Work, err error) {
+// retryLater queues t again after a backoff (doubling, capped by
+// WithRetryCap); Start's loop takes it back. Work is given up only once its
+// deadline is known and has passed: while the node is down the deadline may
+// never have been read, and the work waits for the node (H6).
+func (p *Pipeline) retryLater(ctx context.Context, t watcher.Work, err error) {
 	key := t.Key()
+	if d, ok := p.deadline(key); ok && p.expired(ctx, d) {
+		p.log.Warn("giving up on work: its deadline passed while it failed", "work", key, "deadline", d, "err", err)
+		p.metrics.WorkGivenUp("deadline")
+		p.done(key)
+		return
+	}
 	p.mu.Lock()
 	p.attempts[key]++
 	n := p.attempts[key]
 	p.mu.Unlock()
-	if n > maxAttempts {
-		p.log.Error("giving up on task", "work", key, "attempts", n-1, "err", err)
-		p.done(key)
-		return
+	wait := min(500*time.Millisecond<<min(n-1, 16), p.retryCap)
+	p.metrics.WorkRetried()
+	// One line at the first failure and every tenth: a node down for an
+	// hour must not flood the log.
+	if n == 1 || n%10 == 0 {
+		p.log.Warn("work not handled; retrying until its deadline", "work", key, "attempt", n, "in", wait, "err", err)
 	}
-	wait := min(time.Duration(n)*500*time.Millisecond, 5*time.Second)
-	p.log.Warn("task not handled; retrying", "work", key, "attempt", n, "in", wait, "err", err)
 	p.retries.Add(t, wait)
+}
+
+// prune forgets the records of work whose deadline passed more than the
+// prune margin ago (M12). It returns how many units were forgotten.
+func (p *Pipeline) prune(ctx context.Context) (int, error) {
+	h, err := p.chain.LatestHeight(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the height to prune below: %w", err)
+	}
+	n, err := p.store.Prune(h - p.pruneMargin)
+	if n > 0 {
+		p.metrics.WorkPruned(n)
+		p.log.Info("pruned the records of expired work", "units", n, "below_deadline", h-p.pruneMargin)
+	}
+	if err != nil {
+		p.log.Warn("pruning the records of expired work failed (retried at the next prune)", "err", err)
+	}
+	return n, err
 }
 
 func (p *Pipeline) claim(key string) bool {

@@ -45,7 +45,7 @@ func TestStartWaitsForTheWarmUp(t *testing.T) {
 func TestStartRetriesTransientFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t)
-		f.chain.tasks[5] = types.Task{Id: 5, ServiceId: 3, Status: types.TASK_STATUS_PENDING, ComponentDigest: digest, CreatedHeight: 6}
+		f.chain.tasks[5] = types.Task{Id: 5, ServiceId: 3, Status: types.TASK_STATUS_PENDING, ComponentDigest: digest, CreatedHeight: 6, DeadlineHeight: 56}
 		f.chain.taskErrors = 2
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

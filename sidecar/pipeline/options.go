@@ -1,6 +1,9 @@
 package pipeline
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // Option configures a Pipeline.
 type Option func(*Pipeline)
@@ -31,3 +34,72 @@ func WithMetrics(m Metrics) Option { return func(p *Pipeline) { p.metrics = m } 
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(p *Pipeline) { p.log = l } }
+
+// LatePolicy says on which tasks that have already ended (COMPLETED or
+// FAILED, deadline not passed) the operator still votes. Such a late vote is
+// recorded and counts for liveness (a missing one counts as missed, and
+// misses jail), but on a MEDIAN service a late value outside the slashable
+// spread of the accepted median is slashed: a value read later (a price
+// that moved) is more likely to be out.
+type LatePolicy int
+
+const (
+	// LateVotesExceptMedian (the default) votes late on every task except a
+	// COMPLETED one of a MEDIAN service.
+	LateVotesExceptMedian LatePolicy = iota
+	// LateVotesAll votes late on every task, MEDIAN ones included (for
+	// services whose values do not move between the runs of operators).
+	LateVotesAll
+	// LateVotesNone votes on PENDING tasks only.
+	LateVotesNone
+)
+
+// WithLateVotes sets on which ended tasks the operator still votes (default
+// LateVotesExceptMedian).
+func WithLateVotes(policy LatePolicy) Option { return func(p *Pipeline) { p.late = policy } }
+
+// WithMaxCrashes sets how many runs of one unit of work may start without
+// finishing (the process died during them) before the pipeline stops
+// running it and votes FAILURE_REASON_MEMORY instead (default
+// DefaultMaxCrashes). A component that takes the sidecar down almost always
+// does it by eating memory (the kernel's OOM killer), hence the reason.
+func WithMaxCrashes(n int) Option { return func(p *Pipeline) { p.maxCrashes = n } }
+
+// WithMemoryBudget bounds the wasm memory of the runs in progress, in 64 KiB
+// pages (0, the default: unlimited; DefaultMemoryBudgetPages is 1 GiB). A
+// run holds its service's limits.memory_pages from the budget while it runs;
+// others wait for it. A service whose memory_pages exceeds the whole budget
+// is not run: its failure is voted FAILURE_REASON_MEMORY.
+func WithMemoryBudget(pages uint64) Option { return func(p *Pipeline) { p.memoryBudget = pages } }
+
+// WithRunRetries sets how many times a run that failed after a host call
+// failed (http_fetch) is run again, backoff doubling from first, before its
+// failure is voted (default DefaultRunRetries, from one second). A run that
+// exceeded its time limit is run again once (CPU contention on the
+// operator's machine is not the component's failure); traps, exits, memory
+// and output failures are the component's own and never run again.
+func WithRunRetries(n int, first time.Duration) Option {
+	return func(p *Pipeline) { p.runRetries, p.runBackoff = n, first }
+}
+
+// WithRetryCap caps the backoff between retries of work the chain could not
+// be read for (default DefaultRetryCap).
+func WithRetryCap(d time.Duration) Option { return func(p *Pipeline) { p.retryCap = d } }
+
+// WithDefaultTaskTimeout sets the chain's default_task_timeout (default
+// types.DefaultTaskTimeout), the deadline of event work of a service that
+// sets no task_timeout.
+func WithDefaultTaskTimeout(blocks uint64) Option {
+	return func(p *Pipeline) { p.defaultTimeout = blocks }
+}
+
+// WithPruneEvery sets how often the records of work whose deadline passed
+// more than margin blocks ago are pruned (defaults DefaultPruneEvery and
+// DefaultPruneMargin; every 0: never).
+func WithPruneEvery(every time.Duration, margin int64) Option {
+	return func(p *Pipeline) { p.pruneEvery, p.pruneMargin = every, margin }
+}
+
+// WithComponentCache bounds the bytes of the components kept in memory
+// (default DefaultComponentCacheBytes); the least recently used go first.
+func WithComponentCache(bytes int64) Option { return func(p *Pipeline) { p.cacheBytes = bytes } }

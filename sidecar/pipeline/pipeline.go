@@ -1,14 +1,44 @@
 // Package pipeline sits between the watcher and the submitter: for each task
-// the watcher sees, it checks the operator should vote, fetches the service
-// and (once per digest, checked against it) the component, runs it in the
-// executor, records the outcome and queues the vote. An event an event
-// trigger matched is run the same way on the event's input and voted with its
-// reference. Nothing is executed or voted twice; work the watcher saved and
-// the pipeline had not finished is replayed at start.
+// the watcher sees, it checks that a vote from this operator still counts,
+// fetches the service and (once per digest, checked against it) the
+// component, runs it in the executor, records the outcome and queues the
+// vote. An event an event trigger matched is run the same way on the event's
+// input and voted with its reference. Nothing is executed or voted twice;
+// work the watcher saved and the pipeline had not finished is replayed at
+// start.
+//
+// When a vote counts (reliability review H1): a task is run while the
+// chain's height is at most its deadline_height, if the task's power
+// snapshot holds the operator (Query/Task with the operator: in_snapshot)
+// and the chain has no vote from it — whatever the task's status, since the
+// chain records late votes up to the deadline and counts liveness on them,
+// and whatever the operator's opt-ins are now. A late vote on a completed
+// MEDIAN task is skipped by default (LateVotesExceptMedian): outside the
+// accepted spread it is slashable. Event work has no task yet: it runs for
+// the services the operator is opted in to, for events after the service's
+// last update (as the trigger matcher matches them, M2), until the event's
+// height plus the service's task timeout (a vote after that would open a
+// task no peer confirms).
+//
+// Nothing is lost to a transient error (H6, M3): work the chain could not be
+// read for is retried with a capped backoff until its deadline has passed,
+// and for as long as the deadline is unknown (the node is down); a run that
+// failed after a host call failed is run again a few times before its
+// failure is voted; a run cut short by shutdown records nothing. Expired
+// work is dropped before it runs (L6).
+//
+// A poison task cannot take the process down for good (H4): a run is
+// counted on disk before it starts, and work whose runs took the process
+// down WithMaxCrashes times is voted a memory failure instead of being run
+// again; concurrent runs share a memory budget (WithMemoryBudget). Records
+// of work past its deadline are pruned (M12), and the component cache is
+// bounded by bytes with one download per digest at a time (M6).
 //
 // The files follow skip-mev/connect oracle/{oracle,options,lifecycle}.go:
 // pipeline.go (the type, New), options.go, lifecycle.go (Start, replay,
-// warm-up, retries) and work.go (the task and event paths).
+// warm-up, retries, pruning), work.go (the task and event paths), run.go
+// (running a component: crash guard, memory budget, retries), deadline.go
+// (heights and deadlines) and components.go (the component cache).
 package pipeline
 
 import (
@@ -18,6 +48,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/sidecar/internal/delay"
@@ -30,13 +63,16 @@ import (
 
 // Chain is what the pipeline reads from the chain.
 type Chain interface {
-	Task(ctx context.Context, id uint64) (types.Task, error)
+	// TaskFor is a task with the operator's part in it: in its snapshot,
+	// voted (chain.Client.TaskFor).
+	TaskFor(ctx context.Context, id uint64, operator string) (types.QueryTaskResponse, error)
 	Service(ctx context.Context, id uint64) (types.Service, error)
 	// TaskService is the task's service with the manifest of the task's
 	// revision (its limits and config).
 	TaskService(ctx context.Context, task types.Task) (types.Service, error)
 	ComponentCode(ctx context.Context, digest string) ([]byte, error)
 	OperatorServices(ctx context.Context, operator string) ([]uint64, error)
+	LatestHeight(ctx context.Context) (int64, error)
 }
 
 // Runner runs a component.
@@ -46,13 +82,20 @@ type Runner interface {
 }
 
 // Store remembers executions and submissions by work key (store.WorkKey),
-// and the work the watcher found and the pipeline has not finished.
+// the work the watcher found and the pipeline has not finished, the runs
+// started and not finished (the crash guard), and each unit's deadline (for
+// pruning).
 type Store interface {
 	Executed(key string) (store.Execution, bool, error)
 	SetExecuted(key string, e store.Execution) error
 	Submitted(key string) (bool, error)
 	Inbox() (map[string][]byte, error)
 	Done(key string) error
+	StartAttempt(key string) (int, error)
+	ClearAttempts(key string) error
+	SetDeadline(key string, height int64) error
+	Deadline(key string) (int64, bool, error)
+	Prune(height int64) (int, error)
 }
 
 // Voter queues votes.
@@ -60,11 +103,20 @@ type Voter interface {
 	Enqueue(v submitter.Vote) error
 }
 
-// Metrics is told what happens to tasks.
+// Metrics is told what happens to tasks (metrics.Sink satisfies it).
 type Metrics interface {
 	TaskSeen()
 	TaskExecuted(d time.Duration)
 	TaskFailed(reason string)
+	// WorkRetried: work is retried after a transient error.
+	WorkRetried()
+	// WorkGivenUp: work ends without a vote, for reason: "deadline" (it
+	// expired first) or "crashes" (it took the process down and its
+	// failure could not be voted).
+	WorkGivenUp(reason string)
+	// WorkPruned: the records of n units of work past their deadline were
+	// forgotten.
+	WorkPruned(n int)
 }
 
 // Pipeline runs tasks.
@@ -82,18 +134,57 @@ type Pipeline struct {
 	handlerGas  uint64
 	log         *slog.Logger
 
+	late           LatePolicy
+	maxCrashes     int
+	memoryBudget   uint64              // pages; 0: unlimited
+	memory         *semaphore.Weighted // nil: unlimited
+	runRetries     int
+	runBackoff     time.Duration
+	retryCap       time.Duration
+	defaultTimeout uint64
+	pruneEvery     time.Duration
+	pruneMargin    int64
+	cacheBytes     int64
+
 	retries *delay.Queue[watcher.Work]
 
-	mu         sync.Mutex
-	inflight   map[string]bool
-	attempts   map[string]int
-	components map[string][]byte
-	overrides  map[string][]byte
+	mu        sync.Mutex
+	inflight  map[string]bool
+	attempts  map[string]int
+	deadlines map[string]int64
+	overrides map[string][]byte
+
+	components *componentCache
+	downloads  singleflight.Group
 }
 
-// DefaultHandlerGas is the gas a vote reserves for a service's handler
-// contract when the chain's handler_gas_limit is not known.
-const DefaultHandlerGas = 1_000_000
+// Defaults of the options.
+const (
+	// DefaultHandlerGas is the gas a vote reserves for a service's handler
+	// contract when the chain's handler_gas_limit is not known.
+	DefaultHandlerGas = 1_000_000
+	// DefaultMaxCrashes is how many runs of one unit of work may take the
+	// process down before its failure is voted instead (WithMaxCrashes).
+	DefaultMaxCrashes = 3
+	// DefaultMemoryBudgetPages is the suggested WithMemoryBudget: 1 GiB of
+	// wasm memory (64 KiB pages) across concurrent runs. New leaves the
+	// budget unlimited; the node sets it from its config.
+	DefaultMemoryBudgetPages = 16_384
+	// DefaultRunRetries is how many times a run that failed after a host
+	// call failed is run again before its failure is voted.
+	DefaultRunRetries = 3
+	// DefaultRetryCap caps the backoff between retries of work the chain
+	// could not be read for.
+	DefaultRetryCap = 30 * time.Second
+	// DefaultPruneEvery is how often records of expired work are pruned.
+	DefaultPruneEvery = time.Minute
+	// DefaultPruneMargin is how many blocks past its deadline the records
+	// of a unit of work are kept (the submitter's transactions time out
+	// well within it).
+	DefaultPruneMargin = 100
+	// DefaultComponentCacheBytes bounds the components kept in memory.
+	DefaultComponentCacheBytes = 256 << 20
+)
 
 // Deps are what a pipeline cannot run without. Named fields: the chain id
 // and the operator are both strings and must not be swapped.
@@ -106,8 +197,8 @@ type Deps struct {
 	Work <-chan watcher.Work
 	// ChainID is passed to components (AVS_CHAIN_ID).
 	ChainID string
-	// Operator is the operator's account address, whose opt-ins decide
-	// which services run.
+	// Operator is the operator's account address: the tasks whose snapshot
+	// holds it, and the events of the services it is opted in to, are run.
 	Operator string
 }
 
@@ -119,7 +210,10 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 	p := &Pipeline{
 		chain: d.Chain, runner: d.Runner, store: d.Store, voter: d.Voter, work: d.Work, chainID: d.ChainID, operator: d.Operator,
 		concurrency: 4, handlerGas: DefaultHandlerGas, metrics: metrics.Nop(), log: slog.Default(),
-		inflight: map[string]bool{}, attempts: map[string]int{}, components: map[string][]byte{}, overrides: map[string][]byte{},
+		maxCrashes: DefaultMaxCrashes, runRetries: DefaultRunRetries, runBackoff: time.Second, retryCap: DefaultRetryCap,
+		defaultTimeout: types.DefaultTaskTimeout, pruneEvery: DefaultPruneEvery, pruneMargin: DefaultPruneMargin,
+		cacheBytes: DefaultComponentCacheBytes,
+		inflight:   map[string]bool{}, attempts: map[string]int{}, deadlines: map[string]int64{}, overrides: map[string][]byte{},
 		retries: delay.New[watcher.Work](),
 	}
 	for _, o := range opts {
@@ -128,5 +222,15 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 	if p.concurrency < 1 {
 		return nil, fmt.Errorf("pipeline: concurrency must be at least 1, got %d", p.concurrency)
 	}
+	if p.maxCrashes < 1 {
+		return nil, fmt.Errorf("pipeline: max crashes must be at least 1, got %d", p.maxCrashes)
+	}
+	if p.runRetries < 0 || p.pruneMargin < 0 || p.pruneEvery < 0 || p.retryCap <= 0 {
+		return nil, errors.New("pipeline: run retries, prune margin and prune interval cannot be negative, the retry cap must be positive")
+	}
+	if p.memoryBudget > 0 {
+		p.memory = semaphore.NewWeighted(int64(min(p.memoryBudget, 1<<62)))
+	}
+	p.components = newComponentCache(p.cacheBytes)
 	return p, nil
 }

@@ -33,7 +33,7 @@ var (
 	blockTime = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 )
 
-// fakeChain serves tasks, services and the one component.
+// fakeChain serves tasks, services and the components.
 type fakeChain struct {
 	mu       sync.Mutex
 	tasks    map[uint64]types.Task
@@ -41,31 +41,85 @@ type fakeChain struct {
 	// revisions are the manifests of past service revisions (revision_test.go)
 	revisions map[[2]uint64]types.ServiceManifest
 	optedIn   []uint64
-	// taskErrors is how many Task reads fail before they succeed.
+	// taskErrors is how many TaskFor reads fail before they succeed.
 	taskErrors int
+	// notInSnapshot and voted answer TaskFor for the operator (by task id;
+	// by default the operator is in every task's snapshot and has not voted).
+	notInSnapshot map[uint64]bool
+	voted         map[uint64]bool
+	// height is the chain's latest height.
+	height int64
+	// fail, when set, is asked before each call (by method name) and the
+	// call fails with the error it returns.
+	fail func(method string) error
+	// components are served by digest (the fixture's one by default).
+	components map[string][]byte
+	// fetches counts ComponentCode calls.
+	fetches int
+	// fetch, when set, runs in ComponentCode before it answers.
+	fetch func()
 }
 
 func newFakeChain() *fakeChain {
-	return &fakeChain{tasks: map[uint64]types.Task{}, services: map[uint64]types.Service{}}
+	return &fakeChain{
+		tasks: map[uint64]types.Task{}, services: map[uint64]types.Service{}, height: 10,
+		notInSnapshot: map[uint64]bool{}, voted: map[uint64]bool{}, components: map[string][]byte{digest: component},
+	}
 }
 
-func (c *fakeChain) Task(_ context.Context, id uint64) (types.Task, error) {
+// failed asks c.fail; the caller holds c.mu.
+func (c *fakeChain) failed(method string) error {
+	if c.fail == nil {
+		return nil
+	}
+	return c.fail(method)
+}
+
+func (c *fakeChain) TaskFor(_ context.Context, id uint64, op string) (types.QueryTaskResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.failed("TaskFor"); err != nil {
+		return types.QueryTaskResponse{}, err
+	}
 	if c.taskErrors > 0 {
 		c.taskErrors--
-		return types.Task{}, errors.New("node unreachable")
+		return types.QueryTaskResponse{}, errors.New("node unreachable")
 	}
 	t, ok := c.tasks[id]
 	if !ok {
-		return types.Task{}, fmt.Errorf("no task %d", id)
+		return types.QueryTaskResponse{}, fmt.Errorf("no task %d", id)
 	}
-	return t, nil
+	res := types.QueryTaskResponse{Task: t}
+	if op == operator {
+		res.InSnapshot, res.Voted = !c.notInSnapshot[id], c.voted[id]
+		if res.InSnapshot {
+			res.OperatorPower = 10
+		}
+	}
+	return res, nil
+}
+
+func (c *fakeChain) LatestHeight(context.Context) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failed("LatestHeight"); err != nil {
+		return 0, err
+	}
+	return c.height, nil
+}
+
+func (c *fakeChain) setHeight(h int64) {
+	c.mu.Lock()
+	c.height = h
+	c.mu.Unlock()
 }
 
 func (c *fakeChain) Service(_ context.Context, id uint64) (types.Service, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.failed("Service"); err != nil {
+		return types.Service{}, err
+	}
 	s, ok := c.services[id]
 	if !ok {
 		return types.Service{}, fmt.Errorf("no service %d", id)
@@ -74,10 +128,18 @@ func (c *fakeChain) Service(_ context.Context, id uint64) (types.Service, error)
 }
 
 func (c *fakeChain) ComponentCode(_ context.Context, d string) ([]byte, error) {
-	if d != digest {
+	c.mu.Lock()
+	c.fetches++
+	fetch := c.fetch
+	wasm, ok := c.components[d]
+	c.mu.Unlock()
+	if fetch != nil {
+		fetch()
+	}
+	if !ok {
 		return nil, fmt.Errorf("no component %s", d)
 	}
-	return component, nil
+	return wasm, nil
 }
 
 func (c *fakeChain) OperatorServices(_ context.Context, op string) ([]uint64, error) {
@@ -98,13 +160,22 @@ type fakeRunner struct {
 	prepare func(ctx context.Context) error
 	// err, when set, is what every run ends in.
 	err error
+	// run, when set, is what run n (from 0) does.
+	run func(ctx context.Context, n int) (executor.Result, error)
 }
 
-func (r *fakeRunner) Run(_ context.Context, job executor.Job, wasm []byte) (executor.Result, error) {
+func (r *fakeRunner) Run(ctx context.Context, job executor.Job, wasm []byte) (executor.Result, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	n := len(r.jobs)
 	r.jobs = append(r.jobs, job)
 	r.wasm = append(r.wasm, wasm)
+	run := r.run
+	r.mu.Unlock()
+	if run != nil {
+		return run(ctx, n)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.err != nil {
 		return executor.Result{Duration: time.Millisecond}, r.err
 	}

@@ -44,7 +44,7 @@ func TestH3TaskRunsWithItsRevision(t *testing.T) {
 	for id, rev := range map[uint64]uint64{11: 1, 12: 2} {
 		f.chain.tasks[id] = types.Task{
 			Id: id, ServiceId: 3, Status: types.TASK_STATUS_PENDING, ComponentDigest: digest,
-			Origin: types.Origin{Kind: types.ORIGIN_KIND_TX}, ServiceRevision: rev,
+			Origin: types.Origin{Kind: types.ORIGIN_KIND_TX}, ServiceRevision: rev, DeadlineHeight: 56,
 		}
 	}
 	ctx := context.Background()

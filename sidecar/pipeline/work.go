@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/sidecar/store"
@@ -24,34 +23,47 @@ func (p *Pipeline) handle(ctx context.Context, w watcher.Work) (bool, error) {
 	return p.handleTask(ctx, w.ID)
 }
 
-// handleTask runs the task with this id (work the watcher found by task id).
+// handleTask runs the task with this id (work the watcher found by task id)
+// if a vote from this operator still counts on it (see the package doc).
 func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 	key := store.WorkKey(id, nil)
-	if handled, requeued, err := p.resumeSaved(key, submitter.Vote{TaskID: id}); err != nil || handled {
+	if handled, requeued, err := p.resumeSaved(ctx, key, submitter.Vote{TaskID: id}); err != nil || handled {
 		return requeued, err
 	}
-	task, err := p.chain.Task(ctx, id)
+	res, err := p.chain.TaskFor(ctx, id, p.operator)
 	if err != nil {
-		return false, fmt.Errorf("query task: %w", err)
+		return false, fmt.Errorf("query task %d: %w", id, err)
 	}
+	task := res.Task
 	if p.services != nil && !p.services[task.ServiceId] {
 		return false, nil
 	}
-	if task.Status != types.TASK_STATUS_PENDING {
-		return false, nil
-	}
-	if task.Origin.IsEventOrigin() {
+	switch {
+	case task.Origin.IsEventOrigin():
 		// A task an event-trigger vote opened is answered from this operator's
 		// own reading of the event (the watcher's match), never from the input
 		// the opener claimed.
 		return false, nil
+	case !res.InSnapshot:
+		// The chain refuses a vote from outside the task's snapshot, whatever
+		// the opt-ins are now.
+		p.log.Debug("not in the task's snapshot: no vote", "work", key, "service", task.ServiceId)
+		return false, nil
+	case res.Voted:
+		return false, nil
+	case task.Status == types.TASK_STATUS_EXPIRED || p.skipExpired(ctx, key, task.DeadlineHeight):
+		return false, nil
 	}
-	if in, err := p.optedIn(ctx, task.ServiceId); err != nil || !in {
-		return false, err
-	}
+	// Known from here on: the retries stop at it (H6), pruning goes by it (M12).
+	p.noteDeadline(key, task.DeadlineHeight)
 	svc, err := p.chain.TaskService(ctx, task)
 	if err != nil {
 		return false, fmt.Errorf("query service %d: %w", task.ServiceId, err)
+	}
+	if !p.lateVote(task, svc) {
+		p.log.Info("task ended before this operator voted: no late vote (see WithLateVotes)",
+			"work", key, "service", task.ServiceId, "status", task.Status.String())
+		return false, nil
 	}
 	job := executor.Job{
 		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
@@ -66,12 +78,13 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 	ref := *t.Event
 	key := store.WorkKey(0, &ref)
 	vote := submitter.Vote{Event: &ref}
-	if handled, requeued, err := p.resumeSaved(key, vote); err != nil || handled {
+	if handled, requeued, err := p.resumeSaved(ctx, key, vote); err != nil || handled {
 		return requeued, err
 	}
 	if p.services != nil && !p.services[ref.ServiceId] {
 		return false, nil
 	}
+	// No task exists yet, so no snapshot to ask: the opt-ins decide.
 	if in, err := p.optedIn(ctx, ref.ServiceId); err != nil || !in {
 		return false, err
 	}
@@ -83,6 +96,21 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 		p.log.Info("event matched on a service that is not active: no vote", "service", ref.ServiceId, "work", key)
 		return false, nil
 	}
+	if ref.Height <= svc.UpdatedHeight {
+		// The service changed after the event: peers do not match it (the
+		// trigger package matches events above updated_height only), so a
+		// vote run with the new code would stand alone.
+		p.log.Info("event before the service's last update: no vote", "service", ref.ServiceId, "work", key,
+			"event_height", ref.Height, "updated_height", svc.UpdatedHeight)
+		return false, nil
+	}
+	// The event task's deadline, estimated: peers vote right after the
+	// event, and the task they open ends a task timeout after that.
+	deadline := ref.Height + int64(svc.Manifest.TimeoutOr(p.defaultTimeout))
+	if p.skipExpired(ctx, key, deadline) {
+		return false, nil
+	}
+	p.noteDeadline(key, deadline)
 	job := executor.Job{
 		Digest: svc.Manifest.ComponentDigest, ServiceID: ref.ServiceId, ChainID: p.chainID,
 		BlockHeight: ref.Height, BlockTime: t.BlockTime, Input: ref.Input,
@@ -91,10 +119,11 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 }
 
 // resumeSaved picks up work this operator already did, from the store:
-// handled is true when nothing more is to be done (the vote was sent, or the
-// work was run before), requeued when the saved result's vote was queued again
-// (the submitter drops it if it was sent meanwhile).
-func (p *Pipeline) resumeSaved(key string, vote submitter.Vote) (handled, requeued bool, err error) {
+// handled is true when nothing more is to be done (the vote was sent, the
+// work was run before, or its deadline has passed), requeued when the saved
+// result's vote was queued again (the submitter drops it if it was sent
+// meanwhile).
+func (p *Pipeline) resumeSaved(ctx context.Context, key string, vote submitter.Vote) (handled, requeued bool, err error) {
 	if done, err := p.store.Submitted(key); err != nil || done {
 		return done, false, err
 	}
@@ -102,58 +131,16 @@ func (p *Pipeline) resumeSaved(key string, vote submitter.Vote) (handled, requeu
 	if err != nil || !ok {
 		return false, false, err
 	}
+	if d, known := p.deadline(key); known && p.skipExpired(ctx, key, d) {
+		return true, false, nil
+	}
 	if prev.Error == "" || prev.Failure.IsFailure() {
 		vote.Result, vote.Failure, vote.ExtraGas = prev.Result, prev.Failure, prev.ExtraGas
 		return true, true, p.voter.Enqueue(vote)
 	}
-	return true, false, nil
-}
-
-// execute runs a job with the service's config and limits, records the
-// outcome under key and queues the vote — the result, or the failure with
-// its reason when the component failed; it reports whether it voted.
-func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote) (bool, error) {
-	p.metrics.TaskSeen()
-	wasm, err := p.component(ctx, job.Digest)
-	if err != nil {
-		return false, err
-	}
-	l := svc.Manifest.Limits
-	job.Config = svc.Manifest.ConfigMap()
-	job.Limits = executor.Limits{
-		Time: time.Duration(l.TimeMs) * time.Millisecond, MemoryPages: l.MemoryPages,
-		OutputBytes: l.OutputBytes, HTTPAllowList: l.HttpAllowList,
-	}
-	res, err := p.runner.Run(ctx, job, wasm)
-	if svc.Manifest.HandlerContract != "" {
-		vote.ExtraGas = p.handlerGas // the handler is told of a failure too
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		p.metrics.TaskFailed(reason(err))
-		failure, ok := executor.FailureReason(err)
-		if !ok {
-			p.log.Warn("run failed, not the component's doing: no vote", "work", key, "service", svc.Id, "err", err)
-			return false, p.store.SetExecuted(key, store.Execution{Error: err.Error()})
-		}
-		// An honest failure is an answer, not a miss (security review H-2):
-		// the operators' quorum of failures ends the task FAILED.
-		p.log.Warn("component failed: voting the failure", "work", key, "service", svc.Id, "reason", failure.Short(), "err", err, "logs", res.Logs)
-		vote.Failure = failure
-		if err := p.store.SetExecuted(key, store.Execution{Error: err.Error(), Failure: failure, ExtraGas: vote.ExtraGas}); err != nil {
-			return false, err
-		}
-		return true, p.voter.Enqueue(vote)
-	}
-	p.metrics.TaskExecuted(res.Duration)
-	p.log.Info("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
-	vote.Result = res.Output
-	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output, ExtraGas: vote.ExtraGas}); err != nil {
-		return false, err
-	}
-	return true, p.voter.Enqueue(vote)
+	// A record of an error that was not the component's, from a version
+	// that recorded those: run again.
+	return false, false, nil
 }
 
 // optedIn reports whether the operator runs the service (the chain refuses
@@ -169,30 +156,6 @@ func (p *Pipeline) optedIn(ctx context.Context, serviceID uint64) (bool, error) 
 		}
 	}
 	return false, nil
-}
-
-// component returns a component's wasm, fetched once and checked against its digest.
-func (p *Pipeline) component(ctx context.Context, digest string) ([]byte, error) {
-	if wasm, ok := p.overrides[digest]; ok {
-		return wasm, nil
-	}
-	p.mu.Lock()
-	wasm, ok := p.components[digest]
-	p.mu.Unlock()
-	if ok {
-		return wasm, nil
-	}
-	wasm, err := p.chain.ComponentCode(ctx, digest)
-	if err != nil {
-		return nil, fmt.Errorf("fetch component %s: %w", digest, err)
-	}
-	if got := types.Digest(wasm); got != digest {
-		return nil, fmt.Errorf("component %s: the chain served bytes with digest %s", digest, got)
-	}
-	p.mu.Lock()
-	p.components[digest] = wasm
-	p.mu.Unlock()
-	return wasm, nil
 }
 
 func reason(err error) string {

@@ -76,7 +76,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 	f.chain.tasks[9] = types.Task{
 		Id: 9, ServiceId: 3, Input: []byte(`{"claimed":"input"}`), Status: types.TASK_STATUS_PENDING,
 		Origin:          types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: "event:1/5//0"},
-		ComponentDigest: digest, CreatedHeight: 6,
+		ComponentDigest: digest, CreatedHeight: 6, DeadlineHeight: 56,
 	}
 	require.True(t, f.chain.tasks[9].Origin.IsEventOrigin())
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 9}))
@@ -87,7 +87,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 	f.chain.tasks[10] = types.Task{
 		Id: 10, ServiceId: 3, Status: types.TASK_STATUS_PENDING,
 		Origin:          types.Origin{Kind: types.ORIGIN_KIND_TRIGGER, Ref: "interval:3/6"},
-		ComponentDigest: digest, CreatedHeight: 6,
+		ComponentDigest: digest, CreatedHeight: 6, DeadlineHeight: 56,
 	}
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 10}))
 	require.Len(t, f.runner.ran(), 1)
@@ -140,7 +140,9 @@ func TestHandlerGasSurvivesTheStore(t *testing.T) {
 // A component that fails is an answer (security review H-2): the operator
 // votes the failure with its reason, also again from the store after a
 // restart, and never runs the component twice. An error that is not the
-// component's (the executor closed) is no vote.
+// component's (the executor closed) is no vote and is not recorded either:
+// the work is retried (reliability review M3; it used to be recorded, which
+// made it a permanent miss).
 func TestH2ComponentFailureIsVoted(t *testing.T) {
 	f := newFixture(t)
 	f.runner.err = fmt.Errorf("%w: exit code 1", executor.ErrExit)
@@ -158,6 +160,9 @@ func TestH2ComponentFailureIsVoted(t *testing.T) {
 
 	g := newFixture(t)
 	g.runner.err = errors.New("executor is closed")
-	require.NoError(t, g.p.Handle(ctx, eventTask(3)))
+	require.Error(t, g.p.Handle(ctx, eventTask(3)))
 	require.Empty(t, g.voter.queued())
+	_, recorded, err := g.store.Executed(store.WorkKey(0, eventTask(3).Event))
+	require.NoError(t, err)
+	require.False(t, recorded)
 }
