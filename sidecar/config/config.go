@@ -75,6 +75,21 @@ type Config struct {
 	HTTPFetchMaxRequests int   `toml:"http_fetch_max_requests"`
 	HTTPFetchMaxBytes    int64 `toml:"http_fetch_max_bytes"`
 	ChainQueryMaxQueries int   `toml:"chain_query_max_queries"`
+	// MemoryBudgetPages bounds the memory (64 KiB wasm pages) of the runs in
+	// flight together (H4): a run waits for room; a service whose own limit
+	// exceeds the budget gets a memory failure vote.
+	MemoryBudgetPages int64 `toml:"memory_budget_pages"`
+	// MaxCrashes: a unit of work the process died running this many times
+	// is voted as a memory failure instead of being run again (H4).
+	MaxCrashes int `toml:"max_crashes"`
+	// LateVotes: on which ended tasks (still before their deadline) the
+	// operator votes: "except_median", "all" or "none" (H1).
+	LateVotes string `toml:"late_votes"`
+	// StaleAfter: an RPC node whose latest block is older than this is left
+	// for a fresher endpoint; MaxLagBlocks: so is one this many blocks behind
+	// the best endpoint (H3).
+	StaleAfter   Duration `toml:"stale_after"`
+	MaxLagBlocks int64    `toml:"max_lag_blocks"`
 	// BatchDelay is how long the submitter waits after a block for more
 	// results before it sends that block's transaction.
 	BatchDelay Duration `toml:"batch_delay"`
@@ -108,6 +123,11 @@ func Default() Config {
 		HTTPFetchMaxRequests: 16,
 		HTTPFetchMaxBytes:    4 << 20,
 		ChainQueryMaxQueries: 64,
+		MemoryBudgetPages:    16384, // 1 GiB
+		MaxCrashes:           3,
+		LateVotes:            "except_median",
+		StaleAfter:           Duration(30 * time.Second),
+		MaxLagBlocks:         5,
 	}
 }
 
@@ -196,6 +216,26 @@ http_private_hosts = [{{range $i, $e := .HTTPPrivateHosts}}{{if $i}}, {{end}}"{{
 http_fetch_max_requests = {{.HTTPFetchMaxRequests}}
 http_fetch_max_bytes = {{.HTTPFetchMaxBytes}}
 chain_query_max_queries = {{.ChainQueryMaxQueries}}
+
+# Memory, in 64 KiB wasm pages, that the component runs in flight may use
+# together (16384 = 1 GiB): a run waits for room, and a service whose own
+# memory_pages exceeds it is answered with a memory failure vote.
+memory_budget_pages = {{.MemoryBudgetPages}}
+
+# A task the sidecar died running this many times (a component that takes
+# the process down) is voted as a memory failure instead of run again.
+max_crashes = {{.MaxCrashes}}
+
+# Ended tasks still take votes until their deadline (they count for
+# liveness): "except_median" votes late on all but completed MEDIAN tasks
+# (a late price outside the spread is slashed), "all", or "none".
+late_votes = "{{.LateVotes}}"
+
+# Fail-over from a node that answers but is stale: its latest block older
+# than stale_after, or max_lag_blocks behind the best endpoint. List the RPC
+# and gRPC endpoints of each node in the same order: they move together.
+stale_after = "{{.StaleAfter}}"
+max_lag_blocks = {{.MaxLagBlocks}}
 
 # Testing only: run a local file instead of the chain's component of a digest.
 # Your votes then come from code the other operators do not run.
@@ -374,6 +414,17 @@ func (c *Config) Validate() error {
 	if c.HTTPFetchMaxRequests < 1 || c.HTTPFetchMaxBytes < 1 || c.ChainQueryMaxQueries < 1 {
 		errs = append(errs, fmt.Errorf("http_fetch_max_requests (%d), http_fetch_max_bytes (%d) and chain_query_max_queries (%d) must be at least 1",
 			c.HTTPFetchMaxRequests, c.HTTPFetchMaxBytes, c.ChainQueryMaxQueries))
+	}
+	if c.MemoryBudgetPages < 1 || c.MaxCrashes < 1 {
+		errs = append(errs, fmt.Errorf("memory_budget_pages (%d) and max_crashes (%d) must be at least 1", c.MemoryBudgetPages, c.MaxCrashes))
+	}
+	switch c.LateVotes {
+	case "except_median", "all", "none":
+	default:
+		errs = append(errs, fmt.Errorf("late_votes must be except_median, all or none, got %q", c.LateVotes))
+	}
+	if c.StaleAfter <= 0 || c.MaxLagBlocks < 1 {
+		errs = append(errs, fmt.Errorf("stale_after (%s) must be positive and max_lag_blocks (%d) at least 1", c.StaleAfter, c.MaxLagBlocks))
 	}
 	if c.VoteGasReserve < 0 {
 		errs = append(errs, fmt.Errorf("vote_gas_reserve must not be negative, got %d", c.VoteGasReserve))

@@ -87,7 +87,9 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	defer st.Close()
 
-	client, err := chain.Dial(cfg.ChainID, cfg.RPCEndpoints, cfg.GRPCEndpoints)
+	client, err := chain.Dial(cfg.ChainID, cfg.RPCEndpoints, cfg.GRPCEndpoints,
+		chain.WithStaleAfter(time.Duration(cfg.StaleAfter)), chain.WithMaxLag(cfg.MaxLagBlocks),
+		chain.WithMetrics(n.metrics), chain.WithLogger(log.With("part", "chain")))
 	if err != nil {
 		return err
 	}
@@ -133,11 +135,13 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	pipeOpts := []pipeline.Option{
 		pipeline.WithServices(cfg.Services.Set()), pipeline.WithConcurrency(cfg.Concurrency),
+		pipeline.WithMemoryBudget(uint64(cfg.MemoryBudgetPages)), pipeline.WithMaxCrashes(cfg.MaxCrashes),
+		pipeline.WithLateVotes(latePolicy(cfg.LateVotes)),
 		pipeline.WithMetrics(n.metrics), pipeline.WithLogger(log.With("part", "pipeline")),
 	}
 	if p, err := client.Params(ctx); err == nil {
 		subOpts = append(subOpts, submitter.WithMaxVotes(int(p.MaxVotesPerTx)))
-		pipeOpts = append(pipeOpts, pipeline.WithHandlerGas(p.HandlerGasLimit))
+		pipeOpts = append(pipeOpts, pipeline.WithHandlerGas(p.HandlerGasLimit), pipeline.WithDefaultTaskTimeout(p.DefaultTaskTimeout))
 	} else {
 		log.Warn("could not read x/avs params; assuming the defaults", "max_votes_per_tx", submitter.DefaultMaxVotes,
 			"handler_gas_limit", pipeline.DefaultHandlerGas, "err", err)
@@ -197,6 +201,7 @@ func (n *Node) Start(ctx context.Context) error {
 
 	log.Info("avs-sidecar starting", "operator", operator, "chain", cfg.ChainID, "rpc", cfg.RPCEndpoints, "grpc", cfg.GRPCEndpoints, "services", cfg.Services)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return client.Watch(gctx) }) // fail-over from hung, stale or lagging nodes (H3)
 	g.Go(func() error { return w.Start(gctx) })
 	g.Go(func() error { return pipe.Start(gctx) })
 	g.Go(func() error { return sub.Start(gctx) })
@@ -394,4 +399,15 @@ func relayHeights(ctx context.Context, in <-chan int64, out chan<- int64, report
 			}
 		}
 	}
+}
+
+// latePolicy maps late_votes (checked by config.Validate) to the pipeline's.
+func latePolicy(s string) pipeline.LatePolicy {
+	switch s {
+	case "all":
+		return pipeline.LateVotesAll
+	case "none":
+		return pipeline.LateVotesNone
+	}
+	return pipeline.LateVotesExceptMedian
 }
