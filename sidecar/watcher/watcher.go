@@ -441,7 +441,7 @@ func (w *Watcher) subscribe(ctx context.Context, notes chan<- chain.Notification
 			backoff = min(2*backoff, 30*time.Second)
 			continue
 		}
-		backoff = time.Second
+		began := time.Now()
 		for n := range ch {
 			select {
 			case notes <- n:
@@ -449,8 +449,21 @@ func (w *Watcher) subscribe(ctx context.Context, notes chan<- chain.Notification
 				return
 			}
 		}
-		if ctx.Err() == nil {
-			w.log.Warn("websocket closed; reconnecting")
+		if ctx.Err() != nil {
+			return
 		}
+		// A node that accepts and soon drops the connection is not
+		// reconnected to in a tight loop: only a subscription that lasted
+		// resets the backoff.
+		if time.Since(began) >= time.Minute {
+			backoff = time.Second
+		}
+		w.log.Warn("websocket closed; reconnecting (polling meanwhile)", "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
 	}
 }
