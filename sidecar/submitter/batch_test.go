@@ -31,7 +31,8 @@ func TestBatchesVotesIntoOneTx(t *testing.T) {
 		require.Equal(t, []byte{byte('1' + i)}, r.Result)
 	}
 	require.EqualValues(t, 5, tx.sequence, "signed with the account's sequence")
-	require.EqualValues(t, simGas*1.5+5*DefaultVoteGasReserve, tx.gas, "simulated gas times the adjustment, plus a reserve per vote")
+	require.EqualValues(t, simGas*1.5+ReservedVotes*DefaultVoteGasReserve+5*VoteGasMargin, tx.gas,
+		"simulated gas times the adjustment, plus a reserve for the first votes and a margin per vote")
 	require.EqualValues(t, 10+20, tx.timeout, "timeout height: latest + 20")
 	pending, err := f.store.PendingVotes()
 	require.NoError(t, err)
@@ -55,6 +56,7 @@ func TestBatchesVotesIntoOneTx(t *testing.T) {
 
 func TestBatchesAtMostMaxVotes(t *testing.T) {
 	f := newFixture(t, nil, WithBatchDelay(100*time.Millisecond), WithMaxVotes(2))
+	f.chain.params.MaxVotesPerTx = 2
 	for id := uint64(1); id <= 5; id++ {
 		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: []byte("x")}))
 	}
@@ -107,8 +109,8 @@ func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
 
 	sent := f.chain.broadcasts()
 	require.Len(t, sent, 2)
-	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[0].gas)
-	require.EqualValues(t, simGas*1.5*1.5+DefaultVoteGasReserve, sent[1].gas, "retried with 1.5x more gas")
+	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve+VoteGasMargin, sent[0].gas)
+	require.EqualValues(t, simGas*1.5*1.5+DefaultVoteGasReserve+VoteGasMargin, sent[1].gas, "retried with 1.5x more gas")
 	require.EqualValues(t, 6, sent[1].sequence, "the failed tx used up sequence 5")
 	require.Equal(t, 1, f.chain.accounts())
 	hash, err := f.store.Submitted("1")
@@ -120,7 +122,7 @@ func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
 	f.waitSubmitted(t, 2)
 	sent = f.chain.broadcasts()
 	require.Len(t, sent, 3)
-	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve, sent[2].gas)
+	require.EqualValues(t, simGas*1.5+DefaultVoteGasReserve+VoteGasMargin, sent[2].gas)
 }
 
 func TestExtraGasForHandlerServices(t *testing.T) {
@@ -131,7 +133,7 @@ func TestExtraGasForHandlerServices(t *testing.T) {
 	f.waitSubmitted(t, 1, 2)
 	sent := f.chain.broadcasts()
 	require.Len(t, sent, 1)
-	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+1_000_000, sent[0].gas,
+	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+2*VoteGasMargin+1_000_000, sent[0].gas,
 		"a vote on a service with a handler reserves the handler's gas")
 }
 

@@ -51,16 +51,19 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	includedTx := []byte("an included vote transaction")
 	includedHash := fmt.Sprintf("%X", cmttypes.Tx(includedTx).Hash())
 	f.chain.included[includedHash] = &coretypes.ResultTx{Height: 8, Tx: includedTx, TxResult: abci.ExecTxResult{
-		Data: f.chain.msgData(&types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}),
+		Data: f.chain.msgData(sentTx{msg: &types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}}),
 	}}
 	require.NoError(t, st.SetPending("10", store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
 	// Task 11's transaction never landed and the chain (at 10) is past its
 	// timeout height 5.
 	require.NoError(t, st.SetPending("11", store.Pending{TxHash: fmt.Sprintf("%X", cmttypes.Tx("lost").Hash()), TimeoutHeight: 5, Result: []byte("121")}))
 
-	// What Start does first, called directly: no other goroutine runs.
+	// What Start does, called directly: no other goroutine runs.
 	ctx := context.Background()
-	require.NoError(t, f.sub.recoverPending(ctx))
+	require.NoError(t, f.sub.recoverPending())
+	require.Zero(t, f.queueLen(), "pending votes are held until their transaction is settled")
+	f.sub.checkRecovering(ctx)
+	require.Empty(t, f.sub.recovering)
 	require.Equal(t, 1, f.queueLen(), "only the lost vote is queued again")
 	require.False(t, f.sub.sendBatch(ctx), "one batch sends it")
 	require.False(t, f.sub.sendBatch(ctx), "nothing is left to send")
