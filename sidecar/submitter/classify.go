@@ -197,12 +197,10 @@ func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
 	switch r.kind {
 	case transient, landing:
 		s.log.Warn("vote transaction refused; will retry", "votes", len(batch), "reason", r.reason, "err", r.err, "more_gas", r.outOfGas)
-		s.backoff(r.now)
-		return false
+		return s.backoff(r.now)
 	case blocked:
 		s.block(r)
-		s.backoff(false)
-		return false
+		return s.backoff(false)
 	}
 	if len(batch) > 1 {
 		s.split = len(batch) / 2
@@ -234,19 +232,22 @@ func (s *Submitter) drop(v Vote, r *refusal) {
 	}
 }
 
-// backoff delays the next send: not at all when now, else by a capped
-// exponential of the failures in a row.
-func (s *Submitter) backoff(now bool) {
-	if now {
-		s.retry.at = time.Time{}
-		return
-	}
+// backoff delays the next send by a capped exponential of the refusals in a
+// row, and reports whether to send again at once: only when now and for the
+// first refusal in a row (a sequence resync, more gas), so that a refusal
+// that recurs never loops hot.
+func (s *Submitter) backoff(now bool) bool {
 	s.retry.fails++
+	if now && s.retry.fails == 1 {
+		s.retry.at = time.Time{}
+		return true
+	}
 	d := s.backoffMax
 	if s.retry.fails < 20 {
 		d = min(s.backoffMax, s.backoffMin<<(s.retry.fails-1))
 	}
 	s.retry.at = time.Now().Add(d)
+	return false
 }
 
 // block reports that no vote can be sent, and why; logged at most once a

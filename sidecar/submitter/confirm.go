@@ -287,8 +287,13 @@ func (s *Submitter) clearPending(batch []Vote) {
 // one flight per transaction, checked by checkRecovering alongside new votes
 // (a transaction that never went out holds back only its own votes, until its
 // timeout height). The votes are held: the pipeline's replay does not queue
-// them meanwhile.
+// them meanwhile. It runs once, at the first Enqueue or Start.
 func (s *Submitter) recoverPending() error {
+	s.recoverOnce.Do(func() { s.recoverErr = s.loadPending() })
+	return s.recoverErr
+}
+
+func (s *Submitter) loadPending() error {
 	pending, err := s.store.PendingVotes()
 	if err != nil || len(pending) == 0 {
 		return err

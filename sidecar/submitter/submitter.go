@@ -192,6 +192,11 @@ type Submitter struct {
 	queued map[string]bool
 	wake   chan struct{}
 
+	// The pending records of an earlier run, read once by the first Enqueue
+	// or Start (recoverPending) into recovering.
+	recoverOnce sync.Once
+	recoverErr  error
+
 	// Owned by the Start goroutine: only Start and what it calls (sendBatch,
 	// submit, confirm, resolve, recoverPending, checkRecovering) touch them,
 	// so they need no lock.
@@ -268,9 +273,12 @@ func (s *Submitter) Address() sdk.AccAddress { return s.address }
 // vote key (WithAuthzOperator). Its account's sequence is the one tracked.
 func (s *Submitter) Signer() sdk.AccAddress { return s.signer }
 
-// Enqueue adds a vote unless it was already queued, is in flight or was
-// submitted.
+// Enqueue adds a vote unless it was already queued, is in flight (also in a
+// transaction of an earlier run not yet settled) or was submitted.
 func (s *Submitter) Enqueue(v Vote) error {
+	if err := s.recoverPending(); err != nil {
+		return fmt.Errorf("read pending votes: %w", err)
+	}
 	key := v.Key()
 	done, err := s.store.Submitted(key)
 	if err != nil || done {

@@ -84,6 +84,9 @@ type fakeChain struct {
 	// broadcastErr, when set, fails the n-th broadcast (from 0) with an RPC
 	// error; the transaction does not reach the mempool.
 	broadcastErr func(n int, tx sentTx) error
+	// afterInclude, when set, fails the n-th broadcast with an RPC error
+	// after the transaction was included (it reached the mempool).
+	afterInclude func(n int) error
 	// checkTx is the CheckTx result of the n-th broadcast (from 0).
 	checkTx func(n int, tx sentTx) (code uint32, codespace string)
 	// deliverTx is the DeliverTx code of the n-th accepted broadcast; when it
@@ -230,6 +233,11 @@ func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes
 	c.included[tx.hash] = &coretypes.ResultTx{Height: c.height, TxResult: res, Tx: txBytes}
 	c.blocks[c.height] = cmttypes.Txs{cmttypes.Tx("another operator's tx"), txBytes}
 	c.results[c.height] = []*abci.ExecTxResult{{}, &res}
+	if c.afterInclude != nil {
+		if err := c.afterInclude(n); err != nil {
+			return nil, err
+		}
+	}
 	return &coretypes.ResultBroadcastTx{Hash: []byte(tx.hash)}, nil
 }
 
