@@ -225,7 +225,8 @@ func (s *Submitter) setPending(f *flight) error {
 
 // sign builds and signs msg with the signing key: for simulation (no gas,
 // no fee) or for broadcast. A vote key's fee is paid by the operator's
-// allowance.
+// allowance (when gas has a price), in simulation too so that a missing
+// allowance shows before a fee is spent.
 func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHeight int64, simulate bool) ([]byte, error) {
 	f := tx.Factory{}.
 		WithTxConfig(s.txConfig).
@@ -235,7 +236,8 @@ func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHe
 		WithSequence(s.acct.seq).
 		WithTimeoutHeight(uint64(timeoutHeight)).
 		WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
-	if !s.signer.Equals(s.address) {
+	if !s.signer.Equals(s.address) && !s.gasPrice.IsZero() {
+		// No fee, no allowance needed.
 		f = f.WithFeeGranter(s.address)
 	}
 	if simulate {

@@ -298,7 +298,7 @@ func TestM10ReserveForFirstVotesOnly(t *testing.T) {
 func TestM9VoteKeySignsMsgExec(t *testing.T) {
 	operator := sdk.AccAddress(bytes.Repeat([]byte{7}, 20))
 	m := &countMetrics{}
-	f := newFixture(t, nil, WithAuthzOperator(operator), WithMetrics(m))
+	f := newFixture(t, nil, WithAuthzOperator(operator), WithMetrics(m), WithGas("0.025uavs", 1.5))
 	rec, err := f.kr.Key(keyName)
 	require.NoError(t, err)
 	voteKey, err := rec.GetAddress()
@@ -331,4 +331,13 @@ func TestM9VoteKeySignsMsgExec(t *testing.T) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	require.Equal(t, [2]int{1, 1}, [2]int{m.included, m.rejected}, "outcomes read from the MsgExecResponse")
+
+	// Free gas: no fee, so no allowance is needed.
+	free := newFixture(t, nil, WithAuthzOperator(operator))
+	require.NoError(t, free.sub.Enqueue(Vote{TaskID: 1, Result: []byte("a")}))
+	require.False(t, free.sub.sendBatch(context.Background()))
+	sent = free.chain.broadcasts()
+	require.Len(t, sent, 1)
+	require.True(t, sent[0].exec)
+	require.Empty(t, sent[0].granter)
 }

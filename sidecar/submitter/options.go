@@ -52,8 +52,8 @@ func WithMaxTxBytes(n int) Option {
 
 // WithAuthzOperator makes the keyring key a vote key: it signs, for
 // operator, an authz MsgExec of MsgSubmitResults, and the operator pays the
-// fee through a feegrant allowance to the vote key. The operator grants both
-// once (the key stays cold):
+// fee through a feegrant allowance to the vote key (none is needed while
+// gas_prices is zero). The operator grants both once (its key stays cold):
 //
 //	avsd tx authz grant <vote-key> generic --msg-type /avschain.avs.v1.MsgSubmitResults --from <operator>
 //	avsd tx feegrant grant <operator> <vote-key> --allowed-messages /cosmos.authz.v1beta1.MsgExec --from <operator>
