@@ -34,7 +34,7 @@ func TestC1BatchesCutByBytes(t *testing.T) {
 		}
 		return nil
 	}
-	f.chain.advance = true // the chain moves on while the submitter waits
+	f.chain.advance = 1 // the chain moves on while the submitter waits
 	var ids []uint64
 	for id := uint64(1); id <= 70; id++ {
 		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: bytes.Repeat([]byte{'r'}, 16<<10)}))

@@ -188,7 +188,7 @@ func TestC2ConfirmsWithoutTxIndex(t *testing.T) {
 func TestC2LaggingIndexReadsBlocksAtTimeout(t *testing.T) {
 	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
 	f.chain.txIndexLags = true
-	f.chain.advance = true
+	f.chain.advance = 5
 	f.start(t)
 	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("x")}))
 	f.waitSubmitted(t, 1)

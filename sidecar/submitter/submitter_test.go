@@ -60,7 +60,7 @@ type fakeChain struct {
 
 	mu           sync.Mutex
 	height       int64
-	advance      bool // each LatestHeight call moves the chain one block on
+	advance      int64 // each LatestHeight call moves the chain this many blocks on
 	accNum, seq  uint64
 	accountCalls int
 	accountAddrs []string
@@ -163,9 +163,7 @@ func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
 func (c *fakeChain) LatestHeight(context.Context) (int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.advance {
-		c.height++
-	}
+	c.height += c.advance
 	return c.height, nil
 }
 
