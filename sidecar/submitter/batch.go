@@ -116,7 +116,7 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) *refusal {
 		if err != nil {
 			return classifyErr(stageAccount, fmt.Errorf("signing account %s: %w", s.signer, err))
 		}
-		s.acct.num, s.acct.seq, s.acct.known = num, seq, true
+		s.acct.num, s.acct.seq, s.acct.known, s.acct.read = num, seq, true, true
 	}
 	height, err := s.chain.LatestHeight(ctx)
 	if err != nil {

@@ -99,6 +99,28 @@ func TestSequenceMismatchRefreshesAccount(t *testing.T) {
 	require.Len(t, sent[1].msg.Results, 1)
 }
 
+// A transaction of ours waiting in the mempool (sent by an earlier run, say)
+// puts the mempool's sequence ahead of the committed one the account query
+// answers: the sequence the mismatch names is used (C1: it looped, reading
+// the account again and again, until that transaction landed).
+func TestC1SequenceFromMismatch(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.chain.checkLog = "account sequence mismatch, expected 6, got 5: incorrect account sequence"
+	f.chain.checkTx = func(n int, tx sentTx) (uint32, string) {
+		if tx.sequence < 6 {
+			return sdkerrors.ErrWrongSequence.ABCICode(), sdkerrors.RootCodespace
+		}
+		return 0, ""
+	}
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("16")}))
+	f.start(t)
+	f.waitSubmitted(t, 1)
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 2)
+	require.EqualValues(t, 6, sent[1].sequence)
+	require.Equal(t, 1, f.chain.accounts(), "the committed sequence is not read again")
+}
+
 func TestOutOfGasRetriesWithMoreGas(t *testing.T) {
 	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
 	f.chain.deliverTx = func(n int, tx sentTx) (uint32, string) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,10 +51,11 @@ type refusal struct {
 	err    error
 	// state, for blocked, is what SubmitterBlocked reports.
 	state    string
-	resync   bool // read the account's number and sequence again
-	params   bool // read the chain's limits again
-	outOfGas bool // send again with more gas
-	now      bool // send again without backoff
+	resync   bool   // read the account's number and sequence again
+	expected uint64 // the sequence the chain expects, when it said so
+	params   bool   // read the chain's limits again
+	outOfGas bool   // send again with more gas
+	now      bool   // send again without backoff
 }
 
 func (r *refusal) Error() string { return r.reason + ": " + r.err.Error() }
@@ -75,7 +78,7 @@ func classifyCode(codespace string, code uint32, log string) *refusal {
 	is := func(e *errorsmod.Error) bool { return codespace == e.Codespace() && code == e.ABCICode() }
 	switch {
 	case is(sdkerrors.ErrWrongSequence), is(sdkerrors.ErrInvalidSequence):
-		r.kind, r.resync, r.now = transient, true, true
+		r.kind, r.resync, r.now, r.expected = transient, true, true, expectedSequence(log)
 	case is(sdkerrors.ErrOutOfGas):
 		r.kind, r.outOfGas, r.now = transient, true, true
 	case is(sdkerrors.ErrMempoolIsFull), is(sdkerrors.ErrTxTimeoutHeight):
@@ -145,7 +148,7 @@ func classifyErr(stage int, err error) *refusal {
 	case has("tx already exists in cache"):
 		r.kind, r.reason = landing, "tx_in_cache"
 	case isSequenceMismatch(err):
-		r.kind, r.reason, r.resync, r.now = transient, "sequence", true, true
+		r.kind, r.reason, r.resync, r.now, r.expected = transient, "sequence", true, true, expectedSequence(msg)
 	case hasErr(sdkerrors.ErrInsufficientFunds):
 		r.kind, r.reason, r.state = blocked, "sdk/5", "insufficient funds: "+msg
 	case hasErr(sdkerrors.ErrInsufficientFee):
@@ -177,6 +180,24 @@ func classifyErr(stage int, err error) *refusal {
 	return r
 }
 
+// expectedSequence reads the sequence a mismatch names ("account sequence
+// mismatch, expected 6, got 5"), 0 when it names none. It is the mempool's:
+// ahead of the committed one while a transaction of ours waits there (one
+// sent by an earlier run, say).
+func expectedSequence(log string) uint64 {
+	m := expectedSeq.FindStringSubmatch(log)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.ParseUint(m[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+var expectedSeq = regexp.MustCompile(`sequence mismatch, expected (\d+)`)
+
 func isSequenceMismatch(err error) bool {
 	return strings.Contains(err.Error(), "account sequence mismatch") || errorsmod.IsOf(err, sdkerrors.ErrWrongSequence)
 }
@@ -187,6 +208,9 @@ func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
 	s.metrics.TxRefused(r.reason)
 	if r.resync {
 		s.acct.known = false
+	}
+	if r.expected > 0 && s.acct.read {
+		s.acct.seq, s.acct.known = r.expected, true
 	}
 	if r.params {
 		s.lim.due = true

@@ -219,6 +219,7 @@ type Submitter struct {
 type account struct {
 	num, seq   uint64
 	known      bool    // num and seq were read from the chain and are trusted
+	read       bool    // num was read (it never changes)
 	gasBoost   float64 // multiplies simulated gas after an out-of-gas failure
 	gasPerVote uint64  // simulated gas per vote of the last batch, to cut batches by gas
 }

@@ -87,8 +87,10 @@ type fakeChain struct {
 	// afterInclude, when set, fails the n-th broadcast with an RPC error
 	// after the transaction was included (it reached the mempool).
 	afterInclude func(n int) error
-	// checkTx is the CheckTx result of the n-th broadcast (from 0).
-	checkTx func(n int, tx sentTx) (code uint32, codespace string)
+	// checkTx is the CheckTx result of the n-th broadcast (from 0), with
+	// checkLog as its log.
+	checkTx  func(n int, tx sentTx) (code uint32, codespace string)
+	checkLog string
 	// deliverTx is the DeliverTx code of the n-th accepted broadcast; when it
 	// returns (0, ""), the tx succeeds.
 	deliverTx func(n int, tx sentTx) (code uint32, codespace string)
@@ -213,7 +215,11 @@ func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes
 	}
 	if c.checkTx != nil {
 		if code, space := c.checkTx(n, tx); code != 0 {
-			return &coretypes.ResultBroadcastTx{Code: code, Codespace: space, Log: "refused by the fake"}, nil
+			log := c.checkLog
+			if log == "" {
+				log = "refused by the fake"
+			}
+			return &coretypes.ResultBroadcastTx{Code: code, Codespace: space, Log: log}, nil
 		}
 	}
 	res := abci.ExecTxResult{GasWanted: int64(tx.gas), GasUsed: int64(tx.gas) / 2}
