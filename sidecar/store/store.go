@@ -50,6 +50,16 @@ type Pending struct {
 	// event triggers carry neither: their key is the task id).
 	TaskID uint64          `json:"task_id,omitempty"`
 	Event  *types.EventRef `json:"event,omitempty"`
+	// Failure is the vote's failure reason (a failure vote has no result).
+	Failure types.FailureReason `json:"failure,omitempty"`
+	// ExtraGas is the vote's extra gas (a handler contract to pay for), so
+	// that a vote sent again after a restart still carries it.
+	ExtraGas uint64 `json:"extra_gas,omitempty"`
+	// SentHeight is the chain's latest height when the transaction was
+	// signed: it can be included from the next block on, so confirming it
+	// reads the blocks from SentHeight+1 to TimeoutHeight. Zero in records
+	// written before it existed.
+	SentHeight int64 `json:"sent_height,omitempty"`
 }
 
 // Store is safe for concurrent use.
@@ -189,14 +199,64 @@ func (s *Store) MarkSubmitted(k string, txHash string) error {
 	return b.WriteSync()
 }
 
+// MarkSubmittedBatch is MarkSubmitted for the votes of one transaction, in
+// one synced write (one fsync per transaction, not one per vote).
+func (s *Store) MarkSubmittedBatch(keys []string, txHash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, k := range keys {
+		if err := b.Set(key(prefixSubmitted, k), []byte(txHash)); err != nil {
+			return err
+		}
+		if err := b.Delete(key(prefixPending, k)); err != nil {
+			return err
+		}
+		if err := b.Delete(key(prefixInbox, k)); err != nil {
+			return err
+		}
+	}
+	return b.WriteSync()
+}
+
 // SetPending records that a vote went out in a transaction.
 func (s *Store) SetPending(k string, p Pending) error {
 	return s.setJSON(key(prefixPending, k), p)
 }
 
+// SetPendingBatch records the votes of one transaction as pending, by key,
+// in one synced write.
+func (s *Store) SetPendingBatch(pending map[string]Pending) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for k, p := range pending {
+		bz, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if err := b.Set(key(prefixPending, k), bz); err != nil {
+			return err
+		}
+	}
+	return b.WriteSync()
+}
+
 // ClearPending forgets a pending record (its transaction can no longer land).
 func (s *Store) ClearPending(k string) error {
 	return s.db.DeleteSync(key(prefixPending, k))
+}
+
+// ClearPendingBatch forgets the pending records of keys in one synced write.
+func (s *Store) ClearPendingBatch(keys []string) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, k := range keys {
+		if err := b.Delete(key(prefixPending, k)); err != nil {
+			return err
+		}
+	}
+	return b.WriteSync()
 }
 
 // PendingVotes returns every pending record by key. Records written before

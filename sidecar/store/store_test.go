@@ -90,3 +90,49 @@ func TestStoreInboxAndEventVotes(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pending)
 }
+
+// A pending record keeps what a vote needs to be sent again after a restart:
+// its handler gas and failure reason (L2), and the height it was signed at,
+// from which its inclusion is looked for in blocks (C2).
+func TestL2PendingCarriesExtraGas(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir)
+	require.NoError(t, err)
+	p := store.Pending{TxHash: "AB", TimeoutHeight: 50, TaskID: 7, ExtraGas: 1_000_000, SentHeight: 30}
+	f := store.Pending{TxHash: "AB", TimeoutHeight: 50, TaskID: 8, Failure: types.FailureReason(2), SentHeight: 30}
+	require.NoError(t, s.SetPendingBatch(map[string]store.Pending{"7": p, "8": f}))
+	require.NoError(t, s.Close())
+
+	s, err = store.Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	pending, err := s.PendingVotes()
+	require.NoError(t, err)
+	require.Equal(t, map[string]store.Pending{"7": p, "8": f}, pending)
+}
+
+// The votes of one transaction are recorded pending, cleared and submitted
+// together (M7: one synced write each, see TestM7OneSyncedWritePerBatch).
+func TestM7BatchRecords(t *testing.T) {
+	s := store.OpenMemory()
+	require.NoError(t, s.Advance(5, map[string][]byte{"1": []byte("w"), "2": []byte("w"), "3": []byte("w")}))
+	require.NoError(t, s.SetPendingBatch(map[string]store.Pending{
+		"1": {TxHash: "AA", TimeoutHeight: 25, TaskID: 1},
+		"2": {TxHash: "AA", TimeoutHeight: 25, TaskID: 2},
+		"3": {TxHash: "AA", TimeoutHeight: 25, TaskID: 3},
+	}))
+	require.NoError(t, s.ClearPendingBatch([]string{"3"}))
+	require.NoError(t, s.MarkSubmittedBatch([]string{"1", "2"}, "AA"))
+
+	pending, err := s.PendingVotes()
+	require.NoError(t, err)
+	require.Empty(t, pending)
+	inbox, err := s.Inbox()
+	require.NoError(t, err)
+	require.Equal(t, map[string][]byte{"3": []byte("w")}, inbox, "work that led to a vote is done with the vote")
+	for k, want := range map[string]bool{"1": true, "2": true, "3": false} {
+		got, err := s.Submitted(k)
+		require.NoError(t, err)
+		require.Equal(t, want, got, k)
+	}
+}

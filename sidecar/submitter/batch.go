@@ -3,141 +3,230 @@ package submitter
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
+	"math"
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	errorsmod "cosmossdk.io/errors"
-
 	"github.com/cosmos/cosmos-sdk/client/tx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	"github.com/cosmos/cosmos-sdk/types/tx/signing"
+	"github.com/cosmos/cosmos-sdk/x/authz"
 
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// sendBatch sends up to maxVotes queued votes in one transaction and waits for
-// it; it reports whether votes remain queued.
+// txOverhead bounds the bytes of a vote transaction besides its results:
+// the operator, the signer's public key, signature and fee, the authz wrapper.
+const txOverhead = 2 << 10
+
+// sendBatch sends one transaction of the votes at the front of the queue and
+// waits for it; it reports whether to go on sending.
 func (s *Submitter) sendBatch(ctx context.Context) bool {
+	if time.Now().Before(s.retry.at) {
+		return false // backing off after a refusal
+	}
+	s.refreshLimits(ctx)
+	used, batch := s.nextBatch()
+	if len(used) == 0 {
+		return false
+	}
+	if len(batch) == 0 {
+		return s.dequeue(used)
+	}
+	r := s.submit(ctx, batch)
+	if ctx.Err() != nil {
+		return false
+	}
+	if r != nil {
+		return s.refused(batch, used, r)
+	}
+	if s.split > 0 {
+		if s.split *= 2; s.split >= s.maxVotes {
+			s.split = 0
+		}
+	}
+	return s.dequeue(used)
+}
+
+// nextBatch returns the votes at the front of the queue that the next
+// transaction takes (used), and of those the ones not yet submitted (batch):
+// at most max_votes_per_tx (or the split size), within the byte cap and the
+// block's gas.
+func (s *Submitter) nextBatch() (used, batch []Vote) {
+	n := s.maxVotes
+	if s.split > 0 {
+		n = min(n, s.split)
+	}
 	s.mu.Lock()
-	head := slices.Clone(s.queue[:min(len(s.queue), s.maxVotes)])
+	head := make([]Vote, 0, min(n, len(s.queue)))
+	for _, q := range s.queue[:min(n, len(s.queue))] {
+		head = append(head, q.Vote)
+	}
 	s.mu.Unlock()
-	var batch []Vote
-	for _, v := range head {
+
+	size := txOverhead
+	gas := s.reserve * ReservedVotes
+	for i, v := range head {
 		// A vote queued again after a restart may have been settled since
 		// (its earlier transaction landed): never send it twice.
 		if done, err := s.store.Submitted(v.Key()); err == nil && done {
+			used = head[:i+1]
 			continue
 		}
-		batch = append(batch, v)
-	}
-	if len(batch) > 0 {
-		if err := s.submit(ctx, batch); err != nil {
-			if ctx.Err() != nil {
-				return false
-			}
-			s.log.Warn("vote transaction failed; will retry", "votes", len(batch), "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			return false
+		vb := voteBytes(v)
+		vg := s.acct.gasPerVote + VoteGasMargin + v.ExtraGas
+		if len(batch) > 0 && (size+vb > s.lim.maxBytes || (s.lim.maxGas > 0 && gas+vg > s.lim.maxGas)) {
+			break
 		}
+		size, gas = size+vb, gas+vg
+		batch = append(batch, v)
+		used = head[:i+1]
 	}
-	return s.dequeue(head)
+	return used, batch
 }
 
-// dequeue removes head, the front of the queue, and reports whether votes
+// voteBytes bounds a vote's bytes in a transaction: its result entry and
+// the entry's tag and length.
+func voteBytes(v Vote) int {
+	r := types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure}
+	return r.Size() + 8
+}
+
+// dequeue removes used, the front of the queue, and reports whether votes
 // remain. Only the Start goroutine removes votes, so the front is unchanged.
-func (s *Submitter) dequeue(head []Vote) bool {
+func (s *Submitter) dequeue(used []Vote) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.queue = s.queue[len(head):]
-	for _, v := range head {
+	s.queue = s.queue[len(used):]
+	for _, v := range used {
 		delete(s.queued, v.Key())
 	}
+	s.reportQueueLocked()
 	return len(s.queue) > 0
 }
 
 // submit simulates, signs and broadcasts one transaction of batch, then
-// waits for its outcome.
-func (s *Submitter) submit(ctx context.Context, batch []Vote) error {
+// waits for its outcome: nil when it landed (each vote's outcome recorded),
+// else why it did not.
+func (s *Submitter) submit(ctx context.Context, batch []Vote) *refusal {
 	if !s.acct.known {
-		num, seq, err := s.chain.Account(ctx, s.address)
+		num, seq, err := s.chain.Account(ctx, s.signer)
 		if err != nil {
-			return fmt.Errorf("operator account %s: %w (is it funded?)", s.address, err)
+			return classifyErr(stageAccount, fmt.Errorf("signing account %s: %w", s.signer, err))
 		}
-		s.acct.num, s.acct.seq, s.acct.known = num, seq, true
+		s.acct.num, s.acct.seq, s.acct.known, s.acct.read = num, seq, true, true
 	}
 	height, err := s.chain.LatestHeight(ctx)
 	if err != nil {
-		return err
+		return &refusal{kind: transient, reason: "rpc", err: err}
 	}
-	msg := &types.MsgSubmitResults{Operator: s.address.String()}
-	for _, v := range batch {
-		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure})
-	}
+	msg := s.message(batch)
 	timeoutHeight := height + s.timeout
 
 	// The simulation measures the gas; the reserve and the votes' extra gas
 	// cover what it cannot see (a vote that completes its task on delivery).
 	simBytes, err := s.sign(ctx, msg, 0, timeoutHeight, true)
 	if err != nil {
-		return err
+		return &refusal{kind: blocked, reason: "sign", err: err, state: "cannot sign: " + err.Error()}
 	}
 	used, err := s.chain.Simulate(ctx, simBytes)
 	if err != nil {
-		if isSequenceMismatch(err) {
-			s.acct.known = false
-		}
-		return fmt.Errorf("simulate: %w", err)
+		return classifyErr(stageSimulate, fmt.Errorf("simulate: %w", err))
 	}
-	gas := uint64(float64(used)*s.gasAdj*s.acct.gasBoost) + s.reserve*uint64(len(batch))
-	for _, v := range batch {
-		gas += v.ExtraGas
+	gas := s.gasFor(batch, used)
+	if s.lim.maxGas > 0 && gas > s.lim.maxGas {
+		if len(batch) > 1 || float64(used)*s.gasAdj > float64(s.lim.maxGas) {
+			return &refusal{kind: tooLarge, reason: "gas_over_block_max", err: fmt.Errorf("gas %d is above the block's max_gas %d", gas, s.lim.maxGas)}
+		}
+		gas = s.lim.maxGas // one vote: its reserve is cut to fit
 	}
 	txBytes, err := s.sign(ctx, msg, gas, timeoutHeight, false)
 	if err != nil {
-		return err
+		return &refusal{kind: blocked, reason: "sign", err: err, state: "cannot sign: " + err.Error()}
 	}
-	hash := cmttypes.Tx(txBytes).Hash()
-	for _, v := range batch {
-		p := store.Pending{TxHash: fmt.Sprintf("%X", hash), TimeoutHeight: timeoutHeight, Result: v.Result, TaskID: v.TaskID, Event: v.Event}
-		if err := s.store.SetPending(v.Key(), p); err != nil {
-			return err
-		}
+	if len(txBytes) > s.lim.maxBytes {
+		return &refusal{kind: tooLarge, reason: "tx_too_large", err: fmt.Errorf("%d bytes, the cap is %d", len(txBytes), s.lim.maxBytes)}
+	}
+
+	f := &flight{votes: batch, hash: cmttypes.Tx(txBytes).Hash(), from: height + 1, timeout: timeoutHeight}
+	if err := s.setPending(f); err != nil {
+		return &refusal{kind: transient, reason: "store", err: err}
 	}
 	res, err := s.chain.BroadcastSync(ctx, txBytes)
 	if err != nil {
+		r := classifyErr(stageBroadcast, err)
+		if r.kind != landing {
+			// Certainly not in a mempool: no need to wait for it.
+			s.clearPending(batch)
+			return r
+		}
 		// Unknown outcome: the transaction may have reached the mempool. Do not
 		// sign the votes again until it is known to have landed or can no
 		// longer land (its timeout height has passed).
 		s.acct.known = false
-		s.log.Warn("broadcast failed; waiting to learn whether the transaction landed", "tx", fmt.Sprintf("%X", hash), "err", err)
-		if cerr := s.confirm(ctx, batch, hash, timeoutHeight); cerr != nil {
-			return fmt.Errorf("broadcast: %w; then: %v", err, cerr)
-		}
-		return nil
+		s.log.Warn("broadcast failed; waiting to learn whether the transaction landed", "tx", fmt.Sprintf("%X", f.hash), "err", err)
+		return s.confirm(ctx, f)
 	}
 	if res.Code != 0 {
-		s.clearPending(batch)
-		if res.Code == sdkerrors.ErrWrongSequence.ABCICode() && res.Codespace == sdkerrors.RootCodespace {
-			s.acct.known = false
+		r := classifyCode(res.Codespace, res.Code, res.Log)
+		if r.kind == landing {
+			return s.confirm(ctx, f)
 		}
-		return fmt.Errorf("CheckTx refused the vote transaction (%s/%d): %s", res.Codespace, res.Code, res.Log)
+		s.clearPending(batch)
+		return r
 	}
 	s.acct.seq++
 	s.metrics.VotesSent(len(batch))
-	s.log.Info("votes sent", "votes", len(batch), "tx", fmt.Sprintf("%X", hash), "gas", gas)
-	return s.confirm(ctx, batch, hash, timeoutHeight)
+	s.log.Info("votes sent", "votes", len(batch), "tx", fmt.Sprintf("%X", f.hash), "gas", gas)
+	return s.confirm(ctx, f)
 }
 
-// sign builds and signs msg with the operator key: for simulation (no gas,
-// no fee) or for broadcast.
+// gasFor is the gas limit of batch: the simulated gas with its adjustment
+// (and boost after an out-of-gas failure), the reserve for a vote that
+// completes its task at delivery for at most ReservedVotes votes, a margin
+// per vote, and the votes' extra gas.
+func (s *Submitter) gasFor(batch []Vote, simulated uint64) uint64 {
+	s.acct.gasPerVote = uint64(float64(simulated) * s.gasAdj / float64(len(batch)))
+	gas := uint64(math.Ceil(float64(simulated) * s.gasAdj * s.acct.gasBoost))
+	gas += s.reserve*uint64(min(len(batch), ReservedVotes)) + VoteGasMargin*uint64(len(batch))
+	for _, v := range batch {
+		gas += v.ExtraGas
+	}
+	return gas
+}
+
+// message is batch's message: MsgSubmitResults for the operator, wrapped in
+// an authz MsgExec when a vote key signs.
+func (s *Submitter) message(batch []Vote) sdk.Msg {
+	msg := &types.MsgSubmitResults{Operator: s.address.String()}
+	for _, v := range batch {
+		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure})
+	}
+	if s.signer.Equals(s.address) {
+		return msg
+	}
+	exec := authz.NewMsgExec(s.signer, []sdk.Msg{msg})
+	return &exec
+}
+
+// setPending records f's votes as pending, in one write.
+func (s *Submitter) setPending(f *flight) error {
+	pending := make(map[string]store.Pending, len(f.votes))
+	for _, v := range f.votes {
+		pending[v.Key()] = store.Pending{
+			TxHash: fmt.Sprintf("%X", f.hash), TimeoutHeight: f.timeout, SentHeight: f.from - 1,
+			Result: v.Result, TaskID: v.TaskID, Event: v.Event, Failure: v.Failure, ExtraGas: v.ExtraGas,
+		}
+	}
+	return s.store.SetPendingBatch(pending)
+}
+
+// sign builds and signs msg with the signing key: for simulation (no gas,
+// no fee) or for broadcast. A vote key's fee is paid by the operator's
+// allowance (when gas has a price), in simulation too so that a missing
+// allowance shows before a fee is spent.
 func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHeight int64, simulate bool) ([]byte, error) {
 	f := tx.Factory{}.
 		WithTxConfig(s.txConfig).
@@ -147,6 +236,10 @@ func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHe
 		WithSequence(s.acct.seq).
 		WithTimeoutHeight(uint64(timeoutHeight)).
 		WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
+	if !s.signer.Equals(s.address) && !s.gasPrice.IsZero() {
+		// No fee, no allowance needed.
+		f = f.WithFeeGranter(s.address)
+	}
 	if simulate {
 		f = f.WithGas(0).WithSimulateAndExecute(true)
 	} else {
@@ -163,8 +256,4 @@ func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHe
 		return nil, fmt.Errorf("sign with %q: %w", s.keyName, err)
 	}
 	return s.txConfig.TxEncoder()(builder.GetTx())
-}
-
-func isSequenceMismatch(err error) bool {
-	return strings.Contains(err.Error(), "account sequence mismatch") || errorsmod.IsOf(err, sdkerrors.ErrWrongSequence)
 }

@@ -1,38 +1,125 @@
 package submitter
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/cosmos/gogoproto/proto"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
+	"github.com/cosmos/cosmos-sdk/x/authz"
 
+	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
 // pollInterval is how often a transaction's inclusion is checked.
 const pollInterval = 300 * time.Millisecond
 
+// maxReadFailures is how many times reading a block past a transaction's
+// timeout height may fail (pruned, or a node that lacks it) before the
+// transaction is taken as lost: its votes are sent again, which is safe (a
+// vote already counted is refused as a duplicate, then recorded).
+const maxReadFailures = 10
+
 // errNotIncluded: the chain passed the transaction's timeout height without
 // including it, so it can no longer land.
 var errNotIncluded = errors.New("not included by its timeout height")
 
-// waitIncluded polls for the transaction with this hash until it is included,
-// its timeout height has passed (errNotIncluded) or ctx ends.
-func (s *Submitter) waitIncluded(ctx context.Context, hash []byte, timeoutHeight int64) (*coretypes.ResultTx, error) {
-	for {
-		res, err := s.chain.TxResult(ctx, hash)
+// flight is a vote transaction sent and not yet settled.
+type flight struct {
+	votes   []Vote
+	hash    []byte
+	from    int64 // the first height that can include it
+	timeout int64 // its timeout height: no later block includes it
+	scanned int64 // the last height read for it
+	fails   int   // block reads failed past the timeout height
+}
+
+// check looks once for f's transaction: its result when it was included,
+// errNotIncluded when it can no longer be, nil when not known yet. /tx is
+// asked first while the node answers it; the blocks from f.from to the
+// timeout height are read when it does not (no tx index), and once the
+// timeout height has passed (an index lags behind the blocks).
+func (s *Submitter) check(ctx context.Context, f *flight) (*coretypes.ResultTx, error) {
+	if !s.noTxIndex && len(f.hash) > 0 {
+		res, err := s.chain.TxResult(ctx, f.hash)
 		if err == nil && res != nil {
 			return res, nil
 		}
-		if h, err := s.chain.LatestHeight(ctx); err == nil && h > timeoutHeight {
-			return nil, errNotIncluded
+		if err != nil && ctx.Err() == nil {
+			s.noTxIndex = true
+			s.log.Info("the node does not answer /tx; confirming votes by reading blocks", "err", err)
+		}
+	}
+	latest, err := s.chain.LatestHeight(ctx)
+	if err != nil {
+		return nil, nil
+	}
+	if !s.noTxIndex && latest <= f.timeout {
+		return nil, nil
+	}
+	f.scanned = max(f.scanned, f.from-1)
+	for h := f.scanned + 1; h <= min(latest, f.timeout); h++ {
+		res, err := s.findTx(ctx, h, f.hash)
+		if err != nil {
+			if latest > f.timeout {
+				if f.fails++; f.fails >= maxReadFailures {
+					s.log.Warn("cannot read the blocks that may hold a vote transaction; taking it as lost", "tx", fmt.Sprintf("%X", f.hash), "height", h, "err", err)
+					return nil, errNotIncluded
+				}
+			}
+			return nil, nil
+		}
+		if res != nil {
+			return res, nil
+		}
+		f.scanned = h
+	}
+	if f.scanned >= f.timeout {
+		return nil, errNotIncluded
+	}
+	return nil, nil
+}
+
+// findTx returns the result of the transaction with this hash in the block
+// at height, or nil when the block does not hold it.
+func (s *Submitter) findTx(ctx context.Context, height int64, hash []byte) (*coretypes.ResultTx, error) {
+	block, err := s.chain.Block(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	if block == nil || block.Block == nil {
+		return nil, fmt.Errorf("block %d: empty answer", height)
+	}
+	i := slices.IndexFunc(block.Block.Txs, func(tx cmttypes.Tx) bool { return bytes.Equal(tx.Hash(), hash) })
+	if i < 0 {
+		return nil, nil
+	}
+	results, err := s.chain.BlockResults(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	if i >= len(results.TxsResults) || results.TxsResults[i] == nil {
+		return nil, fmt.Errorf("block %d: no result for transaction %d", height, i)
+	}
+	return &coretypes.ResultTx{Hash: hash, Height: height, Index: uint32(i), TxResult: *results.TxsResults[i], Tx: block.Block.Txs[i]}, nil
+}
+
+// waitIncluded polls for f's transaction until it is included, its timeout
+// height has passed (errNotIncluded) or ctx ends.
+func (s *Submitter) waitIncluded(ctx context.Context, f *flight) (*coretypes.ResultTx, error) {
+	for {
+		res, err := s.check(ctx, f)
+		if res != nil || err != nil {
+			return res, err
 		}
 		select {
 		case <-ctx.Done():
@@ -42,43 +129,51 @@ func (s *Submitter) waitIncluded(ctx context.Context, hash []byte, timeoutHeight
 	}
 }
 
-// confirm waits for the transaction of batch to land and records its outcome.
-func (s *Submitter) confirm(ctx context.Context, batch []Vote, hash []byte, timeoutHeight int64) error {
-	res, err := s.waitIncluded(ctx, hash, timeoutHeight)
+// confirm waits for f's transaction to land and records its outcome.
+func (s *Submitter) confirm(ctx context.Context, f *flight) *refusal {
+	s.sending = true
+	s.reportInFlight()
+	defer func() {
+		s.sending = false
+		s.reportInFlight()
+	}()
+	res, err := s.waitIncluded(ctx, f)
 	if errors.Is(err, errNotIncluded) {
-		s.clearPending(batch)
-		s.acct.known = false
-		return fmt.Errorf("transaction %X not included by its timeout height %d", hash, timeoutHeight)
+		s.clearPending(f.votes)
+		return &refusal{kind: transient, reason: "not_included", resync: true, now: true,
+			err: fmt.Errorf("transaction %X not included by its timeout height %d", f.hash, f.timeout)}
 	}
 	if err != nil {
-		return err
+		return &refusal{kind: transient, reason: "stopped", err: err}
 	}
-	return s.resolve(batch, hash, res)
+	return s.resolve(f.votes, f.hash, res)
 }
 
 // resolve records the outcome of an included transaction: each accepted or
 // finally refused vote is submitted; an event vote refused by the per-block
-// cap on automatic tasks is set aside to be sent again.
-func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) error {
+// cap on automatic tasks is set aside to be sent again. A failed
+// transaction's votes are cleared and the refusal returned.
+func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) *refusal {
 	if res.TxResult.Code != 0 {
 		s.clearPending(batch)
-		if res.TxResult.Code == sdkerrors.ErrOutOfGas.ABCICode() && res.TxResult.Codespace == sdkerrors.RootCodespace {
-			s.acct.gasBoost *= 1.5
-			return fmt.Errorf("out of gas (used %d of %d): retrying with %.1fx gas", res.TxResult.GasUsed, res.TxResult.GasWanted, s.acct.gasBoost)
+		r := classifyCode(res.TxResult.Codespace, res.TxResult.Code, res.TxResult.Log)
+		if r.outOfGas {
+			r.err = fmt.Errorf("out of gas (used %d of %d): %w", res.TxResult.GasUsed, res.TxResult.GasWanted, r.err)
 		}
-		return fmt.Errorf("vote transaction %X failed (%s/%d): %s", hash, res.TxResult.Codespace, res.TxResult.Code, res.TxResult.Log)
+		r.err = fmt.Errorf("vote transaction %X failed: %w", hash, r.err)
+		return r
 	}
 	s.acct.gasBoost = 1
+	s.unblock()
 	var resp types.MsgSubmitResultsResponse
 	if err := unpackResponse(res.TxResult.Data, &resp); err != nil {
 		s.log.Warn("could not read the vote outcomes", "tx", fmt.Sprintf("%X", hash), "err", err)
 	}
+	outcomes := s.outcomesByKey(batch, res.Tx, resp.Outcomes)
 	rejected := 0
-	for i, v := range batch {
-		// Outcomes follow the message's results; a vote settled on its own
-		// after a restart may have shared its transaction with others.
-		if len(resp.Outcomes) == len(batch) && !resp.Outcomes[i].Accepted {
-			o := resp.Outcomes[i]
+	var done, retry []string
+	for _, v := range batch {
+		if o, ok := outcomes[v.Key()]; ok && !o.Accepted {
 			rejected++
 			if v.Event != nil && capped(o) && s.retryCapped(v) {
 				// The service opened its per-block share of event tasks, or
@@ -86,20 +181,77 @@ func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) 
 				// this block: a later block has room for this event's task
 				// (or a peer opened it meanwhile, and the vote joins it).
 				s.log.Info("event vote waits for a block with room for its task", "work", v.Key(), "err", o.Error)
-				s.clearPending([]Vote{v})
-				s.capped.Add(v, capRetryDelay)
+				retry = append(retry, v.Key())
+				s.later.Add(v, capRetryDelay)
 				continue
 			}
 			s.log.Warn("vote refused by the chain", "work", v.Key(), "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
 		}
-		if err := s.store.MarkSubmitted(v.Key(), fmt.Sprintf("%X", hash)); err != nil {
-			return err
-		}
+		done = append(done, v.Key())
 		delete(s.capHits, v.Key())
+		delete(s.setAside, v.Key())
+	}
+	if len(retry) > 0 {
+		if err := s.store.ClearPendingBatch(retry); err != nil {
+			s.log.Warn("could not clear pending votes", "votes", len(retry), "err", err)
+		}
+	}
+	if err := s.store.MarkSubmittedBatch(done, fmt.Sprintf("%X", hash)); err != nil {
+		// The votes are settled again after a restart (a vote sent twice is
+		// refused as a duplicate).
+		s.log.Warn("could not record votes as submitted", "votes", len(done), "err", err)
 	}
 	s.metrics.VotesIncluded(len(batch) - rejected)
 	s.metrics.VotesRejected(rejected)
 	s.log.Info("votes included", "votes", len(batch), "refused", rejected, "tx", fmt.Sprintf("%X", hash), "height", res.Height)
+	return nil
+}
+
+// outcomesByKey matches the outcomes of a transaction to work keys. The
+// outcomes follow the message's results, read from the transaction itself
+// (after a restart a transaction's votes are settled without their order);
+// when it cannot be read, they follow batch if the counts agree.
+func (s *Submitter) outcomesByKey(batch []Vote, txBytes []byte, outcomes []types.ResultOutcome) map[string]types.ResultOutcome {
+	out := map[string]types.ResultOutcome{}
+	var keys []string
+	if msg := s.decodeVotes(txBytes); msg != nil && len(msg.Results) == len(outcomes) {
+		for _, r := range msg.Results {
+			keys = append(keys, store.WorkKey(r.TaskId, r.Event))
+		}
+	} else if len(outcomes) == len(batch) {
+		for _, v := range batch {
+			keys = append(keys, v.Key())
+		}
+	}
+	for i, k := range keys {
+		out[k] = outcomes[i]
+	}
+	return out
+}
+
+// decodeVotes returns the MsgSubmitResults of a vote transaction, nil when
+// it cannot be read.
+func (s *Submitter) decodeVotes(txBytes []byte) *types.MsgSubmitResults {
+	if len(txBytes) == 0 {
+		return nil
+	}
+	tx, err := s.txConfig.TxDecoder()(txBytes)
+	if err != nil {
+		return nil
+	}
+	for _, m := range tx.GetMsgs() {
+		switch m := m.(type) {
+		case *types.MsgSubmitResults:
+			return m
+		case *authz.MsgExec:
+			inner, err := m.GetMessages()
+			if err == nil && len(inner) == 1 {
+				if msg, ok := inner[0].(*types.MsgSubmitResults); ok {
+					return msg
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -122,44 +274,105 @@ func (s *Submitter) retryCapped(v Vote) bool {
 // longer land; a failure is logged (the vote is then settled again after a
 // restart, which is safe).
 func (s *Submitter) clearPending(batch []Vote) {
+	keys := make([]string, 0, len(batch))
 	for _, v := range batch {
-		if err := s.store.ClearPending(v.Key()); err != nil {
-			s.log.Warn("could not clear a pending vote", "work", v.Key(), "err", err)
-		}
+		keys = append(keys, v.Key())
+	}
+	if err := s.store.ClearPendingBatch(keys); err != nil {
+		s.log.Warn("could not clear pending votes", "votes", len(keys), "err", err)
 	}
 }
 
-// recoverPending settles votes a previous run sent without confirming.
-func (s *Submitter) recoverPending(ctx context.Context) error {
+// recoverPending takes up the votes a previous run sent without confirming:
+// one flight per transaction, checked by checkRecovering alongside new votes
+// (a transaction that never went out holds back only its own votes, until its
+// timeout height). The votes are held: the pipeline's replay does not queue
+// them meanwhile. It runs once, at the first Enqueue or Start.
+func (s *Submitter) recoverPending() error {
+	s.recoverOnce.Do(func() { s.recoverErr = s.loadPending() })
+	return s.recoverErr
+}
+
+func (s *Submitter) loadPending() error {
 	pending, err := s.store.PendingVotes()
 	if err != nil || len(pending) == 0 {
 		return err
 	}
-	s.log.Info("settling votes left pending by the last run", "votes", len(pending))
-	for key, p := range pending {
-		v := Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result}
-		hash, err := hex.DecodeString(p.TxHash)
-		if err != nil {
-			s.log.Warn("pending vote has an unreadable tx hash: waiting for its timeout height", "work", key, "tx", p.TxHash)
-		}
-		res, err := s.waitIncluded(ctx, hash, p.TimeoutHeight)
-		switch {
-		case errors.Is(err, errNotIncluded):
-			s.clearPending([]Vote{v})
-			s.requeue(v)
-		case err != nil:
-			return nil // ctx ended
-		default:
-			if err := s.resolve([]Vote{v}, hash, res); err != nil {
-				s.log.Warn("pending vote's transaction failed; sending again", "work", key, "err", err)
-				s.requeue(v)
+	byTx := map[string]*flight{}
+	for _, key := range sortedKeys(pending) {
+		p := pending[key]
+		f, ok := byTx[p.TxHash]
+		if !ok {
+			hash, err := hex.DecodeString(p.TxHash)
+			if err != nil {
+				s.log.Warn("pending vote has an unreadable tx hash: waiting for its timeout height", "work", key, "tx", p.TxHash)
 			}
+			from := p.SentHeight + 1
+			if p.SentHeight == 0 {
+				from = max(1, p.TimeoutHeight-s.timeout)
+			}
+			f = &flight{hash: hash, from: from, timeout: p.TimeoutHeight}
+			byTx[p.TxHash] = f
+			s.recovering = append(s.recovering, f)
 		}
+		f.votes = append(f.votes, Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result, Failure: p.Failure, ExtraGas: p.ExtraGas})
 	}
+	for _, f := range s.recovering {
+		s.hold(f.votes)
+	}
+	s.log.Info("settling votes left pending by the last run", "votes", len(pending), "txs", len(s.recovering))
+	s.reportInFlight()
 	return nil
 }
 
-// unpackResponse reads the first message response of a DeliverTx result.
+// checkRecovering checks each transaction of an earlier run once: a landed
+// one is resolved, a lost one's votes are queued again.
+func (s *Submitter) checkRecovering(ctx context.Context) {
+	if len(s.recovering) == 0 {
+		return
+	}
+	var left []*flight
+	for _, f := range s.recovering {
+		res, err := s.check(ctx, f)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errNotIncluded):
+			s.clearPending(f.votes)
+		case res == nil:
+			left = append(left, f)
+			continue
+		default:
+			s.acct.known = false // the sequence it used is spent
+			r := s.resolve(f.votes, f.hash, res)
+			if r == nil {
+				s.release(f.votes)
+				continue
+			}
+			s.log.Warn("a pending vote transaction failed; sending its votes again", "tx", fmt.Sprintf("%X", f.hash), "err", r)
+		}
+		s.release(f.votes)
+		for _, v := range f.votes {
+			s.requeue(v)
+		}
+	}
+	s.recovering = left
+	s.reportInFlight()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// unpackResponse reads the vote outcomes of a DeliverTx result: the first
+// message response, or for a vote key's authz MsgExec, the first response
+// it carries (MsgExecResponse.Results holds each inner message's response,
+// marshalled as is).
 func unpackResponse(data []byte, out proto.Message) error {
 	var txMsgData sdk.TxMsgData
 	if err := proto.Unmarshal(data, &txMsgData); err != nil {
@@ -168,5 +381,16 @@ func unpackResponse(data []byte, out proto.Message) error {
 	if len(txMsgData.MsgResponses) == 0 {
 		return nil
 	}
-	return proto.Unmarshal(txMsgData.MsgResponses[0].Value, out)
+	resp := txMsgData.MsgResponses[0]
+	if resp.TypeUrl != sdk.MsgTypeURL(&authz.MsgExecResponse{}) {
+		return proto.Unmarshal(resp.Value, out)
+	}
+	var exec authz.MsgExecResponse
+	if err := proto.Unmarshal(resp.Value, &exec); err != nil {
+		return err
+	}
+	if len(exec.Results) == 0 {
+		return errors.New("MsgExec answered no result")
+	}
+	return proto.Unmarshal(exec.Results[0], out)
 }

@@ -3,6 +3,7 @@ package submitter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -51,16 +52,19 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	includedTx := []byte("an included vote transaction")
 	includedHash := fmt.Sprintf("%X", cmttypes.Tx(includedTx).Hash())
 	f.chain.included[includedHash] = &coretypes.ResultTx{Height: 8, Tx: includedTx, TxResult: abci.ExecTxResult{
-		Data: f.chain.msgData(&types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}),
+		Data: f.chain.msgData(sentTx{msg: &types.MsgSubmitResults{Results: []types.TaskResult{{TaskId: 10}}}}),
 	}}
 	require.NoError(t, st.SetPending("10", store.Pending{TxHash: includedHash, TimeoutHeight: 30, Result: []byte("100")}))
 	// Task 11's transaction never landed and the chain (at 10) is past its
 	// timeout height 5.
 	require.NoError(t, st.SetPending("11", store.Pending{TxHash: fmt.Sprintf("%X", cmttypes.Tx("lost").Hash()), TimeoutHeight: 5, Result: []byte("121")}))
 
-	// What Start does first, called directly: no other goroutine runs.
+	// What Start does, called directly: no other goroutine runs.
 	ctx := context.Background()
-	require.NoError(t, f.sub.recoverPending(ctx))
+	require.NoError(t, f.sub.recoverPending())
+	require.Zero(t, f.queueLen(), "pending votes are held until their transaction is settled")
+	f.sub.checkRecovering(ctx)
+	require.Empty(t, f.sub.recovering)
 	require.Equal(t, 1, f.queueLen(), "only the lost vote is queued again")
 	require.False(t, f.sub.sendBatch(ctx), "one batch sends it")
 	require.False(t, f.sub.sendBatch(ctx), "nothing is left to send")
@@ -146,4 +150,136 @@ func eventVoteRefusedByCapIsSentAgain(t *testing.T, capCode uint32) {
 	pending, err := f.store.PendingVotes()
 	require.NoError(t, err)
 	require.Empty(t, pending)
+}
+
+// A node without a tx index answers /tx with an error. Inclusion is then read
+// from the blocks (C2): the votes are recorded once, nothing is sent again,
+// and /tx is not asked again and again.
+func TestC2ConfirmsWithoutTxIndex(t *testing.T) {
+	m := &countMetrics{}
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond), WithMetrics(m))
+	f.chain.txIndexErr = errors.New("transaction indexing is disabled")
+	f.chain.outcome = func(r types.TaskResult) *types.ResultOutcome {
+		if r.TaskId == 2 {
+			return &types.ResultOutcome{TaskId: 2, Codespace: types.ModuleName, Code: types.ErrDuplicateVote.ABCICode(), Error: "duplicate"}
+		}
+		return nil
+	}
+	f.start(t)
+	for id := uint64(1); id <= 3; id++ {
+		require.NoError(t, f.sub.Enqueue(Vote{TaskID: id, Result: []byte("x")}))
+	}
+	f.waitSubmitted(t, 1, 2, 3)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 4, Result: []byte("x")}))
+	f.waitSubmitted(t, 4)
+
+	require.Len(t, f.chain.broadcasts(), 2, "nothing sent again")
+	f.chain.mu.Lock()
+	require.Equal(t, 1, f.chain.txCalls, "/tx is asked once, then blocks are read")
+	f.chain.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	require.Equal(t, [2]int{3, 1}, [2]int{m.included, m.rejected}, "the outcomes come from the block's results")
+}
+
+// An index lags behind the blocks: a transaction it does not know may have
+// landed. Once the timeout height has passed, the blocks say so, and the
+// votes are not sent again.
+func TestC2LaggingIndexReadsBlocksAtTimeout(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(10*time.Millisecond))
+	f.chain.txIndexLags = true
+	f.chain.advance = 5
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("x")}))
+	f.waitSubmitted(t, 1)
+	require.Len(t, f.chain.broadcasts(), 1, "not sent again")
+}
+
+// A vote's pending record keeps its handler gas and failure reason: sent
+// again after a restart, the vote still carries them (L2).
+func TestL2RecoverPendingKeepsExtraGas(t *testing.T) {
+	st := store.OpenMemory()
+	f := newFixture(t, st, WithBatchDelay(10*time.Millisecond))
+	require.NoError(t, st.SetPendingBatch(map[string]store.Pending{
+		"5": {TxHash: fmt.Sprintf("%X", cmttypes.Tx("lost").Hash()), TimeoutHeight: 5, SentHeight: 1, TaskID: 5, ExtraGas: 1_000_000},
+		"6": {TxHash: fmt.Sprintf("%X", cmttypes.Tx("lost").Hash()), TimeoutHeight: 5, SentHeight: 1, TaskID: 6, Failure: types.FailureReason(2)},
+	}))
+	f.start(t)
+	f.waitSubmitted(t, 5, 6)
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 1)
+	require.Equal(t, []types.TaskResult{{TaskId: 5}, {TaskId: 6, Failure: types.FailureReason(2)}}, sent[0].msg.Results)
+	require.EqualValues(t, simGas*1.5+2*DefaultVoteGasReserve+2*VoteGasMargin+1_000_000, sent[0].gas, "the handler's gas is reserved again")
+}
+
+// A pending record whose transaction never went out (killed between the
+// record and the broadcast) waits for its timeout height, but new votes are
+// sent meanwhile (L3); then the pending vote is sent again.
+func TestL3PendingDoesNotBlockNewVotes(t *testing.T) {
+	st := store.OpenMemory()
+	f := newFixture(t, st, WithBatchDelay(10*time.Millisecond))
+	require.NoError(t, st.SetPendingBatch(map[string]store.Pending{
+		"10": {TxHash: fmt.Sprintf("%X", cmttypes.Tx("never sent").Hash()), TimeoutHeight: 1000, SentHeight: 9, TaskID: 10, Result: []byte("a")},
+	}))
+	f.start(t)
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 10, Result: []byte("a")}), "the pipeline's replay queues the pending vote again")
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 11, Result: []byte("b")}))
+	f.waitSubmitted(t, 11)
+	ok, err := st.Submitted("10")
+	require.NoError(t, err)
+	require.False(t, ok, "the pending vote waits for its transaction's timeout height")
+
+	f.chain.setHeight(1001)
+	f.waitSubmitted(t, 10)
+	sent := f.chain.broadcasts()
+	require.Len(t, sent, 2)
+	require.Equal(t, []types.TaskResult{{TaskId: 11, Result: []byte("b")}}, sent[0].msg.Results, "held, the pending vote is not sent with the new one")
+	require.Equal(t, []types.TaskResult{{TaskId: 10, Result: []byte("a")}}, sent[1].msg.Results)
+}
+
+// Broadcast errors that say the transaction never reached the mempool are
+// retried at once, not after its timeout height (L3, C1): the fake chain
+// stands still, so waiting for the timeout height would never end.
+func TestL3BroadcastErrorsThatNeverReachedTheMempool(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err    error
+		reason string
+	}{
+		"mempool full":       {errors.New("mempool is full: number of txs 5000 (max: 5000), total txs bytes 10 (max: 1073741824)"), "mempool_full"},
+		"connection refused": {errors.New(`post failed: Post "http://127.0.0.1:26657": dial tcp 127.0.0.1:26657: connect: connection refused`), "connection_refused"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := &countMetrics{}
+			f := newFixture(t, nil, WithBatchDelay(time.Millisecond), WithMetrics(m))
+			f.chain.broadcastErr = func(n int, _ sentTx) error {
+				if n < 2 {
+					return tc.err
+				}
+				return nil
+			}
+			require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("x")}))
+			f.start(t)
+			f.waitSubmitted(t, 1)
+			require.Len(t, f.chain.broadcasts(), 3)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			require.Equal(t, map[string]int{tc.reason: 2}, m.refused)
+		})
+	}
+}
+
+// "tx already exists in cache" means the transaction is in the mempool (or a
+// block): it is waited for, not signed again.
+func TestL3TxInCacheIsWaitedFor(t *testing.T) {
+	f := newFixture(t, nil, WithBatchDelay(time.Millisecond))
+	f.chain.afterInclude = func(n int) error {
+		if n == 0 {
+			return errors.New("tx already exists in cache")
+		}
+		return nil
+	}
+	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("x")}))
+	f.start(t)
+	f.waitSubmitted(t, 1)
+	require.Len(t, f.chain.broadcasts(), 1, "not signed and sent again")
 }

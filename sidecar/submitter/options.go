@@ -23,10 +23,11 @@ func WithGas(prices string, adjustment float64) Option {
 	}
 }
 
-// WithVoteGasReserve adds gas per vote on top of the simulated amount. A vote
-// simulated before another operator's lands may be the one that completes
-// its task at delivery, which costs far more (the result, the fee payouts):
-// without headroom such a transaction runs out of gas and costs a block.
+// WithVoteGasReserve sets the gas added, for at most ReservedVotes votes of a
+// transaction, on top of the simulated amount. A vote simulated before
+// another operator's lands may be the one that completes its task at
+// delivery, which costs far more (the result, the fee payouts): without
+// headroom such a transaction runs out of gas and costs a block.
 func WithVoteGasReserve(gas uint64) Option {
 	return func(s *Submitter) error { s.reserve = gas; return nil }
 }
@@ -36,9 +37,34 @@ func WithBatchDelay(d time.Duration) Option {
 	return func(s *Submitter) error { s.delay = d; return nil }
 }
 
-// WithMaxVotes caps the votes per transaction (the chain's max_votes_per_tx).
+// WithMaxVotes caps the votes per transaction until the chain's
+// max_votes_per_tx is read (at the first batch, then every few minutes).
 func WithMaxVotes(n int) Option {
 	return func(s *Submitter) error { s.maxVotes = n; return nil }
+}
+
+// WithMaxTxBytes caps a vote transaction's encoded size (default
+// DefaultMaxTxBytes). Keep it below the node's mempool max_tx_bytes; the
+// consensus block.max_bytes is read from the chain and lowers it further.
+func WithMaxTxBytes(n int) Option {
+	return func(s *Submitter) error { s.maxTxBytes = n; return nil }
+}
+
+// WithAuthzOperator makes the keyring key a vote key: it signs, for
+// operator, an authz MsgExec of MsgSubmitResults, and the operator pays the
+// fee through a feegrant allowance to the vote key (none is needed while
+// gas_prices is zero). The operator grants both once (its key stays cold):
+//
+//	avsd tx authz grant <vote-key> generic --msg-type /avschain.avs.v1.MsgSubmitResults --from <operator>
+//	avsd tx feegrant grant <operator> <vote-key> --allowed-messages /cosmos.authz.v1beta1.MsgExec --from <operator>
+func WithAuthzOperator(operator sdk.AccAddress) Option {
+	return func(s *Submitter) error {
+		if len(operator) == 0 {
+			return fmt.Errorf("authz operator: empty address")
+		}
+		s.address = operator
+		return nil
+	}
 }
 
 // WithHeights gives the submitter the new-block signal it batches on.
@@ -46,7 +72,8 @@ func WithHeights(ch <-chan int64) Option {
 	return func(s *Submitter) error { s.heights = ch; return nil }
 }
 
-// WithMetrics reports votes sent and included (default metrics.Nop()).
+// WithMetrics reports votes, refusals, the queue and the transactions in
+// flight (default metrics.Nop()).
 func WithMetrics(m Metrics) Option {
 	return func(s *Submitter) error { s.metrics = m; return nil }
 }

@@ -1,13 +1,45 @@
-// Package submitter turns results into votes on chain: it batches all the
-// votes ready at a block into one MsgSubmitResults transaction signed with
-// the operator key, tracks the account sequence (refreshed on mismatch),
-// retries out-of-gas with more gas, confirms inclusion, and records every
-// vote in the store so that none is ever sent twice.
+// Package submitter turns results into votes on chain: it batches the votes
+// ready at a block into MsgSubmitResults transactions, tracks the signing
+// account's sequence (refreshed on mismatch), retries out-of-gas with more
+// gas, confirms inclusion, and records every vote in the store so that none
+// is ever sent twice.
+//
+// A refused transaction never blocks the queue (C1). Batches are cut below
+// the transaction byte cap (WithMaxTxBytes, and 9/10 of the consensus
+// block.max_bytes), the consensus block.max_gas and the chain's
+// max_votes_per_tx (re-read every few minutes and at once after the chain
+// refuses a batch for its number of results). A refusal is classified
+// (classify.go):
+//   - permanent for a vote (an x/avs error such as voting closed, duplicate
+//     vote, not opted in): a batch is split until the vote is alone, then the
+//     vote is dropped: logged, counted (VotesDropped) and recorded submitted
+//     so that it is never sent again;
+//   - permanent for the batch (too large, gas over the block's, too many
+//     results) or not understood: the batch is halved; a vote alone refused
+//     for a reason not understood is set aside and retried later, a few times;
+//   - transient (mempool full, connection refused, timeouts, sequence
+//     mismatch): sent again after a capped exponential backoff;
+//   - the account cannot pay (insufficient funds or fee, no fee allowance or
+//     grant for the vote key, operator not registered): reported as
+//     SubmitterBlocked until a transaction lands, logged at most once a
+//     minute, retried with backoff.
+//
+// Inclusion is known without the node's tx indexer (C2): the blocks from the
+// one after signing to the transaction's timeout height are read and the
+// transaction found in them by hash, its result taken from the block's
+// results. /tx is tried first as a shortcut while it answers. Votes left
+// pending by an earlier run are settled the same way, alongside new votes.
+//
+// With WithAuthzOperator the keyring key is a hot vote key: it signs an authz
+// MsgExec of MsgSubmitResults for the operator, and the operator pays the fee
+// through a feegrant allowance, so the operator's key stays cold (M9).
 //
 // The files follow skip-mev/connect oracle/{oracle,options,lifecycle}.go:
 // submitter.go (the type, New, Enqueue, Start), options.go, batch.go
-// (building, signing and sending a batch) and confirm.go (waiting for a
-// transaction and recording its outcome, also after a restart).
+// (cutting, building, signing and sending a batch), classify.go (what a
+// refusal means and what is done about it), params.go (the chain's limits)
+// and confirm.go (waiting for a transaction and recording its outcome, also
+// after a restart).
 package submitter
 
 import (
@@ -30,13 +62,30 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// DefaultVoteGasReserve is the gas added per vote for the case where the vote
-// completes its task (measured at about 82k for three backers; see x/avs/README.md).
+// DefaultVoteGasReserve is the gas added for a vote that completes its task
+// at delivery although it did not in simulation (measured at about 82k for
+// three backers; see x/avs/README.md). It is added for at most ReservedVotes
+// votes of a transaction.
 const DefaultVoteGasReserve = 100_000
 
-// DefaultMaxVotes is the votes per transaction when the chain's
-// max_votes_per_tx is not known.
+// ReservedVotes is how many votes of a transaction get the vote gas reserve.
+// The SDK charges the whole gas limit, so a reserve for every vote would be
+// paid for in full (M10). More votes completing their tasks at delivery than
+// simulation saw make the transaction run out of gas; it is then sent again
+// with more gas.
+const ReservedVotes = 3
+
+// VoteGasMargin is the gas added per vote on top of the simulated amount
+// and its adjustment.
+const VoteGasMargin = 5_000
+
+// DefaultMaxVotes is the votes per transaction until the chain's
+// max_votes_per_tx is read.
 const DefaultMaxVotes = 100
+
+// DefaultMaxTxBytes caps a vote transaction's encoded size: below CometBFT's
+// default mempool max_tx_bytes (1 MiB), which the RPC does not expose.
+const DefaultMaxTxBytes = 900 << 10
 
 // Chain is what the submitter needs from the chain.
 type Chain interface {
@@ -44,23 +93,35 @@ type Chain interface {
 	Account(ctx context.Context, addr sdk.AccAddress) (accNum, seq uint64, err error)
 	Simulate(ctx context.Context, txBytes []byte) (uint64, error)
 	BroadcastSync(ctx context.Context, txBytes []byte) (*coretypes.ResultBroadcastTx, error)
+	// TxResult is the /tx shortcut: nil and no error when the transaction
+	// is not known (yet); an error when the node cannot tell.
 	TxResult(ctx context.Context, hash []byte) (*coretypes.ResultTx, error)
+	Block(ctx context.Context, height int64) (*coretypes.ResultBlock, error)
+	BlockResults(ctx context.Context, height int64) (*coretypes.ResultBlockResults, error)
+	Params(ctx context.Context) (types.Params, error)
+	// ConsensusLimits returns the consensus block.max_bytes and block.max_gas.
+	ConsensusLimits(ctx context.Context) (maxBytes, maxGas int64, err error)
 }
 
 // Store records what was sent, by work key (store.WorkKey).
 type Store interface {
 	Submitted(key string) (bool, error)
-	SetPending(key string, p store.Pending) error
-	ClearPending(key string) error
-	MarkSubmitted(key string, txHash string) error
+	SetPendingBatch(pending map[string]store.Pending) error
+	ClearPendingBatch(keys []string) error
+	MarkSubmittedBatch(keys []string, txHash string) error
 	PendingVotes() (map[string]store.Pending, error)
 }
 
-// Metrics is told about votes sent and included.
+// Metrics is told about votes and transactions (metrics.Sink satisfies it).
 type Metrics interface {
 	VotesSent(n int)
 	VotesIncluded(n int)
 	VotesRejected(n int)
+	VotesDropped(reason string, n int)
+	TxRefused(reason string)
+	Queue(depth int, oldest time.Time)
+	TxsInFlight(n int)
+	SubmitterBlocked(reason string)
 }
 
 // Vote is one result to submit: on a task by id, or (Event set, TaskID 0)
@@ -88,44 +149,86 @@ const maxCapRetries = 10
 // before it is queued again (a block or two).
 const capRetryDelay = 2 * time.Second
 
+// maxSetAside bounds how often a vote refused alone for a reason not
+// understood is set aside and tried again before it is dropped.
+const maxSetAside = 8
+
+// queued is a vote in the queue and when it was queued.
+type queued struct {
+	Vote
+	at time.Time
+}
+
 // Submitter sends votes.
 type Submitter struct {
 	// Configuration, set by New and its options.
-	chain    Chain
-	store    Store
-	txConfig client.TxConfig
-	keyring  keyring.Keyring
-	keyName  string
-	address  sdk.AccAddress
-	chainID  string
-	gasPrice sdk.DecCoins
-	gasAdj   float64
-	reserve  uint64
-	maxVotes int
-	delay    time.Duration
-	timeout  int64
-	heights  <-chan int64
-	metrics  Metrics
-	log      *slog.Logger
+	chain       Chain
+	store       Store
+	txConfig    client.TxConfig
+	keyring     keyring.Keyring
+	keyName     string
+	address     sdk.AccAddress // the operator, whose votes these are
+	signer      sdk.AccAddress // the key that signs: the operator, or its vote key
+	chainID     string
+	gasPrice    sdk.DecCoins
+	gasAdj      float64
+	reserve     uint64
+	maxVotes    int // the chain's max_votes_per_tx, re-read by refreshLimits
+	maxTxBytes  int
+	delay       time.Duration
+	timeout     int64
+	heights     <-chan int64
+	metrics     Metrics
+	log         *slog.Logger
+	paramsEvery time.Duration // how often the chain's limits are read again
+	backoffMin  time.Duration // the first wait after a transient refusal
+	backoffMax  time.Duration
 
-	// The queue, shared by Enqueue's callers and the Start goroutine.
+	// The queue, shared by Enqueue's callers and the Start goroutine. queued
+	// holds the keys of the votes in the queue and in flight: Enqueue adds
+	// none of them again.
 	mu     sync.Mutex
-	queue  []Vote
+	queue  []queued
 	queued map[string]bool
 	wake   chan struct{}
 
+	// The pending records of an earlier run, read once by the first Enqueue
+	// or Start (recoverPending) into recovering.
+	recoverOnce sync.Once
+	recoverErr  error
+
 	// Owned by the Start goroutine: only Start and what it calls (sendBatch,
-	// submit, confirm, resolve, recoverPending) touch them, so they need no lock.
-	acct    account
-	capHits map[string]int // cap refusals per event vote not yet settled
-	capped  *delay.Queue[Vote]
+	// submit, confirm, resolve, recoverPending, checkRecovering) touch them,
+	// so they need no lock.
+	acct       account
+	lim        limits
+	split      int // the batch size after a refusal for size (0: none)
+	retry      retryState
+	blocked    string // why no vote can be sent ("" when they can)
+	blockedLog time.Time
+	capHits    map[string]int     // cap refusals per event vote not yet settled
+	setAside   map[string]int     // set-asides per vote not yet settled
+	later      *delay.Queue[Vote] // votes waiting to be queued again
+	recovering []*flight          // transactions of an earlier run not yet settled
+	sending    bool               // a transaction of this run is in flight
+	inFlight   int                // the TxsInFlight last reported
+	noTxIndex  bool               // /tx failed: inclusion is read from blocks only
 }
 
-// account is the operator account's signing state, owned by the Start goroutine.
+// account is the signing account's state, owned by the Start goroutine.
 type account struct {
-	num, seq uint64
-	known    bool    // num and seq were read from the chain and are trusted
-	gasBoost float64 // multiplies simulated gas after an out-of-gas failure
+	num, seq   uint64
+	known      bool    // num and seq were read from the chain and are trusted
+	read       bool    // num was read (it never changes)
+	gasBoost   float64 // multiplies simulated gas after an out-of-gas failure
+	gasPerVote uint64  // simulated gas per vote of the last batch, to cut batches by gas
+}
+
+// retryState is when the queue's head may be sent again after a transient
+// refusal.
+type retryState struct {
+	fails int
+	at    time.Time
 }
 
 // New returns a submitter signing with keyName from kr.
@@ -135,18 +238,19 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	}
 	rec, err := kr.Key(keyName)
 	if err != nil {
-		return nil, fmt.Errorf("operator key %q: %w (import it with 'avsd keys add %s --recover')", keyName, err, keyName)
+		return nil, fmt.Errorf("signing key %q: %w (import it with 'avsd keys add %s --recover')", keyName, err, keyName)
 	}
 	addr, err := rec.GetAddress()
 	if err != nil {
 		return nil, err
 	}
 	s := &Submitter{
-		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, chainID: chainID,
-		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: DefaultMaxVotes, delay: 200 * time.Millisecond, timeout: 20,
-		metrics: metrics.Nop(), log: slog.Default(),
+		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, signer: addr, chainID: chainID,
+		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: DefaultMaxVotes, maxTxBytes: DefaultMaxTxBytes,
+		delay: 200 * time.Millisecond, timeout: 20, metrics: metrics.Nop(), log: slog.Default(),
+		paramsEvery: 5 * time.Minute, backoffMin: time.Second, backoffMax: time.Minute,
 		queued: map[string]bool{}, wake: make(chan struct{}, 1),
-		acct: account{gasBoost: 1}, capHits: map[string]int{}, capped: delay.New[Vote](),
+		acct: account{gasBoost: 1}, capHits: map[string]int{}, setAside: map[string]int{}, later: delay.New[Vote](),
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -156,14 +260,26 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	if s.maxVotes < 1 || s.gasAdj < 1 {
 		return nil, fmt.Errorf("submitter: max votes %d and gas adjustment %v must be at least 1", s.maxVotes, s.gasAdj)
 	}
+	if s.maxTxBytes < 4<<10 {
+		return nil, fmt.Errorf("submitter: max tx bytes %d is below 4 KiB: no vote would fit", s.maxTxBytes)
+	}
+	s.lim.maxBytes = s.maxTxBytes
 	return s, nil
 }
 
-// Address is the operator address votes are signed with.
+// Address is the operator address the votes are for.
 func (s *Submitter) Address() sdk.AccAddress { return s.address }
 
-// Enqueue adds a vote unless it was already queued or submitted.
+// Signer is the address that signs vote transactions: the operator, or its
+// vote key (WithAuthzOperator). Its account's sequence is the one tracked.
+func (s *Submitter) Signer() sdk.AccAddress { return s.signer }
+
+// Enqueue adds a vote unless it was already queued, is in flight (also in a
+// transaction of an earlier run not yet settled) or was submitted.
 func (s *Submitter) Enqueue(v Vote) error {
+	if err := s.recoverPending(); err != nil {
+		return fmt.Errorf("read pending votes: %w", err)
+	}
 	key := v.Key()
 	done, err := s.store.Submitted(key)
 	if err != nil || done {
@@ -172,7 +288,8 @@ func (s *Submitter) Enqueue(v Vote) error {
 	s.mu.Lock()
 	if !s.queued[key] {
 		s.queued[key] = true
-		s.queue = append(s.queue, v)
+		s.queue = append(s.queue, queued{Vote: v, at: time.Now()})
+		s.reportQueueLocked()
 	}
 	s.mu.Unlock()
 	select {
@@ -189,26 +306,67 @@ func (s *Submitter) requeue(v Vote) {
 	}
 }
 
+// release forgets that votes are in flight, so that they can be queued again.
+func (s *Submitter) release(votes []Vote) {
+	s.mu.Lock()
+	for _, v := range votes {
+		delete(s.queued, v.Key())
+	}
+	s.mu.Unlock()
+}
+
+// hold marks votes as in flight: Enqueue ignores them.
+func (s *Submitter) hold(votes []Vote) {
+	s.mu.Lock()
+	for _, v := range votes {
+		s.queued[v.Key()] = true
+	}
+	s.mu.Unlock()
+}
+
+// reportQueueLocked reports the queue's depth and age; s.mu is held.
+func (s *Submitter) reportQueueLocked() {
+	var oldest time.Time
+	if len(s.queue) > 0 {
+		oldest = s.queue[0].at
+	}
+	s.metrics.Queue(len(s.queue), oldest)
+}
+
+// reportInFlight reports the transactions in flight when their number changed.
+func (s *Submitter) reportInFlight() {
+	n := len(s.recovering)
+	if s.sending {
+		n++
+	}
+	if n != s.inFlight {
+		s.inFlight = n
+		s.metrics.TxsInFlight(n)
+	}
+}
+
 // Start sends batches until ctx ends. Votes left pending by an earlier run
-// are settled first: confirmed if their transaction landed, sent again once
-// their transaction's timeout height has passed. Votes waiting to be sent
-// again wait in a queue this loop drains: nothing runs after Start returns
-// (those votes' work stays in the store's inbox and is redone at the next start).
+// are settled alongside: confirmed if their transaction landed, sent again
+// once their transaction's timeout height has passed. Votes waiting to be
+// sent again wait in a queue this loop drains: nothing runs after Start
+// returns (those votes' work stays in the store's inbox and is redone at the
+// next start).
 func (s *Submitter) Start(ctx context.Context) error {
-	if err := s.recoverPending(ctx); err != nil {
+	if err := s.recoverPending(); err != nil {
 		return err
 	}
 	for {
+		s.checkRecovering(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.heights:
 		case <-s.wake:
-		case <-s.capped.Added():
-		case <-s.capped.Next():
-		case <-time.After(time.Second):
+		case <-s.later.Added():
+		case <-s.later.Next():
+		case <-time.After(s.idle()):
 		}
-		for _, v := range s.capped.Due() {
+		for _, v := range s.later.Due() {
 			s.requeue(v)
 		}
 		if s.delay > 0 {
@@ -221,4 +379,14 @@ func (s *Submitter) Start(ctx context.Context) error {
 		for s.sendBatch(ctx) {
 		}
 	}
+}
+
+// idle is how long Start waits for a signal: a second, or less when a
+// backoff ends sooner.
+func (s *Submitter) idle() time.Duration {
+	d := time.Second
+	if wait := time.Until(s.retry.at); wait > 0 && wait < d {
+		d = wait
+	}
+	return d
 }

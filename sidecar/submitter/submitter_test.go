@@ -3,7 +3,6 @@ package submitter
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
+	"github.com/cosmos/cosmos-sdk/x/authz"
 
 	"github.com/avschain/avschain/sidecar/chain"
 	"github.com/avschain/avschain/sidecar/store"
@@ -42,26 +42,55 @@ const (
 type sentTx struct {
 	hash     string
 	msg      *types.MsgSubmitResults
+	exec     bool   // the message came wrapped in an authz MsgExec
+	grantee  string // MsgExec's grantee
+	signer   string // the address of the signature's public key
+	granter  string // the fee granter
 	sequence uint64
 	gas      uint64
 	timeout  uint64
+	size     int
 }
 
-// fakeChain implements Chain. Broadcasts succeed and are included at once
-// unless checkTx or deliverTx say otherwise.
+// fakeChain implements Chain. Broadcasts succeed and are included at once,
+// in a block of their own, unless the hooks say otherwise.
 type fakeChain struct {
 	t   *testing.T
 	enc chain.Encoding
 
 	mu           sync.Mutex
 	height       int64
+	advance      int64 // each LatestHeight call moves the chain this many blocks on
 	accNum, seq  uint64
 	accountCalls int
+	accountAddrs []string
 	simulated    []sentTx
 	broadcast    []sentTx
 	included     map[string]*coretypes.ResultTx
-	// checkTx is the CheckTx result of the n-th broadcast (from 0).
-	checkTx func(n int, tx sentTx) (code uint32, codespace string)
+	blocks       map[int64]cmttypes.Txs
+	results      map[int64][]*abci.ExecTxResult
+	params       types.Params
+	paramsCalls  int
+	maxBytes     int64 // consensus block.max_bytes
+	maxGas       int64 // consensus block.max_gas
+	// txIndexErr, when set, is what /tx answers (an indexer turned off);
+	// txIndexLags makes /tx never know a transaction.
+	txIndexErr  error
+	txIndexLags bool
+	txCalls     int
+	// simulate, when set, refuses a simulation with an error (the text a
+	// gRPC Simulate error carries).
+	simulate func(tx sentTx) error
+	// broadcastErr, when set, fails the n-th broadcast (from 0) with an RPC
+	// error; the transaction does not reach the mempool.
+	broadcastErr func(n int, tx sentTx) error
+	// afterInclude, when set, fails the n-th broadcast with an RPC error
+	// after the transaction was included (it reached the mempool).
+	afterInclude func(n int) error
+	// checkTx is the CheckTx result of the n-th broadcast (from 0), with
+	// checkLog as its log.
+	checkTx  func(n int, tx sentTx) (code uint32, codespace string)
+	checkLog string
 	// deliverTx is the DeliverTx code of the n-th accepted broadcast; when it
 	// returns (0, ""), the tx succeeds.
 	deliverTx func(n int, tx sentTx) (code uint32, codespace string)
@@ -72,7 +101,11 @@ type fakeChain struct {
 }
 
 func newFakeChain(t *testing.T, enc chain.Encoding) *fakeChain {
-	return &fakeChain{t: t, enc: enc, height: 10, accNum: 7, seq: 5, included: map[string]*coretypes.ResultTx{}}
+	return &fakeChain{
+		t: t, enc: enc, height: 10, accNum: 7, seq: 5, included: map[string]*coretypes.ResultTx{},
+		blocks: map[int64]cmttypes.Txs{}, results: map[int64][]*abci.ExecTxResult{},
+		params: types.DefaultParams(), maxBytes: 22020096, maxGas: -1,
+	}
 }
 
 // decode reads a vote transaction; it runs on the submitter's goroutine, so
@@ -91,10 +124,19 @@ func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
 	if len(msgs) != 1 {
 		return fail("%d messages, want one per vote transaction", len(msgs))
 	}
+	out := sentTx{hash: fmt.Sprintf("%X", cmttypes.Tx(txBytes).Hash()), size: len(txBytes)}
+	if exec, ok := msgs[0].(*authz.MsgExec); ok {
+		inner, err := exec.GetMessages()
+		if err != nil || len(inner) != 1 {
+			return fail("MsgExec messages %v: %v", inner, err)
+		}
+		out.exec, out.grantee, msgs = true, exec.Grantee, inner
+	}
 	msg, ok := msgs[0].(*types.MsgSubmitResults)
 	if !ok {
 		return fail("message is %T", msgs[0])
 	}
+	out.msg = msg
 	sigTx, ok := tx.(authsigning.SigVerifiableTx)
 	if !ok {
 		return fail("tx %T has no signatures", tx)
@@ -103,27 +145,41 @@ func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
 	if err != nil || len(sigs) != 1 {
 		return fail("signatures %v: %v", sigs, err)
 	}
+	out.sequence, out.signer = sigs[0].Sequence, sdk.AccAddress(sigs[0].PubKey.Address()).String()
 	feeTx, ok := tx.(sdk.FeeTx)
 	if !ok {
 		return fail("tx %T has no fee", tx)
+	}
+	out.gas = feeTx.GetGas()
+	if g := feeTx.FeeGranter(); len(g) > 0 {
+		out.granter = sdk.AccAddress(g).String()
 	}
 	timeoutTx, ok := tx.(sdk.TxWithTimeoutHeight)
 	if !ok {
 		return fail("tx %T has no timeout height", tx)
 	}
-	return sentTx{hash: fmt.Sprintf("%X", cmttypes.Tx(txBytes).Hash()), msg: msg, sequence: sigs[0].Sequence, gas: feeTx.GetGas(), timeout: timeoutTx.GetTimeoutHeight()}, nil
+	out.timeout = timeoutTx.GetTimeoutHeight()
+	return out, nil
 }
 
 func (c *fakeChain) LatestHeight(context.Context) (int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.height += c.advance
 	return c.height, nil
 }
 
-func (c *fakeChain) Account(_ context.Context, _ sdk.AccAddress) (uint64, uint64, error) {
+func (c *fakeChain) setHeight(h int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.height = h
+}
+
+func (c *fakeChain) Account(_ context.Context, addr sdk.AccAddress) (uint64, uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.accountCalls++
+	c.accountAddrs = append(c.accountAddrs, addr.String())
 	return c.accNum, c.seq, nil
 }
 
@@ -135,6 +191,11 @@ func (c *fakeChain) Simulate(_ context.Context, txBytes []byte) (uint64, error) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.simulated = append(c.simulated, tx)
+	if c.simulate != nil {
+		if err := c.simulate(tx); err != nil {
+			return 0, err
+		}
+	}
 	return simGas, nil
 }
 
@@ -147,9 +208,18 @@ func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes
 	defer c.mu.Unlock()
 	n := len(c.broadcast)
 	c.broadcast = append(c.broadcast, tx)
+	if c.broadcastErr != nil {
+		if err := c.broadcastErr(n, tx); err != nil {
+			return nil, err
+		}
+	}
 	if c.checkTx != nil {
 		if code, space := c.checkTx(n, tx); code != 0 {
-			return &coretypes.ResultBroadcastTx{Code: code, Codespace: space, Log: "refused by the fake"}, nil
+			log := c.checkLog
+			if log == "" {
+				log = "refused by the fake"
+			}
+			return &coretypes.ResultBroadcastTx{Code: code, Codespace: space, Log: log}, nil
 		}
 	}
 	res := abci.ExecTxResult{GasWanted: int64(tx.gas), GasUsed: int64(tx.gas) / 2}
@@ -159,18 +229,27 @@ func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes
 	c.accepted++
 	c.seq++ // included, even when it failed
 	if res.Code == 0 {
-		res.Data = c.msgData(tx.msg)
+		res.Data = c.msgData(tx)
 	} else {
 		res.GasUsed = res.GasWanted + 1
 	}
 	c.height++
 	c.included[tx.hash] = &coretypes.ResultTx{Height: c.height, TxResult: res, Tx: txBytes}
+	c.blocks[c.height] = cmttypes.Txs{cmttypes.Tx("another operator's tx"), txBytes}
+	c.results[c.height] = []*abci.ExecTxResult{{}, &res}
+	if c.afterInclude != nil {
+		if err := c.afterInclude(n); err != nil {
+			return nil, err
+		}
+	}
 	return &coretypes.ResultBroadcastTx{Hash: []byte(tx.hash)}, nil
 }
 
-func (c *fakeChain) msgData(msg *types.MsgSubmitResults) []byte {
+// msgData is a successful vote transaction's DeliverTx data: the outcomes,
+// wrapped in a MsgExecResponse when a vote key signed an authz MsgExec.
+func (c *fakeChain) msgData(tx sentTx) []byte {
 	var resp types.MsgSubmitResultsResponse
-	for _, r := range msg.Results {
+	for _, r := range tx.msg.Results {
 		if c.outcome != nil {
 			if o := c.outcome(r); o != nil {
 				resp.Outcomes = append(resp.Outcomes, *o)
@@ -179,7 +258,15 @@ func (c *fakeChain) msgData(msg *types.MsgSubmitResults) []byte {
 		}
 		resp.Outcomes = append(resp.Outcomes, types.ResultOutcome{TaskId: r.TaskId, Accepted: true})
 	}
-	anyResp, err := codectypes.NewAnyWithValue(&resp)
+	var msgResp proto.Message = &resp
+	if tx.exec {
+		inner, err := proto.Marshal(&resp)
+		if err != nil {
+			c.t.Errorf("marshal response: %v", err)
+		}
+		msgResp = &authz.MsgExecResponse{Results: [][]byte{inner}}
+	}
+	anyResp, err := codectypes.NewAnyWithValue(msgResp)
 	if err != nil {
 		c.t.Errorf("pack response: %v", err)
 		return nil
@@ -191,13 +278,50 @@ func (c *fakeChain) msgData(msg *types.MsgSubmitResults) []byte {
 	return bz
 }
 
+// TxResult answers as chain.Client does: nil when the index does not know
+// the transaction.
 func (c *fakeChain) TxResult(_ context.Context, hash []byte) (*coretypes.ResultTx, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if res, ok := c.included[strings.ToUpper(hex.EncodeToString(hash))]; ok {
+	c.txCalls++
+	if c.txIndexErr != nil {
+		return nil, c.txIndexErr
+	}
+	if res, ok := c.included[strings.ToUpper(hex.EncodeToString(hash))]; ok && !c.txIndexLags {
 		return res, nil
 	}
-	return nil, errors.New("tx not found")
+	return nil, nil
+}
+
+func (c *fakeChain) Block(_ context.Context, height int64) (*coretypes.ResultBlock, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if height > c.height {
+		return nil, fmt.Errorf("height %d must be less than or equal to the current blockchain height %d", height, c.height)
+	}
+	return &coretypes.ResultBlock{Block: &cmttypes.Block{Header: cmttypes.Header{Height: height}, Data: cmttypes.Data{Txs: c.blocks[height]}}}, nil
+}
+
+func (c *fakeChain) BlockResults(_ context.Context, height int64) (*coretypes.ResultBlockResults, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if height > c.height {
+		return nil, fmt.Errorf("height %d must be less than or equal to the current blockchain height %d", height, c.height)
+	}
+	return &coretypes.ResultBlockResults{Height: height, TxsResults: c.results[height]}, nil
+}
+
+func (c *fakeChain) Params(context.Context) (types.Params, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.paramsCalls++
+	return c.params, nil
+}
+
+func (c *fakeChain) ConsensusLimits(context.Context) (int64, int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxBytes, c.maxGas, nil
 }
 
 func (c *fakeChain) broadcasts() []sentTx {
@@ -212,17 +336,71 @@ func (c *fakeChain) accounts() int {
 	return c.accountCalls
 }
 
+// nopMetrics gives the fakes below the Metrics methods they do not count.
+type nopMetrics struct{}
+
+func (nopMetrics) VotesDropped(string, int) {}
+func (nopMetrics) TxRefused(string)         {}
+func (nopMetrics) Queue(int, time.Time)     {}
+func (nopMetrics) TxsInFlight(int)          {}
+func (nopMetrics) SubmitterBlocked(string)  {}
+func (nopMetrics) VotesSent(int)            {}
+func (nopMetrics) VotesIncluded(int)        {}
+func (nopMetrics) VotesRejected(int)        {}
+
+// countMetrics counts what it is told.
 type countMetrics struct {
 	mu                       sync.Mutex
 	sent, included, rejected int
+	dropped                  map[string]int
+	refused                  map[string]int
+	blocked                  []string // every SubmitterBlocked report
+	inFlight                 []int    // every TxsInFlight report
+	depth                    int      // the last Queue depth
+	depths                   int      // Queue reports
 }
 
 func (m *countMetrics) VotesSent(n int)     { m.mu.Lock(); m.sent += n; m.mu.Unlock() }
 func (m *countMetrics) VotesIncluded(n int) { m.mu.Lock(); m.included += n; m.mu.Unlock() }
 func (m *countMetrics) VotesRejected(n int) { m.mu.Lock(); m.rejected += n; m.mu.Unlock() }
+func (m *countMetrics) VotesDropped(reason string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dropped == nil {
+		m.dropped = map[string]int{}
+	}
+	m.dropped[reason] += n
+}
+
+func (m *countMetrics) TxRefused(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refused == nil {
+		m.refused = map[string]int{}
+	}
+	m.refused[reason]++
+}
+
+func (m *countMetrics) Queue(depth int, _ time.Time) {
+	m.mu.Lock()
+	m.depth, m.depths = depth, m.depths+1
+	m.mu.Unlock()
+}
+
+func (m *countMetrics) TxsInFlight(n int) {
+	m.mu.Lock()
+	m.inFlight = append(m.inFlight, n)
+	m.mu.Unlock()
+}
+func (m *countMetrics) SubmitterBlocked(reason string) {
+	m.mu.Lock()
+	m.blocked = append(m.blocked, reason)
+	m.mu.Unlock()
+}
 
 type fixture struct {
 	enc   chain.Encoding
+	kr    keyring.Keyring
 	chain *fakeChain
 	store *store.Store
 	sub   *Submitter
@@ -232,6 +410,7 @@ func newFixture(t *testing.T, st *store.Store, opts ...Option) *fixture {
 	t.Helper()
 	enc, err := chain.NewEncoding()
 	require.NoError(t, err)
+	chain.RegisterVoteKeyInterfaces(enc.Registry)
 	kr := keyring.NewInMemory(enc.Codec)
 	_, _, err = kr.NewMnemonic(keyName, keyring.English, sdk.FullFundraiserPath, keyring.DefaultBIP39Passphrase, hd.Secp256k1)
 	require.NoError(t, err)
@@ -242,7 +421,9 @@ func newFixture(t *testing.T, st *store.Store, opts ...Option) *fixture {
 	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
 	sub, err := New(fc, st, enc.TxConfig, kr, keyName, testChainID, opts...)
 	require.NoError(t, err)
-	return &fixture{enc: enc, chain: fc, store: st, sub: sub}
+	// Retries after a refusal come at once: the tests count them.
+	sub.backoffMin, sub.backoffMax = time.Millisecond, 20*time.Millisecond
+	return &fixture{enc: enc, kr: kr, chain: fc, store: st, sub: sub}
 }
 
 // start runs the submitter until the test ends.
@@ -303,14 +484,19 @@ func (s *lateStore) touch() {
 }
 
 func (s *lateStore) Submitted(k string) (bool, error) { s.touch(); return s.Store.Submitted(k) }
-func (s *lateStore) SetPending(k string, p store.Pending) error {
+func (s *lateStore) SetPendingBatch(p map[string]store.Pending) error {
 	s.touch()
-	return s.Store.SetPending(k, p)
+	return s.Store.SetPendingBatch(p)
 }
-func (s *lateStore) ClearPending(k string) error { s.touch(); return s.Store.ClearPending(k) }
-func (s *lateStore) MarkSubmitted(k, h string) error {
+
+func (s *lateStore) ClearPendingBatch(k []string) error {
 	s.touch()
-	return s.Store.MarkSubmitted(k, h)
+	return s.Store.ClearPendingBatch(k)
+}
+
+func (s *lateStore) MarkSubmittedBatch(k []string, h string) error {
+	s.touch()
+	return s.Store.MarkSubmittedBatch(k, h)
 }
 
 func (s *lateStore) PendingVotes() (map[string]store.Pending, error) {
@@ -320,6 +506,7 @@ func (s *lateStore) PendingVotes() (map[string]store.Pending, error) {
 
 // rejectMetrics closes rejected at the first refused vote.
 type rejectMetrics struct {
+	nopMetrics
 	once     sync.Once
 	rejected chan struct{}
 }
