@@ -82,6 +82,7 @@ func NewEncoding() (Encoding, error) {
 	std.RegisterInterfaces(reg)
 	authtypes.RegisterInterfaces(reg)
 	types.RegisterInterfaces(reg)
+	RegisterVoteKeyInterfaces(reg) // authz MsgExec of a vote key, and its response
 	cdc := codec.NewProtoCodec(reg)
 	return Encoding{Registry: reg, Codec: cdc, TxConfig: tx.NewTxConfig(cdc, tx.DefaultSignModes)}, nil
 }

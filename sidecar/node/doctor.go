@@ -100,7 +100,7 @@ func Check(ctx context.Context, c DoctorChain, cfg config.Config, s Subject) []P
 		ps = append(ps, Problem{Severity: sev, What: fmt.Sprintf(what, args...), Fix: fix})
 	}
 	call := func(f func(ctx context.Context) error) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, callBudget(cfg))
 		defer cancel()
 		return f(ctx)
 	}

@@ -99,10 +99,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if signer.VoteKey() {
-		return errors.New("vote_key_name: this build cannot yet vote through authz; remove vote_key_name and operator_address")
-	}
-	st0, err := waitForNode(ctx, client, log)
+	st0, err := waitForNode(ctx, client, callBudget(cfg), log)
 	if err != nil {
 		return err
 	}
@@ -145,6 +142,15 @@ func (n *Node) Start(ctx context.Context) error {
 	} else {
 		log.Warn("could not read x/avs params; assuming the defaults", "max_votes_per_tx", submitter.DefaultMaxVotes,
 			"handler_gas_limit", pipeline.DefaultHandlerGas, "err", err)
+	}
+	if signer.VoteKey() {
+		// The vote key signs; the operator's grants make its votes count
+		// and pay its fees (docs/OPERATORS.md).
+		operatorAcc, err := sdk.AccAddressFromBech32(signer.Operator)
+		if err != nil {
+			return fmt.Errorf("operator_address %q: %w", signer.Operator, err)
+		}
+		subOpts = append(subOpts, submitter.WithAuthzOperator(operatorAcc))
 	}
 	heightsIn := make(chan int64, 16)
 	heightsOut := make(chan int64, 16)
@@ -265,7 +271,7 @@ func checkDataDir(ctx context.Context, client *chain.Client, cfg config.Config) 
 		return Problem{Severity: Info, What: fmt.Sprintf("data dir %s not checked (a running sidecar holds it?): %v", cfg.DataDir, err)}, true
 	}
 	defer st.Close()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, callBudget(cfg))
 	defer cancel()
 	status, err := client.NodeStatus(ctx)
 	if err != nil {
@@ -286,14 +292,20 @@ func logProblems(log *slog.Logger, ps []Problem) {
 	}
 }
 
+// callBudget bounds one startup call: time for each endpoint to time out
+// in turn (a hung one) and the next to answer.
+func callBudget(cfg config.Config) time.Duration {
+	return time.Duration(max(len(cfg.RPCEndpoints), len(cfg.GRPCEndpoints))+1) * chain.DefaultCallTimeout
+}
+
 // waitForNode returns the RPC node's status once one answers, retrying
 // (backing off to 30 s, a warning every 30 s at most) until ctx ends: the
 // node may start after the sidecar.
-func waitForNode(ctx context.Context, c *chain.Client, log *slog.Logger) (*coretypes.ResultStatus, error) {
+func waitForNode(ctx context.Context, c *chain.Client, budget time.Duration, log *slog.Logger) (*coretypes.ResultStatus, error) {
 	backoff := time.Second
 	var lastWarn time.Time
 	for {
-		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		callCtx, cancel := context.WithTimeout(ctx, budget)
 		st, err := c.NodeStatus(callCtx)
 		cancel()
 		if err == nil {
@@ -345,7 +357,7 @@ func gasPrices(ctx context.Context, c *chain.Client, cfg config.Config, log *slo
 	}
 	var err error
 	for try := 0; try < tries; try++ {
-		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		callCtx, cancel := context.WithTimeout(ctx, callBudget(cfg))
 		var p sdk.DecCoins
 		p, err = c.MinGasPrices(callCtx)
 		cancel()

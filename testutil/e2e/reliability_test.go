@@ -12,16 +12,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/testutil/localnet"
 )
 
@@ -279,15 +278,16 @@ func TestH3ChainResetUnderReusedDataDir(t *testing.T) {
 
 	fresh := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-reset"})
 	dataDir := filepath.Join(sc.Home, "data")
-	before := treeFiles(t, dataDir)
+	before := storeRecords(t, dataDir)
 	out, err := exec.Command(sc.Bin, "start", "--home", sc.Home,
 		"--rpc", fresh.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", fresh.GRPCPort), "--keyring-dir", fresh.Home).CombinedOutput()
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "the sidecar must refuse the reset chain: %v\n%s", err, out)
 	require.Contains(t, string(out), "genesis", "the error names what differs:\n%s", out)
 	require.Contains(t, string(out), "data_dir", "the error says what to do:\n%s", out)
+	require.Contains(t, string(out), "nothing was deleted", "and that nothing was lost:\n%s", out)
 	require.NotContains(t, string(out), "Usage:")
-	require.Equal(t, before, treeFiles(t, dataDir), "nothing in the data dir was deleted")
+	require.Equal(t, before, storeRecords(t, dataDir), "the data dir's records are as they were")
 
 	// Pointed at a fresh data dir, it votes on the new chain.
 	service2 := createService(t, fresh, manifest{Name: "square", Digest: storeComponent(t, fresh, component("square-rust")), Threshold: "1"})
@@ -297,21 +297,24 @@ func TestH3ChainResetUnderReusedDataDir(t *testing.T) {
 	require.Equal(t, "16", waitTask(t, fresh, createTask(t, fresh, service2, "4"), 60*time.Second).ResultString(t))
 }
 
-// treeFiles lists the regular files under dir (their paths relative to it).
-func treeFiles(t *testing.T, dir string) []string {
+// storeRecords reads what a sidecar's data dir remembers: its cursor and
+// which of the first tasks it voted on.
+func storeRecords(t *testing.T, dataDir string) string {
 	t.Helper()
-	var files []string
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	st, err := store.Open(filepath.Join(dataDir, "store"))
+	require.NoError(t, err)
+	defer st.Close()
+	cursor, err := st.Cursor()
+	require.NoError(t, err)
+	require.Positive(t, cursor)
+	var voted []string
+	for id := uint64(1); id <= 5; id++ {
+		ok, err := st.Submitted(store.WorkKey(id, nil))
+		require.NoError(t, err)
+		if ok {
+			voted = append(voted, strconv.FormatUint(id, 10))
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if filepath.Base(p) == "LOCK" || strings.HasSuffix(p, ".log") || strings.HasPrefix(filepath.Base(p), "LOG") {
-			return nil // leveldb's lock and logs change on open
-		}
-		files = append(files, rel)
-		return nil
-	}))
-	require.NotEmpty(t, files)
-	return files
+	}
+	require.NotEmpty(t, voted)
+	return fmt.Sprintf("cursor %d, voted %v", cursor, voted)
 }
