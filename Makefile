@@ -41,7 +41,7 @@ test-unit:
 
 #? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first)
 test-e2e: build
-	AVSD=$(BUILDDIR)/avsd go test -count=1 -tags e2e -timeout 20m -v ./testutil/e2e/...
+	AVSD=$(BUILDDIR)/avsd go test -count=1 -tags e2e -timeout 40m -v ./testutil/e2e/...
 
 #? bench: Go benchmarks of every package but testutil/e2e
 bench:
