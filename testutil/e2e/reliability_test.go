@@ -318,3 +318,62 @@ func storeRecords(t *testing.T, dataDir string) string {
 	require.NotEmpty(t, voted)
 	return fmt.Sprintf("cursor %d, voted %v", cursor, voted)
 }
+
+// TestM9VoteKeyThroughAuthzAndFeegrant: the operator key stays cold. With
+// the grant commands of docs/OPERATORS.md ("A vote key"), a hot vote key
+// signs the sidecar's votes as an authz MsgExec for the operator, and the
+// operator's fee grant pays for them: the vote counts as the operator's,
+// and the vote key, holding 1uavs, pays nothing.
+func TestM9VoteKeyThroughAuthzAndFeegrant(t *testing.T) {
+	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-votekey"})
+	service := createService(t, node, manifest{Name: "square", Digest: storeComponent(t, node, component("square-rust")), Threshold: "1"})
+	optIn(t, node, service, "operator1")
+
+	out, err := exec.Command(node.Bin, "keys", "add", "votekey", "--keyring-backend", "test", "--home", node.Home, "--output", "json").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	vote := node.KeyAddress("votekey")
+	op := node.KeyAddress("operator1")
+	const spendLimit = 50_000_000
+	for _, args := range [][]string{
+		{"authz", "grant", vote, "generic", "--msg-type", "/avschain.avs.v1.MsgSubmitResults"},
+		{"feegrant", "grant", op, vote, "--spend-limit", fmt.Sprintf("%duavs", spendLimit), "--allowed-messages", "/cosmos.authz.v1beta1.MsgExec"},
+		{"bank", "send", op, vote, "1uavs"},
+	} {
+		res := node.Tx("operator1", args...)
+		require.Zero(t, res.Code, "%v: %s", args, res.RawLog)
+	}
+
+	sc := node.StartSidecar("votekey", localnet.SidecarOptions{InitFlags: []string{"--vote-key", "votekey", "--operator-address", op}})
+	defer logSidecars(t, sc)
+	id := createTask(t, node, service, "6")
+	v := waitTask(t, node, id, 60*time.Second)
+	require.Equal(t, "TASK_STATUS_COMPLETED", v.Status)
+	require.Equal(t, "36", v.ResultString(t))
+	votes := taskVotes(node, id)
+	require.Len(t, votes, 1)
+	require.Equal(t, op, votes[0].Operator, "the vote is the operator's")
+	require.EqualValues(t, 1, balance(t, node, vote), "the vote key paid no fee")
+
+	var grant struct { // amino JSON: an AllowedMsgAllowance around a BasicAllowance
+		Allowance struct {
+			Allowance struct {
+				Value struct {
+					Allowance struct {
+						Value struct {
+							SpendLimit []struct {
+								Amount string `json:"amount"`
+							} `json:"spend_limit"`
+						} `json:"value"`
+					} `json:"allowance"`
+				} `json:"value"`
+			} `json:"allowance"`
+		} `json:"allowance"`
+	}
+	raw, err := node.TryQuery(&grant, "feegrant", "grant", op, vote)
+	require.NoError(t, err)
+	limit := grant.Allowance.Allowance.Value.Allowance.Value.SpendLimit
+	require.Len(t, limit, 1, "%s", raw)
+	left, err := strconv.ParseInt(limit[0].Amount, 10, 64)
+	require.NoError(t, err)
+	require.Less(t, left, int64(spendLimit), "the operator's fee grant paid the vote")
+}
