@@ -182,26 +182,6 @@ func (n *Node) WaitTx(hash string) TxResult {
 	})
 }
 
-// TxSent runs `avsd tx ARGS --from FROM` and returns its hash once CheckTx
-// accepted it, without waiting for inclusion (a node with no tx index cannot
-// say when it lands: wait on the state the transaction changes instead).
-func (n *Node) TxSent(from string, args ...string) string {
-	n.t.Helper()
-	args = n.txArgs(from, args)
-	out, err := n.exec(context.Background(), args...)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	var sync TxResult
-	if err := json.Unmarshal(lastJSONLine(out), &sync); err != nil {
-		n.t.Fatalf("decode broadcast result: %v: %s", err, out)
-	}
-	if sync.Code != 0 {
-		n.t.Fatalf("tx %s refused by CheckTx (code %d): %s", strings.Join(args, " "), sync.Code, sync.RawLog)
-	}
-	return sync.TxHash
-}
-
 // TxBatch sends the messages of several `avsd tx` commands (each ARGS of
 // one, e.g. {"avs", "create-task", "1", "4"}) in one transaction signed by
 // from with this gas limit, waits for inclusion and returns the result.
