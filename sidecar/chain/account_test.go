@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -41,10 +42,10 @@ func genesisServer(t *testing.T, doc []byte, size int) string {
 				Chunk string `json:"chunk"`
 			} `json:"params"`
 		}
-		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
-		require.Equal(t, "genesis_chunked", req.Method)
+		assert.NoError(t, json.NewDecoder(r.Body).Decode(&req))
+		assert.Equal(t, "genesis_chunked", req.Method)
 		var n int
-		require.NoError(t, json.Unmarshal([]byte(req.Params.Chunk), &n))
+		assert.NoError(t, json.Unmarshal([]byte(req.Params.Chunk), &n))
 		res, _ := json.Marshal(map[string]any{"chunk": strconv.Itoa(n), "total": strconv.Itoa(len(chunks)), "data": chunks[n]}) // cmtjson: ints as strings
 		_, _ = w.Write([]byte(`{"jsonrpc":"2.0","id":` + string(req.ID) + `,"result":` + string(res) + `}`))
 	}))

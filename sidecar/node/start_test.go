@@ -15,6 +15,7 @@ import (
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/p2p"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cosmos/cosmos-sdk/crypto/hd"
@@ -34,7 +35,7 @@ func fakeRPC(t *testing.T, network, genesis string) string {
 			ID     json.RawMessage `json:"id"`
 			Method string          `json:"method"`
 		}
-		require.NoError(t, json.NewDecoder(r.Body).Decode(&req))
+		assert.NoError(t, json.NewDecoder(r.Body).Decode(&req))
 		var res any
 		switch req.Method {
 		case "status":
@@ -46,7 +47,7 @@ func fakeRPC(t *testing.T, network, genesis string) string {
 			return
 		}
 		bz, err := cmtjson.Marshal(res)
-		require.NoError(t, err)
+		assert.NoError(t, err)
 		_, _ = w.Write([]byte(`{"jsonrpc":"2.0","id":` + string(req.ID) + `,"result":` + string(bz) + `}`))
 	}))
 	t.Cleanup(srv.Close)

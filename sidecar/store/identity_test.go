@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"errors"
 	"path/filepath"
 	"testing"
 
@@ -42,7 +41,7 @@ func TestH3StoreRefusesAnotherChain(t *testing.T) {
 			require.Error(t, s.CheckChain(tc.node), "CheckChain agrees")
 			err = s.BindChain(tc.node)
 			var mismatch *store.ChainMismatchError
-			require.True(t, errors.As(err, &mismatch), "%v", err)
+			require.ErrorAs(t, err, &mismatch)
 			for _, w := range append(tc.want, "nothing was deleted", "point data_dir at another directory", "remove the data dir deliberately") {
 				require.ErrorContains(t, err, w)
 			}

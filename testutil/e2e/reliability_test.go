@@ -8,7 +8,6 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -282,7 +281,7 @@ func TestH3ChainResetUnderReusedDataDir(t *testing.T) {
 	out, err := exec.Command(sc.Bin, "start", "--home", sc.Home,
 		"--rpc", fresh.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", fresh.GRPCPort), "--keyring-dir", fresh.Home).CombinedOutput()
 	var exit *exec.ExitError
-	require.True(t, errors.As(err, &exit), "the sidecar must refuse the reset chain: %v\n%s", err, out)
+	require.ErrorAs(t, err, &exit, "the sidecar must refuse the reset chain:\n%s", out)
 	require.Contains(t, string(out), "genesis", "the error names what differs:\n%s", out)
 	require.Contains(t, string(out), "data_dir", "the error says what to do:\n%s", out)
 	require.Contains(t, string(out), "nothing was deleted", "and that nothing was lost:\n%s", out)

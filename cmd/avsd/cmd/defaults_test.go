@@ -106,5 +106,5 @@ func TestSetGenesisBlockDefaults(t *testing.T) {
 // node left at its default asks.
 func TestSidecarDefaultGasPriceIsTheNodeMinimum(t *testing.T) {
 	require.Empty(t, sidecarconfig.Default().GasPrices, `"" reads the node's minimum-gas-prices`)
-	require.Equal(t, DefaultMinGasPrices(), sidecarconfig.FallbackGasPrices)
+	require.Equal(t, sidecarconfig.FallbackGasPrices, DefaultMinGasPrices())
 }

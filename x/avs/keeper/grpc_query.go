@@ -252,15 +252,15 @@ func (q queryServer) Task(ctx context.Context, req *types.QueryTaskRequest) (*ty
 	if req.Operator == "" {
 		return res, nil
 	}
-	if _, err := q.Keeper.addressCodec.StringToBytes(req.Operator); err != nil {
+	if _, err := q.addressCodec.StringToBytes(req.Operator); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "operator %q: %v", req.Operator, err)
 	}
-	snap, err := q.Keeper.Snapshots.Get(ctx, collections.Join(t.ServiceId, t.Epoch))
+	snap, err := q.Snapshots.Get(ctx, collections.Join(t.ServiceId, t.Epoch))
 	if err != nil && !isNotFound(err) {
 		return nil, grpcError(err)
 	}
 	res.OperatorPower, res.InSnapshot = powerIn(snap, req.Operator)
-	if res.Voted, err = q.Keeper.Votes.Has(ctx, collections.Join(t.Id, req.Operator)); err != nil {
+	if res.Voted, err = q.Votes.Has(ctx, collections.Join(t.Id, req.Operator)); err != nil {
 		return nil, grpcError(err)
 	}
 	return res, nil

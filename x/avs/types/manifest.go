@@ -281,7 +281,7 @@ func checkAllowListHost(entry string) error {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	labels := strings.Split(host, ".")
 	last := labels[len(labels)-1]
-	if last == "" || !(last[0] >= '0' && last[0] <= '9') {
+	if last == "" || last[0] < '0' || last[0] > '9' {
 		return nil // a name: its last label (the TLD) is never numeric
 	}
 	a, err := netip.ParseAddr(host)
