@@ -87,8 +87,9 @@ type callEnv struct {
 	// run's summary line.
 	firstFailure string
 	// httpFailed: an http_fetch failed on the network or the server's
-	// side, or a call was refused for a reason of the operator's (address
-	// policy, limits), so a failure of the run is FAILURE_REASON_HTTP.
+	// side, a chain_query got no answer from the node, or a call was
+	// refused for a reason of the operator's (address policy, limits), so a
+	// failure of the run is FAILURE_REASON_HTTP.
 	httpFailed bool
 }
 
@@ -385,7 +386,12 @@ func (env *callEnv) chainQuery(ctx context.Context, path string, req []byte) ([]
 	}
 	out, code, err := chainQuery(ctx, env, path, req)
 	if code != 0 {
-		env.fail(c, false, "chain_query %.100s: code %d: %v", path, code, err)
+		// codeFailed: the operator's node did not answer (down, pruned, or
+		// a node-side error), which may pass and may differ between
+		// operators: the run's failure is then HTTP's (retried within the
+		// deadline, never slashed; review M3). A path or request the
+		// component got wrong fails the same everywhere.
+		env.fail(c, code == codeFailed, "chain_query %.100s: code %d: %v", path, code, err)
 		return nil, code
 	}
 	env.mu.Lock()

@@ -255,6 +255,34 @@ func (q *serviceQuerier) ABCIQuery(_ context.Context, _ string, _ []byte, _ int6
 	return resp.Marshal()
 }
 
+// failingQuerier is a node that does not answer.
+type failingQuerier struct{}
+
+func (failingQuerier) ABCIQuery(context.Context, string, []byte, int64) ([]byte, error) {
+	return nil, errors.New("post failed: connection refused")
+}
+
+// TestM3ChainQueryWithoutANodeIsAnHTTPFailure: a component that fails
+// because its chain_query found no node to answer failed for a reason of
+// this operator's, which may pass: the run's failure is HTTP (retried by
+// the pipeline within the deadline, never slashed), not the exit code
+// every operator would share.
+func TestM3ChainQueryWithoutANodeIsAnHTTPFailure(t *testing.T) {
+	e := newExecutor(t, executor.WithQuerier(failingQuerier{}))
+	_, err := runHostcalls(t, e, nil, 1, true)
+	require.ErrorIs(t, err, executor.ErrHTTP)
+	reason, ok := executor.FailureReason(err)
+	require.True(t, ok)
+	require.Equal(t, types.FAILURE_REASON_HTTP, reason)
+
+	// A call the component got wrong (a URL that is not http) is the
+	// component's failure, the same on every operator: EXIT.
+	e = newExecutor(t, executor.WithQuerier(&serviceQuerier{}))
+	_, err = runHostcalls(t, e, []string{"ftp://not-http"}, 0, true)
+	require.ErrorIs(t, err, executor.ErrExit)
+	require.NotErrorIs(t, err, executor.ErrHTTP)
+}
+
 // TestM5HostCallCaps: a run makes at most HTTPCalls http_fetch requests and
 // QueryCalls chain queries (the larger-buffer retry of the last one is not
 // counted); past them the call returns -1 and reaches nothing.
