@@ -123,6 +123,10 @@ type StatusPage struct {
 	FailOvers uint64    `json:"fail_overs"`
 	// BlocksSkipped: blocks the watcher could not read and skipped.
 	BlocksSkipped int64 `json:"blocks_skipped"`
+	// BelowCursor is the last block the watcher read while the node's
+	// latest height is below it (a chain reset, or a node far behind); 0
+	// otherwise.
+	BelowCursor int64 `json:"below_cursor,omitempty"`
 
 	QueueDepth   int       `json:"queue_depth"`
 	OldestQueued time.Time `json:"oldest_queued,omitempty"`

@@ -176,6 +176,16 @@ func (n *Node) Start(ctx context.Context) error {
 		// Tasks of blocks the node can no longer serve are found again
 		// through the task queries (H7).
 		watcher.WithRecovery(client, operator),
+		// A node below the cursor (a reset chain, a node far behind) turns
+		// /healthz red until it passes the cursor again (H3).
+		watcher.WithBehind(func(latest, cursor int64) {
+			n.metrics.UpdateStatus(func(p *metrics.StatusPage) {
+				p.BelowCursor = 0
+				if latest < cursor {
+					p.BelowCursor = cursor
+				}
+			})
+		}),
 	}
 	if only := cfg.Services.Set(); only != nil {
 		// The operator's own restriction: other services' tasks are neither

@@ -114,6 +114,9 @@ func (s *Server) unhealthy(p metrics.StatusPage, now time.Time) []string {
 	case now.Sub(p.LastBlockSeen) > s.stale:
 		why = append(why, fmt.Sprintf("no new block read for %s (last height %d, chain head %d): check the node and the watcher's log lines", age(p.LastBlockSeen), p.Height, p.ChainHead))
 	}
+	if p.BelowCursor > 0 {
+		why = append(why, fmt.Sprintf("the node is at height %d, below block %d already read: the chain was reset (give the new chain its own data_dir) or the node is far behind (list another in rpc_endpoints)", p.ChainHead, p.BelowCursor))
+	}
 	if p.SubmitterBlocked != "" {
 		why = append(why, fmt.Sprintf("no vote can be sent: %s (see /status submitter_blocked and docs/OPERATORS.md)", p.SubmitterBlocked))
 	}

@@ -190,6 +190,8 @@ func TestM11HealthzTellsTheTruth(t *testing.T) {
 			p.QueueDepth, p.OldestQueued, p.LastIncluded = 1, old(3*time.Minute), time.Time{}
 		},
 			want: []string{"1 votes queued", "none since start"}},
+		{name: "node below the cursor (H3)", malleate: func(p *metrics.StatusPage) { p.ChainHead, p.BelowCursor = 7, 42 },
+			want: []string{"the node is at height 7, below block 42 already read", "data_dir"}},
 		{name: "jailed", malleate: func(p *metrics.StatusPage) { p.JailedServices = []uint64{2, 5} },
 			want: []string{"jailed on services [2 5]", "avsd tx avs unjail"}},
 		{name: "balance below floor", malleate: func(p *metrics.StatusPage) { p.AccountRead, p.Balance, p.BalanceDenom = true, 99, "uavs" },
