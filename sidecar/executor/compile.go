@@ -87,6 +87,56 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 	return r, v.(wazero.CompiledModule), nil
 }
 
+// compileInUse is compile for a run: the module is held until release is
+// called, so that it is not closed while it runs; released, it counts as
+// recently used.
+func (e *Executor) compileInUse(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, func(), error) {
+	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
+	for {
+		r, m, err := e.compile(ctx, digest, wasm, pages)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		e.mu.Lock()
+		if e.compiled[key] == m {
+			e.inUse[key]++
+			e.mu.Unlock()
+			return r, m, func() { e.release(key) }, nil
+		}
+		e.mu.Unlock() // evicted between compile and here: compile it again
+	}
+}
+
+// release ends a run's hold on a compiled module and closes the least
+// recently used modules no run holds while more than maxCompiled are kept.
+func (e *Executor) release(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inUse[key]--
+	if e.inUse[key] <= 0 {
+		delete(e.inUse, key)
+	}
+	e.useClock++
+	e.lastUsed[key] = e.useClock
+	for len(e.compiled) > e.maxCompiled && !e.closed {
+		victim, oldest := "", uint64(0)
+		for k := range e.compiled {
+			if e.inUse[k] > 0 {
+				continue
+			}
+			if victim == "" || e.lastUsed[k] < oldest {
+				victim, oldest = k, e.lastUsed[k]
+			}
+		}
+		if victim == "" {
+			return // every module is running
+		}
+		_ = e.compiled[victim].Close(context.Background())
+		delete(e.compiled, victim)
+		delete(e.lastUsed, victim)
+	}
+}
+
 // lookup returns the runtime for pages (created on first use) and the
 // module compiled under key, if any.
 func (e *Executor) lookup(ctx context.Context, key string, pages uint32) (wazero.Runtime, wazero.CompiledModule, error) {

@@ -171,7 +171,15 @@ type Executor struct {
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime
 	compiled map[string]wazero.CompiledModule // key: pages/digest
-	closed   bool
+	// inUse counts the runs of each compiled module, lastUsed orders them:
+	// past maxCompiled modules, the least recently used one no run holds
+	// is closed (review M12: a sidecar running for months meets many
+	// component versions).
+	inUse       map[string]int
+	lastUsed    map[string]uint64
+	useClock    uint64
+	maxCompiled int
+	closed      bool
 	// compiling makes concurrent first uses of one pages/digest compile once.
 	compiling singleflight.Group
 	// compileModule is wazero's CompileModule; tests wrap it (export_test.go).
@@ -251,6 +259,22 @@ func WithMetrics(m Metrics) Option {
 	return func(e *Executor) error { e.metrics = m; return nil }
 }
 
+// DefaultMaxCompiled is how many compiled modules an Executor keeps.
+const DefaultMaxCompiled = 64
+
+// WithMaxCompiled sets how many compiled modules are kept in memory (default
+// DefaultMaxCompiled); past it the least recently used one not running is
+// closed, and compiled again (from the disk cache) when next needed.
+func WithMaxCompiled(n int) Option {
+	return func(e *Executor) error {
+		if n < 1 {
+			return fmt.Errorf("max compiled modules must be at least 1, got %d", n)
+		}
+		e.maxCompiled = n
+		return nil
+	}
+}
+
 // WithLogger sets the logger components' log lines go to.
 func WithLogger(l *slog.Logger) Option {
 	return func(e *Executor) error { e.log = l; return nil }
@@ -264,6 +288,7 @@ func New(opts ...Option) (*Executor, error) {
 		limits:   DefaultHostCallLimits,
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
+		inUse:    map[string]int{}, lastUsed: map[string]uint64{}, maxCompiled: DefaultMaxCompiled,
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
 			return r.CompileModule(ctx, wasm)
 		},
@@ -312,10 +337,11 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		sum := sha256.Sum256(wasm)
 		digest = hex.EncodeToString(sum[:])
 	}
-	r, compiled, err := e.compile(ctx, digest, wasm, job.Limits.MemoryPages)
+	r, compiled, release, err := e.compileInUse(ctx, digest, wasm, job.Limits.MemoryPages)
 	if err != nil {
 		return Result{}, err
 	}
+	defer release()
 
 	stdout := &limitedBuffer{limit: job.Limits.OutputBytes}
 	stderr := &limitedBuffer{limit: 4 << 10}

@@ -395,3 +395,46 @@ func TestDeterministicEnvironment(t *testing.T) {
 	require.Equal(t, a.Rand, event(`{"trigger":"event","event_index":1}`).Rand, "the same event, the same random bytes")
 	require.Equal(t, "0", a.Env["AVS_TASK_ID"])
 }
+
+// TestM12CompiledModulesBounded: a sidecar that meets many components over
+// months keeps at most WithMaxCompiled of them compiled in memory, the least
+// recently used closed first; a closed one is compiled again when needed.
+func TestM12CompiledModulesBounded(t *testing.T) {
+	e := newExecutor(t, executor.WithMaxCompiled(2))
+	outputs := []string{"a", "b", "c"}
+	run := func(out string) {
+		t.Helper()
+		res, err := e.Run(context.Background(), job(1, "", limits(1)), avstest.FixedOutput(out))
+		require.NoError(t, err)
+		require.Equal(t, out, string(res.Output))
+	}
+	for _, out := range outputs {
+		run(out)
+		require.LessOrEqual(t, executor.CompiledCount(e), 2)
+	}
+	require.Equal(t, 2, executor.CompiledCount(e))
+	run("a") // evicted, compiled again
+	require.Equal(t, 2, executor.CompiledCount(e))
+
+	// Runs of a module in flight keep it: eight runs at once of two
+	// modules with room for one still all succeed.
+	e = newExecutor(t, executor.WithMaxCompiled(1))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			out := outputs[i%2]
+			res, err := e.Run(context.Background(), job(uint64(i+1), "", limits(1)), avstest.FixedOutput(out))
+			if err == nil && string(res.Output) != out {
+				err = fmt.Errorf("run %d printed %q, want %q", i, res.Output, out)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, executor.CompiledCount(e))
+}

@@ -15,3 +15,10 @@ func BeforeCompile(e *Executor, f func(wasm []byte)) {
 		return inner(ctx, r, wasm)
 	}
 }
+
+// CompiledCount is how many compiled modules e keeps.
+func CompiledCount(e *Executor) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.compiled)
+}
