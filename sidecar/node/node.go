@@ -115,6 +115,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if HasFatal(problems) {
 		return errors.New("refusing to start: see the fatal problems above ('avs-sidecar doctor' lists them again)")
 	}
+	if n, err := pruneCompilationCache(cfg.CacheDir, CompilationCacheMaxAge, time.Now()); err != nil {
+		log.Warn("could not prune the compilation cache", "dir", cfg.CacheDir, "err", err)
+	} else if n > 0 {
+		log.Info("pruned old compiled code from the compilation cache", "files", n, "dir", cfg.CacheDir)
+	}
 	exec, err := executor.New(executor.WithCacheDir(cfg.CacheDir), executor.WithQuerier(client), executor.WithLogger(log),
 		executor.WithPrivateHosts(cfg.HTTPPrivateHosts), executor.WithMetrics(n.metrics),
 		executor.WithHostCallLimits(executor.HostCallLimits{
