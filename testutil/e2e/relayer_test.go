@@ -120,7 +120,7 @@ func (r *relayer) start(path string) {
 	require.NoError(r.t, err)
 	r.cmd = exec.Command(r.bin, "start", path, "--home", r.home)
 	r.cmd.Stdout, r.cmd.Stderr = f, f
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
 		_ = f.Close()
 		r.t.Fatalf("rly start: %v", err)

@@ -88,7 +88,9 @@ func (n *Node) run(reset bool, minHeight int64) int64 {
 	n.script = exec.Command("bash", args...)
 	n.script.Stdout = n.output
 	n.script.Stderr = n.output
-	n.script.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// SIGTERM reaches the script if the test process dies without its
+	// cleanups (a -timeout panic): its trap then stops avsd.
+	n.script.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := n.script.Start(); err != nil {
 		t.Fatalf("start localnet.sh: %v", err)
 	}

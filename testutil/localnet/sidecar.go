@@ -73,8 +73,8 @@ func (n *Node) StartSidecar(key string, opts SidecarOptions) *Sidecar {
 			n.t.Fatal(err)
 		}
 	}
+	n.t.Cleanup(s.Stop) // before Start: a start that fails the test still stops the process
 	s.Start()
-	n.t.Cleanup(s.Stop)
 	return s
 }
 
@@ -89,7 +89,9 @@ func (s *Sidecar) Start() {
 	s.cmd = exec.Command(s.Bin, "start", "--home", s.Home)
 	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = f, f
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Killed with the test process too, should it die without its
+	// cleanups (a -timeout panic).
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start sidecar %s: %v", s.Key, err)
 	}
