@@ -202,7 +202,8 @@ func importsMemory(sec []byte) (imported, ok bool) {
 		return true
 	}
 	for range count {
-		if !skipName() || !skipName() || len(sec) < 1 {
+		module, field := skipName(), skipName()
+		if !module || !field || len(sec) < 1 {
 			return false, false
 		}
 		kind := sec[0]
