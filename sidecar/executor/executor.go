@@ -330,6 +330,7 @@ func (e *Executor) Close(ctx context.Context) error {
 		errs = append(errs, r.Close(ctx))
 	}
 	errs = append(errs, e.cache.Close(ctx))
+	e.memory.reset()
 	return errors.Join(errs...)
 }
 

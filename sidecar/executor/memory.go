@@ -132,3 +132,10 @@ func (p *memPool) put(b []byte) {
 	p.free = append(p.free, b)
 	p.bytes += cap(b)
 }
+
+// reset lets the GC have every array kept.
+func (p *memPool) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free, p.bytes = nil, 0
+}
