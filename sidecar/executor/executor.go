@@ -2,6 +2,9 @@
 // one runtime per memory limit sharing an on-disk compilation cache, each
 // component compiled once, and a fresh module instance per task with a
 // deadline (WithCloseOnContextDone), a memory-page limit and an output limit.
+// An instance's memory array is reused by later runs only once the instance
+// is closed, zeroed over all the run used (memory.go), and a module's many
+// small data segments are merged once before compiling (data.go).
 // Execution is deterministic by default: the clock reads the task's block
 // time, randomness is seeded by the task id (for an event trigger's run,
 // which has no task id yet, by the event's input, identical on every
