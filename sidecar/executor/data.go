@@ -91,7 +91,11 @@ func coalesceData(wasm []byte) []byte {
 	if len(chunks) >= len(segs) {
 		return wasm
 	}
-	sec := appendULEB(nil, uint64(len(chunks)))
+	secLen := 0
+	for _, c := range chunks {
+		secLen += c[1] - c[0] + 16 // flag, i32.const, offset, end, size
+	}
+	sec := appendULEB(make([]byte, 0, secLen+10), uint64(len(chunks)))
 	for _, c := range chunks {
 		sec = append(sec, 0x00, 0x41) // active in memory 0, i32.const
 		sec = appendSLEB(sec, int64(int32(uint32(lo)+uint32(c[0]))))
