@@ -2,6 +2,9 @@
 // one runtime per memory limit sharing an on-disk compilation cache, each
 // component compiled once, and a fresh module instance per task with a
 // deadline (WithCloseOnContextDone), a memory-page limit and an output limit.
+// An instance's memory array is reused by later runs only once the instance
+// is closed, zeroed over all the run used (memory.go), and a module's many
+// small data segments are merged once before compiling (data.go).
 // Execution is deterministic by default: the clock reads the task's block
 // time, randomness is seeded by the task id (for an event trigger's run,
 // which has no task id yet, by the event's input, identical on every
@@ -182,6 +185,12 @@ type Executor struct {
 	closed      bool
 	// compiling makes concurrent first uses of one pages/digest compile once.
 	compiling singleflight.Group
+	// memory keeps the backing arrays of finished runs' memories, zeroed,
+	// for the next runs (memory.go).
+	memory memPool
+	// baseConfig is the part of every run's module config that does not
+	// depend on the job.
+	baseConfig wazero.ModuleConfig
 	// compileModule is wazero's CompileModule; tests wrap it (export_test.go).
 	compileModule func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error)
 }
@@ -290,8 +299,13 @@ func New(opts ...Option) (*Executor, error) {
 		compiled: map[string]wazero.CompiledModule{},
 		inUse:    map[string]int{}, lastUsed: map[string]uint64{}, maxCompiled: DefaultMaxCompiled,
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
-			return r.CompileModule(ctx, wasm)
+			return r.CompileModule(ctx, coalesceData(wasm))
 		},
+		baseConfig: wazero.NewModuleConfig().
+			WithName("").
+			WithArgs("component").
+			WithSysNanotime().
+			WithSysNanosleep(),
 	}
 	for _, o := range opts {
 		if err := o(e); err != nil {
@@ -319,6 +333,7 @@ func (e *Executor) Close(ctx context.Context) error {
 		errs = append(errs, r.Close(ctx))
 	}
 	errs = append(errs, e.cache.Close(ctx))
+	e.memory.reset()
 	return errors.Join(errs...)
 }
 
@@ -355,16 +370,12 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 	}
 	copy(seed[:], seedSum[:])
 	blockTime := job.BlockTime
-	cfg := wazero.NewModuleConfig().
-		WithName("").
-		WithArgs("component").
+	cfg := e.baseConfig.
 		WithStdin(bytes.NewReader(job.Input)).
 		WithStdout(stdout).
 		WithStderr(stderr).
 		WithRandSource(rand.NewChaCha8(seed)).
-		WithWalltime(func() (int64, int32) { return blockTime.Unix(), int32(blockTime.Nanosecond()) }, sys.ClockResolution(1)).
-		WithSysNanotime().
-		WithSysNanosleep()
+		WithWalltime(func() (int64, int32) { return blockTime.Unix(), int32(blockTime.Nanosecond()) }, sys.ClockResolution(1))
 	for k, v := range job.Config {
 		cfg = cfg.WithEnv(k, v)
 	}
@@ -375,7 +386,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		WithEnv("AVS_BLOCK_HEIGHT", strconv.FormatInt(job.BlockHeight, 10)).
 		WithEnv("AVS_BLOCK_TIME", blockTime.UTC().Format(time.RFC3339Nano))
 
-	mem := &watchedMemory{}
+	mem := &watchedMemory{pool: &e.memory}
 	runCtx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(withCallEnv(ctx, env), mem), job.Limits.Time)
 	defer cancel()
 	start := time.Now()
@@ -384,6 +395,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 	if mod != nil {
 		_ = mod.Close(context.Background())
 	}
+	mem.recycle() // the guest ran on this goroutine and is done
 	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%w: the run was stopped (%v): no result and no failure to vote", context.Canceled, context.Cause(ctx))
@@ -432,43 +444,6 @@ func (e *Executor) report(env *callEnv) {
 func outOfMemory(stderr string) bool {
 	return strings.Contains(stderr, "memory allocation of") || strings.Contains(stderr, "out of memory")
 }
-
-// watchedMemory backs a run's linear memory (wazero's experimental
-// allocator) and tells whether the component grew it to its limit: a trap
-// there is the memory limit's doing.
-type watchedMemory struct {
-	buf  []byte
-	size uint64 // the last size asked for: kept after Free (a failed start closes the module)
-	max  uint64
-}
-
-func (m *watchedMemory) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
-	m.max = maxBytes
-	m.buf = make([]byte, 0, capacity)
-	return m
-}
-
-// Reallocate grows the memory to size bytes, zero-filled, growing the
-// backing array geometrically (up to the limit) as append does.
-func (m *watchedMemory) Reallocate(size uint64) []byte {
-	if size > m.max {
-		return nil
-	}
-	m.size = size
-	if size <= uint64(cap(m.buf)) {
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	grown := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), m.max))
-	copy(grown, m.buf)
-	m.buf = grown
-	return m.buf
-}
-
-func (m *watchedMemory) Free() { m.buf = nil }
-
-// full reports whether the memory reached its limit.
-func (m *watchedMemory) full() bool { return m.max > 0 && m.size >= m.max }
 
 func classify(err error, runCtx context.Context, stderr string, l Limits) error {
 	detail := ""
