@@ -162,7 +162,7 @@ func run(o options) error {
 			return err
 		}
 		for ; next <= h; next++ {
-			if err := m.block(next); err != nil {
+			if err := m.blockRetried(next); err != nil {
 				return err
 			}
 			if len(m.created) > 0 && lastCreated == 0 && len(m.created) >= total {
@@ -423,6 +423,19 @@ func (e event) taskID() uint64 {
 
 func (e event) ours(service uint64) bool {
 	return e.attr("service_id") == strconv.FormatUint(service, 10)
+}
+
+// blockRetried is block, tried again for a few seconds: the node may report
+// a height in /status a moment before its results can be read.
+func (m *meter) blockRetried(h int64) error {
+	var err error
+	for range 30 {
+		if err = m.block(h); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 // block reads one block's results and header time.
