@@ -15,7 +15,7 @@ UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
 GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
 
-.PHONY: help build install test test-unit test-e2e bench bench-e2e lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
+.PHONY: help build install test test-unit test-e2e bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
 
 #? help: List the targets with their descriptions (from the Makefile's own #? comments)
 help: Makefile
@@ -50,6 +50,10 @@ bench:
 #? bench-e2e: End-to-end task latency in blocks, p50/p99 over N tasks (ARGS=N, default 30)
 bench-e2e: build
 	scripts/bench/e2e-latency.sh $(ARGS)
+
+#? bench-throughput: Tasks/s, completion blocks, votes/tx, gas/task, CPU and RSS with 4 sidecars (ARGS='--bulk 1000' or '--rate 100 --seconds 30')
+bench-throughput: build
+	scripts/bench/throughput.sh $(ARGS)
 
 # The golangci-lint binary, built from the version pinned in tools/lint/go.mod
 # (its own module, apart from the relayer's tools/go.mod).
