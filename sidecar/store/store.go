@@ -60,6 +60,9 @@ type Pending struct {
 	// reads the blocks from SentHeight+1 to TimeoutHeight. Zero in records
 	// written before it existed.
 	SentHeight int64 `json:"sent_height,omitempty"`
+	// Deadline is the vote's deadline height (0: unknown), so that a vote
+	// sent again after a restart keeps its place in the queue.
+	Deadline int64 `json:"deadline,omitempty"`
 }
 
 // Store is safe for concurrent use.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -21,11 +22,19 @@ import (
 // the operator, the signer's public key, signature and fee, the authz wrapper.
 const txOverhead = 2 << 10
 
-// sendBatch sends one transaction of the votes at the front of the queue and
-// waits for it; it reports whether to go on sending.
+// sendBatch sends one transaction of the votes at the front of the queue
+// without waiting for it to land, while fewer than maxInFlight of this run's
+// transactions are in flight (settle confirms them); it reports whether to
+// go on sending.
 func (s *Submitter) sendBatch(ctx context.Context) bool {
 	if time.Now().Before(s.retry.at) {
 		return false // backing off after a refusal
+	}
+	if s.windowFull() {
+		s.settle(ctx)
+		if s.windowFull() {
+			return false
+		}
 	}
 	s.refreshLimits(ctx)
 	used, batch := s.nextBatch()
@@ -33,21 +42,19 @@ func (s *Submitter) sendBatch(ctx context.Context) bool {
 		return false
 	}
 	if len(batch) == 0 {
-		return s.dequeue(used)
+		return s.dequeue(used, nil)
 	}
-	r := s.submit(ctx, batch)
-	if ctx.Err() != nil {
-		return false
-	}
+	f, r := s.submit(ctx, batch)
 	if r != nil {
+		if ctx.Err() != nil {
+			return false
+		}
 		return s.refused(batch, used, r)
 	}
-	if s.split > 0 {
-		if s.split *= 2; s.split >= s.maxVotes {
-			s.split = 0
-		}
-	}
-	return s.dequeue(used)
+	s.flights = append(s.flights, f)
+	s.reportInFlight()
+	more := s.dequeue(used, batch)
+	return more && ctx.Err() == nil && !s.windowFull()
 }
 
 // nextBatch returns the votes at the front of the queue that the next
@@ -94,65 +101,83 @@ func voteBytes(v Vote) int {
 	return r.Size() + 8
 }
 
-// dequeue removes used, the front of the queue, and reports whether votes
-// remain. Only the Start goroutine removes votes, so the front is unchanged.
-func (s *Submitter) dequeue(used []Vote) bool {
+// dequeue removes used (taken from the queue's front by nextBatch) from the
+// queue and reports whether votes remain. The votes of sent stay held (in
+// flight): Enqueue does not queue them again. Enqueue may have inserted
+// votes with earlier deadlines in front meanwhile, so used is removed by key.
+func (s *Submitter) dequeue(used, sent []Vote) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.queue = s.queue[len(used):]
+	drop := make(map[string]bool, len(used))
 	for _, v := range used {
-		delete(s.queued, v.Key())
+		drop[v.Key()] = true
+	}
+	s.queue = slices.DeleteFunc(s.queue, func(q queued) bool { return drop[q.Key()] })
+	for k := range drop {
+		delete(s.queued, k)
+	}
+	for _, v := range sent {
+		s.queued[v.Key()] = true
+	}
+	s.oldest = time.Time{}
+	for _, q := range s.queue {
+		if s.oldest.IsZero() || q.at.Before(s.oldest) {
+			s.oldest = q.at
+		}
 	}
 	s.reportQueueLocked()
 	return len(s.queue) > 0
 }
 
-// submit simulates, signs and broadcasts one transaction of batch, then
-// waits for its outcome: nil when it landed (each vote's outcome recorded),
-// else why it did not.
-func (s *Submitter) submit(ctx context.Context, batch []Vote) *refusal {
+// submit simulates, signs and broadcasts one transaction of batch at the
+// next sequence, without waiting for it: the flight to confirm, or why it
+// was refused (then it cannot land).
+func (s *Submitter) submit(ctx context.Context, batch []Vote) (*flight, *refusal) {
 	if !s.acct.known {
 		num, seq, err := s.chain.Account(ctx, s.signer)
 		if err != nil {
-			return classifyErr(stageAccount, fmt.Errorf("signing account %s: %w", s.signer, err))
+			return nil, classifyErr(stageAccount, fmt.Errorf("signing account %s: %w", s.signer, err))
+		}
+		if s.activeFlights() > 0 && seq < s.acct.seq {
+			// The committed sequence lags this run's transactions waiting in
+			// the mempool; if they are no longer there, CheckTx names the
+			// sequence it expects.
+			seq = s.acct.seq
 		}
 		s.acct.num, s.acct.seq, s.acct.known, s.acct.read = num, seq, true, true
 	}
 	height, err := s.chain.LatestHeight(ctx)
 	if err != nil {
-		return &refusal{kind: transient, reason: "rpc", err: err}
+		return nil, &refusal{kind: transient, reason: "rpc", err: err}
 	}
 	msg := s.message(batch)
 	timeoutHeight := height + s.timeout
 
 	// The simulation measures the gas; the reserve and the votes' extra gas
 	// cover what it cannot see (a vote that completes its task on delivery).
-	simBytes, err := s.sign(ctx, msg, 0, timeoutHeight, true)
-	if err != nil {
-		return &refusal{kind: blocked, reason: "sign", err: err, state: "cannot sign: " + err.Error()}
-	}
-	used, err := s.chain.Simulate(ctx, simBytes)
-	if err != nil {
-		return classifyErr(stageSimulate, fmt.Errorf("simulate: %w", err))
+	used, r := s.simulate(ctx, msg, timeoutHeight)
+	if r != nil {
+		return nil, r
 	}
 	gas := s.gasFor(batch, used)
 	if s.lim.maxGas > 0 && gas > s.lim.maxGas {
 		if len(batch) > 1 || float64(used)*s.gasAdj > float64(s.lim.maxGas) {
-			return &refusal{kind: tooLarge, reason: "gas_over_block_max", err: fmt.Errorf("gas %d is above the block's max_gas %d", gas, s.lim.maxGas)}
+			return nil, &refusal{kind: tooLarge, reason: "gas_over_block_max", err: fmt.Errorf("gas %d is above the block's max_gas %d", gas, s.lim.maxGas)}
 		}
 		gas = s.lim.maxGas // one vote: its reserve is cut to fit
 	}
-	txBytes, err := s.sign(ctx, msg, gas, timeoutHeight, false)
+	seq := s.acct.seq
+	txBytes, err := s.sign(ctx, msg, seq, gas, timeoutHeight, false)
 	if err != nil {
-		return &refusal{kind: blocked, reason: "sign", err: err, state: "cannot sign: " + err.Error()}
+		return nil, &refusal{kind: blocked, reason: "sign", err: err, state: "cannot sign: " + err.Error()}
 	}
 	if len(txBytes) > s.lim.maxBytes {
-		return &refusal{kind: tooLarge, reason: "tx_too_large", err: fmt.Errorf("%d bytes, the cap is %d", len(txBytes), s.lim.maxBytes)}
+		return nil, &refusal{kind: tooLarge, reason: "tx_too_large", err: fmt.Errorf("%d bytes, the cap is %d", len(txBytes), s.lim.maxBytes)}
 	}
 
-	f := &flight{votes: batch, hash: cmttypes.Tx(txBytes).Hash(), from: height + 1, timeout: timeoutHeight}
+	f := &flight{votes: batch, hash: cmttypes.Tx(txBytes).Hash(), from: height + 1, timeout: timeoutHeight, seq: seq}
 	if err := s.setPending(f); err != nil {
-		return &refusal{kind: transient, reason: "store", err: err}
+		return nil, &refusal{kind: transient, reason: "store", err: err}
 	}
 	res, err := s.chain.BroadcastSync(ctx, txBytes)
 	if err != nil {
@@ -160,27 +185,57 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) *refusal {
 		if r.kind != landing {
 			// Certainly not in a mempool: no need to wait for it.
 			s.clearPending(batch)
-			return r
+			return nil, r
 		}
-		// Unknown outcome: the transaction may have reached the mempool. Do not
-		// sign the votes again until it is known to have landed or can no
-		// longer land (its timeout height has passed).
-		s.acct.known = false
+		// Unknown outcome: the transaction may have reached the mempool. Its
+		// votes are not signed again until it is known to have landed or can
+		// no longer land (its timeout height has passed). The next sequence is
+		// taken to be free; if it is not, CheckTx says which is.
+		s.acct.seq++
 		s.log.Warn("broadcast failed; waiting to learn whether the transaction landed", "tx", fmt.Sprintf("%X", f.hash), "err", err)
-		return s.confirm(ctx, f)
+		return f, nil
 	}
 	if res.Code != 0 {
 		r := classifyCode(res.Codespace, res.Code, res.Log)
 		if r.kind == landing {
-			return s.confirm(ctx, f)
+			s.acct.seq++
+			return f, nil
 		}
 		s.clearPending(batch)
-		return r
+		r.mempool = true
+		return nil, r
 	}
 	s.acct.seq++
 	s.metrics.VotesSent(len(batch))
-	s.log.Info("votes sent", "votes", len(batch), "tx", fmt.Sprintf("%X", f.hash), "gas", gas)
-	return s.confirm(ctx, f)
+	s.log.Info("votes sent", "votes", len(batch), "tx", fmt.Sprintf("%X", f.hash), "sequence", seq, "gas", gas, "in_flight", s.activeFlights()+1)
+	return f, nil
+}
+
+// simulate measures msg's gas. The node simulates on its mempool's state
+// (the SDK checks the sequence in simulation too), which may not hold this
+// run's transactions in flight yet: just after a block, before the mempool
+// is checked again, or on a node the broadcasts do not go to. Then the
+// simulation is run again at the sequence the node expects: the gas is the
+// same, and the broadcast at the next sequence tells whether that one is
+// right (CheckTx's answer is the one that moves the sequence down).
+func (s *Submitter) simulate(ctx context.Context, msg sdk.Msg, timeoutHeight int64) (uint64, *refusal) {
+	seq := s.acct.seq
+	for try := 0; ; try++ {
+		simBytes, err := s.sign(ctx, msg, seq, 0, timeoutHeight, true)
+		if err != nil {
+			return 0, &refusal{kind: blocked, reason: "sign", err: err, state: "cannot sign: " + err.Error()}
+		}
+		used, err := s.chain.Simulate(ctx, simBytes)
+		if err == nil {
+			return used, nil
+		}
+		r := classifyErr(stageSimulate, fmt.Errorf("simulate: %w", err))
+		if try == 0 && r.reason == "sequence" && r.expected > 0 && r.expected < seq {
+			seq = r.expected
+			continue
+		}
+		return 0, r
+	}
 }
 
 // gasFor is the gas limit of batch: the simulated gas with its adjustment
@@ -217,7 +272,7 @@ func (s *Submitter) setPending(f *flight) error {
 	for _, v := range f.votes {
 		pending[v.Key()] = store.Pending{
 			TxHash: fmt.Sprintf("%X", f.hash), TimeoutHeight: f.timeout, SentHeight: f.from - 1,
-			Result: v.Result, TaskID: v.TaskID, Event: v.Event, Failure: v.Failure, ExtraGas: v.ExtraGas,
+			Result: v.Result, TaskID: v.TaskID, Event: v.Event, Failure: v.Failure, ExtraGas: v.ExtraGas, Deadline: v.Deadline,
 		}
 	}
 	return s.store.SetPendingBatch(pending)
@@ -227,13 +282,13 @@ func (s *Submitter) setPending(f *flight) error {
 // no fee) or for broadcast. A vote key's fee is paid by the operator's
 // allowance (when gas has a price), in simulation too so that a missing
 // allowance shows before a fee is spent.
-func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, gas uint64, timeoutHeight int64, simulate bool) ([]byte, error) {
+func (s *Submitter) sign(ctx context.Context, msg sdk.Msg, seq, gas uint64, timeoutHeight int64, simulate bool) ([]byte, error) {
 	f := tx.Factory{}.
 		WithTxConfig(s.txConfig).
 		WithKeybase(s.keyring).
 		WithChainID(s.chainID).
 		WithAccountNumber(s.acct.num).
-		WithSequence(s.acct.seq).
+		WithSequence(seq).
 		WithTimeoutHeight(uint64(timeoutHeight)).
 		WithSignMode(signing.SignMode_SIGN_MODE_DIRECT)
 	if !s.signer.Equals(s.address) && !s.gasPrice.IsZero() {

@@ -53,9 +53,13 @@ type refusal struct {
 	state    string
 	resync   bool   // read the account's number and sequence again
 	expected uint64 // the sequence the chain expects, when it said so
-	params   bool   // read the chain's limits again
-	outOfGas bool   // send again with more gas
-	now      bool   // send again without backoff
+	// mempool: expected is the sequence the mempool or the block expects
+	// (CheckTx, DeliverTx), not a simulation's: it may move the sequence
+	// below this run's transactions in flight.
+	mempool  bool
+	params   bool // read the chain's limits again
+	outOfGas bool // send again with more gas
+	now      bool // send again without backoff
 }
 
 func (r *refusal) Error() string { return r.reason + ": " + r.err.Error() }
@@ -202,15 +206,37 @@ func isSequenceMismatch(err error) bool {
 	return strings.Contains(err.Error(), "account sequence mismatch") || errorsmod.IsOf(err, sdkerrors.ErrWrongSequence)
 }
 
-// refused acts on a refusal of batch, the votes of used (the queue's front)
-// that were not yet submitted, and reports whether to send again at once.
-func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
+// learn takes in what a refusal says about the account and the limits.
+func (s *Submitter) learn(r *refusal) {
 	s.metrics.TxRefused(r.reason)
 	if r.resync {
 		s.acct.known = false
 	}
 	if r.expected > 0 && s.acct.read {
-		s.acct.seq, s.acct.known = r.expected, true
+		switch {
+		case r.expected >= s.acct.seq || s.activeFlights() == 0:
+			s.acct.seq, s.acct.known = r.expected, true
+		case r.mempool:
+			// The node's mempool no longer holds this run's transactions
+			// from r.expected on (evicted, or never received): they may still
+			// land from another node's mempool until their timeout height, so
+			// their votes wait for that; new votes take the sequence. Only one
+			// transaction per sequence can land.
+			for _, f := range s.flights {
+				if f.seq >= r.expected {
+					f.stale = true
+				}
+			}
+			s.log.Warn("the mempool lost vote transactions in flight; their votes wait for their timeout height",
+				"expected", r.expected, "next", s.acct.seq)
+			s.acct.seq, s.acct.known = r.expected, true
+		default:
+			// A simulation on a state behind this run's transactions in flight
+			// (simulate retried at its sequence already), or a delivery result
+			// read after newer transactions went out: keep ours, CheckTx
+			// corrects it.
+			s.acct.known = true
+		}
 	}
 	if r.params {
 		s.lim.due = true
@@ -218,18 +244,32 @@ func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
 	if r.outOfGas {
 		s.acct.gasBoost *= 1.5
 	}
+}
+
+// verdict is what is done with the votes of a refused transaction.
+type verdict int
+
+const (
+	retryBatch verdict = iota // send the votes again (after the backoff)
+	splitBatch                // send them again in smaller batches
+	setAside                  // the one vote is tried again later
+	dropVote                  // the one vote is dropped
+)
+
+// judge decides what a refusal of batch means for its votes, after learn.
+func (s *Submitter) judge(batch []Vote, r *refusal) verdict {
 	switch r.kind {
 	case transient, landing:
 		s.log.Warn("vote transaction refused; will retry", "votes", len(batch), "reason", r.reason, "err", r.err, "more_gas", r.outOfGas)
-		return s.backoff(r.now)
+		return retryBatch
 	case blocked:
 		s.block(r)
-		return s.backoff(false)
+		return retryBatch
 	}
 	if len(batch) > 1 {
 		s.split = len(batch) / 2
 		s.log.Info("vote transaction refused; splitting it", "votes", len(batch), "next", s.split, "reason", r.reason, "err", r.err)
-		return true
+		return splitBatch
 	}
 	v := batch[0]
 	if r.kind == unknown && s.setAside[v.Key()] < maxSetAside {
@@ -237,10 +277,41 @@ func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
 		wait := min(s.backoffMax, s.backoffMin<<s.setAside[v.Key()])
 		s.log.Warn("vote refused for a reason not understood; trying it again later", "work", v.Key(), "in", wait, "reason", r.reason, "err", r.err)
 		s.later.Add(v, wait)
-		return s.dequeue(used)
+		return setAside
 	}
 	s.drop(v, r)
-	return s.dequeue(used)
+	return dropVote
+}
+
+// refused acts on a refusal of batch before it reached the mempool: the
+// votes of used (the queue's front) that were not yet submitted. It reports
+// whether to send again at once.
+func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
+	s.learn(r)
+	switch s.judge(batch, r) {
+	case retryBatch:
+		return s.backoff(r.now && r.kind != blocked)
+	case splitBatch:
+		return true
+	}
+	return s.dequeue(used, nil)
+}
+
+// flightFailed acts on a transaction of this run that failed at delivery or
+// can no longer land: its votes, out of the queue, are queued again (or set
+// aside, or dropped when alone).
+func (s *Submitter) flightFailed(f *flight, r *refusal) {
+	s.learn(r)
+	v := s.judge(f.votes, r)
+	if v == retryBatch {
+		s.backoff(r.now && r.kind != blocked)
+	}
+	s.release(f.votes)
+	if v == retryBatch || v == splitBatch {
+		for _, vote := range f.votes {
+			s.requeue(vote)
+		}
+	}
 }
 
 // drop records a vote the chain refuses for good as submitted, so that it

@@ -37,10 +37,15 @@ var errNotIncluded = errors.New("not included by its timeout height")
 type flight struct {
 	votes   []Vote
 	hash    []byte
-	from    int64 // the first height that can include it
-	timeout int64 // its timeout height: no later block includes it
-	scanned int64 // the last height read for it
-	fails   int   // block reads failed past the timeout height
+	from    int64  // the first height that can include it
+	timeout int64  // its timeout height: no later block includes it
+	scanned int64  // the last height read for it
+	fails   int    // block reads failed past the timeout height
+	seq     uint64 // the sequence it was signed with (this run's flights)
+	// stale: CheckTx expected a sequence at or below seq, so the node's
+	// mempool does not hold it; it still may land (another node's mempool)
+	// until its timeout height, but it no longer counts toward maxInFlight.
+	stale bool
 }
 
 // check looks once for f's transaction: its result when it was included,
@@ -92,9 +97,15 @@ func (s *Submitter) check(ctx context.Context, f *flight) (*coretypes.ResultTx, 
 // findTx returns the result of the transaction with this hash in the block
 // at height, or nil when the block does not hold it.
 func (s *Submitter) findTx(ctx context.Context, height int64, hash []byte) (*coretypes.ResultTx, error) {
-	block, err := s.chain.Block(ctx, height)
-	if err != nil {
-		return nil, err
+	block, ok := s.blocks[height]
+	if !ok {
+		var err error
+		if block, err = s.chain.Block(ctx, height); err != nil {
+			return nil, err
+		}
+		if s.blocks != nil {
+			s.blocks[height] = block
+		}
 	}
 	if block == nil || block.Block == nil {
 		return nil, fmt.Errorf("block %d: empty answer", height)
@@ -113,41 +124,62 @@ func (s *Submitter) findTx(ctx context.Context, height int64, hash []byte) (*cor
 	return &coretypes.ResultTx{Hash: hash, Height: height, Index: uint32(i), TxResult: *results.TxsResults[i], Tx: block.Block.Txs[i]}, nil
 }
 
-// waitIncluded polls for f's transaction until it is included, its timeout
-// height has passed (errNotIncluded) or ctx ends.
-func (s *Submitter) waitIncluded(ctx context.Context, f *flight) (*coretypes.ResultTx, error) {
-	for {
+// settle checks each transaction of this run in flight once: a landed one
+// is resolved, a failed or lost one's votes are queued again (flightFailed).
+// The flights are independent: each is found by its own hash, and a block
+// read for one serves the others in the same pass.
+func (s *Submitter) settle(ctx context.Context) {
+	if len(s.flights) == 0 {
+		return
+	}
+	s.blocks = map[int64]*coretypes.ResultBlock{}
+	defer func() { s.blocks = nil }()
+	var left []*flight
+	for i, f := range s.flights {
 		res, err := s.check(ctx, f)
-		if res != nil || err != nil {
-			return res, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(pollInterval):
+		switch {
+		case ctx.Err() != nil:
+			left = append(left, s.flights[i:]...)
+			s.flights = left
+			s.reportInFlight()
+			return
+		case errors.Is(err, errNotIncluded):
+			s.clearPending(f.votes)
+			s.flightFailed(f, &refusal{kind: transient, reason: "not_included", resync: true, now: true,
+				err: fmt.Errorf("transaction %X not included by its timeout height %d", f.hash, f.timeout)})
+		case res == nil:
+			left = append(left, f)
+		default:
+			if r := s.resolve(f.votes, f.hash, res); r != nil {
+				s.flightFailed(f, r)
+				continue
+			}
+			s.release(f.votes)
+			if s.split > 0 {
+				if s.split *= 2; s.split >= s.maxVotes {
+					s.split = 0
+				}
+			}
 		}
 	}
+	s.flights = left
+	s.reportInFlight()
 }
 
-// confirm waits for f's transaction to land and records its outcome.
-func (s *Submitter) confirm(ctx context.Context, f *flight) *refusal {
-	s.sending = true
-	s.reportInFlight()
-	defer func() {
-		s.sending = false
-		s.reportInFlight()
-	}()
-	res, err := s.waitIncluded(ctx, f)
-	if errors.Is(err, errNotIncluded) {
-		s.clearPending(f.votes)
-		return &refusal{kind: transient, reason: "not_included", resync: true, now: true,
-			err: fmt.Errorf("transaction %X not included by its timeout height %d", f.hash, f.timeout)}
+// activeFlights is the number of this run's transactions in flight that
+// count toward maxInFlight: those the node's mempool is taken to hold.
+func (s *Submitter) activeFlights() int {
+	n := 0
+	for _, f := range s.flights {
+		if !f.stale {
+			n++
+		}
 	}
-	if err != nil {
-		return &refusal{kind: transient, reason: "stopped", err: err}
-	}
-	return s.resolve(f.votes, f.hash, res)
+	return n
 }
+
+// windowFull reports whether maxInFlight transactions are in flight.
+func (s *Submitter) windowFull() bool { return s.activeFlights() >= s.maxInFlight }
 
 // resolve records the outcome of an included transaction: each accepted or
 // finally refused vote is submitted; an event vote refused by the per-block
@@ -315,7 +347,7 @@ func (s *Submitter) loadPending() error {
 			byTx[p.TxHash] = f
 			s.recovering = append(s.recovering, f)
 		}
-		f.votes = append(f.votes, Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result, Failure: p.Failure, ExtraGas: p.ExtraGas})
+		f.votes = append(f.votes, Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result, Failure: p.Failure, ExtraGas: p.ExtraGas, Deadline: p.Deadline})
 	}
 	for _, f := range s.recovering {
 		s.hold(f.votes)

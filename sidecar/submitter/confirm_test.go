@@ -32,7 +32,8 @@ func TestIncludedVoteShowsOnStatus(t *testing.T) {
 
 	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 1, Result: []byte("1")}))
 	require.NoError(t, f.sub.Enqueue(Vote{TaskID: 2, Result: []byte("4")}))
-	require.False(t, f.sub.sendBatch(context.Background()), "one batch, sent and confirmed")
+	require.False(t, f.sub.sendBatch(context.Background()), "one batch")
+	f.sub.settle(context.Background())
 
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status", nil))
@@ -68,6 +69,7 @@ func TestRestartSettlesPendingVotes(t *testing.T) {
 	require.Equal(t, 1, f.queueLen(), "only the lost vote is queued again")
 	require.False(t, f.sub.sendBatch(ctx), "one batch sends it")
 	require.False(t, f.sub.sendBatch(ctx), "nothing is left to send")
+	f.sub.settle(ctx)
 	f.waitSubmitted(t, 10, 11)
 
 	sent := f.chain.broadcasts()

@@ -43,6 +43,13 @@ func WithMaxVotes(n int) Option {
 	return func(s *Submitter) error { s.maxVotes = n; return nil }
 }
 
+// WithMaxInFlight sets how many vote transactions may wait for inclusion at
+// once (default DefaultMaxInFlight), signed with consecutive sequences; 1
+// sends the next transaction only once the previous one is settled.
+func WithMaxInFlight(n int) Option {
+	return func(s *Submitter) error { s.maxInFlight = n; return nil }
+}
+
 // WithMaxTxBytes caps a vote transaction's encoded size (default
 // DefaultMaxTxBytes). Keep it below the node's mempool max_tx_bytes; the
 // consensus block.max_bytes is read from the chain and lowers it further.

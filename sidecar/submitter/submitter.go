@@ -24,6 +24,15 @@
 //     SubmitterBlocked until a transaction lands, logged at most once a
 //     minute, retried with backoff.
 //
+// Up to WithMaxInFlight transactions are in flight at once, signed with
+// consecutive sequences without waiting for the previous one to land, and
+// confirmed independently. A vote is in at most one transaction that can
+// still land: it is signed again only once its transaction failed, was
+// refused, or can no longer land (its timeout height has passed). Any
+// sequence mismatch moves the next sequence to the one the chain expects
+// (learn, in classify.go). The queue is ordered by the votes' deadline
+// heights, first come first among equals.
+//
 // Inclusion is known without the node's tx indexer (C2): the blocks from the
 // one after signing to the transaction's timeout height are read and the
 // transaction found in them by hash, its result taken from the block's
@@ -47,6 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,6 +92,12 @@ const VoteGasMargin = 5_000
 // DefaultMaxVotes is the votes per transaction until the chain's
 // max_votes_per_tx is read.
 const DefaultMaxVotes = 100
+
+// DefaultMaxInFlight is how many vote transactions of this run may wait for
+// inclusion at once (WithMaxInFlight). A transaction takes one or two blocks
+// to confirm; with 100 votes a transaction, 8 in flight carry several
+// hundred votes a block.
+const DefaultMaxInFlight = 8
 
 // DefaultMaxTxBytes caps a vote transaction's encoded size: below CometBFT's
 // default mempool max_tx_bytes (1 MiB), which the RPC does not expose.
@@ -136,6 +152,10 @@ type Vote struct {
 	// ExtraGas is added to the transaction's gas for this vote: the service's
 	// handler contract runs, at the voter's cost, if the vote completes the task.
 	ExtraGas uint64
+	// Deadline is the last height at which the vote counts (the task's
+	// deadline_height, or an event task's estimated one); 0 when unknown.
+	// The queue sends the earliest deadlines first; unknown ones go first.
+	Deadline int64
 }
 
 // Key is the vote's work key.
@@ -175,6 +195,7 @@ type Submitter struct {
 	reserve     uint64
 	maxVotes    int // the chain's max_votes_per_tx, re-read by refreshLimits
 	maxTxBytes  int
+	maxInFlight int
 	delay       time.Duration
 	timeout     int64
 	heights     <-chan int64
@@ -184,12 +205,13 @@ type Submitter struct {
 	backoffMin  time.Duration // the first wait after a transient refusal
 	backoffMax  time.Duration
 
-	// The queue, shared by Enqueue's callers and the Start goroutine. queued
-	// holds the keys of the votes in the queue and in flight: Enqueue adds
-	// none of them again.
+	// The queue, shared by Enqueue's callers and the Start goroutine, in
+	// deadline order (insertQueueLocked). queued holds the keys of the votes
+	// in the queue and in flight: Enqueue adds none of them again.
 	mu     sync.Mutex
 	queue  []queued
 	queued map[string]bool
+	oldest time.Time // when the longest-waiting vote in the queue was queued
 	wake   chan struct{}
 
 	// The pending records of an earlier run, read once by the first Enqueue
@@ -198,7 +220,7 @@ type Submitter struct {
 	recoverErr  error
 
 	// Owned by the Start goroutine: only Start and what it calls (sendBatch,
-	// submit, confirm, resolve, recoverPending, checkRecovering) touch them,
+	// submit, settle, resolve, recoverPending, checkRecovering) touch them,
 	// so they need no lock.
 	acct       account
 	lim        limits
@@ -206,13 +228,14 @@ type Submitter struct {
 	retry      retryState
 	blocked    string // why no vote can be sent ("" when they can)
 	blockedLog time.Time
-	capHits    map[string]int     // cap refusals per event vote not yet settled
-	setAside   map[string]int     // set-asides per vote not yet settled
-	later      *delay.Queue[Vote] // votes waiting to be queued again
-	recovering []*flight          // transactions of an earlier run not yet settled
-	sending    bool               // a transaction of this run is in flight
-	inFlight   int                // the TxsInFlight last reported
-	noTxIndex  bool               // /tx failed: inclusion is read from blocks only
+	capHits    map[string]int                   // cap refusals per event vote not yet settled
+	setAside   map[string]int                   // set-asides per vote not yet settled
+	later      *delay.Queue[Vote]               // votes waiting to be queued again
+	recovering []*flight                        // transactions of an earlier run not yet settled
+	flights    []*flight                        // transactions of this run not yet settled, by sequence
+	inFlight   int                              // the TxsInFlight last reported
+	noTxIndex  bool                             // /tx failed: inclusion is read from blocks only
+	blocks     map[int64]*coretypes.ResultBlock // blocks read in one settle pass
 }
 
 // account is the signing account's state, owned by the Start goroutine.
@@ -246,7 +269,7 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 	}
 	s := &Submitter{
 		chain: chain, store: st, txConfig: txConfig, keyring: kr, keyName: keyName, address: addr, signer: addr, chainID: chainID,
-		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: DefaultMaxVotes, maxTxBytes: DefaultMaxTxBytes,
+		gasAdj: 1.5, reserve: DefaultVoteGasReserve, maxVotes: DefaultMaxVotes, maxTxBytes: DefaultMaxTxBytes, maxInFlight: DefaultMaxInFlight,
 		delay: 200 * time.Millisecond, timeout: 20, metrics: metrics.Nop(), log: slog.Default(),
 		paramsEvery: 5 * time.Minute, backoffMin: time.Second, backoffMax: time.Minute,
 		queued: map[string]bool{}, wake: make(chan struct{}, 1),
@@ -256,6 +279,9 @@ func New(chain Chain, st Store, txConfig client.TxConfig, kr keyring.Keyring, ke
 		if err := o(s); err != nil {
 			return nil, err
 		}
+	}
+	if s.maxInFlight < 1 {
+		return nil, fmt.Errorf("submitter: max in flight %d must be at least 1", s.maxInFlight)
 	}
 	if s.maxVotes < 1 || s.gasAdj < 1 {
 		return nil, fmt.Errorf("submitter: max votes %d and gas adjustment %v must be at least 1", s.maxVotes, s.gasAdj)
@@ -288,7 +314,7 @@ func (s *Submitter) Enqueue(v Vote) error {
 	s.mu.Lock()
 	if !s.queued[key] {
 		s.queued[key] = true
-		s.queue = append(s.queue, queued{Vote: v, at: time.Now()})
+		s.insertQueueLocked(queued{Vote: v, at: time.Now()})
 		s.reportQueueLocked()
 	}
 	s.mu.Unlock()
@@ -324,21 +350,31 @@ func (s *Submitter) hold(votes []Vote) {
 	s.mu.Unlock()
 }
 
+// insertQueueLocked puts q after every vote whose deadline is not later
+// (unknown deadlines, 0, first); s.mu is held. Votes mostly come in
+// deadline order, so the search ends near the back and little is moved.
+func (s *Submitter) insertQueueLocked(q queued) {
+	i := len(s.queue)
+	for i > 0 && s.queue[i-1].Deadline > q.Deadline {
+		i--
+	}
+	s.queue = slices.Insert(s.queue, i, q)
+	if s.oldest.IsZero() || q.at.Before(s.oldest) {
+		s.oldest = q.at
+	}
+}
+
 // reportQueueLocked reports the queue's depth and age; s.mu is held.
 func (s *Submitter) reportQueueLocked() {
-	var oldest time.Time
-	if len(s.queue) > 0 {
-		oldest = s.queue[0].at
+	if len(s.queue) == 0 {
+		s.oldest = time.Time{}
 	}
-	s.metrics.Queue(len(s.queue), oldest)
+	s.metrics.Queue(len(s.queue), s.oldest)
 }
 
 // reportInFlight reports the transactions in flight when their number changed.
 func (s *Submitter) reportInFlight() {
-	n := len(s.recovering)
-	if s.sending {
-		n++
-	}
+	n := len(s.recovering) + len(s.flights)
 	if n != s.inFlight {
 		s.inFlight = n
 		s.metrics.TxsInFlight(n)
@@ -357,6 +393,8 @@ func (s *Submitter) Start(ctx context.Context) error {
 	}
 	for {
 		s.checkRecovering(ctx)
+		s.settle(ctx)
+		poll := false
 		select {
 		case <-ctx.Done():
 			return nil
@@ -365,11 +403,12 @@ func (s *Submitter) Start(ctx context.Context) error {
 		case <-s.later.Added():
 		case <-s.later.Next():
 		case <-time.After(s.idle()):
+			poll = true
 		}
 		for _, v := range s.later.Due() {
 			s.requeue(v)
 		}
-		if s.delay > 0 {
+		if s.delay > 0 && !poll {
 			select {
 			case <-ctx.Done():
 				return nil
@@ -381,10 +420,13 @@ func (s *Submitter) Start(ctx context.Context) error {
 	}
 }
 
-// idle is how long Start waits for a signal: a second, or less when a
-// backoff ends sooner.
+// idle is how long Start waits for a signal: a second, pollInterval while
+// transactions are in flight, or less when a backoff ends sooner.
 func (s *Submitter) idle() time.Duration {
 	d := time.Second
+	if len(s.flights) > 0 {
+		d = pollInterval
+	}
 	if wait := time.Until(s.retry.at); wait > 0 && wait < d {
 		d = wait
 	}

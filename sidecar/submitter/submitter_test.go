@@ -24,6 +24,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/crypto/hd"
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
 	"github.com/cosmos/cosmos-sdk/x/authz"
 
@@ -52,16 +53,39 @@ type sentTx struct {
 	size     int
 }
 
+// memTx is a transaction in the fake chain's mempool.
+type memTx struct {
+	bytes   []byte
+	tx      sentTx
+	foreign bool // another client's transaction of the same account
+}
+
 // fakeChain implements Chain. Broadcasts succeed and are included at once,
-// in a block of their own, unless the hooks say otherwise.
+// in a block of their own, unless the hooks say otherwise (or hold is set:
+// then they wait in the mempool until produce). Like the SDK it checks the
+// sequence in simulation and CheckTx against the mempool's state (the
+// committed sequence plus the transactions waiting), and again at delivery,
+// where a transaction with a used sequence fails; like x/avs it refuses a
+// second vote of the operator on the same work as a duplicate.
 type fakeChain struct {
 	t   *testing.T
 	enc chain.Encoding
 
-	mu           sync.Mutex
-	height       int64
-	advance      int64 // each LatestHeight call moves the chain this many blocks on
-	accNum, seq  uint64
+	mu          sync.Mutex
+	height      int64
+	advance     int64 // each LatestHeight call moves the chain this many blocks on
+	accNum, seq uint64
+	// checkSeq is the sequence the mempool expects: seq plus the
+	// transactions of the account waiting in it.
+	checkSeq uint64
+	hold     bool // broadcasts wait in the mempool until produce
+	mempool  []memTx
+	// simLags makes the simulation check the committed sequence (a node
+	// whose mempool does not hold the transactions in flight).
+	simLags bool
+	voted   map[string]bool // work keys counted on chain
+	// duplicates counts the votes refused as duplicates.
+	duplicates   int
 	accountCalls int
 	accountAddrs []string
 	simulated    []sentTx
@@ -102,7 +126,7 @@ type fakeChain struct {
 
 func newFakeChain(t *testing.T, enc chain.Encoding) *fakeChain {
 	return &fakeChain{
-		t: t, enc: enc, height: 10, accNum: 7, seq: 5, included: map[string]*coretypes.ResultTx{},
+		t: t, enc: enc, height: 10, accNum: 7, seq: 5, checkSeq: 5, voted: map[string]bool{}, included: map[string]*coretypes.ResultTx{},
 		blocks: map[int64]cmttypes.Txs{}, results: map[int64][]*abci.ExecTxResult{},
 		params: types.DefaultParams(), maxBytes: 22020096, maxGas: -1,
 	}
@@ -196,7 +220,19 @@ func (c *fakeChain) Simulate(_ context.Context, txBytes []byte) (uint64, error) 
 			return 0, err
 		}
 	}
+	want := c.checkSeq
+	if c.simLags {
+		want = c.seq
+	}
+	if tx.sequence != want {
+		return 0, fmt.Errorf("rpc error: code = Unknown desc = %s", mismatch(want, tx.sequence))
+	}
 	return simGas, nil
+}
+
+// mismatch is the SDK's text for a wrong sequence.
+func mismatch(want, got uint64) string {
+	return fmt.Sprintf("account sequence mismatch, expected %d, got %d: incorrect account sequence", want, got)
 }
 
 func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes.ResultBroadcastTx, error) {
@@ -222,27 +258,81 @@ func (c *fakeChain) BroadcastSync(_ context.Context, txBytes []byte) (*coretypes
 			return &coretypes.ResultBroadcastTx{Code: code, Codespace: space, Log: log}, nil
 		}
 	}
-	res := abci.ExecTxResult{GasWanted: int64(tx.gas), GasUsed: int64(tx.gas) / 2}
-	if c.deliverTx != nil {
-		res.Code, res.Codespace = c.deliverTx(c.accepted, tx)
+	if tx.sequence != c.checkSeq {
+		return &coretypes.ResultBroadcastTx{Code: sdkerrors.ErrWrongSequence.ABCICode(), Codespace: sdkerrors.RootCodespace,
+			Log: mismatch(c.checkSeq, tx.sequence)}, nil
 	}
-	c.accepted++
-	c.seq++ // included, even when it failed
-	if res.Code == 0 {
-		res.Data = c.msgData(tx)
-	} else {
-		res.GasUsed = res.GasWanted + 1
+	c.checkSeq++
+	c.mempool = append(c.mempool, memTx{bytes: txBytes, tx: tx})
+	if !c.hold {
+		c.produceLocked()
 	}
-	c.height++
-	c.included[tx.hash] = &coretypes.ResultTx{Height: c.height, TxResult: res, Tx: txBytes}
-	c.blocks[c.height] = cmttypes.Txs{cmttypes.Tx("another operator's tx"), txBytes}
-	c.results[c.height] = []*abci.ExecTxResult{{}, &res}
 	if c.afterInclude != nil {
 		if err := c.afterInclude(n); err != nil {
 			return nil, err
 		}
 	}
 	return &coretypes.ResultBroadcastTx{Hash: []byte(tx.hash)}, nil
+}
+
+// produce makes a block of the mempool's transactions.
+func (c *fakeChain) produce() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.produceLocked()
+}
+
+func (c *fakeChain) produceLocked() {
+	c.height++
+	txs := cmttypes.Txs{cmttypes.Tx("another operator's tx")}
+	results := []*abci.ExecTxResult{{}}
+	for _, m := range c.mempool {
+		res := c.deliverLocked(m)
+		txs = append(txs, m.bytes)
+		results = append(results, res)
+		if !m.foreign {
+			c.included[m.tx.hash] = &coretypes.ResultTx{Height: c.height, TxResult: *res, Tx: m.bytes}
+		}
+	}
+	c.blocks[c.height], c.results[c.height] = txs, results
+	c.mempool = nil
+	c.checkSeq = c.seq
+}
+
+// deliverLocked runs a transaction in a block: a used sequence fails it in
+// the ante handler (the sequence is not consumed); otherwise it is
+// consumed, even when the transaction fails.
+func (c *fakeChain) deliverLocked(m memTx) *abci.ExecTxResult {
+	if m.foreign {
+		c.seq++
+		return &abci.ExecTxResult{}
+	}
+	tx := m.tx
+	res := &abci.ExecTxResult{GasWanted: int64(tx.gas), GasUsed: int64(tx.gas) / 2}
+	if tx.sequence != c.seq {
+		res.Code, res.Codespace, res.Log = sdkerrors.ErrWrongSequence.ABCICode(), sdkerrors.RootCodespace, mismatch(c.seq, tx.sequence)
+		return res
+	}
+	if c.deliverTx != nil {
+		res.Code, res.Codespace = c.deliverTx(c.accepted, tx)
+	}
+	c.accepted++
+	c.seq++
+	if res.Code == 0 {
+		res.Data = c.msgData(tx)
+	} else {
+		res.GasUsed = res.GasWanted + 1
+	}
+	return res
+}
+
+// evict drops the mempool's transactions from the i-th on (a node restart,
+// a recheck that failed): the ones after it no longer pass recheck either.
+func (c *fakeChain) evict(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mempool = c.mempool[:i]
+	c.checkSeq = c.seq + uint64(i)
 }
 
 // msgData is a successful vote transaction's DeliverTx data: the outcomes,
@@ -256,6 +346,14 @@ func (c *fakeChain) msgData(tx sentTx) []byte {
 				continue
 			}
 		}
+		key := store.WorkKey(r.TaskId, r.Event)
+		if c.voted[key] {
+			c.duplicates++
+			resp.Outcomes = append(resp.Outcomes, types.ResultOutcome{TaskId: r.TaskId, Codespace: types.ModuleName,
+				Code: types.ErrDuplicateVote.ABCICode(), Error: "duplicate vote"})
+			continue
+		}
+		c.voted[key] = true
 		resp.Outcomes = append(resp.Outcomes, types.ResultOutcome{TaskId: r.TaskId, Accepted: true})
 	}
 	var msgResp proto.Message = &resp
@@ -462,6 +560,22 @@ func (f *fixture) waitKeys(t *testing.T, keys ...string) {
 		}
 		return true
 	}, 15*time.Second, 20*time.Millisecond, "votes %v submitted", keys)
+}
+
+// flush does what Start does, on the test's goroutine: send what is queued
+// and settle the transactions in flight, until nothing is left.
+func (f *fixture) flush(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for range 100 {
+		for f.sub.sendBatch(ctx) {
+		}
+		f.sub.settle(ctx)
+		if len(f.sub.flights) == 0 && f.queueLen() == 0 {
+			return
+		}
+	}
+	t.Fatalf("not flushed: %d in flight, %d queued", len(f.sub.flights), f.queueLen())
 }
 
 func (f *fixture) queueLen() int {
