@@ -59,7 +59,7 @@ func TestStartRetriesTransientFailures(t *testing.T) {
 		require.Empty(t, f.voter.queued(), "the second read failed")
 		time.Sleep(time.Second) // second backoff
 		synctest.Wait()
-		require.Equal(t, []submitter.Vote{{TaskID: 5, Result: []byte(output)}}, f.voter.queued())
+		require.Equal(t, []submitter.Vote{{TaskID: 5, Result: []byte(output), Deadline: 56}}, f.voter.queued())
 
 		cancel()
 		require.NoError(t, <-done)

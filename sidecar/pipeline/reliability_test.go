@@ -139,7 +139,7 @@ func TestH1VotesWhileTheVoteCounts(t *testing.T) {
 				return
 			}
 			require.Len(t, f.runner.ran(), 1)
-			require.Equal(t, []submitter.Vote{{TaskID: 7, Result: []byte(output)}}, f.voter.queued())
+			require.Equal(t, []submitter.Vote{{TaskID: 7, Result: []byte(output), Deadline: 40}}, f.voter.queued())
 		})
 	}
 }
@@ -176,7 +176,7 @@ func TestH6SavedWorkOutlivesNodeDowntime(t *testing.T) {
 			time.Sleep(10 * time.Second)
 			synctest.Wait()
 		}
-		require.Equal(t, []submitter.Vote{{TaskID: 5, Result: []byte(output)}}, f.voter.queued())
+		require.Equal(t, []submitter.Vote{{TaskID: 5, Result: []byte(output), Deadline: 1000}}, f.voter.queued())
 		require.True(t, inboxHas(t, f.store, "5"), "a queued vote's work stays saved until submitted")
 		retried, givenUp, _ := m.counts()
 		require.Equal(t, downFor, retried)
@@ -251,7 +251,7 @@ func TestM3TransientHostFailureIsRetried(t *testing.T) {
 				f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
 				require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 7}))
 				require.Len(t, f.runner.ran(), tc.runs)
-				want := submitter.Vote{TaskID: 7, Failure: tc.failure}
+				want := submitter.Vote{TaskID: 7, Failure: tc.failure, Deadline: 40}
 				if tc.failure == types.FAILURE_REASON_UNSPECIFIED {
 					want.Result = []byte(output)
 				}
@@ -349,7 +349,7 @@ func TestH4CrashGuard(t *testing.T) {
 	}
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 8}))
 	require.Len(t, f.runner.ran(), 1, "task 8 is not run again")
-	require.Equal(t, submitter.Vote{TaskID: 8, Failure: types.FAILURE_REASON_MEMORY}, f.voter.queued()[1])
+	require.Equal(t, submitter.Vote{TaskID: 8, Failure: types.FAILURE_REASON_MEMORY, Deadline: 40}, f.voter.queued()[1])
 	exec, ok, err := f.store.Executed("8")
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -363,7 +363,7 @@ func TestH4CrashGuard(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, g.p.Handle(context.Background(), watcher.Work{ID: 8}))
-	require.Equal(t, []submitter.Vote{{TaskID: 8, Result: []byte(output)}}, g.voter.queued())
+	require.Equal(t, []submitter.Vote{{TaskID: 8, Result: []byte(output), Deadline: 40}}, g.voter.queued())
 }
 
 // TestH4MemoryBudget: concurrent runs hold their service's memory pages
@@ -399,7 +399,7 @@ func TestH4MemoryBudget(t *testing.T) {
 		f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
 		require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 7}))
 		require.Empty(t, f.runner.ran())
-		require.Equal(t, []submitter.Vote{{TaskID: 7, Failure: types.FAILURE_REASON_MEMORY}}, f.voter.queued())
+		require.Equal(t, []submitter.Vote{{TaskID: 7, Failure: types.FAILURE_REASON_MEMORY, Deadline: 40}}, f.voter.queued())
 	})
 }
 

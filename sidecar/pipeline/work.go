@@ -69,7 +69,7 @@ func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
 		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
 		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime, Input: task.Input,
 	}
-	return p.execute(ctx, key, svc, job, submitter.Vote{TaskID: id})
+	return p.execute(ctx, key, svc, job, submitter.Vote{TaskID: id, Deadline: task.DeadlineHeight})
 }
 
 // handleEvent runs the component of the service an event trigger matched on
@@ -111,6 +111,7 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 		return false, nil
 	}
 	p.noteDeadline(key, deadline)
+	vote.Deadline = deadline
 	job := executor.Job{
 		Digest: svc.Manifest.ComponentDigest, ServiceID: ref.ServiceId, ChainID: p.chainID,
 		BlockHeight: ref.Height, BlockTime: t.BlockTime, Input: ref.Input,
@@ -131,9 +132,11 @@ func (p *Pipeline) resumeSaved(ctx context.Context, key string, vote submitter.V
 	if err != nil || !ok {
 		return false, false, err
 	}
-	if d, known := p.deadline(key); known && p.skipExpired(ctx, key, d) {
+	d, known := p.deadline(key)
+	if known && p.skipExpired(ctx, key, d) {
 		return true, false, nil
 	}
+	vote.Deadline = d
 	if prev.Error == "" || prev.Failure.IsFailure() {
 		vote.Result, vote.Failure, vote.ExtraGas = prev.Result, prev.Failure, prev.ExtraGas
 		return true, true, p.voter.Enqueue(vote)

@@ -91,7 +91,7 @@ func TestHandleEventOriginTaskRunsNothing(t *testing.T) {
 	}
 	require.NoError(t, f.p.Handle(context.Background(), watcher.Work{ID: 10}))
 	require.Len(t, f.runner.ran(), 1)
-	require.Equal(t, []submitter.Vote{{TaskID: 10, Result: []byte(output)}}, f.voter.queued())
+	require.Equal(t, []submitter.Vote{{TaskID: 10, Result: []byte(output), Deadline: 56}}, f.voter.queued())
 }
 
 func TestHandleEventSkipsServicesNotRun(t *testing.T) {
