@@ -299,19 +299,19 @@ func (s *Submitter) refused(batch, used []Vote, r *refusal) bool {
 
 // flightFailed acts on a transaction of this run that failed at delivery or
 // can no longer land: its votes, out of the queue, are queued again (or set
-// aside, or dropped when alone).
-func (s *Submitter) flightFailed(f *flight, r *refusal) {
+// aside, or dropped when alone). It reports whether the votes are to be sent
+// again after a backoff, and whether at once (settle backs off once for all
+// the flights of a pass).
+func (s *Submitter) flightFailed(f *flight, r *refusal) (retry, now bool) {
 	s.learn(r)
 	v := s.judge(f.votes, r)
-	if v == retryBatch {
-		s.backoff(r.now && r.kind != blocked)
-	}
 	s.release(f.votes)
 	if v == retryBatch || v == splitBatch {
 		for _, vote := range f.votes {
 			s.requeue(vote)
 		}
 	}
+	return v == retryBatch, r.now && r.kind != blocked
 }
 
 // drop records a vote the chain refuses for good as submitted, so that it

@@ -135,6 +135,17 @@ func (s *Submitter) settle(ctx context.Context) {
 	s.blocks = map[int64]*coretypes.ResultBlock{}
 	defer func() { s.blocks = nil }()
 	var left []*flight
+	failed, now := false, true
+	fail := func(f *flight, r *refusal) {
+		if retry, at := s.flightFailed(f, r); retry {
+			failed, now = true, now && at
+		}
+	}
+	defer func() {
+		if failed {
+			s.backoff(now)
+		}
+	}()
 	for i, f := range s.flights {
 		res, err := s.check(ctx, f)
 		switch {
@@ -145,13 +156,13 @@ func (s *Submitter) settle(ctx context.Context) {
 			return
 		case errors.Is(err, errNotIncluded):
 			s.clearPending(f.votes)
-			s.flightFailed(f, &refusal{kind: transient, reason: "not_included", resync: true, now: true,
+			fail(f, &refusal{kind: transient, reason: "not_included", resync: true, now: true,
 				err: fmt.Errorf("transaction %X not included by its timeout height %d", f.hash, f.timeout)})
 		case res == nil:
 			left = append(left, f)
 		default:
 			if r := s.resolve(f.votes, f.hash, res); r != nil {
-				s.flightFailed(f, r)
+				fail(f, r)
 				continue
 			}
 			s.release(f.votes)

@@ -574,6 +574,7 @@ func (f *fixture) flush(t *testing.T) {
 		if len(f.sub.flights) == 0 && f.queueLen() == 0 {
 			return
 		}
+		time.Sleep(time.Until(f.sub.retry.at)) // a backoff after a refusal
 	}
 	t.Fatalf("not flushed: %d in flight, %d queued", len(f.sub.flights), f.queueLen())
 }
