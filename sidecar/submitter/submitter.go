@@ -391,9 +391,8 @@ func (s *Submitter) Start(ctx context.Context) error {
 	if err := s.recoverPending(); err != nil {
 		return err
 	}
+	s.checkRecovering(ctx)
 	for {
-		s.checkRecovering(ctx)
-		s.settle(ctx)
 		poll := false
 		select {
 		case <-ctx.Done():
@@ -415,6 +414,9 @@ func (s *Submitter) Start(ctx context.Context) error {
 			case <-time.After(s.delay):
 			}
 		}
+		// Settled right before sending: the slots they free are used now.
+		s.checkRecovering(ctx)
+		s.settle(ctx)
 		for s.sendBatch(ctx) {
 		}
 	}
