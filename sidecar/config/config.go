@@ -90,6 +90,9 @@ type Config struct {
 	// the best endpoint (H3).
 	StaleAfter   Duration `toml:"stale_after"`
 	MaxLagBlocks int64    `toml:"max_lag_blocks"`
+	// MaxTxsInFlight: vote transactions sent with consecutive sequences
+	// before the first is known to have landed.
+	MaxTxsInFlight int `toml:"max_txs_in_flight"`
 	// BatchDelay is how long the submitter waits after a block for more
 	// results before it sends that block's transaction.
 	BatchDelay Duration `toml:"batch_delay"`
@@ -128,6 +131,7 @@ func Default() Config {
 		LateVotes:            "except_median",
 		StaleAfter:           Duration(30 * time.Second),
 		MaxLagBlocks:         5,
+		MaxTxsInFlight:       8,
 	}
 }
 
@@ -236,6 +240,10 @@ late_votes = "{{.LateVotes}}"
 # and gRPC endpoints of each node in the same order: they move together.
 stale_after = "{{.StaleAfter}}"
 max_lag_blocks = {{.MaxLagBlocks}}
+
+# Vote transactions in flight at once, signed with consecutive sequences
+# (1 = wait for each to land before sending the next).
+max_txs_in_flight = {{.MaxTxsInFlight}}
 
 # Testing only: run a local file instead of the chain's component of a digest.
 # Your votes then come from code the other operators do not run.
@@ -422,6 +430,9 @@ func (c *Config) Validate() error {
 	case "except_median", "all", "none":
 	default:
 		errs = append(errs, fmt.Errorf("late_votes must be except_median, all or none, got %q", c.LateVotes))
+	}
+	if c.MaxTxsInFlight < 1 {
+		errs = append(errs, fmt.Errorf("max_txs_in_flight must be at least 1, got %d", c.MaxTxsInFlight))
 	}
 	if c.StaleAfter <= 0 || c.MaxLagBlocks < 1 {
 		errs = append(errs, fmt.Errorf("stale_after (%s) must be positive and max_lag_blocks (%d) at least 1", c.StaleAfter, c.MaxLagBlocks))

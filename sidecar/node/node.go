@@ -133,6 +133,7 @@ func (n *Node) Start(ctx context.Context) error {
 	subOpts := []submitter.Option{
 		submitter.WithGas(prices.String(), cfg.GasAdjustment), submitter.WithVoteGasReserve(uint64(cfg.VoteGasReserve)),
 		submitter.WithBatchDelay(time.Duration(cfg.BatchDelay)), submitter.WithMetrics(n.metrics),
+		submitter.WithMaxInFlight(cfg.MaxTxsInFlight),
 		submitter.WithLogger(log.With("part", "submitter")),
 	}
 	pipeOpts := []pipeline.Option{
