@@ -43,3 +43,10 @@ func (k Keeper) PendingRewards(ctx context.Context, c types.Commitment) (sdkmath
 	}
 	return k.pendingRewards(ctx, c, p, epoch)
 }
+
+// TallyKey is the tally key of a vote with this (hex) digest on a task no
+// event opened: the raw digest.
+func TallyKey(digest string) string { return rawDigest(digest) }
+
+// RestoreVote is restoreVote: a stored vote with what its key says.
+var RestoreVote = restoreVote

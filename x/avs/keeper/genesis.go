@@ -216,7 +216,10 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	if gs.NextTaskId, err = k.TaskSeq.Peek(ctx); err != nil {
 		return nil, err
 	}
-	if gs.Votes, err = values(ctx, k.Votes.Walk); err != nil {
+	if err := k.Votes.Walk(ctx, nil, func(key collections.Pair[uint64, string], v types.Vote) (bool, error) {
+		gs.Votes = append(gs.Votes, restoreVote(key.K1(), key.K2(), v))
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	if gs.Snapshots, err = values(ctx, k.Snapshots.Walk); err != nil {

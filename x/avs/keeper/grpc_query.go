@@ -320,7 +320,9 @@ func (q queryServer) TaskVotes(ctx context.Context, req *types.QueryTaskVotesReq
 		return nil, grpcError(errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", req.TaskId))
 	}
 	items, page, err := query.CollectionPaginate(ctx, q.Votes, pageReq,
-		func(_ collections.Pair[uint64, string], v types.Vote) (types.Vote, error) { return v, nil },
+		func(key collections.Pair[uint64, string], v types.Vote) (types.Vote, error) {
+			return restoreVote(key.K1(), key.K2(), v), nil
+		},
 		query.WithCollectionPaginationPairPrefix[uint64, string](req.TaskId))
 	if err != nil {
 		return nil, grpcError(err)

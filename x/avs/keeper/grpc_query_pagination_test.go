@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -99,6 +100,23 @@ func (s *KeeperTestSuite) requirePages(want []string, list lister) {
 func sortedAddrs(addrs []string) []string {
 	out := slices.Clone(addrs)
 	slices.Sort(out)
+	return out
+}
+
+func mustAddrBytes(a string) []byte {
+	bz, err := bech32.StringToBytes(a)
+	if err != nil {
+		panic(err)
+	}
+	return bz
+}
+
+// byAddressBytes sorts addresses as a compact address key (raw bytes) does.
+func byAddressBytes(addrs []string) []string {
+	out := slices.Clone(addrs)
+	slices.SortFunc(out, func(a, b string) int {
+		return bytes.Compare(mustAddrBytes(a), mustAddrBytes(b))
+	})
 	return out
 }
 
@@ -261,7 +279,7 @@ func (s *KeeperTestSuite) TestL10ListQueriesPage() {
 						s.Require().NoError(s.keeper.Votes.Set(s.ctx, collections.Join(other, v), types.Vote{TaskId: other, Operator: v, Digest: "d"}))
 					}
 				}
-				return sortedAddrs(voters), func(p *query.PageRequest) ([]string, *query.PageResponse, error) {
+				return byAddressBytes(voters), func(p *query.PageRequest) ([]string, *query.PageResponse, error) {
 					res, err := s.queryServer.TaskVotes(s.ctx, &types.QueryTaskVotesRequest{TaskId: task, Pagination: p})
 					if err != nil {
 						return nil, nil, err

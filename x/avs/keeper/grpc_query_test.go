@@ -1,6 +1,8 @@
 package keeper_test
 
 import (
+	"bytes"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -87,7 +89,8 @@ func (s *KeeperTestSuite) TestQueryTasks() {
 	votes, err := s.queryServer.TaskVotes(s.ctx, &types.QueryTaskVotesRequest{TaskId: done})
 	s.Require().NoError(err)
 	s.Require().Len(votes.Votes, 2)
-	s.Require().Less(votes.Votes[0].Operator, votes.Votes[1].Operator)
+	s.Require().Equal(-1, bytes.Compare(mustAddrBytes(votes.Votes[0].Operator), mustAddrBytes(votes.Votes[1].Operator)),
+		"by operator address bytes")
 	for _, v := range votes.Votes {
 		s.Require().Equal(done, v.TaskId)
 		s.Require().Equal([]byte("A"), v.Result)

@@ -62,7 +62,10 @@ type Keeper struct {
 	// deadline, not when the task changes.
 	TasksByDeadline collections.KeySet[collections.Pair[int64, uint64]]
 
-	// Votes: (task, operator) -> vote; Tallies: (task, tallyKey) -> power and count.
+	// Votes: (task, operator) -> vote; Tallies: (task, tallyKey) -> power and
+	// count. Both compact (keys.go): the operator as raw address bytes, the
+	// digest as raw bytes, and a stored vote without what its key says (read
+	// votes through votesWhere or restoreVote).
 	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
 	Tallies collections.Map[collections.Pair[uint64, string], types.Tally]
 
@@ -193,11 +196,11 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
 		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		Tasks: collections.NewIndexedMap(sb, types.TasksKey, "tasks", collections.Uint64Key, codec.CollValue[types.Task](cdc),
+		Tasks: collections.NewIndexedMap(sb, types.TasksKey, "tasks", collections.Uint64Key, newTaskValue(cdc, addressCodec),
 			newTaskIndexes(sb)),
 		TaskSeq:         collections.NewSequence(sb, types.TaskSeqKey, "task_seq"),
 		TasksByDeadline: collections.NewKeySet(sb, types.TasksByDeadlineKey, "tasks_by_deadline", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
-		Votes:           collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Vote](cdc)),
+		Votes:           collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, newAddressKey(addressCodec)), newVoteValue(cdc)),
 		Tallies:         collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
 		Snapshots:       collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
 		CommitmentsByPool: collections.NewIndexedMap(sb, types.CommitmentsKey, "commitments",
@@ -230,7 +233,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		EpochTasks: collections.NewMap(sb, types.EpochTasksKey, "epoch_tasks",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.EpochTasks](cdc)),
 		EpochAnswers: collections.NewMap(sb, types.EpochAnswersKey, "epoch_answers",
-			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint64Key, collections.StringKey), codec.CollValue[types.EpochAnswers](cdc)),
+			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint64Key, newAddressKey(addressCodec)), codec.CollValue[types.EpochAnswers](cdc)),
 		Liveness: collections.NewMap(sb, types.LivenessKey, "liveness",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.OperatorLiveness](cdc)),
 		LivenessReviews: collections.NewMap(sb, types.LivenessReviewsKey, "liveness_reviews",

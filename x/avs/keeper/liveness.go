@@ -54,12 +54,17 @@ func (k Keeper) openEpochTask(ctx context.Context, task types.Task) error {
 
 // countAnswer counts an operator's answer to a task of (service, epoch).
 func (k Keeper) countAnswer(ctx context.Context, serviceID, epoch uint64, operator string) error {
+	return k.addAnswers(ctx, serviceID, epoch, operator, 1)
+}
+
+// addAnswers counts n answers of an operator to tasks of (service, epoch).
+func (k Keeper) addAnswers(ctx context.Context, serviceID, epoch uint64, operator string, n uint32) error {
 	key := collections.Join3(serviceID, epoch, operator)
 	a, err := k.EpochAnswers.Get(ctx, key)
 	if err != nil && !isNotFound(err) {
 		return err
 	}
-	a.Answered++
+	a.Answered += uint64(n)
 	return k.EpochAnswers.Set(ctx, key, a)
 }
 

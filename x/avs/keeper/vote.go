@@ -3,6 +3,7 @@ package keeper
 import (
 	"bytes"
 	"context"
+	"sort"
 
 	"github.com/cosmos/gogoproto/proto"
 
@@ -27,21 +28,26 @@ func (k Keeper) submitResults(ctx context.Context, params types.Params, operator
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	outcomes := make([]types.ResultOutcome, 0, len(results))
+	b := newVoteBatch()
 	for _, r := range results {
 		cacheCtx, write := sdkCtx.CacheContext()
 		var status types.TaskStatus
+		b.answer = nil
 		err := validateVoteTarget(r)
 		if err == nil && r.Event != nil {
 			// An event-trigger vote: its task is found, or opened, by reference.
 			r.TaskId, err = k.eventTask(cacheCtx, operator, *r.Event)
 		}
 		if err == nil {
-			status, err = k.submitVote(cacheCtx, params, operator, r)
+			status, err = k.submitVote(cacheCtx, params, b, operator, r)
 		}
 		outcome := types.ResultOutcome{TaskId: r.TaskId, TaskStatus: status}
 		if err == nil {
 			write()
 			outcome.Accepted = true
+			if b.answer != nil {
+				b.answers[*b.answer]++
+			}
 		} else {
 			codespace, code, _ := errorsmod.ABCIInfo(err, false)
 			outcome.Codespace, outcome.Code, outcome.Error = codespace, code, err.Error()
@@ -58,12 +64,82 @@ func (k Keeper) submitResults(ctx context.Context, params types.Params, operator
 		}
 		outcomes = append(outcomes, outcome)
 	}
-	return outcomes, nil
+	return outcomes, k.countAnswers(ctx, operator, b.answers)
+}
+
+// voteBatch is what the entries of one MsgSubmitResults share: the reads
+// they make alike, done once (a stored snapshot never changes, a service's
+// rules of one revision neither, unless a handler contract ran), and the
+// voter's answers for liveness, counted once per (service, epoch) at the end
+// rather than read and written by every entry. Reads served from it cost no
+// gas, as they cost the node no store access.
+type voteBatch struct {
+	services  map[batchKey]types.Service       // (service, revision) -> service as of it
+	snapshots map[batchKey]types.PowerSnapshot // (service, epoch)
+	answers   map[batchKey]uint32              // (service, epoch) -> answers of accepted entries
+	answer    *batchKey                        // the current entry's, counted if it is accepted
+}
+
+// batchKey is a service and a revision or epoch (collections.Pair holds
+// pointers: no map key).
+type batchKey struct{ service, n uint64 }
+
+func newVoteBatch() *voteBatch {
+	return &voteBatch{
+		services:  map[batchKey]types.Service{},
+		snapshots: map[batchKey]types.PowerSnapshot{},
+		answers:   map[batchKey]uint32{},
+	}
+}
+
+func (k Keeper) batchService(ctx context.Context, b *voteBatch, task types.Task) (types.Service, error) {
+	key := batchKey{task.ServiceId, task.ServiceRevision}
+	if svc, ok := b.services[key]; ok {
+		return svc, nil
+	}
+	svc, err := k.serviceAsOfTask(ctx, task)
+	if err == nil {
+		b.services[key] = svc
+	}
+	return svc, err
+}
+
+func (k Keeper) batchSnapshot(ctx context.Context, b *voteBatch, task types.Task) (types.PowerSnapshot, error) {
+	key := batchKey{task.ServiceId, task.Epoch}
+	if snap, ok := b.snapshots[key]; ok {
+		return snap, nil
+	}
+	snap, err := k.Snapshots.Get(ctx, collections.Join(key.service, key.n))
+	if err == nil {
+		b.snapshots[key] = snap
+	}
+	return snap, err
+}
+
+// countAnswers adds a voter's answers of one transaction to its EpochAnswers,
+// in key order.
+func (k Keeper) countAnswers(ctx context.Context, operator string, answers map[batchKey]uint32) error {
+	keys := make([]batchKey, 0, len(answers))
+	for key := range answers {
+		keys = append(keys, key)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].service != keys[j].service {
+			return keys[i].service < keys[j].service
+		}
+		return keys[i].n < keys[j].n
+	})
+	for _, key := range keys {
+		if err := k.addAnswers(ctx, key.service, key.n, operator, answers[key]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // submitVote records one operator's result for one task and, if it makes the
 // quorum, completes the task. It writes nothing when it returns an error.
-func (k Keeper) submitVote(ctx context.Context, params types.Params, operator string, r types.TaskResult) (types.TaskStatus, error) {
+func (k Keeper) submitVote(ctx context.Context, params types.Params, b *voteBatch, operator string, r types.TaskResult) (types.TaskStatus, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task, err := k.Tasks.Get(ctx, r.TaskId)
 	if isNotFound(err) {
@@ -77,7 +153,7 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	if uint64(len(r.Result)) > params.MaxResultSize {
 		return task.Status, errorsmod.Wrapf(types.ErrResultTooLarge, "%d bytes, max_result_size is %d", len(r.Result), params.MaxResultSize)
 	}
-	snap, err := k.Snapshots.Get(ctx, collections.Join(task.ServiceId, task.Epoch))
+	snap, err := k.batchSnapshot(ctx, b, task)
 	if err != nil {
 		return task.Status, err
 	}
@@ -91,7 +167,7 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	} else if has {
 		return task.Status, errorsmod.Wrapf(types.ErrDuplicateVote, "%s on task %d", operator, task.Id)
 	}
-	svc, err := k.serviceAsOfTask(ctx, task)
+	svc, err := k.batchService(ctx, b, task)
 	if err != nil {
 		return task.Status, err
 	}
@@ -123,9 +199,7 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	// An answer counts for liveness now; on an event-trigger task, only once
 	// it is confirmed (complete counts the votes that confirmed it).
 	if !task.Origin.IsEventOrigin() || task.Status == types.TASK_STATUS_COMPLETED || task.Status == types.TASK_STATUS_FAILED {
-		if err := k.countAnswer(ctx, task.ServiceId, task.Epoch, operator); err != nil {
-			return task.Status, err
-		}
+		b.answer = &batchKey{task.ServiceId, task.Epoch} // counted once per batch (voteBatch)
 	}
 	if late {
 		if task.Status == types.TASK_STATUS_COMPLETED && dissents(svc, task.Result, vote) && inputAgrees(task, vote) {
@@ -142,6 +216,11 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 		task.Input = r.Event.Input
 	}
 
+	if task.HandlerContract != "" {
+		// if this vote decides the task, a contract runs, and may change
+		// the service: read it again for the next entries
+		defer clear(b.services)
+	}
 	if median {
 		return k.tallyMedian(ctx, svc, task, inputDigest)
 	}
@@ -152,15 +231,21 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, operator st
 	if !quorumMet(svc.Manifest.Quorum, tally.Power, tally.Count, task.PowerTotal) {
 		return task.Status, nil
 	}
-	key := tallyKey(vote)
-	backers, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return tallyKey(v) == key && !v.Late })
+	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
 	if err != nil {
 		return task.Status, err
 	}
-	if failure {
-		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, backers)
+	key := tallyKey(vote)
+	var backers []types.Vote
+	for _, v := range all {
+		if tallyKey(v) == key {
+			backers = append(backers, v)
+		}
 	}
-	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers)
+	if failure {
+		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, backers, all)
+	}
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers, all)
 }
 
 // countVote adds a vote's power to the tally of its key (tallyKey) and
@@ -189,13 +274,16 @@ func quorumMet(q types.Quorum, power uint64, count uint32, total uint64) bool {
 // enough power lies within the allowed spread of it; failure votes are
 // tallied apart and fail the task once they meet the quorum.
 func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.Task, input string) (types.TaskStatus, error) {
-	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late && v.InputDigest == input })
+	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
 	if err != nil {
 		return task.Status, err
 	}
 	var votes, failures []types.Vote
 	var failurePower uint64
 	for _, v := range all {
+		if v.InputDigest != input {
+			continue
+		}
 		if v.Failure.IsFailure() {
 			failures = append(failures, v)
 			failurePower += v.Power
@@ -204,7 +292,7 @@ func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.T
 		}
 	}
 	if quorumMet(svc.Manifest.Quorum, failurePower, uint32(len(failures)), task.PowerTotal) {
-		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, failures)
+		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, failures, all)
 	}
 	if len(votes) == 0 {
 		return task.Status, nil
@@ -235,14 +323,14 @@ func (k Keeper) tallyMedian(ctx context.Context, svc types.Service, task types.T
 	if !quorumMet(svc.Manifest.Quorum, power, uint32(len(backers)), task.PowerTotal) {
 		return task.Status, nil
 	}
-	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, byOperator[m.Key].Result, backers)
+	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, byOperator[m.Key].Result, backers, all)
 }
 
 // votesWhere returns the task's votes that keep returns true for, by operator.
 func (k Keeper) votesWhere(ctx context.Context, taskID uint64, keep func(types.Vote) bool) ([]types.Vote, error) {
 	var out []types.Vote
-	err := k.Votes.Walk(ctx, collections.NewPrefixedPairRange[uint64, string](taskID), func(_ collections.Pair[uint64, string], v types.Vote) (bool, error) {
-		if keep(v) {
+	err := k.Votes.Walk(ctx, collections.NewPrefixedPairRange[uint64, string](taskID), func(key collections.Pair[uint64, string], v types.Vote) (bool, error) {
+		if v = restoreVote(key.K1(), key.K2(), v); keep(v) {
 			out = append(out, v)
 		}
 		return false, nil
@@ -251,11 +339,11 @@ func (k Keeper) votesWhere(ctx context.Context, taskID uint64, keep func(types.V
 }
 
 // complete accepts result for the task and pays its fee to the backers by power.
-func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task, result []byte, backers []types.Vote) error {
+func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task, result []byte, backers, all []types.Vote) error {
 	task.Status = types.TASK_STATUS_COMPLETED
 	task.Result = bytes.Clone(result)
 	task.ResultDigest = types.Digest(result)
-	return k.decide(ctx, svc, task, backers)
+	return k.decide(ctx, svc, task, backers, all)
 }
 
 // fail ends the task FAILED on a quorum of failure votes and pays its fee to
@@ -263,10 +351,10 @@ func (k Keeper) complete(ctx context.Context, svc types.Service, task types.Task
 // component cannot handle is the asker's to pay for (security review H-2).
 // The reason recorded is the one with the most power among them (ties: the
 // lowest code).
-func (k Keeper) fail(ctx context.Context, svc types.Service, task types.Task, backers []types.Vote) error {
+func (k Keeper) fail(ctx context.Context, svc types.Service, task types.Task, backers, all []types.Vote) error {
 	task.Status = types.TASK_STATUS_FAILED
 	task.Failure = majorityFailure(backers)
-	return k.decide(ctx, svc, task, backers)
+	return k.decide(ctx, svc, task, backers, all)
 }
 
 // majorityFailure is the failure reason with the most power among votes.
@@ -286,8 +374,9 @@ func majorityFailure(votes []types.Vote) types.FailureReason {
 
 // decide ends a task COMPLETED or FAILED (task.Status set by the caller):
 // pays its fee to the backers, slashes who dissented from a result, counts an
-// event task's answers, tells its handler and IBC requester.
-func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, backers []types.Vote) error {
+// event task's answers, tells its handler and IBC requester. all is every
+// vote on the task that is not late.
+func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, backers, all []types.Vote) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	task.EndedHeight = sdkCtx.BlockHeight()
 	operators := make([]string, len(backers))
@@ -309,10 +398,6 @@ func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, 
 		return err
 	}
 	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
-		return err
-	}
-	all, err := k.votesWhere(ctx, task.Id, func(v types.Vote) bool { return !v.Late })
-	if err != nil {
 		return err
 	}
 	if task.Status == types.TASK_STATUS_COMPLETED {
@@ -340,6 +425,6 @@ func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, 
 	if err := emit(ctx, ev); err != nil {
 		return err
 	}
-	_, err = k.notifyHandler(ctx, svc, task)
+	_, err := k.notifyHandler(ctx, svc, task)
 	return err
 }

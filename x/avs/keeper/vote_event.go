@@ -12,12 +12,12 @@ import (
 
 // tallyKey is what a vote is tallied under: its digest, and on an event task
 // the digest of the event input it read too, so that such a task completes
-// only on agreement of both (M-3).
+// only on agreement of both (M-3). Digests are raw bytes in it (keys.go).
 func tallyKey(v types.Vote) string {
 	if v.InputDigest == "" {
-		return v.Digest
+		return rawDigest(v.Digest)
 	}
-	return v.InputDigest + "/" + v.Digest
+	return rawDigest(v.InputDigest) + rawDigest(v.Digest)
 }
 
 // eventInputDigest returns the digest of the event input a vote on an event

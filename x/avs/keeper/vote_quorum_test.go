@@ -6,6 +6,7 @@ import (
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 
+	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -137,7 +138,7 @@ func (s *KeeperTestSuite) TestCompetingDigests() {
 
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(ops[0], tid, "A"))
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(ops[1], tid, "B"))
-	tallyA, err := s.keeper.Tallies.Get(s.ctx, collections.Join(tid, types.Digest([]byte("A"))))
+	tallyA, err := s.keeper.Tallies.Get(s.ctx, collections.Join(tid, keeper.TallyKey(types.Digest([]byte("A")))))
 	s.Require().NoError(err)
 	s.Require().Equal(types.Tally{Power: 1, Count: 1}, tallyA)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[2], tid, "A"))
@@ -176,7 +177,7 @@ func (s *KeeperTestSuite) TestDuplicateVote() {
 		vote, err := s.keeper.Votes.Get(s.ctx, collections.Join(tid, ops[1]))
 		s.Require().NoError(err)
 		s.Require().Equal([]byte("A"), vote.Result)
-		tally, err := s.keeper.Tallies.Get(s.ctx, collections.Join(tid, types.Digest([]byte("A"))))
+		tally, err := s.keeper.Tallies.Get(s.ctx, collections.Join(tid, keeper.TallyKey(types.Digest([]byte("A")))))
 		s.Require().NoError(err)
 		s.Require().Equal(types.Tally{Power: 2, Count: 2}, tally)
 	})
