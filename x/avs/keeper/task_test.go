@@ -198,8 +198,13 @@ func (s *KeeperTestSuite) TestCreateTask() {
 			s.Require().Equal(task.DeadlineHeight, ev.DeadlineHeight)
 			s.Require().True(task.Fee.Amount.Equal(ev.Fee.Amount))
 			// What a sidecar runs the task with, without Query/Task.
-			s.Require().True(ev.InputInEvent)
-			s.Require().Equal(msg.Input, ev.Input)
+			if len(msg.Input) <= types.MaxEventInputBytes {
+				s.Require().True(ev.InputInEvent)
+				s.Require().Equal(msg.Input, ev.Input)
+			} else {
+				s.Require().False(ev.InputInEvent, "an input over MaxEventInputBytes is left to Query/Task")
+				s.Require().Empty(ev.Input)
+			}
 			s.Require().Equal(task.Epoch, ev.Epoch)
 			s.Require().Equal(task.ServiceRevision, ev.ServiceRevision)
 			s.Require().NotZero(ev.ServiceRevision)
