@@ -80,7 +80,7 @@ func TestTasksFromEventsNeedNoQueryPerTask(t *testing.T) {
 		require.Equal(t, uint64(3), job.ServiceID)
 		require.Equal(t, createdAt, job.BlockHeight, "the task's block")
 		require.True(t, job.BlockTime.Equal(blockTime), "the event's created_time")
-		require.Equal(t, []byte(`{"task":"from the event"}`), job.Input)
+		require.JSONEq(t, `{"task":"from the event"}`, string(job.Input))
 		require.Equal(t, map[string]string{"MODE": "fast"}, job.Config, "revision 1's manifest")
 	}
 	for _, v := range f.voter.queued() {
@@ -152,7 +152,7 @@ func TestTaskFromEvent(t *testing.T) {
 			name: "service not run (WithServices)", opts: []pipeline.Option{pipeline.WithServices(map[uint64]bool{4: true})},
 		},
 		{
-			name: "past its deadline at the watcher's head (L6)",
+			name:     "past its deadline at the watcher's head (L6)",
 			malleate: func(_ *fixture, _ *watcher.Work, head *atomic.Int64) { head.Store(deadline + 1) },
 		},
 		{
