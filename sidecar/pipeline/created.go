@@ -64,6 +64,8 @@ func (p *Pipeline) fromEvent(ctx context.Context, w watcher.Work) (task types.Ta
 		p.pastDeadline(key, ev.DeadlineHeight)
 		return task, svc, false, true, nil
 	}
+	// Known from here on: the retries stop at it (H6), pruning goes by it (M12).
+	p.noteDeadline(key, ev.DeadlineHeight)
 	if svc, err = p.revision(ctx, ev.ServiceId, ev.ServiceRevision); err != nil {
 		return task, svc, false, false, fmt.Errorf("query service %d revision %d: %w", ev.ServiceId, ev.ServiceRevision, err)
 	}
@@ -72,7 +74,6 @@ func (p *Pipeline) fromEvent(ctx context.Context, w watcher.Work) (task types.Ta
 		// decides, and only the chain knows it.
 		return task, svc, false, false, nil
 	}
-	p.noteDeadline(key, ev.DeadlineHeight)
 	task = types.Task{
 		Id: ev.TaskId, ServiceId: ev.ServiceId, Input: ev.Input, Origin: ev.Origin,
 		CreatedHeight: w.Height, CreatedTime: ev.CreatedTime, DeadlineHeight: ev.DeadlineHeight,

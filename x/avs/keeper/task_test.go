@@ -244,7 +244,7 @@ func (s *KeeperTestSuite) TestTaskCreatedEventInput() {
 			s.Require().Equal(res.TaskId, ev.TaskId)
 			s.Require().Equal(tc.inEvent, ev.InputInEvent)
 			if tc.inEvent {
-				s.Require().Equal(len(tc.input), len(ev.Input))
+				s.Require().Len(ev.Input, len(tc.input))
 				s.Require().Equal(string(tc.input), string(ev.Input))
 			} else {
 				s.Require().Empty(ev.Input)
