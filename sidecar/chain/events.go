@@ -30,10 +30,14 @@ import (
 var EventTaskCreatedType = proto.MessageName(&types.EventTaskCreated{})
 
 // Notification is one websocket message: a new block height, or a task
-// created in a transaction (TaskID > 0).
+// created in a transaction (TaskID > 0). A task's notification carries its
+// EventTaskCreated and the height of its block when the node sent the
+// transaction's result (CometBFT does), so the task can be run without a
+// query (Task nil and Height 0 otherwise).
 type Notification struct {
 	Height int64
 	TaskID uint64
+	Task   *types.EventTaskCreated
 }
 
 const (
@@ -174,6 +178,16 @@ func (s *subscription) next() ([]Notification, any, error) {
 	var notes []Notification
 	if h, ok := ev.Data.(cmttypes.EventDataNewBlockHeader); ok {
 		notes = append(notes, Notification{Height: h.Header.Height})
+	}
+	if tx, ok := ev.Data.(cmttypes.EventDataTx); ok {
+		for _, e := range tx.Result.Events {
+			if tc, ok := ParseTaskCreated(e); ok {
+				notes = append(notes, Notification{Height: tx.Height, TaskID: tc.TaskId, Task: tc})
+			}
+		}
+		if len(notes) > 0 {
+			return notes, nil, nil
+		}
 	}
 	for _, v := range ev.Events[EventTaskCreatedType+".task_id"] {
 		if id, err := unquoteUint(v); err == nil {

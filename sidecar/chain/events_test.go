@@ -6,13 +6,17 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/avschain/avschain/sidecar/chain"
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 // subscription is a subscribe request the fake node confirmed.
@@ -220,4 +224,52 @@ func TestL5SubscriptionEndsAtShutdownWithoutReader(t *testing.T) {
 		t.Fatal("the subscription kept its connection open after its context ended")
 	}
 	requireEnds(t, ch, "cancelled subscription")
+}
+
+// A task's notification carries its EventTaskCreated, read from the
+// transaction's result, and its block's height: the watcher hands both to
+// the pipeline, which runs the task without a query.
+func TestTaskNotificationCarriesTheEvent(t *testing.T) {
+	created := &types.EventTaskCreated{
+		TaskId: 8, ServiceId: 3, ComponentDigest: "ab", DeadlineHeight: 60, Epoch: 2, ServiceRevision: 4,
+		Input: []byte(`{"x":1}`), InputInEvent: true, Origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
+		CreatedTime: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), Fee: sdk.NewInt64Coin("uavs", 5),
+	}
+	typed, err := sdk.TypedEventToEvent(created)
+	require.NoError(t, err)
+	typed.Attributes = append(typed.Attributes, abci.EventAttribute{Key: "msg_index", Value: "0"})
+	node := newFakeNode(t, 1)
+	node.set(func(f *fakeNode) {
+		f.ws = func(conn *websocket.Conn) {
+			_, tasks, ok := confirmSubscriptions(conn)
+			if !ok {
+				return
+			}
+			_ = conn.WriteJSON(rpctypes.NewRPCSuccessResponse(tasks.req.ID, &coretypes.ResultEvent{
+				Query: tasks.query,
+				Data: cmttypes.EventDataTx{TxResult: abci.TxResult{Height: 9, Result: abci.ExecTxResult{
+					Events: []abci.Event{{Type: "message"}, abci.Event(typed)},
+				}}},
+				Events: map[string][]string{chain.EventTaskCreatedType + ".task_id": {`"8"`}},
+			}))
+		}
+	})
+	c, err := chain.Dial("test", []string{node.URL}, []string{"127.0.0.1:1"})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := c.Subscribe(ctx)
+	require.NoError(t, err)
+	n := receive(t, ch)
+	require.Equal(t, uint64(8), n.TaskID)
+	require.Equal(t, int64(9), n.Height, "the transaction's block")
+	require.NotNil(t, n.Task)
+	require.Equal(t, created.Input, n.Task.Input)
+	require.True(t, n.Task.InputInEvent)
+	require.Equal(t, created.ServiceRevision, n.Task.ServiceRevision)
+	require.Equal(t, created.Origin, n.Task.Origin)
+	require.True(t, created.CreatedTime.Equal(n.Task.CreatedTime))
+	requireEnds(t, ch, "connection closed by the node")
 }

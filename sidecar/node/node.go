@@ -209,7 +209,10 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	pipe, err := pipeline.New(pipeline.Deps{
 		Chain: client, Runner: exec, Store: st, Voter: sub, Work: work, ChainID: cfg.ChainID, Operator: operator,
-	}, append(pipeOpts, pipeline.WithComponentOverrides(overrides))...)
+	}, append(pipeOpts, pipeline.WithComponentOverrides(overrides),
+		// Deadlines are judged against the height the watcher reads, not
+		// asked for each task.
+		pipeline.WithHead(w.Head))...)
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,23 @@ func (p *Pipeline) deadline(key string) (int64, bool) {
 	return d, ok
 }
 
+// height is the chain's latest height: the one the watcher read last
+// (WithHead), so that judging a deadline costs no call per task, or the
+// node's answer while no head is known.
+func (p *Pipeline) height(ctx context.Context) (int64, error) {
+	if p.head != nil {
+		if h := p.head(); h > 0 {
+			return h, nil
+		}
+	}
+	return p.chain.LatestHeight(ctx)
+}
+
 // expired reports whether the chain is past the height: a vote on work with
 // this deadline no longer counts. When the height cannot be read the work is
 // not expired (the vote is tried; the chain refuses it if it is late).
 func (p *Pipeline) expired(ctx context.Context, deadline int64) bool {
-	h, err := p.chain.LatestHeight(ctx)
+	h, err := p.height(ctx)
 	return err == nil && h > deadline
 }
 
@@ -45,9 +57,14 @@ func (p *Pipeline) skipExpired(ctx context.Context, key string, deadline int64) 
 	if !p.expired(ctx, deadline) {
 		return false
 	}
+	p.pastDeadline(key, deadline)
+	return true
+}
+
+// pastDeadline reports work dropped because its deadline has passed.
+func (p *Pipeline) pastDeadline(key string, deadline int64) {
 	p.log.Info("work past its deadline: not run", "work", key, "deadline", deadline)
 	p.metrics.WorkGivenUp("deadline")
-	return true
 }
 
 // lateVote reports whether the operator votes on a task in this status

@@ -103,3 +103,9 @@ func WithPruneEvery(every time.Duration, margin int64) Option {
 // WithComponentCache bounds the bytes of the components kept in memory
 // (default DefaultComponentCacheBytes); the least recently used go first.
 func WithComponentCache(bytes int64) Option { return func(p *Pipeline) { p.cacheBytes = bytes } }
+
+// WithHead gives the chain's latest height as the watcher last read it
+// (watcher.Watcher.Head; 0 while unknown): deadlines are judged against it
+// instead of asking the node for each task. Without it, or while it is 0,
+// the node is asked.
+func WithHead(head func() int64) Option { return func(p *Pipeline) { p.head = head } }

@@ -20,6 +20,16 @@
 // height plus the service's task timeout (a vote after that would open a
 // task no peer confirms).
 //
+// No query per task (issue #16): a task whose EventTaskCreated carries its
+// input is run from the event. Whether the operator is in its snapshot comes
+// from the epoch's snapshot, read once per (service, epoch); the manifest of
+// its revision is read once per (service, revision); its deadline is judged
+// against the height the watcher last read (WithHead); the store says
+// whether this operator voted. A task whose event lacks the input, work
+// replayed after a restart or recovered from skipped blocks, and a task that
+// may have ended when the late-vote policy skips some ended tasks are read
+// with Query/Task as above (created.go).
+//
 // Nothing is lost to a transient error (H6, M3): work the chain could not be
 // read for is retried with a capped backoff until its deadline has passed,
 // and for as long as the deadline is unknown (the node is down); a run that
@@ -36,9 +46,11 @@
 //
 // The files follow skip-mev/connect oracle/{oracle,options,lifecycle}.go:
 // pipeline.go (the type, New), options.go, lifecycle.go (Start, replay,
-// warm-up, retries, pruning), work.go (the task and event paths), run.go
-// (running a component: crash guard, memory budget, retries), deadline.go
-// (heights and deadlines) and components.go (the component cache).
+// warm-up, retries, pruning), work.go (the task and event paths),
+// created.go (a task run from its event: the snapshot and manifest caches),
+// run.go (running a component: crash guard, memory budget, retries),
+// deadline.go (heights and deadlines) and components.go (the component
+// cache).
 package pipeline
 
 import (
@@ -70,6 +82,9 @@ type Chain interface {
 	// TaskService is the task's service with the manifest of the task's
 	// revision (its limits and config).
 	TaskService(ctx context.Context, task types.Task) (types.Service, error)
+	// CurrentSnapshot is the power snapshot of the service's current epoch
+	// (the zero snapshot until the epoch's first task takes it).
+	CurrentSnapshot(ctx context.Context, serviceID uint64) (types.PowerSnapshot, error)
 	ComponentCode(ctx context.Context, digest string) ([]byte, error)
 	OperatorServices(ctx context.Context, operator string) ([]uint64, error)
 	LatestHeight(ctx context.Context) (int64, error)
@@ -147,6 +162,13 @@ type Pipeline struct {
 	cacheBytes     int64
 
 	retries *delay.Queue[watcher.Work]
+	head    func() int64 // nil: ask the node
+
+	// What tasks run from their events need, read once (created.go).
+	cacheMu   sync.Mutex
+	snapshots map[[2]uint64]membership    // by (service, epoch)
+	revisions map[[2]uint64]types.Service // by (service, revision)
+	reads     singleflight.Group
 
 	mu        sync.Mutex
 	inflight  map[string]bool
@@ -214,7 +236,8 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 		defaultTimeout: types.DefaultTaskTimeout, pruneEvery: DefaultPruneEvery, pruneMargin: DefaultPruneMargin,
 		cacheBytes: DefaultComponentCacheBytes,
 		inflight:   map[string]bool{}, attempts: map[string]int{}, deadlines: map[string]int64{}, overrides: map[string][]byte{},
-		retries: delay.New[watcher.Work](),
+		retries:   delay.New[watcher.Work](),
+		snapshots: map[[2]uint64]membership{}, revisions: map[[2]uint64]types.Service{},
 	}
 	for _, o := range opts {
 		o(p)

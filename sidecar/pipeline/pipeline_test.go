@@ -58,17 +58,23 @@ type fakeChain struct {
 	fetches int
 	// fetch, when set, runs in ComponentCode before it answers.
 	fetch func()
+	// snapshots are the current epoch's snapshots, by service.
+	snapshots map[uint64]types.PowerSnapshot
+	// calls counts the calls by method name.
+	calls map[string]int
 }
 
 func newFakeChain() *fakeChain {
 	return &fakeChain{
 		tasks: map[uint64]types.Task{}, services: map[uint64]types.Service{}, height: 10,
 		notInSnapshot: map[uint64]bool{}, voted: map[uint64]bool{}, components: map[string][]byte{digest: component},
+		snapshots: map[uint64]types.PowerSnapshot{}, calls: map[string]int{},
 	}
 }
 
-// failed asks c.fail; the caller holds c.mu.
+// failed counts the call and asks c.fail; the caller holds c.mu.
 func (c *fakeChain) failed(method string) error {
+	c.calls[method]++
 	if c.fail == nil {
 		return nil
 	}
@@ -97,6 +103,22 @@ func (c *fakeChain) TaskFor(_ context.Context, id uint64, op string) (types.Quer
 		}
 	}
 	return res, nil
+}
+
+// called returns how many times method was called.
+func (c *fakeChain) called(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[method]
+}
+
+func (c *fakeChain) CurrentSnapshot(_ context.Context, service uint64) (types.PowerSnapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failed("CurrentSnapshot"); err != nil {
+		return types.PowerSnapshot{}, err
+	}
+	return c.snapshots[service], nil
 }
 
 func (c *fakeChain) LatestHeight(context.Context) (int64, error) {

@@ -16,6 +16,9 @@ import (
 // does: the current one for the service's revision (or a task without one),
 // else the stored past revision.
 func (c *fakeChain) TaskService(ctx context.Context, task types.Task) (types.Service, error) {
+	c.mu.Lock()
+	c.calls["TaskService"]++
+	c.mu.Unlock()
 	svc, err := c.Service(ctx, task.ServiceId)
 	if err != nil || task.ServiceRevision == 0 || task.ServiceRevision == svc.Revision {
 		return svc, err

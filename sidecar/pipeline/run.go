@@ -73,7 +73,7 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 		return p.voteFailure(key, vote, failure, err.Error())
 	}
 	p.metrics.TaskExecuted(res.Duration)
-	p.log.Info("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
+	p.log.Debug("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
 	vote.Result = res.Output
 	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output, ExtraGas: vote.ExtraGas}); err != nil {
 		return false, err

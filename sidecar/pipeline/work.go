@@ -20,56 +20,75 @@ func (p *Pipeline) handle(ctx context.Context, w watcher.Work) (bool, error) {
 	if w.Event != nil {
 		return p.handleEvent(ctx, w)
 	}
-	return p.handleTask(ctx, w.ID)
+	return p.handleTask(ctx, w)
 }
 
-// handleTask runs the task with this id (work the watcher found by task id)
-// if a vote from this operator still counts on it (see the package doc).
-func (p *Pipeline) handleTask(ctx context.Context, id uint64) (bool, error) {
+// handleTask runs the task of work the watcher found by task id if a vote
+// from this operator still counts on it (see the package doc): from the
+// task's event when it carries what that takes (created.go), else from
+// Query/Task.
+func (p *Pipeline) handleTask(ctx context.Context, w watcher.Work) (bool, error) {
+	id := w.ID
 	key := store.WorkKey(id, nil)
 	if handled, requeued, err := p.resumeSaved(ctx, key, submitter.Vote{TaskID: id}); err != nil || handled {
 		return requeued, err
 	}
-	res, err := p.chain.TaskFor(ctx, id, p.operator)
-	if err != nil {
-		return false, fmt.Errorf("query task %d: %w", id, err)
+	task, svc, run, decided, err := p.fromEvent(ctx, w)
+	if err == nil && !decided {
+		task, svc, run, err = p.fromQuery(ctx, key, id)
 	}
-	task := res.Task
-	if p.services != nil && !p.services[task.ServiceId] {
-		return false, nil
-	}
-	switch {
-	case task.Origin.IsEventOrigin():
-		// A task an event-trigger vote opened is answered from this operator's
-		// own reading of the event (the watcher's match), never from the input
-		// the opener claimed.
-		return false, nil
-	case !res.InSnapshot:
-		// The chain refuses a vote from outside the task's snapshot, whatever
-		// the opt-ins are now.
-		p.log.Debug("not in the task's snapshot: no vote", "work", key, "service", task.ServiceId)
-		return false, nil
-	case res.Voted:
-		return false, nil
-	case task.Status == types.TASK_STATUS_EXPIRED || p.skipExpired(ctx, key, task.DeadlineHeight):
-		return false, nil
-	}
-	// Known from here on: the retries stop at it (H6), pruning goes by it (M12).
-	p.noteDeadline(key, task.DeadlineHeight)
-	svc, err := p.chain.TaskService(ctx, task)
-	if err != nil {
-		return false, fmt.Errorf("query service %d: %w", task.ServiceId, err)
-	}
-	if !p.lateVote(task, svc) {
-		p.log.Info("task ended before this operator voted: no late vote (see WithLateVotes)",
-			"work", key, "service", task.ServiceId, "status", task.Status.String())
-		return false, nil
+	if err != nil || !run {
+		return false, err
 	}
 	job := executor.Job{
 		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
 		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime, Input: task.Input,
 	}
 	return p.execute(ctx, key, svc, job, submitter.Vote{TaskID: id, Deadline: task.DeadlineHeight})
+}
+
+// fromQuery reads the task with Query/Task and reports whether to run it.
+func (p *Pipeline) fromQuery(ctx context.Context, key string, id uint64) (task types.Task, svc types.Service, run bool, err error) {
+	res, err := p.chain.TaskFor(ctx, id, p.operator)
+	if err != nil {
+		return task, svc, false, fmt.Errorf("query task %d: %w", id, err)
+	}
+	task = res.Task
+	if p.services != nil && !p.services[task.ServiceId] {
+		return task, svc, false, nil
+	}
+	switch {
+	case task.Origin.IsEventOrigin():
+		// A task an event-trigger vote opened is answered from this operator's
+		// own reading of the event (the watcher's match), never from the input
+		// the opener claimed.
+		return task, svc, false, nil
+	case !res.InSnapshot:
+		// The chain refuses a vote from outside the task's snapshot, whatever
+		// the opt-ins are now.
+		p.log.Debug("not in the task's snapshot: no vote", "work", key, "service", task.ServiceId)
+		return task, svc, false, nil
+	case res.Voted:
+		return task, svc, false, nil
+	case task.Status == types.TASK_STATUS_EXPIRED || p.skipExpired(ctx, key, task.DeadlineHeight):
+		return task, svc, false, nil
+	}
+	// Known from here on: the retries stop at it (H6), pruning goes by it (M12).
+	p.noteDeadline(key, task.DeadlineHeight)
+	if task.ServiceRevision > 0 {
+		svc, err = p.revision(ctx, task.ServiceId, task.ServiceRevision)
+	} else {
+		svc, err = p.chain.TaskService(ctx, task)
+	}
+	if err != nil {
+		return task, svc, false, fmt.Errorf("query service %d: %w", task.ServiceId, err)
+	}
+	if !p.lateVote(task, svc) {
+		p.log.Debug("task ended before this operator voted: no late vote (see WithLateVotes)",
+			"work", key, "service", task.ServiceId, "status", task.Status.String())
+		return task, svc, false, nil
+	}
+	return task, svc, true, nil
 }
 
 // handleEvent runs the component of the service an event trigger matched on

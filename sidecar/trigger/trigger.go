@@ -216,7 +216,7 @@ func (m *Matcher) Match(ctx context.Context, height int64, res *coretypes.Result
 			return nil, err
 		}
 		ref := &types.EventRef{ServiceId: h.w.service, Height: height, TxHash: hash, EventIndex: uint32(h.index), Input: input}
-		m.log.Info("event trigger matched", "service", h.w.service, "height", height, "tx", hash, "event_index", h.index, "type", h.event.Type)
+		m.log.Debug("event trigger matched", "service", h.w.service, "height", height, "tx", hash, "event_index", h.index, "type", h.event.Type)
 		out = append(out, watcher.Work{ServiceID: h.w.service, Height: height, Event: ref, BlockTime: block.Block.Time})
 	}
 	m.metrics.EventsMatched(len(out))

@@ -54,8 +54,9 @@ func WithRecovery(l TaskLister, operator string) Option {
 // in to or was opted in to recently (within a task's timeout): a service
 // wrongly refused loses its tasks for good, one wrongly kept costs a query.
 // keep is called from the watcher's goroutine while the caller may refresh
-// what it reads, so it must be safe for that. Tasks announced over the
-// websocket carry no service and are not filtered (they are not saved).
+// what it reads, so it must be safe for that. A task announced over the
+// websocket is filtered when the announcement carries its event (CometBFT
+// sends it); one announced by its id alone is not (it is not saved).
 func WithServiceFilter(keep func(serviceID uint64) bool) Option {
 	return func(w *Watcher) { w.keep = keep }
 }

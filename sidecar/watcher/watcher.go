@@ -7,7 +7,9 @@
 // that work read but not yet handled survives a restart (the pipeline
 // replays it). Saved work waits for the pipeline in a bounded queue, so the
 // watcher keeps reading blocks and reporting heights while the pipeline is
-// busy.
+// busy. A created task's work carries its EventTaskCreated when the event
+// holds the task's input, so that the pipeline runs it without a query; the
+// latest height read (Head) lets the pipeline judge deadlines without one.
 //
 // The watcher never wedges on one block (review H7). A block whose results
 // cannot be read, or whose events cannot be matched, is retried with a
@@ -33,6 +35,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
@@ -89,12 +92,28 @@ type Matcher interface {
 // Work is a unit of work the watcher found: a created task, or an event an
 // event trigger matched (Event set, ID 0: the vote names the event).
 type Work struct {
-	ID        uint64          `json:"id,omitempty"`
-	ServiceID uint64          `json:"service_id,omitempty"`
-	Height    int64           `json:"height,omitempty"` // 0 when it came from the websocket before its block was read
-	Event     *types.EventRef `json:"event,omitempty"`
+	ID        uint64 `json:"id,omitempty"`
+	ServiceID uint64 `json:"service_id,omitempty"`
+	// Height is the block the task was created in, or the event's (0 for a
+	// task announced over the websocket by a node that sent no height).
+	Height int64           `json:"height,omitempty"`
+	Event  *types.EventRef `json:"event,omitempty"`
 	// BlockTime is the time of the event's block (event work only).
 	BlockTime time.Time `json:"block_time,omitempty"`
+	// Created is the task's EventTaskCreated when it carries the input
+	// (input_in_event): the pipeline can then run the task without asking
+	// the chain for it. It is kept in memory only: work read back from the
+	// store after a restart is looked up again.
+	Created *types.EventTaskCreated `json:"-"`
+}
+
+// createdWork is the work of a task a block's EventTaskCreated announced.
+func createdWork(ev *types.EventTaskCreated, height int64) Work {
+	t := Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: height}
+	if ev.InputInEvent {
+		t.Created = ev
+	}
+	return t
 }
 
 // Key names the work in the store (store.WorkKey).
@@ -130,6 +149,9 @@ type Watcher struct {
 	queueCap   int
 	metrics    Metrics
 	log        *slog.Logger
+
+	// head is the latest height read from the node (0 before the first).
+	head atomic.Int64
 
 	// The loop's state, owned by Start's goroutine.
 	queue        chan Work // saved work waiting for the pipeline
@@ -213,17 +235,43 @@ func (w *Watcher) Start(ctx context.Context) error {
 		default:
 			last = w.step(ctx, last, latest)
 		}
-		select {
-		case <-ctx.Done():
+		if !w.wait(ctx, notes, ticker.C) {
 			return nil
-		case n := <-notes:
-			if n.TaskID != 0 {
-				w.enqueue(ctx, Work{ID: n.TaskID})
-			}
-		case <-ticker.C:
 		}
 	}
 }
+
+// wait sends the tasks the websocket announces until a new block is
+// announced or the poll interval ticks; it reports false when ctx ends. A
+// task's announcement does not read the latest height again: its block's
+// own announcement does, once per block rather than once per task.
+func (w *Watcher) wait(ctx context.Context, notes <-chan chain.Notification, tick <-chan time.Time) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case n := <-notes:
+			if n.TaskID == 0 {
+				return true
+			}
+			t := Work{ID: n.TaskID}
+			if n.Task != nil {
+				t = createdWork(n.Task, n.Height)
+				if w.keep != nil && !w.keep(t.ServiceID) {
+					continue
+				}
+			}
+			w.enqueue(ctx, t)
+		case <-tick:
+			return true
+		}
+	}
+}
+
+// Head is the latest height the watcher has read from the node (0 before
+// its first read): the pipeline judges deadlines against it instead of
+// asking the node for each task. Safe for concurrent use.
+func (w *Watcher) Head() int64 { return w.head.Load() }
 
 func (w *Watcher) waitLatest(ctx context.Context) (int64, error) {
 	for {
@@ -244,6 +292,7 @@ func (w *Watcher) waitLatest(ctx context.Context) (int64, error) {
 // cursor, or reads the new blocks unless a failed block waits for its retry.
 func (w *Watcher) step(ctx context.Context, last, latest int64) int64 {
 	w.metrics.ChainHead(latest)
+	w.head.Store(latest)
 	if latest < last {
 		w.reportBehind(latest, last)
 		return last
@@ -347,13 +396,13 @@ func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlo
 		}
 		for _, e := range txr.Events {
 			if ev, ok := chain.ParseTaskCreated(e); ok {
-				add(Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+				add(createdWork(ev, h))
 			}
 		}
 	}
 	for _, e := range res.FinalizeBlockEvents {
 		if ev, ok := chain.ParseTaskCreated(e); ok {
-			add(Work{ID: ev.TaskId, ServiceID: ev.ServiceId, Height: h})
+			add(createdWork(ev, h))
 		}
 	}
 	if w.matcher == nil {

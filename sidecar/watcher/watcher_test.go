@@ -38,6 +38,8 @@ type fakeSource struct {
 	calls    map[int64]int
 	notes    chan chain.Notification
 	nextRPC  int
+	// latestCalls counts LatestHeight calls.
+	latestCalls int
 }
 
 func newFakeSource(t *testing.T, latest int64) *fakeSource {
@@ -50,6 +52,7 @@ func newFakeSource(t *testing.T, latest int64) *fakeSource {
 func (s *fakeSource) LatestHeight(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.latestCalls++
 	return s.latest, nil
 }
 

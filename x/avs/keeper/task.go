@@ -202,10 +202,7 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 	if err := k.openEpochTask(ctx, task); err != nil {
 		return types.Task{}, err
 	}
-	return task, emit(ctx, &types.EventTaskCreated{
-		TaskId: id, ServiceId: spec.serviceID, Creator: spec.creator, ComponentDigest: task.ComponentDigest,
-		DeadlineHeight: task.DeadlineHeight, Fee: fee, Epoch: epoch,
-	})
+	return task, emit(ctx, types.NewEventTaskCreated(task))
 }
 
 // expire ends a PENDING task and refunds its fee to whoever paid it.

@@ -197,6 +197,59 @@ func (s *KeeperTestSuite) TestCreateTask() {
 			s.Require().Equal(task.Id, ev.TaskId)
 			s.Require().Equal(task.DeadlineHeight, ev.DeadlineHeight)
 			s.Require().True(task.Fee.Amount.Equal(ev.Fee.Amount))
+			// What a sidecar runs the task with, without Query/Task.
+			if len(msg.Input) <= types.MaxEventInputBytes {
+				s.Require().True(ev.InputInEvent)
+				s.Require().Equal(msg.Input, ev.Input)
+			} else {
+				s.Require().False(ev.InputInEvent, "an input over MaxEventInputBytes is left to Query/Task")
+				s.Require().Empty(ev.Input)
+			}
+			s.Require().Equal(task.Epoch, ev.Epoch)
+			s.Require().Equal(task.ServiceRevision, ev.ServiceRevision)
+			s.Require().NotZero(ev.ServiceRevision)
+			s.Require().Equal(task.Origin, ev.Origin)
+			s.Require().True(task.CreatedTime.Equal(ev.CreatedTime))
+			s.Require().Equal(task.ComponentDigest, ev.ComponentDigest)
+		})
+	}
+}
+
+// TestTaskCreatedEventInput: the event carries the input up to
+// MaxEventInputBytes, an empty one included (input_in_event tells it from a
+// missing one); a longer input is left to Query/Task.
+func (s *KeeperTestSuite) TestTaskCreatedEventInput() {
+	for _, tc := range []struct {
+		name    string
+		input   []byte
+		inEvent bool
+	}{
+		{name: "empty", input: nil, inEvent: true},
+		{name: "at the bound", input: bytes.Repeat([]byte("a"), types.MaxEventInputBytes), inEvent: true},
+		{name: "over the bound", input: bytes.Repeat([]byte("a"), types.MaxEventInputBytes+1), inEvent: false},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			m := defaultManifest("")
+			m.TaskTimeout = 20
+			id, _ := s.setupService(m, 1)
+			ctx := s.withEvents()
+			res, err := s.msgServer.CreateTask(ctx, &types.MsgCreateTask{
+				Creator: s.creator(), ServiceId: id, Input: tc.input, Fee: sdk.NewInt64Coin(denom, defaultFee),
+			})
+			s.Require().NoError(err)
+			evs := s.typedEvents(ctx, &types.EventTaskCreated{})
+			s.Require().Len(evs, 1)
+			ev := evs[0].(*types.EventTaskCreated)
+			s.Require().Equal(res.TaskId, ev.TaskId)
+			s.Require().Equal(tc.inEvent, ev.InputInEvent)
+			if tc.inEvent {
+				s.Require().Len(ev.Input, len(tc.input))
+				s.Require().Equal(string(tc.input), string(ev.Input))
+			} else {
+				s.Require().Empty(ev.Input)
+				s.Require().Equal(tc.input, s.task(res.TaskId).Input, "the task keeps its whole input")
+			}
 		})
 	}
 }
