@@ -158,7 +158,8 @@ esac
 
 START=$(date +%s.%N)
 LOG=$HOME_DIR/avsd.log
-"$AVSD" start --home "$HOME_DIR" >>"$LOG" 2>&1 &
+# AVSD_CPU_PROFILE=FILE: avsd writes a CPU profile of its run there when it stops (scripts/bench).
+"$AVSD" start --home "$HOME_DIR" ${AVSD_CPU_PROFILE:+--cpu-profile "$AVSD_CPU_PROFILE"} >>"$LOG" 2>&1 &
 NODE_PID=$!
 echo "$NODE_PID" > "$HOME_DIR/avsd.pid"
 

@@ -13,6 +13,8 @@
 #   scripts/bench/throughput.sh --rate R --seconds S     R tasks a second for S seconds (one tx a second)
 #   options: --operators N (4) --threshold T (0.66) --deadline-blocks D (80: give up D blocks after the
 #            last creation) --task-timeout B (60) --keep (keep the temp dir) --port-offset P (auto)
+#            --cpu-profile FILE (avsd's CPU profile of the whole run, written when it stops:
+#            read it with `go tool pprof -top build/avsd FILE`)
 #   make bench-throughput ARGS='--bulk 1000'
 set -euo pipefail
 
@@ -23,7 +25,7 @@ THRESHOLD=0.66
 TASK_TIMEOUT=60
 OFFSET=${AVS_BENCH_PORT_OFFSET:-}
 LOAD_ARGS=()
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --bulk | --rate | --seconds | --deadline-blocks) LOAD_ARGS+=("-${1#--}" "$2"); shift ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
     --task-timeout) TASK_TIMEOUT=$2; shift ;;
     --port-offset) OFFSET=$2; shift ;;
     --keep) KEEP=1 ;;
+    --cpu-profile) export AVSD_CPU_PROFILE=$(realpath -m "$2"); shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "throughput: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
