@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -376,6 +377,10 @@ func setField(f reflect.Value, val string) error {
 	return nil
 }
 
+// privateHostRe is the form of an http_private_hosts entry: the host or
+// host:port of an allow-list entry (x/avs ServiceManifest.limits).
+var privateHostRe = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+
 // Validate reports every unusable setting, joined, each saying how to fix it.
 // (Values that do not parse, such as a service id or a duration, are refused
 // when they are read: by Load, ApplyEnv and Set.)
@@ -404,6 +409,11 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyringPassphraseFile != "" && c.KeyringBackend == "test" {
 		errs = append(errs, errors.New(`keyring_passphrase_file is set but keyring_backend is "test", which has no passphrase: use "file" (or "os"), or remove keyring_passphrase_file`))
+	}
+	for _, h := range c.HTTPPrivateHosts {
+		if !privateHostRe.MatchString(h) {
+			errs = append(errs, fmt.Errorf(`http_private_hosts entry %q is not a host or host:port as a service's http_allow_list names it (e.g. "localhost:8080": no scheme, no path)`, h))
+		}
 	}
 	if c.GasPrices != "" {
 		if _, err := sdk.ParseDecCoins(c.GasPrices); err != nil {

@@ -183,3 +183,16 @@ func TestM9VoteKeySettings(t *testing.T) {
 		})
 	}
 }
+
+// TestPrivateHostsAreHosts: an http_private_hosts entry written as a URL
+// would match no allow-list entry and be ignored: it is refused, with the
+// form to use.
+func TestPrivateHostsAreHosts(t *testing.T) {
+	cfg := config.Default()
+	cfg.HTTPPrivateHosts = []string{"localhost:8080", "127.0.0.1", "prices.internal"}
+	require.NoError(t, cfg.Validate())
+	for _, bad := range []string{"http://localhost:8080", "localhost:8080/", "", "[::1]:8080"} {
+		cfg.HTTPPrivateHosts = []string{bad}
+		require.ErrorContains(t, cfg.Validate(), "http_private_hosts entry", bad)
+	}
+}

@@ -65,11 +65,7 @@ func (r TxResult) Attribute(typ, key string) string {
 		}
 		for _, a := range e.Attributes {
 			if a.Key == key {
-				var s string
-				if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
-					return s
-				}
-				return a.Value
+				return AttrValue(a.Value)
 			}
 		}
 	}
@@ -291,12 +287,7 @@ func (r TxResult) Attributes(typ, key string) []string {
 		}
 		for _, a := range e.Attributes {
 			if a.Key == key {
-				var s string
-				if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
-					out = append(out, s)
-				} else {
-					out = append(out, a.Value)
-				}
+				out = append(out, AttrValue(a.Value))
 			}
 		}
 	}
@@ -377,12 +368,18 @@ func (n *Node) BlockEvents(height int64) ([]Event, error) {
 func EventAttributes(e Event) map[string]string {
 	out := make(map[string]string, len(e.Attributes))
 	for _, a := range e.Attributes {
-		var s string
-		if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
-			out[a.Key] = s
-		} else {
-			out[a.Key] = a.Value
-		}
+		out[a.Key] = AttrValue(a.Value)
 	}
 	return out
+}
+
+// AttrValue is an event attribute's value as a string: a typed (proto)
+// event's attributes are JSON, and a JSON string is unquoted; any other value
+// is returned as it is.
+func AttrValue(v string) string {
+	var s string
+	if err := json.Unmarshal([]byte(v), &s); err == nil {
+		return s
+	}
+	return v
 }

@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/avschain/avschain/testutil/localnet"
 )
 
 const (
@@ -406,11 +408,7 @@ type event struct {
 func (e event) attr(key string) string {
 	for _, a := range e.Attributes {
 		if a.Key == key {
-			var s string
-			if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
-				return s
-			}
-			return a.Value
+			return localnet.AttrValue(a.Value)
 		}
 	}
 	return ""
