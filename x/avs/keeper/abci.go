@@ -11,7 +11,8 @@ import (
 func (k Keeper) BeginBlocker(context.Context) error { return nil }
 
 // EndBlocker fires the interval and cron triggers that are due (at most
-// max_trigger_fires_per_block), settles the tasks whose deadline has come,
+// max_trigger_fires_per_block), pays the fees of the tasks decided in the
+// block (PayDecided), settles the tasks whose deadline has come,
 // releases matured unbonding entries, prunes the tasks past their retention
 // and forgets the block's counts of automatic tasks and IBC requests. Each
 // step works through an index within its per-block budget.
@@ -20,14 +21,17 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	if err := k.FireDueTriggers(sdkCtx); err != nil {
 		return err
 	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.PayDecided(sdkCtx, params); err != nil {
+		return err
+	}
 	if err := k.ExpireTasks(sdkCtx); err != nil {
 		return err
 	}
 	if err := k.MatureUnbonding(sdkCtx); err != nil {
-		return err
-	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
 		return err
 	}
 	if err := k.PruneTasks(sdkCtx, params); err != nil {

@@ -69,7 +69,9 @@ func (s *KeeperTestSuite) TestH2FailingInputJailsNobody() {
 	s.Require().Equal(types.FAILURE_REASON_EXIT, ev.Reason)
 	s.Require().ElementsMatch([]string{ops[0], ops[1]}, ev.Operators)
 
-	// the asker paid: the fee went to the two operators whose failure votes decided
+	// the asker paid: the fee went to the two operators whose failure votes
+	// decided, at the end of the block
+	s.payDecided()
 	s.Require().Equal(creatorBefore.SubRaw(n*defaultFee), s.balance(creator))
 	s.Require().Equal(opBefore.AddRaw(n*defaultFee/2), s.balance(ops[0]))
 

@@ -209,17 +209,61 @@ func TestGasFigures(t *testing.T) {
 		"10 pending votes":                ten,
 		"1 completing vote":               oneC,
 		"10 completing votes":             tenC,
+		"end of block: pay 1 task":        payoutGas(t, 1),
+		"end of block: pay 10 tasks":      payoutGas(t, 10),
 	}
 	want := map[string]uint64{
 		"create task, later in the epoch": 44690,
 		"create task, first of the epoch": 83489,
 		"1 pending vote":                  20450,
 		"10 pending votes":                110585,
-		"1 completing vote":               91161,
-		"10 completing votes":             852276,
+		"1 completing vote":               34660,
+		"10 completing votes":             252685,
+		"end of block: pay 1 task":        65562,
+		"end of block: pay 10 tasks":      689688,
 	}
 	require.Equal(t, want, got, "update x/avs/README.md (Figures) with the new figures")
 	require.LessOrEqual(t, (ten-one)/9, uint64(10_100), "a pending vote in a batch")
+	require.LessOrEqual(t, (tenC-oneC)/9, uint64(25_000), "a completing vote in a batch")
+}
+
+// payoutGas is the store gas of the end of the block that pays n tasks
+// completed in it (3 backers each): no transaction pays it (PayDecided).
+func payoutGas(tb testing.TB, n int) uint64 {
+	e := newGasEnv(tb)
+	ids := e.tasks(n, true)
+	_, err := e.msgServer.SubmitResults(e.ctx, votes(e.ops[0], ids))
+	require.NoError(tb, err)
+	params, err := e.keeper.Params.Get(e.ctx)
+	require.NoError(tb, err)
+	ctx := e.metered()
+	require.NoError(tb, e.keeper.PayDecided(ctx, params))
+	for _, id := range ids {
+		unpaid, err := e.keeper.UnpaidTasks.Has(ctx, id)
+		require.NoError(tb, err)
+		require.False(tb, unpaid)
+	}
+	return ctx.GasMeter().GasConsumed()
+}
+
+// BenchmarkPayoutGas reports the store gas of paying n decided tasks at the
+// end of the block, and per task.
+func BenchmarkPayoutGas(b *testing.B) {
+	var one uint64
+	for _, n := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			var gas uint64
+			for i := 0; i < b.N; i++ {
+				gas = payoutGas(b, n)
+			}
+			b.ReportMetric(float64(gas), "gas/op")
+			if n == 1 {
+				one = gas
+			} else if one > 0 {
+				b.ReportMetric(float64(gas-one)/float64(n-1), "gas/task")
+			}
+		})
+	}
 }
 
 // eventVoteGas is the gas of one event-trigger vote (task_id 0 and an

@@ -90,6 +90,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, id := range gs.UnpaidTasks {
+		if err := k.UnpaidTasks.Set(ctx, id); err != nil {
+			return err
+		}
+	}
 	for _, s := range gs.Snapshots {
 		if err := k.Snapshots.Set(ctx, collections.Join(s.ServiceId, s.Epoch), s); err != nil {
 			return err
@@ -218,6 +223,12 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	if err := k.Votes.Walk(ctx, nil, func(key collections.Pair[uint64, string], v types.Vote) (bool, error) {
 		gs.Votes = append(gs.Votes, restoreVote(key.K1(), key.K2(), v))
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.UnpaidTasks.Walk(ctx, nil, func(id uint64) (bool, error) {
+		gs.UnpaidTasks = append(gs.UnpaidTasks, id)
 		return false, nil
 	}); err != nil {
 		return nil, err

@@ -169,6 +169,10 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	s.Require().NoError(err)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, task.Status)
 	s.Require().Equal(uint64(3), task.PowerFor)
+	s.Require().False(other.bank.ModuleBalance(types.ModuleName, denom).IsZero(), "the fee is paid at the end of the block")
+	otherParams, err := other.keeper.Params.Get(other.ctx)
+	s.Require().NoError(err)
+	s.Require().NoError(other.keeper.PayDecided(other.ctx, otherParams))
 	s.Require().True(other.bank.ModuleBalance(types.ModuleName, denom).IsZero(), "the escrow is paid out")
 
 	// ... the epoch's power snapshot came across: an operator opting in now

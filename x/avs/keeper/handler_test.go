@@ -81,6 +81,7 @@ func (s *KeeperTestSuite) completeWithEvents(op string, taskID uint64, result st
 	s.Require().NoError(err)
 	s.Require().True(res.Outcomes[0].Accepted, res.Outcomes[0].Error)
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, res.Outcomes[0].TaskStatus)
+	s.payDecided() // as at the end of the block
 	return ctx
 }
 

@@ -219,13 +219,25 @@ func (s *KeeperTestSuite) createTask(serviceID uint64) uint64 {
 
 // vote submits one result; the message itself must succeed, the outcome of
 // the entry is returned.
+//
+// As on chain by the end of the vote's block, the fees of the tasks it
+// decided are then paid (PayDecided); TestFeesPaidAtEndOfBlock checks the
+// state between the two.
 func (s *KeeperTestSuite) vote(operator string, taskID uint64, result string) types.ResultOutcome {
 	res, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{
 		Operator: operator, Results: []types.TaskResult{{TaskId: taskID, Result: []byte(result)}},
 	})
 	s.Require().NoError(err)
 	s.Require().Len(res.Outcomes, 1)
+	s.payDecided()
 	return res.Outcomes[0]
+}
+
+// payDecided pays the fees of the tasks decided so far, as EndBlock does.
+func (s *KeeperTestSuite) payDecided() {
+	params, err := s.keeper.Params.Get(s.ctx)
+	s.Require().NoError(err)
+	s.Require().NoError(s.keeper.PayDecided(s.ctx, params))
 }
 
 // mustVote submits one result that must be accepted, returning the status

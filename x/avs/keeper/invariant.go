@@ -20,7 +20,8 @@ type ModuleBalances struct {
 
 // ExpectedModuleBalance adds up everything the module account holds for
 // others, in the stake denom: the tokens of the commitment and unbonding
-// pools, the fees of PENDING tasks and their handler deposits, treasuries,
+// pools, the fees of PENDING tasks and their handler deposits, the fees of
+// decided tasks not yet paid (UnpaidTasks), treasuries,
 // and the rewards owed to committers.
 func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, error) {
 	b := ModuleBalances{sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt()}
@@ -63,6 +64,20 @@ func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, erro
 		}
 		if t.HandlerDeposit.Denom == params.StakeDenom && !t.HandlerDeposit.Amount.IsNil() {
 			b.Escrow = b.Escrow.Add(t.HandlerDeposit.Amount)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return b, err
+	}
+	// a decided task's fee stays in escrow until EndBlock pays it
+	err = k.UnpaidTasks.Walk(ctx, nil, func(id uint64) (bool, error) {
+		t, err := k.Tasks.Get(ctx, id)
+		if err != nil {
+			return true, err
+		}
+		if !types.IsFree(t.Fee) && t.Fee.Denom == params.StakeDenom {
+			b.Escrow = b.Escrow.Add(t.Fee.Amount)
 		}
 		return false, nil
 	})

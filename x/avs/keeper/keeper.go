@@ -69,6 +69,11 @@ type Keeper struct {
 	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
 	Tallies collections.Map[collections.Pair[uint64, string], types.Tally]
 
+	// UnpaidTasks holds the decided tasks whose fee is not yet paid to their
+	// backers: EndBlock pays them (PayDecided), so that the deciding vote
+	// does not pay for every backer's payout.
+	UnpaidTasks collections.KeySet[uint64]
+
 	// Snapshots: (service, epoch) -> the operator powers frozen for that epoch.
 	Snapshots collections.Map[collections.Pair[uint64, uint64], types.PowerSnapshot]
 
@@ -196,12 +201,13 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		OptIns: collections.NewIndexedMap(sb, types.OptInsKey, "opt_ins",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.NoValue{}, newOptInIndexes(sb)),
 		Allowlist: collections.NewKeySet(sb, types.AllowlistKey, "allowlist", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		Tasks: collections.NewIndexedMap(sb, types.TasksKey, "tasks", collections.Uint64Key, newTaskValue(cdc, addressCodec),
+		Tasks: collections.NewIndexedMap(sb, types.TasksKey, "tasks", collections.Uint64Key, NewTaskValue(cdc, addressCodec),
 			newTaskIndexes(sb)),
 		TaskSeq:         collections.NewSequence(sb, types.TaskSeqKey, "task_seq"),
 		TasksByDeadline: collections.NewKeySet(sb, types.TasksByDeadlineKey, "tasks_by_deadline", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		Votes:           collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, newAddressKey(addressCodec)), newVoteValue(cdc)),
 		Tallies:         collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
+		UnpaidTasks:     collections.NewKeySet(sb, types.UnpaidTasksKey, "unpaid_tasks", collections.Uint64Key),
 		Snapshots:       collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
 		CommitmentsByPool: collections.NewIndexedMap(sb, types.CommitmentsKey, "commitments",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.StringKey), codec.CollValue[types.Commitment](cdc),

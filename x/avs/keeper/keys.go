@@ -156,7 +156,9 @@ type taskValue struct {
 	addr address.Codec
 }
 
-func newTaskValue(cdc codec.BinaryCodec, ac address.Codec) collcodec.ValueCodec[types.Task] {
+// NewTaskValue is the value codec of the Tasks collection (the store
+// decoder of x/avs/simulation reads tasks with it).
+func NewTaskValue(cdc codec.BinaryCodec, ac address.Codec) collcodec.ValueCodec[types.Task] {
 	return taskValue{ValueCodec: codec.CollValue[types.Task](cdc), addr: ac}
 }
 

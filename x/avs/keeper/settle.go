@@ -63,6 +63,11 @@ func (k Keeper) closeAtDeadline(ctx context.Context, params types.Params, task t
 	if task.Settled {
 		return 0, nil
 	}
+	// a decided task whose fee is still queued (a backlog of payouts over
+	// their per-block budget) is paid before it is settled and may be pruned
+	if err := k.payDecided(ctx, task); err != nil {
+		return 0, err
+	}
 	if task.Status == types.TASK_STATUS_PENDING {
 		if err := k.expire(ctx, &task); err != nil {
 			return 0, err

@@ -373,8 +373,9 @@ func majorityFailure(votes []types.Vote) types.FailureReason {
 }
 
 // decide ends a task COMPLETED or FAILED (task.Status set by the caller):
-// pays its fee to the backers, slashes who dissented from a result, counts an
-// event task's answers, tells its handler and IBC requester. all is every
+// queues its fee for the backers (paid at the end of the block), slashes who
+// dissented from a result, counts an event task's answers, tells its handler
+// and IBC requester. all is every
 // vote on the task that is not late.
 func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, backers, all []types.Vote) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
@@ -397,8 +398,11 @@ func (k Keeper) decide(ctx context.Context, svc types.Service, task types.Task, 
 	if err := k.toTreasury(ctx, task.ServiceId, deposit); err != nil {
 		return err
 	}
-	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backers); err != nil {
-		return err
+	// The fee is paid to the backers at the end of the block (PayDecided).
+	if !types.IsFree(task.Fee) && len(backers) > 0 {
+		if err := k.UnpaidTasks.Set(ctx, task.Id); err != nil {
+			return err
+		}
 	}
 	if task.Status == types.TASK_STATUS_COMPLETED {
 		if err := k.slashDissenters(ctx, svc, task, dissenters(svc, task.Result, sameInput(task, all))); err != nil {

@@ -101,6 +101,18 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().NoError(err)
 	s.Require().Len(done.Tasks, 1)
 
+	// the fee is paid to the backers at the end of the block: until then it
+	// stays in escrow, and the task waits in UnpaidTasks
+	s.Require().True(s.balance(ops[0]).IsZero())
+	s.Require().Equal(int64(defaultFee), s.moduleBalance().Int64())
+	unpaid, err := s.keeper.UnpaidTasks.Has(s.ctx, tid)
+	s.Require().NoError(err)
+	s.Require().True(unpaid)
+	s.requireBalanced()
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	unpaid, err = s.keeper.UnpaidTasks.Has(s.ctx, tid)
+	s.Require().NoError(err)
+	s.Require().False(unpaid)
 	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
 	s.Require().Equal(int64(50), s.balance(ops[1]).Int64())
 	s.Require().True(s.moduleBalance().IsZero())

@@ -9,11 +9,13 @@ import (
 	collcodec "cosmossdk.io/collections/codec"
 
 	"github.com/cosmos/cosmos-sdk/codec"
+	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/kv"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 
+	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -53,7 +55,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.ServicesKey):              msg(func() proto.Message { return &types.Service{} }),
 		prefix(types.ServiceSeqKey):            seq,
 		prefix(types.OperatorsKey):             msg(func() proto.Message { return &types.Operator{} }),
-		prefix(types.TasksKey):                 msg(func() proto.Message { return &types.Task{} }),
+		prefix(types.TasksKey):                 value(collcodec.NewUntypedValueCodec(keeper.NewTaskValue(cdc, addresscodec.NewBech32Codec(sdk.GetConfig().GetBech32AccountAddrPrefix())))),
 		prefix(types.TaskSeqKey):               seq,
 		prefix(types.VotesKey):                 msg(func() proto.Message { return &types.Vote{} }),
 		prefix(types.TalliesKey):               msg(func() proto.Message { return &types.Tally{} }),
@@ -100,6 +102,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.TriggerDueKey):            value(untyped(collections.Int64Value)),
 		prefix(types.IBCRequestsThisBlockKey):  value(untyped(collections.Uint64Value)),
 		prefix(types.ServiceRevisionsKey):      msg(func() proto.Message { return &types.ServiceManifest{} }),
+		prefix(types.UnpaidTasksKey):           nil,
 	}
 
 	return func(kvA, kvB kv.Pair) string {

@@ -16,12 +16,14 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/codec"
+	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/kv"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 
+	"github.com/avschain/avschain/x/avs/keeper"
 	"github.com/avschain/avschain/x/avs/simulation"
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -96,6 +98,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		keySet("commitments by service", types.CommitmentsByServiceKey),
 		{"pruned tasks", types.PrunedTasksKey, enc(collections.Int64Value.Encode(123)), "123"},
 		keySet("prune queue", types.PruneQueueKey),
+		keySet("unpaid tasks", types.UnpaidTasksKey),
 		keySet("pruned tasks by expiry", types.PrunedTasksByExpiryKey),
 		keySet("triggers by height", types.TriggersByHeightKey),
 		keySet("triggers by time", types.TriggersByTimeKey),
@@ -162,4 +165,21 @@ func TestDecodeStoreCoversKeys(t *testing.T) {
 		covered[tc.prefix.Bytes()[0]] = true
 	}
 	require.Equal(t, declared, covered)
+}
+
+// TestDecodeCompactTask: a task as the keeper stores it (creator and
+// component digest raw, keeper.NewTaskValue) decodes to the task.
+func TestDecodeCompactTask(t *testing.T) {
+	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+	ac := addresscodec.NewBech32Codec(sdk.GetConfig().GetBech32AccountAddrPrefix())
+	creator, err := ac.BytesToString(make([]byte, 20))
+	require.NoError(t, err)
+	digest := types.Digest([]byte("component"))
+	bz, err := keeper.NewTaskValue(cdc, ac).Encode(types.Task{Id: 9, Creator: creator, ComponentDigest: digest, Fee: sdk.NewInt64Coin("ustake", 1)})
+	require.NoError(t, err)
+	require.Equal(t, byte(0), bz[0], "stored compact")
+	key := append(types.TasksKey.Bytes(), 9)
+	got := simulation.NewDecodeStore(cdc)(kv.Pair{Key: key, Value: bz}, kv.Pair{Key: key, Value: bz})
+	require.Contains(t, got, fmt.Sprintf("creator:%q", creator))
+	require.Contains(t, got, fmt.Sprintf("component_digest:%q", digest))
 }

@@ -159,11 +159,35 @@ func (gs GenesisState) Validate() error {
 		if eventTasks[v.TaskId] != (v.InputDigest != "") || (v.InputDigest != "" && !IsValidDigest(v.InputDigest)) {
 			return fail("vote of %s on task %d: input_digest %q must be a hex sha256 on an event task and empty on another", v.Operator, v.TaskId, v.InputDigest)
 		}
+		if !isBech32(v.Operator) {
+			return fail("vote on task %d: operator %q is not an address", v.TaskId, v.Operator)
+		}
+		// state keeps a vote's digest as the result's (issue #16)
+		if want := voteDigest(v); v.Digest != want {
+			return fail("vote of %s on task %d: digest %q is not its result's (%q)", v.Operator, v.TaskId, v.Digest, want)
+		}
 		key := fmt.Sprintf("%d/%s", v.TaskId, v.Operator)
 		if votes[key] {
 			return fail("vote %s appears twice", key)
 		}
 		votes[key] = true
+	}
+	byID := make(map[uint64]Task, len(gs.Tasks))
+	for _, t := range gs.Tasks {
+		byID[t.Id] = t
+	}
+	unpaid := make(map[uint64]bool, len(gs.UnpaidTasks))
+	for _, id := range gs.UnpaidTasks {
+		t, ok := byID[id]
+		switch {
+		case !ok:
+			return fail("unpaid task %d is not a task", id)
+		case unpaid[id]:
+			return fail("unpaid task %d appears twice", id)
+		case t.Status != TASK_STATUS_COMPLETED && t.Status != TASK_STATUS_FAILED, t.Settled:
+			return fail("unpaid task %d is %s (settled %t): only a decided task not yet settled awaits its payout", id, t.Status, t.Settled)
+		}
+		unpaid[id] = true
 	}
 	if err := gs.validateShares(services, operators, fail); err != nil {
 		return err
@@ -477,4 +501,12 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 func isBech32(s string) bool {
 	_, bz, err := bech32.DecodeAndConvert(s)
 	return err == nil && len(bz) > 0
+}
+
+// voteDigest is the digest a vote with its result and failure carries.
+func voteDigest(v Vote) string {
+	if v.Failure.IsFailure() {
+		return FailureDigest
+	}
+	return Digest(v.Result)
 }

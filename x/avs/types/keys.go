@@ -65,6 +65,10 @@ var (
 	// PendingJoinsKey keeps the reward index the shares committed in an
 	// epoch began to earn at (L-2).
 	PendingJoinsKey = collections.NewPrefix(54)
+	// UnpaidTasksKey holds the tasks decided in this block whose fee is paid
+	// to their backers at its end (issue #16: the deciding vote does not pay
+	// for every backer's payout).
+	UnpaidTasksKey = collections.NewPrefix(53)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
