@@ -64,7 +64,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod:      "Rewards",
 					Use:            "rewards [committer]",
-					Short:          "Show a committer's withdrawable rewards (over one page of its commitments: see next_key)",
+					Short:          "Show an address's withdrawable rewards: its commitments' (over one page: see next_key) and, for an operator, its own (operator_rewards)",
 					PositionalArgs: positional("committer"),
 				},
 				{
@@ -207,7 +207,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod: "WithdrawRewards",
 					Use:       "withdraw-rewards",
-					Short:     "Withdraw every reward the signer's commitments earned",
+					Short:     "Withdraw every reward the signer's commitments earned and, for an operator, what it earned itself",
 				},
 				{RpcMethod: "FundService", Skip: true}, // hand-written: carries a coin
 				{

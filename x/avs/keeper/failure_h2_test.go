@@ -41,7 +41,7 @@ func (s *KeeperTestSuite) TestH2FailingInputJailsNobody() {
 	id, ops := s.failureService(3)
 	const n = 150
 	creator := s.creator()
-	creatorBefore, opBefore := s.balance(creator), s.balance(ops[0])
+	creatorBefore, opBefore := s.balance(creator), s.earned(ops[0])
 	tasks := make([]uint64, n)
 	for i := range tasks {
 		res, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{Creator: creator, ServiceId: id, Input: []byte("x"), Fee: stake(defaultFee)})
@@ -73,7 +73,7 @@ func (s *KeeperTestSuite) TestH2FailingInputJailsNobody() {
 	// decided, at the end of the block
 	s.payDecided()
 	s.Require().Equal(creatorBefore.SubRaw(n*defaultFee), s.balance(creator))
-	s.Require().Equal(opBefore.AddRaw(n*defaultFee/2), s.balance(ops[0]))
+	s.Require().Equal(opBefore.AddRaw(n*defaultFee/2), s.earned(ops[0]))
 
 	s.endBlockAt(s.task(tasks[n-1]).DeadlineHeight)
 	for _, op := range ops {

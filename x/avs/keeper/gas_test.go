@@ -219,8 +219,8 @@ func TestGasFigures(t *testing.T) {
 		"10 pending votes":                110585,
 		"1 completing vote":               34660,
 		"10 completing votes":             252685,
-		"end of block: pay 1 task":        65562,
-		"end of block: pay 10 tasks":      689688,
+		"end of block: pay 1 task":        28126,
+		"end of block: pay 10 tasks":      281626,
 	}
 	require.Equal(t, want, got, "update x/avs/README.md (Figures) with the new figures")
 	require.LessOrEqual(t, (ten-one)/9, uint64(10_100), "a pending vote in a batch")

@@ -90,6 +90,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, r := range gs.OperatorRewards {
+		if err := k.OperatorRewards.Set(ctx, r.Operator, r.Amount); err != nil {
+			return err
+		}
+	}
 	for _, id := range gs.UnpaidTasks {
 		if err := k.UnpaidTasks.Set(ctx, id); err != nil {
 			return err
@@ -223,6 +228,12 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	if err := k.Votes.Walk(ctx, nil, func(key collections.Pair[uint64, string], v types.Vote) (bool, error) {
 		gs.Votes = append(gs.Votes, restoreVote(key.K1(), key.K2(), v))
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.OperatorRewards.Walk(ctx, nil, func(op string, amt sdkmath.Int) (bool, error) {
+		gs.OperatorRewards = append(gs.OperatorRewards, types.OperatorReward{Operator: op, Amount: amt})
 		return false, nil
 	}); err != nil {
 		return nil, err

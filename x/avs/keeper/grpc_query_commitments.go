@@ -214,7 +214,12 @@ func (q queryServer) Rewards(ctx context.Context, req *types.QueryRewardsRequest
 	for _, c := range res.Commitments {
 		total = total.Add(c.PendingRewards)
 	}
-	return &types.QueryRewardsResponse{Rewards: total, Pagination: res.Pagination}, nil
+	held, err := q.operatorRewards(ctx, req.Committer)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &types.QueryRewardsResponse{Rewards: total, Pagination: res.Pagination,
+		OperatorRewards: sdk.NewCoin(params.StakeDenom, held)}, nil
 }
 
 // withTriplePrefix pages the keys of a collection keyed by a triple that

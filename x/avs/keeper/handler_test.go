@@ -203,7 +203,7 @@ func (s *KeeperTestSuite) TestHandlerFailureNeverUndoesTask() {
 					ctx = s.completeWithEvents(op, taskID, "16")
 					s.Require().Equal(types.TASK_STATUS_COMPLETED, s.task(taskID).Status)
 					s.Require().Equal([]byte("16"), s.task(taskID).Result)
-					s.Require().EqualValues(defaultFee, s.balance(op).Int64(), "the backer is paid")
+					s.Require().EqualValues(defaultFee, s.earned(op).Int64(), "the backer is paid")
 				}
 				s.Require().Len(fake.calls, 1)
 				called, failed := s.handlerEvents(ctx)

@@ -298,6 +298,28 @@ func (s *KeeperTestSuite) balance(a string) sdkmath.Int {
 	return s.bank.Balance(accFromString(a), denom).Amount
 }
 
+// earned is what an operator has been paid: its bank balance and what x/avs
+// holds claimable for it (OperatorRewards, paid on withdrawal).
+func (s *KeeperTestSuite) earned(op string) sdkmath.Int {
+	held, err := s.keeper.OperatorRewards.Get(s.ctx, op)
+	if err != nil {
+		s.Require().ErrorIs(err, collections.ErrNotFound)
+		held = sdkmath.ZeroInt()
+	}
+	return s.balance(op).Add(held)
+}
+
+// heldForOperators is the sum of the operators' claimable rewards, which the
+// module account holds until they withdraw.
+func (s *KeeperTestSuite) heldForOperators() sdkmath.Int {
+	sum := sdkmath.ZeroInt()
+	s.Require().NoError(s.keeper.OperatorRewards.Walk(s.ctx, nil, func(_ string, v sdkmath.Int) (bool, error) {
+		sum = sum.Add(v)
+		return false, nil
+	}))
+	return sum
+}
+
 func (s *KeeperTestSuite) moduleBalance() sdkmath.Int {
 	return s.bank.ModuleBalance(types.ModuleName, denom).Amount
 }

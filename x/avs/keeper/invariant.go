@@ -22,7 +22,7 @@ type ModuleBalances struct {
 // others, in the stake denom: the tokens of the commitment and unbonding
 // pools, the fees of PENDING tasks and their handler deposits, the fees of
 // decided tasks not yet paid (UnpaidTasks), treasuries,
-// and the rewards owed to committers.
+// and the rewards owed to committers and operators.
 func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, error) {
 	b := ModuleBalances{sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt(), sdkmath.ZeroInt()}
 	params, err := k.Params.Get(ctx)
@@ -46,6 +46,13 @@ func (k Keeper) ExpectedModuleBalance(ctx context.Context) (ModuleBalances, erro
 	}
 	err = k.Treasuries.Walk(ctx, nil, func(_ uint64, t sdkmath.Int) (bool, error) {
 		b.Treasuries = b.Treasuries.Add(t)
+		return false, nil
+	})
+	if err != nil {
+		return b, err
+	}
+	err = k.OperatorRewards.Walk(ctx, nil, func(_ string, r sdkmath.Int) (bool, error) {
+		b.Rewards = b.Rewards.Add(r)
 		return false, nil
 	})
 	if err != nil {

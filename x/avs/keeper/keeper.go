@@ -96,6 +96,10 @@ type Keeper struct {
 	// UnbondingPools: (operator, service, epoch the unbonding began) -> the
 	// tokens and shares of the entries begun then: what a slash cuts.
 	UnbondingPools collections.Map[collections.Triple[string, uint64, uint64], types.UnbondingPool]
+	// OperatorRewards: operator -> what it earned and may withdraw
+	// (MsgWithdrawRewards): its commission, or a whole share without earning
+	// stake. Credited per task, paid on withdrawal.
+	OperatorRewards collections.Map[string, sdkmath.Int]
 	// Treasuries: service -> balance in the stake denom.
 	Treasuries collections.Map[uint64, sdkmath.Int]
 
@@ -223,6 +227,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		UnbondingPools: collections.NewMap(sb, types.UnbondingPoolsKey, "unbonding_pools",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.UnbondingPool](cdc)),
 		Treasuries: collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		OperatorRewards: collections.NewMap(sb, types.OperatorRewardsKey, "operator_rewards", newAddressKey(addressCodec), sdk.IntValue),
 		TriggerDue: collections.NewMap(sb, types.TriggerDueKey, "trigger_due",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.Int64Value),
 		TriggersByHeight: collections.NewKeySet(sb, types.TriggersByHeightKey, "triggers_by_height",

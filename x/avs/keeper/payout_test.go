@@ -1,6 +1,8 @@
 package keeper_test
 
 import (
+	sdkmath "cosmossdk.io/math"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -43,9 +45,9 @@ func (s *KeeperTestSuite) TestPayoutsWithinTheBlockBudget() {
 		s.requireBalanced()
 	}
 	// 5 fees of 100 split between the two backers
-	s.Require().Equal(int64(250), s.balance(ops[0]).Int64())
-	s.Require().Equal(int64(250), s.balance(ops[1]).Int64())
-	s.Require().True(s.moduleBalance().IsZero())
+	s.Require().Equal(int64(250), s.earned(ops[0]).Int64())
+	s.Require().Equal(int64(250), s.earned(ops[1]).Int64())
+	s.Require().Equal(s.heldForOperators(), s.moduleBalance(), "the module holds only the operators' claimable rewards")
 }
 
 // TestUnpaidTaskPaidBeforeItIsSettled: a decided task whose payout is still
@@ -67,8 +69,8 @@ func (s *KeeperTestSuite) TestUnpaidTaskPaidBeforeItIsSettled() {
 	s.Require().NoError(err)
 	s.Require().False(has, "paid when settled")
 	s.Require().True(s.task(tid).Settled)
-	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
-	s.Require().Equal(int64(50), s.balance(ops[1]).Int64())
+	s.Require().Equal(int64(50), s.earned(ops[0]).Int64())
+	s.Require().Equal(int64(50), s.earned(ops[1]).Int64())
 	s.requireBalanced()
 }
 
@@ -113,5 +115,57 @@ func (s *KeeperTestSuite) TestUnpaidTasksThroughGenesis() {
 	has, err := other.keeper.UnpaidTasks.Has(other.ctx, tid)
 	s.Require().NoError(err)
 	s.Require().False(has)
-	s.Require().Equal(int64(50), other.bank.Balance(accFromString(ops[0]), denom).Amount.Int64())
+	held, err := other.keeper.OperatorRewards.Get(other.ctx, ops[0])
+	s.Require().NoError(err)
+	s.Require().Equal(int64(50), held.Int64())
+}
+
+// TestOperatorRewardsClaimable: an operator's part of a fee is credited to
+// it in x/avs (no bank send per task), shown by the Rewards query, and paid
+// by its MsgWithdrawRewards; a genesis with a malformed entry is refused.
+func (s *KeeperTestSuite) TestOperatorRewardsClaimable() {
+	id, ops := s.exactService("0.51", 0, 3)
+	tid := s.createTask(id)
+	bankBefore := s.balance(ops[0])
+	s.mustVote(ops[0], tid, "A")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[1], tid, "A"))
+	s.Require().Equal(bankBefore, s.balance(ops[0]), "no bank send per task")
+	held, err := s.keeper.OperatorRewards.Get(s.ctx, ops[0])
+	s.Require().NoError(err)
+	s.Require().Equal(int64(50), held.Int64())
+	s.requireBalanced()
+
+	res, err := s.queryServer.Rewards(s.ctx, &types.QueryRewardsRequest{Committer: ops[0]})
+	s.Require().NoError(err)
+	s.Require().Equal(stake(50), res.OperatorRewards)
+	s.Require().True(res.Rewards.IsZero(), "no commitments")
+
+	exported, err := s.keeper.ExportGenesis(s.ctx)
+	s.Require().NoError(err)
+	s.Require().Len(exported.OperatorRewards, 2)
+	cases := []struct {
+		name  string
+		spoil func(gs *types.GenesisState)
+		want  string
+	}{
+		{"not an address", func(gs *types.GenesisState) { gs.OperatorRewards[0].Operator = "op" }, `operator reward of "op": not an address`},
+		{"twice", func(gs *types.GenesisState) { gs.OperatorRewards[1].Operator = gs.OperatorRewards[0].Operator }, "appears twice"},
+		{"zero", func(gs *types.GenesisState) { gs.OperatorRewards[0].Amount = sdkmath.ZeroInt() }, "must be positive"},
+	}
+	for _, tc := range cases {
+		s.Run(tc.name, func() { s.requireGenesisRefused(tc.spoil, tc.want) })
+	}
+
+	ctx := s.withEvents()
+	wres, err := s.msgServer.WithdrawRewards(ctx, &types.MsgWithdrawRewards{Committer: ops[0]})
+	s.Require().NoError(err)
+	s.Require().Equal(stake(50), wres.Amount)
+	s.Require().Equal(bankBefore.AddRaw(50), s.balance(ops[0]))
+	s.Require().Len(s.typedEvents(ctx, &types.EventRewardsWithdrawn{}), 1)
+	has, err := s.keeper.OperatorRewards.Has(s.ctx, ops[0])
+	s.Require().NoError(err)
+	s.Require().False(has)
+	_, err = s.msgServer.WithdrawRewards(s.ctx, &types.MsgWithdrawRewards{Committer: ops[0]})
+	s.Require().ErrorIs(err, types.ErrNoRewards)
+	s.requireBalanced()
 }

@@ -35,8 +35,12 @@ func (k Keeper) payBackers(ctx context.Context, serviceID uint64, fee sdk.Coin, 
 		paid = paid.Add(shares[i])
 	}
 	shares[0] = shares[0].Add(fee.Amount.Sub(paid))
+	epoch, err := k.epochNow(ctx)
+	if err != nil {
+		return err
+	}
 	for i, b := range sorted {
-		if err := k.reward(ctx, b.Operator, serviceID, sdk.NewCoin(fee.Denom, shares[i])); err != nil {
+		if err := k.reward(ctx, b.Operator, serviceID, epoch, sdk.NewCoin(fee.Denom, shares[i])); err != nil {
 			return err
 		}
 	}
@@ -132,7 +136,8 @@ func (k Keeper) pendingRewards(ctx context.Context, c types.Commitment, p types.
 	return c.Unclaimed, err
 }
 
-// withdrawRewards pays a committer everything its commitments earned.
+// withdrawRewards pays a committer everything its commitments earned and,
+// when it is an operator, what it holds in OperatorRewards.
 func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, committerStr string) (sdk.Coin, error) {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -159,10 +164,19 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 		}
 		owed = owed.Add(amt)
 	}
-	if owed.IsZero() {
+	asOperator, err := k.operatorRewards(ctx, committerStr)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if owed.IsZero() && asOperator.IsZero() {
 		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoRewards, "%s", committerStr)
 	}
-	total := sdkmath.ZeroInt()
+	total := asOperator
+	if asOperator.IsPositive() {
+		if err := k.OperatorRewards.Remove(ctx, committerStr); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
 	for _, c := range list {
 		p, err := k.pool(ctx, c.Operator, c.ServiceId)
 		if err != nil {
@@ -208,10 +222,11 @@ func (k Keeper) withdrawRewards(ctx context.Context, committer sdk.AccAddress, c
 }
 
 // reward pays one backer's share of a task fee: the operator keeps its
-// commission, and the rest accrues to the pool's earning shares (those
-// committed before this epoch, L-2) through the reward index (no loop over
-// committers). An operator with no earning stake in the service keeps it all.
-func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, share sdk.Coin) error {
+// commission, credited to its OperatorRewards, and the rest accrues to the
+// pool's earning shares (those committed before this epoch, L-2) through the
+// reward index (no loop over committers). An operator with no earning stake
+// in the service keeps it all.
+func (k Keeper) reward(ctx context.Context, operator string, serviceID, epoch uint64, share sdk.Coin) error {
 	if !share.Amount.IsPositive() {
 		return nil
 	}
@@ -220,10 +235,6 @@ func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, s
 		return err
 	}
 	p, err := k.pool(ctx, operator, serviceID)
-	if err != nil {
-		return err
-	}
-	epoch, err := k.epochNow(ctx)
 	if err != nil {
 		return err
 	}
@@ -253,9 +264,26 @@ func (k Keeper) reward(ctx context.Context, operator string, serviceID uint64, s
 	if !keep.IsPositive() {
 		return nil
 	}
-	addr, err := k.accAddress("operator", operator)
-	if err != nil {
+	return k.creditOperator(ctx, operator, keep)
+}
+
+// creditOperator adds to what an operator may withdraw: no bank send per
+// task (issue #16); MsgWithdrawRewards pays it.
+func (k Keeper) creditOperator(ctx context.Context, operator string, amount sdkmath.Int) error {
+	held, err := k.OperatorRewards.Get(ctx, operator)
+	if isNotFound(err) {
+		held = sdkmath.ZeroInt()
+	} else if err != nil {
 		return err
 	}
-	return k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(sdk.NewCoin(share.Denom, keep)))
+	return k.OperatorRewards.Set(ctx, operator, held.Add(amount))
+}
+
+// operatorRewards is what an operator holds claimable (zero if nothing).
+func (k Keeper) operatorRewards(ctx context.Context, operator string) (sdkmath.Int, error) {
+	held, err := k.OperatorRewards.Get(ctx, operator)
+	if isNotFound(err) {
+		return sdkmath.ZeroInt(), nil
+	}
+	return held, err
 }

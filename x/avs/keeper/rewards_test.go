@@ -93,25 +93,30 @@ func (s *KeeperTestSuite) TestRewardSplit() {
 				who[name] = s.fundAndCommit(name, op, id, n)
 			}
 			s.nextEpoch() // commitments earn from the epoch after they were made (L-2)
-			opBefore := s.balance(op)
+			opBefore := s.earned(op)
 			total := s.bank.Total(denom)
 			tid := s.payTask(id, tc.fee)
 			s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(op, tid, "A"))
-			s.Require().Equal(tc.expOperator, s.balance(op).Sub(opBefore).Int64())
+			s.Require().Equal(tc.expOperator, s.earned(op).Sub(opBefore).Int64(), "credited to the operator")
 			s.requireBalanced()
 			for name, want := range tc.expRewards {
 				s.Require().Equal(want, s.pendingRewards(who[name]), name)
 			}
 			var paid int64
 			for name, want := range tc.expRewards {
-				if want == 0 {
+				// the operator's own withdrawal pays its commission too
+				var asOperator int64
+				if who[name] == op {
+					asOperator = tc.expOperator
+				}
+				if want+asOperator == 0 {
 					_, err := s.msgServer.WithdrawRewards(s.ctx, &types.MsgWithdrawRewards{Committer: who[name]})
 					s.Require().ErrorIs(err, types.ErrNoRewards)
 					continue
 				}
 				b := s.balance(who[name])
-				s.Require().Equal(want, s.withdraw(who[name]), name)
-				s.Require().Equal(want, s.balance(who[name]).Sub(b).Int64())
+				s.Require().Equal(want+asOperator, s.withdraw(who[name]), name)
+				s.Require().Equal(want+asOperator, s.balance(who[name]).Sub(b).Int64())
 				s.Require().Zero(s.pendingRewards(who[name]))
 				paid += want
 				s.requireBalanced()
@@ -143,11 +148,11 @@ func (s *KeeperTestSuite) TestRewardTwoBackers() {
 	sort.Strings(backers)
 	share := map[string]int64{ops[0]: 500, ops[1]: 500}
 	share[backers[0]]++
-	s.Require().Equal(share[ops[0]]/10, s.balance(ops[0]).Int64())
+	s.Require().Equal(share[ops[0]]/10, s.earned(ops[0]).Int64())
 	s.Require().Equal(share[ops[0]]-share[ops[0]]/10, s.pendingRewards(alice))
-	s.Require().Equal(share[ops[1]]/2, s.balance(ops[1]).Int64())
+	s.Require().Equal(share[ops[1]]/2, s.earned(ops[1]).Int64())
 	s.Require().Equal(share[ops[1]]-share[ops[1]]/2, s.pendingRewards(bob))
-	s.Require().Zero(s.balance(ops[2]).Int64())
+	s.Require().Zero(s.earned(ops[2]).Int64())
 	s.requireBalanced()
 }
 

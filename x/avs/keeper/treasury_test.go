@@ -63,9 +63,9 @@ func (s *KeeperTestSuite) TestCreateTaskFromTreasury() {
 
 	// the treasury task completes: the escrowed fee pays the backer
 	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[0], task.Id, "A"))
-	s.Require().Equal(int64(defaultFee), s.balance(ops[0]).Int64())
+	s.Require().Equal(int64(defaultFee), s.earned(ops[0]).Int64())
 	s.Require().Equal(int64(50), s.treasuryOf(id))
-	s.Require().Equal(int64(50), s.moduleBalance().Int64())
+	s.Require().Equal(int64(50+defaultFee), s.moduleBalance().Int64(), "the treasury, and the backer's claimable fee")
 	s.Require().Equal(total, s.bank.Total(denom))
 	s.requireBalanced()
 

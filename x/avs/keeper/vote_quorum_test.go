@@ -103,7 +103,7 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 
 	// the fee is paid to the backers at the end of the block: until then it
 	// stays in escrow, and the task waits in UnpaidTasks
-	s.Require().True(s.balance(ops[0]).IsZero())
+	s.Require().True(s.earned(ops[0]).IsZero())
 	s.Require().Equal(int64(defaultFee), s.moduleBalance().Int64())
 	unpaid, err := s.keeper.UnpaidTasks.Has(s.ctx, tid)
 	s.Require().NoError(err)
@@ -113,9 +113,9 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	unpaid, err = s.keeper.UnpaidTasks.Has(s.ctx, tid)
 	s.Require().NoError(err)
 	s.Require().False(unpaid)
-	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
-	s.Require().Equal(int64(50), s.balance(ops[1]).Int64())
-	s.Require().True(s.moduleBalance().IsZero())
+	s.Require().Equal(int64(50), s.earned(ops[0]).Int64())
+	s.Require().Equal(int64(50), s.earned(ops[1]).Int64())
+	s.Require().Equal(s.heldForOperators(), s.moduleBalance(), "the module holds only the operators' claimable rewards")
 	s.Require().Equal(total, s.bank.Total(denom))
 
 	evs := s.typedEvents(ctx, &types.EventTaskCompleted{})
@@ -134,7 +134,7 @@ func (s *KeeperTestSuite) TestQuorumCompletes() {
 	s.Require().True(settled.Settled)
 	settled.Settled = false
 	s.Require().Equal(task, settled)
-	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
+	s.Require().Equal(int64(50), s.earned(ops[0]).Int64())
 	s.Require().Zero(s.liveness(id, ops[0]).Missed)
 	s.Require().EqualValues(1, s.liveness(id, ops[2]).Missed)
 	s.Require().EqualValues(1, s.liveness(id, ops[2]).WindowMissed)
@@ -158,9 +158,9 @@ func (s *KeeperTestSuite) TestCompetingDigests() {
 	task := s.task(tid)
 	s.Require().Equal([]byte("A"), task.Result)
 	s.Require().Equal(uint64(2), task.PowerFor)
-	s.Require().Equal(int64(50), s.balance(ops[0]).Int64())
-	s.Require().True(s.balance(ops[1]).IsZero(), "the B voter backed the losing result")
-	s.Require().Equal(int64(50), s.balance(ops[2]).Int64())
+	s.Require().Equal(int64(50), s.earned(ops[0]).Int64())
+	s.Require().True(s.earned(ops[1]).IsZero(), "the B voter backed the losing result")
+	s.Require().Equal(int64(50), s.earned(ops[2]).Int64())
 	s.Require().Equal(total, s.bank.Total(denom))
 }
 
@@ -267,7 +267,7 @@ func (s *KeeperTestSuite) TestExpiry() {
 	s.Require().Equal(int64(30), task.EndedHeight)
 	s.Require().Empty(task.Result)
 	s.Require().Equal(int64(creatorFunds), s.balance(creator).Int64(), "the fee is refunded")
-	s.Require().True(s.moduleBalance().IsZero())
+	s.Require().Equal(s.heldForOperators(), s.moduleBalance(), "the module holds only the operators' claimable rewards")
 	s.Require().Equal(total, s.bank.Total(denom))
 	for i, op := range ops {
 		want := uint64(0)
@@ -369,11 +369,11 @@ func (s *KeeperTestSuite) TestFeeSplitEqualPower() {
 
 	backers := []string{ops[1], ops[2], ops[3]}
 	sort.Strings(backers)
-	s.Require().Equal(int64(34), s.balance(backers[0]).Int64())
-	s.Require().Equal(int64(33), s.balance(backers[1]).Int64())
-	s.Require().Equal(int64(33), s.balance(backers[2]).Int64())
-	s.Require().True(s.balance(ops[0]).IsZero())
-	s.Require().True(s.moduleBalance().IsZero())
+	s.Require().Equal(int64(34), s.earned(backers[0]).Int64())
+	s.Require().Equal(int64(33), s.earned(backers[1]).Int64())
+	s.Require().Equal(int64(33), s.earned(backers[2]).Int64())
+	s.Require().True(s.earned(ops[0]).IsZero())
+	s.Require().Equal(s.heldForOperators(), s.moduleBalance(), "the module holds only the operators' claimable rewards")
 	s.Require().Equal(total, s.bank.Total(denom))
 }
 
@@ -399,9 +399,9 @@ func (s *KeeperTestSuite) TestFeeSplitByPower() {
 	sort.Strings(first)
 	want[first[0]]++
 	for op, amt := range want {
-		s.Require().Equal(sdkmath.NewInt(amt), s.balance(op), op)
+		s.Require().Equal(sdkmath.NewInt(amt), s.earned(op), op)
 	}
-	s.Require().True(s.balance(ops[3]).IsZero())
-	s.Require().True(s.moduleBalance().IsZero())
+	s.Require().True(s.earned(ops[3]).IsZero())
+	s.Require().Equal(s.heldForOperators(), s.moduleBalance(), "the module holds only the operators' claimable rewards")
 	s.Require().Equal(total, s.bank.Total(denom))
 }

@@ -103,6 +103,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.IBCRequestsThisBlockKey):  value(untyped(collections.Uint64Value)),
 		prefix(types.ServiceRevisionsKey):      msg(func() proto.Message { return &types.ServiceManifest{} }),
 		prefix(types.UnpaidTasksKey):           nil,
+		prefix(types.OperatorRewardsKey):       value(untyped(sdk.IntValue)),
 	}
 
 	return func(kvA, kvB kv.Pair) string {

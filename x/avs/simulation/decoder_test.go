@@ -70,6 +70,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"pool generation ends", types.PoolGenerationEndsKey, enc(sdk.LegacyDecValue.Encode(sdkmath.LegacyMustNewDecFromStr("1.5"))), "1.5"},
 		{"pending joins", types.PendingJoinsKey, m(&types.PendingJoin{Operator: "op", Epoch: 3, RewardIndex: sdkmath.LegacyMustNewDecFromStr("0.25"), Holders: 2}), "holders:2"},
 		{"treasuries", types.TreasuriesKey, enc(sdk.IntValue.Encode(sdkmath.NewInt(1234))), "1234"},
+		{"operator rewards", types.OperatorRewardsKey, enc(sdk.IntValue.Encode(sdkmath.NewInt(4321))), "4321"},
 		{"ibc packets", types.IBCPacketsKey, m(&channeltypes.Packet{Sequence: 4, SourceChannel: "channel-7"}), "channel-7"},
 		{"remote results", types.RemoteResultsKey, m(&types.RemoteResult{Channel: "channel-8", Sequence: 1}), `channel:"channel-8"`},
 		{"pushed results", types.PushedResultsKey, m(&types.RemoteResult{Channel: "channel-9", Sequence: 2}), `channel:"channel-9"`},

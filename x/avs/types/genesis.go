@@ -176,6 +176,18 @@ func (gs GenesisState) Validate() error {
 	for _, t := range gs.Tasks {
 		byID[t.Id] = t
 	}
+	earners := make(map[string]bool, len(gs.OperatorRewards))
+	for _, r := range gs.OperatorRewards {
+		switch {
+		case !isBech32(r.Operator):
+			return fail("operator reward of %q: not an address", r.Operator)
+		case earners[r.Operator]:
+			return fail("operator reward of %s appears twice", r.Operator)
+		case r.Amount.IsNil() || !r.Amount.IsPositive():
+			return fail("operator reward of %s must be positive", r.Operator)
+		}
+		earners[r.Operator] = true
+	}
 	unpaid := make(map[uint64]bool, len(gs.UnpaidTasks))
 	for _, id := range gs.UnpaidTasks {
 		t, ok := byID[id]

@@ -69,6 +69,9 @@ var (
 	// to their backers at its end (issue #16: the deciding vote does not pay
 	// for every backer's payout).
 	UnpaidTasksKey = collections.NewPrefix(53)
+	// OperatorRewardsKey holds what each operator earned and may withdraw
+	// (issue #16: credited, not sent, per task).
+	OperatorRewardsKey = collections.NewPrefix(55)
 	// Pruning (L-9): prefixes 41-43.
 	PruneQueueKey          = collections.NewPrefix(41)
 	PrunedTasksKey         = collections.NewPrefix(42)
