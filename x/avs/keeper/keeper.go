@@ -226,7 +226,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
 		UnbondingPools: collections.NewMap(sb, types.UnbondingPoolsKey, "unbonding_pools",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.UnbondingPool](cdc)),
-		Treasuries: collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
+		Treasuries:      collections.NewMap(sb, types.TreasuriesKey, "treasuries", collections.Uint64Key, sdk.IntValue),
 		OperatorRewards: collections.NewMap(sb, types.OperatorRewardsKey, "operator_rewards", newAddressKey(addressCodec), sdk.IntValue),
 		TriggerDue: collections.NewMap(sb, types.TriggerDueKey, "trigger_due",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.Int64Value),
