@@ -142,7 +142,19 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	}
 	node.Query(&votes, "avs", "task-votes", taskID)
 	require.Len(t, votes.Votes, 3)
-	require.Equal(t, before+100-op1Fee, balance(t, node, op1), "operator1 earns a third of the 300uavs fee, less its vote's tx fee")
+	// operator1 earns a third of the 300uavs fee: credited to it in x/avs at
+	// the end of the block, paid when it withdraws
+	var rewards struct {
+		OperatorRewards struct {
+			Amount string `json:"amount"`
+		} `json:"operator_rewards"`
+	}
+	node.Query(&rewards, "avs", "rewards", op1)
+	require.Equal(t, "100", rewards.OperatorRewards.Amount)
+	require.Equal(t, before-op1Fee, balance(t, node, op1), "credited, not sent")
+	res = node.Tx("operator1", "avs", "withdraw-rewards")
+	require.Zero(t, res.Code, res.RawLog)
+	require.Equal(t, before+100-op1Fee-res.FeePaid("uavs"), balance(t, node, op1), "the credit withdrawn, less the vote's and the withdrawal's tx fees")
 
 	var tasks struct {
 		Tasks []struct {
