@@ -306,7 +306,6 @@ func TestWasmHandlerFailureKeepsTask(t *testing.T) {
 	hackatom := e.instantiate(wasmtestdata.HackatomContractWasm(), fmt.Sprintf(`{"verifier":%q,"beneficiary":%q}`, acct, acct))
 	serviceID := e.createService(e.manifest(hackatom.String()))
 	taskID := e.createTask(serviceID, "3")
-	before := e.chain.App.BankKeeper.GetBalance(e.chain.Context(), sdk.MustAccAddressFromBech32(e.operators[0]), app.BondDenom)
 	ctx := e.complete(taskID, "9")
 	failed := typedEvents[*avstypes.EventHandlerFailed](t, ctx)
 	require.Len(t, failed, 1)
@@ -315,13 +314,19 @@ func TestWasmHandlerFailureKeepsTask(t *testing.T) {
 	require.Contains(t, failed[0].Error, "unknown variant `avs_task_result`")
 	require.Empty(t, typedEvents[*avstypes.EventHandlerCalled](t, ctx))
 	require.Equal(t, []byte("9"), e.task(taskID).Result)
-	after := e.chain.App.BankKeeper.GetBalance(e.chain.Context(), sdk.MustAccAddressFromBech32(e.operators[0]), app.BondDenom)
-	require.True(t, after.IsGTE(before.AddAmount(sdkmath.NewInt(wasmTestFee/2))), "the backers are paid all the same")
+	// the fee is paid at the end of the block: to the operators' claimable rewards
+	k := e.chain.App.AVSKeeper
+	params, err := k.Params.Get(e.chain.Context())
+	require.NoError(t, err)
+	require.NoError(t, k.PayDecided(e.chain.Context(), params))
+	held, err := k.OperatorRewards.Get(e.chain.Context(), e.operators[0])
+	require.NoError(t, err)
+	require.True(t, held.GTE(sdkmath.NewInt(wasmTestFee/2)), "the backers are paid all the same")
 
 	// Out of gas: avs-handler under a tiny handler_gas_limit.
 	handler := e.instantiate(contracts.HandlerWasm(), `{}`)
 	e.setHandler(serviceID, handler.String())
-	params, err := e.chain.App.AVSKeeper.Params.Get(e.chain.Context())
+	params, err = e.chain.App.AVSKeeper.Params.Get(e.chain.Context())
 	require.NoError(t, err)
 	params.HandlerGasLimit = 5000
 	_, err = e.avs.UpdateParams(e.chain.Context(), &avstypes.MsgUpdateParams{Authority: authtypes.NewModuleAddress(govtypes.ModuleName).String(), Params: params})
