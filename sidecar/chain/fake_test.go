@@ -181,6 +181,26 @@ type recorder struct {
 	failOvers []string // kind/reason
 	heads     []int64
 	endpoints [][2]string
+	calls     map[string]int // kind/method
+}
+
+func (r *recorder) RPCCall(kind, method string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		r.calls = map[string]int{}
+	}
+	r.calls[kind+"/"+method]++
+}
+
+func (r *recorder) callCounts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.calls))
+	for k, v := range r.calls {
+		out[k] = v
+	}
+	return out
 }
 
 func (r *recorder) ChainHead(h int64) {

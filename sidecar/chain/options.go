@@ -41,6 +41,11 @@ type Metrics interface {
 	FailOver(kind, reason string)
 	// Endpoints reports the RPC and gRPC endpoints in use.
 	Endpoints(rpc, grpc string)
+	// RPCCall counts a request sent to a node (each try on each endpoint),
+	// by kind ("rpc", "grpc") and method: the JSON-RPC method ("status",
+	// "block_results", …), "subscribe" for a websocket, or the gRPC
+	// method's full name without its leading slash.
+	RPCCall(kind, method string)
 }
 
 // Option configures a Client at Dial.
@@ -103,8 +108,8 @@ func WithWebsocketKeepalive(ping, readWait time.Duration) Option {
 	}
 }
 
-// WithMetrics reports the chain head, fail-overs and endpoints in use
-// (default metrics.Nop()).
+// WithMetrics reports the chain head, fail-overs, endpoints in use and the
+// requests sent to the nodes (default metrics.Nop()).
 func WithMetrics(m Metrics) Option {
 	return func(c *Client) error {
 		if m == nil {
