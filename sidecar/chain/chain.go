@@ -117,6 +117,12 @@ type Client struct {
 	warnMu sync.Mutex
 	warned map[string]time.Time
 
+	// Recent heights' blocks and block results, shared by the sidecar's
+	// parts (WithBlockCache).
+	blockCache   int
+	blocks       *heightCache[*coretypes.ResultBlock]
+	blockResults *heightCache[*coretypes.ResultBlockResults]
+
 	// revisions caches service manifests by (service, revision): a
 	// revision never changes.
 	revMu     sync.Mutex
@@ -150,7 +156,7 @@ func Dial(chainID string, rpcEndpoints, grpcEndpoints []string, opts ...Option) 
 		Enc: enc, ChainID: chainID,
 		callTimeout: DefaultCallTimeout, codeTimeout: DefaultCodeTimeout, simulateTimeout: DefaultSimulateTimeout,
 		healthEvery: DefaultHealthInterval, staleAfter: DefaultStaleAfter, maxLag: DefaultMaxLag,
-		pingPeriod: DefaultPingPeriod, readWait: DefaultReadWait,
+		pingPeriod: DefaultPingPeriod, readWait: DefaultReadWait, blockCache: DefaultBlockCache,
 		metrics: metrics.Nop(), log: slog.Default(),
 		warned: map[string]time.Time{}, revisions: map[[2]uint64]types.ServiceManifest{},
 	}
@@ -159,6 +165,8 @@ func Dial(chainID string, rpcEndpoints, grpcEndpoints []string, opts ...Option) 
 			return nil, err
 		}
 	}
+	c.blocks = newHeightCache[*coretypes.ResultBlock](c.blockCache)
+	c.blockResults = newHeightCache[*coretypes.ResultBlockResults](c.blockCache)
 	if len(rpcEndpoints) == 0 || len(grpcEndpoints) == 0 {
 		return nil, errors.New("need at least one RPC and one gRPC endpoint")
 	}
@@ -386,28 +394,37 @@ func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 	})
 	if err == nil {
 		c.metrics.ChainHead(h)
+		c.blocks.dropAbove(h)
+		c.blockResults.dropAbove(h)
 	}
 	return h, err
 }
 
-// BlockResults returns the events of a block.
+// BlockResults returns the events of a block. The answers for recent heights
+// are kept and shared (WithBlockCache): callers must not modify them.
 func (c *Client) BlockResults(ctx context.Context, height int64) (*coretypes.ResultBlockResults, error) {
-	var res *coretypes.ResultBlockResults
-	err := c.withRPC(ctx, "block_results", func(r *rpchttp.HTTP) (err error) {
-		res, err = r.BlockResults(ctx, &height)
-		return err
+	return c.blockResults.get(ctx, height, func() (*coretypes.ResultBlockResults, error) {
+		var res *coretypes.ResultBlockResults
+		err := c.withRPC(ctx, "block_results", func(r *rpchttp.HTTP) (err error) {
+			res, err = r.BlockResults(ctx, &height)
+			return err
+		})
+		return res, err
 	})
-	return res, err
 }
 
-// Block returns a block (its header and transactions).
+// Block returns a block (its header and transactions). The answers for
+// recent heights are kept and shared (WithBlockCache): callers must not
+// modify them.
 func (c *Client) Block(ctx context.Context, height int64) (*coretypes.ResultBlock, error) {
-	var res *coretypes.ResultBlock
-	err := c.withRPC(ctx, "block", func(r *rpchttp.HTTP) (err error) {
-		res, err = r.Block(ctx, &height)
-		return err
+	return c.blocks.get(ctx, height, func() (*coretypes.ResultBlock, error) {
+		var res *coretypes.ResultBlock
+		err := c.withRPC(ctx, "block", func(r *rpchttp.HTTP) (err error) {
+			res, err = r.Block(ctx, &height)
+			return err
+		})
+		return res, err
 	})
-	return res, err
 }
 
 // BroadcastSync sends a signed transaction and returns its CheckTx result.

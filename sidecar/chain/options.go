@@ -108,6 +108,21 @@ func WithWebsocketKeepalive(ping, readWait time.Duration) Option {
 	}
 }
 
+// WithBlockCache sets how many recent heights of block and block_results
+// answers are kept (default DefaultBlockCache): the watcher, the submitter
+// and the trigger matcher read the same recent blocks, and ask the node once
+// for each. A committed block never changes; heights above a latest height
+// the node reports (a chain reset) are forgotten.
+func WithBlockCache(heights int) Option {
+	return func(c *Client) error {
+		if heights < 1 {
+			return fmt.Errorf("chain: block cache of %d heights must hold at least one", heights)
+		}
+		c.blockCache = heights
+		return nil
+	}
+}
+
 // WithMetrics reports the chain head, fail-overs, endpoints in use and the
 // requests sent to the nodes (default metrics.Nop()).
 func WithMetrics(m Metrics) Option {
