@@ -87,14 +87,16 @@ func (s *Submitter) height(ctx context.Context) (int64, error) {
 // tx index), and once its timeout height has passed (an index lags behind
 // the blocks).
 func (s *Submitter) check(ctx context.Context, f *flight, latest int64) (*coretypes.ResultTx, error) {
-	if f.recovered && !s.noTxIndex && len(f.hash) > 0 {
-		res, err := s.chain.TxResult(ctx, f.hash)
-		if err == nil && res != nil {
-			return res, nil
-		}
-		if err != nil && ctx.Err() == nil {
-			s.noTxIndex = true
-			s.log.Info("the node does not answer /tx; confirming votes by reading blocks", "err", err)
+	if f.recovered && !s.noTxIndex {
+		if len(f.hash) > 0 {
+			res, err := s.chain.TxResult(ctx, f.hash)
+			if err == nil && res != nil {
+				return res, nil
+			}
+			if err != nil && ctx.Err() == nil {
+				s.noTxIndex = true
+				s.log.Info("the node does not answer /tx; confirming votes by reading blocks", "err", err)
+			}
 		}
 		if !s.noTxIndex && latest <= f.timeout {
 			return nil, nil
