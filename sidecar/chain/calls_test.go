@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/avschain/avschain/sidecar/chain"
@@ -57,17 +56,28 @@ func TestBlockCacheAsksOncePerHeight(t *testing.T) {
 	ctx := context.Background()
 
 	var wg sync.WaitGroup
-	for range 8 {
+	heights := make([][2]int64, 8)
+	errs := make([]error, 8)
+	for i := range 8 {
 		wg.Go(func() {
 			res, err := c.BlockResults(ctx, 9)
-			assert.NoError(t, err)
-			assert.Equal(t, int64(9), res.Height)
+			if err != nil {
+				errs[i] = err
+				return
+			}
 			block, err := c.Block(ctx, 9)
-			assert.NoError(t, err)
-			assert.Equal(t, int64(9), block.Block.Height)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			heights[i] = [2]int64{res.Height, block.Block.Height}
 		})
 	}
 	wg.Wait()
+	for i := range 8 {
+		require.NoError(t, errs[i])
+		require.Equal(t, [2]int64{9, 9}, heights[i])
+	}
 	require.Equal(t, 1, node.hitCount("block_results"), "one request for eight callers")
 	require.Equal(t, 1, node.hitCount("block"))
 
