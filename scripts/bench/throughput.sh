@@ -4,10 +4,11 @@
 # Rust square component (EQUAL weighting, allow-list, threshold 0.66: three of
 # four decide a task), their N avs-sidecars, and tasks created in bulk or at a
 # rate. Prints tasks/s, completion blocks p50/p99/max, tasks expired, votes per
-# transaction, gas per task, and the CPU seconds and peak RSS of avsd and of
-# each sidecar (scripts/bench/throughput/main.go does the load and the
-# metering). Everything listens on 127.0.0.1 on free ports, lives in a temp
-# dir, and is stopped by its process group on every exit path.
+# transaction, gas per task, the CPU seconds and peak RSS of avsd and of each
+# sidecar (scripts/bench/throughput/main.go does the load and the metering),
+# and sidecar 1's requests to the node per block by method. Everything listens
+# on 127.0.0.1 on free ports, lives in a temp dir, and is stopped by its
+# process group on every exit path.
 #
 #   scripts/bench/throughput.sh --bulk K                 K tasks at once (as few txs as the block gas allows)
 #   scripts/bench/throughput.sh --rate R --seconds S     R tasks a second for S seconds (one tx a second)
@@ -122,9 +123,33 @@ for ((i = 1; i <= OPERATORS; i++)); do
   procs+=(-proc "sidecar$i=$pid")
 done
 
+# scrape_sidecar1 FILE: sidecar 1's Prometheus metrics (its requests to the
+# node by method, avs_sidecar_rpc_calls_total, and the chain head).
+scrape_sidecar1() { curl -sf "http://127.0.0.1:$((9464 + OFFSET + 1))/metrics" >"$1" || : >"$1"; }
+scrape_sidecar1 "$DIR/sidecar1-metrics-before.txt"
+
 say "load: ${LOAD_ARGS[*]} (service $SERVICE, $OPERATORS sidecars, tasks from bob)"
 "$DIR/throughput" -avsd "$AVSD" -home "$HOME_DIR" -chain-id "$CHAIN_ID" -service "$SERVICE" \
   -rpc "http://127.0.0.1:$RPC_PORT" -api "http://127.0.0.1:$API_PORT" -gas-prices "$(gas_prices)" \
   -dir "$DIR" "${procs[@]}" "${LOAD_ARGS[@]}"
+
+# Requests sidecar 1 sent to the node per block during the load, by method.
+scrape_sidecar1 "$DIR/sidecar1-metrics-after.txt"
+awk '
+  /^avs_sidecar_chain_head / { head[FILENAME] = $2 }
+  /^avs_sidecar_rpc_calls_total\{/ {
+    kind = $1; sub(/.*kind="/, "", kind); sub(/".*/, "", kind)
+    method = $1; sub(/.*method="/, "", method); sub(/".*/, "", method)
+    key = kind " " method; keys[key] = 1
+    n[FILENAME, key] = $2
+  }
+  END {
+    blocks = head[after] - head[before]
+    if (blocks <= 0) { print "rpc calls per block (sidecar 1): no blocks between the scrapes"; exit }
+    printf "rpc calls per block (sidecar 1, %d blocks):", blocks
+    for (k in keys) { d = n[after, k] - n[before, k]; total += d; if (d > 0) printf " %s %.1f;", k, d / blocks }
+    printf " total %.1f\n", total / blocks
+  }' before="$DIR/sidecar1-metrics-before.txt" after="$DIR/sidecar1-metrics-after.txt" \
+  "$DIR/sidecar1-metrics-before.txt" "$DIR/sidecar1-metrics-after.txt"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)," \
   "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1); commit $(git -C "$ROOT" rev-parse --short HEAD)"

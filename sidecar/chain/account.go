@@ -30,7 +30,7 @@ import (
 // tx indexer setting, its latest block and whether it is catching up.
 func (c *Client) NodeStatus(ctx context.Context) (*coretypes.ResultStatus, error) {
 	var st *coretypes.ResultStatus
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
+	err := c.withRPC(ctx, "status", func(r *rpchttp.HTTP) (err error) {
 		st, err = r.Status(ctx)
 		return err
 	})
@@ -43,7 +43,7 @@ func (c *Client) NodeStatus(ctx context.Context) (*coretypes.ResultStatus, error
 // app_state is compacted, so the file's whitespace does not matter).
 func (c *Client) GenesisHash(ctx context.Context) (string, error) {
 	var sum string
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) error {
+	err := c.withRPC(ctx, "genesis_chunked", func(r *rpchttp.HTTP) error {
 		h := sha256.New()
 		for id, total := 0, 1; id < total; id++ {
 			chunk, err := r.GenesisChunked(ctx, uint(id))

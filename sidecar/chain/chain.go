@@ -117,6 +117,12 @@ type Client struct {
 	warnMu sync.Mutex
 	warned map[string]time.Time
 
+	// Recent heights' blocks and block results, shared by the sidecar's
+	// parts (WithBlockCache).
+	blockCache   int
+	blocks       *heightCache[*coretypes.ResultBlock]
+	blockResults *heightCache[*coretypes.ResultBlockResults]
+
 	// revisions caches service manifests by (service, revision): a
 	// revision never changes.
 	revMu     sync.Mutex
@@ -150,7 +156,7 @@ func Dial(chainID string, rpcEndpoints, grpcEndpoints []string, opts ...Option) 
 		Enc: enc, ChainID: chainID,
 		callTimeout: DefaultCallTimeout, codeTimeout: DefaultCodeTimeout, simulateTimeout: DefaultSimulateTimeout,
 		healthEvery: DefaultHealthInterval, staleAfter: DefaultStaleAfter, maxLag: DefaultMaxLag,
-		pingPeriod: DefaultPingPeriod, readWait: DefaultReadWait,
+		pingPeriod: DefaultPingPeriod, readWait: DefaultReadWait, blockCache: DefaultBlockCache,
 		metrics: metrics.Nop(), log: slog.Default(),
 		warned: map[string]time.Time{}, revisions: map[[2]uint64]types.ServiceManifest{},
 	}
@@ -159,6 +165,8 @@ func Dial(chainID string, rpcEndpoints, grpcEndpoints []string, opts ...Option) 
 			return nil, err
 		}
 	}
+	c.blocks = newHeightCache[*coretypes.ResultBlock](c.blockCache)
+	c.blockResults = newHeightCache[*coretypes.ResultBlockResults](c.blockCache)
 	if len(rpcEndpoints) == 0 || len(grpcEndpoints) == 0 {
 		return nil, errors.New("need at least one RPC and one gRPC endpoint")
 	}
@@ -201,9 +209,10 @@ func (c *Client) Close() {
 	}
 }
 
-// deadline gives a gRPC call whose context has no deadline the timeout of
-// its method.
+// deadline counts a gRPC call and gives it, when its context has no
+// deadline, the timeout of its method.
 func (c *Client) deadline(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	c.metrics.RPCCall(kindGRPC, strings.TrimPrefix(method, "/"))
 	if _, ok := ctx.Deadline(); !ok {
 		d := c.callTimeout
 		switch method {
@@ -337,13 +346,15 @@ func nodeAnswer(err error) bool {
 	return errors.As(err, &rpcErr) || errors.As(err, &abciErr)
 }
 
-// withRPC runs f on the RPC endpoint in use and, while it fails to reach
-// the node (transport error or timeout) and ctx lives, on the next ones.
-// The node's own error answers are returned as-is.
-func (c *Client) withRPC(ctx context.Context, f func(*rpchttp.HTTP) error) error {
+// withRPC runs f, a call of the JSON-RPC method, on the RPC endpoint in
+// use and, while it fails to reach the node (transport error or timeout)
+// and ctx lives, on the next ones. The node's own error answers are
+// returned as-is.
+func (c *Client) withRPC(ctx context.Context, method string, f func(*rpchttp.HTTP) error) error {
 	var err error
 	for range len(c.rpcs) {
 		i, r := c.currentRPC()
+		c.metrics.RPCCall(kindRPC, method)
 		if err = f(r); err == nil || ctx.Err() != nil || nodeAnswer(err) {
 			return err
 		}
@@ -373,7 +384,7 @@ func (c *Client) withGRPC(ctx context.Context, f func(*grpc.ClientConn) error) e
 // LatestHeight returns the chain's latest block height.
 func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 	var h int64
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) error {
+	err := c.withRPC(ctx, "status", func(r *rpchttp.HTTP) error {
 		st, err := r.Status(ctx)
 		if err != nil {
 			return err
@@ -383,28 +394,37 @@ func (c *Client) LatestHeight(ctx context.Context) (int64, error) {
 	})
 	if err == nil {
 		c.metrics.ChainHead(h)
+		c.blocks.dropAbove(h)
+		c.blockResults.dropAbove(h)
 	}
 	return h, err
 }
 
-// BlockResults returns the events of a block.
+// BlockResults returns the events of a block. The answers for recent heights
+// are kept and shared (WithBlockCache): callers must not modify them.
 func (c *Client) BlockResults(ctx context.Context, height int64) (*coretypes.ResultBlockResults, error) {
-	var res *coretypes.ResultBlockResults
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
-		res, err = r.BlockResults(ctx, &height)
-		return err
+	return c.blockResults.get(ctx, height, func() (*coretypes.ResultBlockResults, error) {
+		var res *coretypes.ResultBlockResults
+		err := c.withRPC(ctx, "block_results", func(r *rpchttp.HTTP) (err error) {
+			res, err = r.BlockResults(ctx, &height)
+			return err
+		})
+		return res, err
 	})
-	return res, err
 }
 
-// Block returns a block (its header and transactions).
+// Block returns a block (its header and transactions). The answers for
+// recent heights are kept and shared (WithBlockCache): callers must not
+// modify them.
 func (c *Client) Block(ctx context.Context, height int64) (*coretypes.ResultBlock, error) {
-	var res *coretypes.ResultBlock
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
-		res, err = r.Block(ctx, &height)
-		return err
+	return c.blocks.get(ctx, height, func() (*coretypes.ResultBlock, error) {
+		var res *coretypes.ResultBlock
+		err := c.withRPC(ctx, "block", func(r *rpchttp.HTTP) (err error) {
+			res, err = r.Block(ctx, &height)
+			return err
+		})
+		return res, err
 	})
-	return res, err
 }
 
 // BroadcastSync sends a signed transaction and returns its CheckTx result.
@@ -413,7 +433,7 @@ func (c *Client) Block(ctx context.Context, height int64) (*coretypes.ResultBloc
 // sent again to the next endpoint, which is harmless (same bytes).
 func (c *Client) BroadcastSync(ctx context.Context, txBytes []byte) (*coretypes.ResultBroadcastTx, error) {
 	var res *coretypes.ResultBroadcastTx
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
+	err := c.withRPC(ctx, "broadcast_tx_sync", func(r *rpchttp.HTTP) (err error) {
 		res, err = r.BroadcastTxSync(ctx, txBytes)
 		return err
 	})
@@ -424,7 +444,7 @@ func (c *Client) BroadcastSync(ctx context.Context, txBytes []byte) (*coretypes.
 // does not know it (yet).
 func (c *Client) TxResult(ctx context.Context, hash []byte) (*coretypes.ResultTx, error) {
 	var res *coretypes.ResultTx
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
+	err := c.withRPC(ctx, "tx", func(r *rpchttp.HTTP) (err error) {
 		res, err = r.Tx(ctx, hash, false)
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			res, err = nil, nil
@@ -452,7 +472,7 @@ func (e *ABCIError) Error() string {
 // A query the node answers with an error code returns an *ABCIError.
 func (c *Client) ABCIQuery(ctx context.Context, path string, data []byte, height int64) ([]byte, error) {
 	var out []byte
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) error {
+	err := c.withRPC(ctx, "abci_query", func(r *rpchttp.HTTP) error {
 		res, err := r.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Height: height})
 		if err != nil {
 			return err

@@ -23,8 +23,17 @@
 // than the allowed blocks, for the next healthy endpoint. It reports the
 // chain head, fail-overs and the endpoints in use to a Metrics.
 //
+// Block and BlockResults keep the answers for the latest heights
+// (WithBlockCache) and share one request among callers asking for a height
+// at once: the watcher, the submitter and the trigger matcher read the same
+// recent blocks, and the node encodes each once for the sidecar. Every
+// request sent to a node is counted by kind and method (Metrics.RPCCall,
+// avs_sidecar_rpc_calls_total).
+//
 // Subscribe opens a new websocket for every subscription, pings the node and
 // closes the notification channel when the connection ends or goes silent,
 // so that the caller can reconnect (CometBFT's own subscription channels are
-// never closed).
+// never closed). It subscribes to new block headers and to the transactions
+// that created a task (QueryTaskCreated), not to every transaction: vote
+// transactions' events are not pushed.
 package chain

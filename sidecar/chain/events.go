@@ -64,6 +64,7 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan Notification, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.metrics.RPCCall(kindRPC, "subscribe")
 	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: c.callTimeout}
 	dialCtx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	conn, res, err := dialer.DialContext(dialCtx, u, header)

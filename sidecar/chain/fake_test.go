@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -25,7 +27,7 @@ import (
 )
 
 // fakeNode speaks enough CometBFT JSON-RPC over HTTP for the client
-// (status, abci_query, tx, broadcast_tx_sync) and, when ws is set, serves
+// (status, abci_query, tx, broadcast_tx_sync, block, block_results) and, when ws is set, serves
 // /websocket with it.
 type fakeNode struct {
 	*httptest.Server
@@ -113,6 +115,20 @@ func (f *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res = rpctypes.RPCInternalError(req.ID, errors.New(f.txErr))
 	case "broadcast_tx_sync":
 		res = rpctypes.NewRPCSuccessResponse(req.ID, &coretypes.ResultBroadcastTx{})
+	case "block", "block_results":
+		var p struct {
+			Height int64 `json:"height,string"`
+		}
+		switch err := json.Unmarshal(req.Params, &p); {
+		case err != nil:
+			res = rpctypes.RPCInvalidParamsError(req.ID, err)
+		case p.Height > f.height:
+			res = rpctypes.RPCInternalError(req.ID, fmt.Errorf("height %d must be less than or equal to the current blockchain height %d", p.Height, f.height))
+		case req.Method == "block":
+			res = rpctypes.NewRPCSuccessResponse(req.ID, &coretypes.ResultBlock{Block: &cmttypes.Block{Header: cmttypes.Header{Height: p.Height}}})
+		default:
+			res = rpctypes.NewRPCSuccessResponse(req.ID, &coretypes.ResultBlockResults{Height: p.Height})
+		}
 	default:
 		res = rpctypes.RPCMethodNotFoundError(req.ID)
 	}
@@ -181,6 +197,26 @@ type recorder struct {
 	failOvers []string // kind/reason
 	heads     []int64
 	endpoints [][2]string
+	calls     map[string]int // kind/method
+}
+
+func (r *recorder) RPCCall(kind, method string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		r.calls = map[string]int{}
+	}
+	r.calls[kind+"/"+method]++
+}
+
+func (r *recorder) callCounts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.calls))
+	for k, v := range r.calls {
+		out[k] = v
+	}
+	return out
 }
 
 func (r *recorder) ChainHead(h int64) {

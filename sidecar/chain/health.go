@@ -15,7 +15,7 @@ import (
 // TxIndexEnabled).
 func (c *Client) Status(ctx context.Context) (*coretypes.ResultStatus, error) {
 	var st *coretypes.ResultStatus
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) (err error) {
+	err := c.withRPC(ctx, "status", func(r *rpchttp.HTTP) (err error) {
 		st, err = r.Status(ctx)
 		return err
 	})
@@ -49,6 +49,7 @@ func (c *Client) CheckHealth(ctx context.Context) {
 	var wg sync.WaitGroup
 	for i, r := range c.rpcs {
 		wg.Add(1)
+		c.metrics.RPCCall(kindRPC, "status")
 		go func() {
 			defer wg.Done()
 			sts[i], errs[i] = r.Status(ctx)

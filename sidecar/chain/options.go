@@ -41,6 +41,11 @@ type Metrics interface {
 	FailOver(kind, reason string)
 	// Endpoints reports the RPC and gRPC endpoints in use.
 	Endpoints(rpc, grpc string)
+	// RPCCall counts a request sent to a node (each try on each endpoint),
+	// by kind ("rpc", "grpc") and method: the JSON-RPC method ("status",
+	// "block_results", …), "subscribe" for a websocket, or the gRPC
+	// method's full name without its leading slash.
+	RPCCall(kind, method string)
 }
 
 // Option configures a Client at Dial.
@@ -103,8 +108,23 @@ func WithWebsocketKeepalive(ping, readWait time.Duration) Option {
 	}
 }
 
-// WithMetrics reports the chain head, fail-overs and endpoints in use
-// (default metrics.Nop()).
+// WithBlockCache sets how many recent heights of block and block_results
+// answers are kept (default DefaultBlockCache): the watcher, the submitter
+// and the trigger matcher read the same recent blocks, and ask the node once
+// for each. A committed block never changes; heights above a latest height
+// the node reports (a chain reset) are forgotten.
+func WithBlockCache(heights int) Option {
+	return func(c *Client) error {
+		if heights < 1 {
+			return fmt.Errorf("chain: block cache of %d heights must hold at least one", heights)
+		}
+		c.blockCache = heights
+		return nil
+	}
+}
+
+// WithMetrics reports the chain head, fail-overs, endpoints in use and the
+// requests sent to the nodes (default metrics.Nop()).
 func WithMetrics(m Metrics) Option {
 	return func(c *Client) error {
 		if m == nil {

@@ -16,7 +16,7 @@ import (
 // transaction must stay below both; the node's mempool max_tx_bytes (1 MiB
 // by default) is node configuration the RPC does not expose.
 func (c *Client) ConsensusLimits(ctx context.Context) (maxBytes, maxGas int64, err error) {
-	err = c.withRPC(ctx, func(r *rpchttp.HTTP) error {
+	err = c.withRPC(ctx, "consensus_params", func(r *rpchttp.HTTP) error {
 		res, err := r.ConsensusParams(ctx, nil)
 		if err != nil {
 			return err

@@ -22,7 +22,7 @@ const tasksPage = 100
 // sync, and their results can no longer be read.
 func (c *Client) EarliestHeight(ctx context.Context) (int64, error) {
 	var h int64
-	err := c.withRPC(ctx, func(r *rpchttp.HTTP) error {
+	err := c.withRPC(ctx, "status", func(r *rpchttp.HTTP) error {
 		st, err := r.Status(ctx)
 		if err != nil {
 			return err

@@ -48,6 +48,10 @@ type Sink interface {
 	FailOver(kind, reason string)
 	// Endpoints reports the RPC and gRPC endpoints in use.
 	Endpoints(rpc, grpc string)
+	// RPCCall counts a request sent to a node, by kind ("rpc", "grpc") and
+	// method (the JSON-RPC method, "subscribe" for a websocket, or the gRPC
+	// method's full name): the load the sidecar puts on its nodes.
+	RPCCall(kind, method string)
 
 	// Watcher (item 7).
 	// BlocksSkipped counts blocks the watcher could not read and skipped.
@@ -94,6 +98,7 @@ func (nop) SubmitterBlocked(string)                          {}
 func (nop) ChainHead(int64)                                  {}
 func (nop) FailOver(string, string)                          {}
 func (nop) Endpoints(string, string)                         {}
+func (nop) RPCCall(string, string)                           {}
 func (nop) BlocksSkipped(int64)                              {}
 func (nop) WorkRetried()                                     {}
 func (nop) WorkGivenUp(string)                               {}
@@ -171,6 +176,7 @@ type Metrics struct {
 	chainHead     prometheus.Gauge
 	lag           prometheus.Gauge
 	failOvers     *prometheus.CounterVec
+	rpcCalls      *prometheus.CounterVec
 	blocksSkipped prometheus.Counter
 	workRetried   prometheus.Counter
 	workGivenUp   *prometheus.CounterVec
@@ -215,6 +221,7 @@ func New() *Metrics {
 	m.chainHead = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_chain_head", Help: "The node's latest block height."})
 	m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_lag_blocks", Help: "Blocks between the chain head and the last block the watcher read."})
 	m.failOvers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_fail_overs_total", Help: "Moves to the next endpoint, by kind and reason."}, []string{"kind", "reason"})
+	m.rpcCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_rpc_calls_total", Help: "Requests sent to the chain's nodes (each try, each endpoint), by kind (rpc, grpc) and method."}, []string{"kind", "method"})
 	m.blocksSkipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_blocks_skipped_total", Help: "Blocks the watcher could not read and skipped."})
 	m.workRetried = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_work_retried_total", Help: "Work retried after a transient error."})
 	m.workGivenUp = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_work_given_up_total", Help: "Work given up without a vote, by reason."}, []string{"reason"})
@@ -226,7 +233,7 @@ func New() *Metrics {
 	m.missed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_missed_votes", Help: "Missed votes in the liveness window, on the operator's worst service."})
 	m.jailThreshold = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_jail_threshold", Help: "Missed votes in the window that jail the operator."})
 	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height, m.eventsMatched,
-		m.votesDropped, m.txRefused, m.queueDepth, m.queueAge, m.txsInFlight, m.blocked, m.chainHead, m.lag, m.failOvers, m.blocksSkipped,
+		m.votesDropped, m.txRefused, m.queueDepth, m.queueAge, m.txsInFlight, m.blocked, m.chainHead, m.lag, m.failOvers, m.rpcCalls, m.blocksSkipped,
 		m.workRetried, m.workGivenUp, m.workPruned, m.hostCalls, m.hostFailed, m.balance, m.jailed, m.missed, m.jailThreshold)
 	return m
 }
@@ -350,6 +357,9 @@ func (m *Metrics) FailOver(kind, reason string) {
 func (m *Metrics) Endpoints(rpc, grpc string) {
 	m.UpdateStatus(func(p *StatusPage) { p.RPCEndpoint, p.GRPCEndpoint = rpc, grpc })
 }
+
+// RPCCall counts a request sent to a node.
+func (m *Metrics) RPCCall(kind, method string) { m.rpcCalls.WithLabelValues(kind, method).Inc() }
 
 // BlocksSkipped counts blocks skipped unread.
 func (m *Metrics) BlocksSkipped(n int64) {

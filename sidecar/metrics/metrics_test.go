@@ -29,6 +29,9 @@ func TestSinkFeedsPrometheusAndStatus(t *testing.T) {
 	m.TxsInFlight(2)
 	m.SubmitterBlocked("insufficient funds")
 	m.FailOver("rpc", "timeout")
+	m.RPCCall("rpc", "block_results")
+	m.RPCCall("rpc", "block_results")
+	m.RPCCall("grpc", "cosmos.tx.v1beta1.Service/Simulate")
 	m.BlocksSkipped(3)
 	m.WorkRetried()
 	m.WorkGivenUp("deadline")
@@ -81,6 +84,7 @@ func TestSinkFeedsPrometheusAndStatus(t *testing.T) {
 		"avs_sidecar_txs_in_flight":                       2,
 		"avs_sidecar_submitter_blocked":                   1,
 		"avs_sidecar_fail_overs_total":                    1,
+		"avs_sidecar_rpc_calls_total":                     3,
 		"avs_sidecar_blocks_skipped_total":                3,
 		"avs_sidecar_work_retried_total":                  1,
 		"avs_sidecar_work_given_up_total":                 1,

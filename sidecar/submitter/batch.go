@@ -146,7 +146,7 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) (*flight, *refusal
 		}
 		s.acct.num, s.acct.seq, s.acct.known, s.acct.read = num, seq, true, true
 	}
-	height, err := s.chain.LatestHeight(ctx)
+	height, err := s.height(ctx)
 	if err != nil {
 		return nil, &refusal{kind: transient, reason: "rpc", err: err}
 	}

@@ -1,7 +1,6 @@
 package submitter
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -46,30 +45,62 @@ type flight struct {
 	// mempool does not hold it; it still may land (another node's mempool)
 	// until its timeout height, but it no longer counts toward maxInFlight.
 	stale bool
+	// recovered: a transaction of an earlier run, found by /tx first.
+	recovered bool
 }
 
-// check looks once for f's transaction: its result when it was included,
-// errNotIncluded when it can no longer be, nil when not known yet. /tx is
-// asked first while the node answers it; the blocks from f.from to the
-// timeout height are read when it does not (no tx index), and once the
-// timeout height has passed (an index lags behind the blocks).
-func (s *Submitter) check(ctx context.Context, f *flight) (*coretypes.ResultTx, error) {
-	if !s.noTxIndex && len(f.hash) > 0 {
-		res, err := s.chain.TxResult(ctx, f.hash)
-		if err == nil && res != nil {
-			return res, nil
-		}
-		if err != nil && ctx.Err() == nil {
-			s.noTxIndex = true
-			s.log.Info("the node does not answer /tx; confirming votes by reading blocks", "err", err)
-		}
+// blockRead is what one settle pass read of a block: its transactions'
+// positions by hash and, once one of them is wanted, its results; or the
+// error reading it. Each block is asked for once a pass, however many
+// transactions are looked for in it.
+type blockRead struct {
+	txs     cmttypes.Txs
+	index   map[string]int // by the transaction's hash
+	results *coretypes.ResultBlockResults
+	err     error
+}
+
+// height returns the chain's latest height, read once a pass: settle begins
+// a pass, and the transactions sent after it take their heights from the
+// same read.
+func (s *Submitter) height(ctx context.Context) (int64, error) {
+	if s.headRead {
+		return s.head, nil
 	}
-	latest, err := s.chain.LatestHeight(ctx)
+	h, err := s.chain.LatestHeight(ctx)
 	if err != nil {
-		return nil, nil
+		return 0, err
 	}
-	if !s.noTxIndex && latest <= f.timeout {
-		return nil, nil
+	s.head, s.headRead = h, true
+	return h, nil
+}
+
+// check looks once for f's transaction in the blocks up to latest: its
+// result when it was included, errNotIncluded when it can no longer be, nil
+// when not known yet. The blocks from f.from to the timeout height are read
+// (C2: no tx index needed), each once: a block read for one transaction
+// serves the others in the same pass, and the node is asked for a block's
+// results only when it holds one of them (the watcher has read them already;
+// chain.Client shares the answer). A transaction of an earlier run is asked
+// for by /tx first, while the node answers it, as the blocks it may be in
+// can be many or pruned; its blocks are read when /tx does not answer (no
+// tx index), and once its timeout height has passed (an index lags behind
+// the blocks).
+func (s *Submitter) check(ctx context.Context, f *flight, latest int64) (*coretypes.ResultTx, error) {
+	if f.recovered && !s.noTxIndex {
+		if len(f.hash) > 0 {
+			res, err := s.chain.TxResult(ctx, f.hash)
+			if err == nil && res != nil {
+				return res, nil
+			}
+			if err != nil && ctx.Err() == nil {
+				s.noTxIndex = true
+				s.log.Info("the node does not answer /tx; confirming votes by reading blocks", "err", err)
+			}
+		}
+		if !s.noTxIndex && latest <= f.timeout {
+			return nil, nil
+		}
 	}
 	f.scanned = max(f.scanned, f.from-1)
 	for h := f.scanned + 1; h <= min(latest, f.timeout); h++ {
@@ -97,31 +128,49 @@ func (s *Submitter) check(ctx context.Context, f *flight) (*coretypes.ResultTx, 
 // findTx returns the result of the transaction with this hash in the block
 // at height, or nil when the block does not hold it.
 func (s *Submitter) findTx(ctx context.Context, height int64, hash []byte) (*coretypes.ResultTx, error) {
-	block, ok := s.blocks[height]
+	b := s.reads[height]
+	if b == nil {
+		b = s.readBlock(ctx, height)
+		if s.reads != nil && ctx.Err() == nil {
+			s.reads[height] = b
+		}
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	i, ok := b.index[string(hash)]
 	if !ok {
-		var err error
-		if block, err = s.chain.Block(ctx, height); err != nil {
-			return nil, err
-		}
-		if s.blocks != nil {
-			s.blocks[height] = block
-		}
-	}
-	if block == nil || block.Block == nil {
-		return nil, fmt.Errorf("block %d: empty answer", height)
-	}
-	i := slices.IndexFunc(block.Block.Txs, func(tx cmttypes.Tx) bool { return bytes.Equal(tx.Hash(), hash) })
-	if i < 0 {
 		return nil, nil
 	}
-	results, err := s.chain.BlockResults(ctx, height)
-	if err != nil {
-		return nil, err
+	if b.results == nil {
+		results, err := s.chain.BlockResults(ctx, height)
+		if err != nil {
+			return nil, err
+		}
+		b.results = results
 	}
-	if i >= len(results.TxsResults) || results.TxsResults[i] == nil {
+	if i >= len(b.results.TxsResults) || b.results.TxsResults[i] == nil {
 		return nil, fmt.Errorf("block %d: no result for transaction %d", height, i)
 	}
-	return &coretypes.ResultTx{Hash: hash, Height: height, Index: uint32(i), TxResult: *results.TxsResults[i], Tx: block.Block.Txs[i]}, nil
+	return &coretypes.ResultTx{Hash: hash, Height: height, Index: uint32(i), TxResult: *b.results.TxsResults[i], Tx: b.txs[i]}, nil
+}
+
+// readBlock reads a block and hashes its transactions.
+func (s *Submitter) readBlock(ctx context.Context, height int64) *blockRead {
+	block, err := s.chain.Block(ctx, height)
+	switch {
+	case err != nil:
+		return &blockRead{err: err}
+	case block == nil || block.Block == nil:
+		return &blockRead{err: fmt.Errorf("block %d: empty answer", height)}
+	}
+	b := &blockRead{txs: block.Block.Txs, index: make(map[string]int, len(block.Block.Txs))}
+	for i, tx := range b.txs {
+		if _, dup := b.index[string(tx.Hash())]; !dup {
+			b.index[string(tx.Hash())] = i
+		}
+	}
+	return b
 }
 
 // settle checks each transaction of this run in flight once: a landed one
@@ -129,11 +178,16 @@ func (s *Submitter) findTx(ctx context.Context, height int64, hash []byte) (*cor
 // The flights are independent: each is found by its own hash, and a block
 // read for one serves the others in the same pass.
 func (s *Submitter) settle(ctx context.Context) {
+	s.headRead = false // a new pass
 	if len(s.flights) == 0 {
 		return
 	}
-	s.blocks = map[int64]*coretypes.ResultBlock{}
-	defer func() { s.blocks = nil }()
+	latest, err := s.height(ctx)
+	if err != nil {
+		return // the flights are checked at the next pass
+	}
+	s.reads = map[int64]*blockRead{}
+	defer func() { s.reads = nil }()
 	var left []*flight
 	failed, now := false, true
 	fail := func(f *flight, r *refusal) {
@@ -147,7 +201,7 @@ func (s *Submitter) settle(ctx context.Context) {
 		}
 	}()
 	for i, f := range s.flights {
-		res, err := s.check(ctx, f)
+		res, err := s.check(ctx, f, latest)
 		switch {
 		case ctx.Err() != nil:
 			left = append(left, s.flights[i:]...)
@@ -354,7 +408,7 @@ func (s *Submitter) loadPending() error {
 			if p.SentHeight == 0 {
 				from = max(1, p.TimeoutHeight-s.timeout)
 			}
-			f = &flight{hash: hash, from: from, timeout: p.TimeoutHeight}
+			f = &flight{hash: hash, from: from, timeout: p.TimeoutHeight, recovered: true}
 			byTx[p.TxHash] = f
 			s.recovering = append(s.recovering, f)
 		}
@@ -374,9 +428,15 @@ func (s *Submitter) checkRecovering(ctx context.Context) {
 	if len(s.recovering) == 0 {
 		return
 	}
+	latest, err := s.height(ctx)
+	if err != nil {
+		return
+	}
+	s.reads = map[int64]*blockRead{}
+	defer func() { s.reads = nil }()
 	var left []*flight
 	for _, f := range s.recovering {
-		res, err := s.check(ctx, f)
+		res, err := s.check(ctx, f, latest)
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -177,11 +177,47 @@ func TestC2ConfirmsWithoutTxIndex(t *testing.T) {
 
 	require.Len(t, f.chain.broadcasts(), 2, "nothing sent again")
 	f.chain.mu.Lock()
-	require.Equal(t, 1, f.chain.txCalls, "/tx is asked once, then blocks are read")
+	require.Zero(t, f.chain.txCalls, "this run's transactions are found in the blocks, /tx is not asked")
 	f.chain.mu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	require.Equal(t, [2]int{3, 1}, [2]int{m.included, m.rejected}, "the outcomes come from the block's results")
+}
+
+// Transactions in flight are confirmed from the blocks, each block read
+// once for all of them, its results once, the latest height once a pass and
+// not once a transaction; /tx is not asked. (The submitter used to ask /tx
+// and the latest height for each transaction at every pass, and without a tx
+// index read a block's results once for each of its transactions.)
+func TestConfirmReadsEachBlockOnceForAllFlights(t *testing.T) {
+	for name, noIndex := range map[string]bool{"tx index": false, "no tx index": true} {
+		t.Run(name, func(t *testing.T) {
+			f, m := inFlightFixture(t)
+			if noIndex {
+				f.chain.txIndexErr = errors.New("transaction indexing is disabled")
+			}
+			ctx := context.Background()
+			f.enqueue(t, 1, 2, 3, 4, 5, 6, 7, 8)
+			for f.sub.sendBatch(ctx) {
+			}
+			require.Len(t, f.chain.broadcasts(), 4, "four transactions in flight")
+			require.Equal(t, [4]int{0, 1, 0, 0}, f.chain.reads(), "one latest height for the four transactions sent in one pass")
+
+			f.sub.settle(ctx)
+			require.Equal(t, [4]int{0, 2, 0, 0}, f.chain.reads(), "no new block: nothing read but the latest height")
+
+			f.chain.produce() // one block holds the four
+			f.sub.settle(ctx)
+			require.Equal(t, [4]int{0, 3, 1, 1}, f.chain.reads(), "the new block and its results read once for the four")
+			f.waitSubmitted(t, 1, 2, 3, 4, 5, 6, 7, 8)
+			m.mu.Lock()
+			require.Equal(t, 8, m.included)
+			m.mu.Unlock()
+
+			f.sub.settle(ctx)
+			require.Equal(t, [4]int{0, 3, 1, 1}, f.chain.reads(), "nothing in flight: nothing read")
+		})
+	}
 }
 
 // An index lags behind the blocks: a transaction it does not know may have

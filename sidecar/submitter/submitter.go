@@ -36,8 +36,11 @@
 // Inclusion is known without the node's tx indexer (C2): the blocks from the
 // one after signing to the transaction's timeout height are read and the
 // transaction found in them by hash, its result taken from the block's
-// results. /tx is tried first as a shortcut while it answers. Votes left
-// pending by an earlier run are settled the same way, alongside new votes.
+// results. Each new block is read once for every transaction in flight, and
+// its results only when it holds one of them; the latest height is read
+// once a pass, not once a transaction. Votes left pending by an earlier run
+// are settled the same way, alongside new votes, with /tx tried first while
+// the node answers it.
 //
 // With WithAuthzOperator the keyring key is a hot vote key: it signs an authz
 // MsgExec of MsgSubmitResults for the operator, and the operator pays the fee
@@ -228,14 +231,16 @@ type Submitter struct {
 	retry      retryState
 	blocked    string // why no vote can be sent ("" when they can)
 	blockedLog time.Time
-	capHits    map[string]int                   // cap refusals per event vote not yet settled
-	setAside   map[string]int                   // set-asides per vote not yet settled
-	later      *delay.Queue[Vote]               // votes waiting to be queued again
-	recovering []*flight                        // transactions of an earlier run not yet settled
-	flights    []*flight                        // transactions of this run not yet settled, by sequence
-	inFlight   int                              // the TxsInFlight last reported
-	noTxIndex  bool                             // /tx failed: inclusion is read from blocks only
-	blocks     map[int64]*coretypes.ResultBlock // blocks read in one settle pass
+	capHits    map[string]int       // cap refusals per event vote not yet settled
+	setAside   map[string]int       // set-asides per vote not yet settled
+	later      *delay.Queue[Vote]   // votes waiting to be queued again
+	recovering []*flight            // transactions of an earlier run not yet settled
+	flights    []*flight            // transactions of this run not yet settled, by sequence
+	inFlight   int                  // the TxsInFlight last reported
+	noTxIndex  bool                 // /tx failed: inclusion is read from blocks only
+	reads      map[int64]*blockRead // blocks read in one settle pass
+	head       int64                // the latest height read in this pass
+	headRead   bool                 // head was read in this pass
 }
 
 // account is the signing account's state, owned by the Start goroutine.

@@ -102,6 +102,8 @@ type fakeChain struct {
 	txIndexErr  error
 	txIndexLags bool
 	txCalls     int
+	// Reads of the latest height, blocks and block results.
+	latestCalls, blockCalls, resultsCalls int
 	// simulate, when set, refuses a simulation with an error (the text a
 	// gRPC Simulate error carries).
 	simulate func(tx sentTx) error
@@ -189,6 +191,7 @@ func (c *fakeChain) decode(txBytes []byte) (sentTx, error) {
 func (c *fakeChain) LatestHeight(context.Context) (int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.latestCalls++
 	c.height += c.advance
 	return c.height, nil
 }
@@ -394,6 +397,7 @@ func (c *fakeChain) TxResult(_ context.Context, hash []byte) (*coretypes.ResultT
 func (c *fakeChain) Block(_ context.Context, height int64) (*coretypes.ResultBlock, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.blockCalls++
 	if height > c.height {
 		return nil, fmt.Errorf("height %d must be less than or equal to the current blockchain height %d", height, c.height)
 	}
@@ -403,6 +407,7 @@ func (c *fakeChain) Block(_ context.Context, height int64) (*coretypes.ResultBlo
 func (c *fakeChain) BlockResults(_ context.Context, height int64) (*coretypes.ResultBlockResults, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.resultsCalls++
 	if height > c.height {
 		return nil, fmt.Errorf("height %d must be less than or equal to the current blockchain height %d", height, c.height)
 	}
@@ -426,6 +431,14 @@ func (c *fakeChain) broadcasts() []sentTx {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]sentTx(nil), c.broadcast...)
+}
+
+// reads returns the calls made to the chain for confirmations: /tx, the
+// latest height, blocks and block results.
+func (c *fakeChain) reads() [4]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return [4]int{c.txCalls, c.latestCalls, c.blockCalls, c.resultsCalls}
 }
 
 func (c *fakeChain) accounts() int {
