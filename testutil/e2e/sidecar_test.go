@@ -345,11 +345,17 @@ func TestIntervalTriggerTasksComplete(t *testing.T) {
 	digest := storeComponent(t, node, writeWasm(t, "ok", avstest.FixedOutput("ok")))
 	h, err := node.Height()
 	require.NoError(t, err)
-	start := h + 10
+	// the service, its operator and its treasury must all be in place before
+	// the first trigger height: a trigger that fires on an empty treasury is
+	// skipped (a busy machine once took more than 10 blocks for the three txs)
+	start := h + 20
 	service := createService(t, node, manifest{Name: "ticker", Digest: digest, Timeout: 20,
 		Triggers: fmt.Sprintf(`[{"block_interval":{"every":"3","start":"%d","end":"%d"}}]`, start, start+60)})
 	optIn(t, node, service, "operator1")
 	require.Zero(t, node.Tx("alice", "avs", "fund-service", service, "1000000uavs").Code)
+	ready, err := node.Height()
+	require.NoError(t, err)
+	require.Less(t, ready, start, "the setup ran past the first trigger height: its tasks would be skipped")
 	sc := node.StartSidecar("operator1", localnet.SidecarOptions{})
 	defer logSidecars(t, sc)
 
