@@ -36,7 +36,6 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sync/singleflight"
 
@@ -188,6 +187,11 @@ type Executor struct {
 	// memory keeps the backing arrays of finished runs' memories, zeroed,
 	// for the next runs (memory.go).
 	memory memPool
+	// startless holds the compiled modules without a start section: only
+	// those are prepared ahead of their tasks (instance.go).
+	startless map[string]bool
+	// prepared keeps instances made ahead of their tasks (instance.go).
+	prepared preparer
 	// baseConfig is the part of every run's module config that does not
 	// depend on the job.
 	baseConfig wazero.ModuleConfig
@@ -298,6 +302,8 @@ func New(opts ...Option) (*Executor, error) {
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
 		inUse:    map[string]int{}, lastUsed: map[string]uint64{}, maxCompiled: DefaultMaxCompiled,
+		startless: map[string]bool{},
+		prepared:  preparer{ready: map[string]*instance{}, want: make(chan string, 16), stop: make(chan struct{})},
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
 			return r.CompileModule(ctx, coalesceData(wasm))
 		},
@@ -326,8 +332,11 @@ func New(opts ...Option) (*Executor, error) {
 // part has returned); a compile that still finishes later is discarded.
 func (e *Executor) Close(ctx context.Context) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.closed = true
+	e.mu.Unlock()
+	e.stopPreparing()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var errs []error
 	for _, r := range e.runtimes {
 		errs = append(errs, r.Close(ctx))
@@ -369,33 +378,34 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		seedSum = sha256.Sum256(append([]byte("avs-event-rand/"), job.Input...))
 	}
 	copy(seed[:], seedSum[:])
-	blockTime := job.BlockTime
-	cfg := e.baseConfig.
-		WithStdin(bytes.NewReader(job.Input)).
-		WithStdout(stdout).
-		WithStderr(stderr).
-		WithRandSource(rand.NewChaCha8(seed)).
-		WithWalltime(func() (int64, int32) { return blockTime.Unix(), int32(blockTime.Nanosecond()) }, sys.ClockResolution(1))
-	for k, v := range job.Config {
-		cfg = cfg.WithEnv(k, v)
-	}
-	cfg = cfg.
-		WithEnv("AVS_TASK_ID", strconv.FormatUint(job.TaskID, 10)).
-		WithEnv("AVS_SERVICE_ID", strconv.FormatUint(job.ServiceID, 10)).
-		WithEnv("AVS_CHAIN_ID", job.ChainID).
-		WithEnv("AVS_BLOCK_HEIGHT", strconv.FormatInt(job.BlockHeight, 10)).
-		WithEnv("AVS_BLOCK_TIME", blockTime.UTC().Format(time.RFC3339Nano))
 
-	mem := &watchedMemory{pool: &e.memory}
-	runCtx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(withCallEnv(ctx, env), mem), job.Limits.Time)
+	runCtx, cancel := context.WithTimeout(withCallEnv(ctx, env), job.Limits.Time)
 	defer cancel()
 	start := time.Now()
-	mod, err := r.InstantiateModule(runCtx, compiled, cfg)
-	elapsed := time.Since(start)
-	if mod != nil {
-		_ = mod.Close(context.Background())
+	var in *instance
+	env.environ, env.environSize, err = taskEnviron(job)
+	if err == nil {
+		// A prepared instance if there is one (the module ran before),
+		// else one made now; either way the next one is prepared.
+		key := strconv.FormatUint(uint64(job.Limits.MemoryPages), 10) + "/" + digest
+		if in = e.prepared.take(e, key); in != nil {
+			in.io.bind(bytes.NewReader(job.Input), stdout, stderr, rand.NewChaCha8(seed), job.BlockTime)
+		} else {
+			tio := &taskIO{}
+			tio.bind(bytes.NewReader(job.Input), stdout, stderr, rand.NewChaCha8(seed), job.BlockTime)
+			in, err = e.instantiate(runCtx, r, compiled, tio)
+		}
+		if err == nil {
+			err = in.start(runCtx)
+		}
+		e.askPrepared(key)
 	}
-	mem.recycle() // the guest ran on this goroutine and is done
+	elapsed := time.Since(start)
+	mem := &watchedMemory{}
+	if in != nil {
+		in.close()
+		mem = in.mem
+	}
 	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%w: the run was stopped (%v): no result and no failure to vote", context.Canceled, context.Cause(ctx))
