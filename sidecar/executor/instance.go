@@ -273,6 +273,7 @@ type preparer struct {
 	ready   map[string]*instance // pages/digest: an instance no task has seen
 	want    chan string          // keys to prepare, in the order runs asked
 	started bool
+	taken   int // runs that took a prepared instance (tests)
 	stop    chan struct{}
 	done    sync.WaitGroup
 }
@@ -287,6 +288,7 @@ func (p *preparer) take(e *Executor, key string) *instance {
 		return nil
 	}
 	delete(p.ready, key)
+	p.taken++
 	e.memory.unhold(cap(in.mem.buf))
 	return in
 }
