@@ -303,7 +303,7 @@ func New(opts ...Option) (*Executor, error) {
 		compiled: map[string]wazero.CompiledModule{},
 		inUse:    map[string]int{}, lastUsed: map[string]uint64{}, maxCompiled: DefaultMaxCompiled,
 		startless: map[string]bool{},
-		prepared:  preparer{ready: map[string]*instance{}, want: make(chan string, 16), stop: make(chan struct{})},
+		prepared:  preparer{ready: map[string]*instance{}, want: make(chan string, 16), used: make(chan *instance, 16), stop: make(chan struct{})},
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
 			return r.CompileModule(ctx, coalesceData(wasm))
 		},
@@ -401,10 +401,10 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		e.askPrepared(key)
 	}
 	elapsed := time.Since(start)
-	mem := &watchedMemory{}
+	full := false
 	if in != nil {
-		in.close()
-		mem = in.mem
+		full = in.mem.full()
+		e.closeUsed(in)
 	}
 	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
 	if ctx.Err() != nil {
@@ -419,7 +419,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		case errors.Is(err, ErrTimeout) || errors.Is(err, context.Canceled):
 		case env.failedHTTP():
 			err = fmt.Errorf("%w: %w", ErrHTTP, err)
-		case mem.full() || outOfMemory(stderr.String()):
+		case full || outOfMemory(stderr.String()):
 			err = fmt.Errorf("%w: %w", ErrMemory, err)
 		}
 		return res, err

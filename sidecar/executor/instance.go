@@ -272,7 +272,9 @@ type preparer struct {
 	mu      sync.Mutex
 	ready   map[string]*instance // pages/digest: an instance no task has seen
 	want    chan string          // keys to prepare, in the order runs asked
+	used    chan *instance       // instances whose task is done, to close
 	started bool
+	stopped bool
 	taken   int // runs that took a prepared instance (tests)
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -325,9 +327,41 @@ func (e *Executor) prepareLoop() {
 		select {
 		case <-p.stop:
 			return
+		case in := <-p.used:
+			in.close()
 		case key := <-p.want:
+			// used instances first: their arrays go back to the pool
+			// for the instance about to be made
+			for drained := false; !drained; {
+				select {
+				case in := <-p.used:
+					in.close()
+				default:
+					drained = true
+				}
+			}
 			e.prepare(key)
 		}
+	}
+}
+
+// closeUsed closes an instance whose task is done, on the preparing
+// goroutine if it is running and has room in its queue (zeroing a Go
+// component's memory is a tenth of its task), else now.
+func (e *Executor) closeUsed(in *instance) {
+	p := &e.prepared
+	p.mu.Lock()
+	queued := false
+	if p.started && !p.stopped {
+		select {
+		case p.used <- in:
+			queued = true
+		default:
+		}
+	}
+	p.mu.Unlock()
+	if !queued {
+		in.close()
 	}
 }
 
@@ -390,7 +424,7 @@ func (e *Executor) stopPreparing() {
 	p := &e.prepared
 	p.mu.Lock()
 	started := p.started
-	p.started = true // none starts after Close
+	p.started, p.stopped = true, true // none starts after Close, none queued
 	p.mu.Unlock()
 	if started {
 		close(p.stop)
@@ -403,6 +437,14 @@ func (e *Executor) stopPreparing() {
 	for _, in := range ready {
 		e.memory.unhold(cap(in.mem.buf))
 		in.close()
+	}
+	for {
+		select {
+		case in := <-p.used:
+			in.close()
+		default:
+			return
+		}
 	}
 }
 
