@@ -4,7 +4,12 @@
 // deadline (WithCloseOnContextDone), a memory-page limit and an output limit.
 // An instance's memory array is reused by later runs only once the instance
 // is closed, zeroed over all the run used (memory.go), and a module's many
-// small data segments are merged once before compiling (data.go).
+// small data segments are merged once before compiling (data.go). After a
+// module's first run, the instance for its next task is instantiated ahead
+// of it on the executor's own goroutine, which also closes and zeroes the
+// instances of finished tasks (instance.go): a task binds its input, output,
+// clock, randomness and environment to an instance no guest code has run
+// in, and calls _start.
 // Execution is deterministic by default: the clock reads the task's block
 // time, randomness is seeded by the task id (for an event trigger's run,
 // which has no task id yet, by the event's input, identical on every
