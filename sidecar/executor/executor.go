@@ -401,7 +401,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 			in, err = e.instantiate(runCtx, r, compiled, tio)
 		}
 		if err == nil {
-			err = in.start(runCtx)
+			err = in.run(runCtx)
 		}
 		e.askPrepared(key)
 	}

@@ -93,8 +93,11 @@ func (t *taskIO) config(base wazero.ModuleConfig) wazero.ModuleConfig {
 // instance is a module instance made for one task.
 type instance struct {
 	mod api.Module
-	mem *watchedMemory
-	io  *taskIO
+	// start is the module's _start, nil if it has none; looked up (wazero
+	// makes its call engine) when the instance is made.
+	start api.Function
+	mem   *watchedMemory
+	io    *taskIO
 }
 
 // instantiate makes an instance of compiled, with no guest code run unless
@@ -104,17 +107,19 @@ func (e *Executor) instantiate(ctx context.Context, r wazero.Runtime, compiled w
 	in := &instance{mem: &watchedMemory{pool: &e.memory}, io: tio}
 	mod, err := r.InstantiateModule(experimental.WithMemoryAllocator(ctx, in.mem), compiled, tio.config(e.baseConfig))
 	in.mod = mod
+	if err == nil {
+		in.start = mod.ExportedFunction("_start")
+	}
 	return in, err
 }
 
-// start runs the instance's _start, as wazero does for a WASI command: an
+// run calls the instance's _start, as wazero does for a WASI command: an
 // exit with code 0 is success.
-func (in *instance) start(ctx context.Context) error {
-	fn := in.mod.ExportedFunction("_start")
-	if fn == nil {
+func (in *instance) run(ctx context.Context) error {
+	if in.start == nil {
 		return nil
 	}
-	_, err := fn.Call(ctx)
+	_, err := in.start.Call(ctx)
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		if exit.ExitCode() == 0 {
