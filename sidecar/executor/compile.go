@@ -78,7 +78,7 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 			return nil, errClosed
 		}
 		e.compiled[key] = m
-		e.startless[key] = !hasStartSection(wasm)
+		e.preparable[key] = len(wasm) >= e.prepareMin && !hasStartSection(wasm)
 		return m, nil
 	})
 	if err != nil {
@@ -89,19 +89,21 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 
 // compileInUse is compile for a run: the module is held until release is
 // called, so that it is not closed while it runs; released, it counts as
-// recently used.
-func (e *Executor) compileInUse(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, func(), error) {
+// recently used. preparable tells whether its instances are made ahead of
+// their tasks (instance.go).
+func (e *Executor) compileInUse(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, func(), bool, error) {
 	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
 	for {
 		r, m, err := e.compile(ctx, digest, wasm, pages)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, false, err
 		}
 		e.mu.Lock()
 		if e.compiled[key] == m {
 			e.inUse[key]++
+			preparable := e.preparable[key]
 			e.mu.Unlock()
-			return r, m, func() { e.release(key) }, nil
+			return r, m, func() { e.release(key) }, preparable, nil
 		}
 		e.mu.Unlock() // evicted between compile and here: compile it again
 	}
@@ -140,7 +142,7 @@ func (e *Executor) release(key string) {
 		_ = e.compiled[victim].Close(context.Background())
 		delete(e.compiled, victim)
 		delete(e.lastUsed, victim)
-		delete(e.startless, victim)
+		delete(e.preparable, victim)
 		evicted = append(evicted, victim)
 	}
 }

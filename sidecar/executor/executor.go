@@ -192,9 +192,11 @@ type Executor struct {
 	// memory keeps the backing arrays of finished runs' memories, zeroed,
 	// for the next runs (memory.go).
 	memory memPool
-	// startless holds the compiled modules without a start section: only
-	// those are prepared ahead of their tasks (instance.go).
-	startless map[string]bool
+	// preparable holds the compiled modules whose instances are made
+	// ahead of their tasks: those of at least prepareMin bytes without a
+	// start section (instance.go).
+	preparable map[string]bool
+	prepareMin int
 	// prepared keeps instances made ahead of their tasks (instance.go).
 	prepared preparer
 	// baseConfig is the part of every run's module config that does not
@@ -307,8 +309,8 @@ func New(opts ...Option) (*Executor, error) {
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
 		inUse:    map[string]int{}, lastUsed: map[string]uint64{}, maxCompiled: DefaultMaxCompiled,
-		startless: map[string]bool{},
-		prepared:  preparer{ready: map[string]*instance{}, want: make(chan string, 16), used: make(chan *instance, 16), stop: make(chan struct{})},
+		preparable: map[string]bool{}, prepareMin: prepareMinBytes,
+		prepared: preparer{ready: map[string]*instance{}, want: make(chan string, 16), used: make(chan *instance, 16), stop: make(chan struct{})},
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
 			return r.CompileModule(ctx, coalesceData(wasm))
 		},
@@ -366,7 +368,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		sum := sha256.Sum256(wasm)
 		digest = hex.EncodeToString(sum[:])
 	}
-	r, compiled, release, err := e.compileInUse(ctx, digest, wasm, job.Limits.MemoryPages)
+	r, compiled, release, preparable, err := e.compileInUse(ctx, digest, wasm, job.Limits.MemoryPages)
 	if err != nil {
 		return Result{}, err
 	}
@@ -391,7 +393,8 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 	env.environ, env.environSize, err = taskEnviron(job)
 	if err == nil {
 		// A prepared instance if there is one (the module ran before),
-		// else one made now; either way the next one is prepared.
+		// else one made now; either way the next one is prepared, if the
+		// module is worth it.
 		key := strconv.FormatUint(uint64(job.Limits.MemoryPages), 10) + "/" + digest
 		if in = e.prepared.take(e, key); in != nil {
 			in.io.bind(bytes.NewReader(job.Input), stdout, stderr, rand.NewChaCha8(seed), job.BlockTime)
@@ -403,13 +406,19 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		if err == nil {
 			err = in.run(runCtx)
 		}
-		e.askPrepared(key)
+		if preparable {
+			e.askPrepared(key)
+		}
 	}
 	elapsed := time.Since(start)
 	full := false
 	if in != nil {
 		full = in.mem.full()
-		e.closeUsed(in)
+		if preparable {
+			e.closeUsed(in)
+		} else {
+			in.close()
+		}
 	}
 	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
 	if ctx.Err() != nil {

@@ -42,3 +42,11 @@ func Prepared(e *Executor) (ready, taken int) {
 
 // HasStartSection is hasStartSection.
 var HasStartSection = hasStartSection
+
+// PrepareSmall makes e prepare instances of modules of any size (the
+// test modules are small), for the modules it compiles from now on.
+func PrepareSmall(e *Executor) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.prepareMin = 0
+}

@@ -271,7 +271,16 @@ func environGet(ctx context.Context, mod api.Module, stack []uint64) {
 // pool's bound (memPool.hold), so the memory the executor keeps between
 // runs stays within poolBytes. A module with a start section is never
 // prepared: its start function is guest code, which runs only for a task.
-const maxPrepared = 4
+//
+// Nor is a module under prepareMinBytes: its instantiation costs less
+// than handing work to another goroutine (the Rust square, 88 KB, is
+// instantiated in a few microseconds and its whole task takes about 35 µs;
+// prepared, its CPU time per task grew by half). A Go component's runtime
+// alone is over 1 MB.
+const (
+	maxPrepared     = 4
+	prepareMinBytes = 512 << 10
+)
 
 type preparer struct {
 	mu      sync.Mutex
@@ -383,9 +392,9 @@ func (e *Executor) prepare(key string) {
 	}
 	e.mu.Lock()
 	m, ok := e.compiled[key]
-	startless := e.startless[key]
+	preparable := e.preparable[key]
 	r := e.runtimes[pagesOf(key)]
-	if !ok || !startless || e.closed || r == nil {
+	if !ok || !preparable || e.closed || r == nil {
 		e.mu.Unlock()
 		return
 	}

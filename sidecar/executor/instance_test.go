@@ -63,12 +63,27 @@ func TestPreparedInstanceServesItsOwnTask(t *testing.T) {
 	require.NotEqual(t, first.Rand, second.Rand)
 	again := run(7, map[string]string{"FOO": "bar"}, blockTime)
 	require.Equal(t, first, again, "the same task, the same view, on another prepared instance")
+
+	// a small module is not prepared: instantiating it costs less than
+	// handing the work over
+	e = newExecutor(t)
+	small := dirtyMemory(false)
+	for i := range 2 {
+		res, err := e.Run(context.Background(), job(uint64(10+i), "", limits(8)), small)
+		require.NoError(t, err)
+		require.Equal(t, "A0", string(res.Output))
+	}
+	executor.PrepareNext(e, small, 8)
+	ready, taken := executor.Prepared(e)
+	require.Zero(t, ready)
+	require.Zero(t, taken)
 }
 
 // A prepared instance's memory is the module's initial memory, though its
 // array was dirtied by earlier runs and reused.
 func TestPreparedInstanceFreshMemory(t *testing.T) {
 	e := newExecutor(t)
+	executor.PrepareSmall(e)
 	plain, fill := dirtyMemory(false), dirtyMemory(true)
 	for i, wasm := range [][]byte{fill, plain, fill, plain, plain} {
 		res := runPrepared(t, e, job(uint64(i+1), "", limits(8)), wasm)
@@ -95,6 +110,7 @@ func TestModuleWithStartSectionNotPrepared(t *testing.T) {
 	require.True(t, executor.HasStartSection([]byte{0x00, 0x61}), "unreadable: treated as having one")
 
 	e := newExecutor(t)
+	executor.PrepareSmall(e)
 	res, err := e.Run(context.Background(), job(1, "", limits(8)), startModule)
 	require.NoError(t, err)
 	require.Empty(t, res.Output)
