@@ -3,7 +3,8 @@
 # time of the square component (Go and Rust; fresh instance per task, module
 # compiled once) and the time for a new executor to compile the component cold
 # or load it from a warm on-disk compilation cache. Prints the raw `go test`
-# output, then a summary in milliseconds (mean, p50, p99).
+# output, then a summary in milliseconds (mean, p50, p99, and for the run
+# benchmarks the process's CPU time per task).
 #
 #   scripts/bench/executor.sh
 #
@@ -32,12 +33,13 @@ echo "Summary (milliseconds; with COUNT > 1, one line per run)"
 awk '
 /^Benchmark/ {
 	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	mean = p50 = p99 = "-"
+	mean = p50 = p99 = cpu = "-"
 	for (i = 3; i < NF; i++) {
 		if ($(i+1) == "ns/op")  mean = sprintf("%.3f", $i / 1e6)
 		if ($(i+1) == "p50-ns") p50  = sprintf("%.3f", $i / 1e6)
 		if ($(i+1) == "p99-ns") p99  = sprintf("%.3f", $i / 1e6)
+		if ($(i+1) == "cpu-ns/op") cpu = sprintf("%.3f", $i / 1e6)
 	}
-	if (!header++) printf "%-28s %8s %12s %12s %12s\n", "benchmark", "n", "mean", "p50", "p99"
-	printf "%-28s %8s %12s %12s %12s\n", name, $2, mean, p50, p99
+	if (!header++) printf "%-28s %8s %12s %12s %12s %12s\n", "benchmark", "n", "mean", "p50", "p99", "cpu/task"
+	printf "%-28s %8s %12s %12s %12s %12s\n", name, $2, mean, p50, p99, cpu
 }' "$out"

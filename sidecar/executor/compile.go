@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 // runtime returns the runtime for a memory limit, creating it (with WASI and
@@ -24,7 +23,7 @@ func (e *Executor) runtime(ctx context.Context, pages uint32) (wazero.Runtime, e
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(pages)
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+	if err := instantiateWASI(ctx, r); err != nil {
 		_ = r.Close(ctx)
 		return nil, err
 	}
@@ -79,6 +78,7 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 			return nil, errClosed
 		}
 		e.compiled[key] = m
+		e.preparable[key] = len(wasm) >= e.prepareMin && !hasStartSection(wasm)
 		return m, nil
 	})
 	if err != nil {
@@ -89,19 +89,21 @@ func (e *Executor) compile(ctx context.Context, digest string, wasm []byte, page
 
 // compileInUse is compile for a run: the module is held until release is
 // called, so that it is not closed while it runs; released, it counts as
-// recently used.
-func (e *Executor) compileInUse(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, func(), error) {
+// recently used. preparable tells whether its instances are made ahead of
+// their tasks (instance.go).
+func (e *Executor) compileInUse(ctx context.Context, digest string, wasm []byte, pages uint32) (wazero.Runtime, wazero.CompiledModule, func(), bool, error) {
 	key := strconv.FormatUint(uint64(pages), 10) + "/" + digest
 	for {
 		r, m, err := e.compile(ctx, digest, wasm, pages)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, false, err
 		}
 		e.mu.Lock()
 		if e.compiled[key] == m {
 			e.inUse[key]++
+			preparable := e.preparable[key]
 			e.mu.Unlock()
-			return r, m, func() { e.release(key) }, nil
+			return r, m, func() { e.release(key) }, preparable, nil
 		}
 		e.mu.Unlock() // evicted between compile and here: compile it again
 	}
@@ -110,6 +112,12 @@ func (e *Executor) compileInUse(ctx context.Context, digest string, wasm []byte,
 // release ends a run's hold on a compiled module and closes the least
 // recently used modules no run holds while more than maxCompiled are kept.
 func (e *Executor) release(key string) {
+	var evicted []string
+	defer func() {
+		for _, k := range evicted {
+			e.dropPrepared(k)
+		}
+	}()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.inUse[key]--
@@ -134,6 +142,8 @@ func (e *Executor) release(key string) {
 		_ = e.compiled[victim].Close(context.Background())
 		delete(e.compiled, victim)
 		delete(e.lastUsed, victim)
+		delete(e.preparable, victim)
+		evicted = append(evicted, victim)
 	}
 }
 
@@ -200,6 +210,26 @@ func checkTables(wasm []byte) error {
 		return nil
 	}
 	return nil
+}
+
+// hasStartSection reports whether wasm has a start section, or cannot be
+// read far enough to tell (then it is treated as having one).
+func hasStartSection(wasm []byte) bool {
+	if len(wasm) < 8 {
+		return true
+	}
+	for off := 8; off < len(wasm); {
+		id := wasm[off]
+		size, n := uleb(wasm[off+1:])
+		if n == 0 || uint64(off+1+n)+size > uint64(len(wasm)) {
+			return true
+		}
+		if id == 8 {
+			return true
+		}
+		off += 1 + n + int(size)
+	}
+	return false
 }
 
 // uleb reads an unsigned LEB128 of at most 5 bytes; n is 0 if there is none.

@@ -4,7 +4,12 @@
 // deadline (WithCloseOnContextDone), a memory-page limit and an output limit.
 // An instance's memory array is reused by later runs only once the instance
 // is closed, zeroed over all the run used (memory.go), and a module's many
-// small data segments are merged once before compiling (data.go).
+// small data segments are merged once before compiling (data.go). After a
+// module's first run, the instance for its next task is instantiated ahead
+// of it on the executor's own goroutine, which also closes and zeroes the
+// instances of finished tasks (instance.go): a task binds its input, output,
+// clock, randomness and environment to an instance no guest code has run
+// in, and calls _start.
 // Execution is deterministic by default: the clock reads the task's block
 // time, randomness is seeded by the task id (for an event trigger's run,
 // which has no task id yet, by the event's input, identical on every
@@ -36,7 +41,6 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sync/singleflight"
 
@@ -188,6 +192,13 @@ type Executor struct {
 	// memory keeps the backing arrays of finished runs' memories, zeroed,
 	// for the next runs (memory.go).
 	memory memPool
+	// preparable holds the compiled modules whose instances are made
+	// ahead of their tasks: those of at least prepareMin bytes without a
+	// start section (instance.go).
+	preparable map[string]bool
+	prepareMin int
+	// prepared keeps instances made ahead of their tasks (instance.go).
+	prepared preparer
 	// baseConfig is the part of every run's module config that does not
 	// depend on the job.
 	baseConfig wazero.ModuleConfig
@@ -298,6 +309,8 @@ func New(opts ...Option) (*Executor, error) {
 		runtimes: map[uint32]wazero.Runtime{},
 		compiled: map[string]wazero.CompiledModule{},
 		inUse:    map[string]int{}, lastUsed: map[string]uint64{}, maxCompiled: DefaultMaxCompiled,
+		preparable: map[string]bool{}, prepareMin: prepareMinBytes,
+		prepared: preparer{ready: map[string]*instance{}, want: make(chan string, 16), used: make(chan *instance, 16), stop: make(chan struct{})},
 		compileModule: func(ctx context.Context, r wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
 			return r.CompileModule(ctx, coalesceData(wasm))
 		},
@@ -326,8 +339,11 @@ func New(opts ...Option) (*Executor, error) {
 // part has returned); a compile that still finishes later is discarded.
 func (e *Executor) Close(ctx context.Context) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.closed = true
+	e.mu.Unlock()
+	e.stopPreparing()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var errs []error
 	for _, r := range e.runtimes {
 		errs = append(errs, r.Close(ctx))
@@ -352,7 +368,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		sum := sha256.Sum256(wasm)
 		digest = hex.EncodeToString(sum[:])
 	}
-	r, compiled, release, err := e.compileInUse(ctx, digest, wasm, job.Limits.MemoryPages)
+	r, compiled, release, preparable, err := e.compileInUse(ctx, digest, wasm, job.Limits.MemoryPages)
 	if err != nil {
 		return Result{}, err
 	}
@@ -369,33 +385,41 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		seedSum = sha256.Sum256(append([]byte("avs-event-rand/"), job.Input...))
 	}
 	copy(seed[:], seedSum[:])
-	blockTime := job.BlockTime
-	cfg := e.baseConfig.
-		WithStdin(bytes.NewReader(job.Input)).
-		WithStdout(stdout).
-		WithStderr(stderr).
-		WithRandSource(rand.NewChaCha8(seed)).
-		WithWalltime(func() (int64, int32) { return blockTime.Unix(), int32(blockTime.Nanosecond()) }, sys.ClockResolution(1))
-	for k, v := range job.Config {
-		cfg = cfg.WithEnv(k, v)
-	}
-	cfg = cfg.
-		WithEnv("AVS_TASK_ID", strconv.FormatUint(job.TaskID, 10)).
-		WithEnv("AVS_SERVICE_ID", strconv.FormatUint(job.ServiceID, 10)).
-		WithEnv("AVS_CHAIN_ID", job.ChainID).
-		WithEnv("AVS_BLOCK_HEIGHT", strconv.FormatInt(job.BlockHeight, 10)).
-		WithEnv("AVS_BLOCK_TIME", blockTime.UTC().Format(time.RFC3339Nano))
 
-	mem := &watchedMemory{pool: &e.memory}
-	runCtx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(withCallEnv(ctx, env), mem), job.Limits.Time)
+	runCtx, cancel := context.WithTimeout(withCallEnv(ctx, env), job.Limits.Time)
 	defer cancel()
 	start := time.Now()
-	mod, err := r.InstantiateModule(runCtx, compiled, cfg)
-	elapsed := time.Since(start)
-	if mod != nil {
-		_ = mod.Close(context.Background())
+	var in *instance
+	env.environ, env.environSize, err = taskEnviron(job)
+	if err == nil {
+		// A prepared instance if there is one (the module ran before),
+		// else one made now; either way the next one is prepared, if the
+		// module is worth it.
+		key := strconv.FormatUint(uint64(job.Limits.MemoryPages), 10) + "/" + digest
+		if in = e.prepared.take(e, key); in != nil {
+			in.io.bind(bytes.NewReader(job.Input), stdout, stderr, rand.NewChaCha8(seed), job.BlockTime)
+		} else {
+			tio := &taskIO{}
+			tio.bind(bytes.NewReader(job.Input), stdout, stderr, rand.NewChaCha8(seed), job.BlockTime)
+			in, err = e.instantiate(runCtx, r, compiled, tio)
+		}
+		if err == nil {
+			err = in.run(runCtx)
+		}
+		if preparable {
+			e.askPrepared(key)
+		}
 	}
-	mem.recycle() // the guest ran on this goroutine and is done
+	elapsed := time.Since(start)
+	full := false
+	if in != nil {
+		full = in.mem.full()
+		if preparable {
+			e.closeUsed(in)
+		} else {
+			in.close()
+		}
+	}
 	res := Result{Output: stdout.Bytes(), Duration: elapsed, Logs: env.logs}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%w: the run was stopped (%v): no result and no failure to vote", context.Canceled, context.Cause(ctx))
@@ -409,7 +433,7 @@ func (e *Executor) Run(ctx context.Context, job Job, wasm []byte) (Result, error
 		case errors.Is(err, ErrTimeout) || errors.Is(err, context.Canceled):
 		case env.failedHTTP():
 			err = fmt.Errorf("%w: %w", ErrHTTP, err)
-		case mem.full() || outOfMemory(stderr.String()):
+		case full || outOfMemory(stderr.String()):
 			err = fmt.Errorf("%w: %w", ErrMemory, err)
 		}
 		return res, err

@@ -72,6 +72,10 @@ type callEnv struct {
 	http    *http.Client
 	log     *slog.Logger
 	limits  HostCallLimits
+	// environ is the task's environment for environ_get, "key=value"
+	// each; environSize its length with a NUL after each entry.
+	environ     [][]byte
+	environSize uint32
 
 	mu         sync.Mutex
 	logs       []string

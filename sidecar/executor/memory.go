@@ -90,6 +90,28 @@ type memPool struct {
 	mu    sync.Mutex
 	free  [][]byte // each of length 0 and all zero up to its capacity
 	bytes int      // capacity of free, summed
+	// held is the capacity of the arrays prepared instances hold
+	// (instance.go): counted with bytes against poolBytes.
+	held int
+}
+
+// hold counts n bytes of a prepared instance's array against the pool's
+// bound, if they fit.
+func (p *memPool) hold(n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bytes+p.held+n > poolBytes {
+		return false
+	}
+	p.held += n
+	return true
+}
+
+// unhold ends the count of hold.
+func (p *memPool) unhold(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held -= n
 }
 
 // get returns an all-zero array of length 0, or nil.
@@ -121,12 +143,12 @@ func (p *memPool) put(b []byte) {
 	if len(p.free) >= poolBuffers {
 		return
 	}
-	for p.bytes+cap(b) > poolBytes && len(p.free) > 0 {
+	for p.held+p.bytes+cap(b) > poolBytes && len(p.free) > 0 {
 		// keep the newest: it fits what runs now
 		p.bytes -= cap(p.free[0])
 		p.free = p.free[1:]
 	}
-	if p.bytes+cap(b) > poolBytes {
+	if p.held+p.bytes+cap(b) > poolBytes {
 		return
 	}
 	p.free = append(p.free, b)
