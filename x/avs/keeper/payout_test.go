@@ -99,6 +99,7 @@ func (s *KeeperTestSuite) TestUnpaidTasksThroughGenesis() {
 		{"a pending task", func(gs *types.GenesisState) { gs.UnpaidTasks = []uint64{pending} }, "only a decided task not yet settled"},
 		{"a vote's digest not its result's", func(gs *types.GenesisState) { gs.Votes[0].Digest = types.Digest([]byte("B")) }, "is not its result's"},
 		{"a vote's operator not an address", func(gs *types.GenesisState) { gs.Votes[0].Operator = "op" }, `operator "op" is not an address`},
+		{"an epoch answer's operator not an address", func(gs *types.GenesisState) { gs.EpochAnswers[0].Operator = "op" }, `operator "op" is not an address`},
 	}
 	for _, tc := range cases {
 		s.Run(tc.name, func() { s.requireGenesisRefused(tc.spoil, tc.want) })

@@ -216,6 +216,12 @@ func (gs GenesisState) Validate() error {
 			return fail("snapshot %d/%d total %d is not the sum of its powers %d", s.ServiceId, s.Epoch, s.Total, total)
 		}
 	}
+	for _, a := range gs.EpochAnswers {
+		// kept under the operator's raw address bytes (issue #16)
+		if !isBech32(a.Operator) {
+			return fail("epoch answers of service %d epoch %d: operator %q is not an address", a.ServiceId, a.Epoch, a.Operator)
+		}
+	}
 	liveness := make(map[string]bool, len(gs.OperatorLiveness))
 	for _, l := range gs.OperatorLiveness {
 		key := fmt.Sprintf("%d/%s", l.ServiceId, l.Operator)
