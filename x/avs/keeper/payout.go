@@ -6,6 +6,8 @@ import (
 
 	sdkmath "cosmossdk.io/math"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -42,11 +44,33 @@ func (k Keeper) PayDecided(ctx context.Context, params types.Params) error {
 }
 
 // payDecided pays a decided task's fee to its backers (backersOf) and takes
-// it off the queue; a task not queued is left alone.
+// it off the queue; a task not queued is left alone. A block hook must not
+// fail on one task's payout (the chain would halt): if paying fails, nothing
+// of it is written, the fee goes back to whoever paid it, as on expiry, and
+// EventTaskSkipped says why.
 func (k Keeper) payDecided(ctx context.Context, task types.Task) error {
 	if has, err := k.UnpaidTasks.Has(ctx, task.Id); err != nil || !has {
 		return err
 	}
+	if err := k.UnpaidTasks.Remove(ctx, task.Id); err != nil {
+		return err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	cacheCtx, write := sdkCtx.CacheContext()
+	err := k.payBackersOf(cacheCtx, task)
+	if err == nil {
+		write() // and its events
+		return nil
+	}
+	k.Logger(ctx).Error("paying a decided task's fee failed: refunded", "task", task.Id, "err", err)
+	if err := k.payBack(ctx, task, task.Fee); err != nil {
+		return fmt.Errorf("refunding task %d after its payout failed: %w", task.Id, err)
+	}
+	return emit(ctx, &types.EventTaskSkipped{ServiceId: task.ServiceId,
+		Reason: fmt.Sprintf("the fee of task %d could not be paid to its backers and was refunded: %s", task.Id, err)})
+}
+
+func (k Keeper) payBackersOf(ctx context.Context, task types.Task) error {
 	svc, err := k.serviceAsOfTask(ctx, task)
 	if err != nil {
 		return err
@@ -55,10 +79,7 @@ func (k Keeper) payDecided(ctx context.Context, task types.Task) error {
 	if err != nil {
 		return err
 	}
-	if err := k.payBackers(ctx, task.ServiceId, task.Fee, backersOf(svc, task, votes)); err != nil {
-		return err
-	}
-	return k.UnpaidTasks.Remove(ctx, task.Id)
+	return k.payBackers(ctx, task.ServiceId, task.Fee, backersOf(svc, task, votes))
 }
 
 // backersOf returns the votes that decided a task (votes: its votes that are

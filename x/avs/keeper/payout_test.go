@@ -170,3 +170,29 @@ func (s *KeeperTestSuite) TestOperatorRewardsClaimable() {
 	s.Require().ErrorIs(err, types.ErrNoRewards)
 	s.requireBalanced()
 }
+
+// TestPayoutFailureRefundsAndNeverHalts: a payout that fails (here a backer
+// whose operator record is gone) must not fail EndBlock, which would halt
+// the chain: nothing of it is written, the fee goes back to the creator and
+// EventTaskSkipped says why.
+func (s *KeeperTestSuite) TestPayoutFailureRefundsAndNeverHalts() {
+	id, ops := s.exactService("0.51", 0, 3)
+	tid := s.createTask(id)
+	creatorBefore := s.balance(s.creator())
+	for _, op := range ops[:2] {
+		_, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{{TaskId: tid, Result: []byte("A")}}})
+		s.Require().NoError(err)
+	}
+	s.Require().NoError(s.keeper.Operators.Remove(s.ctx, ops[1]))
+	ctx := s.withEvents()
+	s.Require().NoError(s.keeper.EndBlocker(ctx))
+	has, err := s.keeper.UnpaidTasks.Has(s.ctx, tid)
+	s.Require().NoError(err)
+	s.Require().False(has)
+	s.Require().True(s.earned(ops[0]).IsZero(), "nothing of the failed payout is kept")
+	s.Require().Equal(creatorBefore.AddRaw(defaultFee), s.balance(s.creator()), "refunded")
+	evs := s.typedEvents(ctx, &types.EventTaskSkipped{})
+	s.Require().Len(evs, 1)
+	s.Require().Contains(evs[0].(*types.EventTaskSkipped).Reason, "could not be paid to its backers and was refunded")
+	s.requireBalanced()
+}
