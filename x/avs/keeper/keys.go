@@ -7,8 +7,10 @@ import (
 
 	collcodec "cosmossdk.io/collections/codec"
 	"cosmossdk.io/core/address"
+	sdkmath "cosmossdk.io/math"
 
 	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -146,8 +148,9 @@ func rawDigest(d string) string {
 }
 
 // taskValue stores a Task with its creator as raw address bytes, its
-// component digest as raw bytes and, on a completed task, no result digest
-// (the result's sha256). The stored form is a 0x00 byte (which no protobuf
+// component digest as raw bytes, on a completed task no result digest (the
+// result's sha256), and no zero handler deposit (restored as zero in the
+// fee's denom). The stored form is a 0x00 byte (which no protobuf
 // encoding starts with), a flags byte, the raw creator and digest each after
 // its length, then the Task's protobuf encoding without them. A task whose
 // fields do not parse so (as tests may write) is stored as plain protobuf.
@@ -166,6 +169,7 @@ const (
 	taskRawCreator = 1 << iota
 	taskRawComponent
 	taskDerivedResultDigest
+	taskZeroDeposit // a zero handler deposit in the fee's denom: not stored
 )
 
 func (c taskValue) Encode(t types.Task) ([]byte, error) {
@@ -187,6 +191,10 @@ func (c taskValue) Encode(t types.Task) ([]byte, error) {
 	if t.Status == types.TASK_STATUS_COMPLETED && t.ResultDigest == types.Digest(t.Result) {
 		flags |= taskDerivedResultDigest
 		t.ResultDigest = ""
+	}
+	if (t.HandlerDeposit.Amount.IsNil() || t.HandlerDeposit.Amount.IsZero()) && t.HandlerDeposit.Denom == t.Fee.Denom {
+		flags |= taskZeroDeposit
+		t.HandlerDeposit = sdk.Coin{}
 	}
 	bz, err := c.ValueCodec.Encode(t)
 	if err != nil || flags == 0 {
@@ -238,6 +246,9 @@ func (c taskValue) Decode(b []byte) (types.Task, error) {
 	}
 	if flags&taskDerivedResultDigest != 0 {
 		t.ResultDigest = types.Digest(t.Result)
+	}
+	if flags&taskZeroDeposit != 0 {
+		t.HandlerDeposit = sdk.NewCoin(t.Fee.Denom, sdkmath.ZeroInt())
 	}
 	return t, nil
 }
