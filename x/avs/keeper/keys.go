@@ -248,7 +248,7 @@ func (c taskValue) Decode(b []byte) (types.Task, error) {
 		t.ResultDigest = types.Digest(t.Result)
 	}
 	if flags&taskZeroDeposit != 0 {
-		t.HandlerDeposit = sdk.NewCoin(t.Fee.Denom, sdkmath.ZeroInt())
+		t.HandlerDeposit = sdk.Coin{Denom: t.Fee.Denom, Amount: sdkmath.ZeroInt()} // no denom check: as it was stored
 	}
 	return t, nil
 }
