@@ -79,7 +79,13 @@ func (k Keeper) payBackersOf(ctx context.Context, task types.Task) error {
 	if err != nil {
 		return err
 	}
-	return k.payBackers(ctx, task.ServiceId, task.Fee, backersOf(svc, task, votes))
+	backers := backersOf(svc, task, votes)
+	if len(backers) == 0 {
+		// decide queued it with its backers: a fee with nobody to pay would
+		// stay in the module account for good
+		return fmt.Errorf("no vote of task %d backs its decision", task.Id)
+	}
+	return k.payBackers(ctx, task.ServiceId, task.Fee, backers)
 }
 
 // backersOf returns the votes that decided a task (votes: its votes that are

@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/avschain/avschain/x/avs/types"
@@ -184,15 +185,34 @@ func (s *KeeperTestSuite) TestPayoutFailureRefundsAndNeverHalts() {
 		s.Require().NoError(err)
 	}
 	s.Require().NoError(s.keeper.Operators.Remove(s.ctx, ops[1]))
+	s.requirePayoutRefunded(tid, creatorBefore, "could not be paid to its backers and was refunded")
+	s.Require().True(s.earned(ops[0]).IsZero(), "nothing of the failed payout is kept")
+
+	// a decided task whose backing votes are gone (pruned too early, say):
+	// refunded too, never left in the module account
+	tid = s.createTask(id)
+	creatorBefore = s.balance(s.creator())
+	for _, op := range []string{ops[0], ops[2]} {
+		_, err := s.msgServer.SubmitResults(s.ctx, &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{{TaskId: tid, Result: []byte("A")}}})
+		s.Require().NoError(err)
+	}
+	for _, op := range []string{ops[0], ops[2]} {
+		s.Require().NoError(s.keeper.Votes.Remove(s.ctx, collections.Join(tid, op)))
+	}
+	s.requirePayoutRefunded(tid, creatorBefore, "no vote of task")
+}
+
+// requirePayoutRefunded runs EndBlock, which must not fail, and checks that
+// the task's fee went back to its creator with EventTaskSkipped saying why.
+func (s *KeeperTestSuite) requirePayoutRefunded(tid uint64, creatorBefore sdkmath.Int, why string) {
 	ctx := s.withEvents()
 	s.Require().NoError(s.keeper.EndBlocker(ctx))
 	has, err := s.keeper.UnpaidTasks.Has(s.ctx, tid)
 	s.Require().NoError(err)
 	s.Require().False(has)
-	s.Require().True(s.earned(ops[0]).IsZero(), "nothing of the failed payout is kept")
 	s.Require().Equal(creatorBefore.AddRaw(defaultFee), s.balance(s.creator()), "refunded")
 	evs := s.typedEvents(ctx, &types.EventTaskSkipped{})
 	s.Require().Len(evs, 1)
-	s.Require().Contains(evs[0].(*types.EventTaskSkipped).Reason, "could not be paid to its backers and was refunded")
+	s.Require().Contains(evs[0].(*types.EventTaskSkipped).Reason, why)
 	s.requireBalanced()
 }
