@@ -272,6 +272,10 @@ func TestH3ChainResetUnderReusedDataDir(t *testing.T) {
 	sc := old.StartSidecar("operator1", localnet.SidecarOptions{})
 	defer logSidecars(t, sc)
 	require.Equal(t, "TASK_STATUS_COMPLETED", waitTask(t, old, createTask(t, old, service, "3"), 60*time.Second).Status)
+	// the chain may show the task complete before the sidecar has read the
+	// block that includes its vote and recorded it
+	require.Eventually(t, func() bool { return sc.Metric("avs_sidecar_votes_included_total") >= 1 },
+		30*time.Second, 200*time.Millisecond, "the sidecar records its vote as included")
 	sc.Stop()
 	old.Stop()
 
