@@ -169,6 +169,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "CreateService", Skip: true},  // hand-written: reads a JSON manifest
 				{RpcMethod: "UpdateService", Skip: true},  // hand-written: reads a JSON manifest
 				{RpcMethod: "CreateTask", Skip: true},     // hand-written: raw input or a file, carries a coin
+				{RpcMethod: "CreateTasks", Skip: true},    // hand-written: inputs or a file of them, carries a coin
 				{RpcMethod: "SubmitResults", Skip: true},  // hand-written: (task id, result) pairs
 				{
 					RpcMethod:      "SetServiceStatus",

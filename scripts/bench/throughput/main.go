@@ -34,7 +34,7 @@ import (
 )
 
 const (
-	actionCreateTask    = "/avschain.avs.v1.MsgCreateTask"
+	actionCreateTasks   = "/avschain.avs.v1.MsgCreateTasks"
 	actionSubmitResults = "/avschain.avs.v1.MsgSubmitResults"
 	evTaskCreated       = "avschain.avs.v1.EventTaskCreated"
 	evVoteAccepted      = "avschain.avs.v1.EventVoteAccepted"
@@ -42,6 +42,8 @@ const (
 	evTaskCompleted     = "avschain.avs.v1.EventTaskCompleted"
 	evTaskFailed        = "avschain.avs.v1.EventTaskFailed"
 	evTaskExpired       = "avschain.avs.v1.EventTaskExpired"
+	// maxTasksPerMsg is x/avs's default max_tasks_per_msg.
+	maxTasksPerMsg = 1000
 	// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
 	// (100 on every Linux architecture Go supports).
 	clockTicks = 100
@@ -92,7 +94,7 @@ func main() {
 	flag.IntVar(&o.seconds, "seconds", 30, "... for this many seconds")
 	flag.IntVar(&o.deadlineBlocks, "deadline-blocks", 80, "give up this many blocks after the last task was created")
 	flag.IntVar(&o.tailBlocks, "tail-blocks", 3, "blocks followed after the last task ended, to count late votes")
-	flag.Int64Var(&o.gasPerMsg, "gas-per-task", 80_000, "gas limit per MsgCreateTask")
+	flag.Int64Var(&o.gasPerMsg, "gas-per-task", 20_000, "gas limit per task of a MsgCreateTasks")
 	flag.Int64Var(&o.maxTxGas, "max-tx-gas", 400_000_000, "gas limit of one transaction (under the block's max_gas)")
 	flag.Var(&o.procs, "proc", "NAME=PID of a process to meter (repeated)")
 	flag.Parse()
@@ -105,6 +107,9 @@ func main() {
 func run(o options) error {
 	if (o.bulk > 0) == (o.rate > 0) {
 		return errors.New("give either -bulk K or -rate R (with -seconds S)")
+	}
+	if o.rate > maxTasksPerMsg {
+		return fmt.Errorf("-rate %d: one transaction a second carries at most %d tasks (max_tasks_per_msg)", o.rate, maxTasksPerMsg)
 	}
 	if o.service == 0 || o.home == "" || o.chainID == "" {
 		return errors.New("-service, -home and -chain-id are required")
@@ -226,8 +231,9 @@ func prepare(o options) ([][]byte, int, error) {
 		return nil, 0, fmt.Errorf("sequence of %s: %w", addr, err)
 	}
 
-	// One MsgCreateTask as the CLI builds it, replicated with other inputs.
-	out, err = cli(o, "tx", "avs", "create-task", strconv.FormatUint(o.service, 10), "0", "--fee", o.fee,
+	// One MsgCreateTasks per transaction as the CLI builds it, with the
+	// transaction's inputs.
+	out, err = cli(o, "tx", "avs", "create-tasks", strconv.FormatUint(o.service, 10), "0", "--fee", o.fee,
 		"--from", o.from, "--home", o.home, "--keyring-backend", "test", "--chain-id", o.chainID,
 		"--generate-only", "-o", "json")
 	if err != nil {
@@ -239,12 +245,12 @@ func prepare(o options) ([][]byte, int, error) {
 		} `json:"body"`
 	}
 	if err := json.Unmarshal(lastJSONLine(out), &gen); err != nil || len(gen.Body.Messages) != 1 {
-		return nil, 0, fmt.Errorf("generated create-task: %v: %s", err, out)
+		return nil, 0, fmt.Errorf("generated create-tasks: %v: %s", err, out)
 	}
 	template := gen.Body.Messages[0]
 
 	var batches []int // tasks per transaction
-	perTx := int((o.maxTxGas - 200_000) / o.gasPerMsg)
+	perTx := min(int((o.maxTxGas-200_000)/o.gasPerMsg), maxTasksPerMsg)
 	if o.bulk > 0 {
 		for left := o.bulk; left > 0; left -= perTx {
 			batches = append(batches, min(left, perTx))
@@ -262,16 +268,17 @@ func prepare(o options) ([][]byte, int, error) {
 	var txs [][]byte
 	input := 0
 	for i, n := range batches {
-		msgs := make([]map[string]any, n)
-		for j := range msgs {
-			m := make(map[string]any, len(template))
-			for k, v := range template {
-				m[k] = v
-			}
-			input++
-			m["input"] = base64.StdEncoding.EncodeToString([]byte(strconv.Itoa(input)))
-			msgs[j] = m
+		m := make(map[string]any, len(template))
+		for k, v := range template {
+			m[k] = v
 		}
+		inputs := make([]string, n)
+		for j := range inputs {
+			input++
+			inputs[j] = base64.StdEncoding.EncodeToString([]byte(strconv.Itoa(input)))
+		}
+		m["inputs"] = inputs
+		msgs := []map[string]any{m}
 		gas := 200_000 + int64(n)*o.gasPerMsg
 		tx := map[string]any{
 			"body": map[string]any{"messages": msgs, "memo": "", "timeout_height": "0",
@@ -471,7 +478,7 @@ func (m *meter) block(h int64) error {
 			}
 		}
 		switch action {
-		case actionCreateTask:
+		case actionCreateTasks:
 			m.createTxs++
 			m.createGas += gas
 		case actionSubmitResults:

@@ -42,14 +42,14 @@ func (k Keeper) epochTasks(ctx context.Context, serviceID, epoch uint64) (types.
 	return t, err
 }
 
-// openEpochTask counts a new task as open in its epoch.
-func (k Keeper) openEpochTask(ctx context.Context, task types.Task) error {
-	t, err := k.epochTasks(ctx, task.ServiceId, task.Epoch)
+// openEpochTasks counts n new tasks as open in their epoch.
+func (k Keeper) openEpochTasks(ctx context.Context, serviceID, epoch, n uint64) error {
+	t, err := k.epochTasks(ctx, serviceID, epoch)
 	if err != nil {
 		return err
 	}
-	t.Open++
-	return k.EpochTasks.Set(ctx, epochKey(task.ServiceId, task.Epoch), t)
+	t.Open += n
+	return k.EpochTasks.Set(ctx, epochKey(serviceID, epoch), t)
 }
 
 // countAnswer counts an operator's answer to a task of (service, epoch).

@@ -248,6 +248,47 @@ func (m msgServer) CreateTask(ctx context.Context, msg *types.MsgCreateTask) (*t
 	return &types.MsgCreateTaskResponse{TaskId: task.Id, DeadlineHeight: task.DeadlineHeight}, nil
 }
 
+// CreateTasks opens many tasks of one service paid by their creator, with one
+// escrow of the fees.
+func (m msgServer) CreateTasks(ctx context.Context, msg *types.MsgCreateTasks) (*types.MsgCreateTasksResponse, error) {
+	creator, err := m.accAddress("creator", msg.Creator)
+	if err != nil {
+		return nil, err
+	}
+	params, err := m.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.Inputs) == 0 || uint64(len(msg.Inputs)) > uint64(params.MaxTasksPerMsg) {
+		return nil, errorsmod.Wrapf(types.ErrTooManyTasks, "%d inputs, expected 1 to max_tasks_per_msg (%d)", len(msg.Inputs), params.MaxTasksPerMsg)
+	}
+	for i, input := range msg.Inputs {
+		if err := validateInput(params, input); err != nil {
+			return nil, errorsmod.Wrapf(err, "input %d", i)
+		}
+	}
+	if inBlockHook(ctx) {
+		// as CreateTask: each task counts against the block hook's caps
+		for range msg.Inputs {
+			if err := m.useHookTask(ctx, params, msg.ServiceId); err != nil {
+				return nil, err
+			}
+		}
+	}
+	tasks, err := m.createTasks(ctx, params, taskSpec{
+		serviceID: msg.ServiceId, creator: msg.Creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
+		payer: payerAccount, account: creator, fee: msg.FeePerTask,
+	}, msg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	res := &types.MsgCreateTasksResponse{TaskIds: make([]uint64, len(tasks)), DeadlineHeight: tasks[0].DeadlineHeight}
+	for i, task := range tasks {
+		res.TaskIds[i] = task.Id
+	}
+	return res, nil
+}
+
 // SubmitResults records an operator's votes. The message fails only for what
 // concerns all entries (signer, count, registration, jail); each entry is then
 // judged on its own in a cached store, so a bad entry is reported in the

@@ -91,12 +91,26 @@ func (k Keeper) createTreasuryTask(ctx context.Context, params types.Params, ser
 // createTask checks a task against its service, takes its fee (into escrow,
 // or out of the treasury) and opens it. It is the one way tasks are made:
 // MsgCreateTask for an account, CreateTaskFromTreasury for triggers and IBC
-// packets.
+// packets; MsgCreateTasks makes many at once through createTasks.
 func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSpec) (types.Task, error) {
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	svc, err := k.getService(ctx, spec.serviceID)
+	tasks, err := k.createTasks(ctx, params, spec, [][]byte{spec.input})
 	if err != nil {
 		return types.Task{}, err
+	}
+	return tasks[0], nil
+}
+
+// createTasks opens one task per input, all of spec's service and payer: what
+// they share (the service, the snapshot, the fee escrow, the task sequence, the
+// epoch's open count) is read and written once. It creates all of them or
+// none (an error leaves the caller's store to be discarded, as a failed
+// message's is).
+func (k Keeper) createTasks(ctx context.Context, params types.Params, spec taskSpec, inputs [][]byte) ([]types.Task, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	n := int64(len(inputs))
+	svc, err := k.getService(ctx, spec.serviceID)
+	if err != nil {
+		return nil, err
 	}
 	fee := spec.fee
 	deposit := handlerDeposit(params, svc)
@@ -105,104 +119,117 @@ func (k Keeper) createTask(ctx context.Context, params types.Params, spec taskSp
 		// read only when it pays something: not on an account's task
 		// of a service without a handler
 		if treasury, err = k.treasury(ctx, spec.serviceID); err != nil {
-			return types.Task{}, err
+			return nil, err
 		}
 	}
 	if spec.payer == payerTreasury {
 		fee = svc.Manifest.FeePerTask
-		if treasury.LT(feeAmount(fee)) {
-			return types.Task{}, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, params.StakeDenom, fee)}
+		total := feeAmount(fee).MulRaw(n)
+		if treasury.LT(total) {
+			return nil, errTreasuryShort{fmt.Sprintf("treasury %s%s cannot pay the fee %s", treasury, params.StakeDenom, fee)}
 		}
-		treasury = treasury.Sub(feeAmount(fee))
+		treasury = treasury.Sub(total)
 	}
-	// The treasury pays the handler deposit (the owner chose the handler);
-	// without it, an expiry is not told to the handler from the block hook.
-	unpaid := deposit.IsPositive() && treasury.LT(deposit.Amount)
-	if unpaid {
-		deposit = sdk.NewCoin(params.StakeDenom, sdkmath.ZeroInt())
-	}
-	treasury = treasury.Sub(deposit.Amount)
-	if err := validateInput(params, spec.input); err != nil {
-		return types.Task{}, err
+	for _, input := range inputs {
+		if err := validateInput(params, input); err != nil {
+			return nil, err
+		}
 	}
 	if svc.Status != types.SERVICE_STATUS_ACTIVE {
-		return types.Task{}, errorsmod.Wrapf(types.ErrServicePaused, "service %d", spec.serviceID)
+		return nil, errorsmod.Wrapf(types.ErrServicePaused, "service %d", spec.serviceID)
 	}
 	if fee, err = taskFee(params, svc, fee); err != nil {
-		return types.Task{}, err
+		return nil, err
 	}
 
 	epoch, err := k.currentEpoch(ctx, params)
 	if err != nil {
-		return types.Task{}, err
+		return nil, err
 	}
 	snap, fresh, err := k.snapshot(ctx, params, svc, epoch)
 	if err != nil {
-		return types.Task{}, err
+		return nil, err
 	}
 	if snap.Total == 0 {
-		return types.Task{}, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", spec.serviceID)
+		return nil, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", spec.serviceID)
 	}
 	switch {
 	case types.IsFree(fee), spec.payer == payerTreasury:
 	case spec.account == nil:
-		return types.Task{}, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
+		return nil, errorsmod.Wrap(types.ErrInvalidFee, "a paid task needs a payer")
 	default:
-		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, sdk.NewCoins(fee)); err != nil {
-			return types.Task{}, err
-		}
-	}
-	if spec.payer == payerTreasury || deposit.IsPositive() {
-		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury); err != nil {
-			return types.Task{}, err
+		escrow := sdk.NewCoin(fee.Denom, fee.Amount.MulRaw(n))
+		if err := k.bank.SendCoinsFromAccountToModule(ctx, spec.account, types.ModuleName, sdk.NewCoins(escrow)); err != nil {
+			return nil, err
 		}
 	}
 
 	if fresh {
 		if err := k.saveSnapshot(ctx, snap); err != nil {
-			return types.Task{}, err
+			return nil, err
 		}
 		if err := k.finishEarlierEpoch(ctx, spec.serviceID, epoch); err != nil {
-			return types.Task{}, err
+			return nil, err
 		}
 		if err := k.applyDueSlashRaise(ctx, &svc); err != nil {
-			return types.Task{}, err
+			return nil, err
 		}
 	}
-	id, err := k.TaskSeq.Next(ctx)
+	first, err := k.TaskSeq.Peek(ctx)
 	if err != nil {
-		return types.Task{}, err
+		return nil, err
 	}
-	task := types.Task{
-		Id:              id,
-		ServiceId:       spec.serviceID,
-		Input:           spec.input,
-		Creator:         spec.creator,
-		Origin:          spec.origin,
-		CreatedHeight:   sdkCtx.BlockHeight(),
-		CreatedTime:     sdkCtx.BlockTime(),
-		DeadlineHeight:  sdkCtx.BlockHeight() + int64(spec.timeoutOr(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))),
-		Status:          types.TASK_STATUS_PENDING,
-		Fee:             fee,
-		Epoch:           epoch,
-		PowerTotal:      snap.Total,
-		ComponentDigest: svc.Manifest.ComponentDigest,
-		PaidByTreasury:  spec.payer == payerTreasury,
-		HandlerContract: svc.Manifest.HandlerContract,
-		HandlerDeposit:  deposit,
-		HandlerUnpaid:   unpaid,
-		ServiceRevision: svc.Revision,
+	if err := k.TaskSeq.Set(ctx, first+uint64(n)); err != nil {
+		return nil, err
 	}
-	if err := k.Tasks.Set(ctx, id, task); err != nil {
-		return types.Task{}, err
+	deadline := sdkCtx.BlockHeight() + int64(spec.timeoutOr(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout)))
+	tasks := make([]types.Task, 0, n)
+	for i, input := range inputs {
+		// The treasury pays each handler deposit (the owner chose the
+		// handler); a task it cannot pay for is not told of its expiry
+		// from the block hook.
+		taskDeposit, unpaid := deposit, deposit.IsPositive() && treasury.LT(deposit.Amount)
+		if unpaid {
+			taskDeposit = sdk.NewCoin(params.StakeDenom, sdkmath.ZeroInt())
+		}
+		treasury = treasury.Sub(taskDeposit.Amount)
+		task := types.Task{
+			Id:              first + uint64(i),
+			ServiceId:       spec.serviceID,
+			Input:           input,
+			Creator:         spec.creator,
+			Origin:          spec.origin,
+			CreatedHeight:   sdkCtx.BlockHeight(),
+			CreatedTime:     sdkCtx.BlockTime(),
+			DeadlineHeight:  deadline,
+			Status:          types.TASK_STATUS_PENDING,
+			Fee:             fee,
+			Epoch:           epoch,
+			PowerTotal:      snap.Total,
+			ComponentDigest: svc.Manifest.ComponentDigest,
+			PaidByTreasury:  spec.payer == payerTreasury,
+			HandlerContract: svc.Manifest.HandlerContract,
+			HandlerDeposit:  taskDeposit,
+			HandlerUnpaid:   unpaid,
+			ServiceRevision: svc.Revision,
+		}
+		if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
+			return nil, err
+		}
+		if err := k.TasksByDeadline.Set(ctx, collections.Join(task.DeadlineHeight, task.Id)); err != nil {
+			return nil, err
+		}
+		if err := emit(ctx, types.NewEventTaskCreated(task)); err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, task)
 	}
-	if err := k.TasksByDeadline.Set(ctx, collections.Join(task.DeadlineHeight, id)); err != nil {
-		return types.Task{}, err
+	if spec.payer == payerTreasury || deposit.IsPositive() {
+		if err := k.Treasuries.Set(ctx, spec.serviceID, treasury); err != nil {
+			return nil, err
+		}
 	}
-	if err := k.openEpochTask(ctx, task); err != nil {
-		return types.Task{}, err
-	}
-	return task, emit(ctx, types.NewEventTaskCreated(task))
+	return tasks, k.openEpochTasks(ctx, spec.serviceID, epoch, uint64(n))
 }
 
 // expire ends a PENDING task and refunds its fee to whoever paid it.

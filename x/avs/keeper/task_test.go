@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"bytes"
+	"slices"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -297,4 +298,99 @@ func (s *KeeperTestSuite) TestFeeInAnotherDenomRefused() {
 	s.mustVote(ops[0], res.TaskId, "A")
 	s.Require().Equal(int64(1000), s.pendingRewards(alice))
 	s.requireBalanced()
+}
+
+// MsgCreateTasks opens one task per input, with consecutive ids, one escrow of
+// fee × inputs and one event per task; it creates all or none.
+func (s *KeeperTestSuite) TestCreateTasks() {
+	maxInput := types.DefaultParams().MaxInputSize
+	inputs := [][]byte{[]byte("a"), []byte("bb"), []byte("ccc")}
+	testCases := []struct {
+		name     string
+		malleate func(msg *types.MsgCreateTasks)
+		expErr   *errorsmod.Error
+	}{
+		{name: "success", malleate: func(*types.MsgCreateTasks) {}},
+		{name: "failure: no input", malleate: func(msg *types.MsgCreateTasks) { msg.Inputs = nil }, expErr: types.ErrTooManyTasks},
+		{
+			name: "failure: more inputs than max_tasks_per_msg",
+			malleate: func(msg *types.MsgCreateTasks) {
+				p := s.params()
+				p.MaxTasksPerMsg = 2
+				s.Require().NoError(s.keeper.Params.Set(s.ctx, p))
+			},
+			expErr: types.ErrTooManyTasks,
+		},
+		{
+			name:     "failure: the last input over max_input_size",
+			malleate: func(msg *types.MsgCreateTasks) { msg.Inputs[2] = bytes.Repeat([]byte{'x'}, int(maxInput)+1) },
+			expErr:   types.ErrInputTooLarge,
+		},
+		{
+			name:     "failure: fee per task below the service's",
+			malleate: func(msg *types.MsgCreateTasks) { msg.FeePerTask = sdk.NewInt64Coin(denom, defaultFee-1) },
+			expErr:   types.ErrInsufficientFee,
+		},
+		{
+			name: "failure: creator can pay two of the three",
+			malleate: func(msg *types.MsgCreateTasks) {
+				msg.Creator = addr("poor")
+				s.bank.Fund(acc("poor"), sdk.NewCoins(sdk.NewInt64Coin(denom, 2*defaultFee)))
+			},
+			expErr: sdkerrors.ErrInsufficientFunds,
+		},
+		{name: "failure: creator is not an address", malleate: func(msg *types.MsgCreateTasks) { msg.Creator = "creator" }, expErr: types.ErrInvalidAddress},
+	}
+	for _, tc := range testCases {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			m := defaultManifest("")
+			m.TaskTimeout = 20
+			id, _ := s.setupService(m, 2)
+			first := s.createTask(id) // ids go on from the sequence
+			msg := &types.MsgCreateTasks{Creator: s.creator(), ServiceId: id, Inputs: slices.Clone(inputs), FeePerTask: sdk.NewInt64Coin(denom, defaultFee)}
+			tc.malleate(msg)
+			before, moduleBefore := s.state(), s.moduleBalance()
+			creatorBefore := sdkmath.ZeroInt()
+			if tc.expErr == nil {
+				creatorBefore = s.balance(msg.Creator)
+			}
+
+			ctx := s.withEvents()
+			res, err := s.msgServer.CreateTasks(ctx, msg)
+			if tc.expErr != nil {
+				s.Require().ErrorIs(err, tc.expErr)
+				s.Require().Nil(res)
+				s.requireUnchanged(before)
+				s.Require().Equal(moduleBefore, s.moduleBalance())
+				return
+			}
+			s.Require().NoError(err)
+			s.Require().Equal([]uint64{first + 1, first + 2, first + 3}, res.TaskIds)
+			s.Require().Equal(int64(30), res.DeadlineHeight)
+			for i, tid := range res.TaskIds {
+				task := s.task(tid)
+				s.Require().Equal(inputs[i], task.Input)
+				s.Require().Equal(msg.Creator, task.Creator)
+				s.Require().Equal(types.TASK_STATUS_PENDING, task.Status)
+				s.Require().Equal(int64(defaultFee), task.Fee.Amount.Int64())
+				s.Require().Equal(int64(30), task.DeadlineHeight)
+			}
+			s.Require().Equal(creatorBefore.SubRaw(3*defaultFee), s.balance(msg.Creator))
+			s.Require().Equal(moduleBefore.AddRaw(3*defaultFee), s.moduleBalance())
+			evs := s.typedEvents(ctx, &types.EventTaskCreated{})
+			s.Require().Len(evs, 3)
+			for i, ev := range evs {
+				s.Require().Equal(res.TaskIds[i], ev.(*types.EventTaskCreated).TaskId)
+				s.Require().Equal(inputs[i], ev.(*types.EventTaskCreated).Input)
+			}
+			counts, err := s.keeper.EpochTasks.Get(s.ctx, collections.Join(id, uint64(0)))
+			s.Require().NoError(err)
+			s.Require().Equal(uint64(4), counts.Open, "the epoch counts every task open")
+			next, err := s.keeper.TaskSeq.Peek(s.ctx)
+			s.Require().NoError(err)
+			s.Require().Equal(first+4, next)
+			s.requireBalanced()
+		})
+	}
 }

@@ -22,6 +22,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgOptIn{}, "avschain/x/avs/MsgOptIn")
 	legacy.RegisterAminoMsg(cdc, &MsgOptOut{}, "avschain/x/avs/MsgOptOut")
 	legacy.RegisterAminoMsg(cdc, &MsgCreateTask{}, "avschain/x/avs/MsgCreateTask")
+	legacy.RegisterAminoMsg(cdc, &MsgCreateTasks{}, "avschain/x/avs/MsgCreateTasks")
 	legacy.RegisterAminoMsg(cdc, &MsgSubmitResults{}, "avschain/x/avs/MsgSubmitResults")
 	legacy.RegisterAminoMsg(cdc, &MsgCommit{}, "avschain/x/avs/MsgCommit")
 	legacy.RegisterAminoMsg(cdc, &MsgUncommit{}, "avschain/x/avs/MsgUncommit")
@@ -47,6 +48,7 @@ func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 		&MsgOptIn{},
 		&MsgOptOut{},
 		&MsgCreateTask{},
+		&MsgCreateTasks{},
 		&MsgSubmitResults{},
 		&MsgCommit{},
 		&MsgUncommit{},

@@ -87,3 +87,7 @@ var ErrWeakThreshold = errorsmod.Register(ModuleName, 58, "quorum threshold must
 
 // ErrPageLimit is a query page larger than MaxPageLimit (security review L-10).
 var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the maximum")
+
+// ErrTooManyTasks refuses a MsgCreateTasks with no input or more than
+// max_tasks_per_msg.
+var ErrTooManyTasks = errorsmod.Register(ModuleName, 60, "wrong number of task inputs")

@@ -20,6 +20,7 @@ const (
 	DefaultEpochLength          uint64 = 100
 	DefaultUnbondingTime               = 21 * 24 * time.Hour
 	DefaultMaxVotesPerTx        uint32 = 100
+	DefaultMaxTasksPerMsg       uint32 = 1000
 	DefaultHandlerGasLimit      uint64 = 1_000_000
 	DefaultLivenessWindow       uint64 = 100
 	DefaultJailThreshold        uint64 = 50
@@ -82,6 +83,7 @@ func DefaultParams() Params {
 		EpochLength:                   DefaultEpochLength,
 		UnbondingTime:                 DefaultUnbondingTime,
 		MaxVotesPerTx:                 DefaultMaxVotesPerTx,
+		MaxTasksPerMsg:                DefaultMaxTasksPerMsg,
 		HandlerGasLimit:               DefaultHandlerGasLimit,
 		LivenessWindow:                DefaultLivenessWindow,
 		JailThreshold:                 DefaultJailThreshold,
@@ -122,6 +124,7 @@ func (p Params) Validate() error {
 		{p.EpochLength > 0, "epoch_length must be positive"},
 		{p.UnbondingTime > 0, "unbonding_time must be positive"},
 		{p.MaxVotesPerTx > 0, "max_votes_per_tx must be positive"},
+		{budgetOK(p.MaxTasksPerMsg), budgetMsg("max_tasks_per_msg", p.MaxTasksPerMsg)},
 		{p.HandlerGasLimit > 0, "handler_gas_limit must be positive"},
 		{p.LivenessWindow > 0, "liveness_window must be positive"},
 		{p.JailThreshold > 0, "jail_threshold must be positive"},

@@ -31,6 +31,7 @@ func GetTxCmd() *cobra.Command {
 		CreateServiceCmd(),
 		UpdateServiceCmd(),
 		CreateTaskCmd(),
+		CreateTasksCmd(),
 		SubmitResultsCmd(),
 		RegisterOperatorCmd(),
 		UpdateOperatorCmd(),
