@@ -98,23 +98,10 @@ func (p *Pipeline) statusMatters(svc types.Service) bool {
 // inSnapshot reports whether the operator is in the service's snapshot of
 // epoch, reading the current epoch's snapshot once per (service, epoch).
 func (p *Pipeline) inSnapshot(ctx context.Context, service, epoch uint64) (membership, error) {
-	k := [2]uint64{service, epoch}
-	p.cacheMu.Lock()
-	m, ok := p.snapshots[k]
-	p.cacheMu.Unlock()
-	if ok {
-		return m, nil
-	}
-	v, err, _ := p.reads.Do(fmt.Sprintf("snapshot/%d/%d", service, epoch), func() (any, error) {
-		p.cacheMu.Lock()
-		m, ok := p.snapshots[k]
-		p.cacheMu.Unlock()
-		if ok {
-			return m, nil
-		}
+	return p.snapshots.get([2]uint64{service, epoch}, func() (m membership, keep bool, err error) {
 		snap, err := p.chain.CurrentSnapshot(ctx, service)
 		if err != nil {
-			return nil, err
+			return m, false, err
 		}
 		switch {
 		case snap.Total > 0 && snap.Epoch == epoch:
@@ -131,48 +118,26 @@ func (p *Pipeline) inSnapshot(ctx context.Context, service, epoch uint64) (membe
 		default:
 			// The node has not seen the task's epoch (it lags): ask again
 			// for the next task.
-			return membership{}, nil
+			return m, false, nil
 		}
-		p.cacheMu.Lock()
-		for old := range p.snapshots {
-			if old[0] == service && old[1]+snapshotsKept <= epoch {
-				delete(p.snapshots, old)
-			}
-		}
-		p.snapshots[k] = m
-		p.cacheMu.Unlock()
-		return m, nil
+		return m, true, nil
 	})
-	if err != nil {
-		return membership{}, err
-	}
-	return v.(membership), nil
+}
+
+// olderSnapshot tells which kept (service, epoch) snapshot a newly kept one
+// drops: the service's epochs snapshotsKept or more before it.
+func olderSnapshot(kept, added [2]uint64) bool {
+	return kept[0] == added[0] && kept[1]+snapshotsKept <= added[1]
 }
 
 // revision returns the service with the manifest of one of its revisions,
 // read once per (service, revision): a revision's manifest never changes.
 func (p *Pipeline) revision(ctx context.Context, service, revision uint64) (types.Service, error) {
-	k := [2]uint64{service, revision}
-	p.cacheMu.Lock()
-	svc, ok := p.revisions[k]
-	p.cacheMu.Unlock()
-	if ok {
-		return svc, nil
-	}
-	v, err, _ := p.reads.Do(fmt.Sprintf("revision/%d/%d", service, revision), func() (any, error) {
+	return p.revisions.get([2]uint64{service, revision}, func() (types.Service, bool, error) {
 		svc, err := p.chain.TaskService(ctx, types.Task{ServiceId: service, ServiceRevision: revision})
 		if err != nil {
-			return nil, err
+			return types.Service{}, false, err
 		}
-		if svc.Revision == revision {
-			p.cacheMu.Lock()
-			p.revisions[k] = svc
-			p.cacheMu.Unlock()
-		}
-		return svc, nil
+		return svc, svc.Revision == revision, nil
 	})
-	if err != nil {
-		return types.Service{}, err
-	}
-	return v.(types.Service), nil
 }

@@ -49,8 +49,8 @@
 // warm-up, retries, pruning), work.go (the task and event paths),
 // created.go (a task run from its event: the snapshot and manifest caches),
 // run.go (running a component: crash guard, memory budget, retries),
-// deadline.go (heights and deadlines) and components.go (the component
-// cache).
+// deadline.go (heights and deadlines), components.go (the component
+// cache) and memo.go (the read-once map under created.go's caches).
 package pipeline
 
 import (
@@ -165,10 +165,8 @@ type Pipeline struct {
 	head    func() int64 // nil: ask the node
 
 	// What tasks run from their events need, read once (created.go).
-	cacheMu   sync.Mutex
-	snapshots map[[2]uint64]membership    // by (service, epoch)
-	revisions map[[2]uint64]types.Service // by (service, revision)
-	reads     singleflight.Group
+	snapshots *memo[[2]uint64, membership]    // by (service, epoch)
+	revisions *memo[[2]uint64, types.Service] // by (service, revision)
 
 	mu        sync.Mutex
 	inflight  map[string]bool
@@ -237,7 +235,7 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 		cacheBytes: DefaultComponentCacheBytes,
 		inflight:   map[string]bool{}, attempts: map[string]int{}, deadlines: map[string]int64{}, overrides: map[string][]byte{},
 		retries:   delay.New[watcher.Work](),
-		snapshots: map[[2]uint64]membership{}, revisions: map[[2]uint64]types.Service{},
+		snapshots: newMemo[[2]uint64, membership](olderSnapshot), revisions: newMemo[[2]uint64, types.Service](nil),
 	}
 	for _, o := range opts {
 		o(p)

@@ -124,16 +124,8 @@ func (c voteValue) Encode(v types.Vote) ([]byte, error) {
 // restoreVote fills in what voteValue leaves out of a stored vote.
 func restoreVote(taskID uint64, operator string, v types.Vote) types.Vote {
 	v.TaskId, v.Operator = taskID, operator
-	v.Digest = voteDigest(v.Result, v.Failure)
+	v.Digest = types.VoteDigest(v.Result, v.Failure)
 	return v
-}
-
-// voteDigest is the digest a vote with this result and failure carries.
-func voteDigest(result []byte, failure types.FailureReason) string {
-	if failure.IsFailure() {
-		return types.FailureDigest
-	}
-	return types.Digest(result)
 }
 
 // rawDigest is a hex digest as its raw bytes, for a key; any other string

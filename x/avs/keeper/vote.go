@@ -185,10 +185,7 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, b *voteBatc
 	}
 
 	late := task.Status != types.TASK_STATUS_PENDING
-	digest := types.Digest(r.Result)
-	if failure {
-		digest = types.FailureDigest
-	}
+	digest := types.VoteDigest(r.Result, r.Failure)
 	vote := types.Vote{TaskId: task.Id, Operator: operator, Digest: digest, Result: r.Result, Power: power, Height: sdkCtx.BlockHeight(), Late: late, Failure: r.Failure, InputDigest: inputDigest}
 	if err := k.Votes.Set(ctx, voteKey, vote); err != nil {
 		return task.Status, err

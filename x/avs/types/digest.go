@@ -36,6 +36,16 @@ func IsValidDigest(s string) bool {
 // runs out of memory), and it cannot be a result's digest (not hex).
 const FailureDigest = "failure"
 
+// VoteDigest is the digest a vote with this result and failure carries:
+// FailureDigest on a failure vote, else the result's. State does not store
+// it (issue #16), so the keeper restores it and genesis checks it with this.
+func VoteDigest(result []byte, failure FailureReason) string {
+	if failure.IsFailure() {
+		return FailureDigest
+	}
+	return Digest(result)
+}
+
 // IsFailure reports whether r names a failure (not UNSPECIFIED).
 func (r FailureReason) IsFailure() bool { return r != FAILURE_REASON_UNSPECIFIED }
 

@@ -163,7 +163,7 @@ func (gs GenesisState) Validate() error {
 			return fail("vote on task %d: operator %q is not an address", v.TaskId, v.Operator)
 		}
 		// state keeps a vote's digest as the result's (issue #16)
-		if want := voteDigest(v); v.Digest != want {
+		if want := VoteDigest(v.Result, v.Failure); v.Digest != want {
 			return fail("vote of %s on task %d: digest %q is not its result's (%q)", v.Operator, v.TaskId, v.Digest, want)
 		}
 		key := fmt.Sprintf("%d/%s", v.TaskId, v.Operator)
@@ -519,12 +519,4 @@ func (gs GenesisState) validateShares(services map[uint64]Service, operators map
 func isBech32(s string) bool {
 	_, bz, err := bech32.DecodeAndConvert(s)
 	return err == nil && len(bz) > 0
-}
-
-// voteDigest is the digest a vote with its result and failure carries.
-func voteDigest(v Vote) string {
-	if v.Failure.IsFailure() {
-		return FailureDigest
-	}
-	return Digest(v.Result)
 }
