@@ -254,6 +254,8 @@ func New(
 		_, _ = fmt.Fprintln(os.Stderr, err.Error())
 	}
 
+	app.setUpgradeHandlers()
+
 	if loadLatest {
 		if err := app.LoadLatestVersion(); err != nil {
 			panic(fmt.Errorf("error loading last version: %w", err))

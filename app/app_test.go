@@ -12,7 +12,9 @@ import (
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
+	"cosmossdk.io/core/header"
 	sdkmath "cosmossdk.io/math"
+	upgradetypes "cosmossdk.io/x/upgrade/types"
 
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -166,4 +168,41 @@ func TestProtoAnnotations(t *testing.T) {
 	r, err := proto.MergedRegistry()
 	require.NoError(t, err)
 	require.NoError(t, msgservice.ValidateProtoAnnotations(r))
+}
+
+// TestUpgradeHandlerMigratesAVS applies the v0.2.0 upgrade plan to a chain
+// whose x/avs is at consensus version 1 with version-1 params (no
+// max_tasks_per_msg): the handler runs the x/avs migration, the stored module
+// version becomes 2 and the params get the new field, nothing else.
+func TestUpgradeHandlerMigratesAVS(t *testing.T) {
+	chain := apptest.Setup(t, nil)
+	a := chain.App
+	chain.NextBlock(t)
+	ctx := chain.Context()
+	ctx = ctx.WithHeaderInfo(header.Info{Height: ctx.BlockHeight(), Time: ctx.BlockTime()}) // as PreBlock has it
+
+	vm, err := a.UpgradeKeeper.GetModuleVersionMap(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, vm[avstypes.ModuleName], "a new chain starts at x/avs's current version")
+	vm[avstypes.ModuleName] = 1 // as a chain that ran v0.1.0
+	require.NoError(t, a.UpgradeKeeper.SetModuleVersionMap(ctx, vm))
+	v1 := avstypes.DefaultParams()
+	v1.MaxTasksPerMsg = 0
+	v1.MaxInputSize = 1234
+	require.NoError(t, a.AVSKeeper.Params.Set(ctx, v1))
+
+	plan := upgradetypes.Plan{Name: app.UpgradeName, Height: ctx.BlockHeight()}
+	require.NoError(t, a.UpgradeKeeper.ApplyUpgrade(ctx, plan))
+
+	vm, err = a.UpgradeKeeper.GetModuleVersionMap(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, vm[avstypes.ModuleName])
+	got, err := a.AVSKeeper.Params.Get(ctx)
+	require.NoError(t, err)
+	want := v1
+	want.MaxTasksPerMsg = avstypes.DefaultMaxTasksPerMsg
+	require.Equal(t, want, got)
+	done, err := a.UpgradeKeeper.GetDoneHeight(ctx, app.UpgradeName)
+	require.NoError(t, err)
+	require.Equal(t, ctx.BlockHeight(), done)
 }

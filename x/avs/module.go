@@ -19,8 +19,9 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// ConsensusVersion is the x/avs state version; bump it with a migration.
-const ConsensusVersion = 1
+// ConsensusVersion is the x/avs state version; bump it with a migration
+// (RegisterServices registers each one; x/avs/migrations holds them).
+const ConsensusVersion = 2
 
 var (
 	_ module.AppModuleBasic     = AppModuleBasic{}
@@ -94,6 +95,10 @@ func (AppModule) ConsensusVersion() uint64 { return ConsensusVersion }
 func (am AppModule) RegisterServices(cfg module.Configurator) {
 	types.RegisterMsgServer(cfg.MsgServer(), keeper.NewMsgServerImpl(am.keeper))
 	types.RegisterQueryServer(cfg.QueryServer(), keeper.NewQueryServerImpl(am.keeper))
+	m := keeper.NewMigrator(am.keeper)
+	if err := cfg.RegisterMigration(types.ModuleName, 1, func(ctx sdk.Context) error { return m.Migrate1to2(ctx) }); err != nil {
+		panic(fmt.Sprintf("x/avs: register migration 1 to 2: %v", err))
+	}
 }
 
 // BeginBlock fires cron triggers.
