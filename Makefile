@@ -3,7 +3,7 @@
 # `#? target: description` comment above each target (ibc-go's Makefile pattern).
 
 BUILDDIR ?= $(CURDIR)/build
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION ?= $(shell git describe --tags --match 'v*' --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 ldflags = -X github.com/cosmos/cosmos-sdk/version.Name=avschain \
 	-X github.com/cosmos/cosmos-sdk/version.AppName=avsd \
@@ -14,8 +14,10 @@ BUILD_FLAGS := -ldflags '$(ldflags)'
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
 GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
+# The release the upgrade test starts from (app.UpgradeName moves it to this tree).
+PREVIOUS_RELEASE ?= v0.1.0
 
-.PHONY: help build install test test-unit test-e2e bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
+.PHONY: help build build-previous install test test-unit test-e2e bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
 
 #? help: List the targets with their descriptions (from the Makefile's own #? comments)
 help: Makefile
@@ -39,9 +41,13 @@ test: test-unit test-e2e
 test-unit:
 	go test -count=1 $(UNIT_PKGS)
 
+#? build-previous: Build avsd of the previous release (PREVIOUS_RELEASE, a git tag) into build/avsd-TAG, for the upgrade test
+build-previous:
+	scripts/build-release.sh $(PREVIOUS_RELEASE)
+
 #? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first)
-test-e2e: build
-	AVSD=$(BUILDDIR)/avsd go test -count=1 -tags e2e -timeout 40m -v ./testutil/e2e/...
+test-e2e: build build-previous
+	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -v ./testutil/e2e/...
 
 #? bench: Go benchmarks of every package but testutil/e2e
 bench:

@@ -45,6 +45,9 @@ type Options struct {
 	// TxIndex is the node's [tx_index] indexer: "kv" (default) or "null"
 	// (no transaction index, as many validators run).
 	TxIndex string
+	// Binary is the avsd the node runs and the CLI uses (default Binary(t));
+	// Node.Bin may be changed before a Restart, as an upgrade does.
+	Binary string
 }
 
 // Start runs scripts/localnet.sh --reset on free ports with its home in the
@@ -58,9 +61,12 @@ func Start(t testing.TB, opts Options) *Node {
 	if opts.TxIndex == "" {
 		opts.TxIndex = "kv"
 	}
+	if opts.Binary == "" {
+		opts.Binary = Binary(t)
+	}
 	ports := FreePorts(t, 5)
 	n := &Node{
-		t: t, Bin: Binary(t), Home: filepath.Join(t.TempDir(), "home"), ChainID: opts.ChainID,
+		t: t, Bin: opts.Binary, Home: filepath.Join(t.TempDir(), "home"), ChainID: opts.ChainID,
 		RPCPort: ports[0], GRPCPort: ports[2], APIPort: ports[3], opts: opts, ports: ports,
 	}
 	t.Cleanup(n.Stop)

@@ -4,6 +4,7 @@ package localnet
 // root, the dev accounts, the avsd and avs-sidecar binaries, free ports.
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -88,6 +89,41 @@ var (
 
 // Binary returns the avsd binary to test ($AVSD, or built once).
 func Binary(t testing.TB) string { return avsdBinary.get(t) }
+
+// PreviousRelease is the release before this tree's: the upgrade test starts
+// a chain on it (scripts/build-release.sh, app.UpgradeName).
+const PreviousRelease = "v0.1.0"
+
+var previousBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// PreviousBinary returns avsd of PreviousRelease: $AVSD_PREVIOUS, or built
+// once by scripts/build-release.sh (kept in build/ for the next run).
+func PreviousBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("AVSD_PREVIOUS"); p != "" {
+		return p
+	}
+	previousBinary.once.Do(func() {
+		cmd := exec.Command(filepath.Join(RepoRoot(), "scripts", "build-release.sh"), PreviousRelease)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			previousBinary.err = fmt.Errorf("scripts/build-release.sh %s: %v\n%s", PreviousRelease, err, stderr.String())
+			return
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		previousBinary.path = lines[len(lines)-1]
+	})
+	if previousBinary.err != nil {
+		t.Fatal(previousBinary.err)
+	}
+	return previousBinary.path
+}
 
 // SidecarBinary returns the avs-sidecar binary to test ($AVS_SIDECAR, or built once).
 func SidecarBinary(t testing.TB) string { return sidecarBinary.get(t) }

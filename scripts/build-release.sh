@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds avsd as it was at an earlier release (a git tag) into build/avsd-TAG,
+# from `git archive` of the tag (no checkout of this tree is touched). The
+# upgrade e2e test runs a chain on it and upgrades it to this tree's avsd; on a
+# devnet it is the "old binary" of docs/VALIDATORS.md (Upgrades).
+#
+#   scripts/build-release.sh [TAG]      (default: v0.1.0, the release before this one)
+#
+# Prints the binary's path last. A binary already built for TAG is kept.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TAG=${1:-v0.1.0}
+BUILDDIR=${BUILDDIR:-$ROOT/build}
+OUT=$BUILDDIR/avsd-$TAG
+
+if ! commit=$(git -C "$ROOT" rev-parse --verify -q "$TAG^{commit}"); then
+  echo "build-release: no tag $TAG in $ROOT: fetch the tags (git fetch --tags) or name another" >&2
+  exit 1
+fi
+if [ -x "$OUT" ] && [ -f "$OUT.commit" ] && [ "$(cat "$OUT.commit")" = "$commit" ]; then
+  echo "build-release: $OUT is up to date ($TAG, ${commit:0:8})" >&2
+  echo "$OUT"
+  exit 0
+fi
+
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+echo "build-release: building avsd $TAG (${commit:0:8}) in $src (a few minutes cold, less with a warm Go cache)..." >&2
+git -C "$ROOT" archive "$commit" | tar -x -C "$src"
+mkdir -p "$BUILDDIR"
+(cd "$src" && go build -ldflags "-X github.com/cosmos/cosmos-sdk/version.Name=avschain \
+  -X github.com/cosmos/cosmos-sdk/version.AppName=avsd \
+  -X github.com/cosmos/cosmos-sdk/version.Version=$TAG \
+  -X github.com/cosmos/cosmos-sdk/version.Commit=$commit" -o "$OUT" ./cmd/avsd)
+echo "$commit" > "$OUT.commit"
+echo "build-release: built $OUT" >&2
+echo "$OUT"
