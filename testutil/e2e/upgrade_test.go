@@ -28,9 +28,11 @@ import (
 // for), and this tree's avsd continues from the same home. The upgrade
 // handler runs x/avs's migration 1 → 2: the module version is 2, the new
 // param max_tasks_per_msg has its default, MsgCreateTasks works, and the state
-// made before the upgrade reads the same after it. About 90 s (most of it the
-// 20 s voting period and the blocks up to the upgrade height); building the
-// previous release, when build/ has none, adds about a minute.
+// made before the upgrade reads the same after it; a task created and voted
+// on once before the upgrade completes with the second vote after it. About
+// 110 s (most of it the 20 s voting period and the blocks up to the upgrade
+// height); building the previous release, when build/ has none, adds about a
+// minute.
 func TestGovernedUpgrade(t *testing.T) {
 	oldBin, newBin := localnet.PreviousBinary(t), localnet.Binary(t)
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-upgrade-1", Binary: oldBin})
@@ -39,6 +41,9 @@ func TestGovernedUpgrade(t *testing.T) {
 	digest := storeComponent(t, node, component("square"))
 	svc := createService(t, node, manifest{Name: "square", Digest: digest, Timeout: 10})
 	optIn(t, node, svc, "operator1", "operator2")
+	// a service whose task, created before the upgrade, completes after it
+	long := createService(t, node, manifest{Name: "square-long", Digest: digest, Timeout: 200})
+	optIn(t, node, long, "operator1", "operator2")
 	task := createTask(t, node, svc, "4")
 	for _, op := range []string{"operator1", "operator2"} {
 		res := node.Tx(op, "avs", "submit-results", task, "16")
@@ -88,6 +93,12 @@ func TestGovernedUpgrade(t *testing.T) {
 		return p.Proposal.Status, nil
 	})
 
+	node.WaitHeight(upgradeHeight-8, 60*time.Second)
+	pending := createTask(t, node, long, "7")
+	res = node.Tx("operator1", "avs", "submit-results", pending, "49")
+	require.Zero(t, res.Code, res.RawLog)
+	require.Equal(t, "TASK_STATUS_PENDING", getTask(node, pending).Status, "one of two votes")
+
 	// The previous release halts at the height and says which upgrade it needs.
 	info := filepath.Join(node.Home, "data", "upgrade-info.json")
 	localnet.Poll(t, 90*time.Second, "upgrade-info.json at the upgrade height", func() (string, error) {
@@ -126,6 +137,15 @@ func TestGovernedUpgrade(t *testing.T) {
 	require.Nil(t, before.params["max_tasks_per_msg"], "the previous release has no such param")
 	delete(after.params, "max_tasks_per_msg")
 	require.Equal(t, before, after, "the state made before the upgrade reads the same after it")
+
+	// The task made before the upgrade completes after it.
+	require.Equal(t, "TASK_STATUS_PENDING", getTask(node, pending).Status)
+	res = node.Tx("operator2", "avs", "submit-results", pending, "49")
+	require.Zero(t, res.Code, res.RawLog)
+	done := waitTask(t, node, pending, 30*time.Second)
+	require.Equal(t, "TASK_STATUS_COMPLETED", done.Status)
+	require.Equal(t, "49", done.ResultString(t))
+	require.Len(t, taskVotes(node, pending), 2, "the vote cast before the upgrade counts after it")
 
 	// What the new version adds works on the upgraded chain.
 	res = node.Tx("bob", "avs", "create-tasks", svc, "5", "6", "--fee", "300uavs")
