@@ -10,7 +10,6 @@
 
 HOME_DIR=$DIR/chain
 RPC_PORT=$((26657 + OFFSET))
-GRPC_PORT=$((9090 + OFFSET))
 NODE=tcp://127.0.0.1:$RPC_PORT
 AVSD=$ROOT/build/avsd
 SIDECAR=$ROOT/build/avs-sidecar
@@ -175,7 +174,7 @@ chain_ready() {
 # sidecar fails over along, rpc[i] and grpc[i] one node.
 node_endpoints() {
   local home rpc grpc
-  RPC_LIST= GRPC_LIST=
+  RPC_LIST='' GRPC_LIST=''
   for home in "$HOME_DIR" "$HOME_DIR"/node*; do
     [ -f "$home/config/app.toml" ] || continue
     rpc=$(sed -n '/^\[rpc\]/,/^\[/s/^laddr = "\(.*\)"$/\1/p' "$home/config/config.toml")

@@ -80,7 +80,9 @@ case "$TX_INDEX" in
   kv|null) ;;
   *) echo "localnet: --tx-index must be kv or null, got '$TX_INDEX'" >&2; exit 2 ;;
 esac
-is_uint "$STRIDE" && [ "$STRIDE" -ge 1 ] || { echo "localnet: --port-stride must be a positive number" >&2; exit 2; }
+if ! is_uint "$STRIDE" || [ "$STRIDE" -lt 1 ]; then
+  echo "localnet: --port-stride must be a positive number" >&2; exit 2
+fi
 if [ -n "$VALIDATORS" ] && { ! is_uint "$VALIDATORS" || [ "$VALIDATORS" -lt 1 ]; }; then
   echo "localnet: --validators must be a number >= 1, got '$VALIDATORS'" >&2; exit 2
 fi
@@ -119,23 +121,24 @@ existing_validators() {
   echo "$k"
 }
 
-# port_list ARRAY VAR DEFAULT: sets ARRAY to the ports of one kind for nodes
-# 0..N-1, from the flag's value in VAR (one port for node 0, the others
-# stride apart, or a comma list of N) or DEFAULT.
+# port_list ARRAY FLAG VALUE DEFAULT: sets ARRAY to the ports of one kind for
+# nodes 0..N-1, from the flag's VALUE (one port for node 0, the others stride
+# apart, or a comma list of N) or DEFAULT.
 port_list() {
   local -n out=$1
-  local spec=${!2:-$3} k ports
+  local flag=$2 spec=${3:-$4} k ports
   IFS=, read -ra ports <<<"$spec"
-  for k in "${ports[@]}"; do is_uint "$k" || die "bad port '$k' in '$spec'"; done
+  for k in "${ports[@]}"; do is_uint "$k" || die "$flag: bad port '$k' in '$spec'"; done
   out=()
   if [ ${#ports[@]} -eq 1 ]; then
     for ((k = 0; k < N; k++)); do out+=($((ports[0] + k * STRIDE))); done
   elif [ ${#ports[@]} -eq "$N" ]; then
     out=("${ports[@]}")
   else
-    die "${2,,} '$spec': give one port (node 0) or $N (one a node)"
+    die "$flag '$spec': give one port (node 0) or $N (one a node)"
   fi
 }
+RPC_PORTS=() P2P_PORTS=() GRPC_PORTS=() API_PORTS=() ABCI_PORTS=() # by node, set by port_list
 
 # toml_set FILE SECTION KEY VALUE: set KEY in [SECTION] ("" for the top level).
 toml_set() {
@@ -411,11 +414,11 @@ if [ "$RESET" = 1 ] || [ "$HAVE" = 0 ]; then
   N=${VALIDATORS:-1}
   [ "$N" -lt 2 ] || [ "$N" -ge 4 ] || echo "localnet: warning: with $N validators of equal stake none can stop" \
     "without halting the chain (more than 2/3 must sign); use 4 or more for fault drills" >&2
-  port_list RPC_PORTS RPC_PORT $((26657 + OFFSET))
-  port_list P2P_PORTS P2P_PORT $((26656 + OFFSET))
-  port_list GRPC_PORTS GRPC_PORT $((9090 + OFFSET))
-  port_list API_PORTS API_PORT $((1317 + OFFSET))
-  port_list ABCI_PORTS ABCI_PORT $((26658 + OFFSET))
+  port_list RPC_PORTS --rpc-port "$RPC_PORT" $((26657 + OFFSET))
+  port_list P2P_PORTS --p2p-port "$P2P_PORT" $((26656 + OFFSET))
+  port_list GRPC_PORTS --grpc-port "$GRPC_PORT" $((9090 + OFFSET))
+  port_list API_PORTS --api-port "$API_PORT" $((1317 + OFFSET))
+  port_list ABCI_PORTS --abci-port "$ABCI_PORT" $((26658 + OFFSET))
   INIT_START=$(date +%s.%N)
   init_chain
   [ "$N" = 1 ] || echo "localnet: $N validators initialised in $(awk -v s="$INIT_START" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s"
@@ -430,7 +433,9 @@ fi
 
 NODES=()
 if [ -n "$ONLY_NODE" ]; then
-  is_uint "$ONLY_NODE" && [ "$ONLY_NODE" -lt "$N" ] || die "--only-node must be 0..$((N - 1)), got '$ONLY_NODE'"
+  if ! is_uint "$ONLY_NODE" || [ "$ONLY_NODE" -ge "$N" ]; then
+    die "--only-node must be 0..$((N - 1)), got '$ONLY_NODE'"
+  fi
   NODES=("$ONLY_NODE")
 else
   for ((k = 0; k < N; k++)); do NODES+=("$k"); done
