@@ -101,9 +101,9 @@ contracts:
 relayer:
 	scripts/build-relayer.sh $(BUILDDIR)/rly
 
-#? localnet: Run a one-validator devnet on 127.0.0.1 (ARGS=--reset for a fresh chain)
+#? localnet: Run a devnet on 127.0.0.1: one validator, or VALIDATORS=4 (ARGS=--reset for a fresh chain)
 localnet: build
-	scripts/localnet.sh $(ARGS)
+	scripts/localnet.sh $(if $(VALIDATORS),--validators $(VALIDATORS)) $(ARGS)
 
 #? demo: The whole loop: a chain, three operator sidecars, square(4) = 16 (ARGS=--keep keeps its directory)
 demo: build

@@ -10,7 +10,6 @@
 
 HOME_DIR=$DIR/chain
 RPC_PORT=$((26657 + OFFSET))
-GRPC_PORT=$((9090 + OFFSET))
 NODE=tcp://127.0.0.1:$RPC_PORT
 AVSD=$ROOT/build/avsd
 SIDECAR=$ROOT/build/avs-sidecar
@@ -151,12 +150,12 @@ wait_until() {
 # NAME (A, B, ...) labels a demo's second chain and its output file.
 start_chain() {
   local name=${1:-} out=$DIR/localnet${1:+-$1}.out pid
-  say "${name:+chain $name: }starting a one-validator chain ($CHAIN_ID) on 127.0.0.1:$RPC_PORT"
+  say "${name:+chain $name: }starting a ${AVS_VALIDATORS:-1}-validator chain ($CHAIN_ID) on 127.0.0.1:$RPC_PORT"
   setsid "$ROOT/scripts/localnet.sh" --reset --home "$HOME_DIR" --chain-id "$CHAIN_ID" --port-offset "$OFFSET" \
     --binary "$AVSD" >"$out" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  WAIT_TRIES=120 wait_until "the first block of $CHAIN_ID" chain_ready "$out" "$pid"
+  WAIT_TRIES=$(( ${AVS_VALIDATORS:-1} > 1 ? 240 : 120 )) wait_until "the first block of $CHAIN_ID" chain_ready "$out" "$pid"
   watch_pid "$pid" "the chain $CHAIN_ID (log: $HOME_DIR/avsd.log)"
   grep "ready in" "$out"
 }
@@ -169,14 +168,30 @@ chain_ready() {
   return 1
 }
 
+# node_endpoints sets RPC_LIST and GRPC_LIST to every node of the chain in
+# HOME_DIR (node 0 first; several when localnet.sh ran with --validators, e.g.
+# AVS_VALIDATORS=4 make demo), read from their configs: the comma lists a
+# sidecar fails over along, rpc[i] and grpc[i] one node.
+node_endpoints() {
+  local home rpc grpc
+  RPC_LIST='' GRPC_LIST=''
+  for home in "$HOME_DIR" "$HOME_DIR"/node*; do
+    [ -f "$home/config/app.toml" ] || continue
+    rpc=$(sed -n '/^\[rpc\]/,/^\[/s/^laddr = "\(.*\)"$/\1/p' "$home/config/config.toml")
+    grpc=$(sed -n '/^\[grpc\]/,/^\[/s/^address = "\(.*\)"$/\1/p' "$home/config/app.toml")
+    RPC_LIST+=${RPC_LIST:+,}$rpc GRPC_LIST+=${GRPC_LIST:+,}$grpc
+  done
+}
+
 # start_sidecar N writes operatorN's sidecar config (its votes pay the chain's
-# minimum gas price), starts it in its own process group and waits until it
-# serves /status.
+# minimum gas price; every node of the chain as its fail-over list), starts it
+# in its own process group and waits until it serves /status.
 start_sidecar() {
   local i=$1 sc=$DIR/sidecar-$1 metrics=127.0.0.1:$((9464 + OFFSET + $1))
   local prices
   prices=$(gas_prices)
-  "$SIDECAR" init --home "$sc" --chain-id "$CHAIN_ID" --rpc "$NODE" --grpc "127.0.0.1:$GRPC_PORT" \
+  node_endpoints
+  "$SIDECAR" init --home "$sc" --chain-id "$CHAIN_ID" --rpc "$RPC_LIST" --grpc "$GRPC_LIST" \
     --key "operator$i" --keyring-backend test --keyring-dir "$HOME_DIR" \
     --metrics-addr "$metrics" ${prices:+--gas-prices "$prices"} >/dev/null
   setsid "$SIDECAR" start --home "$sc" >"$sc/sidecar.log" 2>&1 &

@@ -7,7 +7,9 @@
 #   scripts/demo.sh [--keep]      (--keep leaves the demo directory for inspection)
 #
 # Environment: AVS_DEMO_DIR (default: a new temp dir), AVS_DEMO_PORT_OFFSET
-# (default 200, so a `make localnet` chain can run beside it), AVS_DEMO_INPUT (4).
+# (default 200, so a `make localnet` chain can run beside it), AVS_DEMO_INPUT (4),
+# AVS_VALIDATORS (1; with 4 the chain has four validators and each sidecar has
+# every node as its fail-over list).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -22,8 +22,8 @@ mkdir -p "$DIR"
 COMPONENT=$ROOT/components/square-rust/square-rust.wasm
 PATH_NAME=avs-a-b
 
-# demo-lib.sh works on one chain through CHAIN_ID, OFFSET, HOME_DIR, NODE and
-# GRPC_PORT: those are chain A's. on_b runs a command with chain B's instead.
+# demo-lib.sh works on one chain through CHAIN_ID, OFFSET, HOME_DIR and NODE:
+# those are chain A's. on_b runs a command with chain B's instead.
 CHAIN_ID=avs-ibc-a
 OFFSET=${AVS_IBC_OFFSET_A:-400}
 USER_AVSD=${AVSD:-} USER_SIDECAR=${AVS_SIDECAR:-}

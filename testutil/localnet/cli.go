@@ -109,7 +109,7 @@ func (n *Node) TxError(from string, args ...string) string {
 func (n *Node) TxErrorWithFees(from, gas, gasPrices string, args ...string) string {
 	n.t.Helper()
 	args = append(append([]string{"tx"}, args...),
-		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
+		"--from", from, "--home", n.keyHome(), "--keyring-backend", "test", "--chain-id", n.ChainID,
 		"--node", n.NodeURI(), "--gas", gas, "-y", "-o", "json")
 	if gasPrices != "" {
 		args = append(args, "--gas-prices", gasPrices)
@@ -137,7 +137,7 @@ func (n *Node) refused(args []string) string {
 // minimum gas price (within the block's max_gas, docs/VALIDATORS.md).
 func (n *Node) txArgs(from string, args []string) []string {
 	return append(append([]string{"tx"}, args...),
-		"--from", from, "--home", n.Home, "--keyring-backend", "test", "--chain-id", n.ChainID,
+		"--from", from, "--home", n.keyHome(), "--keyring-backend", "test", "--chain-id", n.ChainID,
 		"--node", n.NodeURI(), "--gas", "auto", "--gas-adjustment", "1.5", "--gas-prices", n.GasPrices,
 		"-y", "-o", "json")
 }
@@ -201,7 +201,7 @@ func (n *Node) SendBatch(from string, gas int, cmds ...[]string) string {
 // as JSON (to send many in one transaction with SendMsgs).
 func (n *Node) GenerateMsgs(from string, args ...string) []json.RawMessage {
 	n.t.Helper()
-	args = append(append([]string{"tx"}, args...), "--from", from, "--home", n.Home, "--keyring-backend", "test",
+	args = append(append([]string{"tx"}, args...), "--from", from, "--home", n.keyHome(), "--keyring-backend", "test",
 		"--chain-id", n.ChainID, "--node", n.NodeURI(), "--generate-only", "-o", "json")
 	out, err := n.exec(context.Background(), args...)
 	if err != nil {
@@ -242,7 +242,7 @@ func (n *Node) SendMsgs(from string, gas int, msgs []json.RawMessage) string {
 	if err := os.WriteFile(unsigned, bz, 0o600); err != nil {
 		n.t.Fatal(err)
 	}
-	signed, err := n.exec(ctx, "tx", "sign", unsigned, "--from", from, "--home", n.Home, "--keyring-backend", "test",
+	signed, err := n.exec(ctx, "tx", "sign", unsigned, "--from", from, "--home", n.keyHome(), "--keyring-backend", "test",
 		"--chain-id", n.ChainID, "--node", n.NodeURI(), "-o", "json")
 	if err != nil {
 		n.t.Fatal(err)
@@ -297,7 +297,7 @@ func (r TxResult) Attributes(typ, key string) []string {
 // KeyAddress returns the address of a key in the node's test keyring.
 func (n *Node) KeyAddress(name string) string {
 	n.t.Helper()
-	out, err := n.exec(context.Background(), "keys", "show", name, "-a", "--home", n.Home, "--keyring-backend", "test")
+	out, err := n.exec(context.Background(), "keys", "show", name, "-a", "--home", n.keyHome(), "--keyring-backend", "test")
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -37,6 +37,10 @@ type SidecarOptions struct {
 	InitFlags []string
 	// Env is added to the sidecar's environment (AVS_SIDECAR_* settings).
 	Env []string
+	// Endpoints are the nodes the sidecar talks to, in fail-over order: its
+	// rpc_endpoints and grpc_endpoints, node by node (rpc[i] and grpc[i] are
+	// one node). Default: the node StartSidecar is called on.
+	Endpoints []*Node
 }
 
 // StartSidecar writes a config with `avs-sidecar init` for key and starts the
@@ -48,9 +52,18 @@ func (n *Node) StartSidecar(key string, opts SidecarOptions) *Sidecar {
 		t: n.t, Bin: SidecarBinary(n.t), Home: filepath.Join(n.t.TempDir(), "sidecar-"+key), Key: key,
 		Metrics: fmt.Sprintf("127.0.0.1:%d", port),
 	}
+	endpoints := opts.Endpoints
+	if len(endpoints) == 0 {
+		endpoints = []*Node{n}
+	}
+	var rpcs, grpcs []string
+	for _, e := range endpoints {
+		rpcs = append(rpcs, e.NodeURI())
+		grpcs = append(grpcs, fmt.Sprintf("127.0.0.1:%d", e.GRPCPort))
+	}
 	args := []string{"init", "--home", s.Home, "--chain-id", n.ChainID,
-		"--rpc", n.NodeURI(), "--grpc", fmt.Sprintf("127.0.0.1:%d", n.GRPCPort),
-		"--key", key, "--keyring-backend", "test", "--keyring-dir", n.Home, "--metrics-addr", s.Metrics,
+		"--rpc", strings.Join(rpcs, ","), "--grpc", strings.Join(grpcs, ","),
+		"--key", key, "--keyring-backend", "test", "--keyring-dir", n.keyHome(), "--metrics-addr", s.Metrics,
 		"--gas-prices", n.GasPrices}
 	args = append(args, opts.InitFlags...)
 	s.env = opts.Env
