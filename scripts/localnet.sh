@@ -10,12 +10,12 @@
 #                       [--rpc-port P] [--p2p-port P] [--grpc-port P] [--api-port P]
 #                       [--abci-port P] [--binary PATH] [--block-time DURATION]
 #                       [--tx-index kv|null] [--validators N] [--port-stride S]
-#                       [--only-node K]
+#                       [--only-node K] [--snapshot-interval H]
 #
 # Every flag also reads an environment variable (AVS_HOME, AVS_CHAIN_ID,
 # AVS_PORT_OFFSET, AVS_RPC_PORT, AVS_P2P_PORT, AVS_GRPC_PORT, AVS_API_PORT,
 # AVS_ABCI_PORT, AVSD, AVS_BLOCK_TIME, AVS_TX_INDEX, AVS_VALIDATORS,
-# AVS_PORT_STRIDE, AVS_ONLY_NODE). --tx-index null runs the nodes without a
+# AVS_PORT_STRIDE, AVS_ONLY_NODE, AVS_SNAPSHOT_INTERVAL). --tx-index null runs the nodes without a
 # transaction index, as many validators do (it is applied at every start, also
 # to an existing home). --port-offset shifts every default port, so a second
 # chain runs beside the first with --port-offset 100 --chain-id avs-local-2.
@@ -29,6 +29,10 @@
 # node). The script waits until every node is at height 3; a node that dies
 # later is reported and the others keep going. --only-node K starts just node
 # K of an existing N-validator home (to restart a node that was killed).
+#
+# --snapshot-interval H (default 0: none) makes every node take a state-sync
+# snapshot every H blocks and keep the last 2, so a new node can join by
+# state sync (docs/VALIDATORS.md, Joining by state sync).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,9 +50,10 @@ TX_INDEX=${AVS_TX_INDEX:-kv}
 VALIDATORS=${AVS_VALIDATORS:-}
 STRIDE=${AVS_PORT_STRIDE:-10}
 ONLY_NODE=${AVS_ONLY_NODE:-}
+SNAPSHOT_INTERVAL=${AVS_SNAPSHOT_INTERVAL:-0}
 RESET=0
 
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --reset) RESET=1 ;;
@@ -66,6 +71,7 @@ while [ $# -gt 0 ]; do
     --validators) VALIDATORS=$2; shift ;;
     --port-stride) STRIDE=$2; shift ;;
     --only-node) ONLY_NODE=$2; shift ;;
+    --snapshot-interval) SNAPSHOT_INTERVAL=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "localnet: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -80,6 +86,7 @@ case "$TX_INDEX" in
   kv|null) ;;
   *) echo "localnet: --tx-index must be kv or null, got '$TX_INDEX'" >&2; exit 2 ;;
 esac
+is_uint "$SNAPSHOT_INTERVAL" || { echo "localnet: --snapshot-interval must be a number of blocks (0: none)" >&2; exit 2; }
 if ! is_uint "$STRIDE" || [ "$STRIDE" -lt 1 ]; then
   echo "localnet: --port-stride must be a positive number" >&2; exit 2
 fi
@@ -205,6 +212,8 @@ configure_node() {
   toml_set "$app" api address "\"tcp://127.0.0.1:${API_PORTS[k]}\""
   toml_set "$app" grpc address "\"127.0.0.1:${GRPC_PORTS[k]}\""
   toml_set "$app" grpc-web enable false
+  toml_set "$app" state-sync snapshot-interval "$SNAPSHOT_INTERVAL"
+  toml_set "$app" state-sync snapshot-keep-recent 2
   toml_set "$client" "" chain-id "\"$CHAIN_ID\""
   toml_set "$client" "" keyring-backend '"test"'
   toml_set "$client" "" node "\"tcp://127.0.0.1:${RPC_PORTS[k]}\""

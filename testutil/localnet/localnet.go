@@ -64,6 +64,9 @@ type Options struct {
 	// Validators is how many validators the chain has, with equal stake
 	// (default 1). Start returns the first; Nodes returns all of them.
 	Validators int
+	// SnapshotInterval, if positive, makes every node take a state-sync
+	// snapshot every that many blocks (JoinByStateSync joins from them).
+	SnapshotInterval int
 }
 
 // Start runs scripts/localnet.sh --reset on free ports (five a node) with
@@ -137,6 +140,9 @@ func (n *Node) networkArgs(reset bool) []string {
 	}
 	if reset {
 		args = append(args, "--reset")
+	}
+	if n.opts.SnapshotInterval > 0 {
+		args = append(args, "--snapshot-interval", strconv.Itoa(n.opts.SnapshotInterval))
 	}
 	return args
 }
