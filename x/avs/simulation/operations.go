@@ -21,6 +21,7 @@ const (
 	OpWeightMsgCreateService    = "op_weight_msg_create_service"
 	OpWeightMsgOptIn            = "op_weight_msg_opt_in"
 	OpWeightMsgCreateTask       = "op_weight_msg_create_task"
+	OpWeightMsgCreateTasks      = "op_weight_msg_create_tasks"
 	OpWeightMsgCommit           = "op_weight_msg_commit"
 	OpWeightMsgUncommit         = "op_weight_msg_uncommit"
 	OpWeightMsgFundService      = "op_weight_msg_fund_service"
@@ -29,6 +30,7 @@ const (
 	DefaultWeightMsgCreateService    = 20
 	DefaultWeightMsgOptIn            = 40
 	DefaultWeightMsgCreateTask       = 30
+	DefaultWeightMsgCreateTasks      = 10
 	DefaultWeightMsgCommit           = 60
 	DefaultWeightMsgUncommit         = 30
 	DefaultWeightMsgFundService      = 20
@@ -53,6 +55,7 @@ func WeightedOperations(appParams simtypes.AppParams, txConfig client.TxConfig) 
 		simulation.NewWeightedOperation(weight(OpWeightMsgCreateService, DefaultWeightMsgCreateService), SimulateMsgCreateService(txConfig)),
 		simulation.NewWeightedOperation(weight(OpWeightMsgOptIn, DefaultWeightMsgOptIn), SimulateMsgOptIn(txConfig)),
 		simulation.NewWeightedOperation(weight(OpWeightMsgCreateTask, DefaultWeightMsgCreateTask), SimulateMsgCreateTask(txConfig)),
+		simulation.NewWeightedOperation(weight(OpWeightMsgCreateTasks, DefaultWeightMsgCreateTasks), SimulateMsgCreateTasks(txConfig)),
 		simulation.NewWeightedOperation(weight(OpWeightMsgCommit, DefaultWeightMsgCommit), SimulateMsgCommit(txConfig)),
 		simulation.NewWeightedOperation(weight(OpWeightMsgUncommit, DefaultWeightMsgUncommit), SimulateMsgUncommit(txConfig)),
 		simulation.NewWeightedOperation(weight(OpWeightMsgFundService, DefaultWeightMsgFundService), SimulateMsgFundService(txConfig)),
@@ -208,9 +211,25 @@ func SimulateMsgOptIn(txConfig client.TxConfig) simtypes.Operation {
 // SimulateMsgCreateTask opens a task, paying its fee, on a random active
 // service that has operator power to run it in the current epoch.
 func SimulateMsgCreateTask(txConfig client.TxConfig) simtypes.Operation {
+	return simulateCreateTasks(txConfig, false)
+}
+
+// SimulateMsgCreateTasks opens 1 to 10 tasks in one MsgCreateTasks, on a
+// service chosen as for SimulateMsgCreateTask.
+func SimulateMsgCreateTasks(txConfig client.TxConfig) simtypes.Operation {
+	return simulateCreateTasks(txConfig, true)
+}
+
+// simulateCreateTasks opens one task (MsgCreateTask) or a batch
+// (MsgCreateTasks) on a random active service that has operator power to run
+// it in the current epoch, its creator paying every fee.
+func simulateCreateTasks(txConfig client.TxConfig, batch bool) simtypes.Operation {
 	return func(r *rand.Rand, app *baseapp.BaseApp, ctx sdk.Context, accs []simtypes.Account, _ string,
 	) (simtypes.OperationMsg, []simtypes.FutureOperation, error) {
-		msg := &types.MsgCreateTask{}
+		var msg sdk.Msg = &types.MsgCreateTask{}
+		if batch {
+			msg = &types.MsgCreateTasks{}
+		}
 		c := newChain(app, ctx)
 		params, err := c.params(ctx)
 		if err != nil {
@@ -241,6 +260,14 @@ func SimulateMsgCreateTask(txConfig client.TxConfig) simtypes.Operation {
 		if total == 0 {
 			return noOp(msg, "service has no operator power this epoch")
 		}
+		n := 1
+		if batch {
+			n = 1 + r.Intn(int(min(10, params.MaxTasksPerMsg)))
+		}
+		inputs := make([][]byte, n)
+		for i := range inputs {
+			inputs[i] = []byte(simtypes.RandStringOfLength(r, 1+r.Intn(int(min(64, params.MaxInputSize)))))
+		}
 		from, _ := simtypes.RandomAcc(r, accs)
 		fee := svc.Manifest.FeePerTask
 		var spent sdk.Coins
@@ -249,13 +276,17 @@ func SimulateMsgCreateTask(txConfig client.TxConfig) simtypes.Operation {
 			if err != nil {
 				return failed(msg, err)
 			}
-			if balance.IsLT(fee) {
-				return noOp(msg, "creator cannot pay the fee")
+			total := sdk.NewCoin(fee.Denom, fee.Amount.MulRaw(int64(n)))
+			if balance.IsLT(total) {
+				return noOp(msg, "creator cannot pay the fees")
 			}
-			spent = sdk.NewCoins(fee)
+			spent = sdk.NewCoins(total)
 		}
-		msg.Creator, msg.ServiceId, msg.Fee = from.Address.String(), svc.Id, fee
-		msg.Input = []byte(simtypes.RandStringOfLength(r, 1+r.Intn(int(min(64, params.MaxInputSize)))))
+		if batch {
+			msg = &types.MsgCreateTasks{Creator: from.Address.String(), ServiceId: svc.Id, Inputs: inputs, FeePerTask: fee}
+		} else {
+			msg = &types.MsgCreateTask{Creator: from.Address.String(), ServiceId: svc.Id, Input: inputs[0], Fee: fee}
+		}
 		return deliver(r, app, ctx, txConfig, from, msg, spent)
 	}
 }

@@ -31,13 +31,13 @@ func TestWeightedOperations(t *testing.T) {
 	}
 	defaults := []int{
 		simulation.DefaultWeightMsgRegisterOperator, simulation.DefaultWeightMsgCreateService,
-		simulation.DefaultWeightMsgOptIn, simulation.DefaultWeightMsgCreateTask, simulation.DefaultWeightMsgCommit,
-		simulation.DefaultWeightMsgUncommit, simulation.DefaultWeightMsgFundService,
+		simulation.DefaultWeightMsgOptIn, simulation.DefaultWeightMsgCreateTask, simulation.DefaultWeightMsgCreateTasks,
+		simulation.DefaultWeightMsgCommit, simulation.DefaultWeightMsgUncommit, simulation.DefaultWeightMsgFundService,
 	}
 	require.Equal(t, defaults, weights(make(simtypes.AppParams)))
 
 	overridden := append([]int(nil), defaults...)
-	overridden[4] = 3
+	overridden[5] = 3
 	require.Equal(t, overridden, weights(simtypes.AppParams{simulation.OpWeightMsgCommit: json.RawMessage(`3`)}))
 }
 
