@@ -205,6 +205,26 @@ func waitTask(t *testing.T, node *localnet.Node, id string, timeout time.Duratio
 	})
 }
 
+// waitSettled waits until each task is settled (its deadline passed and its
+// end paid out), after which nothing of it changes with blocks.
+func waitSettled(t *testing.T, node *localnet.Node, ids ...string) {
+	t.Helper()
+	localnet.Poll(t, 60*time.Second, fmt.Sprintf("tasks %v: settled", ids), func() (bool, error) {
+		for _, id := range ids {
+			var out struct {
+				Task struct {
+					Settled bool `json:"settled"`
+				} `json:"task"`
+			}
+			node.Query(&out, "avs", "task", id)
+			if !out.Task.Settled {
+				return false, fmt.Errorf("task %s not settled", id)
+			}
+		}
+		return true, nil
+	})
+}
+
 type voteView struct {
 	Operator string `json:"operator"`
 	Digest   string `json:"digest"`

@@ -50,21 +50,7 @@ func TestStateSyncNodeServesTheSameState(t *testing.T) {
 	for _, id := range tasks {
 		require.Equal(t, "TASK_STATUS_COMPLETED", waitTask(t, node, id, 30*time.Second).Status)
 	}
-	// settled at their deadline, so that nothing of the state moves any more
-	localnet.Poll(t, 30*time.Second, "tasks settled", func() (bool, error) {
-		for _, id := range tasks {
-			var out struct {
-				Task struct {
-					Settled bool `json:"settled"`
-				} `json:"task"`
-			}
-			node.Query(&out, "avs", "task", id)
-			if !out.Task.Settled {
-				return false, os.ErrNotExist
-			}
-		}
-		return true, nil
-	})
+	waitSettled(t, node, tasks...) // so that nothing of the state moves any more
 	// two more snapshots, the state above in both
 	made, err := node.Height()
 	require.NoError(t, err)

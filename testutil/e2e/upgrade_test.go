@@ -52,19 +52,7 @@ func TestGovernedUpgrade(t *testing.T) {
 	require.Equal(t, "TASK_STATUS_COMPLETED", waitTask(t, node, task, 30*time.Second).Status)
 	res := node.Tx("carol", "avs", "commit", node.KeyAddress("operator1"), svc, "2000000uavs")
 	require.Zero(t, res.Code, res.RawLog)
-	// settled at its deadline, so that nothing of it moves with blocks any more
-	localnet.Poll(t, 30*time.Second, "task "+task+": settled", func() (bool, error) {
-		var out struct {
-			Task struct {
-				Settled bool `json:"settled"`
-			} `json:"task"`
-		}
-		node.Query(&out, "avs", "task", task)
-		if !out.Task.Settled {
-			return false, errors.New("not settled")
-		}
-		return true, nil
-	})
+	waitSettled(t, node, task) // so that nothing of it moves with blocks any more
 	before := avsState(t, node, svc, task)
 	require.Equal(t, 1, moduleVersion(t, node, "avs"), "the previous release runs x/avs version 1")
 

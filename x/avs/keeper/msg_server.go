@@ -6,6 +6,8 @@ import (
 	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -220,41 +222,20 @@ func (m msgServer) OptOut(ctx context.Context, msg *types.MsgOptOut) (*types.Msg
 
 // CreateTask opens a task paid by its creator.
 func (m msgServer) CreateTask(ctx context.Context, msg *types.MsgCreateTask) (*types.MsgCreateTaskResponse, error) {
-	creator, err := m.accAddress("creator", msg.Creator)
-	if err != nil {
-		return nil, err
-	}
 	params, err := m.Params.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateInput(params, msg.Input); err != nil {
-		return nil, err
-	}
-	if inBlockHook(ctx) {
-		// a handler contract called from a block hook: nobody's transaction
-		// pays for this block's work, so it is capped (C-2)
-		if err := m.useHookTask(ctx, params, msg.ServiceId); err != nil {
-			return nil, err
-		}
-	}
-	task, err := m.createTask(ctx, params, taskSpec{
-		serviceID: msg.ServiceId, input: msg.Input, creator: msg.Creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
-		payer: payerAccount, account: creator, fee: msg.Fee,
-	})
+	tasks, err := m.createAccountTasks(ctx, params, msg.Creator, msg.ServiceId, [][]byte{msg.Input}, msg.Fee)
 	if err != nil {
 		return nil, err
 	}
-	return &types.MsgCreateTaskResponse{TaskId: task.Id, DeadlineHeight: task.DeadlineHeight}, nil
+	return &types.MsgCreateTaskResponse{TaskId: tasks[0].Id, DeadlineHeight: tasks[0].DeadlineHeight}, nil
 }
 
 // CreateTasks opens many tasks of one service paid by their creator, with one
 // escrow of the fees.
 func (m msgServer) CreateTasks(ctx context.Context, msg *types.MsgCreateTasks) (*types.MsgCreateTasksResponse, error) {
-	creator, err := m.accAddress("creator", msg.Creator)
-	if err != nil {
-		return nil, err
-	}
 	params, err := m.Params.Get(ctx)
 	if err != nil {
 		return nil, err
@@ -262,23 +243,7 @@ func (m msgServer) CreateTasks(ctx context.Context, msg *types.MsgCreateTasks) (
 	if len(msg.Inputs) == 0 || uint64(len(msg.Inputs)) > uint64(params.MaxTasksPerMsg) {
 		return nil, errorsmod.Wrapf(types.ErrTooManyTasks, "%d inputs, expected 1 to max_tasks_per_msg (%d)", len(msg.Inputs), params.MaxTasksPerMsg)
 	}
-	for i, input := range msg.Inputs {
-		if err := validateInput(params, input); err != nil {
-			return nil, errorsmod.Wrapf(err, "input %d", i)
-		}
-	}
-	if inBlockHook(ctx) {
-		// as CreateTask: each task counts against the block hook's caps
-		for range msg.Inputs {
-			if err := m.useHookTask(ctx, params, msg.ServiceId); err != nil {
-				return nil, err
-			}
-		}
-	}
-	tasks, err := m.createTasks(ctx, params, taskSpec{
-		serviceID: msg.ServiceId, creator: msg.Creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
-		payer: payerAccount, account: creator, fee: msg.FeePerTask,
-	}, msg.Inputs)
+	tasks, err := m.createAccountTasks(ctx, params, msg.Creator, msg.ServiceId, msg.Inputs, msg.FeePerTask)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +252,36 @@ func (m msgServer) CreateTasks(ctx context.Context, msg *types.MsgCreateTasks) (
 		res.TaskIds[i] = task.Id
 	}
 	return res, nil
+}
+
+// createAccountTasks opens one task per input, every fee paid by the
+// creator's account: what MsgCreateTask and MsgCreateTasks share.
+func (m msgServer) createAccountTasks(ctx context.Context, params types.Params, creator string, serviceID uint64, inputs [][]byte, fee sdk.Coin) ([]types.Task, error) {
+	account, err := m.accAddress("creator", creator)
+	if err != nil {
+		return nil, err
+	}
+	for i, input := range inputs {
+		if err := validateInput(params, input); err != nil {
+			if len(inputs) > 1 {
+				err = errorsmod.Wrapf(err, "input %d", i)
+			}
+			return nil, err
+		}
+	}
+	if inBlockHook(ctx) {
+		// a handler contract called from a block hook: nobody's transaction
+		// pays for this block's work, so each task is capped (C-2)
+		for range inputs {
+			if err := m.useHookTask(ctx, params, serviceID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m.createTasks(ctx, params, taskSpec{
+		serviceID: serviceID, creator: creator, origin: types.Origin{Kind: types.ORIGIN_KIND_TX},
+		payer: payerAccount, account: account, fee: fee,
+	}, inputs)
 }
 
 // SubmitResults records an operator's votes. The message fails only for what

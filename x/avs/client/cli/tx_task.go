@@ -42,11 +42,9 @@ func CreateTaskCmd() *cobra.Command {
 		if err != nil {
 			return nil, err
 		}
-		var fee sdk.Coin
-		if s, _ := cmd.Flags().GetString(flagFee); s != "" {
-			if fee, err = sdk.ParseCoinNormalized(s); err != nil {
-				return nil, fmt.Errorf("--%s %q: %w", flagFee, s, err)
-			}
+		fee, err := feeFlag(cmd)
+		if err != nil {
+			return nil, err
 		}
 		return &types.MsgCreateTask{Creator: clientCtx.GetFromAddress().String(), ServiceId: id, Input: input, Fee: fee}, nil
 	})
@@ -76,14 +74,26 @@ the module's max_tasks_per_msg inputs.`,
 		if err != nil {
 			return nil, err
 		}
-		var fee sdk.Coin
-		if s, _ := cmd.Flags().GetString(flagFee); s != "" {
-			if fee, err = sdk.ParseCoinNormalized(s); err != nil {
-				return nil, fmt.Errorf("--%s %q: %w", flagFee, s, err)
-			}
+		fee, err := feeFlag(cmd)
+		if err != nil {
+			return nil, err
 		}
 		return &types.MsgCreateTasks{Creator: clientCtx.GetFromAddress().String(), ServiceId: id, Inputs: inputs, FeePerTask: fee}, nil
 	})
+}
+
+// feeFlag is --fee as a coin; the zero coin when it is not given (a free
+// service).
+func feeFlag(cmd *cobra.Command) (sdk.Coin, error) {
+	s, _ := cmd.Flags().GetString(flagFee)
+	if s == "" {
+		return sdk.Coin{}, nil
+	}
+	fee, err := sdk.ParseCoinNormalized(s)
+	if err != nil {
+		return sdk.Coin{}, fmt.Errorf("--%s %q: %w", flagFee, s, err)
+	}
+	return fee, nil
 }
 
 // taskInputs are the inputs given as arguments or read, one a line, from
