@@ -30,17 +30,17 @@ func TestStateSyncNodeServesTheSameState(t *testing.T) {
 	require.NoError(t, err)
 
 	digest := storeComponent(t, node, component("square"))
-	svc := createService(t, node, manifest{Name: "square", Digest: digest, Timeout: 5})
+	svc := createService(t, node, manifest{Name: "square", Digest: digest, Timeout: 15})
 	optIn(t, node, svc, "operator1", "operator2")
-	var tasks []string
-	for _, in := range []string{"3", "4"} {
-		tasks = append(tasks, createTask(t, node, svc, in))
-	}
+	res := node.Tx("bob", "avs", "create-tasks", svc, "3", "4", "--fee", "300uavs")
+	require.Zero(t, res.Code, res.RawLog)
+	tasks := res.Attributes(evTaskCreated, "task_id")
+	require.Len(t, tasks, 2)
 	for _, op := range []string{"operator1", "operator2"} {
 		res := node.Tx(op, "avs", "submit-results", tasks[0], "9", tasks[1], "16")
 		require.Zero(t, res.Code, res.RawLog)
 	}
-	res := node.Tx("carol", "avs", "commit", node.KeyAddress("operator1"), svc, "2000000uavs")
+	res = node.Tx("carol", "avs", "commit", node.KeyAddress("operator1"), svc, "2000000uavs")
 	require.Zero(t, res.Code, res.RawLog)
 	contract := filepath.Join(localnet.RepoRoot(), "contracts", "avs-handler", "avs_handler.wasm")
 	res = node.Tx("alice", "wasm", "store", contract)
