@@ -31,7 +31,7 @@
 # K of an existing N-validator home (to restart a node that was killed).
 #
 # --snapshot-interval H (default 0: none) makes every node take a state-sync
-# snapshot every H blocks and keep the last 2, so a new node can join by
+# snapshot every H blocks and keep the last 5, so a new node can join by
 # state sync (docs/VALIDATORS.md, Joining by state sync).
 set -euo pipefail
 
@@ -213,7 +213,7 @@ configure_node() {
   toml_set "$app" grpc address "\"127.0.0.1:${GRPC_PORTS[k]}\""
   toml_set "$app" grpc-web enable false
   toml_set "$app" state-sync snapshot-interval "$SNAPSHOT_INTERVAL"
-  toml_set "$app" state-sync snapshot-keep-recent 2
+  toml_set "$app" state-sync snapshot-keep-recent 5
   toml_set "$client" "" chain-id "\"$CHAIN_ID\""
   toml_set "$client" "" keyring-backend '"test"'
   toml_set "$client" "" node "\"tcp://127.0.0.1:${RPC_PORTS[k]}\""

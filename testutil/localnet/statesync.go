@@ -110,7 +110,7 @@ func JoinByStateSync(t testing.TB, trustHeight int64, from ...*Node) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	Poll(t, 3*time.Minute, fmt.Sprintf("state-sync node: caught up to height %d", target), func() (int64, error) {
+	Poll(t, 4*time.Minute, fmt.Sprintf("state-sync node: caught up to height %d", target), func() (int64, error) {
 		select {
 		case <-done:
 			t.Fatalf("the state-sync node exited:\n%s", n.logTail())
@@ -124,8 +124,27 @@ func JoinByStateSync(t testing.TB, trustHeight int64, from ...*Node) *Node {
 			return st.LatestBlockHeight, fmt.Errorf("at height %d, catching up %v", st.LatestBlockHeight, st.CatchingUp)
 		}
 		return st.LatestBlockHeight, nil
-	}, n.logTail)
+	}, n.stateSyncLog)
 	return n
+}
+
+// stateSyncLog is what the node's log says of state sync (snapshots, chunks,
+// the light client), and its last lines: why a join did not finish.
+func (n *Node) stateSyncLog() string {
+	bz, err := os.ReadFile(filepath.Join(n.Home, "avsd.log"))
+	if err != nil {
+		return ""
+	}
+	var lines []string
+	for _, l := range strings.Split(string(bz), "\n") {
+		if regexp.MustCompile(`(?i)snapshot|chunk|statesync|state sync|light|verif`).MatchString(l) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	return "avsd.log (state sync lines):\n" + strings.Join(lines, "\n") + "\n" + n.logTail()
 }
 
 // SyncInfo is the sync_info of a node's /status.
