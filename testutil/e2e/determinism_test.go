@@ -58,7 +58,7 @@ const evOperatorSlashed = "avschain.avs.v1.EventOperatorSlashed"
 // double the run; TestIBCRemoteTaskThroughRelayer covers that path on one
 // validator a chain.
 //
-// Run time: about 2 minutes on 2 cores (117 s measured), most of it
+// Run time: about 2¼ minutes on 2 cores (130 s and 133 s measured), most of it
 // starting four validators, the setup and waiting for the interval
 // trigger's last task.
 func TestDeterminismAcrossFourValidators(t *testing.T) {
