@@ -57,6 +57,11 @@ type manifest struct {
 	Triggers string
 	// HandlerContract is told of each task's end (see contract_test.go).
 	HandlerContract string
+	// SlashFraction is what a losing vote costs its operator's backing
+	// ("" = the service does not slash); SlashableSpread (MEDIAN) is how far
+	// from the median a vote may lie before it is slashed ("" = Spread).
+	SlashFraction   string
+	SlashableSpread string
 }
 
 func createService(t *testing.T, node *localnet.Node, m manifest) string {
@@ -87,6 +92,12 @@ func manifestFile(t *testing.T, m manifest) string {
 	if m.Spread == "" {
 		m.Spread = "0"
 	}
+	if m.SlashFraction == "" {
+		m.SlashFraction = "0"
+	}
+	if m.SlashableSpread == "" {
+		m.SlashableSpread = "0"
+	}
 	if m.Weighting == "" {
 		m.Weighting = "WEIGHTING_EQUAL"
 	}
@@ -103,11 +114,12 @@ func manifestFile(t *testing.T, m manifest) string {
 			"http_allow_list": m.AllowHosts,
 		},
 		"quorum":           map[string]any{"threshold": m.Threshold, "weighting": m.Weighting, "min_operators": m.MinOps},
-		"aggregation":      map[string]any{"mode": m.Aggregation, "allowed_spread": m.Spread},
+		"aggregation":      map[string]any{"mode": m.Aggregation, "allowed_spread": m.Spread, "slashable_spread": m.SlashableSpread},
 		"task_timeout":     strconv.Itoa(m.Timeout),
 		"fee_per_task":     map[string]any{"denom": "uavs", "amount": "300"},
 		"handler_contract": m.HandlerContract,
 		"admission":        admission,
+		"slash_fraction":   m.SlashFraction,
 	}
 	if m.Triggers != "" {
 		body["triggers"] = json.RawMessage(m.Triggers)
