@@ -55,7 +55,7 @@ const evOperatorSlashed = "avschain.avs.v1.EventOperatorSlashed"
 // the same on every node at H.
 //
 // IBC is left out: a second chain and the relayer (relayer_test.go) would
-// double the run; TestIBCRemoteTaskThroughRelayer covers that path on one
+// double the run; TestRemoteTaskOverIBC covers that path on one
 // validator a chain.
 //
 // Run time: about 2¼ minutes on 2 cores (130 s and 133 s measured), most of it
