@@ -128,6 +128,9 @@ func JoinByStateSync(t testing.TB, trustHeight int64, from ...*Node) *Node {
 	return n
 }
 
+// stateSyncLine matches the log lines of state sync.
+var stateSyncLine = regexp.MustCompile(`(?i)snapshot|chunk|statesync|state sync|light|verif`)
+
 // stateSyncLog is what the node's log says of state sync (snapshots, chunks,
 // the light client), and its last lines: why a join did not finish.
 func (n *Node) stateSyncLog() string {
@@ -137,7 +140,7 @@ func (n *Node) stateSyncLog() string {
 	}
 	var lines []string
 	for _, l := range strings.Split(string(bz), "\n") {
-		if regexp.MustCompile(`(?i)snapshot|chunk|statesync|state sync|light|verif`).MatchString(l) {
+		if stateSyncLine.MatchString(l) {
 			lines = append(lines, l)
 		}
 	}
