@@ -41,7 +41,7 @@ test: test-unit test-e2e
 test-unit:
 	go test -count=1 $(UNIT_PKGS)
 
-#? build-previous: Build avsd of the previous release (PREVIOUS_RELEASE, a git tag) into build/avsd-TAG, for the upgrade test
+#? build-previous: Build avsd of the previous release (PREVIOUS_RELEASE, listed in scripts/releases) into build/avsd-TAG, for the upgrade test
 build-previous:
 	scripts/build-release.sh $(PREVIOUS_RELEASE)
 
