@@ -194,7 +194,10 @@ start_sidecar() {
   "$SIDECAR" init --home "$sc" --chain-id "$CHAIN_ID" --rpc "$RPC_LIST" --grpc "$GRPC_LIST" \
     --key "operator$i" --keyring-backend test --keyring-dir "$HOME_DIR" \
     --metrics-addr "$metrics" ${prices:+--gas-prices "$prices"} >/dev/null
-  setsid "$SIDECAR" start --home "$sc" >"$sc/sidecar.log" 2>&1 &
+  # SIDECAR1_CPU_PROFILE=FILE: sidecar 1 writes a CPU profile of its run there when it stops (scripts/bench).
+  local profile=()
+  [ "$1" != 1 ] || [ -z "${SIDECAR1_CPU_PROFILE:-}" ] || profile=(--cpu-profile "$SIDECAR1_CPU_PROFILE")
+  setsid "$SIDECAR" start --home "$sc" "${profile[@]}" >"$sc/sidecar.log" 2>&1 &
   PIDS+=($!)
   watch_pid $! "operator$i's sidecar (log: $sc/sidecar.log)"
   WAIT_TRIES=60 wait_until "operator$i's sidecar on $metrics" curl -sf -o /dev/null "http://$metrics/status"

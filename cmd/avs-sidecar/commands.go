@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -188,13 +189,38 @@ func startCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if path, _ := cmd.Flags().GetString("cpu-profile"); path != "" {
+				stopProfile, err := startCPUProfile(path)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return n.Start(ctx)
 		},
 	}
 	addOverrideFlags(cmd.Flags())
+	cmd.Flags().String("cpu-profile", "", "write a CPU profile of the run to this file when the sidecar stops (read it with `go tool pprof`)")
 	return cmd
+}
+
+// startCPUProfile profiles the process's CPU into path until the returned
+// function is called, as avsd start --cpu-profile does for the node.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 func doctorCmd() *cobra.Command {

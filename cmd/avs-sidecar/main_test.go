@@ -164,3 +164,19 @@ func TestLogFormat(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, `log_format must be "text" or "json"`)
 }
+
+// --cpu-profile writes a pprof profile (gzip-compressed protobuf) when the
+// run stops, and a path it cannot create is an error before the run.
+func TestCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sidecar.prof")
+	stop, err := startCPUProfile(path)
+	require.NoError(t, err)
+	stop()
+	bz, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Greater(t, len(bz), 2)
+	require.Equal(t, []byte{0x1f, 0x8b}, bz[:2], "a gzip stream, as pprof writes")
+
+	_, err = startCPUProfile(filepath.Join(t.TempDir(), "missing", "dir", "x.prof"))
+	require.ErrorContains(t, err, "--cpu-profile")
+}

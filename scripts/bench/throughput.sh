@@ -16,6 +16,7 @@
 #            last creation) --task-timeout B (60) --keep (keep the temp dir) --port-offset P (auto)
 #            --cpu-profile FILE (avsd's CPU profile of the whole run, written when it stops:
 #            read it with `go tool pprof -top build/avsd FILE`)
+#            --sidecar-cpu-profile FILE (sidecar 1's, likewise: `go tool pprof -top build/avs-sidecar FILE`)
 #   make bench-throughput ARGS='--bulk 1000'
 set -euo pipefail
 
@@ -26,7 +27,7 @@ THRESHOLD=0.66
 TASK_TIMEOUT=60
 OFFSET=${AVS_BENCH_PORT_OFFSET:-}
 LOAD_ARGS=()
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --bulk | --rate | --seconds | --deadline-blocks) LOAD_ARGS+=("-${1#--}" "$2"); shift ;;
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --port-offset) OFFSET=$2; shift ;;
     --keep) KEEP=1 ;;
     --cpu-profile) export AVSD_CPU_PROFILE=$(realpath -m "$2"); shift ;;
+    --sidecar-cpu-profile) export SIDECAR1_CPU_PROFILE=$(realpath -m "$2"); shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "throughput: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac

@@ -42,7 +42,11 @@ const evOperatorSlashed = "avschain.avs.v1.EventOperatorSlashed"
 //     is beyond the spread, the task completes with 100 and operator3's
 //     self-commitment there loses a tenth;
 //   - commitments: operator3's, and carol's to operator1, of which she then
-//     uncommits a part (an unbonding entry); operator1 withdraws its rewards.
+//     uncommits a part (an unbonding entry); operator1 withdraws its rewards;
+//   - IBC: a second chain (one validator) linked by the Go relayer (port avs
+//     on both ends, avs-1) asks the four-validator chain for a square over
+//     the channel; the task's end is acknowledged to it and its result also
+//     pushed to it (the service's ibc_result_channels).
 //
 // Every service wants all three operators (threshold 1; the MEDIAN one
 // waits for all three votes), so once every task has ended no more votes
@@ -54,13 +58,13 @@ const evOperatorSlashed = "avschain.avs.v1.EventOperatorSlashed"
 // commitments and operator of each account involved) answer byte for byte
 // the same on every node at H.
 //
-// IBC is left out: a second chain and the relayer (relayer_test.go) would
-// double the run; TestRemoteTaskOverIBC covers that path on one
-// validator a chain.
+// The IBC module's state is in the app hash each node is checked against
+// (the relayer's transactions on the four-validator chain included).
 //
-// Run time: about 2¼ minutes on 2 cores (130 s and 133 s measured), most of it
-// starting four validators, the setup and waiting for the interval
-// trigger's last task.
+// Run time: about 2¼ minutes on 2 cores without IBC (130 s and 133 s
+// measured), most of it starting four validators, the setup and waiting for
+// the interval trigger's last task; the second chain and the relayer's link
+// add about a minute.
 func TestDeterminismAcrossFourValidators(t *testing.T) {
 	began := time.Now()
 	node0 := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-determinism", Validators: 4})
@@ -71,6 +75,16 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	for _, op := range operators {
 		opAddr[op] = node0.KeyAddress(op)
 	}
+
+	// 0. The second chain, and a channel to it on port avs. The relayer signs
+	// with the validator key (its account on both chains), which the test
+	// uses for nothing else; it relays from step 6 on.
+	chainB := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-determinism-b"})
+	const path = "determinism"
+	rly := newRelayer(t, relayerBinary(t), "validator", node0, chainB)
+	rly.link(path, node0.ChainID, chainB.ChainID, "avs", "avs-1")
+	channelA, channelB := openChannel(t, node0, "avs"), openChannel(t, chainB, "avs")
+	t.Logf("avs/%s on %s <-> avs/%s on %s", channelA, node0.ChainID, channelB, chainB.ChainID)
 
 	// 1. Components and contracts, stored by alice in one transaction.
 	var msgs []json.RawMessage
@@ -94,7 +108,7 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	// 2. The contracts. The requesters name the services they will serve,
 	// whose ids step 3 checks: services are numbered from 1.
 	const (
-		svcSquare, svcTicker, svcEvents, svcMedian, svcRequested = "1", "2", "3", "4", "5"
+		svcSquare, svcTicker, svcEvents, svcMedian, svcRequested, svcRemote = "1", "2", "3", "4", "5", "6"
 	)
 	msgs = nil
 	for _, c := range []struct{ code, label, init string }{
@@ -129,7 +143,10 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	} {
 		msgs = append(msgs, node0.GenerateMsgs("alice", "avs", "create-service", manifestFile(t, m))...)
 	}
-	services := []string{svcSquare, svcTicker, svcEvents, svcMedian, svcRequested}
+	// requested from chain B over channelA, and pushed back to it
+	remote := ibcManifestFile(t, manifest{Name: "remote-square", Digest: square}, []string{channelA}, []string{channelA})
+	msgs = append(msgs, node0.GenerateMsgs("alice", "avs", "create-service", remote)...)
+	services := []string{svcSquare, svcTicker, svcEvents, svcMedian, svcRequested, svcRemote}
 	for _, op := range operators {
 		allow := node0.GenerateMsgs("alice", "avs", "update-allowlist", svcSquare, "--add", opAddr[op])
 		require.Len(t, allow, 1)
@@ -137,7 +154,7 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 			msgs = append(msgs, withField(t, allow[0], "service_id", svc))
 		}
 	}
-	for _, svc := range []string{svcTicker, svcEvents} {
+	for _, svc := range []string{svcTicker, svcEvents, svcRemote} {
 		msgs = append(msgs, node0.GenerateMsgs("alice", "avs", "fund-service", svc, "1000000uavs")...)
 	}
 	res = sendAll(t, node0, "alice", 10_000_000, msgs)
@@ -183,8 +200,9 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	ready := height(t, node0)
 	require.Less(t, ready, tickStart, "the setup ran past the ticker's first height: its tasks would go unanswered")
 
-	// 6. Tasks from transactions (bob, through node 1) and carol's
-	// commitment (through node 2), at once.
+	// 6. Tasks from transactions (bob, through node 1), carol's commitment
+	// (through node 2) and bob's request from chain B, at once.
+	rly.start(path)
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	bob := nodes[1]
 	msgs = nil
@@ -196,6 +214,10 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	msgs = append(msgs, bob.GenerateMsgs("bob", "wasm", "execute", announcer, `{"announce":{"data":"7"}}`)...)
 	bobTx := bob.SendMsgs("bob", 5_000_000, msgs)
 	carolTx := nodes[2].SendMsgs("carol", 1_000_000, nodes[2].GenerateMsgs("carol", "avs", "commit", opAddr["operator1"], svcSquare, "500000uavs"))
+	remoteReq := chainB.Tx("bob", "avs", "request-remote-task", channelB, svcRemote, "6", "--timeout", "600s")
+	require.Zero(t, remoteReq.Code, remoteReq.RawLog)
+	remoteSeq := remoteReq.Attribute("send_packet", "packet_sequence")
+	require.Equal(t, "1", remoteSeq)
 	res = bob.WaitTx(bobTx)
 	require.Zero(t, res.Code, res.RawLog)
 	ids := res.Attributes(evTaskCreated, "task_id")
@@ -216,7 +238,7 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	require.Zero(t, cres.Code, cres.RawLog)
 
 	// 7. Every task ends.
-	want := map[string]int{svcSquare: 4, svcTicker: tickTasks, svcEvents: 1, svcMedian: 1, svcRequested: 1}
+	want := map[string]int{svcSquare: 4, svcTicker: tickTasks, svcEvents: 1, svcMedian: 1, svcRequested: 1, svcRemote: 1}
 	tasks := localnet.Poll(t, 120*time.Second, "every task ends", func() (map[string][]eventTaskView, error) {
 		all := map[string][]eventTaskView{}
 		for _, svc := range services {
@@ -289,6 +311,52 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	req := queryRequest(t, node0, requester, "1")
 	require.Equal(t, "completed", req.Status, "the requester was called back")
 	require.Equal(t, "25", string(req.Result))
+
+	// The IBC task: opened by the packet, its end acknowledged to chain B
+	// and its result pushed there.
+	ibcTask := tasks[svcRemote][0]
+	require.Equal(t, "ORIGIN_KIND_IBC", ibcTask.Origin.Kind)
+	require.Equal(t, "TASK_STATUS_COMPLETED", ibcTask.Status)
+	require.Equal(t, "36", result(ibcTask))
+	relayed := func() {
+		if !rly.running() {
+			t.Fatal("rly start exited")
+		}
+	}
+	answer := waitRemoteResult(t, chainB, channelB, remoteSeq, 2*time.Minute, relayed)
+	require.Equal(t, "REMOTE_STATUS_COMPLETED", answer.Status, "chain B's request: %+v", answer)
+	require.Equal(t, ibcTask.ID, answer.TaskID)
+	require.Equal(t, b64("36"), answer.Result)
+	pushed := localnet.Poll(t, 2*time.Minute, "chain B holds the pushed result", func() ([]remoteResultView, error) {
+		relayed()
+		var out struct {
+			RemoteResults []remoteResultView `json:"remote_results"`
+		}
+		if _, err := chainB.TryQuery(&out, "avs", "remote-results", "--pushed"); err != nil || len(out.RemoteResults) == 0 {
+			return nil, fmt.Errorf("no pushed result yet (%v)", err)
+		}
+		return out.RemoteResults, nil
+	})
+	require.Len(t, pushed, 1)
+	require.Equal(t, channelB, pushed[0].Channel)
+	require.Equal(t, ibcTask.ID, pushed[0].TaskID)
+	require.Equal(t, b64("36"), pushed[0].Result)
+	// The pushed result's acknowledgement comes back to this chain too (its
+	// packet commitment is deleted): wait for it, so the state compared
+	// below holds the whole exchange.
+	localnet.Poll(t, 2*time.Minute, "chain A: the pushed result's packet acknowledged", func() (string, error) {
+		relayed()
+		var out struct {
+			Commitments []json.RawMessage `json:"commitments"`
+		}
+		if _, err := node0.TryQuery(&out, "ibc", "channel", "packet-commitments", "avs", channelA); err != nil {
+			return "", err
+		}
+		if len(out.Commitments) > 0 {
+			return "", fmt.Errorf("%d packet commitments left", len(out.Commitments))
+		}
+		return "none", nil
+	})
 
 	// 8. Rewards and an uncommit, at once: operator1 withdraws what it
 	// earned; carol uncommits 200,000 of her 500,000.
@@ -370,8 +438,8 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	for _, ts := range tasks {
 		total += len(ts)
 	}
-	t.Logf("%d tasks ended: %d from txs (create-task, create-tasks; 1 FAILED), %d by the interval trigger, %d by an event (handler told), %d MEDIAN (%d slash: operator3, %suavs burned), %d by a contract",
-		total, len(tasks[svcSquare]), len(tasks[svcTicker]), len(tasks[svcEvents]), len(tasks[svcMedian]), len(slashes.who), slashes.amounts[0], len(tasks[svcRequested]))
+	t.Logf("%d tasks ended: %d from txs (create-task, create-tasks; 1 FAILED), %d by the interval trigger, %d by an event (handler told), %d MEDIAN (%d slash: operator3, %suavs burned), %d by a contract, %d over IBC from %s (acknowledged and pushed)",
+		total, len(tasks[svcSquare]), len(tasks[svcTicker]), len(tasks[svcEvents]), len(tasks[svcMedian]), len(slashes.who), slashes.amounts[0], len(tasks[svcRequested]), len(tasks[svcRemote]), chainB.ChainID)
 	t.Logf("operator1 withdrew %duavs; carol committed 500000uavs and uncommitted 200000uavs; %d user queries equal on 4 nodes at height %d; x/avs store root %s, app hash %s at %d (setup done at %d, ticker %d-%d); %s in all",
 		earned, len(queries), H, roots[0], chainHash, H, ready, tickStart, tickEnd, time.Since(began).Round(time.Second))
 }

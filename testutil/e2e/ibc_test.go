@@ -80,18 +80,28 @@ func TestRemoteTaskOverIBC(t *testing.T) {
 // arriving on channel (port avs): the manifest's ibc_request_channels.
 func createIBCService(t *testing.T, node *localnet.Node, m manifest, channel string) string {
 	t.Helper()
+	res := node.Tx("alice", "avs", "create-service", ibcManifestFile(t, m, []string{channel}, nil))
+	require.Zero(t, res.Code, res.RawLog)
+	id := res.Attribute(evServiceCreated, "service_id")
+	require.NotEmpty(t, id)
+	return id
+}
+
+// ibcManifestFile writes manifest m with its IBC channel lists (port avs):
+// requests accepted from, and results pushed to.
+func ibcManifestFile(t *testing.T, m manifest, requestChannels, resultChannels []string) string {
+	t.Helper()
 	file := manifestFile(t, m)
 	bz, err := os.ReadFile(file)
 	require.NoError(t, err)
 	var body map[string]any
 	require.NoError(t, json.Unmarshal(bz, &body))
-	body["ibc_request_channels"] = []string{channel}
+	body["ibc_request_channels"] = requestChannels
+	if len(resultChannels) > 0 {
+		body["ibc_result_channels"] = resultChannels
+	}
 	bz, err = json.Marshal(body)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(file, bz, 0o600))
-	res := node.Tx("alice", "avs", "create-service", file)
-	require.Zero(t, res.Code, res.RawLog)
-	id := res.Attribute(evServiceCreated, "service_id")
-	require.NotEmpty(t, id)
-	return id
+	return file
 }
