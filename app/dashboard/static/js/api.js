@@ -89,9 +89,19 @@ export const chain = {
 
 // slashes are the EventOperatorSlashed of operator found in the node's tx
 // index, newest first: {height, txhash, serviceId, taskId, fraction, amount}.
+// A node without a tx index cannot answer: the list then carries the
+// node's error as .unavailable.
 export async function slashes(operator) {
   const type = 'avschain.avs.v1.EventOperatorSlashed';
-  const body = await chain.txs(`${type}.operator='"${operator}"'`);
+  let body;
+  try {
+    body = await chain.txs(`${type}.operator='"${operator}"'`);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status === 0) throw err;
+    const none = [];
+    none.unavailable = err.message;
+    return none;
+  }
   const out = [];
   for (const tx of body.tx_responses || []) {
     for (const ev of tx.events || []) {

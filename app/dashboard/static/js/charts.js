@@ -35,7 +35,7 @@ export function bars(items, { max, threshold, unit = '', width = 640 } = {}) {
 // line draws points ({x, y}) in order, x and y numeric, with axis labels.
 // With alt set, the line is drawn in the second colour.
 export function line(points, { xLabel = '', alt = false, width = 560, height = 180 } = {}) {
-  const pad = { l: 56, r: 12, t: 12, b: 30 };
+  const pad = { l: 84, r: 12, t: 12, b: 30 };
   if (!points.length) return h('p', { class: 'muted' }, 'no points yet');
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);

@@ -33,6 +33,7 @@ export async function load(arg, ctx) {
   const ops = [...new Set([...commitments.map((c) => c.commitment.operator), ...unbonding.map((u) => u.operator)])];
   const touched = new Set([...commitments.map((c) => `${c.commitment.operator}/${c.commitment.service_id}`), ...unbonding.map((u) => `${u.operator}/${u.service_id}`)]);
   const slashLists = await Promise.all(ops.map((o) => slashes(o).then((l) => l.map((s) => ({ ...s, operator: o })))));
+  const unavailable = slashLists.find((l) => l.unavailable)?.unavailable;
   const slashed = slashLists.flat().filter((s) => touched.has(`${s.operator}/${s.serviceId}`)).sort((a, b) => Number(b.height) - Number(a.height));
 
   const total = commitments.reduce((a, c) => a + BigInt(c.value.amount || '0'), 0n);
@@ -65,7 +66,9 @@ export async function load(arg, ctx) {
     panel('Slashes of its pools', table(['height', 'operator', 'service', 'task', 'fraction', 'amount'],
       slashed.map((s) => [num(s.height), operatorLink(s.operator, monikers[s.operator]), serviceLink(s.serviceId, names[s.serviceId]),
         h('a', { href: `#/task/${s.taskId}` }, `#${s.taskId}`), percent(s.fraction), coin(s.amount)]), 'none'),
-      h('p', { class: 'note' }, "From the node's transaction index: the slashes of the operators it backs, in the services it backs them in.")));
+      h('p', { class: 'note' }, unavailable
+        ? `Not available: the node's transaction index did not answer (${unavailable}).`
+        : "From the node's transaction index: the slashes of the operators it backs, in the services it backs them in.")));
 }
 
 // txFlags are the flags every command needs to reach this node and pay its

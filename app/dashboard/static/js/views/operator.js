@@ -56,5 +56,7 @@ export async function load(arg) {
         v ? num(v.power) : '—', v && v.late ? badge('late', 'warn') : '']), 'no tasks')),
     panel('Slashes', table(['height', 'service', 'task', 'fraction', 'amount'],
       slashed.map((s) => [num(s.height), serviceLink(s.serviceId, names[s.serviceId]), taskLink(s.taskId), percent(s.fraction), coin(s.amount)]), 'none'),
-      h('p', { class: 'note' }, "From the node's transaction index (slashes applied in a vote transaction).")));
+      h('p', { class: 'note' }, slashed.unavailable
+        ? `Not available: the node's transaction index did not answer (${slashed.unavailable}).`
+        : "From the node's transaction index (slashes applied in a vote transaction).")));
 }

@@ -42,7 +42,7 @@ export async function load(arg) {
     h('div', { class: 'grid' },
       panel('Task', kv([
         ['Status', badge(t.status)],
-        ['Service', [serviceLink(t.service_id), ` revision ${t.service_revision}`]],
+        ['Service', [serviceLink(t.service_id, manifest && manifest.name), ` revision ${t.service_revision}`]],
         ['Created', `height ${num(t.created_height)}, ${time(t.created_time)}`],
         ['Deadline', `height ${num(t.deadline_height)}`],
         Number(t.ended_height) > 0 ? ['Ended', `height ${num(t.ended_height)}: ${num(Number(t.ended_height) - Number(t.created_height))} block(s) after creation`] : null,
