@@ -95,9 +95,14 @@ async function valueHistory(addr, height, now) {
     if (hgt >= 1 && hgt < height) want.push(hgt);
   }
   await Promise.all(want.filter((x) => !history.values.has(x)).map(async (x) => {
-    const cs = await avs.commitments(addr, x);
-    history.values.set(x, cs.reduce((a, c) => a + BigInt(c.value.amount || '0'), 0n));
+    try {
+      const cs = await avs.commitments(addr, x);
+      history.values.set(x, cs.reduce((a, c) => a + BigInt(c.value.amount || '0'), 0n));
+    } catch {
+      history.values.set(x, null); // pruned on this node: no point
+    }
   }));
   for (const k of history.values.keys()) if (!want.includes(k)) history.values.delete(k);
-  return [...want.map((x) => ({ x, y: Number(history.values.get(x)) })), { x: height, y: Number(now) }];
+  const past = want.filter((x) => history.values.get(x) !== null).map((x) => ({ x, y: Number(history.values.get(x)) }));
+  return [...past, { x: height, y: Number(now) }];
 }
