@@ -65,6 +65,7 @@ import (
 	ibcexported "github.com/cosmos/ibc-go/v8/modules/core/exported"
 	ibckeeper "github.com/cosmos/ibc-go/v8/modules/core/keeper"
 
+	"github.com/avschain/avschain/app/dashboard"
 	"github.com/avschain/avschain/app/prefix"
 	avskeeper "github.com/avschain/avschain/x/avs/keeper"
 	avstypes "github.com/avschain/avschain/x/avs/types"
@@ -159,6 +160,9 @@ type App struct {
 
 	sm           *module.SimulationManager
 	configurator module.Configurator
+
+	// dashboard is the [dashboard] section of app.toml (RegisterAPIRoutes).
+	dashboard dashboard.Config
 }
 
 // New returns an initialized App.
@@ -219,6 +223,7 @@ func New(
 		keys:              keys,
 		tkeys:             tkeys,
 		memKeys:           memKeys,
+		dashboard:         dashboard.ConfigFromAppOptions(appOpts),
 	}
 	nodeConfig := app.initKeepers(appOpts, wasmOpts)
 	app.initModules()

@@ -21,6 +21,8 @@ import (
 	authcodec "github.com/cosmos/cosmos-sdk/x/auth/codec"
 	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
 	paramstypes "github.com/cosmos/cosmos-sdk/x/params/types"
+
+	"github.com/avschain/avschain/app/dashboard"
 )
 
 // LegacyAmino returns the amino codec (tests and legacy signing only).
@@ -81,7 +83,9 @@ func (app *App) GetSubspace(moduleName string) paramstypes.Subspace {
 // SimulationManager implements runtime.AppI.
 func (app *App) SimulationManager() *module.SimulationManager { return app.sm }
 
-// RegisterAPIRoutes registers the REST (grpc-gateway) routes of every module.
+// RegisterAPIRoutes registers the REST (grpc-gateway) routes of every module,
+// the swagger UI when api.swagger is on and the dashboard when
+// dashboard.enable is.
 func (app *App) RegisterAPIRoutes(apiSvr *api.Server, apiConfig config.APIConfig) {
 	clientCtx := apiSvr.ClientCtx
 	authtx.RegisterGRPCGatewayRoutes(clientCtx, apiSvr.GRPCGatewayRouter)
@@ -91,6 +95,7 @@ func (app *App) RegisterAPIRoutes(apiSvr *api.Server, apiConfig config.APIConfig
 	if err := server.RegisterSwaggerAPI(apiSvr.ClientCtx, apiSvr.Router, apiConfig.Swagger); err != nil {
 		panic(err)
 	}
+	dashboard.Register(apiSvr.Router, app.dashboard)
 }
 
 // RegisterTxService implements servertypes.Application.

@@ -149,3 +149,11 @@ if [ "$EXTRA" -gt 0 ]; then
   uniq -c <<<"$sorted" | awk '{printf " %s:%s", $2, $1}'
   echo
 fi
+
+# --- the dashboard ------------------------------------------------------------------
+API=$(sed -n '/^\[api\]/,/^\[/s/^address = "tcp:\/\/\(.*\)"$/\1/p' "$HOME_DIR/config/app.toml")
+say "dashboard: http://$API/dashboard/#/task/$TASK (the failed task: #/task/$FTASK, the service: #/service/$SERVICE)"
+if [ "$KEEP" = 1 ]; then
+  echo "    the chain stops with the demo; to browse it again, restart it and open the URL:"
+  echo "    scripts/localnet.sh --home $HOME_DIR --chain-id $CHAIN_ID --port-offset $OFFSET"
+fi

@@ -392,6 +392,7 @@ localnet: ready in ${elapsed}s (height $h) — chain $CHAIN_ID
   rpc      http://127.0.0.1:$(node_rpc 0)
   grpc     127.0.0.1:$(node_grpc 0)
   rest     http://127.0.0.1:$(node_api 0)
+  web      http://127.0.0.1:$(node_api 0)/dashboard/
   home     $HOME_DIR   (log: $HOME_DIR/avsd.log)
 INFO
   else

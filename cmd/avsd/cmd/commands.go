@@ -31,6 +31,7 @@ import (
 	genutilcli "github.com/cosmos/cosmos-sdk/x/genutil/client/cli"
 
 	"github.com/avschain/avschain/app"
+	"github.com/avschain/avschain/app/dashboard"
 )
 
 // initCometBFTConfig returns CometBFT's defaults; the localnet script tunes block times.
@@ -38,18 +39,20 @@ func initCometBFTConfig() *cmtcfg.Config {
 	return cmtcfg.DefaultConfig()
 }
 
-// initAppConfig adds wasmd's node settings to app.toml and sets a non-zero
+// initAppConfig adds wasmd's node settings and the dashboard's switch to
+// app.toml and sets a non-zero
 // minimum gas price in the bond denom (DefaultMinGasPrices, security review
 // L-11): a node refuses transactions that do not pay for their gas.
 func initAppConfig() (string, interface{}) {
 	type CustomAppConfig struct {
 		serverconfig.Config
-		Wasm wasmtypes.NodeConfig `mapstructure:"wasm"`
+		Wasm      wasmtypes.NodeConfig `mapstructure:"wasm"`
+		Dashboard dashboard.Config     `mapstructure:"dashboard"`
 	}
 	srvCfg := serverconfig.DefaultConfig()
 	srvCfg.MinGasPrices = DefaultMinGasPrices()
-	return serverconfig.DefaultConfigTemplate + wasmtypes.DefaultConfigTemplate(),
-		CustomAppConfig{Config: *srvCfg, Wasm: wasmtypes.DefaultNodeConfig()}
+	return serverconfig.DefaultConfigTemplate + wasmtypes.DefaultConfigTemplate() + dashboard.DefaultConfigTemplate,
+		CustomAppConfig{Config: *srvCfg, Wasm: wasmtypes.DefaultNodeConfig(), Dashboard: dashboard.DefaultConfig()}
 }
 
 func initRootCmd(rootCmd *cobra.Command, tempApp *app.App) {
