@@ -10,6 +10,8 @@ ldflags = -X github.com/cosmos/cosmos-sdk/version.Name=avschain \
 	-X github.com/cosmos/cosmos-sdk/version.Version=$(VERSION) \
 	-X github.com/cosmos/cosmos-sdk/version.Commit=$(COMMIT)
 BUILD_FLAGS := -ldflags '$(ldflags)'
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
@@ -17,7 +19,7 @@ GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
 # The release the upgrade test starts from (app.UpgradeName moves it to this tree).
 PREVIOUS_RELEASE ?= v0.1.0
 
-.PHONY: help build build-previous install test test-unit test-e2e bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
+.PHONY: help build build-previous install test test-unit test-e2e fuzz bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
 
 #? help: List the targets with their descriptions (from the Makefile's own #? comments)
 help: Makefile
@@ -48,6 +50,10 @@ build-previous:
 #? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first)
 test-e2e: build build-previous
 	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -v ./testutil/e2e/...
+
+#? fuzz: Every Go fuzz target in the repo, FUZZTIME each (default 30s; CI runs 5s), one after another
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 #? bench: Go benchmarks of every package but testutil/e2e
 bench:
