@@ -2,6 +2,11 @@
 # avschain build, test and devnet targets. `make help` lists them, from the
 # `#? target: description` comment above each target (ibc-go's Makefile pattern).
 
+# bash with pipefail: a test target pipes `go test -json` through tee and a
+# filter, and a failing go test must still fail the target.
+SHELL := bash
+.SHELLFLAGS := -o pipefail -ec
+
 BUILDDIR ?= $(CURDIR)/build
 VERSION ?= $(shell git describe --tags --match 'v*' --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -10,6 +15,8 @@ ldflags = -X github.com/cosmos/cosmos-sdk/version.Name=avschain \
 	-X github.com/cosmos/cosmos-sdk/version.Version=$(VERSION) \
 	-X github.com/cosmos/cosmos-sdk/version.Commit=$(COMMIT)
 BUILD_FLAGS := -ldflags '$(ldflags)'
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
 # Unit and in-process integration tests: everything but the e2e package.
 UNIT_PKGS = $(shell go list ./... | grep -v /testutil/e2e)
 
@@ -17,7 +24,7 @@ GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
 # The release the upgrade test starts from (app.UpgradeName moves it to this tree).
 PREVIOUS_RELEASE ?= v0.1.0
 
-.PHONY: help build build-previous install test test-unit test-e2e bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
+.PHONY: help build build-previous install test test-unit test-e2e fuzz bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
 
 #? help: List the targets with their descriptions (from the Makefile's own #? comments)
 help: Makefile
@@ -37,17 +44,28 @@ install:
 #? test: Unit, integration and end-to-end tests (test-unit, then test-e2e)
 test: test-unit test-e2e
 
-#? test-unit: Unit and in-process integration tests (every package but testutil/e2e)
+# The test targets write go test's -json stream to build/ (for
+# scripts/check-skips.sh, which CI runs after make test) and show the usual
+# output through scripts/testoutput.
+TESTOUTPUT = go run ./scripts/testoutput
+
+#? test-unit: Unit and in-process integration tests (every package but testutil/e2e); the -json stream goes to build/test-unit.json
 test-unit:
-	go test -count=1 $(UNIT_PKGS)
+	@mkdir -p $(BUILDDIR)
+	go test -count=1 -json $(UNIT_PKGS) | tee $(BUILDDIR)/test-unit.json | $(TESTOUTPUT)
 
 #? build-previous: Build avsd of the previous release (PREVIOUS_RELEASE, listed in scripts/releases) into build/avsd-TAG, for the upgrade test
 build-previous:
 	scripts/build-release.sh $(PREVIOUS_RELEASE)
 
-#? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first)
+#? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first); the -json stream goes to build/test-e2e.json
 test-e2e: build build-previous
-	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -v ./testutil/e2e/...
+	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -json ./testutil/e2e/... \
+		| tee $(BUILDDIR)/test-e2e.json | $(TESTOUTPUT) -v
+
+#? fuzz: Every Go fuzz target in the repo, FUZZTIME each (default 30s; CI runs 5s), one after another
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 #? bench: Go benchmarks of every package but testutil/e2e
 bench:

@@ -181,20 +181,6 @@ func TestCallWithRetry(t *testing.T) {
 	}
 }
 
-func TestNoHostOutsideWasip1(t *testing.T) {
-	if hostAvailable {
-		t.Skip("running under wasip1")
-	}
-	_, err := HTTPGet("http://127.0.0.1/")
-	if !errors.Is(err, ErrNoHost) {
-		t.Errorf("HTTPGet: %v, want ErrNoHost", err)
-	}
-	_, err = ChainQuery("/avschain.avs.v1.Query/Service", []byte(`{"service_id":"1"}`))
-	if !errors.Is(err, ErrNoHost) {
-		t.Errorf("ChainQuery: %v, want ErrNoHost", err)
-	}
-}
-
 func TestConfig(t *testing.T) {
 	t.Setenv("PRICE_URL", "http://127.0.0.1:1/p")
 	if got := Config("PRICE_URL"); got != "http://127.0.0.1:1/p" {

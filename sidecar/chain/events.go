@@ -160,9 +160,24 @@ func (s *subscription) subscribe(wait time.Duration) ([]Notification, error) {
 // next reads one message: the notifications it carries, or the id of the
 // subscription it confirms.
 func (s *subscription) next() ([]Notification, any, error) {
-	var res rpctypes.RPCResponse
-	if err := s.conn.ReadJSON(&res); err != nil {
+	_, bz, err := s.conn.ReadMessage()
+	if err != nil {
 		return nil, nil, err
+	}
+	return decodeMessage(bz)
+}
+
+// errMalformedMessage: a websocket message that is not a JSON-RPC response
+// holding a CometBFT event.
+var errMalformedMessage = errors.New("malformed websocket message")
+
+// decodeMessage reads one websocket message: the notifications it carries,
+// or the id of the subscription it confirms; an error is the node's
+// *rpctypes.RPCError or errMalformedMessage.
+func decodeMessage(bz []byte) ([]Notification, any, error) {
+	var res rpctypes.RPCResponse
+	if err := json.Unmarshal(bz, &res); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errMalformedMessage, err)
 	}
 	if res.Error != nil {
 		// A refused subscription, or one the node cancelled (a client
@@ -171,7 +186,7 @@ func (s *subscription) next() ([]Notification, any, error) {
 	}
 	var ev coretypes.ResultEvent
 	if err := cmtjson.Unmarshal(res.Result, &ev); err != nil {
-		return nil, nil, fmt.Errorf("websocket message: %w", err)
+		return nil, nil, fmt.Errorf("%w: %w", errMalformedMessage, err)
 	}
 	if ev.Query == "" {
 		return nil, res.ID, nil

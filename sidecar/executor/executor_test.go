@@ -149,13 +149,17 @@ func TestRunTimeLimit(t *testing.T) {
 	e := newExecutor(t)
 	l := limits(16)
 	l.Time = 200 * time.Millisecond
+	// ErrTimeout is the time limit's deadline firing: no wall-clock bound
+	// (tests review M1); a loop that were never interrupted fails the test
+	// at go test's timeout.
 	for range 2 {
-		start := time.Now()
 		res, err := e.Run(context.Background(), job(1, "", l), avstest.Loop())
 		require.ErrorIs(t, err, executor.ErrTimeout)
+		require.NotErrorIs(t, err, context.Canceled)
+		reason, ok := executor.FailureReason(err)
+		require.True(t, ok)
+		require.Equal(t, types.FAILURE_REASON_TIME, reason)
 		require.Empty(t, res.Output)
-		require.Less(t, time.Since(start), 5*time.Second, "the loop is interrupted near its time limit")
-		require.GreaterOrEqual(t, time.Since(start), l.Time)
 	}
 	// The executor (and the runtime the loop ran in) still works.
 	res, err := e.Run(context.Background(), job(2, "4", limits(rustPages)), repoFile(t, "components/square-rust/square-rust.wasm"))
@@ -189,18 +193,16 @@ func TestRunMemoryLimit(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	const runs = 5
 	for i := range runs {
-		start := time.Now()
 		_, err := e.Run(context.Background(), job(1, "", l), avstest.MemoryHog())
 		require.Error(t, err)
 		if i == 0 {
-			t.Logf("memory hog: %v (%s)", err, time.Since(start))
+			t.Logf("memory hog: %v", err)
 		}
 		require.ErrorIs(t, err, executor.ErrMemory, "it grew its memory to the limit, then trapped")
 		reason, ok := executor.FailureReason(err)
 		require.True(t, ok)
 		require.Equal(t, types.FAILURE_REASON_MEMORY, reason)
-		require.NotErrorIs(t, err, executor.ErrTimeout)
-		require.Less(t, time.Since(start), 10*time.Second)
+		require.NotErrorIs(t, err, executor.ErrTimeout, "the memory limit stopped it, not the 30s clock")
 	}
 	require.NoError(t, e.Close(context.Background()))
 	runtime.GC()

@@ -119,14 +119,17 @@ func createdWork(ev *types.EventTaskCreated, height int64) Work {
 // Key names the work in the store (store.WorkKey).
 func (t Work) Key() string { return store.WorkKey(t.ID, t.Event) }
 
+// ErrCorruptWork is DecodeWork's error: the saved bytes are not work.
+var ErrCorruptWork = errors.New("corrupt saved work")
+
 // DecodeWork reads work saved by Advance.
 func DecodeWork(bz []byte) (Work, error) {
 	var t Work
 	if err := json.Unmarshal(bz, &t); err != nil {
-		return Work{}, fmt.Errorf("corrupt saved work: %w", err)
+		return Work{}, fmt.Errorf("%w: %w", ErrCorruptWork, err)
 	}
 	if t.ID == 0 && t.Event == nil {
-		return Work{}, errors.New("corrupt saved work: neither id nor event")
+		return Work{}, fmt.Errorf("%w: neither id nor event", ErrCorruptWork)
 	}
 	return t, nil
 }

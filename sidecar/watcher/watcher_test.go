@@ -292,7 +292,13 @@ func TestFirstStartCatchesUpFromRecentBlocks(t *testing.T) {
 	src := newFakeSource(t, 10)
 	st := store.OpenMemory()
 	startWatcher(t, src, st, watcher.WithCatchUp(0))
-	time.Sleep(100 * time.Millisecond)
+	// Three reads of the latest height: at least one whole sweep has run
+	// since the start (a synchronisation point, not a sleep: tests review L1).
+	require.Eventually(t, func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return src.latestCalls >= 3
+	}, 5*time.Second, 10*time.Millisecond)
 	require.EqualValues(t, -1, src.firstCall(), "no block read")
 	src.mu.Lock()
 	src.latest = 11

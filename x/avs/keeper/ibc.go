@@ -135,21 +135,20 @@ func (k Keeper) OnRecvTaskRequest(ctx context.Context, packet channeltypes.Packe
 
 // OnRecvTaskResult stores a result another chain pushed.
 func (k Keeper) OnRecvTaskResult(ctx context.Context, packet channeltypes.Packet, res types.TaskResultPacketData) error {
-	taskID, _ := strconv.ParseUint(res.TaskID, 10, 64)
-	serviceID, _ := strconv.ParseUint(res.ServiceID, 10, 64)
-	powerFor, _ := strconv.ParseUint(res.PowerFor, 10, 64)
-	powerTotal, _ := strconv.ParseUint(res.PowerTotal, 10, 64)
-	height, _ := strconv.ParseInt(res.Height, 10, 64)
+	n, err := res.Numbers()
+	if err != nil {
+		return err
+	}
 	r := types.RemoteResult{
-		Channel: packet.DestinationChannel, Sequence: packet.Sequence, ServiceId: serviceID, Input: res.Input,
-		Status: types.REMOTE_STATUS_PUSHED, TaskId: taskID, Result: res.Result, PowerFor: powerFor, PowerTotal: powerTotal, RemoteHeight: height,
+		Channel: packet.DestinationChannel, Sequence: packet.Sequence, ServiceId: n.ServiceID, Input: res.Input,
+		Status: types.REMOTE_STATUS_PUSHED, TaskId: n.TaskID, Result: res.Result, PowerFor: n.PowerFor, PowerTotal: n.PowerTotal, RemoteHeight: n.Height,
 	}
 	// Pushes keep their own key space: the other chain's sequence n on this
 	// channel is not this chain's request n (M-2).
 	if err := k.PushedResults.Set(ctx, collections.Join(r.Channel, r.Sequence), r); err != nil {
 		return err
 	}
-	return emit(ctx, &types.EventRemoteResult{Channel: r.Channel, Sequence: r.Sequence, Status: r.Status, TaskId: taskID, Result: r.Result})
+	return emit(ctx, &types.EventRemoteResult{Channel: r.Channel, Sequence: r.Sequence, Status: r.Status, TaskId: r.TaskId, Result: r.Result})
 }
 
 // ibcTaskEnded acknowledges the packet that requested the task, and pushes a
@@ -277,10 +276,8 @@ func (k Keeper) OnAcknowledgement(ctx context.Context, packet channeltypes.Packe
 			r.Status, r.Error = types.REMOTE_STATUS_ERROR, "unreadable acknowledgement: "+err.Error()
 			return k.finishRemote(ctx, r)
 		}
-		r.TaskId, _ = strconv.ParseUint(a.TaskID, 10, 64)
-		r.PowerFor, _ = strconv.ParseUint(a.PowerFor, 10, 64)
-		r.PowerTotal, _ = strconv.ParseUint(a.PowerTotal, 10, 64)
-		r.RemoteHeight, _ = strconv.ParseInt(a.Height, 10, 64)
+		n, _ := a.Numbers() // DecodeAck checked them
+		r.TaskId, r.PowerFor, r.PowerTotal, r.RemoteHeight = n.TaskID, n.PowerFor, n.PowerTotal, n.Height
 		r.Result = a.Result
 		r.Status = types.REMOTE_STATUS_COMPLETED
 		switch a.Status {

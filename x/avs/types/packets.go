@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 
 	errorsmod "cosmossdk.io/errors"
@@ -80,6 +81,60 @@ func (p TaskRequestPacketData) ServiceIDUint() (uint64, error) {
 	return id, nil
 }
 
+// RemoteNumbers are the decimal fields of a pushed result or of an
+// acknowledgement, parsed (ServiceID is 0 for an acknowledgement).
+type RemoteNumbers struct {
+	TaskID, ServiceID, PowerFor, PowerTotal uint64
+	Height                                  int64
+}
+
+// Numbers parses the result's ids, powers and height. Each must be the
+// canonical decimal strconv writes, as the sending chain does: anything else
+// is ErrInvalidPacket, never a silent 0 (tests review M6).
+func (p TaskResultPacketData) Numbers() (RemoteNumbers, error) {
+	var n RemoteNumbers
+	err := parseDecimals(&n, p.TaskID, p.PowerFor, p.PowerTotal, p.Height)
+	if err == nil {
+		n.ServiceID, err = parseCanonicalUint("service_id", p.ServiceID)
+	}
+	return n, err
+}
+
+// Numbers parses the acknowledgement's task id, powers and height, as
+// TaskResultPacketData.Numbers does.
+func (a TaskAck) Numbers() (RemoteNumbers, error) {
+	var n RemoteNumbers
+	return n, parseDecimals(&n, a.TaskID, a.PowerFor, a.PowerTotal, a.Height)
+}
+
+func parseDecimals(n *RemoteNumbers, taskID, powerFor, powerTotal, height string) (err error) {
+	if n.TaskID, err = parseCanonicalUint("task_id", taskID); err != nil {
+		return err
+	}
+	if n.PowerFor, err = parseCanonicalUint("power_for", powerFor); err != nil {
+		return err
+	}
+	if n.PowerTotal, err = parseCanonicalUint("power_total", powerTotal); err != nil {
+		return err
+	}
+	h, err := parseCanonicalUint("height", height)
+	if err != nil || h > math.MaxInt64 {
+		return errorsmod.Wrapf(ErrInvalidPacket, "height %q is not a decimal block height", height)
+	}
+	n.Height = int64(h)
+	return nil
+}
+
+// parseCanonicalUint parses a decimal uint64 written without sign or
+// leading zeros.
+func parseCanonicalUint(field, s string) (uint64, error) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || strconv.FormatUint(v, 10) != s {
+		return 0, errorsmod.Wrapf(ErrInvalidPacket, "%s %q is not a decimal number", field, s)
+	}
+	return v, nil
+}
+
 func strictDecode(bz []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(bz))
 	dec.DisallowUnknownFields()
@@ -93,7 +148,8 @@ func strictDecode(bz []byte, v any) error {
 }
 
 // DecodePacket reads an avs packet: exactly one of the results is set. Unknown
-// fields are refused, so a result packet is never taken for a request.
+// fields are refused, so a result packet is never taken for a request; a
+// result's numbers must parse (TaskResultPacketData.Numbers).
 func DecodePacket(bz []byte) (*TaskRequestPacketData, *TaskResultPacketData, error) {
 	var req TaskRequestPacketData
 	errReq := strictDecode(bz, &req)
@@ -105,19 +161,22 @@ func DecodePacket(bz []byte) (*TaskRequestPacketData, *TaskResultPacketData, err
 	}
 	var res TaskResultPacketData
 	if err := strictDecode(bz, &res); err == nil {
-		if _, err := strconv.ParseUint(res.TaskID, 10, 64); err != nil {
-			return nil, nil, errorsmod.Wrapf(ErrInvalidPacket, "task_id %q is not a decimal id", res.TaskID)
+		if _, err := res.Numbers(); err != nil {
+			return nil, nil, err
 		}
 		return nil, &res, nil
 	}
 	return nil, nil, errorsmod.Wrapf(ErrInvalidPacket, "not a TaskRequestPacketData or TaskResultPacketData: %s", errReq)
 }
 
-// DecodeAck reads a TaskAck.
+// DecodeAck reads a TaskAck; its numbers must parse (TaskAck.Numbers).
 func DecodeAck(bz []byte) (TaskAck, error) {
 	var a TaskAck
 	if err := strictDecode(bz, &a); err != nil {
-		return a, errorsmod.Wrapf(ErrInvalidPacket, "acknowledgement: %s", err)
+		return TaskAck{}, errorsmod.Wrapf(ErrInvalidPacket, "acknowledgement: %s", err)
+	}
+	if _, err := a.Numbers(); err != nil {
+		return TaskAck{}, errorsmod.Wrap(err, "acknowledgement")
 	}
 	return a, nil
 }
