@@ -61,10 +61,10 @@ const evOperatorSlashed = "avschain.avs.v1.EventOperatorSlashed"
 // The IBC module's state is in the app hash each node is checked against
 // (the relayer's transactions on the four-validator chain included).
 //
-// Run time: about 2¼ minutes on 2 cores without IBC (130 s and 133 s
-// measured), most of it starting four validators, the setup and waiting for
-// the interval trigger's last task; the second chain and the relayer's link
-// add about a minute.
+// Run time: about 2¾ minutes on 2 cores (162 s measured with IBC; 130 s
+// and 133 s before it), most of it starting four validators and the second
+// chain, the relayer's link, the setup and waiting for the interval
+// trigger's last task.
 func TestDeterminismAcrossFourValidators(t *testing.T) {
 	began := time.Now()
 	node0 := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-determinism", Validators: 4})
