@@ -46,9 +46,7 @@ func TestDashboard(t *testing.T) {
 	defer logSidecars(t, sidecars...)
 
 	// carol's commitment earns from the next epoch (epoch_length 100, L-2)
-	h, err := node.Height()
-	require.NoError(t, err)
-	node.WaitHeight((h/100+1)*100, 200*time.Second)
+	waitNextEpoch(t, node)
 
 	done := createTask(t, node, service, "6")
 	failed := createTask(t, node, service, "x")

@@ -295,3 +295,12 @@ func instantiate(t *testing.T, node *localnet.Node, name string, wasm []byte, ms
 	require.True(t, strings.HasPrefix(addr, "avs1"), "contract address %q", addr)
 	return addr
 }
+
+// waitNextEpoch waits for the first block of the next x/avs epoch (the
+// localnet's epoch_length is 100): commitments made before it count from it.
+func waitNextEpoch(t *testing.T, node *localnet.Node) {
+	t.Helper()
+	h, err := node.Height()
+	require.NoError(t, err)
+	node.WaitHeight((h/100+1)*100, 200*time.Second)
+}

@@ -307,9 +307,7 @@ func TestStakeWeightedRewards(t *testing.T) {
 	defer logSidecars(t, sidecars...)
 
 	// the commitments earn from the next epoch (epoch_length 100)
-	h, err := node.Height()
-	require.NoError(t, err)
-	node.WaitHeight((h/100+1)*100, 200*time.Second)
+	waitNextEpoch(t, node)
 
 	id := createTask(t, node, service, "6")
 	v := waitTask(t, node, id, 60*time.Second)
