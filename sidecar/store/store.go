@@ -157,12 +157,16 @@ func (s *Store) getJSON(key []byte, v any) (bool, error) {
 	return true, json.Unmarshal(bz, v)
 }
 
+// setJSON writes v unsynced: it survives the process (leveldb has written it
+// to its journal file when Set returns), and the next synced write (the vote
+// recorded as pending, a batch a transaction) makes it durable with everything
+// before it, the journal being one sequential file.
 func (s *Store) setJSON(key []byte, v any) error {
 	bz, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return s.db.SetSync(key, bz)
+	return s.db.Set(key, bz)
 }
 
 // Executed returns the recorded execution of a unit of work, if any.
@@ -172,7 +176,9 @@ func (s *Store) Executed(k string) (Execution, bool, error) {
 	return e, ok, err
 }
 
-// SetExecuted records an execution.
+// SetExecuted records an execution. Lost to a machine crash before the vote
+// is recorded as pending, the work runs again: a deterministic component gives
+// the same vote, and the chain keeps one vote per operator and task.
 func (s *Store) SetExecuted(k string, e Execution) error {
 	return s.setJSON(key(prefixExecuted, k), e)
 }
@@ -223,9 +229,9 @@ func (s *Store) MarkSubmittedBatch(keys []string, txHash string) error {
 	return b.WriteSync()
 }
 
-// SetPending records that a vote went out in a transaction.
+// SetPending records that a vote went out in a transaction, synced.
 func (s *Store) SetPending(k string, p Pending) error {
-	return s.setJSON(key(prefixPending, k), p)
+	return s.SetPendingBatch(map[string]Pending{k: p})
 }
 
 // SetPendingBatch records the votes of one transaction as pending, by key,
