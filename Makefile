@@ -63,7 +63,7 @@ test-e2e: build build-previous
 	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -json ./testutil/e2e/... \
 		| tee $(BUILDDIR)/test-e2e.json | $(TESTOUTPUT) -v
 
-#? fuzz: Every Go fuzz target in the repo, FUZZTIME each (default 30s; CI runs 5s), one after another
+#? fuzz: Every Go fuzz target in the repo, FUZZTIME each (default 30s; CI runs 3000x, a count of inputs), one after another
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 

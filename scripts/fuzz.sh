@@ -11,7 +11,8 @@
 # script then exits non-zero.
 #
 #   scripts/fuzz.sh              # every target, FUZZTIME each
-#   FUZZTIME=5s scripts/fuzz.sh  # as CI runs it
+#   FUZZTIME=3000x scripts/fuzz.sh  # as CI runs it: a count of inputs (a duration, 5s, can end in
+#                                   # "context deadline exceeded" mid-input)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
