@@ -189,34 +189,15 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					Short:          "Add (--add) and remove (--remove) operators on a service's allow-list",
 					PositionalArgs: positional("service_id"),
 				},
-				{RpcMethod: "RegisterOperator", Skip: true}, // hand-written: decimal commission
-				{RpcMethod: "UpdateOperator", Skip: true},   // hand-written: decimal commission
-				{
-					RpcMethod:      "OptIn",
-					Use:            "opt-in [service-id]",
-					Short:          "Opt the signer in to a service (counts from its next power snapshot)",
-					PositionalArgs: positional("service_id"),
-				},
-				{
-					RpcMethod:      "OptOut",
-					Use:            "opt-out [service-id]",
-					Short:          "Opt the signer out of a service",
-					PositionalArgs: positional("service_id"),
-				},
-				{RpcMethod: "Commit", Skip: true},   // hand-written: carries a coin
-				{RpcMethod: "Uncommit", Skip: true}, // hand-written: carries a coin
-				{
-					RpcMethod: "WithdrawRewards",
-					Use:       "withdraw-rewards",
-					Short:     "Withdraw every reward the signer's commitments earned and, for an operator, what it earned itself",
-				},
-				{RpcMethod: "FundService", Skip: true}, // hand-written: carries a coin
-				{
-					RpcMethod:      "Unjail",
-					Use:            "unjail [service-id]",
-					Short:          "Unjail the signing operator in a service after its cooldown",
-					PositionalArgs: positional("service_id"),
-				},
+				{RpcMethod: "RegisterOperator", Skip: true},  // hand-written: decimal commission
+				{RpcMethod: "UpdateOperator", Skip: true},    // hand-written: decimal commission
+				{RpcMethod: "OptIn", Skip: true},             // hand-written: waits for inclusion
+				{RpcMethod: "OptOut", Skip: true},            // hand-written: waits for inclusion
+				{RpcMethod: "Commit", Skip: true},            // hand-written: carries a coin
+				{RpcMethod: "Uncommit", Skip: true},          // hand-written: carries a coin
+				{RpcMethod: "WithdrawRewards", Skip: true},   // hand-written: waits for inclusion, prints the amount
+				{RpcMethod: "FundService", Skip: true},       // hand-written: carries a coin
+				{RpcMethod: "Unjail", Skip: true},            // hand-written: waits for inclusion
 				{RpcMethod: "RequestRemoteTask", Skip: true}, // hand-written: raw input, duration
 			},
 		},

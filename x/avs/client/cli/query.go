@@ -52,7 +52,11 @@ func CommitmentsCmd() *cobra.Command {
 			if out, _ := cmd.Flags().GetString(flags.FlagOutput); out == flags.OutputFormatJSON {
 				return clientCtx.PrintProto(res)
 			}
-			return printCommitments(cmd, res)
+			params, err := types.NewQueryClient(clientCtx).Params(cmd.Context(), &types.QueryParamsRequest{})
+			if err != nil {
+				return err
+			}
+			return printCommitments(cmd, res, params.Params.StakeDenom)
 		},
 	}
 	flags.AddQueryFlagsToCmd(cmd)
@@ -61,14 +65,16 @@ func CommitmentsCmd() *cobra.Command {
 	return cmd
 }
 
-func printCommitments(cmd *cobra.Command, res *types.QueryCommitmentsResponse) error {
+// printCommitments prints the commitments as a table; committed amounts are
+// in denom (the stake denom), as the pending rewards are.
+func printCommitments(cmd *cobra.Command, res *types.QueryCommitmentsResponse, denom string) error {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 	if len(res.Commitments) == 0 {
 		fmt.Fprintln(w, "no commitments")
 	} else {
 		fmt.Fprintln(w, "SERVICE\tOPERATOR\tCOMMITTED\tSHARES\tPENDING REWARDS")
 		for _, c := range res.Commitments {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", c.Commitment.ServiceId, c.Commitment.Operator, c.Value, c.Commitment.Shares, c.PendingRewards)
+			fmt.Fprintf(w, "%d\t%s\t%s%s\t%s\t%s\n", c.Commitment.ServiceId, c.Commitment.Operator, c.Value, denom, c.Commitment.Shares, c.PendingRewards)
 		}
 	}
 	if res.Pagination != nil && len(res.Pagination.NextKey) > 0 {

@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cosmos/cosmos-sdk/client"
-	"github.com/cosmos/cosmos-sdk/client/flags"
-	"github.com/cosmos/cosmos-sdk/client/tx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/avschain/avschain/x/avs/types"
@@ -35,6 +33,10 @@ func GetTxCmd() *cobra.Command {
 		SubmitResultsCmd(),
 		RegisterOperatorCmd(),
 		UpdateOperatorCmd(),
+		OptInCmd(),
+		OptOutCmd(),
+		UnjailCmd(),
+		WithdrawRewardsCmd(),
 		CommitCmd(),
 		UncommitCmd(),
 		FundServiceCmd(),
@@ -48,8 +50,9 @@ func GetTxCmd() *cobra.Command {
 type buildMsg func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error)
 
 // txCmd completes cmd (its use, help and argument check) into a tx command: it
-// adds the tx flags and a RunE that builds the message and signs and
-// broadcasts it, or prints it with --generate-only.
+// adds the tx flags and a RunE that builds the message (checking what it can
+// locally) and sends it with sendTx: simulated first, then signed,
+// broadcast and waited for, or printed with --generate-only.
 func txCmd(cmd *cobra.Command, build buildMsg) *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		clientCtx, err := client.GetClientTxContext(cmd)
@@ -60,26 +63,34 @@ func txCmd(cmd *cobra.Command, build buildMsg) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		return sendTx(cmd, clientCtx, msg)
 	}
-	flags.AddTxFlagsToCmd(cmd)
+	addSendFlags(cmd)
 	return cmd
 }
 
-// coinCmd builds a command whose last argument is a coin. autocli cannot send
-// one: its dynamic messages clash with the SDK's Coin type when a module ships
-// no pulsar code (api/…).
+// coinCmd builds a command whose last argument is an amount of the stake
+// denom (checked against the chain's params). autocli cannot send a coin: its
+// dynamic messages clash with the SDK's Coin type when a module ships no
+// pulsar code (api/…).
 func coinCmd(
-	use, short string, nArgs int, build func(signer string, args []string, amount sdk.Coin) (sdk.Msg, error),
+	use, short string, nArgs int,
+	build func(clientCtx client.Context, cmd *cobra.Command, args []string, amount sdk.Coin) (sdk.Msg, error),
 ) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nArgs)}
-	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
-		last := args[len(args)-1]
-		amount, err := sdk.ParseCoinNormalized(last)
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		amount, err := parseAmount("amount", args[len(args)-1])
 		if err != nil {
-			return nil, fmt.Errorf("amount %q: %w", last, err)
+			return nil, err
 		}
-		return build(clientCtx.GetFromAddress().String(), args[:len(args)-1], amount)
+		params, err := chainParams(cmd, clientCtx)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkDenom("amount", amount, params); err != nil {
+			return nil, err
+		}
+		return build(clientCtx, cmd, args[:len(args)-1], amount)
 	})
 }
 

@@ -24,12 +24,17 @@ func StoreComponentCmd() *cobra.Command {
 		Short: "Store a WASI preview-1 component (gzip-compressed on the way)",
 		Long: `Store a WASI preview-1 component. The module may import only from
 wasi_snapshot_preview1 and avs and must export _start. It is sent gzip-compressed;
-its address is the sha256 of the uncompressed module, printed in the
-EventComponentStored event and the response.`,
+its address is the sha256 of the uncompressed module (sha256sum FILE.wasm),
+printed as "digest" once the tx is included: the component_digest of a
+service's manifest.`,
 		Args: cobra.ExactArgs(1),
 	}
-	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
-		code, err := readComponent(args[0])
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		params, err := chainParams(cmd, clientCtx)
+		if err != nil {
+			return nil, err
+		}
+		code, err := readComponent(args[0], params.MaxComponentSize)
 		if err != nil {
 			return nil, err
 		}
@@ -44,13 +49,17 @@ var wasmMagic = []byte("\x00asm")
 // as MsgStoreComponent carries it. A plain module is checked here, so that a
 // wrong file is refused before a transaction is signed; a gzip one is left to
 // the chain, which checks it once decompressed.
-func readComponent(path string) ([]byte, error) {
+func readComponent(path string, maxSize uint64) ([]byte, error) {
 	code, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read component: %w", err)
 	}
 	if wasmbin.IsGzip(code) {
 		return code, nil
+	}
+	if uint64(len(code)) > maxSize {
+		return nil, fmt.Errorf("%s is %d bytes: the chain takes components up to %d bytes (max_component_size)",
+			path, len(code), maxSize)
 	}
 	if !bytes.HasPrefix(code, wasmMagic) {
 		return nil, fmt.Errorf("%s is not a wasm module: give the .wasm file a component builds to "+
@@ -104,6 +113,23 @@ higher min_self_stake). WEIGHTING_EQUAL needs "admission": "ADMISSION_ALLOWLIST"
 Triggers open tasks paid from the service treasury (fund-service); see
 x/avs/README.md, Triggers.`
 
+// readValidManifest reads a manifest and checks it with the chain's own
+// validation against the chain's params, naming the file in the error.
+func readValidManifest(cmd *cobra.Command, clientCtx client.Context, path string) (types.ServiceManifest, error) {
+	m, err := ReadManifest(clientCtx.Codec, path)
+	if err != nil {
+		return m, err
+	}
+	params, err := chainParams(cmd, clientCtx)
+	if err != nil {
+		return m, err
+	}
+	if err := m.Validate(params); err != nil {
+		return m, errorsmod.Wrap(err, path) // %w would print the error's source line
+	}
+	return m, nil
+}
+
 // CreateServiceCmd is `avsd tx avs create-service manifest.json`.
 func CreateServiceCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -112,8 +138,8 @@ func CreateServiceCmd() *cobra.Command {
 		Long:  "Deploy a service from a JSON manifest; the signer owns it.\n\n" + manifestHelp,
 		Args:  cobra.ExactArgs(1),
 	}
-	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
-		m, err := ReadManifest(clientCtx.Codec, args[0])
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		m, err := readValidManifest(cmd, clientCtx, args[0])
 		if err != nil {
 			return nil, err
 		}
@@ -129,12 +155,12 @@ func UpdateServiceCmd() *cobra.Command {
 		Long:  "Replace a service's manifest (owner only); a new component_digest upgrades it.\n\n" + manifestHelp,
 		Args:  cobra.ExactArgs(2),
 	}
-	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
 		id, err := parseServiceID(args[0])
 		if err != nil {
 			return nil, err
 		}
-		m, err := ReadManifest(clientCtx.Codec, args[1])
+		m, err := readValidManifest(cmd, clientCtx, args[1])
 		if err != nil {
 			return nil, err
 		}
@@ -145,8 +171,8 @@ func UpdateServiceCmd() *cobra.Command {
 // FundServiceCmd is `avsd tx avs fund-service SERVICE_ID AMOUNT`.
 func FundServiceCmd() *cobra.Command {
 	return coinCmd("fund-service [service-id] [amount]", "Add to a service's treasury (it pays for tasks no one sends)", 2,
-		func(signer string, args []string, amt sdk.Coin) (sdk.Msg, error) {
+		func(clientCtx client.Context, _ *cobra.Command, args []string, amt sdk.Coin) (sdk.Msg, error) {
 			id, err := parseServiceID(args[0])
-			return &types.MsgFundService{Funder: signer, ServiceId: id, Amount: amt}, err
+			return &types.MsgFundService{Funder: clientCtx.GetFromAddress().String(), ServiceId: id, Amount: amt}, err
 		})
 }

@@ -63,7 +63,7 @@ func TestReadComponent(t *testing.T) {
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := readComponent(writeFile(t, tc.file, tc.content))
+			got, err := readComponent(writeFile(t, tc.file, tc.content), types.DefaultParams().MaxComponentSize)
 			if tc.errContains != nil {
 				require.Error(t, err)
 				for _, s := range tc.errContains {
@@ -84,7 +84,7 @@ func TestReadComponent(t *testing.T) {
 	}
 
 	t.Run("missing file", func(t *testing.T) {
-		_, err := readComponent(filepath.Join(t.TempDir(), "absent.wasm"))
+		_, err := readComponent(filepath.Join(t.TempDir(), "absent.wasm"), types.DefaultParams().MaxComponentSize)
 		require.ErrorIs(t, err, os.ErrNotExist)
 	})
 }

@@ -42,7 +42,7 @@ func CreateTaskCmd() *cobra.Command {
 		if err != nil {
 			return nil, err
 		}
-		fee, err := feeFlag(cmd)
+		fee, err := checkedFee(cmd, clientCtx, input)
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +74,7 @@ the module's max_tasks_per_msg inputs.`,
 		if err != nil {
 			return nil, err
 		}
-		fee, err := feeFlag(cmd)
+		fee, err := checkedFee(cmd, clientCtx, inputs...)
 		if err != nil {
 			return nil, err
 		}
@@ -82,18 +82,36 @@ the module's max_tasks_per_msg inputs.`,
 	})
 }
 
-// feeFlag is --fee as a coin; the zero coin when it is not given (a free
-// service).
-func feeFlag(cmd *cobra.Command) (sdk.Coin, error) {
+// checkedFee is --fee as a coin (the zero coin when it is not given: a free
+// service), after checking it and the inputs against the chain's params.
+func checkedFee(cmd *cobra.Command, clientCtx client.Context, inputs ...[]byte) (sdk.Coin, error) {
+	params, err := chainParams(cmd, clientCtx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := checkInputs(params, inputs...); err != nil {
+		return sdk.Coin{}, err
+	}
 	s, _ := cmd.Flags().GetString(flagFee)
 	if s == "" {
 		return sdk.Coin{}, nil
 	}
-	fee, err := sdk.ParseCoinNormalized(s)
+	fee, err := parseAmount("--"+flagFee, s)
 	if err != nil {
-		return sdk.Coin{}, fmt.Errorf("--%s %q: %w", flagFee, s, err)
+		return sdk.Coin{}, err
 	}
-	return fee, nil
+	return fee, checkDenom("--"+flagFee, fee, params)
+}
+
+// checkInputs refuses an input over the chain's max_input_size.
+func checkInputs(params types.Params, inputs ...[]byte) error {
+	for i, in := range inputs {
+		if uint64(len(in)) > params.MaxInputSize {
+			return fmt.Errorf("input %d is %d bytes: the chain takes inputs up to %d bytes (max_input_size)",
+				i+1, len(in), params.MaxInputSize)
+		}
+	}
+	return nil
 }
 
 // taskInputs are the inputs given as arguments or read, one a line, from
@@ -179,8 +197,8 @@ func RequestRemoteTaskCmd() *cobra.Command {
 		Short: "Ask a service on another chain for a task over an avs IBC channel",
 		Long: `Ask a service on another chain for a task over an avs IBC channel (port avs).
 The answer arrives in the packet's acknowledgement: read it with
-'avsd q avs remote-result CHANNEL SEQUENCE' (the sequence is in the response and
-in EventRemoteTaskRequested).`,
+'avsd q avs remote-result CHANNEL SEQUENCE', with the sequence this command
+prints once the request is included.`,
 		Example: `  avsd tx avs request-remote-task channel-0 1 7 --from alice`,
 		Args:    cobra.ExactArgs(3),
 	}
@@ -192,7 +210,20 @@ in EventRemoteTaskRequested).`,
 		if err != nil {
 			return nil, err
 		}
+		if err := checkChannel(args[0]); err != nil {
+			return nil, err
+		}
+		params, err := chainParams(cmd, clientCtx)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkInputs(params, []byte(args[2])); err != nil {
+			return nil, err
+		}
 		timeout, _ := cmd.Flags().GetDuration(flagTimeout)
+		if timeout < time.Second {
+			return nil, fmt.Errorf("--%s %s: give at least 1s, e.g. --%s 10m", flagTimeout, timeout, flagTimeout)
+		}
 		handler, _ := cmd.Flags().GetString(flagHandlerContract)
 		return &types.MsgRequestRemoteTask{
 			Sender:          clientCtx.GetFromAddress().String(),
