@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ func TestDashboard(t *testing.T) {
 	require.NoError(t, chromedp.Do(b.ctx, chromedp.Navigate(base)))
 
 	// network
-	text := b.view(t, "#/", "network", "Latest tasks")
+	text := b.view(t, "#/", "network", "Latest tasks", "square", "4,000,000 uavs")
 	require.Equal(t, "1", b.text(t, `[data-stat="services"] .v`))
 	require.Equal(t, "3", b.text(t, `[data-stat="operators"] .v`))
 	require.Equal(t, "1", b.text(t, `[data-stat="tasks-completed"] .v`))
@@ -78,7 +79,7 @@ func TestDashboard(t *testing.T) {
 	b.screenshot(t, "network")
 
 	// service
-	text = b.view(t, "#/service/"+service, "service", "Service "+service+": square")
+	text = b.view(t, "#/service/"+service, "service", append([]string{"Service " + service + ": square", "byte-identical"}, operators...)...)
 	for _, op := range operators {
 		require.Contains(t, text, op)
 	}
@@ -88,7 +89,7 @@ func TestDashboard(t *testing.T) {
 	b.screenshot(t, "service")
 
 	// the completed task: its result, and the three operators' votes
-	text = b.view(t, "#/task/"+done, "task", "Task "+done)
+	text = b.view(t, "#/task/"+done, "task", append([]string{"Task " + done, "COMPLETED"}, operators...)...)
 	require.Equal(t, "36", b.text(t, `#result pre.bytes[data-kind="text"]`))
 	for _, op := range operators {
 		require.Contains(t, text, op)
@@ -100,21 +101,21 @@ func TestDashboard(t *testing.T) {
 	require.Contains(t, text, "COMPLETED")
 	b.screenshot(t, "task-completed")
 
-	text = b.view(t, "#/task/"+failed, "task", "Task "+failed)
+	text = b.view(t, "#/task/"+failed, "task", "Task "+failed, "FAILED", "fails on this input: EXIT")
 	require.Contains(t, text, "FAILED")
 	require.Contains(t, text, "fails on this input: EXIT")
 	require.Equal(t, 3, b.count(t, `section.panel:last-child tbody tr`), "three failure votes")
 	b.screenshot(t, "task-failed")
 
 	// operator1: its pool holds its own stake and carol's
-	text = b.view(t, "#/operator/"+op1, "operator", "Operator operator1")
+	text = b.view(t, "#/operator/"+op1, "operator", "Operator operator1", "10%", "2,000,000 uavs", "the accepted result")
 	require.Contains(t, text, "10%")
 	require.Contains(t, text, "2,000,000 uavs")
 	require.Contains(t, text, "the accepted result", "its vote on the completed task")
 	b.screenshot(t, "operator")
 
 	// carol's commitments
-	text = b.view(t, "#/commitments/"+carol, "commitments", carol)
+	text = b.view(t, "#/commitments/"+carol, "commitments", carol, "1,000,000 uavs", "operator1", "withdraw-rewards")
 	require.Equal(t, "1,000,000 uavs", b.text(t, `[data-stat="value"] .v`))
 	require.Equal(t, thousands(rewards.Rewards.Amount)+" uavs", b.text(t, `[data-stat="rewards"] .v`))
 	require.Contains(t, text, "operator1")
@@ -127,10 +128,10 @@ func TestDashboard(t *testing.T) {
 
 	// bad input: an unknown task, and a malformed address, shown in the page
 	b.expect("/avschain/avs/v1/tasks/999999")
-	text = b.view(t, "#/task/999999", "task", "Not found")
+	text = b.view(t, "#/task/999999", "task", "Not found", "task 999999 not found")
 	require.Contains(t, text, "task 999999 not found")
 	b.screenshot(t, "task-unknown")
-	text = b.view(t, "#/commitments/avs1notanaddress", "commitments", "Bad input")
+	text = b.view(t, "#/commitments/avs1notanaddress", "commitments", "Bad input", "is not an avschain address")
 	require.Contains(t, text, "is not an avschain address")
 	require.Empty(t, b.problems(), "failed requests or console errors besides the unknown task's 404")
 }
@@ -236,17 +237,21 @@ func (b *browser) problems() []string {
 
 // view goes to hash and waits until the page of view shows want; it returns
 // the view's text.
-func (b *browser) view(t *testing.T, hash, view, want string) string {
+// view opens hash and waits until its view shows every one of wants (a view
+// renders its parts as their queries answer: wait for the last one read).
+func (b *browser) view(t *testing.T, hash, view string, wants ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	js := fmt.Sprintf(`(() => { const v = document.querySelector('#view > [data-view=%q]'); return !!v && v.innerText.includes(%q); })()`, view, want)
-	_, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`location.hash = %q`, hash)))
+	wantJSON, err := json.Marshal(wants)
+	require.NoError(t, err)
+	js := fmt.Sprintf(`(() => { const v = document.querySelector('#view > [data-view=%q]'); return !!v && %s.every(w => v.innerText.includes(w)); })()`, view, wantJSON)
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`location.hash = %q`, hash)))
 	require.NoError(t, err)
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond)))
 	text, terr := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('view').innerText`))
 	require.NoError(t, terr)
-	require.NoError(t, err, "%s: the %s view does not show %q; it shows:\n%s\nproblems: %v", hash, view, want, text, b.problems())
+	require.NoError(t, err, "%s: the %s view does not show all of %q; it shows:\n%s\nproblems: %v", hash, view, wants, text, b.problems())
 	return text
 }
 

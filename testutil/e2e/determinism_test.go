@@ -124,16 +124,11 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 	handler, announcer, requester := addrs[0], addrs[1], addrs[2]
 
 	// 3. The services, their allow-lists and treasuries: alice, one
-	// transaction. The ticker's trigger fires from a height the setup and
-	// the sidecars' start must be done by (checked below).
-	h0 := height(t, node0)
-	tickStart := h0 + 32 // the setup below took 23 blocks on a busy machine
-	const tickEvery, tickTasks = 3, 4
-	tickEnd := tickStart + tickEvery*(tickTasks-1)
+	// transaction. The ticker gets its trigger once the sidecars run (5).
 	msgs = nil
 	for _, m := range []manifest{
 		{Name: "square", Digest: square},
-		{Name: "ticker", Digest: ok, Triggers: fmt.Sprintf(`[{"block_interval":{"every":"%d","start":"%d","end":"%d"}}]`, tickEvery, tickStart, tickEnd)},
+		{Name: "ticker", Digest: ok},
 		{Name: "announced-square", Digest: eventSquare, HandlerContract: handler,
 			Triggers: fmt.Sprintf(`[{"event":{"type":"wasm-avs_announce","attributes":[{"key":"_contract_address","value":%q}]}}]`, announcer)},
 		// MEDIAN with three EQUAL operators waits for all three votes; 0.66
@@ -197,8 +192,17 @@ func TestDeterminismAcrossFourValidators(t *testing.T) {
 		sidecars[i] = node0.StartSidecar(op, opts)
 	}
 	defer logSidecars(t, sidecars...)
+	// The ticker's trigger, from a height after the sidecars' start: its
+	// first firing is a few blocks after this update's own (checked), so
+	// no tick goes unanswered however long the setup took.
+	const tickEvery, tickTasks = 3, 4
+	tickStart := height(t, node0) + 10
+	tickEnd := tickStart + tickEvery*(tickTasks-1)
+	tickRes := node0.Tx("alice", "avs", "update-service", svcTicker, manifestFile(t, manifest{Name: "ticker", Digest: ok,
+		Triggers: fmt.Sprintf(`[{"block_interval":{"every":"%d","start":"%d","end":"%d"}}]`, tickEvery, tickStart, tickEnd)}))
+	require.Zero(t, tickRes.Code, tickRes.RawLog)
 	ready := height(t, node0)
-	require.Less(t, ready, tickStart, "the setup ran past the ticker's first height: its tasks would go unanswered")
+	require.Less(t, ready, tickStart, "the ticker's update was included after its first height: its tasks would go unanswered")
 
 	// 6. Tasks from transactions (bob, through node 1), carol's commitment
 	// (through node 2) and bob's request from chain B, at once.

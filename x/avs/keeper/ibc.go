@@ -122,7 +122,7 @@ func (k Keeper) OnRecvTaskRequest(ctx context.Context, packet channeltypes.Packe
 		return err
 	}
 	if !created {
-		return errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", id)
+		return errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d: its owner funds it with `avsd tx avs fund-service %d AMOUNT`", id, id)
 	}
 	if err := k.useAutoTask(ctx, id, params.MaxAutoTasksPerBlock); err != nil {
 		return err

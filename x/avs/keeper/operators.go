@@ -17,7 +17,7 @@ import (
 func (k Keeper) getOperator(ctx context.Context, addr string) (types.Operator, error) {
 	op, err := k.Operators.Get(ctx, addr)
 	if isNotFound(err) {
-		return op, errorsmod.Wrapf(types.ErrOperatorNotFound, "%s: register with MsgRegisterOperator first", addr)
+		return op, errorsmod.Wrapf(types.ErrOperatorNotFound, "%s: register it first with `avsd tx avs register-operator MONIKER`", addr)
 	}
 	return op, err
 }
@@ -71,7 +71,8 @@ func (k Keeper) optIn(ctx context.Context, operator string, serviceID uint64) er
 	if l, err := k.operatorLiveness(ctx, serviceID, operator); err != nil {
 		return err
 	} else if l.Jailed {
-		return errorsmod.Wrapf(types.ErrOperatorJailed, "%s in service %d: unjail it there first", operator, serviceID)
+		return errorsmod.Wrapf(types.ErrOperatorJailed, "%s in service %d until %s: then `avsd tx avs unjail %d`",
+			operator, serviceID, l.JailedUntil.UTC().Format(time.RFC3339), serviceID)
 	}
 	key := collections.Join(svc.Id, operator)
 	if has, err := k.OptIns.Has(ctx, key); err != nil {
@@ -101,7 +102,7 @@ func (k Keeper) optOut(ctx context.Context, operator string, serviceID uint64) e
 	if has, err := k.OptIns.Has(ctx, key); err != nil {
 		return err
 	} else if !has {
-		return errorsmod.Wrapf(types.ErrNotOptedIn, "%s in service %d", operator, serviceID)
+		return errorsmod.Wrapf(types.ErrNotOptedIn, "%s in service %d (`avsd tx avs opt-in %d` opts in)", operator, serviceID, serviceID)
 	}
 	if err := k.OptIns.Remove(ctx, key); err != nil {
 		return err
@@ -123,7 +124,8 @@ func (k Keeper) unjail(ctx context.Context, operator string, serviceID uint64) e
 		return errorsmod.Wrapf(types.ErrNotJailed, "%s in service %d", operator, serviceID)
 	}
 	if sdk.UnwrapSDKContext(ctx).BlockTime().Before(l.JailedUntil) {
-		return errorsmod.Wrapf(types.ErrUnjailTooEarly, "%s may unjail in service %d from %s", operator, serviceID, l.JailedUntil.UTC().Format(time.RFC3339))
+		return errorsmod.Wrapf(types.ErrUnjailTooEarly, "%s may unjail in service %d from %s: send `avsd tx avs unjail %d` again then",
+			operator, serviceID, l.JailedUntil.UTC().Format(time.RFC3339), serviceID)
 	}
 	l.Jailed = false
 	l.WindowTasks, l.WindowMissed = 0, 0

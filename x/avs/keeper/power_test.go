@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"fmt"
 	"cosmossdk.io/collections"
 
 	"github.com/avschain/avschain/x/avs/keeper"
@@ -68,6 +69,9 @@ func (s *KeeperTestSuite) TestStakeWeightingWithoutStake() {
 	before := s.stakeState()
 	_, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: stake(defaultFee)})
 	s.Require().ErrorIs(err, types.ErrNoOperators)
+	// the error says why: operators are opted in but have no power (issue #19)
+	s.Require().ErrorContains(err, fmt.Sprintf("the operators opted in to service %d have no power in epoch 0's snapshot", id))
+	s.Require().ErrorContains(err, "counts from the next epoch, at height 100")
 	s.requireStakeUnchanged(before)
 
 	// stake committed to an operator not opted in gives no power either
@@ -190,4 +194,13 @@ func (s *KeeperTestSuite) TestH6SnapshotBoundedByMaxSnapshotOperators() {
 	powers := []types.OperatorPower{{Operator: "b", Power: 20}, {Operator: "c", Power: 40}, {Operator: "a", Power: 20}}
 	s.Require().Equal([]types.OperatorPower{{Operator: "c", Power: 40}, {Operator: "a", Power: 20}}, keeper.TopPowers(powers, 2))
 	s.Require().Equal(powers, keeper.TopPowers(powers, 3), "under the cap: unchanged")
+}
+
+// A service nobody opted in to says so, and names the command that fixes it.
+func (s *KeeperTestSuite) TestNoOperatorOptedInSaysHow() {
+	s.creator()
+	id := s.createService(defaultManifest(""))
+	_, err := s.msgServer.CreateTask(s.ctx, &types.MsgCreateTask{Creator: s.creator(), ServiceId: id, Input: []byte("x"), Fee: stake(defaultFee)})
+	s.Require().ErrorIs(err, types.ErrNoOperators)
+	s.Require().ErrorContains(err, fmt.Sprintf("service %d has no operator opted in: operators join it with `avsd tx avs opt-in %d`", id, id))
 }

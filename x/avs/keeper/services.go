@@ -73,7 +73,7 @@ func (k Keeper) requireComponent(ctx context.Context, man types.ServiceManifest)
 	if has, err := k.Components.Has(ctx, man.ComponentDigest); err != nil {
 		return err
 	} else if !has {
-		return errorsmod.Wrapf(types.ErrComponentNotFound, "component_digest %s: store it with MsgStoreComponent first", man.ComponentDigest)
+		return errorsmod.Wrapf(types.ErrComponentNotFound, "component_digest %s: store it first with `avsd tx avs store-component FILE.wasm`", man.ComponentDigest)
 	}
 	return nil
 }

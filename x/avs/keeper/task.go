@@ -151,7 +151,7 @@ func (k Keeper) createTasks(ctx context.Context, params types.Params, spec taskS
 		return nil, err
 	}
 	if snap.Total == 0 {
-		return nil, errorsmod.Wrapf(types.ErrNoOperators, "service %d has no opted-in operator to run the task", spec.serviceID)
+		return nil, k.noOperators(ctx, params, svc, epoch)
 	}
 	switch {
 	case types.IsFree(fee), spec.payer == payerTreasury:
@@ -290,4 +290,36 @@ func feeAmount(fee sdk.Coin) sdkmath.Int {
 		return sdkmath.ZeroInt()
 	}
 	return fee.Amount
+}
+
+// noOperators says why a service's snapshot has no power, and what makes
+// one: an operator opting in, or an opted-in operator getting power (its own
+// commitment, leaving jail, or the next epoch's snapshot).
+func (k Keeper) noOperators(ctx context.Context, params types.Params, svc types.Service, epoch uint64) error {
+	rng := collections.NewPrefixedPairRange[uint64, string](svc.Id)
+	iter, err := k.OptIns.Iterate(ctx, rng)
+	if err != nil {
+		return err
+	}
+	optedIn := iter.Valid()
+	if err := iter.Close(); err != nil {
+		return err
+	}
+	if !optedIn {
+		return errorsmod.Wrapf(types.ErrNoOperators,
+			"service %d has no operator opted in: operators join it with `avsd tx avs opt-in %d`", svc.Id, svc.Id)
+	}
+	base, err := k.EpochBase.Get(ctx)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	next := base.Height + int64((epoch-base.Epoch+1)*params.EpochLength)
+	need := "it is not jailed there"
+	if min := svc.Manifest.MinSelfStakeOr(params.MinOperatorStake); min.IsPositive() {
+		need = fmt.Sprintf("its own commitment reaches %s%s (`avsd tx avs commit OPERATOR %d AMOUNT`) and %s",
+			min, params.StakeDenom, svc.Id, need)
+	}
+	return errorsmod.Wrapf(types.ErrNoOperators,
+		"the operators opted in to service %d have no power in epoch %d's snapshot: an operator counts once %s; "+
+			"one that opted in after the snapshot counts from the next epoch, at height %d", svc.Id, epoch, need, next)
 }

@@ -383,7 +383,7 @@ func (k Keeper) eventTask(ctx context.Context, operator string, ref types.EventR
 		return 0, err
 	}
 	if !created {
-		return 0, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d", ref.ServiceId)
+		return 0, errorsmod.Wrapf(types.ErrTreasuryEmpty, "service %d: its owner funds it with `avsd tx avs fund-service %d AMOUNT`", ref.ServiceId, ref.ServiceId)
 	}
 	if err := k.EventTasksThisBlock.Set(ctx, ref.ServiceId, n+1); err != nil {
 		return 0, err
