@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"fmt"
+
 	"cosmossdk.io/collections"
 
 	"github.com/avschain/avschain/x/avs/keeper"
