@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,18 +8,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/avschain/avschain/sidecar/config"
-	"github.com/avschain/avschain/sidecar/executor"
 	"github.com/avschain/avschain/sidecar/node"
-	avstypes "github.com/avschain/avschain/x/avs/types"
-	"github.com/avschain/avschain/x/avs/wasmbin"
 )
 
 var version = "dev"
@@ -261,120 +255,5 @@ dir belongs to this chain. Exits 1 when a problem is fatal.`,
 		},
 	}
 	addOverrideFlags(cmd.Flags())
-	return cmd
-}
-
-// checkAsChain checks a component as MsgStoreComponent does — gzip'd or
-// raw, at most the default max_component_size once inflated, a WASI
-// preview-1 command importing only what the sidecar provides — and returns
-// the module to run. (Issue #15 item 11: exec used to run what the chain
-// refuses, such as a module without _start, and exit 0.)
-func checkAsChain(wasm []byte) ([]byte, error) {
-	code := wasm
-	if wasmbin.IsGzip(wasm) {
-		var err error
-		if code, err = wasmbin.Gunzip(wasm, avstypes.DefaultMaxComponentSize); err != nil {
-			return nil, err
-		}
-	}
-	if uint64(len(code)) > avstypes.DefaultMaxComponentSize {
-		return nil, fmt.Errorf("%d bytes, over the default max_component_size of %d", len(code), avstypes.DefaultMaxComponentSize)
-	}
-	if _, err := wasmbin.Validate(code); err != nil {
-		return nil, err
-	}
-	return code, nil
-}
-
-func execCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "exec --wasm FILE [--input DATA | --input-file FILE] [--config KEY=VALUE]...",
-		Short: "Run a component locally with no chain: the service developer's inner loop",
-		Long: `Run a component as a sidecar would, with no chain: the input on stdin, the
-result printed on stdout, the component's log lines and errors on stderr.
-chain_query fails (there is no chain); http_fetch reaches only --allow-host hosts.
-The module is first checked as store-component will check it (a WASI preview-1
-command importing only what the sidecar provides); a run that fails says which
-failure an operator would vote.`,
-		Example: `  avs-sidecar exec --wasm components/square/square.wasm --input 4
-  avs-sidecar exec --wasm price-oracle.wasm --config PRICE_URL=http://127.0.0.1:8080/price --allow-host 127.0.0.1:8080`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := cmd.Flags()
-			path, _ := f.GetString("wasm")
-			if path == "" {
-				return usageError{errors.New("--wasm is required: the component file to run")}
-			}
-			kvs, _ := f.GetStringArray("config")
-			conf := map[string]string{}
-			for _, kv := range kvs {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return usageError{fmt.Errorf("--config %q: want KEY=VALUE", kv)}
-				}
-				conf[k] = v
-			}
-			wasm, err := os.ReadFile(path)
-			if err != nil {
-				return fmt.Errorf("read component: %w", err)
-			}
-			if wasm, err = checkAsChain(wasm); err != nil {
-				return fmt.Errorf("%s: store-component would refuse it: %w", path, err)
-			}
-			input, _ := f.GetString("input")
-			if file, _ := f.GetString("input-file"); file != "" {
-				bz, err := os.ReadFile(file)
-				if err != nil {
-					return fmt.Errorf("read input: %w", err)
-				}
-				input = string(bz)
-			}
-			timeMs, _ := f.GetUint64("time-ms")
-			pages, _ := f.GetUint32("memory-pages")
-			outBytes, _ := f.GetUint64("output-bytes")
-			hosts, _ := f.GetStringArray("allow-host")
-			private, _ := f.GetStringArray("private-host")
-			taskID, _ := f.GetUint64("task-id")
-			height, _ := f.GetInt64("height")
-
-			log := logger(cmd)
-			ex, err := executor.New(executor.WithLogger(log), executor.WithPrivateHosts(private))
-			if err != nil {
-				return err
-			}
-			defer ex.Close(context.Background())
-			res, err := ex.Run(cmd.Context(), executor.Job{
-				TaskID: taskID, ServiceID: 0, ChainID: "local", BlockHeight: height, BlockTime: time.Now().UTC().Truncate(time.Second),
-				Input: []byte(input), Config: conf,
-				Limits: executor.Limits{Time: time.Duration(timeMs) * time.Millisecond, MemoryPages: pages, OutputBytes: outBytes, HTTPAllowList: hosts},
-			}, wasm)
-			if errors.Is(err, executor.ErrInstantiate) {
-				return fmt.Errorf("%s: %w (is it a WASI preview-1 wasm module? see components/ for examples)", path, err)
-			}
-			if reason, ok := executor.FailureReason(err); ok {
-				return fmt.Errorf("%w (an operator votes this failure: %s)", err, reason)
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := cmd.OutOrStdout().Write(res.Output); err != nil {
-				return err
-			}
-			log.Info("done", "took", res.Duration, "output_bytes", len(res.Output))
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.String("wasm", "", "component file (required)")
-	f.String("input", "", "task input")
-	f.String("input-file", "", "read the task input from this file")
-	f.StringArray("config", nil, "service config entry KEY=VALUE (repeatable)")
-	f.Uint64("time-ms", 5000, "time limit in milliseconds")
-	f.Uint32("memory-pages", 512, "memory limit in 64 KiB pages")
-	f.Uint64("output-bytes", 16<<10, "output limit in bytes")
-	f.StringArray("allow-host", nil, "host (or host:port) http_fetch may reach (repeatable)")
-	f.StringArray("private-host", nil, "allow-listed host (or host:port) http_fetch may reach at a loopback or private address, e.g. a local test server (repeatable)")
-	f.Uint64("task-id", 1, "AVS_TASK_ID (also seeds randomness)")
-	f.Int64("height", 1, "AVS_BLOCK_HEIGHT")
 	return cmd
 }

@@ -42,4 +42,9 @@
 //
 // Outside wasip1 (e.g. unit tests on linux) the host calls return
 // ErrNoHost, so packages importing this SDK still build and vet.
+//
+// The package is part of the chain's module and imports only the standard
+// library: a component in a module of its own requires
+// github.com/avschain/avschain (a replace to a checkout works offline) and
+// compiles this package alone. components/template is such a module to copy.
 package avs

@@ -424,7 +424,7 @@ func chainQuery(ctx context.Context, env *callEnv, path string, reqJSON []byte) 
 		return nil, codeNotAllowed, errors.New("not a Query method of this chain")
 	}
 	if env.querier == nil {
-		return nil, codeFailed, errors.New("no chain to query (exec mode)")
+		return nil, codeFailed, errors.New("no chain to query: run exec with --node")
 	}
 	in := dynamicpb.NewMessage(method.Input())
 	if len(reqJSON) > 0 {

@@ -73,7 +73,49 @@ type Sink interface {
 	// is jailed on any service (by id), and its missed votes against the
 	// jail threshold on its worst service.
 	Account(balance uint64, denom string, jailed []uint64, missed, jailThreshold uint64)
+	// Idle reports whether the operator's votes count on any of its
+	// services, and if not why (issue #19 item 7).
+	Idle(i Idleness)
 }
+
+// Reasons of Idleness: the values of /status idle_reason and of
+// avs_sidecar_idle's reason label. IdleOK is the one that is not idle.
+const (
+	IdleOK = "ok"
+	// IdleNotRegistered: the operator is not registered.
+	IdleNotRegistered = "not_registered"
+	// IdleNotOptedIn: registered, opted in to none of the services the
+	// sidecar runs (none at all, or none the services setting lists).
+	IdleNotOptedIn = "not_opted_in"
+	// IdleJailed: jailed on every service it is opted in to.
+	IdleJailed = "jailed"
+	// IdleNoPower: opted in and not jailed somewhere, but in no current
+	// power snapshot: opted in after the epoch's snapshot was taken (it
+	// counts from the next epoch), or without the stake a snapshot asks.
+	IdleNoPower = "no_power"
+)
+
+// IdleReasons are every reason, in the order of the checks.
+var IdleReasons = []string{IdleOK, IdleNotRegistered, IdleNotOptedIn, IdleJailed, IdleNoPower}
+
+// Idleness is whether the operator's votes count on at least one of the
+// services the sidecar runs, and if not why and what to do.
+type Idleness struct {
+	// Reason is one of IdleReasons.
+	Reason string
+	// Hint says what to do (empty for IdleOK).
+	Hint string
+	// Services are those the operator's votes count on (IdleOK).
+	Services []uint64
+	// PowerFromEpoch (IdleNoPower) is the epoch from which its votes
+	// count; 0 when they will not without more stake.
+	PowerFromEpoch uint64
+	// JailedUntil (IdleJailed) is the earliest time unjail is allowed.
+	JailedUntil time.Time
+}
+
+// Idle reports whether the reason is not IdleOK.
+func (i Idleness) Idle() bool { return i.Reason != IdleOK }
 
 // Nop returns a Sink that records nothing: the default of every part.
 func Nop() Sink { return nop{} }
@@ -105,6 +147,7 @@ func (nop) WorkGivenUp(string)                               {}
 func (nop) WorkPruned(int)                                   {}
 func (nop) HostCalls(string, int, int)                       {}
 func (nop) Account(uint64, string, []uint64, uint64, uint64) {}
+func (nop) Idle(Idleness)                                    {}
 
 // StatusPage is what /status shows.
 type StatusPage struct {
@@ -151,7 +194,24 @@ type StatusPage struct {
 	JailThreshold  uint64   `json:"jail_threshold"`
 	// AccountRead: Balance and the jail fields were read at least once.
 	AccountRead bool `json:"account_read"`
+
+	// State is "active" while the operator's votes count on at least one
+	// of the services the sidecar runs (ActiveServices), "idle" while they
+	// count on none: IdleReason says why (one of IdleReasons but "ok") and
+	// Hint what to do. Empty until first checked.
+	State          string    `json:"state,omitempty"`
+	IdleReason     string    `json:"idle_reason,omitempty"`
+	Hint           string    `json:"hint,omitempty"`
+	ActiveServices []uint64  `json:"active_services,omitempty"`
+	PowerFromEpoch uint64    `json:"power_from_epoch,omitempty"`
+	JailedUntil    time.Time `json:"jailed_until,omitzero"`
 }
+
+// Page states.
+const (
+	StateActive = "active"
+	StateIdle   = "idle"
+)
 
 // Metrics is the live Sink: Prometheus counters in their own registry and
 // the /status page, updated together. It is safe for concurrent use.
@@ -187,6 +247,7 @@ type Metrics struct {
 	jailed        prometheus.Gauge
 	missed        prometheus.Gauge
 	jailThreshold prometheus.Gauge
+	idle          *prometheus.GaugeVec
 
 	mu   sync.Mutex
 	page StatusPage
@@ -232,9 +293,10 @@ func New() *Metrics {
 	m.jailed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_jailed_services", Help: "Services on which the operator is jailed."})
 	m.missed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_missed_votes", Help: "Missed votes in the liveness window, on the operator's worst service."})
 	m.jailThreshold = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_jail_threshold", Help: "Missed votes in the window that jail the operator."})
+	m.idle = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "avs_sidecar_idle", Help: "1 for the reason the operator's votes count on none of its services (ok: they count on some), 0 for the other reasons; see /status hint."}, []string{"reason"})
 	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height, m.eventsMatched,
 		m.votesDropped, m.txRefused, m.queueDepth, m.queueAge, m.txsInFlight, m.blocked, m.chainHead, m.lag, m.failOvers, m.rpcCalls, m.blocksSkipped,
-		m.workRetried, m.workGivenUp, m.workPruned, m.hostCalls, m.hostFailed, m.balance, m.jailed, m.missed, m.jailThreshold)
+		m.workRetried, m.workGivenUp, m.workPruned, m.hostCalls, m.hostFailed, m.balance, m.jailed, m.missed, m.jailThreshold, m.idle)
 	return m
 }
 
@@ -393,5 +455,23 @@ func (m *Metrics) Account(balance uint64, denom string, jailed []uint64, missed,
 	m.jailThreshold.Set(float64(jailThreshold))
 	m.UpdateStatus(func(p *StatusPage) {
 		p.Balance, p.BalanceDenom, p.JailedServices, p.Missed, p.JailThreshold, p.AccountRead = balance, denom, jailed, missed, jailThreshold, true
+	})
+}
+
+// Idle reports the operator's idleness: avs_sidecar_idle is 1 for its
+// reason and 0 for the others, and /status shows it.
+func (m *Metrics) Idle(i Idleness) {
+	for _, r := range IdleReasons {
+		v := 0.0
+		if r == i.Reason {
+			v = 1
+		}
+		m.idle.WithLabelValues(r).Set(v)
+	}
+	m.UpdateStatus(func(p *StatusPage) {
+		p.State, p.IdleReason, p.Hint, p.ActiveServices, p.PowerFromEpoch, p.JailedUntil = StateActive, "", "", i.Services, 0, time.Time{}
+		if i.Idle() {
+			p.State, p.IdleReason, p.Hint, p.PowerFromEpoch, p.JailedUntil = StateIdle, i.Reason, i.Hint, i.PowerFromEpoch, i.JailedUntil
+		}
 	})
 }

@@ -6,7 +6,8 @@
 // runs the startup checks (doctor.go; Doctor runs them on demand) and
 // refuses to start on a fatal one, then builds the parts (watcher,
 // trigger matcher, pipeline, executor, submitter, server) around one metrics
-// sink and runs them, with the account poller (account.go), in one
+// sink and runs them, with the account poller (account.go) and the idle
+// check (idle.go: whether the operator's votes count anywhere), in one
 // errgroup until ctx ends, then closes what it opened. cmd/avs-sidecar only
 // turns flags into a config.Config (as skip-mev/connect's cmd/connect hands
 // its parsed config to the oracle).
@@ -142,7 +143,9 @@ func (n *Node) Start(ctx context.Context) error {
 		pipeline.WithLateVotes(latePolicy(cfg.LateVotes)),
 		pipeline.WithMetrics(n.metrics), pipeline.WithLogger(log.With("part", "pipeline")),
 	}
+	var epochLength uint64
 	if p, err := client.Params(ctx); err == nil {
+		epochLength = p.EpochLength
 		subOpts = append(subOpts, submitter.WithMaxVotes(int(p.MaxVotesPerTx)))
 		pipeOpts = append(pipeOpts, pipeline.WithHandlerGas(p.HandlerGasLimit), pipeline.WithDefaultTaskTimeout(p.DefaultTaskTimeout))
 	} else {
@@ -230,11 +233,24 @@ func (n *Node) Start(ctx context.Context) error {
 	g.Go(func() error { return w.Start(gctx) })
 	g.Go(func() error { return pipe.Start(gctx) })
 	g.Go(func() error { return sub.Start(gctx) })
+	// The idle check: whether the operator's votes count anywhere, and if
+	// not why (issue #19 item 7), at start and every IdleCheckBlocks.
+	idle := &idleWatch{chain: client, operator: operator, only: cfg.Services.Set(), epochLength: epochLength,
+		metrics: n.metrics, log: log.With("part", "idle")}
+	idleHeights := make(chan int64, 1)
 	g.Go(func() error {
 		relayHeights(gctx, heightsIn, heightsOut, func(h int64) {
 			n.metrics.Height(h)
 			n.metrics.UpdateStatus(func(p *metrics.StatusPage) { p.RPCEndpoint = client.RPCURL() })
+			select {
+			case idleHeights <- h:
+			default:
+			}
 		})
+		return nil
+	})
+	g.Go(func() error {
+		idle.run(gctx, idleHeights, IdleCheckBlocks)
 		return nil
 	})
 	g.Go(func() error {
