@@ -133,8 +133,11 @@ func TestExecuteRuntimeErrorIsOneLine(t *testing.T) {
 				manifest := writeFile(t, "manifest.json", `{"colour": "blue"}`)
 				return []string{"tx", "avs", "create-service", manifest, from, "--generate-only"}
 			},
-			want: `manifest.json: unknown field "colour" in types.ServiceManifest ` +
-				"(`avsd tx avs create-service --help` shows every field)",
+			want: `manifest.json: colour: unknown field "colour" (a manifest has name, component_digest, config, limits, quorum, ` +
+				"aggregation, task_timeout, fee_per_task, admission, handler_contract, slash_fraction, ibc_request_channels, " +
+				"ibc_result_channels, triggers, min_self_stake): " + types.ErrInvalidManifest.Error() +
+				" (examples/manifests/ has a complete manifest of each kind, examples/manifest.schema.json every field; " +
+				"`avsd tx avs create-service --help`)",
 		},
 		{
 			name: "a refused transaction",

@@ -73,45 +73,63 @@ func readComponent(path string, maxSize uint64) ([]byte, error) {
 
 // ReadManifest decodes a service manifest from a JSON file, refusing unknown fields.
 func ReadManifest(cdc codec.JSONCodec, path string) (types.ServiceManifest, error) {
-	var m types.ServiceManifest
 	bz, err := os.ReadFile(path)
 	if err != nil {
-		return m, fmt.Errorf("read manifest: %w", err)
+		return types.ServiceManifest{}, fmt.Errorf("read manifest: %w", err)
 	}
-	if err := cdc.UnmarshalJSON(bz, &m); err != nil {
-		return m, fmt.Errorf("decode manifest %s: %w (`avsd tx avs create-service --help` shows every field)", path, err)
+	m, err := types.DecodeManifestJSON(cdc, bz)
+	if err != nil {
+		return m, manifestFileError{path: path, err: err}
 	}
 	return m, nil
 }
 
-const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceManifest, for example:
+const manifestHelp = `The manifest is the JSON form of avschain.avs.v1.ServiceManifest. Complete
+manifests of each kind (EXACT, MEDIAN with slashing, triggers, handler
+contract, IBC) are in the repository's examples/manifests/, and
+examples/manifest.schema.json (JSON Schema) gives every field with its type,
+default and limits. For example:
 
 {
   "name": "square",
-  "component_digest": "<sha256 hex printed by store-component>",
+  "component_digest": "<sha256sum of the stored .wasm: 64 lower-case hex digits>",
   "config": [{"key": "GREETING", "value": "hello"}],
-  "limits": {"time_ms": "2000", "memory_pages": 64, "output_bytes": "1024", "http_allow_list": []},
+  "limits": {"time_ms": "2000", "memory_pages": 512, "output_bytes": "1024", "http_allow_list": []},
   "quorum": {"threshold": "0.67", "weighting": "WEIGHTING_STAKE", "min_operators": 1},
-  "aggregation": {"mode": "AGGREGATION_MODE_EXACT", "allowed_spread": "0"},
+  "aggregation": {"mode": "AGGREGATION_MODE_EXACT", "allowed_spread": "0", "slashable_spread": "0"},
   "task_timeout": "20",
   "fee_per_task": {"denom": "uavs", "amount": "1000"},
   "admission": "ADMISSION_OPEN",
-  "min_self_stake": "0",
   "handler_contract": "",
+  "slash_fraction": "0",
+  "ibc_request_channels": [],
+  "ibc_result_channels": [],
   "triggers": [
     {"block_interval": {"every": "10", "start": "0", "end": "0"}},
     {"cron": {"schedule": "*/5 * * * *"}},
     {"event": {"type": "wasm-avs_announce", "attributes": [{"key": "_contract_address", "value": "<contract>"}]}}
-  ]
+  ],
+  "min_self_stake": "0"
 }
+
+Quoting: decimals (threshold, allowed_spread, slashable_spread,
+slash_fraction) and amounts (fee_per_task.amount, min_self_stake) are quoted
+strings, "0.67" and never 0.67. 64-bit integers (time_ms, output_bytes,
+task_timeout, every, start, end) are quoted strings too (a bare number is
+read as well); memory_pages and min_operators are numbers; enums are named.
+A field left out takes its default (empty, zero, the first enum value).
+Required: name, component_digest, limits.time_ms, limits.memory_pages,
+limits.output_bytes and quorum.threshold; aggregation.allowed_spread for
+MEDIAN. A mistake in the JSON is reported at its path before anything is
+signed.
 
 The threshold must be above 0.5. Under WEIGHTING_STAKE an operator counts
 only once its own commitment reaches the module's min_operator_stake (or a
 higher min_self_stake). WEIGHTING_EQUAL needs "admission": "ADMISSION_ALLOWLIST"
 (then update-allowlist) or "min_self_stake" above 0.
 
-Triggers open tasks paid from the service treasury (fund-service); see
-x/avs/README.md, Triggers.`
+Triggers open tasks paid from the service treasury (fund-service), so they
+need a fee_per_task above 0; see x/avs/README.md, Triggers.`
 
 // readValidManifest reads a manifest and checks it with the chain's own
 // validation against the chain's params, naming the file in the error.
