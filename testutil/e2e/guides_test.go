@@ -136,9 +136,9 @@ func TestGuidesRunAsWritten(t *testing.T) {
 		body := portRe.ReplaceAllStringFunc(s.script, func(p string) string { return ports[p] })
 		fmt.Fprintf(&script, "printf '\\n@@step %d@@\\n'\n", i)
 		if s.background {
-			log := filepath.Join(work, fmt.Sprintf(".background-%d.log", i))
-			fmt.Fprintf(&script, "setsid bash -c %s > %s 2>&1 < /dev/null &\necho $! >> %s\n",
-				strconv.Quote("set -euo pipefail\n"+body), strconv.Quote(log), strconv.Quote(pgids))
+			file := filepath.Join(work, fmt.Sprintf(".background-%d.sh", i))
+			require.NoError(t, os.WriteFile(file, []byte("set -euo pipefail\n"+body), 0o600))
+			fmt.Fprintf(&script, "setsid bash %s > %s.log 2>&1 < /dev/null &\necho $! >> %s\n", file, file, pgids)
 			continue
 		}
 		script.WriteString(body)
@@ -168,7 +168,8 @@ func TestGuidesRunAsWritten(t *testing.T) {
 		s := steps[i]
 		output := parts[j+1]
 		for _, w := range s.want {
-			require.Contains(t, output, w, "%s:%d: the step's output lacks %q; it printed:\n%s", s.file, s.line, w, output)
+			require.Contains(t, output, w, "%s:%d: the step's output lacks %q; it printed:\n%s\nbackground logs:\n%s",
+				s.file, s.line, w, output, backgroundLogs(work))
 		}
 	}
 	if runErr != nil || last != len(steps) {
@@ -210,7 +211,7 @@ func stopBackground(t *testing.T, pgids string) {
 // backgroundLogs is the tail of each background step's log.
 func backgroundLogs(work string) string {
 	var b bytes.Buffer
-	logs, _ := filepath.Glob(filepath.Join(work, ".background-*.log"))
+	logs, _ := filepath.Glob(filepath.Join(work, ".background-*.sh.log"))
 	for _, l := range logs {
 		bz, _ := os.ReadFile(l)
 		if len(bz) > 3000 {
