@@ -66,7 +66,7 @@ dist: build
 	cp -r README.md docs $(DISTDIR)/$(DIST)/
 	cd $(DISTDIR)/$(DIST) && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
 	tar -C $(DISTDIR) --sort=name --owner=0 --group=0 --numeric-owner --mode=go-w,a+rX --mtime=@$(SOURCE_DATE_EPOCH) -cf - $(DIST) | gzip -n > $(DISTDIR)/$(DIST).tar.gz
-	cd $(DISTDIR) && sha256sum $(DIST).tar.gz > $(DIST).tar.gz.sha256
+	cd $(DISTDIR) && sha256sum $(DIST).tar.gz > $(DIST).tar.gz.sha256 && rm -rf $(DIST)
 	@echo "dist: $(DISTDIR)/$(DIST).tar.gz"
 
 #? test: Unit, integration, end-to-end and release-tarball tests (test-unit, test-e2e, test-dist)
