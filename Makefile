@@ -14,7 +14,19 @@ ldflags = -X github.com/cosmos/cosmos-sdk/version.Name=avschain \
 	-X github.com/cosmos/cosmos-sdk/version.AppName=avsd \
 	-X github.com/cosmos/cosmos-sdk/version.Version=$(VERSION) \
 	-X github.com/cosmos/cosmos-sdk/version.Commit=$(COMMIT)
-BUILD_FLAGS := -ldflags '$(ldflags)'
+# avsd loads libwasmvm (wasmvm's shared library) from its own directory, not from the Go
+# module cache of the machine that built it: wasmvm's build tag sys_wasmvm links plain
+# -lwasmvm, found through LIBRARY_PATH in $(LIBWASMVM_DIR), and -r sets avsd's RUNPATH to
+# $ORIGIN; the library is copied beside avsd (scripts/libwasmvm.sh says more).
+LIBWASMVM_DIR = $(BUILDDIR)/libwasmvm
+AVSD_ENV = LIBRARY_PATH=$(LIBWASMVM_DIR)$${LIBRARY_PATH:+:$$LIBRARY_PATH}
+AVSD_FLAGS = -tags sys_wasmvm -ldflags '-r $$ORIGIN $(ldflags)'
+# make dist: build/dist/$(DIST).tar.gz
+DIST = avschain-$(VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
+DISTDIR = $(BUILDDIR)/dist
+# The tarball's file times (the last commit's); with fixed owners and order, the archive
+# depends on its files only.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s
 # Unit and in-process integration tests: everything but the e2e package.
@@ -24,25 +36,41 @@ GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
 # The release the upgrade test starts from (app.UpgradeName moves it to this tree).
 PREVIOUS_RELEASE ?= v0.1.0
 
-.PHONY: help build build-previous install test test-unit test-e2e fuzz bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
+.PHONY: help build build-previous install dist test test-unit test-e2e test-dist fuzz bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
 
 #? help: List the targets with their descriptions (from the Makefile's own #? comments)
 help: Makefile
 	@sed -n 's/^#? *//p' $< | awk '{ i = index($$0, ":"); printf "  %-15s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2) }' | sort
 
-#? build: Build avsd and avs-sidecar into build/
+#? build: Build avsd and avs-sidecar into build/, libwasmvm beside avsd (avsd's RUNPATH is $ORIGIN)
 build:
 	@mkdir -p $(BUILDDIR)
-	go build $(BUILD_FLAGS) -o $(BUILDDIR)/avsd ./cmd/avsd
+	scripts/libwasmvm.sh link $(LIBWASMVM_DIR)
+	$(AVSD_ENV) go build $(AVSD_FLAGS) -o $(BUILDDIR)/avsd ./cmd/avsd
+	scripts/libwasmvm.sh install $(BUILDDIR)
 	go build -ldflags '-X main.version=$(VERSION)' -o $(BUILDDIR)/avs-sidecar ./cmd/avs-sidecar
 
-#? install: Install avsd and avs-sidecar into GOPATH/bin
+#? install: Install avsd and avs-sidecar into GOBIN (default GOPATH/bin), libwasmvm beside avsd
 install:
-	go install $(BUILD_FLAGS) ./cmd/avsd
+	scripts/libwasmvm.sh link $(LIBWASMVM_DIR)
+	$(AVSD_ENV) go install $(AVSD_FLAGS) ./cmd/avsd
 	go install -ldflags '-X main.version=$(VERSION)' ./cmd/avs-sidecar
+	bin=$$(go env GOBIN); scripts/libwasmvm.sh install "$${bin:-$$(go env GOPATH | cut -d: -f1)/bin}"
 
-#? test: Unit, integration and end-to-end tests (test-unit, then test-e2e)
-test: test-unit test-e2e
+#? dist: Release tarball build/dist/avschain-VERSION-OS-ARCH.tar.gz: bin/ (avsd, avs-sidecar, libwasmvm beside avsd), README.md, docs/, SHA256SUMS
+dist: build
+	rm -rf $(DISTDIR)/$(DIST) $(DISTDIR)/$(DIST).tar.gz*
+	mkdir -p $(DISTDIR)/$(DIST)/bin
+	install -m 0755 $(BUILDDIR)/avsd $(BUILDDIR)/avs-sidecar $(DISTDIR)/$(DIST)/bin/
+	scripts/libwasmvm.sh install $(DISTDIR)/$(DIST)/bin
+	cp -r README.md docs $(DISTDIR)/$(DIST)/
+	cd $(DISTDIR)/$(DIST) && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
+	tar -C $(DISTDIR) --sort=name --owner=0 --group=0 --numeric-owner --mode=go-w,a+rX --mtime=@$(SOURCE_DATE_EPOCH) -cf - $(DIST) | gzip -n > $(DISTDIR)/$(DIST).tar.gz
+	cd $(DISTDIR) && sha256sum $(DIST).tar.gz > $(DIST).tar.gz.sha256 && rm -rf $(DIST)
+	@echo "dist: $(DISTDIR)/$(DIST).tar.gz"
+
+#? test: Unit, integration, end-to-end and release-tarball tests (test-unit, test-e2e, test-dist)
+test: test-unit test-e2e test-dist
 
 # The test targets write go test's -json stream to build/ (for
 # scripts/check-skips.sh, which CI runs after make test) and show the usual
@@ -62,6 +90,10 @@ build-previous:
 test-e2e: build build-previous
 	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -json ./testutil/e2e/... \
 		| tee $(BUILDDIR)/test-e2e.json | $(TESTOUTPUT) -v
+
+#? test-dist: make dist, then run its avsd unpacked under /tmp, from another directory, as user nobody (as root) or as you (scripts/check-dist.sh)
+test-dist: dist
+	scripts/check-dist.sh $(DISTDIR)/$(DIST).tar.gz $(VERSION)
 
 #? fuzz: Every Go fuzz target in the repo, FUZZTIME each (default 30s; CI runs 3000x, a count of inputs), one after another
 fuzz:

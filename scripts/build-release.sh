@@ -7,6 +7,11 @@
 #   scripts/build-release.sh [TAG]      (default: v0.1.0, the release before this one)
 #
 # Prints the binary's path last. A binary already built for TAG is kept.
+#
+# A plain `go build`, unlike `make build`: this avsd keeps wasmvm's RUNPATH into the Go
+# module cache, so it loads the libwasmvm of its own wasmvm version, never the one
+# `make build` puts beside build/avsd (build/libwasmvm.*.so, this tree's version). It runs
+# on the machine that built it only (the upgrade test; a devnet's old binary).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
