@@ -88,7 +88,7 @@ func (s *KeeperTestSuite) TestGenesisKeepsUnsettledCompletedTasks() {
 		s.Require().True(k.get(pending).Settled)
 	}
 	s.Require().NoError(e.keeper.CheckModuleBalance(ctx))
-	s.Require().Equal(s.state().Balances, stateOf(s, ctx, e.keeper, e.bank).Balances)
+	s.Require().Equal(s.state().Balances, stateOf(s, ctx, e.keeper, e.bank, e.key).Balances)
 	l, err := e.keeper.Liveness.Get(ctx, collections.Join(id, ops[1]))
 	s.Require().NoError(err)
 	s.Require().Equal(s.liveness(id, ops[1]), l)
@@ -158,7 +158,7 @@ func (s *KeeperTestSuite) TestGenesisExportImportLiveState() {
 	again, err := other.keeper.ExportGenesis(other.ctx)
 	s.Require().NoError(err)
 	s.Require().Equal(exported, again)
-	s.Require().Equal(s.state(), stateOf(s, other.ctx, other.keeper, other.bank),
+	s.Require().Equal(s.state(), stateOf(s, other.ctx, other.keeper, other.bank, other.key),
 		"indexes and tallies are rebuilt as they were")
 
 	// The imported chain carries on from the tallies it rebuilt.
@@ -247,7 +247,7 @@ func (s *KeeperTestSuite) TestGenesisShareAccountingRoundTrip() {
 	ctx = ctx.WithBlockTime(later)
 	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
 	s.Require().NoError(e.keeper.EndBlocker(ctx))
-	s.Require().Equal(s.state().Balances, stateOf(s, ctx, e.keeper, e.bank).Balances)
+	s.Require().Equal(s.state().Balances, stateOf(s, ctx, e.keeper, e.bank, e.key).Balances)
 }
 
 // shareState builds a chain with slashed, renewed and unbonding pools and

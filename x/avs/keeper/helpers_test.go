@@ -1,10 +1,13 @@
 package keeper_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -354,13 +357,61 @@ type moduleState struct {
 	TasksByServiceStatus []collections.Pair[collections.Pair[uint64, int32], uint64]
 	OperatorServices     []collections.Pair[string, uint64]
 	Balances             map[string]string
+	// Store is every raw key and value of the module's store, keyed
+	// "<collection name>/<key hex>" (the collection from the keeper's schema,
+	// so a collection added later is covered without naming it here).
+	Store map[string]string
 }
 
 func (s *KeeperTestSuite) state() moduleState {
-	return stateOf(s, s.ctx, s.keeper, s.bank)
+	return stateOf(s, s.ctx, s.keeper, s.bank, s.storeKey)
 }
 
-func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest.Bank) moduleState {
+// rawStore reads the module's whole store, naming each entry's collection
+// by the longest schema prefix it starts with.
+func rawStore(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, key *storetypes.KVStoreKey) map[string]string {
+	cols := k.Schema.ListCollections()
+	out := map[string]string{}
+	it := ctx.KVStore(key).Iterator(nil, nil)
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		name := "?"
+		best := -1
+		for _, c := range cols {
+			if p := c.GetPrefix(); bytes.HasPrefix(it.Key(), p) && len(p) > best {
+				name, best = c.GetName(), len(p)
+			}
+		}
+		s.Require().NotEqual("?", name, "store key %x belongs to no collection of the keeper's schema", it.Key())
+		out[name+"/"+hex.EncodeToString(it.Key())] = hex.EncodeToString(it.Value())
+	}
+	return out
+}
+
+// changedCollections names the collections with a raw entry added, removed
+// or changed between two snapshots of the store.
+func changedCollections(before, after map[string]string) []string {
+	seen := map[string]bool{}
+	note := func(k string) { seen[strings.SplitN(k, "/", 2)[0]] = true }
+	for k, v := range before {
+		if w, ok := after[k]; !ok || w != v {
+			note(k)
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			note(k)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest.Bank, key *storetypes.KVStoreKey) moduleState {
 	gs, err := k.ExportGenesis(ctx)
 	s.Require().NoError(err)
 	st := moduleState{Genesis: gs, Tallies: map[string]types.Tally{}, Balances: map[string]string{}}
@@ -378,6 +429,7 @@ func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest
 	for a, c := range bank.Balances {
 		st.Balances[a] = c.String()
 	}
+	st.Store = rawStore(s, ctx, k, key)
 	return st
 }
 
@@ -444,6 +496,7 @@ func (s *KeeperTestSuite) usePowerSource(p keeper.PowerSource) {
 // env is a second, independent keeper on its own store, built like SetupTest
 // builds the suite's, but with no genesis imported yet.
 type env struct {
+	key       *storetypes.KVStoreKey
 	ctx       sdk.Context
 	bank      *avstest.Bank
 	keeper    keeper.Keeper
@@ -458,7 +511,7 @@ func (s *KeeperTestSuite) newEnv() env {
 	s.Require().NoError(err)
 	bank := avstest.NewBank()
 	k := keeper.NewKeeper(encCfg.Codec, runtime.NewKVStoreService(key), bech32, bank, authority)
-	return env{ctx: testCtx.Ctx.WithBlockHeight(s.ctx.BlockHeight()), bank: bank, keeper: k, msgServer: keeper.NewMsgServerImpl(k)}
+	return env{key: key, ctx: testCtx.Ctx.WithBlockHeight(s.ctx.BlockHeight()), bank: bank, keeper: k, msgServer: keeper.NewMsgServerImpl(k)}
 }
 
 // Helpers for the commitment, reward, slashing, liveness and treasury tests.

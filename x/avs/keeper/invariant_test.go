@@ -20,6 +20,10 @@ const (
 	propertySeed      = 0x5eed_a75
 	propertySequences = 200
 	propertySteps     = 30
+	// propertyFresh sequences more run from seeds drawn anew each run (in
+	// the subtest's name and the log), so that runs over time reach
+	// sequences the fixed seeds never do.
+	propertyFresh = 5
 )
 
 // TestStakeProperty runs random sequences of commits, uncommits, paid and
@@ -30,11 +34,17 @@ const (
 // stay at the burn address), that no amount is negative, that every pool's
 // total is the sum of its commitments and that its outstanding rewards cover
 // what its committers may withdraw. Rerun one sequence with
-// AVS_PROPERTY_SEED=<seed>.
+// AVS_PROPERTY_SEED=<seed>. Besides the fixed seeds, propertyFresh new ones
+// run each time, printed.
 func TestStakeProperty(t *testing.T) {
 	seeds := make([]uint64, propertySequences)
 	for i := range seeds {
 		seeds[i] = propertySeed + uint64(i)
+	}
+	for range propertyFresh {
+		seed := rand.Uint64()
+		t.Logf("fresh seed %d: rerun it alone with AVS_PROPERTY_SEED=%d", seed, seed)
+		seeds = append(seeds, seed)
 	}
 	if env := os.Getenv("AVS_PROPERTY_SEED"); env != "" {
 		seed, err := strconv.ParseUint(env, 0, 64)

@@ -31,6 +31,8 @@ func (s *KeeperTestSuite) TestMigrate1to2() {
 	after := s.state()
 	s.Require().Equal(want, after.Genesis.Params)
 	after.Genesis.Params = before.Genesis.Params
+	s.Require().Equal([]string{"params"}, changedCollections(before.Store, after.Store), "the migration writes the params only")
+	after.Store, before.Store = nil, nil
 	s.Require().Equal(before, after, "the migration changes the params only")
 
 	res, err := s.msgServer.CreateTasks(s.ctx, &types.MsgCreateTasks{Creator: s.creator(), ServiceId: id, Inputs: [][]byte{[]byte("x")}, FeePerTask: sdk.NewInt64Coin(denom, defaultFee)})

@@ -197,6 +197,9 @@ func (s *KeeperTestSuite) TestSubmitResultsEntryChecks() {
 			after.Tallies, before.Tallies = nil, nil
 			// ... and the voter's answers in the tasks' epoch (liveness)
 			after.Genesis.EpochAnswers, before.Genesis.EpochAnswers = nil, nil
+			// in the raw store too: nothing of the refused entry
+			s.Require().Equal([]string{"epoch_answers", "tallies", "votes"}, changedCollections(before.Store, after.Store))
+			after.Store, before.Store = nil, nil
 			s.Require().Equal(before, after)
 
 			rejected := s.typedEvents(ctx, &types.EventVoteRejected{})

@@ -97,8 +97,7 @@ func sendTx(cmd *cobra.Command, clientCtx client.Context, msg sdk.Msg) error {
 }
 
 // broadcast is the SDK's tx.BroadcastTx returning the broadcast result
-// instead of printing it (nil when the user declines to sign), with a
-// refusal in simulation said as such.
+// instead of printing it (nil when the user declines to sign).
 func broadcast(clientCtx client.Context, txf tx.Factory, msg sdk.Msg) (*sdk.TxResponse, error) {
 	txf, err := txf.Prepare(clientCtx)
 	if err != nil {
