@@ -46,6 +46,7 @@ type fuzzWorld struct {
 	s         *KeeperTestSuite
 	exact     uint64
 	median    uint64
+	event     uint64 // EXACT with an event trigger, paid from its treasury
 	signers   []string
 	totalBank sdkmath.Int
 	accepted  map[string]bool // "task/operator" of every accepted vote
@@ -67,8 +68,18 @@ func newFuzzWorld(t *testing.T) *fuzzWorld {
 	for _, op := range ops[:3] {
 		s.optIn(op, median)
 	}
+	em := defaultManifest("")
+	em.Quorum.Threshold = dec("0.6")
+	em.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
+	event := s.createService(em)
+	for _, op := range ops[:3] {
+		s.optIn(op, event)
+	}
+	funder := s.fund("funder", 5*defaultFee)
+	_, err = s.msgServer.FundService(s.ctx, &types.MsgFundService{Funder: funder, ServiceId: event, Amount: stake(5 * defaultFee)})
+	s.Require().NoError(err)
 	op5 := s.registerOperator("op5") // registered, opted in nowhere
-	w := &fuzzWorld{s: s, exact: exact, median: median, accepted: map[string]bool{}}
+	w := &fuzzWorld{s: s, exact: exact, median: median, event: event, accepted: map[string]bool{}}
 	w.payTask(exact, 100)
 	w.payTask(exact, 137)
 	w.payTask(median, 100)
@@ -104,6 +115,28 @@ func (w *fuzzWorld) advance(n int) {
 	for range n {
 		w.s.Require().NoError(w.s.keeper.EndBlocker(w.s.ctx))
 		w.s.ctx = w.s.ctx.WithBlockHeight(w.s.ctx.BlockHeight() + 1)
+	}
+}
+
+// eventRef decodes an event reference: the event service (or, one time in
+// eight, the EXACT one, which has no event trigger), a past, present or
+// future height, one of four event indexes, one of two inputs.
+func (w *fuzzWorld) eventRef(b byte, r *fuzzReader) *types.EventRef {
+	svc := w.event
+	if b&0x08 != 0 && b&0x04 != 0 && b&0x02 != 0 {
+		svc = w.exact
+	}
+	c := r.next()
+	input := []byte(`{"pair":"ATOM/USD"}`)
+	if c&0x10 != 0 {
+		input = []byte(`{"pair":"OSMO/USD"}`)
+	}
+	return &types.EventRef{
+		ServiceId:  svc,
+		Height:     w.s.ctx.BlockHeight() - int64(c&0x03) + int64(b&0x01), // b odd and c&3 == 0: this block, not a past one
+		TxHash:     strings.Repeat("AB", 32),
+		EventIndex: uint32(c>>2) & 0x03,
+		Input:      input,
 	}
 }
 
@@ -161,7 +194,12 @@ func (w *fuzzWorld) step(r *fuzzReader) {
 	msg := &types.MsgSubmitResults{Operator: w.signers[int(h)%len(w.signers)]}
 	last := w.lastTaskID()
 	for n := int(r.next() % (fuzzMaxVotes + 3)); n > 0; n-- {
-		id := uint64(r.next()) % (last + 3) // 0 and ids past the last are unknown
+		b := r.next()
+		if b >= 0xF0 { // a vote on an event the trigger matched, by its reference
+			msg.Results = append(msg.Results, types.TaskResult{Event: w.eventRef(b, r), Result: w.result(r)})
+			continue
+		}
+		id := uint64(b) % (last + 3) // 0 and ids past the last are unknown
 		msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Result: w.result(r)})
 	}
 
@@ -176,7 +214,11 @@ func (w *fuzzWorld) step(r *fuzzReader) {
 	} else {
 		s.Require().Len(res.Outcomes, len(msg.Results), "one outcome per entry")
 		for i, o := range res.Outcomes {
-			s.Require().Equal(msg.Results[i].TaskId, o.TaskId, "outcome %d out of order", i)
+			if msg.Results[i].Event == nil {
+				s.Require().Equal(msg.Results[i].TaskId, o.TaskId, "outcome %d out of order", i)
+			} else if o.Accepted {
+				s.Require().NotZero(o.TaskId, "an accepted event vote names the task it opened or joined")
+			}
 			if !o.Accepted {
 				s.Require().Equal(types.ModuleName, o.Codespace, "entry %d refused with %s", i, o.Error)
 				s.Require().NotZero(o.Code)
@@ -240,8 +282,13 @@ func (w *fuzzWorld) checkInvariants() {
 		credited = credited.Add(p.Outstanding)
 		return false, nil
 	}))
+	// and the event service's treasury, which pays its tasks
+	s.Require().NoError(s.keeper.Treasuries.Walk(s.ctx, nil, func(_ uint64, t sdkmath.Int) (bool, error) {
+		credited = credited.Add(t)
+		return false, nil
+	}))
 	s.Require().Equal(escrow.Add(credited).String(), s.moduleBalance().String(),
-		"the module account is not the pending and unpaid fees (%s) plus the credited rewards (%s)", escrow, credited)
+		"the module account is not the pending and unpaid fees (%s) plus the credited rewards and treasuries (%s)", escrow, credited)
 	s.Require().NoError(s.keeper.CheckModuleBalance(s.ctx))
 }
 
@@ -282,6 +329,11 @@ func FuzzSubmitResults(f *testing.F) {
 	f.Add(fuzzSeed(fuzzStep(0, 0, e(1, 0), e(1, 0), e(1, 0), e(1, 0), e(1, 0), e(1, 0), e(1, 0), e(1, 0), e(1, 0)))) // too many
 	f.Add(fuzzSeed(fuzzStep(0, 0, e(1, 0)), fuzzStep(1, 0xc0|25, e(1, 0), e(5, 0)), fuzzStep(2, 0, e(5, 0))))        // task 1 expired, task 5 still open
 	f.Add(fuzzSeed(fuzzStep(0, 0xb1, e(7, 2), e(0, 0), e(9, 0), e(2, 7), e(2, 12, 5, 'h', 'e', 'l', 'l', 'o'))))
+	// event votes: op1 opens a task by reference, op2 joins it (quorum), op3
+	// votes late; a reference to the EXACT service (no event trigger) and
+	// one from a future block are refused
+	f.Add(fuzzSeed(fuzzStep(0, 0, []byte{0xF0, 0x01, 0}), fuzzStep(1, 0, []byte{0xF0, 0x01, 0}),
+		fuzzStep(2, 0, []byte{0xF0, 0x01, 0}, []byte{0xFE, 0x01, 0}, []byte{0xF1, 0x00, 0})))
 	// task 1 completes, then a block ends: its fee is paid, credited to its
 	// backers (found by the fuzzer: the escrow check had missed the credit)
 	f.Add(fuzzSeed(fuzzStep(0, 0, e(1, 0)), fuzzStep(1, 0, e(1, 0)), fuzzStep(2, 0, e(1, 0)), fuzzStep(3, 0xc1, e(1, 0))))
