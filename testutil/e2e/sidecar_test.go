@@ -315,9 +315,12 @@ func TestStakeWeightedRewards(t *testing.T) {
 	require.Equal(t, "36", v.ResultString(t))
 	require.Equal(t, "7000000", v.PowerFor, "all three backed it (threshold 0.99)")
 
-	// operator1's share of the 300uavs fee is 300 * 2/7 = 85 (rounded down; the
-	// remainder goes to the first backer by address); 10% commission stays with
-	// operator1, carol owns half of the rest.
+	// By hand: the 300uavs fee splits by power 2:2:3 (operator1, operator2,
+	// operator3) into 85, 85 and 128, rounded down; the 2 left go to the first
+	// backer by address, operator2 (avs1gjsc… < avs1krhv… < avs1s947…).
+	// operator1 keeps its 10% commission of 85, rounded down: 8; the other
+	// 77 go to its pool, where carol holds 1,000,000 of 2,000,000 earning
+	// shares: 38.5, rounded down: 38.
 	var rewards struct {
 		Rewards struct {
 			Amount string `json:"amount"`
@@ -326,7 +329,7 @@ func TestStakeWeightedRewards(t *testing.T) {
 	node.Query(&rewards, "avs", "rewards", node.KeyAddress("carol"))
 	pending, err := strconv.ParseInt(rewards.Rewards.Amount, 10, 64)
 	require.NoError(t, err)
-	require.Positive(t, pending)
+	require.Equal(t, int64(38), pending, "carol's half of operator1's share after commission")
 	before := balance(t, node, node.KeyAddress("carol"))
 	res := node.Tx("carol", "avs", "withdraw-rewards")
 	require.Zero(t, res.Code, res.RawLog)
