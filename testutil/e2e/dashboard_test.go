@@ -238,20 +238,26 @@ func (b *browser) problems() []string {
 // view goes to hash and waits until the page of view shows want; it returns
 // the view's text.
 // view opens hash and waits until its view shows every one of wants (a view
-// renders its parts as their queries answer: wait for the last one read).
+// renders its parts as their queries answer: wait for the last one read). It
+// returns the text it saw them in, read in the same evaluation: the page may
+// render again right after (a new block, or the first one's fresh render).
 func (b *browser) view(t *testing.T, hash, view string, wants ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	wantJSON, err := json.Marshal(wants)
 	require.NoError(t, err)
-	js := fmt.Sprintf(`(() => { const v = document.querySelector('#view > [data-view=%q]'); return !!v && %s.every(w => v.innerText.includes(w)); })()`, view, wantJSON)
+	js := fmt.Sprintf(`(() => {
+		const v = document.querySelector('#view > [data-view=%q]');
+		return v && %s.every(w => v.innerText.includes(w)) ? document.getElementById('view').innerText : '';
+	})()`, view, wantJSON)
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`location.hash = %q`, hash)))
 	require.NoError(t, err)
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond)))
-	text, terr := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('view').innerText`))
-	require.NoError(t, terr)
-	require.NoError(t, err, "%s: the %s view does not show all of %q; it shows:\n%s\nproblems: %v", hash, view, wants, text, b.problems())
+	text, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		shown, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('view').innerText`))
+		require.NoError(t, err, "%s: the %s view does not show all of %q; it shows:\n%s\nproblems: %v", hash, view, wants, shown, b.problems())
+	}
 	return text
 }
 

@@ -23,6 +23,7 @@ const ctx = { height: 0, time: '', chainId: '', blockTime: 0, rpc: '', gasPrices
 let seq = 0; // the number of the newest render; older ones are dropped
 let rendering = null;
 let again = false; // a block arrived while rendering
+let shownHash = null; // the location.hash of the page on screen
 
 function parseHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
@@ -52,7 +53,9 @@ async function render(fresh) {
   const my = ++seq;
   const { name, arg } = parseHash();
   const route = routes[name];
-  if (fresh) view.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  // a fresh render of the page already on screen (the first block's) keeps
+  // it until the new one is ready, instead of flashing "Loading…"
+  if (fresh && shownHash !== location.hash) view.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   let page;
   try {
     if (!route) throw new UserError(`There is no page "${name}". Pages: #/, #/service/ID, #/task/ID, #/operator/ADDRESS, #/commitments/ADDRESS.`);
@@ -66,6 +69,7 @@ async function render(fresh) {
   const old = view.firstElementChild;
   if (!fresh && old && old.isEqualNode(page)) return;
   view.replaceChildren(page);
+  shownHash = location.hash;
   view.setAttribute('data-rendered', String(ctx.height));
   document.title = `${page.querySelector('h1')?.textContent || 'avschain'} · avschain dashboard`;
 }
