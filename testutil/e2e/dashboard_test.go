@@ -261,19 +261,29 @@ func (b *browser) view(t *testing.T, hash, view string, wants ...string) string 
 	return text
 }
 
+// text and attr read one node in a single evaluation, polling until it
+// exists: the page renders again every block, so a node found by one
+// DevTools call may be gone by the next.
 func (b *browser) text(t *testing.T, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-	require.NoError(t, err, sel)
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(b.read(t, sel, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? JSON.stringify(e.innerText) : ''; })()`, sel)))
 }
 
 func (b *browser) attr(t *testing.T, sel, name string) string {
 	t.Helper()
-	res, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
-	require.NoError(t, err, sel)
-	require.True(t, res.Exists, "%s has no %s", sel, name)
-	return res.Value
+	return b.read(t, sel, fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e && e.hasAttribute(%q) ? JSON.stringify(e.getAttribute(%q)) : ''; })()`, sel, name, name))
+}
+
+// read polls js, which returns a JSON string once sel is there, and decodes it.
+func (b *browser) read(t *testing.T, sel, js string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingInterval(100*time.Millisecond)))
+	require.NoError(t, err, "%s: not on the page", sel)
+	var v string
+	require.NoError(t, json.Unmarshal([]byte(raw), &v), sel)
+	return v
 }
 
 func (b *browser) count(t *testing.T, sel string) int {
