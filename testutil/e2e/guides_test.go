@@ -154,8 +154,9 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	out, runErr := cmd.CombinedOutput()
 
 	// Split the output by step and check each.
-	parts := regexp.MustCompile(`(?m)^@@(step \d+|done)@@$`).Split(string(out), -1)
-	markers := regexp.MustCompile(`(?m)^@@(step \d+|done)@@$`).FindAllStringSubmatch(string(out), -1)
+	marker := regexp.MustCompile(`(?m)^@@(step \d+|done)@@$`)
+	parts := marker.Split(string(out), -1)
+	markers := marker.FindAllStringSubmatch(string(out), -1)
 	last := -1
 	for j, m := range markers {
 		if m[1] == "done" {
@@ -173,6 +174,7 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	}
 	if runErr != nil || last != len(steps) {
 		require.GreaterOrEqual(t, last, 0, "no step ran: %v\n%s", runErr, out)
+		require.Less(t, last, len(steps), "the guides' script failed after its last step: %v\n%s", runErr, out)
 		s := steps[last]
 		t.Fatalf("%s:%d: the guide step failed (%v):\n%s\nits output:\n%s\nbackground logs:\n%s",
 			s.file, s.line, runErr, s.script, parts[len(parts)-1], backgroundLogs(work))
