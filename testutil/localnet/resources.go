@@ -82,10 +82,27 @@ func (b *binary) get(t testing.TB) string {
 	return b.path
 }
 
+// remove deletes the temp dir of a binary built by get (none when taken
+// from the environment).
+func (b *binary) remove() {
+	if b.path != "" {
+		_ = os.RemoveAll(filepath.Dir(b.path))
+	}
+}
+
 var (
 	avsdBinary    = &binary{env: "AVSD", pkg: "./cmd/avsd", name: "avsd"}
 	sidecarBinary = &binary{env: "AVS_SIDECAR", pkg: "./cmd/avs-sidecar", name: "avs-sidecar"}
 )
+
+// Main is TestMain for a package that runs localnet: it runs the tests, then
+// removes the binaries built for them (about 200 MB a run).
+func Main(m *testing.M) {
+	code := m.Run()
+	avsdBinary.remove()
+	sidecarBinary.remove()
+	os.Exit(code)
+}
 
 // Binary returns the avsd binary to test ($AVSD, or built once).
 func Binary(t testing.TB) string { return avsdBinary.get(t) }
