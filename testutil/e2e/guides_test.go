@@ -32,14 +32,16 @@ import (
 //
 // The steps use what `make localnet` gives a user: the chain avs-local-1 with
 // its home in .localnet/avs-local-1 (client.toml names the chain, the node
-// and the test keyring), binaries in build/, the ports of the localnet table.
-// The test runs them in a temp dir laid out the same way (its .localnet home
-// is the test chain's, build/ holds $AVSD and $AVS_SIDECAR, components/,
-// examples/ and contracts/ are the repository's), with the test chain's
-// free ports put for the default ones.
+// and the test keyring), binaries in build/, the ports of the localnet table;
+// docs/RELAYER.md adds a second chain, avs-ibc-b (home .localnet/avs-ibc-b,
+// rpc 27157), and build/rly. The test runs them in a temp dir laid out the
+// same way (the .localnet homes are the test chains', build/ holds $AVSD,
+// $AVS_SIDECAR and rly, components/, examples/, contracts/ and scripts/ are
+// the repository's), with the test chains' free ports put for the default
+// ones.
 
 // guideFiles are the files whose guide blocks run, in this order.
-var guideFiles = []string{"README.md", "docs/COMMITTERS.md"}
+var guideFiles = []string{"README.md", "docs/COMMITTERS.md", "docs/RELAYER.md"}
 
 // guideStep is one fenced block of a guide.
 type guideStep struct {
@@ -101,14 +103,19 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	}
 	require.NotEmpty(t, steps)
 
+	rly := relayerBinary(t)
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-local-1"})
+	chainB := localnet.Start(t, localnet.Options{ChainID: "avs-ibc-b"})
 	work := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(work, "build"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(work, ".localnet"), 0o755))
 	for link, target := range map[string]string{
 		"build/avsd":            node.Bin,
 		"build/avs-sidecar":     sidecarBinary(t),
+		"build/rly":             rly,
 		".localnet/avs-local-1": node.Home,
+		".localnet/avs-ibc-b":   chainB.Home,
+		"scripts":               filepath.Join(root, "scripts"),
 		"components":            filepath.Join(root, "components"),
 		"examples":              filepath.Join(root, "examples"),
 		"contracts":             filepath.Join(root, "contracts"),
@@ -121,11 +128,12 @@ func TestGuidesRunAsWritten(t *testing.T) {
 		"26657": strconv.Itoa(node.RPCPort),
 		"9090":  strconv.Itoa(node.GRPCPort),
 		"1317":  strconv.Itoa(node.APIPort),
+		"27157": strconv.Itoa(chainB.RPCPort),
 	}
 	for i, p := range localnet.FreePorts(t, 3) { // the sidecars' metrics
 		ports[strconv.Itoa(9464+i)] = strconv.Itoa(p)
 	}
-	portRe := regexp.MustCompile(`\b(26657|9090|1317|9464|9465|9466)\b`)
+	portRe := regexp.MustCompile(`\b(26657|9090|1317|9464|9465|9466|27157)\b`)
 
 	// One script: a marker before each step, the background ones started
 	// with setsid (their process group ids written to pgids).
