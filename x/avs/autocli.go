@@ -164,31 +164,16 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			Service:              types.Msg_serviceDesc.ServiceName,
 			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{RpcMethod: "UpdateParams", Skip: true},   // authority-gated: sent through a gov proposal
-				{RpcMethod: "StoreComponent", Skip: true}, // hand-written: reads and checks a .wasm file
-				{RpcMethod: "CreateService", Skip: true},  // hand-written: reads a JSON manifest
-				{RpcMethod: "UpdateService", Skip: true},  // hand-written: reads a JSON manifest
-				{RpcMethod: "CreateTask", Skip: true},     // hand-written: raw input or a file, carries a coin
-				{RpcMethod: "CreateTasks", Skip: true},    // hand-written: inputs or a file of them, carries a coin
-				{RpcMethod: "SubmitResults", Skip: true},  // hand-written: (task id, result) pairs
-				{
-					RpcMethod:      "SetServiceStatus",
-					Use:            "set-service-status [service-id] [status]",
-					Short:          "Pause or resume a service: status is active or paused; owner only",
-					PositionalArgs: positional("service_id", "status"),
-				},
-				{
-					RpcMethod:      "TransferService",
-					Use:            "transfer-service [service-id] [new-owner]",
-					Short:          "Hand a service to a new owner (any address, a contract included)",
-					PositionalArgs: positional("service_id", "new_owner"),
-				},
-				{
-					RpcMethod:      "UpdateAllowlist",
-					Use:            "update-allowlist [service-id]",
-					Short:          "Add (--add) and remove (--remove) operators on a service's allow-list",
-					PositionalArgs: positional("service_id"),
-				},
+				{RpcMethod: "UpdateParams", Skip: true},      // authority-gated: sent through a gov proposal
+				{RpcMethod: "StoreComponent", Skip: true},    // hand-written: reads and checks a .wasm file
+				{RpcMethod: "CreateService", Skip: true},     // hand-written: reads a JSON manifest
+				{RpcMethod: "UpdateService", Skip: true},     // hand-written: reads a JSON manifest
+				{RpcMethod: "CreateTask", Skip: true},        // hand-written: raw input or a file, carries a coin
+				{RpcMethod: "CreateTasks", Skip: true},       // hand-written: inputs or a file of them, carries a coin
+				{RpcMethod: "SubmitResults", Skip: true},     // hand-written: (task id, result) pairs
+				{RpcMethod: "SetServiceStatus", Skip: true},  // hand-written: waits for inclusion
+				{RpcMethod: "TransferService", Skip: true},   // hand-written: a key name for the new owner
+				{RpcMethod: "UpdateAllowlist", Skip: true},   // hand-written: key names, nothing-to-change refused
 				{RpcMethod: "RegisterOperator", Skip: true},  // hand-written: decimal commission
 				{RpcMethod: "UpdateOperator", Skip: true},    // hand-written: decimal commission
 				{RpcMethod: "OptIn", Skip: true},             // hand-written: waits for inclusion

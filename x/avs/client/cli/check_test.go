@@ -103,6 +103,10 @@ func TestTxCommandsRefuseBadInputLocally(t *testing.T) {
 		{"update-operator: over one", cli.UpdateOperatorCmd, []string{"op", "--commission", "1.5"}, "a share in [0, 1]"},
 		{"request-remote-task: channel", cli.RequestRemoteTaskCmd, []string{"chan0", "1", "7"}, `channel "chan0": want a channel id such as channel-0`},
 		{"request-remote-task: timeout", cli.RequestRemoteTaskCmd, []string{"channel-0", "1", "7", "--timeout", "0s"}, "give at least 1s"},
+		{"set-service-status: status", cli.SetServiceStatusCmd, []string{"1", "stopped"}, `status "stopped": use active or paused`},
+		{"transfer-service: new owner", cli.TransferServiceCmd, []string{"1", "bob"}, `new owner "bob" is neither an address`},
+		{"update-allowlist: nothing", cli.UpdateAllowlistCmd, []string{"1"}, "nothing to change: name operators with --add or --remove"},
+		{"update-allowlist: unknown key", cli.UpdateAllowlistCmd, []string{"1", "--remove", "bob"}, `--remove: operator "bob" is neither an address`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,6 +125,14 @@ func TestTxCommandsAcceptGoodInput(t *testing.T) {
 	out, err := runWith(clientCtx, cli.CommitCmd(), "alice", "1", "1000uavs")
 	require.NoError(t, err)
 	require.Contains(t, out, `"operator":"`+alice+`"`, "the key name becomes alice's address")
+
+	out, err = runWith(clientCtx, cli.UpdateAllowlistCmd(), "3", "--add", "alice,"+alice, "--remove", alice)
+	require.NoError(t, err)
+	require.Contains(t, out, `"add":["`+alice+`","`+alice+`"],"remove":["`+alice+`"]`)
+
+	out, err = runOffline(t, cli.SetServiceStatusCmd(), "2", "SERVICE_STATUS_PAUSED")
+	require.NoError(t, err)
+	require.Contains(t, out, `"status":"SERVICE_STATUS_PAUSED"`)
 
 	out, err = runOffline(t, cli.RegisterOperatorCmd(), "op", "--commission", "0.1")
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -193,4 +194,104 @@ func FundServiceCmd() *cobra.Command {
 			id, err := parseServiceID(args[0])
 			return &types.MsgFundService{Funder: clientCtx.GetFromAddress().String(), ServiceId: id, Amount: amt}, err
 		})
+}
+
+// SetServiceStatusCmd is `avsd tx avs set-service-status SERVICE_ID STATUS`.
+func SetServiceStatusCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "set-service-status [service-id] [active|paused]",
+		Short: "Pause or resume a service; owner only",
+		Long: `Pause or resume a service; owner only. A paused service takes no new tasks
+(MsgCreateTask, triggers and IBC requests are refused); its open tasks run to
+their end.`,
+		Args: cobra.ExactArgs(2),
+	}
+	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+		id, err := parseServiceID(args[0])
+		if err != nil {
+			return nil, err
+		}
+		status, err := parseServiceStatus(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return &types.MsgSetServiceStatus{Owner: clientCtx.GetFromAddress().String(), ServiceId: id, Status: status}, nil
+	})
+}
+
+// parseServiceStatus reads active or paused (or the enum's own names).
+func parseServiceStatus(s string) (types.ServiceStatus, error) {
+	switch strings.ToLower(strings.TrimPrefix(strings.ToUpper(s), "SERVICE_STATUS_")) {
+	case "active":
+		return types.SERVICE_STATUS_ACTIVE, nil
+	case "paused":
+		return types.SERVICE_STATUS_PAUSED, nil
+	}
+	return 0, fmt.Errorf("status %q: use active or paused", s)
+}
+
+// TransferServiceCmd is `avsd tx avs transfer-service SERVICE_ID NEW_OWNER`.
+func TransferServiceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "transfer-service [service-id] [new-owner]",
+		Short: "Hand a service to a new owner (an address, a contract's included, or a key name)",
+		Args:  cobra.ExactArgs(2),
+	}
+	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
+		id, err := parseServiceID(args[0])
+		if err != nil {
+			return nil, err
+		}
+		owner, err := resolveAddress(clientCtx, "new owner", args[1])
+		if err != nil {
+			return nil, err
+		}
+		return &types.MsgTransferService{Owner: clientCtx.GetFromAddress().String(), ServiceId: id, NewOwner: owner}, nil
+	})
+}
+
+const (
+	flagAdd    = "add"
+	flagRemove = "remove"
+)
+
+// UpdateAllowlistCmd is `avsd tx avs update-allowlist SERVICE_ID --add … --remove …`.
+func UpdateAllowlistCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "update-allowlist [service-id] --add OPERATOR,… --remove OPERATOR,…",
+		Short: "Add and remove operators (addresses or key names) on a service's allow-list; owner only",
+		Long: `Add and remove operators on the allow-list of a service with
+"admission": "ADMISSION_ALLOWLIST"; owner only. A change counts from the
+service's next power snapshot (the next epoch).`,
+		Args: cobra.ExactArgs(1),
+	}
+	cmd.Flags().StringSlice(flagAdd, nil, "operators to add (addresses or key names, comma-separated or repeated)")
+	cmd.Flags().StringSlice(flagRemove, nil, "operators to remove (addresses or key names, comma-separated or repeated)")
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		id, err := parseServiceID(args[0])
+		if err != nil {
+			return nil, err
+		}
+		msg := &types.MsgUpdateAllowlist{Owner: clientCtx.GetFromAddress().String(), ServiceId: id}
+		for _, f := range []struct {
+			flag string
+			into *[]string
+		}{{flagAdd, &msg.Add}, {flagRemove, &msg.Remove}} {
+			names, err := cmd.Flags().GetStringSlice(f.flag)
+			if err != nil {
+				return nil, err
+			}
+			for _, name := range names {
+				addr, err := resolveAddress(clientCtx, "operator", name)
+				if err != nil {
+					return nil, fmt.Errorf("--%s: %w", f.flag, err)
+				}
+				*f.into = append(*f.into, addr)
+			}
+		}
+		if len(msg.Add)+len(msg.Remove) == 0 {
+			return nil, fmt.Errorf("nothing to change: name operators with --add or --remove")
+		}
+		return msg, nil
+	})
 }
