@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"cosmossdk.io/collections"
-	sdkmath "cosmossdk.io/math"
 
 	"github.com/avschain/avschain/x/avs/types"
 )
@@ -302,13 +301,16 @@ func (s *KeeperTestSuite) TestSlashProRata() {
 	s.mustVote(ops[2], tid, "B")
 	s.mustVote(ops[0], tid, "A")
 	s.mustVote(ops[1], tid, "A")
-	cut := dec("0.333").MulInt(sdkmath.NewInt(tokens)).TruncateInt().Int64()
-	left := tokens - cut
+	// worked by hand, not by the formula under test (review M7): 125 473
+	// tokens, 0.333 of them is 41 782.509, so 41 782 burned and 83 691
+	// left; a commitment of n is worth floor(n × 83 691 / 125 473)
+	s.Require().Equal(int64(125_473), tokens)
+	const cut, left = int64(41_782), int64(83_691)
+	wants := []int64{0, 1, 2, 6, 666, 667, 82_346}
 	var worth int64
 	for i, n := range amounts {
-		want := n * left / tokens
-		s.Require().Equal(want, s.committed(ops[2], id, who[i]), "%d committed", n)
-		worth += want
+		s.Require().Equal(wants[i], s.committed(ops[2], id, who[i]), "%d committed", n)
+		worth += wants[i]
 	}
 	s.Require().Equal(int64(0), s.committed(ops[2], id, who[0]), "the dust commitment paid its share")
 	s.Require().Equal(left, s.pool(ops[2], id).Total.Int64())

@@ -242,7 +242,7 @@ func (s *KeeperTestSuite) TestEventVoteWithTaskIDRefused() {
 	s.Require().ErrorIs(outcomeErr(res.Outcomes[0]), types.ErrInvalidEventRef)
 	s.Require().Contains(res.Outcomes[0].Error, "not both")
 	_, err = s.keeper.Tasks.Indexes.ByEvent.Refs.Get(s.ctx, r.Key())
-	s.Require().Error(err, "no task was opened for the event")
+	s.Require().ErrorIs(err, collections.ErrNotFound, "no task was opened for the event")
 }
 
 // An event of the block itself (FinalizeBlock events) has no transaction: its
