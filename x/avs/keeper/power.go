@@ -22,8 +22,9 @@ type PowerSource interface {
 }
 
 // MaxOperatorPower bounds one operator's power (its stake in a service, about
-// 1.1e15 base units), so that the power of 16384 operators at the cap still
-// fits in a uint64 sum.
+// 1.1e15 base units), so that the power of a full snapshot (at most 16383
+// operators, max_snapshot_operators' hard limit) at the cap still fits in a
+// uint64 sum: 16384 of them would be 2^64.
 const MaxOperatorPower = uint64(1) << 50
 
 // powersFor returns the service's power table now: every opted-in, unjailed

@@ -1,6 +1,7 @@
 package types_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,4 +53,26 @@ func TestParseNumericResult(t *testing.T) {
 		_, err := types.ParseNumericResult([]byte(bad))
 		require.ErrorIs(t, err, types.ErrInvalidResult, bad)
 	}
+}
+
+// At the limits a snapshot can reach (max_snapshot_operators' hard limit,
+// each operator at MaxOperatorPower, 2^50), the power sum stays within a
+// uint64 and the weighted median is still the lower median (review: uint64
+// overflow in WeightedMedian).
+func TestWeightedMedianAtThePowerLimits(t *testing.T) {
+	p := types.DefaultParams()
+	p.MaxSnapshotOperators = 1 << 14
+	require.ErrorContains(t, p.Validate(), "exceeds the hard limit", "2^14 operators of 2^50 sum to 2^64, one past a uint64")
+	p.MaxSnapshotOperators = 1<<14 - 1
+	require.NoError(t, p.Validate())
+
+	n := int(p.MaxSnapshotOperators)
+	values := make([]types.WeightedValue, n)
+	for i := range values {
+		// listed in descending order: the sort must put them right
+		values[i] = types.WeightedValue{Key: fmt.Sprintf("op%05d", i), Value: sdkmath.LegacyNewDec(int64(n - i)), Power: 1 << 50}
+	}
+	i := types.WeightedMedian(values)
+	require.Equal(t, sdkmath.LegacyNewDec(int64(n/2+1)), values[i].Value, "16383 equal powers: the 8192nd smallest value")
+	require.True(t, types.MeetsThreshold(uint64(n)<<50, uint64(n)<<50, dec("1")))
 }

@@ -52,8 +52,9 @@ const (
 	// maxBlockBudgetHardLimit bounds every per-block item budget.
 	maxBlockBudgetHardLimit uint32 = 100_000
 	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
-	// MaxOperatorPower each within a uint64 (2^50 × 2^14).
-	maxSnapshotOperatorsHardLimit uint32 = 1 << 14
+	// MaxOperatorPower each within a uint64: (2^14 − 1) × 2^50 < 2^64, where
+	// 2^14 of them would sum to 2^64 and wrap to 0.
+	maxSnapshotOperatorsHardLimit uint32 = 1<<14 - 1
 	maxComponentSizeHardLimit     uint64 = 64 << 20
 )
 
