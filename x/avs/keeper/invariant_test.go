@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
@@ -53,6 +57,7 @@ func TestStakeProperty(t *testing.T) {
 		}
 		seeds = []uint64{seed}
 	}
+	eventTasks := map[types.TaskStatus]int{} // how far event-opened tasks got, over all seeds
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			w := newPropertyWorld(t, seed)
@@ -66,7 +71,19 @@ func TestStakeProperty(t *testing.T) {
 			if !w.check() {
 				t.Fatalf("seed %d (AVS_PROPERTY_SEED=%d): invariant broken after the drain\nsteps:\n%s", seed, seed, w.log())
 			}
+			for _, id := range w.tasks {
+				if task := w.s.task(id); task.ServiceId == w.event {
+					eventTasks[task.Status]++
+				}
+			}
 		})
+	}
+	if len(seeds) > 1 {
+		// the generator reaches the event path: tasks opened by reference
+		// that completed, and some that expired
+		t.Logf("event-opened tasks by final status: %v", eventTasks)
+		require.Positive(t, eventTasks[types.TASK_STATUS_COMPLETED])
+		require.Positive(t, eventTasks[types.TASK_STATUS_EXPIRED])
 	}
 }
 
@@ -75,6 +92,7 @@ type propertyWorld struct {
 	s        *KeeperTestSuite
 	rng      *rand.Rand
 	services []uint64 // EXACT EQUAL slashing 0.2; MEDIAN STAKE slashing 0.1
+	event    uint64   // EXACT EQUAL slashing 0.2, opened by event votes, paid by its treasury
 	ops      []string
 	accounts []string // committers, funders and task creators
 	tasks    []uint64
@@ -105,11 +123,15 @@ func newPropertyWorld(t *testing.T, seed uint64) *propertyWorld {
 	median.SlashFraction = dec("0.1")
 	median.FeePerTask = stake(37)
 	w.services = []uint64{s.createService(exact), s.createService(median)}
+	event := exact
+	event.Quorum.Threshold = dec("0.6")
+	event.Triggers = []types.Trigger{eventTrigger("wasm-price_request")}
+	w.event = s.createService(event)
 
 	for i, c := range []string{"0", "0.1", "0.5", "1"} {
 		op := s.registerWithCommission(fmt.Sprintf("pop%d", i), c)
 		s.bank.Fund(accFromString(op), sdk.NewCoins(stake(5_000)))
-		for _, id := range w.services {
+		for _, id := range append([]uint64{w.event}, w.services...) {
 			s.optIn(op, id)
 		}
 		w.ops = append(w.ops, op)
@@ -117,6 +139,8 @@ func newPropertyWorld(t *testing.T, seed uint64) *propertyWorld {
 	for i := range 4 {
 		w.accounts = append(w.accounts, s.fund(fmt.Sprintf("acct%d", i), 20_000))
 	}
+	_, err := s.msgServer.FundService(s.ctx, &types.MsgFundService{Funder: w.accounts[3], ServiceId: w.event, Amount: stake(3_000)})
+	s.Require().NoError(err)
 	// some stake behind every operator in the STAKE service to start with
 	for i, op := range w.ops {
 		s.commit(w.accounts[i], op, w.services[1], int64(50+100*i))
@@ -203,7 +227,7 @@ func (w *propertyWorld) step() string {
 			}
 			return err
 		})
-	case k < 72: // vote
+	case k < 66: // vote on a task by its id
 		if len(w.tasks) == 0 {
 			return "vote: no task"
 		}
@@ -236,6 +260,37 @@ func (w *propertyWorld) step() string {
 			}
 		}
 		desc += fmt.Sprintf(" => %s", s.task(tid).Status)
+	case k < 72: // votes on an event the trigger matched, by its reference
+		ref := &types.EventRef{
+			ServiceId: w.event, Height: s.ctx.BlockHeight() - int64(w.pick(3)),
+			TxHash: strings.Repeat("AB", 32), EventIndex: uint32(w.pick(3)), Input: []byte(`{"pair":"ATOM/USD"}`),
+		}
+		desc = fmt.Sprintf("event h%d #%d:", ref.Height, ref.EventIndex)
+		for _, i := range w.rng.Perm(len(w.ops)) {
+			if w.pick(3) == 0 {
+				continue
+			}
+			op, result := w.ops[i], w.result(w.event)
+			desc += fmt.Sprintf(" op%d %q", i, result)
+			verr := w.run(func(ctx sdk.Context) error {
+				res, err := s.msgServer.SubmitResults(ctx, &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{{Event: ref, Result: []byte(result)}}})
+				switch {
+				case err != nil:
+				case !res.Outcomes[0].Accepted:
+					desc += " refused(" + res.Outcomes[0].Error + ")"
+				case !slices.Contains(w.tasks, res.Outcomes[0].TaskId):
+					w.tasks = append(w.tasks, res.Outcomes[0].TaskId)
+					desc += fmt.Sprintf(" opened %d", res.Outcomes[0].TaskId)
+				}
+				return err
+			})
+			if verr != nil {
+				desc += " -> " + verr.Error()
+			}
+			if !w.check() {
+				return desc
+			}
+		}
 	case k < 84: // blocks
 		n := 1 + w.pick(4)
 		desc = fmt.Sprintf("%d blocks", n)
@@ -304,7 +359,7 @@ func (w *propertyWorld) openTasks() []uint64 {
 }
 
 func (w *propertyWorld) result(serviceID uint64) string {
-	if serviceID == w.services[0] {
+	if serviceID == w.services[0] || serviceID == w.event {
 		return []string{"A", "A", "A", "B", "C"}[w.pick(5)]
 	}
 	return []string{"100", "100", "100.5", "99.6", "103", "130"}[w.pick(6)]
