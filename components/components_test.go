@@ -134,13 +134,13 @@ var compilationCache = wazero.NewCompilationCache()
 
 // runner compiles each component once and runs tasks like the sidecar.
 type runner struct {
-	t        *testing.T
+	t        testing.TB
 	rt       wazero.Runtime
 	host     *testHost
 	compiled map[string]wazero.CompiledModule
 }
 
-func newRunner(t *testing.T, allow ...string) *runner {
+func newRunner(t testing.TB, allow ...string) *runner {
 	t.Helper()
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(compilationCache))
@@ -162,7 +162,7 @@ func newRunner(t *testing.T, allow ...string) *runner {
 	return &runner{t: t, rt: rt, host: h, compiled: map[string]wazero.CompiledModule{}}
 }
 
-func readComponent(t *testing.T, name string) []byte {
+func readComponent(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.FromSlash(components[name]))
 	if err != nil {
@@ -418,33 +418,37 @@ func TestPriceOracle(t *testing.T) {
 	expectFail("body over 1 MiB", cfg, "larger than 1 MiB")
 }
 
-// TestTaskTiming logs the compile time and the per-task time (instantiate
-// and run) of each component, informally.
-func TestTaskTiming(t *testing.T) {
+// BenchmarkTaskTime measures the per-task time (instantiate and run) of each
+// committed component under wazero's compiler, the compile done before the
+// clock starts: go test -run '^$' -bench TaskTime ./components/ (the
+// figures in docs/PERFORMANCE.md, Executor, come from the sidecar's own
+// benchmarks; this one is the components' view without the executor).
+func BenchmarkTaskTime(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"price":123.45}`)
 	}))
 	defer srv.Close()
-	r := newRunner(t, "127.0.0.1")
 	runs := map[string]struct {
-		in  string
-		cfg map[string]string
+		in, want string
+		cfg      map[string]string
 	}{
-		"square":       {"9876543210", nil},
-		"square-rust":  {"9876543210", nil},
-		"price-oracle": {"", map[string]string{"PRICE_URL": srv.URL}},
+		"square":       {"9876543210", "97546105778997104100", nil},
+		"square-rust":  {"9876543210", "97546105778997104100", nil},
+		"price-oracle": {"", "123.45", map[string]string{"PRICE_URL": srv.URL}},
 	}
-	const n = 20
 	for _, name := range []string{"square", "square-rust", "price-oracle"} {
-		r.compile(name)
-		r.run(name, runs[name].in, runs[name].cfg) // warm up
-		start := time.Now()
-		for i := 0; i < n; i++ {
-			if res := r.run(name, runs[name].in, runs[name].cfg); !res.ok() {
-				t.Fatalf("%s: exit %d trap %v stderr %q", name, res.exitCode, res.trap, res.stderr)
+		b.Run(name, func(b *testing.B) {
+			r := newRunner(b, "127.0.0.1")
+			r.compile(name)
+			b.ReportMetric(float64(len(readComponent(b, name))), "wasm-bytes")
+			b.ResetTimer()
+			for range b.N {
+				res := r.run(name, runs[name].in, runs[name].cfg)
+				if !res.ok() || res.stdout != runs[name].want {
+					b.Fatalf("%s: exit %d trap %v stdout %q stderr %q", name, res.exitCode, res.trap, res.stdout, res.stderr)
+				}
 			}
-		}
-		t.Logf("%s: %d bytes, %v per task", name, len(readComponent(t, name)), (time.Since(start) / n).Round(10*time.Microsecond))
+		})
 	}
 }
 
