@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	errorsmod "cosmossdk.io/errors"
+
 	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/testutil/localnet"
 	"github.com/avschain/avschain/x/avs/types"
@@ -95,9 +97,22 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	node.Query(&svcOps, "avs", "service-operators", serviceID)
 	require.Len(t, svcOps.Operators, 3)
 
-	// Bad input is refused with the registered error, and nothing is created.
-	require.Contains(t, node.TxError("bob", "avs", "create-task", serviceID, "4", "--fee", "10uavs"), "task fee below the service's fee")
-	require.Contains(t, node.TxError("bob", "avs", "create-task", "99", "4", "--fee", "300uavs"), "service not found")
+	// Bad input is refused with the registered error, and nothing is created:
+	// by the simulation the CLI runs first (its text), and, sent with a
+	// fixed gas limit so that nothing simulates it, at delivery (its code
+	// and codespace: review L5).
+	require.Contains(t, node.TxError("bob", "avs", "create-task", serviceID, "4", "--fee", "10uavs"), types.ErrInsufficientFee.Error())
+	require.Contains(t, node.TxError("bob", "avs", "create-task", "99", "4", "--fee", "300uavs"), types.ErrServiceNotFound.Error())
+	for _, tc := range []struct {
+		args []string
+		err  *errorsmod.Error
+	}{
+		{[]string{"create-task", serviceID, "4", "--fee", "10uavs"}, types.ErrInsufficientFee},
+		{[]string{"create-task", "99", "4", "--fee", "300uavs"}, types.ErrServiceNotFound},
+	} {
+		refusal := node.TxErrorWithFees("bob", "400000", node.GasPrices, append([]string{"avs"}, tc.args...)...)
+		require.Contains(t, refusal, fmt.Sprintf("(code %d, %s)", tc.err.ABCICode(), tc.err.Codespace()), "%v", tc.args)
+	}
 
 	op1 := node.KeyAddress("operator1")
 	before := balance(t, node, op1)
@@ -144,13 +159,7 @@ func TestTaskLifecycleThroughCLI(t *testing.T) {
 	require.Len(t, votes.Votes, 3)
 	// operator1 earns a third of the 300uavs fee: credited to it in x/avs at
 	// the end of the block, paid when it withdraws
-	var rewards struct {
-		OperatorRewards struct {
-			Amount string `json:"amount"`
-		} `json:"operator_rewards"`
-	}
-	node.Query(&rewards, "avs", "rewards", op1)
-	require.Equal(t, "100", rewards.OperatorRewards.Amount)
+	require.Equal(t, "100", operatorRewards(t, node, "operator1"))
 	require.Equal(t, before-op1Fee, balance(t, node, op1), "credited, not sent")
 	res = node.Tx("operator1", "avs", "withdraw-rewards")
 	require.Zero(t, res.Code, res.RawLog)

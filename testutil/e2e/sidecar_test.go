@@ -78,6 +78,22 @@ func TestWrongComponentOutvoted(t *testing.T) {
 			require.Equal(t, v.ResultDigest, vote.Digest)
 		}
 	}
+	// the 300uavs fee went to the two that agreed, none to the loser (review L4)
+	require.Equal(t, "150", operatorRewards(t, node, "operator1"))
+	require.Equal(t, "150", operatorRewards(t, node, "operator2"))
+	require.Contains(t, []string{"", "0"}, operatorRewards(t, node, "operator3"), "the outvoted operator earned nothing")
+}
+
+// operatorRewards is what x/avs holds for an operator to withdraw (its own
+// share of the fees, credited at the end of the block that decided a task).
+func operatorRewards(t *testing.T, node *localnet.Node, key string) string {
+	var rewards struct {
+		OperatorRewards struct {
+			Amount string `json:"amount"`
+		} `json:"operator_rewards"`
+	}
+	node.Query(&rewards, "avs", "rewards", node.KeyAddress(key))
+	return rewards.OperatorRewards.Amount
 }
 
 // TestSidecarRestartCatchesUp: operator1's sidecar is killed, tasks are
