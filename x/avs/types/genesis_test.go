@@ -227,7 +227,7 @@ func TestH2GenesisValidate(t *testing.T) {
 		// IBC (review H2: checks Validate lacked)
 		{"IBC packet of an unknown task", func(gs *types.GenesisState) { gs.IbcPackets[0].TaskId = 9 }, "IBC packet names unknown task 9"},
 		{"IBC packet of a task twice", func(gs *types.GenesisState) { gs.IbcPackets = append(gs.IbcPackets, gs.IbcPackets[0]) }, "IBC packet of task 1 appears twice"},
-		{"IBC packet of a task not opened by it", func(gs *types.GenesisState) { gs.IbcPackets[0].TaskId = 2 }, `IBC packet channel-1/1 did not open task 2 (origin ORIGIN_KIND_UNSPECIFIED "")`},
+		{"IBC packet of a task not opened by it", func(gs *types.GenesisState) { gs.IbcPackets[0].TaskId = 2 }, `IBC packet channel-1/1 did not open task 2 (origin ORIGIN_KIND_TX "")`},
 		{"IBC packet of another sequence", func(gs *types.GenesisState) { gs.IbcPackets[0].Packet.Sequence = 2 }, `IBC packet channel-1/2 did not open task 1 (origin ORIGIN_KIND_IBC "channel-1/1")`},
 		{"duplicate remote result", func(gs *types.GenesisState) { gs.RemoteResults = append(gs.RemoteResults, gs.RemoteResults[0]) }, "remote result channel-0/1 appears twice"},
 		{"duplicate pushed result", func(gs *types.GenesisState) { gs.PushedResults = append(gs.PushedResults, gs.PushedResults[0]) }, "pushed result channel-0/1 appears twice"},
