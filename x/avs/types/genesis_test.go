@@ -120,7 +120,9 @@ func TestH2GenesisValidate(t *testing.T) {
 		{"revision of an unknown service", func(gs *types.GenesisState) { gs.ServiceRevisions[0].ServiceId = 9 }, "service revision names unknown service 9"},
 		{"revision above the service's", func(gs *types.GenesisState) { gs.ServiceRevisions[0].Revision = 2 }, "revision 2 of service 1 is above the service's revision 1"},
 		{"revision 0", func(gs *types.GenesisState) { gs.ServiceRevisions[0].Revision = 0 }, "revision 0 of service 1 is above the service's revision 1, or 0"},
-		{"duplicate revision", func(gs *types.GenesisState) { gs.ServiceRevisions = append(gs.ServiceRevisions, gs.ServiceRevisions[0]) }, "service revision 1/1 appears twice"},
+		{"duplicate revision", func(gs *types.GenesisState) {
+			gs.ServiceRevisions = append(gs.ServiceRevisions, gs.ServiceRevisions[0])
+		}, "service revision 1/1 appears twice"},
 		{"revision with an invalid manifest", func(gs *types.GenesisState) { gs.ServiceRevisions[0].Manifest.Name = "" }, "service 1 revision 1: name must be"},
 		{"revision of an unknown component", func(gs *types.GenesisState) { gs.ServiceRevisions[0].Manifest.ComponentDigest = other }, "service 1 revision 1 uses unknown component " + other},
 		{"current revision not stored", func(gs *types.GenesisState) { gs.ServiceRevisions = nil }, "service 1 revision 1 is not stored"},
@@ -173,7 +175,9 @@ func TestH2GenesisValidate(t *testing.T) {
 		{"duplicate commitment", func(gs *types.GenesisState) { gs.Commitments = append(gs.Commitments, gs.Commitments[0]) }, "commitment of " + genCommitter + " to " + genOp1 + "/1 appears twice"},
 		{"negative commitment unclaimed", func(gs *types.GenesisState) { gs.Commitments[0].Unclaimed = sdkmath.NewInt(-1) }, "negative or missing shares, unclaimed or reward index"},
 		{"commitment pending shares above its shares", func(gs *types.GenesisState) { gs.Commitments[0].PendingShares = sdkmath.NewInt(101) }, "has pending shares 101 outside [0, shares]"},
-		{"duplicate generation end", func(gs *types.GenesisState) { gs.PoolGenerationEnds = append(gs.PoolGenerationEnds, gs.PoolGenerationEnds[0]) }, "end of generation 0 of pool " + genOp1 + "/1 appears twice"},
+		{"duplicate generation end", func(gs *types.GenesisState) {
+			gs.PoolGenerationEnds = append(gs.PoolGenerationEnds, gs.PoolGenerationEnds[0])
+		}, "end of generation 0 of pool " + genOp1 + "/1 appears twice"},
 		{"generation end with a negative index", func(gs *types.GenesisState) { gs.PoolGenerationEnds[0].RewardIndex = dec("-1") }, "has a negative reward index"},
 		{"duplicate pending join", func(gs *types.GenesisState) { gs.PendingJoins = append(gs.PendingJoins, gs.PendingJoins[0]) }, "pending join " + genOp1 + "/1/0 appears twice"},
 		{"pending join without holders", func(gs *types.GenesisState) { gs.PendingJoins[0].Holders = 0 }, "has no holders or a negative reward index"},
@@ -210,7 +214,9 @@ func TestH2GenesisValidate(t *testing.T) {
 		{"snapshot total not the sum of its powers", func(gs *types.GenesisState) { gs.Snapshots[0].Total = 3 }, "snapshot 1/0 total 3 is not the sum of its powers 2"},
 		{"epoch answers of no address", func(gs *types.GenesisState) { gs.EpochAnswers[0].Operator = "x" }, `epoch answers of service 1 epoch 0: operator "x" is not an address`},
 		{"liveness of an unknown operator", func(gs *types.GenesisState) { gs.OperatorLiveness[0].Operator = genCommitter }, "operator liveness 1/" + genCommitter + " names an unknown service or operator, or appears twice"},
-		{"duplicate liveness", func(gs *types.GenesisState) { gs.OperatorLiveness = append(gs.OperatorLiveness, gs.OperatorLiveness[0]) }, "operator liveness 1/" + genOp1 + " names an unknown service or operator, or appears twice"},
+		{"duplicate liveness", func(gs *types.GenesisState) {
+			gs.OperatorLiveness = append(gs.OperatorLiveness, gs.OperatorLiveness[0])
+		}, "operator liveness 1/" + genOp1 + " names an unknown service or operator, or appears twice"},
 		{"liveness window missing more than it counted", func(gs *types.GenesisState) { gs.OperatorLiveness[0].Liveness.WindowMissed = 3 }, "window_missed 3 > window_tasks 2"},
 
 		// pruning
