@@ -281,7 +281,7 @@ func TestH2GenesisJSONRoundTrip(t *testing.T) {
 	// a record lost or changed in the round trip would make them differ.
 	exportedStore := rawAVSStore(t, a, a.NewContext(true))
 	e.chain.NextBlock(t)
-	require.EqualValues(t, exported.Height, a.LastBlockHeight())
+	require.Equal(t, exported.Height, a.LastBlockHeight())
 	require.NotEqual(t, exportedStore, rawAVSStore(t, a, a.NewContext(true)), "the block works on x/avs's state")
 	_, err = b.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: e.chain.Time, NextValidatorsHash: e.chain.ValSet.Hash()})
 	require.NoError(t, err)
