@@ -1,8 +1,12 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	wasmkeeper "github.com/CosmWasm/wasmd/x/wasm/keeper"
 	wasmtestdata "github.com/CosmWasm/wasmd/x/wasm/keeper/testdata"
@@ -12,6 +16,7 @@ import (
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
+	"cosmossdk.io/collections"
 	"cosmossdk.io/core/header"
 	sdkmath "cosmossdk.io/math"
 	upgradetypes "cosmossdk.io/x/upgrade/types"
@@ -22,8 +27,12 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
 
+	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
+	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
+
 	"github.com/avschain/avschain/app"
 	"github.com/avschain/avschain/testutil/apptest"
+	"github.com/avschain/avschain/testutil/avstest"
 	avskeeper "github.com/avschain/avschain/x/avs/keeper"
 	avstypes "github.com/avschain/avschain/x/avs/types"
 )
@@ -205,4 +214,283 @@ func TestUpgradeHandlerMigratesAVS(t *testing.T) {
 	done, err := a.UpgradeKeeper.GetDoneHeight(ctx, app.UpgradeName)
 	require.NoError(t, err)
 	require.Equal(t, ctx.BlockHeight(), done)
+}
+
+// perBlockCollections are the x/avs collections EndBlock empties: a
+// committed state never holds them, so no export can.
+var perBlockCollections = map[string]bool{
+	"ibc_requests_this_block": true, "auto_tasks": true, "hook_tasks": true,
+	"event_tasks_this_block": true, "event_openers_this_block": true,
+}
+
+// TestH2GenesisJSONRoundTrip (review H2): a chain whose x/avs holds every
+// kind of state (every collection of the keeper's schema but the per-block
+// counters) exports its genesis as JSON, a second app starts from that JSON,
+// and the two chains, run through the same block, hold the same x/avs store
+// byte for byte and export the same x/avs JSON. A zero-height export of the
+// same chain succeeds and imports.
+func TestH2GenesisJSONRoundTrip(t *testing.T) {
+	e := newWasmEnv(t)
+	a := e.chain.App
+	k := a.AVSKeeper
+	populateAVS(t, e)
+	var empty, filled []string
+	for name, n := range collectionSizes(t, a, e.chain.Context()) {
+		switch {
+		case perBlockCollections[name] && n > 0:
+			filled = append(filled, name)
+		case !perBlockCollections[name] && n == 0:
+			empty = append(empty, name)
+		}
+	}
+	require.Empty(t, empty, "collections the round trip would not test")
+	require.Empty(t, filled, "per-block collections EndBlock did not empty")
+
+	exported, err := a.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	var appState map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(exported.AppState, &appState))
+
+	// The JSON carries every record: decoded by the app's codec it is valid,
+	// every list is filled, and it encodes back to the same JSON.
+	var gs avstypes.GenesisState
+	require.NoError(t, a.AppCodec().UnmarshalJSON(appState[avstypes.ModuleName], &gs))
+	require.NoError(t, gs.Validate())
+	v := reflect.ValueOf(gs)
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if f.Type.Kind() == reflect.Slice && f.Name != "CronLast" { // cron_last: no longer exported
+			require.Positive(t, v.Field(i).Len(), "genesis field %s is empty", f.Name)
+		}
+	}
+	again, err := a.AppCodec().MarshalJSON(&gs)
+	require.NoError(t, err)
+	require.Equal(t, compactJSON(t, appState[avstypes.ModuleName]), compactJSON(t, again))
+
+	b := apptest.NewApp(t, dbm.NewMemDB())
+	_, err = b.InitChain(&abci.RequestInitChain{
+		ChainId:         apptest.ChainID,
+		Time:            e.chain.Time,
+		ConsensusParams: &exported.ConsensusParams,
+		InitialHeight:   exported.Height,
+		AppStateBytes:   exported.AppState,
+	})
+	require.NoError(t, err)
+	// An app exports only committed state, so both chains run the next block
+	// (x/avs's EndBlock pays an unpaid task, goes on with a liveness review):
+	// a record lost or changed in the round trip would make them differ.
+	exportedStore := rawAVSStore(t, a, a.NewContext(true))
+	e.chain.NextBlock(t)
+	require.Equal(t, exported.Height, a.LastBlockHeight())
+	require.NotEqual(t, exportedStore, rawAVSStore(t, a, a.NewContext(true)), "the block works on x/avs's state")
+	_, err = b.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: e.chain.Time, NextValidatorsHash: e.chain.ValSet.Hash()})
+	require.NoError(t, err)
+	_, err = b.Commit()
+	require.NoError(t, err)
+
+	require.Equal(t, rawAVSStore(t, a, a.NewContext(true)), rawAVSStore(t, b, b.NewContext(true)),
+		"the imported chain's x/avs store, indexes and tallies included, is the original's")
+	require.NoError(t, k.CheckModuleBalance(a.NewContext(true)))
+	require.NoError(t, b.AVSKeeper.CheckModuleBalance(b.NewContext(true)))
+	fromA, err := a.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	fromB, err := b.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	var stateA, stateB map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(fromA.AppState, &stateA))
+	require.NoError(t, json.Unmarshal(fromB.AppState, &stateB))
+	require.Equal(t, string(stateA[avstypes.ModuleName]), string(stateB[avstypes.ModuleName]), "x/avs exports byte-identical JSON")
+
+	// Zero height (review L8): the export succeeds on this state, and a
+	// chain starts from it with x/avs's records.
+	zero, err := a.ExportAppStateAndValidators(true, nil, nil)
+	require.NoError(t, err)
+	require.Zero(t, zero.Height)
+	c := apptest.NewApp(t, dbm.NewMemDB())
+	_, err = c.InitChain(&abci.RequestInitChain{
+		ChainId:         apptest.ChainID,
+		Time:            e.chain.Time,
+		ConsensusParams: &zero.ConsensusParams,
+		InitialHeight:   1,
+		AppStateBytes:   zero.AppState,
+	})
+	require.NoError(t, err)
+	_, err = c.FinalizeBlock(&abci.RequestFinalizeBlock{Height: 1, Time: e.chain.Time.Add(time.Second), NextValidatorsHash: e.chain.ValSet.Hash()})
+	require.NoError(t, err)
+	_, err = c.Commit()
+	require.NoError(t, err)
+	ctxC := c.NewContext(true)
+	require.NoError(t, c.AVSKeeper.CheckModuleBalance(ctxC))
+	var zeroState map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(zero.AppState, &zeroState))
+	var zeroAVS avstypes.GenesisState
+	require.NoError(t, c.AppCodec().UnmarshalJSON(zeroState[avstypes.ModuleName], &zeroAVS))
+	for _, task := range zeroAVS.Tasks {
+		got, err := c.AVSKeeper.Tasks.Get(ctxC, task.Id)
+		require.NoError(t, err, "task %d imported", task.Id)
+		require.Equal(t, task.Input, got.Input)
+	}
+	for _, svc := range zeroAVS.Services {
+		got, err := c.AVSKeeper.Services.Get(ctxC, svc.Id)
+		require.NoError(t, err)
+		want, err := svc.Manifest.Marshal()
+		require.NoError(t, err)
+		have, err := got.Manifest.Marshal()
+		require.NoError(t, err)
+		require.Equal(t, want, have, "service %d's manifest", svc.Id)
+	}
+}
+
+// populateAVS fills every x/avs collection of e's chain, through its
+// messages and blocks where one chain can: components, services and their
+// revisions, operators, opt-ins and the allow-list, tasks pending, completed,
+// pruned, event-opened and decided but unpaid, votes and tallies, snapshots,
+// a slashed and renewed pool (its generation end), commitments and the
+// epoch's pending join, an unbonding entry, the treasury, operator rewards,
+// the trigger schedule, the epoch base, liveness counters and a review cut
+// short by max_settlements_per_block. The IBC records (a request's packet,
+// a remote result, a pushed result) are set through the collections: making
+// them over IBC takes a second chain and a relayer (app/ibc_test.go does).
+func populateAVS(t *testing.T, e *wasmEnv) {
+	t.Helper()
+	k := e.chain.App.AVSKeeper
+	ctx := e.chain.Context
+	owner := e.chain.Account.String()
+	op1, op2, bad := e.operators[0], e.operators[1], e.operators[2]
+	stake := func(n int64) sdk.Coin { return sdk.NewInt64Coin(app.BondDenom, n) }
+	vote := func(op string, r avstypes.TaskResult) uint64 {
+		res, err := e.avs.SubmitResults(ctx(), &avstypes.MsgSubmitResults{Operator: op, Results: []avstypes.TaskResult{r}})
+		require.NoError(t, err)
+		require.True(t, res.Outcomes[0].Accepted, "vote refused: %s", res.Outcomes[0].Error)
+		return res.Outcomes[0].TaskId
+	}
+
+	// A new epoch_length moves the epoch base (and a short one lets epochs
+	// pass within the test); one settlement per block
+	// leaves payouts and liveness reviews for later blocks; a short
+	// retention prunes tasks within the test.
+	params, err := k.Params.Get(ctx())
+	require.NoError(t, err)
+	params.EpochLength = 10
+	params.MaxSettlementsPerBlock = 1
+	params.TaskRetentionBlocks = 4
+	_, err = e.avs.UpdateParams(ctx(), &avstypes.MsgUpdateParams{Authority: authtypes.NewModuleAddress(govtypes.ModuleName).String(), Params: params})
+	require.NoError(t, err)
+	e.chain.NextBlock(t)
+
+	m := e.manifest("")
+	m.TaskTimeout = 3
+	m.SlashFraction = sdkmath.LegacyOneDec() // a slash empties the pool: the next commitment starts a generation
+	m.Triggers = []avstypes.Trigger{
+		{Kind: &avstypes.Trigger_BlockInterval{BlockInterval: &avstypes.BlockIntervalTrigger{Every: 1000, Start: 1000}}},
+		{Kind: &avstypes.Trigger_Cron{Cron: &avstypes.CronTrigger{Schedule: "0 0 1 1 *"}}},
+		{Kind: &avstypes.Trigger_Event{Event: &avstypes.EventTrigger{Type: "wasm-price_request"}}},
+	}
+	id := e.createService(m)
+	_, err = e.avs.FundService(ctx(), &avstypes.MsgFundService{Funder: owner, ServiceId: id, Amount: stake(1_000_000)})
+	require.NoError(t, err)
+	_, err = e.avs.Commit(ctx(), &avstypes.MsgCommit{Committer: owner, Operator: bad, ServiceId: id, Amount: stake(1000)})
+	require.NoError(t, err)
+	e.chain.NextBlock(t)
+
+	// bad loses a task and its pool; a new commitment renews it, and part of
+	// it starts unbonding
+	slashed := e.createTask(id, "2")
+	vote(bad, avstypes.TaskResult{TaskId: slashed, Result: []byte("5")})
+	e.complete(slashed, "4")
+	_, err = e.avs.Commit(ctx(), &avstypes.MsgCommit{Committer: owner, Operator: bad, ServiceId: id, Amount: stake(500)})
+	require.NoError(t, err)
+	_, err = e.avs.Uncommit(ctx(), &avstypes.MsgUncommit{Committer: owner, Operator: bad, ServiceId: id, Amount: stake(100)})
+	require.NoError(t, err)
+	// an event of the last block opens a task, which its peer confirms
+	ref := &avstypes.EventRef{ServiceId: id, Height: ctx().BlockHeight() - 1, TxHash: strings.Repeat("AB", 32), Input: []byte("3")}
+	opened := vote(op1, avstypes.TaskResult{Result: []byte("9"), Event: ref})
+	require.Equal(t, opened, vote(op2, avstypes.TaskResult{Result: []byte("9"), Event: ref}))
+	e.chain.NextBlock(t)
+
+	// Blocks go by until the first tasks are pruned while a later one,
+	// settled, waits in the prune queue.
+	e.chain.NextBlock(t)
+	e.chain.NextBlock(t)
+	later := e.createTask(id, "5")
+	e.complete(later, "25")
+	for i := 0; ; i++ {
+		e.chain.NextBlock(t)
+		gone := 0
+		for _, id := range []uint64{slashed, opened} {
+			pruned, err := k.PrunedTasks.Has(ctx(), id)
+			require.NoError(t, err)
+			if pruned {
+				gone++
+			}
+		}
+		if gone == 2 {
+			break
+		}
+		require.Less(t, i, 20, "tasks %d and %d are not pruned", slashed, opened)
+	}
+	_, err = k.Tasks.Get(ctx(), later)
+	require.NoError(t, err, "task %d is not pruned yet", later)
+
+	// A commitment to bad's pool in a later epoch than the renewal's has the
+	// pool join the earlier epoch's shares: the renewal's holder has not
+	// settled them yet (a pending join).
+	self, err := sdk.AccAddressFromBech32(bad)
+	require.NoError(t, err)
+	require.NoError(t, e.chain.App.BankKeeper.SendCoins(ctx(), e.chain.Account, self, sdk.NewCoins(stake(300))))
+	_, err = e.avs.Commit(ctx(), &avstypes.MsgCommit{Committer: bad, Operator: bad, ServiceId: id, Amount: stake(300)})
+	require.NoError(t, err)
+
+	// The last block: two tasks decided (one is paid at its end), one
+	// pending with a vote, and the IBC records.
+	for i, in := range []string{"6", "7"} {
+		e.complete(e.createTask(id, in), []string{"36", "49"}[i])
+	}
+	pending := e.createTask(id, "8")
+	vote(op1, avstypes.TaskResult{TaskId: pending, Result: []byte("64")})
+	task, err := k.Tasks.Get(ctx(), pending)
+	require.NoError(t, err)
+	task.Origin = avstypes.Origin{Kind: avstypes.ORIGIN_KIND_IBC, Ref: "channel-7/1"} // as OnRecvTaskRequest opens it
+	require.NoError(t, k.Tasks.Set(ctx(), pending, task))
+	require.NoError(t, k.IBCPackets.Set(ctx(), pending, channeltypes.NewPacket([]byte(`{"service_id":"1","input":"OA=="}`), 1,
+		avstypes.PortID, "channel-3", avstypes.PortID, "channel-7", clienttypes.ZeroHeight(), 1<<62)))
+	require.NoError(t, k.RemoteResults.Set(ctx(), collections.Join("channel-7", uint64(1)), avstypes.RemoteResult{
+		Channel: "channel-7", Sequence: 1, Sender: owner, ServiceId: 4, Input: []byte("2"), Status: avstypes.REMOTE_STATUS_COMPLETED,
+		TaskId: 11, Result: []byte("4"), PowerFor: 2, PowerTotal: 3, RemoteHeight: 40,
+	}))
+	require.NoError(t, k.PushedResults.Set(ctx(), collections.Join("channel-7", uint64(1)), avstypes.RemoteResult{
+		Channel: "channel-7", Sequence: 1, ServiceId: 4, Input: []byte("3"), Status: avstypes.REMOTE_STATUS_PUSHED,
+		TaskId: 12, Result: []byte("9"), PowerFor: 3, PowerTotal: 3, RemoteHeight: 41,
+	}))
+	e.chain.NextBlock(t)
+	require.NoError(t, k.CheckModuleBalance(ctx()))
+}
+
+// collectionSizes counts the entries of each collection of x/avs's schema in
+// the app's store; a key outside every collection fails the test.
+func collectionSizes(t *testing.T, a *app.App, ctx sdk.Context) map[string]int {
+	t.Helper()
+	sizes := map[string]int{}
+	for _, c := range a.AVSKeeper.Schema.ListCollections() {
+		sizes[c.GetName()] = 0
+	}
+	for key := range rawAVSStore(t, a, ctx) {
+		sizes[strings.SplitN(key, "/", 2)[0]]++
+	}
+	return sizes
+}
+
+// rawAVSStore reads x/avs's whole store, keyed "<collection>/<key hex>".
+func rawAVSStore(t *testing.T, a *app.App, ctx sdk.Context) map[string]string {
+	t.Helper()
+	raw, err := avstest.RawStore(ctx, a.AVSKeeper.Schema, a.GetKey(avstypes.StoreKey))
+	require.NoError(t, err)
+	return raw
+}
+
+func compactJSON(t *testing.T, bz []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, json.Compact(&buf, bz))
+	return buf.String()
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/log"
 	sdkmath "cosmossdk.io/math"
 
@@ -21,6 +23,7 @@ import (
 	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 	host "github.com/cosmos/ibc-go/v8/modules/core/24-host"
+	ibccoretypes "github.com/cosmos/ibc-go/v8/modules/core/types"
 	ibctesting "github.com/cosmos/ibc-go/v8/testing"
 
 	"github.com/avschain/avschain/app"
@@ -84,6 +87,27 @@ func (e *ibcEnv) sendB(msgs ...sdk.Msg) *abci.ExecTxResult {
 // service creates a service on chain A, run by chain A's sender account, with
 // a funded treasury, and returns its id.
 func (e *ibcEnv) service(requestChannels, resultChannels []string) uint64 {
+	id := e.bareService(requestChannels, resultChannels)
+	e.staff(id)
+	e.fund(id)
+	return id
+}
+
+// staff allow-lists chain A's sender account on a service and opts it in.
+func (e *ibcEnv) staff(id uint64) {
+	sender := e.a.SenderAccount.GetAddress().String()
+	e.sendA(&avstypes.MsgUpdateAllowlist{Owner: sender, ServiceId: id, Add: []string{sender}},
+		&avstypes.MsgOptIn{Operator: sender, ServiceId: id})
+}
+
+// fund puts 1000 into a service's treasury: ten tasks' fees.
+func (e *ibcEnv) fund(id uint64) {
+	e.sendA(&avstypes.MsgFundService{Funder: e.a.SenderAccount.GetAddress().String(), ServiceId: id, Amount: sdk.NewInt64Coin(e.denom, 1000)})
+}
+
+// bareService creates a service on chain A with no operator and an empty
+// treasury, and returns its id.
+func (e *ibcEnv) bareService(requestChannels, resultChannels []string) uint64 {
 	sender := e.a.SenderAccount.GetAddress().String()
 	m := avstypes.ServiceManifest{
 		Name: "square", ComponentDigest: e.digest,
@@ -99,9 +123,6 @@ func (e *ibcEnv) service(requestChannels, resultChannels []string) uint64 {
 	res := e.sendA(&avstypes.MsgCreateService{Owner: sender, Manifest: m})
 	id, err := strconv.ParseUint(attr(e.t, res.Events, "avschain.avs.v1.EventServiceCreated", "service_id"), 10, 64)
 	require.NoError(e.t, err)
-	e.sendA(&avstypes.MsgUpdateAllowlist{Owner: sender, ServiceId: id, Add: []string{sender}},
-		&avstypes.MsgOptIn{Operator: sender, ServiceId: id},
-		&avstypes.MsgFundService{Funder: sender, ServiceId: id, Amount: sdk.NewInt64Coin(e.denom, 1000)})
 	return id
 }
 
@@ -177,30 +198,42 @@ func TestIBCRequestVotesAck(t *testing.T) {
 	require.EqualValues(t, 1, r.PowerTotal)
 }
 
-// TestIBCErrorAcks: bad requests get error acknowledgements with the reason,
-// recorded on the requesting chain; nothing is created on chain A.
+// TestIBCErrorAcks: bad requests get error acknowledgements carrying the
+// registered code of x/avs's refusal (ibc-go keeps only the code in the ack;
+// the reason is in chain A's EventIBCFailed), recorded on the requesting chain
+// when it asked through MsgRequestRemoteTask; nothing is created on chain A
+// (review M4).
 func TestIBCErrorAcks(t *testing.T) {
 	e := newIBCEnv(t)
-	e.service([]string{e.path.EndpointA.ChannelID}, nil) // service 1: allowed, so the raw packets fail on their own
+	channel := []string{e.path.EndpointA.ChannelID}
+	e.service(channel, nil) // service 1: allowed, so the raw packets fail on their own
 	notListed := e.service(nil, nil)
-	paused := e.service([]string{e.path.EndpointA.ChannelID}, nil)
+	paused := e.service(channel, nil)
 	e.sendA(&avstypes.MsgSetServiceStatus{Owner: e.a.SenderAccount.GetAddress().String(), ServiceId: paused, Status: avstypes.SERVICE_STATUS_PAUSED})
+	unfunded := e.bareService(channel, nil)
+	e.staff(unfunded)
+	unstaffed := e.bareService(channel, nil)
+	e.fund(unstaffed)
 	timeout := uint64(e.b.GetContext().BlockTime().Add(600e9).UnixNano())
 
 	testCases := []struct {
-		name    string
-		packet  func() channeltypes.Packet
-		errText string
+		name       string
+		packet     func() channeltypes.Packet
+		wantErr    *errorsmod.Error
+		errText    string // in chain A's EventIBCFailed
+		wantRemote bool   // sent with MsgRequestRemoteTask: chain B keeps a record
 	}{
-		{"unknown service", func() channeltypes.Packet { return e.request(99, "7", 600) }, "service not found"},
-		{"channel not listed by the service", func() channeltypes.Packet { return e.request(notListed, "7", 600) }, "channel may not request"},
-		{"paused service", func() channeltypes.Packet { return e.request(paused, "7", 600) }, "service is paused"},
+		{"unknown service", func() channeltypes.Packet { return e.request(99, "7", 600) }, avstypes.ErrServiceNotFound, "service 99: service not found", true},
+		{"channel not listed by the service", func() channeltypes.Packet { return e.request(notListed, "7", 600) }, avstypes.ErrChannelNotAllowed, "does not list", true},
+		{"paused service", func() channeltypes.Packet { return e.request(paused, "7", 600) }, avstypes.ErrServicePaused, "service is paused", true},
+		{"empty treasury", func() channeltypes.Packet { return e.request(unfunded, "7", 600) }, avstypes.ErrTreasuryEmpty, "fund-service", true},
+		{"no operator opted in", func() channeltypes.Packet { return e.request(unstaffed, "7", 600) }, avstypes.ErrNoOperators, "has no operator opted in", true},
 		{"oversize input", func() channeltypes.Packet {
 			data := avstypes.TaskRequestPacketData{ServiceID: "1", Input: make([]byte, avstypes.DefaultMaxInputSize+1)}.GetBytes()
 			return e.rawPacket(data, timeout)
-		}, "input too large"},
-		{"malformed JSON", func() channeltypes.Packet { return e.rawPacket([]byte(`{"service_id":`), timeout) }, "invalid IBC packet"},
-		{"unknown field", func() channeltypes.Packet { return e.rawPacket([]byte(`{"service_id":"1","price":3}`), timeout) }, "invalid IBC packet"},
+		}, avstypes.ErrInputTooLarge, "input too large", false},
+		{"malformed JSON", func() channeltypes.Packet { return e.rawPacket([]byte(`{"service_id":`), timeout) }, avstypes.ErrInvalidPacket, "invalid IBC packet", false},
+		{"unknown field", func() channeltypes.Packet { return e.rawPacket([]byte(`{"service_id":"1","price":3}`), timeout) }, avstypes.ErrInvalidPacket, "invalid IBC packet", false},
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,18 +246,26 @@ func TestIBCErrorAcks(t *testing.T) {
 			require.NoError(t, err, "a bad packet is acknowledged at once")
 			var ack channeltypes.Acknowledgement
 			require.NoError(t, avstypes.ModuleCdcJSON.UnmarshalJSON(ackBz, &ack))
-			require.False(t, ack.Success())
-			require.True(t, eventMentions(res.Events, tc.errText), "the refusal's reason %q is in the events", tc.errText)
+			// by hand: ibc-go's error ack text, with the registered code
+			wantAck := fmt.Sprintf("ABCI code: %d: error handling packet: see events for details", tc.wantErr.ABCICode())
+			require.Equal(t, wantAck, ack.GetError())
+			// core IBC keeps the refused callback's events under its error prefix
+			failed := attr(t, res.Events, ibccoretypes.ErrorAttributeKeyPrefix+"avschain.avs.v1.EventIBCFailed", ibccoretypes.ErrorAttributeKeyPrefix+"error")
+			require.Contains(t, failed, tc.errText)
 			after, err := e.a.App.(*app.App).AVSKeeper.TaskSeq.Peek(e.a.GetContext())
 			require.NoError(t, err)
 			require.Equal(t, before, after, "no task was created")
 
 			require.NoError(t, e.path.EndpointB.UpdateClient())
 			require.NoError(t, e.path.EndpointB.AcknowledgePacket(packet, ackBz))
-			if r, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence)); err == nil {
-				require.Equal(t, avstypes.REMOTE_STATUS_ERROR, r.Status)
-				require.Contains(t, r.Error, "ABCI code", "ibc-go reduces error acks to their code")
+			r, err := e.b.App.(*app.App).AVSKeeper.RemoteResults.Get(e.b.GetContext(), collections.Join(e.path.EndpointB.ChannelID, packet.Sequence))
+			if !tc.wantRemote {
+				require.ErrorIs(t, err, collections.ErrNotFound, "a raw packet was no request of x/avs")
+				return
 			}
+			require.NoError(t, err)
+			require.Equal(t, avstypes.REMOTE_STATUS_ERROR, r.Status)
+			require.Equal(t, wantAck, r.Error)
 		})
 	}
 }

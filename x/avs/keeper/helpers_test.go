@@ -1,9 +1,7 @@
 package keeper_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -367,27 +365,6 @@ func (s *KeeperTestSuite) state() moduleState {
 	return stateOf(s, s.ctx, s.keeper, s.bank, s.storeKey)
 }
 
-// rawStore reads the module's whole store, naming each entry's collection
-// by the longest schema prefix it starts with.
-func rawStore(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, key *storetypes.KVStoreKey) map[string]string {
-	cols := k.Schema.ListCollections()
-	out := map[string]string{}
-	it := ctx.KVStore(key).Iterator(nil, nil)
-	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		name := "?"
-		best := -1
-		for _, c := range cols {
-			if p := c.GetPrefix(); bytes.HasPrefix(it.Key(), p) && len(p) > best {
-				name, best = c.GetName(), len(p)
-			}
-		}
-		s.Require().NotEqual("?", name, "store key %x belongs to no collection of the keeper's schema", it.Key())
-		out[name+"/"+hex.EncodeToString(it.Key())] = hex.EncodeToString(it.Value())
-	}
-	return out
-}
-
 // changedCollections names the collections with a raw entry added, removed
 // or changed between two snapshots of the store.
 func changedCollections(before, after map[string]string) []string {
@@ -429,7 +406,8 @@ func stateOf(s *KeeperTestSuite, ctx sdk.Context, k keeper.Keeper, bank *avstest
 	for a, c := range bank.Balances {
 		st.Balances[a] = c.String()
 	}
-	st.Store = rawStore(s, ctx, k, key)
+	st.Store, err = avstest.RawStore(ctx, k.Schema, key)
+	s.Require().NoError(err)
 	return st
 }
 

@@ -204,6 +204,9 @@ func (gs GenesisState) Validate() error {
 	if err := gs.validateShares(services, operators, fail); err != nil {
 		return err
 	}
+	if err := gs.validateIBC(byID, fail); err != nil {
+		return err
+	}
 	for _, s := range gs.Snapshots {
 		if _, ok := services[s.ServiceId]; !ok {
 			return fail("snapshot names unknown service %d", s.ServiceId)
@@ -234,6 +237,37 @@ func (gs GenesisState) Validate() error {
 		liveness[key] = true
 	}
 	return gs.validatePruning(tasks)
+}
+
+// validateIBC checks the IBC records: a packet still owed an acknowledgement
+// is the request that opened its task (acknowledged when the task ends), one
+// per task; a remote or pushed result appears once per (channel, sequence).
+func (gs GenesisState) validateIBC(tasks map[uint64]Task, fail func(string, ...any) error) error {
+	owed := make(map[uint64]bool, len(gs.IbcPackets))
+	for _, p := range gs.IbcPackets {
+		t, ok := tasks[p.TaskId]
+		ref := fmt.Sprintf("%s/%d", p.Packet.DestinationChannel, p.Packet.Sequence)
+		switch {
+		case !ok:
+			return fail("IBC packet names unknown task %d", p.TaskId)
+		case owed[p.TaskId]:
+			return fail("IBC packet of task %d appears twice", p.TaskId)
+		case t.Origin.Kind != ORIGIN_KIND_IBC || t.Origin.Ref != ref:
+			return fail("IBC packet %s did not open task %d (origin %s %q)", ref, p.TaskId, t.Origin.Kind, t.Origin.Ref)
+		}
+		owed[p.TaskId] = true
+	}
+	for kind, list := range map[string][]RemoteResult{"remote result": gs.RemoteResults, "pushed result": gs.PushedResults} {
+		seen := make(map[string]bool, len(list))
+		for _, r := range list {
+			key := fmt.Sprintf("%s/%d", r.Channel, r.Sequence)
+			if seen[key] {
+				return fail("%s %s appears twice", kind, key)
+			}
+			seen[key] = true
+		}
+	}
+	return nil
 }
 
 // revisionKey is a (service, revision) pair.
