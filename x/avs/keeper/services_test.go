@@ -10,6 +10,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -379,7 +380,10 @@ func (s *KeeperTestSuite) TestServiceEncodingIsDeterministic() {
 	svc2, err := other.keeper.Services.Get(other.ctx, id)
 	s.Require().NoError(err)
 	s.Require().Equal(svc, svc2)
-	mine, theirs := rawStore(s, s.ctx, s.keeper, s.storeKey), rawStore(s, other.ctx, other.keeper, other.key)
+	mine, err := avstest.RawStore(s.ctx, s.keeper.Schema, s.storeKey)
+	s.Require().NoError(err)
+	theirs, err := avstest.RawStore(other.ctx, other.keeper.Schema, other.key)
+	s.Require().NoError(err)
 	compared := 0
 	for k, v := range theirs {
 		if strings.HasPrefix(k, "services/") || strings.HasPrefix(k, "components/") {
