@@ -321,3 +321,50 @@ func (s *KeeperTestSuite) TestSlashProRata() {
 	s.Require().True(has)
 	s.requireBalanced()
 }
+
+// Two MEDIAN tasks of one epoch slash the same operator twice: each slash
+// cuts the pool and the epoch's unbonding entry by slash_fraction of what
+// is left (test review: MEDIAN slashing of unbonding entries, two slashes of
+// one pool). Worked by hand: pool 700 and entry 300 → 630 and 270 (burn
+// 100) → 567 and 243 (burn 90).
+func (s *KeeperTestSuite) TestSlashTwiceOnMedianCutsPoolAndUnbonding() {
+	s.startClock()
+	m := medianManifest("", "0.6", "0.01")
+	m.Aggregation.SlashableSpread = dec("0.05")
+	m.SlashFraction = dec("0.1")
+	m.TaskTimeout = 20
+	id, ops := s.setupService(m, 5)
+	bad := ops[4]
+	committer := s.fundAndCommit("dana", bad, id, 1000)
+	s.nextEpoch()
+	t1 := s.createTask(id)
+	entry := s.uncommit(committer, bad, id, 300) // at the task's creation: in its epoch
+	t2 := s.createTask(id)
+	total := s.bank.Total(denom)
+
+	for n, tid := range []uint64{t1, t2} {
+		// bad votes 150 (50% off the median 100, beyond 5%); at four votes
+		// (0.8 of the power) the median is 100 and three agree (0.6)
+		s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(bad, tid, "150"))
+		s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(ops[0], tid, "100"))
+		s.Require().Equal(types.TASK_STATUS_PENDING, s.mustVote(ops[1], tid, "100.2"))
+		s.Require().Equal(types.TASK_STATUS_COMPLETED, s.mustVote(ops[2], tid, "99.9"), "task %d", n+1)
+		s.mustVote(ops[3], tid, "100") // late, agreeing
+		s.requireBalanced()
+	}
+	s.Require().Equal(int64(567), s.pool(bad, id).Total.Int64())
+	s.Require().Equal(int64(567), s.committed(bad, id, committer))
+	s.Require().Equal(int64(243), s.unbondingValue(entry.EntryId))
+	s.Require().Equal(int64(100+90), s.bank.Burned(denom).Amount.Int64())
+	s.Require().Equal(total, s.bank.Total(denom), "burned coins stay counted")
+	for _, op := range ops[:4] {
+		s.Require().Equal(int64(0), s.pool(op, id).Total.Int64(), "no stake behind the others: nothing to cut")
+	}
+
+	// the entry pays back what is left of it
+	s.ctx = s.ctx.WithBlockTime(entry.CompletionTime)
+	before := s.balance(committer)
+	s.Require().NoError(s.keeper.EndBlocker(s.ctx))
+	s.Require().Equal(int64(243), s.balance(committer).Sub(before).Int64())
+	s.requireBalanced()
+}
