@@ -179,7 +179,7 @@ func TestBadComponentsDoNotStopSidecar(t *testing.T) {
 		"exit":    1, // the oracle, refused its host, exited non-zero
 		"trap":    0, "instantiate": 0, "http": 0, "output_too_large": 0, "other": 0,
 	} {
-		require.EqualValues(t, want, sc.Metric(`avs_sidecar_tasks_failed_total{reason="`+reason+`"}`), "reason %s", reason)
+		require.Equal(t, want, sc.Metric(`avs_sidecar_tasks_failed_total{reason="`+reason+`"}`), "reason %s", reason)
 	}
 	require.EqualValues(t, 3, sc.Metric("avs_sidecar_tasks_failed_total"), "the loop, the memory hog and the oracle failed")
 	require.Zero(t, hits.Load(), "http_fetch never reached a host off the allow-list")
