@@ -249,3 +249,26 @@ func TestExecNode(t *testing.T) {
 	require.Contains(t, stdout, "err ErrRequestFailed")
 	require.Contains(t, stderr, "no chain to query: run exec with --node")
 }
+
+// TestExecSquare: exec runs the committed Go square component as a service
+// developer would (DESIGN's inner loop; tests review: no test ran exec on a
+// real component): the square on stdout, nothing else; input from a file;
+// input that is no integer is the failure an operator would vote.
+func TestExecSquare(t *testing.T) {
+	square := filepath.Join("..", "..", "components", "square", "square.wasm")
+	for in, want := range map[string]string{"7": "49", " -12\n": "144", "123456789123456789": "15241578780673678515622620750190521"} {
+		code, stdout, stderr := run(t, "exec", "--wasm", square, "--input", in)
+		require.Zero(t, code, stderr)
+		require.Equal(t, want, stdout, "input %q", in)
+		require.NotContains(t, stderr, "level=WARN")
+	}
+
+	code, stdout, stderr := run(t, "exec", "--wasm", square, "--input-file", writeFile(t, "input", []byte("9")))
+	require.Zero(t, code, stderr)
+	require.Equal(t, "81", stdout)
+
+	code, stdout, stderr = run(t, "exec", "--wasm", square, "--input", "four")
+	require.Equal(t, 1, code)
+	require.Empty(t, stdout)
+	require.Equal(t, `Error: component exited with a non-zero code: exit code 1: square: input "four" is not a decimal integer (an operator votes this failure: FAILURE_REASON_EXIT)`+"\n", stderr)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,8 +52,12 @@ func TestEnvAndFlagOverride(t *testing.T) {
 	require.Equal(t, map[string]string{"d1": "/a.wasm", "d2": "/b.wasm"}, cfg.ComponentOverrides)
 	require.NoError(t, cfg.Set("key_name", "operator3"))
 	require.Equal(t, "operator3", cfg.KeyName)
-	require.Error(t, cfg.Set("nope", "x"))
-	require.Error(t, cfg.ApplyEnv(func(k string) (string, bool) { return "x", k == "AVS_SIDECAR_CONCURRENCY" }))
+	// Each refusal with its error (tests review L2: any error passed).
+	require.EqualError(t, cfg.Set("nope", "x"), `unknown config key "nope"`)
+	err := cfg.ApplyEnv(func(k string) (string, bool) { return "x", k == "AVS_SIDECAR_CONCURRENCY" })
+	require.ErrorIs(t, err, strconv.ErrSyntax)
+	require.EqualError(t, err, `AVS_SIDECAR_CONCURRENCY: strconv.ParseInt: parsing "x": invalid syntax`)
+	require.Equal(t, 8, cfg.Concurrency, "a refused value changes nothing")
 }
 
 func TestValidateAndUnknownKeys(t *testing.T) {
@@ -129,8 +134,8 @@ func TestM9KeyringPassphrase(t *testing.T) {
 	require.NotContains(t, fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), "battery")
 
 	// Not a setting of the file, nor of a flag.
-	require.Error(t, cfg.Set("-", "x"))
-	require.Error(t, cfg.Set("keyring_passphrase", "x"))
+	require.EqualError(t, cfg.Set("-", "x"), `unknown config key "-"`)
+	require.EqualError(t, cfg.Set("keyring_passphrase", "x"), `unknown config key "keyring_passphrase"`)
 	path := filepath.Join(dir, "sidecar.toml")
 	require.NoError(t, os.WriteFile(path, []byte("keyring_passphrase = \"x\"\n"), 0o600))
 	_, err = config.Load(path)

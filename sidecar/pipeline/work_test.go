@@ -160,7 +160,7 @@ func TestH2ComponentFailureIsVoted(t *testing.T) {
 
 	g := newFixture(t)
 	g.runner.err = errors.New("executor is closed")
-	require.Error(t, g.p.Handle(ctx, eventTask(3)))
+	require.EqualError(t, g.p.Handle(ctx, eventTask(3)), "run the component: executor is closed") // tests review L2: any error passed
 	require.Empty(t, g.voter.queued())
 	_, recorded, err := g.store.Executed(store.WorkKey(0, eventTask(3).Event))
 	require.NoError(t, err)

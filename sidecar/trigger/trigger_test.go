@@ -387,15 +387,16 @@ func TestMatchErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		malleate func(c *fakeChain)
+		wantErr  string // tests review L2: any error passed
 	}{
 		{name: "the block has fewer transactions than the results", malleate: func(c *fakeChain) {
 			c.block.Block.Txs = c.block.Block.Txs[:1]
-		}},
+		}, wantErr: "block 5 has 1 transactions but 2 results"},
 		{name: "the block has more transactions than the results", malleate: func(c *fakeChain) {
 			c.block.Block.Txs = append(c.block.Block.Txs, cmttypes.Tx("extra"))
-		}},
-		{name: "the block cannot be read", malleate: func(c *fakeChain) { c.block = nil }},
-		{name: "a service cannot be read", malleate: func(c *fakeChain) { c.optedIn = []uint64{1, 7} }},
+		}, wantErr: "block 5 has 3 transactions but 2 results"},
+		{name: "the block cannot be read", malleate: func(c *fakeChain) { c.block = nil }, wantErr: "block 5: no block 5"},
+		{name: "a service cannot be read", malleate: func(c *fakeChain) { c.optedIn = []uint64{1, 7} }, wantErr: "event triggers of service 7 (retry 1 of 3): no service 7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := chainWithBlock([]byte("a"), []byte("b"))
@@ -405,19 +406,25 @@ func TestMatchErrors(t *testing.T) {
 			m := newMatcher(t, c)
 			res := &coretypes.ResultBlockResults{Height: 5, TxsResults: []*abci.ExecTxResult{{}, {Events: []abci.Event{ev}}}}
 			got, err := m.Match(context.Background(), 5, res)
-			require.Error(t, err)
+			require.EqualError(t, err, tc.wantErr)
 			require.Empty(t, got)
 		})
 	}
 }
 
+// TestNewValidates: each refusal with its error (tests review L2: any error
+// passed).
 func TestNewValidates(t *testing.T) {
 	_, err := trigger.New(nil, operator)
-	require.Error(t, err)
+	require.EqualError(t, err, "trigger: chain and operator are required")
 	_, err = trigger.New(&fakeChain{}, "")
-	require.Error(t, err)
+	require.EqualError(t, err, "trigger: chain and operator are required")
 	_, err = trigger.New(&fakeChain{}, operator, trigger.WithRefresh(0))
-	require.Error(t, err)
+	require.EqualError(t, err, "trigger: refresh interval 0s must be positive and retries 3 not negative")
+	_, err = trigger.New(&fakeChain{}, operator, trigger.WithRetries(-1))
+	require.EqualError(t, err, "trigger: refresh interval 30s must be positive and retries -1 not negative")
+	_, err = trigger.New(&fakeChain{}, operator)
+	require.NoError(t, err, "the defaults")
 }
 
 // breakable is a fakeChain whose Service query fails for the services set
@@ -492,7 +499,7 @@ func TestH7FailingServiceDoesNotFailTheBlock(t *testing.T) {
 	// A transient failure that ends within the retries loses nothing.
 	c.setBroken(7, true)
 	_, err = m.Match(ctx, 8, &coretypes.ResultBlockResults{Height: 8, FinalizeBlockEvents: []abci.Event{optedIn, {Type: "ping"}}})
-	require.Error(t, err)
+	require.EqualError(t, err, "event triggers of service 7 (retry 1 of 2): service 7: grpc unavailable")
 	c.setBroken(7, false)
 	got, err = m.Match(ctx, 8, &coretypes.ResultBlockResults{Height: 8, FinalizeBlockEvents: []abci.Event{optedIn, {Type: "ping"}}})
 	require.NoError(t, err)

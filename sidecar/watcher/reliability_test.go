@@ -167,7 +167,7 @@ func TestH7UnreadableBlockIsSkippedAndItsTasksRecovered(t *testing.T) {
 	require.Equal(t, []watcher.Work{{ID: 15, ServiceID: 2, Height: 6}, {ID: 16, ServiceID: 5, Height: 6}}, receiveN(t, tasks, 2))
 	require.Equal(t, watcher.Work{ID: 20, ServiceID: 2, Height: 8}, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 
 	require.Equal(t, 3, src.callsAt(6), "the unreadable block is tried the bounded number of times")
 	for h := int64(7); h <= 10; h++ {
@@ -252,7 +252,7 @@ func TestH7NodeWithoutBlockResultsIsNotSkipped(t *testing.T) {
 	require.EqualValues(t, 3, cursorOf(t, st))
 	_, skipped := mt.get()
 	require.Zero(t, skipped)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 
 	src.mu.Lock()
 	src.failAll = false
@@ -403,7 +403,7 @@ func TestM7ServiceFilter(t *testing.T) {
 	require.Equal(t, watcher.Work{ID: 4, ServiceID: 2, Height: 6}, receive(t, tasks))
 	require.Equal(t, eventWork(2, 7, 1), receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 8 }, 5*time.Second, 10*time.Millisecond)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 	require.ElementsMatch(t, []string{"1", "4", eventWork(2, 7, 1).Key()}, keys(inboxTasks(t, st)))
 	require.Equal(t, []int64{6}, lister.sinceCalls(), "a filtered-out service is not even asked")
 }

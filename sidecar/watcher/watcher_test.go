@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,13 +193,20 @@ func receive(t *testing.T, tasks <-chan watcher.Work) watcher.Work {
 	}
 }
 
-func requireNoTask(t *testing.T, tasks <-chan watcher.Work) {
+// markers numbers requireNoTask's markers.
+var markers atomic.Uint64
+
+// requireNoTask asserts that the watcher has sent no work it found so far:
+// it announces a task of its own over the websocket and requires that
+// marker to be the next work out. The watcher sends work in the order it
+// finds it (a block's work as the sweep reads it, an announcement between
+// sweeps), so work found before the marker would come out first. (Tests
+// review L1: this was a 100 ms wait, which passed whatever came later.)
+func requireNoTask(t *testing.T, src *fakeSource, tasks <-chan watcher.Work) {
 	t.Helper()
-	select {
-	case task := <-tasks:
-		t.Fatalf("unexpected task %+v", task)
-	case <-time.After(100 * time.Millisecond):
-	}
+	marker := watcher.Work{ID: 1<<62 + markers.Add(1)}
+	src.notes <- chain.Notification{TaskID: marker.ID}
+	require.Equal(t, marker, receive(t, tasks), "work came out before the marker")
 }
 
 func TestCatchUpFromCursor(t *testing.T) {
@@ -222,7 +230,7 @@ func TestCatchUpFromCursor(t *testing.T) {
 	require.Equal(t, watcher.Work{ID: 1, ServiceID: 2, Height: 5}, receive(t, tasks))
 	require.Equal(t, watcher.Work{ID: 2, ServiceID: 3, Height: 8}, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 
 	for h := int64(1); h <= 10; h++ {
 		want := 0
@@ -247,7 +255,7 @@ func TestCatchUpFromCursor(t *testing.T) {
 	src.notes <- chain.Notification{TaskID: 42}
 	require.Equal(t, watcher.Work{ID: 42}, receive(t, tasks))
 	src.notes <- chain.Notification{Height: 12} // a bare block does not make a task
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 }
 
 func TestFailingBlockResultsHoldsTheCursor(t *testing.T) {
@@ -264,12 +272,12 @@ func TestFailingBlockResultsHoldsTheCursor(t *testing.T) {
 	require.Eventually(t, func() bool { return src.callsAt(7) >= 3 }, 5*time.Second, 10*time.Millisecond, "height 7 is retried")
 	require.EqualValues(t, 6, cursorOf(t, st), "the cursor stops before the failing height")
 	require.Zero(t, src.callsAt(8), "nothing past the failing height is read")
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 
 	src.setFail(7, false)
 	require.Equal(t, watcher.Work{ID: 2, ServiceID: 2, Height: 8}, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 10 }, 5*time.Second, 10*time.Millisecond)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 	require.Equal(t, 1, src.callsAt(5), "blocks before the failure are not read again")
 }
 
@@ -307,15 +315,36 @@ func TestFirstStartCatchesUpFromRecentBlocks(t *testing.T) {
 	require.EqualValues(t, 11, src.firstCall())
 }
 
+// TestNewValidatesOptions: each refused option is refused with the error
+// that names it (tests review L2: any error passed).
 func TestNewValidatesOptions(t *testing.T) {
 	src := newFakeSource(t, 1)
 	tasks := make(chan watcher.Work)
-	_, err := watcher.New(nil, store.OpenMemory(), tasks)
-	require.Error(t, err)
-	_, err = watcher.New(src, store.OpenMemory(), tasks, watcher.WithCatchUp(-1))
-	require.Error(t, err)
-	_, err = watcher.New(src, store.OpenMemory(), tasks, watcher.WithPollInterval(0))
-	require.Error(t, err)
+	for _, tc := range []struct {
+		name    string
+		src     watcher.Source
+		opts    []watcher.Option
+		wantErr string
+	}{
+		{name: "no source", wantErr: "watcher: source, cursor and output channel are required"},
+		{name: "negative catch-up", src: src, opts: []watcher.Option{watcher.WithCatchUp(-1)},
+			wantErr: "watcher: catch-up -1 and poll interval 2s must not be negative"},
+		{name: "zero poll interval", src: src, opts: []watcher.Option{watcher.WithPollInterval(0)},
+			wantErr: "watcher: catch-up 200 and poll interval 0s must not be negative"},
+		{name: "no attempts", src: src, opts: []watcher.Option{watcher.WithRetry(0, time.Second)},
+			wantErr: "watcher: retry attempts 0, longest backoff 1s and send queue 4096 must be positive"},
+		{name: "empty send queue", src: src, opts: []watcher.Option{watcher.WithSendQueue(0)},
+			wantErr: "watcher: retry attempts 8, longest backoff 30s and send queue 0 must be positive"},
+		{name: "recovery without operator", src: src, opts: []watcher.Option{watcher.WithRecovery(&fakeLister{}, "")},
+			wantErr: "watcher: recovery needs the operator's address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := watcher.New(tc.src, store.OpenMemory(), tasks, tc.opts...)
+			require.EqualError(t, err, tc.wantErr)
+		})
+	}
+	_, err := watcher.New(src, store.OpenMemory(), tasks)
+	require.NoError(t, err, "the defaults")
 }
 
 // fakeMatcher returns scripted matches per height, or an error while failing.
@@ -391,7 +420,7 @@ func TestMatchedEventsAreEmittedAndSaved(t *testing.T) {
 	require.Equal(t, e1, receive(t, tasks))
 	require.Equal(t, e2, receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 6 }, 5*time.Second, 10*time.Millisecond)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 	require.Equal(t, 1, m.callsAt(5))
 	require.Equal(t, 1, m.callsAt(6))
 
@@ -422,14 +451,14 @@ func TestMatcherErrorHoldsTheCursor(t *testing.T) {
 	require.Eventually(t, func() bool { return m.callsAt(7) >= 3 }, 5*time.Second, 10*time.Millisecond, "height 7 is matched again")
 	require.EqualValues(t, 6, cursorOf(t, st), "the cursor stops before the block that could not be matched")
 	require.Zero(t, src.callsAt(8), "nothing past the failing height is read")
-	requireNoTask(t, tasks) // not even the task created in block 7
+	requireNoTask(t, src, tasks) // not even the task created in block 7
 	require.Equal(t, []string{eventWork(3, 5, 0).Key()}, keys(inboxTasks(t, st)), "nothing of block 7 is saved")
 
 	m.setFail(7, false)
 	require.Equal(t, watcher.Work{ID: 1, ServiceID: 2, Height: 7}, receive(t, tasks))
 	require.Equal(t, eventWork(3, 7, 1), receive(t, tasks))
 	require.Eventually(t, func() bool { return cursorOf(t, st) == 8 }, 5*time.Second, 10*time.Millisecond)
-	requireNoTask(t, tasks)
+	requireNoTask(t, src, tasks)
 	require.Len(t, inboxTasks(t, st), 3)
 	require.Equal(t, 1, m.callsAt(5), "blocks before the failure are not matched again")
 }

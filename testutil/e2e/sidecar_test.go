@@ -186,8 +186,17 @@ func TestBadComponentsDoNotStopSidecar(t *testing.T) {
 		require.Equal(t, reason, votes[0].Failure, "task %s", id)
 		require.Equal(t, "failure", votes[0].Digest)
 	}
-	require.EqualValues(t, 1, sc.Metric(`avs_sidecar_tasks_failed_total{reason="timeout"}`), "the loop hit the time limit")
-	require.EqualValues(t, 1, sc.Metric(`avs_sidecar_tasks_failed_total{reason="memory"}`), "the hog hit the memory limit")
+	// Every failure under its own reason (tests review M2): the three make
+	// up the total, so none of them failed for another reason (a fetch
+	// error, say, counted as "http" or "other").
+	for reason, want := range map[string]float64{
+		"timeout": 1, // the loop hit the time limit
+		"memory":  1, // the hog grew to the memory limit and trapped
+		"exit":    1, // the oracle, refused its host, exited non-zero
+		"trap":    0, "instantiate": 0, "http": 0, "output_too_large": 0, "other": 0,
+	} {
+		require.Equal(t, want, sc.Metric(`avs_sidecar_tasks_failed_total{reason="`+reason+`"}`), "reason %s", reason)
+	}
 	require.EqualValues(t, 3, sc.Metric("avs_sidecar_tasks_failed_total"), "the loop, the memory hog and the oracle failed")
 	require.Zero(t, hits.Load(), "http_fetch never reached a host off the allow-list")
 
