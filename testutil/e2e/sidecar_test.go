@@ -99,12 +99,19 @@ func operatorRewards(t *testing.T, node *localnet.Node, key string) string {
 // TestSidecarRestartCatchesUp: operator1's sidecar is killed, tasks are
 // created while it is down (threshold 1, so they wait for it), and once
 // restarted it catches up from its cursor: every task gets its vote, none twice.
+// operator1 runs with catch_up_blocks = 0, so a start without a cursor (a
+// wiped store) would begin at the latest block and miss the four tasks: only
+// the stored cursor can find them (test review M3).
 func TestSidecarRestartCatchesUp(t *testing.T) {
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-e2e-restart"})
 	digest := storeComponent(t, node, component("square-rust"))
 	service := createService(t, node, manifest{Name: "square", Digest: digest, Threshold: "1", MinOps: 3, Timeout: 60})
 	optIn(t, node, service, operators...)
-	sidecars := startSidecars(node, operators...)
+	sidecars := []*localnet.Sidecar{
+		node.StartSidecar("operator1", localnet.SidecarOptions{Env: []string{"AVS_SIDECAR_CATCH_UP_BLOCKS=0"}}),
+		node.StartSidecar("operator2", localnet.SidecarOptions{}),
+		node.StartSidecar("operator3", localnet.SidecarOptions{}),
+	}
 	defer logSidecars(t, sidecars...)
 
 	first := createTask(t, node, service, "3")
@@ -137,6 +144,10 @@ func TestSidecarRestartCatchesUp(t *testing.T) {
 			seen[vote.Operator] = true
 		}
 	}
+	// The first start had no cursor, the restart read its own.
+	log := sidecars[0].Log()
+	require.Equal(t, 1, strings.Count(log, "no cursor: starting from a recent block"), "the first start")
+	require.Equal(t, 1, strings.Count(log, "resuming from cursor"), "the restart")
 	// After the restart operator1 sent exactly the four missed votes, and the
 	// chain refused none of any sidecar's votes (a duplicate would be refused).
 	require.Eventually(t, func() bool { return sidecars[0].Metric("avs_sidecar_votes_included_total") == 4 }, 20*time.Second, 200*time.Millisecond)
