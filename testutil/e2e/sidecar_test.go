@@ -401,8 +401,9 @@ func TestIntervalTriggerTasksComplete(t *testing.T) {
 		Tasks []taskView `json:"tasks"`
 	}
 	require.Eventually(t, func() bool {
-		node.Query(&tasks, "avs", "tasks", service)
-		if len(tasks.Tasks) != 21 {
+		// TryQuery: a poll's condition runs off the test goroutine, where
+		// Query's FailNow must not be called (test review L6)
+		if _, err := node.TryQuery(&tasks, "avs", "tasks", service); err != nil || len(tasks.Tasks) != 21 {
 			return false
 		}
 		for _, tv := range tasks.Tasks {
