@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -271,4 +273,55 @@ func TestExecSquare(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Empty(t, stdout)
 	require.Equal(t, `Error: component exited with a non-zero code: exit code 1: square: input "four" is not a decimal integer (an operator votes this failure: FAILURE_REASON_EXIT)`+"\n", stderr)
+}
+
+// TestH3SDKAgainstRealHost runs the SDK (components/internal/hostcheck)
+// through exec, so against the sidecar's own host (sidecar/executor), not a
+// test's look-alike (test review H3): a body under and over the SDK's first
+// 64 KiB buffer (the call-again path, which needs the host to answer the
+// same body twice), one over 1 MiB, a non-2xx answer, a host off the
+// allow-list, and a chain_query answer over 64 KiB.
+func TestH3SDKAgainstRealHost(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16) // 200 KiB
+	mux := http.NewServeMux()
+	mux.HandleFunc("/small", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) })
+	mux.HandleFunc("/big", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(big) })
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(make([]byte, 1<<20+1)) })
+	mux.HandleFunc("/fail", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
+	web := httptest.NewServer(mux)
+	defer web.Close()
+	host := strings.TrimPrefix(web.URL, "http://")
+	port := host[strings.LastIndex(host, ":"):]
+
+	svc := types.Service{Id: 3, Owner: strings.Repeat("o", 100<<10)} // its JSON is over 64 KiB
+	answer, err := (&types.QueryServiceResponse{Service: svc}).Marshal()
+	require.NoError(t, err)
+	node := &fakeRPC{height: 5, time: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), answer: answer}
+	rpc := httptest.NewServer(node)
+	defer rpc.Close()
+
+	wasm := buildGo(t, filepath.Join("..", "..", "components", "internal", "hostcheck"))
+	input := strings.Join([]string{
+		"http " + web.URL + "/small",
+		"http " + web.URL + "/big",
+		"http " + web.URL + "/huge",
+		"http " + web.URL + "/fail",
+		"http http://localhost" + port + "/small",
+		`query /avschain.avs.v1.Query/Service {"service_id":"3"}`,
+	}, "\n")
+	code, stdout, stderr := run(t, "exec", "--wasm", wasm, "--input", input, "--node", rpc.URL,
+		"--allow-host", host, "--private-host", host, "--output-bytes", "65536")
+	require.Zero(t, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 6, stdout)
+	require.Equal(t, "ok hello", lines[0])
+	require.Equal(t, fmt.Sprintf("ok %d bytes %s...%s", len(big), big[:20], big[len(big)-20:]), lines[1], "the whole body, after the SDK called again with a buffer its size")
+	require.True(t, strings.HasPrefix(lines[2], "err ErrResponseTooLarge:"), lines[2])
+	require.True(t, strings.HasPrefix(lines[3], "err ErrRequestFailed:"), lines[3])
+	require.True(t, strings.HasPrefix(lines[4], "err ErrHostNotAllowed:"), lines[4])
+	require.True(t, strings.HasPrefix(lines[5], "ok "), lines[5])
+	n, err := strconv.Atoi(strings.Fields(lines[5])[1])
+	require.NoError(t, err, lines[5])
+	require.Greater(t, n, 100<<10, "the whole answer of the query, as JSON")
+	require.Contains(t, lines[5], `{"service":{"id":"3"`)
 }
