@@ -154,6 +154,46 @@ func TestSidecarRestartCatchesUp(t *testing.T) {
 	for _, s := range sidecars {
 		require.Zero(t, s.Metric("avs_sidecar_votes_rejected_total"), s.Key)
 	}
+
+	// Killed while busy (test review M3): twelve tasks in one tx, operator1
+	// SIGKILLed as soon as it has sent a vote tx for them, before it is
+	// known to be included; after the restart every task has exactly one
+	// vote of each operator, and no vote was refused (a second one would be).
+	sent := sidecars[0].Metric("avs_sidecar_votes_sent_total")
+	res := node.Tx("bob", "avs", "create-tasks", service, "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "--fee", "300uavs")
+	require.Zero(t, res.Code, res.RawLog)
+	var busy []string
+	for _, ev := range res.Events {
+		if ev.Type != evTaskCreated {
+			continue
+		}
+		for _, a := range ev.Attributes {
+			if a.Key == "task_id" {
+				busy = append(busy, strings.Trim(a.Value, `"`))
+			}
+		}
+	}
+	require.Len(t, busy, 12)
+	require.Eventually(t, func() bool { return sidecars[0].Metric("avs_sidecar_votes_sent_total") > sent }, 30*time.Second, 20*time.Millisecond)
+	sentNow, included := sidecars[0].Metric("avs_sidecar_votes_sent_total"), sidecars[0].Metric("avs_sidecar_votes_included_total")
+	sidecars[0].Kill()
+	t.Logf("operator1 killed with %v votes sent since the tasks and %v included in all", sentNow-sent, included)
+	sidecars[0].Start()
+	for i, id := range busy {
+		v := waitTask(t, node, id, 60*time.Second)
+		require.Equal(t, "TASK_STATUS_COMPLETED", v.Status, "task %s", id)
+		require.Equal(t, fmt.Sprint((i+1)*(i+1)), v.ResultString(t))
+		votes := waitVotes(t, node, id, 3, 30*time.Second)
+		seen := map[string]bool{}
+		for _, vote := range votes {
+			require.False(t, seen[vote.Operator], "task %s: two votes from %s", id, vote.Operator)
+			seen[vote.Operator] = true
+		}
+	}
+	for _, s := range sidecars {
+		require.Zero(t, s.Metric("avs_sidecar_votes_rejected_total"), s.Key)
+	}
+	require.Equal(t, 2, strings.Count(sidecars[0].Log(), "resuming from cursor"), "the second restart read its cursor too")
 }
 
 // TestBadComponentsDoNotStopSidecar: a component that loops, one that eats
