@@ -58,6 +58,7 @@ func TestStakeProperty(t *testing.T) {
 		seeds = []uint64{seed}
 	}
 	eventTasks := map[types.TaskStatus]int{} // how far event-opened tasks got, over all seeds
+	done := map[string]int{}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			w := newPropertyWorld(t, seed)
@@ -70,6 +71,9 @@ func TestStakeProperty(t *testing.T) {
 			w.drain()
 			if !w.check() {
 				t.Fatalf("seed %d (AVS_PROPERTY_SEED=%d): invariant broken after the drain\nsteps:\n%s", seed, seed, w.log())
+			}
+			for k, n := range w.done {
+				done[k] += n
 			}
 			for _, id := range w.tasks {
 				if task := w.s.task(id); task.ServiceId == w.event {
@@ -84,6 +88,11 @@ func TestStakeProperty(t *testing.T) {
 		t.Logf("event-opened tasks by final status: %v", eventTasks)
 		require.Positive(t, eventTasks[types.TASK_STATUS_COMPLETED])
 		require.Positive(t, eventTasks[types.TASK_STATUS_EXPIRED])
+		// and pauses, resumes and epoch length changes went through
+		t.Logf("actions done: %v", done)
+		for _, k := range []string{"SERVICE_STATUS_PAUSED", "SERVICE_STATUS_ACTIVE", "params"} {
+			require.Positive(t, done[k], k)
+		}
 	}
 }
 
@@ -98,6 +107,7 @@ type propertyWorld struct {
 	tasks    []uint64
 	total    sdkmath.Int
 	steps    []string
+	done     map[string]int // actions that went through, by kind
 }
 
 func newPropertyWorld(t *testing.T, seed uint64) *propertyWorld {
@@ -111,7 +121,7 @@ func newPropertyWorld(t *testing.T, seed uint64) *propertyWorld {
 		p.UnbondingTime = 20 * time.Second
 		p.JailCooldown = 15 * time.Second
 	})
-	w := &propertyWorld{t: t, s: s, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	w := &propertyWorld{t: t, s: s, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), done: map[string]int{}}
 
 	exact := defaultManifest("")
 	exact.TaskTimeout = 4
@@ -308,10 +318,32 @@ func (w *propertyWorld) step() string {
 			}
 			return err
 		})
-	case k < 97: // fund
+	case k < 95: // fund
 		msg := &types.MsgFundService{Funder: w.accounts[w.pick(len(w.accounts))], ServiceId: w.services[w.pick(2)], Amount: w.amount()}
 		desc = fmt.Sprintf("fund svc %d with %s", msg.ServiceId, msg.Amount)
 		err = w.run(func(ctx sdk.Context) error { _, err := s.msgServer.FundService(ctx, msg); return err })
+	case k < 97: // the owner pauses or resumes a service: open tasks run on, new ones are refused
+		id := w.services[w.pick(2)]
+		status := types.SERVICE_STATUS_PAUSED
+		if s.serviceOf(id).Status == types.SERVICE_STATUS_PAUSED {
+			status = types.SERVICE_STATUS_ACTIVE
+		}
+		desc = fmt.Sprintf("svc %d -> %s", id, status)
+		err = w.run(func(ctx sdk.Context) error {
+			_, err := s.msgServer.SetServiceStatus(ctx, &types.MsgSetServiceStatus{Owner: addr("owner"), ServiceId: id, Status: status})
+			return err
+		})
+		if err == nil {
+			w.done[status.String()]++
+		}
+	case k < 98: // governance changes the epoch length (EpochBase moves)
+		msg := &types.MsgUpdateParams{Authority: s.keeper.GetAuthority(), Params: s.params()}
+		msg.Params.EpochLength = []uint64{7, 10, 13}[w.pick(3)]
+		desc = fmt.Sprintf("params: epoch_length %d", msg.Params.EpochLength)
+		err = w.run(func(ctx sdk.Context) error { _, err := s.msgServer.UpdateParams(ctx, msg); return err })
+		if err == nil {
+			w.done["params"]++
+		}
 	default: // unjail
 		op := w.ops[w.pick(len(w.ops))]
 		svc := w.services[w.pick(2)]
