@@ -89,14 +89,14 @@ func TestIBCExpiredRequest(t *testing.T) {
 	require.EqualValues(t, 1, r.TaskId)
 	require.Empty(t, r.Result)
 	require.Empty(t, r.Error)
-	require.EqualValues(t, task.EndedHeight, r.RemoteHeight)
+	require.Equal(t, task.EndedHeight, r.RemoteHeight)
 }
 
 // TestIBCAckOnClosedChannel: the channel a request came on is closed before
 // its task ends (the other end closed it: an application other than x/avs may,
 // and chain A confirms). The acknowledgement cannot be written: the task's
 // outcome stands, EventIBCFailed names the task, the channel and core IBC's
-// reason, and the packet is no longer kept.
+// reason, and the packet is no longer kept. Chain B's request stays PENDING.
 func TestIBCAckOnClosedChannel(t *testing.T) {
 	e := newIBCEnv(t)
 	appA := e.a.App.(*app.App)
@@ -126,6 +126,12 @@ func TestIBCAckOnClosedChannel(t *testing.T) {
 	require.False(t, has)
 	_, ok := appA.IBCKeeper.ChannelKeeper.GetPacketAcknowledgement(e.a.GetContext(), packet.DestinationPort, packet.DestinationChannel, packet.Sequence)
 	require.False(t, ok)
+
+	// chain B never hears: the packet was received, so no timeout can be proved
+	require.NoError(t, e.path.EndpointB.UpdateClient())
+	err = e.path.EndpointB.TimeoutOnClose(packet)
+	require.ErrorContains(t, err, "failed packet receipt absence verification")
+	require.Equal(t, avstypes.REMOTE_STATUS_PENDING, e.remote(packet.Sequence).Status)
 }
 
 // avsEvents returns the types of the x/avs events among events.
@@ -236,9 +242,13 @@ func TestIBCHandshakeRefused(t *testing.T) {
 		expErr *errorsmod.Error
 		expLog string
 	}{
-		{"init: ORDERED", func(*testing.T) error { return newPath(avstypes.PortID, avstypes.Version, channeltypes.ORDERED).EndpointA.ChanOpenInit() },
+		{"init: ORDERED", func(*testing.T) error {
+			return newPath(avstypes.PortID, avstypes.Version, channeltypes.ORDERED).EndpointA.ChanOpenInit()
+		},
 			avstypes.ErrInvalidChannel, "expected an ORDER_UNORDERED channel, got ORDER_ORDERED"},
-		{"init: another version", func(*testing.T) error { return newPath(avstypes.PortID, "avs-2", channeltypes.UNORDERED).EndpointA.ChanOpenInit() },
+		{"init: another version", func(*testing.T) error {
+			return newPath(avstypes.PortID, "avs-2", channeltypes.UNORDERED).EndpointA.ChanOpenInit()
+		},
 			avstypes.ErrInvalidChannel, `expected version \"avs-1\", got \"avs-2\"`},
 		{"try: a transfer channel", func(t *testing.T) error {
 			p := newPath("transfer", "ics20-1", channeltypes.UNORDERED)

@@ -103,8 +103,12 @@ func (s *KeeperTestSuite) TestRequestRemoteTaskRefusals() {
 		{name: "channel x/avs holds no capability for", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) { msg.Channel = "channel-5" }, expErr: types.ErrInvalidChannel},
 		{name: "handler contract not bech32", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) { msg.HandlerContract = "contract" }, expErr: types.ErrInvalidAddress},
 		{name: "handler contract with another prefix", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) { msg.HandlerContract = otherPrefix }, expErr: types.ErrInvalidAddress},
-		{name: "oversize input", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) { msg.Input = make([]byte, types.DefaultMaxInputSize+1) }, expErr: types.ErrInputTooLarge},
-		{name: "timeout over 30 days", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) { msg.TimeoutSeconds = types.MaxRemoteTimeoutSeconds + 1 }, expErr: types.ErrInvalidPacket},
+		{name: "oversize input", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) {
+			msg.Input = make([]byte, types.DefaultMaxInputSize+1)
+		}, expErr: types.ErrInputTooLarge},
+		{name: "timeout over 30 days", malleate: func(msg *types.MsgRequestRemoteTask, _ *fakeIBC) {
+			msg.TimeoutSeconds = types.MaxRemoteTimeoutSeconds + 1
+		}, expErr: types.ErrInvalidPacket},
 		{name: "core IBC refuses the send (channel closed)", malleate: func(_ *types.MsgRequestRemoteTask, ibc *fakeIBC) {
 			ibc.sendErr = errorsmod.Wrap(channeltypes.ErrInvalidChannelState, "channel is CLOSED")
 		}, expErr: channeltypes.ErrInvalidChannelState},
