@@ -106,8 +106,8 @@ func (e *ibcEnv) fund(id uint64) {
 }
 
 // bareService creates a service on chain A with no operator and an empty
-// treasury, and returns its id.
-func (e *ibcEnv) bareService(requestChannels, resultChannels []string) uint64 {
+// treasury, and returns its id; opts change its manifest.
+func (e *ibcEnv) bareService(requestChannels, resultChannels []string, opts ...func(*avstypes.ServiceManifest)) uint64 {
 	sender := e.a.SenderAccount.GetAddress().String()
 	m := avstypes.ServiceManifest{
 		Name: "square", ComponentDigest: e.digest,
@@ -119,6 +119,9 @@ func (e *ibcEnv) bareService(requestChannels, resultChannels []string) uint64 {
 		SlashFraction:      sdkmath.LegacyZeroDec(),
 		IbcRequestChannels: requestChannels,
 		IbcResultChannels:  resultChannels,
+	}
+	for _, o := range opts {
+		o(&m)
 	}
 	res := e.sendA(&avstypes.MsgCreateService{Owner: sender, Manifest: m})
 	id, err := strconv.ParseUint(attr(e.t, res.Events, "avschain.avs.v1.EventServiceCreated", "service_id"), 10, 64)
