@@ -249,25 +249,8 @@ func (w *propertyWorld) step() string {
 		}
 		task := s.task(tid)
 		desc = fmt.Sprintf("task %d (%s):", tid, task.Status)
-		for _, i := range w.rng.Perm(len(w.ops)) {
-			if w.pick(3) == 0 {
-				continue
-			}
-			op, result := w.ops[i], w.result(task.ServiceId)
-			desc += fmt.Sprintf(" op%d %q", i, result)
-			verr := w.run(func(ctx sdk.Context) error {
-				res, err := s.msgServer.SubmitResults(ctx, &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{{TaskId: tid, Result: []byte(result)}}})
-				if err == nil && !res.Outcomes[0].Accepted {
-					desc += " refused(" + res.Outcomes[0].Error + ")"
-				}
-				return err
-			})
-			if verr != nil {
-				desc += " -> " + verr.Error()
-			}
-			if !w.check() {
-				return desc
-			}
+		if !w.voteRound(&desc, task.ServiceId, types.TaskResult{TaskId: tid}) {
+			return desc
 		}
 		desc += fmt.Sprintf(" => %s", s.task(tid).Status)
 	case k < 72: // votes on an event the trigger matched, by its reference
@@ -276,30 +259,8 @@ func (w *propertyWorld) step() string {
 			TxHash: strings.Repeat("AB", 32), EventIndex: uint32(w.pick(3)), Input: []byte(`{"pair":"ATOM/USD"}`),
 		}
 		desc = fmt.Sprintf("event h%d #%d:", ref.Height, ref.EventIndex)
-		for _, i := range w.rng.Perm(len(w.ops)) {
-			if w.pick(3) == 0 {
-				continue
-			}
-			op, result := w.ops[i], w.result(w.event)
-			desc += fmt.Sprintf(" op%d %q", i, result)
-			verr := w.run(func(ctx sdk.Context) error {
-				res, err := s.msgServer.SubmitResults(ctx, &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{{Event: ref, Result: []byte(result)}}})
-				switch {
-				case err != nil:
-				case !res.Outcomes[0].Accepted:
-					desc += " refused(" + res.Outcomes[0].Error + ")"
-				case !slices.Contains(w.tasks, res.Outcomes[0].TaskId):
-					w.tasks = append(w.tasks, res.Outcomes[0].TaskId)
-					desc += fmt.Sprintf(" opened %d", res.Outcomes[0].TaskId)
-				}
-				return err
-			})
-			if verr != nil {
-				desc += " -> " + verr.Error()
-			}
-			if !w.check() {
-				return desc
-			}
+		if !w.voteRound(&desc, w.event, types.TaskResult{Event: ref}) {
+			return desc
 		}
 	case k < 84: // blocks
 		n := 1 + w.pick(4)
@@ -358,6 +319,40 @@ func (w *propertyWorld) step() string {
 	}
 	w.steps = append(w.steps, fmt.Sprintf("h%d %s", s.ctx.BlockHeight(), desc))
 	return desc
+}
+
+// voteRound has every operator, in a random order and each with a
+// probability, send one vote: entry with a result for the service. A task
+// an event vote opened joins w.tasks. It reports false, with desc told
+// what happened, as soon as an invariant breaks.
+func (w *propertyWorld) voteRound(desc *string, serviceID uint64, entry types.TaskResult) bool {
+	for _, i := range w.rng.Perm(len(w.ops)) {
+		if w.pick(3) == 0 {
+			continue
+		}
+		op, vote := w.ops[i], entry
+		vote.Result = []byte(w.result(serviceID))
+		*desc += fmt.Sprintf(" op%d %q", i, vote.Result)
+		err := w.run(func(ctx sdk.Context) error {
+			res, err := w.s.msgServer.SubmitResults(ctx, &types.MsgSubmitResults{Operator: op, Results: []types.TaskResult{vote}})
+			switch {
+			case err != nil:
+			case !res.Outcomes[0].Accepted:
+				*desc += " refused(" + res.Outcomes[0].Error + ")"
+			case vote.Event != nil && !slices.Contains(w.tasks, res.Outcomes[0].TaskId):
+				w.tasks = append(w.tasks, res.Outcomes[0].TaskId)
+				*desc += fmt.Sprintf(" opened %d", res.Outcomes[0].TaskId)
+			}
+			return err
+		})
+		if err != nil {
+			*desc += " -> " + err.Error()
+		}
+		if !w.check() {
+			return false
+		}
+	}
+	return true
 }
 
 // value is what a commitment's shares are worth.
