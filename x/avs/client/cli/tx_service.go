@@ -250,11 +250,6 @@ func TransferServiceCmd() *cobra.Command {
 	})
 }
 
-const (
-	flagAdd    = "add"
-	flagRemove = "remove"
-)
-
 // UpdateAllowlistCmd is `avsd tx avs update-allowlist SERVICE_ID --add … --remove …`.
 func UpdateAllowlistCmd() *cobra.Command {
 	cmd := &cobra.Command{

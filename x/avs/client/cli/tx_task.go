@@ -20,6 +20,8 @@ const (
 	flagInputsFile      = "inputs-file"
 	flagTimeout         = "timeout"
 	flagHandlerContract = "handler-contract"
+	flagAdd             = "add"
+	flagRemove          = "remove"
 )
 
 // CreateTaskCmd is `avsd tx avs create-task SERVICE_ID [INPUT] [--fee COIN] [--input-file F]`.
