@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/avschain/avschain/sidecar/executor"
-	"github.com/avschain/avschain/sidecar/metrics"
 	"github.com/avschain/avschain/sidecar/pipeline"
 	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/sidecar/submitter"
@@ -21,45 +19,6 @@ import (
 	"github.com/avschain/avschain/testutil/avstest"
 	"github.com/avschain/avschain/x/avs/types"
 )
-
-// runMetrics records the pipeline's reports of runs.
-type runMetrics struct {
-	metrics.Sink
-	mu       sync.Mutex
-	seen     int
-	executed int
-	failed   map[string]int
-}
-
-func newRunMetrics() *runMetrics { return &runMetrics{Sink: metrics.Nop(), failed: map[string]int{}} }
-
-func (m *runMetrics) TaskSeen() {
-	m.mu.Lock()
-	m.seen++
-	m.mu.Unlock()
-}
-
-func (m *runMetrics) TaskExecuted(time.Duration) {
-	m.mu.Lock()
-	m.executed++
-	m.mu.Unlock()
-}
-
-func (m *runMetrics) TaskFailed(reason string) {
-	m.mu.Lock()
-	m.failed[reason]++
-	m.mu.Unlock()
-}
-
-func (m *runMetrics) get() (seen, executed int, failed map[string]int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f := map[string]int{}
-	for k, v := range m.failed {
-		f[k] = v
-	}
-	return m.seen, m.executed, f
-}
 
 // TestM9FailureIsRecordedWithItsReason (tests review M9): a component that
 // fails, as the executor reports each failure, is recorded in the store with
@@ -82,7 +41,7 @@ func TestM9FailureIsRecordedWithItsReason(t *testing.T) {
 	} {
 		t.Run(tc.label, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) { // the reruns' backoff on synctest's clock
-				m := newRunMetrics()
+				m := newCountingMetrics()
 				f := newFixture(t, pipeline.WithMetrics(m))
 				f.runner.err = tc.err
 				f.chain.tasks[7] = taskOf(7, types.TASK_STATUS_PENDING, 40)
@@ -94,7 +53,7 @@ func TestM9FailureIsRecordedWithItsReason(t *testing.T) {
 				require.NoError(t, err)
 				require.True(t, ok, "the failure is recorded")
 				require.Equal(t, store.Execution{Error: tc.err.Error(), Failure: tc.failure}, exec)
-				seen, executed, failed := m.get()
+				seen, executed, failed := m.runs()
 				require.Equal(t, 1, seen)
 				require.Zero(t, executed)
 				require.Equal(t, map[string]int{tc.label: 1}, failed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -23,17 +24,45 @@ import (
 	"github.com/avschain/avschain/x/avs/types"
 )
 
-// countingMetrics counts the pipeline's work reports.
+// countingMetrics counts the pipeline's reports of runs and work.
 type countingMetrics struct {
 	metrics.Sink
-	mu      sync.Mutex
-	retried int
-	givenUp map[string]int
-	pruned  int
+	mu       sync.Mutex
+	seen     int
+	executed int
+	failed   map[string]int
+	retried  int
+	givenUp  map[string]int
+	pruned   int
 }
 
 func newCountingMetrics() *countingMetrics {
-	return &countingMetrics{Sink: metrics.Nop(), givenUp: map[string]int{}}
+	return &countingMetrics{Sink: metrics.Nop(), failed: map[string]int{}, givenUp: map[string]int{}}
+}
+
+func (m *countingMetrics) TaskSeen() {
+	m.mu.Lock()
+	m.seen++
+	m.mu.Unlock()
+}
+
+func (m *countingMetrics) TaskExecuted(time.Duration) {
+	m.mu.Lock()
+	m.executed++
+	m.mu.Unlock()
+}
+
+func (m *countingMetrics) TaskFailed(reason string) {
+	m.mu.Lock()
+	m.failed[reason]++
+	m.mu.Unlock()
+}
+
+// runs returns the tasks seen, executed and failed (by reason).
+func (m *countingMetrics) runs() (seen, executed int, failed map[string]int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seen, m.executed, maps.Clone(m.failed)
 }
 
 func (m *countingMetrics) WorkRetried() {
