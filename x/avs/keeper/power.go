@@ -189,3 +189,74 @@ func powerIn(snap types.PowerSnapshot, operator string) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// TakeNextSnapshots takes, in the last block of an epoch, the next epoch's
+// power snapshot of every service that has tasks in this one (issue #16): the
+// first task of the next epoch then finds it and costs what any task costs,
+// instead of paying ~25k gas for everyone's snapshot. It is what the first
+// task would do (save the snapshot, queue the review of the epoch before,
+// apply a due slash raise), done where no transaction pays for it, within
+// max_settlements_per_block operators; a service past the budget, or without
+// tasks in the ending epoch, has its snapshot taken by its first task as
+// before. A snapshot that fails (or holds no power) is left to the first task
+// too: this never fails the block.
+func (k Keeper) TakeNextSnapshots(ctx sdk.Context, params types.Params) error {
+	base, err := k.EpochBase.Get(ctx)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	h := ctx.BlockHeight()
+	epoch, next := epochOf(base, h, params.EpochLength), epochOf(base, h+1, params.EpochLength)
+	if next == epoch {
+		return nil
+	}
+	budget := int(params.MaxSettlementsPerBlock)
+	// EpochTasks holds the epochs not yet reviewed: a few per service that
+	// had tasks lately. The walk stops at the budget's worth of entries.
+	var services []uint64
+	walked := 0
+	if err := k.EpochTasks.Walk(ctx, nil, func(key collections.Pair[uint64, uint64], _ types.EpochTasks) (bool, error) {
+		walked++
+		if key.K2() == epoch {
+			services = append(services, key.K1())
+		}
+		return walked >= 4*budget, nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range services {
+		if budget <= 0 {
+			return nil
+		}
+		cache, write := ctx.CacheContext()
+		n, err := k.takeSnapshotAhead(cache, params, id, next)
+		if err != nil {
+			k.Logger(ctx).Error("taking a service's next power snapshot failed: its first task takes it", "service", id, "epoch", next, "err", err)
+			continue
+		}
+		write()
+		budget -= max(n, 1)
+	}
+	return nil
+}
+
+// takeSnapshotAhead takes and saves a service's snapshot of epoch, if it has
+// none with power and the service is active, and returns the operators it
+// holds.
+func (k Keeper) takeSnapshotAhead(ctx context.Context, params types.Params, serviceID, epoch uint64) (int, error) {
+	svc, err := k.getService(ctx, serviceID)
+	if err != nil || svc.Status != types.SERVICE_STATUS_ACTIVE {
+		return 0, err
+	}
+	snap, fresh, err := k.snapshot(ctx, params, svc, epoch)
+	if err != nil || !fresh || snap.Total == 0 {
+		return len(snap.Powers), err
+	}
+	if err := k.saveSnapshot(ctx, snap); err != nil {
+		return 0, err
+	}
+	if err := k.finishEarlierEpoch(ctx, serviceID, epoch); err != nil {
+		return 0, err
+	}
+	return len(snap.Powers), k.applyDueSlashRaise(ctx, &svc)
+}
