@@ -11,8 +11,8 @@
 HOME_DIR=$DIR/chain
 RPC_PORT=$((26657 + OFFSET))
 NODE=tcp://127.0.0.1:$RPC_PORT
-AVSD=$ROOT/build/avsd
-SIDECAR=$ROOT/build/avs-sidecar
+AVSD=${AVSD:-$ROOT/build/avsd}
+SIDECAR=${AVS_SIDECAR:-$ROOT/build/avs-sidecar}
 PIDS=()    # process groups to stop at the end
 WATCHED=() # "PID|WHAT" of processes that must stay up while the demo waits
 MID_LINE=0 # 1 while wait_until prints its progress dots

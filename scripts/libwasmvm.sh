@@ -28,8 +28,11 @@ case "$goarch" in
   *) die "wasmvm ships no libwasmvm for linux/$goarch" ;;
 esac
 name=libwasmvm.$arch.so
-lib=$(cd "$ROOT" && go list -m -f '{{.Dir}}' github.com/CosmWasm/wasmvm/v2)/internal/api/$name
-[ -f "$lib" ] || die "$lib is missing: run 'go mod download'"
+# On a fresh machine the module is not downloaded yet (go list then prints no directory).
+dir=$(cd "$ROOT" && go list -m -f '{{.Dir}}' github.com/CosmWasm/wasmvm/v2)
+[ -n "$dir" ] || dir=$(cd "$ROOT" && go mod download -json github.com/CosmWasm/wasmvm/v2 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+lib=$dir/internal/api/$name
+[ -f "$lib" ] || die "$lib is missing: run 'go mod download' (it needs the Go module proxy)"
 
 case "${1:-}" in
   link)
