@@ -579,7 +579,7 @@ func (m *meter) report(o options, total int) error {
 	}
 	var blocks []int
 	statuses := map[string]int{}
-	firstCreated, lastEnded := int64(math.MaxInt64), int64(0)
+	firstCreated, lastCreated, lastEnded := int64(math.MaxInt64), int64(0), int64(0)
 	for _, t := range list {
 		id, _ := strconv.ParseUint(t.ID, 10, 64)
 		if _, ok := m.created[id]; !ok {
@@ -589,7 +589,7 @@ func (m *meter) report(o options, total int) error {
 		e, _ := strconv.ParseInt(t.EndedHeight, 10, 64)
 		statuses[t.Status]++
 		blocks = append(blocks, int(e-c))
-		firstCreated, lastEnded = min(firstCreated, c), max(lastEnded, e)
+		firstCreated, lastCreated, lastEnded = min(firstCreated, c), max(lastCreated, c), max(lastEnded, e)
 	}
 	if len(blocks) != total {
 		return fmt.Errorf("the REST API lists %d of the %d tasks", len(blocks), total)
@@ -603,8 +603,8 @@ func (m *meter) report(o options, total int) error {
 	}
 	fmt.Println()
 	fmt.Printf("tasks:              %d (%s)\n", total, statusLine(statuses))
-	fmt.Printf("blocks:             created at %d, last ended at %d (%d blocks, %.1f s of block time; %.1f s wall clock from the first broadcast)\n",
-		firstCreated, lastEnded, lastEnded-firstCreated, secs, m.wall.Seconds())
+	fmt.Printf("blocks:             created at %d to %d, last ended at %d (%d blocks, %.1f s of block time; %.1f s wall clock from the first broadcast)\n",
+		firstCreated, lastCreated, lastEnded, lastEnded-firstCreated, secs, m.wall.Seconds())
 	fmt.Printf("tasks/s:            %.1f (tasks / block time from the first creation to the last end)\n", float64(total)/secs)
 	fmt.Printf("completion blocks:  p50 %d, p99 %d, max %d (ended_height - created_height)\n",
 		pct(blocks, 50), pct(blocks, 99), blocks[len(blocks)-1])
