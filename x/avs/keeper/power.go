@@ -196,10 +196,10 @@ func powerIn(snap types.PowerSnapshot, operator string) (uint64, bool) {
 // instead of paying ~25k gas for everyone's snapshot. It is what the first
 // task would do (save the snapshot, queue the review of the epoch before,
 // apply a due slash raise), done where no transaction pays for it, within
-// max_settlements_per_block operators; a service past the budget, or without
-// tasks in the ending epoch, has its snapshot taken by its first task as
-// before. A snapshot that fails (or holds no power) is left to the first task
-// too: this never fails the block.
+// max_settlements_per_block opted-in operators walked; a service past the
+// budget, or without tasks in the ending epoch, has its snapshot taken by its
+// first task as before. A snapshot that fails (or holds no power) is left to
+// the first task too: this never fails the block.
 func (k Keeper) TakeNextSnapshots(ctx sdk.Context, params types.Params) error {
 	base, err := k.EpochBase.Get(ctx)
 	if err != nil && !isNotFound(err) {
@@ -222,41 +222,58 @@ func (k Keeper) TakeNextSnapshots(ctx sdk.Context, params types.Params) error {
 		}
 		return walked >= 4*budget, nil
 	}); err != nil {
-		return err
+		k.Logger(ctx).Error("listing the services to snapshot ahead failed: their first tasks take them", "epoch", next, "err", err)
+		return nil
 	}
 	for _, id := range services {
-		if budget <= 0 {
+		// A snapshot walks every opt-in of the service: the budget counts
+		// them, and a service with more than is left waits for its first
+		// task (the services after it too: the order stays the store's).
+		n, err := k.optInsUpTo(ctx, id, budget)
+		if err != nil {
+			k.Logger(ctx).Error("counting a service's opt-ins failed: its first task takes its snapshot", "service", id, "err", err)
+			return nil
+		}
+		if n > budget {
 			return nil
 		}
 		cache, write := ctx.CacheContext()
-		n, err := k.takeSnapshotAhead(cache, params, id, next)
-		if err != nil {
+		if err := k.takeSnapshotAhead(cache, params, id, next); err != nil {
 			k.Logger(ctx).Error("taking a service's next power snapshot failed: its first task takes it", "service", id, "epoch", next, "err", err)
-			continue
+		} else {
+			write()
 		}
-		write()
 		budget -= max(n, 1)
 	}
 	return nil
 }
 
-// takeSnapshotAhead takes and saves a service's snapshot of epoch, if it has
-// none with power and the service is active, and returns the operators it
-// holds.
-func (k Keeper) takeSnapshotAhead(ctx context.Context, params types.Params, serviceID, epoch uint64) (int, error) {
+// optInsUpTo counts the operators opted in to a service, up to limit+1.
+func (k Keeper) optInsUpTo(ctx context.Context, serviceID uint64, limit int) (int, error) {
+	n := 0
+	err := k.OptIns.Walk(ctx, collections.NewPrefixedPairRange[uint64, string](serviceID), func(collections.Pair[uint64, string], collections.NoValue) (bool, error) {
+		n++
+		return n > limit, nil
+	})
+	return n, err
+}
+
+// takeSnapshotAhead takes and saves a service's snapshot of epoch, if the
+// service is active and has none with power yet.
+func (k Keeper) takeSnapshotAhead(ctx context.Context, params types.Params, serviceID, epoch uint64) error {
 	svc, err := k.getService(ctx, serviceID)
 	if err != nil || svc.Status != types.SERVICE_STATUS_ACTIVE {
-		return 0, err
+		return err
 	}
 	snap, fresh, err := k.snapshot(ctx, params, svc, epoch)
 	if err != nil || !fresh || snap.Total == 0 {
-		return len(snap.Powers), err
+		return err
 	}
 	if err := k.saveSnapshot(ctx, snap); err != nil {
-		return 0, err
+		return err
 	}
 	if err := k.finishEarlierEpoch(ctx, serviceID, epoch); err != nil {
-		return 0, err
+		return err
 	}
-	return len(snap.Powers), k.applyDueSlashRaise(ctx, &svc)
+	return k.applyDueSlashRaise(ctx, &svc)
 }

@@ -97,3 +97,18 @@ func (s *KeeperTestSuite) TestSnapshotAheadNeverFailsTheBlock() {
 	s.usePowerSource(nil)
 	s.Require().Equal(uint64(3), s.task(s.createTask(id)).PowerTotal)
 }
+
+// The budget counts the opt-ins a snapshot walks, whether or not they have
+// power: a first service with 4 opt-ins does not fit a budget of 3, and the
+// services after it wait for their first tasks too (the store's order stays).
+func (s *KeeperTestSuite) TestSnapshotsAheadBudgetCountsOptIns() {
+	s.setParams(func(p *types.Params) { p.MaxSettlementsPerBlock = 3 })
+	big, _ := s.setupService(defaultManifest(""), 4)
+	small := s.createService(defaultManifest(""))
+	s.optIn(s.registerOperator("y1"), small)
+	s.createTask(big)
+	epoch := s.task(s.createTask(small)).Epoch
+	s.endBlockAt(s.lastOfEpoch())
+	s.Require().False(s.hasSnapshot(big, epoch+1), "4 opt-ins, a budget of 3")
+	s.Require().False(s.hasSnapshot(small, epoch+1), "after the one that did not fit")
+}
