@@ -130,7 +130,7 @@ func (k Keeper) epochNow(ctx context.Context) (uint64, error) {
 }
 
 // snapshot returns the service's power snapshot for an epoch and whether it
-// was taken just now (the caller saves it with saveSnapshot once the task it
+// was taken just now (the caller saves it with openSnapshot once the task it
 // is for is sure to be created). A stored snapshot without power is taken
 // again, so a service whose operators opted in mid-epoch is not stuck until
 // the next one.
@@ -176,8 +176,18 @@ func topPowers(powers []types.OperatorPower, n int) []types.OperatorPower {
 	return slices.DeleteFunc(slices.Clone(powers), func(p types.OperatorPower) bool { return !kept[p.Operator] })
 }
 
-func (k Keeper) saveSnapshot(ctx context.Context, snap types.PowerSnapshot) error {
-	return k.Snapshots.Set(ctx, collections.Join(snap.ServiceId, snap.Epoch), snap)
+// openSnapshot saves a service's freshly taken snapshot of an epoch and does
+// what the epoch's start brings: it queues the review of the epoch before
+// (finishEarlierEpoch) and applies a due slash raise to svc. The epoch's
+// first task calls it, or the block that takes the snapshot ahead.
+func (k Keeper) openSnapshot(ctx context.Context, snap types.PowerSnapshot, svc *types.Service) error {
+	if err := k.Snapshots.Set(ctx, collections.Join(snap.ServiceId, snap.Epoch), snap); err != nil {
+		return err
+	}
+	if err := k.finishEarlierEpoch(ctx, snap.ServiceId, snap.Epoch); err != nil {
+		return err
+	}
+	return k.applyDueSlashRaise(ctx, svc)
 }
 
 // powerIn returns an operator's power in a snapshot, and whether it is in it.
@@ -269,11 +279,5 @@ func (k Keeper) takeSnapshotAhead(ctx context.Context, params types.Params, serv
 	if err != nil || !fresh || snap.Total == 0 {
 		return err
 	}
-	if err := k.saveSnapshot(ctx, snap); err != nil {
-		return err
-	}
-	if err := k.finishEarlierEpoch(ctx, serviceID, epoch); err != nil {
-		return err
-	}
-	return k.applyDueSlashRaise(ctx, &svc)
+	return k.openSnapshot(ctx, snap, &svc)
 }

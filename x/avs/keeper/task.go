@@ -165,13 +165,7 @@ func (k Keeper) createTasks(ctx context.Context, params types.Params, spec taskS
 	}
 
 	if fresh {
-		if err := k.saveSnapshot(ctx, snap); err != nil {
-			return nil, err
-		}
-		if err := k.finishEarlierEpoch(ctx, spec.serviceID, epoch); err != nil {
-			return nil, err
-		}
-		if err := k.applyDueSlashRaise(ctx, &svc); err != nil {
+		if err := k.openSnapshot(ctx, snap, &svc); err != nil {
 			return nil, err
 		}
 	}
