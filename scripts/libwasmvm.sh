@@ -29,8 +29,9 @@ case "$goarch" in
 esac
 name=libwasmvm.$arch.so
 # On a fresh machine the module is not downloaded yet (go list then prints no directory).
-dir=$(cd "$ROOT" && go list -m -f '{{.Dir}}' github.com/CosmWasm/wasmvm/v2)
-[ -n "$dir" ] || dir=$(cd "$ROOT" && go mod download -json github.com/CosmWasm/wasmvm/v2 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+wasmvm_dir() { (cd "$ROOT" && go list -m -f '{{.Dir}}' github.com/CosmWasm/wasmvm/v2); }
+dir=$(wasmvm_dir)
+[ -n "$dir" ] || dir=$( (cd "$ROOT" && go mod download github.com/CosmWasm/wasmvm/v2) && wasmvm_dir)
 lib=$dir/internal/api/$name
 [ -f "$lib" ] || die "$lib is missing: run 'go mod download' (it needs the Go module proxy)"
 
