@@ -90,6 +90,11 @@ func (k Keeper) InitGenesis(goCtx context.Context, gs *types.GenesisState) error
 			return err
 		}
 	}
+	for _, c := range gs.VoteCommits {
+		if err := k.VoteCommits.Set(ctx, collections.Join(c.TaskId, c.Operator), c); err != nil {
+			return err
+		}
+	}
 	for _, r := range gs.OperatorRewards {
 		if err := k.OperatorRewards.Set(ctx, r.Operator, r.Amount); err != nil {
 			return err
@@ -230,6 +235,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		gs.Votes = append(gs.Votes, restoreVote(key.K1(), key.K2(), v))
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if gs.VoteCommits, err = values(ctx, k.VoteCommits.Walk); err != nil {
 		return nil, err
 	}
 	if err := k.OperatorRewards.Walk(ctx, nil, func(op string, amt sdkmath.Int) (bool, error) {

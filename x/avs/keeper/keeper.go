@@ -68,6 +68,9 @@ type Keeper struct {
 	// votes through votesWhere or restoreVote).
 	Votes   collections.Map[collections.Pair[uint64, string], types.Vote]
 	Tallies collections.Map[collections.Pair[uint64, string], types.Tally]
+	// VoteCommits: (task, operator) -> the commitment made on a
+	// COMMIT_REVEAL task, until its reveal (issue #20).
+	VoteCommits collections.Map[collections.Pair[uint64, string], types.VoteCommit]
 
 	// UnpaidTasks holds the decided tasks whose fee is not yet paid to their
 	// backers: EndBlock pays them (PayDecided), so that the deciding vote
@@ -211,6 +214,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		TasksByDeadline: collections.NewKeySet(sb, types.TasksByDeadlineKey, "tasks_by_deadline", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		Votes:           collections.NewMap(sb, types.VotesKey, "votes", collections.PairKeyCodec(collections.Uint64Key, newAddressKey(addressCodec)), newVoteValue(cdc)),
 		Tallies:         collections.NewMap(sb, types.TalliesKey, "tallies", collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), codec.CollValue[types.Tally](cdc)),
+		VoteCommits:     collections.NewMap(sb, types.VoteCommitsKey, "vote_commits", collections.PairKeyCodec(collections.Uint64Key, newAddressKey(addressCodec)), codec.CollValue[types.VoteCommit](cdc)),
 		UnpaidTasks:     collections.NewKeySet(sb, types.UnpaidTasksKey, "unpaid_tasks", collections.Uint64Key),
 		Snapshots:       collections.NewMap(sb, types.SnapshotsKey, "snapshots", collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key), codec.CollValue[types.PowerSnapshot](cdc)),
 		CommitmentsByPool: collections.NewIndexedMap(sb, types.CommitmentsKey, "commitments",

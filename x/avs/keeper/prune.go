@@ -147,6 +147,11 @@ func (k Keeper) pruneTask(ctx context.Context, params types.Params, h int64, key
 	}
 	tallies, more, err := clearPrefix(ctx, k.Tallies, id, left-votes)
 	used := votes + tallies
+	if err != nil || more {
+		return used, false, err
+	}
+	commits, more, err := clearPrefix(ctx, k.VoteCommits, id, left-used) // never revealed
+	used += commits
 	if err != nil || more || used == left {
 		return used, false, err // the task itself waits for the next block
 	}

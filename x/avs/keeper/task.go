@@ -176,7 +176,14 @@ func (k Keeper) createTasks(ctx context.Context, params types.Params, spec taskS
 	if err := k.TaskSeq.Set(ctx, first+uint64(n)); err != nil {
 		return nil, err
 	}
-	deadline := sdkCtx.BlockHeight() + int64(spec.timeoutOr(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout)))
+	timeout := spec.timeoutOr(svc.Manifest.TimeoutOr(params.DefaultTaskTimeout))
+	deadline := sdkCtx.BlockHeight() + int64(timeout)
+	var commitDeadline int64 // 0: an OPEN task
+	if svc.Manifest.VoteMode == types.VOTE_MODE_COMMIT_REVEAL {
+		// The commit phase leaves the reveals at least one block, also under
+		// a request's shorter timeout (an IBC packet's).
+		commitDeadline = sdkCtx.BlockHeight() + int64(min(svc.Manifest.CommitBlocksOr(params.MaxCommitBlocks), max(timeout-1, 1)))
+	}
 	tasks := make([]types.Task, 0, n)
 	for i, input := range inputs {
 		// The treasury pays each handler deposit (the owner chose the
@@ -188,24 +195,25 @@ func (k Keeper) createTasks(ctx context.Context, params types.Params, spec taskS
 		}
 		treasury = treasury.Sub(taskDeposit.Amount)
 		task := types.Task{
-			Id:              first + uint64(i),
-			ServiceId:       spec.serviceID,
-			Input:           input,
-			Creator:         spec.creator,
-			Origin:          spec.origin,
-			CreatedHeight:   sdkCtx.BlockHeight(),
-			CreatedTime:     sdkCtx.BlockTime(),
-			DeadlineHeight:  deadline,
-			Status:          types.TASK_STATUS_PENDING,
-			Fee:             fee,
-			Epoch:           epoch,
-			PowerTotal:      snap.Total,
-			ComponentDigest: svc.Manifest.ComponentDigest,
-			PaidByTreasury:  spec.payer == payerTreasury,
-			HandlerContract: svc.Manifest.HandlerContract,
-			HandlerDeposit:  taskDeposit,
-			HandlerUnpaid:   unpaid,
-			ServiceRevision: svc.Revision,
+			Id:                   first + uint64(i),
+			ServiceId:            spec.serviceID,
+			Input:                input,
+			Creator:              spec.creator,
+			Origin:               spec.origin,
+			CreatedHeight:        sdkCtx.BlockHeight(),
+			CreatedTime:          sdkCtx.BlockTime(),
+			DeadlineHeight:       deadline,
+			Status:               types.TASK_STATUS_PENDING,
+			Fee:                  fee,
+			Epoch:                epoch,
+			PowerTotal:           snap.Total,
+			ComponentDigest:      svc.Manifest.ComponentDigest,
+			PaidByTreasury:       spec.payer == payerTreasury,
+			HandlerContract:      svc.Manifest.HandlerContract,
+			HandlerDeposit:       taskDeposit,
+			HandlerUnpaid:        unpaid,
+			ServiceRevision:      svc.Revision,
+			CommitDeadlineHeight: commitDeadline,
 		}
 		if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
 			return nil, err

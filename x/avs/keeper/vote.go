@@ -38,10 +38,18 @@ func (k Keeper) submitResults(ctx context.Context, params types.Params, operator
 			// An event-trigger vote: its task is found, or opened, by reference.
 			r.TaskId, err = k.eventTask(cacheCtx, operator, *r.Event)
 		}
-		if err == nil {
+		switch {
+		case err != nil:
+		case len(r.Commitment) > 0:
+			err = k.submitCommit(cacheCtx, b, operator, r)
+			status = types.TASK_STATUS_PENDING
+		default:
 			status, err = k.submitVote(cacheCtx, params, b, operator, r)
 		}
 		outcome := types.ResultOutcome{TaskId: r.TaskId, TaskStatus: status}
+		if types.ErrRevealMismatch.Is(err) {
+			write() // refused, and its fault stands (checkReveal)
+		}
 		if err == nil {
 			write()
 			outcome.Accepted = true
@@ -173,6 +181,13 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, b *voteBatc
 	}
 	median := svc.Manifest.Aggregation.Mode == types.AGGREGATION_MODE_MEDIAN
 	failure := r.Failure.IsFailure()
+	if task.IsCommitReveal() {
+		if err := k.checkReveal(ctx, svc, task, operator, r); err != nil {
+			return task.Status, err
+		}
+	} else if len(r.Salt) > 0 {
+		return task.Status, errorsmod.Wrapf(types.ErrVoteMode, "task %d is voted in the clear (VOTE_MODE_OPEN): a vote carries no salt", task.Id)
+	}
 	if median && !failure {
 		if _, err := types.ParseNumericResult(r.Result); err != nil {
 			return task.Status, err

@@ -91,3 +91,26 @@ var ErrPageLimit = errorsmod.Register(ModuleName, 50, "page limit exceeds the ma
 // ErrTooManyTasks refuses a MsgCreateTasks with no input or more than
 // max_tasks_per_msg.
 var ErrTooManyTasks = errorsmod.Register(ModuleName, 60, "wrong number of task inputs")
+
+// ErrVoteMode refuses an entry of MsgSubmitResults that does not fit its
+// task's vote mode (issue #20): a commitment or a salt on an OPEN task, a vote
+// in the clear on a COMMIT_REVEAL task, or a commitment or salt of the wrong
+// length.
+var ErrVoteMode = errorsmod.Register(ModuleName, 61, "entry does not fit the task's vote mode")
+
+// ErrCommitClosed refuses a commitment after the task's commit phase closed
+// (committed power met the quorum, or commit_deadline_height passed).
+var ErrCommitClosed = errorsmod.Register(ModuleName, 62, "commit phase closed")
+
+// ErrRevealTooEarly refuses a reveal while the task's commit phase is open:
+// reveals are accepted from the block after it closes.
+var ErrRevealTooEarly = errorsmod.Register(ModuleName, 63, "commit phase still open: reveal from the block after it closes")
+
+// ErrNoCommitment refuses a reveal from an operator that made no commitment
+// on the task.
+var ErrNoCommitment = errorsmod.Register(ModuleName, 64, "no commitment to reveal")
+
+// ErrRevealMismatch is a reveal whose outcome and salt do not hash to the
+// operator's commitment: a fault, slashed as a losing vote where the service
+// slashes, and the commitment is spent.
+var ErrRevealMismatch = errorsmod.Register(ModuleName, 65, "reveal does not match the commitment")

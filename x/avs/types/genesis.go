@@ -176,6 +176,26 @@ func (gs GenesisState) Validate() error {
 	for _, t := range gs.Tasks {
 		byID[t.Id] = t
 	}
+	commits := make(map[string]bool, len(gs.VoteCommits))
+	for _, c := range gs.VoteCommits {
+		key := fmt.Sprintf("%d/%s", c.TaskId, c.Operator)
+		t, ok := byID[c.TaskId]
+		switch {
+		case !ok:
+			return fail("vote commit names unknown task %d", c.TaskId)
+		case !t.IsCommitReveal():
+			return fail("vote commit %s: task %d is not COMMIT_REVEAL", key, c.TaskId)
+		case !isBech32(c.Operator):
+			return fail("vote commit on task %d: operator %q is not an address", c.TaskId, c.Operator)
+		case len(c.Commitment) != CommitmentSize:
+			return fail("vote commit %s: commitment of %d bytes, want %d", key, len(c.Commitment), CommitmentSize)
+		case votes[key]:
+			return fail("vote commit %s: a vote on the task by the operator is also there (a reveal spends its commitment)", key)
+		case commits[key]:
+			return fail("vote commit %s appears twice", key)
+		}
+		commits[key] = true
+	}
 	earners := make(map[string]bool, len(gs.OperatorRewards))
 	for _, r := range gs.OperatorRewards {
 		switch {

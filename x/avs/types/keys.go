@@ -87,4 +87,6 @@ var (
 	// apart from the other automatic tasks (M-3). Cleared every EndBlock.
 	EventTasksThisBlockKey   = collections.NewPrefix(56)
 	EventOpenersThisBlockKey = collections.NewPrefix(57)
+	// VoteCommitsKey holds the commitments of COMMIT_REVEAL tasks (issue #20).
+	VoteCommitsKey = collections.NewPrefix(58)
 )

@@ -180,6 +180,28 @@ func (m ServiceManifest) Validate(p Params) error {
 			dup[ch] = true
 		}
 	}
+	switch m.VoteMode {
+	case VOTE_MODE_OPEN:
+		if m.CommitBlocks != 0 {
+			return fail("commit_blocks %d is for VOTE_MODE_COMMIT_REVEAL", m.CommitBlocks)
+		}
+	case VOTE_MODE_COMMIT_REVEAL:
+		if m.CommitBlocks > p.MaxCommitBlocks {
+			return fail("commit_blocks %d exceeds max_commit_blocks %d", m.CommitBlocks, p.MaxCommitBlocks)
+		}
+		if cb, timeout := m.CommitBlocksOr(p.MaxCommitBlocks), m.TimeoutOr(p.DefaultTaskTimeout); cb >= timeout {
+			return fail("commit_blocks %d must be below the task timeout %d: the reveals need blocks of their own", cb, timeout)
+		}
+		for i, t := range m.Triggers {
+			if t.GetEvent() != nil {
+				// An event task is opened by its first vote, which carries the
+				// input it read: a commitment cannot.
+				return fail("triggers[%d]: an event trigger cannot open COMMIT_REVEAL tasks (their first vote opens them, in the clear)", i)
+			}
+		}
+	default:
+		return fail("unknown vote_mode %d", m.VoteMode)
+	}
 	switch m.Admission {
 	case ADMISSION_OPEN, ADMISSION_ALLOWLIST:
 	default:

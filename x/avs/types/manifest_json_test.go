@@ -138,9 +138,9 @@ func TestDecodeManifestJSONNamesTheField(t *testing.T) {
 		},
 		{
 			name:        "trailing data",
-			old:         `"min_self_stake": "0"` + "\n}",
-			new:         `"min_self_stake": "0"` + "\n}\n{}",
-			errContains: []string{"line 38, column 1: more follows the manifest's closing brace"},
+			old:         `"commit_blocks": "0"` + "\n}",
+			new:         `"commit_blocks": "0"` + "\n}\n{}",
+			errContains: []string{"line 40, column 1: more follows the manifest's closing brace"},
 		},
 		{
 			name:        "deep nesting",
@@ -150,8 +150,8 @@ func TestDecodeManifestJSONNamesTheField(t *testing.T) {
 		},
 		{
 			name:        "truncated",
-			old:         `"min_self_stake": "0"` + "\n}",
-			new:         `"min_self_stake": "0"`,
+			old:         `"commit_blocks": "0"` + "\n}",
+			new:         `"commit_blocks": "0"`,
 			errContains: []string{"the JSON ends early"},
 		},
 	}

@@ -49,6 +49,10 @@ const (
 	// join its opener: sidecars that read the same block vote within one or
 	// two blocks of each other.
 	DefaultEventConfirmBlocks uint64 = 2
+	// DefaultMaxCommitBlocks bounds a COMMIT_REVEAL commit phase: with
+	// sidecars that commit in the block after a task's, a quorum closes it in
+	// one block; the bound is for operators that are slow or missing.
+	DefaultMaxCommitBlocks uint64 = 10
 	// maxBlockBudgetHardLimit bounds every per-block item budget.
 	maxBlockBudgetHardLimit uint32 = 100_000
 	// maxSnapshotOperatorsHardLimit keeps the power sum of a full snapshot at
@@ -106,6 +110,7 @@ func DefaultParams() Params {
 		CommissionChangeDelay:         DefaultCommissionChangeDelay,
 		MaxHookGasPerBlock:            DefaultMaxHookGasPerBlock,
 		EventConfirmBlocks:            DefaultEventConfirmBlocks,
+		MaxCommitBlocks:               DefaultMaxCommitBlocks,
 		MinOperatorStake:              DefaultMinOperatorStake(),
 	}
 }
@@ -150,6 +155,8 @@ func (p Params) Validate() error {
 		{p.MaxHookGasPerBlock >= p.HandlerGasLimit, fmt.Sprintf("max_hook_gas_per_block %d is below handler_gas_limit %d", p.MaxHookGasPerBlock, p.HandlerGasLimit)},
 		{p.EventConfirmBlocks > 0, "event_confirm_blocks must be positive"},
 		{p.EventConfirmBlocks <= p.MaxTaskTimeout, fmt.Sprintf("event_confirm_blocks %d exceeds max_task_timeout %d", p.EventConfirmBlocks, p.MaxTaskTimeout)},
+		{p.MaxCommitBlocks > 0, "max_commit_blocks must be positive"},
+		{p.MaxCommitBlocks < p.MaxTaskTimeout, fmt.Sprintf("max_commit_blocks %d must be below max_task_timeout %d", p.MaxCommitBlocks, p.MaxTaskTimeout)},
 		{p.JailThreshold <= p.LivenessWindow, fmt.Sprintf("jail_threshold %d exceeds liveness_window %d", p.JailThreshold, p.LivenessWindow)},
 	}
 	for _, c := range checks {

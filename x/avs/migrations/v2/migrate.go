@@ -25,6 +25,9 @@ func MigrateParams(ctx context.Context, params collections.Item[types.Params]) e
 	if p.MaxTasksPerMsg == 0 {
 		p.MaxTasksPerMsg = types.DefaultMaxTasksPerMsg
 	}
+	if p.MaxCommitBlocks == 0 {
+		p.MaxCommitBlocks = types.DefaultMaxCommitBlocks
+	}
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("x/avs v2 migration: params after migration: %w", err)
 	}
