@@ -73,7 +73,14 @@ func (k Keeper) submitCommit(ctx context.Context, b *voteBatch, operator string,
 	if err != nil {
 		return err
 	}
-	if quorumMet(svc.Manifest.Quorum, task.CommitPower, task.CommitCount, task.PowerTotal) {
+	// The phase closes once the committed power could decide the task: the
+	// quorum, or under MEDIAN the larger power a median is taken over (M-6),
+	// so that the reveals can reach it.
+	q := svc.Manifest.Quorum
+	if svc.Manifest.Aggregation.Mode == types.AGGREGATION_MODE_MEDIAN {
+		q.Threshold = types.MedianQuorum(q.Threshold)
+	}
+	if quorumMet(q, task.CommitPower, task.CommitCount, task.PowerTotal) {
 		task.CommitsClosedHeight = h
 		if err := emit(ctx, &types.EventCommitsClosed{
 			TaskId: task.Id, Height: h, CommitPower: task.CommitPower, CommitCount: task.CommitCount,

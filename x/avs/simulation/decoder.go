@@ -59,6 +59,7 @@ func NewDecodeStore(cdc codec.BinaryCodec) func(kvA, kvB kv.Pair) string {
 		prefix(types.TaskSeqKey):               seq,
 		prefix(types.VotesKey):                 msg(func() proto.Message { return &types.Vote{} }),
 		prefix(types.TalliesKey):               msg(func() proto.Message { return &types.Tally{} }),
+		prefix(types.VoteCommitsKey):           msg(func() proto.Message { return &types.VoteCommit{} }),
 		prefix(types.SnapshotsKey):             msg(func() proto.Message { return &types.PowerSnapshot{} }),
 		prefix(types.CommitmentsKey):           msg(func() proto.Message { return &types.Commitment{} }),
 		prefix(types.PoolsKey):                 msg(func() proto.Message { return &types.Pool{} }),

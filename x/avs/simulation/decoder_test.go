@@ -60,6 +60,7 @@ func decoderCases(t *testing.T, cdc codec.BinaryCodec) []decoderCase {
 		{"task seq", types.TaskSeqKey, enc(collections.Uint64Value.Encode(10)), "10"},
 		{"votes", types.VotesKey, m(&types.Vote{TaskId: 9, Operator: "op1", Digest: "d1"}), `digest:"d1"`},
 		{"tallies", types.TalliesKey, m(&types.Tally{Power: 77, Count: 2}), "power:77"},
+		{"vote commits", types.VoteCommitsKey, m(&types.VoteCommit{TaskId: 9, Operator: "op1", Power: 66}), "power:66"},
 		{"snapshots", types.SnapshotsKey, m(&types.PowerSnapshot{ServiceId: 3, Epoch: 4, Total: 88}), "total:88"},
 		{"commitments", types.CommitmentsKey, m(&types.Commitment{Committer: "c1", Operator: "op1", Shares: sdkmath.NewInt(55),
 			RewardIndex: sdkmath.LegacyZeroDec(), Unclaimed: zero}), `committer:"c1"`},

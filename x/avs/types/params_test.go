@@ -44,6 +44,8 @@ func TestParamsValidate(t *testing.T) {
 		{"hook gas below one handler call", func(p *types.Params) { p.MaxHookGasPerBlock = p.HandlerGasLimit - 1 }, "max_hook_gas_per_block 999999 is below handler_gas_limit 1000000"},
 		{"zero gzip ratio", func(p *types.Params) { p.MaxGzipRatio = 0 }, "max_gzip_ratio must be positive"},
 		{"zero event confirm blocks", func(p *types.Params) { p.EventConfirmBlocks = 0 }, "event_confirm_blocks must be positive"},
+		{"zero max commit blocks", func(p *types.Params) { p.MaxCommitBlocks = 0 }, "max_commit_blocks must be positive"},
+		{"max commit blocks at max task timeout", func(p *types.Params) { p.MaxCommitBlocks = p.MaxTaskTimeout }, "max_commit_blocks 10000 must be below max_task_timeout 10000"},
 		{"event confirm blocks over max task timeout", func(p *types.Params) { p.EventConfirmBlocks = p.MaxTaskTimeout + 1 }, "event_confirm_blocks 10001 exceeds max_task_timeout 10000"},
 	}
 	for _, tc := range testCases {
