@@ -462,6 +462,16 @@ func populateAVS(t *testing.T, e *wasmEnv) {
 		Channel: "channel-7", Sequence: 1, ServiceId: 4, Input: []byte("3"), Status: avstypes.REMOTE_STATUS_PUSHED,
 		TaskId: 12, Result: []byte("9"), PowerFor: 3, PowerTotal: 3, RemoteHeight: 41,
 	}))
+	// A commitment on a COMMIT_REVEAL task, mid-phase (set through the
+	// collections: the service votes in the clear).
+	committed := e.createTask(id, "9")
+	task, err = k.Tasks.Get(ctx(), committed)
+	require.NoError(t, err)
+	task.CommitDeadlineHeight, task.CommitPower, task.CommitCount = task.CreatedHeight+3, 1, 1
+	require.NoError(t, k.Tasks.Set(ctx(), committed, task))
+	require.NoError(t, k.VoteCommits.Set(ctx(), collections.Join(committed, op2), avstypes.VoteCommit{
+		TaskId: committed, Operator: op2, Commitment: bytes.Repeat([]byte{9}, avstypes.CommitmentSize), Power: 1, Height: task.CreatedHeight,
+	}))
 	e.chain.NextBlock(t)
 	require.NoError(t, k.CheckModuleBalance(ctx()))
 }

@@ -358,7 +358,7 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         &[
             "name", "component_digest", "config", "limits", "quorum", "aggregation", "task_timeout", "fee_per_task",
             "admission", "handler_contract", "slash_fraction", "ibc_request_channels", "ibc_result_channels", "triggers",
-            "min_self_stake",
+            "min_self_stake", "vote_mode", "commit_blocks",
         ],
     )?;
     let mut p = Proto::new().string(1, m.str("name")?).string(2, m.str("component_digest")?);
@@ -408,6 +408,9 @@ fn manifest_proto(v: &Value) -> Result<Proto, String> {
         }
         p = p.string(15, min_self);
     }
+    // how operators vote (issue #20): in the clear, or commit then reveal
+    p = p.uint(16, m.enumeration("vote_mode", &["VOTE_MODE_OPEN", "VOTE_MODE_COMMIT_REVEAL"])?);
+    p = p.uint(17, m.uint("commit_blocks")?);
     Ok(p)
 }
 
