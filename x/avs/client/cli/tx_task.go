@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
@@ -17,6 +18,8 @@ import (
 const (
 	flagFee             = "fee"
 	flagInputFile       = "input-file"
+	flagSalt            = "salt"
+	flagCommit          = "commit"
 	flagInputsFile      = "inputs-file"
 	flagTimeout         = "timeout"
 	flagHandlerContract = "handler-contract"
@@ -171,7 +174,16 @@ func SubmitResultsCmd() *cobra.Command {
 		Short: "Vote results for tasks as an operator (the sidecar does this for you)",
 		Long: `Vote results for tasks as an operator. Each pair is one vote; every entry is
 judged on its own and the response reports each outcome. Operators normally let
-avs-sidecar compute and submit results; this command is for testing and recovery.`,
+avs-sidecar compute and submit results; this command is for testing and recovery.
+
+On a VOTE_MODE_COMMIT_REVEAL service a vote is two entries: first the commitment
+(--commit --salt HEX), which sends sha256 of the result and the salt, then,
+once the commit phase closed, the reveal (--salt HEX with the same salt), which
+sends the result. The salt is 32 random bytes as hex (e.g. 'openssl rand -hex
+32'); keep it until the reveal.`,
+		Example: `  avsd tx avs submit-results 12 81 --from operator1
+  avsd tx avs submit-results 12 81 --commit --salt "$SALT" --from operator1
+  avsd tx avs submit-results 12 81 --salt "$SALT" --from operator1`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 || len(args)%2 != 0 {
 				return fmt.Errorf("expected pairs of task-id and result, got %d arguments", len(args))
@@ -179,17 +191,41 @@ avs-sidecar compute and submit results; this command is for testing and recovery
 			return nil
 		},
 	}
-	return txCmd(cmd, func(clientCtx client.Context, _ *cobra.Command, args []string) (sdk.Msg, error) {
-		msg := &types.MsgSubmitResults{Operator: clientCtx.GetFromAddress().String()}
-		for i := 0; i < len(args); i += 2 {
-			id, err := parseID("task id", args[i])
-			if err != nil {
-				return nil, err
-			}
-			msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Result: []byte(args[i+1])})
-		}
-		return msg, nil
+	cmd.Flags().String(flagSalt, "", "on a COMMIT_REVEAL service: the 32-byte salt, as hex, of the commitment (with --commit) or of the reveal")
+	cmd.Flags().Bool(flagCommit, false, "send commitments to the results (with --salt) instead of the results")
+	return txCmd(cmd, func(clientCtx client.Context, cmd *cobra.Command, args []string) (sdk.Msg, error) {
+		commit, _ := cmd.Flags().GetBool(flagCommit)
+		salt, _ := cmd.Flags().GetString(flagSalt)
+		return submitResultsMsg(clientCtx.ChainID, clientCtx.GetFromAddress().String(), args, commit, salt)
 	})
+}
+
+// submitResultsMsg is submit-results' message: votes in the clear, or with
+// a salt the reveals of a COMMIT_REVEAL service, or with commit their
+// commitments (types.VoteCommitment, bound to the chain and the operator).
+func submitResultsMsg(chainID, operator string, args []string, commit bool, saltHex string) (*types.MsgSubmitResults, error) {
+	var salt []byte
+	if saltHex != "" || commit {
+		var err error
+		if salt, err = hex.DecodeString(saltHex); err != nil || len(salt) != types.CommitmentSize {
+			return nil, fmt.Errorf("--%s must be %d bytes as hex (64 characters), e.g. from 'openssl rand -hex 32'", flagSalt, types.CommitmentSize)
+		}
+	}
+	msg := &types.MsgSubmitResults{Operator: operator}
+	for i := 0; i < len(args); i += 2 {
+		id, err := parseID("task id", args[i])
+		if err != nil {
+			return nil, err
+		}
+		result := []byte(args[i+1])
+		if commit {
+			c := types.VoteCommitment(chainID, id, operator, result, types.FAILURE_REASON_UNSPECIFIED, salt)
+			msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Commitment: c})
+		} else {
+			msg.Results = append(msg.Results, types.TaskResult{TaskId: id, Result: result, Salt: salt})
+		}
+	}
+	return msg, nil
 }
 
 // RequestRemoteTaskCmd is `avsd tx avs request-remote-task CHANNEL SERVICE_ID INPUT`.

@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/avschain/avschain/x/avs/types"
 )
 
 func TestTaskInput(t *testing.T) {
@@ -65,4 +69,32 @@ func TestTaskInputs(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
+}
+
+func TestSubmitResultsMsg(t *testing.T) {
+	const chainID, op = "avs-1", "avs1operator"
+	salt := strings.Repeat("ab", 32)
+	saltBytes, _ := hex.DecodeString(salt)
+
+	msg, err := submitResultsMsg(chainID, op, []string{"3", "9"}, false, "")
+	require.NoError(t, err)
+	require.Equal(t, []types.TaskResult{{TaskId: 3, Result: []byte("9")}}, msg.Results, "a vote in the clear")
+
+	msg, err = submitResultsMsg(chainID, op, []string{"3", "9", "4", "16"}, true, salt)
+	require.NoError(t, err)
+	require.Equal(t, []types.TaskResult{
+		{TaskId: 3, Commitment: types.VoteCommitment(chainID, 3, op, []byte("9"), 0, saltBytes)},
+		{TaskId: 4, Commitment: types.VoteCommitment(chainID, 4, op, []byte("16"), 0, saltBytes)},
+	}, msg.Results, "commitments")
+
+	msg, err = submitResultsMsg(chainID, op, []string{"3", "9"}, false, salt)
+	require.NoError(t, err)
+	require.Equal(t, []types.TaskResult{{TaskId: 3, Result: []byte("9"), Salt: saltBytes}}, msg.Results, "a reveal")
+
+	for _, bad := range []string{"", "zz", "abcd", strings.Repeat("ab", 33)} {
+		_, err = submitResultsMsg(chainID, op, []string{"3", "9"}, true, bad)
+		require.ErrorContains(t, err, "--salt must be 32 bytes as hex", "%q", bad)
+	}
+	_, err = submitResultsMsg(chainID, op, []string{"x", "9"}, false, "")
+	require.Error(t, err)
 }
