@@ -62,6 +62,11 @@ type manifest struct {
 	// from the median a vote may lie before it is slashed ("" = Spread).
 	SlashFraction   string
 	SlashableSpread string
+	// VoteMode is "VOTE_MODE_COMMIT_REVEAL" for a commit-reveal service ("" =
+	// open voting); CommitBlocks its commit phase's most blocks (0 = the
+	// module's max_commit_blocks).
+	VoteMode     string
+	CommitBlocks int
 }
 
 func createService(t *testing.T, node *localnet.Node, m manifest) string {
@@ -123,6 +128,10 @@ func manifestFile(t *testing.T, m manifest) string {
 	}
 	if m.Triggers != "" {
 		body["triggers"] = json.RawMessage(m.Triggers)
+	}
+	if m.VoteMode != "" {
+		body["vote_mode"] = m.VoteMode
+		body["commit_blocks"] = strconv.Itoa(m.CommitBlocks)
 	}
 	var config []map[string]string
 	for k, v := range m.Config {
