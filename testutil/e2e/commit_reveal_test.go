@@ -103,22 +103,24 @@ func (c *copycat) copyAll(t *testing.T, ids []string) {
 	})
 }
 
-// livenessIn is the operator's missed count in a service.
+// livenessIn is the operator's missed count in a service (the operator
+// query lists liveness in the order of service_ids).
 func livenessIn(t *testing.T, node *localnet.Node, key, service string) int {
 	var out struct {
-		Liveness []struct {
-			ServiceID string `json:"service_id"`
-			Missed    string `json:"missed"`
+		ServiceIDs []string `json:"service_ids"`
+		Liveness   []struct {
+			Missed string `json:"missed"`
 		} `json:"liveness"`
 	}
 	node.Query(&out, "avs", "operator", node.KeyAddress(key))
-	for _, l := range out.Liveness {
-		if l.ServiceID == service {
-			n, _ := strconv.Atoi(l.Missed) // "" is 0
+	require.Len(t, out.Liveness, len(out.ServiceIDs))
+	for i, id := range out.ServiceIDs {
+		if id == service {
+			n, _ := strconv.Atoi(out.Liveness[i].Missed) // "" is 0
 			return n
 		}
 	}
-	t.Fatalf("%s has no liveness in service %s: %+v", key, service, out.Liveness)
+	t.Fatalf("%s is not opted in to service %s: %v", key, service, out.ServiceIDs)
 	return 0
 }
 
