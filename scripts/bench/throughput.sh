@@ -17,6 +17,7 @@
 #            --cpu-profile FILE (avsd's CPU profile of the whole run, written when it stops:
 #            read it with `go tool pprof -top build/avsd FILE`)
 #            --sidecar-cpu-profile FILE (sidecar 1's, likewise: `go tool pprof -top build/avs-sidecar FILE`)
+#            --commit-reveal B (the service votes by commit and reveal, commit phase at most B blocks)
 #   make bench-throughput ARGS='--bulk 1000'
 set -euo pipefail
 
@@ -25,6 +26,7 @@ KEEP=0
 OPERATORS=4
 THRESHOLD=0.66
 TASK_TIMEOUT=60
+COMMIT_BLOCKS=0
 OFFSET=${AVS_BENCH_PORT_OFFSET:-}
 LOAD_ARGS=()
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --operators) OPERATORS=$2; shift ;;
     --threshold) THRESHOLD=$2; shift ;;
     --task-timeout) TASK_TIMEOUT=$2; shift ;;
+    --commit-reveal) COMMIT_BLOCKS=$2; shift ;;
     --port-offset) OFFSET=$2; shift ;;
     --keep) KEEP=1 ;;
     --cpu-profile) export AVSD_CPU_PROFILE=$(realpath -m "$2"); shift ;;
@@ -76,7 +79,9 @@ say "building the load generator (scripts/bench/throughput)"
 start_chain
 store_component "$COMPONENT"
 
-say "creating the service: Rust square, EXACT, EQUAL weighting, threshold $THRESHOLD of $OPERATORS operators"
+VOTE_MODE=VOTE_MODE_OPEN
+[ "$COMMIT_BLOCKS" = 0 ] || VOTE_MODE=VOTE_MODE_COMMIT_REVEAL
+say "creating the service: Rust square, EXACT, EQUAL weighting, threshold $THRESHOLD of $OPERATORS operators, $VOTE_MODE"
 cat >"$DIR/manifest.json" <<JSON
 {
   "name": "square-bench",
@@ -86,7 +91,9 @@ cat >"$DIR/manifest.json" <<JSON
   "aggregation": {"mode": "AGGREGATION_MODE_EXACT"},
   "task_timeout": "$TASK_TIMEOUT",
   "fee_per_task": {"denom": "uavs", "amount": "300"},
-  "admission": "ADMISSION_ALLOWLIST"
+  "admission": "ADMISSION_ALLOWLIST",
+  "vote_mode": "$VOTE_MODE",
+  "commit_blocks": "$COMMIT_BLOCKS"
 }
 JSON
 res=$(tx avs create-service "$DIR/manifest.json" --from alice)

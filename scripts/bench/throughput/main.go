@@ -39,6 +39,7 @@ const (
 	evTaskCreated       = "avschain.avs.v1.EventTaskCreated"
 	evVoteAccepted      = "avschain.avs.v1.EventVoteAccepted"
 	evVoteRejected      = "avschain.avs.v1.EventVoteRejected"
+	evVoteCommitted     = "avschain.avs.v1.EventVoteCommitted"
 	evTaskCompleted     = "avschain.avs.v1.EventTaskCompleted"
 	evTaskFailed        = "avschain.avs.v1.EventTaskFailed"
 	evTaskExpired       = "avschain.avs.v1.EventTaskExpired"
@@ -378,6 +379,7 @@ type meter struct {
 	createTxs, voteTxs, voteTxsFailed int
 	createGas, voteGas                int64
 	votes, lateVotes, rejected        int
+	commits                           int // commitments on a COMMIT_REVEAL service
 	votesPerTx                        []int
 
 	doneAt int64
@@ -497,6 +499,8 @@ func (m *meter) block(h int64) error {
 					}
 				case evVoteRejected:
 					m.rejected++
+				case evVoteCommitted:
+					m.commits++
 				}
 			}
 			m.votes += n
@@ -613,6 +617,9 @@ func (m *meter) report(o options, total int) error {
 	fmt.Printf("create txs:         %d, %d gas (%.0f per task)\n", m.createTxs, m.createGas, float64(m.createGas)/float64(total))
 	fmt.Printf("vote txs:           %d (%d failed), %d votes accepted (%d late), %d rejected\n",
 		m.voteTxs, m.voteTxsFailed, m.votes, m.lateVotes, m.rejected)
+	if m.commits > 0 {
+		fmt.Printf("commitments:        %d, in the vote txs above (commit-reveal: a vote is its reveal)\n", m.commits)
+	}
 	if m.voteTxs > 0 {
 		fmt.Printf("votes per tx:       mean %.1f, p50 %d, max %d; %d gas (%.0f per vote)\n",
 			meanVotes, pct(m.votesPerTx, 50), m.votesPerTx[len(m.votesPerTx)-1], m.voteGas, float64(m.voteGas)/float64(max(m.votes, 1)))
