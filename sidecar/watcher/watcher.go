@@ -10,6 +10,8 @@
 // busy. A created task's work carries its EventTaskCreated when the event
 // holds the task's input, so that the pipeline runs it without a query; the
 // latest height read (Head) lets the pipeline judge deadlines without one.
+// Each block read is reported to WithBlocks with the COMMIT_REVEAL tasks
+// whose commit phase closed in it, so their reveals go out in the next block.
 //
 // The watcher never wedges on one block (review H7). A block whose results
 // cannot be read, or whose events cannot be matched, is retried with a
