@@ -29,6 +29,11 @@ import (
 // EventTaskCreatedType is the ABCI event type of types.EventTaskCreated.
 var EventTaskCreatedType = proto.MessageName(&types.EventTaskCreated{})
 
+// EventCommitsClosedType is the ABCI event type of types.EventCommitsClosed:
+// a COMMIT_REVEAL task's commit phase closed at quorum, so its reveals are
+// accepted from the next block.
+var EventCommitsClosedType = proto.MessageName(&types.EventCommitsClosed{})
+
 // Notification is one websocket message: a new block height, or a task
 // created in a transaction (TaskID > 0). A task's notification carries its
 // EventTaskCreated and the height of its block when the node sent the
@@ -290,8 +295,28 @@ func unquoteUint(v string) (uint64, error) {
 // ParseTaskCreated decodes an EventTaskCreated from an ABCI event, ignoring
 // attributes the SDK adds (msg_index, mode).
 func ParseTaskCreated(e abci.Event) (*types.EventTaskCreated, bool) {
-	if e.Type != EventTaskCreatedType {
+	var ev types.EventTaskCreated
+	if !parseTyped(e, EventTaskCreatedType, &ev) {
 		return nil, false
+	}
+	return &ev, true
+}
+
+// ParseCommitsClosed decodes an EventCommitsClosed from an ABCI event.
+func ParseCommitsClosed(e abci.Event) (*types.EventCommitsClosed, bool) {
+	var ev types.EventCommitsClosed
+	if !parseTyped(e, EventCommitsClosedType, &ev) {
+		return nil, false
+	}
+	return &ev, true
+}
+
+// parseTyped decodes a typed event (sdk.TypedEventToEvent: each field an
+// attribute holding its JSON) of type typ into out, ignoring the attributes
+// the SDK adds (msg_index, mode) and fields it does not know.
+func parseTyped(e abci.Event, typ string, out proto.Message) bool {
+	if e.Type != typ {
+		return false
 	}
 	attrs := make(map[string]json.RawMessage, len(e.Attributes))
 	for _, a := range e.Attributes {
@@ -302,12 +327,8 @@ func ParseTaskCreated(e abci.Event) (*types.EventTaskCreated, bool) {
 	}
 	bz, err := json.Marshal(attrs)
 	if err != nil {
-		return nil, false
+		return false
 	}
-	var ev types.EventTaskCreated
 	u := jsonpb.Unmarshaler{AllowUnknownFields: true}
-	if err := u.Unmarshal(bytes.NewReader(bz), &ev); err != nil {
-		return nil, false
-	}
-	return &ev, true
+	return u.Unmarshal(bytes.NewReader(bz), out) == nil
 }

@@ -19,6 +19,11 @@ type Sink interface {
 	TaskExecuted(d time.Duration)
 	TaskFailed(reason string)
 	VotesSent(n int)
+	// CommitsSent and RevealsSent count the two stages of COMMIT_REVEAL
+	// votes broadcast (issue #20): a reveal is a vote and VotesSent counts
+	// it too; a commit is not.
+	CommitsSent(n int)
+	RevealsSent(n int)
 	VotesIncluded(n int)
 	VotesRejected(n int)
 	EventsMatched(n int)
@@ -128,6 +133,8 @@ func (nop) TaskSeen()                                        {}
 func (nop) TaskExecuted(time.Duration)                       {}
 func (nop) TaskFailed(string)                                {}
 func (nop) VotesSent(int)                                    {}
+func (nop) CommitsSent(int)                                  {}
+func (nop) RevealsSent(int)                                  {}
 func (nop) VotesIncluded(int)                                {}
 func (nop) VotesRejected(int)                                {}
 func (nop) EventsMatched(int)                                {}
@@ -221,6 +228,8 @@ type Metrics struct {
 	tasksExecuted prometheus.Counter
 	tasksFailed   *prometheus.CounterVec
 	votesSent     prometheus.Counter
+	commitsSent   prometheus.Counter
+	revealsSent   prometheus.Counter
 	votesIncluded prometheus.Counter
 	votesRejected prometheus.Counter
 	execSeconds   prometheus.Histogram
@@ -273,6 +282,8 @@ func New() *Metrics {
 		height:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_block_height", Help: "Last block the watcher read."}),
 		eventsMatched: prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_events_matched_total", Help: "Chain events an event trigger of the operator's services matched."}),
 	}
+	m.commitsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_commits_sent_total", Help: "Commits broadcast on COMMIT_REVEAL tasks."})
+	m.revealsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "avs_sidecar_reveals_sent_total", Help: "Reveals broadcast on COMMIT_REVEAL tasks (votes_sent counts them too)."})
 	m.votesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_votes_dropped_total", Help: "Votes dropped after a permanent refusal, by reason."}, []string{"reason"})
 	m.txRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "avs_sidecar_tx_refused_total", Help: "Vote transactions refused before inclusion (simulation, CheckTx, broadcast), by reason."}, []string{"reason"})
 	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "avs_sidecar_vote_queue_depth", Help: "Votes waiting to be sent."})
@@ -296,7 +307,8 @@ func New() *Metrics {
 	m.idle = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "avs_sidecar_idle", Help: "1 for the reason the operator's votes count on none of its services (ok: they count on some), 0 for the other reasons; see /status hint."}, []string{"reason"})
 	m.registry.MustRegister(m.tasksSeen, m.tasksExecuted, m.tasksFailed, m.votesSent, m.votesIncluded, m.votesRejected, m.execSeconds, m.height, m.eventsMatched,
 		m.votesDropped, m.txRefused, m.queueDepth, m.queueAge, m.txsInFlight, m.blocked, m.chainHead, m.lag, m.failOvers, m.rpcCalls, m.blocksSkipped,
-		m.workRetried, m.workGivenUp, m.workPruned, m.hostCalls, m.hostFailed, m.balance, m.jailed, m.missed, m.jailThreshold, m.idle)
+		m.workRetried, m.workGivenUp, m.workPruned, m.hostCalls, m.hostFailed, m.balance, m.jailed, m.missed, m.jailThreshold, m.idle,
+		m.commitsSent, m.revealsSent)
 	return m
 }
 
@@ -339,6 +351,12 @@ func (m *Metrics) TaskFailed(reason string) {
 
 // VotesSent counts broadcast votes.
 func (m *Metrics) VotesSent(n int) { m.votesSent.Add(float64(n)) }
+
+// CommitsSent counts broadcast commits.
+func (m *Metrics) CommitsSent(n int) { m.commitsSent.Add(float64(n)) }
+
+// RevealsSent counts broadcast reveals.
+func (m *Metrics) RevealsSent(n int) { m.revealsSent.Add(float64(n)) }
 
 // VotesIncluded counts accepted votes (a transaction landed).
 func (m *Metrics) VotesIncluded(n int) {

@@ -18,6 +18,8 @@ func TestSinkFeedsPrometheusAndStatus(t *testing.T) {
 	m.TaskExecuted(time.Millisecond)
 	m.TaskFailed("timeout")
 	m.VotesSent(3)
+	m.CommitsSent(2)
+	m.RevealsSent(1)
 	m.VotesIncluded(2)
 	m.VotesRejected(1)
 	m.EventsMatched(4)
@@ -71,6 +73,8 @@ func TestSinkFeedsPrometheusAndStatus(t *testing.T) {
 		"avs_sidecar_tasks_executed_total":                1,
 		"avs_sidecar_tasks_failed_total":                  1,
 		"avs_sidecar_votes_sent_total":                    3,
+		"avs_sidecar_commits_sent_total":                  2,
+		"avs_sidecar_reveals_sent_total":                  1,
 		"avs_sidecar_votes_included_total":                2,
 		"avs_sidecar_votes_rejected_total":                1,
 		"avs_sidecar_events_matched_total":                4,

@@ -179,7 +179,11 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	work := make(chan watcher.Work, 256)
+	// Each block read, with the COMMIT_REVEAL tasks whose commit phase
+	// closed in it: their reveals go out in the next block (issue #20).
+	blocks := make(chan watcher.Block, 64)
 	watchOpts := []watcher.Option{
+		watcher.WithBlocks(blocks),
 		watcher.WithCatchUp(cfg.CatchUpBlocks), watcher.WithHeights(heightsIn), watcher.WithPollInterval(time.Second),
 		watcher.WithMatcher(matcher), watcher.WithMetrics(n.metrics), watcher.WithLogger(log.With("part", "watcher")),
 		// Tasks of blocks the node can no longer serve are found again
@@ -215,7 +219,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}, append(pipeOpts, pipeline.WithComponentOverrides(overrides),
 		// Deadlines are judged against the height the watcher reads, not
 		// asked for each task.
-		pipeline.WithHead(w.Head))...)
+		pipeline.WithHead(w.Head), pipeline.WithBlocks(blocks))...)
 	if err != nil {
 		return err
 	}

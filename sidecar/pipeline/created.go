@@ -69,6 +69,10 @@ func (p *Pipeline) fromEvent(ctx context.Context, w watcher.Work) (task types.Ta
 	if svc, err = p.revision(ctx, ev.ServiceId, ev.ServiceRevision); err != nil {
 		return task, svc, false, false, fmt.Errorf("query service %d revision %d: %w", ev.ServiceId, ev.ServiceRevision, err)
 	}
+	if svc.Manifest.VoteMode == types.VOTE_MODE_COMMIT_REVEAL {
+		// The event does not carry the task's commit deadline.
+		return task, svc, false, false, nil
+	}
 	if p.statusMatters(svc) && (herr != nil || h > w.Height) {
 		// Votes may have ended the task since its block: its status
 		// decides, and only the chain knows it.

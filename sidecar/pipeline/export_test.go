@@ -20,3 +20,7 @@ func (p *Pipeline) Prune(ctx context.Context) (int, error) { return p.prune(ctx)
 func (p *Pipeline) Component(ctx context.Context, digest string) ([]byte, error) {
 	return p.component(ctx, digest)
 }
+
+// Block is what the pipeline does with a block the watcher read
+// (WithBlocks): queue the reveals it makes due.
+func (p *Pipeline) Block(b watcher.Block) { p.onBlock(b) }

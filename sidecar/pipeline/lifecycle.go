@@ -15,8 +15,8 @@ import (
 // with a capped backoff until its deadline has passed (H6). Work left
 // unfinished by an earlier run is handled first. The records of work past
 // its deadline are pruned every WithPruneEvery. Start returns once every
-// goroutine it started has ended: the warm-up, the workers, the pruning and
-// the retries (held in a delay queue this loop drains) all stop with it
+// goroutine it started has ended: the warm-up, the reveals' block loop, the
+// workers, the pruning and the retries (held in a delay queue this loop drains) all stop with it
 // (skip-mev/connect oracle/lifecycle.go).
 func (p *Pipeline) Start(ctx context.Context) error {
 	backlog, err := p.replay()
@@ -26,6 +26,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { p.warm(ctx) })
+	wg.Go(func() { p.watchBlocks(ctx) })
 	var pruneTick <-chan time.Time
 	if p.pruneEvery > 0 {
 		t := time.NewTicker(p.pruneEvery)

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"log/slog"
 	"time"
+
+	"github.com/avschain/avschain/sidecar/watcher"
 )
 
 // Option configures a Pipeline.
@@ -109,3 +111,10 @@ func WithComponentCache(bytes int64) Option { return func(p *Pipeline) { p.cache
 // instead of asking the node for each task. Without it, or while it is 0,
 // the node is asked.
 func WithHead(head func() int64) Option { return func(p *Pipeline) { p.head = head } }
+
+// WithBlocks gives the blocks the watcher reads (watcher.WithBlocks): a
+// COMMIT_REVEAL task's reveal is queued right after the block that closed
+// its commit phase, or that reached its commit deadline. Without it the
+// chain's height is read every second and a reveal waits for its task's
+// commit deadline.
+func WithBlocks(ch <-chan watcher.Block) Option { return func(p *Pipeline) { p.blocks = ch } }

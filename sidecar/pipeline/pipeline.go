@@ -44,9 +44,14 @@
 // of work past its deadline are pruned (M12), and the component cache is
 // bounded by bytes with one download per digest at a time (M6).
 //
+// A COMMIT_REVEAL task (issue #20) is voted in two stages with no operator
+// action: its commit once the outcome is recorded, with a salt saved first,
+// and its reveal once the commit phase has closed (reveal.go).
+//
 // The files follow skip-mev/connect oracle/{oracle,options,lifecycle}.go:
 // pipeline.go (the type, New), options.go, lifecycle.go (Start, replay,
 // warm-up, retries, pruning), work.go (the task and event paths),
+// reveal.go (the commit and the reveal of a COMMIT_REVEAL task),
 // created.go (a task run from its event: the snapshot and manifest caches),
 // run.go (running a component: crash guard, memory budget, retries),
 // deadline.go (heights and deadlines), components.go (the component
@@ -111,6 +116,9 @@ type Store interface {
 	SetDeadline(key string, height int64) error
 	Deadline(key string) (int64, bool, error)
 	Prune(height int64) (int, error)
+	// Salt and SetSalt keep a COMMIT_REVEAL task's salt (reveal.go).
+	Salt(key string) ([]byte, bool, error)
+	SetSalt(key string, salt []byte) error
 }
 
 // Voter queues votes.
@@ -163,6 +171,7 @@ type Pipeline struct {
 
 	retries *delay.Queue[watcher.Work]
 	head    func() int64 // nil: ask the node
+	blocks  <-chan watcher.Block
 
 	// What tasks run from their events need, read once (created.go).
 	snapshots *memo[[2]uint64, membership]    // by (service, epoch)
@@ -173,6 +182,7 @@ type Pipeline struct {
 	attempts  map[string]int
 	deadlines map[string]int64
 	overrides map[string][]byte
+	reveals   map[uint64]*pendingReveal // by task id (reveal.go)
 
 	components *componentCache
 	downloads  singleflight.Group
@@ -234,6 +244,7 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 		defaultTimeout: types.DefaultTaskTimeout, pruneEvery: DefaultPruneEvery, pruneMargin: DefaultPruneMargin,
 		cacheBytes: DefaultComponentCacheBytes,
 		inflight:   map[string]bool{}, attempts: map[string]int{}, deadlines: map[string]int64{}, overrides: map[string][]byte{},
+		reveals:   map[uint64]*pendingReveal{},
 		retries:   delay.New[watcher.Work](),
 		snapshots: newMemo[[2]uint64, membership](olderSnapshot), revisions: newMemo[[2]uint64, types.Service](nil),
 	}

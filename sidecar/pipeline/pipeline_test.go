@@ -221,12 +221,18 @@ func (r *fakeRunner) ran() []executor.Job {
 type fakeVoter struct {
 	mu    sync.Mutex
 	votes []submitter.Vote
+	// notify, when set, gets each vote queued (after it is recorded).
+	notify chan submitter.Vote
 }
 
 func (v *fakeVoter) Enqueue(vote submitter.Vote) error {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	v.votes = append(v.votes, vote)
+	notify := v.notify
+	v.mu.Unlock()
+	if notify != nil {
+		notify <- vote
+	}
 	return nil
 }
 

@@ -14,9 +14,11 @@ import (
 
 // execute runs a job with the service's config and limits, records the
 // outcome under key and queues the vote — the result, or the failure with
-// its reason when the component failed; it reports whether it voted. An
-// error is transient: nothing was recorded, the work is to be retried.
-func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote) (bool, error) {
+// its reason when the component failed; on a COMMIT_REVEAL task
+// (commitDeadline set) the commit, the reveal to follow (reveal.go). It
+// reports whether it voted. An error is transient: nothing was recorded,
+// the work is to be retried.
+func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, job executor.Job, vote submitter.Vote, commitDeadline int64) (bool, error) {
 	p.metrics.TaskSeen()
 	if svc.Manifest.HandlerContract != "" {
 		vote.ExtraGas = p.handlerGas // the handler is told of a failure too
@@ -27,7 +29,7 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 		p.log.Warn("the service's memory limit exceeds the whole memory budget: voting a memory failure without running it; raise the sidecar's memory budget (memory_budget_pages in its config, pages of 64 KiB) to run it",
 			"work", key, "service", svc.Id, "memory_pages", pages, "budget_pages", p.memoryBudget)
 		p.metrics.TaskFailed("memory")
-		return p.voteFailure(key, vote, types.FAILURE_REASON_MEMORY,
+		return p.voteFailure(ctx, key, vote, commitDeadline, types.FAILURE_REASON_MEMORY,
 			fmt.Sprintf("memory_pages %d exceed the operator's memory budget of %d pages", pages, p.memoryBudget))
 	}
 	wasm, err := p.component(ctx, job.Digest)
@@ -48,7 +50,7 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 		return false, fmt.Errorf("record the run's start: %w", err)
 	}
 	if n > p.maxCrashes {
-		return p.quarantine(key, svc, vote, n-1)
+		return p.quarantine(ctx, key, svc, vote, commitDeadline, n-1)
 	}
 	res, err := p.run(ctx, key, job, wasm, pages)
 	if cerr := p.store.ClearAttempts(key); cerr != nil {
@@ -70,25 +72,40 @@ func (p *Pipeline) execute(ctx context.Context, key string, svc types.Service, j
 		// the operators' quorum of failures ends the task FAILED.
 		p.metrics.TaskFailed(reason(err))
 		p.log.Warn("component failed: voting the failure", "work", key, "service", svc.Id, "reason", failure.Short(), "err", err, "logs", res.Logs)
-		return p.voteFailure(key, vote, failure, err.Error())
+		return p.voteFailure(ctx, key, vote, commitDeadline, failure, err.Error())
 	}
 	p.metrics.TaskExecuted(res.Duration)
 	p.log.Debug("task executed", "work", key, "service", svc.Id, "result_bytes", len(res.Output), "took", res.Duration)
 	vote.Result = res.Output
-	if err := p.store.SetExecuted(key, store.Execution{Result: res.Output, ExtraGas: vote.ExtraGas}); err != nil {
+	return p.record(ctx, key, vote, commitDeadline, store.Execution{Result: res.Output})
+}
+
+// record saves the outcome of a run and queues its vote (queueVote). On a
+// COMMIT_REVEAL task whose commit phase is over before the outcome (a slow
+// run), nothing is queued: the chain would refuse the commit, so the task is
+// lost for this operator.
+func (p *Pipeline) record(ctx context.Context, key string, vote submitter.Vote, commitDeadline int64, e store.Execution) (bool, error) {
+	e.ExtraGas, e.CommitDeadline = vote.ExtraGas, commitDeadline
+	if err := p.store.SetExecuted(key, e); err != nil {
 		return false, err
 	}
-	return true, p.voter.Enqueue(vote)
+	if commitDeadline != 0 && p.commitPhaseOver(ctx, commitDeadline) {
+		p.log.Info("the commit phase ended before the component's outcome: no vote on this COMMIT_REVEAL task", "work", key,
+			"commit_deadline", commitDeadline)
+		p.metrics.WorkGivenUp("commit_closed")
+		return false, nil
+	}
+	return true, p.queueVote(key, vote, commitDeadline)
 }
 
 // quarantine votes a memory failure for work whose runs took the process
 // down (H4): a component that kills the sidecar is, in practice, one that
 // eats the machine's memory.
-func (p *Pipeline) quarantine(key string, svc types.Service, vote submitter.Vote, crashes int) (bool, error) {
+func (p *Pipeline) quarantine(ctx context.Context, key string, svc types.Service, vote submitter.Vote, commitDeadline int64, crashes int) (bool, error) {
 	p.log.Error("the component's runs took the process down: voting a memory failure instead of running it again",
 		"work", key, "service", svc.Id, "crashes", crashes, "max", p.maxCrashes)
 	p.metrics.TaskFailed("memory")
-	voted, err := p.voteFailure(key, vote, types.FAILURE_REASON_MEMORY,
+	voted, err := p.voteFailure(ctx, key, vote, commitDeadline, types.FAILURE_REASON_MEMORY,
 		fmt.Sprintf("the process died during %d runs of the component", crashes))
 	if err != nil {
 		p.log.Error("could not vote the failure of work that crashes the process: giving it up", "work", key, "err", err)
@@ -102,12 +119,9 @@ func (p *Pipeline) quarantine(key string, svc types.Service, vote submitter.Vote
 }
 
 // voteFailure records a failure and queues its vote.
-func (p *Pipeline) voteFailure(key string, vote submitter.Vote, failure types.FailureReason, why string) (bool, error) {
+func (p *Pipeline) voteFailure(ctx context.Context, key string, vote submitter.Vote, commitDeadline int64, failure types.FailureReason, why string) (bool, error) {
 	vote.Failure = failure
-	if err := p.store.SetExecuted(key, store.Execution{Error: why, Failure: failure, ExtraGas: vote.ExtraGas}); err != nil {
-		return false, err
-	}
-	return true, p.voter.Enqueue(vote)
+	return p.record(ctx, key, vote, commitDeadline, store.Execution{Error: why, Failure: failure})
 }
 
 // run runs the job, holding its memory from the budget, and runs it again

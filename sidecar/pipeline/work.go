@@ -44,7 +44,7 @@ func (p *Pipeline) handleTask(ctx context.Context, w watcher.Work) (bool, error)
 		Digest: task.ComponentDigest, TaskID: task.Id, ServiceID: task.ServiceId, ChainID: p.chainID,
 		BlockHeight: task.CreatedHeight, BlockTime: task.CreatedTime, Input: task.Input,
 	}
-	return p.execute(ctx, key, svc, job, submitter.Vote{TaskID: id, Deadline: task.DeadlineHeight})
+	return p.execute(ctx, key, svc, job, submitter.Vote{TaskID: id, Deadline: task.DeadlineHeight}, task.CommitDeadlineHeight)
 }
 
 // fromQuery reads the task with Query/Task and reports whether to run it.
@@ -135,14 +135,14 @@ func (p *Pipeline) handleEvent(ctx context.Context, t watcher.Work) (bool, error
 		Digest: svc.Manifest.ComponentDigest, ServiceID: ref.ServiceId, ChainID: p.chainID,
 		BlockHeight: ref.Height, BlockTime: t.BlockTime, Input: ref.Input,
 	}
-	return p.execute(ctx, key, svc, job, vote)
+	return p.execute(ctx, key, svc, job, vote, 0) // an event task is OPEN
 }
 
 // resumeSaved picks up work this operator already did, from the store:
 // handled is true when nothing more is to be done (the vote was sent, the
 // work was run before, or its deadline has passed), requeued when the saved
 // result's vote was queued again (the submitter drops it if it was sent
-// meanwhile).
+// meanwhile): on a COMMIT_REVEAL task, its commit and its reveal.
 func (p *Pipeline) resumeSaved(ctx context.Context, key string, vote submitter.Vote) (handled, requeued bool, err error) {
 	if done, err := p.store.Submitted(key); err != nil || done {
 		return done, false, err
@@ -158,6 +158,9 @@ func (p *Pipeline) resumeSaved(ctx context.Context, key string, vote submitter.V
 	vote.Deadline = d
 	if prev.Error == "" || prev.Failure.IsFailure() {
 		vote.Result, vote.Failure, vote.ExtraGas = prev.Result, prev.Failure, prev.ExtraGas
+		if prev.CommitDeadline != 0 {
+			return true, true, p.resumeCommitReveal(ctx, key, vote, prev.CommitDeadline)
+		}
 		return true, true, p.voter.Enqueue(vote)
 	}
 	// A record of an error that was not the component's, from a version

@@ -80,8 +80,8 @@ func (s *Store) deadline(k string) (int64, bool, error) {
 }
 
 // Prune forgets every unit of work whose deadline is below height: its
-// execution, its submitted mark, its attempt count, its saved work (the
-// inbox) and its deadline. Pending records stay: they are the submitter's,
+// execution, its submitted marks (a COMMIT_REVEAL task's commit's too), its
+// salt, its attempt count, its saved work (the inbox) and its deadline. Pending records stay: they are the submitter's,
 // and it clears them itself. It returns how many units were forgotten.
 func (s *Store) Prune(height int64) (int, error) {
 	if height <= 0 {
@@ -135,7 +135,7 @@ func (s *Store) forget(index [][]byte) error {
 		}
 		for _, dk := range [][]byte{
 			ik, key(prefixDeadlineOf, k), key(prefixExecuted, k), key(prefixSubmitted, k),
-			key(prefixAttempts, k), key(prefixInbox, k),
+			key(prefixAttempts, k), key(prefixInbox, k), key(prefixSalt, k), key(prefixSubmitted, commitStage+k),
 		} {
 			if err := b.Delete(dk); err != nil {
 				return err

@@ -4,6 +4,13 @@
 // executed and whether its vote was sent, so that a restart neither loses nor
 // repeats work. Work is keyed by a string: a task's decimal id, or
 // "event/service/height/tx_hash/index".
+//
+// A COMMIT_REVEAL task (issue #20) is voted in two stages, each sent,
+// pending and submitted on its own: the commit under CommitKey(id)
+// ("commit/" and the id) and the reveal, which is the task's vote, under the
+// task's key. The salt the commitment hides the outcome with is kept under
+// the task's key (SetSalt) from before the commit is sent until the task is
+// pruned: the reveal after a restart needs it.
 package store
 
 import (
@@ -26,6 +33,9 @@ var (
 	prefixSubmitted = "submitted/"
 	prefixPending   = "pending/"
 	prefixInbox     = "inbox/"
+	prefixSalt      = "salt/"
+	// commitStage prefixes a task's key to name its commit stage (CommitKey).
+	commitStage = "commit/"
 )
 
 // Execution is what running a task's component produced.
@@ -37,6 +47,10 @@ type Execution struct {
 	Failure types.FailureReason `json:"failure,omitempty"`
 	// ExtraGas is the vote's extra gas (a handler contract to pay for).
 	ExtraGas uint64 `json:"extra_gas,omitempty"`
+	// CommitDeadline is, for a COMMIT_REVEAL task, its
+	// commit_deadline_height (0: an OPEN task, voted in the clear): a
+	// restart then commits and reveals the outcome instead of voting it.
+	CommitDeadline int64 `json:"commit_deadline,omitempty"`
 }
 
 // Pending records a vote in a broadcast transaction not yet known to be
@@ -63,6 +77,10 @@ type Pending struct {
 	// Deadline is the vote's deadline height (0: unknown), so that a vote
 	// sent again after a restart keeps its place in the queue.
 	Deadline int64 `json:"deadline,omitempty"`
+	// Commitment makes the record a COMMIT_REVEAL task's commit; Salt, a
+	// reveal (the vote of such a task). See types.TaskResult.
+	Commitment []byte `json:"commitment,omitempty"`
+	Salt       []byte `json:"salt,omitempty"`
 }
 
 // Store is safe for concurrent use.
@@ -147,6 +165,11 @@ func WorkKey(taskID uint64, ev *types.EventRef) string {
 	return strconv.FormatUint(taskID, 10)
 }
 
+// CommitKey names the commit stage of a COMMIT_REVEAL task: its own
+// submitted mark and pending record, apart from the reveal's (the task's
+// key, WorkKey(taskID, nil)).
+func CommitKey(taskID uint64) string { return commitStage + strconv.FormatUint(taskID, 10) }
+
 func key(prefix, k string) []byte { return []byte(prefix + k) }
 
 func (s *Store) getJSON(key []byte, v any) (bool, error) {
@@ -181,6 +204,28 @@ func (s *Store) Executed(k string) (Execution, bool, error) {
 // the same vote, and the chain keeps one vote per operator and task.
 func (s *Store) SetExecuted(k string, e Execution) error {
 	return s.setJSON(key(prefixExecuted, k), e)
+}
+
+// Salt returns the salt saved for a unit of work (a COMMIT_REVEAL task), if
+// any.
+func (s *Store) Salt(k string) ([]byte, bool, error) {
+	bz, err := s.db.Get(key(prefixSalt, k))
+	if err != nil || bz == nil {
+		return nil, false, err
+	}
+	return bz, true, nil
+}
+
+// SetSalt saves the salt of a COMMIT_REVEAL task's commitment. It must be
+// on disk whenever the commitment can be on chain, or the reveal is lost:
+// written before the commit is queued, it is in the operating system's
+// hands when SetSalt returns (it survives the process, SIGKILL included),
+// and the commit's pending record, synced before the commit is broadcast,
+// makes it durable against a machine crash too (leveldb's journal is one
+// sequential file). A salt lost with a commit never sent costs nothing: a new
+// one is drawn for a new commitment.
+func (s *Store) SetSalt(k string, salt []byte) error {
+	return s.db.Set(key(prefixSalt, k), salt)
 }
 
 // Submitted reports whether a vote is known to be on chain (or definitively

@@ -97,7 +97,7 @@ func (s *Submitter) nextBatch() (used, batch []Vote) {
 // voteBytes bounds a vote's bytes in a transaction: its result entry and
 // the entry's tag and length.
 func voteBytes(v Vote) int {
-	r := types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure}
+	r := v.entry()
 	return r.Size() + 8
 }
 
@@ -206,8 +206,24 @@ func (s *Submitter) submit(ctx context.Context, batch []Vote) (*flight, *refusal
 		return nil, r
 	}
 	s.acct.seq++
-	s.metrics.VotesSent(len(batch))
-	s.log.Info("votes sent", "votes", len(batch), "tx", fmt.Sprintf("%X", f.hash), "sequence", seq, "gas", gas, "in_flight", s.activeFlights()+1)
+	commits, reveals := 0, 0
+	for _, v := range batch {
+		switch {
+		case v.isCommit():
+			commits++
+		case v.isReveal():
+			reveals++
+		}
+	}
+	s.metrics.VotesSent(len(batch) - commits)
+	if commits > 0 {
+		s.metrics.CommitsSent(commits)
+	}
+	if reveals > 0 {
+		s.metrics.RevealsSent(reveals)
+	}
+	s.log.Info("votes sent", "votes", len(batch)-commits, "commits", commits, "reveals", reveals,
+		"tx", fmt.Sprintf("%X", f.hash), "sequence", seq, "gas", gas, "in_flight", s.activeFlights()+1)
 	return f, nil
 }
 
@@ -257,7 +273,7 @@ func (s *Submitter) gasFor(batch []Vote, simulated uint64) uint64 {
 func (s *Submitter) message(batch []Vote) sdk.Msg {
 	msg := &types.MsgSubmitResults{Operator: s.address.String()}
 	for _, v := range batch {
-		msg.Results = append(msg.Results, types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure})
+		msg.Results = append(msg.Results, v.entry())
 	}
 	if s.signer.Equals(s.address) {
 		return msg
@@ -273,6 +289,7 @@ func (s *Submitter) setPending(f *flight) error {
 		pending[v.Key()] = store.Pending{
 			TxHash: fmt.Sprintf("%X", f.hash), TimeoutHeight: f.timeout, SentHeight: f.from - 1,
 			Result: v.Result, TaskID: v.TaskID, Event: v.Event, Failure: v.Failure, ExtraGas: v.ExtraGas, Deadline: v.Deadline,
+			Commitment: v.Commitment, Salt: v.Salt,
 		}
 	}
 	return s.store.SetPendingBatch(pending)

@@ -18,6 +18,7 @@ import (
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	"github.com/cosmos/cosmos-sdk/x/authz"
 
+	"github.com/avschain/avschain/sidecar/store"
 	"github.com/avschain/avschain/x/avs/types"
 )
 
@@ -70,6 +71,7 @@ var avsVoteErrors = []*errorsmod.Error{
 	types.ErrVotingClosed, types.ErrDuplicateVote, types.ErrNotOptedIn, types.ErrTaskNotFound,
 	types.ErrTaskPruned, types.ErrResultTooLarge, types.ErrInvalidResult, types.ErrInvalidFailure,
 	types.ErrInvalidEventRef, types.ErrOperatorJailed, types.ErrServiceNotFound, types.ErrServicePaused,
+	types.ErrVoteMode, types.ErrCommitClosed, types.ErrNoCommitment, types.ErrRevealMismatch,
 }
 
 // classifyCode reads a CheckTx or DeliverTx code.
@@ -109,6 +111,9 @@ func classifyCode(codespace string, code uint32, log string) *refusal {
 		r.kind, r.state = blocked, "the operator's fee allowance refuses the fee: "+log
 	case is(types.ErrTooManyResults):
 		r.kind, r.params = tooLarge, true
+	case is(types.ErrRevealTooEarly):
+		// A later block accepts the reveal.
+		r.kind = transient
 	case is(types.ErrOperatorNotFound):
 		r.kind, r.state = blocked, "operator not registered: "+log
 	case codespace == types.ModuleName:
@@ -322,7 +327,12 @@ func (s *Submitter) drop(v Vote, r *refusal) {
 	delete(s.capHits, key)
 	s.metrics.VotesDropped(r.reason, 1)
 	s.log.Warn("vote dropped: the chain refuses it", "work", key, "reason", r.reason, "err", r.err)
-	if err := s.store.MarkSubmittedBatch([]string{key}, "dropped: "+r.reason); err != nil {
+	keys := []string{key}
+	if v.isCommit() {
+		// No commitment, no reveal: the task is given up.
+		keys = append(keys, store.WorkKey(v.TaskID, nil))
+	}
+	if err := s.store.MarkSubmittedBatch(keys, "dropped: "+r.reason); err != nil {
 		s.log.Warn("could not record a dropped vote (it is tried again after a restart)", "work", key, "err", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/cosmos/gogoproto/proto"
 
+	errorsmod "cosmossdk.io/errors"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/x/authz"
 
@@ -271,6 +273,21 @@ func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) 
 	var done, retry []string
 	for _, v := range batch {
 		if o, ok := outcomes[v.Key()]; ok && !o.Accepted {
+			switch {
+			case v.isCommit() && isAvs(o, types.ErrDuplicateVote):
+				// Committed already (an earlier transaction of ours whose
+				// outcome a restart lost): the reveal follows as planned.
+				s.log.Info("commit already on chain", "work", v.Key(), "task", o.TaskId)
+				done = append(done, v.Key())
+				continue
+			case v.isReveal() && isAvs(o, types.ErrRevealTooEarly):
+				// The commit phase had not closed at that block: a later
+				// block accepts the reveal (by the task's commit deadline).
+				s.log.Info("reveal came before the commit phase closed; sending it again at a later block", "work", v.Key(), "task", o.TaskId)
+				retry = append(retry, v.Key())
+				s.later.Add(v, revealRetryDelay)
+				continue
+			}
 			rejected++
 			if v.Event != nil && capped(o) && s.retryCapped(v) {
 				// The service opened its per-block share of event tasks, or
@@ -282,7 +299,19 @@ func (s *Submitter) resolve(batch []Vote, hash []byte, res *coretypes.ResultTx) 
 				s.later.Add(v, capRetryDelay)
 				continue
 			}
-			s.log.Warn("vote refused by the chain", "work", v.Key(), "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
+			switch {
+			case v.isCommit():
+				// The task is lost for this operator (the commit phase closed
+				// before its commit, say): its reveal is never sent.
+				s.log.Warn("commit refused by the chain: no reveal will follow, the task is lost for this operator",
+					"work", v.Key(), "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
+				done = append(done, store.WorkKey(v.TaskID, nil))
+			case v.isReveal() && isAvs(o, types.ErrRevealMismatch):
+				s.log.Error("REVEAL DOES NOT MATCH THE COMMITMENT: the chain counts it a fault and slashes where the service slashes; the store's salt or outcome of this task differs from what was committed (a restored or shared data_dir?)",
+					"work", v.Key(), "task", o.TaskId, "err", o.Error)
+			default:
+				s.log.Warn("vote refused by the chain", "work", v.Key(), "task", o.TaskId, "codespace", o.Codespace, "code", o.Code, "err", o.Error)
+			}
 		}
 		done = append(done, v.Key())
 		delete(s.capHits, v.Key())
@@ -313,7 +342,7 @@ func (s *Submitter) outcomesByKey(batch []Vote, txBytes []byte, outcomes []types
 	var keys []string
 	if msg := s.decodeVotes(txBytes); msg != nil && len(msg.Results) == len(outcomes) {
 		for _, r := range msg.Results {
-			keys = append(keys, store.WorkKey(r.TaskId, r.Event))
+			keys = append(keys, entryKey(r))
 		}
 	} else if len(outcomes) == len(batch) {
 		for _, v := range batch {
@@ -350,6 +379,11 @@ func (s *Submitter) decodeVotes(txBytes []byte) *types.MsgSubmitResults {
 		}
 	}
 	return nil
+}
+
+// isAvs reports whether an outcome is x/avs's error e.
+func isAvs(o types.ResultOutcome, e *errorsmod.Error) bool {
+	return o.Codespace == e.Codespace() && o.Code == e.ABCICode()
 }
 
 // capped reports whether a vote was refused by a per-block cap on opening
@@ -412,7 +446,8 @@ func (s *Submitter) loadPending() error {
 			byTx[p.TxHash] = f
 			s.recovering = append(s.recovering, f)
 		}
-		f.votes = append(f.votes, Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result, Failure: p.Failure, ExtraGas: p.ExtraGas, Deadline: p.Deadline})
+		f.votes = append(f.votes, Vote{TaskID: p.TaskID, Event: p.Event, Result: p.Result, Failure: p.Failure, ExtraGas: p.ExtraGas, Deadline: p.Deadline,
+			Commitment: p.Commitment, Salt: p.Salt})
 	}
 	for _, f := range s.recovering {
 		s.hold(f.votes)

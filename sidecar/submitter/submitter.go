@@ -14,6 +14,13 @@
 //     vote, not opted in): a batch is split until the vote is alone, then the
 //     vote is dropped: logged, counted (VotesDropped) and recorded submitted
 //     so that it is never sent again;
+//   - for the stages of a COMMIT_REVEAL vote, in a transaction that landed:
+//     a commit refused as a duplicate is on chain already (done); any other
+//     refusal of a commit (the commit phase closed, ErrCommitClosed) gives up
+//     the task: the reveal is recorded submitted with it and never sent. A
+//     reveal refused with ErrRevealTooEarly is sent again about a block
+//     later; one refused with ErrRevealMismatch is logged as an error (a
+//     fault the chain slashes), others as for votes;
 //   - permanent for the batch (too large, gas over the block's, too many
 //     results) or not understood: the batch is halved; a vote alone refused
 //     for a reason not understood is set aside and retried later, a few times;
@@ -133,7 +140,12 @@ type Store interface {
 
 // Metrics is told about votes and transactions (metrics.Sink satisfies it).
 type Metrics interface {
+	// VotesSent counts the votes broadcast: in the clear, or revealed on a
+	// COMMIT_REVEAL task; CommitsSent the commits and RevealsSent the
+	// reveals among them.
 	VotesSent(n int)
+	CommitsSent(n int)
+	RevealsSent(n int)
 	VotesIncluded(n int)
 	VotesRejected(n int)
 	VotesDropped(reason string, n int)
@@ -145,6 +157,9 @@ type Metrics interface {
 
 // Vote is one result to submit: on a task by id, or (Event set, TaskID 0)
 // on the task of an event a trigger matched, which the vote opens or joins.
+// On a COMMIT_REVEAL task it is one of the task's two stages: the commit
+// (Commitment set, no result) and then the reveal (Salt set), each its own
+// entry with its own key, sent, settled and recorded apart.
 type Vote struct {
 	TaskID uint64
 	Event  *types.EventRef
@@ -159,10 +174,38 @@ type Vote struct {
 	// deadline_height, or an event task's estimated one); 0 when unknown.
 	// The queue sends the earliest deadlines first; unknown ones go first.
 	Deadline int64
+	// Commitment makes the entry a commit on a COMMIT_REVEAL task
+	// (types.VoteCommitment of the outcome and salt revealed later).
+	Commitment []byte
+	// Salt makes the entry a reveal on a COMMIT_REVEAL task: the result or
+	// failure with the salt committed to.
+	Salt []byte
 }
 
-// Key is the vote's work key.
-func (v Vote) Key() string { return store.WorkKey(v.TaskID, v.Event) }
+// Key is the vote's work key: the task's (store.WorkKey), or for a commit
+// its commit stage's (store.CommitKey).
+func (v Vote) Key() string {
+	if v.isCommit() {
+		return store.CommitKey(v.TaskID)
+	}
+	return store.WorkKey(v.TaskID, v.Event)
+}
+
+func (v Vote) isCommit() bool { return len(v.Commitment) > 0 }
+func (v Vote) isReveal() bool { return len(v.Salt) > 0 }
+
+// entry is the vote's entry in MsgSubmitResults.
+func (v Vote) entry() types.TaskResult {
+	return types.TaskResult{TaskId: v.TaskID, Result: v.Result, Event: v.Event, Failure: v.Failure, Commitment: v.Commitment, Salt: v.Salt}
+}
+
+// entryKey is the work key of an entry of MsgSubmitResults (Vote.Key).
+func entryKey(r types.TaskResult) string {
+	if len(r.Commitment) > 0 {
+		return store.CommitKey(r.TaskId)
+	}
+	return store.WorkKey(r.TaskId, r.Event)
+}
 
 // maxCapRetries bounds how often an event vote refused by the per-block cap
 // on automatic tasks is sent again.
@@ -171,6 +214,12 @@ const maxCapRetries = 10
 // capRetryDelay is how long an event vote refused by the per-block cap waits
 // before it is queued again (a block or two).
 const capRetryDelay = 2 * time.Second
+
+// revealRetryDelay is how long a reveal refused because the commit phase
+// was still open waits before it is queued again: about a block. It is
+// tried until the chain accepts it, at the latest in the block after the
+// task's commit deadline.
+const revealRetryDelay = time.Second
 
 // maxSetAside bounds how often a vote refused alone for a reason not
 // understood is set aside and tried again before it is dropped.

@@ -349,7 +349,7 @@ func (c *fakeChain) msgData(tx sentTx) []byte {
 				continue
 			}
 		}
-		key := store.WorkKey(r.TaskId, r.Event)
+		key := entryKey(r)
 		if c.voted[key] {
 			c.duplicates++
 			resp.Outcomes = append(resp.Outcomes, types.ResultOutcome{TaskId: r.TaskId, Codespace: types.ModuleName,
@@ -456,6 +456,8 @@ func (nopMetrics) Queue(int, time.Time)     {}
 func (nopMetrics) TxsInFlight(int)          {}
 func (nopMetrics) SubmitterBlocked(string)  {}
 func (nopMetrics) VotesSent(int)            {}
+func (nopMetrics) CommitsSent(int)          {}
+func (nopMetrics) RevealsSent(int)          {}
 func (nopMetrics) VotesIncluded(int)        {}
 func (nopMetrics) VotesRejected(int)        {}
 
@@ -463,6 +465,7 @@ func (nopMetrics) VotesRejected(int)        {}
 type countMetrics struct {
 	mu                       sync.Mutex
 	sent, included, rejected int
+	commits, reveals         int
 	dropped                  map[string]int
 	refused                  map[string]int
 	blocked                  []string // every SubmitterBlocked report
@@ -472,6 +475,8 @@ type countMetrics struct {
 }
 
 func (m *countMetrics) VotesSent(n int)     { m.mu.Lock(); m.sent += n; m.mu.Unlock() }
+func (m *countMetrics) CommitsSent(n int)   { m.mu.Lock(); m.commits += n; m.mu.Unlock() }
+func (m *countMetrics) RevealsSent(n int)   { m.mu.Lock(); m.reveals += n; m.mu.Unlock() }
 func (m *countMetrics) VotesIncluded(n int) { m.mu.Lock(); m.included += n; m.mu.Unlock() }
 func (m *countMetrics) VotesRejected(n int) { m.mu.Lock(); m.rejected += n; m.mu.Unlock() }
 func (m *countMetrics) VotesDropped(reason string, n int) {

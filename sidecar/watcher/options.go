@@ -20,6 +20,13 @@ func WithPollInterval(d time.Duration) Option { return func(w *Watcher) { w.poll
 // for is dropped.
 func WithHeights(ch chan<- int64) Option { return func(w *Watcher) { w.heights = ch } }
 
+// WithBlocks makes the watcher send each block it has read to ch once the
+// block's work is saved: its height and the COMMIT_REVEAL tasks whose commit
+// phase closed in it, so that their reveals go out in the next block (the
+// pipeline's reveal loop). Unlike WithHeights it waits for room in ch: its
+// reader must keep up (it only queues reveals).
+func WithBlocks(ch chan<- Block) Option { return func(w *Watcher) { w.blocks = ch } }
+
 // WithMatcher makes the watcher look for the events of event triggers.
 func WithMatcher(m Matcher) Option { return func(w *Watcher) { w.matcher = m } }
 

@@ -81,7 +81,9 @@ func (w *Watcher) skip(ctx context.Context, s skipped, latest int64) error {
 	if err != nil {
 		return fmt.Errorf("skipping blocks %d-%d: recovering their tasks: %w", s.from, s.to, err)
 	}
-	if err := w.save(ctx, s.to, work); err != nil {
+	// The skipped blocks' closed commit phases are lost too: the reveals
+	// wait for their tasks' commit deadlines (the pipeline's fallback).
+	if err := w.save(ctx, s.to, work, nil); err != nil {
 		return err
 	}
 	n := s.to - s.from + 1

@@ -10,6 +10,8 @@
 // busy. A created task's work carries its EventTaskCreated when the event
 // holds the task's input, so that the pipeline runs it without a query; the
 // latest height read (Head) lets the pipeline judge deadlines without one.
+// Each block read is reported to WithBlocks with the COMMIT_REVEAL tasks
+// whose commit phase closed in it, so their reveals go out in the next block.
 //
 // The watcher never wedges on one block (review H7). A block whose results
 // cannot be read, or whose events cannot be matched, is retried with a
@@ -119,6 +121,16 @@ func createdWork(ev *types.EventTaskCreated, height int64) Work {
 // Key names the work in the store (store.WorkKey).
 func (t Work) Key() string { return store.WorkKey(t.ID, t.Event) }
 
+// Block is a block the watcher read, as WithBlocks reports it once its
+// work is saved: its height, and the COMMIT_REVEAL tasks whose commit phase
+// closed in it at quorum (EventCommitsClosed), whose reveals the next block
+// accepts. It is a signal, not work: it is not saved, since a restart reads
+// the tasks' state from the chain.
+type Block struct {
+	Height        int64
+	CommitsClosed []uint64
+}
+
 // ErrCorruptWork is DecodeWork's error: the saved bytes are not work.
 var ErrCorruptWork = errors.New("corrupt saved work")
 
@@ -140,6 +152,7 @@ type Watcher struct {
 	cursor     Cursor
 	tasks      chan<- Work
 	heights    chan<- int64
+	blocks     chan<- Block
 	matcher    Matcher
 	catchUp    int64
 	poll       time.Duration
@@ -371,11 +384,11 @@ func (w *Watcher) sweep(ctx context.Context, last, latest int64) (int64, error) 
 		if err := flush(); err != nil {
 			return last, err
 		}
-		found, err := w.collect(ctx, h, res)
+		found, closed, err := w.collect(ctx, h, res)
 		if err != nil {
 			return last, w.retry(h, err)
 		}
-		if err := w.save(ctx, h, found); err != nil {
+		if err := w.save(ctx, h, found, closed); err != nil {
 			return last, err
 		}
 		w.fail, w.skipping = failure{}, false
@@ -385,9 +398,12 @@ func (w *Watcher) sweep(ctx context.Context, last, latest int64) (int64, error) 
 }
 
 // collect returns the work of a block: its created tasks and its event
-// matches, of the services the filter keeps.
-func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlockResults) ([]Work, error) {
+// matches, of the services the filter keeps; and the tasks whose commit
+// phase closed in it (they are voted by MsgSubmitResults, whose events are
+// in the transactions' results).
+func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlockResults) ([]Work, []uint64, error) {
 	var found []Work
+	var closed []uint64
 	add := func(t Work) {
 		if w.keep == nil || w.keep(t.ServiceID) {
 			found = append(found, t)
@@ -400,6 +416,8 @@ func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlo
 		for _, e := range txr.Events {
 			if ev, ok := chain.ParseTaskCreated(e); ok {
 				add(createdWork(ev, h))
+			} else if ev, ok := chain.ParseCommitsClosed(e); ok && w.blocks != nil {
+				closed = append(closed, ev.TaskId)
 			}
 		}
 	}
@@ -409,12 +427,12 @@ func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlo
 		}
 	}
 	if w.matcher == nil {
-		return found, nil
+		return found, closed, nil
 	}
 	matched, err := w.matcher.Match(ctx, h, res)
 	if err != nil {
 		if ctx.Err() != nil || !w.lastAttempt(h) {
-			return nil, fmt.Errorf("matching the events of block %d: %w", h, err)
+			return nil, nil, fmt.Errorf("matching the events of block %d: %w", h, err)
 		}
 		w.log.Error("the events of a block could not be matched after every retry: moving past them, the block's event-trigger work is lost (its created tasks are kept)",
 			"height", h, "attempts", w.attempts, "err", err)
@@ -422,12 +440,13 @@ func (w *Watcher) collect(ctx context.Context, h int64, res *coretypes.ResultBlo
 	for _, t := range matched {
 		add(t)
 	}
-	return found, nil
+	return found, closed, nil
 }
 
-// save records the block as read with its work, reports the height, then
-// queues the work for the pipeline: work is saved before it is sent.
-func (w *Watcher) save(ctx context.Context, h int64, found []Work) error {
+// save records the block as read with its work, reports the height (and the
+// block to WithBlocks), then queues the work for the pipeline: work is saved
+// before it is sent.
+func (w *Watcher) save(ctx context.Context, h int64, found []Work, closed []uint64) error {
 	work := make(map[string][]byte, len(found))
 	for _, t := range found {
 		bz, err := json.Marshal(t)
@@ -443,6 +462,15 @@ func (w *Watcher) save(ctx context.Context, h int64, found []Work) error {
 		select {
 		case w.heights <- h:
 		default:
+		}
+	}
+	if w.blocks != nil {
+		// Not dropped: a commit phase's close is what makes a reveal go out
+		// in the next block. Its reader only queues reveals, never waits on
+		// a component run.
+		select {
+		case w.blocks <- Block{Height: h, CommitsClosed: closed}:
+		case <-ctx.Done():
 		}
 	}
 	for _, t := range found {
