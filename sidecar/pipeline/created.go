@@ -69,8 +69,8 @@ func (p *Pipeline) fromEvent(ctx context.Context, w watcher.Work) (task types.Ta
 	if svc, err = p.revision(ctx, ev.ServiceId, ev.ServiceRevision); err != nil {
 		return task, svc, false, false, fmt.Errorf("query service %d revision %d: %w", ev.ServiceId, ev.ServiceRevision, err)
 	}
-	if svc.Manifest.VoteMode == types.VOTE_MODE_COMMIT_REVEAL {
-		// The event does not carry the task's commit deadline.
+	if svc.Manifest.VoteMode == types.VOTE_MODE_COMMIT_REVEAL && ev.CommitDeadlineHeight == 0 {
+		// An event of a node before commit_deadline_height was in it.
 		return task, svc, false, false, nil
 	}
 	if p.statusMatters(svc) && (herr != nil || h > w.Height) {
@@ -82,7 +82,7 @@ func (p *Pipeline) fromEvent(ctx context.Context, w watcher.Work) (task types.Ta
 		Id: ev.TaskId, ServiceId: ev.ServiceId, Input: ev.Input, Origin: ev.Origin,
 		CreatedHeight: w.Height, CreatedTime: ev.CreatedTime, DeadlineHeight: ev.DeadlineHeight,
 		Status: types.TASK_STATUS_PENDING, Epoch: ev.Epoch, ComponentDigest: ev.ComponentDigest,
-		ServiceRevision: ev.ServiceRevision,
+		ServiceRevision: ev.ServiceRevision, CommitDeadlineHeight: ev.CommitDeadlineHeight,
 	}
 	return task, svc, true, true, nil
 }

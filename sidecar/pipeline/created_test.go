@@ -226,3 +226,38 @@ func TestTaskFromEvent(t *testing.T) {
 		})
 	}
 }
+
+// A COMMIT_REVEAL task is committed to from its event, which carries its
+// commit deadline; an event without one (from a node before it was there)
+// makes the pipeline ask for the task.
+func TestCommitRevealTaskFromEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		commitDeadline int64
+		queried        bool
+	}{
+		{name: "commit deadline in the event: no query", commitDeadline: createdAt + 3},
+		{name: "no commit deadline in the event: asked", queried: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var head atomic.Int64
+			f := eventFixture(t, &head)
+			svc := f.chain.services[3]
+			svc.Manifest.VoteMode = types.VOTE_MODE_COMMIT_REVEAL
+			f.chain.services[3] = svc
+			f.chain.tasks[1] = types.Task{
+				Id: 1, ServiceId: 3, Input: []byte(`{"task":"from the event"}`), Status: types.TASK_STATUS_PENDING,
+				Origin: types.Origin{Kind: types.ORIGIN_KIND_TX}, ComponentDigest: digest, ServiceRevision: 1,
+				CreatedHeight: createdAt, CreatedTime: blockTime, DeadlineHeight: deadline, CommitDeadlineHeight: createdAt + 3,
+			}
+			w := created(1, 4)
+			w.Created.CommitDeadlineHeight = tc.commitDeadline
+			require.NoError(t, f.p.Handle(context.Background(), w))
+			require.Equal(t, tc.queried, f.chain.called("TaskFor") > 0, "Query/Task asked")
+			votes := f.voter.queued()
+			require.Len(t, votes, 1)
+			require.Len(t, votes[0].Commitment, types.CommitmentSize, "a commitment, not a vote in the clear")
+			require.Empty(t, votes[0].Result)
+		})
+	}
+}

@@ -13,6 +13,7 @@ func NewEventTaskCreated(task Task) *EventTaskCreated {
 		TaskId: task.Id, ServiceId: task.ServiceId, Creator: task.Creator, ComponentDigest: task.ComponentDigest,
 		DeadlineHeight: task.DeadlineHeight, Fee: task.Fee, Epoch: task.Epoch,
 		ServiceRevision: task.ServiceRevision, Origin: task.Origin, CreatedTime: task.CreatedTime,
+		CommitDeadlineHeight: task.CommitDeadlineHeight,
 	}
 	if len(task.Input) <= MaxEventInputBytes {
 		ev.Input, ev.InputInEvent = task.Input, true
