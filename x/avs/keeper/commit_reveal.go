@@ -18,8 +18,9 @@ import (
 // own, and reveals the outcome and salt once the commit phase closed: no
 // result is public while a commitment can still be made, so no operator can
 // copy one it did not compute. The commit phase closes when committed power
-// meets the service's quorum, or at the task's commit_deadline_height; the
-// reveals are accepted from the next block to the task's deadline and tallied
+// meets the service's quorum, at the end of that block (Task.CommitsOpen), or
+// at the task's commit_deadline_height; the reveals are accepted from the
+// next block to the task's deadline and tallied
 // as votes are on an OPEN task. A commitment counts for nothing by itself: an
 // operator answers a task by its reveal, and one never revealed is a miss.
 
@@ -80,7 +81,7 @@ func (k Keeper) submitCommit(ctx context.Context, b *voteBatch, operator string,
 	if svc.Manifest.Aggregation.Mode == types.AGGREGATION_MODE_MEDIAN {
 		q.Threshold = types.MedianQuorum(q.Threshold)
 	}
-	if quorumMet(q, task.CommitPower, task.CommitCount, task.PowerTotal) {
+	if task.CommitsClosedHeight == 0 && quorumMet(q, task.CommitPower, task.CommitCount, task.PowerTotal) {
 		task.CommitsClosedHeight = h
 		if err := emit(ctx, &types.EventCommitsClosed{
 			TaskId: task.Id, Height: h, CommitPower: task.CommitPower, CommitCount: task.CommitCount,

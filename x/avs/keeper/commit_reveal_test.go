@@ -63,7 +63,7 @@ func (s *KeeperTestSuite) requireAccepted(o types.ResultOutcome) types.TaskStatu
 func (s *KeeperTestSuite) nextBlock() { s.ctx = s.ctx.WithBlockHeight(s.ctx.BlockHeight() + 1) }
 
 func (s *KeeperTestSuite) TestCommitRevealDecidesOnReveals() {
-	id, ops := s.crService(4, nil)
+	id, ops := s.crService(5, func(m *types.ServiceManifest) { m.Quorum.Threshold = dec("0.6") }) // 3 of 5
 	tid := s.createTask(id)
 	created := s.task(tid)
 	s.Require().Equal(created.CreatedHeight+3, created.CommitDeadlineHeight)
@@ -79,10 +79,10 @@ func (s *KeeperTestSuite) TestCommitRevealDecidesOnReveals() {
 		s.Require().Equal(types.TASK_STATUS_PENDING, s.requireAccepted(s.commitTo(op, tid, "A", 0)))
 	}
 	s.Require().ErrorIs(outcomeErr(s.commitTo(ops[0], tid, "A", 0)), types.ErrDuplicateVote)
-	s.Require().Zero(s.task(tid).CommitsClosedHeight, "2 of 4 do not close the commit phase")
+	s.Require().Zero(s.task(tid).CommitsClosedHeight, "2 of 5 do not close the commit phase")
 	s.requireAccepted(s.commitTo(ops[2], tid, "A", 0))
 	task := s.task(tid)
-	s.Require().Equal(h, task.CommitsClosedHeight, "3 of 4 meet the quorum: the phase closes")
+	s.Require().Equal(h, task.CommitsClosedHeight, "3 of 5 meet the quorum: the phase closes")
 	s.Require().Equal(uint64(3), task.CommitPower)
 	s.Require().Equal(uint32(3), task.CommitCount)
 	s.Require().Len(s.typedEvents(ctx, &types.EventVoteCommitted{}), 3)
@@ -90,12 +90,18 @@ func (s *KeeperTestSuite) TestCommitRevealDecidesOnReveals() {
 	s.Require().Len(closed, 1)
 	s.Require().Equal(&types.EventCommitsClosed{TaskId: tid, Height: h, CommitPower: 3, CommitCount: 3}, closed[0])
 
-	// after the close: no commit, and no reveal in the same block
-	s.Require().ErrorIs(outcomeErr(s.commitTo(ops[3], tid, "A", 0)), types.ErrCommitClosed)
+	// the rest of the closing block still commits (no reveal is in yet);
+	// no reveal in it
+	s.requireAccepted(s.commitTo(ops[3], tid, "A", 0))
+	task = s.task(tid)
+	s.Require().Equal(h, task.CommitsClosedHeight, "closed once")
+	s.Require().Equal(uint64(4), task.CommitPower)
+	s.Require().Len(s.typedEvents(ctx, &types.EventCommitsClosed{}), 1)
 	s.Require().ErrorIs(outcomeErr(s.reveal(ops[0], tid, "A", 0)), types.ErrRevealTooEarly)
 
 	s.nextBlock()
-	s.Require().ErrorIs(outcomeErr(s.reveal(ops[3], tid, "A", 0)), types.ErrNoCommitment, "a reveal without a commitment")
+	s.Require().ErrorIs(outcomeErr(s.commitTo(ops[4], tid, "A", 0)), types.ErrCommitClosed, "a commitment after the closing block")
+	s.Require().ErrorIs(outcomeErr(s.reveal(ops[4], tid, "A", 0)), types.ErrNoCommitment, "a reveal without a commitment")
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.requireAccepted(s.reveal(ops[0], tid, "A", 0)))
 	s.Require().Equal(types.TASK_STATUS_PENDING, s.requireAccepted(s.reveal(ops[1], tid, "A", 0)))
 	before := s.earned(ops[0])
@@ -104,6 +110,7 @@ func (s *KeeperTestSuite) TestCommitRevealDecidesOnReveals() {
 	s.Require().Equal([]byte("A"), task.Result)
 	s.Require().Equal(uint64(3), task.PowerFor)
 	s.Require().Equal(before.AddRaw(defaultFee/3), s.earned(ops[0]), "the fee is paid to the three revealers")
+	s.Require().Equal(types.TASK_STATUS_COMPLETED, s.requireAccepted(s.reveal(ops[3], tid, "A", 0)), "a late reveal, as a late vote")
 	s.Require().ErrorIs(outcomeErr(s.reveal(ops[0], tid, "A", 0)), types.ErrDuplicateVote)
 	has, err := s.keeper.VoteCommits.Has(s.ctx, collections.Join(tid, ops[0]))
 	s.Require().NoError(err)

@@ -43,9 +43,14 @@ func VoteCommitment(chainID string, taskID uint64, operator string, result []byt
 // IsCommitReveal reports whether the task is voted on by commit and reveal.
 func (t Task) IsCommitReveal() bool { return t.CommitDeadlineHeight != 0 }
 
-// CommitsOpen reports whether the task accepts commitments at height.
+// CommitsOpen reports whether the task accepts commitments at height. A
+// phase closed by a quorum closes at the end of that block: the commitments
+// later in the same block are taken too (none of them can have seen a
+// reveal, accepted from the next block only), so that an honest operator is
+// not counted a miss for coming after the quorum in the block's order.
 func (t Task) CommitsOpen(height int64) bool {
-	return t.IsCommitReveal() && t.CommitsClosedHeight == 0 && height <= t.CommitDeadlineHeight
+	return t.IsCommitReveal() && height <= t.CommitDeadlineHeight &&
+		(t.CommitsClosedHeight == 0 || height <= t.CommitsClosedHeight)
 }
 
 // RevealsOpen reports whether the task's commit phase closed before height,

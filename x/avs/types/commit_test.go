@@ -37,7 +37,8 @@ func TestCommitRevealPhases(t *testing.T) {
 	require.False(t, task.RevealsOpen(13))
 	require.True(t, task.RevealsOpen(14))
 	task.CommitsClosedHeight = 11 // the quorum committed at 11
-	require.False(t, task.CommitsOpen(11))
+	require.True(t, task.CommitsOpen(11), "the rest of the closing block")
+	require.False(t, task.CommitsOpen(12))
 	require.False(t, task.RevealsOpen(11))
 	require.True(t, task.RevealsOpen(12))
 	open := types.Task{CreatedHeight: 10, DeadlineHeight: 20}
