@@ -135,7 +135,7 @@ func TestExecuteRuntimeErrorIsOneLine(t *testing.T) {
 			},
 			want: `manifest.json: colour: unknown field "colour" (a manifest has name, component_digest, config, limits, quorum, ` +
 				"aggregation, task_timeout, fee_per_task, admission, handler_contract, slash_fraction, ibc_request_channels, " +
-				"ibc_result_channels, triggers, min_self_stake): " + types.ErrInvalidManifest.Error() +
+				"ibc_result_channels, triggers, min_self_stake, vote_mode, commit_blocks): " + types.ErrInvalidManifest.Error() +
 				" (examples/manifests/ has a complete manifest of each kind, examples/manifest.schema.json every field; " +
 				"`avsd tx avs create-service --help`)",
 		},
