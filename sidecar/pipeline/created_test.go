@@ -261,3 +261,67 @@ func TestCommitRevealTaskFromEvent(t *testing.T) {
 		})
 	}
 }
+
+// COMMIT_REVEAL tasks are committed to and revealed from their events and
+// the block stream, without Query/Task, although the watcher hands each
+// task over twice (from the websocket and from its block's results) and a
+// copy may come after the reveal was queued: a copy finds the task's stages
+// in hand and queues nothing, and keeps the work saved (voted) so that a
+// restart before the reveal is submitted still reveals (crash_test.go).
+func TestCommitRevealTasksFromEventsNeedNoQueryPerTask(t *testing.T) {
+	var head atomic.Int64
+	f := eventFixture(t, &head)
+	svc := f.chain.services[3]
+	svc.Manifest.VoteMode, svc.Manifest.CommitBlocks = types.VOTE_MODE_COMMIT_REVEAL, 3
+	f.chain.services[3] = svc
+	ctx := context.Background()
+	const n = 20
+	work := func(id uint64) watcher.Work {
+		w := created(id, 4)
+		w.Created.CommitDeadlineHeight = createdAt + 3
+		return w
+	}
+	copyHandled := func(id uint64, what string) {
+		t.Helper()
+		voted, err := f.p.HandleVoted(ctx, work(id))
+		require.NoError(t, err)
+		require.True(t, voted, "%s of task %d: reported voted, so the work stays saved until the reveal is submitted", what, id)
+	}
+	var closed []uint64
+	for id := uint64(1); id <= n; id++ {
+		copyHandled(id, "the websocket's copy")
+		copyHandled(id, "the block's copy")
+		closed = append(closed, id)
+	}
+	require.Zero(t, f.chain.called("TaskFor"), "no Query/Task for the commits")
+	require.Len(t, f.voter.queued(), n, "one commit per task")
+
+	head.Store(createdAt + 1)
+	f.p.Block(watcher.Block{Height: createdAt + 1, CommitsClosed: closed})
+	votes := f.voter.queued()
+	require.Len(t, votes, 2*n, "one reveal per task")
+	for id := uint64(1); id <= n; id++ {
+		copyHandled(id, "a copy read after the reveal was queued")
+	}
+	f.p.Block(watcher.Block{Height: createdAt + 2})
+	f.p.Block(watcher.Block{Height: createdAt + 3})
+
+	require.Zero(t, f.chain.called("TaskFor"), "no Query/Task")
+	require.Equal(t, votes, f.voter.queued(), "nothing queued again")
+	for i, v := range votes {
+		if i < n {
+			require.Len(t, v.Commitment, types.CommitmentSize, "vote %d: a commit", i)
+			require.Equal(t, createdAt+3, v.Deadline)
+			continue
+		}
+		require.Equal(t, saltOf(t, f.store, v.TaskID), v.Salt, "vote %d: a reveal", i)
+		require.Equal(t, []byte(output), v.Result)
+		require.Equal(t, deadline, v.Deadline)
+	}
+	require.Len(t, f.runner.ran(), n, "each task run once")
+
+	f.p.Block(watcher.Block{Height: deadline})
+	require.Equal(t, n, f.p.StagesInHand(), "kept while a copy could still resume the work")
+	f.p.Block(watcher.Block{Height: deadline + 1})
+	require.Zero(t, f.p.StagesInHand(), "forgotten past the tasks' deadline: a copy is dropped as expired")
+}

@@ -46,7 +46,9 @@
 //
 // A COMMIT_REVEAL task (issue #20) is voted in two stages with no operator
 // action: its commit once the outcome is recorded, with a salt saved first,
-// and its reveal once the commit phase has closed (reveal.go).
+// and its reveal once the commit phase has closed (reveal.go), which the
+// blocks the watcher reads tell: no Query/Task per task either, except for work
+// resumed after a restart.
 //
 // The files follow skip-mev/connect oracle/{oracle,options,lifecycle}.go:
 // pipeline.go (the type, New), options.go, lifecycle.go (Start, replay,
@@ -183,6 +185,7 @@ type Pipeline struct {
 	deadlines map[string]int64
 	overrides map[string][]byte
 	reveals   map[uint64]*pendingReveal // by task id (reveal.go)
+	inHand    map[uint64]int64          // COMMIT_REVEAL tasks whose stages this run queued: their deadline (reveal.go)
 
 	components *componentCache
 	downloads  singleflight.Group
@@ -245,6 +248,7 @@ func New(d Deps, opts ...Option) (*Pipeline, error) {
 		cacheBytes: DefaultComponentCacheBytes,
 		inflight:   map[string]bool{}, attempts: map[string]int{}, deadlines: map[string]int64{}, overrides: map[string][]byte{},
 		reveals:   map[uint64]*pendingReveal{},
+		inHand:    map[uint64]int64{},
 		retries:   delay.New[watcher.Work](),
 		snapshots: newMemo[[2]uint64, membership](olderSnapshot), revisions: newMemo[[2]uint64, types.Service](nil),
 	}

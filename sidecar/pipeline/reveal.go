@@ -29,7 +29,12 @@ import (
 // A restart resumes from the store: the work stays in the inbox until the
 // reveal is submitted, and its replay queues the commit again (the submitter
 // skips it once submitted), with the saved salt, and reads the task to learn
-// whether the phase closed meanwhile.
+// whether the phase closed meanwhile (its close may be in a block read
+// before the stop, which the watcher does not report again). Within one run
+// the stages are in hand: the watcher hands a created task over twice (from
+// the websocket and from its block's results), and the copy that finds the
+// outcome recorded queues nothing and reads nothing, since this run's block
+// stream reports the close.
 
 // revealPollEvery is how often the chain's height is read for the reveals
 // without WithBlocks.
@@ -73,7 +78,23 @@ func (p *Pipeline) queueVote(key string, vote submitter.Vote, commitDeadline int
 		p.mu.Unlock()
 		return err
 	}
+	if vote.Deadline != 0 {
+		// Unknown, it could not be forgotten: a copy is then resumed as
+		// after a restart.
+		p.mu.Lock()
+		p.inHand[vote.TaskID] = vote.Deadline
+		p.mu.Unlock()
+	}
 	return nil
+}
+
+// stagesInHand reports whether this run queued the task's commit, its
+// reveal waiting for the commit phase to close or queued since.
+func (p *Pipeline) stagesInHand(id uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.inHand[id]
+	return ok
 }
 
 // salt returns the work's salt from the store or, when it has none, draws
@@ -109,8 +130,13 @@ func (p *Pipeline) commitPhaseOver(ctx context.Context, commitDeadline int64) bo
 // resumeCommitReveal queues again, after a restart, the stages of a
 // COMMIT_REVEAL task whose outcome was recorded: the commit with the saved
 // salt (the submitter skips it once submitted) and the reveal, at once if
-// the task says its commit phase has closed.
+// the task says its commit phase has closed. A copy of work whose stages
+// this run queued changes nothing: queued again, the reveal would lose the
+// close already seen, and reading the task would cost a Query/Task per task.
 func (p *Pipeline) resumeCommitReveal(ctx context.Context, key string, vote submitter.Vote, commitDeadline int64) error {
+	if p.stagesInHand(vote.TaskID) {
+		return nil
+	}
 	if err := p.queueVote(key, vote, commitDeadline); err != nil {
 		return err
 	}
@@ -137,6 +163,12 @@ func (p *Pipeline) resumeCommitReveal(ctx context.Context, key string, vote subm
 // reveal that can no longer land by its task's deadline is given up.
 func (p *Pipeline) onBlock(b watcher.Block) {
 	p.mu.Lock()
+	for id, d := range p.inHand {
+		if b.Height > d {
+			// Past its deadline a copy is dropped as expired (resumeSaved).
+			delete(p.inHand, id)
+		}
+	}
 	for _, id := range b.CommitsClosed {
 		if r, ok := p.reveals[id]; ok && r.closedAt == 0 {
 			r.closedAt = b.Height
