@@ -379,7 +379,8 @@ type meter struct {
 	createTxs, voteTxs, voteTxsFailed int
 	createGas, voteGas                int64
 	votes, lateVotes, rejected        int
-	commits                           int // commitments on a COMMIT_REVEAL service
+	commits                           int            // commitments on a COMMIT_REVEAL service
+	rejectedBy                        map[string]int // refused entries by "codespace/code"
 	votesPerTx                        []int
 
 	doneAt int64
@@ -499,6 +500,10 @@ func (m *meter) block(h int64) error {
 					}
 				case evVoteRejected:
 					m.rejected++
+					if m.rejectedBy == nil {
+						m.rejectedBy = map[string]int{}
+					}
+					m.rejectedBy[e.attr("codespace")+"/"+e.attr("code")]++
 				case evVoteCommitted:
 					m.commits++
 				}
@@ -617,6 +622,14 @@ func (m *meter) report(o options, total int) error {
 	fmt.Printf("create txs:         %d, %d gas (%.0f per task)\n", m.createTxs, m.createGas, float64(m.createGas)/float64(total))
 	fmt.Printf("vote txs:           %d (%d failed), %d votes accepted (%d late), %d rejected\n",
 		m.voteTxs, m.voteTxsFailed, m.votes, m.lateVotes, m.rejected)
+	if len(m.rejectedBy) > 0 {
+		codes := make([]string, 0, len(m.rejectedBy))
+		for c, n := range m.rejectedBy {
+			codes = append(codes, fmt.Sprintf("%s: %d", c, n))
+		}
+		sort.Strings(codes)
+		fmt.Printf("rejected by code:   %s (x/avs/README.md, Errors)\n", strings.Join(codes, ", "))
+	}
 	if m.commits > 0 {
 		fmt.Printf("commitments:        %d, in the vote txs above (commit-reveal: a vote is its reveal)\n", m.commits)
 	}
