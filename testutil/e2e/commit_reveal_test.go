@@ -25,21 +25,6 @@ const (
 	codeNoCommitment = "64"
 )
 
-// resultVote is a vote with its result, as task-votes prints it.
-type resultVote struct {
-	Operator string `json:"operator"`
-	Result   string `json:"result"`
-	Late     bool   `json:"late"`
-}
-
-func resultVotes(node *localnet.Node, id string) []resultVote {
-	var out struct {
-		Votes []resultVote `json:"votes"`
-	}
-	node.Query(&out, "avs", "task-votes", id)
-	return out.Votes
-}
-
 // copycat is the test double of a lazy operator: it never runs a component;
 // it reads the first result another operator's vote shows on chain and votes
 // it as its own. When the chain refuses a vote in the clear (a COMMIT_REVEAL
@@ -61,7 +46,7 @@ func newCopycat(node *localnet.Node, key string) *copycat {
 func (c *copycat) try(t *testing.T, id string) bool {
 	me := c.node.KeyAddress(c.key)
 	var result string
-	for _, v := range resultVotes(c.node, id) {
+	for _, v := range taskVotes(c.node, id) {
 		if v.Operator != me && v.Result != "" {
 			b, err := base64.StdEncoding.DecodeString(v.Result)
 			require.NoError(t, err)
@@ -170,7 +155,7 @@ func TestCommitRevealStopsTheCopycat(t *testing.T) {
 		require.LessOrEqual(t, v.Blocks(t), 3, "commit, close, reveal")
 		require.Equal(t, []string{codeVoteMode, codeCommitClosed, codeNoCommitment}, cc.Refused[id],
 			"sealed task %s: in the clear, a late commitment, a reveal without one", id)
-		for _, vote := range resultVotes(node, id) {
+		for _, vote := range taskVotes(node, id) {
 			require.NotEqual(t, copierAddr, vote.Operator, "the copycat has no vote on sealed task %s", id)
 		}
 	}
@@ -230,7 +215,7 @@ func TestCommitRevealSidecarKilledBetweenCommitAndReveal(t *testing.T) {
 
 	// operator2's sidecar reveals on its own; without operator1 the task waits
 	localnet.Poll(t, 30*time.Second, "operator2 revealed", func() (struct{}, error) {
-		if n := len(resultVotes(node, id)); n < 2 {
+		if n := len(taskVotes(node, id)); n < 2 {
 			return struct{}{}, fmt.Errorf("%d reveals", n)
 		}
 		return struct{}{}, nil
@@ -243,7 +228,7 @@ func TestCommitRevealSidecarKilledBetweenCommitAndReveal(t *testing.T) {
 	require.Equal(t, "16", v.ResultString(t))
 	require.Equal(t, "3", v.PowerFor)
 	voted := map[string]bool{}
-	for _, vote := range resultVotes(node, id) {
+	for _, vote := range taskVotes(node, id) {
 		voted[vote.Operator] = true
 	}
 	require.True(t, voted[node.KeyAddress("operator1")], "the restarted sidecar's reveal counts")

@@ -251,6 +251,7 @@ type voteView struct {
 	Digest   string `json:"digest"`
 	Late     bool   `json:"late"`
 	Failure  string `json:"failure"`
+	Result   string `json:"result"` // base64
 }
 
 func taskVotes(node *localnet.Node, id string) []voteView {
