@@ -315,3 +315,22 @@ func (s *KeeperTestSuite) TestCommitRevealGenesisMidPhase() {
 	bad.VoteCommits[0].TaskId = 12345
 	s.Require().ErrorContains(bad.Validate(), "vote commit names unknown task 12345")
 }
+
+// A commitment never revealed is deleted with its task when the task is
+// pruned.
+func (s *KeeperTestSuite) TestCommitRevealUnrevealedCommitmentPrunedWithTask() {
+	const retention = 10
+	s.setParams(func(p *types.Params) { p.TaskRetentionBlocks = retention })
+	id, ops := s.crService(4, nil)
+	tid := s.createTask(id)
+	s.nextBlock()
+	s.requireAccepted(s.commitTo(ops[0], tid, "A", 0))
+	d := s.task(tid).DeadlineHeight
+	s.endBlockAt(d)
+	s.Require().Equal(types.TASK_STATUS_EXPIRED, s.task(tid).Status)
+	s.schedulePrune(tid)
+	s.Require().Equal([]uint64{tid}, s.pruneAt(d+retention))
+	has, err := s.keeper.VoteCommits.Has(s.ctx, collections.Join(tid, ops[0]))
+	s.Require().NoError(err)
+	s.Require().False(has, "the commitment went with its task")
+}
