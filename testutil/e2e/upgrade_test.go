@@ -27,7 +27,7 @@ import (
 // that height (x/upgrade writes upgrade-info.json, as cosmovisor watches
 // for), and this tree's avsd continues from the same home. The upgrade
 // handler runs x/avs's migration 1 → 2: the module version is 2, the new
-// param max_tasks_per_msg has its default, MsgCreateTasks works, and the state
+// params max_tasks_per_msg and max_commit_blocks have their defaults, MsgCreateTasks works, and the state
 // made before the upgrade reads the same after it; a task created and voted
 // on once before the upgrade completes with the second vote after it. About
 // 110 s (most of it the 20 s voting period and the blocks up to the upgrade
@@ -121,9 +121,12 @@ func TestGovernedUpgrade(t *testing.T) {
 	require.Equal(t, 2, moduleVersion(t, node, "avs"))
 
 	after := avsState(t, node, svc, task)
-	require.EqualValues(t, 1000, after.params["max_tasks_per_msg"], "the migration sets the new param's default")
-	require.Nil(t, before.params["max_tasks_per_msg"], "the previous release has no such param")
-	delete(after.params, "max_tasks_per_msg")
+	// the migration sets the new params' defaults, which the previous release lacks
+	for name, want := range map[string]any{"max_tasks_per_msg": 1000, "max_commit_blocks": "10"} {
+		require.EqualValues(t, want, after.params[name], "the migration sets %s's default", name)
+		require.Nil(t, before.params[name], "the previous release has no %s", name)
+		delete(after.params, name)
+	}
 	require.Equal(t, before, after, "the state made before the upgrade reads the same after it")
 
 	// The task made before the upgrade completes after it.
