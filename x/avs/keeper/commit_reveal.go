@@ -27,52 +27,39 @@ import (
 // submitCommit records an operator's commitment on a COMMIT_REVEAL task and
 // closes the commit phase once committed power meets the quorum. It writes
 // nothing when it returns an error.
-func (k Keeper) submitCommit(ctx context.Context, b *voteBatch, operator string, r types.TaskResult) error {
+func (k Keeper) submitCommit(ctx context.Context, b *voteBatch, operator string, r types.TaskResult) (types.TaskStatus, error) {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	if len(r.Result) > 0 || r.Failure.IsFailure() || len(r.Salt) > 0 || r.Event != nil {
-		return errorsmod.Wrap(types.ErrVoteMode, "a commitment carries no result, failure, salt or event: they come with the reveal")
+		return 0, errorsmod.Wrap(types.ErrVoteMode, "a commitment carries no result, failure, salt or event: they come with the reveal")
 	}
 	if len(r.Commitment) != types.CommitmentSize {
-		return errorsmod.Wrapf(types.ErrVoteMode, "a commitment is %d bytes, got %d", types.CommitmentSize, len(r.Commitment))
+		return 0, errorsmod.Wrapf(types.ErrVoteMode, "a commitment is %d bytes, got %d", types.CommitmentSize, len(r.Commitment))
 	}
-	task, err := k.Tasks.Get(ctx, r.TaskId)
-	if isNotFound(err) {
-		return errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", r.TaskId)
-	} else if err != nil {
-		return err
-	}
+	task, power, err := k.votingTask(ctx, b, operator, r.TaskId)
 	switch {
+	case err != nil:
+		return task.Status, err
 	case !task.IsCommitReveal():
-		return errorsmod.Wrapf(types.ErrVoteMode, "task %d is voted in the clear (VOTE_MODE_OPEN): send the result, not a commitment", task.Id)
-	case task.Status == types.TASK_STATUS_EXPIRED || h > task.DeadlineHeight:
-		return errorsmod.Wrapf(types.ErrVotingClosed, "task %d deadline was height %d", task.Id, task.DeadlineHeight)
+		return task.Status, errorsmod.Wrapf(types.ErrVoteMode, "task %d is voted in the clear (VOTE_MODE_OPEN): send the result, not a commitment", task.Id)
 	case !task.CommitsOpen(h):
-		return errorsmod.Wrapf(types.ErrCommitClosed, "task %d: %s", task.Id, commitsClosedAt(task))
-	}
-	snap, err := k.batchSnapshot(ctx, b, task)
-	if err != nil {
-		return err
-	}
-	power, ok := powerIn(snap, operator)
-	if !ok {
-		return errorsmod.Wrapf(types.ErrNotOptedIn, "%s was not opted in to service %d when task %d was created", operator, task.ServiceId, task.Id)
+		return task.Status, errorsmod.Wrapf(types.ErrCommitClosed, "task %d: %s", task.Id, commitsClosedAt(task))
 	}
 	key := collections.Join(task.Id, operator)
 	if has, err := k.VoteCommits.Has(ctx, key); err != nil {
-		return err
+		return task.Status, err
 	} else if has {
-		return errorsmod.Wrapf(types.ErrDuplicateVote, "%s already committed on task %d", operator, task.Id)
+		return task.Status, errorsmod.Wrapf(types.ErrDuplicateVote, "%s already committed on task %d", operator, task.Id)
 	}
 	if err := k.VoteCommits.Set(ctx, key, types.VoteCommit{
 		TaskId: task.Id, Operator: operator, Commitment: bytes.Clone(r.Commitment), Power: power, Height: h,
 	}); err != nil {
-		return err
+		return task.Status, err
 	}
 	task.CommitPower += power
 	task.CommitCount++
 	svc, err := k.batchService(ctx, b, task)
 	if err != nil {
-		return err
+		return task.Status, err
 	}
 	// The phase closes once the committed power could decide the task: the
 	// quorum, or under MEDIAN the larger power a median is taken over (M-6),
@@ -86,13 +73,13 @@ func (k Keeper) submitCommit(ctx context.Context, b *voteBatch, operator string,
 		if err := emit(ctx, &types.EventCommitsClosed{
 			TaskId: task.Id, Height: h, CommitPower: task.CommitPower, CommitCount: task.CommitCount,
 		}); err != nil {
-			return err
+			return task.Status, err
 		}
 	}
 	if err := k.Tasks.Set(ctx, task.Id, task); err != nil {
-		return err
+		return task.Status, err
 	}
-	return emit(ctx, &types.EventVoteCommitted{TaskId: task.Id, Operator: operator, Power: power})
+	return task.Status, emit(ctx, &types.EventVoteCommitted{TaskId: task.Id, Operator: operator, Power: power})
 }
 
 func commitsClosedAt(task types.Task) string {
@@ -119,7 +106,7 @@ func (k Keeper) checkReveal(ctx context.Context, svc types.Service, task types.T
 		return errorsmod.Wrapf(types.ErrVoteMode, "a salt is %d bytes, got %d", types.CommitmentSize, len(r.Salt))
 	}
 	if !task.RevealsOpen(h) {
-		return errorsmod.Wrapf(types.ErrRevealTooEarly, "task %d: commits are open until height %d or until committed power meets the quorum", task.Id, task.CommitDeadlineHeight)
+		return errorsmod.Wrapf(types.ErrRevealTooEarly, "task %d: reveals open in the block after its commit phase closes (at height %d at the latest)", task.Id, task.CommitDeadlineHeight)
 	}
 	key := collections.Join(task.Id, operator)
 	c, err := k.VoteCommits.Get(ctx, key)

@@ -41,8 +41,7 @@ func (k Keeper) submitResults(ctx context.Context, params types.Params, operator
 		switch {
 		case err != nil:
 		case len(r.Commitment) > 0:
-			err = k.submitCommit(cacheCtx, b, operator, r)
-			status = types.TASK_STATUS_PENDING
+			status, err = k.submitCommit(cacheCtx, b, operator, r)
 		default:
 			status, err = k.submitVote(cacheCtx, params, b, operator, r)
 		}
@@ -149,25 +148,12 @@ func (k Keeper) countAnswers(ctx context.Context, operator string, answers map[b
 // quorum, completes the task. It writes nothing when it returns an error.
 func (k Keeper) submitVote(ctx context.Context, params types.Params, b *voteBatch, operator string, r types.TaskResult) (types.TaskStatus, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	task, err := k.Tasks.Get(ctx, r.TaskId)
-	if isNotFound(err) {
-		return 0, errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", r.TaskId)
-	} else if err != nil {
-		return 0, err
-	}
-	if task.Status == types.TASK_STATUS_EXPIRED || sdkCtx.BlockHeight() > task.DeadlineHeight {
-		return task.Status, errorsmod.Wrapf(types.ErrVotingClosed, "task %d deadline was height %d", task.Id, task.DeadlineHeight)
-	}
-	if uint64(len(r.Result)) > params.MaxResultSize {
-		return task.Status, errorsmod.Wrapf(types.ErrResultTooLarge, "%d bytes, max_result_size is %d", len(r.Result), params.MaxResultSize)
-	}
-	snap, err := k.batchSnapshot(ctx, b, task)
+	task, power, err := k.votingTask(ctx, b, operator, r.TaskId)
 	if err != nil {
 		return task.Status, err
 	}
-	power, ok := powerIn(snap, operator)
-	if !ok {
-		return task.Status, errorsmod.Wrapf(types.ErrNotOptedIn, "%s was not opted in to service %d when task %d was created", operator, task.ServiceId, task.Id)
+	if uint64(len(r.Result)) > params.MaxResultSize {
+		return task.Status, errorsmod.Wrapf(types.ErrResultTooLarge, "%d bytes, max_result_size is %d", len(r.Result), params.MaxResultSize)
 	}
 	voteKey := collections.Join(task.Id, operator)
 	if has, err := k.Votes.Has(ctx, voteKey); err != nil {
@@ -258,6 +244,31 @@ func (k Keeper) submitVote(ctx context.Context, params types.Params, b *voteBatc
 		return types.TASK_STATUS_FAILED, k.fail(ctx, svc, task, backers, all)
 	}
 	return types.TASK_STATUS_COMPLETED, k.complete(ctx, svc, task, r.Result, backers, all)
+}
+
+// votingTask reads the task an entry (a vote, a commitment or a reveal)
+// names and the operator's power in its snapshot: it refuses an unknown
+// task, one past its deadline or expired, and an operator outside the
+// task's snapshot.
+func (k Keeper) votingTask(ctx context.Context, b *voteBatch, operator string, id uint64) (types.Task, uint64, error) {
+	task, err := k.Tasks.Get(ctx, id)
+	if isNotFound(err) {
+		return task, 0, errorsmod.Wrapf(types.ErrTaskNotFound, "task %d", id)
+	} else if err != nil {
+		return task, 0, err
+	}
+	if task.Status == types.TASK_STATUS_EXPIRED || sdk.UnwrapSDKContext(ctx).BlockHeight() > task.DeadlineHeight {
+		return task, 0, errorsmod.Wrapf(types.ErrVotingClosed, "task %d deadline was height %d", task.Id, task.DeadlineHeight)
+	}
+	snap, err := k.batchSnapshot(ctx, b, task)
+	if err != nil {
+		return task, 0, err
+	}
+	power, ok := powerIn(snap, operator)
+	if !ok {
+		return task, 0, errorsmod.Wrapf(types.ErrNotOptedIn, "%s was not opted in to service %d when task %d was created", operator, task.ServiceId, task.Id)
+	}
+	return task, power, nil
 }
 
 // countVote adds a vote's power to the tally of its key (tallyKey) and
