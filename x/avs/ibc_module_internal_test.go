@@ -4,8 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	errorsmod "cosmossdk.io/errors"
 	"github.com/stretchr/testify/require"
+
+	errorsmod "cosmossdk.io/errors"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 	ibcerrors "github.com/cosmos/ibc-go/v8/modules/core/errors"
