@@ -36,7 +36,7 @@ GOLANGCI_LINT = $(BUILDDIR)/golangci-lint
 # The release the upgrade test starts from (app.UpgradeName moves it to this tree).
 PREVIOUS_RELEASE ?= v0.1.0
 
-.PHONY: help build build-previous install dist test test-unit test-e2e test-dist fuzz bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer localnet demo demo-contract demo-events ibc-demo clean
+.PHONY: help build build-previous install dist test test-unit test-e2e test-dist fuzz bench bench-e2e bench-throughput lint lint-tool format proto-gen proto-check components contracts relayer wasmd localnet demo demo-contract demo-events ibc-demo clean
 
 #? help: List the targets with their descriptions (from the Makefile's own #? comments)
 help: Makefile
@@ -87,8 +87,8 @@ build-previous:
 	scripts/build-release.sh $(PREVIOUS_RELEASE)
 
 #? test-e2e: End-to-end tests against real avsd and avs-sidecar processes (builds first); the -json stream goes to build/test-e2e.json
-test-e2e: build build-previous
-	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) go test -count=1 -tags e2e -timeout 40m -json ./testutil/e2e/... \
+test-e2e: build build-previous wasmd
+	AVSD=$(BUILDDIR)/avsd AVSD_PREVIOUS=$(BUILDDIR)/avsd-$(PREVIOUS_RELEASE) WASMD=$(BUILDDIR)/wasmd go test -count=1 -tags e2e -timeout 40m -json ./testutil/e2e/... \
 		| tee $(BUILDDIR)/test-e2e.json | $(TESTOUTPUT) -v
 
 #? test-dist: make dist, then run its avsd unpacked under /tmp, from another directory, as user nobody (as root) or as you (scripts/check-dist.sh)
@@ -150,6 +150,10 @@ contracts:
 #? relayer: Build the Go IBC relayer (rly, pinned in tools/go.mod) into build/
 relayer:
 	scripts/build-relayer.sh $(BUILDDIR)/rly
+
+#? wasmd: Build wasmd (a plain CosmWasm chain, at the version go.mod pins; tools/wasmd) into build/, for the IBC-client tests and docs/IBC-CLIENTS.md
+wasmd:
+	scripts/build-wasmd.sh $(BUILDDIR)/wasmd
 
 #? localnet: Run a devnet on 127.0.0.1: one validator, or VALIDATORS=4 (ARGS=--reset for a fresh chain)
 localnet: build

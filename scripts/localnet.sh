@@ -10,7 +10,7 @@
 #                       [--rpc-port P] [--p2p-port P] [--grpc-port P] [--api-port P]
 #                       [--abci-port P] [--binary PATH] [--block-time DURATION]
 #                       [--tx-index kv|null] [--validators N] [--port-stride S]
-#                       [--only-node K] [--snapshot-interval H]
+#                       [--only-node K] [--snapshot-interval H] [--wasmd]
 #
 # Every flag also reads an environment variable (AVS_HOME, AVS_CHAIN_ID,
 # AVS_PORT_OFFSET, AVS_RPC_PORT, AVS_P2P_PORT, AVS_GRPC_PORT, AVS_API_PORT,
@@ -33,6 +33,14 @@
 # --snapshot-interval H (default 0: none) makes every node take a state-sync
 # snapshot every H blocks and keep the last 5, so a new node can join by
 # state sync (docs/VALIDATORS.md, Joining by state sync).
+#
+# --wasmd (AVS_WASMD=1) runs a plain CosmWasm chain instead: wasmd at the
+# version go.mod pins (build/wasmd, built by scripts/build-wasmd.sh when
+# missing), bond denom `stake`, the same dev keys (addresses wasm1...), and the
+# same fee rules (minimum-gas-prices 0.01stake, a block gas limit). Its nodes
+# write wasmd.pid and wasmd.log. It is "the other chain" of the IBC-client
+# tests and of docs/IBC-CLIENTS.md: run it beside a devnet with, e.g.,
+#   scripts/localnet.sh --wasmd --chain-id wasmd-local-1 --port-offset 200
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,9 +59,10 @@ VALIDATORS=${AVS_VALIDATORS:-}
 STRIDE=${AVS_PORT_STRIDE:-10}
 ONLY_NODE=${AVS_ONLY_NODE:-}
 SNAPSHOT_INTERVAL=${AVS_SNAPSHOT_INTERVAL:-0}
+WASMD=${AVS_WASMD:-0}
 RESET=0
 
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --reset) RESET=1 ;;
@@ -72,6 +81,7 @@ while [ $# -gt 0 ]; do
     --port-stride) STRIDE=$2; shift ;;
     --only-node) ONLY_NODE=$2; shift ;;
     --snapshot-interval) SNAPSHOT_INTERVAL=$2; shift ;;
+    --wasmd) WASMD=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "localnet: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -93,17 +103,25 @@ fi
 if [ -n "$VALIDATORS" ] && { ! is_uint "$VALIDATORS" || [ "$VALIDATORS" -lt 1 ]; }; then
   echo "localnet: --validators must be a number >= 1, got '$VALIDATORS'" >&2; exit 2
 fi
+# PROC names the node binary in messages and in each home's PROC.pid and
+# PROC.log; INIT_FLAGS go to every `init`.
+PROC=avsd DENOM=uavs INIT_FLAGS=()
+[ "$WASMD" = 1 ] && PROC=wasmd DENOM=stake INIT_FLAGS=(--default-denom stake)
 if [ -z "$AVSD" ]; then
-  AVSD=$ROOT/build/avsd
-  if [ ! -x "$AVSD" ]; then
-    echo "localnet: building avsd (make build)..." >&2
-    make -C "$ROOT" build >&2
+  if [ "$WASMD" = 1 ]; then
+    AVSD=$ROOT/build/wasmd
+    [ -x "$AVSD" ] || { echo "localnet: building wasmd (scripts/build-wasmd.sh)..." >&2; "$ROOT/scripts/build-wasmd.sh" >&2; }
+  else
+    AVSD=$ROOT/build/avsd
+    if [ ! -x "$AVSD" ]; then
+      echo "localnet: building avsd (make build)..." >&2
+      make -C "$ROOT" build >&2
+    fi
   fi
 fi
-[ -x "$AVSD" ] || die "no avsd binary at $AVSD: run 'make build' or pass --binary"
+[ -x "$AVSD" ] || die "no $PROC binary at $AVSD: run 'make build' (avsd) or scripts/build-wasmd.sh (wasmd), or pass --binary"
 
 KR=(--keyring-backend test --home "$HOME_DIR")
-DENOM=uavs
 STAKE=100000000000$DENOM # each validator's self-delegation: equal stake
 # Dev accounts (NAME MNEMONIC a line): fixed test mnemonics, so addresses survive
 # --reset. Never use them for anything of value.
@@ -173,6 +191,13 @@ node_api() { toml_port "$(node_home "$1")/config/app.toml" api address; }
 
 # --- a new chain -------------------------------------------------------------
 
+# set_fee_defaults GENESIS APP_TOML: what `avsd init` writes and `wasmd init`
+# does not (it writes minimum-gas-prices "0stake" and no block gas limit).
+set_fee_defaults() {
+  sed -i 's/"max_gas": "-1"/"max_gas": "100000000"/' "$1"
+  toml_set "$2" "" minimum-gas-prices "\"0.01$DENOM\""
+}
+
 # check_fee_defaults GENESIS APP_TOML: the devnet runs with the defaults a
 # public network gets from `avsd init` (docs/VALIDATORS.md, security review
 # L-11): a block gas limit (consensus block.max_gas) and a non-zero minimum
@@ -225,7 +250,7 @@ configure_node() {
 add_validator() {
   local k=$1 home mnemonic
   home=$(node_home "$k")
-  "$AVSD" init "localnet-node$k" --chain-id "$CHAIN_ID" --home "$home" >/dev/null 2>&1
+  "$AVSD" init "localnet-node$k" --chain-id "$CHAIN_ID" --home "$home" ${INIT_FLAGS[@]+"${INIT_FLAGS[@]}"} >/dev/null 2>&1
   mnemonic=$(dev_accounts | awk '$1 == "validator" { $1 = ""; print substr($0, 2) }')
   echo "$mnemonic" | "$AVSD" keys add "validator$k" --recover --account "$k" "${KR[@]}" >/dev/null 2>&1
   "$AVSD" genesis add-genesis-account "validator$k" "1000000000000$DENOM" "${KR[@]}" </dev/null >/dev/null
@@ -258,7 +283,7 @@ set_peers() {
 init_chain() {
   echo "localnet: initialising $CHAIN_ID with $N validator(s) in $HOME_DIR"
   rm -rf "$HOME_DIR"
-  "$AVSD" init localnet --chain-id "$CHAIN_ID" --home "$HOME_DIR" >/dev/null 2>&1
+  "$AVSD" init localnet --chain-id "$CHAIN_ID" --home "$HOME_DIR" ${INIT_FLAGS[@]+"${INIT_FLAGS[@]}"} >/dev/null 2>&1
   while read -r name mnemonic; do
     echo "$mnemonic" | "$AVSD" keys add "$name" --recover "${KR[@]}" >/dev/null 2>&1
     "$AVSD" genesis add-genesis-account "$name" "1000000000000$DENOM" "${KR[@]}" </dev/null >/dev/null
@@ -272,9 +297,13 @@ init_chain() {
   # Short governance periods so parameter changes can be tried on a devnet.
   local genesis=$HOME_DIR/config/genesis.json
   sed -i 's/"voting_period": "[0-9]*s"/"voting_period": "20s"/; s/"expedited_voting_period": "[0-9]*s"/"expedited_voting_period": "10s"/' "$genesis"
+  [ "$WASMD" = 0 ] || set_fee_defaults "$genesis" "$HOME_DIR/config/app.toml"
   "$AVSD" genesis validate-genesis --home "$HOME_DIR" >/dev/null
   check_fee_defaults "$genesis" "$HOME_DIR/config/app.toml"
-  for ((k = 1; k < N; k++)); do cp "$genesis" "$(node_home "$k")/config/genesis.json"; done
+  for ((k = 1; k < N; k++)); do
+    cp "$genesis" "$(node_home "$k")/config/genesis.json"
+    [ "$WASMD" = 0 ] || set_fee_defaults "$(node_home "$k")/config/genesis.json" "$(node_home "$k")/config/app.toml"
+  done
   for ((k = 0; k < N; k++)); do configure_node "$k"; done
   [ "$N" = 1 ] || set_peers
 }
@@ -283,8 +312,8 @@ init_chain() {
 
 PIDS=() # PIDS[K]: node K's avsd, while this script runs it
 
-# start_node K: node K's avsd in its own process group (setsid), logging to
-# its home's avsd.log; its PID goes to avsd.pid there.
+# start_node K: node K's $PROC in its own process group (setsid), logging to
+# its home's $PROC.log; its PID goes to $PROC.pid there.
 start_node() {
   local k=$1 home
   home=$(node_home "$k")
@@ -292,16 +321,16 @@ start_node() {
   local profile=()
   # AVSD_CPU_PROFILE=FILE: node 0 writes a CPU profile of its run there when it stops (scripts/bench).
   [ "$k" != 0 ] || [ -z "${AVSD_CPU_PROFILE:-}" ] || profile=(--cpu-profile "$AVSD_CPU_PROFILE")
-  setsid "$AVSD" start --home "$home" ${profile[@]+"${profile[@]}"} >>"$home/avsd.log" 2>&1 &
+  setsid "$AVSD" start --home "$home" ${profile[@]+"${profile[@]}"} >>"$home/$PROC.log" 2>&1 &
   PIDS[k]=$!
-  echo "${PIDS[k]}" > "$home/avsd.pid"
+  echo "${PIDS[k]}" > "$home/$PROC.pid"
 }
 
 # forget_node K: node K's avsd has exited; its pid file goes unless a newer
 # process (a restart by --only-node) has written its own.
 forget_node() {
   local k=$1 pidfile
-  pidfile=$(node_home "$k")/avsd.pid
+  pidfile=$(node_home "$k")/$PROC.pid
   [ "$(cat "$pidfile" 2>/dev/null)" != "${PIDS[k]}" ] || rm -f "$pidfile"
   unset "PIDS[k]"
 }
@@ -314,7 +343,7 @@ stop() {
   for k in "${!PIDS[@]}"; do
     pid=${PIDS[k]}
     if kill -0 "$pid" 2>/dev/null; then
-      echo "localnet: stopping node $k (avsd pid $pid)"
+      echo "localnet: stopping node $k ($PROC pid $pid)"
       kill -TERM "$pid" 2>/dev/null || true
     fi
   done
@@ -351,8 +380,8 @@ wait_ready() {
     ready=1
     for k in "${!PIDS[@]}"; do
       if ! kill -0 "${PIDS[k]}" 2>/dev/null; then
-        echo; echo "localnet: node $k (avsd) exited before height $want; last lines of $(node_home "$k")/avsd.log:" >&2
-        tail -n 20 "$(node_home "$k")/avsd.log" >&2
+        echo; echo "localnet: node $k ($PROC) exited before height $want; last lines of $(node_home "$k")/$PROC.log:" >&2
+        tail -n 20 "$(node_home "$k")/$PROC.log" >&2
         exit 1
       fi
       h=$(height "$k")
@@ -362,7 +391,7 @@ wait_ready() {
     echo -n "."
     sleep 0.1
   done
-  echo; die "not at height $want after 60s; see the avsd.log of each node in $HOME_DIR"
+  echo; die "not at height $want after 60s; see the $PROC.log of each node in $HOME_DIR"
 }
 
 # watch_nodes: wait for the nodes; report each that exits, and return (with
@@ -377,7 +406,7 @@ watch_nodes() {
       [ "${PIDS[k]}" = "$dead" ] || continue
       forget_node "$k"
       [ "$N_STARTED" = 1 ] && break
-      echo "localnet: node $k (avsd pid $dead) exited with status $status; ${#PIDS[@]} node(s) left." \
+      echo "localnet: node $k ($PROC pid $dead) exited with status $status; ${#PIDS[@]} node(s) left." \
         "Restart it: $0 --home $HOME_DIR --only-node $k"
     done
   done
@@ -392,9 +421,9 @@ localnet: ready in ${elapsed}s (height $h) — chain $CHAIN_ID
   rpc      http://127.0.0.1:$(node_rpc 0)
   grpc     127.0.0.1:$(node_grpc 0)
   rest     http://127.0.0.1:$(node_api 0)
-  web      http://127.0.0.1:$(node_api 0)/dashboard/
-  home     $HOME_DIR   (log: $HOME_DIR/avsd.log)
 INFO
+    [ "$WASMD" = 1 ] || echo "  web      http://127.0.0.1:$(node_api 0)/dashboard/"
+    echo "  home     $HOME_DIR   (log: $HOME_DIR/$PROC.log)"
   else
     echo "localnet: ready in ${elapsed}s (height $h on each of ${#PIDS[@]} node(s) started, of $N validators) — chain $CHAIN_ID"
     printf '  %-5s %-24s %-17s %-24s %s\n' node rpc grpc rest home
@@ -410,7 +439,7 @@ INFO
 INFO
   if [ "$N" -gt 1 ]; then
     local last=${NODES[-1]}
-    echo "  kill     kill -9 \$(cat $(node_home "$last")/avsd.pid)   (node $last; any one of 4 or more can go)"
+    echo "  kill     kill -9 \$(cat $(node_home "$last")/$PROC.pid)   (node $last; any one of 4 or more can go)"
     echo "  restart  $0 --home $HOME_DIR --only-node $last   (in another terminal: it catches up by block sync)"
   fi
   if [ ${#PIDS[@]} = 1 ]; then echo "Ctrl-C stops the node."; else echo "Ctrl-C stops every node."; fi

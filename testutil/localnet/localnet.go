@@ -67,6 +67,32 @@ type Options struct {
 	// SnapshotInterval, if positive, makes every node take a state-sync
 	// snapshot every that many blocks (JoinByStateSync joins from them).
 	SnapshotInterval int
+	// Wasmd runs a plain CosmWasm chain instead of avschain (localnet.sh
+	// --wasmd): wasmd at the version go.mod pins (default binary
+	// WasmdBinary(t)), denom stake, the same dev keys. StartWasmd sets it.
+	Wasmd bool
+}
+
+// StartWasmd runs a one-validator wasmd chain, "another chain" for the
+// IBC-client tests, as Start runs avschain (default chain id "wasmd-e2e-1").
+func StartWasmd(t testing.TB, opts Options) *Node {
+	t.Helper()
+	opts.Wasmd = true
+	if opts.ChainID == "" {
+		opts.ChainID = "wasmd-e2e-1"
+	}
+	if opts.Binary == "" {
+		opts.Binary = WasmdBinary(t)
+	}
+	return Start(t, opts)
+}
+
+// proc is the name of the node's program: its home's proc.pid and proc.log.
+func (n *Node) proc() string {
+	if n.opts.Wasmd {
+		return "wasmd"
+	}
+	return "avsd"
 }
 
 // Start runs scripts/localnet.sh --reset on free ports (five a node) with
@@ -144,6 +170,9 @@ func (n *Node) networkArgs(reset bool) []string {
 	if n.opts.SnapshotInterval > 0 {
 		args = append(args, "--snapshot-interval", strconv.Itoa(n.opts.SnapshotInterval))
 	}
+	if n.opts.Wasmd {
+		args = append(args, "--wasmd")
+	}
 	return args
 }
 
@@ -176,7 +205,7 @@ func (nw *network) stop() {
 		nw.scripts[i].stop(nw.nodes[0].t)
 	}
 	for _, n := range nw.nodes {
-		killLeftover(n.Home)
+		killLeftover(n.Home, n.proc())
 	}
 }
 
@@ -190,7 +219,7 @@ func (n *Node) SetTxIndex(kind string) { n.opts.TxIndex = kind }
 // Restart runs it again.
 func (n *Node) Kill() {
 	n.t.Helper()
-	pid, err := nodePID(n.Home)
+	pid, err := nodePID(n.Home, n.proc())
 	if err != nil {
 		n.t.Fatalf("kill avsd of node %d: %v", n.Index, err)
 	}
@@ -272,7 +301,7 @@ func (n *Node) Stop() {
 		n.script.stop(n.t)
 		return
 	}
-	pid, err := nodePID(n.Home)
+	pid, err := nodePID(n.Home, n.proc())
 	if err != nil || !avsdRunning(pid, n.Home) {
 		return // stopped already
 	}
@@ -286,7 +315,7 @@ func (n *Node) Stop() {
 }
 
 func (n *Node) logTail() string {
-	b, err := os.ReadFile(filepath.Join(n.Home, "avsd.log"))
+	b, err := os.ReadFile(filepath.Join(n.Home, n.proc()+".log"))
 	if err != nil {
 		return ""
 	}
@@ -294,7 +323,7 @@ func (n *Node) logTail() string {
 	if len(lines) > 40 {
 		lines = lines[len(lines)-40:]
 	}
-	return "avsd.log (tail):\n" + strings.Join(lines, "\n")
+	return n.proc() + ".log (tail):\n" + strings.Join(lines, "\n")
 }
 
 // NodeURI is the node's CometBFT RPC address.
@@ -465,7 +494,7 @@ func (n *Node) exec(ctx context.Context, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("avsd %s: %v: %s%s", strings.Join(args, " "), err, stderr.String(), out)
+		return out, fmt.Errorf("%s %s: %v: %s%s", n.proc(), strings.Join(args, " "), err, stderr.String(), out)
 	}
 	return out, nil
 }

@@ -71,9 +71,10 @@ func (s *script) stop(t testing.TB) {
 	<-s.done
 }
 
-// nodePID reads the pid file the script keeps in a node's home while avsd runs.
-func nodePID(home string) (int, error) {
-	bz, err := os.ReadFile(filepath.Join(home, "avsd.pid"))
+// nodePID reads the pid file the script keeps in a node's home while its
+// program (proc: avsd, or wasmd) runs.
+func nodePID(home, proc string) (int, error) {
+	bz, err := os.ReadFile(filepath.Join(home, proc+".pid"))
 	if err != nil {
 		return 0, err
 	}
@@ -101,8 +102,8 @@ func avsdRunning(pid int, home string) bool {
 
 // killLeftover kills the avsd of home (its own process group) if its pid file
 // names a live one: a node whose script was killed before it could stop it.
-func killLeftover(home string) {
-	pid, err := nodePID(home)
+func killLeftover(home, proc string) {
+	pid, err := nodePID(home, proc)
 	if err == nil && avsdRunning(pid, home) {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}

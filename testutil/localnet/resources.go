@@ -142,6 +142,39 @@ func PreviousBinary(t testing.TB) string {
 	return previousBinary.path
 }
 
+var wasmdBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// WasmdBinary returns the wasmd binary the IBC-client tests run as another
+// chain: $WASMD, or build/wasmd built once by scripts/build-wasmd.sh at the
+// version go.mod pins (kept in build/ for the next run; a warm build takes a
+// minute or two).
+func WasmdBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("WASMD"); p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(RepoRoot(), p)
+		}
+		return p
+	}
+	wasmdBinary.once.Do(func() {
+		out := filepath.Join(RepoRoot(), "build", "wasmd")
+		cmd := exec.Command(filepath.Join(RepoRoot(), "scripts", "build-wasmd.sh"), out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			wasmdBinary.err = fmt.Errorf("scripts/build-wasmd.sh: %v\n%s", err, b)
+			return
+		}
+		wasmdBinary.path = out
+	})
+	if wasmdBinary.err != nil {
+		t.Fatal(wasmdBinary.err)
+	}
+	return wasmdBinary.path
+}
+
 // SidecarBinary returns the avs-sidecar binary to test ($AVS_SIDECAR, or built once).
 func SidecarBinary(t testing.TB) string { return sidecarBinary.get(t) }
 
