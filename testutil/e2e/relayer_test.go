@@ -61,18 +61,21 @@ type relayer struct {
 	done chan struct{}
 }
 
-// newRelayer writes an rly config for the nodes, each with key restored from
-// the dev mnemonic of the same name.
+// newRelayer writes an rly config for the nodes (avschain or wasmd), each
+// with key restored from the dev mnemonic of the same name; the account
+// prefix is the chain's (avs, wasm), read from its keyring.
 func newRelayer(t *testing.T, bin, key string, nodes ...*localnet.Node) *relayer {
 	t.Helper()
 	r := &relayer{t: t, bin: bin, home: filepath.Join(t.TempDir(), "rly"), key: key}
 	r.run(time.Minute, "config", "init")
 	for _, n := range nodes {
+		prefix, _, ok := strings.Cut(n.KeyAddress(key), "1")
+		require.True(t, ok, "bech32 address of %s on %s", key, n.ChainID)
 		chain := map[string]any{
 			"type": "cosmos",
 			"value": map[string]any{
 				"key": key, "chain-id": n.ChainID, "rpc-addr": fmt.Sprintf("http://127.0.0.1:%d", n.RPCPort),
-				"account-prefix": "avs", "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": n.GasPrices,
+				"account-prefix": prefix, "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": n.GasPrices,
 				"debug": false, "timeout": "20s", "output-format": "json", "sign-mode": "direct",
 			},
 		}
@@ -106,8 +109,15 @@ func (r *relayer) run(timeout time.Duration, args ...string) string {
 // on both ends of path, with version.
 func (r *relayer) link(path, src, dst, port, version string) {
 	r.t.Helper()
+	r.linkPorts(path, src, dst, port, port, version)
+}
+
+// linkPorts is link between srcPort on chain src and dstPort on chain dst
+// (a contract's wasm.<address> and avschain's avs, say).
+func (r *relayer) linkPorts(path, src, dst, srcPort, dstPort, version string) {
+	r.t.Helper()
 	r.run(time.Minute, "paths", "new", src, dst, path)
-	r.run(4*time.Minute, "transact", "link", path, "--src-port", port, "--dst-port", port,
+	r.run(4*time.Minute, "transact", "link", path, "--src-port", srcPort, "--dst-port", dstPort,
 		"--version", version, "--order", "unordered")
 }
 

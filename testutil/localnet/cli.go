@@ -304,6 +304,18 @@ func (n *Node) KeyAddress(name string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// Run runs the node's binary with args as given (no --node, no --home: an
+// offline command such as `tx interchain-accounts host generate-packet-data`)
+// and returns its standard output; a failure fails the test.
+func (n *Node) Run(args ...string) []byte {
+	n.t.Helper()
+	out, err := n.exec(context.Background(), args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return out
+}
+
 // lastJSONLine skips anything (like "gas estimate: N") printed before the JSON.
 func lastJSONLine(out []byte) []byte {
 	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
