@@ -249,8 +249,8 @@ func TestIBCErrorAcks(t *testing.T) {
 			require.NoError(t, err, "a bad packet is acknowledged at once")
 			var ack channeltypes.Acknowledgement
 			require.NoError(t, avstypes.ModuleCdcJSON.UnmarshalJSON(ackBz, &ack))
-			// by hand: ibc-go's error ack text, with the registered code
-			wantAck := fmt.Sprintf("ABCI code: %d: error handling packet: see events for details", tc.wantErr.ABCICode())
+			// x/avs names the registered error: codespace, code and description
+			wantAck := fmt.Sprintf("ABCI error: avs/%d: %s", tc.wantErr.ABCICode(), tc.wantErr.Error())
 			require.Equal(t, wantAck, ack.GetError())
 			// core IBC keeps the refused callback's events under its error prefix
 			failed := attr(t, res.Events, ibccoretypes.ErrorAttributeKeyPrefix+"avschain.avs.v1.EventIBCFailed", ibccoretypes.ErrorAttributeKeyPrefix+"error")

@@ -1,6 +1,8 @@
 package avs
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	errorsmod "cosmossdk.io/errors"
@@ -30,7 +32,12 @@ var _ porttypes.IBCModule = IBCModule{}
 // NewIBCModule returns the x/avs IBC application.
 func NewIBCModule(k keeper.Keeper) IBCModule { return IBCModule{keeper: k} }
 
-func validateChannel(order channeltypes.Order, portID string) error {
+// checkLocalEnd checks what belongs to this chain's end of an avs-1 channel:
+// the port is x/avs's own and the channel is unordered. The counterparty's
+// port is never checked: any IBC application that speaks avs-1 may open a
+// channel (another avschain's `avs`, a CosmWasm contract's `wasm.<address>`,
+// a custom module); OnChanOpenTry and OnChanOpenAck check only its version.
+func checkLocalEnd(order channeltypes.Order, portID string) error {
 	if order != channeltypes.UNORDERED {
 		return errorsmod.Wrapf(types.ErrInvalidChannel, "expected an %s channel, got %s", channeltypes.UNORDERED, order)
 	}
@@ -40,11 +47,12 @@ func validateChannel(order channeltypes.Order, portID string) error {
 	return nil
 }
 
-// OnChanOpenInit checks port, ordering and version and claims the channel.
+// OnChanOpenInit checks this end's port, ordering and version and claims the
+// channel; the counterparty's port may be anything.
 func (im IBCModule) OnChanOpenInit(ctx sdk.Context, order channeltypes.Order, _ []string, portID, channelID string,
 	chanCap *capabilitytypes.Capability, _ channeltypes.Counterparty, version string,
 ) (string, error) {
-	if err := validateChannel(order, portID); err != nil {
+	if err := checkLocalEnd(order, portID); err != nil {
 		return "", err
 	}
 	if strings.TrimSpace(version) == "" {
@@ -59,11 +67,12 @@ func (im IBCModule) OnChanOpenInit(ctx sdk.Context, order channeltypes.Order, _ 
 	return version, nil
 }
 
-// OnChanOpenTry checks port, ordering and the counterparty's version.
+// OnChanOpenTry checks this end's port and ordering and the counterparty's
+// version (not its port).
 func (im IBCModule) OnChanOpenTry(ctx sdk.Context, order channeltypes.Order, _ []string, portID, channelID string,
 	chanCap *capabilitytypes.Capability, _ channeltypes.Counterparty, counterpartyVersion string,
 ) (string, error) {
-	if err := validateChannel(order, portID); err != nil {
+	if err := checkLocalEnd(order, portID); err != nil {
 		return "", err
 	}
 	if counterpartyVersion != types.Version {
@@ -114,10 +123,27 @@ func (im IBCModule) OnRecvPacket(ctx sdk.Context, packet channeltypes.Packet, _ 
 		}
 	}
 	im.keeper.Logger(ctx).Info("refused avs packet", "channel", packet.DestinationChannel, "sequence", packet.Sequence, "err", err)
-	// The acknowledgement carries only the error's code; the reason is in
-	// this event (kept by core IBC as an error event).
+	// The acknowledgement names the registered error; the full message, with
+	// its ids and values, is in this event (kept by core IBC as an error event).
 	_ = ctx.EventManager().EmitTypedEvent(&types.EventIBCFailed{Channel: packet.DestinationChannel, Error: err.Error()})
-	return channeltypes.NewErrorAcknowledgement(err)
+	return errorAck(err)
+}
+
+// errorAck writes an error acknowledgement that a client on the other chain
+// can act on: for an x/avs error, "ABCI error: avs/<code>: <description>",
+// e.g. "ABCI error: avs/10: service not found". Only the registered
+// description goes in, never the wrapped message: the acknowledgement is
+// committed to state, and a registered description is a constant of the
+// binary, as deterministic as the code. Any other error falls back to ibc-go's
+// codespace-and-code form.
+func errorAck(err error) channeltypes.Acknowledgement {
+	var reg *errorsmod.Error
+	if errors.As(err, &reg) && reg.Codespace() == types.ModuleName {
+		return channeltypes.Acknowledgement{Response: &channeltypes.Acknowledgement_Error{
+			Error: fmt.Sprintf("ABCI error: %s/%d: %s", reg.Codespace(), reg.ABCICode(), reg.Error()),
+		}}
+	}
+	return channeltypes.NewErrorAcknowledgementWithCodespace(err)
 }
 
 // OnAcknowledgementPacket records the answer to a remote request.

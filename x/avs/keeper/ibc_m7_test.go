@@ -2,6 +2,7 @@ package keeper_test
 
 import (
 	"fmt"
+	"strings"
 
 	errorsmod "cosmossdk.io/errors"
 
@@ -32,7 +33,7 @@ func (s *KeeperTestSuite) recvRequests(serviceID uint64, channel string, first u
 			continue
 		}
 		for _, err := range []*errorsmod.Error{types.ErrIBCRateLimit, types.ErrAutoTaskLimit} {
-			if string(ack.Acknowledgement()) == string(channeltypes.NewErrorAcknowledgement(err).Acknowledgement()) {
+			if strings.Contains(string(ack.Acknowledgement()), fmt.Sprintf(`"ABCI error: avs/%d: `, err.ABCICode())) {
 				refused[err.ABCICode()]++
 			}
 		}

@@ -37,7 +37,7 @@ func (s *KeeperTestSuite) TestPushedResultNumbersRefused() {
 			}
 			ack := avs.NewIBCModule(s.keeper).OnRecvPacket(s.ctx, push, nil)
 			s.Require().False(ack.Success())
-			s.Require().Equal(channeltypes.NewErrorAcknowledgement(types.ErrInvalidPacket).Acknowledgement(), ack.Acknowledgement())
+			s.Require().JSONEq(`{"error":"ABCI error: avs/38: invalid IBC packet"}`, string(ack.Acknowledgement()))
 			has, err := s.keeper.PushedResults.Has(s.ctx, collections.Join("channel-0", uint64(1)))
 			s.Require().NoError(err)
 			s.Require().False(has)
