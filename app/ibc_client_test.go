@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -322,4 +323,76 @@ func (e *clientEnv) ack(packet channeltypes.Packet, ack []byte) error {
 		},
 		Relayer: e.b.SenderAccount.GetAddress().String(),
 	})
+}
+
+// TestIBCClientSchema: the committed JSON schema is the contract's: its
+// message names are the contract's, every example it gives is accepted by
+// the real wasm, and a record has exactly the fields the schema lists (the
+// contract refuses unknown fields, so a drifting schema fails here).
+func TestIBCClientSchema(t *testing.T) {
+	bz, err := os.ReadFile("../contracts/avs-ibc-client/schema/avs-ibc-client.json")
+	require.NoError(t, err)
+	type msgSchema struct {
+		Examples []json.RawMessage `json:"examples"`
+		OneOf    []struct {
+			Required []string          `json:"required"`
+			Examples []json.RawMessage `json:"examples"`
+		} `json:"oneOf"`
+	}
+	var schema struct {
+		ContractName string                     `json:"contract_name"`
+		IDLVersion   string                     `json:"idl_version"`
+		Instantiate  msgSchema                  `json:"instantiate"`
+		Execute      msgSchema                  `json:"execute"`
+		Query        msgSchema                  `json:"query"`
+		Responses    map[string]json.RawMessage `json:"responses"`
+	}
+	require.NoError(t, json.Unmarshal(bz, &schema))
+	require.Equal(t, "avs-ibc-client", schema.ContractName)
+	require.Equal(t, "1.0.0", schema.IDLVersion)
+
+	e := newClientEnv(t)
+	handler := e.instantiate(contracts.HandlerWasm(), `{}`)
+	// The examples name a wasmd chain's callback and channel; here they are chain B's.
+	local := strings.NewReplacer("wasm1callbackcontract", handler.String(), `"channel-0"`, fmt.Sprintf("%q", e.path.EndpointA.ChannelID))
+
+	require.NotEmpty(t, schema.Instantiate.Examples)
+	for _, ex := range schema.Instantiate.Examples {
+		e.instantiate(contracts.ClientWasm(), string(ex))
+	}
+	names := func(m msgSchema) []string {
+		var out []string
+		for _, v := range m.OneOf {
+			require.Len(t, v.Required, 1)
+			require.NotEmpty(t, v.Examples, v.Required[0])
+			out = append(out, v.Required[0])
+		}
+		return out
+	}
+	require.Equal(t, []string{"request", "update_config"}, names(schema.Execute))
+	require.Equal(t, []string{"result", "results", "channels", "config"}, names(schema.Query))
+	for _, v := range schema.Execute.OneOf {
+		for _, ex := range v.Examples {
+			e.execute(e.client, local.Replace(string(ex)))
+		}
+	}
+	for _, v := range schema.Query.OneOf {
+		require.Contains(t, schema.Responses, v.Required[0], "each query has its response schema")
+		for _, ex := range v.Examples {
+			var answer json.RawMessage
+			e.query(e.client, string(ex), &answer)
+		}
+	}
+
+	var recordSchema struct {
+		Required []string `json:"required"`
+	}
+	require.NoError(t, json.Unmarshal(schema.Responses["result"], &recordSchema))
+	var record map[string]json.RawMessage
+	e.query(e.client, `{"result":{"id":"1"}}`, &record)
+	var fields []string
+	for k := range record {
+		fields = append(fields, k)
+	}
+	require.ElementsMatch(t, recordSchema.Required, fields)
 }
