@@ -294,7 +294,7 @@ func TestWasmHandlerStoresResults(t *testing.T) {
 	_, err = e.chain.App.WasmKeeper.QuerySmart(e.chain.Context(), handler, []byte(`{"result":{"task_id":"99"}}`))
 	require.ErrorContains(t, err, "no result for task 99")
 	_, _, err = e.execute(handler, `{}`)
-	require.ErrorContains(t, err, "avs-handler takes no execute messages")
+	require.ErrorContains(t, err, "avs-handler takes only avs_result")
 }
 
 // TestWasmHandlerFailureKeepsTask: a handler that errs (wasmd's hackatom has

@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT/contracts"
 
 export PATH=/usr/bin:$PATH
-CONTRACTS=(avs-handler avs-requester)
+CONTRACTS=(avs-handler avs-ibc-client avs-requester)
 APT_LINE='apt-get update && apt-get install -y --no-install-recommends rustc cargo libstd-rust-dev-wasm32 lld-14 librust-serde-dev librust-serde-json-dev librust-serde-derive-dev binaryen'
 
 missing=0
@@ -28,8 +28,9 @@ if [ "$missing" = 1 ]; then
 	exit 1
 fi
 
-# Host unit tests of the shared ABI crate (base64, protobuf, decimals).
-cargo test --quiet --locked --release -p avs-abi --target "$(rustc -vV | sed -n 's/^host: //p')" >/dev/null
+# Host unit tests of the shared ABI crate (base64, protobuf, decimals, IBC JSON)
+# and of avs-ibc-client's acknowledgement reader.
+cargo test --quiet --locked --release -p avs-abi -p avs-ibc-client --target "$(rustc -vV | sed -n 's/^host: //p')" >/dev/null
 
 RUSTFLAGS="--remap-path-prefix=$ROOT=. --remap-path-prefix=/usr/share/cargo/registry=registry" \
 	cargo build --locked --release --target wasm32-unknown-unknown

@@ -10,7 +10,8 @@
 //!   queries, debug);
 //! - the JSON the VM exchanges: `Env`, `MessageInfo`, `Response`, `SubMsg`,
 //!   and the `{"ok":…}` / `{"error":…}` envelopes, through `run_*` wrappers
-//!   that an entry point calls with its logic;
+//!   that an entry point calls with its logic; the IBC entry points' JSON is
+//!   in [`ibc`];
 //! - base64 (CosmWasm's `Binary`), and a tiny protobuf encoder for the
 //!   Cosmos messages a contract sends as `CosmosMsg::Any`.
 //!
@@ -21,6 +22,8 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+pub mod ibc;
 
 // ---------------------------------------------------------------- memory
 
@@ -313,6 +316,13 @@ impl Response {
 
     pub fn submessage(mut self, id: u64, msg: Value, reply_on: ReplyOn) -> Self {
         self.messages.push(SubMsg { id, payload: String::new(), msg, gas_limit: None, reply_on });
+        self
+    }
+
+    /// A submessage that may spend at most `gas_limit`: running out fails
+    /// it alone (reported to `reply` as an error), not the whole call.
+    pub fn submessage_gas(mut self, id: u64, msg: Value, gas_limit: u64, reply_on: ReplyOn) -> Self {
+        self.messages.push(SubMsg { id, payload: String::new(), msg, gas_limit: Some(gas_limit), reply_on });
         self
     }
 }
