@@ -5,11 +5,15 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/module"
+	simtypes "github.com/cosmos/cosmos-sdk/types/simulation"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	"github.com/cosmos/cosmos-sdk/x/simulation"
 
 	ica "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts"
 	genesistypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/genesis/types"
 	icahosttypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/host/types"
+	icasim "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/simulation"
 	icatypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/types"
 
 	avstypes "github.com/avschain/avschain/x/avs/types"
@@ -52,4 +56,13 @@ func (icaAppModule) DefaultGenesis(cdc codec.JSONCodec) json.RawMessage {
 		genesistypes.NewHostGenesisState(nil, nil, icatypes.HostPortID, icahosttypes.NewParams(true, ICAAllowMessages())),
 	)
 	return cdc.MustMarshalJSON(gs)
+}
+
+// ProposalMsgs keeps only ibc-go's host MsgUpdateParams proposal for the
+// simulation: avsd has no controller, so the controller's MsgUpdateParams
+// has no route and a proposal carrying it fails.
+func (icaAppModule) ProposalMsgs(module.SimulationState) []simtypes.WeightedProposalMsg {
+	return []simtypes.WeightedProposalMsg{
+		simulation.NewWeightedProposalMsg(icasim.OpWeightMsgUpdateParams, icasim.DefaultWeightMsgUpdateParams, icasim.SimulateHostMsgUpdateParams),
+	}
 }
