@@ -133,15 +133,13 @@ func TestGovernedUpgrade(t *testing.T) {
 	// The upgrade adds the interchain accounts host: its store, and its
 	// genesis with the host enabled and app.ICAAllowMessages (not "*").
 	require.Equal(t, 3, moduleVersion(t, node, "interchainaccounts"))
-	var host struct {
-		Params struct {
-			HostEnabled   bool     `json:"host_enabled"`
-			AllowMessages []string `json:"allow_messages"`
-		} `json:"params"`
+	var host struct { // ibc-go's command prints the params themselves, unwrapped
+		HostEnabled   bool     `json:"host_enabled"`
+		AllowMessages []string `json:"allow_messages"`
 	}
 	node.Query(&host, "interchain-accounts", "host", "params")
-	require.True(t, host.Params.HostEnabled, "the upgrade enables the ICA host")
-	require.Equal(t, app.ICAAllowMessages(), host.Params.AllowMessages)
+	require.True(t, host.HostEnabled, "the upgrade enables the ICA host")
+	require.Equal(t, app.ICAAllowMessages(), host.AllowMessages)
 
 	// The task made before the upgrade completes after it.
 	require.Equal(t, "TASK_STATUS_PENDING", getTask(node, pending).Status)
