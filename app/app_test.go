@@ -27,6 +27,9 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
 
+	icahostkeeper "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/host/keeper"
+	icahosttypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/host/types"
+	icatypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/types"
 	clienttypes "github.com/cosmos/ibc-go/v8/modules/core/02-client/types"
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 
@@ -67,6 +70,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 		Params:    updated,
 	})
 	require.NoError(t, err)
+	icaParams := icahosttypes.NewParams(true, []string{"/cosmos.bank.v1beta1.MsgSend"})
+	_, err = icahostkeeper.NewMsgServerImpl(&a.ICAHostKeeper).UpdateParams(ctx, &icahosttypes.MsgUpdateParams{
+		Signer: authtypes.NewModuleAddress(govtypes.ModuleName).String(),
+		Params: icaParams,
+	})
+	require.NoError(t, err)
 	chain.NextBlock(t)
 	chain.NextBlock(t)
 	require.EqualValues(t, 6, a.LastBlockHeight())
@@ -95,6 +104,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 	gotB, err := b.AVSKeeper.Params.Get(ctxB)
 	require.NoError(t, err)
 	require.Equal(t, updated, gotB, "x/avs params must survive the round trip")
+	require.Equal(t, icaParams, b.ICAHostKeeper.GetParams(ctxB), "ICA host params must survive the round trip")
+	require.True(t, icaPortBound(b, ctxB), "the imported chain binds the ICA host port")
 	info := b.WasmKeeper.GetCodeInfo(ctxB, codeID)
 	require.NotNil(t, info, "stored code must survive the round trip")
 	require.Equal(t, checksum, []byte(info.CodeHash))
@@ -110,7 +121,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	// Modules whose state does not move with blocks must export byte-identical
 	// JSON; mint, distribution, bank, staking and ibc (its localhost client
 	// tracks the height) change every block.
-	for _, m := range []string{avstypes.ModuleName, wasmtypes.ModuleName, authtypes.ModuleName, govtypes.ModuleName, "transfer", "feegrant", "authz"} {
+	for _, m := range []string{avstypes.ModuleName, wasmtypes.ModuleName, authtypes.ModuleName, govtypes.ModuleName, "transfer", "feegrant", "authz", icatypes.ModuleName} {
 		require.JSONEq(t, string(before[m]), string(after[m]), "module %s", m)
 	}
 }

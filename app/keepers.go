@@ -49,6 +49,10 @@ import (
 
 	capabilitykeeper "github.com/cosmos/ibc-go/modules/capability/keeper"
 	capabilitytypes "github.com/cosmos/ibc-go/modules/capability/types"
+	icahost "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/host"
+	icahostkeeper "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/host/keeper"
+	icahosttypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/host/types"
+	icatypes "github.com/cosmos/ibc-go/v8/modules/apps/27-interchain-accounts/types"
 	"github.com/cosmos/ibc-go/v8/modules/apps/transfer"
 	ibctransferkeeper "github.com/cosmos/ibc-go/v8/modules/apps/transfer/keeper"
 	ibctransfertypes "github.com/cosmos/ibc-go/v8/modules/apps/transfer/types"
@@ -72,6 +76,7 @@ var maccPerms = map[string][]string{
 	stakingtypes.NotBondedPoolName: {authtypes.Burner, authtypes.Staking},
 	govtypes.ModuleName:            {authtypes.Burner},
 	ibctransfertypes.ModuleName:    {authtypes.Minter, authtypes.Burner},
+	icatypes.ModuleName:            nil, // the ICA host keeper requires it
 	wasmtypes.ModuleName:           {authtypes.Burner},
 	avstypes.ModuleName:            {authtypes.Burner},
 }
@@ -92,6 +97,7 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkeepe
 	app.CapabilityKeeper = capabilitykeeper.NewKeeper(app.appCodec, app.keys[capabilitytypes.StoreKey], app.memKeys[capabilitytypes.MemStoreKey])
 	app.ScopedIBCKeeper = app.CapabilityKeeper.ScopeToModule(ibcexported.ModuleName)
 	app.ScopedTransferKeeper = app.CapabilityKeeper.ScopeToModule(ibctransfertypes.ModuleName)
+	app.ScopedICAHostKeeper = app.CapabilityKeeper.ScopeToModule(icahosttypes.SubModuleName)
 	app.ScopedWasmKeeper = app.CapabilityKeeper.ScopeToModule(wasmtypes.ModuleName)
 	app.ScopedAVSKeeper = app.CapabilityKeeper.ScopeToModule(avstypes.ModuleName)
 	app.CapabilityKeeper.Seal()
@@ -162,6 +168,17 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkeepe
 		app.AccountKeeper, app.BankKeeper, app.ScopedTransferKeeper, govAuthority,
 	)
 
+	// The interchain accounts host, without a controller or fee middleware:
+	// accounts controlled from other chains run the messages of the host's
+	// allow-list (ICAAllowMessages by default) through the message router.
+	app.ICAHostKeeper = icahostkeeper.NewKeeper(
+		app.appCodec, app.keys[icahosttypes.StoreKey], app.GetSubspace(icahosttypes.SubModuleName),
+		app.IBCKeeper.ChannelKeeper, app.IBCKeeper.ChannelKeeper, app.IBCKeeper.PortKeeper,
+		app.AccountKeeper, app.ScopedICAHostKeeper, app.MsgServiceRouter(), govAuthority,
+	)
+	// The host's msg server panics without a query router (MsgModuleQuerySafe).
+	app.ICAHostKeeper.WithQueryRouter(app.GRPCQueryRouter())
+
 	app.AVSKeeper = avskeeper.NewKeeper(app.appCodec, runtime.NewKVStoreService(app.keys[avstypes.StoreKey]), accCodec, app.BankKeeper, govAuthority)
 	// x/avs's setters write into wiring every copy of its keeper shares, so
 	// they may run before or after the keeper is copied into its modules.
@@ -192,6 +209,7 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkeepe
 
 	ibcRouter := porttypes.NewRouter().
 		AddRoute(ibctransfertypes.ModuleName, transfer.NewIBCModule(app.TransferKeeper)).
+		AddRoute(icahosttypes.SubModuleName, icahost.NewIBCModule(app.ICAHostKeeper)).
 		AddRoute(wasmtypes.ModuleName, wasm.NewIBCHandler(app.WasmKeeper, app.IBCKeeper.ChannelKeeper, app.IBCKeeper.ChannelKeeper)).
 		AddRoute(avstypes.ModuleName, avs.NewIBCModule(app.AVSKeeper))
 	app.IBCKeeper.SetRouter(ibcRouter)
@@ -247,6 +265,7 @@ func initParamsKeeper(appCodec codec.BinaryCodec, legacyAmino *codec.LegacyAmino
 	keyTable.RegisterParamSet(&ibcconnectiontypes.Params{})
 	paramsKeeper.Subspace(ibcexported.ModuleName).WithKeyTable(keyTable)
 	paramsKeeper.Subspace(ibctransfertypes.ModuleName).WithKeyTable(ibctransfertypes.ParamKeyTable())
+	paramsKeeper.Subspace(icahosttypes.SubModuleName).WithKeyTable(icahosttypes.ParamKeyTable())
 	paramsKeeper.Subspace(wasmtypes.ModuleName)
 	return paramsKeeper
 }

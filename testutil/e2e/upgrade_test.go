@@ -28,7 +28,8 @@ import (
 // for), and this tree's avsd continues from the same home. The upgrade
 // handler runs x/avs's migration 1 → 2: the module version is 2, the new
 // params max_tasks_per_msg and max_commit_blocks have their defaults, MsgCreateTasks works, and the state
-// made before the upgrade reads the same after it; a task created and voted
+// made before the upgrade reads the same after it; the interchain accounts
+// host is added, enabled with the allow-list; a task created and voted
 // on once before the upgrade completes with the second vote after it. About
 // 110 s (most of it the 20 s voting period and the blocks up to the upgrade
 // height); building the previous release, when build/ has none, adds about a
@@ -128,6 +129,17 @@ func TestGovernedUpgrade(t *testing.T) {
 		delete(after.params, name)
 	}
 	require.Equal(t, before, after, "the state made before the upgrade reads the same after it")
+
+	// The upgrade adds the interchain accounts host: its store, and its
+	// genesis with the host enabled and app.ICAAllowMessages (not "*").
+	require.Equal(t, 3, moduleVersion(t, node, "interchainaccounts"))
+	var host struct { // ibc-go's command prints the params themselves, unwrapped
+		HostEnabled   bool     `json:"host_enabled"`
+		AllowMessages []string `json:"allow_messages"`
+	}
+	node.Query(&host, "interchain-accounts", "host", "params")
+	require.True(t, host.HostEnabled, "the upgrade enables the ICA host")
+	require.Equal(t, app.ICAAllowMessages(), host.AllowMessages)
 
 	// The task made before the upgrade completes after it.
 	require.Equal(t, "TASK_STATUS_PENDING", getTask(node, pending).Status)
