@@ -160,8 +160,23 @@ func TestWasmdChainUsesAvschain(t *testing.T) {
 		w.Query(&end, "ibc", "channel", "end", clientPort, channelW)
 		require.Len(t, end.Channel.ConnectionHops, 1)
 		conn := end.Channel.ConnectionHops[0]
+		var connEnd struct {
+			Connection struct {
+				Counterparty struct {
+					ConnectionID string `json:"connection_id"`
+				} `json:"counterparty"`
+			} `json:"connection"`
+		}
+		w.Query(&connEnd, "ibc", "connection", "end", conn)
+		hostConn := connEnd.Connection.Counterparty.ConnectionID
+		require.NotEmpty(t, hostConn)
 		owner := w.KeyAddress("alice")
-		res := w.Tx("alice", "interchain-accounts", "controller", "register", conn)
+		// With an empty --version, register fails on this wasmd ("cannot
+		// unmarshal ICS-27 interchain accounts metadata", from its
+		// controller stack of fee and callbacks middleware): the ICS-27
+		// metadata is given in full, as docs/IBC-CLIENTS.md shows.
+		version := fmt.Sprintf(`{"version":"ics27-1","controller_connection_id":%q,"host_connection_id":%q,"address":"","encoding":"proto3","tx_type":"sdk_multi_msg"}`, conn, hostConn)
+		res := w.Tx("alice", "interchain-accounts", "controller", "register", conn, "--version", version)
 		require.Zero(t, res.Code, res.RawLog)
 		// rly start completes the ICA channel's handshake.
 		ica := localnet.Poll(t, 3*time.Minute, "interchain account of "+owner, func() (string, error) {
