@@ -45,27 +45,12 @@ say "downloading $PKG@$VERSION and its dependencies (tools/go.mod)"
 COMMIT=$(cd "$TOOLS" && go mod download -json "$PKG@$VERSION" | sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p' | head -n1)
 
 mkdir -p "$(dirname "$OUT")"
-LOG=$(mktemp -t rly-build-XXXXXX.log)
-TMP_OUT=$OUT.tmp.$$
-trap 'rm -f "$LOG" "$TMP_OUT"; [ -n "${BUILD_PID:-}" ] && kill "$BUILD_PID" 2>/dev/null; true' EXIT
 say "compiling rly $VERSION into $OUT (cold: a few minutes; progress every 15s)"
-(cd "$TOOLS" && go build -v \
+# shellcheck source=scripts/go-build-progress.sh
+. "$ROOT/scripts/go-build-progress.sh"
+go_build_progress "$TOOLS" "$OUT" "$OUT.tmp.$$" go build -v \
   -ldflags "-X $PKG/cmd.Version=$VERSION -X $PKG/cmd.Commit=$COMMIT -X $PKG/cmd.Dirty=0" \
-  -o "$TMP_OUT" "$PKG") >"$LOG" 2>&1 &
-BUILD_PID=$!
-while kill -0 "$BUILD_PID" 2>/dev/null; do
-  for _ in $(seq 1 15); do kill -0 "$BUILD_PID" 2>/dev/null || break; sleep 1; done
-  kill -0 "$BUILD_PID" 2>/dev/null &&
-    say "  ... $(( $(date +%s) - START ))s, $(grep -c . "$LOG" || true) packages compiled"
-done
-if ! wait "$BUILD_PID"; then
-  BUILD_PID=
-  say "go build failed; last lines of its output:" >&2
-  tail -n 40 "$LOG" >&2
-  exit 1
-fi
-BUILD_PID=
-mv "$TMP_OUT" "$OUT"
+  -o "$OUT.tmp.$$" "$PKG" || exit 1
 have=$(installed_version)
 [ "$have" = "$VERSION" ] || { say "built $OUT reports version '$have', want $VERSION" >&2; exit 1; }
 say "built $OUT (rly $VERSION, commit ${COMMIT:-unknown}) in $(( $(date +%s) - START ))s"
