@@ -150,8 +150,8 @@ var wasmdBinary struct {
 
 // WasmdBinary returns the wasmd binary the IBC-client tests run as another
 // chain: $WASMD, or build/wasmd built once by scripts/build-wasmd.sh at the
-// version go.mod pins (kept in build/ for the next run; a warm build takes a
-// minute or two).
+// version go.mod pins (kept in build/ for the next run; 15-30 s after `make build`,
+// about 5 minutes cold).
 func WasmdBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("WASMD"); p != "" {
