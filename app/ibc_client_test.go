@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 
 	channeltypes "github.com/cosmos/ibc-go/v8/modules/core/04-channel/types"
 	ibctesting "github.com/cosmos/ibc-go/v8/testing"
@@ -270,6 +271,28 @@ func TestIBCClientCallbackFails(t *testing.T) {
 	require.Equal(t, b64("25"), *r.Result)
 	require.True(t, strings.HasPrefix(*r.CallbackStatus, "failed: "), *r.CallbackStatus)
 	require.Contains(t, *r.CallbackStatus, "unknown variant `avs_result`", "the callee's own refusal")
+}
+
+// TestIBCClientCallbackOutOfGas: a callback that runs out of its gas limit
+// (the admin sets callback_gas_limit to 1) fails alone too: the record stays
+// completed with its result, and the callback is recorded as failed, out of
+// gas, while the relayer's acknowledgement transaction succeeds.
+func TestIBCClientCallbackOutOfGas(t *testing.T) {
+	e := newClientEnv(t)
+	handler := e.instantiate(contracts.HandlerWasm(), `{}`)
+	e.execute(e.client, `{"update_config":{"callback_gas_limit":1}}`)
+	id := e.service([]string{e.path.EndpointB.ChannelID}, nil)
+	reqID, packet := e.request(id, "6", 600, handler)
+	e.answer(packet, "36")
+	r := e.record(reqID)
+	require.Equal(t, "completed", r.Status)
+	require.Equal(t, b64("36"), *r.Result)
+	require.True(t, strings.HasPrefix(*r.CallbackStatus, "failed: "), *r.CallbackStatus)
+	// wasmd redacts an SDK error to its code in a reply: 11 is out of gas
+	require.Equal(t, fmt.Sprintf("failed: codespace: sdk, code: %d", sdkerrors.ErrOutOfGas.ABCICode()), *r.CallbackStatus)
+	var cb json.RawMessage
+	e.query(handler, `{"callbacks":{}}`, &cb)
+	require.NotContains(t, string(cb), b64("36"), "the callback's writes were undone: %s", cb)
 }
 
 // TestIBCClientUnexpectedAcks: whatever acknowledgement comes back, the
