@@ -34,14 +34,15 @@ import (
 // its home in .localnet/avs-local-1 (client.toml names the chain, the node
 // and the test keyring), binaries in build/, the ports of the localnet table;
 // docs/RELAYER.md adds a second chain, avs-ibc-b (home .localnet/avs-ibc-b,
-// rpc 27157), and build/rly. The test runs them in a temp dir laid out the
+// rpc 27157), and build/rly; docs/IBC-CLIENTS.md a wasmd chain, wasmd-local-1
+// (home .localnet/wasmd-local-1, rpc 26857), and build/wasmd. The test runs them in a temp dir laid out the
 // same way (the .localnet homes are the test chains', build/ holds $AVSD,
 // $AVS_SIDECAR and rly, components/, examples/, contracts/ and scripts/ are
 // the repository's), with the test chains' free ports put for the default
 // ones.
 
 // guideFiles are the files whose guide blocks run, in this order.
-var guideFiles = []string{"README.md", "docs/COMMITTERS.md", "docs/RELAYER.md"}
+var guideFiles = []string{"README.md", "docs/COMMITTERS.md", "docs/RELAYER.md", "docs/IBC-CLIENTS.md"}
 
 // guideStep is one fenced block of a guide.
 type guideStep struct {
@@ -106,19 +107,22 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	rly := relayerBinary(t)
 	node := localnet.Start(t, localnet.Options{ChainID: "avs-local-1"})
 	chainB := localnet.Start(t, localnet.Options{ChainID: "avs-ibc-b"})
+	wasmd := localnet.StartWasmd(t, localnet.Options{ChainID: "wasmd-local-1"})
 	work := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(work, "build"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(work, ".localnet"), 0o755))
 	for link, target := range map[string]string{
-		"build/avsd":            node.Bin,
-		"build/avs-sidecar":     sidecarBinary(t),
-		"build/rly":             rly,
-		".localnet/avs-local-1": node.Home,
-		".localnet/avs-ibc-b":   chainB.Home,
-		"scripts":               filepath.Join(root, "scripts"),
-		"components":            filepath.Join(root, "components"),
-		"examples":              filepath.Join(root, "examples"),
-		"contracts":             filepath.Join(root, "contracts"),
+		"build/avsd":              node.Bin,
+		"build/avs-sidecar":       sidecarBinary(t),
+		"build/rly":               rly,
+		"build/wasmd":             wasmd.Bin,
+		".localnet/wasmd-local-1": wasmd.Home,
+		".localnet/avs-local-1":   node.Home,
+		".localnet/avs-ibc-b":     chainB.Home,
+		"scripts":                 filepath.Join(root, "scripts"),
+		"components":              filepath.Join(root, "components"),
+		"examples":                filepath.Join(root, "examples"),
+		"contracts":               filepath.Join(root, "contracts"),
 	} {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(work, link)), 0o755))
 		require.NoError(t, os.Symlink(target, filepath.Join(work, link)))
@@ -129,11 +133,12 @@ func TestGuidesRunAsWritten(t *testing.T) {
 		"9090":  strconv.Itoa(node.GRPCPort),
 		"1317":  strconv.Itoa(node.APIPort),
 		"27157": strconv.Itoa(chainB.RPCPort),
+		"26857": strconv.Itoa(wasmd.RPCPort),
 	}
 	for i, p := range localnet.FreePorts(t, 3) { // the sidecars' metrics
 		ports[strconv.Itoa(9464+i)] = strconv.Itoa(p)
 	}
-	portRe := regexp.MustCompile(`\b(26657|9090|1317|9464|9465|9466|27157)\b`)
+	portRe := regexp.MustCompile(`\b(26657|9090|1317|9464|9465|9466|27157|26857)\b`)
 
 	// One script: a marker before each step, the background ones started
 	// with setsid (their process group ids written to pgids).
@@ -154,7 +159,7 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	script.WriteString("printf '\\n@@done@@\\n'\n")
 	t.Cleanup(func() { stopBackground(t, pgids) })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
