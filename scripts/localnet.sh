@@ -435,7 +435,7 @@ INFO
   cat <<INFO
   keys     ${DEV_NAMES[*]}$([ "$N" = 1 ] || echo " validator1..validator$((N - 1))") (keyring-backend test, in $HOME_DIR; scripts/dev-accounts.txt)
   fees     every tx pays: --gas auto --gas-adjustment 1.5 --gas-prices $(sed -n 's/^minimum-gas-prices = "\(.*\)"$/\1/p' "$HOME_DIR/config/app.toml")
-  try      $AVSD q bank balances \$($AVSD keys show alice -a --home $HOME_DIR --keyring-backend test) --home $HOME_DIR
+  try      $AVSD q bank balances \$($AVSD keys show alice -a --home $HOME_DIR --keyring-backend test) --home $HOME_DIR --node tcp://127.0.0.1:$(node_rpc 0)
 INFO
   if [ "$N" -gt 1 ]; then
     local last=${NODES[-1]}
